@@ -1,0 +1,129 @@
+// Command capi is pcct's C ABI, built with
+//
+//	go build -buildmode=c-shared -o libpcct.so ./capi
+//
+// It holds no algorithm: it checks arguments, converts C buffers to Go
+// slices (never keeping them past a call), turns trees and results into
+// runtime/cgo.Handle values, and converts errors and panics into status
+// codes. Every exported function returns 0 on success or a positive error
+// ticket; pcct_error_message takes the ticket and returns the message and
+// its kind. The Python package is the only intended caller.
+package main
+
+/*
+#include <stdint.h>
+*/
+import "C"
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"unsafe"
+)
+
+func main() {}
+
+// Error kinds, mapped to Python exceptions by the package.
+const (
+	kindValue    = 1 // ValueError: the arguments are wrong
+	kindInternal = 2 // RuntimeError: a bug, including a recovered panic
+	kindMemory   = 3 // MemoryError
+)
+
+// Dtype codes.
+const (
+	dtypeFloat32 = 0
+	dtypeFloat64 = 1
+)
+
+// argError marks an error caused by the caller's arguments.
+type argError struct{ error }
+
+func argErrorf(format string, args ...any) error {
+	return argError{fmt.Errorf(format, args...)}
+}
+
+// errorTickets holds messages until the caller fetches them.
+type errorTickets struct {
+	mu   sync.Mutex
+	next int64
+	msgs map[int64]ticket
+}
+
+type ticket struct {
+	kind int32
+	msg  string
+}
+
+// tickets is the C ABI's one piece of process state besides cgo handles: C
+// callers cannot hold Go values, so messages wait here for the second call.
+var tickets = errorTickets{msgs: map[int64]ticket{}}
+
+func (e *errorTickets) put(kind int32, msg string) C.int64_t {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.next++
+	e.msgs[e.next] = ticket{kind: kind, msg: msg}
+	return C.int64_t(e.next)
+}
+
+func (e *errorTickets) take(id int64) (ticket, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	t, ok := e.msgs[id]
+	delete(e.msgs, id)
+	return t, ok
+}
+
+// status converts an error into a status code.
+func status(err error) C.int64_t {
+	if err == nil {
+		return 0
+	}
+	var ae argError
+	if errors.As(err, &ae) {
+		return tickets.put(kindValue, ae.Error())
+	}
+	return tickets.put(kindInternal, err.Error())
+}
+
+// guard runs fn, converting a panic into an error ticket: a Go panic must
+// never unwind into C (it would kill the host process).
+func guard(fn func() error) (st C.int64_t) {
+	defer func() {
+		if r := recover(); r != nil {
+			kind := int32(kindInternal)
+			if e, ok := r.(runtime.Error); ok && strings.Contains(e.Error(), "makeslice") {
+				kind = kindMemory // an allocation too large to attempt
+			}
+			st = tickets.put(kind, fmt.Sprintf("pcct: internal error: %v\n%s", r, debug.Stack()))
+		}
+	}()
+	return status(fn())
+}
+
+// pcct_error_message copies the message of an error ticket into buf (at
+// most capacity-1 bytes and a NUL), stores its kind, forgets the ticket,
+// and returns the message's full length in bytes, or -1 for an unknown
+// ticket.
+//
+//export pcct_error_message
+func pcct_error_message(id C.int64_t, buf *C.char, capacity C.int64_t, kind *C.int32_t) C.int64_t {
+	t, ok := tickets.take(int64(id))
+	if !ok {
+		return -1
+	}
+	if kind != nil {
+		*kind = C.int32_t(t.kind)
+	}
+	if buf != nil && capacity > 0 {
+		dst := unsafe.Slice((*byte)(unsafe.Pointer(buf)), int(capacity))
+		n := copy(dst[:len(dst)-1], t.msg)
+		dst[n] = 0
+	}
+	return C.int64_t(len(t.msg))
+}

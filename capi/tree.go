@@ -1,0 +1,489 @@
+package main
+
+/*
+#include <stdint.h>
+*/
+import "C"
+
+import (
+	"fmt"
+	"math"
+	"runtime"
+	"runtime/cgo"
+	"unsafe"
+
+	"github.com/pcct-dev/pcct/core"
+)
+
+// version is the library's version, reported by pcct_version.
+const version = "0.1.0"
+
+// tree is what a tree handle holds: a tree of one of the two dtypes.
+type tree struct {
+	f32 *core.Tree[float32]
+	f64 *core.Tree[float64]
+}
+
+func (t *tree) dtype() int32 {
+	if t.f32 != nil {
+		return dtypeFloat32
+	}
+	return dtypeFloat64
+}
+
+func treeOf(h C.uintptr_t) (*tree, error) {
+	if h == 0 {
+		return nil, argErrorf("pcct: null tree handle")
+	}
+	t, ok := cgo.Handle(h).Value().(*tree)
+	if !ok {
+		return nil, argErrorf("pcct: handle %d is not a tree", uintptr(h))
+	}
+	return t, nil
+}
+
+// slice views C memory of n values of type T as a Go slice for the length
+// of one call.
+func slice[T any](p unsafe.Pointer, n int64) ([]T, error) {
+	if n == 0 {
+		return []T{}, nil
+	}
+	if p == nil {
+		return nil, argErrorf("pcct: null buffer for %d values", n)
+	}
+	return unsafe.Slice((*T)(p), n), nil
+}
+
+func checkShape(n, d int64) error {
+	if n < 0 || d < 1 {
+		return argErrorf("pcct: invalid shape (%d, %d)", n, d)
+	}
+	if d > 0 && n > math.MaxInt64/d {
+		return argErrorf("pcct: shape (%d, %d) is too large", n, d)
+	}
+	return nil
+}
+
+func metricOf(kind C.int32_t, p C.double) (core.Metric, error) {
+	m := core.Metric{Kind: core.MetricKind(kind), P: float64(p)}
+	if err := m.Validate(); err != nil {
+		return core.Metric{}, argError{err}
+	}
+	return m, nil
+}
+
+// pcct_tree_build builds a tree over n points of dimension d stored
+// row-major at x with the given dtype (0 float32, 1 float64), metric kind
+// (0 euclidean, 1 manhattan, 2 chebyshev, 3 minkowski with power p) and
+// seed, and stores its handle in out. The points are copied.
+//
+//export pcct_tree_build
+func pcct_tree_build(x unsafe.Pointer, dtype C.int32_t, n, d C.int64_t, metric C.int32_t, p C.double, seed C.uint64_t, out *C.uintptr_t) C.int64_t {
+	return guard(func() error {
+		if out == nil {
+			return argErrorf("pcct: null output handle")
+		}
+		if err := checkShape(int64(n), int64(d)); err != nil {
+			return err
+		}
+		m, err := metricOf(metric, p)
+		if err != nil {
+			return err
+		}
+		opts := core.Options{Metric: m, Seed: uint64(seed)}
+		t := &tree{}
+		switch dtype {
+		case dtypeFloat32:
+			t.f32, err = build[float32](x, int64(n), int64(d), opts)
+		case dtypeFloat64:
+			t.f64, err = build[float64](x, int64(n), int64(d), opts)
+		default:
+			return argErrorf("pcct: unknown dtype code %d", dtype)
+		}
+		if err != nil {
+			return err
+		}
+		*out = C.uintptr_t(cgo.NewHandle(t))
+		return nil
+	})
+}
+
+func build[T core.Float](x unsafe.Pointer, n, d int64, opts core.Options) (*core.Tree[T], error) {
+	data, err := slice[T](x, n*d)
+	if err != nil {
+		return nil, err
+	}
+	t, err := core.Build(data, int(d), opts)
+	if err != nil {
+		return nil, argError{err}
+	}
+	return t, nil
+}
+
+// pcct_tree_free releases a tree handle. Freeing 0 is a no-op.
+//
+//export pcct_tree_free
+func pcct_tree_free(h C.uintptr_t) C.int64_t {
+	return guard(func() error {
+		if h == 0 {
+			return nil
+		}
+		if _, err := treeOf(h); err != nil {
+			return err
+		}
+		cgo.Handle(h).Delete()
+		return nil
+	})
+}
+
+// Fields written by pcct_tree_stats, in order.
+const (
+	statPoints = iota
+	statDim
+	statDtype
+	statNodes
+	statLevels
+	statMinLevel
+	statMaxLevel
+	statDepth
+	statMaxFanout
+	statBuildEvals
+	statQueryEvals
+	statMetric
+	statCount
+)
+
+// pcct_tree_stats writes up to n of the tree's statistics to out, in the
+// order: points, dim, dtype, nodes, distinct levels, min level, max level,
+// depth, max fan-out, build distance evaluations, query distance
+// evaluations, metric kind. It returns the number of fields available in
+// *written.
+//
+//export pcct_tree_stats
+func pcct_tree_stats(h C.uintptr_t, out *C.int64_t, n C.int64_t, written *C.int64_t) C.int64_t {
+	return guard(func() error {
+		t, err := treeOf(h)
+		if err != nil {
+			return err
+		}
+		var s core.Stats
+		var m core.Metric
+		if t.f32 != nil {
+			s, m = t.f32.Stats(), t.f32.Metric()
+		} else {
+			s, m = t.f64.Stats(), t.f64.Metric()
+		}
+		vals := [statCount]int64{
+			statPoints: int64(s.Points), statDim: int64(s.Dim), statDtype: int64(t.dtype()),
+			statNodes: int64(s.Nodes), statLevels: int64(s.Levels), statMinLevel: int64(s.MinLevel),
+			statMaxLevel: int64(s.MaxLevel), statDepth: int64(s.Depth), statMaxFanout: int64(s.MaxFanout),
+			statBuildEvals: s.BuildEvals, statQueryEvals: s.QueryEvals, statMetric: int64(m.Kind),
+		}
+		dst, err := slice[C.int64_t](unsafe.Pointer(out), min(int64(n), statCount))
+		if err != nil {
+			return err
+		}
+		for i := range dst {
+			dst[i] = C.int64_t(vals[i])
+		}
+		if written != nil {
+			*written = statCount
+		}
+		return nil
+	})
+}
+
+// pcct_tree_level_counts writes the tree's levels (ascending) and the
+// number of nodes at each into levels and counts, which hold n values each,
+// and the number of distinct levels into *written.
+//
+//export pcct_tree_level_counts
+func pcct_tree_level_counts(h C.uintptr_t, levels, counts *C.int64_t, n C.int64_t, written *C.int64_t) C.int64_t {
+	return guard(func() error {
+		t, err := treeOf(h)
+		if err != nil {
+			return err
+		}
+		var s core.Stats
+		if t.f32 != nil {
+			s = t.f32.Stats()
+		} else {
+			s = t.f64.Stats()
+		}
+		ls, cs := s.LevelHistogram()
+		if written != nil {
+			*written = C.int64_t(len(ls))
+		}
+		m := min(int64(n), int64(len(ls)))
+		dl, err := slice[C.int64_t](unsafe.Pointer(levels), m)
+		if err != nil {
+			return err
+		}
+		dc, err := slice[C.int64_t](unsafe.Pointer(counts), m)
+		if err != nil {
+			return err
+		}
+		for i := range m {
+			dl[i], dc[i] = C.int64_t(ls[i]), C.int64_t(cs[i])
+		}
+		return nil
+	})
+}
+
+// batch builds a core.Batch over query memory, or over the tree's own points
+// when q is nil and count >= 0 (first and count select them).
+func batch[T core.Float](t *core.Tree[T], q unsafe.Pointer, nq, d, first int64, jobs C.int32_t) (core.Batch[T], int64, error) {
+	b := core.Batch[T]{Jobs: int(jobs)}
+	if q == nil && first >= 0 {
+		b.First, b.Count = int(first), int(nq)
+		return b, nq, nil
+	}
+	if err := checkShape(nq, d); err != nil {
+		return b, 0, err
+	}
+	if int(d) != t.Dim() {
+		return b, 0, argErrorf("X has %d features, but this tree was fitted with %d features", d, t.Dim())
+	}
+	pts, err := slice[T](q, nq*d)
+	if err != nil {
+		return b, 0, err
+	}
+	b.Points = pts
+	return b, nq, nil
+}
+
+func kneighbors[T core.Float](t *core.Tree[T], q unsafe.Pointer, nq, d, first, k int64, jobs C.int32_t, dist unsafe.Pointer, ind *C.int64_t) error {
+	b, nq, err := batch(t, q, nq, d, first, jobs)
+	if err != nil {
+		return err
+	}
+	if k < 1 || nq > math.MaxInt64/k {
+		return argErrorf("pcct: invalid k=%d for %d queries", k, nq)
+	}
+	ds, err := slice[T](dist, nq*k)
+	if err != nil {
+		return err
+	}
+	is, err := slice[int64](unsafe.Pointer(ind), nq*k)
+	if err != nil {
+		return err
+	}
+	if err := t.KNearestBatch(b, int(k), ds, is); err != nil {
+		return argError{err}
+	}
+	return nil
+}
+
+// pcct_kneighbors writes the k nearest neighbours of nq query points of
+// dimension d (row-major at q, in the tree's dtype) into dist (nq*k values
+// of the tree's dtype) and ind (nq*k int64), nearest first, ties by index.
+// jobs goroutines answer the queries.
+//
+//export pcct_kneighbors
+func pcct_kneighbors(h C.uintptr_t, q unsafe.Pointer, nq, d, k C.int64_t, jobs C.int32_t, dist unsafe.Pointer, ind *C.int64_t) C.int64_t {
+	return guard(func() error {
+		if q == nil && nq > 0 {
+			return argErrorf("pcct: null query buffer")
+		}
+		return withTree(h, func(t *tree) error {
+			if t.f32 != nil {
+				return kneighbors(t.f32, q, int64(nq), int64(d), -1, int64(k), jobs, dist, ind)
+			}
+			return kneighbors(t.f64, q, int64(nq), int64(d), -1, int64(k), jobs, dist, ind)
+		})
+	})
+}
+
+// pcct_kneighbors_fitted is pcct_kneighbors for the tree's own points with
+// caller indices first..first+count-1, each left out of its own answer.
+//
+//export pcct_kneighbors_fitted
+func pcct_kneighbors_fitted(h C.uintptr_t, first, count, k C.int64_t, jobs C.int32_t, dist unsafe.Pointer, ind *C.int64_t) C.int64_t {
+	return guard(func() error {
+		if first < 0 || count < 0 {
+			return argErrorf("pcct: invalid range first=%d count=%d", first, count)
+		}
+		return withTree(h, func(t *tree) error {
+			if t.f32 != nil {
+				return kneighbors(t.f32, nil, int64(count), 0, int64(first), int64(k), jobs, dist, ind)
+			}
+			return kneighbors(t.f64, nil, int64(count), 0, int64(first), int64(k), jobs, dist, ind)
+		})
+	})
+}
+
+func withTree(h C.uintptr_t, fn func(*tree) error) error {
+	t, err := treeOf(h)
+	if err != nil {
+		return err
+	}
+	err = fn(t)
+	runtime.KeepAlive(t)
+	return err
+}
+
+// radiusResult is what a radius result handle holds until it is filled.
+type radiusResult struct {
+	f32 *core.RadiusResult[float32]
+	f64 *core.RadiusResult[float64]
+}
+
+func radius[T core.Float](t *core.Tree[T], q unsafe.Pointer, nq, d, first int64, r float64, sorted bool, jobs C.int32_t, counts *C.int64_t) (*core.RadiusResult[T], error) {
+	b, nq, err := batch(t, q, nq, d, first, jobs)
+	if err != nil {
+		return nil, err
+	}
+	cs, err := slice[int64](unsafe.Pointer(counts), nq)
+	if err != nil {
+		return nil, err
+	}
+	res, err := t.WithinBatch(b, r, sorted)
+	if err != nil {
+		return nil, argError{err}
+	}
+	copy(cs, res.Counts())
+	return res, nil
+}
+
+func radiusExport(h C.uintptr_t, q unsafe.Pointer, nq, d, first C.int64_t, r C.double, sorted, jobs C.int32_t, counts *C.int64_t, result *C.uintptr_t, total *C.int64_t) C.int64_t {
+	return guard(func() error {
+		if result == nil || total == nil {
+			return argErrorf("pcct: null output")
+		}
+		return withTree(h, func(t *tree) error {
+			var rr radiusResult
+			var err error
+			if t.f32 != nil {
+				rr.f32, err = radius(t.f32, q, int64(nq), int64(d), int64(first), float64(r), sorted != 0, jobs, counts)
+				if err == nil {
+					*total = C.int64_t(rr.f32.Total())
+				}
+			} else {
+				rr.f64, err = radius(t.f64, q, int64(nq), int64(d), int64(first), float64(r), sorted != 0, jobs, counts)
+				if err == nil {
+					*total = C.int64_t(rr.f64.Total())
+				}
+			}
+			if err != nil {
+				return err
+			}
+			*result = C.uintptr_t(cgo.NewHandle(&rr))
+			return nil
+		})
+	})
+}
+
+// pcct_radius finds every point within distance r of each of nq query
+// points (d <= r), sorted by (distance, index) when sorted != 0. It writes
+// each query's answer count to counts (nq int64), the total to *total, and
+// a result handle to *result, to be passed to pcct_radius_fill (or
+// pcct_result_free).
+//
+//export pcct_radius
+func pcct_radius(h C.uintptr_t, q unsafe.Pointer, nq, d C.int64_t, r C.double, sorted, jobs C.int32_t, counts *C.int64_t, result *C.uintptr_t, total *C.int64_t) C.int64_t {
+	if q == nil && nq > 0 {
+		return status(argErrorf("pcct: null query buffer"))
+	}
+	return radiusExport(h, q, nq, d, -1, r, sorted, jobs, counts, result, total)
+}
+
+// pcct_radius_fitted is pcct_radius for the tree's own points with caller
+// indices first..first+count-1, each left out of its own answer.
+//
+//export pcct_radius_fitted
+func pcct_radius_fitted(h C.uintptr_t, first, count C.int64_t, r C.double, sorted, jobs C.int32_t, counts *C.int64_t, result *C.uintptr_t, total *C.int64_t) C.int64_t {
+	if first < 0 || count < 0 {
+		return status(argErrorf("pcct: invalid range first=%d count=%d", first, count))
+	}
+	return radiusExport(h, nil, count, 0, first, r, sorted, jobs, counts, result, total)
+}
+
+// pcct_radius_fill copies a radius result into dist (total values of the
+// tree's dtype) and ind (total int64), query after query, and frees the
+// result handle.
+//
+//export pcct_radius_fill
+func pcct_radius_fill(result C.uintptr_t, dist unsafe.Pointer, ind *C.int64_t) C.int64_t {
+	return guard(func() error {
+		rr, err := resultOf(result)
+		if err != nil {
+			return err
+		}
+		if rr.f32 != nil {
+			err = fill(rr.f32, dist, ind)
+		} else {
+			err = fill(rr.f64, dist, ind)
+		}
+		if err != nil {
+			return err
+		}
+		cgo.Handle(result).Delete()
+		return nil
+	})
+}
+
+func fill[T core.Float](r *core.RadiusResult[T], dist unsafe.Pointer, ind *C.int64_t) error {
+	ds, err := slice[T](dist, r.Total())
+	if err != nil {
+		return err
+	}
+	is, err := slice[int64](unsafe.Pointer(ind), r.Total())
+	if err != nil {
+		return err
+	}
+	return r.Fill(ds, is)
+}
+
+func resultOf(h C.uintptr_t) (*radiusResult, error) {
+	if h == 0 {
+		return nil, argErrorf("pcct: null result handle")
+	}
+	rr, ok := cgo.Handle(h).Value().(*radiusResult)
+	if !ok {
+		return nil, argErrorf("pcct: handle %d is not a radius result", uintptr(h))
+	}
+	return rr, nil
+}
+
+// pcct_result_free releases a radius result that will not be filled.
+// Freeing 0 is a no-op.
+//
+//export pcct_result_free
+func pcct_result_free(result C.uintptr_t) C.int64_t {
+	return guard(func() error {
+		if result == 0 {
+			return nil
+		}
+		if _, err := resultOf(result); err != nil {
+			return err
+		}
+		cgo.Handle(result).Delete()
+		return nil
+	})
+}
+
+// pcct_version copies "pcct <version> (<go version>)" into buf (at most
+// capacity-1 bytes and a NUL) and returns its full length.
+//
+//export pcct_version
+func pcct_version(buf *C.char, capacity C.int64_t) C.int64_t {
+	s := fmt.Sprintf("pcct %s (%s)", version, runtime.Version())
+	if buf != nil && capacity > 0 {
+		dst := unsafe.Slice((*byte)(unsafe.Pointer(buf)), int(capacity))
+		n := copy(dst[:len(dst)-1], s)
+		dst[n] = 0
+	}
+	return C.int64_t(len(s))
+}
+
+// pcct_test_panic panics inside a guarded call, so tests can check that a
+// Go panic reaches Python as an exception instead of killing the process.
+//
+//export pcct_test_panic
+func pcct_test_panic() C.int64_t {
+	return guard(func() error {
+		var m map[string]int
+		m["boom"]++ // a nil-map write: a genuine runtime panic
+		return nil
+	})
+}

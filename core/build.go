@@ -1,0 +1,221 @@
+package core
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+)
+
+// Options configures how a Tree is built.
+type Options struct {
+	// Metric is the distance function; the zero value is Euclidean.
+	Metric Metric
+	// Seed fixes the random insertion order, so the same data and seed give
+	// the same tree.
+	Seed uint64
+}
+
+// Build builds a compressed cover tree over the n = len(data)/dim points
+// stored row-major in data. The tree copies the points it needs, so data may
+// be reused once Build returns. Caller indices are the row numbers 0..n-1.
+//
+// Build inserts the points one at a time, in a random order fixed by
+// opts.Seed. It returns an error if dim < 1, len(data) is not a positive
+// multiple of dim, a coordinate is NaN or infinite, or the metric is invalid.
+func Build[T Float](data []T, dim int, opts Options) (*Tree[T], error) {
+	n, err := checkPoints(data, dim)
+	if err != nil {
+		return nil, err
+	}
+	if err := opts.Metric.Validate(); err != nil {
+		return nil, err
+	}
+	if n > math.MaxInt32-1 {
+		return nil, fmt.Errorf("core: %d points exceed the limit of %d", n, math.MaxInt32-1)
+	}
+	b := newBuilder(data, dim, opts.Metric)
+	rng := rand.New(rand.NewPCG(opts.Seed, 0x9e3779b97f4a7c15))
+	for _, i := range rng.Perm(n) {
+		b.insert(int32(i))
+	}
+	return b.freeze(), nil
+}
+
+// checkPoints validates a row-major point set and returns its row count.
+func checkPoints[T Float](data []T, dim int) (int, error) {
+	if dim < 1 {
+		return 0, fmt.Errorf("core: dimension must be >= 1, got %d", dim)
+	}
+	if len(data) == 0 {
+		return 0, errors.New("core: no points")
+	}
+	if len(data)%dim != 0 {
+		return 0, fmt.Errorf("core: %d values do not make rows of dimension %d", len(data), dim)
+	}
+	for i, v := range data {
+		if f := float64(v); math.IsNaN(f) || math.IsInf(f, 0) {
+			return 0, fmt.Errorf("core: point %d has a non-finite coordinate %v at column %d", i/dim, f, i%dim)
+		}
+	}
+	return len(data) / dim, nil
+}
+
+// builder is the mutable tree used during sequential insertion. Nodes are
+// numbered in insertion order; freeze lays them out in depth-first order.
+type builder[T Float] struct {
+	dim    int
+	data   []T // the caller's rows
+	metric Metric
+	dist   distFunc[T]
+
+	row    []int32   // node -> caller row holding its point
+	level  []int32   // node -> level; the root is levelInf while building
+	parent []int32   // node -> parent node, -1 for the root
+	pdist  []float64 // node -> distance to its parent
+	kids   [][]int32 // node -> children, by level descending, stable
+	head   []int32   // node -> first caller index of its duplicate chain
+	tail   []int32   // node -> last caller index of its duplicate chain
+	next   []int32   // caller index -> next caller index on the same node
+
+	evals int64
+	q, q2 []buildCand
+}
+
+// buildCand is a candidate during insertion: a node, the index of its first
+// child below the current level, and its distance to the new point.
+type buildCand struct {
+	node int32
+	cur  int32
+	d    float64
+}
+
+func newBuilder[T Float](data []T, dim int, m Metric) *builder[T] {
+	n := len(data) / dim
+	b := &builder[T]{dim: dim, data: data, metric: m.Canonical(), dist: kernelFor[T](m), next: make([]int32, n)}
+	for i := range b.next {
+		b.next[i] = -1
+	}
+	return b
+}
+
+func (b *builder[T]) point(idx int32) []T {
+	o := int(idx) * b.dim
+	return b.data[o : o+b.dim : o+b.dim]
+}
+
+func (b *builder[T]) nodePoint(v int32) []T { return b.point(b.row[v]) }
+
+// insert adds caller row idx to the tree.
+//
+// The new point x gets level m-1 where m is the lowest level j at which some
+// node of level >= j lies within 2^j of x, and a parent within 2^m among
+// those nodes; this keeps the cover and separation conditions. The search
+// keeps, level by level, every node of level >= i within 2^(i+1) of x; a node
+// at distance zero receives x as a duplicate instead.
+func (b *builder[T]) insert(idx int32) {
+	x := b.point(idx)
+	if len(b.row) == 0 {
+		b.addNode(idx, levelInf, -1, 0)
+		return
+	}
+	d := b.dist(x, b.nodePoint(0))
+	b.evals++
+	if d == 0 {
+		b.addDuplicate(0, idx)
+		return
+	}
+	q := append(b.q[:0], buildCand{node: 0, cur: 0, d: d})
+	q2 := b.q2[:0]
+	defer func() { b.q, b.q2 = q[:0], q2[:0] }()
+
+	i := levelInf
+	var bestLevel, bestParent int32
+	var bestDist float64
+	for {
+		next := levelNegInf
+		dmin, arg := math.Inf(1), int32(-1)
+		for _, c := range q {
+			if c.d < dmin {
+				dmin, arg = c.d, c.node
+			}
+			if kids := b.kids[c.node]; int(c.cur) < len(kids) {
+				next = max(next, b.level[kids[c.cur]])
+			}
+		}
+		// Between the levels next (exclusive) and i (inclusive) the nodes of
+		// level >= j near x are exactly q; the lowest such j within 2^j is:
+		j := ceilLog2(dmin)
+		if next != levelNegInf {
+			j = max(j, next+1)
+		}
+		if j <= i {
+			bestLevel, bestParent, bestDist = j, arg, dmin
+		}
+		if next == levelNegInf {
+			break
+		}
+		keep, parentMax := pow2(next+1), pow2(next+2)
+		q2 = q2[:0]
+		for k := range q {
+			c := &q[k]
+			kids := b.kids[c.node]
+			eligible := within(c.d, parentMax)
+			for int(c.cur) < len(kids) && b.level[kids[c.cur]] == next {
+				u := kids[c.cur]
+				c.cur++
+				if !eligible {
+					continue
+				}
+				du := b.dist(x, b.nodePoint(u))
+				b.evals++
+				if du == 0 {
+					b.addDuplicate(u, idx)
+					return
+				}
+				if within(du, keep) {
+					q2 = append(q2, buildCand{node: u, d: du})
+				}
+			}
+			if within(c.d, keep) {
+				q2 = append(q2, *c)
+			}
+		}
+		if len(q2) == 0 {
+			break
+		}
+		q, q2 = q2, q
+		i = next
+	}
+	b.addNode(idx, bestLevel-1, bestParent, bestDist)
+}
+
+func (b *builder[T]) addNode(idx, level, parent int32, pd float64) {
+	v := int32(len(b.row))
+	b.row = append(b.row, idx)
+	b.level = append(b.level, level)
+	b.parent = append(b.parent, parent)
+	b.pdist = append(b.pdist, pd)
+	b.kids = append(b.kids, nil)
+	b.head = append(b.head, idx)
+	b.tail = append(b.tail, idx)
+	if parent < 0 {
+		return
+	}
+	kids := b.kids[parent]
+	// Children stay sorted by level, descending; equal levels keep their
+	// insertion order.
+	pos, _ := slices.BinarySearchFunc(kids, level, func(c, l int32) int {
+		if b.level[c] >= l {
+			return -1
+		}
+		return 1
+	})
+	b.kids[parent] = slices.Insert(kids, pos, v)
+}
+
+func (b *builder[T]) addDuplicate(v, idx int32) {
+	b.next[b.tail[v]] = idx
+	b.tail[v] = idx
+}

@@ -1,0 +1,27 @@
+// Package core implements a compressed cover tree for exact nearest-neighbour
+// search in metric spaces.
+//
+// A compressed cover tree (Elkin and Kurlin, arXiv 2111.15478) stores each
+// distinct point once, as a node with an integer level l(p). With base 2 it
+// satisfies three conditions:
+//
+//   - root: the root's level exceeds every other node's level;
+//   - cover: a child c of p has l(c) < l(p) and d(c, p) <= 2^(l(c)+1);
+//   - separation: nodes whose levels are >= i are more than 2^i apart.
+//
+// Identical points (distance zero) share one node, which keeps every caller
+// index. Points are stored in the input precision (float32 or float64) in one
+// contiguous row-major slice, reordered into depth-first tree order, so that
+// the distinctive descendant set S_i(p) of a node is the node itself plus one
+// contiguous run of nodes.
+//
+// k-nearest-neighbour queries run the corrected algorithm of Elkin and
+// Kurlin: at each level the lambda-point bounds the k-th neighbour distance,
+// candidates farther than that bound plus the radius of their descendants are
+// pruned, and when d(q, lambda) > 2^(i+2) the search stops descending and
+// scans the distinctive descendants of the remaining candidates. Results are
+// ordered by distance, then by caller index, so they are deterministic.
+//
+// Trees are immutable once built and safe for concurrent queries. Batch
+// queries run in parallel with golang.org/x/sync/errgroup.
+package core

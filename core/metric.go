@@ -1,0 +1,241 @@
+package core
+
+import (
+	"fmt"
+	"math"
+	"strings"
+)
+
+// Float is the set of coordinate types a Tree stores: points are kept in the
+// caller's precision, without upcasting.
+type Float interface {
+	~float32 | ~float64
+}
+
+// MetricKind names a family of distance functions on R^d.
+type MetricKind int
+
+// The supported metric families. Every one is a true metric (it satisfies
+// the triangle inequality), which the cover tree relies on.
+const (
+	// Euclidean is the L2 distance sqrt(sum (a_i - b_i)^2).
+	Euclidean MetricKind = iota
+	// Manhattan is the L1 distance sum |a_i - b_i|.
+	Manhattan
+	// Chebyshev is the L-infinity distance max |a_i - b_i|.
+	Chebyshev
+	// Minkowski is the Lp distance (sum |a_i - b_i|^p)^(1/p) for p >= 1.
+	Minkowski
+)
+
+// String returns the metric family's name as scikit-learn spells it.
+func (k MetricKind) String() string {
+	switch k {
+	case Euclidean:
+		return "euclidean"
+	case Manhattan:
+		return "manhattan"
+	case Chebyshev:
+		return "chebyshev"
+	case Minkowski:
+		return "minkowski"
+	}
+	return fmt.Sprintf("MetricKind(%d)", int(k))
+}
+
+// Metric is a distance function: a family and, for Minkowski, its power P.
+// The zero value is the Euclidean metric.
+type Metric struct {
+	Kind MetricKind
+	// P is the power of a Minkowski metric; it is ignored by the others.
+	P float64
+}
+
+// ParseMetric returns the metric called name, with power p for "minkowski".
+// It accepts scikit-learn's names and aliases: euclidean (l2), manhattan
+// (cityblock, l1), chebyshev (infinity), minkowski.
+func ParseMetric(name string, p float64) (Metric, error) {
+	var m Metric
+	switch strings.ToLower(name) {
+	case "euclidean", "l2":
+		m = Metric{Kind: Euclidean}
+	case "manhattan", "cityblock", "l1":
+		m = Metric{Kind: Manhattan}
+	case "chebyshev", "infinity":
+		m = Metric{Kind: Chebyshev}
+	case "minkowski":
+		m = Metric{Kind: Minkowski, P: p}
+	default:
+		return Metric{}, fmt.Errorf("core: unknown metric %q; supported: euclidean, manhattan, chebyshev, minkowski", name)
+	}
+	if err := m.Validate(); err != nil {
+		return Metric{}, err
+	}
+	return m.Canonical(), nil
+}
+
+// Validate reports whether m is a metric the tree supports.
+func (m Metric) Validate() error {
+	switch m.Kind {
+	case Euclidean, Manhattan, Chebyshev:
+		return nil
+	case Minkowski:
+		if math.IsNaN(m.P) || m.P < 1 {
+			return fmt.Errorf("core: minkowski metric needs p >= 1 to be a metric, got p=%v", m.P)
+		}
+		return nil
+	}
+	return fmt.Errorf("core: unknown metric kind %d", int(m.Kind))
+}
+
+// Canonical returns the same distance function in its fastest form:
+// Minkowski with p = 1, 2 or +Inf becomes Manhattan, Euclidean or Chebyshev.
+func (m Metric) Canonical() Metric {
+	if m.Kind != Minkowski {
+		return Metric{Kind: m.Kind}
+	}
+	switch {
+	case m.P == 1:
+		return Metric{Kind: Manhattan}
+	case m.P == 2:
+		return Metric{Kind: Euclidean}
+	case math.IsInf(m.P, 1):
+		return Metric{Kind: Chebyshev}
+	}
+	return m
+}
+
+// String returns the metric's name, with p for Minkowski.
+func (m Metric) String() string {
+	if m.Kind == Minkowski {
+		return fmt.Sprintf("minkowski(p=%g)", m.P)
+	}
+	return m.Kind.String()
+}
+
+// Distance returns d(a, b) under m. It is a convenience for callers and
+// tests; trees use specialised kernels chosen once at build time.
+func Distance[T Float](m Metric, a, b []T) float64 {
+	return kernelFor[T](m)(a, b)
+}
+
+// distFunc computes a distance between two rows of equal length.
+type distFunc[T Float] func(a, b []T) float64
+
+// kernelFor returns the distance kernel for m. m must be valid.
+func kernelFor[T Float](m Metric) distFunc[T] {
+	m = m.Canonical()
+	switch m.Kind {
+	case Euclidean:
+		return euclidean[T]
+	case Manhattan:
+		return manhattan[T]
+	case Chebyshev:
+		return chebyshev[T]
+	}
+	p, inv := m.P, 1/m.P
+	return func(a, b []T) float64 { return minkowski(a, b, p, inv) }
+}
+
+// The kernels below subtract in float64, so float32 rows give the same
+// distances as their float64 upcast without storing one, and sums run in
+// four independent accumulators to keep the floating-point units busy.
+
+func euclidean[T Float](a, b []T) float64 {
+	s := sqEuclidean(a, b)
+	if s < 0x1p-900 || s > 0x1p900 {
+		// Squares of tiny or huge differences underflow or overflow:
+		// rescale by the largest difference, so that distinct points never
+		// get distance zero and finite ones never get +Inf.
+		return scaledNorm(a, b, 2)
+	}
+	return math.Sqrt(s)
+}
+
+// scaledNorm returns the Lp distance computed as m * (sum (|a_i-b_i|/m)^p)^(1/p)
+// with m the largest difference, which neither overflows nor underflows.
+func scaledNorm[T Float](a, b []T, p float64) float64 {
+	m := chebyshev(a, b)
+	if m == 0 || math.IsInf(m, 0) || math.IsNaN(m) {
+		return m
+	}
+	b = b[:len(a)]
+	var s float64
+	for i := range a {
+		r := math.Abs(float64(a[i])-float64(b[i])) / m
+		if p == 2 {
+			s += r * r
+		} else {
+			s += math.Pow(r, p)
+		}
+	}
+	if p == 2 {
+		return m * math.Sqrt(s)
+	}
+	return m * math.Pow(s, 1/p)
+}
+
+func sqEuclidean[T Float](a, b []T) float64 {
+	b = b[:len(a)]
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+4 <= len(a); i += 4 {
+		x := a[i : i+4 : i+4]
+		y := b[i : i+4 : i+4]
+		d0 := float64(x[0]) - float64(y[0])
+		d1 := float64(x[1]) - float64(y[1])
+		d2 := float64(x[2]) - float64(y[2])
+		d3 := float64(x[3]) - float64(y[3])
+		s0 += d0 * d0
+		s1 += d1 * d1
+		s2 += d2 * d2
+		s3 += d3 * d3
+	}
+	for ; i < len(a); i++ {
+		d := float64(a[i]) - float64(b[i])
+		s0 += d * d
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+func manhattan[T Float](a, b []T) float64 {
+	b = b[:len(a)]
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+4 <= len(a); i += 4 {
+		x := a[i : i+4 : i+4]
+		y := b[i : i+4 : i+4]
+		s0 += math.Abs(float64(x[0]) - float64(y[0]))
+		s1 += math.Abs(float64(x[1]) - float64(y[1]))
+		s2 += math.Abs(float64(x[2]) - float64(y[2]))
+		s3 += math.Abs(float64(x[3]) - float64(y[3]))
+	}
+	for ; i < len(a); i++ {
+		s0 += math.Abs(float64(a[i]) - float64(b[i]))
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+func chebyshev[T Float](a, b []T) float64 {
+	b = b[:len(a)]
+	var m float64
+	for i := range a {
+		d := math.Abs(float64(a[i]) - float64(b[i]))
+		if d > m {
+			m = d
+		}
+	}
+	return m
+}
+
+func minkowski[T Float](a, b []T, p, invP float64) float64 {
+	b = b[:len(a)]
+	var s float64
+	for i := range a {
+		s += math.Pow(math.Abs(float64(a[i])-float64(b[i])), p)
+	}
+	if s < 0x1p-900 || s > 0x1p900 {
+		return scaledNorm(a, b, p)
+	}
+	return math.Pow(s, invP)
+}

@@ -1,0 +1,268 @@
+package core
+
+import (
+	"fmt"
+	"math"
+	"runtime/debug"
+	"slices"
+	"sync/atomic"
+
+	"golang.org/x/sync/errgroup"
+)
+
+// Neighbor is one answer to a query: a caller index and its distance.
+type Neighbor struct {
+	Index int
+	Dist  float64
+}
+
+// Batch describes a set of queries and how to run them.
+type Batch[T Float] struct {
+	// Points holds the query points, row-major, with the tree's dimension.
+	// If Points is nil the queries are the tree's own points with caller
+	// indices First, First+1, ..., First+Count-1, each left out of its own
+	// answer (scikit-learn's kneighbors(X=None)).
+	Points []T
+	// First and Count select the tree's own points when Points is nil.
+	First, Count int
+	// Jobs is the number of goroutines that answer queries; values below 1
+	// mean 1.
+	Jobs int
+}
+
+// count returns the number of queries in b, after checking them.
+func (b Batch[T]) count(t *Tree[T]) (int, error) {
+	if b.Points == nil {
+		if b.First < 0 || b.Count < 0 || b.First+b.Count > t.n {
+			return 0, fmt.Errorf("core: fitted points %d..%d are out of range [0, %d)", b.First, b.First+b.Count, t.n)
+		}
+		return b.Count, nil
+	}
+	if len(b.Points)%t.dim != 0 {
+		return 0, fmt.Errorf("core: %d query values do not make rows of dimension %d", len(b.Points), t.dim)
+	}
+	for i, v := range b.Points {
+		if f := float64(v); math.IsNaN(f) || math.IsInf(f, 0) {
+			return 0, fmt.Errorf("core: query %d has a non-finite coordinate %v at column %d", i/t.dim, f, i%t.dim)
+		}
+	}
+	return len(b.Points) / t.dim, nil
+}
+
+// query returns the i-th query point of b and the caller index to exclude.
+func (b Batch[T]) query(t *Tree[T], i int) ([]T, int32) {
+	if b.Points == nil {
+		id := b.First + i
+		return t.Point(id), int32(id)
+	}
+	o := i * t.dim
+	return b.Points[o : o+t.dim : o+t.dim], -1
+}
+
+// blockSize is the number of queries a worker takes at a time.
+const blockSize = 32
+
+// run answers the queries of b on b.Jobs goroutines, calling fn for each
+// with a per-worker scratch whose exclude field is set. A panic in a worker
+// becomes an error.
+func (t *Tree[T]) run(b Batch[T], nq int, fn func(s *scratch, i int, q []T) error) error {
+	blocks := (nq + blockSize - 1) / blockSize
+	jobs := min(max(b.Jobs, 1), max(blocks, 1))
+	var next atomic.Int64
+	var g errgroup.Group
+	g.SetLimit(jobs)
+	for range jobs {
+		g.Go(func() (err error) {
+			s := &scratch{}
+			defer func() {
+				t.queryEvals.Add(s.evals)
+				if r := recover(); r != nil {
+					err = fmt.Errorf("core: query worker panicked: %v\n%s", r, debug.Stack())
+				}
+			}()
+			for {
+				blk := int(next.Add(1) - 1)
+				lo := blk * blockSize
+				if lo >= nq {
+					return nil
+				}
+				for i := lo; i < min(lo+blockSize, nq); i++ {
+					q, ex := b.query(t, i)
+					s.exclude = ex
+					if err := fn(s, i, q); err != nil {
+						return err
+					}
+				}
+			}
+		})
+	}
+	return g.Wait()
+}
+
+// checkK checks a neighbour count against the points available to b.
+func (t *Tree[T]) checkK(b Batch[T], k int) error {
+	avail := t.n
+	if b.Points == nil {
+		avail-- // each point is left out of its own answer
+	}
+	if k < 1 || k > avail {
+		return fmt.Errorf("core: k=%d neighbours requested, but only %d points are available", k, avail)
+	}
+	return nil
+}
+
+// KNearestBatch writes the k nearest neighbours of every query in b to dist
+// and idx, row i holding query i's neighbours nearest first, ties ordered by
+// caller index. dist and idx must have room for k values per query.
+func (t *Tree[T]) KNearestBatch(b Batch[T], k int, dist []T, idx []int64) error {
+	nq, err := b.count(t)
+	if err != nil {
+		return err
+	}
+	if err := t.checkK(b, k); err != nil {
+		return err
+	}
+	if len(dist) < nq*k || len(idx) < nq*k {
+		return fmt.Errorf("core: output of %d distances and %d indices is too small for %d queries of k=%d", len(dist), len(idx), nq, k)
+	}
+	return t.run(b, nq, func(s *scratch, i int, q []T) error {
+		t.knn(s, q, k)
+		n := len(s.heap.d)
+		// Reuse the candidate buffers for draining.
+		ds := slices.Grow(s.rd[:0], n)[:n]
+		ids := slices.Grow(s.rid[:0], n)[:n]
+		s.heap.drain(ds, ids)
+		s.rd, s.rid = ds[:0], ids[:0]
+		o := i * k
+		for j := range n {
+			dist[o+j] = T(ds[j])
+			idx[o+j] = int64(ids[j])
+		}
+		return nil
+	})
+}
+
+// KNearest returns the k nearest neighbours of q, nearest first, ties
+// ordered by caller index.
+func (t *Tree[T]) KNearest(q []T, k int) ([]Neighbor, error) {
+	if len(q) != t.dim {
+		return nil, fmt.Errorf("core: query has %d coordinates, the tree %d", len(q), t.dim)
+	}
+	dist := make([]T, k)
+	idx := make([]int64, k)
+	if err := t.KNearestBatch(Batch[T]{Points: q}, k, dist, idx); err != nil {
+		return nil, err
+	}
+	return neighbors(dist, idx), nil
+}
+
+// Within returns every point within distance r of q (d <= r), ordered by
+// distance, then caller index.
+func (t *Tree[T]) Within(q []T, r float64) ([]Neighbor, error) {
+	if len(q) != t.dim {
+		return nil, fmt.Errorf("core: query has %d coordinates, the tree %d", len(q), t.dim)
+	}
+	res, err := t.WithinBatch(Batch[T]{Points: q}, r, true)
+	if err != nil {
+		return nil, err
+	}
+	dist := make([]T, res.Total())
+	idx := make([]int64, res.Total())
+	res.Fill(dist, idx)
+	return neighbors(dist, idx), nil
+}
+
+func neighbors[T Float](dist []T, idx []int64) []Neighbor {
+	out := make([]Neighbor, len(dist))
+	for i := range out {
+		out[i] = Neighbor{Index: int(idx[i]), Dist: float64(dist[i])}
+	}
+	return out
+}
+
+// RadiusResult holds the answers to a batch of radius queries until they
+// are copied out with Fill.
+type RadiusResult[T Float] struct {
+	counts []int64
+	dist   [][]float64
+	idx    [][]int32
+	total  int64
+}
+
+// Counts returns the number of answers of each query.
+func (r *RadiusResult[T]) Counts() []int64 { return r.counts }
+
+// Total returns the number of answers of all queries together.
+func (r *RadiusResult[T]) Total() int64 { return r.total }
+
+// Fill writes the answers of all queries, query after query, into dist and
+// idx, which must hold Total() values each.
+func (r *RadiusResult[T]) Fill(dist []T, idx []int64) error {
+	if int64(len(dist)) < r.total || int64(len(idx)) < r.total {
+		return fmt.Errorf("core: output of %d distances and %d indices is too small for %d answers", len(dist), len(idx), r.total)
+	}
+	o := 0
+	for i := range r.dist {
+		for j, d := range r.dist[i] {
+			dist[o] = T(d)
+			idx[o] = int64(r.idx[i][j])
+			o++
+		}
+	}
+	return nil
+}
+
+// WithinBatch finds, for every query in b, every point within distance r
+// (d <= r). With sorted, each query's answers are ordered by distance, then
+// caller index; otherwise their order is unspecified.
+func (t *Tree[T]) WithinBatch(b Batch[T], r float64, sorted bool) (*RadiusResult[T], error) {
+	nq, err := b.count(t)
+	if err != nil {
+		return nil, err
+	}
+	if math.IsNaN(r) || r < 0 {
+		return nil, fmt.Errorf("core: radius must be >= 0, got %v", r)
+	}
+	res := &RadiusResult[T]{
+		counts: make([]int64, nq),
+		dist:   make([][]float64, nq),
+		idx:    make([][]int32, nq),
+	}
+	err = t.run(b, nq, func(s *scratch, i int, q []T) error {
+		t.radius(s, q, r)
+		ds, ids := slices.Clone(s.rd), slices.Clone(s.rid)
+		if sorted {
+			sortPairs(ds, ids)
+		}
+		res.dist[i], res.idx[i], res.counts[i] = ds, ids, int64(len(ds))
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range res.counts {
+		res.total += c
+	}
+	return res, nil
+}
+
+// sortPairs sorts parallel slices by (distance, index).
+func sortPairs(d []float64, id []int32) {
+	perm := make([]int, len(d))
+	for i := range perm {
+		perm[i] = i
+	}
+	slices.SortFunc(perm, func(a, b int) int {
+		switch {
+		case less(d[a], id[a], d[b], id[b]):
+			return -1
+		case less(d[b], id[b], d[a], id[a]):
+			return 1
+		}
+		return 0
+	})
+	d2, id2 := slices.Clone(d), slices.Clone(id)
+	for i, p := range perm {
+		d[i], id[i] = d2[p], id2[p]
+	}
+}
