@@ -15,6 +15,21 @@ type Options struct {
 	// Seed fixes the random insertion order, so the same data and seed give
 	// the same tree.
 	Seed uint64
+	// Base is the level base b: a child is within b^(l+1) of its parent and
+	// nodes at levels >= i are more than b^i apart. Zero means DefaultBase
+	// (2, as in the papers); values in (1, 2) give more levels with fewer
+	// children each.
+	Base float64
+}
+
+func (o Options) base() (float64, error) {
+	switch {
+	case o.Base == 0:
+		return DefaultBase, nil
+	case o.Base > 1 && o.Base <= 16:
+		return o.Base, nil
+	}
+	return 0, fmt.Errorf("core: level base must be in (1, 16], got %v", o.Base)
 }
 
 // Build builds a compressed cover tree over the n = len(data)/dim points
@@ -32,10 +47,14 @@ func Build[T Float](data []T, dim int, opts Options) (*Tree[T], error) {
 	if err := opts.Metric.Validate(); err != nil {
 		return nil, err
 	}
+	base, err := opts.base()
+	if err != nil {
+		return nil, err
+	}
 	if n > math.MaxInt32-1 {
 		return nil, fmt.Errorf("core: %d points exceed the limit of %d", n, math.MaxInt32-1)
 	}
-	b := newBuilder(data, dim, opts.Metric)
+	b := newBuilder(data, dim, opts.Metric, newScale(base))
 	rng := rand.New(rand.NewPCG(opts.Seed, 0x9e3779b97f4a7c15))
 	for _, i := range rng.Perm(n) {
 		b.insert(int32(i))
@@ -69,6 +88,7 @@ type builder[T Float] struct {
 	data   []T // the caller's rows
 	metric Metric
 	dist   distFunc[T]
+	scale  scale
 
 	row    []int32   // node -> caller row holding its point
 	level  []int32   // node -> level; the root is levelInf while building
@@ -91,9 +111,9 @@ type buildCand struct {
 	d    float64
 }
 
-func newBuilder[T Float](data []T, dim int, m Metric) *builder[T] {
+func newBuilder[T Float](data []T, dim int, m Metric, sc scale) *builder[T] {
 	n := len(data) / dim
-	b := &builder[T]{dim: dim, data: data, metric: m.Canonical(), dist: kernelFor[T](m), next: make([]int32, n)}
+	b := &builder[T]{dim: dim, data: data, metric: m.Canonical(), dist: kernelFor[T](m), scale: sc, next: make([]int32, n)}
 	for i := range b.next {
 		b.next[i] = -1
 	}
@@ -110,9 +130,10 @@ func (b *builder[T]) nodePoint(v int32) []T { return b.point(b.row[v]) }
 // insert adds caller row idx to the tree.
 //
 // The new point x gets level m-1 where m is the lowest level j at which some
-// node of level >= j lies within 2^j of x, and a parent within 2^m among
+// node of level >= j lies within b^j of x, and a parent within b^m among
 // those nodes; this keeps the cover and separation conditions. The search
-// keeps, level by level, every node of level >= i within 2^(i+1) of x; a node
+// keeps, level by level, every node of level >= i within rho*b^(i+1) of x,
+// which holds the parents of every node of level i-1 within rho*b^i; a node
 // at distance zero receives x as a duplicate instead.
 func (b *builder[T]) insert(idx int32) {
 	x := b.point(idx)
@@ -145,8 +166,8 @@ func (b *builder[T]) insert(idx int32) {
 			}
 		}
 		// Between the levels next (exclusive) and i (inclusive) the nodes of
-		// level >= j near x are exactly q; the lowest such j within 2^j is:
-		j := ceilLog2(dmin)
+		// level >= j near x are exactly q; the lowest such j within b^j is:
+		j := b.scale.ceilLog(dmin)
 		if next != levelNegInf {
 			j = max(j, next+1)
 		}
@@ -156,7 +177,8 @@ func (b *builder[T]) insert(idx int32) {
 		if next == levelNegInf {
 			break
 		}
-		keep, parentMax := pow2(next+1), pow2(next+2)
+		keep := b.scale.rho * b.scale.pow(next+1)
+		parentMax := b.scale.rho * b.scale.pow(next+2)
 		q2 = q2[:0]
 		for k := range q {
 			c := &q[k]

@@ -13,9 +13,10 @@ import (
 //     strictly descending level; the cached counts, distances and radius
 //     bounds agree with the points;
 //   - root: the root's level exceeds every other level;
-//   - cover: every child c of p has l(c) < l(p) and d(c, p) <= 2^(l(c)+1);
-//   - separation: any two nodes u, v satisfy d(u, v) > 2^min(l(u), l(v)),
-//     so the nodes of level >= i are more than 2^i apart at every level i,
+//   - cover: every child c of p has l(c) < l(p) and d(c, p) <= b^(l(c)+1)
+//     for the level base b (2 by default);
+//   - separation: any two nodes u, v satisfy d(u, v) > b^min(l(u), l(v)),
+//     so the nodes of level >= i are more than b^i apart at every level i,
 //     and no two nodes hold the same point;
 //   - every caller index 0..Len()-1 is held by exactly one node.
 //
@@ -26,8 +27,8 @@ func (t *Tree[T]) Check() error {
 	if nn == 0 {
 		return errors.New("core: check: tree has no nodes")
 	}
-	if t.parent[0] != -1 || t.end[0] != int32(nn) {
-		return fmt.Errorf("core: check: node 0 is not a root spanning all %d nodes (parent %d, end %d)", nn, t.parent[0], t.end[0])
+	if t.parent[0] != -1 {
+		return fmt.Errorf("core: check: node 0 is not the root (parent %d)", t.parent[0])
 	}
 	if err := t.checkStructure(); err != nil {
 		return err
@@ -47,8 +48,8 @@ func (t *Tree[T]) Check() error {
 		if d != t.pdist[v] {
 			return fmt.Errorf("core: check: node %d caches distance %v to its parent, actual %v", v, t.pdist[v], d)
 		}
-		if !within(d, pow2(t.level[v]+1)) {
-			return fmt.Errorf("core: check: cover condition: node %d at level %d is %v from its parent %d, more than 2^%d", v, t.level[v], d, p, t.level[v]+1)
+		if !within(d, t.scale.pow(t.level[v]+1)) {
+			return fmt.Errorf("core: check: cover condition: node %d at level %d is %v from its parent %d, more than %g^%d", v, t.level[v], d, p, t.scale.base, t.level[v]+1)
 		}
 	}
 	for u := range nn {
@@ -56,58 +57,50 @@ func (t *Tree[T]) Check() error {
 		for v := u + 1; v < nn; v++ {
 			d := t.dist(pu, t.point(int32(v)))
 			l := min(t.level[u], t.level[v])
-			if d <= pow2(l) {
-				return fmt.Errorf("core: check: separation condition: nodes %d and %d (levels %d, %d) are %v apart, not more than 2^%d", u, v, t.level[u], t.level[v], d, l)
+			if d <= t.scale.pow(l) {
+				return fmt.Errorf("core: check: separation condition: nodes %d and %d (levels %d, %d) are %v apart, not more than %g^%d", u, v, t.level[u], t.level[v], d, t.scale.base, l)
 			}
 		}
 	}
 	return t.checkRadii()
 }
 
-// checkStructure checks the depth-first layout and the child groups.
+// checkStructure checks the layout: every node but the root sits in
+// exactly one child block, its parent's, after its parent; a block is
+// grouped by strictly descending level.
 func (t *Tree[T]) checkStructure() error {
 	nn := int32(len(t.level))
+	children := int32(0)
 	for v := int32(0); v < nn; v++ {
-		if t.end[v] <= v || t.end[v] > nn {
-			return fmt.Errorf("core: check: node %d has subtree end %d outside (%d, %d]", v, t.end[v], v, nn)
-		}
 		if v > 0 {
-			p := t.parent[v]
-			if p < 0 || p >= v || t.end[v] > t.end[p] {
-				return fmt.Errorf("core: check: node %d with parent %d does not nest in its parent's subtree", v, p)
+			if p := t.parent[v]; p < 0 || p >= v {
+				return fmt.Errorf("core: check: node %d has parent %d, not an earlier node", v, p)
 			}
 		}
-		// Children: walk the groups; together they must tile (v, end[v]).
-		next := v + 1
 		prevLevel := t.level[v]
 		for g := t.grpOff[v]; g < t.grpOff[v+1]; g++ {
 			if t.grpLevel[g] >= prevLevel {
 				return fmt.Errorf("core: check: node %d has child group %d at level %d, not below %d", v, g, t.grpLevel[g], prevLevel)
 			}
 			prevLevel = t.grpLevel[g]
-			if t.grpFirst[g] != next {
-				return fmt.Errorf("core: check: node %d group %d starts at node %d, expected %d", v, g, t.grpFirst[g], next)
+			if t.grpEnd[g] <= t.grpFirst[g] || (g > t.grpOff[v] && t.grpFirst[g] != t.grpEnd[g-1]) {
+				return fmt.Errorf("core: check: node %d group %d spans nodes [%d, %d), not a nonempty run after its previous group", v, g, t.grpFirst[g], t.grpEnd[g])
 			}
-			end := t.groupEnd(v, g)
-			if end <= next {
-				return fmt.Errorf("core: check: node %d group %d is empty", v, g)
-			}
-			for c := next; c < end; c = t.end[c] {
+			for c := t.grpFirst[g]; c < t.grpEnd[g]; c++ {
 				if t.parent[c] != v || t.level[c] != t.grpLevel[g] {
 					return fmt.Errorf("core: check: node %d in group %d of node %d has parent %d and level %d, expected %d and %d", c, g, v, t.parent[c], t.level[c], v, t.grpLevel[g])
 				}
-				next = t.end[c]
 			}
-			if next != end {
-				return fmt.Errorf("core: check: node %d group %d overruns to node %d, past %d", v, g, next, end)
-			}
-		}
-		if next != t.end[v] {
-			return fmt.Errorf("core: check: children of node %d end at node %d, its subtree at %d", v, next, t.end[v])
+			children += t.grpEnd[g] - t.grpFirst[g]
 		}
 		if t.level[v] < t.minLevel {
 			return fmt.Errorf("core: check: node %d has level %d below the minimum %d", v, t.level[v], t.minLevel)
 		}
+	}
+	// Group members have their group's node as parent, so no node is in
+	// two blocks; with nn-1 members in all, every non-root node is in one.
+	if children != nn-1 {
+		return fmt.Errorf("core: check: child blocks hold %d nodes, want %d", children, nn-1)
 	}
 	return nil
 }
@@ -116,16 +109,13 @@ func (t *Tree[T]) checkStructure() error {
 func (t *Tree[T]) checkIndices() error {
 	seen := make([]bool, t.n)
 	nn := len(t.level)
-	if len(t.ids) != t.n || t.idOff[nn] != int32(t.n) || t.cum[nn] != int64(t.n) {
+	if len(t.ids) != t.n || t.idOff[nn] != int32(t.n) {
 		return fmt.Errorf("core: check: nodes hold %d caller indices, want %d", len(t.ids), t.n)
 	}
 	for v := range nn {
 		lo, hi := t.idOff[v], t.idOff[v+1]
 		if hi <= lo {
 			return fmt.Errorf("core: check: node %d holds no caller index", v)
-		}
-		if t.cum[v+1]-t.cum[v] != int64(hi-lo) {
-			return fmt.Errorf("core: check: node %d counts %d points, holds %d", v, t.cum[v+1]-t.cum[v], hi-lo)
 		}
 		for j := lo; j < hi; j++ {
 			id := t.ids[j]
@@ -144,21 +134,39 @@ func (t *Tree[T]) checkIndices() error {
 	return nil
 }
 
-// checkRadii checks that every radius bound covers the actual distances:
-// rad[v] for all of v's descendants, and grpRad[g] for the subtrees of
-// groups g, g+1, ... of v.
+// checkRadii checks the subtree tables against the points: rad[a] and
+// grpRad of the group holding the branch are at least d(a, x) for every
+// ancestor a of every node x, and the weights grpW count the caller points
+// in the subtrees of each group and those after it.
 func (t *Tree[T]) checkRadii() error {
 	nn := int32(len(t.level))
-	for v := int32(0); v < nn; v++ {
-		pv := t.point(v)
-		g := t.grpOff[v]
-		for x := v + 1; x < t.end[v]; x++ {
-			for g+1 < t.grpOff[v+1] && x >= t.grpFirst[g+1] {
-				g++
+	grpOf := make([]int32, nn)
+	for v := range nn {
+		for g := t.grpOff[v]; g < t.grpOff[v+1]; g++ {
+			for c := t.grpFirst[g]; c < t.grpEnd[g]; c++ {
+				grpOf[c] = g
 			}
-			d := t.dist(pv, t.point(x))
-			if !within(d, t.rad[v]) || !within(d, t.grpRad[g]) {
-				return fmt.Errorf("core: check: descendant %d of node %d is %v away, beyond the radius bounds %v (node) and %v (group %d)", x, v, d, t.rad[v], t.grpRad[g], g)
+		}
+	}
+	w := make([]int64, len(t.grpLevel)) // points below each group alone
+	for x := int32(1); x < nn; x++ {
+		px := t.point(x)
+		mult := int64(t.idOff[x+1] - t.idOff[x])
+		for c, a := x, t.parent[x]; a >= 0; c, a = a, t.parent[a] {
+			d := t.dist(px, t.point(a))
+			g := grpOf[c]
+			if !within(d, t.rad[a]) || !within(d, t.grpRad[g]) {
+				return fmt.Errorf("core: check: descendant %d of node %d is %v away, beyond the radius bounds %v (node) and %v (group %d)", x, a, d, t.rad[a], t.grpRad[g], g)
+			}
+			w[g] += mult
+		}
+	}
+	for v := range nn {
+		var suffix int64
+		for g := t.grpOff[v+1] - 1; g >= t.grpOff[v]; g-- {
+			suffix += w[g]
+			if t.grpW[g] != suffix {
+				return fmt.Errorf("core: check: node %d group %d counts %d points in its subtrees and those after, actual %d", v, g, t.grpW[g], suffix)
 			}
 		}
 	}

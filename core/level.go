@@ -2,8 +2,10 @@ package core
 
 import "math"
 
-// Levels use base 2: a node at level i covers its children within 2^(i+1),
-// and nodes at levels >= i are more than 2^i apart.
+// Levels use a base b > 1, 2 by default as in the papers: a child c is
+// within b^(l(c)+1) of its parent, and nodes at levels >= i are more than
+// b^i apart. The subtree of a node at level i then lies within
+// rho*b^(i+1) of it, where rho = 1/(b-1).
 
 // slack is the relative margin added to every geometric bound before it is
 // used to discard a point. Distances are computed in float64 from exact
@@ -12,16 +14,42 @@ import "math"
 // is provably not an answer) at the price of rarely examining a few more.
 const slack = 1e-9
 
-// pow2 returns 2^i.
-func pow2(i int32) float64 { return math.Ldexp(1, int(i)) }
+// DefaultBase is the level base of the papers.
+const DefaultBase = 2.0
 
-// ceilLog2 returns the smallest integer j with d <= 2^j, for finite d > 0.
-func ceilLog2(d float64) int32 {
-	frac, exp := math.Frexp(d) // d = frac * 2^exp, frac in [0.5, 1)
-	if frac == 0.5 {
-		return int32(exp - 1)
+// scale converts between levels and distances for a base.
+type scale struct {
+	base float64
+	rho  float64 // 1/(base-1): subtree radius of a level-i node is rho*base^(i+1)
+}
+
+func newScale(base float64) scale { return scale{base: base, rho: 1 / (base - 1)} }
+
+// pow returns base^i.
+func (s scale) pow(i int32) float64 {
+	if s.base == 2 {
+		return math.Ldexp(1, int(i))
 	}
-	return int32(exp)
+	return math.Pow(s.base, float64(i))
+}
+
+// ceilLog returns the smallest integer j with d <= base^j, for finite d > 0.
+func (s scale) ceilLog(d float64) int32 {
+	if s.base == 2 {
+		frac, exp := math.Frexp(d) // d = frac * 2^exp, frac in [0.5, 1)
+		if frac == 0.5 {
+			return int32(exp - 1)
+		}
+		return int32(exp)
+	}
+	j := int32(math.Ceil(math.Log(d) / math.Log(s.base)))
+	for s.pow(j) < d {
+		j++
+	}
+	for s.pow(j-1) >= d {
+		j--
+	}
+	return j
 }
 
 // within reports whether d <= bound up to the rounding slack.

@@ -239,3 +239,34 @@ func minkowski[T Float](a, b []T, p, invP float64) float64 {
 	}
 	return math.Pow(s, invP)
 }
+
+// distances writes to out[i] the distance from q to node nodes[i]. The
+// metric is chosen once per block, so the common kernels are called
+// directly rather than through a function value.
+func (t *Tree[T]) distances(q []T, nodes []int32, out []float64) {
+	out = out[:len(nodes)]
+	switch t.metric.Kind {
+	case Euclidean:
+		for i, u := range nodes {
+			p := t.point(u)
+			s := sqEuclidean(q, p)
+			if s < 0x1p-900 || s > 0x1p900 {
+				out[i] = scaledNorm(q, p, 2)
+			} else {
+				out[i] = math.Sqrt(s)
+			}
+		}
+	case Manhattan:
+		for i, u := range nodes {
+			out[i] = manhattan(q, t.point(u))
+		}
+	case Chebyshev:
+		for i, u := range nodes {
+			out[i] = chebyshev(q, t.point(u))
+		}
+	default:
+		for i, u := range nodes {
+			out[i] = t.dist(q, t.point(u))
+		}
+	}
+}

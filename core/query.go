@@ -28,6 +28,34 @@ type Batch[T Float] struct {
 	// Jobs is the number of goroutines that answer queries; values below 1
 	// mean 1.
 	Jobs int
+	// Strategy selects the k-nearest-neighbour algorithm; both are exact.
+	Strategy Strategy
+}
+
+// Strategy selects a k-nearest-neighbour search algorithm. Every strategy
+// returns the same, exact answers.
+type Strategy int
+
+const (
+	// Corrected is the corrected algorithm of Elkin and Kurlin (the
+	// default): level by level, with the lambda-point bound, pruning, and
+	// the break to a scan of distinctive descendants.
+	Corrected Strategy = iota
+	// DepthFirst is branch and bound: from the root, children are measured
+	// as a block and opened nearest first, and a subtree is skipped when its
+	// exact radius puts it beyond the k-th distance found so far.
+	DepthFirst
+)
+
+// String returns the strategy's name.
+func (s Strategy) String() string {
+	switch s {
+	case Corrected:
+		return "corrected"
+	case DepthFirst:
+		return "depth-first"
+	}
+	return fmt.Sprintf("Strategy(%d)", int(s))
 }
 
 // count returns the number of queries in b, after checking them.
@@ -122,11 +150,18 @@ func (t *Tree[T]) KNearestBatch(b Batch[T], k int, dist []T, idx []int64) error 
 	if err := t.checkK(b, k); err != nil {
 		return err
 	}
+	if b.Strategy != Corrected && b.Strategy != DepthFirst {
+		return fmt.Errorf("core: unknown search strategy %d", int(b.Strategy))
+	}
 	if len(dist) < nq*k || len(idx) < nq*k {
 		return fmt.Errorf("core: output of %d distances and %d indices is too small for %d queries of k=%d", len(dist), len(idx), nq, k)
 	}
 	return t.run(b, nq, func(s *scratch, i int, q []T) error {
-		t.knn(s, q, k)
+		if b.Strategy == DepthFirst {
+			t.knnDepthFirst(s, q, k)
+		} else {
+			t.knn(s, q, k)
+		}
 		n := len(s.heap.d)
 		// Reuse the candidate buffers for draining.
 		ds := slices.Grow(s.rd[:0], n)[:n]

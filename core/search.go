@@ -6,25 +6,21 @@ import (
 )
 
 // cand is a search candidate: a node, the index of its first group of
-// children below the current level, and its distance to the query.
+// children not yet opened, and its distance to the query.
 type cand struct {
 	node int32
 	g    int32
 	d    float64
 }
 
-// visit is a pending subtree in a depth-first scan: a node and its parent's
-// distance to the query, which bounds the subtree before it is opened.
-type visit struct {
-	node int32
-	pd   float64
-}
-
 // scratch holds one worker's reusable buffers. It is not safe for
 // concurrent use.
 type scratch struct {
-	r, c, m []cand
-	stack   []visit
+	r       []cand     // the candidate set of the level-by-level search
+	stack   []cand     // subtrees waiting in a depth-first scan
+	lam     []weighted // the lambda-point's heap
+	nodes   []int32    // a block of nodes to measure ...
+	dists   []float64  // ... and their distances to the query
 	heap    topK
 	evals   int64
 	exclude int32 // caller index to leave out of answers, or -1
@@ -41,7 +37,10 @@ type scratch struct {
 // candidates no farther than it hold k points, which bounds the k-th
 // neighbour distance; candidates whose distinctive descendants all lie
 // beyond that bound are pruned; when d(q, lambda) > 2^(i+2) the search stops
-// descending and scans the distinctive descendants of what remains.
+// descending and scans the distinctive descendants of what remains. (With a
+// level base b other than 2 the break reads d(q, lambda) > 2*rho*b^(i+1),
+// twice the radius bound of a distinctive descendant set, as 2^(i+2) is for
+// b = 2.)
 //
 // Every node whose distance is computed is offered to the heap, so the
 // heap's worst pair is a second upper bound on the k-th distance; the
@@ -61,115 +60,219 @@ func (t *Tree[T]) knn(s *scratch, q []T, k int) {
 	ub := math.Inf(1) // an upper bound on the k-th neighbour distance
 	r := append(s.r[:0], cand{node: 0, g: t.grpOff[0], d: d0})
 	defer func() { s.r = r[:0] }()
-
-	for {
-		// The next level: the highest level of a child not yet opened.
-		next := levelNegInf
-		for _, c := range r {
-			if c.g < t.grpOff[c.node+1] {
-				next = max(next, t.grpLevel[c.g])
-			}
-		}
-		if next == levelNegInf {
-			return // every candidate is a leaf at this depth: the heap holds the answer
-		}
-		// Open the children of level next.
-		kids := s.c[:0]
-		for j := range r {
+	next := levelNegInf
+	if t.grpOff[0] < t.grpOff[1] {
+		next = t.grpLevel[t.grpOff[0]]
+	}
+	for next != levelNegInf {
+		// C_next: open the candidates' children of level next.
+		nr := len(r)
+		for j := range nr {
 			c := &r[j]
 			if c.g >= t.grpOff[c.node+1] || t.grpLevel[c.g] != next {
 				continue
 			}
 			g := c.g
 			c.g++
-			end := t.groupEnd(c.node, g)
-			for u := t.grpFirst[g]; u < end; u = t.end[u] {
-				if prunable(c.d, t.pdist[u]+t.rad[u], ub) {
-					continue
-				}
-				du := t.dist(q, t.point(u))
-				s.evals++
+			m := t.measure(s, q, c.d, t.grpFirst[g], t.grpEnd[g], ub)
+			for i, u := range s.nodes[:m] {
+				du := s.dists[i]
 				if t.offerNode(s, u, du) && h.full() {
 					ub = min(ub, h.worst())
 				}
-				kids = append(kids, cand{node: u, g: t.grpOff[u], d: du})
+				r = append(r, cand{node: u, g: t.grpOff[u], d: du})
 			}
 		}
-		s.c = kids
-		sortCands(kids)
-		all := mergeCands(s.m[:0], r, kids)
-		s.m = all
-
-		// The lambda-point.
-		var acc int64
-		lambda, bound := math.Inf(1), math.Inf(1)
-		reach := 0.0
-		for _, c := range all {
-			acc += t.weight(c.node, c.g)
-			reach = max(reach, c.d+t.groupRad(c.node, c.g))
-			if acc >= need {
-				lambda, bound = c.d, reach
-				break
+		// The lambda-point, and the bound it gives.
+		lambda := t.lambda(s, r, need)
+		if !math.IsInf(lambda, 1) {
+			reach := 0.0
+			for _, c := range r {
+				if c.d <= lambda {
+					reach = max(reach, c.d+t.groupRad(c.node, c.g))
+				}
 			}
+			ub = min(ub, reach)
 		}
-		ub = min(ub, bound)
-
 		// Prune: keep candidates whose distinctive descendants may hold a
-		// point within ub.
-		r = r[:0]
-		for _, c := range all {
-			if !prunable(c.d, t.groupRad(c.node, c.g), ub) {
-				r = append(r, c)
+		// point within ub, and find the next level. A candidate with no
+		// children left stands for itself alone, and the heap has seen it:
+		// it leaves the candidate set.
+		level := next
+		next = levelNegInf
+		kept := r[:0]
+		for _, c := range r {
+			if c.g >= t.grpOff[c.node+1] || prunable(c.d, t.grpRad[c.g], ub) {
+				continue
 			}
+			kept = append(kept, c)
+			next = max(next, t.grpLevel[c.g])
 		}
-		if !math.IsInf(lambda, 1) && lambda > pow2(next+2) {
+		r = kept
+		if !math.IsInf(lambda, 1) && lambda > 2*t.scale.rho*t.scale.pow(level+1) && next != levelNegInf {
 			t.scanDescendants(s, q, r, ub)
 			return
 		}
 	}
+	// Every candidate is a leaf at this depth: the heap holds the answer.
 }
 
-// scanDescendants offers to the heap every point in the distinctive
-// descendants of the candidates r (below each candidate's group cursor)
-// that may be among the k nearest, by a depth-first scan pruned with the
-// current upper bound ub. The candidates themselves were offered already.
-func (t *Tree[T]) scanDescendants(s *scratch, q []T, r []cand, ub float64) {
-	h := &s.heap
-	stack := s.stack[:0]
-	defer func() { s.stack = stack[:0] }()
-	for _, c := range r {
-		for g := c.g; g < t.grpOff[c.node+1]; g++ {
-			end := t.groupEnd(c.node, g)
-			for u := t.grpFirst[g]; u < end; u = t.end[u] {
-				stack = append(stack, visit{node: u, pd: c.d})
-			}
+// knnDepthFirst leaves the k nearest neighbours of q in s.heap, skipping
+// the caller index s.exclude, by a depth-first branch and bound from the
+// root (the DepthFirst strategy).
+func (t *Tree[T]) knnDepthFirst(s *scratch, q []T, k int) {
+	s.heap.reset(k)
+	d0 := t.dist(q, t.point(0))
+	s.evals++
+	t.offerNode(s, 0, d0)
+	root := append(s.r[:0], cand{node: 0, g: t.grpOff[0], d: d0})
+	s.r = root[:0]
+	t.scanDescendants(s, q, root, math.Inf(1))
+}
+
+// lambda returns d(q, lambda): the least distance such that the candidates
+// no farther than it stand for at least need points, or +Inf if all of them
+// together stand for fewer. It keeps a max-heap (by distance) of the
+// nearest candidates, popping the farthest while the rest still hold need
+// points.
+func (t *Tree[T]) lambda(s *scratch, c []cand, need int64) float64 {
+	h := s.lam[:0]
+	defer func() { s.lam = h[:0] }()
+	var sum int64
+	for _, x := range c {
+		if len(h) > 0 && sum-h[0].w >= need && x.d >= h[0].d {
+			continue // the kept candidates already hold need points, nearer
 		}
-		for len(stack) > 0 {
-			v := stack[len(stack)-1]
-			stack = stack[:len(stack)-1]
-			u := v.node
-			if prunable(v.pd, t.pdist[u]+t.rad[u], ub) {
-				continue
+		w := t.weight(x.node, x.g)
+		h = append(h, weighted{d: x.d, w: w})
+		for j := len(h) - 1; j > 0; {
+			p := (j - 1) / 2
+			if h[p].d >= h[j].d {
+				break
 			}
-			du := t.dist(q, t.point(u))
-			s.evals++
-			if t.offerNode(s, u, du) && h.full() {
-				ub = min(ub, h.worst())
-			}
-			if u+1 == t.end[u] || prunable(du, t.rad[u], ub) {
-				continue
-			}
-			for c := u + 1; c < t.end[u]; c = t.end[c] {
-				stack = append(stack, visit{node: c, pd: du})
+			h[p], h[j] = h[j], h[p]
+			j = p
+		}
+		sum += w
+		for len(h) > 1 && sum-h[0].w >= need {
+			sum -= h[0].w
+			last := len(h) - 1
+			h[0] = h[last]
+			h = h[:last]
+			for j := 0; ; {
+				l := 2*j + 1
+				if l >= len(h) {
+					break
+				}
+				m := l
+				if l+1 < len(h) && h[l+1].d > h[l].d {
+					m = l + 1
+				}
+				if h[j].d >= h[m].d {
+					break
+				}
+				h[j], h[m] = h[m], h[j]
+				j = m
 			}
 		}
 	}
+	if sum < need {
+		return math.Inf(1)
+	}
+	return h[0].d
+}
+
+// weighted is a candidate distance and the number of points it stands for.
+type weighted struct {
+	d float64
+	w int64
+}
+
+// scanDescendants offers to the heap every point in the distinctive
+// descendants of the candidates r (their children from each one's group
+// cursor on, and all below) that may be among the k nearest, by a
+// depth-first scan, nearest candidates and children first, pruned with the
+// current upper bound ub. The candidates themselves were offered already.
+func (t *Tree[T]) scanDescendants(s *scratch, q []T, r []cand, ub float64) {
+	sortCands(r)
+	stack := s.stack[:0]
+	defer func() { s.stack = stack[:0] }()
+	for _, c := range r {
+		if prunable(c.d, t.groupRad(c.node, c.g), ub) {
+			continue
+		}
+		stack, ub = t.openScan(s, q, c, stack, ub)
+		for len(stack) > 0 {
+			x := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			if prunable(x.d, t.rad[x.node], ub) {
+				continue
+			}
+			stack, ub = t.openScan(s, q, x, stack, ub)
+		}
+	}
+}
+
+// openScan measures and offers the children of candidate c from its group
+// cursor on, and pushes those with children of their own that may hold an
+// answer, farthest first so the nearest is opened next. It returns the
+// stack and the tightened bound.
+func (t *Tree[T]) openScan(s *scratch, q []T, c cand, stack []cand, ub float64) ([]cand, float64) {
+	lo, hi := t.childRange(c.node, c.g)
+	m := t.measure(s, q, c.d, lo, hi, ub)
+	h := &s.heap
+	for i, u := range s.nodes[:m] {
+		if t.offerNode(s, u, s.dists[i]) && h.full() {
+			ub = min(ub, h.worst())
+		}
+	}
+	base := len(stack)
+	for i, u := range s.nodes[:m] {
+		du := s.dists[i]
+		if t.grpOff[u] < t.grpOff[u+1] && !prunable(du, t.rad[u], ub) {
+			stack = append(stack, cand{node: u, g: t.grpOff[u], d: du})
+		}
+	}
+	sortCandsDesc(stack[base:])
+	return stack, ub
+}
+
+// measure computes the distances from q to the nodes lo..hi-1, children of
+// a node at distance pd from q, leaving out those whose subtrees lie beyond
+// ub by the triangle inequality. The measured nodes and their distances
+// are in s.nodes and s.dists; it returns how many there are.
+func (t *Tree[T]) measure(s *scratch, q []T, pd float64, lo, hi int32, ub float64) int {
+	nodes := s.nodes[:0]
+	for u := lo; u < hi; u++ {
+		if !prunable(pd, t.pdist[u]+t.rad[u], ub) {
+			nodes = append(nodes, u)
+		}
+	}
+	s.nodes = nodes
+	if cap(s.dists) < len(nodes) {
+		s.dists = make([]float64, len(nodes), 2*len(nodes))
+	}
+	s.dists = s.dists[:len(nodes)]
+	t.distances(q, nodes, s.dists)
+	s.evals += int64(len(nodes))
+	return len(nodes)
+}
+
+// childRange returns the nodes lo..hi-1 that are the children of v in its
+// groups g, g+1, ...; they are contiguous.
+func (t *Tree[T]) childRange(v, g int32) (lo, hi int32) {
+	last := t.grpOff[v+1] - 1
+	if g > last {
+		return 0, 0
+	}
+	return t.grpFirst[g], t.grpEnd[last]
 }
 
 // offerNode offers node v's caller indices at distance d to the heap. It
 // reports whether any was kept.
 func (t *Tree[T]) offerNode(s *scratch, v int32, d float64) bool {
 	h := &s.heap
+
 	if h.full() && d > h.worst() {
 		return false
 	}
@@ -193,29 +296,22 @@ func (t *Tree[T]) radius(s *scratch, q []T, r float64) {
 	d0 := t.dist(q, t.point(0))
 	s.evals++
 	t.emitNode(s, 0, d0, r)
-	if prunable(d0, t.rad[0], r) {
-		return
-	}
-	stack := s.stack[:0]
+	stack := append(s.stack[:0], cand{node: 0, g: t.grpOff[0], d: d0})
 	defer func() { s.stack = stack[:0] }()
-	for c := int32(1); c < t.end[0]; c = t.end[c] {
-		stack = append(stack, visit{node: c, pd: d0})
-	}
 	for len(stack) > 0 {
-		v := stack[len(stack)-1]
+		x := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		u := v.node
-		if prunable(v.pd, t.pdist[u]+t.rad[u], r) {
+		if prunable(x.d, t.rad[x.node], r) {
 			continue
 		}
-		du := t.dist(q, t.point(u))
-		s.evals++
-		t.emitNode(s, u, du, r)
-		if u+1 == t.end[u] || prunable(du, t.rad[u], r) {
-			continue
-		}
-		for c := u + 1; c < t.end[u]; c = t.end[c] {
-			stack = append(stack, visit{node: c, pd: du})
+		lo, hi := t.childRange(x.node, x.g)
+		m := t.measure(s, q, x.d, lo, hi, r)
+		for i, u := range s.nodes[:m] {
+			du := s.dists[i]
+			t.emitNode(s, u, du, r)
+			if t.grpOff[u] < t.grpOff[u+1] {
+				stack = append(stack, cand{node: u, g: t.grpOff[u], d: du})
+			}
 		}
 	}
 }
@@ -256,18 +352,8 @@ func sortCands(c []cand) {
 	})
 }
 
-// mergeCands appends to dst the merge of two lists sorted by distance.
-func mergeCands(dst, a, b []cand) []cand {
-	i, j := 0, 0
-	for i < len(a) && j < len(b) {
-		if b[j].d < a[i].d {
-			dst = append(dst, b[j])
-			j++
-		} else {
-			dst = append(dst, a[i])
-			i++
-		}
-	}
-	dst = append(dst, a[i:]...)
-	return append(dst, b[j:]...)
+// sortCandsDesc sorts a candidate list by distance, farthest first.
+func sortCandsDesc(c []cand) {
+	sortCands(c)
+	slices.Reverse(c)
 }
