@@ -1,0 +1,205 @@
+"""Loader of pcct's shared library (the Go core behind a C ABI).
+
+The library is built by ``go build -buildmode=c-shared`` and shipped inside
+the package. It is loaded lazily, on the first call that needs it, because
+loading it starts a Go runtime in this process, and a Go runtime does not
+survive ``fork()``: a child forked after the load hangs on its first call
+into Go. The loader detects such a child and raises instead.
+
+Every exported function except :func:`error_message` and :func:`version`
+returns 0 on success or a positive error ticket; :func:`check` turns a
+ticket into ``ValueError``, ``RuntimeError`` or ``MemoryError``.
+
+Only one Go shared library can live in a process (golang/go#18976,
+golang/go#65050), so pcct loads exactly one, and the package never loads
+another.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import sys
+import threading
+from ctypes import POINTER, c_char_p, c_double, c_int32, c_int64, c_size_t, c_uint64, c_void_p
+
+__all__ = ["lib", "check", "library_path", "version", "ForkedChildError"]
+
+# uintptr_t: the width of a pointer on every platform Go's c-shared supports.
+c_uintptr = c_size_t
+
+_ERROR_CAPACITY = 1 << 16  # bytes fetched for one error message
+
+# Error kinds reported by pcct_error_message.
+_KIND_VALUE = 1
+_KIND_INTERNAL = 2
+_KIND_MEMORY = 3
+
+
+class ForkedChildError(RuntimeError):
+    """Raised in a process forked after pcct's Go runtime was started."""
+
+
+def _library_name() -> str:
+    if sys.platform == "win32":
+        return "libpcct.dll"
+    return "libpcct.so"
+
+
+def library_path() -> str:
+    """Return the path of the shared library this process loads.
+
+    The environment variable ``PCCT_LIBRARY`` overrides the library shipped
+    inside the package (for development against a fresh build).
+    """
+    override = os.environ.get("PCCT_LIBRARY")
+    if override:
+        return override
+    return os.path.join(os.path.dirname(os.path.abspath(__file__)), _library_name())
+
+
+# (name, restype, argtypes) of every export.
+_SIGNATURES = [
+    ("pcct_error_message", c_int64, [c_int64, c_char_p, c_int64, POINTER(c_int32)]),
+    ("pcct_tree_build", c_int64,
+     [c_void_p, c_int32, c_int64, c_int64, c_int32, c_double, c_uint64, POINTER(c_uintptr)]),
+    ("pcct_tree_free", c_int64, [c_uintptr]),
+    ("pcct_tree_stats", c_int64, [c_uintptr, POINTER(c_int64), c_int64, POINTER(c_int64)]),
+    ("pcct_tree_level_counts", c_int64,
+     [c_uintptr, POINTER(c_int64), POINTER(c_int64), c_int64, POINTER(c_int64)]),
+    ("pcct_kneighbors", c_int64,
+     [c_uintptr, c_void_p, c_int64, c_int64, c_int64, c_int32, c_void_p, c_void_p]),
+    ("pcct_kneighbors_fitted", c_int64,
+     [c_uintptr, c_int64, c_int64, c_int64, c_int32, c_void_p, c_void_p]),
+    ("pcct_radius", c_int64,
+     [c_uintptr, c_void_p, c_int64, c_int64, c_double, c_int32, c_int32, c_void_p,
+      POINTER(c_uintptr), POINTER(c_int64)]),
+    ("pcct_radius_fitted", c_int64,
+     [c_uintptr, c_int64, c_int64, c_double, c_int32, c_int32, c_void_p,
+      POINTER(c_uintptr), POINTER(c_int64)]),
+    ("pcct_radius_fill", c_int64, [c_uintptr, c_void_p, c_void_p]),
+    ("pcct_result_free", c_int64, [c_uintptr]),
+    ("pcct_version", c_int64, [c_char_p, c_int64]),
+    ("pcct_test_panic", c_int64, []),
+]
+
+_lock = threading.Lock()
+_lib: ctypes.CDLL | None = None
+_forked = False  # this process was forked after _lib was loaded
+
+
+def _after_fork_in_child() -> None:
+    global _forked
+    if _lib is not None:
+        _forked = True
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _fork_error() -> ForkedChildError:
+    return ForkedChildError(
+        "pcct cannot be used in a process forked after pcct's Go runtime was "
+        "started in its parent (a forked Go runtime hangs). Use the 'spawn' or "
+        "'forkserver' start method, e.g. "
+        "multiprocessing.set_start_method('spawn') or "
+        "multiprocessing.get_context('forkserver'); with joblib, the default "
+        "'loky' backend is fine."
+    )
+
+
+def _load() -> ctypes.CDLL:
+    global _lib
+    with _lock:
+        if _lib is not None:
+            return _lib
+        path = library_path()
+        if not os.path.exists(path):
+            raise ImportError(
+                f"pcct's shared library is missing at {path!r}: the package was not "
+                "built. Install it with 'pip install .' from a source checkout "
+                "(this runs 'go build -buildmode=c-shared'), or set PCCT_LIBRARY to "
+                "a library built by 'go build -buildmode=c-shared -o libpcct.so ./capi'."
+            )
+        # CDLL (not PyDLL): ctypes releases the GIL during every call, so Go's
+        # goroutines run while other Python threads go on.
+        lib = ctypes.CDLL(path)
+        for name, restype, argtypes in _SIGNATURES:
+            fn = getattr(lib, name)
+            fn.restype = restype
+            fn.argtypes = argtypes
+        _lib = lib
+        return lib
+
+
+def lib() -> ctypes.CDLL:
+    """Return the loaded library, loading it on first use.
+
+    Raises
+    ------
+    ForkedChildError
+        In a process forked after the library was loaded in its parent.
+    """
+    if _forked:
+        raise _fork_error()
+    if _lib is not None:
+        return _lib
+    return _load()
+
+
+def usable() -> bool:
+    """Whether calls into the library may be made in this process now."""
+    return _lib is not None and not _forked
+
+
+def error_message(ticket: int) -> tuple[int, str]:
+    """Fetch and forget the message of an error ticket: (kind, message)."""
+    buf = ctypes.create_string_buffer(_ERROR_CAPACITY)
+    kind = c_int32(0)
+    n = lib().pcct_error_message(ticket, buf, _ERROR_CAPACITY, ctypes.byref(kind))
+    if n < 0:
+        return _KIND_INTERNAL, f"pcct: unknown error ticket {ticket}"
+    msg = buf.value.decode("utf-8", errors="replace")
+    if n >= _ERROR_CAPACITY:
+        msg += f"... [{n - len(msg)} more bytes]"
+    return kind.value, msg
+
+
+def check(status: int) -> None:
+    """Raise the exception a status code stands for; do nothing for 0."""
+    if status == 0:
+        return
+    kind, msg = error_message(status)
+    if kind == _KIND_VALUE:
+        raise ValueError(msg)
+    if kind == _KIND_MEMORY:
+        raise MemoryError(msg)
+    raise RuntimeError(msg)
+
+
+def version() -> str:
+    """Return the library's version string, e.g. ``'pcct 0.1.0 (go1.26.0)'``."""
+    buf = ctypes.create_string_buffer(256)
+    lib().pcct_version(buf, len(buf))
+    return buf.value.decode("utf-8", errors="replace")
+
+
+def free_tree(handle: int) -> None:
+    """Free a tree handle; used by ``weakref.finalize``.
+
+    Does nothing in a forked child (calling Go there would hang; the
+    memory belongs to a runtime that no longer runs) or at a zero handle.
+    """
+    if handle and usable():
+        status = lib().pcct_tree_free(handle)
+        if status:
+            error_message(status)  # forget the ticket; nothing to raise to
+
+
+def free_result(handle: int) -> None:
+    """Abandon a radius result handle that will not be filled."""
+    if handle and usable():
+        status = lib().pcct_result_free(handle)
+        if status:
+            error_message(status)

@@ -1,0 +1,200 @@
+"""NearestNeighbors behaves as a scikit-learn estimator."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import sklearn
+from sklearn.base import clone
+from sklearn.neighbors import NearestNeighbors as SkNN
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+import pcct
+from pcct import CoverTree, NearestNeighbors
+from pcct.tree import effective_n_jobs
+
+rng = np.random.default_rng(1)
+X = rng.random((60, 3))
+
+
+@parametrize_with_checks([NearestNeighbors(), NearestNeighbors(metric="manhattan", n_neighbors=2)])
+def test_sklearn_estimator_checks(estimator, check):
+    check(estimator)
+
+
+def test_version():
+    assert pcct.__version__ == "0.1.0"
+    assert pcct.library_version().startswith("pcct 0.1.0 (go")
+
+
+def test_default_params_match_sklearn():
+    ours = NearestNeighbors().get_params()
+    theirs = SkNN().get_params()
+    for name, value in ours.items():
+        assert theirs[name] == value, name
+    assert set(ours) == {"n_neighbors", "radius", "metric", "p", "metric_params", "n_jobs"}
+
+
+def test_init_stores_params_untouched_and_clone_round_trips():
+    params = dict(n_neighbors=7, radius=0.25, metric="minkowski", p=3.5,
+                  metric_params={"p": 3.5}, n_jobs=-1)
+    est = NearestNeighbors(**params)
+    assert est.get_params() == params
+    assert est.get_params()["metric_params"] is params["metric_params"]
+    twin = clone(est)
+    assert twin is not est and twin.get_params() == params
+    est.set_params(n_neighbors=2, metric="chebyshev")
+    assert est.n_neighbors == 2 and est.metric == "chebyshev"
+    assert clone(est).get_params()["metric"] == "chebyshev"
+    with pytest.raises(ValueError, match="Invalid parameter 'leaf_size'"):
+        est.set_params(leaf_size=10)
+
+
+def test_positional_arguments_are_refused_like_sklearn():
+    with pytest.raises(TypeError):
+        NearestNeighbors(3)
+
+
+def test_repr():
+    assert repr(NearestNeighbors()) == "NearestNeighbors()"
+    assert repr(NearestNeighbors(n_neighbors=3, metric="manhattan")) == "NearestNeighbors(metric='manhattan', n_neighbors=3)"
+
+
+def test_fit_returns_self_and_fitted_attributes():
+    est = NearestNeighbors()
+    assert est.fit(X) is est
+    assert est.n_features_in_ == 3
+    assert est.n_samples_fit_ == 60
+    assert est.effective_metric_ == "euclidean"
+    assert est.effective_metric_params_ == {}
+    assert isinstance(est.tree_, CoverTree)
+    assert est.tree_.n_samples == 60 and est.tree_.n_features == 3
+    assert not hasattr(est, "feature_names_in_")
+
+
+@pytest.mark.parametrize(
+    "metric,p,metric_params",
+    [
+        ("minkowski", 2, None), ("minkowski", 1, None), ("minkowski", np.inf, None),
+        ("minkowski", 3, None), ("minkowski", 1.5, None),
+        ("minkowski", 2, {"p": 1}), ("minkowski", None, {"p": 4}),
+        ("euclidean", 2, None), ("l2", 2, None), ("manhattan", 2, None),
+        ("cityblock", 2, None), ("l1", 2, None), ("chebyshev", 2, None),
+        ("infinity", 2, None), ("euclidean", 3, None),
+    ],
+)
+@pytest.mark.filterwarnings("ignore:Parameter p is found in metric_params")
+def test_effective_metric_as_sklearn_computes_it(metric, p, metric_params):
+    kw = dict(metric=metric, p=p, metric_params=metric_params)
+    ours = NearestNeighbors(**kw).fit(X)
+    # scikit-learn's brute force does not know the alias "infinity".
+    theirs = SkNN(algorithm="kd_tree" if metric == "infinity" else "brute", **kw).fit(X)
+    assert ours.effective_metric_ == theirs.effective_metric_
+    assert ours.effective_metric_params_ == theirs.effective_metric_params_
+    d, i = ours.kneighbors(X[:10], n_neighbors=4)
+    ds, is_ = theirs.kneighbors(X[:10], n_neighbors=4)
+    np.testing.assert_allclose(d, ds, rtol=1e-10, atol=1e-12)
+    np.testing.assert_array_equal(i, is_)
+
+
+def test_minkowski_p_none_is_euclidean():
+    # scikit-learn fails on this combination; pcct reads p=None as p=2.
+    est = NearestNeighbors(metric="minkowski", p=None).fit(X)
+    assert est.effective_metric_ == "euclidean" and est.effective_metric_params_ == {}
+
+
+def test_n_jobs_like_sklearn(monkeypatch):
+    import pcct.tree as tree
+
+    monkeypatch.setattr(tree, "_cpu_count", lambda: 8)
+    assert effective_n_jobs(None) == 1
+    assert effective_n_jobs(1) == 1
+    assert effective_n_jobs(3) == 3
+    assert effective_n_jobs(-1) == 8
+    assert effective_n_jobs(-2) == 7
+    assert effective_n_jobs(-8) == 1
+    assert effective_n_jobs(-20) == 1
+    with pytest.raises(ValueError):
+        effective_n_jobs(0)
+
+
+@pytest.mark.parametrize("n_jobs", [None, 1, 2, -1])
+def test_results_do_not_depend_on_n_jobs(n_jobs):
+    Xb = rng.integers(0, 5, size=(3000, 3)).astype(float)
+    base = NearestNeighbors(n_neighbors=8).fit(Xb)
+    par = NearestNeighbors(n_neighbors=8, n_jobs=n_jobs).fit(Xb)
+    for a, b in zip(base.kneighbors(), par.kneighbors()):
+        np.testing.assert_array_equal(a, b)
+    ra = base.radius_neighbors(radius=1.0, sort_results=True)
+    rb = par.radius_neighbors(radius=1.0, sort_results=True)
+    for a, b in zip(ra[1], rb[1]):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_pickle_round_trip(dtype):
+    est = NearestNeighbors(n_neighbors=3, metric="minkowski", p=3).fit(X.astype(dtype))
+    twin = pickle.loads(pickle.dumps(est))
+    assert twin.tree_._handle != est.tree_._handle
+    assert twin.tree_.dtype == dtype and twin.tree_.metric == "minkowski" and twin.tree_.p == 3
+    for a, b in zip(est.kneighbors(), twin.kneighbors()):
+        np.testing.assert_array_equal(a, b)
+    tree = pickle.loads(pickle.dumps(est.tree_))
+    np.testing.assert_array_equal(tree.query(X[:5].astype(dtype), k=3)[1], est.kneighbors(X[:5], 3)[1])
+
+
+def test_dataframe_feature_names():
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame(X, columns=["a", "b", "c"])
+    est = NearestNeighbors(n_neighbors=2).fit(df)
+    np.testing.assert_array_equal(est.feature_names_in_, ["a", "b", "c"])
+    d, i = est.kneighbors(df.iloc[:4])
+    np.testing.assert_array_equal(i[:, 0], np.arange(4))
+    with pytest.raises(ValueError, match="The feature names should match those that were passed during fit"):
+        est.kneighbors(df.rename(columns={"a": "z"}))
+    with pytest.warns(UserWarning, match="X does not have valid feature names"):
+        est.kneighbors(X[:2])
+
+
+@pytest.mark.parametrize("interface", ["spmatrix", "sparray"])
+def test_graph_type_follows_sklearn_config(interface):
+    est = NearestNeighbors(n_neighbors=2).fit(X)
+    sk = SkNN(n_neighbors=2, algorithm="brute").fit(X)
+    try:
+        ctx = sklearn.config_context(sparse_interface=interface)
+    except TypeError:
+        pytest.skip("this scikit-learn has no sparse_interface setting")
+    with ctx:
+        for ours, theirs in ((est.kneighbors_graph(), sk.kneighbors_graph()),
+                             (est.radius_neighbors_graph(radius=0.3), sk.radius_neighbors_graph(radius=0.3))):
+            assert type(ours) is type(theirs)
+            assert sp.issparse(ours) and ours.format == "csr"
+
+
+def test_threads_share_one_estimator():
+    """ctypes releases the GIL: many Python threads can query at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    Xb = rng.random((5000, 4))
+    est = NearestNeighbors(n_neighbors=5).fit(Xb)
+    expected = est.kneighbors(Xb[:500])[1]
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: est.kneighbors(Xb[:500])[1], range(8)))
+    for r in results:
+        np.testing.assert_array_equal(r, expected)
+
+
+def test_trees_are_freed():
+    import gc
+    import weakref
+
+    est = NearestNeighbors().fit(X)
+    fin = est.tree_._finalizer
+    assert fin.alive
+    ref = weakref.ref(est.tree_)
+    del est
+    gc.collect()
+    assert ref() is None and not fin.alive
