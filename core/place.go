@@ -310,7 +310,7 @@ func (q *levelQueue) Less(i, j int) bool {
 	return a.level > b.level || (a.level == b.level && a.k < b.k)
 }
 func (q *levelQueue) Swap(i, j int) { q.entries[i], q.entries[j] = q.entries[j], q.entries[i] }
-func (q *levelQueue) Push(x any)   { q.entries = append(q.entries, x.(levelEntry)) }
+func (q *levelQueue) Push(x any)    { q.entries = append(q.entries, x.(levelEntry)) }
 func (q *levelQueue) Pop() any {
 	n := len(q.entries) - 1
 	e := q.entries[n]
