@@ -232,23 +232,18 @@ func (t *Tree[T]) settle(items []item, k int, level int32) {
 // |d(x,p) - d(y,p)| > b^bound(x).
 func (t *Tree[T]) measureConflicts(items []item, pt func(k int) []T, jobs int) int64 {
 	// Items by located parent: a linked list per parent slot.
-	head := make(map[int32]int32, len(items))
+	head := make([]int32, t.s.slots)
+	for i := range head {
+		head[i] = -1
+	}
 	next := make([]int32, len(items))
 	for k := range items {
 		it := &items[k]
 		next[k] = -1
 		if it.state == pending && !it.wide && it.loc.parent >= 0 {
-			if h, ok := head[it.loc.parent]; ok {
-				next[k] = h
-			}
+			next[k] = head[it.loc.parent]
 			head[it.loc.parent] = int32(k)
 		}
-	}
-	// Seen nodes are mostly not parents; a bitmap over slots rules them out
-	// before the map is asked.
-	isParent := make([]uint64, (t.s.slots+63)/64)
-	for p := range head {
-		isParent[p/64] |= 1 << (p % 64)
 	}
 	type pair struct{ a, b int32 }
 	var pairs []pair
@@ -268,7 +263,7 @@ func (t *Tree[T]) measureConflicts(items []item, pt func(k int) []T, jobs int) i
 		}
 		lim := t.scale.pow(it.loc.bound) * (1 + slack)
 		for i, p := range it.loc.seen {
-			if isParent[p/64]&(1<<(p%64)) == 0 {
+			if head[p] < 0 {
 				continue
 			}
 			dxp := it.loc.seenD[i]

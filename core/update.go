@@ -77,8 +77,13 @@ func hash64(x uint64) uint64 {
 	return x ^ (x >> 31)
 }
 
-// locScratch is one worker's traversal buffers.
-type locScratch struct{ q, q2 []locCand }
+// locScratch is one worker's traversal buffers, and an arena for the
+// items' lists of measured nodes.
+type locScratch struct {
+	q, q2 []locCand
+	nodes []int32
+	dists []float64
+}
 
 // locateAll locates every item in parallel.
 func (t *Tree[T]) locateAll(items []item, pt func(k int) []T, ghost []bool, jobs int) int64 {
@@ -87,8 +92,16 @@ func (t *Tree[T]) locateAll(items []item, pt func(k int) []T, ghost []bool, jobs
 		b := &bufs[w]
 		for k := lo; k < hi; k++ {
 			it := &items[k]
-			skip := it.slot
-			b.q, b.q2 = t.locate(pt(k), it.floor, skip, ghost, &it.loc, b.q, b.q2)
+			if cap(b.nodes)-len(b.nodes) < 1024 {
+				b.nodes, b.dists = make([]int32, 0, 1<<15), make([]float64, 0, 1<<15)
+			}
+			rem, at := cap(b.nodes)-len(b.nodes), len(b.nodes)
+			it.loc.seen, it.loc.seenD = b.nodes[at:at:cap(b.nodes)], b.dists[at:at:cap(b.dists)]
+			b.q, b.q2 = t.locate(pt(k), it.floor, it.slot, ghost, &it.loc, b.q, b.q2)
+			if n := len(it.loc.seen); n <= rem {
+				// The list stayed in the arena: claim its part.
+				b.nodes, b.dists = b.nodes[:at+n], b.dists[:at+n]
+			}
 		}
 	})
 	var evals int64
