@@ -1,0 +1,175 @@
+package core_test
+
+import (
+	"bufio"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/pcct-dev/pcct/core"
+)
+
+// Benchmarks run on synthetic data (a mixture of 16 Gaussian clusters of
+// different spreads, in 3, 16 and 128 dimensions) and, when it is present,
+// the letter data set (20,000 x 16), read from $PCCT_DATASETS or
+// ../shared/datasets from the module root. Run them with
+//
+//	go test ./core/ -run '^$' -bench . -benchtime 3x
+//
+// Besides time, they report distance evaluations: per point for builds, per
+// query for searches, and queries per second for batches.
+
+// benchSet is one benchmark data set.
+type benchSet struct {
+	name string
+	dim  int
+	data []float64
+}
+
+// synthetic returns n points in dim dimensions from a mixture of 16
+// Gaussian clusters whose spreads differ by up to a factor 32.
+func synthetic(n, dim int, seed uint64) []float64 {
+	rng := rand.New(rand.NewPCG(seed, 99))
+	const clusters = 16
+	centres := make([]float64, clusters*dim)
+	for i := range centres {
+		centres[i] = rng.NormFloat64() * 10
+	}
+	out := make([]float64, n*dim)
+	for i := range n {
+		c := rng.IntN(clusters)
+		s := 1 / float64(int(1)<<(c%6))
+		for j := range dim {
+			out[i*dim+j] = centres[c*dim+j] + s*rng.NormFloat64()
+		}
+	}
+	return out
+}
+
+// benchSets returns the synthetic sets with the given sizes per dimension,
+// and letter when it is present.
+func benchSets(b *testing.B, sizes map[int]int) []benchSet {
+	var sets []benchSet
+	for _, dim := range []int{3, 16, 128} {
+		n := sizes[dim]
+		sets = append(sets, benchSet{fmt.Sprintf("synthetic/d=%d/n=%d", dim, n), dim, synthetic(n, dim, uint64(dim))})
+	}
+	if letter, err := loadLetter(); err != nil {
+		b.Logf("letter data set skipped: %v (set PCCT_DATASETS to the folder holding letter-recognition.data)", err)
+	} else {
+		sets = append(sets, benchSet{"letter/n=20000", 16, letter})
+	}
+	return sets
+}
+
+// loadLetter reads the 16 integer features of letter-recognition.data.
+func loadLetter() ([]float64, error) {
+	dir := os.Getenv("PCCT_DATASETS")
+	if dir == "" {
+		dir = filepath.Join("..", "shared", "datasets")
+	}
+	if !filepath.IsAbs(dir) {
+		// Relative to the module root, wherever go test runs.
+		root, err := os.Getwd()
+		if err != nil {
+			return nil, err
+		}
+		for {
+			if _, err := os.Stat(filepath.Join(root, "go.mod")); err == nil {
+				break
+			}
+			if filepath.Dir(root) == root {
+				return nil, fmt.Errorf("no go.mod above the working directory")
+			}
+			root = filepath.Dir(root)
+		}
+		dir = filepath.Join(root, dir)
+	}
+	f, err := os.Open(filepath.Join(dir, "letter-recognition.data"))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []float64
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Split(strings.TrimSpace(sc.Text()), ",")
+		if len(fields) != 17 {
+			continue
+		}
+		for _, s := range fields[1:] {
+			v, err := strconv.ParseFloat(s, 64)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, v)
+		}
+	}
+	return out, sc.Err()
+}
+
+// BenchmarkBuild measures building a tree and reports the distance
+// evaluations spent per point.
+func BenchmarkBuild(b *testing.B) {
+	for _, set := range benchSets(b, map[int]int{3: 20000, 16: 10000, 128: 3000}) {
+		n := len(set.data) / set.dim
+		b.Run(set.name, func(b *testing.B) {
+			var evals int64
+			for b.Loop() {
+				tr, err := core.Build(set.data, set.dim, core.Options{Seed: 1})
+				if err != nil {
+					b.Fatal(err)
+				}
+				evals, _ = tr.DistanceEvals()
+			}
+			b.ReportMetric(float64(evals)/float64(n), "evals/point")
+			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "points/s")
+		})
+	}
+}
+
+// BenchmarkKNearestBatch measures k = 10 nearest-neighbour batches on all
+// cores, with each search strategy: 2,000 new queries drawn like the data
+// on the synthetic sets, and every point against the others (self-queries,
+// as in the design notes' table of peers) on letter. It reports distance
+// evaluations per query and queries per second.
+func BenchmarkKNearestBatch(b *testing.B) {
+	const k = 10
+	for _, set := range benchSets(b, map[int]int{3: 50000, 16: 20000, 128: 5000}) {
+		tr, err := core.Build(set.data, set.dim, core.Options{Seed: 1})
+		if err != nil {
+			b.Fatal(err)
+		}
+		batch := core.Batch[float64]{First: 0, Count: tr.Len()}
+		if strings.HasPrefix(set.name, "synthetic") {
+			batch = core.Batch[float64]{Points: synthetic(2000, set.dim, 1000+uint64(set.dim))}
+		}
+		batch.Jobs = runtime.GOMAXPROCS(0)
+		nq := batch.Count
+		if batch.Points != nil {
+			nq = len(batch.Points) / set.dim
+		}
+		dist := make([]float64, nq*k)
+		idx := make([]int64, nq*k)
+		for _, st := range []core.Strategy{core.Corrected, core.DepthFirst} {
+			b.Run(fmt.Sprintf("%s/%v", set.name, st), func(b *testing.B) {
+				batch.Strategy = st
+				_, before := tr.DistanceEvals()
+				for b.Loop() {
+					if err := tr.KNearestBatch(batch, k, dist, idx); err != nil {
+						b.Fatal(err)
+					}
+				}
+				_, after := tr.DistanceEvals()
+				queries := float64(nq) * float64(b.N)
+				b.ReportMetric(float64(after-before)/queries, "evals/query")
+				b.ReportMetric(queries/b.Elapsed().Seconds(), "queries/s")
+			})
+		}
+	}
+}
