@@ -47,13 +47,22 @@ func (t *Tree[T]) Check() error {
 			return fmt.Errorf("core: check: cover condition: node %d at level %d is %v from its parent %d, more than %g^%d", u, n.level, d, p, t.scale.base, n.level+1)
 		}
 	}
+	pows := map[int32]float64{}
+	pow := func(l int32) float64 {
+		p, ok := pows[l]
+		if !ok {
+			p = t.scale.pow(l)
+			pows[l] = p
+		}
+		return p
+	}
 	for i, u := range live {
 		pu := t.point(u)
 		lu := t.node(u).level
 		for _, v := range live[i+1:] {
 			d := t.dist(pu, t.point(v))
 			l := min(lu, t.node(v).level)
-			if d <= t.scale.pow(l) {
+			if d <= pow(l) {
 				return fmt.Errorf("core: check: separation condition: nodes %d and %d (levels %d, %d) are %v apart, not more than %g^%d", u, v, lu, t.node(v).level, d, t.scale.base, l)
 			}
 		}

@@ -75,7 +75,7 @@ func (b Batch[T]) count(t *Tree[T]) (int, error) {
 			}
 			return len(b.IDs), nil
 		}
-		if b.First < 0 || b.Count < 0 || b.First+b.Count > t.IDs() {
+		if b.First < 0 || b.Count < 0 || b.First > t.IDs() || b.Count > t.IDs()-b.First {
 			return 0, fmt.Errorf("core: fitted points %d..%d are out of range [0, %d)", b.First, b.First+b.Count, t.IDs())
 		}
 		for id := b.First; id < b.First+b.Count; id++ {
@@ -204,6 +204,9 @@ func (t *Tree[T]) KNearestBatch(b Batch[T], k int, dist []T, idx []int64) error 
 // KNearest returns the k nearest neighbours of q, nearest first, ties
 // ordered by caller index.
 func (t *Tree[T]) KNearest(q []T, k int) ([]Neighbor, error) {
+	if k < 1 || k > t.n {
+		return nil, fmt.Errorf("core: k=%d neighbours requested, but only %d points are available", k, t.n)
+	}
 	if len(q) != t.s.dim {
 		return nil, fmt.Errorf("core: query has %d coordinates, the tree %d", len(q), t.s.dim)
 	}

@@ -16,12 +16,18 @@ func BuildSequential[T Float](data []T, dim int, opts Options) (*Tree[T], error)
 	if err != nil {
 		return nil, err
 	}
+	lo, hi, err := newTree[T](dim, opts.Metric, sc, opts.Seed).widenBox(data)
+	if err != nil {
+		return nil, err
+	}
 	b := newBuilder(data, dim, opts.Metric, sc)
 	rng := rand.New(rand.NewPCG(opts.Seed, 0x9e3779b97f4a7c15))
 	for _, i := range rng.Perm(n) {
 		b.insert(int32(i))
 	}
-	return b.tree(opts.Seed), nil
+	t := b.tree(opts.Seed)
+	t.lo, t.hi = lo, hi
+	return t, nil
 }
 
 // builder is the mutable tree used during sequential insertion. Nodes are

@@ -1,6 +1,8 @@
 package core
 
 import (
+	"fmt"
+	"math"
 	"slices"
 	"sync/atomic"
 )
@@ -21,6 +23,10 @@ type Tree[T Float] struct {
 	dist   distFunc[T]
 	scale  scale
 	seed   uint64
+	// lo and hi bound the coordinates of every point ever inserted; the
+	// distance between them must be finite, so that no two points are
+	// +Inf apart (levels are logarithms of distances).
+	lo, hi []float64
 
 	buildEvals int64 // distance evaluations spent making this version, since its first ancestor
 	queryEvals atomic.Int64
@@ -95,8 +101,32 @@ func (t *Tree[T]) derive() *Tree[T] {
 		dist:       t.dist,
 		scale:      t.scale,
 		seed:       t.seed,
+		lo:         t.lo,
+		hi:         t.hi,
 		buildEvals: t.buildEvals,
 	}
+}
+
+// widenBox returns the bounding box of the tree's points and the new
+// points, or an error if two points in it could be an infinite distance
+// apart.
+func (t *Tree[T]) widenBox(points []T) (lo, hi []float64, err error) {
+	dim := t.s.dim
+	lo, hi = slices.Clone(t.lo), slices.Clone(t.hi)
+	if lo == nil {
+		lo, hi = make([]float64, dim), make([]float64, dim)
+		for j := range dim {
+			lo[j], hi[j] = math.Inf(1), math.Inf(-1)
+		}
+	}
+	for i, v := range points {
+		lo[i%dim] = min(lo[i%dim], float64(v))
+		hi[i%dim] = max(hi[i%dim], float64(v))
+	}
+	if d := Distance(t.metric, lo, hi); math.IsInf(d, 1) {
+		return nil, nil, fmt.Errorf("core: the points span too wide a range: under the %v metric two of them could be more than %g apart, beyond float64", t.metric, math.MaxFloat64)
+	}
+	return lo, hi, nil
 }
 
 // regroup rebuilds node u's child groups from its children's levels,
@@ -215,6 +245,8 @@ func (t *Tree[T]) compact() *Tree[T] {
 		dist:       t.dist,
 		scale:      t.scale,
 		seed:       t.seed,
+		lo:         t.lo,
+		hi:         t.hi,
 		buildEvals: t.buildEvals,
 	}
 	s := newStore[T](t.s.dim)

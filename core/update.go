@@ -54,7 +54,12 @@ func (t *Tree[T]) Insert(points []T, jobs int) (nt *Tree[T], first int, err erro
 	if int64(t.s.nids)+int64(n) > math.MaxInt32 {
 		return nil, 0, fmt.Errorf("core: %d more caller indices exceed the limit of %d", n, math.MaxInt32)
 	}
+	lo, hi, err := t.widenBox(points)
+	if err != nil {
+		return nil, 0, err
+	}
 	nt = t.derive()
+	nt.lo, nt.hi = lo, hi
 	first32 := nt.s.newIDs(int32(n))
 	rng := rand.New(rand.NewPCG(t.seed, uint64(first32)))
 	order := rng.Perm(n)
