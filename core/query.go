@@ -186,7 +186,7 @@ func (t *Tree[T]) KNearestBatch(b Batch[T], k int, dist []T, idx []int64) error 
 		} else {
 			t.knn(s, q, k)
 		}
-		n := len(s.heap.d)
+		n := len(s.heap.e)
 		// Reuse the candidate buffers for draining.
 		ds := slices.Grow(s.rd[:0], n)[:n]
 		ids := slices.Grow(s.rid[:0], n)[:n]
