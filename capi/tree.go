@@ -75,10 +75,11 @@ func metricOf(kind C.int32_t, p C.double) (core.Metric, error) {
 // pcct_tree_build builds a tree over n points of dimension d stored
 // row-major at x with the given dtype (0 float32, 1 float64), metric kind
 // (0 euclidean, 1 manhattan, 2 chebyshev, 3 minkowski with power p) and
-// seed, and stores its handle in out. The points are copied.
+// seed, on jobs goroutines, and stores its handle in out. The points are
+// copied.
 //
 //export pcct_tree_build
-func pcct_tree_build(x unsafe.Pointer, dtype C.int32_t, n, d C.int64_t, metric C.int32_t, p C.double, seed C.uint64_t, out *C.uintptr_t) C.int64_t {
+func pcct_tree_build(x unsafe.Pointer, dtype C.int32_t, n, d C.int64_t, metric C.int32_t, p C.double, seed C.uint64_t, jobs C.int32_t, out *C.uintptr_t) C.int64_t {
 	return guard(func() error {
 		if out == nil {
 			return argErrorf("pcct: null output handle")
@@ -90,7 +91,7 @@ func pcct_tree_build(x unsafe.Pointer, dtype C.int32_t, n, d C.int64_t, metric C
 		if err != nil {
 			return err
 		}
-		opts := core.Options{Metric: m, Seed: uint64(seed)}
+		opts := core.Options{Metric: m, Seed: uint64(seed), Jobs: int(jobs)}
 		t := &tree{}
 		switch dtype {
 		case dtypeFloat32:
@@ -150,13 +151,14 @@ const (
 	statBuildEvals
 	statQueryEvals
 	statMetric
+	statIDs
 	statCount
 )
 
 // pcct_tree_stats writes up to n of the tree's statistics to out, in the
 // order: points, dim, dtype, nodes, distinct levels, min level, max level,
 // depth, max fan-out, build distance evaluations, query distance
-// evaluations, metric kind. It returns the number of fields available in
+// evaluations, metric kind, caller indices issued. It returns the number of fields available in
 // *written.
 //
 //export pcct_tree_stats
@@ -168,16 +170,18 @@ func pcct_tree_stats(h C.uintptr_t, out *C.int64_t, n C.int64_t, written *C.int6
 		}
 		var s core.Stats
 		var m core.Metric
+		var ids int
 		if t.f32 != nil {
-			s, m = t.f32.Stats(), t.f32.Metric()
+			s, m, ids = t.f32.Stats(), t.f32.Metric(), t.f32.IDs()
 		} else {
-			s, m = t.f64.Stats(), t.f64.Metric()
+			s, m, ids = t.f64.Stats(), t.f64.Metric(), t.f64.IDs()
 		}
 		vals := [statCount]int64{
 			statPoints: int64(s.Points), statDim: int64(s.Dim), statDtype: int64(t.dtype()),
 			statNodes: int64(s.Nodes), statLevels: int64(s.Levels), statMinLevel: int64(s.MinLevel),
 			statMaxLevel: int64(s.MaxLevel), statDepth: int64(s.Depth), statMaxFanout: int64(s.MaxFanout),
 			statBuildEvals: s.BuildEvals, statQueryEvals: s.QueryEvals, statMetric: int64(m.Kind),
+			statIDs: int64(ids),
 		}
 		dst, err := slice[C.int64_t](unsafe.Pointer(out), min(int64(n), statCount))
 		if err != nil {
@@ -230,33 +234,58 @@ func pcct_tree_level_counts(h C.uintptr_t, levels, counts *C.int64_t, n C.int64_
 	})
 }
 
-// batch builds a core.Batch over query memory, or over the tree's own points
-// when q is nil and count >= 0 (first and count select them).
-func batch[T core.Float](t *core.Tree[T], q unsafe.Pointer, nq, d, first int64, jobs C.int32_t) (core.Batch[T], int64, error) {
-	b := core.Batch[T]{Jobs: int(jobs)}
-	if q == nil && first >= 0 {
-		b.First, b.Count = int(first), int(nq)
-		return b, nq, nil
-	}
-	if err := checkShape(nq, d); err != nil {
-		return b, 0, err
-	}
-	if int(d) != t.Dim() {
-		return b, 0, argErrorf("X has %d features, but this tree was fitted with %d features", d, t.Dim())
-	}
-	pts, err := slice[T](q, nq*d)
-	if err != nil {
-		return b, 0, err
-	}
-	b.Points = pts
-	return b, nq, nil
+// source says what a batch of queries is: n points of dimension d in C
+// memory at q; or, when q is nil, n of the tree's own points, by the
+// caller indices at ids or, when ids is nil too, first..first+n-1.
+type source struct {
+	q     unsafe.Pointer
+	ids   *C.int64_t
+	first int64
+	n, d  int64
+	jobs  C.int32_t
 }
 
-func kneighbors[T core.Float](t *core.Tree[T], q unsafe.Pointer, nq, d, first, k int64, jobs C.int32_t, dist unsafe.Pointer, ind *C.int64_t) error {
-	b, nq, err := batch(t, q, nq, d, first, jobs)
+// batch builds the core.Batch that src describes.
+func batch[T core.Float](t *core.Tree[T], src source) (core.Batch[T], error) {
+	b := core.Batch[T]{Jobs: int(src.jobs)}
+	if src.n < 0 {
+		return b, argErrorf("pcct: negative query count %d", src.n)
+	}
+	if src.q == nil {
+		if src.ids != nil {
+			ids, err := slice[int64](unsafe.Pointer(src.ids), src.n)
+			if err != nil {
+				return b, err
+			}
+			b.IDs = ids
+			return b, nil
+		}
+		if src.first < 0 {
+			return b, argErrorf("pcct: invalid range first=%d count=%d", src.first, src.n)
+		}
+		b.First, b.Count = int(src.first), int(src.n)
+		return b, nil
+	}
+	if err := checkShape(src.n, src.d); err != nil {
+		return b, err
+	}
+	if int(src.d) != t.Dim() {
+		return b, argErrorf("X has %d features, but this tree was fitted with %d features", src.d, t.Dim())
+	}
+	pts, err := slice[T](src.q, src.n*src.d)
+	if err != nil {
+		return b, err
+	}
+	b.Points = pts
+	return b, nil
+}
+
+func kneighbors[T core.Float](t *core.Tree[T], src source, k int64, dist unsafe.Pointer, ind *C.int64_t) error {
+	b, err := batch(t, src)
 	if err != nil {
 		return err
 	}
+	nq := src.n
 	if k < 1 || nq > math.MaxInt64/k {
 		return argErrorf("pcct: invalid k=%d for %d queries", k, nq)
 	}
@@ -274,6 +303,17 @@ func kneighbors[T core.Float](t *core.Tree[T], q unsafe.Pointer, nq, d, first, k
 	return nil
 }
 
+func kneighborsExport(h C.uintptr_t, src source, k C.int64_t, dist unsafe.Pointer, ind *C.int64_t) C.int64_t {
+	return guard(func() error {
+		return withTree(h, func(t *tree) error {
+			if t.f32 != nil {
+				return kneighbors(t.f32, src, int64(k), dist, ind)
+			}
+			return kneighbors(t.f64, src, int64(k), dist, ind)
+		})
+	})
+}
+
 // pcct_kneighbors writes the k nearest neighbours of nq query points of
 // dimension d (row-major at q, in the tree's dtype) into dist (nq*k values
 // of the tree's dtype) and ind (nq*k int64), nearest first, ties by index.
@@ -281,17 +321,10 @@ func kneighbors[T core.Float](t *core.Tree[T], q unsafe.Pointer, nq, d, first, k
 //
 //export pcct_kneighbors
 func pcct_kneighbors(h C.uintptr_t, q unsafe.Pointer, nq, d, k C.int64_t, jobs C.int32_t, dist unsafe.Pointer, ind *C.int64_t) C.int64_t {
-	return guard(func() error {
-		if q == nil && nq > 0 {
-			return argErrorf("pcct: null query buffer")
-		}
-		return withTree(h, func(t *tree) error {
-			if t.f32 != nil {
-				return kneighbors(t.f32, q, int64(nq), int64(d), -1, int64(k), jobs, dist, ind)
-			}
-			return kneighbors(t.f64, q, int64(nq), int64(d), -1, int64(k), jobs, dist, ind)
-		})
-	})
+	if q == nil && nq > 0 {
+		return status(argErrorf("pcct: null query buffer"))
+	}
+	return kneighborsExport(h, source{q: q, n: int64(nq), d: int64(d), jobs: jobs}, k, dist, ind)
 }
 
 // pcct_kneighbors_fitted is pcct_kneighbors for the tree's own points with
@@ -299,17 +332,18 @@ func pcct_kneighbors(h C.uintptr_t, q unsafe.Pointer, nq, d, k C.int64_t, jobs C
 //
 //export pcct_kneighbors_fitted
 func pcct_kneighbors_fitted(h C.uintptr_t, first, count, k C.int64_t, jobs C.int32_t, dist unsafe.Pointer, ind *C.int64_t) C.int64_t {
-	return guard(func() error {
-		if first < 0 || count < 0 {
-			return argErrorf("pcct: invalid range first=%d count=%d", first, count)
-		}
-		return withTree(h, func(t *tree) error {
-			if t.f32 != nil {
-				return kneighbors(t.f32, nil, int64(count), 0, int64(first), int64(k), jobs, dist, ind)
-			}
-			return kneighbors(t.f64, nil, int64(count), 0, int64(first), int64(k), jobs, dist, ind)
-		})
-	})
+	return kneighborsExport(h, source{first: int64(first), n: int64(count), jobs: jobs}, k, dist, ind)
+}
+
+// pcct_kneighbors_ids is pcct_kneighbors for the tree's own points with the
+// count caller indices at ids, each left out of its own answer.
+//
+//export pcct_kneighbors_ids
+func pcct_kneighbors_ids(h C.uintptr_t, ids *C.int64_t, count, k C.int64_t, jobs C.int32_t, dist unsafe.Pointer, ind *C.int64_t) C.int64_t {
+	if ids == nil && count > 0 {
+		return status(argErrorf("pcct: null index buffer"))
+	}
+	return kneighborsExport(h, source{ids: ids, n: int64(count), jobs: jobs}, k, dist, ind)
 }
 
 func withTree(h C.uintptr_t, fn func(*tree) error) error {
@@ -328,12 +362,12 @@ type radiusResult struct {
 	f64 *core.RadiusResult[float64]
 }
 
-func radius[T core.Float](t *core.Tree[T], q unsafe.Pointer, nq, d, first int64, r float64, sorted bool, jobs C.int32_t, counts *C.int64_t) (*core.RadiusResult[T], error) {
-	b, nq, err := batch(t, q, nq, d, first, jobs)
+func radius[T core.Float](t *core.Tree[T], src source, r float64, sorted bool, counts *C.int64_t) (*core.RadiusResult[T], error) {
+	b, err := batch(t, src)
 	if err != nil {
 		return nil, err
 	}
-	cs, err := slice[int64](unsafe.Pointer(counts), nq)
+	cs, err := slice[int64](unsafe.Pointer(counts), src.n)
 	if err != nil {
 		return nil, err
 	}
@@ -345,7 +379,7 @@ func radius[T core.Float](t *core.Tree[T], q unsafe.Pointer, nq, d, first int64,
 	return res, nil
 }
 
-func radiusExport(h C.uintptr_t, q unsafe.Pointer, nq, d, first C.int64_t, r C.double, sorted, jobs C.int32_t, counts *C.int64_t, result *C.uintptr_t, total *C.int64_t) C.int64_t {
+func radiusExport(h C.uintptr_t, src source, r C.double, sorted C.int32_t, counts *C.int64_t, result *C.uintptr_t, total *C.int64_t) C.int64_t {
 	return guard(func() error {
 		if result == nil || total == nil {
 			return argErrorf("pcct: null output")
@@ -354,12 +388,12 @@ func radiusExport(h C.uintptr_t, q unsafe.Pointer, nq, d, first C.int64_t, r C.d
 			var rr radiusResult
 			var err error
 			if t.f32 != nil {
-				rr.f32, err = radius(t.f32, q, int64(nq), int64(d), int64(first), float64(r), sorted != 0, jobs, counts)
+				rr.f32, err = radius(t.f32, src, float64(r), sorted != 0, counts)
 				if err == nil {
 					*total = C.int64_t(rr.f32.Total())
 				}
 			} else {
-				rr.f64, err = radius(t.f64, q, int64(nq), int64(d), int64(first), float64(r), sorted != 0, jobs, counts)
+				rr.f64, err = radius(t.f64, src, float64(r), sorted != 0, counts)
 				if err == nil {
 					*total = C.int64_t(rr.f64.Total())
 				}
@@ -384,7 +418,7 @@ func pcct_radius(h C.uintptr_t, q unsafe.Pointer, nq, d C.int64_t, r C.double, s
 	if q == nil && nq > 0 {
 		return status(argErrorf("pcct: null query buffer"))
 	}
-	return radiusExport(h, q, nq, d, -1, r, sorted, jobs, counts, result, total)
+	return radiusExport(h, source{q: q, n: int64(nq), d: int64(d), jobs: jobs}, r, sorted, counts, result, total)
 }
 
 // pcct_radius_fitted is pcct_radius for the tree's own points with caller
@@ -392,10 +426,18 @@ func pcct_radius(h C.uintptr_t, q unsafe.Pointer, nq, d C.int64_t, r C.double, s
 //
 //export pcct_radius_fitted
 func pcct_radius_fitted(h C.uintptr_t, first, count C.int64_t, r C.double, sorted, jobs C.int32_t, counts *C.int64_t, result *C.uintptr_t, total *C.int64_t) C.int64_t {
-	if first < 0 || count < 0 {
-		return status(argErrorf("pcct: invalid range first=%d count=%d", first, count))
+	return radiusExport(h, source{first: int64(first), n: int64(count), jobs: jobs}, r, sorted, counts, result, total)
+}
+
+// pcct_radius_ids is pcct_radius for the tree's own points with the count
+// caller indices at ids, each left out of its own answer.
+//
+//export pcct_radius_ids
+func pcct_radius_ids(h C.uintptr_t, ids *C.int64_t, count C.int64_t, r C.double, sorted, jobs C.int32_t, counts *C.int64_t, result *C.uintptr_t, total *C.int64_t) C.int64_t {
+	if ids == nil && count > 0 {
+		return status(argErrorf("pcct: null index buffer"))
 	}
-	return radiusExport(h, nil, count, 0, first, r, sorted, jobs, counts, result, total)
+	return radiusExport(h, source{ids: ids, n: int64(count), jobs: jobs}, r, sorted, counts, result, total)
 }
 
 // pcct_radius_fill copies a radius result into dist (total values of the

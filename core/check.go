@@ -1,172 +1,201 @@
 package core
 
-import (
-	"errors"
-	"fmt"
-)
+import "fmt"
 
 // Check verifies the tree's invariants and returns the first violation
 // found, or nil:
 //
-//   - structure: node 0 is the root; every other node's parent precedes it
-//     and its subtree nests inside the parent's; children are grouped by
-//     strictly descending level; the cached counts, distances and radius
-//     bounds agree with the points;
+//   - structure: every node is reached from the root exactly once through
+//     children whose parent it is; children are sorted by level,
+//     descending, and the child groups, weights and counts agree with them;
 //   - root: the root's level exceeds every other level;
 //   - cover: every child c of p has l(c) < l(p) and d(c, p) <= b^(l(c)+1)
-//     for the level base b (2 by default);
+//     for the level base b (2 by default), and caches that distance;
 //   - separation: any two nodes u, v satisfy d(u, v) > b^min(l(u), l(v)),
-//     so the nodes of level >= i are more than b^i apart at every level i,
-//     and no two nodes hold the same point;
-//   - every caller index 0..Len()-1 is held by exactly one node.
+//     so the nodes of level >= i are more than b^i apart at every level i
+//     (the nodes of each level nest in those of the levels below), and no
+//     two nodes hold the same point;
+//   - radius bounds: rad(a) and the reach of a's child on the path are at
+//     least d(a, x) for every ancestor a of every node x;
+//   - every caller index held maps back to its node, and the counts of
+//     points and nodes are right.
 //
-// Check takes O(n^2) distance evaluations for n nodes (separation is checked
-// pairwise, independently of the tree) and is meant for tests.
+// Check takes O(n^2) distance evaluations for n nodes (separation is
+// checked pairwise, independently of the tree) and is meant for tests.
 func (t *Tree[T]) Check() error {
-	nn := len(t.level)
-	if nn == 0 {
-		return errors.New("core: check: tree has no nodes")
-	}
-	if t.parent[0] != -1 {
-		return fmt.Errorf("core: check: node 0 is not the root (parent %d)", t.parent[0])
-	}
-	if err := t.checkStructure(); err != nil {
+	live, err := t.checkStructure()
+	if err != nil {
 		return err
 	}
-	if err := t.checkIndices(); err != nil {
+	if err := t.checkIndices(live); err != nil {
 		return err
 	}
-	for v := 1; v < nn; v++ {
-		if t.level[v] >= t.level[0] {
-			return fmt.Errorf("core: check: root condition: node %d has level %d >= root level %d", v, t.level[v], t.level[0])
+	for _, u := range live {
+		n := t.node(u)
+		if u == t.root {
+			continue
 		}
-		p := t.parent[v]
-		if t.level[v] >= t.level[p] {
-			return fmt.Errorf("core: check: cover condition: node %d has level %d >= its parent %d's level %d", v, t.level[v], p, t.level[p])
+		p := n.parent
+		if n.level >= t.node(p).level {
+			return fmt.Errorf("core: check: cover condition: node %d has level %d >= its parent %d's level %d", u, n.level, p, t.node(p).level)
 		}
-		d := t.dist(t.point(int32(v)), t.point(p))
-		if d != t.pdist[v] {
-			return fmt.Errorf("core: check: node %d caches distance %v to its parent, actual %v", v, t.pdist[v], d)
+		d := t.dist(t.point(u), t.point(p))
+		if d != n.pdist {
+			return fmt.Errorf("core: check: node %d caches distance %v to its parent, actual %v", u, n.pdist, d)
 		}
-		if !within(d, t.scale.pow(t.level[v]+1)) {
-			return fmt.Errorf("core: check: cover condition: node %d at level %d is %v from its parent %d, more than %g^%d", v, t.level[v], d, p, t.scale.base, t.level[v]+1)
+		if !within(d, t.scale.pow(n.level+1)) {
+			return fmt.Errorf("core: check: cover condition: node %d at level %d is %v from its parent %d, more than %g^%d", u, n.level, d, p, t.scale.base, n.level+1)
 		}
 	}
-	for u := range nn {
-		pu := t.point(int32(u))
-		for v := u + 1; v < nn; v++ {
-			d := t.dist(pu, t.point(int32(v)))
-			l := min(t.level[u], t.level[v])
-			if d <= t.scale.pow(l) {
-				return fmt.Errorf("core: check: separation condition: nodes %d and %d (levels %d, %d) are %v apart, not more than %g^%d", u, v, t.level[u], t.level[v], d, t.scale.base, l)
+	pows := map[int32]float64{}
+	pow := func(l int32) float64 {
+		p, ok := pows[l]
+		if !ok {
+			p = t.scale.pow(l)
+			pows[l] = p
+		}
+		return p
+	}
+	for i, u := range live {
+		pu := t.point(u)
+		lu := t.node(u).level
+		for _, v := range live[i+1:] {
+			d := t.dist(pu, t.point(v))
+			l := min(lu, t.node(v).level)
+			if d <= pow(l) {
+				return fmt.Errorf("core: check: separation condition: nodes %d and %d (levels %d, %d) are %v apart, not more than %g^%d", u, v, lu, t.node(v).level, d, t.scale.base, l)
 			}
 		}
 	}
-	return t.checkRadii()
+	return t.checkRadii(live)
 }
 
-// checkStructure checks the layout: every node but the root sits in
-// exactly one child block, its parent's, after its parent; a block is
-// grouped by strictly descending level.
-func (t *Tree[T]) checkStructure() error {
-	nn := int32(len(t.level))
-	children := int32(0)
-	for v := int32(0); v < nn; v++ {
-		if v > 0 {
-			if p := t.parent[v]; p < 0 || p >= v {
-				return fmt.Errorf("core: check: node %d has parent %d, not an earlier node", v, p)
-			}
+// checkStructure walks the tree from the root and checks links, order,
+// groups and weights. It returns the nodes reached, parents first.
+func (t *Tree[T]) checkStructure() ([]int32, error) {
+	if t.root < 0 {
+		if t.n != 0 || t.nodes != 0 {
+			return nil, fmt.Errorf("core: check: empty tree counts %d points in %d nodes", t.n, t.nodes)
 		}
-		prevLevel := t.level[v]
-		for g := t.grpOff[v]; g < t.grpOff[v+1]; g++ {
-			if t.grpLevel[g] >= prevLevel {
-				return fmt.Errorf("core: check: node %d has child group %d at level %d, not below %d", v, g, t.grpLevel[g], prevLevel)
-			}
-			prevLevel = t.grpLevel[g]
-			if t.grpEnd[g] <= t.grpFirst[g] || (g > t.grpOff[v] && t.grpFirst[g] != t.grpEnd[g-1]) {
-				return fmt.Errorf("core: check: node %d group %d spans nodes [%d, %d), not a nonempty run after its previous group", v, g, t.grpFirst[g], t.grpEnd[g])
-			}
-			for c := t.grpFirst[g]; c < t.grpEnd[g]; c++ {
-				if t.parent[c] != v || t.level[c] != t.grpLevel[g] {
-					return fmt.Errorf("core: check: node %d in group %d of node %d has parent %d and level %d, expected %d and %d", c, g, v, t.parent[c], t.level[c], v, t.grpLevel[g])
-				}
-			}
-			children += t.grpEnd[g] - t.grpFirst[g]
+		return nil, nil
+	}
+	rn := t.node(t.root)
+	if rn.parent != -1 || rn.level != levelInf {
+		return nil, fmt.Errorf("core: check: root %d has parent %d and level %d", t.root, rn.parent, rn.level)
+	}
+	visited := make(map[int32]bool, t.nodes)
+	live := make([]int32, 0, t.nodes)
+	stack := []int32{t.root}
+	points := 0
+	for len(stack) > 0 {
+		u := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if u < 0 || u >= t.s.slots {
+			return nil, fmt.Errorf("core: check: node %d is outside the %d slots", u, t.s.slots)
 		}
-		if t.level[v] < t.minLevel {
-			return fmt.Errorf("core: check: node %d has level %d below the minimum %d", v, t.level[v], t.minLevel)
+		if visited[u] {
+			return nil, fmt.Errorf("core: check: node %d is reached twice", u)
+		}
+		visited[u] = true
+		live = append(live, u)
+		n := t.node(u)
+		if !n.live() {
+			return nil, fmt.Errorf("core: check: node %d holds no caller index", u)
+		}
+		points += len(n.ids)
+		w := int64(len(n.ids))
+		for i, c := range n.kids {
+			cn := t.node(c)
+			if cn.parent != u {
+				return nil, fmt.Errorf("core: check: node %d lists child %d whose parent is %d", u, c, cn.parent)
+			}
+			if i > 0 && cn.level > t.node(n.kids[i-1]).level {
+				return nil, fmt.Errorf("core: check: children of node %d are not sorted by level", u)
+			}
+			w += cn.weight
+			stack = append(stack, c)
+		}
+		if n.weight != w {
+			return nil, fmt.Errorf("core: check: node %d has weight %d, its points and subtrees hold %d", u, n.weight, w)
+		}
+		if err := t.checkGroups(u); err != nil {
+			return nil, err
 		}
 	}
-	// Group members have their group's node as parent, so no node is in
-	// two blocks; with nn-1 members in all, every non-root node is in one.
-	if children != nn-1 {
-		return fmt.Errorf("core: check: child blocks hold %d nodes, want %d", children, nn-1)
+	if len(live) != t.nodes || points != t.n {
+		return nil, fmt.Errorf("core: check: the tree holds %d points in %d nodes, it counts %d in %d", points, len(live), t.n, t.nodes)
+	}
+	return live, nil
+}
+
+// checkGroups checks node u's child groups against its children.
+func (t *Tree[T]) checkGroups(u int32) error {
+	n := t.node(u)
+	start := int32(0)
+	for g, gr := range n.grp {
+		if gr.end <= start || int(gr.end) > len(n.kids) {
+			return fmt.Errorf("core: check: node %d group %d spans children [%d, %d) of %d", u, g, start, gr.end, len(n.kids))
+		}
+		if g > 0 && gr.level >= n.grp[g-1].level {
+			return fmt.Errorf("core: check: node %d groups are not in descending level order", u)
+		}
+		for _, c := range n.kids[start:gr.end] {
+			if t.node(c).level != gr.level {
+				return fmt.Errorf("core: check: child %d of node %d has level %d in group %d of level %d", c, u, t.node(c).level, g, gr.level)
+			}
+		}
+		var w int64
+		var r float64
+		for _, c := range n.kids[start:] {
+			w += t.node(c).weight
+			r = max(r, t.node(c).reach)
+		}
+		if gr.w != w || gr.rad < r {
+			return fmt.Errorf("core: check: node %d group %d counts %d points within %v, its children %d within %v", u, g, gr.w, gr.rad, w, r)
+		}
+		start = gr.end
+	}
+	if int(start) != len(n.kids) {
+		return fmt.Errorf("core: check: node %d groups cover %d of its %d children", u, start, len(n.kids))
 	}
 	return nil
 }
 
-// checkIndices checks that caller indices form a partition over the nodes.
-func (t *Tree[T]) checkIndices() error {
-	seen := make([]bool, t.n)
-	nn := len(t.level)
-	if len(t.ids) != t.n || t.idOff[nn] != int32(t.n) {
-		return fmt.Errorf("core: check: nodes hold %d caller indices, want %d", len(t.ids), t.n)
+// checkIndices checks that caller indices and nodes point at each other.
+func (t *Tree[T]) checkIndices(live []int32) error {
+	held := 0
+	for _, u := range live {
+		n := t.node(u)
+		for j, id := range n.ids {
+			if j > 0 && n.ids[j-1] >= id {
+				return fmt.Errorf("core: check: caller indices of node %d are not ascending", u)
+			}
+			if got := t.s.nodeOf(id); got != u {
+				return fmt.Errorf("core: check: caller index %d is held by node %d but mapped to node %d", id, u, got)
+			}
+		}
 	}
-	for v := range nn {
-		lo, hi := t.idOff[v], t.idOff[v+1]
-		if hi <= lo {
-			return fmt.Errorf("core: check: node %d holds no caller index", v)
+	for id := range t.s.nids {
+		if t.s.nodeOf(id) >= 0 {
+			held++
 		}
-		for j := lo; j < hi; j++ {
-			id := t.ids[j]
-			if id < 0 || int(id) >= t.n || seen[id] {
-				return fmt.Errorf("core: check: caller index %d at node %d is out of range or held twice", id, v)
-			}
-			if j > lo && t.ids[j-1] >= id {
-				return fmt.Errorf("core: check: caller indices of node %d are not ascending", v)
-			}
-			seen[id] = true
-			if t.nodeOf[id] != int32(v) {
-				return fmt.Errorf("core: check: caller index %d is held by node %d but mapped to node %d", id, v, t.nodeOf[id])
-			}
-		}
+	}
+	if held != t.n {
+		return fmt.Errorf("core: check: %d caller indices are mapped to nodes, the tree holds %d points", held, t.n)
 	}
 	return nil
 }
 
-// checkRadii checks the subtree tables against the points: rad[a] and
-// grpRad of the group holding the branch are at least d(a, x) for every
-// ancestor a of every node x, and the weights grpW count the caller points
-// in the subtrees of each group and those after it.
-func (t *Tree[T]) checkRadii() error {
-	nn := int32(len(t.level))
-	grpOf := make([]int32, nn)
-	for v := range nn {
-		for g := t.grpOff[v]; g < t.grpOff[v+1]; g++ {
-			for c := t.grpFirst[g]; c < t.grpEnd[g]; c++ {
-				grpOf[c] = g
-			}
-		}
-	}
-	w := make([]int64, len(t.grpLevel)) // points below each group alone
-	for x := int32(1); x < nn; x++ {
+// checkRadii checks the radius bounds against the points: rad(a) and the
+// reach of a's child on the path are at least d(a, x) for every ancestor a
+// of every node x.
+func (t *Tree[T]) checkRadii(live []int32) error {
+	for _, x := range live {
 		px := t.point(x)
-		mult := int64(t.idOff[x+1] - t.idOff[x])
-		for c, a := x, t.parent[x]; a >= 0; c, a = a, t.parent[a] {
+		for c, a := x, t.node(x).parent; a >= 0; c, a = a, t.node(a).parent {
 			d := t.dist(px, t.point(a))
-			g := grpOf[c]
-			if !within(d, t.rad[a]) || !within(d, t.grpRad[g]) {
-				return fmt.Errorf("core: check: descendant %d of node %d is %v away, beyond the radius bounds %v (node) and %v (group %d)", x, a, d, t.rad[a], t.grpRad[g], g)
-			}
-			w[g] += mult
-		}
-	}
-	for v := range nn {
-		var suffix int64
-		for g := t.grpOff[v+1] - 1; g >= t.grpOff[v]; g-- {
-			suffix += w[g]
-			if t.grpW[g] != suffix {
-				return fmt.Errorf("core: check: node %d group %d counts %d points in its subtrees and those after, actual %d", v, g, t.grpW[g], suffix)
+			if !within(d, t.node(a).rad) || !within(d, t.node(c).reach) {
+				return fmt.Errorf("core: check: node %d is %v from its ancestor %d, beyond the bounds rad %v and reach %v (of child %d)", x, d, a, t.node(a).rad, t.node(c).reach, c)
 			}
 		}
 	}

@@ -34,7 +34,11 @@ func (s scale) pow(i int32) float64 {
 }
 
 // ceilLog returns the smallest integer j with d <= base^j, for finite d > 0.
+// Trees keep every distance finite; an infinite d gets the highest level.
 func (s scale) ceilLog(d float64) int32 {
+	if math.IsInf(d, 1) {
+		return levelInf - 1
+	}
 	if s.base == 2 {
 		frac, exp := math.Frexp(d) // d = frac * 2^exp, frac in [0.5, 1)
 		if frac == 0.5 {

@@ -247,13 +247,27 @@ func (t *Tree[T]) distances(q []T, nodes []int32, out []float64) {
 	out = out[:len(nodes)]
 	switch t.metric.Kind {
 	case Euclidean:
-		for i, u := range nodes {
-			p := t.point(u)
-			s := sqEuclidean(q, p)
-			if s < 0x1p-900 || s > 0x1p900 {
-				out[i] = scaledNorm(q, p, 2)
-			} else {
-				out[i] = math.Sqrt(s)
+		switch len(q) {
+		case 2:
+			q0, q1 := float64(q[0]), float64(q[1])
+			for i, u := range nodes {
+				p := t.point(u)
+				p = p[:2]
+				d0, d1 := q0-float64(p[0]), q1-float64(p[1])
+				out[i] = sqrtChecked(d0*d0+d1*d1, q, p)
+			}
+		case 3:
+			q0, q1, q2 := float64(q[0]), float64(q[1]), float64(q[2])
+			for i, u := range nodes {
+				p := t.point(u)
+				p = p[:3]
+				d0, d1, d2 := q0-float64(p[0]), q1-float64(p[1]), q2-float64(p[2])
+				out[i] = sqrtChecked(d0*d0+d1*d1+d2*d2, q, p)
+			}
+		default:
+			for i, u := range nodes {
+				p := t.point(u)
+				out[i] = sqrtChecked(sqEuclidean(q, p), q, p)
 			}
 		}
 	case Manhattan:
@@ -269,4 +283,14 @@ func (t *Tree[T]) distances(q []T, nodes []int32, out []float64) {
 			out[i] = t.dist(q, t.point(u))
 		}
 	}
+}
+
+// sqrtChecked returns sqrt(s) for the squared Euclidean distance s between
+// a and b, recomputing it with rescaling when s may have underflowed or
+// overflowed.
+func sqrtChecked[T Float](s float64, a, b []T) float64 {
+	if s < 0x1p-900 || s > 0x1p900 {
+		return scaledNorm(a, b, 2)
+	}
+	return math.Sqrt(s)
 }

@@ -19,11 +19,14 @@ type Neighbor struct {
 // Batch describes a set of queries and how to run them.
 type Batch[T Float] struct {
 	// Points holds the query points, row-major, with the tree's dimension.
-	// If Points is nil the queries are the tree's own points with caller
-	// indices First, First+1, ..., First+Count-1, each left out of its own
-	// answer (scikit-learn's kneighbors(X=None)).
+	// If Points is nil the queries are the tree's own points with the
+	// caller indices IDs, or First, First+1, ..., First+Count-1 if IDs is
+	// nil, each left out of its own answer (scikit-learn's
+	// kneighbors(X=None)).
 	Points []T
-	// First and Count select the tree's own points when Points is nil.
+	// IDs, or First and Count, select the tree's own points when Points is
+	// nil.
+	IDs          []int64
 	First, Count int
 	// Jobs is the number of goroutines that answer queries; values below 1
 	// mean 1.
@@ -60,31 +63,52 @@ func (s Strategy) String() string {
 
 // count returns the number of queries in b, after checking them.
 func (b Batch[T]) count(t *Tree[T]) (int, error) {
+	if t.root < 0 {
+		return 0, fmt.Errorf("core: the tree holds no points")
+	}
 	if b.Points == nil {
-		if b.First < 0 || b.Count < 0 || b.First+b.Count > t.n {
-			return 0, fmt.Errorf("core: fitted points %d..%d are out of range [0, %d)", b.First, b.First+b.Count, t.n)
+		if b.IDs != nil {
+			for _, id := range b.IDs {
+				if !t.Has(int(id)) {
+					return 0, fmt.Errorf("core: caller index %d is not in the tree", id)
+				}
+			}
+			return len(b.IDs), nil
+		}
+		if b.First < 0 || b.Count < 0 || b.First > t.IDs() || b.Count > t.IDs()-b.First {
+			return 0, fmt.Errorf("core: fitted points %d..%d are out of range [0, %d)", b.First, b.First+b.Count, t.IDs())
+		}
+		for id := b.First; id < b.First+b.Count; id++ {
+			if !t.Has(id) {
+				return 0, fmt.Errorf("core: caller index %d is not in the tree", id)
+			}
 		}
 		return b.Count, nil
 	}
-	if len(b.Points)%t.dim != 0 {
-		return 0, fmt.Errorf("core: %d query values do not make rows of dimension %d", len(b.Points), t.dim)
+	dim := t.s.dim
+	if len(b.Points)%dim != 0 {
+		return 0, fmt.Errorf("core: %d query values do not make rows of dimension %d", len(b.Points), dim)
 	}
 	for i, v := range b.Points {
 		if f := float64(v); math.IsNaN(f) || math.IsInf(f, 0) {
-			return 0, fmt.Errorf("core: query %d has a non-finite coordinate %v at column %d", i/t.dim, f, i%t.dim)
+			return 0, fmt.Errorf("core: query %d has a non-finite coordinate %v at column %d", i/dim, f, i%dim)
 		}
 	}
-	return len(b.Points) / t.dim, nil
+	return len(b.Points) / dim, nil
 }
 
 // query returns the i-th query point of b and the caller index to exclude.
 func (b Batch[T]) query(t *Tree[T], i int) ([]T, int32) {
 	if b.Points == nil {
 		id := b.First + i
+		if b.IDs != nil {
+			id = int(b.IDs[i])
+		}
 		return t.Point(id), int32(id)
 	}
-	o := i * t.dim
-	return b.Points[o : o+t.dim : o+t.dim], -1
+	dim := t.s.dim
+	o := i * dim
+	return b.Points[o : o+dim : o+dim], -1
 }
 
 // blockSize is the number of queries a worker takes at a time.
@@ -162,7 +186,7 @@ func (t *Tree[T]) KNearestBatch(b Batch[T], k int, dist []T, idx []int64) error 
 		} else {
 			t.knn(s, q, k)
 		}
-		n := len(s.heap.d)
+		n := len(s.heap.e)
 		// Reuse the candidate buffers for draining.
 		ds := slices.Grow(s.rd[:0], n)[:n]
 		ids := slices.Grow(s.rid[:0], n)[:n]
@@ -180,8 +204,11 @@ func (t *Tree[T]) KNearestBatch(b Batch[T], k int, dist []T, idx []int64) error 
 // KNearest returns the k nearest neighbours of q, nearest first, ties
 // ordered by caller index.
 func (t *Tree[T]) KNearest(q []T, k int) ([]Neighbor, error) {
-	if len(q) != t.dim {
-		return nil, fmt.Errorf("core: query has %d coordinates, the tree %d", len(q), t.dim)
+	if k < 1 || k > t.n {
+		return nil, fmt.Errorf("core: k=%d neighbours requested, but only %d points are available", k, t.n)
+	}
+	if len(q) != t.s.dim {
+		return nil, fmt.Errorf("core: query has %d coordinates, the tree %d", len(q), t.s.dim)
 	}
 	dist := make([]T, k)
 	idx := make([]int64, k)
@@ -194,8 +221,8 @@ func (t *Tree[T]) KNearest(q []T, k int) ([]Neighbor, error) {
 // Within returns every point within distance r of q (d <= r), ordered by
 // distance, then caller index.
 func (t *Tree[T]) Within(q []T, r float64) ([]Neighbor, error) {
-	if len(q) != t.dim {
-		return nil, fmt.Errorf("core: query has %d coordinates, the tree %d", len(q), t.dim)
+	if len(q) != t.s.dim {
+		return nil, fmt.Errorf("core: query has %d coordinates, the tree %d", len(q), t.s.dim)
 	}
 	res, err := t.WithinBatch(Batch[T]{Points: q}, r, true)
 	if err != nil {

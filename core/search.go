@@ -54,33 +54,34 @@ func (t *Tree[T]) knn(s *scratch, q []T, k int) {
 	if s.exclude >= 0 {
 		need++ // one of them may be the excluded point
 	}
-	d0 := t.dist(q, t.point(0))
+	d0 := t.dist(q, t.point(t.root))
 	s.evals++
-	t.offerNode(s, 0, d0)
+	t.offerNode(s, t.root, d0)
 	ub := math.Inf(1) // an upper bound on the k-th neighbour distance
-	r := append(s.r[:0], cand{node: 0, g: t.grpOff[0], d: d0})
+	r := append(s.r[:0], cand{node: t.root, d: d0})
 	defer func() { s.r = r[:0] }()
 	next := levelNegInf
-	if t.grpOff[0] < t.grpOff[1] {
-		next = t.grpLevel[t.grpOff[0]]
+	if rn := t.node(t.root); len(rn.grp) > 0 {
+		next = rn.grp[0].level
 	}
 	for next != levelNegInf {
 		// C_next: open the candidates' children of level next.
 		nr := len(r)
 		for j := range nr {
 			c := &r[j]
-			if c.g >= t.grpOff[c.node+1] || t.grpLevel[c.g] != next {
+			n := t.node(c.node)
+			if int(c.g) >= len(n.grp) || n.grp[c.g].level != next {
 				continue
 			}
-			g := c.g
+			g := int(c.g)
 			c.g++
-			m := t.measure(s, q, c.d, t.grpFirst[g], t.grpEnd[g], ub)
+			m := t.measure(s, q, c.d, n.kids[n.groupStart(g):n.grp[g].end], ub)
 			for i, u := range s.nodes[:m] {
 				du := s.dists[i]
 				if t.offerNode(s, u, du) && h.full() {
 					ub = min(ub, h.worst())
 				}
-				r = append(r, cand{node: u, g: t.grpOff[u], d: du})
+				r = append(r, cand{node: u, d: du})
 			}
 		}
 		// The lambda-point, and the bound it gives.
@@ -89,7 +90,7 @@ func (t *Tree[T]) knn(s *scratch, q []T, k int) {
 			reach := 0.0
 			for _, c := range r {
 				if c.d <= lambda {
-					reach = max(reach, c.d+t.groupRad(c.node, c.g))
+					reach = max(reach, c.d+t.node(c.node).subRad(c.g))
 				}
 			}
 			ub = min(ub, reach)
@@ -102,11 +103,12 @@ func (t *Tree[T]) knn(s *scratch, q []T, k int) {
 		next = levelNegInf
 		kept := r[:0]
 		for _, c := range r {
-			if c.g >= t.grpOff[c.node+1] || prunable(c.d, t.grpRad[c.g], ub) {
+			n := t.node(c.node)
+			if int(c.g) >= len(n.grp) || prunable(c.d, n.grp[c.g].rad, ub) {
 				continue
 			}
 			kept = append(kept, c)
-			next = max(next, t.grpLevel[c.g])
+			next = max(next, n.grp[c.g].level)
 		}
 		r = kept
 		if !math.IsInf(lambda, 1) && lambda > 2*t.scale.rho*t.scale.pow(level+1) && next != levelNegInf {
@@ -122,10 +124,10 @@ func (t *Tree[T]) knn(s *scratch, q []T, k int) {
 // root (the DepthFirst strategy).
 func (t *Tree[T]) knnDepthFirst(s *scratch, q []T, k int) {
 	s.heap.reset(k)
-	d0 := t.dist(q, t.point(0))
+	d0 := t.dist(q, t.point(t.root))
 	s.evals++
-	t.offerNode(s, 0, d0)
-	root := append(s.r[:0], cand{node: 0, g: t.grpOff[0], d: d0})
+	t.offerNode(s, t.root, d0)
+	root := append(s.r[:0], cand{node: t.root, d: d0})
 	s.r = root[:0]
 	t.scanDescendants(s, q, root, math.Inf(1))
 }
@@ -143,7 +145,7 @@ func (t *Tree[T]) lambda(s *scratch, c []cand, need int64) float64 {
 		if len(h) > 0 && sum-h[0].w >= need && x.d >= h[0].d {
 			continue // the kept candidates already hold need points, nearer
 		}
-		w := t.weight(x.node, x.g)
+		w := t.node(x.node).subWeight(x.g)
 		h = append(h, weighted{d: x.d, w: w})
 		for j := len(h) - 1; j > 0; {
 			p := (j - 1) / 2
@@ -198,14 +200,14 @@ func (t *Tree[T]) scanDescendants(s *scratch, q []T, r []cand, ub float64) {
 	stack := s.stack[:0]
 	defer func() { s.stack = stack[:0] }()
 	for _, c := range r {
-		if prunable(c.d, t.groupRad(c.node, c.g), ub) {
+		if prunable(c.d, t.node(c.node).subRad(c.g), ub) {
 			continue
 		}
 		stack, ub = t.openScan(s, q, c, stack, ub)
 		for len(stack) > 0 {
 			x := stack[len(stack)-1]
 			stack = stack[:len(stack)-1]
-			if prunable(x.d, t.rad[x.node], ub) {
+			if prunable(x.d, t.node(x.node).rad, ub) {
 				continue
 			}
 			stack, ub = t.openScan(s, q, x, stack, ub)
@@ -218,8 +220,8 @@ func (t *Tree[T]) scanDescendants(s *scratch, q []T, r []cand, ub float64) {
 // answer, farthest first so the nearest is opened next. It returns the
 // stack and the tightened bound.
 func (t *Tree[T]) openScan(s *scratch, q []T, c cand, stack []cand, ub float64) ([]cand, float64) {
-	lo, hi := t.childRange(c.node, c.g)
-	m := t.measure(s, q, c.d, lo, hi, ub)
+	n := t.node(c.node)
+	m := t.measure(s, q, c.d, n.kids[n.groupStart(int(c.g)):], ub)
 	h := &s.heap
 	for i, u := range s.nodes[:m] {
 		if t.offerNode(s, u, s.dists[i]) && h.full() {
@@ -228,23 +230,23 @@ func (t *Tree[T]) openScan(s *scratch, q []T, c cand, stack []cand, ub float64) 
 	}
 	base := len(stack)
 	for i, u := range s.nodes[:m] {
-		du := s.dists[i]
-		if t.grpOff[u] < t.grpOff[u+1] && !prunable(du, t.rad[u], ub) {
-			stack = append(stack, cand{node: u, g: t.grpOff[u], d: du})
+		un := t.node(u)
+		if du := s.dists[i]; len(un.kids) > 0 && !prunable(du, un.rad, ub) {
+			stack = append(stack, cand{node: u, d: du})
 		}
 	}
 	sortCandsDesc(stack[base:])
 	return stack, ub
 }
 
-// measure computes the distances from q to the nodes lo..hi-1, children of
-// a node at distance pd from q, leaving out those whose subtrees lie beyond
+// measure computes the distances from q to the nodes kids, children of a
+// node at distance pd from q, leaving out those whose subtrees lie beyond
 // ub by the triangle inequality. The measured nodes and their distances
 // are in s.nodes and s.dists; it returns how many there are.
-func (t *Tree[T]) measure(s *scratch, q []T, pd float64, lo, hi int32, ub float64) int {
+func (t *Tree[T]) measure(s *scratch, q []T, pd float64, kids []int32, ub float64) int {
 	nodes := s.nodes[:0]
-	for u := lo; u < hi; u++ {
-		if !prunable(pd, t.pdist[u]+t.rad[u], ub) {
+	for _, u := range kids {
+		if !prunable(pd, t.node(u).reach, ub) {
 			nodes = append(nodes, u)
 		}
 	}
@@ -258,16 +260,6 @@ func (t *Tree[T]) measure(s *scratch, q []T, pd float64, lo, hi int32, ub float6
 	return len(nodes)
 }
 
-// childRange returns the nodes lo..hi-1 that are the children of v in its
-// groups g, g+1, ...; they are contiguous.
-func (t *Tree[T]) childRange(v, g int32) (lo, hi int32) {
-	last := t.grpOff[v+1] - 1
-	if g > last {
-		return 0, 0
-	}
-	return t.grpFirst[g], t.grpEnd[last]
-}
-
 // offerNode offers node v's caller indices at distance d to the heap. It
 // reports whether any was kept.
 func (t *Tree[T]) offerNode(s *scratch, v int32, d float64) bool {
@@ -277,7 +269,7 @@ func (t *Tree[T]) offerNode(s *scratch, v int32, d float64) bool {
 		return false
 	}
 	kept := false
-	for _, id := range t.ids[t.idOff[v]:t.idOff[v+1]] {
+	for _, id := range t.node(v).ids {
 		if id == s.exclude {
 			continue
 		}
@@ -293,24 +285,24 @@ func (t *Tree[T]) offerNode(s *scratch, v int32, d float64) bool {
 // skipping the caller index s.exclude, in tree order.
 func (t *Tree[T]) radius(s *scratch, q []T, r float64) {
 	s.rd, s.rid = s.rd[:0], s.rid[:0]
-	d0 := t.dist(q, t.point(0))
+	d0 := t.dist(q, t.point(t.root))
 	s.evals++
-	t.emitNode(s, 0, d0, r)
-	stack := append(s.stack[:0], cand{node: 0, g: t.grpOff[0], d: d0})
+	t.emitNode(s, t.root, d0, r)
+	stack := append(s.stack[:0], cand{node: t.root, d: d0})
 	defer func() { s.stack = stack[:0] }()
 	for len(stack) > 0 {
 		x := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		if prunable(x.d, t.rad[x.node], r) {
+		n := t.node(x.node)
+		if prunable(x.d, n.rad, r) {
 			continue
 		}
-		lo, hi := t.childRange(x.node, x.g)
-		m := t.measure(s, q, x.d, lo, hi, r)
+		m := t.measure(s, q, x.d, n.kids, r)
 		for i, u := range s.nodes[:m] {
 			du := s.dists[i]
 			t.emitNode(s, u, du, r)
-			if t.grpOff[u] < t.grpOff[u+1] {
-				stack = append(stack, cand{node: u, g: t.grpOff[u], d: du})
+			if len(t.node(u).kids) > 0 {
+				stack = append(stack, cand{node: u, d: du})
 			}
 		}
 	}
@@ -320,7 +312,7 @@ func (t *Tree[T]) emitNode(s *scratch, v int32, d, r float64) {
 	if d > r {
 		return
 	}
-	for _, id := range t.ids[t.idOff[v]:t.idOff[v+1]] {
+	for _, id := range t.node(v).ids {
 		if id != s.exclude {
 			s.rd = append(s.rd, d)
 			s.rid = append(s.rid, id)

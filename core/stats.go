@@ -8,7 +8,7 @@ type Stats struct {
 	Nodes      int // distinct points
 	Dim        int
 	MinLevel   int // lowest level of any node
-	MaxLevel   int // the root's level
+	MaxLevel   int // the root's level: one above its highest child
 	Levels     int // distinct levels in use
 	Depth      int // edges on the longest root-to-leaf path
 	MaxFanout  int // most children of one node at one level
@@ -18,28 +18,51 @@ type Stats struct {
 	NodesPerLevel map[int]int
 }
 
+// rootLevel returns the level reported for the root: one above its
+// highest child, or 0 for a lone root.
+func (t *Tree[T]) rootLevel() int32 {
+	if rn := t.node(t.root); len(rn.grp) > 0 {
+		return rn.grp[0].level + 1
+	}
+	return 0
+}
+
 // Stats returns the tree's shape and distance-evaluation counts.
 func (t *Tree[T]) Stats() Stats {
-	nn := len(t.level)
 	s := Stats{
 		Points:        t.n,
-		Nodes:         nn,
-		Dim:           t.dim,
-		MinLevel:      int(t.minLevel),
-		MaxLevel:      int(t.level[0]),
+		Nodes:         t.nodes,
+		Dim:           t.s.dim,
 		BuildEvals:    t.buildEvals,
 		QueryEvals:    t.queryEvals.Load(),
 		NodesPerLevel: map[int]int{},
 	}
-	depth := make([]int32, nn)
-	for v := range nn {
-		s.NodesPerLevel[int(t.level[v])]++
-		if v > 0 {
-			depth[v] = depth[t.parent[v]] + 1
-			s.Depth = max(s.Depth, int(depth[v]))
+	if t.root < 0 {
+		return s
+	}
+	rl := t.rootLevel()
+	s.MaxLevel, s.MinLevel = int(rl), int(rl)
+	type entry struct {
+		u     int32
+		depth int
+	}
+	stack := []entry{{t.root, 0}}
+	for len(stack) > 0 {
+		e := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		n := t.node(e.u)
+		l := n.level
+		if e.u == t.root {
+			l = rl
 		}
-		for g := t.grpOff[v]; g < t.grpOff[v+1]; g++ {
-			s.MaxFanout = max(s.MaxFanout, int(t.grpEnd[g]-t.grpFirst[g]))
+		s.NodesPerLevel[int(l)]++
+		s.MinLevel = min(s.MinLevel, int(l))
+		s.Depth = max(s.Depth, e.depth)
+		for g := range n.grp {
+			s.MaxFanout = max(s.MaxFanout, int(n.grp[g].end-n.groupStart(g)))
+		}
+		for _, c := range n.kids {
+			stack = append(stack, entry{c, e.depth + 1})
 		}
 	}
 	s.Levels = len(s.NodesPerLevel)

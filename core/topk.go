@@ -1,23 +1,37 @@
 package core
 
 // topK keeps the k smallest (distance, index) pairs seen, ordered first by
-// distance, then by caller index, as a binary max-heap.
+// distance, then by caller index. Up to sortedMax pairs it keeps them in a
+// sorted array (an insertion shifts a few entries, cheaper than heap
+// sifts for small k); beyond, in a binary max-heap.
 type topK struct {
-	k  int
-	d  []float64
-	id []int32
+	k int
+	e []entry
 }
+
+type entry struct {
+	d  float64
+	id int32
+}
+
+const sortedMax = 64
 
 func (h *topK) reset(k int) {
 	h.k = k
-	h.d = h.d[:0]
-	h.id = h.id[:0]
+	h.e = h.e[:0]
 }
 
-func (h *topK) full() bool { return len(h.d) == h.k }
+func (h *topK) full() bool { return len(h.e) == h.k }
+
+func (h *topK) sorted() bool { return h.k <= sortedMax }
 
 // worst returns the largest kept distance; the heap must be full.
-func (h *topK) worst() float64 { return h.d[0] }
+func (h *topK) worst() float64 {
+	if h.sorted() {
+		return h.e[len(h.e)-1].d
+	}
+	return h.e[0].d
+}
 
 // less reports whether (d1, i1) orders before (d2, i2).
 func less(d1 float64, i1 int32, d2 float64, i2 int32) bool {
@@ -28,16 +42,32 @@ func less(d1 float64, i1 int32, d2 float64, i2 int32) bool {
 // when the heap is full and (d, id) orders after its worst pair, so callers
 // offering ascending indices at one distance can stop.
 func (h *topK) offer(d float64, id int32) bool {
-	if len(h.d) < h.k {
-		h.d = append(h.d, d)
-		h.id = append(h.id, id)
-		h.up(len(h.d) - 1)
+	if h.sorted() {
+		n := len(h.e)
+		if n == h.k {
+			if last := h.e[n-1]; !less(d, id, last.d, last.id) {
+				return false
+			}
+			n--
+		} else {
+			h.e = append(h.e, entry{})
+		}
+		i := n
+		for ; i > 0 && less(d, id, h.e[i-1].d, h.e[i-1].id); i-- {
+			h.e[i] = h.e[i-1]
+		}
+		h.e[i] = entry{d: d, id: id}
 		return true
 	}
-	if !less(d, id, h.d[0], h.id[0]) {
+	if len(h.e) < h.k {
+		h.e = append(h.e, entry{d: d, id: id})
+		h.up(len(h.e) - 1)
+		return true
+	}
+	if !less(d, id, h.e[0].d, h.e[0].id) {
 		return false
 	}
-	h.d[0], h.id[0] = d, id
+	h.e[0] = entry{d: d, id: id}
 	h.down(0)
 	return true
 }
@@ -45,31 +75,29 @@ func (h *topK) offer(d float64, id int32) bool {
 func (h *topK) up(j int) {
 	for j > 0 {
 		p := (j - 1) / 2
-		if !less(h.d[p], h.id[p], h.d[j], h.id[j]) {
+		if !less(h.e[p].d, h.e[p].id, h.e[j].d, h.e[j].id) {
 			return
 		}
-		h.d[p], h.d[j] = h.d[j], h.d[p]
-		h.id[p], h.id[j] = h.id[j], h.id[p]
+		h.e[p], h.e[j] = h.e[j], h.e[p]
 		j = p
 	}
 }
 
 func (h *topK) down(j int) {
-	n := len(h.d)
+	n := len(h.e)
 	for {
 		l := 2*j + 1
 		if l >= n {
 			return
 		}
 		c := l
-		if r := l + 1; r < n && less(h.d[l], h.id[l], h.d[r], h.id[r]) {
+		if r := l + 1; r < n && less(h.e[l].d, h.e[l].id, h.e[r].d, h.e[r].id) {
 			c = r
 		}
-		if !less(h.d[j], h.id[j], h.d[c], h.id[c]) {
+		if !less(h.e[j].d, h.e[j].id, h.e[c].d, h.e[c].id) {
 			return
 		}
-		h.d[j], h.d[c] = h.d[c], h.d[j]
-		h.id[j], h.id[c] = h.id[c], h.id[j]
+		h.e[j], h.e[c] = h.e[c], h.e[j]
 		j = c
 	}
 }
@@ -77,12 +105,19 @@ func (h *topK) down(j int) {
 // drain empties the heap into d and id in ascending order; both must have
 // room for every kept pair. It returns the number written.
 func (h *topK) drain(d []float64, id []int32) int {
-	n := len(h.d)
+	n := len(h.e)
+	if h.sorted() {
+		for i, e := range h.e {
+			d[i], id[i] = e.d, e.id
+		}
+		h.e = h.e[:0]
+		return n
+	}
 	for i := n - 1; i >= 0; i-- {
-		d[i], id[i] = h.d[0], h.id[0]
-		last := len(h.d) - 1
-		h.d[0], h.id[0] = h.d[last], h.id[last]
-		h.d, h.id = h.d[:last], h.id[:last]
+		d[i], id[i] = h.e[0].d, h.e[0].id
+		last := len(h.e) - 1
+		h.e[0] = h.e[last]
+		h.e = h.e[:last]
 		h.down(0)
 	}
 	return n

@@ -1,83 +1,51 @@
 package core
 
-import "sync/atomic"
+import (
+	"fmt"
+	"math"
+	"slices"
+	"sync/atomic"
+)
 
-// Tree is an immutable compressed cover tree over a set of points in R^d.
+// Tree is one version of a compressed cover tree over points in R^d.
 //
-// Node 0 is the root. The children of every node occupy one contiguous block
-// of node numbers, ordered by level, highest first, and blocks follow the
-// depth-first order of their parents; so the children of a node at one level
-// are a run of consecutive rows of the point storage, which the searches
-// read sequentially. A Tree is safe for concurrent use.
+// A Tree never changes once made: Insert and Delete return a new version
+// and leave the old one answering exactly as before, so keeping a *Tree is
+// an O(1) snapshot. Versions share the chunks of node storage that an
+// update did not touch. A Tree is safe for concurrent use, including
+// queries on one version while another version is being made from it.
 type Tree[T Float] struct {
-	dim    int
-	n      int // caller points, duplicates included
+	s      *store[T]
+	root   int32 // -1 when the tree is empty
+	n      int   // caller points, duplicates included
+	nodes  int   // distinct points
 	metric Metric
 	dist   distFunc[T]
 	scale  scale
+	seed   uint64
+	// lo and hi bound the coordinates of every point ever inserted; the
+	// distance between them must be finite, so that no two points are
+	// +Inf apart (levels are logarithms of distances).
+	lo, hi []float64
 
-	pts    []T       // node points, row-major, in node order
-	level  []int32   // node -> level
-	parent []int32   // node -> parent node, -1 for the root
-	pdist  []float64 // node -> distance to its parent
-	rad    []float64 // node -> largest distance to a descendant
-
-	// Children grouped by level: node v's groups are grpOff[v]..grpOff[v+1]
-	// in descending level order; group g holds the children of level
-	// grpLevel[g], nodes grpFirst[g]..grpEnd[g]-1. grpRad[g] is the largest
-	// distance from v to a node in the subtrees of groups g, g+1, ..., and
-	// grpW[g] the number of caller points in them: for a level i, with g the
-	// first group of level < i, the distinctive descendants S_i(v) are v and
-	// those subtrees.
-	grpOff   []int32
-	grpLevel []int32
-	grpFirst []int32
-	grpEnd   []int32
-	grpRad   []float64
-	grpW     []int64
-
-	idOff  []int32 // caller indices of node v: ids[idOff[v]:idOff[v+1]], ascending
-	ids    []int32
-	nodeOf []int32 // caller index -> node
-
-	minLevel   int32
-	buildEvals int64
+	buildEvals int64 // distance evaluations spent making this version, since its first ancestor
 	queryEvals atomic.Int64
 }
 
-// point returns node v's coordinates.
-func (t *Tree[T]) point(v int32) []T {
-	o := int(v) * t.dim
-	return t.pts[o : o+t.dim : o+t.dim]
-}
+// node returns slot u.
+func (t *Tree[T]) node(u int32) *node { return t.s.node(u) }
 
-// weight returns |S_i(v)| counted in caller points, where g is v's first
-// group of level < i.
-func (t *Tree[T]) weight(v, g int32) int64 {
-	w := int64(t.idOff[v+1] - t.idOff[v])
-	if g < t.grpOff[v+1] {
-		w += t.grpW[g]
-	}
-	return w
-}
-
-// groupRad bounds the distance from v to S_i(v) \ {v}, where g is v's first
-// group of level < i.
-func (t *Tree[T]) groupRad(v, g int32) float64 {
-	if g < t.grpOff[v+1] {
-		return t.grpRad[g]
-	}
-	return 0
-}
+// point returns slot u's coordinates.
+func (t *Tree[T]) point(u int32) []T { return t.s.point(u) }
 
 // Dim returns the dimension of the points.
-func (t *Tree[T]) Dim() int { return t.dim }
+func (t *Tree[T]) Dim() int { return t.s.dim }
 
 // Len returns the number of points, duplicates included.
 func (t *Tree[T]) Len() int { return t.n }
 
 // Nodes returns the number of nodes, one per distinct point.
-func (t *Tree[T]) Nodes() int { return len(t.level) }
+func (t *Tree[T]) Nodes() int { return t.nodes }
 
 // Base returns the tree's level base.
 func (t *Tree[T]) Base() float64 { return t.scale.base }
@@ -85,12 +53,242 @@ func (t *Tree[T]) Base() float64 { return t.scale.base }
 // Metric returns the tree's distance function.
 func (t *Tree[T]) Metric() Metric { return t.metric }
 
-// Point returns the coordinates of caller index i. The slice aliases the
-// tree's storage and must not be modified.
-func (t *Tree[T]) Point(i int) []T { return t.point(t.nodeOf[i]) }
+// IDs returns the number of caller indices ever issued in this tree's
+// history: every index held is below it.
+func (t *Tree[T]) IDs() int { return int(t.s.nids) }
 
-// DistanceEvals returns the number of distance evaluations spent building
-// the tree and answering queries so far.
+// Has reports whether the tree holds caller index id.
+func (t *Tree[T]) Has(id int) bool {
+	return id >= 0 && id < int(t.s.nids) && t.s.nodeOf(int32(id)) >= 0
+}
+
+// Point returns the coordinates of caller index id, or nil if the tree
+// does not hold it. The slice aliases the tree's storage and must not be
+// modified.
+func (t *Tree[T]) Point(id int) []T {
+	if !t.Has(id) {
+		return nil
+	}
+	return t.point(t.s.nodeOf(int32(id)))
+}
+
+// LiveIDs appends the caller indices the tree holds, ascending, to dst.
+func (t *Tree[T]) LiveIDs(dst []int64) []int64 {
+	for id := range t.s.nids {
+		if t.s.nodeOf(id) >= 0 {
+			dst = append(dst, int64(id))
+		}
+	}
+	return dst
+}
+
+// DistanceEvals returns the number of distance evaluations spent making
+// this version (its build and every update since) and answering queries
+// on it so far.
 func (t *Tree[T]) DistanceEvals() (build, query int64) {
 	return t.buildEvals, t.queryEvals.Load()
+}
+
+// derive returns a new version of t over a fork of its storage, to be
+// modified by an update.
+func (t *Tree[T]) derive() *Tree[T] {
+	return &Tree[T]{
+		s:          t.s.fork(),
+		root:       t.root,
+		n:          t.n,
+		nodes:      t.nodes,
+		metric:     t.metric,
+		dist:       t.dist,
+		scale:      t.scale,
+		seed:       t.seed,
+		lo:         t.lo,
+		hi:         t.hi,
+		buildEvals: t.buildEvals,
+	}
+}
+
+// widenBox returns the bounding box of the tree's points and the new
+// points, or an error if two points in it could be an infinite distance
+// apart.
+func (t *Tree[T]) widenBox(points []T) (lo, hi []float64, err error) {
+	dim := t.s.dim
+	lo, hi = slices.Clone(t.lo), slices.Clone(t.hi)
+	if lo == nil {
+		lo, hi = make([]float64, dim), make([]float64, dim)
+		for j := range dim {
+			lo[j], hi[j] = math.Inf(1), math.Inf(-1)
+		}
+	}
+	for i, v := range points {
+		lo[i%dim] = min(lo[i%dim], float64(v))
+		hi[i%dim] = max(hi[i%dim], float64(v))
+	}
+	if d := Distance(t.metric, lo, hi); math.IsInf(d, 1) {
+		return nil, nil, fmt.Errorf("core: the points span too wide a range: under the %v metric two of them could be more than %g apart, beyond float64", t.metric, math.MaxFloat64)
+	}
+	return lo, hi, nil
+}
+
+// regroup rebuilds node u's child groups from its children's levels,
+// weights and reaches, and its weight from them and its own caller
+// indices. Its children must be sorted by level, descending.
+func (t *Tree[T]) regroup(u int32) {
+	n := t.s.mut(u)
+	grp := make([]group, 0, len(n.grp)+1)
+	for i, c := range n.kids {
+		l := t.node(c).level
+		if i == 0 || l != grp[len(grp)-1].level {
+			grp = append(grp, group{level: l})
+		}
+		grp[len(grp)-1].end = int32(i + 1)
+	}
+	var w int64
+	var r float64
+	for g := len(grp) - 1; g >= 0; g-- {
+		for _, c := range n.kids[n.groupStartIn(grp, g):grp[g].end] {
+			cn := t.node(c)
+			w += cn.weight
+			r = max(r, cn.reach)
+		}
+		grp[g].w, grp[g].rad = w, r
+	}
+	n.grp = grp
+	n.weight = int64(len(n.ids)) + w
+	n.rad = max(n.rad, r)
+}
+
+// groupStartIn returns where group g of grp starts in the children.
+func (n *node) groupStartIn(grp []group, g int) int32 {
+	if g == 0 {
+		return 0
+	}
+	return grp[g-1].end
+}
+
+// sortKids sorts children by level, descending, keeping equal levels in
+// slot order so that layouts are deterministic.
+func (t *Tree[T]) sortKids(kids []int32) {
+	slices.SortFunc(kids, func(a, b int32) int {
+		la, lb := t.node(a).level, t.node(b).level
+		switch {
+		case la > lb:
+			return -1
+		case la < lb:
+			return 1
+		}
+		return int(a - b)
+	})
+}
+
+// exactRadii recomputes every node's rad and reach as exact maxima over
+// its descendants, measuring each (ancestor, descendant) pair once:
+// O(nodes * depth) distance evaluations. It returns the evaluations spent.
+func (t *Tree[T]) exactRadii() int64 {
+	var evals int64
+	order := t.preorder()
+	for _, u := range order {
+		n := t.s.mut(u)
+		n.rad = 0
+		n.reach = 0
+	}
+	for _, x := range order {
+		px := t.point(x)
+		for c, a := x, t.node(x).parent; a >= 0; c, a = a, t.node(a).parent {
+			var d float64
+			if c == x {
+				d = t.node(x).pdist
+			} else {
+				d = t.dist(px, t.point(a))
+				evals++
+			}
+			an := t.s.mut(a)
+			an.rad = max(an.rad, d)
+			cn := t.s.mut(c)
+			cn.reach = max(cn.reach, d)
+		}
+	}
+	for i := len(order) - 1; i >= 0; i-- {
+		t.regroup(order[i])
+	}
+	return evals
+}
+
+// preorder returns the live slots, parents before children.
+func (t *Tree[T]) preorder() []int32 {
+	if t.root < 0 {
+		return nil
+	}
+	order := make([]int32, 0, t.nodes)
+	stack := []int32{t.root}
+	for len(stack) > 0 {
+		u := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		order = append(order, u)
+		kids := t.node(u).kids
+		for i := len(kids) - 1; i >= 0; i-- {
+			stack = append(stack, kids[i])
+		}
+	}
+	return order
+}
+
+// compact returns a copy of t in fresh storage without free slots, with
+// the root in slot 0 and the children of every node in consecutive slots,
+// blocks placed in the depth-first order of their parents: the searches
+// then read each block of children sequentially.
+func (t *Tree[T]) compact() *Tree[T] {
+	c := &Tree[T]{
+		root:       -1,
+		n:          t.n,
+		nodes:      t.nodes,
+		metric:     t.metric,
+		dist:       t.dist,
+		scale:      t.scale,
+		seed:       t.seed,
+		lo:         t.lo,
+		hi:         t.hi,
+		buildEvals: t.buildEvals,
+	}
+	s := newStore[T](t.s.dim)
+	c.s = s
+	s.newIDs(t.s.nids)
+	if t.root < 0 {
+		return c
+	}
+	// order[new] = old slot; children blocks in parents' depth-first order.
+	order := []int32{t.root}
+	stack := []int32{t.root}
+	for len(stack) > 0 {
+		u := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		kids := t.node(u).kids
+		order = append(order, kids...)
+		for i := len(kids) - 1; i >= 0; i-- {
+			stack = append(stack, kids[i])
+		}
+	}
+	pos := make(map[int32]int32, len(order))
+	for nu, ou := range order {
+		pos[ou] = int32(nu)
+	}
+	kidBuf := make([]int32, 0, len(order))
+	for _, ou := range order {
+		nu := s.add(t.point(ou))
+		on := t.node(ou)
+		nn := s.mut(nu)
+		*nn = *on
+		if on.parent >= 0 {
+			nn.parent = pos[on.parent]
+		}
+		start := len(kidBuf)
+		for _, k := range on.kids {
+			kidBuf = append(kidBuf, pos[k])
+		}
+		nn.kids = kidBuf[start:len(kidBuf):len(kidBuf)]
+		for _, id := range on.ids {
+			s.setNodeOf(id, nu)
+		}
+	}
+	c.root = 0
+	return c
 }

@@ -1,84 +1,33 @@
 package core
 
 import (
-	"errors"
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
 )
 
-// Options configures how a Tree is built.
-type Options struct {
-	// Metric is the distance function; the zero value is Euclidean.
-	Metric Metric
-	// Seed fixes the random insertion order, so the same data and seed give
-	// the same tree.
-	Seed uint64
-	// Base is the level base b: a child is within b^(l+1) of its parent and
-	// nodes at levels >= i are more than b^i apart. Zero means DefaultBase
-	// (2, as in the papers); values in (1, 2) give more levels with fewer
-	// children each.
-	Base float64
-}
-
-func (o Options) base() (float64, error) {
-	switch {
-	case o.Base == 0:
-		return DefaultBase, nil
-	case o.Base > 1 && o.Base <= 16:
-		return o.Base, nil
-	}
-	return 0, fmt.Errorf("core: level base must be in (1, 16], got %v", o.Base)
-}
-
-// Build builds a compressed cover tree over the n = len(data)/dim points
-// stored row-major in data. The tree copies the points it needs, so data may
-// be reused once Build returns. Caller indices are the row numbers 0..n-1.
-//
-// Build inserts the points one at a time, in a random order fixed by
-// opts.Seed. It returns an error if dim < 1, len(data) is not a positive
-// multiple of dim, a coordinate is NaN or infinite, or the metric is invalid.
-func Build[T Float](data []T, dim int, opts Options) (*Tree[T], error) {
-	n, err := checkPoints(data, dim)
+// BuildSequential builds a compressed cover tree by inserting the points
+// one at a time, in a random order fixed by opts.Seed. It is the simple
+// reference construction; Build, the parallel batch construction, gives a
+// tree with the same invariants and is what callers should use. Arguments
+// are as for Build.
+func BuildSequential[T Float](data []T, dim int, opts Options) (*Tree[T], error) {
+	n, sc, err := opts.check(data, dim)
 	if err != nil {
 		return nil, err
 	}
-	if err := opts.Metric.Validate(); err != nil {
-		return nil, err
-	}
-	base, err := opts.base()
+	lo, hi, err := newTree[T](dim, opts.Metric, sc, opts.Seed).widenBox(data)
 	if err != nil {
 		return nil, err
 	}
-	if n > math.MaxInt32-1 {
-		return nil, fmt.Errorf("core: %d points exceed the limit of %d", n, math.MaxInt32-1)
-	}
-	b := newBuilder(data, dim, opts.Metric, newScale(base))
+	b := newBuilder(data, dim, opts.Metric, sc)
 	rng := rand.New(rand.NewPCG(opts.Seed, 0x9e3779b97f4a7c15))
 	for _, i := range rng.Perm(n) {
 		b.insert(int32(i))
 	}
-	return b.freeze(), nil
-}
-
-// checkPoints validates a row-major point set and returns its row count.
-func checkPoints[T Float](data []T, dim int) (int, error) {
-	if dim < 1 {
-		return 0, fmt.Errorf("core: dimension must be >= 1, got %d", dim)
-	}
-	if len(data) == 0 {
-		return 0, errors.New("core: no points")
-	}
-	if len(data)%dim != 0 {
-		return 0, fmt.Errorf("core: %d values do not make rows of dimension %d", len(data), dim)
-	}
-	for i, v := range data {
-		if f := float64(v); math.IsNaN(f) || math.IsInf(f, 0) {
-			return 0, fmt.Errorf("core: point %d has a non-finite coordinate %v at column %d", i/dim, f, i%dim)
-		}
-	}
-	return len(data) / dim, nil
+	t := b.tree(opts.Seed)
+	t.lo, t.hi = lo, hi
+	return t, nil
 }
 
 // builder is the mutable tree used during sequential insertion. Nodes are
@@ -240,4 +189,55 @@ func (b *builder[T]) addNode(idx, level, parent int32, pd float64) {
 func (b *builder[T]) addDuplicate(v, idx int32) {
 	b.next[b.tail[v]] = idx
 	b.tail[v] = idx
+}
+
+// tree converts the builder's nodes into a Tree, children of each node in
+// consecutive slots, with exact radii.
+func (b *builder[T]) tree(seed uint64) *Tree[T] {
+	t := newTree[T](b.dim, b.metric, b.scale, seed)
+	s := t.s
+	s.newIDs(int32(len(b.next)))
+	order := []int32{0}
+	stack := []int32{0}
+	for len(stack) > 0 {
+		v := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		kids := b.kids[v]
+		order = append(order, kids...)
+		for i := len(kids) - 1; i >= 0; i-- {
+			stack = append(stack, kids[i])
+		}
+	}
+	pos := make([]int32, len(order))
+	for nu, ou := range order {
+		pos[ou] = int32(nu)
+	}
+	kidBuf := make([]int32, 0, len(order))
+	idBuf := make([]int32, 0, len(b.next))
+	for _, ou := range order {
+		nu := s.add(b.nodePoint(ou))
+		n := s.mut(nu)
+		n.level = b.level[ou]
+		if ou != 0 {
+			n.parent = pos[b.parent[ou]]
+			n.pdist = b.pdist[ou]
+		}
+		start := len(kidBuf)
+		for _, k := range b.kids[ou] {
+			kidBuf = append(kidBuf, pos[k])
+		}
+		n.kids = kidBuf[start:len(kidBuf):len(kidBuf)]
+		start = len(idBuf)
+		for id := b.head[ou]; id >= 0; id = b.next[id] {
+			idBuf = append(idBuf, id)
+			s.setNodeOf(id, nu)
+		}
+		n.ids = idBuf[start:len(idBuf):len(idBuf)]
+		slices.Sort(n.ids)
+	}
+	t.root = 0
+	t.n = len(b.next)
+	t.nodes = len(order)
+	t.buildEvals = b.evals + t.exactRadii()
+	return t
 }

@@ -1,0 +1,132 @@
+package core
+
+import "math"
+
+// located is where a point would go if it were inserted alone.
+type located struct {
+	// bound is the highest level the point may take: the nodes of level
+	// >= j are more than b^j from it for every j <= bound (down to its
+	// floor). It is levelInf when no counted node covers the point.
+	bound int32
+	// parent is the nearest counted node of level > bound within
+	// b^(bound+1), at distance pdist; -1 when bound is levelInf.
+	parent int32
+	pdist  float64
+	// dup is a counted node at distance zero, or -1.
+	dup int32
+	// seen lists every node measured, with its distance: the point's
+	// conflict scope, and a cache for later radius updates.
+	seen  []int32
+	seenD []float64
+}
+
+// distTo returns the cached distance to node u, if u was measured.
+func (l *located) distTo(u int32) (float64, bool) {
+	for i, v := range l.seen {
+		if v == u {
+			return l.seenD[i], true
+		}
+	}
+	return 0, false
+}
+
+// locCand is a node kept by the traversal: its first child group below the
+// current level, and its distance to the point.
+type locCand struct {
+	node int32
+	g    int32
+	d    float64
+}
+
+// locate finds where x would go if inserted alone into t, as the
+// sequential insertion does: the lowest level m above floor at which some
+// counted node of level >= m lies within b^m of x gives bound m-1 and the
+// nearest such node as parent. Level by level it keeps every node of level
+// >= i within rho*b^(i+1) of x, which holds the parents of every node of
+// level i-1 within rho*b^i, so no qualifying node is missed.
+//
+// Nodes for which ghost returns true route the search (their children are
+// explored) but do not count: they are being deleted. The node skip (an
+// orphan being relocated) is neither counted nor explored; its own subtree
+// lies below floor. A counted node at distance zero is reported as dup and
+// ends the search.
+func (t *Tree[T]) locate(x []T, floor, skip int32, ghost []bool, out *located, q, q2 []locCand) ([]locCand, []locCand) {
+	out.bound, out.parent, out.pdist, out.dup = levelInf, -1, 0, -1
+	out.seen, out.seenD = out.seen[:0], out.seenD[:0]
+	counts := func(u int32) bool { return u != skip && (ghost == nil || !ghost[u]) }
+	sc := t.scale
+
+	d0 := t.dist(x, t.point(t.root))
+	out.seen, out.seenD = append(out.seen, t.root), append(out.seenD, d0)
+	if d0 == 0 && counts(t.root) {
+		out.dup = t.root
+		return q, q2
+	}
+	q = append(q[:0], locCand{node: t.root, d: d0})
+	i := levelInf
+	for {
+		next := levelNegInf
+		dmin, arg := math.Inf(1), int32(-1)
+		for _, c := range q {
+			if c.d < dmin && counts(c.node) {
+				dmin, arg = c.d, c.node
+			}
+			if n := t.node(c.node); int(c.g) < len(n.grp) {
+				next = max(next, n.grp[c.g].level)
+			}
+		}
+		if arg >= 0 {
+			// Between next (exclusive) and i (inclusive) the counted nodes
+			// of level >= j near x are those of q; the lowest j within b^j:
+			j := max(sc.ceilLog(dmin), floor+1)
+			if next != levelNegInf {
+				j = max(j, next+1)
+			}
+			if j <= i {
+				out.bound, out.parent, out.pdist = j-1, arg, dmin
+			}
+		}
+		if next == levelNegInf || next <= floor {
+			return q, q2
+		}
+		keep := sc.rho * sc.pow(next+1)
+		parentMax := sc.rho * sc.pow(next+2)
+		q2 = q2[:0]
+		for k := range q {
+			c := &q[k]
+			n := t.node(c.node)
+			if int(c.g) >= len(n.grp) || n.grp[c.g].level != next {
+				if within(c.d, keep) {
+					q2 = append(q2, *c)
+				}
+				continue
+			}
+			g := int(c.g)
+			c.g++
+			if within(c.d, parentMax) {
+				for _, u := range n.kids[n.groupStart(g):n.grp[g].end] {
+					if u == skip {
+						continue
+					}
+					du := t.dist(x, t.point(u))
+					out.seen, out.seenD = append(out.seen, u), append(out.seenD, du)
+					if du == 0 && counts(u) {
+						out.dup = u
+						return q, q2
+					}
+					if within(du, keep) {
+						q2 = append(q2, locCand{node: u, d: du})
+					}
+				}
+			}
+			if within(c.d, keep) {
+				q2 = append(q2, *c)
+			}
+		}
+		if len(q2) == 0 {
+			return q, q2
+		}
+		q, q2 = q2, q
+		i = next
+	}
+}

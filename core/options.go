@@ -1,0 +1,95 @@
+package core
+
+import (
+	"errors"
+	"fmt"
+	"math"
+)
+
+// Options configures how a Tree is built.
+type Options struct {
+	// Metric is the distance function; the zero value is Euclidean.
+	Metric Metric
+	// Seed fixes the random insertion order, so the same data and seed give
+	// the same tree.
+	Seed uint64
+	// Base is the level base b: a child is within b^(l+1) of its parent and
+	// nodes at levels >= i are more than b^i apart. Zero means DefaultBase
+	// (2, as in the papers); values in (1, 2) give more levels with fewer
+	// children each.
+	Base float64
+	// Jobs is the number of goroutines a build or update uses; values below
+	// 1 mean 1. The tree does not depend on it.
+	Jobs int
+}
+
+func (o Options) jobs() int { return max(o.Jobs, 1) }
+
+func (o Options) base() (float64, error) {
+	switch {
+	case o.Base == 0:
+		return DefaultBase, nil
+	case o.Base > 1 && o.Base <= 16:
+		return o.Base, nil
+	}
+	return 0, fmt.Errorf("core: level base must be in (1, 16], got %v", o.Base)
+}
+
+// check validates a build's points and options, returning the number of
+// points and the level scale.
+func (o Options) check(data any, dim int) (int, scale, error) {
+	var n int
+	var err error
+	switch d := data.(type) {
+	case []float32:
+		n, err = checkPoints(d, dim)
+	case []float64:
+		n, err = checkPoints(d, dim)
+	}
+	if err != nil {
+		return 0, scale{}, err
+	}
+	if err := o.Metric.Validate(); err != nil {
+		return 0, scale{}, err
+	}
+	base, err := o.base()
+	if err != nil {
+		return 0, scale{}, err
+	}
+	if n > math.MaxInt32-1 {
+		return 0, scale{}, fmt.Errorf("core: %d points exceed the limit of %d", n, math.MaxInt32-1)
+	}
+	return n, newScale(base), nil
+}
+
+// checkPoints validates a row-major point set and returns its row count.
+func checkPoints[T Float](data []T, dim int) (int, error) {
+	if dim < 1 {
+		return 0, fmt.Errorf("core: dimension must be >= 1, got %d", dim)
+	}
+	if len(data) == 0 {
+		return 0, errors.New("core: no points")
+	}
+	if len(data)%dim != 0 {
+		return 0, fmt.Errorf("core: %d values do not make rows of dimension %d", len(data), dim)
+	}
+	for i, v := range data {
+		if f := float64(v); math.IsNaN(f) || math.IsInf(f, 0) {
+			return 0, fmt.Errorf("core: point %d has a non-finite coordinate %v at column %d", i/dim, f, i%dim)
+		}
+	}
+	return len(data) / dim, nil
+}
+
+// newTree returns an empty tree.
+func newTree[T Float](dim int, m Metric, sc scale, seed uint64) *Tree[T] {
+	m = m.Canonical()
+	return &Tree[T]{
+		s:      newStore[T](dim),
+		root:   -1,
+		metric: m,
+		dist:   kernelFor[T](m),
+		scale:  sc,
+		seed:   seed,
+	}
+}

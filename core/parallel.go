@@ -1,0 +1,70 @@
+package core
+
+import (
+	"fmt"
+	"runtime/debug"
+	"sync/atomic"
+
+	"golang.org/x/sync/errgroup"
+)
+
+// forRange calls fn(w, lo, hi) over blocks [lo, hi) covering 0..n-1, on at
+// most jobs goroutines numbered w = 0, 1, ...; blocks are handed out as
+// workers become free. A panic in a worker is re-raised in the caller's
+// goroutine once all workers have stopped, so that the caller's recover
+// sees it (errgroup itself does not recover).
+func forRange(n, jobs int, fn func(w, lo, hi int)) {
+	if n <= 0 {
+		return
+	}
+	const grain = 64
+	blocks := (n + grain - 1) / grain
+	jobs = min(max(jobs, 1), blocks)
+	if jobs == 1 {
+		fn(0, 0, n)
+		return
+	}
+	var next atomic.Int64
+	var failure atomic.Pointer[workerPanic]
+	var g errgroup.Group
+	g.SetLimit(jobs)
+	for w := range jobs {
+		g.Go(func() error {
+			defer func() {
+				if r := recover(); r != nil {
+					failure.CompareAndSwap(nil, &workerPanic{value: r, stack: debug.Stack()})
+				}
+			}()
+			for failure.Load() == nil {
+				b := int(next.Add(1) - 1)
+				if b >= blocks {
+					return nil
+				}
+				fn(w, b*grain, min((b+1)*grain, n))
+			}
+			return nil
+		})
+	}
+	g.Wait()
+	if p := failure.Load(); p != nil {
+		panic(p)
+	}
+}
+
+// workerPanic carries a worker's panic to the caller's goroutine.
+type workerPanic struct {
+	value any
+	stack []byte
+}
+
+func (p *workerPanic) Error() string {
+	return fmt.Sprintf("%v\n\nworker stack:\n%s", p.value, p.stack)
+}
+
+// catch converts a panic into an error for a library entry point, so that
+// a bug surfaces as an error rather than killing the caller's process.
+func catch(err *error) {
+	if r := recover(); r != nil {
+		*err = fmt.Errorf("core: internal error: %v\n%s", r, debug.Stack())
+	}
+}

@@ -1,0 +1,334 @@
+package core
+
+import (
+	"container/heap"
+	"fmt"
+)
+
+// An item is a point placed by a batch update: a new point, or an orphan
+// (a node whose parent is being deleted) that must find a new parent.
+type item struct {
+	floor int32 // lowest level it may take: its old level, or levelNegInf
+	slot  int32 // its node slot (orphans), or -1 (new points)
+	loc   located
+	prio  uint64 // priority in the independent sets; unique per batch
+
+	// Results. A reference to a parent or duplicate is a node slot >= 0,
+	// or itemRef(k) for item k of the batch.
+	level  int32
+	parent int32
+	pdist  float64
+	dupOf  int32 // noRef unless the point duplicates another
+	state  int8
+
+	nbr  []neighbor // other items it may conflict with, by distance
+	wide bool       // no counted node covered it: it may conflict with any item
+}
+
+const (
+	pending = iota
+	placed
+	merged // a duplicate of dupOf
+)
+
+const noRef = int32(-1)
+
+// itemRef encodes item k as a reference distinct from every node slot.
+func itemRef(k int) int32 { return -2 - int32(k) }
+
+// refItem decodes an item reference; ok is false for a node slot.
+func refItem(r int32) (k int, ok bool) { return int(-2 - r), r <= -2 }
+
+type neighbor struct {
+	k int32
+	d float64
+}
+
+// place decides the level and parent of every item, as the batch insertion
+// of Gu, Napier, Sun and Wang does on each level, top down. Each item starts
+// at the level it would take if inserted alone (its located bound). At
+// level k the items whose bound has come down to k are examined: an item
+// within b^k of an item already placed cannot sit at level k (separation)
+// and moves down to the highest level that keeps it apart from every
+// placed neighbour, the nearest of which will cover it; the rest form a
+// conflict graph with an edge wherever two are within b^k, and a maximal
+// independent set of it (Luby's, by priority) is placed at level k, the
+// others moving down. An orphan at its old level (its floor) is placed
+// unconditionally: the old separation keeps such orphans apart, and the
+// located bounds keep every other item away from them.
+//
+// Two items can only conflict if one's located parent was measured by the
+// other's traversal (one of them lies within the other's conflict scope),
+// so only those pairs are measured. Items that no counted node covers (the
+// root is being deleted) compete for the root: the one of highest floor
+// wins, every other item is measured against it, and the other uncovered
+// items, whose scopes say nothing, against every item.
+//
+// pt returns item k's coordinates. place returns the distance evaluations
+// it spent.
+func (t *Tree[T]) place(items []item, pt func(k int) []T, jobs int) (int64, error) {
+	var evals int64
+	for k := range items {
+		it := &items[k]
+		it.dupOf, it.parent, it.state = noRef, noRef, pending
+		if it.loc.dup >= 0 {
+			it.dupOf, it.state = it.loc.dup, merged
+		}
+	}
+	// A new root, if no counted node covers some items.
+	rootItem := -1
+	for k := range items {
+		it := &items[k]
+		if it.state != pending || it.loc.bound != levelInf {
+			continue
+		}
+		if rootItem < 0 || it.floor > items[rootItem].floor ||
+			(it.floor == items[rootItem].floor && it.prio > items[rootItem].prio) {
+			rootItem = k
+		}
+	}
+	if rootItem >= 0 {
+		r := &items[rootItem]
+		r.state, r.level, r.parent = placed, levelInf, noRef
+		ds := make([]float64, len(items))
+		evals += t.parallelDist(len(items), jobs, func(k int) ([]T, []T, bool) {
+			return pt(k), pt(rootItem), k != rootItem && items[k].state == pending
+		}, ds)
+		for k := range items {
+			it := &items[k]
+			if k == rootItem || it.state != pending {
+				continue
+			}
+			it.nbr = append(it.nbr, neighbor{k: int32(rootItem), d: ds[k]})
+			r.nbr = append(r.nbr, neighbor{k: int32(k), d: ds[k]})
+			if it.loc.bound == levelInf {
+				if ds[k] == 0 {
+					it.dupOf, it.state = itemRef(rootItem), merged
+					continue
+				}
+				it.loc.bound = max(t.scale.ceilLog(ds[k]), it.floor+1) - 1
+				it.loc.parent, it.loc.pdist = itemRef(rootItem), ds[k]
+				it.wide = true
+			}
+		}
+	}
+	evals += t.measureConflicts(items, pt, jobs)
+
+	// Levels, top down.
+	var queue levelQueue
+	for k := range items {
+		if items[k].state == pending {
+			heap.Push(&queue, levelEntry{level: items[k].loc.bound, k: int32(k)})
+		}
+	}
+	var examined, forced, open []int
+	var mis misScratch
+	for queue.Len() > 0 {
+		level := queue.entries[0].level
+		examined = examined[:0]
+		for queue.Len() > 0 && queue.entries[0].level == level {
+			examined = append(examined, int(heap.Pop(&queue).(levelEntry).k))
+		}
+		forced, open = forced[:0], open[:0]
+		for _, k := range examined {
+			if items[k].floor == level {
+				forced = append(forced, k)
+			}
+		}
+		for _, k := range forced {
+			t.settle(items, k, level)
+		}
+		for _, k := range examined {
+			if items[k].state == pending && !t.excluded(items, k, level, &queue) {
+				open = append(open, k)
+			}
+		}
+		chosen := mis.run(items, open, t.scale.pow(level))
+		for _, k := range chosen {
+			t.settle(items, k, level)
+		}
+		for _, k := range open {
+			if items[k].state == pending {
+				t.excluded(items, k, level, &queue)
+			}
+		}
+	}
+	for k := range items {
+		it := &items[k]
+		if it.state == placed && it.parent == noRef && k != rootItem {
+			return evals, fmt.Errorf("core: internal error: item %d placed at level %d without a parent", k, it.level)
+		}
+		if it.state == pending {
+			return evals, fmt.Errorf("core: internal error: item %d was never placed", k)
+		}
+	}
+	return evals, nil
+}
+
+// excluded reports whether item k, examined at level, lies within b^level
+// of a placed item, which forbids it that level. If so it becomes a
+// duplicate (distance zero) or is queued at the highest lower level that
+// keeps it apart from every placed neighbour.
+func (t *Tree[T]) excluded(items []item, k int, level int32, queue *levelQueue) bool {
+	it := &items[k]
+	lim := t.scale.pow(level)
+	next := level
+	hit := false
+	for _, nb := range it.nbr {
+		z := &items[nb.k]
+		if z.state != placed {
+			continue
+		}
+		if nb.d == 0 {
+			it.dupOf, it.state = itemRef(int(nb.k)), merged
+			return true
+		}
+		if nb.d <= lim {
+			hit = true
+		}
+		next = min(next, t.scale.ceilLog(nb.d)-1)
+	}
+	if !hit {
+		return false
+	}
+	next = min(next, level-1)
+	if next < it.floor {
+		// Cannot happen: placed items keep clear of every floor.
+		next = it.floor
+	}
+	heap.Push(queue, levelEntry{level: next, k: int32(k)})
+	return true
+}
+
+// settle places item k at level with the nearest valid parent: a node or
+// placed item of higher level within b^(level+1).
+func (t *Tree[T]) settle(items []item, k int, level int32) {
+	it := &items[k]
+	it.state, it.level = placed, level
+	lim := t.scale.pow(level + 1)
+	it.parent, it.pdist = noRef, 0
+	best := -1.0
+	if p := it.loc.parent; p != noRef && within(it.loc.pdist, lim) {
+		if j, ok := refItem(p); !ok || items[j].level > level {
+			it.parent, best = p, it.loc.pdist
+		}
+	}
+	for _, nb := range it.nbr {
+		z := &items[nb.k]
+		if z.state == placed && z.level > level && within(nb.d, lim) && (best < 0 || nb.d < best) {
+			it.parent, best = itemRef(int(nb.k)), nb.d
+		}
+	}
+	it.pdist = best
+}
+
+// measureConflicts finds the pairs of pending items that may conflict and
+// records their distances as neighbours of both. Items x and y can only
+// conflict at a level k <= min(bound(x), bound(y)), within b^k; then, if
+// bound(x) <= bound(y), y's located parent p lies within the keep radius
+// of x's traversal at p's level, so x measured it. So the pairs are: y
+// whose parent was measured by x, with bound(y) >= bound(x) (ties counted
+// once), and not already ruled out by the triangle inequality through p,
+// |d(x,p) - d(y,p)| > b^bound(x).
+func (t *Tree[T]) measureConflicts(items []item, pt func(k int) []T, jobs int) int64 {
+	// Items by located parent: a linked list per parent slot.
+	head := make([]int32, t.s.slots)
+	for i := range head {
+		head[i] = -1
+	}
+	next := make([]int32, len(items))
+	for k := range items {
+		it := &items[k]
+		next[k] = -1
+		if it.state == pending && !it.wide && it.loc.parent >= 0 {
+			next[k] = head[it.loc.parent]
+			head[it.loc.parent] = int32(k)
+		}
+	}
+	type pair struct{ a, b int32 }
+	var pairs []pair
+	for k := range items {
+		it := &items[k]
+		if it.state != pending {
+			continue
+		}
+		if it.wide {
+			// Its scope says nothing: it was located without a parent.
+			for y := range items {
+				if y != k && items[y].state == pending && (!items[y].wide || y > k) {
+					pairs = append(pairs, pair{int32(k), int32(y)})
+				}
+			}
+			continue
+		}
+		lim := t.scale.pow(it.loc.bound) * (1 + slack)
+		for i, p := range it.loc.seen {
+			if head[p] < 0 {
+				continue
+			}
+			dxp := it.loc.seenD[i]
+			for y := head[p]; y >= 0; y = next[y] {
+				yt := &items[y]
+				if int(y) == k || yt.loc.bound < it.loc.bound || (yt.loc.bound == it.loc.bound && int(y) < k) {
+					continue
+				}
+				if dxp-yt.loc.pdist > lim || yt.loc.pdist-dxp > lim {
+					continue
+				}
+				pairs = append(pairs, pair{int32(k), y})
+			}
+		}
+	}
+	ds := make([]float64, len(pairs))
+	evals := t.parallelDist(len(pairs), jobs, func(i int) ([]T, []T, bool) {
+		return pt(int(pairs[i].a)), pt(int(pairs[i].b)), true
+	}, ds)
+	for i, p := range pairs {
+		items[p.a].nbr = append(items[p.a].nbr, neighbor{k: p.b, d: ds[i]})
+		items[p.b].nbr = append(items[p.b].nbr, neighbor{k: p.a, d: ds[i]})
+	}
+	return evals
+}
+
+// levelEntry queues item k for examination at level.
+type levelEntry struct {
+	level int32
+	k     int32
+}
+
+// levelQueue is a max-heap of levels (ties by item, for determinism).
+type levelQueue struct{ entries []levelEntry }
+
+func (q *levelQueue) Len() int { return len(q.entries) }
+func (q *levelQueue) Less(i, j int) bool {
+	a, b := q.entries[i], q.entries[j]
+	return a.level > b.level || (a.level == b.level && a.k < b.k)
+}
+func (q *levelQueue) Swap(i, j int) { q.entries[i], q.entries[j] = q.entries[j], q.entries[i] }
+func (q *levelQueue) Push(x any)    { q.entries = append(q.entries, x.(levelEntry)) }
+func (q *levelQueue) Pop() any {
+	n := len(q.entries) - 1
+	e := q.entries[n]
+	q.entries = q.entries[:n]
+	return e
+}
+
+// parallelDist sets out[i] to the distance between the two points pair(i)
+// returns, for each i < n it marks to measure, on jobs goroutines. It
+// returns the number measured.
+func (t *Tree[T]) parallelDist(n, jobs int, pair func(i int) ([]T, []T, bool), out []float64) int64 {
+	counts := make([]int64, max(jobs, 1))
+	forRange(n, jobs, func(w, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			if a, b, ok := pair(i); ok {
+				out[i] = t.dist(a, b)
+				counts[w]++
+			}
+		}
+	})
+	var c int64
+	for _, x := range counts {
+		c += x
+	}
+	return c
+}

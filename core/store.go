@@ -1,0 +1,194 @@
+package core
+
+import "slices"
+
+// Nodes and caller indices live in fixed-size chunks shared between tree
+// versions. A version may write a chunk in place only if it owns it; any
+// other write copies the chunk first. An update therefore copies just the
+// chunks it touches (the path copying of persistent trees, at chunk
+// granularity), and every earlier version keeps reading its own chunks.
+
+const (
+	chunkBits = 8
+	chunkSize = 1 << chunkBits
+	chunkMask = chunkSize - 1
+)
+
+// owner identifies the version allowed to write a chunk in place.
+type owner struct{ _ byte }
+
+// node is one distinct point of the tree.
+type node struct {
+	level  int32   // levelInf for the root
+	parent int32   // -1 for the root and for free slots
+	pdist  float64 // distance to the parent
+	// reach bounds the distance from the parent to any node of this node's
+	// subtree, itself included; rad bounds the distance from this node to
+	// any of its descendants. Both are exact after a build and stay valid
+	// upper bounds through updates.
+	reach  float64
+	rad    float64
+	weight int64   // caller points in the subtree, this node's included
+	kids   []int32 // children, by level descending; never modified in place
+	grp    []group // one per distinct child level, descending; never modified in place
+	ids    []int32 // caller indices held, ascending; never modified in place
+}
+
+// group describes the children of one level and those after it:
+// kids[start:end] with start the previous group's end (0 for the first)
+// have the level; w and rad are the caller points in, and the largest reach
+// of, the children of this group and all later (lower) groups.
+type group struct {
+	level int32
+	end   int32
+	w     int64
+	rad   float64
+}
+
+// live reports whether the slot holds a node.
+func (n *node) live() bool { return len(n.ids) > 0 }
+
+// groupStart returns the index into kids where group g starts.
+func (n *node) groupStart(g int) int32 {
+	if g == 0 {
+		return 0
+	}
+	return n.grp[g-1].end
+}
+
+// subWeight returns |S_i(v)| for the node, where g is its first group of
+// level < i: the node's own caller points and those below groups g, ....
+func (n *node) subWeight(g int32) int64 {
+	w := int64(len(n.ids))
+	if int(g) < len(n.grp) {
+		w += n.grp[g].w
+	}
+	return w
+}
+
+// subRad bounds the distance from the node to S_i(v) minus itself, where g
+// is its first group of level < i.
+func (n *node) subRad(g int32) float64 {
+	if int(g) < len(n.grp) {
+		return n.grp[g].rad
+	}
+	return 0
+}
+
+type nodeChunk[T Float] struct {
+	owner *owner
+	nodes [chunkSize]node
+	pts   []T // chunkSize rows
+}
+
+type idChunk struct {
+	owner *owner
+	node  [chunkSize]int32 // caller index -> node, -1 when absent
+}
+
+// store is one version's view of the chunks.
+type store[T Float] struct {
+	dim    int
+	own    *owner
+	chunks []*nodeChunk[T]
+	slots  int32 // node slots in use or freed: 0..slots-1
+	idc    []*idChunk
+	nids   int32 // caller indices issued: 0..nids-1
+}
+
+// fork returns a new version sharing every chunk with s; writes to either
+// copy what they touch.
+func (s *store[T]) fork() *store[T] {
+	return &store[T]{
+		dim:    s.dim,
+		own:    &owner{},
+		chunks: slices.Clone(s.chunks),
+		slots:  s.slots,
+		idc:    slices.Clone(s.idc),
+		nids:   s.nids,
+	}
+}
+
+func newStore[T Float](dim int) *store[T] {
+	return &store[T]{dim: dim, own: &owner{}}
+}
+
+// node returns slot u for reading.
+func (s *store[T]) node(u int32) *node {
+	return &s.chunks[u>>chunkBits].nodes[u&chunkMask]
+}
+
+// point returns slot u's coordinates.
+func (s *store[T]) point(u int32) []T {
+	c := s.chunks[u>>chunkBits]
+	o := int(u&chunkMask) * s.dim
+	return c.pts[o : o+s.dim : o+s.dim]
+}
+
+// mut returns slot u for writing, copying its chunk if another version
+// shares it.
+func (s *store[T]) mut(u int32) *node {
+	i := u >> chunkBits
+	c := s.chunks[i]
+	if c.owner != s.own {
+		cc := *c
+		cc.owner = s.own
+		cc.pts = slices.Clone(c.pts)
+		c = &cc
+		s.chunks[i] = c
+	}
+	return &c.nodes[u&chunkMask]
+}
+
+// add appends a node slot holding point p and returns it. The node has no
+// parent, children or caller indices yet.
+func (s *store[T]) add(p []T) int32 {
+	u := s.slots
+	if u&chunkMask == 0 {
+		s.chunks = append(s.chunks, &nodeChunk[T]{owner: s.own, pts: make([]T, chunkSize*s.dim)})
+	}
+	n := s.mut(u)
+	*n = node{parent: -1}
+	copy(s.chunks[u>>chunkBits].pts[int(u&chunkMask)*s.dim:], p)
+	s.slots++
+	return u
+}
+
+// nodeOf returns the slot holding caller index id, or -1.
+func (s *store[T]) nodeOf(id int32) int32 {
+	if id < 0 || id >= s.nids {
+		return -1
+	}
+	return s.idc[id>>chunkBits].node[id&chunkMask]
+}
+
+// setNodeOf records that caller index id is held by slot u (-1: absent).
+func (s *store[T]) setNodeOf(id, u int32) {
+	i := id >> chunkBits
+	c := s.idc[i]
+	if c.owner != s.own {
+		cc := *c
+		cc.owner = s.own
+		c = &cc
+		s.idc[i] = c
+	}
+	c.node[id&chunkMask] = u
+}
+
+// newIDs issues n consecutive caller indices, initially absent, and
+// returns the first.
+func (s *store[T]) newIDs(n int32) int32 {
+	first := s.nids
+	for s.nids < first+n {
+		id := s.nids
+		if id&chunkMask == 0 {
+			c := &idChunk{owner: s.own}
+			for j := range c.node {
+				c.node[j] = -1
+			}
+			s.idc = append(s.idc, c)
+		}
+		s.nids++
+	}
+	return first
+}

@@ -1,0 +1,443 @@
+package core
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+)
+
+// Build builds a compressed cover tree over the n = len(data)/dim points
+// stored row-major in data, with caller indices 0..n-1. The tree copies the
+// points, so data may be reused once Build returns.
+//
+// Build is the parallel batch insertion of Gu, Napier, Sun and Wang on the
+// compressed tree: the points are taken in a random order fixed by
+// opts.Seed, in batches of 1, 1, 2, 4, ... points (prefix doubling, so no
+// batch is larger than the tree it joins); each batch is located in the
+// tree in parallel and its conflicts are settled level by level with
+// maximal independent sets. The same data and seed give the same tree for
+// any opts.Jobs. Finally the nodes are laid out so that the children of
+// each node are contiguous, and subtree radii are made exact.
+//
+// Build returns an error if dim < 1, len(data) is not a positive multiple
+// of dim, a coordinate is NaN or infinite, or an option is invalid.
+func Build[T Float](data []T, dim int, opts Options) (t *Tree[T], err error) {
+	defer catch(&err)
+	_, sc, err := opts.check(data, dim)
+	if err != nil {
+		return nil, err
+	}
+	empty := newTree[T](dim, opts.Metric, sc, opts.Seed)
+	t, _, err = empty.Insert(data, opts.jobs())
+	if err != nil {
+		return nil, err
+	}
+	t = t.compact()
+	t.buildEvals += t.exactRadii()
+	return t, nil
+}
+
+// Insert returns a new version of t that also holds the n = len(points)/dim
+// points given row-major, with the caller indices first, first+1, ...,
+// first+n-1, where first is t.IDs(): indices are never reused. t itself is
+// unchanged. The points are inserted in a random order, in batches no
+// larger than the tree (prefix doubling), each by parallel location and
+// level-by-level conflict resolution on jobs goroutines.
+func (t *Tree[T]) Insert(points []T, jobs int) (nt *Tree[T], first int, err error) {
+	defer catch(&err)
+	n, err := checkPoints(points, t.s.dim)
+	if err != nil {
+		return nil, 0, err
+	}
+	if int64(t.s.nids)+int64(n) > math.MaxInt32 {
+		return nil, 0, fmt.Errorf("core: %d more caller indices exceed the limit of %d", n, math.MaxInt32)
+	}
+	lo, hi, err := t.widenBox(points)
+	if err != nil {
+		return nil, 0, err
+	}
+	nt = t.derive()
+	nt.lo, nt.hi = lo, hi
+	first32 := nt.s.newIDs(int32(n))
+	rng := rand.New(rand.NewPCG(t.seed, uint64(first32)))
+	order := rng.Perm(n)
+	for done := 0; done < n; {
+		size := min(max(nt.nodes, 1), n-done)
+		batch := order[done : done+size]
+		if err := nt.insertBatch(points, batch, first32, jobs); err != nil {
+			return nil, 0, err
+		}
+		done += size
+	}
+	return nt, int(first32), nil
+}
+
+// hash64 mixes x (splitmix64's finaliser).
+func hash64(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
+	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
+	return x ^ (x >> 31)
+}
+
+// locScratch is one worker's traversal buffers, and an arena for the
+// items' lists of measured nodes.
+type locScratch struct {
+	q, q2 []locCand
+	nodes []int32
+	dists []float64
+}
+
+// locateAll locates every item in parallel.
+func (t *Tree[T]) locateAll(items []item, pt func(k int) []T, ghost []bool, jobs int) int64 {
+	bufs := make([]locScratch, max(jobs, 1))
+	forRange(len(items), jobs, func(w, lo, hi int) {
+		b := &bufs[w]
+		for k := lo; k < hi; k++ {
+			it := &items[k]
+			if cap(b.nodes)-len(b.nodes) < 1024 {
+				b.nodes, b.dists = make([]int32, 0, 1<<15), make([]float64, 0, 1<<15)
+			}
+			rem, at := cap(b.nodes)-len(b.nodes), len(b.nodes)
+			it.loc.seen, it.loc.seenD = b.nodes[at:at:cap(b.nodes)], b.dists[at:at:cap(b.dists)]
+			b.q, b.q2 = t.locate(pt(k), it.floor, it.slot, ghost, &it.loc, b.q, b.q2)
+			if n := len(it.loc.seen); n <= rem {
+				// The list stayed in the arena: claim its part.
+				b.nodes, b.dists = b.nodes[:at+n], b.dists[:at+n]
+			}
+		}
+	})
+	var evals int64
+	for k := range items {
+		evals += int64(len(items[k].loc.seen))
+	}
+	return evals
+}
+
+// insertBatch inserts rows batch of points (caller indices first+row) into
+// t, which it owns.
+func (t *Tree[T]) insertBatch(points []T, batch []int, first int32, jobs int) error {
+	dim := t.s.dim
+	row := func(k int) []T {
+		o := batch[k] * dim
+		return points[o : o+dim : o+dim]
+	}
+	if t.root < 0 {
+		// The first point becomes the root; the rest go in later batches.
+		u := t.s.add(row(0))
+		n := t.s.mut(u)
+		id := first + int32(batch[0])
+		n.level, n.ids, n.weight = levelInf, []int32{id}, 1
+		t.s.setNodeOf(id, u)
+		t.root, t.n, t.nodes = u, 1, 1
+		if len(batch) > 1 {
+			return t.insertBatch(points, batch[1:], first, jobs)
+		}
+		return nil
+	}
+	items := make([]item, len(batch))
+	for k := range items {
+		items[k] = item{floor: levelNegInf, slot: -1, prio: hash64(t.seed ^ hash64(uint64(first)+uint64(batch[k])))}
+	}
+	t.buildEvals += t.locateAll(items, row, nil, jobs)
+	evals, err := t.place(items, row, jobs)
+	t.buildEvals += evals
+	if err != nil {
+		return err
+	}
+
+	// New nodes, in batch order; duplicates join their node.
+	slot := make([]int32, len(items))
+	resolve := func(r int32) int32 {
+		if k, ok := refItem(r); ok {
+			return slot[k]
+		}
+		return r
+	}
+	for k := range items {
+		slot[k] = -1
+		if items[k].state == placed {
+			slot[k] = t.s.add(row(k))
+		}
+	}
+	// Follow chains of duplicates to the node that holds them.
+	var target func(k int) int32
+	target = func(k int) int32 {
+		it := &items[k]
+		if it.state == placed {
+			return slot[k]
+		}
+		if j, ok := refItem(it.dupOf); ok {
+			return target(j)
+		}
+		return it.dupOf
+	}
+	addIDs := map[int32][]int32{}
+	for k := range items {
+		addIDs[target(k)] = append(addIDs[target(k)], first+int32(batch[k]))
+	}
+	dirty := map[int32]bool{}
+	for u, ids := range addIDs {
+		n := t.s.mut(u)
+		merged := append(slices.Clone(n.ids), ids...)
+		slices.Sort(merged)
+		n.ids = merged
+		for _, id := range ids {
+			t.s.setNodeOf(id, u)
+		}
+		dirty[u] = true
+	}
+	newKids := map[int32][]int32{}
+	for k := range items {
+		it := &items[k]
+		if it.state != placed {
+			continue
+		}
+		n := t.s.mut(slot[k])
+		n.level, n.parent, n.pdist = it.level, resolve(it.parent), it.pdist
+		n.reach = it.pdist
+		newKids[n.parent] = append(newKids[n.parent], slot[k])
+		t.nodes++
+	}
+	t.n += len(items)
+	for p, kids := range newKids {
+		n := t.s.mut(p)
+		all := append(slices.Clone(n.kids), kids...)
+		t.sortKids(all)
+		n.kids = all
+		dirty[p] = true
+	}
+	// Radius bounds: every ancestor a of a new node x reaches x.
+	t.buildEvals += t.widen(items, slot, row, func(k int) float64 { return 0 }, jobs)
+	t.regroupPaths(dirty)
+	return nil
+}
+
+// widen raises the radius bounds of the ancestors of every placed item k
+// (node slot[k]) to cover a ball of radius extra(k) around it: rad(a) and
+// the reach of a's child on the path become at least d(a, x) + extra(k).
+// Distances come from the item's traversal where it measured them and are
+// computed otherwise. It returns the evaluations spent.
+func (t *Tree[T]) widen(items []item, slot []int32, pt func(k int) []T, extra func(k int) float64, jobs int) int64 {
+	type hop struct {
+		a, c int32 // ancestor, and its child on the path
+		d    float64
+	}
+	hops := make([][]hop, len(items))
+	counts := make([]int64, max(jobs, 1))
+	forRange(len(items), jobs, func(w, lo, hi int) {
+		for k := lo; k < hi; k++ {
+			if items[k].state != placed || slot[k] == t.root {
+				continue
+			}
+			x := slot[k]
+			px := pt(k)
+			ext := extra(k)
+			var hs []hop
+			for c, a := x, t.node(x).parent; a >= 0; c, a = a, t.node(a).parent {
+				d, ok := 0.0, false
+				if c == x {
+					d, ok = t.node(x).pdist, true
+				} else {
+					d, ok = items[k].loc.distTo(a)
+				}
+				if !ok {
+					d = t.dist(px, t.point(a))
+					counts[w]++
+				}
+				hs = append(hs, hop{a: a, c: c, d: d + ext})
+			}
+			hops[k] = hs
+		}
+	})
+	var evals int64
+	for _, c := range counts {
+		evals += c
+	}
+	for _, hs := range hops {
+		for _, h := range hs {
+			if an := t.node(h.a); an.rad < h.d {
+				t.s.mut(h.a).rad = h.d
+			}
+			if cn := t.node(h.c); cn.reach < h.d {
+				t.s.mut(h.c).reach = h.d
+			}
+		}
+	}
+	return evals
+}
+
+// regroupPaths rebuilds the groups and weights of the nodes marked dirty
+// and of all their ancestors, children before parents.
+func (t *Tree[T]) regroupPaths(dirty map[int32]bool) {
+	for u := range dirty {
+		for a := t.node(u).parent; a >= 0 && !dirty[a]; a = t.node(a).parent {
+			dirty[a] = true
+		}
+	}
+	depth := map[int32]int{}
+	var depthOf func(u int32) int
+	depthOf = func(u int32) int {
+		if d, ok := depth[u]; ok {
+			return d
+		}
+		d := 0
+		if p := t.node(u).parent; p >= 0 {
+			d = depthOf(p) + 1
+		}
+		depth[u] = d
+		return d
+	}
+	order := make([]int32, 0, len(dirty))
+	for u := range dirty {
+		depthOf(u)
+		order = append(order, u)
+	}
+	slices.SortFunc(order, func(a, b int32) int {
+		if depth[a] != depth[b] {
+			return depth[b] - depth[a]
+		}
+		return int(a - b)
+	})
+	for _, u := range order {
+		t.regroup(u)
+	}
+}
+
+// Delete returns a new version of t without the given caller indices; t
+// itself is unchanged. Deleting one of several identical points removes
+// just that index. A node that loses its last index is removed: its
+// children (orphans) are each re-attached to another node of higher level
+// within reach, or promoted to a higher level, the promotions settled level
+// by level with maximal independent sets as for insertion (Gu, Napier, Sun
+// and Wang's batch deletion on the compressed tree); if the root goes, the
+// orphan of highest level becomes the new root.
+//
+// Delete returns an error, and no new version, if an index is not held by
+// t or is given twice.
+func (t *Tree[T]) Delete(ids []int64, jobs int) (nt *Tree[T], err error) {
+	defer catch(&err)
+	byNode := map[int32][]int32{}
+	seen := map[int64]bool{}
+	for _, id := range ids {
+		if id < 0 || id >= int64(t.s.nids) || t.s.nodeOf(int32(id)) < 0 {
+			return nil, fmt.Errorf("core: caller index %d is not in the tree", id)
+		}
+		if seen[id] {
+			return nil, fmt.Errorf("core: caller index %d is given twice", id)
+		}
+		seen[id] = true
+		u := t.s.nodeOf(int32(id))
+		byNode[u] = append(byNode[u], int32(id))
+	}
+	nt = t.derive()
+	if len(ids) == 0 {
+		return nt, nil
+	}
+	s := nt.s
+	ghost := make([]bool, s.slots)
+	var ghosts []int32
+	dirty := map[int32]bool{}
+	for u, gone := range byNode {
+		n := s.mut(u)
+		keep := make([]int32, 0, len(n.ids))
+		for _, id := range n.ids {
+			if !slices.Contains(gone, id) {
+				keep = append(keep, id)
+			}
+		}
+		for _, id := range gone {
+			s.setNodeOf(id, -1)
+		}
+		n.ids = keep
+		if len(keep) == 0 {
+			ghost[u] = true
+			ghosts = append(ghosts, u)
+		} else {
+			dirty[u] = true
+		}
+	}
+	nt.n -= len(ids)
+	nt.nodes -= len(ghosts)
+	if nt.nodes == 0 {
+		// Everything is gone.
+		for _, g := range ghosts {
+			*s.mut(g) = node{parent: -1}
+		}
+		nt.root = -1
+		return nt, nil
+	}
+	slices.Sort(ghosts)
+	// Orphans: live children of removed nodes, with their subtrees.
+	var items []item
+	for _, g := range ghosts {
+		for _, c := range nt.node(g).kids {
+			if !ghost[c] {
+				items = append(items, item{floor: nt.node(c).level, slot: c, prio: hash64(nt.seed ^ hash64(uint64(c)))})
+			}
+		}
+	}
+	pt := func(k int) []T { return nt.point(items[k].slot) }
+	if len(items) > 0 {
+		nt.buildEvals += nt.locateAll(items, pt, ghost, jobs)
+		evals, err := nt.place(items, pt, jobs)
+		nt.buildEvals += evals
+		if err != nil {
+			return nil, err
+		}
+		for k := range items {
+			if items[k].state != placed {
+				return nil, errors.New("core: internal error: an orphan was merged as a duplicate")
+			}
+		}
+	}
+	// Detach removed nodes from live parents.
+	for _, g := range ghosts {
+		p := nt.node(g).parent
+		if p < 0 || ghost[p] {
+			continue
+		}
+		n := s.mut(p)
+		n.kids = slices.DeleteFunc(slices.Clone(n.kids), func(c int32) bool { return ghost[c] })
+		dirty[p] = true
+	}
+	// Re-attach orphans.
+	slot := make([]int32, len(items))
+	newKids := map[int32][]int32{}
+	for k := range items {
+		it := &items[k]
+		slot[k] = it.slot
+		n := s.mut(it.slot)
+		n.level = it.level
+		if it.level == levelInf {
+			n.parent, n.pdist, n.reach = -1, 0, 0
+			nt.root = it.slot
+			continue
+		}
+		p := it.parent
+		if j, ok := refItem(p); ok {
+			p = items[j].slot
+		}
+		n.parent, n.pdist = p, it.pdist
+		n.reach = it.pdist + n.rad
+		newKids[p] = append(newKids[p], it.slot)
+	}
+	for p, kids := range newKids {
+		n := s.mut(p)
+		all := append(slices.Clone(n.kids), kids...)
+		nt.sortKids(all)
+		n.kids = all
+		dirty[p] = true
+	}
+	// Orphans that stayed children of a node whose kids changed order need
+	// nothing more; promoted orphans were re-sorted with their new parent.
+	for _, g := range ghosts {
+		*s.mut(g) = node{parent: -1}
+		delete(dirty, g)
+	}
+	nt.buildEvals += nt.widen(items, slot, pt, func(k int) float64 { return nt.node(items[k].slot).rad }, jobs)
+	nt.regroupPaths(dirty)
+	return nt, nil
+}
