@@ -71,6 +71,13 @@ func (e *errorTickets) put(kind int32, msg string) C.int64_t {
 	return C.int64_t(e.next)
 }
 
+func (e *errorTickets) peek(id int64) (ticket, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	t, ok := e.msgs[id]
+	return t, ok
+}
+
 func (e *errorTickets) take(id int64) (ticket, bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -109,13 +116,17 @@ func guard(fn func() error) (st C.int64_t) {
 // pcct_error_message copies the message of an error ticket into buf (at
 // most capacity-1 bytes and a NUL), stores its kind, forgets the ticket,
 // and returns the message's full length in bytes, or -1 for an unknown
-// ticket.
+// ticket. With a NULL buf it only reports the length and kind, and keeps
+// the ticket, so that a caller can size its buffer.
 //
 //export pcct_error_message
 func pcct_error_message(id C.int64_t, buf *C.char, capacity C.int64_t, kind *C.int32_t) C.int64_t {
-	t, ok := tickets.take(int64(id))
+	t, ok := tickets.peek(int64(id))
 	if !ok {
 		return -1
+	}
+	if buf != nil {
+		tickets.take(int64(id))
 	}
 	if kind != nil {
 		*kind = C.int32_t(t.kind)

@@ -18,6 +18,10 @@ import (
 // version is the library's version, reported by pcct_version.
 const version = "0.1.0"
 
+// maxBytes bounds the size of any buffer the caller can pass: 2^48 bytes,
+// the x86-64 and arm64 user address space.
+const maxBytes = 1 << 48
+
 // tree is what a tree handle holds: a tree of one of the two dtypes.
 type tree struct {
 	f32 *core.Tree[float32]
@@ -47,6 +51,10 @@ func treeOf(h C.uintptr_t) (*tree, error) {
 func slice[T any](p unsafe.Pointer, n int64) ([]T, error) {
 	if n == 0 {
 		return []T{}, nil
+	}
+	var zero T
+	if n < 0 || uint64(n) > maxBytes/uint64(max(unsafe.Sizeof(zero), 1)) {
+		return nil, argErrorf("pcct: a buffer of %d values is impossibly large", n)
 	}
 	if p == nil {
 		return nil, argErrorf("pcct: null buffer for %d values", n)
@@ -487,7 +495,18 @@ func resultOf(h C.uintptr_t) (*radiusResult, error) {
 	return rr, nil
 }
 
-// pcct_result_free releases a radius result that will not be filled.
+// freeResult releases a result handle of any kind (radius or encoding).
+func freeResult(h C.uintptr_t) error {
+	switch cgo.Handle(h).Value().(type) {
+	case *radiusResult, *encoded:
+		cgo.Handle(h).Delete()
+		return nil
+	}
+	return argErrorf("pcct: handle %d is not a result", uintptr(h))
+}
+
+// pcct_result_free releases a radius result or an encoding that will not
+// be filled.
 // Freeing 0 is a no-op.
 //
 //export pcct_result_free
@@ -496,11 +515,7 @@ func pcct_result_free(result C.uintptr_t) C.int64_t {
 		if result == 0 {
 			return nil
 		}
-		if _, err := resultOf(result); err != nil {
-			return err
-		}
-		cgo.Handle(result).Delete()
-		return nil
+		return freeResult(result)
 	})
 }
 

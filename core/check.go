@@ -175,11 +175,7 @@ func (t *Tree[T]) checkIndices(live []int32) error {
 			}
 		}
 	}
-	for id := range t.s.nids {
-		if t.s.nodeOf(id) >= 0 {
-			held++
-		}
-	}
+	held = len(t.LiveIDs(nil))
 	if held != t.n {
 		return fmt.Errorf("core: check: %d caller indices are mapped to nodes, the tree holds %d points", held, t.n)
 	}

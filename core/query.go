@@ -197,6 +197,7 @@ func (t *Tree[T]) KNearestBatch(b Batch[T], k int, dist []T, idx []int64) error 
 			dist[o+j] = T(ds[j])
 			idx[o+j] = int64(ids[j])
 		}
+		orderRounded(dist[o:o+n], idx[o:o+n])
 		return nil
 	})
 }
@@ -245,6 +246,7 @@ func neighbors[T Float](dist []T, idx []int64) []Neighbor {
 // RadiusResult holds the answers to a batch of radius queries until they
 // are copied out with Fill.
 type RadiusResult[T Float] struct {
+	sorted bool
 	counts []int64
 	dist   [][]float64
 	idx    [][]int32
@@ -265,10 +267,14 @@ func (r *RadiusResult[T]) Fill(dist []T, idx []int64) error {
 	}
 	o := 0
 	for i := range r.dist {
+		start := o
 		for j, d := range r.dist[i] {
 			dist[o] = T(d)
 			idx[o] = int64(r.idx[i][j])
 			o++
+		}
+		if r.sorted {
+			orderRounded(dist[start:o], idx[start:o])
 		}
 	}
 	return nil
@@ -286,6 +292,7 @@ func (t *Tree[T]) WithinBatch(b Batch[T], r float64, sorted bool) (*RadiusResult
 		return nil, fmt.Errorf("core: radius must be >= 0, got %v", r)
 	}
 	res := &RadiusResult[T]{
+		sorted: sorted,
 		counts: make([]int64, nq),
 		dist:   make([][]float64, nq),
 		idx:    make([][]int32, nq),
@@ -326,5 +333,17 @@ func sortPairs(d []float64, id []int32) {
 	d2, id2 := slices.Clone(d), slices.Clone(id)
 	for i, p := range perm {
 		d[i], id[i] = d2[p], id2[p]
+	}
+}
+
+// orderRounded restores the (distance, index) order of a row after its
+// distances were rounded to T: float64 distances that differ may round to
+// equal float32 ones, which must then be ordered by index.
+func orderRounded[T Float](dist []T, idx []int64) {
+	for j := 1; j < len(dist); j++ {
+		for i := j; i > 0 && dist[i] == dist[i-1] && idx[i] < idx[i-1]; i-- {
+			dist[i], dist[i-1] = dist[i-1], dist[i]
+			idx[i], idx[i-1] = idx[i-1], idx[i]
+		}
 	}
 }

@@ -159,14 +159,21 @@ func (s *store[T]) nodeOf(id int32) int32 {
 	if id < 0 || id >= s.nids {
 		return -1
 	}
-	return s.idc[id>>chunkBits].node[id&chunkMask]
+	c := s.idc[id>>chunkBits]
+	if c == nil {
+		return -1
+	}
+	return c.node[id&chunkMask]
 }
 
 // setNodeOf records that caller index id is held by slot u (-1: absent).
 func (s *store[T]) setNodeOf(id, u int32) {
 	i := id >> chunkBits
 	c := s.idc[i]
-	if c.owner != s.own {
+	if c == nil {
+		c = newIDChunk(s.own)
+		s.idc[i] = c
+	} else if c.owner != s.own {
 		cc := *c
 		cc.owner = s.own
 		c = &cc
@@ -176,19 +183,21 @@ func (s *store[T]) setNodeOf(id, u int32) {
 }
 
 // newIDs issues n consecutive caller indices, initially absent, and
-// returns the first.
+// returns the first. Chunks of the index map are allocated when an index
+// in them is first held.
 func (s *store[T]) newIDs(n int32) int32 {
 	first := s.nids
-	for s.nids < first+n {
-		id := s.nids
-		if id&chunkMask == 0 {
-			c := &idChunk{owner: s.own}
-			for j := range c.node {
-				c.node[j] = -1
-			}
-			s.idc = append(s.idc, c)
-		}
-		s.nids++
+	s.nids += n
+	for int(s.nids) > len(s.idc)*chunkSize {
+		s.idc = append(s.idc, nil)
 	}
 	return first
+}
+
+func newIDChunk(own *owner) *idChunk {
+	c := &idChunk{owner: own}
+	for j := range c.node {
+		c.node[j] = -1
+	}
+	return c
 }

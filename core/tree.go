@@ -74,9 +74,14 @@ func (t *Tree[T]) Point(id int) []T {
 
 // LiveIDs appends the caller indices the tree holds, ascending, to dst.
 func (t *Tree[T]) LiveIDs(dst []int64) []int64 {
-	for id := range t.s.nids {
-		if t.s.nodeOf(id) >= 0 {
-			dst = append(dst, int64(id))
+	for i, c := range t.s.idc {
+		if c == nil {
+			continue
+		}
+		for j, u := range c.node {
+			if u >= 0 {
+				dst = append(dst, int64(i*chunkSize+j))
+			}
 		}
 	}
 	return dst
@@ -111,22 +116,55 @@ func (t *Tree[T]) derive() *Tree[T] {
 // points, or an error if two points in it could be an infinite distance
 // apart.
 func (t *Tree[T]) widenBox(points []T) (lo, hi []float64, err error) {
-	dim := t.s.dim
 	lo, hi = slices.Clone(t.lo), slices.Clone(t.hi)
 	if lo == nil {
-		lo, hi = make([]float64, dim), make([]float64, dim)
-		for j := range dim {
-			lo[j], hi[j] = math.Inf(1), math.Inf(-1)
-		}
+		lo, hi = emptyBox(t.s.dim)
 	}
+	extendBox(lo, hi, points)
+	if err := t.checkBox(lo, hi); err != nil {
+		return nil, nil, err
+	}
+	return lo, hi, nil
+}
+
+// setBox sets the bounding box from the tree's points.
+func (t *Tree[T]) setBox() error {
+	lo, hi := emptyBox(t.s.dim)
+	for _, u := range t.preorder() {
+		extendBox(lo, hi, t.point(u))
+	}
+	if t.root >= 0 {
+		if err := t.checkBox(lo, hi); err != nil {
+			return err
+		}
+		t.lo, t.hi = lo, hi
+	}
+	return nil
+}
+
+func emptyBox(dim int) (lo, hi []float64) {
+	lo, hi = make([]float64, dim), make([]float64, dim)
+	for j := range dim {
+		lo[j], hi[j] = math.Inf(1), math.Inf(-1)
+	}
+	return lo, hi
+}
+
+func extendBox[T Float](lo, hi []float64, points []T) {
+	dim := len(lo)
 	for i, v := range points {
 		lo[i%dim] = min(lo[i%dim], float64(v))
 		hi[i%dim] = max(hi[i%dim], float64(v))
 	}
+}
+
+// checkBox reports an error if two points of the box could be an
+// infinite distance apart.
+func (t *Tree[T]) checkBox(lo, hi []float64) error {
 	if d := Distance(t.metric, lo, hi); math.IsInf(d, 1) {
-		return nil, nil, fmt.Errorf("core: the points span too wide a range: under the %v metric two of them could be more than %g apart, beyond float64", t.metric, math.MaxFloat64)
+		return fmt.Errorf("core: the points span too wide a range: under the %v metric two of them could be more than %g apart, beyond float64", t.metric, math.MaxFloat64)
 	}
-	return lo, hi, nil
+	return nil
 }
 
 // regroup rebuilds node u's child groups from its children's levels,
