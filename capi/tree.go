@@ -251,11 +251,14 @@ type source struct {
 	first int64
 	n, d  int64
 	jobs  C.int32_t
+	// strategy is the k-nearest-neighbour search: 0 depth-first, 1
+	// corrected (core.Strategy).
+	strategy C.int32_t
 }
 
 // batch builds the core.Batch that src describes.
 func batch[T core.Float](t *core.Tree[T], src source) (core.Batch[T], error) {
-	b := core.Batch[T]{Jobs: int(src.jobs)}
+	b := core.Batch[T]{Jobs: int(src.jobs), Strategy: core.Strategy(src.strategy)}
 	if src.n < 0 {
 		return b, argErrorf("pcct: negative query count %d", src.n)
 	}
@@ -325,33 +328,34 @@ func kneighborsExport(h C.uintptr_t, src source, k C.int64_t, dist unsafe.Pointe
 // pcct_kneighbors writes the k nearest neighbours of nq query points of
 // dimension d (row-major at q, in the tree's dtype) into dist (nq*k values
 // of the tree's dtype) and ind (nq*k int64), nearest first, ties by index.
-// jobs goroutines answer the queries.
+// jobs goroutines answer the queries with the search strategy (0
+// depth-first, 1 corrected).
 //
 //export pcct_kneighbors
-func pcct_kneighbors(h C.uintptr_t, q unsafe.Pointer, nq, d, k C.int64_t, jobs C.int32_t, dist unsafe.Pointer, ind *C.int64_t) C.int64_t {
+func pcct_kneighbors(h C.uintptr_t, q unsafe.Pointer, nq, d, k C.int64_t, jobs, strategy C.int32_t, dist unsafe.Pointer, ind *C.int64_t) C.int64_t {
 	if q == nil && nq > 0 {
 		return status(argErrorf("pcct: null query buffer"))
 	}
-	return kneighborsExport(h, source{q: q, n: int64(nq), d: int64(d), jobs: jobs}, k, dist, ind)
+	return kneighborsExport(h, source{q: q, n: int64(nq), d: int64(d), jobs: jobs, strategy: strategy}, k, dist, ind)
 }
 
 // pcct_kneighbors_fitted is pcct_kneighbors for the tree's own points with
 // caller indices first..first+count-1, each left out of its own answer.
 //
 //export pcct_kneighbors_fitted
-func pcct_kneighbors_fitted(h C.uintptr_t, first, count, k C.int64_t, jobs C.int32_t, dist unsafe.Pointer, ind *C.int64_t) C.int64_t {
-	return kneighborsExport(h, source{first: int64(first), n: int64(count), jobs: jobs}, k, dist, ind)
+func pcct_kneighbors_fitted(h C.uintptr_t, first, count, k C.int64_t, jobs, strategy C.int32_t, dist unsafe.Pointer, ind *C.int64_t) C.int64_t {
+	return kneighborsExport(h, source{first: int64(first), n: int64(count), jobs: jobs, strategy: strategy}, k, dist, ind)
 }
 
 // pcct_kneighbors_ids is pcct_kneighbors for the tree's own points with the
 // count caller indices at ids, each left out of its own answer.
 //
 //export pcct_kneighbors_ids
-func pcct_kneighbors_ids(h C.uintptr_t, ids *C.int64_t, count, k C.int64_t, jobs C.int32_t, dist unsafe.Pointer, ind *C.int64_t) C.int64_t {
+func pcct_kneighbors_ids(h C.uintptr_t, ids *C.int64_t, count, k C.int64_t, jobs, strategy C.int32_t, dist unsafe.Pointer, ind *C.int64_t) C.int64_t {
 	if ids == nil && count > 0 {
 		return status(argErrorf("pcct: null index buffer"))
 	}
-	return kneighborsExport(h, source{ids: ids, n: int64(count), jobs: jobs}, k, dist, ind)
+	return kneighborsExport(h, source{ids: ids, n: int64(count), jobs: jobs, strategy: strategy}, k, dist, ind)
 }
 
 func withTree(h C.uintptr_t, fn func(*tree) error) error {

@@ -15,13 +15,22 @@
 // the distinctive descendant set S_i(p) of a node is the node itself plus one
 // contiguous run of nodes.
 //
-// k-nearest-neighbour queries run the corrected algorithm of Elkin and
-// Kurlin: at each level the lambda-point bounds the k-th neighbour distance,
-// candidates farther than that bound plus the radius of their descendants are
-// pruned, and when d(q, lambda) > 2^(i+2) the search stops descending and
-// scans the distinctive descendants of the remaining candidates. Results are
-// ordered by distance, then by caller index, so they are deterministic.
+// k-nearest-neighbour queries run one of two exact strategies. The
+// corrected algorithm of Elkin and Kurlin goes level by level: the
+// lambda-point bounds the k-th neighbour distance, candidates farther than
+// that bound plus the radius of their descendants are pruned, and when
+// d(q, lambda) > 2^(i+2) the search stops descending and scans the
+// distinctive descendants of the remaining candidates. The default,
+// depth-first branch and bound, opens the nearest children first and prunes
+// with exact subtree radii; it measures fewer distances on real data.
+// Results are ordered by distance, then by caller index, so they are
+// deterministic.
 //
-// Trees are immutable once built and safe for concurrent queries. Batch
-// queries run in parallel with golang.org/x/sync/errgroup.
+// Build inserts the points in parallel batches (Gu, Napier, Sun and Wang):
+// each batch is located in the tree concurrently and its conflicts are
+// settled level by level with maximal independent sets. Insert and Delete
+// return new versions of a tree; every version stays valid and queryable,
+// and versions share the storage an update did not touch. Trees are safe
+// for concurrent use. Batch queries run in parallel with
+// golang.org/x/sync/errgroup.
 package core

