@@ -70,12 +70,23 @@ func withinPrefix(all []pair, r float64) []pair {
 }
 
 // expect converts brute-force pairs to the neighbours a tree of type T must
-// return: the distance rounded to T, as the tree reports it.
+// return: the distance rounded to T, as the tree reports it, and in the
+// order of the reported (distance, index) pairs: float64 distances that
+// differ can round to equal float32 ones, which then go by index.
 func expect[T core.Float](ps []pair) []core.Neighbor {
 	out := make([]core.Neighbor, len(ps))
 	for j, p := range ps {
 		out[j] = core.Neighbor{Index: p.i, Dist: float64(T(p.d))}
 	}
+	slices.SortStableFunc(out, func(a, b core.Neighbor) int {
+		switch {
+		case a.Dist < b.Dist:
+			return -1
+		case a.Dist > b.Dist:
+			return 1
+		}
+		return a.Index - b.Index
+	})
 	return out
 }
 
