@@ -2,7 +2,10 @@ package core_test
 
 import (
 	"bufio"
+	"compress/gzip"
+	"encoding/binary"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -169,6 +172,149 @@ func BenchmarkKNearestBatch(b *testing.B) {
 				queries := float64(nq) * float64(b.N)
 				b.ReportMetric(float64(after-before)/queries, "evals/query")
 				b.ReportMetric(queries/b.Elapsed().Seconds(), "queries/s")
+			})
+		}
+	}
+}
+
+// Large builds and updates (issue "parallel batch updates"). They are slow
+// (a million points), so they run only when named:
+//
+//	go test ./core/ -run '^$' -bench 'BuildLarge|Update' -benchtime 1x -timeout 2h
+//
+// PCCT_BENCH_JOBS lists the thread counts (default "1,2"); each count sets
+// GOMAXPROCS and the build's Jobs. Fashion-MNIST is read from
+// $PCCT_FASHION_MNIST or the Debian package's folder
+// (/usr/share/datasets/fashion-mnist, package dataset-fashion-mnist).
+
+// largeSets returns the large benchmark sets: synthetic clusters with a
+// million points in 3 and 16 dimensions, and Fashion-MNIST's 60,000
+// training images (784 dimensions) when present.
+func largeSets(b *testing.B) []benchSet {
+	sets := []benchSet{
+		{"synthetic/d=3/n=1000000", 3, synthetic(1000000, 3, 3)},
+		{"synthetic/d=16/n=1000000", 16, synthetic(1000000, 16, 16)},
+	}
+	if fm, err := loadFashionMNIST(); err != nil {
+		b.Logf("Fashion-MNIST skipped: %v (install dataset-fashion-mnist or set PCCT_FASHION_MNIST)", err)
+	} else {
+		sets = append(sets, benchSet{"fashion-mnist/n=60000", 784, fm})
+	}
+	return sets
+}
+
+// benchJobs returns the thread counts of PCCT_BENCH_JOBS.
+func benchJobs(b *testing.B) []int {
+	spec := os.Getenv("PCCT_BENCH_JOBS")
+	if spec == "" {
+		spec = "1,2"
+	}
+	var jobs []int
+	for _, f := range strings.Split(spec, ",") {
+		j, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || j < 1 {
+			b.Fatalf("PCCT_BENCH_JOBS=%q: want a comma-separated list of positive integers", spec)
+		}
+		jobs = append(jobs, j)
+	}
+	return jobs
+}
+
+// loadFashionMNIST reads the 60,000 training images as float64 pixels.
+func loadFashionMNIST() ([]float64, error) {
+	dir := os.Getenv("PCCT_FASHION_MNIST")
+	if dir == "" {
+		dir = "/usr/share/datasets/fashion-mnist"
+	}
+	f, err := os.Open(filepath.Join(dir, "train-images-idx3-ubyte.gz"))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	z, err := gzip.NewReader(f)
+	if err != nil {
+		return nil, err
+	}
+	var hdr [16]byte
+	if _, err := io.ReadFull(z, hdr[:]); err != nil {
+		return nil, err
+	}
+	if binary.BigEndian.Uint32(hdr[:4]) != 0x803 {
+		return nil, fmt.Errorf("%s: not an IDX file of unsigned bytes in 3 dimensions", f.Name())
+	}
+	n := int(binary.BigEndian.Uint32(hdr[4:]))
+	rows, cols := int(binary.BigEndian.Uint32(hdr[8:])), int(binary.BigEndian.Uint32(hdr[12:]))
+	px := make([]byte, n*rows*cols)
+	if _, err := io.ReadFull(z, px); err != nil {
+		return nil, err
+	}
+	out := make([]float64, len(px))
+	for i, v := range px {
+		out[i] = float64(v)
+	}
+	return out, nil
+}
+
+// BenchmarkBuildLarge builds each large set with each thread count of
+// PCCT_BENCH_JOBS and reports seconds per build and evaluations per point.
+func BenchmarkBuildLarge(b *testing.B) {
+	for _, set := range largeSets(b) {
+		n := len(set.data) / set.dim
+		for _, jobs := range benchJobs(b) {
+			b.Run(fmt.Sprintf("%s/jobs=%d", set.name, jobs), func(b *testing.B) {
+				defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(jobs))
+				var evals int64
+				for b.Loop() {
+					tr, err := core.Build(set.data, set.dim, core.Options{Seed: 1, Jobs: jobs})
+					if err != nil {
+						b.Fatal(err)
+					}
+					evals, _ = tr.DistanceEvals()
+				}
+				b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/build")
+				b.ReportMetric(float64(evals)/float64(n), "evals/point")
+			})
+		}
+	}
+}
+
+// BenchmarkUpdate measures, on each large set and thread count, inserting
+// the last 10% of the points into a tree of the first 90%, and deleting a
+// random 10% from the full tree; compare with BenchmarkBuildLarge's full
+// rebuild.
+func BenchmarkUpdate(b *testing.B) {
+	for _, set := range largeSets(b) {
+		n := len(set.data) / set.dim
+		cut := n - n/10
+		base, err := core.Build(set.data[:cut*set.dim], set.dim, core.Options{Seed: 1, Jobs: runtime.GOMAXPROCS(0)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		full, err := core.Build(set.data, set.dim, core.Options{Seed: 1, Jobs: runtime.GOMAXPROCS(0)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ids := full.LiveIDs(nil)
+		rand.New(rand.NewPCG(1, 2)).Shuffle(len(ids), func(i, j int) { ids[i], ids[j] = ids[j], ids[i] })
+		gone := ids[:n/10]
+		for _, jobs := range benchJobs(b) {
+			b.Run(fmt.Sprintf("%s/insert10%%/jobs=%d", set.name, jobs), func(b *testing.B) {
+				defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(jobs))
+				for b.Loop() {
+					if _, _, err := base.Insert(set.data[cut*set.dim:], jobs); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/update")
+			})
+			b.Run(fmt.Sprintf("%s/delete10%%/jobs=%d", set.name, jobs), func(b *testing.B) {
+				defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(jobs))
+				for b.Loop() {
+					if _, err := full.Delete(gone, jobs); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/update")
 			})
 		}
 	}

@@ -1,6 +1,9 @@
 package core
 
-import "math"
+import (
+	"math"
+	"slices"
+)
 
 // located is where a point would go if it were inserted alone.
 type located struct {
@@ -18,6 +21,7 @@ type located struct {
 	// conflict scope, and a cache for later radius updates.
 	seen  []int32
 	seenD []float64
+	seenL []int32 // the level of each seen node (levelInf for the root)
 }
 
 // distTo returns the cached distance to node u, if u was measured.
@@ -52,12 +56,12 @@ type locCand struct {
 // ends the search.
 func (t *Tree[T]) locate(x []T, floor, skip int32, ghost []bool, out *located, q, q2 []locCand) ([]locCand, []locCand) {
 	out.bound, out.parent, out.pdist, out.dup = levelInf, -1, 0, -1
-	out.seen, out.seenD = out.seen[:0], out.seenD[:0]
+	out.seen, out.seenD, out.seenL = out.seen[:0], out.seenD[:0], out.seenL[:0]
 	counts := func(u int32) bool { return u != skip && (ghost == nil || !ghost[u]) }
 	sc := t.scale
 
 	d0 := t.dist(x, t.point(t.root))
-	out.seen, out.seenD = append(out.seen, t.root), append(out.seenD, d0)
+	out.seen, out.seenD, out.seenL = append(out.seen, t.root), append(out.seenD, d0), append(out.seenL, levelInf)
 	if d0 == 0 && counts(t.root) {
 		out.dup = t.root
 		return q, q2
@@ -104,14 +108,24 @@ func (t *Tree[T]) locate(x []T, floor, skip int32, ghost []bool, out *located, q
 			g := int(c.g)
 			c.g++
 			if within(c.d, parentMax) {
+				// Measure the group as a block, appended to the seen lists.
+				base := len(out.seen)
 				for _, u := range n.kids[n.groupStart(g):n.grp[g].end] {
-					if u == skip {
-						continue
+					if u != skip {
+						out.seen = append(out.seen, u)
 					}
-					du := t.dist(x, t.point(u))
-					out.seen, out.seenD = append(out.seen, u), append(out.seenD, du)
+				}
+				m := len(out.seen) - base
+				out.seenD = slices.Grow(out.seenD, m)[:base+m]
+				for range m {
+					out.seenL = append(out.seenL, next)
+				}
+				t.distances(x, out.seen[base:], out.seenD[base:])
+				for i, u := range out.seen[base:] {
+					du := out.seenD[base+i]
 					if du == 0 && counts(u) {
 						out.dup = u
+						out.seen, out.seenD, out.seenL = out.seen[:base+i+1], out.seenD[:base+i+1], out.seenL[:base+i+1]
 						return q, q2
 					}
 					if within(du, keep) {

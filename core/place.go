@@ -225,11 +225,12 @@ func (t *Tree[T]) settle(items []item, k int, level int32) {
 // measureConflicts finds the pairs of pending items that may conflict and
 // records their distances as neighbours of both. Items x and y can only
 // conflict at a level k <= min(bound(x), bound(y)), within b^k; then, if
-// bound(x) <= bound(y), y's located parent p lies within the keep radius
-// of x's traversal at p's level, so x measured it. So the pairs are: y
-// whose parent was measured by x, with bound(y) >= bound(x) (ties counted
-// once), and not already ruled out by the triangle inequality through p,
-// |d(x,p) - d(y,p)| > b^bound(x).
+// bound(x) <= bound(y), y's located parent p (of level > bound(y), within
+// b^(bound(y)+1) <= b^level(p) of y) lies within b^bound(x) + b^level(p)
+// of x, inside the keep radius of x's traversal at p's level, so x
+// measured it. So the pairs are: y whose parent was measured by x, with
+// bound(y) >= bound(x) (ties counted once), and not already ruled out by
+// the triangle inequality through p, |d(x,p) - d(y,p)| > b^bound(x).
 func (t *Tree[T]) measureConflicts(items []item, pt func(k int) []T, jobs int) int64 {
 	// Items by located parent: a linked list per parent slot.
 	head := make([]int32, t.s.slots)
@@ -261,12 +262,16 @@ func (t *Tree[T]) measureConflicts(items []item, pt func(k int) []T, jobs int) i
 			}
 			continue
 		}
-		lim := t.scale.pow(it.loc.bound) * (1 + slack)
+		bx := t.scale.pow(it.loc.bound)
+		lim := bx * (1 + slack)
 		for i, p := range it.loc.seen {
-			if head[p] < 0 {
+			// A parent of a conflicting y has level > bound(y) >= bound(x)
+			// and lies within b^bound(x) + b^level(p) of x.
+			lp := it.loc.seenL[i]
+			dxp := it.loc.seenD[i]
+			if lp <= it.loc.bound || (lp != levelInf && dxp > (bx+t.scale.pow(lp))*(1+slack)) || head[p] < 0 {
 				continue
 			}
-			dxp := it.loc.seenD[i]
 			for y := head[p]; y >= 0; y = next[y] {
 				yt := &items[y]
 				if int(y) == k || yt.loc.bound < it.loc.bound || (yt.loc.bound == it.loc.bound && int(y) < k) {

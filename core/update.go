@@ -30,7 +30,7 @@ func Build[T Float](data []T, dim int, opts Options) (t *Tree[T], err error) {
 		return nil, err
 	}
 	empty := newTree[T](dim, opts.Metric, sc, opts.Seed)
-	t, _, err = empty.Insert(data, opts.jobs())
+	t, _, err = empty.insert(data, opts.jobs(), true)
 	if err != nil {
 		return nil, err
 	}
@@ -47,6 +47,15 @@ func Build[T Float](data []T, dim int, opts Options) (t *Tree[T], err error) {
 // level-by-level conflict resolution on jobs goroutines.
 func (t *Tree[T]) Insert(points []T, jobs int) (nt *Tree[T], first int, err error) {
 	defer catch(&err)
+	return t.insert(points, jobs, false)
+}
+
+// insert is Insert. With relayout, the tree is compacted after each batch
+// that leaves it large, so that the next batch's traversals read children
+// from consecutive slots; Build uses it, as its tree shares no storage. An
+// update of an existing tree does not, so that it copies only what it
+// changes.
+func (t *Tree[T]) insert(points []T, jobs int, relayout bool) (nt *Tree[T], first int, err error) {
 	n, err := checkPoints(points, t.s.dim)
 	if err != nil {
 		return nil, 0, err
@@ -70,6 +79,9 @@ func (t *Tree[T]) Insert(points []T, jobs int) (nt *Tree[T], first int, err erro
 			return nil, 0, err
 		}
 		done += size
+		if relayout && done < n && nt.nodes >= 1<<12 {
+			nt = nt.compact()
+		}
 	}
 	return nt, int(first32), nil
 }
@@ -85,9 +97,10 @@ func hash64(x uint64) uint64 {
 // locScratch is one worker's traversal buffers, and an arena for the
 // items' lists of measured nodes.
 type locScratch struct {
-	q, q2 []locCand
-	nodes []int32
-	dists []float64
+	q, q2  []locCand
+	nodes  []int32
+	dists  []float64
+	levels []int32
 }
 
 // locateAll locates every item in parallel.
@@ -98,14 +111,14 @@ func (t *Tree[T]) locateAll(items []item, pt func(k int) []T, ghost []bool, jobs
 		for k := lo; k < hi; k++ {
 			it := &items[k]
 			if cap(b.nodes)-len(b.nodes) < 1024 {
-				b.nodes, b.dists = make([]int32, 0, 1<<15), make([]float64, 0, 1<<15)
+				b.nodes, b.dists, b.levels = make([]int32, 0, 1<<15), make([]float64, 0, 1<<15), make([]int32, 0, 1<<15)
 			}
 			rem, at := cap(b.nodes)-len(b.nodes), len(b.nodes)
-			it.loc.seen, it.loc.seenD = b.nodes[at:at:cap(b.nodes)], b.dists[at:at:cap(b.dists)]
+			it.loc.seen, it.loc.seenD, it.loc.seenL = b.nodes[at:at:cap(b.nodes)], b.dists[at:at:cap(b.dists)], b.levels[at:at:cap(b.levels)]
 			b.q, b.q2 = t.locate(pt(k), it.floor, it.slot, ghost, &it.loc, b.q, b.q2)
 			if n := len(it.loc.seen); n <= rem {
-				// The list stayed in the arena: claim its part.
-				b.nodes, b.dists = b.nodes[:at+n], b.dists[:at+n]
+				// The lists stayed in the arena: claim their part.
+				b.nodes, b.dists, b.levels = b.nodes[:at+n], b.dists[:at+n], b.levels[:at+n]
 			}
 		}
 	})

@@ -15,7 +15,9 @@ import (
 // the exponent b of evals ~ a n^b by least squares on a log-log scale and
 // asserts b < 1.3 (n log n over this range fits b of about 1.1), and that
 // evals / (n log2 n) stays within a factor 3 from the smallest to the
-// largest n. Check runs after the builds of up to 8,000 points; beyond that
+// largest n. The parallel batch build (Build) must also stay within twice
+// the evaluations of the sequential reference (BuildSequential) on the same
+// data. Check runs after the builds of up to 8,000 points; beyond that
 // its O(n^2) cost would dominate the suite, and the search tests check
 // trees of those sizes.
 func TestBuildCost(t *testing.T) {
@@ -43,6 +45,16 @@ func TestBuildCost(t *testing.T) {
 				evals, _ := tr.DistanceEvals()
 				if s := tr.Stats(); s.BuildEvals != evals {
 					t.Fatalf("Stats().BuildEvals = %d, DistanceEvals() build = %d", s.BuildEvals, evals)
+				}
+				seq, err := core.BuildSequential(data, dim, core.Options{Seed: uint64(n)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				seqEvals, _ := seq.DistanceEvals()
+				ratio := float64(evals) / float64(seqEvals)
+				t.Logf("d=%d n=%6d: batch build %d evaluations, sequential %d: ratio %.2f", dim, n, evals, seqEvals, ratio)
+				if ratio > 2 {
+					t.Errorf("d=%d n=%d: the batch build spent %.2f times the sequential build's evaluations, want at most 2", dim, n, ratio)
 				}
 				c := float64(evals) / (float64(n) * math.Log2(float64(n)))
 				t.Logf("d=%d n=%6d: %9d build evaluations, %.1f per point, %.2f per n log2 n", dim, n, evals, float64(evals)/float64(n), c)
