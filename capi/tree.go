@@ -82,7 +82,8 @@ func metricOf(kind C.int32_t, p C.double) (core.Metric, error) {
 
 // pcct_tree_build builds a tree over n points of dimension d stored
 // row-major at x with the given dtype (0 float32, 1 float64), metric kind
-// (0 euclidean, 1 manhattan, 2 chebyshev, 3 minkowski with power p) and
+// (0 euclidean, 1 manhattan, 2 chebyshev, 3 minkowski with power p, 4
+// cosine, 5 haversine) and
 // seed, on jobs goroutines, and stores its handle in out. The points are
 // copied.
 //

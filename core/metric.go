@@ -26,6 +26,15 @@ const (
 	Chebyshev
 	// Minkowski is the Lp distance (sum |a_i - b_i|^p)^(1/p) for p >= 1.
 	Minkowski
+	// Cosine is the cosine distance 1 - a.b/(|a||b|). It is not a metric,
+	// but on unit vectors it is half the squared Euclidean distance, which
+	// is: a tree with this metric stores its points normalised, searches
+	// with the Euclidean distance and converts. Zero vectors have no
+	// cosine distance and are refused.
+	Cosine
+	// Haversine is the great-circle distance on the unit sphere between
+	// points given as (latitude, longitude) in radians; dimension 2 only.
+	Haversine
 )
 
 // String returns the metric family's name as scikit-learn spells it.
@@ -39,6 +48,10 @@ func (k MetricKind) String() string {
 		return "chebyshev"
 	case Minkowski:
 		return "minkowski"
+	case Cosine:
+		return "cosine"
+	case Haversine:
+		return "haversine"
 	}
 	return fmt.Sprintf("MetricKind(%d)", int(k))
 }
@@ -65,8 +78,12 @@ func ParseMetric(name string, p float64) (Metric, error) {
 		m = Metric{Kind: Chebyshev}
 	case "minkowski":
 		m = Metric{Kind: Minkowski, P: p}
+	case "cosine":
+		m = Metric{Kind: Cosine}
+	case "haversine":
+		m = Metric{Kind: Haversine}
 	default:
-		return Metric{}, fmt.Errorf("core: unknown metric %q; supported: euclidean, manhattan, chebyshev, minkowski", name)
+		return Metric{}, fmt.Errorf("core: unknown metric %q; supported: euclidean, manhattan, chebyshev, minkowski, cosine, haversine", name)
 	}
 	if err := m.Validate(); err != nil {
 		return Metric{}, err
@@ -77,7 +94,7 @@ func ParseMetric(name string, p float64) (Metric, error) {
 // Validate reports whether m is a metric the tree supports.
 func (m Metric) Validate() error {
 	switch m.Kind {
-	case Euclidean, Manhattan, Chebyshev:
+	case Euclidean, Manhattan, Chebyshev, Cosine, Haversine:
 		return nil
 	case Minkowski:
 		if math.IsNaN(m.P) || m.P < 1 {
@@ -116,18 +133,43 @@ func (m Metric) String() string {
 // Distance returns d(a, b) under m. It is a convenience for callers and
 // tests; trees use specialised kernels chosen once at build time.
 func Distance[T Float](m Metric, a, b []T) float64 {
+	if m.Kind == Cosine {
+		return cosineDistance(a, b)
+	}
 	return kernelFor[T](m)(a, b)
+}
+
+// cosineDistance returns 1 - a.b/(|a||b|), clipped to [0, 2] as rounding
+// can push it out, or NaN if a or b is zero.
+func cosineDistance[T Float](a, b []T) float64 {
+	b = b[:len(a)]
+	var ab, aa, bb float64
+	for i := range a {
+		x, y := float64(a[i]), float64(b[i])
+		ab += x * y
+		aa += x * x
+		bb += y * y
+	}
+	d := 1 - ab/(math.Sqrt(aa)*math.Sqrt(bb))
+	if math.IsNaN(d) {
+		return d
+	}
+	return min(max(d, 0), 2)
 }
 
 // distFunc computes a distance between two rows of equal length.
 type distFunc[T Float] func(a, b []T) float64
 
-// kernelFor returns the distance kernel for m. m must be valid.
+// kernelFor returns the distance kernel a tree with metric m uses on its
+// stored points: for Cosine, the Euclidean distance between the normalised
+// points. m must be valid.
 func kernelFor[T Float](m Metric) distFunc[T] {
 	m = m.Canonical()
 	switch m.Kind {
-	case Euclidean:
+	case Euclidean, Cosine:
 		return euclidean[T]
+	case Haversine:
+		return haversine[T]
 	case Manhattan:
 		return manhattan[T]
 	case Chebyshev:
@@ -216,6 +258,17 @@ func manhattan[T Float](a, b []T) float64 {
 	return (s0 + s1) + (s2 + s3)
 }
 
+// haversine returns the great-circle distance between (latitude,
+// longitude) pairs in radians, on the unit sphere.
+func haversine[T Float](a, b []T) float64 {
+	lat1, lon1 := float64(a[0]), float64(a[1])
+	lat2, lon2 := float64(b[0]), float64(b[1])
+	s1 := math.Sin((lat2 - lat1) / 2)
+	s2 := math.Sin((lon2 - lon1) / 2)
+	h := s1*s1 + math.Cos(lat1)*math.Cos(lat2)*s2*s2
+	return 2 * math.Asin(math.Sqrt(min(max(h, 0), 1)))
+}
+
 func chebyshev[T Float](a, b []T) float64 {
 	b = b[:len(a)]
 	var m float64
@@ -246,7 +299,7 @@ func minkowski[T Float](a, b []T, p, invP float64) float64 {
 func (t *Tree[T]) distances(q []T, nodes []int32, out []float64) {
 	out = out[:len(nodes)]
 	switch t.metric.Kind {
-	case Euclidean:
+	case Euclidean, Cosine:
 		switch len(q) {
 		case 2:
 			q0, q1 := float64(q[0]), float64(q[1])

@@ -52,6 +52,9 @@ func (o Options) check(data any, dim int) (int, scale, error) {
 	if err := o.Metric.Validate(); err != nil {
 		return 0, scale{}, err
 	}
+	if err := checkDim(o.Metric, dim); err != nil {
+		return 0, scale{}, err
+	}
 	base, err := o.base()
 	if err != nil {
 		return 0, scale{}, err

@@ -102,6 +102,19 @@ func (b Batch[T]) count(t *Tree[T]) (int, error) {
 	return len(b.Points) / dim, nil
 }
 
+// prepared returns b with its query points as the tree searches them
+// (normalised under Cosine).
+func (b Batch[T]) prepared(t *Tree[T]) (Batch[T], error) {
+	if b.Points != nil {
+		pts, err := prepare(t.metric, b.Points, t.s.dim)
+		if err != nil {
+			return b, fmt.Errorf("core: query: %w", err)
+		}
+		b.Points = pts
+	}
+	return b, nil
+}
+
 // query returns the i-th query point of b and the caller index to exclude.
 func (b Batch[T]) query(t *Tree[T], i int) ([]T, int32) {
 	if b.Points == nil {
@@ -185,6 +198,9 @@ func (t *Tree[T]) KNearestBatch(b Batch[T], k int, dist []T, idx []int64) error 
 	if len(dist) < nq*k || len(idx) < nq*k {
 		return fmt.Errorf("core: output of %d distances and %d indices is too small for %d queries of k=%d", len(dist), len(idx), nq, k)
 	}
+	if b, err = b.prepared(t); err != nil {
+		return err
+	}
 	return t.run(b, nq, func(s *scratch, i int, q []T) error {
 		if b.Strategy == DepthFirst {
 			t.knnDepthFirst(s, q, k)
@@ -199,7 +215,7 @@ func (t *Tree[T]) KNearestBatch(b Batch[T], k int, dist []T, idx []int64) error 
 		s.rd, s.rid = ds[:0], ids[:0]
 		o := i * k
 		for j := range n {
-			dist[o+j] = T(ds[j])
+			dist[o+j] = T(t.outDist(ds[j]))
 			idx[o+j] = int64(ids[j])
 		}
 		orderRounded(dist[o:o+n], idx[o:o+n])
@@ -296,6 +312,10 @@ func (t *Tree[T]) WithinBatch(b Batch[T], r float64, sorted bool) (*RadiusResult
 	if math.IsNaN(r) || r < 0 {
 		return nil, fmt.Errorf("core: radius must be >= 0, got %v", r)
 	}
+	if b, err = b.prepared(t); err != nil {
+		return nil, err
+	}
+	sr := t.inRadius(r)
 	res := &RadiusResult[T]{
 		sorted: sorted,
 		counts: make([]int64, nq),
@@ -303,8 +323,11 @@ func (t *Tree[T]) WithinBatch(b Batch[T], r float64, sorted bool) (*RadiusResult
 		idx:    make([][]int32, nq),
 	}
 	err = t.run(b, nq, func(s *scratch, i int, q []T) error {
-		t.radius(s, q, r)
+		t.radius(s, q, sr)
 		ds, ids := slices.Clone(s.rd), slices.Clone(s.rid)
+		for j, d := range ds {
+			ds[j] = t.outDist(d)
+		}
 		if sorted {
 			sortPairs(ds, ids)
 		}

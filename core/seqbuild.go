@@ -16,6 +16,9 @@ func BuildSequential[T Float](data []T, dim int, opts Options) (*Tree[T], error)
 	if err != nil {
 		return nil, err
 	}
+	if data, err = prepare(opts.Metric, data, dim); err != nil {
+		return nil, err
+	}
 	lo, hi, err := newTree[T](dim, opts.Metric, sc, opts.Seed).widenBox(data)
 	if err != nil {
 		return nil, err

@@ -161,7 +161,7 @@ func extendBox[T Float](lo, hi []float64, points []T) {
 // checkBox reports an error if two points of the box could be an
 // infinite distance apart.
 func (t *Tree[T]) checkBox(lo, hi []float64) error {
-	if d := Distance(t.metric, lo, hi); math.IsInf(d, 1) {
+	if d := kernelFor[float64](t.metric)(lo, hi); math.IsInf(d, 1) {
 		return fmt.Errorf("core: the points span too wide a range: under the %v metric two of them could be more than %g apart, beyond float64", t.metric, math.MaxFloat64)
 	}
 	return nil

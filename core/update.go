@@ -29,6 +29,9 @@ func Build[T Float](data []T, dim int, opts Options) (t *Tree[T], err error) {
 	if err != nil {
 		return nil, err
 	}
+	if data, err = prepare(opts.Metric, data, dim); err != nil {
+		return nil, err
+	}
 	empty := newTree[T](dim, opts.Metric, sc, opts.Seed)
 	t, _, err = empty.insert(data, opts.jobs(), true)
 	if err != nil {
@@ -58,6 +61,9 @@ func (t *Tree[T]) Insert(points []T, jobs int) (nt *Tree[T], first int, err erro
 func (t *Tree[T]) insert(points []T, jobs int, relayout bool) (nt *Tree[T], first int, err error) {
 	n, err := checkPoints(points, t.s.dim)
 	if err != nil {
+		return nil, 0, err
+	}
+	if points, err = prepare(t.metric, points, t.s.dim); err != nil {
 		return nil, 0, err
 	}
 	if int64(t.s.nids)+int64(n) > math.MaxInt32 {

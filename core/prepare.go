@@ -1,0 +1,64 @@
+package core
+
+import (
+	"fmt"
+	"math"
+)
+
+// Metrics served through a transformation: a Cosine tree stores its points
+// normalised to unit length and searches with the Euclidean distance e,
+// which on unit vectors is monotone in the cosine distance, c = e^2/2. These
+// helpers apply the transformation at the edges: to points coming in, to
+// distances going out, and to radii coming in.
+
+// checkDim reports whether the metric accepts points of dimension dim.
+func checkDim(m Metric, dim int) error {
+	if m.Kind == Haversine && dim != 2 {
+		return fmt.Errorf("core: the haversine metric needs points of dimension 2 (latitude, longitude in radians), got %d", dim)
+	}
+	return nil
+}
+
+// prepare returns the points as the tree stores and searches them: for a
+// Cosine metric, a normalised copy; otherwise the points themselves. It
+// returns an error for a zero vector under Cosine.
+func prepare[T Float](m Metric, points []T, dim int) ([]T, error) {
+	if m.Kind != Cosine {
+		return points, nil
+	}
+	out := make([]T, len(points))
+	for i := 0; i < len(points); i += dim {
+		row := points[i : i+dim]
+		var ss float64
+		for _, v := range row {
+			ss += float64(v) * float64(v)
+		}
+		norm := math.Sqrt(ss)
+		if ss > 0x1p900 || (ss < 0x1p-900 && ss > 0) {
+			norm = scaledNorm(row, make([]T, dim), 2)
+		}
+		if norm == 0 {
+			return nil, fmt.Errorf("core: point %d is the zero vector, which has no cosine distance", i/dim)
+		}
+		for j, v := range row {
+			out[i+j] = T(float64(v) / norm)
+		}
+	}
+	return out, nil
+}
+
+// outDist converts a search distance to the metric's distance.
+func (t *Tree[T]) outDist(d float64) float64 {
+	if t.metric.Kind == Cosine {
+		return min(d*d/2, 2)
+	}
+	return d
+}
+
+// inRadius converts a radius in the metric's distance to a search radius.
+func (t *Tree[T]) inRadius(r float64) float64 {
+	if t.metric.Kind == Cosine {
+		return math.Sqrt(2 * r)
+	}
+	return r
+}
