@@ -293,57 +293,11 @@ func minkowski[T Float](a, b []T, p, invP float64) float64 {
 	return math.Pow(s, invP)
 }
 
-// distances writes to out[i] the distance from q to node nodes[i]. The
-// metric is chosen once per block, so the common kernels are called
-// directly rather than through a function value.
+// distances writes to out[i] the distance from q to node nodes[i].
 func (t *Tree[T]) distances(q []T, nodes []int32, out []float64) {
 	out = out[:len(nodes)]
-	switch t.metric.Kind {
-	case Euclidean, Cosine:
-		switch len(q) {
-		case 2:
-			q0, q1 := float64(q[0]), float64(q[1])
-			for i, u := range nodes {
-				p := t.point(u)
-				p = p[:2]
-				d0, d1 := q0-float64(p[0]), q1-float64(p[1])
-				out[i] = sqrtChecked(d0*d0+d1*d1, q, p)
-			}
-		case 3:
-			q0, q1, q2 := float64(q[0]), float64(q[1]), float64(q[2])
-			for i, u := range nodes {
-				p := t.point(u)
-				p = p[:3]
-				d0, d1, d2 := q0-float64(p[0]), q1-float64(p[1]), q2-float64(p[2])
-				out[i] = sqrtChecked(d0*d0+d1*d1+d2*d2, q, p)
-			}
-		default:
-			for i, u := range nodes {
-				p := t.point(u)
-				out[i] = sqrtChecked(sqEuclidean(q, p), q, p)
-			}
-		}
-	case Manhattan:
-		for i, u := range nodes {
-			out[i] = manhattan(q, t.point(u))
-		}
-	case Chebyshev:
-		for i, u := range nodes {
-			out[i] = chebyshev(q, t.point(u))
-		}
-	default:
-		for i, u := range nodes {
-			out[i] = t.dist(q, t.point(u))
-		}
+	dist := t.dist
+	for i, u := range nodes {
+		out[i] = dist(q, t.point(u))
 	}
-}
-
-// sqrtChecked returns sqrt(s) for the squared Euclidean distance s between
-// a and b, recomputing it with rescaling when s may have underflowed or
-// overflowed.
-func sqrtChecked[T Float](s float64, a, b []T) float64 {
-	if s < 0x1p-900 || s > 0x1p900 {
-		return scaledNorm(a, b, 2)
-	}
-	return math.Sqrt(s)
 }

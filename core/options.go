@@ -91,7 +91,7 @@ func newTree[T Float](dim int, m Metric, sc scale, seed uint64) *Tree[T] {
 		s:      newStore[T](dim),
 		root:   -1,
 		metric: m,
-		dist:   kernelFor[T](m),
+		dist:   fastKernel[T](m, dim),
 		scale:  sc,
 		seed:   seed,
 	}

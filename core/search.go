@@ -123,13 +123,69 @@ func (t *Tree[T]) knn(s *scratch, q []T, k int) {
 // the caller index s.exclude, by a depth-first branch and bound from the
 // root (the DepthFirst strategy).
 func (t *Tree[T]) knnDepthFirst(s *scratch, q []T, k int) {
-	s.heap.reset(k)
+	h := &s.heap
+	h.reset(k)
 	d0 := t.dist(q, t.point(t.root))
 	s.evals++
 	t.offerNode(s, t.root, d0)
-	root := append(s.r[:0], cand{node: t.root, d: d0})
-	s.r = root[:0]
-	t.scanDescendants(s, q, root, math.Inf(1))
+	ub := math.Inf(1)
+	if h.full() {
+		ub = h.worst()
+	}
+	dist := t.dist
+	evals := int64(0)
+	stack := append(s.stack[:0], cand{node: t.root, d: d0})
+	for len(stack) > 0 {
+		x := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		n := t.node(x.node)
+		if prunable(x.d, n.rad, ub) {
+			continue
+		}
+		base := len(stack)
+		for _, u := range n.kids {
+			un := t.node(u)
+			if prunable(x.d, un.reach, ub) {
+				continue
+			}
+			du := dist(q, t.point(u))
+			evals++
+			if du <= ub && t.offerIDs(s, un.ids, du) && h.full() {
+				ub = min(ub, h.worst())
+			}
+			if len(un.kids) > 0 && !prunable(du, un.rad, ub) {
+				stack = append(stack, cand{node: u, d: du})
+			}
+		}
+		// Farthest first, so that the nearest child is opened next.
+		top := stack[base:]
+		for i := 1; i < len(top); i++ {
+			c := top[i]
+			j := i
+			for ; j > 0 && top[j-1].d < c.d; j-- {
+				top[j] = top[j-1]
+			}
+			top[j] = c
+		}
+	}
+	s.stack = stack[:0]
+	s.evals += evals
+}
+
+// offerIDs offers caller indices at distance d to the heap, skipping
+// s.exclude, and reports whether any was kept.
+func (t *Tree[T]) offerIDs(s *scratch, ids []int32, d float64) bool {
+	kept := false
+	for _, id := range ids {
+		if id == s.exclude {
+			continue
+		}
+		if !s.heap.offer(d, id) {
+			break
+		}
+		kept = true
+	}
+	return kept
 }
 
 // lambda returns d(q, lambda): the least distance such that the candidates

@@ -65,7 +65,7 @@ type buildCand struct {
 
 func newBuilder[T Float](data []T, dim int, m Metric, sc scale) *builder[T] {
 	n := len(data) / dim
-	b := &builder[T]{dim: dim, data: data, metric: m.Canonical(), dist: kernelFor[T](m), scale: sc, next: make([]int32, n)}
+	b := &builder[T]{dim: dim, data: data, metric: m.Canonical(), dist: fastKernel[T](m, dim), scale: sc, next: make([]int32, n)}
 	for i := range b.next {
 		b.next[i] = -1
 	}

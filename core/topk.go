@@ -42,21 +42,27 @@ func less(d1 float64, i1 int32, d2 float64, i2 int32) bool {
 // when the heap is full and (d, id) orders after its worst pair, so callers
 // offering ascending indices at one distance can stop.
 func (h *topK) offer(d float64, id int32) bool {
-	if h.sorted() {
-		n := len(h.e)
+	if h.k <= sortedMax {
+		e := h.e
+		n := len(e)
 		if n == h.k {
-			if last := h.e[n-1]; !less(d, id, last.d, last.id) {
+			if w := e[n-1]; d > w.d || (d == w.d && id >= w.id) {
 				return false
 			}
-			n--
 		} else {
-			h.e = append(h.e, entry{})
+			e = append(e, entry{})
+			h.e = e
+			n++
 		}
-		i := n
-		for ; i > 0 && less(d, id, h.e[i-1].d, h.e[i-1].id); i-- {
-			h.e[i] = h.e[i-1]
+		i := n - 1
+		for ; i > 0; i-- {
+			p := e[i-1]
+			if d > p.d || (d == p.d && id > p.id) {
+				break
+			}
+			e[i] = p
 		}
-		h.e[i] = entry{d: d, id: id}
+		e[i] = entry{d: d, id: id}
 		return true
 	}
 	if len(h.e) < h.k {
