@@ -17,11 +17,13 @@ type located struct {
 	pdist  float64
 	// dup is a counted node at distance zero, or -1.
 	dup int32
-	// seen lists every node measured, with its distance: the point's
-	// conflict scope, and a cache for later radius updates.
+	// seen lists nodes measured, with their distances and levels: the
+	// point's conflict scope (trimmed to the nodes that matter), and a
+	// cache for later radius updates.
 	seen  []int32
 	seenD []float64
 	seenL []int32 // the level of each seen node (levelInf for the root)
+	evals int     // distances measured
 }
 
 // distTo returns the cached distance to node u, if u was measured.
@@ -55,6 +57,40 @@ type locCand struct {
 // lies below floor. A counted node at distance zero is reported as dup and
 // ends the search.
 func (t *Tree[T]) locate(x []T, floor, skip int32, ghost []bool, out *located, q, q2 []locCand) ([]locCand, []locCand) {
+	q, q2 = t.scan(x, floor, skip, ghost, out, q, q2)
+	out.evals = len(out.seen)
+	out.trimScope(t.scale)
+	return q, q2
+}
+
+// trimScope keeps, of the nodes measured, only those that can be the
+// located parent of an item conflicting with this one (see
+// measureConflicts): of level above the bound and within b^bound +
+// b^level. The rest would only cost memory; a batch holds every item's
+// scope at once.
+func (l *located) trimScope(sc scale) {
+	if l.dup >= 0 {
+		l.seen, l.seenD, l.seenL = l.seen[:0], l.seenD[:0], l.seenL[:0]
+		return
+	}
+	if l.bound == levelInf {
+		return
+	}
+	bx := sc.pow(l.bound)
+	j := 0
+	for i, lp := range l.seenL {
+		d := l.seenD[i]
+		if lp <= l.bound || (lp != levelInf && d > (bx+sc.pow(lp))*(1+slack)) {
+			continue
+		}
+		l.seen[j], l.seenD[j], l.seenL[j] = l.seen[i], d, lp
+		j++
+	}
+	l.seen, l.seenD, l.seenL = l.seen[:j], l.seenD[:j], l.seenL[:j]
+}
+
+// scan is locate's traversal.
+func (t *Tree[T]) scan(x []T, floor, skip int32, ghost []bool, out *located, q, q2 []locCand) ([]locCand, []locCand) {
 	out.bound, out.parent, out.pdist, out.dup = levelInf, -1, 0, -1
 	out.seen, out.seenD, out.seenL = out.seen[:0], out.seenD[:0], out.seenL[:0]
 	counts := func(u int32) bool { return u != skip && (ghost == nil || !ghost[u]) }

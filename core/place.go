@@ -262,16 +262,14 @@ func (t *Tree[T]) measureConflicts(items []item, pt func(k int) []T, jobs int) i
 			}
 			continue
 		}
-		bx := t.scale.pow(it.loc.bound)
-		lim := bx * (1 + slack)
+		lim := t.scale.pow(it.loc.bound) * (1 + slack)
 		for i, p := range it.loc.seen {
-			// A parent of a conflicting y has level > bound(y) >= bound(x)
-			// and lies within b^bound(x) + b^level(p) of x.
-			lp := it.loc.seenL[i]
-			dxp := it.loc.seenD[i]
-			if lp <= it.loc.bound || (lp != levelInf && dxp > (bx+t.scale.pow(lp))*(1+slack)) || head[p] < 0 {
+			// The scope holds the nodes that can be parents of conflicting
+			// items (trimScope); this asks which are.
+			if head[p] < 0 {
 				continue
 			}
+			dxp := it.loc.seenD[i]
 			for y := head[p]; y >= 0; y = next[y] {
 				yt := &items[y]
 				if int(y) == k || yt.loc.bound < it.loc.bound || (yt.loc.bound == it.loc.bound && int(y) < k) {

@@ -79,7 +79,10 @@ func (t *Tree[T]) insert(points []T, jobs int, relayout bool) (nt *Tree[T], firs
 	rng := rand.New(rand.NewPCG(t.seed, uint64(first32)))
 	order := rng.Perm(n)
 	for done := 0; done < n; {
-		size := min(max(nt.nodes, 1), n-done)
+		// Prefix doubling: a batch no larger than the tree, and no larger
+		// than maxBatch, which bounds the memory of its scopes and
+		// conflict lists.
+		size := min(max(nt.nodes, 1), n-done, maxBatch)
 		batch := order[done : done+size]
 		if err := nt.insertBatch(points, batch, first32, jobs); err != nil {
 			return nil, 0, err
@@ -91,6 +94,9 @@ func (t *Tree[T]) insert(points []T, jobs int, relayout bool) (nt *Tree[T], firs
 	}
 	return nt, int(first32), nil
 }
+
+// maxBatch is the largest batch inserted at once.
+const maxBatch = 1 << 16
 
 // hash64 mixes x (splitmix64's finaliser).
 func hash64(x uint64) uint64 {
@@ -130,7 +136,7 @@ func (t *Tree[T]) locateAll(items []item, pt func(k int) []T, ghost []bool, jobs
 	})
 	var evals int64
 	for k := range items {
-		evals += int64(len(items[k].loc.seen))
+		evals += int64(items[k].loc.evals)
 	}
 	return evals
 }

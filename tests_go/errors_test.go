@@ -101,6 +101,8 @@ func TestParseMetric(t *testing.T) {
 		{"minkowski", 1, core.Metric{Kind: core.Manhattan}},
 		{"minkowski", 2, core.Metric{Kind: core.Euclidean}},
 		{"minkowski", math.Inf(1), core.Metric{Kind: core.Chebyshev}},
+		{"cosine", 0, core.Metric{Kind: core.Cosine}},
+		{"haversine", 0, core.Metric{Kind: core.Haversine}},
 	}
 	for _, c := range ok {
 		got, err := core.ParseMetric(c.name, c.p)
@@ -111,7 +113,7 @@ func TestParseMetric(t *testing.T) {
 	for _, c := range []struct {
 		name string
 		p    float64
-	}{{"cosine", 0}, {"", 0}, {"minkowski", 0.5}, {"minkowski", math.NaN()}, {"minkowski", -2}} {
+	}{{"correlation", 0}, {"", 0}, {"minkowski", 0.5}, {"minkowski", math.NaN()}, {"minkowski", -2}} {
 		mustFail(t, fmt.Sprintf("ParseMetric(%q, %v)", c.name, c.p), func() error {
 			_, err := core.ParseMetric(c.name, c.p)
 			return err
