@@ -132,44 +132,52 @@ func (t *Tree[T]) knnDepthFirst(s *scratch, q []T, k int) {
 	if h.full() {
 		ub = h.worst()
 	}
+	s.stack = t.descend(s, q, append(s.stack[:0], cand{node: t.root, d: d0}), ub)
+}
+
+// descend runs a depth-first branch and bound from the candidates on the
+// stack (the last is opened first), each standing for its children from
+// its group cursor on and everything below them; the candidates themselves
+// have been offered already. The children of a node are measured as a
+// block; each is offered to the heap, and pushed if its subtree may still
+// hold an answer, the nearest last so that it is opened next. A subtree is
+// skipped when its radius puts it beyond ub, the k-th distance so far. It
+// returns the emptied stack for reuse.
+func (t *Tree[T]) descend(s *scratch, q []T, stack []cand, ub float64) []cand {
+	h := &s.heap
+	if h.full() {
+		ub = min(ub, h.worst())
+	}
 	dist := t.dist
 	evals := int64(0)
-	stack := append(s.stack[:0], cand{node: t.root, d: d0})
 	for len(stack) > 0 {
 		x := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
 		n := t.node(x.node)
-		if prunable(x.d, n.rad, ub) {
+		if prunable(x.d, n.subRad(x.g), ub) {
 			continue
 		}
 		base := len(stack)
-		for _, u := range n.kids {
+		for _, u := range n.kids[n.groupStart(int(x.g)):] {
 			un := t.node(u)
 			if prunable(x.d, un.reach, ub) {
 				continue
 			}
 			du := dist(q, t.point(u))
 			evals++
-			if du <= ub && t.offerIDs(s, un.ids, du) && h.full() {
+			// Offer by the heap's own test: ub may be a bound from the
+			// lambda-point, which a tied point can exceed by rounding.
+			if (!h.full() || du <= h.worst()) && t.offerIDs(s, un.ids, du) && h.full() {
 				ub = min(ub, h.worst())
 			}
 			if len(un.kids) > 0 && !prunable(du, un.rad, ub) {
 				stack = append(stack, cand{node: u, d: du})
 			}
 		}
-		// Farthest first, so that the nearest child is opened next.
-		top := stack[base:]
-		for i := 1; i < len(top); i++ {
-			c := top[i]
-			j := i
-			for ; j > 0 && top[j-1].d < c.d; j-- {
-				top[j] = top[j-1]
-			}
-			top[j] = c
-		}
+		sortCandsDesc(stack[base:])
 	}
-	s.stack = stack[:0]
 	s.evals += evals
+	return stack[:0]
 }
 
 // offerIDs offers caller indices at distance d to the heap, skipping
@@ -249,50 +257,12 @@ type weighted struct {
 // scanDescendants offers to the heap every point in the distinctive
 // descendants of the candidates r (their children from each one's group
 // cursor on, and all below) that may be among the k nearest, by a
-// depth-first scan, nearest candidates and children first, pruned with the
-// current upper bound ub. The candidates themselves were offered already.
+// depth-first scan from the nearest candidate, pruned with the current
+// upper bound ub. The candidates themselves were offered already.
 func (t *Tree[T]) scanDescendants(s *scratch, q []T, r []cand, ub float64) {
-	sortCands(r)
-	stack := s.stack[:0]
-	defer func() { s.stack = stack[:0] }()
-	for _, c := range r {
-		if prunable(c.d, t.node(c.node).subRad(c.g), ub) {
-			continue
-		}
-		stack, ub = t.openScan(s, q, c, stack, ub)
-		for len(stack) > 0 {
-			x := stack[len(stack)-1]
-			stack = stack[:len(stack)-1]
-			if prunable(x.d, t.node(x.node).rad, ub) {
-				continue
-			}
-			stack, ub = t.openScan(s, q, x, stack, ub)
-		}
-	}
-}
-
-// openScan measures and offers the children of candidate c from its group
-// cursor on, and pushes those with children of their own that may hold an
-// answer, farthest first so the nearest is opened next. It returns the
-// stack and the tightened bound.
-func (t *Tree[T]) openScan(s *scratch, q []T, c cand, stack []cand, ub float64) ([]cand, float64) {
-	n := t.node(c.node)
-	m := t.measure(s, q, c.d, n.kids[n.groupStart(int(c.g)):], ub)
-	h := &s.heap
-	for i, u := range s.nodes[:m] {
-		if t.offerNode(s, u, s.dists[i]) && h.full() {
-			ub = min(ub, h.worst())
-		}
-	}
-	base := len(stack)
-	for i, u := range s.nodes[:m] {
-		un := t.node(u)
-		if du := s.dists[i]; len(un.kids) > 0 && !prunable(du, un.rad, ub) {
-			stack = append(stack, cand{node: u, d: du})
-		}
-	}
-	sortCandsDesc(stack[base:])
-	return stack, ub
+	stack := append(s.stack[:0], r...)
+	sortCandsDesc(stack)
+	s.stack = t.descend(s, q, stack, ub)
 }
 
 // measure computes the distances from q to the nodes kids, children of a
@@ -376,32 +346,27 @@ func (t *Tree[T]) emitNode(s *scratch, v int32, d, r float64) {
 	}
 }
 
-// sortCands sorts a short candidate list by distance, in place.
-func sortCands(c []cand) {
-	if len(c) <= 16 {
-		for i := 1; i < len(c); i++ {
-			x := c[i]
-			j := i
-			for ; j > 0 && c[j-1].d > x.d; j-- {
-				c[j] = c[j-1]
+// sortCandsDesc sorts a candidate list by distance, farthest first, in
+// place: by insertion for the short lists of one node's children.
+func sortCandsDesc(c []cand) {
+	if len(c) > 32 {
+		slices.SortFunc(c, func(a, b cand) int {
+			switch {
+			case a.d > b.d:
+				return -1
+			case a.d < b.d:
+				return 1
 			}
-			c[j] = x
-		}
+			return 0
+		})
 		return
 	}
-	slices.SortFunc(c, func(a, b cand) int {
-		switch {
-		case a.d < b.d:
-			return -1
-		case a.d > b.d:
-			return 1
+	for i := 1; i < len(c); i++ {
+		x := c[i]
+		j := i
+		for ; j > 0 && c[j-1].d < x.d; j-- {
+			c[j] = c[j-1]
 		}
-		return 0
-	})
-}
-
-// sortCandsDesc sorts a candidate list by distance, farthest first.
-func sortCandsDesc(c []cand) {
-	sortCands(c)
-	slices.Reverse(c)
+		c[j] = x
+	}
 }

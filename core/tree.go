@@ -97,9 +97,15 @@ func (t *Tree[T]) DistanceEvals() (build, query int64) {
 // derive returns a new version of t over a fork of its storage, to be
 // modified by an update.
 func (t *Tree[T]) derive() *Tree[T] {
+	d := t.shell()
+	d.s, d.root = t.s.fork(), t.root
+	return d
+}
+
+// shell returns a tree with t's counts, metric and history but no storage.
+func (t *Tree[T]) shell() *Tree[T] {
 	return &Tree[T]{
-		s:          t.s.fork(),
-		root:       t.root,
+		root:       -1,
 		n:          t.n,
 		nodes:      t.nodes,
 		metric:     t.metric,
@@ -275,18 +281,7 @@ func (t *Tree[T]) preorder() []int32 {
 // blocks placed in the depth-first order of their parents: the searches
 // then read each block of children sequentially.
 func (t *Tree[T]) compact() *Tree[T] {
-	c := &Tree[T]{
-		root:       -1,
-		n:          t.n,
-		nodes:      t.nodes,
-		metric:     t.metric,
-		dist:       t.dist,
-		scale:      t.scale,
-		seed:       t.seed,
-		lo:         t.lo,
-		hi:         t.hi,
-		buildEvals: t.buildEvals,
-	}
+	c := t.shell()
 	s := newStore[T](t.s.dim)
 	c.s = s
 	s.newIDs(t.s.nids)
