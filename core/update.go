@@ -78,6 +78,7 @@ func (t *Tree[T]) insert(points []T, jobs int, relayout bool) (nt *Tree[T], firs
 	first32 := nt.s.newIDs(int32(n))
 	rng := rand.New(rand.NewPCG(t.seed, uint64(first32)))
 	order := rng.Perm(n)
+	laidOut := nt.nodes // nodes at the last relayout
 	for done := 0; done < n; {
 		// Prefix doubling: a batch no larger than the tree, and no larger
 		// than maxBatch, which bounds the memory of its scopes and
@@ -88,8 +89,11 @@ func (t *Tree[T]) insert(points []T, jobs int, relayout bool) (nt *Tree[T], firs
 			return nil, 0, err
 		}
 		done += size
-		if relayout && done < n && nt.nodes >= 1<<12 {
+		// Relayout when the tree has doubled since the last: O(n) copies
+		// in all.
+		if relayout && done < n && nt.nodes >= 1<<12 && nt.nodes >= 2*laidOut {
 			nt = nt.compact()
+			laidOut = nt.nodes
 		}
 	}
 	return nt, int(first32), nil
