@@ -246,49 +246,58 @@ func (t *Tree[T]) measureConflicts(items []item, pt func(k int) []T, jobs int) i
 			head[it.loc.parent] = int32(k)
 		}
 	}
-	type pair struct{ a, b int32 }
-	var pairs []pair
-	for k := range items {
-		it := &items[k]
-		if it.state != pending {
-			continue
-		}
-		if it.wide {
-			// Its scope says nothing: it was located without a parent.
-			for y := range items {
-				if y != k && items[y].state == pending && (!items[y].wide || y > k) {
-					pairs = append(pairs, pair{int32(k), int32(y)})
-				}
-			}
-			continue
-		}
-		lim := t.scale.pow(it.loc.bound) * (1 + slack)
-		for i, p := range it.loc.seen {
-			// The scope holds the nodes that can be parents of conflicting
-			// items (trimScope); this asks which are.
-			if head[p] < 0 {
+	// Each item finds and measures its pairs in parallel; the lists are
+	// merged in item order, so the outcome does not depend on scheduling.
+	found := make([][]neighbor, len(items))
+	counts := make([]int64, max(jobs, 1))
+	forRange(len(items), jobs, func(w, lo, hi int) {
+		for k := lo; k < hi; k++ {
+			it := &items[k]
+			if it.state != pending {
 				continue
 			}
-			dxp := it.loc.seenD[i]
-			for y := head[p]; y >= 0; y = next[y] {
-				yt := &items[y]
-				if int(y) == k || yt.loc.bound < it.loc.bound || (yt.loc.bound == it.loc.bound && int(y) < k) {
-					continue
+			var nb []neighbor
+			if it.wide {
+				// Its scope says nothing: it was located without a parent.
+				for y := range items {
+					if y != k && items[y].state == pending && (!items[y].wide || y > k) {
+						nb = append(nb, neighbor{k: int32(y), d: t.dist(pt(k), pt(y))})
+					}
 				}
-				if dxp-yt.loc.pdist > lim || yt.loc.pdist-dxp > lim {
-					continue
+			} else {
+				lim := t.scale.pow(it.loc.bound) * (1 + slack)
+				for i, p := range it.loc.seen {
+					// The scope holds the nodes that can be parents of
+					// conflicting items (trimScope); this asks which are.
+					if head[p] < 0 {
+						continue
+					}
+					dxp := it.loc.seenD[i]
+					for y := head[p]; y >= 0; y = next[y] {
+						yt := &items[y]
+						if int(y) == k || yt.loc.bound < it.loc.bound || (yt.loc.bound == it.loc.bound && int(y) < k) {
+							continue
+						}
+						if dxp-yt.loc.pdist > lim || yt.loc.pdist-dxp > lim {
+							continue
+						}
+						nb = append(nb, neighbor{k: y, d: t.dist(pt(k), pt(int(y)))})
+					}
 				}
-				pairs = append(pairs, pair{int32(k), y})
 			}
+			counts[w] += int64(len(nb))
+			found[k] = nb
 		}
+	})
+	var evals int64
+	for _, c := range counts {
+		evals += c
 	}
-	ds := make([]float64, len(pairs))
-	evals := t.parallelDist(len(pairs), jobs, func(i int) ([]T, []T, bool) {
-		return pt(int(pairs[i].a)), pt(int(pairs[i].b)), true
-	}, ds)
-	for i, p := range pairs {
-		items[p.a].nbr = append(items[p.a].nbr, neighbor{k: p.b, d: ds[i]})
-		items[p.b].nbr = append(items[p.b].nbr, neighbor{k: p.a, d: ds[i]})
+	for k, nb := range found {
+		for _, x := range nb {
+			items[k].nbr = append(items[k].nbr, x)
+			items[x.k].nbr = append(items[x.k].nbr, neighbor{k: int32(k), d: x.d})
+		}
 	}
 	return evals
 }
