@@ -78,8 +78,10 @@ def test_float32_fit_checks_queries_in_float32():
         ({"metric": "cosine"}, r"The 'metric' parameter of NearestNeighbors must be a str among \{'chebyshev', 'cityblock', 'euclidean', 'infinity', 'l1', 'l2', 'manhattan', 'minkowski'\}. Got 'cosine' instead."),
         ({"metric": len}, "The 'metric' parameter of NearestNeighbors must be a str among"),
         ({"p": 0}, r"The 'p' parameter of NearestNeighbors must be a float in the range \(0.0, inf\] or None. Got 0 instead."),
-        ({"p": 0.5}, r"does not support p = 0.5 for the Minkowski metric.*Set p >= 1"),
-        ({"metric_params": {"p": 0.5}, "p": None}, r"does not support p = 0.5"),
+        ({"metric": "minkowski", "p": 0.5}, r"does not support p = 0.5 for the Minkowski metric.*Set p >= 1"),
+        ({"metric": "minkowski", "metric_params": {"p": 0.5}, "p": None}, r"does not support p = 0.5"),
+        ({"search": "breadth_first"}, r"The 'search' parameter of NearestNeighbors must be a str among \{'corrected', 'depth_first'\}. Got 'breadth_first' instead."),
+        ({"search": None}, "The 'search' parameter of NearestNeighbors must be a str among"),
         ({"metric_params": [1]}, "The 'metric_params' parameter of NearestNeighbors must be an instance of 'dict' or None"),
         ({"metric_params": {"w": np.ones(4)}}, "Weighted Minkowski"),
         ({"metric_params": {"V": 1}}, r"Unsupported metric_params \['V'\]"),
@@ -90,6 +92,49 @@ def test_float32_fit_checks_queries_in_float32():
 def test_bad_parameters(params, match):
     with pytest.raises(ValueError, match=match):
         NearestNeighbors(**params).fit(X)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"p": 1},  # scikit-learn code meaning Manhattan: refused, not ignored
+        {"p": 3},
+        {"metric": "l2", "p": 1.5},
+        {"metric": "manhattan", "p": 3},
+        {"metric": "chebyshev", "p": 1},
+        {"metric_params": {"p": 3}},
+        {"metric": "euclidean", "metric_params": {"p": 1}, "p": None},
+    ],
+)
+@pytest.mark.filterwarnings("ignore:Parameter p is found in metric_params")
+def test_p_without_minkowski_is_refused(params):
+    """p applies only to metric="minkowski" (scikit-learn's default metric);
+    pcct's default is "euclidean", so a p set with another metric raises at
+    fit instead of being silently ignored."""
+    est = NearestNeighbors(**params)  # __init__ validates nothing (sklearn's rule)
+    with pytest.raises(ValueError, match=r"parameter of NearestNeighbors only applies to metric='minkowski' "
+                                         r"\(scikit-learn's default metric\).*Set metric='minkowski'"):
+        est.fit(X)
+    with pytest.raises(ValueError, match="only applies to metric='minkowski'"):
+        CoverTree(X, metric=params.get("metric", "euclidean"), p=3)
+
+
+@pytest.mark.parametrize(
+    "params,effective",
+    [
+        ({}, "euclidean"),
+        ({"p": 2}, "euclidean"),
+        ({"p": None}, "euclidean"),
+        ({"metric": "manhattan", "p": 1}, "manhattan"),  # the metric's own power
+        ({"metric": "cityblock", "p": 2}, "cityblock"),  # p=2 is the default: untouched
+        ({"metric": "chebyshev", "p": np.inf}, "chebyshev"),
+        ({"metric": "minkowski", "p": 1}, "manhattan"),
+        ({"metric": "minkowski", "p": 3}, "minkowski"),
+    ],
+)
+def test_p_accepted_where_it_cannot_mislead(params, effective):
+    est = NearestNeighbors(**params).fit(X)
+    assert est.effective_metric_ == effective
 
 
 def test_invalid_parameter_error_is_also_type_error():
@@ -173,6 +218,8 @@ def test_cover_tree_errors():
         CoverTree(X, metric="minkowski", p=0.9)
     with pytest.raises(ValueError, match="n_jobs == 0"):
         CoverTree(X, n_jobs=0)
+    with pytest.raises(ValueError, match="Unsupported search 'bfs' for CoverTree: use one of 'corrected', 'depth_first'"):
+        CoverTree(X, search="bfs")
 
 
 # -- errors raised in Go reach Python as the right exception -----------------
@@ -189,8 +236,16 @@ def test_go_value_errors_become_value_error():
         tree._radius(X, -1.0, False, 1)
     with pytest.raises(ValueError, match="non-finite"):
         CoverTree._from_checked(np.array([[np.nan, 1.0]]), 0, 2.0, None, 0)
-    with pytest.raises(ValueError, match="out of range"):
-        tree._kneighbors(None, 1, 1, first=15, count=10)
+    with pytest.raises(ValueError, match="caller index 25 is not in the tree"):
+        tree._kneighbors(None, 1, 1, ids=[3, 25])
+    with pytest.raises(ValueError, match="caller index -1 is not in the tree"):
+        tree._radius(None, 1.0, False, 1, ids=[-1])
+    with pytest.raises(ValueError, match="unknown search strategy 7"):
+        tree._kneighbors(X, 1, 1, strategy=7)
+    with pytest.raises(ValueError, match="span too wide a range"):
+        tree._insert_checked(np.array([[1e308, 0, 0, 0], [-1e308, 0, 0, 0]]), 1)
+    with pytest.raises(ValueError, match="decode: checksum mismatch"):
+        pcct.tree._Version.decode(bytes(tree._version.encode())[:-1], 1)
 
 
 def test_go_panic_becomes_runtime_error():

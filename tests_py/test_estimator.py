@@ -30,17 +30,29 @@ def test_version():
     assert pcct.library_version().startswith("pcct 0.1.0 (go")
 
 
-def test_default_params_match_sklearn():
+def test_default_params_match_sklearn_but_metric():
+    """The issue specifies metric="euclidean" (scikit-learn: "minkowski",
+    with p=2 the same distance); the other shared defaults are sklearn's."""
     ours = NearestNeighbors().get_params()
     theirs = SkNN().get_params()
     for name, value in ours.items():
-        assert theirs[name] == value, name
-    assert set(ours) == {"n_neighbors", "radius", "metric", "p", "metric_params", "n_jobs"}
+        if name not in ("metric", "search"):
+            assert theirs[name] == value, name
+    assert ours["metric"] == "euclidean" and theirs["metric"] == "minkowski"
+    assert ours["p"] == 2 and ours["search"] == "depth_first"
+    assert set(ours) == {"n_neighbors", "radius", "metric", "p", "metric_params", "n_jobs", "search"}
+    assert CoverTree(X).metric == "euclidean" and CoverTree(X).search == "depth_first"
+    # The default estimator's answers are scikit-learn's default ones.
+    ours = NearestNeighbors().fit(X)
+    theirs = SkNN(algorithm="brute").fit(X)
+    assert ours.effective_metric_ == theirs.effective_metric_ == "euclidean"
+    assert ours.effective_metric_params_ == theirs.effective_metric_params_ == {}
+    np.testing.assert_array_equal(ours.kneighbors(X[:7])[1], theirs.kneighbors(X[:7])[1])
 
 
 def test_init_stores_params_untouched_and_clone_round_trips():
     params = dict(n_neighbors=7, radius=0.25, metric="minkowski", p=3.5,
-                  metric_params={"p": 3.5}, n_jobs=-1)
+                  metric_params={"p": 3.5}, n_jobs=-1, search="corrected")
     est = NearestNeighbors(**params)
     assert est.get_params() == params
     assert est.get_params()["metric_params"] is params["metric_params"]
@@ -83,7 +95,8 @@ def test_fit_returns_self_and_fitted_attributes():
         ("minkowski", 2, {"p": 1}), ("minkowski", None, {"p": 4}),
         ("euclidean", 2, None), ("l2", 2, None), ("manhattan", 2, None),
         ("cityblock", 2, None), ("l1", 2, None), ("chebyshev", 2, None),
-        ("infinity", 2, None), ("euclidean", 3, None),
+        ("infinity", 2, None), ("manhattan", 1, None), ("chebyshev", np.inf, None),
+        ("l1", None, None), ("euclidean", None, None),
     ],
 )
 @pytest.mark.filterwarnings("ignore:Parameter p is found in metric_params")
@@ -138,7 +151,7 @@ def test_results_do_not_depend_on_n_jobs(n_jobs):
 def test_pickle_round_trip(dtype):
     est = NearestNeighbors(n_neighbors=3, metric="minkowski", p=3).fit(X.astype(dtype))
     twin = pickle.loads(pickle.dumps(est))
-    assert twin.tree_._handle != est.tree_._handle
+    assert twin.tree_._version.handle != est.tree_._version.handle
     assert twin.tree_.dtype == dtype and twin.tree_.metric == "minkowski" and twin.tree_.p == 3
     for a, b in zip(est.kneighbors(), twin.kneighbors()):
         np.testing.assert_array_equal(a, b)
@@ -192,7 +205,7 @@ def test_trees_are_freed():
     import weakref
 
     est = NearestNeighbors().fit(X)
-    fin = est.tree_._finalizer
+    fin = est.tree_._version._finalizer
     assert fin.alive
     ref = weakref.ref(est.tree_)
     del est

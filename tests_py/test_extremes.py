@@ -47,11 +47,19 @@ def test_random_scales_and_sizes(seed):
         assert np.all(np.abs(counts - expected) <= boundary)
 
 
-@pytest.mark.xfail(reason="core: distances that overflow to +inf break the tree "
-                          "(a point is not found at distance 0); reported to core", strict=False)
 @pytest.mark.parametrize("metric", ["euclidean", "manhattan", "chebyshev"])
-def test_distances_overflowing_to_inf(metric):
-    X = np.array([[-1e308], [0.0], [1e308]])
-    d, i = NearestNeighbors(n_neighbors=2, metric=metric).fit(X).kneighbors([[1e308]])
-    assert i.tolist() == [[2, 1]]
-    assert d.tolist() == [[0.0, 1e308]]
+def test_distances_overflowing_float64_are_refused(metric):
+    """Point sets whose distances could overflow float64 are refused at fit
+    and at insert (ValueError, the estimator unchanged); a set just inside
+    the range gives exact answers."""
+    with pytest.raises(ValueError, match="too wide a range"):
+        NearestNeighbors(n_neighbors=2, metric=metric).fit(np.array([[-1e308], [0.0], [1e308]]))
+    nn = NearestNeighbors(n_neighbors=2, metric=metric).fit(np.array([[0.0], [1e308], [5e307]]))
+    d, i = nn.kneighbors([[1e308]])
+    assert i.tolist() == [[1, 2]]
+    assert d.tolist() == [[0.0, 5e307]]
+    with pytest.raises(ValueError, match="too wide a range"):
+        nn.insert([[-1e308]])
+    assert nn.n_samples_fit_ == 3 and nn.n_ids_ == 3
+    assert nn.kneighbors([[1e308]])[1].tolist() == [[1, 2]]
+    assert nn.insert([[-1e307]]).tolist() == [3]

@@ -62,9 +62,10 @@ def test_stats():
     s = tree.stats()
     expected_keys = {"points", "nodes", "dim", "dtype", "levels", "min_level", "max_level",
                      "depth", "max_fanout", "build_distance_evaluations",
-                     "query_distance_evaluations", "nodes_per_level", "metric"}
+                     "query_distance_evaluations", "nodes_per_level", "metric", "ids_issued"}
     assert expected_keys <= set(s)
     assert s["points"] == 3000 and s["dim"] == 4 and s["dtype"] == "float64"
+    assert s["ids_issued"] == 3000
     assert s["metric"] == "euclidean"
     n_distinct = len(np.unique(X, axis=0))
     assert s["nodes"] == n_distinct < 3000

@@ -3,6 +3,8 @@
 The tree is built and searched in Go (a shared library shipped inside this
 package); :class:`NearestNeighbors` is driven like scikit-learn's, and
 :class:`CoverTree` is the lower-level tree with a KDTree-like interface.
+Both can be updated (``insert``, ``delete``), snapshotted (``snapshot``),
+pickled and saved (``save``, :func:`load`).
 
 >>> from pcct import NearestNeighbors
 >>> nn = NearestNeighbors(n_neighbors=10).fit(X)          # doctest: +SKIP
@@ -11,10 +13,19 @@ package); :class:`NearestNeighbors` is driven like scikit-learn's, and
 
 __version__ = "0.1.0"
 
+from ._io import load
 from .neighbors import InvalidParameterError, NearestNeighbors
-from .tree import CoverTree
+from .tree import CoverTree, ReadOnlyError
 
-__all__ = ["NearestNeighbors", "CoverTree", "InvalidParameterError", "__version__", "library_version"]
+__all__ = [
+    "NearestNeighbors",
+    "CoverTree",
+    "InvalidParameterError",
+    "ReadOnlyError",
+    "load",
+    "__version__",
+    "library_version",
+]
 
 
 def library_version():

@@ -28,8 +28,6 @@ __all__ = ["lib", "check", "library_path", "version", "ForkedChildError"]
 # uintptr_t: the width of a pointer on every platform Go's c-shared supports.
 c_uintptr = c_size_t
 
-_ERROR_CAPACITY = 1 << 16  # bytes fetched for one error message
-
 # Error kinds reported by pcct_error_message.
 _KIND_VALUE = 1
 _KIND_INTERNAL = 2
@@ -62,20 +60,33 @@ def library_path() -> str:
 _SIGNATURES = [
     ("pcct_error_message", c_int64, [c_int64, c_char_p, c_int64, POINTER(c_int32)]),
     ("pcct_tree_build", c_int64,
-     [c_void_p, c_int32, c_int64, c_int64, c_int32, c_double, c_uint64, POINTER(c_uintptr)]),
+     [c_void_p, c_int32, c_int64, c_int64, c_int32, c_double, c_uint64, c_int32,
+      POINTER(c_uintptr)]),
     ("pcct_tree_free", c_int64, [c_uintptr]),
     ("pcct_tree_stats", c_int64, [c_uintptr, POINTER(c_int64), c_int64, POINTER(c_int64)]),
     ("pcct_tree_level_counts", c_int64,
      [c_uintptr, POINTER(c_int64), POINTER(c_int64), c_int64, POINTER(c_int64)]),
+    ("pcct_tree_insert", c_int64,
+     [c_uintptr, c_void_p, c_int64, c_int64, c_int32, POINTER(c_uintptr), POINTER(c_int64)]),
+    ("pcct_tree_delete", c_int64, [c_uintptr, c_void_p, c_int64, c_int32, POINTER(c_uintptr)]),
+    ("pcct_tree_live_ids", c_int64, [c_uintptr, c_void_p, c_int64, POINTER(c_int64)]),
+    ("pcct_tree_encode", c_int64, [c_uintptr, POINTER(c_uintptr), POINTER(c_int64)]),
+    ("pcct_bytes_fill", c_int64, [c_uintptr, c_void_p]),
+    ("pcct_tree_decode", c_int64, [c_void_p, c_int64, c_int32, POINTER(c_uintptr)]),
     ("pcct_kneighbors", c_int64,
-     [c_uintptr, c_void_p, c_int64, c_int64, c_int64, c_int32, c_void_p, c_void_p]),
+     [c_uintptr, c_void_p, c_int64, c_int64, c_int64, c_int32, c_int32, c_void_p, c_void_p]),
     ("pcct_kneighbors_fitted", c_int64,
-     [c_uintptr, c_int64, c_int64, c_int64, c_int32, c_void_p, c_void_p]),
+     [c_uintptr, c_int64, c_int64, c_int64, c_int32, c_int32, c_void_p, c_void_p]),
+    ("pcct_kneighbors_ids", c_int64,
+     [c_uintptr, c_void_p, c_int64, c_int64, c_int32, c_int32, c_void_p, c_void_p]),
     ("pcct_radius", c_int64,
      [c_uintptr, c_void_p, c_int64, c_int64, c_double, c_int32, c_int32, c_void_p,
       POINTER(c_uintptr), POINTER(c_int64)]),
     ("pcct_radius_fitted", c_int64,
      [c_uintptr, c_int64, c_int64, c_double, c_int32, c_int32, c_void_p,
+      POINTER(c_uintptr), POINTER(c_int64)]),
+    ("pcct_radius_ids", c_int64,
+     [c_uintptr, c_void_p, c_int64, c_double, c_int32, c_int32, c_void_p,
       POINTER(c_uintptr), POINTER(c_int64)]),
     ("pcct_radius_fill", c_int64, [c_uintptr, c_void_p, c_void_p]),
     ("pcct_result_free", c_int64, [c_uintptr]),
@@ -154,16 +165,22 @@ def usable() -> bool:
 
 
 def error_message(ticket: int) -> tuple[int, str]:
-    """Fetch and forget the message of an error ticket: (kind, message)."""
-    buf = ctypes.create_string_buffer(_ERROR_CAPACITY)
+    """Fetch and forget the message of an error ticket: (kind, message).
+
+    Two calls: the first (no buffer) reports the message's length and kind
+    and keeps the ticket; the second copies the message into a buffer of
+    that size and forgets the ticket.
+    """
+    fn = lib().pcct_error_message
     kind = c_int32(0)
-    n = lib().pcct_error_message(ticket, buf, _ERROR_CAPACITY, ctypes.byref(kind))
+    n = fn(ticket, None, 0, ctypes.byref(kind))
     if n < 0:
         return _KIND_INTERNAL, f"pcct: unknown error ticket {ticket}"
-    msg = buf.value.decode("utf-8", errors="replace")
-    if n >= _ERROR_CAPACITY:
-        msg += f"... [{n - len(msg)} more bytes]"
-    return kind.value, msg
+    buf = ctypes.create_string_buffer(n + 1)
+    m = fn(ticket, buf, n + 1, ctypes.byref(kind))
+    if m < 0:  # pragma: no cover - a ticket has one reader
+        return _KIND_INTERNAL, f"pcct: error ticket {ticket} vanished"
+    return kind.value, buf.raw[: min(n, m)].decode("utf-8", errors="replace")
 
 
 def check(status: int) -> None:
@@ -198,7 +215,7 @@ def free_tree(handle: int) -> None:
 
 
 def free_result(handle: int) -> None:
-    """Abandon a radius result handle that will not be filled."""
+    """Abandon a result handle (radius or encoding) that will not be filled."""
     if handle and usable():
         status = lib().pcct_result_free(handle)
         if status:
