@@ -549,3 +549,25 @@ func pcct_test_panic() C.int64_t {
 		return nil
 	})
 }
+
+// pcct_tree_metric stores the tree's metric kind (see pcct_tree_build) and,
+// for Minkowski, its power in *kind and *p.
+//
+//export pcct_tree_metric
+func pcct_tree_metric(h C.uintptr_t, kind *C.int32_t, p *C.double) C.int64_t {
+	return guard(func() error {
+		if kind == nil || p == nil {
+			return argErrorf("pcct: null output")
+		}
+		return withTree(h, func(t *tree) error {
+			var m core.Metric
+			if t.f32 != nil {
+				m = t.f32.Metric()
+			} else {
+				m = t.f64.Metric()
+			}
+			*kind, *p = C.int32_t(m.Kind), C.double(m.P)
+			return nil
+		})
+	})
+}

@@ -45,8 +45,9 @@ const (
 	// children of a node are measured as a block and opened nearest first,
 	// and a subtree is skipped when its radius puts it beyond the k-th
 	// distance found so far. It finds close neighbours early, so its bound
-	// is tight soon: on the benchmark data it measures 1.4 to 2.3 times
-	// fewer distances than Corrected.
+	// is tight soon: on the five real data sets of the benchmarks (k=10,
+	// every point queried) it measures 1.15 to 1.7 times fewer distances
+	// than Corrected, and runs 1.7 to 2.6 times faster.
 	DepthFirst Strategy = iota
 	// Corrected is the corrected algorithm of Elkin and Kurlin: level by
 	// level, with the lambda-point bound, pruning, and the break to a scan
@@ -68,9 +69,6 @@ func (s Strategy) String() string {
 
 // count returns the number of queries in b, after checking them.
 func (b Batch[T]) count(t *Tree[T]) (int, error) {
-	if t.root < 0 {
-		return 0, fmt.Errorf("core: the tree holds no points")
-	}
 	if b.Points == nil {
 		if b.IDs != nil {
 			for _, id := range b.IDs {

@@ -311,6 +311,9 @@ func (t *Tree[T]) offerNode(s *scratch, v int32, d float64) bool {
 // skipping the caller index s.exclude, in tree order.
 func (t *Tree[T]) radius(s *scratch, q []T, r float64) {
 	s.rd, s.rid = s.rd[:0], s.rid[:0]
+	if t.root < 0 {
+		return // an empty tree has no point within any radius
+	}
 	d0 := t.dist(q, t.point(t.root))
 	s.evals++
 	t.emitNode(s, t.root, d0, r)

@@ -280,3 +280,34 @@ func TestSelfQueryRangeOverflow(t *testing.T) {
 		return err
 	})
 }
+
+// TestEmptyTree checks that a tree emptied by deletions answers radius
+// queries with nothing, refuses k-NN queries with an error, and accepts
+// new points.
+func TestEmptyTree(t *testing.T) {
+	tr, err := core.Build([]float64{0, 0, 1, 1, 1, 1}, 2, core.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	empty, err := tr.Delete(tr.LiveIDs(nil), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := empty.Check(); err != nil {
+		t.Fatal(err)
+	}
+	res, err := empty.WithinBatch(core.Batch[float64]{Points: []float64{0, 0, 5, 5}}, 10, true)
+	if err != nil || res.Total() != 0 || len(res.Counts()) != 2 {
+		t.Fatalf("radius query on an empty tree: %v, %v", res, err)
+	}
+	if _, err := empty.KNearest([]float64{0, 0}, 1); err == nil {
+		t.Fatal("a k-NN query on an empty tree succeeded")
+	}
+	again, first, err := empty.Insert([]float64{3, 3}, 1)
+	if err != nil || first != 3 || again.Len() != 1 {
+		t.Fatalf("insert into an empty tree: first id %d, %d points, %v", first, again.Len(), err)
+	}
+	if err := again.Check(); err != nil {
+		t.Fatal(err)
+	}
+}
