@@ -23,15 +23,33 @@ import (
 	"strings"
 	"sync"
 	"unsafe"
+
+	"github.com/pcct-dev/pcct/core"
 )
 
 func main() {}
+
+// monitor views a caller's control words as a core.Monitor: control[0]
+// counts the work done (queries answered, points inserted or deleted) and
+// a non-zero control[1] asks the call to stop (the call then fails with
+// error kind 4). control[0] is only ever increased, so a caller can carry
+// one count across several calls. The caller reads control[0] and writes
+// control[1] from another thread while the call runs; core accesses both
+// atomically. A NULL control means no monitoring.
+func monitor(control *C.int64_t) *core.Monitor {
+	if control == nil {
+		return nil
+	}
+	words := unsafe.Slice((*int64)(unsafe.Pointer(control)), 2)
+	return &core.Monitor{Done: &words[0], Stop: &words[1]}
+}
 
 // Error kinds, mapped to Python exceptions by the package.
 const (
 	kindValue    = 1 // ValueError: the arguments are wrong
 	kindInternal = 2 // RuntimeError: a bug, including a recovered panic
 	kindMemory   = 3 // MemoryError
+	kindStopped  = 4 // the caller stopped the call through its control words
 )
 
 // Dtype codes.
@@ -93,7 +111,13 @@ func status(err error) C.int64_t {
 	}
 	var ae argError
 	if errors.As(err, &ae) {
+		if errors.Is(ae.error, core.ErrStopped) {
+			return tickets.put(kindStopped, ae.Error())
+		}
 		return tickets.put(kindValue, ae.Error())
+	}
+	if errors.Is(err, core.ErrStopped) {
+		return tickets.put(kindStopped, err.Error())
 	}
 	return tickets.put(kindInternal, err.Error())
 }

@@ -85,10 +85,11 @@ func metricOf(kind C.int32_t, p C.double) (core.Metric, error) {
 // (0 euclidean, 1 manhattan, 2 chebyshev, 3 minkowski with power p, 4
 // cosine, 5 haversine) and
 // seed, on jobs goroutines, and stores its handle in out. The points are
-// copied.
+// copied. control, which may be NULL, is the call's pair of control words
+// (see monitor): points inserted, and a stop request.
 //
 //export pcct_tree_build
-func pcct_tree_build(x unsafe.Pointer, dtype C.int32_t, n, d C.int64_t, metric C.int32_t, p C.double, seed C.uint64_t, jobs C.int32_t, out *C.uintptr_t) C.int64_t {
+func pcct_tree_build(x unsafe.Pointer, dtype C.int32_t, n, d C.int64_t, metric C.int32_t, p C.double, seed C.uint64_t, jobs C.int32_t, control *C.int64_t, out *C.uintptr_t) C.int64_t {
 	return guard(func() error {
 		if out == nil {
 			return argErrorf("pcct: null output handle")
@@ -100,7 +101,7 @@ func pcct_tree_build(x unsafe.Pointer, dtype C.int32_t, n, d C.int64_t, metric C
 		if err != nil {
 			return err
 		}
-		opts := core.Options{Metric: m, Seed: uint64(seed), Jobs: int(jobs)}
+		opts := core.Options{Metric: m, Seed: uint64(seed), Jobs: int(jobs), Monitor: monitor(control)}
 		t := &tree{}
 		switch dtype {
 		case dtypeFloat32:
@@ -255,11 +256,13 @@ type source struct {
 	// strategy is the k-nearest-neighbour search: 0 depth-first, 1
 	// corrected (core.Strategy).
 	strategy C.int32_t
+	// control is the caller's pair of control words, or nil (see monitor).
+	control *C.int64_t
 }
 
 // batch builds the core.Batch that src describes.
 func batch[T core.Float](t *core.Tree[T], src source) (core.Batch[T], error) {
-	b := core.Batch[T]{Jobs: int(src.jobs), Strategy: core.Strategy(src.strategy)}
+	b := core.Batch[T]{Jobs: int(src.jobs), Strategy: core.Strategy(src.strategy), Monitor: monitor(src.control)}
 	if src.n < 0 {
 		return b, argErrorf("pcct: negative query count %d", src.n)
 	}
@@ -330,33 +333,34 @@ func kneighborsExport(h C.uintptr_t, src source, k C.int64_t, dist unsafe.Pointe
 // dimension d (row-major at q, in the tree's dtype) into dist (nq*k values
 // of the tree's dtype) and ind (nq*k int64), nearest first, ties by index.
 // jobs goroutines answer the queries with the search strategy (0
-// depth-first, 1 corrected).
+// depth-first, 1 corrected). control, which may be NULL, is the call's pair
+// of control words (see monitor): queries answered, and a stop request.
 //
 //export pcct_kneighbors
-func pcct_kneighbors(h C.uintptr_t, q unsafe.Pointer, nq, d, k C.int64_t, jobs, strategy C.int32_t, dist unsafe.Pointer, ind *C.int64_t) C.int64_t {
+func pcct_kneighbors(h C.uintptr_t, q unsafe.Pointer, nq, d, k C.int64_t, jobs, strategy C.int32_t, control *C.int64_t, dist unsafe.Pointer, ind *C.int64_t) C.int64_t {
 	if q == nil && nq > 0 {
 		return status(argErrorf("pcct: null query buffer"))
 	}
-	return kneighborsExport(h, source{q: q, n: int64(nq), d: int64(d), jobs: jobs, strategy: strategy}, k, dist, ind)
+	return kneighborsExport(h, source{q: q, n: int64(nq), d: int64(d), jobs: jobs, strategy: strategy, control: control}, k, dist, ind)
 }
 
 // pcct_kneighbors_fitted is pcct_kneighbors for the tree's own points with
 // caller indices first..first+count-1, each left out of its own answer.
 //
 //export pcct_kneighbors_fitted
-func pcct_kneighbors_fitted(h C.uintptr_t, first, count, k C.int64_t, jobs, strategy C.int32_t, dist unsafe.Pointer, ind *C.int64_t) C.int64_t {
-	return kneighborsExport(h, source{first: int64(first), n: int64(count), jobs: jobs, strategy: strategy}, k, dist, ind)
+func pcct_kneighbors_fitted(h C.uintptr_t, first, count, k C.int64_t, jobs, strategy C.int32_t, control *C.int64_t, dist unsafe.Pointer, ind *C.int64_t) C.int64_t {
+	return kneighborsExport(h, source{first: int64(first), n: int64(count), jobs: jobs, strategy: strategy, control: control}, k, dist, ind)
 }
 
 // pcct_kneighbors_ids is pcct_kneighbors for the tree's own points with the
 // count caller indices at ids, each left out of its own answer.
 //
 //export pcct_kneighbors_ids
-func pcct_kneighbors_ids(h C.uintptr_t, ids *C.int64_t, count, k C.int64_t, jobs, strategy C.int32_t, dist unsafe.Pointer, ind *C.int64_t) C.int64_t {
+func pcct_kneighbors_ids(h C.uintptr_t, ids *C.int64_t, count, k C.int64_t, jobs, strategy C.int32_t, control *C.int64_t, dist unsafe.Pointer, ind *C.int64_t) C.int64_t {
 	if ids == nil && count > 0 {
 		return status(argErrorf("pcct: null index buffer"))
 	}
-	return kneighborsExport(h, source{ids: ids, n: int64(count), jobs: jobs, strategy: strategy}, k, dist, ind)
+	return kneighborsExport(h, source{ids: ids, n: int64(count), jobs: jobs, strategy: strategy, control: control}, k, dist, ind)
 }
 
 func withTree(h C.uintptr_t, fn func(*tree) error) error {
@@ -424,33 +428,34 @@ func radiusExport(h C.uintptr_t, src source, r C.double, sorted C.int32_t, count
 // points (d <= r), sorted by (distance, index) when sorted != 0. It writes
 // each query's answer count to counts (nq int64), the total to *total, and
 // a result handle to *result, to be passed to pcct_radius_fill (or
-// pcct_result_free).
+// pcct_result_free). control, which may be NULL, is the call's pair of
+// control words (see monitor).
 //
 //export pcct_radius
-func pcct_radius(h C.uintptr_t, q unsafe.Pointer, nq, d C.int64_t, r C.double, sorted, jobs C.int32_t, counts *C.int64_t, result *C.uintptr_t, total *C.int64_t) C.int64_t {
+func pcct_radius(h C.uintptr_t, q unsafe.Pointer, nq, d C.int64_t, r C.double, sorted, jobs C.int32_t, control *C.int64_t, counts *C.int64_t, result *C.uintptr_t, total *C.int64_t) C.int64_t {
 	if q == nil && nq > 0 {
 		return status(argErrorf("pcct: null query buffer"))
 	}
-	return radiusExport(h, source{q: q, n: int64(nq), d: int64(d), jobs: jobs}, r, sorted, counts, result, total)
+	return radiusExport(h, source{q: q, n: int64(nq), d: int64(d), jobs: jobs, control: control}, r, sorted, counts, result, total)
 }
 
 // pcct_radius_fitted is pcct_radius for the tree's own points with caller
 // indices first..first+count-1, each left out of its own answer.
 //
 //export pcct_radius_fitted
-func pcct_radius_fitted(h C.uintptr_t, first, count C.int64_t, r C.double, sorted, jobs C.int32_t, counts *C.int64_t, result *C.uintptr_t, total *C.int64_t) C.int64_t {
-	return radiusExport(h, source{first: int64(first), n: int64(count), jobs: jobs}, r, sorted, counts, result, total)
+func pcct_radius_fitted(h C.uintptr_t, first, count C.int64_t, r C.double, sorted, jobs C.int32_t, control *C.int64_t, counts *C.int64_t, result *C.uintptr_t, total *C.int64_t) C.int64_t {
+	return radiusExport(h, source{first: int64(first), n: int64(count), jobs: jobs, control: control}, r, sorted, counts, result, total)
 }
 
 // pcct_radius_ids is pcct_radius for the tree's own points with the count
 // caller indices at ids, each left out of its own answer.
 //
 //export pcct_radius_ids
-func pcct_radius_ids(h C.uintptr_t, ids *C.int64_t, count C.int64_t, r C.double, sorted, jobs C.int32_t, counts *C.int64_t, result *C.uintptr_t, total *C.int64_t) C.int64_t {
+func pcct_radius_ids(h C.uintptr_t, ids *C.int64_t, count C.int64_t, r C.double, sorted, jobs C.int32_t, control *C.int64_t, counts *C.int64_t, result *C.uintptr_t, total *C.int64_t) C.int64_t {
 	if ids == nil && count > 0 {
 		return status(argErrorf("pcct: null index buffer"))
 	}
-	return radiusExport(h, source{ids: ids, n: int64(count), jobs: jobs}, r, sorted, counts, result, total)
+	return radiusExport(h, source{ids: ids, n: int64(count), jobs: jobs, control: control}, r, sorted, counts, result, total)
 }
 
 // pcct_radius_fill copies a radius result into dist (total values of the

@@ -19,10 +19,11 @@ import (
 // pcct_tree_insert inserts n points of dimension d (row-major at x, in the
 // tree's dtype) into the tree h, on jobs goroutines. It stores the new
 // version's handle in out and the first new caller index in first; the
-// new points have caller indices first..first+n-1.
+// new points have caller indices first..first+n-1. control, which may be
+// NULL, is the call's pair of control words (see monitor).
 //
 //export pcct_tree_insert
-func pcct_tree_insert(h C.uintptr_t, x unsafe.Pointer, n, d C.int64_t, jobs C.int32_t, out *C.uintptr_t, first *C.int64_t) C.int64_t {
+func pcct_tree_insert(h C.uintptr_t, x unsafe.Pointer, n, d C.int64_t, jobs C.int32_t, control *C.int64_t, out *C.uintptr_t, first *C.int64_t) C.int64_t {
 	return guard(func() error {
 		if out == nil || first == nil {
 			return argErrorf("pcct: null output")
@@ -35,9 +36,9 @@ func pcct_tree_insert(h C.uintptr_t, x unsafe.Pointer, n, d C.int64_t, jobs C.in
 			var f int
 			var err error
 			if t.f32 != nil {
-				nt.f32, f, err = insert(t.f32, x, int64(n), int64(d), int(jobs))
+				nt.f32, f, err = insert(t.f32, x, int64(n), int64(d), core.UpdateOptions{Jobs: int(jobs), Monitor: monitor(control)})
 			} else {
-				nt.f64, f, err = insert(t.f64, x, int64(n), int64(d), int(jobs))
+				nt.f64, f, err = insert(t.f64, x, int64(n), int64(d), core.UpdateOptions{Jobs: int(jobs), Monitor: monitor(control)})
 			}
 			if err != nil {
 				return err
@@ -49,7 +50,7 @@ func pcct_tree_insert(h C.uintptr_t, x unsafe.Pointer, n, d C.int64_t, jobs C.in
 	})
 }
 
-func insert[T core.Float](t *core.Tree[T], x unsafe.Pointer, n, d int64, jobs int) (*core.Tree[T], int, error) {
+func insert[T core.Float](t *core.Tree[T], x unsafe.Pointer, n, d int64, opts core.UpdateOptions) (*core.Tree[T], int, error) {
 	if int(d) != t.Dim() {
 		return nil, 0, argErrorf("X has %d features, but this tree was fitted with %d features", d, t.Dim())
 	}
@@ -57,7 +58,7 @@ func insert[T core.Float](t *core.Tree[T], x unsafe.Pointer, n, d int64, jobs in
 	if err != nil {
 		return nil, 0, err
 	}
-	nt, first, err := t.Insert(data, jobs)
+	nt, first, err := t.Insert(data, opts)
 	if err != nil {
 		return nil, 0, argError{err}
 	}
@@ -65,10 +66,11 @@ func insert[T core.Float](t *core.Tree[T], x unsafe.Pointer, n, d int64, jobs in
 }
 
 // pcct_tree_delete removes the n caller indices at ids from the tree h, on
-// jobs goroutines, and stores the new version's handle in out.
+// jobs goroutines, and stores the new version's handle in out. control,
+// which may be NULL, is the call's pair of control words (see monitor).
 //
 //export pcct_tree_delete
-func pcct_tree_delete(h C.uintptr_t, ids *C.int64_t, n C.int64_t, jobs C.int32_t, out *C.uintptr_t) C.int64_t {
+func pcct_tree_delete(h C.uintptr_t, ids *C.int64_t, n C.int64_t, jobs C.int32_t, control *C.int64_t, out *C.uintptr_t) C.int64_t {
 	return guard(func() error {
 		if out == nil {
 			return argErrorf("pcct: null output")
@@ -79,10 +81,11 @@ func pcct_tree_delete(h C.uintptr_t, ids *C.int64_t, n C.int64_t, jobs C.int32_t
 		}
 		return withTree(h, func(t *tree) error {
 			nt := &tree{}
+			opts := core.UpdateOptions{Jobs: int(jobs), Monitor: monitor(control)}
 			if t.f32 != nil {
-				nt.f32, err = t.f32.Delete(is, int(jobs))
+				nt.f32, err = t.f32.Delete(is, opts)
 			} else {
-				nt.f64, err = t.f64.Delete(is, int(jobs))
+				nt.f64, err = t.f64.Delete(is, opts)
 			}
 			if err != nil {
 				return argError{err}

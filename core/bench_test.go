@@ -301,7 +301,7 @@ func BenchmarkUpdate(b *testing.B) {
 			b.Run(fmt.Sprintf("%s/insert10%%/jobs=%d", set.name, jobs), func(b *testing.B) {
 				defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(jobs))
 				for b.Loop() {
-					if _, _, err := base.Insert(set.data[cut*set.dim:], jobs); err != nil {
+					if _, _, err := base.Insert(set.data[cut*set.dim:], core.UpdateOptions{Jobs: jobs}); err != nil {
 						b.Fatal(err)
 					}
 				}
@@ -310,7 +310,7 @@ func BenchmarkUpdate(b *testing.B) {
 			b.Run(fmt.Sprintf("%s/delete10%%/jobs=%d", set.name, jobs), func(b *testing.B) {
 				defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(jobs))
 				for b.Loop() {
-					if _, err := full.Delete(gone, jobs); err != nil {
+					if _, err := full.Delete(gone, core.UpdateOptions{Jobs: jobs}); err != nil {
 						b.Fatal(err)
 					}
 				}

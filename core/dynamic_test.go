@@ -111,7 +111,7 @@ func TestDynamicRandom(t *testing.T) {
 				for i := 0; i < m*dim; i++ {
 					add = append(add, float64(rng.IntN(6)))
 				}
-				nt, first, err := tr.Insert(add, 2)
+				nt, first, err := tr.Insert(add, UpdateOptions{Jobs: 2})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -132,7 +132,7 @@ func TestDynamicRandom(t *testing.T) {
 						ids = append(ids, int64(id))
 					}
 				}
-				nt, err := tr.Delete(ids, 2)
+				nt, err := tr.Delete(ids, UpdateOptions{Jobs: 2})
 				if err != nil {
 					t.Fatal(err)
 				}

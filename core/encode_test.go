@@ -20,7 +20,7 @@ func TestEncodeRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	ids := tr.LiveIDs(nil)
-	tr2, err := tr.Delete(ids[:150], 1)
+	tr2, err := tr.Delete(ids[:150], UpdateOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

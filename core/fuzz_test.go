@@ -43,7 +43,7 @@ func FuzzUpdates(f *testing.F) {
 				if tr == nil {
 					tr, err = Build(pts, dim, Options{Seed: uint64(step)})
 				} else {
-					tr, first, err = tr.Insert(pts, 2)
+					tr, first, err = tr.Insert(pts, UpdateOptions{Jobs: 2})
 				}
 				if err != nil {
 					t.Fatal(err)
@@ -59,7 +59,7 @@ func FuzzUpdates(f *testing.F) {
 						ids = append(ids, id)
 					}
 				}
-				nt, err := tr.Delete(ids, 2)
+				nt, err := tr.Delete(ids, UpdateOptions{Jobs: 2})
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -21,6 +21,9 @@ type Options struct {
 	// Jobs is the number of goroutines a build or update uses; values below
 	// 1 mean 1. The tree does not depend on it.
 	Jobs int
+	// Monitor, if not nil, counts the points inserted and can stop the
+	// build, which then returns ErrStopped.
+	Monitor *Monitor
 }
 
 func (o Options) jobs() int { return max(o.Jobs, 1) }

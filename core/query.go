@@ -34,6 +34,9 @@ type Batch[T Float] struct {
 	// Strategy selects the k-nearest-neighbour algorithm; every one is
 	// exact. The zero value is DepthFirst.
 	Strategy Strategy
+	// Monitor, if not nil, counts the queries answered and can stop the
+	// batch (which then returns ErrStopped).
+	Monitor *Monitor
 }
 
 // Strategy selects a k-nearest-neighbour search algorithm. Every strategy
@@ -149,18 +152,23 @@ func (t *Tree[T]) run(b Batch[T], nq int, fn func(s *scratch, i int, q []T) erro
 				}
 			}()
 			for {
+				if b.Monitor.stopped() {
+					return ErrStopped
+				}
 				blk := int(next.Add(1) - 1)
 				lo := blk * blockSize
 				if lo >= nq {
 					return nil
 				}
-				for i := lo; i < min(lo+blockSize, nq); i++ {
+				hi := min(lo+blockSize, nq)
+				for i := lo; i < hi; i++ {
 					q, ex := b.query(t, i)
 					s.exclude = ex
 					if err := fn(s, i, q); err != nil {
 						return err
 					}
 				}
+				b.Monitor.add(hi - lo)
 			}
 		})
 	}

@@ -63,11 +63,11 @@ func TestSnapshotsConcurrent(t *testing.T) {
 	for step := range 20 {
 		var nt *Tree[float64]
 		if step%2 == 0 {
-			nt, _, err = cur.Insert(gen(150), 2)
+			nt, _, err = cur.Insert(gen(150), UpdateOptions{Jobs: 2})
 		} else {
 			ids := cur.LiveIDs(nil)
 			rng.Shuffle(len(ids), func(i, j int) { ids[i], ids[j] = ids[j], ids[i] })
-			nt, err = cur.Delete(ids[:120], 2)
+			nt, err = cur.Delete(ids[:120], UpdateOptions{Jobs: 2})
 		}
 		if err != nil {
 			t.Fatal(err)

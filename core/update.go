@@ -33,7 +33,7 @@ func Build[T Float](data []T, dim int, opts Options) (t *Tree[T], err error) {
 		return nil, err
 	}
 	empty := newTree[T](dim, opts.Metric, sc, opts.Seed)
-	t, _, err = empty.insert(data, opts.jobs(), true)
+	t, _, err = empty.insert(data, opts.jobs(), true, opts.Monitor)
 	if err != nil {
 		return nil, err
 	}
@@ -47,18 +47,30 @@ func Build[T Float](data []T, dim int, opts Options) (t *Tree[T], err error) {
 // first+n-1, where first is t.IDs(): indices are never reused. t itself is
 // unchanged. The points are inserted in a random order, in batches no
 // larger than the tree (prefix doubling), each by parallel location and
-// level-by-level conflict resolution on jobs goroutines.
-func (t *Tree[T]) Insert(points []T, jobs int) (nt *Tree[T], first int, err error) {
+// level-by-level conflict resolution on opts.Jobs goroutines.
+func (t *Tree[T]) Insert(points []T, opts UpdateOptions) (nt *Tree[T], first int, err error) {
 	defer catch(&err)
-	return t.insert(points, jobs, false)
+	return t.insert(points, opts.jobs(), false, opts.Monitor)
 }
+
+// UpdateOptions configures Insert and Delete.
+type UpdateOptions struct {
+	// Jobs is the number of goroutines the update uses; values below 1
+	// mean 1. The new version does not depend on it.
+	Jobs int
+	// Monitor, if not nil, counts the points inserted or deleted and can
+	// stop the update, which then returns ErrStopped and no new version.
+	Monitor *Monitor
+}
+
+func (o UpdateOptions) jobs() int { return max(o.Jobs, 1) }
 
 // insert is Insert. With relayout, the tree is compacted after each batch
 // that leaves it large, so that the next batch's traversals read children
 // from consecutive slots; Build uses it, as its tree shares no storage. An
 // update of an existing tree does not, so that it copies only what it
 // changes.
-func (t *Tree[T]) insert(points []T, jobs int, relayout bool) (nt *Tree[T], first int, err error) {
+func (t *Tree[T]) insert(points []T, jobs int, relayout bool, m *Monitor) (nt *Tree[T], first int, err error) {
 	n, err := checkPoints(points, t.s.dim)
 	if err != nil {
 		return nil, 0, err
@@ -80,6 +92,9 @@ func (t *Tree[T]) insert(points []T, jobs int, relayout bool) (nt *Tree[T], firs
 	order := rng.Perm(n)
 	laidOut := nt.nodes // nodes at the last relayout
 	for done := 0; done < n; {
+		if m.stopped() {
+			return nil, 0, ErrStopped
+		}
 		// Prefix doubling: a batch no larger than the tree, and no larger
 		// than maxBatch, which bounds the memory of its scopes and
 		// conflict lists.
@@ -89,6 +104,7 @@ func (t *Tree[T]) insert(points []T, jobs int, relayout bool) (nt *Tree[T], firs
 			return nil, 0, err
 		}
 		done += size
+		m.add(size)
 		// Relayout when the tree has doubled since the last: O(n) copies
 		// in all.
 		if relayout && done < n && nt.nodes >= 1<<12 && nt.nodes >= 2*laidOut {
@@ -346,8 +362,17 @@ func (t *Tree[T]) regroupPaths(dirty map[int32]bool) {
 //
 // Delete returns an error, and no new version, if an index is not held by
 // t or is given twice.
-func (t *Tree[T]) Delete(ids []int64, jobs int) (nt *Tree[T], err error) {
+func (t *Tree[T]) Delete(ids []int64, opts UpdateOptions) (nt *Tree[T], err error) {
 	defer catch(&err)
+	jobs := opts.jobs()
+	if opts.Monitor.stopped() {
+		return nil, ErrStopped
+	}
+	defer func() {
+		if err == nil {
+			opts.Monitor.add(len(ids))
+		}
+	}()
 	byNode := map[int32][]int32{}
 	seen := map[int64]bool{}
 	for _, id := range ids {

@@ -289,7 +289,7 @@ func TestEmptyTree(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	empty, err := tr.Delete(tr.LiveIDs(nil), 1)
+	empty, err := tr.Delete(tr.LiveIDs(nil), core.UpdateOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -303,7 +303,7 @@ func TestEmptyTree(t *testing.T) {
 	if _, err := empty.KNearest([]float64{0, 0}, 1); err == nil {
 		t.Fatal("a k-NN query on an empty tree succeeded")
 	}
-	again, first, err := empty.Insert([]float64{3, 3}, 1)
+	again, first, err := empty.Insert([]float64{3, 3}, core.UpdateOptions{})
 	if err != nil || first != 3 || again.Len() != 1 {
 		t.Fatalf("insert into an empty tree: first id %d, %d points, %v", first, again.Len(), err)
 	}

@@ -414,7 +414,7 @@ class CoverTree:
         _lib.check(
             _lib.lib().pcct_tree_build(
                 _ptr(X), _DTYPES[X.dtype], n, d, self._code, self.p, self.seed,
-                min(jobs, 2**31 - 1), ctypes.byref(handle),
+                min(jobs, 2**31 - 1), None, ctypes.byref(handle),
             )
         )
         return _Version(handle.value)
@@ -642,7 +642,7 @@ class CoverTree:
                 hi = min(lo + INSERT_CHUNK_ROWS, n)
                 _lib.check(
                     lib.pcct_tree_insert(
-                        v.handle, _ptr(X[lo:hi]), hi - lo, self.n_features, jobs,
+                        v.handle, _ptr(X[lo:hi]), hi - lo, self.n_features, jobs, None,
                         ctypes.byref(out), ctypes.byref(first),
                     )
                 )
@@ -697,7 +697,7 @@ class CoverTree:
         with self._lock:
             v = self._version
             try:
-                _lib.check(lib.pcct_tree_delete(v.handle, _ptr(ids), ids.size, jobs, ctypes.byref(out)))
+                _lib.check(lib.pcct_tree_delete(v.handle, _ptr(ids), ids.size, jobs, None, ctypes.byref(out)))
             except ValueError as e:
                 raise _delete_error(v, ids) or e from None
             self._version = _Version(out.value)
@@ -740,16 +740,16 @@ class CoverTree:
             hi = min(lo + step, nq)
             if X is not None:
                 st = lib.pcct_kneighbors(
-                    h, _ptr(X[lo:hi]), hi - lo, self.n_features, k, jobs, strategy,
+                    h, _ptr(X[lo:hi]), hi - lo, self.n_features, k, jobs, strategy, None,
                     _ptr(dist[lo:hi]), _ptr(ind[lo:hi]),
                 )
             elif ids is None:
                 st = lib.pcct_kneighbors_fitted(
-                    h, lo, hi - lo, k, jobs, strategy, _ptr(dist[lo:hi]), _ptr(ind[lo:hi])
+                    h, lo, hi - lo, k, jobs, strategy, None, _ptr(dist[lo:hi]), _ptr(ind[lo:hi])
                 )
             else:
                 st = lib.pcct_kneighbors_ids(
-                    h, _ptr(ids[lo:hi]), hi - lo, k, jobs, strategy,
+                    h, _ptr(ids[lo:hi]), hi - lo, k, jobs, strategy, None,
                     _ptr(dist[lo:hi]), _ptr(ind[lo:hi]),
                 )
             _lib.check(st)
@@ -783,17 +783,17 @@ class CoverTree:
             hi = min(lo + step, nq)
             if X is not None:
                 st = lib.pcct_radius(
-                    h, _ptr(X[lo:hi]), hi - lo, self.n_features, r, int(sort), jobs,
+                    h, _ptr(X[lo:hi]), hi - lo, self.n_features, r, int(sort), jobs, None,
                     _ptr(counts[lo:hi]), ctypes.byref(result), ctypes.byref(total),
                 )
             elif ids is None:
                 st = lib.pcct_radius_fitted(
-                    h, lo, hi - lo, r, int(sort), jobs, _ptr(counts[lo:hi]),
+                    h, lo, hi - lo, r, int(sort), jobs, None, _ptr(counts[lo:hi]),
                     ctypes.byref(result), ctypes.byref(total),
                 )
             else:
                 st = lib.pcct_radius_ids(
-                    h, _ptr(ids[lo:hi]), hi - lo, r, int(sort), jobs, _ptr(counts[lo:hi]),
+                    h, _ptr(ids[lo:hi]), hi - lo, r, int(sort), jobs, None, _ptr(counts[lo:hi]),
                     ctypes.byref(result), ctypes.byref(total),
                 )
             _lib.check(st)
