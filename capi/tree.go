@@ -576,3 +576,40 @@ func pcct_tree_metric(h C.uintptr_t, kind *C.int32_t, p *C.double) C.int64_t {
 		})
 	})
 }
+
+// pcct_tree_structure writes, for up to n nodes (parents before children),
+// the node's smallest caller index, its number of caller points, its level
+// and its parent's smallest caller index (-1 for the root) into ids,
+// counts, levels and parents, and the number of nodes into *written. Call
+// it with n = 0 to learn the size.
+//
+//export pcct_tree_structure
+func pcct_tree_structure(h C.uintptr_t, ids, counts, levels, parents *C.int64_t, n C.int64_t, written *C.int64_t) C.int64_t {
+	return guard(func() error {
+		return withTree(h, func(t *tree) error {
+			var nodes []core.NodeInfo
+			if t.f32 != nil {
+				nodes = t.f32.Structure()
+			} else {
+				nodes = t.f64.Structure()
+			}
+			if written != nil {
+				*written = C.int64_t(len(nodes))
+			}
+			m := min(int64(n), int64(len(nodes)))
+			outs := make([][]int64, 4)
+			for i, p := range []*C.int64_t{ids, counts, levels, parents} {
+				s, err := slice[int64](unsafe.Pointer(p), m)
+				if err != nil {
+					return err
+				}
+				outs[i] = s
+			}
+			for i := range m {
+				nd := nodes[i]
+				outs[0][i], outs[1][i], outs[2][i], outs[3][i] = int64(nd.ID), int64(nd.Count), int64(nd.Level), int64(nd.Parent)
+			}
+			return nil
+		})
+	})
+}

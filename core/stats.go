@@ -81,3 +81,32 @@ func (s Stats) LevelHistogram() (levels, counts []int) {
 	}
 	return levels, counts
 }
+
+// NodeInfo describes one node for inspection and drawing.
+type NodeInfo struct {
+	ID     int // the node's smallest caller index, which names it
+	Count  int // the caller points it holds (more than one for duplicates)
+	Level  int // its level; the root's is one above its highest child
+	Parent int // the ID of its parent, or -1 for the root
+}
+
+// Structure returns every node, parents before children.
+func (t *Tree[T]) Structure() []NodeInfo {
+	if t.root < 0 {
+		return nil
+	}
+	rl := t.rootLevel()
+	order := t.preorder()
+	out := make([]NodeInfo, 0, len(order))
+	for _, u := range order {
+		n := t.node(u)
+		info := NodeInfo{ID: int(n.ids[0]), Count: len(n.ids), Level: int(n.level), Parent: -1}
+		if u == t.root {
+			info.Level = int(rl)
+		} else {
+			info.Parent = int(t.node(n.parent).ids[0])
+		}
+		out = append(out, info)
+	}
+	return out
+}

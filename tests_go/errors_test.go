@@ -311,3 +311,34 @@ func TestEmptyTree(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestStructure checks the node listing against the tree's own counts.
+func TestStructure(t *testing.T) {
+	data := []float64{0, 0, 0, 0, 1, 0, 5, 5, 5, 6, 9, 9}
+	tr, err := core.Build(data, 2, core.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodes := tr.Structure()
+	if len(nodes) != tr.Nodes() {
+		t.Fatalf("%d nodes listed, the tree has %d", len(nodes), tr.Nodes())
+	}
+	seen := map[int]core.NodeInfo{}
+	points := 0
+	for i, nd := range nodes {
+		if (i == 0) != (nd.Parent == -1) {
+			t.Fatalf("node %d (%+v): only the first node is the root", i, nd)
+		}
+		if i > 0 {
+			p, ok := seen[nd.Parent]
+			if !ok || p.Level <= nd.Level {
+				t.Fatalf("node %+v: parent %+v listed later or not above it", nd, p)
+			}
+		}
+		seen[nd.ID] = nd
+		points += nd.Count
+	}
+	if points != tr.Len() || seen[0].Count != 2 {
+		t.Fatalf("%d points listed (want %d); the duplicated point holds %d", points, tr.Len(), seen[0].Count)
+	}
+}
