@@ -44,7 +44,12 @@ func kernel64(m Metric, dim int) distFunc[float64] {
 				return scaledNorm(a, b, 2)
 			}
 		}
-		return func(a, b []float64) float64 { return sqrtChecked(sqEuclidean(a, b), a, b) }
+		return func(a, b []float64) float64 {
+			if s := sqEuclidean(a, b); s >= 0x1p-900 && s <= 0x1p900 {
+				return math.Sqrt(s)
+			}
+			return scaledNorm(a, b, 2)
+		}
 	case Manhattan:
 		return func(a, b []float64) float64 { return manhattan(a, b) }
 	case Chebyshev:
@@ -80,7 +85,12 @@ func kernel32(m Metric, dim int) distFunc[float32] {
 				return scaledNorm(a, b, 2)
 			}
 		}
-		return func(a, b []float32) float64 { return sqrtChecked(sqEuclidean(a, b), a, b) }
+		return func(a, b []float32) float64 {
+			if s := sqEuclidean(a, b); s >= 0x1p-900 && s <= 0x1p900 {
+				return math.Sqrt(s)
+			}
+			return scaledNorm(a, b, 2)
+		}
 	case Manhattan:
 		return func(a, b []float32) float64 { return manhattan(a, b) }
 	case Chebyshev:

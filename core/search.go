@@ -2,7 +2,6 @@ package core
 
 import (
 	"math"
-	"slices"
 )
 
 // cand is a search candidate: a node, the index of its first group of
@@ -350,19 +349,47 @@ func (t *Tree[T]) emitNode(s *scratch, v int32, d, r float64) {
 }
 
 // sortCandsDesc sorts a candidate list by distance, farthest first, in
-// place: by insertion for the short lists of one node's children.
+// place: a quicksort down to short runs, which insertion finishes. (A
+// closure comparator costs more than the comparisons themselves here.)
 func sortCandsDesc(c []cand) {
-	if len(c) > 32 {
-		slices.SortFunc(c, func(a, b cand) int {
-			switch {
-			case a.d > b.d:
-				return -1
-			case a.d < b.d:
-				return 1
+	for len(c) > 24 {
+		// Median of three as the pivot, moved to the front.
+		m := len(c) / 2
+		if c[m].d > c[0].d {
+			c[m], c[0] = c[0], c[m]
+		}
+		if c[len(c)-1].d > c[0].d {
+			c[len(c)-1], c[0] = c[0], c[len(c)-1]
+		}
+		if c[m].d > c[len(c)-1].d {
+			c[m], c[len(c)-1] = c[len(c)-1], c[m]
+		}
+		c[0], c[len(c)-1] = c[len(c)-1], c[0]
+		p := c[0].d
+		i, j := 1, len(c)-1
+		for {
+			for i <= j && c[i].d > p {
+				i++
 			}
-			return 0
-		})
-		return
+			for i <= j && c[j].d < p {
+				j--
+			}
+			if i >= j {
+				break
+			}
+			c[i], c[j] = c[j], c[i]
+			i++
+			j--
+		}
+		c[0], c[j] = c[j], c[0]
+		// Recurse into the smaller side, loop on the larger.
+		if j < len(c)-1-j {
+			sortCandsDesc(c[:j])
+			c = c[j+1:]
+		} else {
+			sortCandsDesc(c[j+1:])
+			c = c[:j]
+		}
 	}
 	for i := 1; i < len(c); i++ {
 		x := c[i]

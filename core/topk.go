@@ -1,9 +1,9 @@
 package core
 
 // topK keeps the k smallest (distance, index) pairs seen, ordered first by
-// distance, then by caller index. Up to sortedMax pairs it keeps them in a
-// sorted array (an insertion shifts a few entries, cheaper than heap
-// sifts for small k); beyond, in a binary max-heap.
+// distance, then by caller index, in a binary max-heap. (A sorted array
+// looks cheaper for small k, but a depth-first search finds ever nearer
+// points, each of which would shift nearly the whole array.)
 type topK struct {
 	k int
 	e []entry
@@ -14,8 +14,6 @@ type entry struct {
 	id int32
 }
 
-const sortedMax = 64
-
 func (h *topK) reset(k int) {
 	h.k = k
 	h.e = h.e[:0]
@@ -23,15 +21,8 @@ func (h *topK) reset(k int) {
 
 func (h *topK) full() bool { return len(h.e) == h.k }
 
-func (h *topK) sorted() bool { return h.k <= sortedMax }
-
 // worst returns the largest kept distance; the heap must be full.
-func (h *topK) worst() float64 {
-	if h.sorted() {
-		return h.e[len(h.e)-1].d
-	}
-	return h.e[0].d
-}
+func (h *topK) worst() float64 { return h.e[0].d }
 
 // less reports whether (d1, i1) orders before (d2, i2).
 func less(d1 float64, i1 int32, d2 float64, i2 int32) bool {
@@ -42,29 +33,6 @@ func less(d1 float64, i1 int32, d2 float64, i2 int32) bool {
 // when the heap is full and (d, id) orders after its worst pair, so callers
 // offering ascending indices at one distance can stop.
 func (h *topK) offer(d float64, id int32) bool {
-	if h.k <= sortedMax {
-		e := h.e
-		n := len(e)
-		if n == h.k {
-			if w := e[n-1]; d > w.d || (d == w.d && id >= w.id) {
-				return false
-			}
-		} else {
-			e = append(e, entry{})
-			h.e = e
-			n++
-		}
-		i := n - 1
-		for ; i > 0; i-- {
-			p := e[i-1]
-			if d > p.d || (d == p.d && id > p.id) {
-				break
-			}
-			e[i] = p
-		}
-		e[i] = entry{d: d, id: id}
-		return true
-	}
 	if len(h.e) < h.k {
 		h.e = append(h.e, entry{d: d, id: id})
 		h.up(len(h.e) - 1)
@@ -112,13 +80,6 @@ func (h *topK) down(j int) {
 // room for every kept pair. It returns the number written.
 func (h *topK) drain(d []float64, id []int32) int {
 	n := len(h.e)
-	if h.sorted() {
-		for i, e := range h.e {
-			d[i], id[i] = e.d, e.id
-		}
-		h.e = h.e[:0]
-		return n
-	}
 	for i := n - 1; i >= 0; i-- {
 		d[i], id[i] = h.e[0].d, h.e[0].id
 		last := len(h.e) - 1
