@@ -47,33 +47,43 @@ func (h *topK) offer(d float64, id int32) bool {
 }
 
 func (h *topK) up(j int) {
+	e := h.e
+	x := e[j]
 	for j > 0 {
 		p := (j - 1) / 2
-		if !less(h.e[p].d, h.e[p].id, h.e[j].d, h.e[j].id) {
-			return
+		if !less(e[p].d, e[p].id, x.d, x.id) {
+			break
 		}
-		h.e[p], h.e[j] = h.e[j], h.e[p]
+		e[j] = e[p]
 		j = p
 	}
+	e[j] = x
 }
 
+// down sifts entry j down to its place, moving the hole rather than
+// swapping.
 func (h *topK) down(j int) {
-	n := len(h.e)
+	e := h.e
+	n := len(e)
+	if j >= n {
+		return
+	}
+	x := e[j]
 	for {
-		l := 2*j + 1
-		if l >= n {
-			return
+		c := 2*j + 1
+		if c >= n {
+			break
 		}
-		c := l
-		if r := l + 1; r < n && less(h.e[l].d, h.e[l].id, h.e[r].d, h.e[r].id) {
+		if r := c + 1; r < n && less(e[c].d, e[c].id, e[r].d, e[r].id) {
 			c = r
 		}
-		if !less(h.e[j].d, h.e[j].id, h.e[c].d, h.e[c].id) {
-			return
+		if !less(x.d, x.id, e[c].d, e[c].id) {
+			break
 		}
-		h.e[j], h.e[c] = h.e[c], h.e[j]
+		e[j] = e[c]
 		j = c
 	}
+	e[j] = x
 }
 
 // drain empties the heap into d and id in ascending order; both must have
