@@ -217,6 +217,9 @@ func Decode[T Float](data []byte) (t *Tree[T], err error) {
 	if err := t.setBox(); err != nil {
 		return nil, fmt.Errorf("core: decode: %w", err)
 	}
+	// Lay the children of each node out in consecutive slots, as a build
+	// does, then compute the radii.
+	t = t.compact()
 	t.buildEvals = evals
 	t.exactRadii()
 	return t, nil
