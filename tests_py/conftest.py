@@ -29,6 +29,14 @@ def reference_distances(Q, X, metric, p):
         return cdist(Q, X, "cityblock")
     if metric in ("chebyshev", "infinity"):
         return cdist(Q, X, "chebyshev")
+    if metric == "cosine":
+        from sklearn.metrics.pairwise import cosine_distances
+
+        return np.clip(cosine_distances(Q, X), 0.0, 2.0)
+    if metric == "haversine":
+        from sklearn.metrics.pairwise import haversine_distances
+
+        return haversine_distances(Q, X)
     if metric == "minkowski":
         if p == 1:
             return cdist(Q, X, "cityblock")

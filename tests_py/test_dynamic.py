@@ -355,9 +355,9 @@ def _counting_lib(monkeypatch, calls, fail_at=None):
     monkeypatch.setattr(pcct.tree._lib, "lib", lambda: Counting())
 
 
-def test_queries_after_deletions_are_chunked(monkeypatch):
-    """X=None after deletions goes through the id-list exports, in chunks;
-    the answers do not change."""
+def test_queries_after_deletions_use_the_id_exports(monkeypatch):
+    """X=None after deletions goes through the id-list exports: k-NN in one
+    call, radius queries in chunks of rows; the answers do not change."""
     rng = np.random.default_rng(11)
     X = rng.random((2500, 3))
     est = NearestNeighbors(n_neighbors=6, radius=0.1, n_jobs=2).fit(X)
@@ -377,49 +377,46 @@ def test_queries_after_deletions_are_chunked(monkeypatch):
             np.testing.assert_array_equal(a, b)
     assert (whole[2] != chunked[2]).nnz == 0
     chunks = -(-n // 97)
-    assert calls.count("pcct_kneighbors_ids") == chunks
+    assert calls.count("pcct_kneighbors_ids") == 1
     assert calls.count("pcct_radius_ids") == 2 * chunks
     assert "pcct_kneighbors_fitted" not in calls and "pcct_radius_fitted" not in calls
 
 
-def test_insert_is_chunked_and_atomic(monkeypatch):
-    """A large insertion runs in chunks (Ctrl-C is seen between them); the
-    intermediate versions are freed; an interruption changes nothing."""
+def test_insert_is_one_call_and_atomic(monkeypatch):
+    """An insertion is one call into Go (which stops it through the control
+    words on Ctrl-C); an interruption changes nothing, and the version
+    before a completed insertion is freed."""
     rng = np.random.default_rng(12)
     X = rng.random((400, 3))
     Xi = rng.random((230, 3))
     ref = NearestNeighbors(n_neighbors=5).fit(np.vstack([X, Xi]))
     est = NearestNeighbors(n_neighbors=5).fit(X)
-    monkeypatch.setattr(pcct.tree, "INSERT_CHUNK_ROWS", 50)
 
-    # Interrupted at the third chunk: the estimator is unchanged.
+    # Interrupted: the estimator is unchanged.
     calls = []
     with monkeypatch.context() as m:
-        _counting_lib(m, calls, fail_at=3)
+        _counting_lib(m, calls, fail_at=1)
         with pytest.raises(KeyboardInterrupt):
             est.insert(Xi)
-    assert calls == ["pcct_tree_insert"] * 3
+    assert calls == ["pcct_tree_insert"]
     assert est.n_samples_fit_ == 400 and est.n_ids_ == 400
     np.testing.assert_array_equal(est.kneighbors(Xi)[1], NearestNeighbors(n_neighbors=5).fit(X).kneighbors(Xi)[1])
 
     import gc
     import weakref
 
-    freed = []
-    real_free = pcct.tree._lib.free_tree
-    monkeypatch.setattr(pcct.tree._lib, "free_tree", lambda h: (freed.append(h), real_free(h)))
     calls = []
     before = weakref.ref(est.tree_._version)
+    fin = est.tree_._version._finalizer
     with monkeypatch.context() as m:
         _counting_lib(m, calls)
         ids = est.insert(Xi)
-    assert calls == ["pcct_tree_insert"] * 5  # ceil(230 / 50)
+    assert calls == ["pcct_tree_insert"]
     np.testing.assert_array_equal(ids, np.arange(400, 630))
-    # The four intermediate versions and the version before the insertion
-    # are gone; the last one is the tree's.
+    # The version before the insertion is freed; the new one is the tree's.
     gc.collect()
-    assert len(freed) == 4 and est.tree_._version.handle not in freed
-    assert before() is None
+    assert before() is None and not fin.alive
+    assert est.tree_._version._finalizer.alive
     for a, b in zip(est.kneighbors(), ref.kneighbors()):
         np.testing.assert_array_equal(a, b)
 

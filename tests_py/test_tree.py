@@ -93,8 +93,9 @@ def test_seed_changes_tree_not_answers():
 
 
 def test_chunked_queries_equal_one_call(monkeypatch):
-    """Long batches are cut into chunks (so Ctrl-C lands between calls); the
-    answers do not change, with queries and with X=None."""
+    """Radius batches are cut into chunks of rows (which bounds the results
+    Go holds at once); the answers do not change, with queries and with
+    X=None."""
     X = _data(2500, 3)
     Q = _data(1000, 3)
     est = NearestNeighbors(n_neighbors=6, n_jobs=2).fit(X)
@@ -136,9 +137,11 @@ def test_chunked_queries_equal_one_call(monkeypatch):
             np.testing.assert_array_equal(a, b)
     assert (whole_g != chunked_g).nnz == 0
     np.testing.assert_array_equal(whole_g.indptr, chunked_g.indptr)
-    # ceil(1000/97) = 11 and ceil(2500/97) = 26 calls per method.
-    assert calls.count("pcct_kneighbors") == 11
-    assert calls.count("pcct_kneighbors_fitted") == 26
+    # k-NN batches are one call (Ctrl-C reaches Go through the control
+    # words); radius batches take ceil(1000/97) = 11 and ceil(2500/97) = 26
+    # calls.
+    assert calls.count("pcct_kneighbors") == 1
+    assert calls.count("pcct_kneighbors_fitted") == 1
     assert calls.count("pcct_radius") == 11
     assert calls.count("pcct_radius_fitted") == 2 * 26
 

@@ -15,16 +15,18 @@ __version__ = "0.1.0"
 
 from ._io import load
 from .neighbors import InvalidParameterError, NearestNeighbors
-from .tree import CoverTree, ReadOnlyError
+from .tree import CoverTree, ReadOnlyError, TreeStructure
 
 __all__ = [
     "NearestNeighbors",
     "CoverTree",
     "InvalidParameterError",
     "ReadOnlyError",
+    "TreeStructure",
     "load",
     "__version__",
     "library_version",
+    "gpu_available",
 ]
 
 
@@ -36,3 +38,21 @@ def library_version():
     from ._lib import version
 
     return version()
+
+
+def gpu_available():
+    """Return whether pcct can search on a GPU: always False in this build.
+
+    pcct's design has an optional CUDA backend (Go, on gorgonia.org/cu,
+    behind the build tag ``cuda``), but this build of the library was made
+    without it: the backend is not part of this release, as its work waits
+    for GPU hardware to build and test it on. Every search runs on the CPU,
+    on ``n_jobs`` goroutines. The answer does not depend on the machine, so
+    this function loads nothing and probes no driver.
+
+    Returns
+    -------
+    available : bool
+        False.
+    """
+    return False

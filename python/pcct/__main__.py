@@ -1,11 +1,36 @@
-"""``python -m pcct``: print pcct's version, its Go runtime and the CPUs it sees."""
+"""``python -m pcct``: print pcct's version, its Go runtime and the CPUs it sees.
+
+``python -m pcct info`` prints the same facts as a short report: pcct's
+version, the Go version the library was built with, the CPU threads pcct
+uses with ``n_jobs=-1``, and whether a GPU is usable (it never is in this
+build: see :func:`pcct.gpu_available`).
+"""
 
 import os
 import platform
 import sys
 
+USAGE = """usage: python -m pcct [info]
 
-def main() -> int:
+  (no argument)  versions of pcct, its library, Python, numpy and scikit-learn; CPUs
+  info           pcct's version, the Go version, the CPU threads, and whether a GPU is usable
+"""
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv:
+        return _versions()
+    if argv == ["info"]:
+        return info()
+    if argv[0] in ("-h", "--help", "help"):
+        print(USAGE, end="")
+        return 0
+    print(USAGE, end="", file=sys.stderr)
+    return 2
+
+
+def _versions() -> int:
     import numpy
     import sklearn
 
@@ -18,6 +43,22 @@ def main() -> int:
     print(f"python {platform.python_version()} ({sys.executable})")
     print(f"numpy {numpy.__version__}, scikit-learn {sklearn.__version__}")
     print(f"CPUs: {_cpu_count()} usable (n_jobs=-1), {os.cpu_count()} in the machine")
+    return 0
+
+
+def info() -> int:
+    """Print pcct's version, the Go version, the CPU threads and the GPU."""
+    import pcct
+    from pcct import _lib
+    from pcct.tree import _cpu_count
+
+    print(f"pcct: {pcct.__version__}")
+    print(f"Go: {_lib.go_version()} (library: {_lib.version()})")
+    print(f"CPU threads: {_cpu_count()} usable (n_jobs=-1), {os.cpu_count()} in the machine")
+    if pcct.gpu_available():  # pragma: no cover - no CUDA build exists yet
+        print("GPU: available")
+    else:
+        print("GPU: not available (pcct was built without CUDA)")
     return 0
 
 

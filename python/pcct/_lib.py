@@ -8,7 +8,9 @@ into Go. The loader detects such a child and raises instead.
 
 Every exported function except :func:`error_message` and :func:`version`
 returns 0 on success or a positive error ticket; :func:`check` turns a
-ticket into ``ValueError``, ``RuntimeError`` or ``MemoryError``.
+ticket into ``ValueError``, ``RuntimeError``, ``MemoryError`` or
+:class:`StoppedError` (a call stopped through its control words; see
+``_run.py``).
 
 Only one Go shared library can live in a process (golang/go#18976,
 golang/go#65050), so pcct loads exactly one, and the package never loads
@@ -23,7 +25,7 @@ import sys
 import threading
 from ctypes import POINTER, c_char_p, c_double, c_int32, c_int64, c_size_t, c_uint64, c_void_p
 
-__all__ = ["lib", "check", "library_path", "version", "ForkedChildError"]
+__all__ = ["lib", "check", "library_path", "version", "ForkedChildError", "StoppedError"]
 
 # uintptr_t: the width of a pointer on every platform Go's c-shared supports.
 c_uintptr = c_size_t
@@ -32,10 +34,20 @@ c_uintptr = c_size_t
 _KIND_VALUE = 1
 _KIND_INTERNAL = 2
 _KIND_MEMORY = 3
+_KIND_STOPPED = 4  # the call was stopped through its control words
 
 
 class ForkedChildError(RuntimeError):
     """Raised in a process forked after pcct's Go runtime was started."""
+
+
+class StoppedError(RuntimeError):
+    """A long call was stopped through its control words (error kind 4).
+
+    pcct stops a call this way only when the calling thread was interrupted
+    (Ctrl-C), and then raises ``KeyboardInterrupt`` instead; this exception
+    reaches a caller only if something else set the stop word.
+    """
 
 
 def _library_name() -> str:
@@ -73,6 +85,8 @@ _SIGNATURES = [
      [c_uintptr, c_void_p, c_int64, c_int32, c_void_p, POINTER(c_uintptr)]),
     ("pcct_tree_metric", c_int64, [c_uintptr, POINTER(c_int32), POINTER(c_double)]),
     ("pcct_tree_live_ids", c_int64, [c_uintptr, c_void_p, c_int64, POINTER(c_int64)]),
+    ("pcct_tree_structure", c_int64,
+     [c_uintptr, c_void_p, c_void_p, c_void_p, c_void_p, c_int64, POINTER(c_int64)]),
     ("pcct_tree_encode", c_int64, [c_uintptr, POINTER(c_uintptr), POINTER(c_int64)]),
     ("pcct_bytes_fill", c_int64, [c_uintptr, c_void_p]),
     ("pcct_tree_decode", c_int64, [c_void_p, c_int64, c_int32, POINTER(c_uintptr)]),
@@ -196,6 +210,8 @@ def check(status: int) -> None:
         raise ValueError(msg)
     if kind == _KIND_MEMORY:
         raise MemoryError(msg)
+    if kind == _KIND_STOPPED:
+        raise StoppedError(msg)
     raise RuntimeError(msg)
 
 
@@ -204,6 +220,15 @@ def version() -> str:
     buf = ctypes.create_string_buffer(256)
     lib().pcct_version(buf, len(buf))
     return buf.value.decode("utf-8", errors="replace")
+
+
+def go_version() -> str:
+    """Return the Go version the library was built with, e.g. ``'go1.26.0'``
+    (read from :func:`version`)."""
+    v = version()
+    if "(" in v and v.endswith(")"):
+        return v[v.rindex("(") + 1 : -1]
+    return "unknown"  # pragma: no cover - pcct_version always names it
 
 
 def free_tree(handle: int) -> None:

@@ -18,8 +18,10 @@ from .tree import (
     CoverTree,
     ReadOnlyError,
     _check_ids,
+    check_metric_domain,
     check_p_applies,
     effective_n_jobs,
+    metric_hint,
     parse_metric,
     split_object,
 )
@@ -94,9 +96,18 @@ class NearestNeighbors(BaseEstimator):
         :meth:`radius_neighbors`.
     metric : str, default="euclidean"
         The distance: "euclidean" ("l2"), "manhattan" ("cityblock", "l1"),
-        "chebyshev" ("infinity") or "minkowski" (with power ``p``). Only
-        true metrics are supported: a cover tree relies on the triangle
-        inequality.
+        "chebyshev" ("infinity"), "minkowski" (with power ``p``), "cosine"
+        or "haversine". Only true metrics are supported (a cover tree
+        relies on the triangle inequality), and cosine, which is served
+        exactly: the points are normalised, searched with the Euclidean
+        distance, and ``1 - cos`` is returned. Zero vectors have no cosine
+        distance and are refused (scikit-learn puts them at distance 1 from
+        everything). "haversine" is the great-circle distance on the unit
+        sphere between (latitude, longitude) pairs in radians: 2 features,
+        latitudes in [-pi/2, pi/2]; multiply by the Earth's radius (about
+        6371 km) for distances on Earth. Any other name, and a Python
+        callable, raises ValueError at :meth:`fit`, saying what is
+        supported.
     p : float, default=2
         Power of the Minkowski metric, p >= 1 (``np.inf`` allowed), used only
         with ``metric="minkowski"``; p=1, 2 and inf give manhattan,
@@ -124,6 +135,12 @@ class NearestNeighbors(BaseEstimator):
         corrected algorithm of Elkin and Kurlin: level by level, with the
         lambda-point bound and the break condition, and a proven bound on
         its number of iterations. Radius searches are not affected.
+    verbose : bool, default=False
+        Show a progress bar while the tree is built or updated and while a
+        batch of queries runs: tqdm's (a widget in Jupyter when ipywidgets
+        is installed) or, without tqdm, a line on stderr. The bar follows
+        the count of points inserted or queries answered that the Go
+        library updates as it works.
 
     Attributes
     ----------
@@ -172,9 +189,20 @@ class NearestNeighbors(BaseEstimator):
     running on the old one; concurrent updates of one estimator are
     serialized.
 
+    Ctrl-C stops :meth:`fit`, :meth:`insert`, :meth:`delete` and long
+    batches of queries within a fraction of a second and raises
+    ``KeyboardInterrupt``; the estimator is then as it was before the call
+    (a stopped update makes no new version). The call runs in a worker
+    thread while the calling thread waits; small calls, and calls from
+    threads other than the main one, go to Go directly.
+
+    Queries release the GIL: several Python threads may query one fitted
+    estimator at once.
+
     The Go runtime inside pcct does not survive ``fork()``: in a process
     forked after pcct was used, every call raises RuntimeError. Use the
-    'spawn' or 'forkserver' start method of :mod:`multiprocessing`.
+    'spawn' or 'forkserver' start method of :mod:`multiprocessing`, or
+    joblib's default 'loky' backend.
 
     Examples
     --------
@@ -210,6 +238,7 @@ class NearestNeighbors(BaseEstimator):
         metric_params=None,
         n_jobs=None,
         search="depth_first",
+        verbose=False,
     ):
         self.n_neighbors = n_neighbors
         self.radius = radius
@@ -218,22 +247,29 @@ class NearestNeighbors(BaseEstimator):
         self.metric_params = metric_params
         self.n_jobs = n_jobs
         self.search = search
+        self.verbose = verbose
 
     # -- fitted attributes that follow the tree's current version ----------
+
+    # Before fit each raises NotFittedError, an AttributeError, so that
+    # hasattr() is False as for scikit-learn's fitted attributes.
 
     @property
     def n_samples_fit_(self):
         """Number of points held (fitted and inserted, less deleted)."""
+        check_is_fitted(self)
         return self.tree_.n_samples
 
     @property
     def n_ids_(self):
         """Number of ids issued so far; every id is below it."""
+        check_is_fitted(self)
         return self.tree_.n_ids
 
     @property
     def ids_(self):
         """The live ids, ascending (a read-only int64 array)."""
+        check_is_fitted(self)
         return self.tree_.ids()
 
     # -- validation --------------------------------------------------------
@@ -248,10 +284,10 @@ class NearestNeighbors(BaseEstimator):
         if r is not None and (not _is_real(r) or math.isnan(r) or r < 0):
             raise _invalid("radius", "a float in the range [0.0, inf] or None", r)
         if not isinstance(self.metric, str) or self.metric not in METRICS:
-            raise _invalid(
-                "metric",
-                "a str among {" + ", ".join(repr(m) for m in sorted(METRICS)) + "}",
-                self.metric,
+            raise InvalidParameterError(
+                "The 'metric' parameter of NearestNeighbors must be a str among "
+                "{" + ", ".join(repr(m) for m in sorted(METRICS)) + "}. "
+                f"Got {self.metric!r} instead: {metric_hint(self.metric)}."
             )
         p = self.p
         if p is not None and (not _is_real(p) or not p > 0):
@@ -262,6 +298,9 @@ class NearestNeighbors(BaseEstimator):
         nj = self.n_jobs
         if nj is not None and (isinstance(nj, bool) or not _is_int(nj)):
             raise _invalid("n_jobs", "an instance of 'int' or None", nj)
+        v = self.verbose
+        if not isinstance(v, (bool, np.bool_, numbers.Integral)):
+            raise _invalid("verbose", "an instance of 'bool' or 'int'", v)
         self._strategy()
 
         params = {} if params is None else dict(params)
@@ -360,7 +399,7 @@ class NearestNeighbors(BaseEstimator):
 
     def _check_queries(self, X):
         """Validate query points: same features as fit, fitted dtype, C order."""
-        return validate_data(
+        X = validate_data(
             self,
             X,
             reset=False,
@@ -368,6 +407,11 @@ class NearestNeighbors(BaseEstimator):
             order="C",
             ensure_all_finite=True,
         )
+        check_metric_domain(self.tree_._code, X)
+        return X
+
+    def _verbose(self):
+        return bool(self.verbose)
 
     # -- fit ---------------------------------------------------------------
 
@@ -396,15 +440,29 @@ class NearestNeighbors(BaseEstimator):
         self._check_writable("fit")
         code, p, effective_metric, effective_params = self._check_params()
         effective_n_jobs(self.n_jobs)  # n_jobs=0 fails here, not at query time
-        X = validate_data(
-            self,
-            X,
-            dtype=[np.float64, np.float32],
-            order="C",
-            ensure_all_finite=True,
-        )
-        # The tree copies X into Go: no Python copy is kept.
-        self.tree_ = CoverTree._from_checked(X, code, p, self.n_jobs, 0, self.search)
+        # validate_data sets n_features_in_ and feature_names_in_: put them
+        # back if the fit fails or is interrupted, so that a fitted
+        # estimator stays consistent with its tree.
+        saved = {a: self.__dict__[a] for a in ("n_features_in_", "feature_names_in_")
+                 if a in self.__dict__}
+        try:
+            X = validate_data(
+                self,
+                X,
+                dtype=[np.float64, np.float32],
+                order="C",
+                ensure_all_finite=True,
+            )
+            check_metric_domain(code, X)
+            # The tree copies X into Go: no Python copy is kept.
+            tree = CoverTree._from_checked(X, code, p, self.n_jobs, 0, self.search,
+                                           self._verbose())
+        except BaseException:
+            for a in ("n_features_in_", "feature_names_in_"):
+                self.__dict__.pop(a, None)
+            self.__dict__.update(saved)
+            raise
+        self.tree_ = tree
         self.effective_metric_ = effective_metric
         self.effective_metric_params_ = effective_params
         return self
@@ -421,9 +479,10 @@ class NearestNeighbors(BaseEstimator):
         """Add points to the fitted estimator, without a refit.
 
         The tree is not changed in place: a new version holding the old and
-        the new points replaces it, built on ``n_jobs`` goroutines (in
-        chunks, so that Ctrl-C is seen; an interrupted insertion changes
-        nothing). Snapshots taken before keep answering as they did.
+        the new points replaces it, built on ``n_jobs`` goroutines. Ctrl-C
+        stops it within a fraction of a second (``KeyboardInterrupt``), and
+        an interrupted insertion changes nothing. Snapshots taken before
+        keep answering as they did.
 
         Parameters
         ----------
@@ -450,7 +509,7 @@ class NearestNeighbors(BaseEstimator):
         check_is_fitted(self)
         self._check_writable("insert")
         X = self._check_queries(X)
-        return self.tree_._insert_checked(X, effective_n_jobs(self.n_jobs))
+        return self.tree_._insert_checked(X, effective_n_jobs(self.n_jobs), self._verbose())
 
     def delete(self, ids):
         """Remove points from the fitted estimator, by id.
@@ -481,7 +540,7 @@ class NearestNeighbors(BaseEstimator):
         """
         check_is_fitted(self)
         self._check_writable("delete")
-        self.tree_._delete_checked(_check_ids(ids), effective_n_jobs(self.n_jobs))
+        self.tree_._delete_checked(_check_ids(ids), effective_n_jobs(self.n_jobs), self._verbose())
         return self
 
     def snapshot(self):
@@ -566,7 +625,8 @@ class NearestNeighbors(BaseEstimator):
             X = self._check_queries(X)
         nq = v.n_samples if query_is_train else X.shape[0]
         k = self._check_n_neighbors(n_neighbors, query_is_train, nq, v.n_samples)
-        dist, ind = tree._kneighbors(X, k, effective_n_jobs(self.n_jobs), strategy, version=v)
+        dist, ind = tree._kneighbors(X, k, effective_n_jobs(self.n_jobs), strategy, version=v,
+                                     verbose=self._verbose())
         if return_distance:
             return dist, ind
         return ind
@@ -607,7 +667,8 @@ class NearestNeighbors(BaseEstimator):
             X = self._check_queries(X)
         nq = v.n_samples if query_is_train else X.shape[0]
         k = self._check_n_neighbors(n_neighbors, query_is_train, nq, v.n_samples)
-        dist, ind = tree._kneighbors(X, k, effective_n_jobs(self.n_jobs), strategy, version=v)
+        dist, ind = tree._kneighbors(X, k, effective_n_jobs(self.n_jobs), strategy, version=v,
+                                     verbose=self._verbose())
         n_queries = ind.shape[0]
         data = np.ones(n_queries * k) if mode == "connectivity" else dist.ravel()
         indptr = np.arange(0, n_queries * k + 1, k)
@@ -637,7 +698,7 @@ class NearestNeighbors(BaseEstimator):
             raise ValueError(f"radius == {radius}, must be >= 0.")
         counts, dist, ind = tree._radius(
             X, radius, sort_results, effective_n_jobs(self.n_jobs), version=v,
-            counts_only=counts_only,
+            counts_only=counts_only, verbose=self._verbose(),
         )
         return counts, dist, ind, v
 

@@ -8,14 +8,16 @@ import math
 import numbers
 import threading
 import weakref
+from typing import NamedTuple
 
 import numpy as np
 from sklearn.utils.validation import check_array
 
-from . import _lib
+from . import _lib, _run
 
 __all__ = [
     "CoverTree",
+    "TreeStructure",
     "ReadOnlyError",
     "METRICS",
     "SEARCHES",
@@ -34,10 +36,22 @@ METRICS = {
     "chebyshev": 2,
     "infinity": 2,
     "minkowski": 3,
+    "cosine": 4,
+    "haversine": 5,
 }
-_METRIC_NAMES = {0: "euclidean", 1: "manhattan", 2: "chebyshev", 3: "minkowski"}
-# The Minkowski power each non-Minkowski metric is (p given with it must agree).
-_METRIC_P = {0: 2.0, 1: 1.0, 2: math.inf}
+_METRIC_NAMES = {
+    0: "euclidean",
+    1: "manhattan",
+    2: "chebyshev",
+    3: "minkowski",
+    4: "cosine",
+    5: "haversine",
+}
+# The Minkowski power each non-Minkowski metric is (p given with it must
+# agree). Cosine (served as the Euclidean distance between normalised
+# vectors) and haversine take no power: only the default p=2 is accepted.
+_METRIC_P = {0: 2.0, 1: 1.0, 2: math.inf, 4: 2.0, 5: 2.0}
+_COSINE, _HAVERSINE = 4, 5
 
 # k-NN search strategies -> C ABI strategy code.
 SEARCHES = {"depth_first": 0, "corrected": 1}
@@ -45,12 +59,11 @@ SEARCHES = {"depth_first": 0, "corrected": 1}
 _DTYPES = {np.dtype(np.float32): 0, np.dtype(np.float64): 1}
 _DTYPE_OF_CODE = {0: np.dtype(np.float32), 1: np.dtype(np.float64)}
 
-# Query batches are cut into chunks of at least this many rows (more with
-# many jobs): Python sees Ctrl-C only between calls into Go.
+# Radius batches are cut into chunks of at least this many rows (more with
+# many jobs), which bounds the results Go holds before Python copies them.
+# k-NN batches, builds and updates are one call each: Ctrl-C reaches them
+# through their control words (see _run.py).
 CHUNK_ROWS = 4096
-# Insertions are cut into chunks of this many rows, for the same reason;
-# each chunk makes a new version, and only the last one is kept.
-INSERT_CHUNK_ROWS = 1 << 16
 
 _STAT_FIELDS = (
     "points",
@@ -80,6 +93,45 @@ class ReadOnlyError(TypeError):
     """
 
 
+
+# Why scikit-learn's other metric names are refused, with what to do instead.
+_NOT_SERVED = {
+    "sqeuclidean": "it is not a metric (it breaks the triangle inequality); use "
+    "'euclidean', which ranks neighbours the same way, and square the distances",
+    "correlation": "it is not a metric; subtract each row's mean and use 'cosine', "
+    "which then gives the same distance",
+    "precomputed": "a cover tree needs the points themselves; use "
+    "sklearn.neighbors.NearestNeighbors(metric='precomputed')",
+    "nan_euclidean": "pcct refuses NaN; impute missing values first",
+    "seuclidean": "weighted metrics are not implemented; scale the columns "
+    "(X / X.std(axis=0)) and use 'euclidean'",
+    "mahalanobis": "it is not implemented; whiten the data (e.g. with "
+    "sklearn.decomposition.PCA(whiten=True)) and use 'euclidean'",
+    "wminkowski": "weighted metrics are not implemented; scale the columns "
+    "and use 'minkowski'",
+}
+
+
+def metric_hint(metric):
+    """Why pcct does not serve this metric, and what to use instead."""
+    if callable(metric):
+        return ("Python callables are not supported: pcct computes every distance in Go, "
+                "without calling back into Python")
+    if isinstance(metric, str) and metric in _NOT_SERVED:
+        return f"{metric!r} is not served: {_NOT_SERVED[metric]}"
+    if isinstance(metric, str):
+        return ("pcct does not implement it (and a cover tree needs a true metric, one "
+                "with the triangle inequality)")
+    return "a metric is named by a string"
+
+
+def metric_error(metric, owner="CoverTree"):
+    """The message for a metric pcct does not serve: why, and what it
+    supports."""
+    supported = ", ".join(repr(m) for m in sorted(METRICS))
+    return f"Unsupported metric {metric!r} for {owner}: {metric_hint(metric)}. pcct supports: {supported}."
+
+
 def parse_metric(metric, p, owner="CoverTree"):
     """Return (code, p) for a metric name and Minkowski power.
 
@@ -89,11 +141,7 @@ def parse_metric(metric, p, owner="CoverTree"):
     equal to the metric's own power, or None, is accepted).
     """
     if not isinstance(metric, str) or metric not in METRICS:
-        raise ValueError(
-            f"Unsupported metric {metric!r}. pcct supports: "
-            + ", ".join(repr(m) for m in sorted(METRICS))
-            + "."
-        )
+        raise ValueError(metric_error(metric, owner))
     code = METRICS[metric]
     if code != 3:
         check_p_applies(metric, p, owner, "p")
@@ -116,6 +164,40 @@ def parse_metric(metric, p, owner="CoverTree"):
     if math.isinf(p):
         return 2, p
     return 3, p
+
+
+def check_metric_domain(code, X, name="X"):
+    """Check what a metric needs of the points beyond finiteness: no zero
+    vector for cosine (the library refuses them too); 2 columns of
+    (latitude, longitude) in radians for haversine, with latitudes within
+    [-pi/2, pi/2] (degrees are the usual mistake)."""
+    if code == _COSINE:
+        if X.size:
+            zero = np.flatnonzero(~X.any(axis=1))
+            if zero.size:
+                raise ValueError(
+                    f"{name} has a zero vector at row {int(zero[0])} ({zero.size} in all): the "
+                    "cosine distance is not defined for it. (scikit-learn puts a zero vector "
+                    "at distance 1 from every point; pcct refuses it.)"
+                )
+        return
+    if code != _HAVERSINE:
+        return
+    if X.shape[1] != 2:
+        raise ValueError(
+            f"{name} has {X.shape[1]} features, but the haversine metric needs 2: "
+            "(latitude, longitude) in radians."
+        )
+    if X.shape[0]:
+        lat = np.abs(X[:, 0])
+        worst = float(lat.max())
+        if worst > math.pi / 2 * (1 + 1e-6):
+            row = int(np.argmax(lat))
+            raise ValueError(
+                f"{name} has latitude {float(X[row, 0]):g} at row {row}: the haversine metric "
+                "takes (latitude, longitude) in radians, with latitudes in [-pi/2, pi/2]. "
+                "Convert degrees with numpy.radians."
+            )
 
 
 def check_p_applies(metric, p, owner, name):
@@ -292,6 +374,22 @@ def _check_ids(ids, name="ids"):
     return np.ascontiguousarray(a, dtype=np.int64)
 
 
+class TreeStructure(NamedTuple):
+    """The nodes of a cover tree, parents before children (see
+    :meth:`CoverTree.structure`). Each field is an int64 array with one
+    entry per node."""
+
+    ids: np.ndarray
+    """The node's id: the smallest id among the identical points it holds."""
+    counts: np.ndarray
+    """How many points (ids) the node holds: more than 1 for duplicates."""
+    levels: np.ndarray
+    """The node's level i: its children lie within 2**(i+1) of it, and
+    nodes of level >= i are more than 2**i apart."""
+    parents: np.ndarray
+    """The id of the node's parent, -1 for the root."""
+
+
 class CoverTree:
     """Compressed cover tree for exact nearest-neighbour search.
 
@@ -313,7 +411,10 @@ class CoverTree:
         input (int, bool, float16, ...) is converted to float64.
     metric : str, default="euclidean"
         One of "euclidean" ("l2"), "manhattan" ("cityblock", "l1"),
-        "chebyshev" ("infinity") or "minkowski" (power ``p``).
+        "chebyshev" ("infinity"), "minkowski" (power ``p``), "cosine"
+        (1 - cosine similarity; zero vectors are refused) or "haversine"
+        (great-circle distance on the unit sphere between (latitude,
+        longitude) pairs in radians).
     p : float, default=2
         Power of the Minkowski metric (p >= 1, may be ``inf``). It applies
         only to ``metric="minkowski"``: with another metric, a p other than
@@ -336,6 +437,9 @@ class CoverTree:
         "corrected" is Elkin and Kurlin's corrected algorithm: level by
         level, with the lambda-point bound and the break condition, whose
         number of iterations has a proven bound.
+    verbose : bool, default=False
+        Show a progress bar (tqdm if installed, else a line on stderr) for
+        the build, updates and queries.
 
     Attributes
     ----------
@@ -349,11 +453,11 @@ class CoverTree:
         float32 or float64: the precision of the points, of the queries and
         of the distances returned.
     metric : str
-        The metric's canonical name ("euclidean", "manhattan", "chebyshev"
-        or "minkowski").
+        The metric's canonical name ("euclidean", "manhattan", "chebyshev",
+        "minkowski", "cosine" or "haversine").
     p : float
         The Minkowski power (2.0 for euclidean, 1.0 for manhattan, inf for
-        chebyshev).
+        chebyshev; 2.0, unused, for cosine and haversine).
     read_only : bool
         True for a snapshot: :meth:`insert` and :meth:`delete` raise
         :class:`ReadOnlyError`.
@@ -364,6 +468,10 @@ class CoverTree:
     points is kept or stored); :meth:`save` and :func:`pcct.load` write and
     read the same encoding in a file. Copies (:func:`copy.copy`,
     :func:`copy.deepcopy`) share the current version and cost O(1).
+
+    Ctrl-C stops the build, an update or a long batch of queries within a
+    fraction of a second and raises ``KeyboardInterrupt``; the tree is then
+    as it was before the call.
 
     Examples
     --------
@@ -380,7 +488,8 @@ class CoverTree:
     array([[3, 1]])
     """
 
-    def __init__(self, X, metric="euclidean", p=2, n_jobs=None, seed=0, search="depth_first"):
+    def __init__(self, X, metric="euclidean", p=2, n_jobs=None, seed=0, search="depth_first",
+                 verbose=False):
         code, p = parse_metric(metric, p)
         parse_search(search)
         self.n_jobs = n_jobs
@@ -394,10 +503,11 @@ class CoverTree:
             input_name="X",
             estimator="CoverTree",
         )
-        self._init(X.dtype, X.shape[1], code, p, int(seed) % 2**64, search, False)
+        check_metric_domain(code, X)
+        self._init(X.dtype, X.shape[1], code, p, int(seed) % 2**64, search, False, verbose)
         self._version = self._build(X, jobs)
 
-    def _init(self, dtype, n_features, code, p, seed, search, read_only):
+    def _init(self, dtype, n_features, code, p, seed, search, read_only, verbose=False):
         self.dtype = np.dtype(dtype)
         self.n_features = int(n_features)
         self.metric = _METRIC_NAMES[code]
@@ -405,26 +515,35 @@ class CoverTree:
         self._code = code
         self.seed = seed
         self.search = search
+        self.verbose = verbose
         self._read_only = bool(read_only)
         self._lock = threading.Lock()
 
-    def _build(self, X, jobs):
-        handle = _lib.c_uintptr(0)
+    def _build(self, X, jobs, verbose=None):
         n, d = X.shape
-        _lib.check(
-            _lib.lib().pcct_tree_build(
-                _ptr(X), _DTYPES[X.dtype], n, d, self._code, self.p, self.seed,
-                min(jobs, 2**31 - 1), None, ctypes.byref(handle),
+        dtype = _DTYPES[X.dtype]
+        jobs = min(jobs, 2**31 - 1)
+        lib = _lib.lib()
+
+        def work(control):
+            handle = _lib.c_uintptr(0)
+            _lib.check(
+                lib.pcct_tree_build(
+                    _ptr(X), dtype, n, d, self._code, self.p, self.seed, jobs, control,
+                    ctypes.byref(handle),
+                )
             )
-        )
-        return _Version(handle.value)
+            return _Version(handle.value)
+
+        return _run.run(work, total=n, desc="pcct fit", unit="points",
+                        verbose=self._verbose(verbose), cost=float(n) * n * d)
 
     @classmethod
-    def _from_checked(cls, X, code, p, n_jobs, seed, search="depth_first"):
+    def _from_checked(cls, X, code, p, n_jobs, seed, search="depth_first", verbose=False):
         """Build from an already validated C-contiguous float array."""
         self = cls.__new__(cls)
         self.n_jobs = n_jobs
-        self._init(X.dtype, X.shape[1], code, p, seed, search, False)
+        self._init(X.dtype, X.shape[1], code, p, seed, search, False, verbose)
         self._version = self._build(X, self._jobs())
         return self
 
@@ -489,6 +608,7 @@ class CoverTree:
             "seed": self.seed,
             "n_jobs": self.n_jobs,
             "search": self.search,
+            "verbose": self.verbose,
             "read_only": self._read_only,
         }
 
@@ -507,6 +627,7 @@ class CoverTree:
             parse_search(search)
             read_only = bool(state["read_only"])
             n_jobs = state["n_jobs"]
+            verbose = state.get("verbose", False)
             effective_n_jobs(n_jobs)
             if code not in _METRIC_NAMES:
                 raise ValueError(f"metric code {code}")
@@ -522,7 +643,7 @@ class CoverTree:
             )
         self = cls.__new__(cls)
         self.n_jobs = n_jobs
-        self._init(dtype, n_features, code, p, seed, search, read_only)
+        self._init(dtype, n_features, code, p, seed, search, read_only, verbose)
         self._version = version
         return self
 
@@ -566,6 +687,9 @@ class CoverTree:
     def _strategy(self):
         return parse_search(self.search)
 
+    def _verbose(self, verbose=None):
+        return bool(self.verbose if verbose is None else verbose)
+
     # -- conversion ------------------------------------------------------
 
     def _check_queries(self, X, name="X"):
@@ -581,10 +705,17 @@ class CoverTree:
                 f"X has {X.shape[1]} features, but CoverTree is expecting "
                 f"{self.n_features} features as input."
             )
+        check_metric_domain(self._code, X, name)
         return X
 
     def _chunk(self, jobs):
         return max(CHUNK_ROWS, 256 * jobs)
+
+    def _cost(self, rows, version=None):
+        """The brute-force work bound of a call over ``rows`` rows (see
+        ``_run.THREAD_WORK``)."""
+        v = self._version if version is None else version
+        return float(rows) * max(v.n_samples, 1) * self.n_features
 
     # -- updates -------------------------------------------------------------
 
@@ -600,9 +731,9 @@ class CoverTree:
 
         The tree is not changed in place: a new version holding the old and
         the new points replaces it (snapshots keep the old one). The
-        insertion runs on ``n_jobs`` goroutines, in chunks of
-        ``INSERT_CHUNK_ROWS`` rows so that Ctrl-C is seen; an interrupted
-        insertion leaves the tree unchanged.
+        insertion runs on ``n_jobs`` goroutines. Ctrl-C stops it within a
+        fraction of a second (``KeyboardInterrupt``) and leaves the tree
+        unchanged.
 
         Parameters
         ----------
@@ -628,32 +759,30 @@ class CoverTree:
         X = self._check_queries(X)
         return self._insert_checked(X, self._jobs())
 
-    def _insert_checked(self, X, jobs):
+    def _insert_checked(self, X, jobs, verbose=None):
         """Insert checked C-contiguous rows of the tree's dtype."""
         n = X.shape[0]
         jobs = min(jobs, 2**31 - 1)
         lib = _lib.lib()
-        out = _lib.c_uintptr(0)
-        first = ctypes.c_int64(0)
         with self._lock:
             v = self._version
-            start = None
-            for lo in range(0, n, INSERT_CHUNK_ROWS):
-                hi = min(lo + INSERT_CHUNK_ROWS, n)
+
+            def work(control):
+                out = _lib.c_uintptr(0)
+                first = ctypes.c_int64(0)
                 _lib.check(
                     lib.pcct_tree_insert(
-                        v.handle, _ptr(X[lo:hi]), hi - lo, self.n_features, jobs, None,
+                        v.handle, _ptr(X), n, self.n_features, jobs, control,
                         ctypes.byref(out), ctypes.byref(first),
                     )
                 )
-                v = _Version(out.value)  # the previous chunk's version is freed
-                if start is None:
-                    start = first.value
-                elif first.value != start + lo:  # pragma: no cover - a library bug
-                    raise RuntimeError(
-                        f"pcct: insertion issued id {first.value}, expected {start + lo}"
-                    )
-            self._version = v
+                return _Version(out.value), first.value
+
+            new, start = _run.run(
+                work, total=n, desc="pcct insert", unit="points",
+                verbose=self._verbose(verbose), cost=float(n) * (v.n_samples + n) * self.n_features,
+            )
+            self._version = new
         return np.arange(start, start + n, dtype=np.int64)
 
     def delete(self, ids):
@@ -687,20 +816,29 @@ class CoverTree:
         self._delete_checked(_check_ids(ids), self._jobs())
         return self
 
-    def _delete_checked(self, ids, jobs):
+    def _delete_checked(self, ids, jobs, verbose=None):
         """Delete a checked C-contiguous int64 array of ids."""
         if ids.size == 0:
             return
         jobs = min(jobs, 2**31 - 1)
         lib = _lib.lib()
-        out = _lib.c_uintptr(0)
         with self._lock:
             v = self._version
+
+            def work(control):
+                out = _lib.c_uintptr(0)
+                _lib.check(
+                    lib.pcct_tree_delete(v.handle, _ptr(ids), ids.size, jobs, control,
+                                         ctypes.byref(out))
+                )
+                return _Version(out.value)
+
             try:
-                _lib.check(lib.pcct_tree_delete(v.handle, _ptr(ids), ids.size, jobs, None, ctypes.byref(out)))
+                new = _run.run(work, total=ids.size, desc="pcct delete", unit="points",
+                               verbose=self._verbose(verbose), cost=self._cost(ids.size, v))
             except ValueError as e:
                 raise _delete_error(v, ids) or e from None
-            self._version = _Version(out.value)
+            self._version = new
 
     def ids(self):
         """Return the live ids, ascending.
@@ -718,11 +856,13 @@ class CoverTree:
 
     # -- queries on checked input (used by NearestNeighbors) -------------
 
-    def _kneighbors(self, X, k, jobs, strategy=None, version=None, ids=None):
+    def _kneighbors(self, X, k, jobs, strategy=None, version=None, ids=None, verbose=None):
         """k nearest neighbours of the rows of X (checked, C-contiguous, in
         the tree's dtype), or, when X is None, of the tree's own points
         ``ids`` (default: every live id, ascending), each left out of its
-        own answer. Answers on ``version`` (default: the current one)."""
+        own answer. Answers on ``version`` (default: the current one), in
+        one call into Go (in a worker thread when it is long, so that
+        Ctrl-C stops it)."""
         lib = _lib.lib()  # raises in a forked child
         v = self._version if version is None else version
         strategy = self._strategy() if strategy is None else strategy
@@ -734,32 +874,35 @@ class CoverTree:
         nq = X.shape[0] if X is not None else (v.n_samples if ids is None else ids.size)
         dist = np.empty((nq, k), dtype=self.dtype)
         ind = np.empty((nq, k), dtype=np.int64)
-        step = self._chunk(jobs)
         jobs = min(jobs, 2**31 - 1)
-        for lo in range(0, nq, step):
-            hi = min(lo + step, nq)
+        d = self.n_features
+
+        def work(control):
             if X is not None:
                 st = lib.pcct_kneighbors(
-                    h, _ptr(X[lo:hi]), hi - lo, self.n_features, k, jobs, strategy, None,
-                    _ptr(dist[lo:hi]), _ptr(ind[lo:hi]),
+                    h, _ptr(X), nq, d, k, jobs, strategy, control, _ptr(dist), _ptr(ind)
                 )
             elif ids is None:
                 st = lib.pcct_kneighbors_fitted(
-                    h, lo, hi - lo, k, jobs, strategy, None, _ptr(dist[lo:hi]), _ptr(ind[lo:hi])
+                    h, 0, nq, k, jobs, strategy, control, _ptr(dist), _ptr(ind)
                 )
             else:
                 st = lib.pcct_kneighbors_ids(
-                    h, _ptr(ids[lo:hi]), hi - lo, k, jobs, strategy, None,
-                    _ptr(dist[lo:hi]), _ptr(ind[lo:hi]),
+                    h, _ptr(ids), nq, k, jobs, strategy, control, _ptr(dist), _ptr(ind)
                 )
             _lib.check(st)
+
+        _run.run(work, total=nq, desc="pcct kneighbors", unit="queries",
+                 verbose=self._verbose(verbose), cost=self._cost(nq, v))
         return dist, ind
 
-    def _radius(self, X, r, sort, jobs, version=None, ids=None, counts_only=False):
+    def _radius(self, X, r, sort, jobs, version=None, ids=None, counts_only=False, verbose=None):
         """Points within distance r (d <= r) of the rows of X, or of the
         tree's own points (as in _kneighbors) when X is None. Returns
         (counts, dist, ind) with the answers of all queries concatenated;
-        dist and ind are None with counts_only."""
+        dist and ind are None with counts_only. Long batches run in chunks
+        of rows (which bounds the results Go holds before they are copied)
+        in a worker thread, so that Ctrl-C stops them."""
         lib = _lib.lib()
         v = self._version if version is None else version
         h = v.handle
@@ -774,42 +917,49 @@ class CoverTree:
             if counts_only:
                 return counts, None, None
             return counts, np.empty(0, dtype=self.dtype), np.empty(0, dtype=np.int64)
-        dists, inds = [], []
         step = self._chunk(jobs)
         jobs = min(jobs, 2**31 - 1)
-        result = _lib.c_uintptr(0)
-        total = ctypes.c_int64(0)
-        for lo in range(0, nq, step):
-            hi = min(lo + step, nq)
-            if X is not None:
-                st = lib.pcct_radius(
-                    h, _ptr(X[lo:hi]), hi - lo, self.n_features, r, int(sort), jobs, None,
-                    _ptr(counts[lo:hi]), ctypes.byref(result), ctypes.byref(total),
-                )
-            elif ids is None:
-                st = lib.pcct_radius_fitted(
-                    h, lo, hi - lo, r, int(sort), jobs, None, _ptr(counts[lo:hi]),
-                    ctypes.byref(result), ctypes.byref(total),
-                )
-            else:
-                st = lib.pcct_radius_ids(
-                    h, _ptr(ids[lo:hi]), hi - lo, r, int(sort), jobs, None, _ptr(counts[lo:hi]),
-                    ctypes.byref(result), ctypes.byref(total),
-                )
-            _lib.check(st)
-            handle = result.value
-            if counts_only:
-                _lib.check(lib.pcct_result_free(handle))
-                continue
-            try:
-                d = np.empty(total.value, dtype=self.dtype)
-                i = np.empty(total.value, dtype=np.int64)
-            except BaseException:
-                _lib.free_result(handle)
-                raise
-            _lib.check(lib.pcct_radius_fill(handle, _ptr(d), _ptr(i)))
-            dists.append(d)
-            inds.append(i)
+        d = self.n_features
+
+        def work(control):
+            dists, inds = [], []
+            result = _lib.c_uintptr(0)
+            total = ctypes.c_int64(0)
+            for lo in range(0, nq, step):
+                hi = min(lo + step, nq)
+                if X is not None:
+                    st = lib.pcct_radius(
+                        h, _ptr(X[lo:hi]), hi - lo, d, r, int(sort), jobs, control,
+                        _ptr(counts[lo:hi]), ctypes.byref(result), ctypes.byref(total),
+                    )
+                elif ids is None:
+                    st = lib.pcct_radius_fitted(
+                        h, lo, hi - lo, r, int(sort), jobs, control, _ptr(counts[lo:hi]),
+                        ctypes.byref(result), ctypes.byref(total),
+                    )
+                else:
+                    st = lib.pcct_radius_ids(
+                        h, _ptr(ids[lo:hi]), hi - lo, r, int(sort), jobs, control,
+                        _ptr(counts[lo:hi]), ctypes.byref(result), ctypes.byref(total),
+                    )
+                _lib.check(st)
+                handle = result.value
+                if counts_only:
+                    _lib.check(lib.pcct_result_free(handle))
+                    continue
+                try:
+                    dd = np.empty(total.value, dtype=self.dtype)
+                    ii = np.empty(total.value, dtype=np.int64)
+                except BaseException:
+                    _lib.free_result(handle)
+                    raise
+                _lib.check(lib.pcct_radius_fill(handle, _ptr(dd), _ptr(ii)))
+                dists.append(dd)
+                inds.append(ii)
+            return dists, inds
+
+        dists, inds = _run.run(work, total=nq, desc="pcct radius_neighbors", unit="queries",
+                               verbose=self._verbose(verbose), cost=self._cost(nq, v))
         if counts_only:
             return counts, None, None
         if len(dists) == 1:
@@ -898,6 +1048,11 @@ class CoverTree:
             update that made this version), query_distance_evaluations (all
             queries on this version so far), and nodes_per_level (level ->
             node count).
+
+        See Also
+        --------
+        structure : Every node, with its level and parent.
+        pcct.plotting.plot_levels : A bar chart of ``nodes_per_level``.
         """
         lib = _lib.lib()
         v = self._version
@@ -916,6 +1071,50 @@ class CoverTree:
         _lib.check(lib.pcct_tree_level_counts(h, levels, counts, m, ctypes.byref(nlev)))
         s["nodes_per_level"] = {int(levels[i]): int(counts[i]) for i in range(min(m, nlev.value))}
         return s
+
+    def structure(self):
+        """Return every node of the tree: its id, point count, level and
+        parent.
+
+        A node is one distinct point; identical points share a node, which
+        is named by its smallest id. Nodes are listed parents before
+        children (depth first from the root), so ``parents[i]`` is always an
+        id listed before node i.
+
+        Returns
+        -------
+        structure : TreeStructure
+            A named tuple of four int64 arrays of length ``nodes`` (see
+            :meth:`stats`): ``ids`` (the node's smallest id), ``counts``
+            (the ids it holds, more than 1 for duplicates), ``levels`` (the
+            node's level i: its children are within ``2**(i+1)`` of it) and
+            ``parents`` (the parent node's id, -1 for the root). An empty
+            tree (every point deleted) gives empty arrays.
+
+        See Also
+        --------
+        stats : Counts of nodes per level, depth and fan-out.
+        pcct.plotting.plot_tree : Draws the tree over 2-D data.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from pcct import CoverTree
+        >>> tree = CoverTree(np.array([[0.0], [0.0], [4.0]]))
+        >>> ids, counts, levels, parents = tree.structure()
+        >>> ids.tolist(), counts.tolist(), levels.tolist(), parents.tolist()
+        ([2, 0], [1, 2], [2, 1], [-1, 2])
+        """
+        lib = _lib.lib()
+        h = self._version.handle
+        n = ctypes.c_int64(0)
+        _lib.check(lib.pcct_tree_structure(h, None, None, None, None, 0, ctypes.byref(n)))
+        m = n.value
+        arrays = [np.empty(m, dtype=np.int64) for _ in range(4)]
+        _lib.check(lib.pcct_tree_structure(h, *(_ptr(a) for a in arrays), m, ctypes.byref(n)))
+        if n.value != m:  # pragma: no cover - a version never changes
+            raise RuntimeError(f"pcct: the tree listed {n.value} nodes, then {m}")
+        return TreeStructure(*arrays)
 
 
 def _restore_tree(buf, state):

@@ -1,0 +1,136 @@
+"""Memory and handles: fitting and dropping estimators in a loop does not
+grow the process; every Go handle is freed; a Go panic is an exception."""
+
+from __future__ import annotations
+
+import gc
+import subprocess
+import sys
+import textwrap
+import weakref
+
+import numpy as np
+import pytest
+
+import pcct
+from pcct import CoverTree, NearestNeighbors, _lib
+from pcct.tree import _Version
+
+_LOOP = textwrap.dedent(
+    """
+    import gc, os, sys
+    import numpy as np
+    from pcct import NearestNeighbors
+    from pcct.tree import _Version
+
+    def rss():
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+    rng = np.random.default_rng(0)
+    X = rng.random((3000, 4))
+    Q = X[:300]
+
+    def cycle():
+        nn = NearestNeighbors(n_neighbors=5, radius=0.2).fit(X)
+        nn.kneighbors(Q)
+        nn.radius_neighbors(Q)
+        nn.insert(Q + 1.0)
+        nn.delete(np.arange(0, 300, 2))
+        snap = nn.snapshot()
+        snap.kneighbors_graph(Q[:10])
+        nn.tree_.structure()
+        del nn, snap
+
+    for _ in range(30):  # warm-up: Go's heap and Python's caches settle
+        cycle()
+    gc.collect()
+    before = rss()
+    for _ in range(int(sys.argv[1])):
+        cycle()
+    gc.collect()
+    after = rss()
+    live = sum(isinstance(o, _Version) for o in gc.get_objects())
+    print(before, after, live)
+    """
+)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/statm")
+def test_fit_and_drop_in_a_loop_does_not_grow_memory():
+    """200 fit / query / insert / delete / snapshot cycles after a warm-up:
+    the resident set grows by less than 16 MiB, and no version is left
+    alive. (Keeping every cycle's estimator instead grows it by about 250
+    MiB; measured without a leak: under 1 MiB.)"""
+    proc = subprocess.run([sys.executable, "-c", _LOOP, "200"], capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    before, after, live = map(int, proc.stdout.split())
+    growth = after - before
+    print(f"RSS {before / 2**20:.1f} MiB -> {after / 2**20:.1f} MiB "
+          f"(growth {growth / 2**20:.2f} MiB over 200 cycles)")
+    assert live == 0
+    assert growth < 16 * 2**20, growth
+
+
+def test_versions_and_results_are_freed():
+    rng = np.random.default_rng(40)
+    X = rng.random((300, 3))
+    est = NearestNeighbors(n_neighbors=2, radius=0.3).fit(X)
+    fins = [est.tree_._version._finalizer]
+    est.insert(X[:5])
+    fins.append(est.tree_._version._finalizer)
+    est.radius_neighbors(X, sort_results=True)  # radius result handles: filled and freed
+    est.tree_.query_radius(X, 0.3, count_only=True)
+    tree_ref = weakref.ref(est.tree_)
+    del est
+    gc.collect()
+    assert tree_ref() is None
+    assert not any(f.alive for f in fins)
+    # A freed handle used again is an error from Go, not a crash.
+    t = CoverTree(X)
+    h = t._version.handle
+    t._version._finalizer()
+    with pytest.raises(RuntimeError, match="invalid Handle"):
+        _lib.check(_lib.lib().pcct_tree_free(h))
+
+
+def test_go_panic_becomes_a_python_exception_and_the_library_goes_on():
+    for _ in range(3):
+        with pytest.raises(RuntimeError, match="pcct: internal error") as info:
+            _lib.check(_lib.lib().pcct_test_panic())
+        assert not isinstance(info.value, ValueError)
+    assert NearestNeighbors(n_neighbors=1).fit(np.eye(2)).kneighbors(np.eye(2))[1].ravel().tolist() == [0, 1]
+
+
+def test_cli_info():
+    proc = subprocess.run([sys.executable, "-m", "pcct", "info"], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0] == f"pcct: {pcct.__version__}"
+    assert lines[1].startswith("Go: go1.") and "(library: pcct " in lines[1]
+    assert lines[2].startswith("CPU threads: ")
+    assert int(lines[2].split()[2]) >= 1
+    assert lines[3] == "GPU: not available (pcct was built without CUDA)"
+
+
+def test_cli_without_arguments_prints_versions():
+    proc = subprocess.run([sys.executable, "-m", "pcct"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert out.startswith(f"pcct {pcct.__version__}\nlibrary: pcct ")
+    assert "numpy " in out and "scikit-learn " in out and "CPUs: " in out
+
+
+def test_cli_rejects_unknown_commands():
+    proc = subprocess.run([sys.executable, "-m", "pcct", "frobnicate"], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 2 and "usage: python -m pcct [info]" in proc.stderr
+
+
+def test_gpu_available_is_false_and_says_why():
+    assert pcct.gpu_available() is False
+    doc = pcct.gpu_available.__doc__
+    assert "CUDA" in doc and "without it" in doc
+    assert _lib.go_version().startswith("go1.")
