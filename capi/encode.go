@@ -48,7 +48,11 @@ func pcct_bytes_fill(result C.uintptr_t, buf unsafe.Pointer) C.int64_t {
 		if result == 0 {
 			return argErrorf("pcct: null result handle")
 		}
-		e, ok := cgo.Handle(result).Value().(*encoded)
+		v, err := handleValue(result)
+		if err != nil {
+			return err
+		}
+		e, ok := v.(*encoded)
 		if !ok {
 			return argErrorf("pcct: handle %d is not an encoded tree", uintptr(result))
 		}

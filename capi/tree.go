@@ -39,11 +39,26 @@ func treeOf(h C.uintptr_t) (*tree, error) {
 	if h == 0 {
 		return nil, argErrorf("pcct: null tree handle")
 	}
-	t, ok := cgo.Handle(h).Value().(*tree)
+	v, err := handleValue(h)
+	if err != nil {
+		return nil, err
+	}
+	t, ok := v.(*tree)
 	if !ok {
 		return nil, argErrorf("pcct: handle %d is not a tree", uintptr(h))
 	}
 	return t, nil
+}
+
+// handleValue returns what handle h holds, or an argument error for a
+// handle that was never made or was already freed (cgo panics on those).
+func handleValue(h C.uintptr_t) (v any, err error) {
+	defer func() {
+		if recover() != nil {
+			v, err = nil, argErrorf("pcct: handle %d is invalid or was already freed", uintptr(h))
+		}
+	}()
+	return cgo.Handle(h).Value(), nil
 }
 
 // slice views C memory of n values of type T as a Go slice for the length
@@ -498,7 +513,11 @@ func resultOf(h C.uintptr_t) (*radiusResult, error) {
 	if h == 0 {
 		return nil, argErrorf("pcct: null result handle")
 	}
-	rr, ok := cgo.Handle(h).Value().(*radiusResult)
+	v, err := handleValue(h)
+	if err != nil {
+		return nil, err
+	}
+	rr, ok := v.(*radiusResult)
 	if !ok {
 		return nil, argErrorf("pcct: handle %d is not a radius result", uintptr(h))
 	}
@@ -507,7 +526,11 @@ func resultOf(h C.uintptr_t) (*radiusResult, error) {
 
 // freeResult releases a result handle of any kind (radius or encoding).
 func freeResult(h C.uintptr_t) error {
-	switch cgo.Handle(h).Value().(type) {
+	v, err := handleValue(h)
+	if err != nil {
+		return err
+	}
+	switch v.(type) {
 	case *radiusResult, *encoded:
 		cgo.Handle(h).Delete()
 		return nil

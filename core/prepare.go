@@ -23,6 +23,15 @@ func checkDim(m Metric, dim int) error {
 // Cosine metric, a normalised copy; otherwise the points themselves. It
 // returns an error for a zero vector under Cosine.
 func prepare[T Float](m Metric, points []T, dim int) ([]T, error) {
+	if m.Kind == Haversine {
+		// Beyond the poles the formula is not a metric.
+		for i := 0; i < len(points); i += dim {
+			if lat := float64(points[i]); lat < -math.Pi/2 || lat > math.Pi/2 {
+				return nil, fmt.Errorf("point %d has latitude %v, outside [-pi/2, pi/2] (haversine takes radians)", i/dim, lat)
+			}
+		}
+		return points, nil
+	}
 	if m.Kind != Cosine {
 		return points, nil
 	}
@@ -38,7 +47,7 @@ func prepare[T Float](m Metric, points []T, dim int) ([]T, error) {
 			norm = scaledNorm(row, make([]T, dim), 2)
 		}
 		if norm == 0 {
-			return nil, fmt.Errorf("core: point %d is the zero vector, which has no cosine distance", i/dim)
+			return nil, fmt.Errorf("point %d is the zero vector, which has no cosine distance", i/dim)
 		}
 		for j, v := range row {
 			out[i+j] = T(float64(v) / norm)

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -17,7 +18,7 @@ func BuildSequential[T Float](data []T, dim int, opts Options) (*Tree[T], error)
 		return nil, err
 	}
 	if data, err = prepare(opts.Metric, data, dim); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("core: %w", err)
 	}
 	lo, hi, err := newTree[T](dim, opts.Metric, sc, opts.Seed).widenBox(data)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"sync/atomic"
 )
 
 // Build builds a compressed cover tree over the n = len(data)/dim points
@@ -30,7 +31,7 @@ func Build[T Float](data []T, dim int, opts Options) (t *Tree[T], err error) {
 		return nil, err
 	}
 	if data, err = prepare(opts.Metric, data, dim); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("core: %w", err)
 	}
 	empty := newTree[T](dim, opts.Metric, sc, opts.Seed)
 	t, _, err = empty.insert(data, opts.jobs(), true, opts.Monitor)
@@ -76,7 +77,7 @@ func (t *Tree[T]) insert(points []T, jobs int, relayout bool, m *Monitor) (nt *T
 		return nil, 0, err
 	}
 	if points, err = prepare(t.metric, points, t.s.dim); err != nil {
-		return nil, 0, err
+		return nil, 0, fmt.Errorf("core: %w", err)
 	}
 	if int64(t.s.nids)+int64(n) > math.MaxInt32 {
 		return nil, 0, fmt.Errorf("core: %d more caller indices exceed the limit of %d", n, math.MaxInt32)
@@ -100,11 +101,10 @@ func (t *Tree[T]) insert(points []T, jobs int, relayout bool, m *Monitor) (nt *T
 		// conflict lists.
 		size := min(max(nt.nodes, 1), n-done, maxBatch)
 		batch := order[done : done+size]
-		if err := nt.insertBatch(points, batch, first32, jobs); err != nil {
+		if err := nt.insertBatch(points, batch, first32, jobs, m); err != nil {
 			return nil, 0, err
 		}
 		done += size
-		m.add(size)
 		// Relayout when the tree has doubled since the last: O(n) copies
 		// in all.
 		if relayout && done < n && nt.nodes >= 1<<12 && nt.nodes >= 2*laidOut {
@@ -136,9 +136,17 @@ type locScratch struct {
 }
 
 // locateAll locates every item in parallel.
-func (t *Tree[T]) locateAll(items []item, pt func(k int) []T, ghost []bool, jobs int) int64 {
+// It reports each block of items located to m, and stops early (returning
+// ErrStopped) when m asks.
+func (t *Tree[T]) locateAll(items []item, pt func(k int) []T, ghost []bool, jobs int, m *Monitor) (int64, error) {
 	bufs := make([]locScratch, max(jobs, 1))
+	var stopped atomic.Bool
 	forRange(len(items), jobs, func(w, lo, hi int) {
+		if stopped.Load() || m.stopped() {
+			stopped.Store(true)
+			return
+		}
+		defer m.add(hi - lo)
 		b := &bufs[w]
 		for k := lo; k < hi; k++ {
 			it := &items[k]
@@ -158,12 +166,15 @@ func (t *Tree[T]) locateAll(items []item, pt func(k int) []T, ghost []bool, jobs
 	for k := range items {
 		evals += int64(items[k].loc.evals)
 	}
-	return evals
+	if stopped.Load() {
+		return evals, ErrStopped
+	}
+	return evals, nil
 }
 
 // insertBatch inserts rows batch of points (caller indices first+row) into
 // t, which it owns.
-func (t *Tree[T]) insertBatch(points []T, batch []int, first int32, jobs int) error {
+func (t *Tree[T]) insertBatch(points []T, batch []int, first int32, jobs int, m *Monitor) error {
 	dim := t.s.dim
 	row := func(k int) []T {
 		o := batch[k] * dim
@@ -177,8 +188,9 @@ func (t *Tree[T]) insertBatch(points []T, batch []int, first int32, jobs int) er
 		n.level, n.ids, n.weight = levelInf, []int32{id}, 1
 		t.s.setNodeOf(id, u)
 		t.root, t.n, t.nodes = u, 1, 1
+		m.add(1)
 		if len(batch) > 1 {
-			return t.insertBatch(points, batch[1:], first, jobs)
+			return t.insertBatch(points, batch[1:], first, jobs, m)
 		}
 		return nil
 	}
@@ -186,7 +198,11 @@ func (t *Tree[T]) insertBatch(points []T, batch []int, first int32, jobs int) er
 	for k := range items {
 		items[k] = item{floor: levelNegInf, slot: -1, prio: hash64(t.seed ^ hash64(uint64(first)+uint64(batch[k])))}
 	}
-	t.buildEvals += t.locateAll(items, row, nil, jobs)
+	located, err := t.locateAll(items, row, nil, jobs, m)
+	t.buildEvals += located
+	if err != nil {
+		return err
+	}
 	evals, err := t.place(items, row, jobs)
 	t.buildEvals += evals
 	if err != nil {
@@ -435,7 +451,18 @@ func (t *Tree[T]) Delete(ids []int64, opts UpdateOptions) (nt *Tree[T], err erro
 	}
 	pt := func(k int) []T { return nt.point(items[k].slot) }
 	if len(items) > 0 {
-		nt.buildEvals += nt.locateAll(items, pt, ghost, jobs)
+		var stopOnly *Monitor // deletions report their count at the end
+		if opts.Monitor != nil {
+			stopOnly = &Monitor{Stop: opts.Monitor.Stop}
+		}
+		located, err := nt.locateAll(items, pt, ghost, jobs, stopOnly)
+		nt.buildEvals += located
+		if err != nil {
+			return nil, err
+		}
+		if opts.Monitor.stopped() {
+			return nil, ErrStopped
+		}
 		evals, err := nt.place(items, pt, jobs)
 		nt.buildEvals += evals
 		if err != nil {

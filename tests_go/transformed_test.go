@@ -72,7 +72,7 @@ func checkTransformed(t *testing.T, rng *rand.Rand, m core.Metric, dim int, gen 
 		q := data[qi*dim : (qi+1)*dim]
 		if qi%2 == 1 { // also queries off the data
 			q = slices.Clone(q)
-			q[0] += 0.1
+			q[len(q)-1] += 0.1 // the longitude, for haversine
 		}
 		type pr struct {
 			d float64
