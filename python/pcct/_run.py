@@ -20,13 +20,14 @@ thread) :func:`run` sets ``control[1]``, waits for the worker to return,
 and re-raises. Whatever the worker computed is dropped, so the tree or
 estimator that started the call is exactly as it was before.
 
-Go polls the stop word between blocks of 32 queries, so a query batch
-stops within milliseconds; a build or an insertion polls it only between
-its insertion batches (up to 65,536 points each), which can take seconds.
-The wait is therefore bounded by :data:`STOP_GRACE_SECONDS`: past it, the
-``KeyboardInterrupt`` is raised anyway, and the worker, left running as a
-daemon thread, returns (and is dropped) once Go reaches its next check.
-It keeps the input and output arrays alive until then.
+Go polls the stop word between blocks of 32 queries, and a build,
+insertion or deletion between blocks of 64 points located, so a call
+stops within milliseconds; the rest of an insertion batch (its conflict
+resolution, up to 65,536 points) can take a little longer. The wait is
+bounded by :data:`STOP_GRACE_SECONDS`: past it, the ``KeyboardInterrupt``
+is raised anyway, and the worker, left running as a daemon thread,
+returns (and is dropped) once Go reaches its next check. It keeps the
+input and output arrays alive until then.
 
 Small calls are made directly, without a thread (a thread costs about 0.1
 to 0.5 ms; see :data:`THREAD_WORK`), and so are calls from threads other
