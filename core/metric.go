@@ -265,7 +265,9 @@ func haversine[T Float](a, b []T) float64 {
 	lat2, lon2 := float64(b[0]), float64(b[1])
 	s1 := math.Sin((lat2 - lat1) / 2)
 	s2 := math.Sin((lon2 - lon1) / 2)
-	h := s1*s1 + math.Cos(lat1)*math.Cos(lat2)*s2*s2
+	// A latitude rounded just past a pole (prepare allows 1e-6) has a
+	// cosine just below zero; it counts as the pole.
+	h := s1*s1 + max(math.Cos(lat1), 0)*max(math.Cos(lat2), 0)*s2*s2
 	return 2 * math.Asin(math.Sqrt(min(max(h, 0), 1)))
 }
 

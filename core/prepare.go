@@ -19,14 +19,20 @@ func checkDim(m Metric, dim int) error {
 	return nil
 }
 
+// maxLatitude is the largest latitude, in radians, a Haversine tree
+// accepts: pi/2 and a relative 1e-6 of rounding.
+const maxLatitude = math.Pi / 2 * (1 + 1e-6)
+
 // prepare returns the points as the tree stores and searches them: for a
 // Cosine metric, a normalised copy; otherwise the points themselves. It
 // returns an error for a zero vector under Cosine.
 func prepare[T Float](m Metric, points []T, dim int) ([]T, error) {
 	if m.Kind == Haversine {
-		// Beyond the poles the formula is not a metric.
+		// Beyond the poles the formula is not a metric. The bound allows
+		// a relative 1e-6 of rounding (float32(pi/2) exceeds pi/2 by 4e-8);
+		// haversine treats such a latitude as the pole itself.
 		for i := 0; i < len(points); i += dim {
-			if lat := float64(points[i]); lat < -math.Pi/2 || lat > math.Pi/2 {
+			if lat := float64(points[i]); !(math.Abs(lat) <= maxLatitude) {
 				return nil, fmt.Errorf("point %d has latitude %v, outside [-pi/2, pi/2] (haversine takes radians)", i/dim, lat)
 			}
 		}

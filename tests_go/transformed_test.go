@@ -46,6 +46,29 @@ func TestCosineAndHaversine(t *testing.T) {
 	if _, err := core.Build([]float64{0, 0, 1}, 3, core.Options{Metric: core.Metric{Kind: core.Haversine}}); err == nil {
 		t.Error("3-D points were accepted under the haversine distance")
 	}
+	hav := core.Options{Metric: core.Metric{Kind: core.Haversine}}
+	// float32(pi/2) lies 4e-8 beyond the pole: rounding, accepted as the pole.
+	pole := float32(math.Pi / 2)
+	tr, err := core.Build([]float32{pole, 0, -pole, 1, 0, 0, pole, 2}, 2, hav)
+	if err != nil {
+		t.Fatalf("float32 poles refused: %v", err)
+	}
+	if err := tr.Check(); err != nil {
+		t.Fatal(err)
+	}
+	// Points 0 and 3 are both the north pole, whatever their longitude.
+	nb, err := tr.KNearest([]float32{pole, 3}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if nb[0].Dist != 0 || nb[1].Dist != 0 || nb[0].Index != 0 || nb[1].Index != 3 {
+		t.Errorf("nearest to the north pole: %v, want points 0 and 3 at distance 0", nb)
+	}
+	for _, lat := range []float64{1.6, -1.6, 90, math.NaN()} {
+		if _, err := core.Build([]float64{0, 0, lat, 0}, 2, hav); err == nil {
+			t.Errorf("latitude %v was accepted", lat)
+		}
+	}
 }
 
 func checkTransformed(t *testing.T, rng *rand.Rand, m core.Metric, dim int, gen func() float64, genAt func(int) float64) {

@@ -91,7 +91,7 @@ def test_versions_and_results_are_freed():
     t = CoverTree(X)
     h = t._version.handle
     t._version._finalizer()
-    with pytest.raises(RuntimeError, match="invalid Handle"):
+    with pytest.raises(ValueError, match="invalid or was already freed"):
         _lib.check(_lib.lib().pcct_tree_free(h))
 
 
