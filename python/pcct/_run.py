@@ -23,7 +23,7 @@ estimator that started the call is exactly as it was before.
 Go polls the stop word between blocks of 32 queries, and a build,
 insertion or deletion between blocks of 64 points located, so a call
 stops within milliseconds; the rest of an insertion batch (its conflict
-resolution, up to 65,536 points) can take a little longer. The wait is
+resolution, up to 4,096 points) can take a little longer. The wait is
 bounded by :data:`STOP_GRACE_SECONDS`: past it, the ``KeyboardInterrupt``
 is raised anyway, and the worker, left running as a daemon thread,
 returns (and is dropped) once Go reaches its next check. It keeps the
