@@ -19,7 +19,7 @@ PKG_SRC := go.mod go.sum pyproject.toml setup.py MANIFEST.in
 
 export GO
 
-.PHONY: all demo test go-test py-test fmt-check vet install venv wheel clean
+.PHONY: all demo test go-test py-test fmt-check vet install venv wheel clean bench bench-smoke
 
 all: test
 
@@ -46,19 +46,42 @@ fmt-check:
 vet:
 	$(GO) vet ./...
 
+# The race detector over the concurrent tests: the core package (snapshots
+# read while updates run, parallel batches, dynamic sequences) and the
+# black-box batch, monitor and empty-tree tests. It needs cgo (a C compiler).
+RACE_RUN ?= Batch|Monitor|EmptyTree
+
 go-test: fmt-check vet
 	$(GO) test ./...
+	$(GO) test -race ./core
+	$(GO) test -race -run '$(RACE_RUN)' ./tests_go
 
 py-test: $(STAMP)
 	$(VPY) -m pytest tests_py
 
-# Set-up first (a failed build stops here), then the Go checks, then pytest;
-# pytest runs even when a Go check failed, and the target fails if either did.
+# Set-up first (a failed build stops here), then the Go checks, the benchmark
+# smoke run, then pytest; each runs even when an earlier one failed, and the
+# target fails if any did.
 test: $(STAMP)
 	@go_rc=0; $(MAKE) --no-print-directory go-test || go_rc=$$?; \
+	bench_rc=0; $(MAKE) --no-print-directory bench-smoke || bench_rc=$$?; \
 	$(VPY) -m pytest tests_py; py_rc=$$?; \
 	if [ $$go_rc -ne 0 ]; then echo "make test: the Go checks failed (see above)"; exit $$go_rc; fi; \
+	if [ $$bench_rc -ne 0 ]; then echo "make test: the benchmark smoke run failed (see above)"; exit $$bench_rc; fi; \
 	exit $$py_rc
+
+# Benchmarks against the peers (benchmarks/README.md). `bench` installs the
+# peers from benchmarks/requirements.txt and writes benchmarks/results/;
+# BENCH_ARGS passes options (e.g. BENCH_ARGS="--deadline 90"). `bench-smoke`
+# needs no extra package: seconds-long, a temp dir, exactness asserted.
+BENCH_ARGS ?=
+
+bench: $(STAMP)
+	$(VPIP) install --disable-pip-version-check -r benchmarks/requirements.txt
+	$(VPY) benchmarks/run.py $(BENCH_ARGS)
+
+bench-smoke: $(STAMP)
+	$(VPY) benchmarks/run.py --smoke
 
 wheel: $(VPY)
 	$(VPIP) wheel --no-deps -w dist .
