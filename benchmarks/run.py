@@ -242,7 +242,7 @@ def main(argv=None):
     ap.add_argument("--smoke", action="store_true", help="seconds-long CI mode (temp dir, exactness asserted)")
     ap.add_argument("--out", help="results folder (full: benchmarks/results; smoke: a temp dir)")
     ap.add_argument("--append", action="store_true",
-                    help="keep the results already in the folder, replacing only the datasets measured now")
+                    help="keep the results already in the folder, replacing only the (dataset, peer) pairs measured now")
     ap.add_argument("--threads", type=int, default=None, help="thread count for every peer (default: usable CPUs)")
     ap.add_argument("--datasets", help="comma-separated real datasets (default: all)")
     ap.add_argument("--sizes", help="comma-separated n of the scaling series (default 1e3..1e6)")
@@ -315,8 +315,15 @@ def main(argv=None):
 
         prev_rows, prev_info = report.read(out_dir)
         now = {ds if n is None else f"{ds} n={n}" for ds, n in plan}
-        all_rows = [r for r in prev_rows if r["dataset"] not in now]
-        datasets_info = {k: v for k, v in prev_info.get("datasets", {}).items() if k not in now}
+
+        def replaced(r):
+            # a row of a (dataset, peer) pair measured now; "pcct" stands
+            # for its labels "pcct depth_first" and "pcct corrected"
+            return r["dataset"] in now and any(
+                r["peer"] in (p, "*") or r["peer"].startswith(p + " ") for p in peer_list)
+
+        all_rows = [r for r in prev_rows if not replaced(r)]
+        datasets_info = dict(prev_info.get("datasets", {}))
         versions = dict(prev_info.get("versions", {}))
         earlier = prev_info.get("runs") or [{"started": prev_info.get("started"),
                                               "seconds": prev_info.get("seconds"),
