@@ -72,7 +72,20 @@ class Peer:
         pass
 
 
-class Pcct(Peer):
+class _NeighborsAPI(Peer):
+    """A peer with scikit-learn's NearestNeighbors interface in self.nn."""
+
+    def knn(self, Q, k):
+        return self.nn.kneighbors(Q, k)
+
+    def radius(self, Q, r):
+        return self.nn.radius_neighbors(Q, r, return_distance=False)
+
+    def radius_rows(self, out, Q_is_none):
+        return np.array([len(a) for a in out], dtype=np.int64), list(out)
+
+
+class Pcct(_NeighborsAPI):
     """pcct, once per search strategy where the package has the `search`
     parameter: one build serves both (the strategy is read at query time)."""
 
@@ -105,14 +118,6 @@ class Pcct(Peer):
     def fit(self, X):
         self.nn = self._cls(**self.kw).fit(X)
 
-    def knn(self, Q, k):
-        return self.nn.kneighbors(Q, k)
-
-    def radius(self, Q, r):
-        return self.nn.radius_neighbors(Q, r, return_distance=False)
-
-    def radius_rows(self, out, Q_is_none):
-        return np.array([len(a) for a in out], dtype=np.int64), list(out)
 
     def evaluations(self):
         return int(self.nn.tree_.stats()["query_distance_evaluations"])
@@ -121,7 +126,7 @@ class Pcct(Peer):
         return int(self.nn.tree_.stats().get("build_distance_evaluations", -1))
 
 
-class Sklearn(Peer):
+class Sklearn(_NeighborsAPI):
     threads_note = "n_jobs=T; BLAS/OpenMP limited to T threads (threadpoolctl)"
 
     def __init__(self, threads, options):
@@ -140,14 +145,6 @@ class Sklearn(Peer):
     def fit(self, X):
         self.nn = self._cls(algorithm=self.algorithm, n_jobs=self.threads).fit(X)
 
-    def knn(self, Q, k):
-        return self.nn.kneighbors(Q, k)
-
-    def radius(self, Q, r):
-        return self.nn.radius_neighbors(Q, r, return_distance=False)
-
-    def radius_rows(self, out, Q_is_none):
-        return np.array([len(a) for a in out], dtype=np.int64), list(out)
 
 
 class CKDTree(Peer):
