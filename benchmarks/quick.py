@@ -5,7 +5,8 @@
 
 pcct (``kneighbors()`` with X=None), scipy's cKDTree (``workers=T``; k+1
 neighbours of the data, the self match dropped inside the timed call) and
-scikit-learn's kd_tree (``n_jobs=T``, X=None) answer the same question on
+scikit-learn's kd_tree (``n_jobs=T``, X=None), through the harness's
+adapters in peers.py, answer the same question on
 the whole dataset (no held-out split, unlike run.py). Each is built once,
 warmed up once, then timed ``--reps`` times; the best time is reported,
 with each answer's agreement with pcct's (distances to 1e-9, relative).
@@ -47,10 +48,9 @@ def main(argv=None):
         os.environ[var] = str(T)
 
     import data
+    import peers
     import scipy
     import sklearn
-    from scipy.spatial import cKDTree
-    from sklearn.neighbors import NearestNeighbors as SkNN
 
     import pcct
 
@@ -61,40 +61,23 @@ def main(argv=None):
           f"best of {args.reps} after a warm-up; {os.cpu_count()} CPUs")
     print(f"pcct {pcct.__version__}, scipy {scipy.__version__}, scikit-learn {sklearn.__version__}")
 
+    # The harness's own adapters: knn(None, k) is every fitted point's k
+    # neighbours among the others (cKDTree's self match dropped in the call).
     rows = []
-    t0 = time.perf_counter()
-    nn = pcct.NearestNeighbors(n_neighbors=k, n_jobs=T).fit(X)
-    build = time.perf_counter() - t0
-    sec, (dp, ip) = _best(lambda: nn.kneighbors(), args.reps)
-    rows.append(("pcct (depth_first)", build, sec, dp, ip))
-
-    t0 = time.perf_counter()
-    kd = cKDTree(X)
-    build = time.perf_counter() - t0
-
-    def ckd():
-        dist, ind = kd.query(X, k=k + 1, workers=T)
-        # drop each point's own match (for a duplicate it may not come first)
-        self_at = ind == np.arange(n)[:, None]
-        first = np.where(self_at.any(axis=1), self_at.argmax(axis=1), k)
-        keep = np.ones_like(self_at)
-        keep[np.arange(n), first] = False
-        return dist[keep].reshape(n, k), ind[keep].reshape(n, k)
-
-    sec, (dc, ic) = _best(ckd, args.reps)
-    rows.append((f"scipy cKDTree (workers={T})", build, sec, dc, ic))
-
-    t0 = time.perf_counter()
-    sk = SkNN(n_neighbors=k, algorithm="kd_tree", n_jobs=T).fit(X)
-    build = time.perf_counter() - t0
-    sec, (ds, is_) = _best(lambda: sk.kneighbors(), args.reps)
-    rows.append((f"sklearn kd_tree (n_jobs={T})", build, sec, ds, is_))
+    for label in ("pcct", "scipy cKDTree", "sklearn kd_tree"):
+        peer = peers.make(label, T)
+        t0 = time.perf_counter()
+        peer.fit(X)
+        build = time.perf_counter() - t0
+        sec, (dist, _) = _best(lambda: peer.knn(None, k), args.reps)
+        rows.append((label, build, sec, np.asarray(dist)))
+    dp = rows[0][3]
 
     print(f"{'':32s} {'build s':>9s} {'query s':>9s} {'queries/s':>11s} {'pcct faster':>11s}  agrees with pcct")
     ref = rows[0][2]
-    for name, build, sec, dist, _ in rows:
-        same = np.allclose(dist, dp, rtol=1e-9, atol=1e-12)
-        print(f"{name:32s} {build:9.3f} {sec:9.3f} {n / sec:11,.0f} {sec / ref:11.2f}  {'yes' if same else 'NO'}")
+    for name, build, sec, dist in rows:
+        same = "(itself)" if dist is dp else "yes" if np.allclose(dist, dp, rtol=1e-9, atol=1e-12) else "NO"
+        print(f"{name:32s} {build:9.3f} {sec:9.3f} {n / sec:11,.0f} {sec / ref:11.2f}  {same}")
     return 0
 
 

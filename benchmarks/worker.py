@@ -10,6 +10,7 @@ interpreter (``PCCT_BENCH_COVERTREEX_PYTHON``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import resource
@@ -28,6 +29,21 @@ import reference  # noqa: E402
 def emit(**row):
     sys.stdout.write(json.dumps(row) + "\n")
     sys.stdout.flush()
+
+
+@contextlib.contextmanager
+def measuring(row):
+    """Run one measurement and emit its row: a peer that lacks the
+    operation is "unsupported", any other exception "failed" (a result, not
+    a crash of the worker)."""
+    try:
+        yield
+    except peers_mod.Unavailable as e:
+        row.update(status="unsupported", reason=str(e))
+    except Exception as e:
+        row.update(status="failed", reason=f"{type(e).__name__}: {e}",
+                   trace=traceback.format_exc()[-2000:])
+    emit(**row)
 
 
 def maxrss_mb():
@@ -133,7 +149,7 @@ def main(path):
                 if k > len(X) - (1 if mode == "all" else 0):
                     continue
                 row = dict(kind="knn", label=label, mode=mode, k=k, queries=nq)
-                try:
+                with measuring(row):
                     ev0 = peer.evaluations() if hasattr(peer, "evaluations") else None
                     secs, runs, calls, (dist, ind) = timed(lambda: peer.knn(Qm, k), job)
                     if ev0 is not None:  # every call asks the same question
@@ -143,17 +159,12 @@ def main(path):
                     row.update(status="ok" if ok else "inexact", seconds=secs, qps=nq / secs, runs=runs,
                                check=msg)
                     del dist, ind
-                except peers_mod.Unavailable as e:
-                    row.update(status="unsupported", reason=str(e))
-                except Exception as e:
-                    row.update(status="failed", reason=f"{type(e).__name__}: {e}",
-                               trace=traceback.format_exc()[-2000:])
-                emit(**row)
+
             # pcct's search strategy does not change radius queries: once per build
             if job["radius"] and label == peer.variants()[0]:
                 r = float(ref["radius"])
                 row = dict(kind="radius", label=label, mode=mode, radius=r, queries=nq)
-                try:
+                with measuring(row):
                     ev0 = peer.evaluations() if hasattr(peer, "evaluations") else None
                     secs, runs, calls, out = timed(lambda: peer.radius(Qm, r), job)
                     if ev0 is not None:
@@ -167,12 +178,7 @@ def main(path):
                     row.update(status="ok" if ok else "inexact", seconds=secs, qps=nq / secs, runs=runs,
                                mean_count=float(counts.mean()), check=msg)
                     del rows, counts
-                except peers_mod.Unavailable as e:
-                    row.update(status="unsupported", reason=str(e))
-                except Exception as e:
-                    row.update(status="failed", reason=f"{type(e).__name__}: {e}",
-                               trace=traceback.format_exc()[-2000:])
-                emit(**row)
+
     emit(kind="memory", rss_base_mb=rss_base, rss_peak_mb=maxrss_mb())
 
 

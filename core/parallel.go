@@ -68,3 +68,12 @@ func catch(err *error) {
 		*err = fmt.Errorf("core: internal error: %v\n%s", r, debug.Stack())
 	}
 }
+
+// sum returns the total of the per-worker counts.
+func sum(counts []int64) int64 {
+	var total int64
+	for _, c := range counts {
+		total += c
+	}
+	return total
+}

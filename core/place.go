@@ -289,10 +289,7 @@ func (t *Tree[T]) measureConflicts(items []item, pt func(k int) []T, jobs int) i
 			found[k] = nb
 		}
 	})
-	var evals int64
-	for _, c := range counts {
-		evals += c
-	}
+	evals := sum(counts)
 	for k, nb := range found {
 		for _, x := range nb {
 			items[k].nbr = append(items[k].nbr, x)
@@ -338,9 +335,5 @@ func (t *Tree[T]) parallelDist(n, jobs int, pair func(i int) ([]T, []T, bool), o
 			}
 		}
 	})
-	var c int64
-	for _, x := range counts {
-		c += x
-	}
-	return c
+	return sum(counts)
 }

@@ -335,10 +335,7 @@ func (t *Tree[T]) widen(items []item, slot []int32, pt func(k int) []T, extra fu
 			hops[k] = hs
 		}
 	})
-	var evals int64
-	for _, c := range counts {
-		evals += c
-	}
+	evals := sum(counts)
 	for _, hs := range hops {
 		for _, h := range hs {
 			if an := t.node(h.a); an.rad < h.d {

@@ -617,19 +617,24 @@ class NearestNeighbors(BaseEstimator):
             id.
         """
         check_is_fitted(self)
+        dist, ind, _ = self._kneighbors_checked(X, n_neighbors)
+        if return_distance:
+            return dist, ind
+        return ind
+
+    def _kneighbors_checked(self, X, n_neighbors):
+        """Validate a k-neighbours query and run it on one version of the
+        tree: (dist, ind, version)."""
         tree = self.tree_
         v = tree._version  # one version answers the whole call
-        strategy = self._strategy()
         query_is_train = X is None
         if not query_is_train:
             X = self._check_queries(X)
         nq = v.n_samples if query_is_train else X.shape[0]
         k = self._check_n_neighbors(n_neighbors, query_is_train, nq, v.n_samples)
-        dist, ind = tree._kneighbors(X, k, effective_n_jobs(self.n_jobs), strategy, version=v,
-                                     verbose=self._verbose())
-        if return_distance:
-            return dist, ind
-        return ind
+        dist, ind = tree._kneighbors(X, k, effective_n_jobs(self.n_jobs), self._strategy(),
+                                     version=v, verbose=self._verbose())
+        return dist, ind, v
 
     def kneighbors_graph(self, X=None, n_neighbors=None, mode="connectivity"):
         """Compute the (weighted) graph of k-neighbours of points.
@@ -659,16 +664,8 @@ class NearestNeighbors(BaseEstimator):
                 'Unsupported mode, must be one of "connectivity", '
                 f'or "distance" but got "{mode}" instead'
             )
-        tree = self.tree_
-        v = tree._version
-        strategy = self._strategy()
-        query_is_train = X is None
-        if not query_is_train:
-            X = self._check_queries(X)
-        nq = v.n_samples if query_is_train else X.shape[0]
-        k = self._check_n_neighbors(n_neighbors, query_is_train, nq, v.n_samples)
-        dist, ind = tree._kneighbors(X, k, effective_n_jobs(self.n_jobs), strategy, version=v,
-                                     verbose=self._verbose())
+        dist, ind, v = self._kneighbors_checked(X, n_neighbors)
+        k = ind.shape[1]
         n_queries = ind.shape[0]
         data = np.ones(n_queries * k) if mode == "connectivity" else dist.ravel()
         indptr = np.arange(0, n_queries * k + 1, k)
