@@ -19,14 +19,15 @@ type Options struct {
 	// children each.
 	Base float64
 	// Jobs is the number of goroutines a build or update uses; values below
-	// 1 mean 1. The tree does not depend on it.
+	// 1 mean 1 and values above GOMAXPROCS mean GOMAXPROCS. The tree does
+	// not depend on it.
 	Jobs int
 	// Monitor, if not nil, counts the points inserted and can stop the
 	// build, which then returns ErrStopped.
 	Monitor *Monitor
 }
 
-func (o Options) jobs() int { return max(o.Jobs, 1) }
+func (o Options) jobs() int { return workers(o.Jobs) }
 
 func (o Options) base() (float64, error) {
 	switch {

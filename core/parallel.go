@@ -2,11 +2,18 @@ package core
 
 import (
 	"fmt"
+	"runtime"
 	"runtime/debug"
 	"sync/atomic"
 
 	"golang.org/x/sync/errgroup"
 )
+
+// workers returns the number of goroutines to use for a requested job
+// count: at least 1 and at most GOMAXPROCS, so that nothing allocated per
+// worker grows with a request beyond the machine (a caller asking for 2^31
+// jobs gets as many as there are CPUs).
+func workers(jobs int) int { return min(max(jobs, 1), runtime.GOMAXPROCS(0)) }
 
 // forRange calls fn(w, lo, hi) over blocks [lo, hi) covering 0..n-1, on at
 // most jobs goroutines numbered w = 0, 1, ...; blocks are handed out as
@@ -19,7 +26,7 @@ func forRange(n, jobs int, fn func(w, lo, hi int)) {
 	}
 	const grain = 64
 	blocks := (n + grain - 1) / grain
-	jobs = min(max(jobs, 1), blocks)
+	jobs = min(workers(jobs), blocks)
 	if jobs == 1 {
 		fn(0, 0, n)
 		return

@@ -29,7 +29,7 @@ type Batch[T Float] struct {
 	IDs          []int64
 	First, Count int
 	// Jobs is the number of goroutines that answer queries; values below 1
-	// mean 1.
+	// mean 1 and values above GOMAXPROCS mean GOMAXPROCS.
 	Jobs int
 	// Strategy selects the k-nearest-neighbour algorithm; every one is
 	// exact. The zero value is DepthFirst.
@@ -138,7 +138,7 @@ const blockSize = 32
 // becomes an error.
 func (t *Tree[T]) run(b Batch[T], nq int, fn func(s *scratch, i int, q []T) error) error {
 	blocks := (nq + blockSize - 1) / blockSize
-	jobs := min(max(b.Jobs, 1), max(blocks, 1))
+	jobs := min(workers(b.Jobs), max(blocks, 1))
 	var next atomic.Int64
 	var g errgroup.Group
 	g.SetLimit(jobs)

@@ -57,14 +57,15 @@ func (t *Tree[T]) Insert(points []T, opts UpdateOptions) (nt *Tree[T], first int
 // UpdateOptions configures Insert and Delete.
 type UpdateOptions struct {
 	// Jobs is the number of goroutines the update uses; values below 1
-	// mean 1. The new version does not depend on it.
+	// mean 1 and values above GOMAXPROCS mean GOMAXPROCS. The new version
+	// does not depend on it.
 	Jobs int
 	// Monitor, if not nil, counts the points inserted or deleted and can
 	// stop the update, which then returns ErrStopped and no new version.
 	Monitor *Monitor
 }
 
-func (o UpdateOptions) jobs() int { return max(o.Jobs, 1) }
+func (o UpdateOptions) jobs() int { return workers(o.Jobs) }
 
 // insert is Insert. With relayout, the tree is compacted after each batch
 // that leaves it large, so that the next batch's traversals read children
