@@ -1,0 +1,941 @@
+package core
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"sync/atomic"
+)
+
+// The level-synchronous construction (Build).
+//
+// Build makes the tree top down, one level at a time, as nested nets: the
+// nodes of level >= i are a b^i-net of the points, each extending the net of
+// the level above (Har-Peled and Mendel's net-trees, Clarkson's
+// construction). Every point not yet a node (a "free" point) knows its
+// nearest node so far, its centre, and the distance to it; the free points
+// with the same centre form that node's cell.
+//
+// A stage makes the nodes of one level i, the highest at which some free
+// point lies farther than b^i from every node (levels where nothing happens
+// are skipped, as a compressed tree has no node there). The candidates are
+// the free points farther than b^i from their centre, hence from every node.
+// Among them the stage picks a maximal set of points pairwise farther than
+// b^i apart: greedily within each cell, then across neighbouring cells by a
+// greedy maximal independent set in a fixed order. The chosen points become
+// nodes of level i, children of their centre (which is within b^(i+1) of
+// them); every free point in the region then moves to a new node if it is
+// nearer. Candidates left uncovered (a point whose cell's choice lost to a
+// neighbouring cell's) are settled in another round of the same stage.
+//
+// The nodes of a level are then farther than b^i from every node of a
+// higher level and from each other, and each is within b^(i+1) of its
+// parent: the cover and separation conditions of the compressed cover tree,
+// exactly, with distances taken as the tree measures them.
+//
+// Cells find their neighbours through friend lists: every node with a
+// non-empty cell keeps the other such nodes within rho(c) + rho(c') +
+// K*b^i, where rho is the largest distance from a node to a point of its
+// cell and K = max(b, 2b/(b-1)) (4 for b = 2). A new node's list is found
+// from its parent's, which that radius is chosen to make possible. Nodes
+// whose cell is empty take no further part.
+//
+// All the work of a stage is parallel over cells or over new nodes; the
+// choices do not depend on the number of goroutines, so the same seed gives
+// the same tree for every Jobs.
+
+// netFriend is an entry of a friend list: a node and its distance.
+type netFriend struct {
+	c int32
+	d float64
+}
+
+// netCand is a new node considered while reassigning a cell's points, with
+// a lower bound on its distance to the cell's centre (exact when exact).
+type netCand struct {
+	s     int32
+	lb    float64
+	exact bool
+}
+
+// paddedCount is a per-worker counter on its own cache line.
+type paddedCount struct {
+	n int64
+	_ [56]byte
+}
+
+const (
+	netFree int32 = levelNegInf     // a point that is not a node yet
+	netDup  int32 = levelNegInf + 1 // a duplicate of the node near[k]
+)
+
+// netBigCell is the number of candidates from which one cell's greedy
+// choice runs in parallel over its candidates, rather than on one worker.
+const netBigCell = 4096
+
+// netBuilder holds the construction's state. Points are numbered k = 0..n-1
+// in a random order fixed by the seed (k = 0 is the root); pts holds them
+// in that order.
+type netBuilder[T Float] struct {
+	dim  int
+	pts  []T
+	row  []int32 // k -> caller row
+	dist distFunc[T]
+	sc   scale
+	kc   float64 // the friend-list constant K
+	jobs int
+	mon  *Monitor
+
+	level []int32   // k -> level, levelInf for the root, netFree or netDup
+	near  []int32   // free: nearest node; node: parent (-1 for the root); dup: its node
+	nd    []float64 // free: distance to near; node: distance to its parent
+	pnd   []float64 // free: distance to its cell's centre (fixed during a stage)
+
+	// Cells of the current stage: the free points grouped by centre.
+	order  []int32   // free points, cell by cell
+	cells  []int32   // the centres with a non-empty cell, ascending
+	cellLo []int32   // per cell: its range in order
+	cellHi []int32   //
+	rho    []float64 // per cell: the largest pnd in it
+	cellOf []int32   // k -> cell index, or -1
+
+	friends   [][]netFriend // k -> friend list (nodes with a cell only)
+	kids      [][]int32     // per cell: the nodes made in it this stage
+	roundLo   []int32       // per cell: len(kids) when the round began
+	tent      []int32       // per cell (at cellLo): its tentative nodes
+	tcount    []int32       // per cell: number of tentative nodes
+	created   []int32       // nodes in the order they were made
+	stage0    int           // created[stage0:] were made in the current stage
+	prevCells []int32       // the cells of the stage before regroup
+
+	counts []paddedCount // distance evaluations, per worker
+	cnt    []int32       // k -> scratch for regrouping and runs of children (kept zero)
+	cnt2   []int32       // k -> scratch: ends of runs of children (kept zero)
+	cover  []bool        // k -> covered by a tentative node (big cells)
+}
+
+// netBuild builds a tree over the prepared points data (dim columns, n
+// rows, caller indices 0..n-1) on jobs goroutines.
+func netBuild[T Float](data []T, dim int, metric Metric, sc scale, seed uint64, jobs int, m *Monitor) (*Tree[T], error) {
+	n := len(data) / dim
+	t := newTree[T](dim, metric, sc, seed)
+	b := &netBuilder[T]{dim: dim, dist: t.dist, sc: sc, jobs: jobs, mon: m}
+	b.kc = max(sc.base, 2*sc.base/(sc.base-1))
+	rng := rand.New(rand.NewPCG(seed, 0x5bd1e995))
+	b.row = make([]int32, n)
+	for k, r := range rng.Perm(n) {
+		b.row[k] = int32(r)
+	}
+	b.pts = make([]T, len(data))
+	forRange(n, jobs, func(_, lo, hi int) {
+		for k := lo; k < hi; k++ {
+			r := int(b.row[k])
+			copy(b.pts[k*dim:(k+1)*dim], data[r*dim:(r+1)*dim])
+		}
+	})
+	b.level = make([]int32, n)
+	b.near = make([]int32, n)
+	b.nd = make([]float64, n)
+	b.pnd = make([]float64, n)
+	b.cellOf = make([]int32, n)
+	b.cnt = make([]int32, n)
+	b.cnt2 = make([]int32, n)
+	b.cover = make([]bool, n)
+	b.friends = make([][]netFriend, n)
+	b.counts = make([]paddedCount, max(jobs, 1))
+	for k := range b.cellOf {
+		b.cellOf[k] = -1
+	}
+	if err := b.run(); err != nil {
+		return nil, err
+	}
+	t = b.assemble(t)
+	for i := range b.counts {
+		t.buildEvals += b.counts[i].n
+	}
+	return t, nil
+}
+
+// pt returns point k.
+func (b *netBuilder[T]) pt(k int32) []T {
+	o := int(k) * b.dim
+	return b.pts[o : o+b.dim : o+b.dim]
+}
+
+// d measures points x and y on worker w.
+func (b *netBuilder[T]) d(w int, x, y int32) float64 {
+	b.counts[w].n++
+	return b.dist(b.pt(x), b.pt(y))
+}
+
+// run makes every node: the root, then one stage per level in use.
+func (b *netBuilder[T]) run() error {
+	n := len(b.level)
+	b.level[0], b.near[0], b.nd[0] = levelInf, -1, 0
+	b.created = append(make([]int32, 0, n), 0)
+	b.mon.add(1)
+	if n == 1 {
+		return nil
+	}
+	b.order = make([]int32, n-1)
+	forRange(n-1, b.jobs, func(w, lo, hi int) {
+		for j := lo; j < hi; j++ {
+			k := int32(j + 1)
+			b.level[k], b.near[k] = netFree, 0
+			b.nd[k] = b.d(w, k, 0)
+			b.order[j] = k
+		}
+	})
+	b.cells, b.cellLo, b.cellHi, b.rho = []int32{0}, []int32{0}, []int32{int32(n - 1)}, []float64{0}
+	b.cellOf[0] = 0
+	level, ok := b.regroup()
+	for ok {
+		if b.mon.stopped() {
+			return ErrStopped
+		}
+		if err := b.stage(level); err != nil {
+			return err
+		}
+		next, more := b.regroup()
+		if more {
+			b.updateFriends(level, next)
+		}
+		level, ok = next, more
+	}
+	return nil
+}
+
+// regroup ends a stage: free points at distance zero from their centre
+// become duplicates, and the others are grouped into the cells of their
+// centres for the next stage, whose level it returns (ok is false when no
+// free point is left). It also resets the per-cell state.
+func (b *netBuilder[T]) regroup() (level int32, ok bool) {
+	// Survivors, in the current order.
+	rem := make([]int32, 0, len(b.order))
+	top := levelNegInf
+	dups := 0
+	for _, z := range b.order {
+		if b.level[z] != netFree {
+			continue
+		}
+		if b.nd[z] == 0 {
+			b.level[z] = netDup
+			dups++
+			continue
+		}
+		rem = append(rem, z)
+		top = max(top, b.sc.ceilLog(b.nd[z])-1)
+	}
+	b.mon.add(dups)
+	for _, c := range b.cells {
+		b.cellOf[c] = -1
+	}
+	b.prevCells = append(b.prevCells[:0], b.cells...)
+	b.cells = b.cells[:0]
+	if len(rem) == 0 {
+		b.order = rem
+		return 0, false
+	}
+	// Counting sort by centre, stable.
+	for _, z := range rem {
+		c := b.near[z]
+		if b.cnt[c] == 0 {
+			b.cells = append(b.cells, c)
+		}
+		b.cnt[c]++
+	}
+	slices.Sort(b.cells)
+	nc := len(b.cells)
+	b.cellLo = resize(b.cellLo, nc)
+	b.cellHi = resize(b.cellHi, nc)
+	b.rho = resize(b.rho, nc)
+	b.tcount = resize(b.tcount, nc)
+	b.roundLo = resize(b.roundLo, nc)
+	if cap(b.kids) < nc {
+		b.kids = append(b.kids[:cap(b.kids)], make([][]int32, nc-cap(b.kids))...)
+	}
+	b.kids = b.kids[:nc]
+	pos := int32(0)
+	for j, c := range b.cells {
+		b.cellOf[c] = int32(j)
+		b.cellLo[j] = pos
+		pos += b.cnt[c]
+		b.cellHi[j] = pos
+		b.cnt[c] = b.cellLo[j]
+		b.rho[j] = 0
+		b.kids[j] = b.kids[j][:0]
+	}
+	order := make([]int32, len(rem))
+	for _, z := range rem {
+		c := b.near[z]
+		order[b.cnt[c]] = z
+		b.cnt[c]++
+		b.pnd[z] = b.nd[z]
+		j := b.cellOf[c]
+		b.rho[j] = max(b.rho[j], b.nd[z])
+	}
+	for _, c := range b.cells {
+		b.cnt[c] = 0
+	}
+	b.order = order
+	if cap(b.tent) < len(order) {
+		b.tent = make([]int32, len(order))
+	}
+	b.tent = b.tent[:len(order)]
+	return top, true
+}
+
+// resize returns s with length n, reusing its storage when it can.
+func resize[E any](s []E, n int) []E {
+	if cap(s) < n {
+		return make([]E, n)
+	}
+	return s[:n]
+}
+
+// stage makes the nodes of level i, in rounds.
+func (b *netBuilder[T]) stage(i int32) error {
+	bi := b.sc.pow(i)
+	b.stage0 = len(b.created)
+	for {
+		if b.mon.stopped() {
+			return ErrStopped
+		}
+		for j := range b.cells {
+			b.roundLo[j] = int32(len(b.kids[j]))
+		}
+		if !b.choose(bi) {
+			return nil
+		}
+		b.mon.add(b.settle(i))
+		b.reassign()
+	}
+}
+
+// candidate reports whether free point z must still be settled at a level
+// of separation bi: it is farther than bi from every node.
+func (b *netBuilder[T]) candidate(z int32, bi float64) bool {
+	return b.level[z] == netFree && b.nd[z] > bi
+}
+
+// choose picks each cell's tentative nodes among its candidates, greedily
+// in cell order, and reports whether there were any.
+func (b *netBuilder[T]) choose(bi float64) bool {
+	sep := bi * (1 + slack)
+	var big []int
+	var any atomic.Bool
+	forRange(len(b.cells), b.jobs, func(w, lo, hi int) {
+		for j := lo; j < hi; j++ {
+			b.tcount[j] = 0
+			if b.cellHi[j]-b.cellLo[j] >= netBigCell {
+				continue // below, in parallel over its points
+			}
+			if b.chooseSmall(w, j, bi, sep) {
+				any.Store(true)
+			}
+		}
+	})
+	for j := range b.cells {
+		if b.cellHi[j]-b.cellLo[j] >= netBigCell {
+			big = append(big, j)
+		}
+	}
+	for _, j := range big {
+		if b.chooseBig(j, bi, sep) {
+			any.Store(true)
+		}
+	}
+	return any.Load()
+}
+
+// chooseSmall runs cell j's greedy choice on worker w: each candidate, in
+// order, is kept unless a tentative node kept before it is within bi.
+func (b *netBuilder[T]) chooseSmall(w, j int, bi, sep float64) bool {
+	lo, hi := b.cellLo[j], b.cellHi[j]
+	tent := b.tent[lo:lo]
+	for _, z := range b.order[lo:hi] {
+		if !b.candidate(z, bi) {
+			continue
+		}
+		pz := b.pnd[z]
+		ok := true
+		for _, x := range tent {
+			if math.Abs(b.pnd[x]-pz) > sep {
+				continue // the triangle inequality through the centre
+			}
+			if b.d(w, z, x) <= bi {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			tent = append(tent, z)
+		}
+	}
+	b.tcount[j] = int32(len(tent))
+	return len(tent) > 0
+}
+
+// chooseBig runs cell j's greedy choice, the same as chooseSmall's, by
+// marking in parallel the candidates each kept node covers.
+func (b *netBuilder[T]) chooseBig(j int, bi, sep float64) bool {
+	lo, hi := int(b.cellLo[j]), int(b.cellHi[j])
+	pts := b.order[lo:hi]
+	var cands []int32
+	for _, z := range pts {
+		if b.candidate(z, bi) {
+			cands = append(cands, z)
+			b.cover[z] = false
+		}
+	}
+	tent := b.tent[lo:lo]
+	for a := 0; a < len(cands); a++ {
+		x := cands[a]
+		if b.cover[x] {
+			continue
+		}
+		tent = append(tent, x)
+		px := b.pnd[x]
+		rest := cands[a+1:]
+		forRange(len(rest), b.jobs, func(w, lo, hi int) {
+			for _, z := range rest[lo:hi] {
+				if b.cover[z] || math.Abs(b.pnd[z]-px) > sep {
+					continue
+				}
+				if b.d(w, x, z) <= bi {
+					b.cover[z] = true
+				}
+			}
+		})
+	}
+	for _, z := range cands {
+		b.cover[z] = false
+	}
+	b.tcount[j] = int32(len(tent))
+	return len(tent) > 0
+}
+
+// settle keeps a maximal independent set of the tentative nodes -- those
+// of different cells may be within bi of each other -- and makes them nodes
+// of level i. It returns how many it made.
+func (b *netBuilder[T]) settle(i int32) int {
+	bi := b.sc.pow(i)
+	sep := bi * (1 + slack)
+	// Conflicts between tentative nodes of neighbouring cells, each pair
+	// of cells examined once, from the cell of the smaller centre.
+	type edge struct{ a, z int32 } // a is earlier in the global order
+	found := make([][]edge, len(b.counts))
+	forRange(len(b.cells), b.jobs, func(w, lo, hi int) {
+		for j := lo; j < hi; j++ {
+			if b.tcount[j] == 0 {
+				continue
+			}
+			c := b.cells[j]
+			tj := b.tent[b.cellLo[j] : b.cellLo[j]+b.tcount[j]]
+			for _, f := range b.friends[c] {
+				jj := b.cellOf[f.c]
+				if f.c < c || jj < 0 || b.tcount[jj] == 0 {
+					continue
+				}
+				tjj := b.tent[b.cellLo[jj] : b.cellLo[jj]+b.tcount[jj]]
+				for _, x := range tj {
+					if f.d-b.pnd[x]-b.rho[jj] > sep {
+						continue
+					}
+					// With several tentative nodes there, measure x to
+					// their centre once and bound through it.
+					dxc := -1.0
+					if len(tjj) > 1 {
+						dxc = b.d(w, x, f.c)
+					}
+					for _, y := range tjj {
+						if f.d-b.pnd[x]-b.pnd[y] > sep || (dxc >= 0 && math.Abs(dxc-b.pnd[y]) > sep) {
+							continue
+						}
+						if b.d(w, x, y) <= bi {
+							found[w] = append(found[w], edge{x, y}) // cell j precedes jj
+						}
+					}
+				}
+			}
+		}
+	})
+	var edges []edge
+	for _, e := range found {
+		edges = append(edges, e...)
+	}
+	if len(edges) > 0 {
+		var lost []bool // by position in the global order of tentative nodes
+		// Greedy maximal independent set in the global order (cells
+		// ascending, then each cell's order): a tentative node is kept
+		// unless an earlier neighbour was kept.
+		pos := make(map[int32]int32, 2*len(edges))
+		base := make([]int32, len(b.cells)+1)
+		for j := range b.cells {
+			base[j+1] = base[j] + b.tcount[j]
+		}
+		for j := range b.cells {
+			for q, x := range b.tent[b.cellLo[j] : b.cellLo[j]+b.tcount[j]] {
+				pos[x] = base[j] + int32(q)
+			}
+		}
+		for q := range edges {
+			if pos[edges[q].a] > pos[edges[q].z] {
+				edges[q].a, edges[q].z = edges[q].z, edges[q].a
+			}
+		}
+		slices.SortFunc(edges, func(e, f edge) int {
+			if c := int(pos[e.z]) - int(pos[f.z]); c != 0 {
+				return c
+			}
+			return int(pos[e.a]) - int(pos[f.a])
+		})
+		// Edges come in order of their later endpoint, so an earlier
+		// endpoint's fate is settled before it is read.
+		lost = make([]bool, base[len(b.cells)])
+		for _, e := range edges {
+			if !lost[pos[e.a]] {
+				lost[pos[e.z]] = true
+			}
+		}
+		for j := range b.cells {
+			lo := b.cellLo[j]
+			keep := b.tent[lo:lo]
+			for q, x := range b.tent[lo : lo+b.tcount[j]] {
+				if !lost[base[j]+int32(q)] {
+					keep = append(keep, x)
+				}
+			}
+			b.tcount[j] = int32(len(keep))
+		}
+	}
+	made := 0
+	for j, c := range b.cells {
+		for _, x := range b.tent[b.cellLo[j] : b.cellLo[j]+b.tcount[j]] {
+			b.level[x], b.near[x], b.nd[x] = i, c, b.pnd[x]
+			b.kids[j] = append(b.kids[j], x)
+			b.created = append(b.created, x)
+			made++
+		}
+	}
+	return made
+}
+
+// reassign moves every free point to the nodes made in this round that
+// are nearer than its centre, keeping its nearest-node distance exact.
+func (b *netBuilder[T]) reassign() {
+	// The new nodes near each cell: children of its centre or of its
+	// friends, made this round; gathered from the cells that made them.
+	type entry struct {
+		j int32
+		c netCand
+	}
+	var src []int
+	for j := range b.cells {
+		if int(b.roundLo[j]) < len(b.kids[j]) {
+			src = append(src, j)
+		}
+	}
+	found := make([][]entry, len(b.counts))
+	forRange(len(src), b.jobs, func(w, lo, hi int) {
+		out := found[w]
+		for _, jj := range src[lo:hi] {
+			kids := b.kids[jj][b.roundLo[jj]:]
+			for _, s := range kids {
+				out = append(out, entry{int32(jj), netCand{s: s, lb: b.nd[s], exact: true}})
+			}
+			for _, f := range b.friends[b.cells[jj]] {
+				j := b.cellOf[f.c]
+				if j < 0 {
+					continue
+				}
+				lim := 2 * b.rho[j] * (1 + slack)
+				for _, s := range kids {
+					if lb := f.d - b.nd[s]; lb <= lim {
+						out = append(out, entry{j, netCand{s: s, lb: lb}})
+					}
+				}
+			}
+		}
+		found[w] = out
+	})
+	first := make([]int32, len(b.cells)+1)
+	for _, es := range found {
+		for _, e := range es {
+			first[e.j+1]++
+		}
+	}
+	for j := range b.cells {
+		first[j+1] += first[j]
+	}
+	all := make([]netCand, first[len(b.cells)])
+	fill := slices.Clone(first[:len(b.cells)])
+	for _, es := range found {
+		for _, e := range es {
+			all[fill[e.j]] = e.c
+			fill[e.j]++
+		}
+	}
+	var dst []int
+	for j := range b.cells {
+		if first[j+1] > first[j] {
+			dst = append(dst, j)
+		}
+	}
+	forRange(len(dst), b.jobs, func(w, lo, hi int) {
+		for _, j := range dst[lo:hi] {
+			c := b.cells[j]
+			r := all[first[j]:first[j+1]]
+			free := 0
+			for _, z := range b.order[b.cellLo[j]:b.cellHi[j]] {
+				if b.level[z] == netFree {
+					free++
+				}
+			}
+			if free == 0 {
+				continue
+			}
+			if free > 1 {
+				// Measure the centre to each new node once: the points
+				// are then bounded through exact distances.
+				lim := 2 * b.rho[j] * (1 + slack)
+				q := 0
+				for _, cand := range r {
+					if !cand.exact {
+						cand.lb, cand.exact = b.d(w, c, cand.s), true
+						if cand.lb > lim {
+							continue
+						}
+					}
+					r[q] = cand
+					q++
+				}
+				r = r[:q]
+			}
+			// Nearest first: each point's distance then falls early and
+			// bounds away more of the rest.
+			slices.SortFunc(r, func(x, y netCand) int {
+				switch {
+				case x.lb < y.lb:
+					return -1
+				case x.lb > y.lb:
+					return 1
+				}
+				return int(x.s - y.s)
+			})
+			for _, z := range b.order[b.cellLo[j]:b.cellHi[j]] {
+				if b.level[z] != netFree {
+					continue
+				}
+				pz := b.pnd[z]
+				for _, cand := range r {
+					lim := b.nd[z] * (1 + slack)
+					if cand.lb-pz > lim || (cand.exact && pz-cand.lb > lim) {
+						continue
+					}
+					d := b.d(w, z, cand.s)
+					if d < b.nd[z] || (d == b.nd[z] && cand.s < b.near[z]) {
+						b.near[z], b.nd[z] = cand.s, d
+					}
+				}
+			}
+		}
+	})
+}
+
+// updateFriends makes the friend lists for the next stage, at level next,
+// after the stage at level i: the nodes made at level i that have a cell
+// get theirs from their parents' lists, and the older nodes keep the
+// friends that still have a cell and are near enough.
+func (b *netBuilder[T]) updateFriends(i, next int32) {
+	reach := b.kc * b.sc.pow(next)
+	rhoOf := func(c int32) float64 { return b.rho[b.cellOf[c]] }
+	// pairLim is the friend radius of two cells' radii, the same whichever
+	// side computes it: lists stay symmetric.
+	pairLim := func(ra, rb float64) float64 { return (max(ra, rb) + min(ra, rb) + reach) * (1 + slack) }
+	// The stage's new nodes grouped by parent (stable: creation order);
+	// b.cnt[p] holds one more than the start of p's run.
+	made := slices.Clone(b.created[b.stage0:])
+	slices.SortStableFunc(made, func(x, y int32) int { return int(b.near[x] - b.near[y]) })
+	for q := len(made) - 1; q >= 0; q-- {
+		b.cnt[b.near[made[q]]] = int32(q + 1)
+	}
+	for q, x := range made {
+		b.cnt2[b.near[x]] = int32(q + 1)
+	}
+	kidsOf := func(p int32) []int32 {
+		if b.cnt[p] == 0 {
+			return nil
+		}
+		return made[b.cnt[p]-1 : b.cnt2[p]]
+	}
+	var fresh []int32 // new nodes with a cell
+	for _, x := range b.created[b.stage0:] {
+		if b.cellOf[x] >= 0 {
+			fresh = append(fresh, x)
+		}
+	}
+	type link struct {
+		old, s int32
+		d      float64
+	}
+	links := make([][]link, len(b.counts))
+	lists := make([][]netFriend, len(fresh))
+	forRange(len(fresh), b.jobs, func(w, lo, hi int) {
+		for q := lo; q < hi; q++ {
+			s := fresh[q]
+			p, ps := b.near[s], b.nd[s]
+			var out []netFriend
+			// try considers x, at a distance from s bounded below by lb
+			// (or known exactly when known >= 0).
+			try := func(x int32, lb, known float64) {
+				if x == s || b.cellOf[x] < 0 {
+					return
+				}
+				fresh := b.level[x] == i
+				if fresh && x < s {
+					return // x measures the pair and links it here
+				}
+				lim := pairLim(rhoOf(s), rhoOf(x))
+				if lb > lim {
+					return
+				}
+				d := known
+				if d < 0 {
+					d = b.d(w, s, x)
+				}
+				if d <= lim {
+					out = append(out, netFriend{x, d})
+					links[w] = append(links[w], link{x, s, d})
+				}
+			}
+			// Each node near the parent, then its new children, bounded
+			// through the node's exact distance when it is measured.
+			visit := func(c int32, lbc float64, exact bool) {
+				kids := kidsOf(c)
+				dsc := -1.0
+				if exact {
+					dsc = lbc
+				} else if b.cellOf[c] >= 0 && lbc <= pairLim(rhoOf(s), rhoOf(c)) || len(kids) > 1 {
+					dsc = b.d(w, s, c)
+				}
+				if c != p {
+					if dsc >= 0 {
+						try(c, dsc, dsc)
+					} else {
+						try(c, lbc, -1)
+					}
+				}
+				for _, x := range kids {
+					if dsc >= 0 {
+						try(x, math.Abs(dsc-b.nd[x]), -1)
+					} else {
+						try(x, lbc-b.nd[x], -1)
+					}
+				}
+			}
+			try(p, ps, ps)
+			visit(p, ps, true)
+			for _, f := range b.friends[p] {
+				visit(f.c, f.d-ps, false)
+			}
+			lists[q] = out
+		}
+	})
+	for _, x := range made {
+		b.cnt[b.near[x]], b.cnt2[b.near[x]] = 0, 0
+	}
+	// Older nodes: drop friends without a cell or too far; add the new
+	// nodes that found them. Nodes that lost their cell drop their list.
+	for _, c := range b.prevCells {
+		if b.cellOf[c] < 0 {
+			b.friends[c] = nil
+		}
+	}
+	forRange(len(b.cells), b.jobs, func(_, lo, hi int) {
+		for j := lo; j < hi; j++ {
+			c := b.cells[j]
+			if b.level[c] == i {
+				continue
+			}
+			f := b.friends[c][:0]
+			for _, x := range b.friends[c] {
+				if b.cellOf[x.c] >= 0 && x.d <= pairLim(b.rho[j], rhoOf(x.c)) {
+					f = append(f, x)
+				}
+			}
+			b.friends[c] = f
+		}
+	})
+	for q, s := range fresh {
+		b.friends[s] = lists[q]
+	}
+	for _, ls := range links {
+		for _, l := range ls {
+			b.friends[l.old] = append(b.friends[l.old], netFriend{l.s, l.d})
+		}
+	}
+}
+
+// assemble turns the builder's nodes into t's storage: the root in slot 0
+// and the children of every node in consecutive slots, blocks in the
+// depth-first order of their parents; then the radii, weights and groups.
+func (b *netBuilder[T]) assemble(t *Tree[T]) *Tree[T] {
+	n := len(b.level)
+	nodes := len(b.created)
+	// Children of each node in creation order (levels descending), and the
+	// duplicates of each node.
+	first := make([]int32, n+1) // CSR over k: children
+	for _, x := range b.created[1:] {
+		first[b.near[x]+1]++
+	}
+	for k := range n {
+		first[k+1] += first[k]
+	}
+	kids := make([]int32, nodes-1)
+	fill := slices.Clone(first[:n])
+	for _, x := range b.created[1:] {
+		p := b.near[x]
+		kids[fill[p]] = x
+		fill[p]++
+	}
+	dupFirst := make([]int32, n+1)
+	for k := range n {
+		if b.level[k] == netDup {
+			dupFirst[b.near[k]+1]++
+		}
+	}
+	for k := range n {
+		dupFirst[k+1] += dupFirst[k]
+	}
+	dups := make([]int32, dupFirst[n])
+	dfill := slices.Clone(dupFirst[:n])
+	for k := range n {
+		if b.level[k] == netDup {
+			p := b.near[k]
+			dups[dfill[p]] = b.row[k]
+			dfill[p]++
+		}
+	}
+	// Layout: slot of each node.
+	order := make([]int32, 0, nodes)
+	order = append(order, 0)
+	stack := []int32{0}
+	for len(stack) > 0 {
+		u := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		ks := kids[first[u]:first[u+1]]
+		order = append(order, ks...)
+		for q := len(ks) - 1; q >= 0; q-- {
+			stack = append(stack, ks[q])
+		}
+	}
+	slot := make([]int32, n)
+	for q, k := range order {
+		slot[k] = int32(q)
+	}
+	s := t.s
+	s.newIDs(int32(n))
+	kidBuf := make([]int32, 0, nodes)
+	idBuf := make([]int32, 0, n)
+	for _, k := range order {
+		u := s.add(b.pt(k))
+		nn := s.mut(u)
+		nn.level = b.level[k]
+		if k != 0 {
+			nn.parent = slot[b.near[k]]
+			nn.pdist = b.nd[k]
+		}
+		start := len(kidBuf)
+		for _, c := range kids[first[k]:first[k+1]] {
+			kidBuf = append(kidBuf, slot[c])
+		}
+		nn.kids = kidBuf[start:len(kidBuf):len(kidBuf)]
+		start = len(idBuf)
+		idBuf = append(idBuf, b.row[k])
+		idBuf = append(idBuf, dups[dupFirst[k]:dupFirst[k+1]]...)
+		ids := idBuf[start:len(idBuf):len(idBuf)]
+		slices.Sort(ids)
+		nn.ids = ids
+		for _, id := range ids {
+			s.setNodeOf(id, u)
+		}
+	}
+	t.root = 0
+	t.n = n
+	t.nodes = nodes
+	t.buildEvals += t.parallelRadii(b.jobs)
+	return t
+}
+
+// parallelRadii sets every node's rad and reach to exact maxima over its
+// descendants, as exactRadii does, on jobs goroutines, then rebuilds the
+// groups and weights. The tree must be laid out with every parent in a
+// lower slot than its children (compact's layout). It returns the
+// distance evaluations spent.
+func (t *Tree[T]) parallelRadii(jobs int) int64 {
+	slots := int(t.s.slots)
+	rad := make([]atomic.Uint64, slots)
+	reach := make([]atomic.Uint64, slots)
+	raise := func(a *atomic.Uint64, d float64) {
+		for {
+			old := a.Load()
+			if math.Float64frombits(old) >= d {
+				return
+			}
+			if a.CompareAndSwap(old, math.Float64bits(d)) {
+				return
+			}
+		}
+	}
+	counts := make([]paddedCount, max(jobs, 1))
+	forRange(slots, jobs, func(w, lo, hi int) {
+		for x := int32(lo); x < int32(hi); x++ {
+			px := t.point(x)
+			for c, a := x, t.node(x).parent; a >= 0; c, a = a, t.node(a).parent {
+				var d float64
+				if c == x {
+					d = t.node(x).pdist
+				} else {
+					d = t.dist(px, t.point(a))
+					counts[w].n++
+				}
+				raise(&rad[a], d)
+				raise(&reach[c], d)
+			}
+		}
+	})
+	var evals int64
+	for i := range counts {
+		evals += counts[i].n
+	}
+	grpBuf := make([]group, 0, slots)
+	for u := int32(slots) - 1; u >= 0; u-- {
+		n := t.s.mut(u)
+		n.rad = math.Float64frombits(rad[u].Load())
+		n.reach = math.Float64frombits(reach[u].Load())
+		// Groups from the children, which are done (higher slots).
+		start := len(grpBuf)
+		for q, c := range n.kids {
+			l := t.node(c).level
+			if q == 0 || l != grpBuf[len(grpBuf)-1].level {
+				grpBuf = append(grpBuf, group{level: l})
+			}
+			grpBuf[len(grpBuf)-1].end = int32(q + 1)
+		}
+		grp := grpBuf[start:len(grpBuf):len(grpBuf)]
+		var wsum int64
+		var r float64
+		for g := len(grp) - 1; g >= 0; g-- {
+			for _, c := range n.kids[n.groupStartIn(grp, g):grp[g].end] {
+				cn := t.node(c)
+				wsum += cn.weight
+				r = max(r, cn.reach)
+			}
+			grp[g].w, grp[g].rad = wsum, r
+		}
+		n.grp = grp
+		n.weight = int64(len(n.ids)) + wsum
+	}
+	return evals
+}
