@@ -85,6 +85,7 @@ type netBuilder[T Float] struct {
 	kc   float64 // the friend-list constant K
 	jobs int
 	mon  *Monitor
+	budget int64 // if positive, the most evaluations to spend (Options.MaxEvals)
 
 	level []int32   // k -> level, levelInf for the root, netFree or netDup
 	near  []int32   // free: nearest node; node: parent (-1 for the root); dup: its node
@@ -98,6 +99,7 @@ type netBuilder[T Float] struct {
 	cellHi []int32   //
 	rho    []float64 // per cell: the largest pnd in it
 	cellOf []int32   // k -> cell index, or -1
+	rhoK   []float64 // k -> rho of its cell, or -1 without one
 
 	friends   [][]netFriend // k -> friend list (nodes with a cell only)
 	kids      [][]int32     // per cell: the nodes made in it this stage
@@ -116,10 +118,10 @@ type netBuilder[T Float] struct {
 
 // netBuild builds a tree over the prepared points data (dim columns, n
 // rows, caller indices 0..n-1) on jobs goroutines.
-func netBuild[T Float](data []T, dim int, metric Metric, sc scale, seed uint64, jobs int, m *Monitor) (*Tree[T], error) {
+func netBuild[T Float](data []T, dim int, metric Metric, sc scale, seed uint64, jobs int, m *Monitor, budget int64) (*Tree[T], error) {
 	n := len(data) / dim
 	t := newTree[T](dim, metric, sc, seed)
-	b := &netBuilder[T]{dim: dim, dist: t.dist, sc: sc, jobs: jobs, mon: m}
+	b := &netBuilder[T]{dim: dim, dist: t.dist, sc: sc, jobs: jobs, mon: m, budget: budget}
 	b.kc = max(sc.base, 2*sc.base/(sc.base-1))
 	rng := rand.New(rand.NewPCG(seed, 0x5bd1e995))
 	b.row = make([]int32, n)
@@ -138,13 +140,14 @@ func netBuild[T Float](data []T, dim int, metric Metric, sc scale, seed uint64, 
 	b.nd = make([]float64, n)
 	b.pnd = make([]float64, n)
 	b.cellOf = make([]int32, n)
+	b.rhoK = make([]float64, n)
 	b.cnt = make([]int32, n)
 	b.cnt2 = make([]int32, n)
 	b.cover = make([]bool, n)
 	b.friends = make([][]netFriend, n)
 	b.counts = make([]paddedCount, max(jobs, 1))
 	for k := range b.cellOf {
-		b.cellOf[k] = -1
+		b.cellOf[k], b.rhoK[k] = -1, -1
 	}
 	if err := b.run(); err != nil {
 		return nil, err
@@ -160,6 +163,29 @@ func netBuild[T Float](data []T, dim int, metric Metric, sc scale, seed uint64, 
 func (b *netBuilder[T]) pt(k int32) []T {
 	o := int(k) * b.dim
 	return b.pts[o : o+b.dim : o+b.dim]
+}
+
+// spent returns the distance evaluations so far. Call it between parallel
+// phases only.
+func (b *netBuilder[T]) spent() int64 {
+	var t int64
+	for i := range b.counts {
+		t += b.counts[i].n
+	}
+	return t
+}
+
+// check returns ErrStopped if the caller asked to stop, and ErrCostly if
+// the build has spent more than its budget. Call it between parallel
+// phases only.
+func (b *netBuilder[T]) check() error {
+	if b.mon.stopped() {
+		return ErrStopped
+	}
+	if b.budget > 0 && b.spent() > b.budget {
+		return ErrCostly
+	}
+	return nil
 }
 
 // d measures points x and y on worker w.
@@ -190,15 +216,15 @@ func (b *netBuilder[T]) run() error {
 	b.cellOf[0] = 0
 	level, ok := b.regroup()
 	for ok {
-		if b.mon.stopped() {
-			return ErrStopped
-		}
 		if err := b.stage(level); err != nil {
 			return err
 		}
 		next, more := b.regroup()
 		if more {
 			b.updateFriends(level, next)
+			if err := b.check(); err != nil {
+				return err
+			}
 		}
 		level, ok = next, more
 	}
@@ -212,7 +238,7 @@ func (b *netBuilder[T]) run() error {
 func (b *netBuilder[T]) regroup() (level int32, ok bool) {
 	// Survivors, in the current order.
 	rem := make([]int32, 0, len(b.order))
-	top := levelNegInf
+	far := 0.0
 	dups := 0
 	for _, z := range b.order {
 		if b.level[z] != netFree {
@@ -224,11 +250,11 @@ func (b *netBuilder[T]) regroup() (level int32, ok bool) {
 			continue
 		}
 		rem = append(rem, z)
-		top = max(top, b.sc.ceilLog(b.nd[z])-1)
+		far = max(far, b.nd[z])
 	}
 	b.mon.add(dups)
 	for _, c := range b.cells {
-		b.cellOf[c] = -1
+		b.cellOf[c], b.rhoK[c] = -1, -1
 	}
 	b.prevCells = append(b.prevCells[:0], b.cells...)
 	b.cells = b.cells[:0]
@@ -274,15 +300,16 @@ func (b *netBuilder[T]) regroup() (level int32, ok bool) {
 		j := b.cellOf[c]
 		b.rho[j] = max(b.rho[j], b.nd[z])
 	}
-	for _, c := range b.cells {
+	for j, c := range b.cells {
 		b.cnt[c] = 0
+		b.rhoK[c] = b.rho[j]
 	}
 	b.order = order
 	if cap(b.tent) < len(order) {
 		b.tent = make([]int32, len(order))
 	}
 	b.tent = b.tent[:len(order)]
-	return top, true
+	return b.sc.ceilLog(far) - 1, true
 }
 
 // resize returns s with length n, reusing its storage when it can.
@@ -298,16 +325,23 @@ func (b *netBuilder[T]) stage(i int32) error {
 	bi := b.sc.pow(i)
 	b.stage0 = len(b.created)
 	for {
-		if b.mon.stopped() {
-			return ErrStopped
+		if err := b.check(); err != nil {
+			return err
 		}
 		for j := range b.cells {
 			b.roundLo[j] = int32(len(b.kids[j]))
 		}
-		if !b.choose(bi) {
-			return nil
+		more, err := b.choose(bi)
+		if err != nil || !more {
+			return err
+		}
+		if err := b.check(); err != nil {
+			return err
 		}
 		b.mon.add(b.settle(i))
+		if err := b.check(); err != nil {
+			return err
+		}
 		b.reassign()
 	}
 }
@@ -319,8 +353,9 @@ func (b *netBuilder[T]) candidate(z int32, bi float64) bool {
 }
 
 // choose picks each cell's tentative nodes among its candidates, greedily
-// in cell order, and reports whether there were any.
-func (b *netBuilder[T]) choose(bi float64) bool {
+// in cell order, and reports whether there were any. A large cell's choice
+// checks the budget and the stop request as it goes.
+func (b *netBuilder[T]) choose(bi float64) (bool, error) {
 	sep := bi * (1 + slack)
 	var big []int
 	var any atomic.Bool
@@ -341,11 +376,15 @@ func (b *netBuilder[T]) choose(bi float64) bool {
 		}
 	}
 	for _, j := range big {
-		if b.chooseBig(j, bi, sep) {
+		found, err := b.chooseBig(j, bi, sep)
+		if err != nil {
+			return false, err
+		}
+		if found {
 			any.Store(true)
 		}
 	}
-	return any.Load()
+	return any.Load(), nil
 }
 
 // chooseSmall runs cell j's greedy choice on worker w: each candidate, in
@@ -378,7 +417,7 @@ func (b *netBuilder[T]) chooseSmall(w, j int, bi, sep float64) bool {
 
 // chooseBig runs cell j's greedy choice, the same as chooseSmall's, by
 // marking in parallel the candidates each kept node covers.
-func (b *netBuilder[T]) chooseBig(j int, bi, sep float64) bool {
+func (b *netBuilder[T]) chooseBig(j int, bi, sep float64) (bool, error) {
 	lo, hi := int(b.cellLo[j]), int(b.cellHi[j])
 	pts := b.order[lo:hi]
 	var cands []int32
@@ -393,6 +432,12 @@ func (b *netBuilder[T]) chooseBig(j int, bi, sep float64) bool {
 		x := cands[a]
 		if b.cover[x] {
 			continue
+		}
+		if err := b.check(); err != nil {
+			for _, z := range cands {
+				b.cover[z] = false
+			}
+			return false, err
 		}
 		tent = append(tent, x)
 		px := b.pnd[x]
@@ -412,7 +457,7 @@ func (b *netBuilder[T]) chooseBig(j int, bi, sep float64) bool {
 		b.cover[z] = false
 	}
 	b.tcount[j] = int32(len(tent))
-	return len(tent) > 0
+	return len(tent) > 0, nil
 }
 
 // settle keeps a maximal independent set of the tentative nodes -- those
@@ -469,7 +514,9 @@ func (b *netBuilder[T]) settle(i int32) int {
 		// Greedy maximal independent set in the global order (cells
 		// ascending, then each cell's order): a tentative node is kept
 		// unless an earlier neighbour was kept.
-		pos := make(map[int32]int32, 2*len(edges))
+		// pos: each tentative node's place in the global order, kept in
+		// the scratch array b.cnt (reset below).
+		pos := b.cnt
 		base := make([]int32, len(b.cells)+1)
 		for j := range b.cells {
 			base[j+1] = base[j] + b.tcount[j]
@@ -496,6 +543,11 @@ func (b *netBuilder[T]) settle(i int32) int {
 		for _, e := range edges {
 			if !lost[pos[e.a]] {
 				lost[pos[e.z]] = true
+			}
+		}
+		for j := range b.cells {
+			for _, x := range b.tent[b.cellLo[j] : b.cellLo[j]+b.tcount[j]] {
+				pos[x] = 0
 			}
 		}
 		for j := range b.cells {
@@ -627,17 +679,18 @@ func (b *netBuilder[T]) reassign() {
 				if b.level[z] != netFree {
 					continue
 				}
-				pz := b.pnd[z]
+				pz, ndz, nz := b.pnd[z], b.nd[z], b.near[z]
+				lim := ndz * (1 + slack)
 				for _, cand := range r {
-					lim := b.nd[z] * (1 + slack)
 					if cand.lb-pz > lim || (cand.exact && pz-cand.lb > lim) {
 						continue
 					}
 					d := b.d(w, z, cand.s)
-					if d < b.nd[z] || (d == b.nd[z] && cand.s < b.near[z]) {
-						b.near[z], b.nd[z] = cand.s, d
+					if d < ndz || (d == ndz && cand.s < nz) {
+						nz, ndz, lim = cand.s, d, d*(1+slack)
 					}
 				}
+				b.near[z], b.nd[z] = nz, ndz
 			}
 		}
 	})
@@ -649,97 +702,63 @@ func (b *netBuilder[T]) reassign() {
 // friends that still have a cell and are near enough.
 func (b *netBuilder[T]) updateFriends(i, next int32) {
 	reach := b.kc * b.sc.pow(next)
-	rhoOf := func(c int32) float64 { return b.rho[b.cellOf[c]] }
-	// pairLim is the friend radius of two cells' radii, the same whichever
-	// side computes it: lists stay symmetric.
-	pairLim := func(ra, rb float64) float64 { return (max(ra, rb) + min(ra, rb) + reach) * (1 + slack) }
 	// The stage's new nodes grouped by parent (stable: creation order);
 	// b.cnt[p] holds one more than the start of p's run.
 	made := slices.Clone(b.created[b.stage0:])
 	slices.SortStableFunc(made, func(x, y int32) int { return int(b.near[x] - b.near[y]) })
+	// made[b.cnt[p]:b.cnt2[p]] are p's new children (empty for others).
 	for q := len(made) - 1; q >= 0; q-- {
-		b.cnt[b.near[made[q]]] = int32(q + 1)
+		b.cnt[b.near[made[q]]] = int32(q)
 	}
 	for q, x := range made {
 		b.cnt2[b.near[x]] = int32(q + 1)
 	}
-	kidsOf := func(p int32) []int32 {
-		if b.cnt[p] == 0 {
-			return nil
-		}
-		return made[b.cnt[p]-1 : b.cnt2[p]]
-	}
 	var fresh []int32 // new nodes with a cell
 	for _, x := range b.created[b.stage0:] {
-		if b.cellOf[x] >= 0 {
+		if b.rhoK[x] >= 0 {
 			fresh = append(fresh, x)
 		}
 	}
-	type link struct {
-		old, s int32
-		d      float64
-	}
-	links := make([][]link, len(b.counts))
+	links := make([][]netLink, len(b.counts))
 	lists := make([][]netFriend, len(fresh))
 	forRange(len(fresh), b.jobs, func(w, lo, hi int) {
 		for q := lo; q < hi; q++ {
-			s := fresh[q]
+			st := friendScan{s: fresh[q], rs: b.rhoK[fresh[q]], level: i, reach: reach, links: links[w]}
+			s := st.s
 			p, ps := b.near[s], b.nd[s]
-			var out []netFriend
-			// try considers x, at a distance from s bounded below by lb
-			// (or known exactly when known >= 0).
-			try := func(x int32, lb, known float64) {
-				if x == s || b.cellOf[x] < 0 {
-					return
-				}
-				fresh := b.level[x] == i
-				if fresh && x < s {
-					return // x measures the pair and links it here
-				}
-				lim := pairLim(rhoOf(s), rhoOf(x))
-				if lb > lim {
-					return
-				}
-				d := known
-				if d < 0 {
-					d = b.d(w, s, x)
-				}
-				if d <= lim {
-					out = append(out, netFriend{x, d})
-					links[w] = append(links[w], link{x, s, d})
-				}
-			}
+			b.consider(w, &st, p, ps, ps)
 			// Each node near the parent, then its new children, bounded
-			// through the node's exact distance when it is measured.
-			visit := func(c int32, lbc float64, exact bool) {
-				kids := kidsOf(c)
+			// through the node's exact distance when that is measured.
+			for c, fi := p, -1; fi < len(b.friends[p]); fi++ {
+				lbc, exact := ps, true
+				if fi >= 0 {
+					f := b.friends[p][fi]
+					c, lbc, exact = f.c, f.d-ps, false
+				}
+				kids := made[b.cnt[c]:b.cnt2[c]]
 				dsc := -1.0
 				if exact {
 					dsc = lbc
-				} else if b.cellOf[c] >= 0 && lbc <= pairLim(rhoOf(s), rhoOf(c)) || len(kids) > 1 {
+				} else if rc := b.rhoK[c]; (rc >= 0 && lbc <= st.lim(rc)) || len(kids) > 1 {
 					dsc = b.d(w, s, c)
 				}
 				if c != p {
 					if dsc >= 0 {
-						try(c, dsc, dsc)
+						b.consider(w, &st, c, dsc, dsc)
 					} else {
-						try(c, lbc, -1)
+						b.consider(w, &st, c, lbc, -1)
 					}
 				}
 				for _, x := range kids {
 					if dsc >= 0 {
-						try(x, math.Abs(dsc-b.nd[x]), -1)
+						b.consider(w, &st, x, math.Abs(dsc-b.nd[x]), -1)
 					} else {
-						try(x, lbc-b.nd[x], -1)
+						b.consider(w, &st, x, lbc-b.nd[x], -1)
 					}
 				}
 			}
-			try(p, ps, ps)
-			visit(p, ps, true)
-			for _, f := range b.friends[p] {
-				visit(f.c, f.d-ps, false)
-			}
-			lists[q] = out
+			lists[q] = st.out
+			links[w] = st.links
 		}
 	})
 	for _, x := range made {
@@ -760,7 +779,7 @@ func (b *netBuilder[T]) updateFriends(i, next int32) {
 			}
 			f := b.friends[c][:0]
 			for _, x := range b.friends[c] {
-				if b.cellOf[x.c] >= 0 && x.d <= pairLim(b.rho[j], rhoOf(x.c)) {
+				if rx := b.rhoK[x.c]; rx >= 0 && x.d <= pairLim(b.rho[j], rx, reach) {
 					f = append(f, x)
 				}
 			}
@@ -772,8 +791,57 @@ func (b *netBuilder[T]) updateFriends(i, next int32) {
 	}
 	for _, ls := range links {
 		for _, l := range ls {
-			b.friends[l.old] = append(b.friends[l.old], netFriend{l.s, l.d})
+			b.friends[l.to] = append(b.friends[l.to], netFriend{l.s, l.d})
 		}
+	}
+}
+
+// netLink asks to add s, at distance d, to node to's friend list.
+type netLink struct {
+	to, s int32
+	d     float64
+}
+
+// friendScan is the state of one new node's friend search.
+type friendScan struct {
+	s     int32
+	rs    float64 // rho of s's cell
+	level int32   // the stage's level: nodes of this level are new
+	reach float64
+	out   []netFriend
+	links []netLink
+}
+
+// pairLim is the friend radius of two cells of radii ra and rb, the same
+// whichever side computes it, so that lists stay symmetric.
+func pairLim(ra, rb, reach float64) float64 {
+	return (max(ra, rb) + min(ra, rb) + reach) * (1 + slack)
+}
+
+// lim is the friend radius between the scan's node and a cell of radius r.
+func (st *friendScan) lim(r float64) float64 { return pairLim(st.rs, r, st.reach) }
+
+// consider adds node x to the scanned node's friends if it has a cell and
+// lies within the pair radius; lb bounds their distance below, and known,
+// when not negative, is the distance. A pair of two new nodes is measured
+// by the later one only, which links itself into the earlier one's list;
+// an older node always gets a link.
+func (b *netBuilder[T]) consider(w int, st *friendScan, x int32, lb, known float64) {
+	rx := b.rhoK[x]
+	if x == st.s || rx < 0 || (b.level[x] == st.level && x < st.s) {
+		return
+	}
+	lim := st.lim(rx)
+	if lb > lim {
+		return
+	}
+	d := known
+	if d < 0 {
+		d = b.d(w, st.s, x)
+	}
+	if d <= lim {
+		st.out = append(st.out, netFriend{x, d})
+		st.links = append(st.links, netLink{x, st.s, d})
 	}
 }
 

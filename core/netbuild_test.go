@@ -197,3 +197,31 @@ func TestBuildMonitor(t *testing.T) {
 		t.Fatalf("a stopped build returned %v, want ErrStopped", err)
 	}
 }
+
+// TestBuildBudget checks that a build over data a cover tree cannot prune
+// gives up at its evaluation budget, and that the same budget leaves a
+// build over benign data alone.
+func TestBuildBudget(t *testing.T) {
+	const n = 4000
+	budget := int64(20 * n * math.Log2(n))
+	rng := rand.New(rand.NewPCG(4, 4))
+	flat := make([]float64, n*48)
+	for i := range flat {
+		flat[i] = rng.Float64()
+	}
+	tr, err := Build(flat, 48, Options{MaxEvals: budget, Jobs: 2})
+	if err != ErrCostly {
+		t.Fatalf("uniform 48-D points: Build returned (%v, %v), want ErrCostly", tr, err)
+	}
+	tr, err = Build(flat, 48, Options{Jobs: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if evals, _ := tr.DistanceEvals(); evals <= budget {
+		t.Fatalf("the unbounded build spent %d evaluations, within the budget %d: the test data prune too well", evals, budget)
+	}
+	benign := gaussianRows(rng, n, 2)
+	if _, err := Build(benign, 2, Options{MaxEvals: budget, Jobs: 2}); err != nil {
+		t.Fatalf("2-D Gaussian points within a budget of %d evaluations: %v", budget, err)
+	}
+}
