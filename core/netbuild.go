@@ -77,14 +77,14 @@ const netBigCell = 4096
 // in a random order fixed by the seed (k = 0 is the root); pts holds them
 // in that order.
 type netBuilder[T Float] struct {
-	dim  int
-	pts  []T
-	row  []int32 // k -> caller row
-	dist distFunc[T]
-	sc   scale
-	kc   float64 // the friend-list constant K
-	jobs int
-	mon  *Monitor
+	dim    int
+	pts    []T
+	row    []int32 // k -> caller row
+	dist   distFunc[T]
+	sc     scale
+	kc     float64 // the friend-list constant K
+	jobs   int
+	mon    *Monitor
 	budget int64 // if positive, the most evaluations to spend (Options.MaxEvals)
 
 	level []int32   // k -> level, levelInf for the root, netFree or netDup
