@@ -58,6 +58,12 @@ type netCand struct {
 	exact bool
 }
 
+// netEntry is a new node to consider in cell j.
+type netEntry struct {
+	j int32
+	c netCand
+}
+
 // paddedCount is a per-worker counter on its own cache line.
 type paddedCount struct {
 	n int64
@@ -114,6 +120,9 @@ type netBuilder[T Float] struct {
 	cnt    []int32       // k -> scratch for regrouping and runs of children (kept zero)
 	cnt2   []int32       // k -> scratch: ends of runs of children (kept zero)
 	cover  []bool        // k -> covered by a tentative node (big cells)
+
+	entries [][]netEntry // per worker: reassign's gathered candidates (reused)
+	candBuf []netCand    // reassign's candidates by cell (reused)
 }
 
 // netBuild builds a tree over the prepared points data (dim columns, n
@@ -578,23 +587,25 @@ func (b *netBuilder[T]) settle(i int32) int {
 func (b *netBuilder[T]) reassign() {
 	// The new nodes near each cell: children of its centre or of its
 	// friends, made this round; gathered from the cells that made them.
-	type entry struct {
-		j int32
-		c netCand
-	}
 	var src []int
 	for j := range b.cells {
 		if int(b.roundLo[j]) < len(b.kids[j]) {
 			src = append(src, j)
 		}
 	}
-	found := make([][]entry, len(b.counts))
+	if b.entries == nil {
+		b.entries = make([][]netEntry, len(b.counts))
+	}
+	found := b.entries
+	for w := range found {
+		found[w] = found[w][:0]
+	}
 	forRange(len(src), b.jobs, func(w, lo, hi int) {
 		out := found[w]
 		for _, jj := range src[lo:hi] {
 			kids := b.kids[jj][b.roundLo[jj]:]
 			for _, s := range kids {
-				out = append(out, entry{int32(jj), netCand{s: s, lb: b.nd[s], exact: true}})
+				out = append(out, netEntry{int32(jj), netCand{s: s, lb: b.nd[s], exact: true}})
 			}
 			for _, f := range b.friends[b.cells[jj]] {
 				j := b.cellOf[f.c]
@@ -604,7 +615,7 @@ func (b *netBuilder[T]) reassign() {
 				lim := 2 * b.rho[j] * (1 + slack)
 				for _, s := range kids {
 					if lb := f.d - b.nd[s]; lb <= lim {
-						out = append(out, entry{j, netCand{s: s, lb: lb}})
+						out = append(out, netEntry{j, netCand{s: s, lb: lb}})
 					}
 				}
 			}
@@ -620,7 +631,8 @@ func (b *netBuilder[T]) reassign() {
 	for j := range b.cells {
 		first[j+1] += first[j]
 	}
-	all := make([]netCand, first[len(b.cells)])
+	all := resize(b.candBuf, int(first[len(b.cells)]))
+	b.candBuf = all
 	fill := slices.Clone(first[:len(b.cells)])
 	for _, es := range found {
 		for _, e := range es {
@@ -713,6 +725,12 @@ func (b *netBuilder[T]) updateFriends(i, next int32) {
 	for q, x := range made {
 		b.cnt2[b.near[x]] = int32(q + 1)
 	}
+	// Their parent distances and cell radii, contiguous for the scans.
+	madeNd := make([]float64, len(made))
+	madeRho := make([]float64, len(made))
+	for q, x := range made {
+		madeNd[q], madeRho[q] = b.nd[x], b.rhoK[x]
+	}
 	var fresh []int32 // new nodes with a cell
 	for _, x := range b.created[b.stage0:] {
 		if b.rhoK[x] >= 0 {
@@ -735,11 +753,11 @@ func (b *netBuilder[T]) updateFriends(i, next int32) {
 					f := b.friends[p][fi]
 					c, lbc, exact = f.c, f.d-ps, false
 				}
-				kids := made[b.cnt[c]:b.cnt2[c]]
+				k0, k1 := b.cnt[c], b.cnt2[c]
 				dsc := -1.0
 				if exact {
 					dsc = lbc
-				} else if rc := b.rhoK[c]; (rc >= 0 && lbc <= st.lim(rc)) || len(kids) > 1 {
+				} else if rc := b.rhoK[c]; (rc >= 0 && lbc <= st.lim(rc)) || k1-k0 > 1 {
 					dsc = b.d(w, s, c)
 				}
 				if c != p {
@@ -749,11 +767,24 @@ func (b *netBuilder[T]) updateFriends(i, next int32) {
 						b.consider(w, &st, c, lbc, -1)
 					}
 				}
-				for _, x := range kids {
+				// c's new children: new nodes, so a pair is measured by
+				// its later node only (see consider).
+				for kq := k0; kq < k1; kq++ {
+					x, rx := made[kq], madeRho[kq]
+					if rx < 0 || x <= s {
+						continue
+					}
+					lb := lbc - madeNd[kq]
 					if dsc >= 0 {
-						b.consider(w, &st, x, math.Abs(dsc-b.nd[x]), -1)
-					} else {
-						b.consider(w, &st, x, lbc-b.nd[x], -1)
+						lb = math.Abs(dsc - madeNd[kq])
+					}
+					lim := st.lim(rx)
+					if lb > lim {
+						continue
+					}
+					if d := b.d(w, s, x); d <= lim {
+						st.out = append(st.out, netFriend{x, d})
+						st.links = append(st.links, netLink{x, s, d})
 					}
 				}
 			}
