@@ -109,6 +109,7 @@ type netBuilder[T Float] struct {
 
 	friends   [][]netFriend // k -> friend list (nodes with a cell only)
 	kids      [][]int32     // per cell: the nodes made in it this stage
+	prevKids  [][]int32     // per cell of the stage before regroup: its new nodes
 	roundLo   []int32       // per cell: len(kids) when the round began
 	tent      []int32       // per cell (at cellLo): its tentative nodes
 	tcount    []int32       // per cell: number of tentative nodes
@@ -245,42 +246,52 @@ func (b *netBuilder[T]) run() error {
 // centres for the next stage, whose level it returns (ok is false when no
 // free point is left). It also resets the per-cell state.
 func (b *netBuilder[T]) regroup() (level int32, ok bool) {
-	// Survivors, in the current order.
-	rem := make([]int32, 0, len(b.order))
-	far := 0.0
-	dups := 0
-	for _, z := range b.order {
-		if b.level[z] != netFree {
-			continue
+	// Survivors: count them per centre, and note each centre the first
+	// time it is counted.
+	nw := len(b.counts)
+	far := make([]float64, nw)
+	dups := make([]int, nw)
+	found := make([][]int32, nw)
+	order := b.order
+	forRange(len(order), b.jobs, func(w, lo, hi int) {
+		for _, z := range order[lo:hi] {
+			if b.level[z] != netFree {
+				continue
+			}
+			if b.nd[z] == 0 {
+				b.level[z] = netDup
+				dups[w]++
+				continue
+			}
+			far[w] = max(far[w], b.nd[z])
+			if c := b.near[z]; atomic.AddInt32(&b.cnt[c], 1) == 1 {
+				found[w] = append(found[w], c)
+			}
 		}
-		if b.nd[z] == 0 {
-			b.level[z] = netDup
-			dups++
-			continue
-		}
-		rem = append(rem, z)
-		far = max(far, b.nd[z])
+	})
+	total, top := 0, 0.0
+	for w := range nw {
+		total += dups[w]
+		top = max(top, far[w])
 	}
-	b.mon.add(dups)
+	b.mon.add(total)
 	for _, c := range b.cells {
 		b.cellOf[c], b.rhoK[c] = -1, -1
 	}
 	b.prevCells = append(b.prevCells[:0], b.cells...)
 	b.cells = b.cells[:0]
-	if len(rem) == 0 {
-		b.order = rem
-		return 0, false
+	for _, f := range found {
+		b.cells = append(b.cells, f...)
 	}
-	// Counting sort by centre, stable.
-	for _, z := range rem {
-		c := b.near[z]
-		if b.cnt[c] == 0 {
-			b.cells = append(b.cells, c)
-		}
-		b.cnt[c]++
+	if len(b.cells) == 0 {
+		b.order = order[:0]
+		return 0, false
 	}
 	slices.Sort(b.cells)
 	nc := len(b.cells)
+	// The stage's new nodes stay listed by the old cells for the friend
+	// lists (updateFriends); the new cells get the other buffer.
+	b.kids, b.prevKids = b.prevKids, b.kids
 	b.cellLo = resize(b.cellLo, nc)
 	b.cellHi = resize(b.cellHi, nc)
 	b.rho = resize(b.rho, nc)
@@ -297,28 +308,37 @@ func (b *netBuilder[T]) regroup() (level int32, ok bool) {
 		pos += b.cnt[c]
 		b.cellHi[j] = pos
 		b.cnt[c] = b.cellLo[j]
-		b.rho[j] = 0
-		b.kids[j] = b.kids[j][:0]
 	}
-	order := make([]int32, len(rem))
-	for _, z := range rem {
-		c := b.near[z]
-		order[b.cnt[c]] = z
-		b.cnt[c]++
-		b.pnd[z] = b.nd[z]
-		j := b.cellOf[c]
-		b.rho[j] = max(b.rho[j], b.nd[z])
+	next := make([]int32, pos)
+	forRange(len(order), b.jobs, func(_, lo, hi int) {
+		for _, z := range order[lo:hi] {
+			if b.level[z] == netFree {
+				next[atomic.AddInt32(&b.cnt[b.near[z]], 1)-1] = z
+			}
+		}
+	})
+	// Each cell in point order, whatever the workers' interleaving.
+	forRange(nc, b.jobs, func(_, lo, hi int) {
+		for j := lo; j < hi; j++ {
+			c := b.cells[j]
+			cell := next[b.cellLo[j]:b.cellHi[j]]
+			slices.Sort(cell)
+			r := 0.0
+			for _, z := range cell {
+				b.pnd[z] = b.nd[z]
+				r = max(r, b.nd[z])
+			}
+			b.rho[j], b.rhoK[c] = r, r
+			b.cnt[c] = 0
+			b.kids[j] = b.kids[j][:0]
+		}
+	})
+	b.order = next
+	if cap(b.tent) < len(next) {
+		b.tent = make([]int32, len(next))
 	}
-	for j, c := range b.cells {
-		b.cnt[c] = 0
-		b.rhoK[c] = b.rho[j]
-	}
-	b.order = order
-	if cap(b.tent) < len(order) {
-		b.tent = make([]int32, len(order))
-	}
-	b.tent = b.tent[:len(order)]
-	return b.sc.ceilLog(far) - 1, true
+	b.tent = b.tent[:len(next)]
+	return b.sc.ceilLog(top) - 1, true
 }
 
 // resize returns s with length n, reusing its storage when it can.
@@ -622,24 +642,26 @@ func (b *netBuilder[T]) reassign() {
 		}
 		found[w] = out
 	})
-	first := make([]int32, len(b.cells)+1)
-	for _, es := range found {
-		for _, e := range es {
-			first[e.j+1]++
+	// Bucket by cell: counted, then placed; each cell's candidates are
+	// sorted below, so the placing order does not matter.
+	nc := len(b.cells)
+	first := make([]int32, nc+1)
+	forParts(len(found), b.jobs, func(w int) {
+		for _, e := range found[w] {
+			atomic.AddInt32(&first[e.j+1], 1)
 		}
-	}
-	for j := range b.cells {
+	})
+	for j := range nc {
 		first[j+1] += first[j]
 	}
-	all := resize(b.candBuf, int(first[len(b.cells)]))
+	all := resize(b.candBuf, int(first[nc]))
 	b.candBuf = all
-	fill := slices.Clone(first[:len(b.cells)])
-	for _, es := range found {
-		for _, e := range es {
-			all[fill[e.j]] = e.c
-			fill[e.j]++
+	fill := slices.Clone(first[:nc])
+	forParts(len(found), b.jobs, func(w int) {
+		for _, e := range found[w] {
+			all[atomic.AddInt32(&fill[e.j], 1)-1] = e.c
 		}
-	}
+	})
 	var dst []int
 	for j := range b.cells {
 		if first[j+1] > first[j] {
@@ -714,17 +736,22 @@ func (b *netBuilder[T]) reassign() {
 // friends that still have a cell and are near enough.
 func (b *netBuilder[T]) updateFriends(i, next int32) {
 	reach := b.kc * b.sc.pow(next)
-	// The stage's new nodes grouped by parent (stable: creation order);
-	// b.cnt[p] holds one more than the start of p's run.
-	made := slices.Clone(b.created[b.stage0:])
-	slices.SortStableFunc(made, func(x, y int32) int { return int(b.near[x] - b.near[y]) })
-	// made[b.cnt[p]:b.cnt2[p]] are p's new children (empty for others).
-	for q := len(made) - 1; q >= 0; q-- {
-		b.cnt[b.near[made[q]]] = int32(q)
+	// The stage's new nodes grouped by parent, each group in creation
+	// order: made[b.cnt[p]:b.cnt2[p]] are p's (empty for other nodes).
+	start := make([]int32, len(b.prevCells)+1)
+	for j := range b.prevCells {
+		start[j+1] = start[j] + int32(len(b.prevKids[j]))
 	}
-	for q, x := range made {
-		b.cnt2[b.near[x]] = int32(q + 1)
-	}
+	made := make([]int32, start[len(b.prevCells)])
+	forRange(len(b.prevCells), b.jobs, func(_, lo, hi int) {
+		for j := lo; j < hi; j++ {
+			if len(b.prevKids[j]) > 0 {
+				copy(made[start[j]:], b.prevKids[j])
+				p := b.prevCells[j]
+				b.cnt[p], b.cnt2[p] = start[j], start[j+1]
+			}
+		}
+	})
 	// Their parent distances and cell radii, contiguous for the scans.
 	madeNd := make([]float64, len(made))
 	madeRho := make([]float64, len(made))
@@ -820,11 +847,44 @@ func (b *netBuilder[T]) updateFriends(i, next int32) {
 	for q, s := range fresh {
 		b.friends[s] = lists[q]
 	}
-	for _, ls := range links {
-		for _, l := range ls {
-			b.friends[l.to] = append(b.friends[l.to], netFriend{l.s, l.d})
+	b.spread(links)
+}
+
+// spread appends each link's node to its target's friend list, in
+// parallel: counted per target, room made, then filled. The order within a
+// list depends on scheduling; nothing the build decides depends on it.
+func (b *netBuilder[T]) spread(links [][]netLink) {
+	targets := make([][]int32, len(links))
+	forParts(len(links), b.jobs, func(w int) {
+		for _, l := range links[w] {
+			if atomic.AddInt32(&b.cnt[l.to], 1) == 1 {
+				targets[w] = append(targets[w], l.to)
+			}
 		}
+	})
+	var all []int32
+	for _, t := range targets {
+		all = append(all, t...)
 	}
+	forRange(len(all), b.jobs, func(_, lo, hi int) {
+		for _, to := range all[lo:hi] {
+			f := b.friends[to]
+			n := len(f)
+			f = slices.Grow(f, int(b.cnt[to]))[:n+int(b.cnt[to])]
+			b.friends[to] = f
+			b.cnt[to] = int32(n)
+		}
+	})
+	forParts(len(links), b.jobs, func(w int) {
+		for _, l := range links[w] {
+			b.friends[l.to][atomic.AddInt32(&b.cnt[l.to], 1)-1] = netFriend{l.s, l.d}
+		}
+	})
+	forRange(len(all), b.jobs, func(_, lo, hi int) {
+		for _, to := range all[lo:hi] {
+			b.cnt[to] = 0
+		}
+	})
 }
 
 // netLink asks to add s, at distance d, to node to's friend list.
@@ -933,33 +993,45 @@ func (b *netBuilder[T]) assemble(t *Tree[T]) *Tree[T] {
 	for q, k := range order {
 		slot[k] = int32(q)
 	}
+	// Every node's slot, children and caller indices, written in parallel
+	// into storage made at once; offsets into the shared buffers first.
 	s := t.s
 	s.newIDs(int32(n))
-	kidBuf := make([]int32, 0, nodes)
-	idBuf := make([]int32, 0, n)
-	for _, k := range order {
-		u := s.add(b.pt(k))
-		nn := s.mut(u)
-		nn.level = b.level[k]
-		if k != 0 {
-			nn.parent = slot[b.near[k]]
-			nn.pdist = b.nd[k]
-		}
-		start := len(kidBuf)
-		for _, c := range kids[first[k]:first[k+1]] {
-			kidBuf = append(kidBuf, slot[c])
-		}
-		nn.kids = kidBuf[start:len(kidBuf):len(kidBuf)]
-		start = len(idBuf)
-		idBuf = append(idBuf, b.row[k])
-		idBuf = append(idBuf, dups[dupFirst[k]:dupFirst[k+1]]...)
-		ids := idBuf[start:len(idBuf):len(idBuf)]
-		slices.Sort(ids)
-		nn.ids = ids
-		for _, id := range ids {
-			s.setNodeOf(id, u)
-		}
+	s.holdAll()
+	s.grow(int32(nodes))
+	kidOff := make([]int32, nodes+1)
+	idOff := make([]int32, nodes+1)
+	for q, k := range order {
+		kidOff[q+1] = kidOff[q] + first[k+1] - first[k]
+		idOff[q+1] = idOff[q] + 1 + dupFirst[k+1] - dupFirst[k]
 	}
+	kidBuf := make([]int32, nodes-1)
+	idBuf := make([]int32, n)
+	forRange(nodes, b.jobs, func(_, lo, hi int) {
+		for q := lo; q < hi; q++ {
+			k, u := order[q], int32(q)
+			copy(s.point(u), b.pt(k))
+			nn := s.mut(u)
+			nn.level = b.level[k]
+			if k != 0 {
+				nn.parent = slot[b.near[k]]
+				nn.pdist = b.nd[k]
+			}
+			ks := kidBuf[kidOff[q]:kidOff[q+1]:kidOff[q+1]]
+			for i, c := range kids[first[k]:first[k+1]] {
+				ks[i] = slot[c]
+			}
+			nn.kids = ks
+			ids := idBuf[idOff[q]:idOff[q+1]:idOff[q+1]]
+			ids[0] = b.row[k]
+			copy(ids[1:], dups[dupFirst[k]:dupFirst[k+1]])
+			slices.Sort(ids)
+			nn.ids = ids
+			for _, id := range ids {
+				s.setNodeOf(id, u)
+			}
+		}
+	})
 	t.root = 0
 	t.n = n
 	t.nodes = nodes
@@ -1008,33 +1080,53 @@ func (t *Tree[T]) parallelRadii(jobs int) int64 {
 	for i := range counts {
 		evals += counts[i].n
 	}
-	grpBuf := make([]group, 0, slots)
+	// Weights bottom up (children have higher slots), then each node's
+	// groups from its children, in parallel into one shared buffer.
+	grpOff := make([]int32, slots+1)
 	for u := int32(slots) - 1; u >= 0; u-- {
 		n := t.s.mut(u)
+		w := int64(len(n.ids))
+		for _, c := range n.kids {
+			w += t.node(c).weight
+		}
+		n.weight = w
 		n.rad = math.Float64frombits(rad[u].Load())
 		n.reach = math.Float64frombits(reach[u].Load())
-		// Groups from the children, which are done (higher slots).
-		start := len(grpBuf)
-		for q, c := range n.kids {
-			l := t.node(c).level
-			if q == 0 || l != grpBuf[len(grpBuf)-1].level {
-				grpBuf = append(grpBuf, group{level: l})
-			}
-			grpBuf[len(grpBuf)-1].end = int32(q + 1)
-		}
-		grp := grpBuf[start:len(grpBuf):len(grpBuf)]
-		var wsum int64
-		var r float64
-		for g := len(grp) - 1; g >= 0; g-- {
-			for _, c := range n.kids[n.groupStartIn(grp, g):grp[g].end] {
-				cn := t.node(c)
-				wsum += cn.weight
-				r = max(r, cn.reach)
-			}
-			grp[g].w, grp[g].rad = wsum, r
-		}
-		n.grp = grp
-		n.weight = int64(len(n.ids)) + wsum
 	}
+	for u := range int32(slots) {
+		n := t.node(u)
+		g := int32(0)
+		for q, c := range n.kids {
+			if q == 0 || t.node(c).level != t.node(n.kids[q-1]).level {
+				g++
+			}
+		}
+		grpOff[u+1] = grpOff[u] + g
+	}
+	grpBuf := make([]group, grpOff[slots])
+	forRange(slots, jobs, func(_, lo, hi int) {
+		for u := int32(lo); u < int32(hi); u++ {
+			n := t.s.mut(u)
+			grp := grpBuf[grpOff[u]:grpOff[u]:grpOff[u+1]]
+			for q, c := range n.kids {
+				l := t.node(c).level
+				if q == 0 || l != grp[len(grp)-1].level {
+					grp = append(grp, group{level: l})
+				}
+				grp[len(grp)-1].end = int32(q + 1)
+			}
+			var wsum int64
+			var r float64
+			for g := len(grp) - 1; g >= 0; g-- {
+				for _, c := range n.kids[n.groupStartIn(grp, g):grp[g].end] {
+					cn := t.node(c)
+					wsum += cn.weight
+					r = max(r, cn.reach)
+				}
+				grp[g].w, grp[g].rad = wsum, r
+			}
+			n.grp = grp
+		}
+	})
 	return evals
 }
