@@ -207,6 +207,9 @@ func (b *netBuilder[T]) d(w int, x, y int32) float64 {
 // run makes every node: the root, then one stage per level in use.
 func (b *netBuilder[T]) run() error {
 	n := len(b.level)
+	if err := b.check(); err != nil {
+		return err // stopped before anything was done
+	}
 	b.level[0], b.near[0], b.nd[0] = levelInf, -1, 0
 	b.created = append(make([]int32, 0, n), 0)
 	b.mon.add(1)

@@ -192,9 +192,12 @@ func TestBuildMonitor(t *testing.T) {
 	if done != 5000 {
 		t.Fatalf("the monitor counted %d points, want 5000", done)
 	}
-	stop = 1
-	if _, err := Build(data, 3, Options{Jobs: 2, Monitor: &Monitor{Stop: &stop}}); err != ErrStopped {
+	stop, done = 1, 0
+	if _, err := Build(data, 3, Options{Jobs: 2, Monitor: &Monitor{Done: &done, Stop: &stop}}); err != ErrStopped {
 		t.Fatalf("a stopped build returned %v, want ErrStopped", err)
+	}
+	if done != 0 {
+		t.Fatalf("a build stopped before it began counted %d points, want 0", done)
 	}
 }
 
