@@ -11,6 +11,14 @@ import (
 // ErrNoCUDA is returned by Open in a library built without the cuda tag.
 var ErrNoCUDA = errors.New("gpu: pcct was built without CUDA (build tag cuda)")
 
+// ErrDevice marks a failure of the device or its driver (as opposed to bad
+// arguments): a failed copy, launch or kernel.
+var ErrDevice = errors.New("gpu: device error")
+
+// ErrOutOfMemory marks a search or index that does not fit in the device's
+// memory.
+var ErrOutOfMemory = errors.New("gpu: out of device memory")
+
 // Info describes a device.
 type Info struct {
 	// Name is the device's name, e.g. "NVIDIA H200".
@@ -115,7 +123,7 @@ func (a *allocs) get(size int64) buffer {
 	}
 	b, err := a.be.alloc(max(size, 8))
 	if err != nil {
-		a.err = fmt.Errorf("gpu: allocating %d bytes: %w", size, err)
+		a.err = fmt.Errorf("%w: allocating %d bytes: %w", ErrOutOfMemory, size, err)
 		return buffer{}
 	}
 	a.bufs = append(a.bufs, b)

@@ -138,7 +138,7 @@ func (ix *Index[T]) queryChunk(nq int) (int, error) {
 	per := int64(ix.n)*4 + bytesOf[T](ix.dim+1) + 32
 	mc := int(min(budget/per, int64(maxQueryRow)))
 	if mc < 1 {
-		return 0, fmt.Errorf("gpu: %d points do not leave room for one query's distances in %d bytes of device memory", ix.n, budget)
+		return 0, fmt.Errorf("%w: %d points do not leave room for one query's distances in %d bytes", ErrOutOfMemory, ix.n, budget)
 	}
 	// Whole tiles, and no larger than needed.
 	if mc >= tile {
@@ -334,4 +334,15 @@ func (ix *Index[T]) gather(q []T, mon *core.Monitor, thresholds func(qs []T, kth
 		}
 	}
 	return cand, nil
+}
+
+// Worth reports whether a search of nq queries against n points of
+// dimension dim is large enough to run on the GPU when the caller leaves
+// the choice to pcct (device "auto"): at least 2^31 coordinate
+// comparisons (1,000 queries against 1,000,000 points in 3-D, say). A
+// smaller search costs more in copies and launches than the tree spends on
+// the CPU. The threshold is a first estimate; `make gpu-check` measures
+// both sides.
+func Worth(n, nq, dim int) bool {
+	return float64(n)*float64(nq)*float64(max(dim, 2)) >= 1<<31
 }
