@@ -68,7 +68,7 @@ func indexOf[T core.Float](w *tree, ct *core.Tree[T], dev *gpu.Device) (*gpu.Ind
 	switch p := any(ct).(type) {
 	case *core.Tree[float32]:
 		if w.gpu.f32 == nil {
-			ix, err := gpu.NewIndex(dev, p)
+			ix, err := gpu.NewIndex(dev, p.Flat())
 			if err != nil {
 				return nil, err
 			}
@@ -77,7 +77,7 @@ func indexOf[T core.Float](w *tree, ct *core.Tree[T], dev *gpu.Device) (*gpu.Ind
 		return any(w.gpu.f32).(*gpu.Index[T]), nil
 	case *core.Tree[float64]:
 		if w.gpu.f64 == nil {
-			ix, err := gpu.NewIndex(dev, p)
+			ix, err := gpu.NewIndex(dev, p.Flat())
 			if err != nil {
 				return nil, err
 			}

@@ -338,7 +338,11 @@ func kneighbors[T core.Float](w *tree, t *core.Tree[T], src source, k int64, dis
 		return err
 	}
 	if ix != nil {
-		err = ix.KNearest(b, int(k), ds, is)
+		q, err := t.Queries(b)
+		if err != nil {
+			return argError{err}
+		}
+		err = ix.KNearest(q, int(k), ds, is)
 		if !cpuAfter(src, err) {
 			return gpuError(err)
 		}
@@ -425,7 +429,11 @@ func radius[T core.Float](w *tree, t *core.Tree[T], src source, r float64, sorte
 	}
 	var res *core.RadiusResult[T]
 	if ix != nil {
-		res, err = ix.Within(b, r, sorted)
+		q, err := t.Queries(b)
+		if err != nil {
+			return nil, argError{err}
+		}
+		res, err = ix.Within(q, r, sorted)
 		if !cpuAfter(src, err) {
 			if err != nil {
 				return nil, gpuError(err)

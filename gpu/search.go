@@ -8,18 +8,17 @@ import (
 	"github.com/pcct-dev/pcct/core"
 )
 
-// Index is a tree's points resident on a device, for brute-force search.
-// It answers exactly as the tree's own searches do: the GPU selects
-// candidates with a proven margin, and the tree measures them (see the
-// package documentation).
+// Index is a point set (a core.Flat) resident on a device, for
+// brute-force search. It answers exactly as core does on the CPU: the GPU
+// selects candidate rows with a proven margin, and the Flat measures them
+// (see the package documentation).
 type Index[T core.Float] struct {
 	dev  *Device
-	tree *core.Tree[T]
+	flat *core.Flat[T]
 	md   mode
 	f32  bool
 	n    int
 	dim  int
-	ids  []int32   // row -> caller index
 	mean []float64 // the centre of modeDot, else nil
 	xmax float64   // the largest centred norm of a point (modeDot)
 	pts  buffer    // n x dim values of T
@@ -31,19 +30,20 @@ type Index[T core.Float] struct {
 	noMargin bool
 }
 
-// NewIndex copies the points of tree to the device. The tree's metric
-// must be one the kernels compute (ErrUnsupportedMetric otherwise).
-func NewIndex[T core.Float](dev *Device, tree *core.Tree[T]) (*Index[T], error) {
-	md, err := modeFor(tree.Metric(), tree.Dim())
+// NewIndex copies the points of flat to the device. Its metric must be one
+// the kernels compute (ErrUnsupportedMetric otherwise).
+func NewIndex[T core.Float](dev *Device, flat *core.Flat[T]) (*Index[T], error) {
+	md, err := modeFor(flat.Metric(), flat.Dim())
 	if err != nil {
 		return nil, err
 	}
-	ids, pts := tree.Rows()
-	ix := &Index[T]{dev: dev, tree: tree, md: md, f32: isF32[T](), n: len(ids), dim: tree.Dim(), ids: ids}
+	pts := flat.Points()
+	ix := &Index[T]{dev: dev, flat: flat, md: md, f32: isF32[T](), n: flat.Len(), dim: flat.Dim()}
 	if ix.n == 0 {
-		return nil, fmt.Errorf("gpu: the tree holds no points")
+		return nil, fmt.Errorf("gpu: no points")
 	}
 	if md == modeDot {
+		pts = append([]T(nil), pts...)
 		ix.mean, ix.xmax = centre(pts, ix.dim)
 	}
 	dev.mu.Lock()
@@ -80,8 +80,8 @@ func (ix *Index[T]) Close() error {
 	return nil
 }
 
-// Tree returns the tree the index was made from.
-func (ix *Index[T]) Tree() *core.Tree[T] { return ix.tree }
+// Flat returns the point set the index was made from.
+func (ix *Index[T]) Flat() *core.Flat[T] { return ix.flat }
 
 func isF32[T core.Float]() bool {
 	var zero T
@@ -147,24 +147,22 @@ func (ix *Index[T]) queryChunk(nq int) (int, error) {
 	return min(mc, max(nq, 1)), nil
 }
 
-// KNearest writes the k nearest neighbours of the queries of b to dist and
-// idx, exactly as ix.Tree().KNearestBatch does.
-func (ix *Index[T]) KNearest(b core.Batch[T], k int, dist []T, idx []int64) error {
-	q, exclude, err := ix.tree.PreparedQueries(b)
-	if err != nil {
-		return err
-	}
+// KNearest writes the k nearest neighbours of the queries q (prepared by
+// the Flat, or a tree's Queries) to dist and idx, exactly as
+// Flat().KNearestAmong with every row as a candidate does, and so as a
+// tree of the same points does.
+func (ix *Index[T]) KNearest(q core.Query[T], k int, dist []T, idx []int64) error {
 	// A fitted point's own row is among the candidates and is left out by
-	// the tree's re-ranking: select k+1 so that k others remain.
+	// the Flat: select k+1 so that k others remain.
 	kk := k
-	if exclude != nil {
+	if q.Exclude != nil {
 		kk++
 	}
-	if k < 1 || kk > ix.n {
-		// Let the tree word the error.
-		return ix.tree.KNearestAmong(b, k, core.Candidates{Offsets: make([]int64, len(q)/ix.dim+1)}, dist, idx)
+	if k < 1 || kk > ix.n || len(q.Points)%ix.dim != 0 {
+		// Let the Flat word the error.
+		return ix.flat.KNearestAmong(q, k, core.Candidates{Offsets: make([]int64, len(q.Points)/ix.dim+1)}, dist, idx)
 	}
-	cand, err := ix.gather(q, b.Monitor, func(qs []T, kth []float32, thr []float32) {
+	cand, err := ix.gather(q.Points, q.Monitor, func(qs []T, kth []float32, thr []float32) {
 		for i := range thr {
 			thr[i] = knnThreshold(float64(kth[i]), ix.bound(qs[i*ix.dim:(i+1)*ix.dim]))
 		}
@@ -172,21 +170,20 @@ func (ix *Index[T]) KNearest(b core.Batch[T], k int, dist []T, idx []int64) erro
 	if err != nil {
 		return err
 	}
-	return ix.tree.KNearestAmong(b, k, cand, dist, idx)
+	return ix.flat.KNearestAmong(q, k, cand, dist, idx)
 }
 
-// Within finds every point within distance r of each query of b, exactly
-// as ix.Tree().WithinBatch does.
-func (ix *Index[T]) Within(b core.Batch[T], r float64, sorted bool) (*core.RadiusResult[T], error) {
+// Within finds every point within distance r of each query of q, exactly
+// as Flat().WithinAmong with every row as a candidate does.
+func (ix *Index[T]) Within(q core.Query[T], r float64, sorted bool) (*core.RadiusResult[T], error) {
 	if math.IsNaN(r) || r < 0 {
 		return nil, fmt.Errorf("gpu: radius must be >= 0, got %v", r)
 	}
-	q, _, err := ix.tree.PreparedQueries(b)
-	if err != nil {
-		return nil, err
+	if len(q.Points)%ix.dim != 0 {
+		return nil, fmt.Errorf("gpu: %d query values do not make rows of dimension %d", len(q.Points), ix.dim)
 	}
-	dmax := kernelRadius(ix.md, ix.tree.SearchRadius(r))
-	cand, err := ix.gather(q, b.Monitor, func(qs []T, _ []float32, thr []float32) {
+	dmax := kernelRadius(ix.md, ix.flat.KernelRadius(r))
+	cand, err := ix.gather(q.Points, q.Monitor, func(qs []T, _ []float32, thr []float32) {
 		for i := range thr {
 			thr[i] = radiusThreshold(dmax, ix.bound(qs[i*ix.dim:(i+1)*ix.dim]))
 		}
@@ -194,7 +191,7 @@ func (ix *Index[T]) Within(b core.Batch[T], r float64, sorted bool) (*core.Radiu
 	if err != nil {
 		return nil, err
 	}
-	return ix.tree.WithinAmong(b, r, sorted, cand)
+	return ix.flat.WithinAmong(q, r, sorted, cand)
 }
 
 // bound returns the error bound of the stored values of one query, given
@@ -301,7 +298,7 @@ func (ix *Index[T]) gather(q []T, mon *core.Monitor, thresholds func(qs []T, kth
 			offsets[i] = total
 			total += c
 		}
-		if total > int64(math.MaxInt32) || int64(len(cand.IDs))+total > int64(math.MaxInt) {
+		if total > int64(math.MaxInt32) || int64(len(cand.Rows))+total > int64(math.MaxInt) {
 			return cand, fmt.Errorf("gpu: %d candidates for %d queries are too many", total, m)
 		}
 		if int64(cap(rows)) < total || dids.size < total*4 {
@@ -327,10 +324,8 @@ func (ix *Index[T]) gather(q []T, mon *core.Monitor, thresholds func(qs []T, kth
 			return cand, err
 		}
 		for i := range m {
-			for _, r := range rows[offsets[i] : offsets[i]+counts[i]] {
-				cand.IDs = append(cand.IDs, ix.ids[r])
-			}
-			cand.Offsets = append(cand.Offsets, int64(len(cand.IDs)))
+			cand.Rows = append(cand.Rows, rows[offsets[i]:offsets[i]+counts[i]]...)
+			cand.Offsets = append(cand.Offsets, int64(len(cand.Rows)))
 		}
 	}
 	return cand, nil

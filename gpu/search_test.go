@@ -1,6 +1,7 @@
 package gpu
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -88,7 +89,7 @@ func testSearch[T core.Float](t *testing.T, kind string, m core.Metric, dim int,
 	}
 	sim := newSim(1 << 30)
 	dev := newDevice(sim)
-	ix, err := NewIndex(dev, tree)
+	ix, err := NewIndex(dev, tree.Flat())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +112,7 @@ func testSearch[T core.Float](t *testing.T, kind string, m core.Metric, dim int,
 				t.Fatal(err)
 			}
 			got, gotIdx := make([]T, bq*k), make([]int64, bq*k)
-			if err := ix.KNearest(b, k, got, gotIdx); err != nil {
+			if err := ix.KNearest(mustQueries(t, tree, b), k, got, gotIdx); err != nil {
 				t.Fatalf("%s k=%d: %v", label, k, err)
 			}
 			if !slices.Equal(gotIdx, wantIdx) || !slices.Equal(got, want) {
@@ -124,7 +125,7 @@ func testSearch[T core.Float](t *testing.T, kind string, m core.Metric, dim int,
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := ix.Within(b, r, true)
+			got, err := ix.Within(mustQueries(t, tree, b), r, true)
 			if err != nil {
 				t.Fatalf("%s r=%v: %v", label, r, err)
 			}
@@ -146,6 +147,15 @@ func testSearch[T core.Float](t *testing.T, kind string, m core.Metric, dim int,
 	if len(sim.mem) != 0 {
 		t.Fatalf("%s: %d device buffers left allocated", label, len(sim.mem))
 	}
+}
+
+func mustQueries[T core.Float](t *testing.T, tree *core.Tree[T], b core.Batch[T]) core.Query[T] {
+	t.Helper()
+	q, err := tree.Queries(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return q
 }
 
 // radiusFor returns the distance from the first query to its 20th
@@ -183,7 +193,7 @@ func TestUnsupportedMetric(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := NewIndex(newDevice(newSim(1<<20)), tree); err == nil {
+		if _, err := NewIndex(newDevice(newSim(1<<20)), tree.Flat()); err == nil {
 			t.Fatalf("%v: accepted on the GPU", m)
 		}
 	}
@@ -199,27 +209,28 @@ func TestSearchErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ix, err := NewIndex(newDevice(newSim(1<<20)), tree)
+	ix, err := NewIndex(newDevice(newSim(1<<20)), tree.Flat())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := ix.KNearest(core.Batch[float32]{Points: []float32{1}}, 5, make([]float32, 5), make([]int64, 5)); err == nil {
+	one := core.Query[float32]{Points: []float32{1}}
+	if err := ix.KNearest(one, 5, make([]float32, 5), make([]int64, 5)); err == nil {
 		t.Fatal("k > n accepted")
 	}
-	if err := ix.KNearest(core.Batch[float32]{Points: []float32{float32(math.NaN())}}, 1, make([]float32, 1), make([]int64, 1)); err == nil {
-		t.Fatal("NaN query accepted")
+	if err := ix.KNearest(core.Query[float32]{Points: []float32{1, 2}, Exclude: []int32{0}}, 1, make([]float32, 2), make([]int64, 2)); err == nil {
+		t.Fatal("an exclusion list of the wrong length accepted")
 	}
-	if _, err := ix.Within(core.Batch[float32]{Points: []float32{1}}, -1, true); err == nil {
+	if _, err := ix.Within(one, -1, true); err == nil {
 		t.Fatal("negative radius accepted")
 	}
 	ix.memBudget = 3 // not one query's distances
-	if err := ix.KNearest(core.Batch[float32]{Points: []float32{1}}, 1, make([]float32, 1), make([]int64, 1)); err == nil {
-		t.Fatal("a budget too small for one query accepted")
+	if err := ix.KNearest(one, 1, make([]float32, 1), make([]int64, 1)); !errors.Is(err, ErrOutOfMemory) {
+		t.Fatalf("a budget too small for one query: %v, want ErrOutOfMemory", err)
 	}
 	// A stop request stops the search.
 	ix.memBudget = 0
 	stop := int64(1)
-	if err := ix.KNearest(core.Batch[float32]{Points: []float32{1}, Monitor: &core.Monitor{Stop: &stop}}, 1, make([]float32, 1), make([]int64, 1)); err != core.ErrStopped {
+	if err := ix.KNearest(core.Query[float32]{Points: []float32{1}, Monitor: &core.Monitor{Stop: &stop}}, 1, make([]float32, 1), make([]int64, 1)); err != core.ErrStopped {
 		t.Fatalf("stop request: %v, want ErrStopped", err)
 	}
 }
@@ -310,7 +321,7 @@ func testMarginNeeded(t *testing.T, dim int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ix, err := NewIndex(newDevice(newSim(1<<30)), tree)
+	ix, err := NewIndex(newDevice(newSim(1<<30)), tree.Flat())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -322,7 +333,7 @@ func testMarginNeeded(t *testing.T, dim int) {
 		t.Fatal(err)
 	}
 	got, gotIdx := make([]float32, 200*k), make([]int64, 200*k)
-	err = ix.KNearest(core.Batch[float32]{Points: q}, k, got, gotIdx)
+	err = ix.KNearest(core.Query[float32]{Points: q}, k, got, gotIdx)
 	if err == nil && slices.Equal(gotIdx, wantIdx) {
 		t.Fatalf("dim=%d: without its margin the GPU search still matched the CPU: the sphere data does not test the margin", dim)
 	}
