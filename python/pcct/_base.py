@@ -35,6 +35,8 @@ from ._validation import (
     check_radius,
     effective_n_jobs,
     search_code,
+    device_code,
+    check_device,
 )
 from .exceptions import ReadOnlyError
 from .tree import CoverTree
@@ -47,7 +49,7 @@ class NeighborsBase(BaseEstimator):
 
     Subclasses define ``__init__`` with their parameters (among
     n_neighbors, radius, mode, metric, p, metric_params, n_jobs, search,
-    verbose) and call :meth:`_fit` from ``fit``.
+    verbose, device) and call :meth:`_fit` from ``fit``.
     """
 
     # -- fitted attributes that follow the tree's current version ----------
@@ -83,6 +85,11 @@ class NeighborsBase(BaseEstimator):
     def _strategy(self):
         """The C ABI code of the search parameter."""
         return search_code(self.search, type(self).__name__)
+
+    def _device(self):
+        """The C ABI code of the device parameter ("auto" for estimators
+        without one)."""
+        return device_code(getattr(self, "device", "auto"), type(self).__name__)
 
     def _check_writable(self, what):
         if getattr(self, "_read_only", False):
@@ -133,6 +140,7 @@ class NeighborsBase(BaseEstimator):
                 ensure_all_finite=True,
             )
             check_metric_domain(code, X)
+            check_device(getattr(self, "device", "auto"), code, p, type(self).__name__)
             tree = self._fit_index(X, code, p)
         except BaseException:
             for a in ("n_features_in_", "feature_names_in_"):
@@ -359,7 +367,7 @@ class KNeighborsMixin:
         nq = v.n_samples if query_is_train else X.shape[0]
         k = check_n_neighbors(n_neighbors, self.n_neighbors, query_is_train, nq, v.n_samples)
         dist, ind = tree._kneighbors(X, k, self._jobs(), self._strategy(), version=v,
-                                     verbose=self._verbose())
+                                     verbose=self._verbose(), device=self._device())
         return dist, ind, v
 
     def kneighbors_graph(self, X=None, n_neighbors=None, mode="connectivity"):
@@ -408,7 +416,7 @@ class RadiusNeighborsMixin:
         radius = check_radius(self.radius if radius is None else radius, "radius")
         counts, dist, ind = tree._radius(
             X, radius, sort_results, self._jobs(), version=v,
-            counts_only=counts_only, verbose=self._verbose(),
+            counts_only=counts_only, verbose=self._verbose(), device=self._device(),
         )
         return counts, dist, ind, v
 

@@ -54,10 +54,10 @@ def _query_rows(version, X, ids):
     return ids, nq
 
 
-def kneighbors(version, X, k, *, jobs, strategy, ids=None, verbose=False):
+def kneighbors(version, X, k, *, jobs, strategy, ids=None, verbose=False, device=0):
     """The k nearest neighbours of each query: (dist, ind), each of shape
     (n_queries, k), distances in the tree's dtype and int64 ids; one call
-    into Go."""
+    into Go, on ``device`` (a code of ``_validation.DEVICES``)."""
     lib = _lib.lib()  # raises in a forked child
     h = version.handle
     ids, nq = _query_rows(version, X, ids)
@@ -68,16 +68,16 @@ def kneighbors(version, X, k, *, jobs, strategy, ids=None, verbose=False):
 
     def work(control):
         if X is not None:
-            st = lib.pcct_kneighbors(
-                h, ptr(X), nq, d, k, jobs, strategy, control, ptr(dist), ptr(ind)
+            st = lib.pcct_kneighbors_on(
+                h, device, ptr(X), nq, d, k, jobs, strategy, control, ptr(dist), ptr(ind)
             )
         elif ids is None:
-            st = lib.pcct_kneighbors_fitted(
-                h, 0, nq, k, jobs, strategy, control, ptr(dist), ptr(ind)
+            st = lib.pcct_kneighbors_fitted_on(
+                h, device, 0, nq, k, jobs, strategy, control, ptr(dist), ptr(ind)
             )
         else:
-            st = lib.pcct_kneighbors_ids(
-                h, ptr(ids), nq, k, jobs, strategy, control, ptr(dist), ptr(ind)
+            st = lib.pcct_kneighbors_ids_on(
+                h, device, ptr(ids), nq, k, jobs, strategy, control, ptr(dist), ptr(ind)
             )
         _lib.check(st)
 
@@ -86,12 +86,13 @@ def kneighbors(version, X, k, *, jobs, strategy, ids=None, verbose=False):
     return dist, ind
 
 
-def radius(version, X, r, *, sort, jobs, ids=None, counts_only=False, verbose=False, step=None):
+def radius(version, X, r, *, sort, jobs, ids=None, counts_only=False, verbose=False, step=None,
+           device=0):
     """The points within distance r (d <= r) of each query: (counts, dist,
     ind) with the answers of all queries concatenated; dist and ind are
     None with counts_only. Long batches run in chunks of ``step`` rows
     (default :func:`chunk_rows`), which bounds the results Go holds before
-    they are copied."""
+    they are copied; each chunk runs on ``device``."""
     lib = _lib.lib()
     h = version.handle
     ids, nq = _query_rows(version, X, ids)
@@ -113,18 +114,18 @@ def radius(version, X, r, *, sort, jobs, ids=None, counts_only=False, verbose=Fa
         for lo in range(0, nq, step):
             hi = min(lo + step, nq)
             if X is not None:
-                st = lib.pcct_radius(
-                    h, ptr(X[lo:hi]), hi - lo, d, r, int(sort), jobs, control,
+                st = lib.pcct_radius_on(
+                    h, device, ptr(X[lo:hi]), hi - lo, d, r, int(sort), jobs, control,
                     ptr(counts[lo:hi]), ctypes.byref(result), ctypes.byref(total),
                 )
             elif ids is None:
-                st = lib.pcct_radius_fitted(
-                    h, lo, hi - lo, r, int(sort), jobs, control, ptr(counts[lo:hi]),
+                st = lib.pcct_radius_fitted_on(
+                    h, device, lo, hi - lo, r, int(sort), jobs, control, ptr(counts[lo:hi]),
                     ctypes.byref(result), ctypes.byref(total),
                 )
             else:
-                st = lib.pcct_radius_ids(
-                    h, ptr(ids[lo:hi]), hi - lo, r, int(sort), jobs, control,
+                st = lib.pcct_radius_ids_on(
+                    h, device, ptr(ids[lo:hi]), hi - lo, r, int(sort), jobs, control,
                     ptr(counts[lo:hi]), ctypes.byref(result), ctypes.byref(total),
                 )
             _lib.check(st)
