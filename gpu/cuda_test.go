@@ -256,10 +256,15 @@ func TestGPUConcurrent(t *testing.T) {
 	}
 }
 
-// BenchmarkGPUKNearest measures k=10 searches of 10,000 float32 queries,
-// the shapes; torch is measured beside it by gpu/check/bench.py.
+// BenchmarkGPUKNearest measures searches of 10,000 float32 queries on
+// the shapes: k=10 on 1,000,000 x 16, 1,000,000 x 128 and 60,000
+// x 784, and on 1,000,000 x 16 also k=1000 and a radius search whose
+// radius is the median 100th-neighbour distance (reported as "radius").
+// Times include copying the queries in and the answers out, and the CPU's
+// re-ranking. gpu/check/bench.py measures torch beside it.
 func BenchmarkGPUKNearest(b *testing.B) {
 	dev := gpuOrSkip(b)
+	const nq = 10000
 	for _, sh := range []struct{ n, dim int }{{1000000, 16}, {1000000, 128}, {60000, 784}} {
 		rng := rand.New(rand.NewPCG(11, 12))
 		pts := gpuData[float32]("random", sh.n, sh.dim, rng)
@@ -271,16 +276,49 @@ func BenchmarkGPUKNearest(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		q := core.Query[float32]{Points: queries("random", pts, 10000, sh.dim, rng), Jobs: runtime.NumCPU()}
-		dist, idx := make([]float32, 10000*10), make([]int64, 10000*10)
-		b.Run(fmt.Sprintf("n=%d/dim=%d", sh.n, sh.dim), func(b *testing.B) {
-			for b.Loop() {
-				if err := ix.KNearest(q, 10, dist, idx); err != nil {
-					b.Fatal(err)
+		q := core.Query[float32]{Points: queries("random", pts, nq, sh.dim, rng), Jobs: runtime.NumCPU()}
+		ks := []int{10}
+		if sh.dim == 16 {
+			ks = append(ks, 1000)
+		}
+		for _, k := range ks {
+			dist, idx := make([]float32, nq*k), make([]int64, nq*k)
+			b.Run(fmt.Sprintf("n=%d/dim=%d/k=%d", sh.n, sh.dim, k), func(b *testing.B) {
+				for b.Loop() {
+					if err := ix.KNearest(q, k, dist, idx); err != nil {
+						b.Fatal(err)
+					}
 				}
+				b.ReportMetric(float64(nq*b.N)/b.Elapsed().Seconds(), "queries/s")
+			})
+		}
+		if sh.dim == 16 {
+			// The radius: the median 100th-neighbour distance of 100 queries.
+			sample := core.Query[float32]{Points: q.Points[:100*sh.dim], Jobs: q.Jobs}
+			d100, i100 := make([]float32, 100*100), make([]int64, 100*100)
+			if err := ix.KNearest(sample, 100, d100, i100); err != nil {
+				b.Fatal(err)
 			}
-			b.ReportMetric(float64(10000*b.N)/b.Elapsed().Seconds(), "queries/s")
-		})
+			kth := make([]float64, 100)
+			for i := range kth {
+				kth[i] = float64(d100[i*100+99])
+			}
+			slices.Sort(kth)
+			r := kth[50]
+			b.Run(fmt.Sprintf("n=%d/dim=%d/radius", sh.n, sh.dim), func(b *testing.B) {
+				var total int64
+				for b.Loop() {
+					res, err := ix.Within(q, r, true)
+					if err != nil {
+						b.Fatal(err)
+					}
+					total = res.Total()
+				}
+				b.ReportMetric(float64(nq*b.N)/b.Elapsed().Seconds(), "queries/s")
+				b.ReportMetric(r, "radius")
+				b.ReportMetric(float64(total)/nq, "answers/query")
+			})
+		}
 		ix.Close()
 	}
 }

@@ -195,21 +195,21 @@ def test_device_is_a_parameter_kept_by_clone_pickle_and_repr():
 
 
 def _compare(X, Q, ks, metric="euclidean", radius=None, **kw):
-    """device='cuda' against device='cpu': identical indices and distances."""
-    cpu = NearestNeighbors(metric=metric, device="cpu", n_jobs=-1, **kw).fit(X)
-    gpu_ = NearestNeighbors(metric=metric, device="cuda", n_jobs=-1, **kw).fit(X)
+    """device='cuda' against device='cpu' on one fitted tree: identical
+    indices and distances."""
+    nn = NearestNeighbors(metric=metric, device="cpu", n_jobs=-1, **kw).fit(X)
     for k in ks:
         for q in (Q, None):
             if q is None and k >= len(X):
                 continue
-            dc, ic = cpu.kneighbors(q, k)
-            dg, ig = gpu_.kneighbors(q, k)
+            dc, ic = nn.set_params(device="cpu").kneighbors(q, k)
+            dg, ig = nn.set_params(device="cuda").kneighbors(q, k)
             np.testing.assert_array_equal(ig, ic, err_msg=f"k={k} X=None={q is None}")
             np.testing.assert_array_equal(dg, dc)
     if radius is not None:
         for q in (Q, None):
-            dc, ic = cpu.radius_neighbors(q, radius, sort_results=True)
-            dg, ig = gpu_.radius_neighbors(q, radius, sort_results=True)
+            dc, ic = nn.set_params(device="cpu").radius_neighbors(q, radius, sort_results=True)
+            dg, ig = nn.set_params(device="cuda").radius_neighbors(q, radius, sort_results=True)
             assert len(ic) == len(ig)
             for a, b, c, d in zip(ig, ic, dg, dc):
                 np.testing.assert_array_equal(a, b)
@@ -267,12 +267,12 @@ def test_gpu_after_updates_and_in_threads():
     rng = np.random.default_rng(5)
     X = rng.normal(size=(10000, 5))
     nn = NearestNeighbors(n_neighbors=10, device="cuda").fit(X)
+    nn.kneighbors(X[:5])  # the first version's points go to the GPU
     nn.insert(rng.normal(size=(1000, 5)))
     nn.delete(np.arange(0, 10000, 7))
-    cpu = clone(nn).set_params(device="cpu")
-    cpu.tree_ = nn.tree_  # the same version, searched on the CPU
     Q = rng.normal(size=(400, 5))
-    want = cpu.kneighbors(Q)
+    want = nn.set_params(device="cpu").kneighbors(Q)
+    nn.set_params(device="cuda")
     results = [None] * 8
 
     def work(i):
