@@ -90,7 +90,29 @@ def ptx(cu13: str, out: str = PTX, log=print) -> str:
         subprocess.run(cmd, check=True)
     except (OSError, subprocess.CalledProcessError) as e:
         raise ToolchainError(f"nvcc failed: {e}") from e
+    check_ptx(cu13, out, log=log)
     return out
+
+
+# The GPUs the PTX is assembled for at build time, as the driver will JIT
+# it: the oldest the PTX targets and the H100/H200.
+PTXAS_ARCHS = ("sm_75", "sm_90")
+
+
+def check_ptx(cu13: str, path: str, log=print) -> None:
+    """Assemble the PTX with the wheels' ptxas for PTXAS_ARCHS, as the
+    driver will when it loads it: a kernel that needs too many registers or
+    too much shared memory fails here, at build time, not on the GPU."""
+    ptxas = os.path.join(cu13, "bin", "ptxas")
+    for arch in PTXAS_ARCHS:
+        cmd = [ptxas, f"-arch={arch}", "-o", os.devnull, path]
+        try:
+            subprocess.run(cmd, check=True, capture_output=True, text=True)
+        except subprocess.CalledProcessError as e:
+            raise ToolchainError(f"ptxas -arch={arch} rejects the kernels:\n{e.stderr}") from e
+        except OSError as e:
+            raise ToolchainError(f"could not run ptxas: {e}") from e
+    log(f"pcct: ptxas assembles the kernels for {', '.join(PTXAS_ARCHS)}")
 
 
 def stub(cache: str | None = None) -> str:

@@ -41,15 +41,14 @@ __device__ __forceinline__ float clean(float v) {
 // dist_tile computes D[i*n + j] for queries i of Q (m x d) and points j of
 // X (n x d), one 64 x 64 tile per block of 16 x 16 threads, each thread a
 // 4 x 4 block of pairs, over chunks of 16 dimensions staged in shared
-// memory. qn and xn are the squared norms (MODE_DOT only). D is float32
-// whatever T: the host's bound includes that rounding.
-template <typename T>
+// memory (qs and xs, KCHUNK x (TILE+1) each). qn and xn are the squared
+// norms (MODE_DOT only). D is float32 whatever T: the host's bound
+// includes that rounding.
+template <typename T, int MODE>
 __device__ void dist_tile(const T* __restrict__ Q, const T* __restrict__ X,
                           const T* __restrict__ qn, const T* __restrict__ xn,
                           float* __restrict__ D, long long m, long long n, long long d,
-                          long long mode) {
-    __shared__ T qs[KCHUNK][TILE + 1];
-    __shared__ T xs[KCHUNK][TILE + 1];
+                          T (*qs)[TILE + 1], T (*xs)[TILE + 1]) {
     const int tx = threadIdx.x, ty = threadIdx.y;
     const int tid = ty * 16 + tx;
     const long long q0 = (long long)blockIdx.y * TILE;
@@ -72,16 +71,16 @@ __device__ void dist_tile(const T* __restrict__ Q, const T* __restrict__ X,
             T qa[4], xb[4];
             for (int a = 0; a < 4; a++) qa[a] = qs[c][ty + 16 * a];
             for (int b = 0; b < 4; b++) xb[b] = xs[c][tx + 16 * b];
-            if (mode == MODE_SQEUCLID) {
+            if (MODE == MODE_SQEUCLID) {
                 for (int a = 0; a < 4; a++)
                     for (int b = 0; b < 4; b++) {
                         T t = qa[a] - xb[b];
                         acc[a][b] += t * t;
                     }
-            } else if (mode == MODE_MANHATTAN) {
+            } else if (MODE == MODE_MANHATTAN) {
                 for (int a = 0; a < 4; a++)
                     for (int b = 0; b < 4; b++) acc[a][b] += absdiff(qa[a], xb[b]);
-            } else if (mode == MODE_CHEBYSHEV) {
+            } else if (MODE == MODE_CHEBYSHEV) {
                 for (int a = 0; a < 4; a++)
                     for (int b = 0; b < 4; b++) {
                         T t = absdiff(qa[a], xb[b]);
@@ -101,22 +100,46 @@ __device__ void dist_tile(const T* __restrict__ Q, const T* __restrict__ X,
             long long j = x0 + tx + 16 * b;
             if (j >= n) continue;
             T v = acc[a][b];
-            if (mode == MODE_DOT) v = qn[i] - T(2) * v + xn[j];
+            if (MODE == MODE_DOT) v = qn[i] - T(2) * v + xn[j];
             D[i * n + j] = clean((float)v);
         }
+    }
+}
+
+// dist dispatches on the mode once, so that each mode's inner loop is
+// compiled without branches.
+// The tiles in shared memory are declared here, once: declared in each
+// instantiation of dist_tile, they would take four times the room.
+template <typename T>
+__device__ void dist(const T* Q, const T* X, const T* qn, const T* xn, float* D, long long m,
+                     long long n, long long d, long long mode) {
+    __shared__ T qs[KCHUNK][TILE + 1];
+    __shared__ T xs[KCHUNK][TILE + 1];
+    switch (mode) {
+    case MODE_SQEUCLID:
+        dist_tile<T, MODE_SQEUCLID>(Q, X, qn, xn, D, m, n, d, qs, xs);
+        break;
+    case MODE_MANHATTAN:
+        dist_tile<T, MODE_MANHATTAN>(Q, X, qn, xn, D, m, n, d, qs, xs);
+        break;
+    case MODE_CHEBYSHEV:
+        dist_tile<T, MODE_CHEBYSHEV>(Q, X, qn, xn, D, m, n, d, qs, xs);
+        break;
+    default:
+        dist_tile<T, MODE_DOT>(Q, X, qn, xn, D, m, n, d, qs, xs);
     }
 }
 
 extern "C" __global__ void pcct_dist_f32(const float* Q, const float* X, const float* qn,
                                          const float* xn, float* D, long long m, long long n,
                                          long long d, long long mode) {
-    dist_tile<float>(Q, X, qn, xn, D, m, n, d, mode);
+    dist<float>(Q, X, qn, xn, D, m, n, d, mode);
 }
 
 extern "C" __global__ void pcct_dist_f64(const double* Q, const double* X, const double* qn,
                                          const double* xn, float* D, long long m, long long n,
                                          long long d, long long mode) {
-    dist_tile<double>(Q, X, qn, xn, D, m, n, d, mode);
+    dist<double>(Q, X, qn, xn, D, m, n, d, mode);
 }
 
 // sqnorm writes out[i] = |X_i|^2 for the n rows of X (n x d), one thread a row.
