@@ -107,11 +107,7 @@ func compareRadius[T core.Float](t *testing.T, label string, dev *Device, f *cor
 	if err != nil {
 		t.Fatalf("%s r=%v: %v", label, r, err)
 	}
-	gd, gi := make([]T, got.Total()), make([]int64, got.Total())
-	wd, wi := make([]T, want.Total()), make([]int64, want.Total())
-	got.Fill(gd, gi)
-	want.Fill(wd, wi)
-	if !slices.Equal(got.Counts(), want.Counts()) || !slices.Equal(gi, wi) || !slices.Equal(gd, wd) {
+	if !sameRadius(got, want) {
 		t.Fatalf("%s r=%v: GPU radius answer differs from the CPU's (%d answers, want %d)", label, r, got.Total(), want.Total())
 	}
 	t.Logf("%s r=%v: %d answers equal to the CPU's", label, r, got.Total())

@@ -129,11 +129,7 @@ func testSearch[T core.Float](t *testing.T, kind string, m core.Metric, dim int,
 			if err != nil {
 				t.Fatalf("%s r=%v: %v", label, r, err)
 			}
-			gd, gi := make([]T, got.Total()), make([]int64, got.Total())
-			wd, wi := make([]T, want.Total()), make([]int64, want.Total())
-			got.Fill(gd, gi)
-			want.Fill(wd, wi)
-			if !slices.Equal(got.Counts(), want.Counts()) || !slices.Equal(gi, wi) || !slices.Equal(gd, wd) {
+			if !sameRadius(got, want) {
 				t.Fatalf("%s r=%v: GPU radius answer differs from the CPU's", label, r)
 			}
 		}
@@ -147,6 +143,16 @@ func testSearch[T core.Float](t *testing.T, kind string, m core.Metric, dim int,
 	if len(sim.mem) != 0 {
 		t.Fatalf("%s: %d device buffers left allocated", label, len(sim.mem))
 	}
+}
+
+// sameRadius reports whether two radius results hold the same answers in
+// the same order, bit for bit.
+func sameRadius[T core.Float](got, want *core.RadiusResult[T]) bool {
+	gd, gi := make([]T, got.Total()), make([]int64, got.Total())
+	wd, wi := make([]T, want.Total()), make([]int64, want.Total())
+	got.Fill(gd, gi)
+	want.Fill(wd, wi)
+	return slices.Equal(got.Counts(), want.Counts()) && slices.Equal(gi, wi) && slices.Equal(gd, wd)
 }
 
 func mustQueries[T core.Float](t *testing.T, tree *core.Tree[T], b core.Batch[T]) core.Query[T] {

@@ -297,3 +297,31 @@ def test_gpu_auto_uses_the_gpu_for_large_batches_and_agrees():
     a = NearestNeighbors(n_neighbors=10, device="auto", n_jobs=-1).fit(X)
     c = NearestNeighbors(n_neighbors=10, device="cpu", n_jobs=-1).fit(X)
     np.testing.assert_array_equal(a.kneighbors(Q)[1], c.kneighbors(Q)[1])
+
+
+def test_driver_version_is_read_from_proc(monkeypatch):
+    from pcct import _gpu
+
+    line = "NVRM version: NVIDIA UNIX x86_64 Kernel Module  580.159  Thu Oct 30 2026\n"
+
+    class File:
+        def __init__(self, text):
+            self.text = text
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *a):
+            return False
+
+        def readline(self):
+            return self.text
+
+    monkeypatch.setattr(_gpu, "open", lambda *a, **k: File(line), raising=False)
+    assert _gpu.driver_version() == "580.159"
+
+    def missing(*a, **k):
+        raise FileNotFoundError
+
+    monkeypatch.setattr(_gpu, "open", missing, raising=False)
+    assert _gpu.driver_version() is None

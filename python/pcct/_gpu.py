@@ -16,7 +16,7 @@ from __future__ import annotations
 import ctypes
 import sys
 
-__all__ = ["probe", "CUDA_ERRORS"]
+__all__ = ["probe", "driver_version", "CUDA_ERRORS"]
 
 # The driver's error codes that explain a failed probe (cuda.h, CUresult).
 CUDA_ERRORS = {
@@ -71,3 +71,18 @@ def probe(libname: str = "libcuda.so.1") -> tuple[bool, str]:
     if n.value == 0:
         return False, "the NVIDIA driver reports no CUDA device"
     return True, f"{n.value} CUDA device{'s' if n.value > 1 else ''}"
+
+
+def driver_version() -> str | None:
+    """The NVIDIA kernel driver's version (e.g. "580.159"), read from
+    /proc/driver/nvidia/version, or None where it cannot be read."""
+    try:
+        with open("/proc/driver/nvidia/version") as f:
+            line = f.readline()
+    except OSError:
+        return None
+    for word in line.split():
+        parts = word.split(".")
+        if len(parts) >= 2 and all(p.isdigit() for p in parts):
+            return word
+    return None

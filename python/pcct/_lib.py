@@ -308,8 +308,8 @@ def version() -> str:
 
 def gpu_info() -> tuple[bool, str]:
     """(usable, description): the GPU that ``device="cuda"`` uses, e.g.
-    "NVIDIA H200 (device 0, compute 9.0, 139.8 GiB, CUDA 13.0 driver)",
-    or why there is none. Loads the library."""
+    "NVIDIA H200 (device 0, compute 9.0, 139.8 GiB, CUDA 13.0 driver),
+    NVIDIA driver 580.159", or why there is none. Loads the library."""
     path, is_cuda, why = selection()
     if not is_cuda:
         return False, why
@@ -325,7 +325,11 @@ def gpu_info() -> tuple[bool, str]:
     if st:  # pragma: no cover - the device does not go away
         _, msg = error_message(st)
         return False, msg
-    return True, buf.value.decode("utf-8", errors="replace")
+    desc = buf.value.decode("utf-8", errors="replace")
+    from ._gpu import driver_version
+
+    driver = driver_version()
+    return True, desc + (f", NVIDIA driver {driver}" if driver else "")
 
 
 def go_version() -> str:
