@@ -101,6 +101,13 @@ def test_a_driver_without_a_device_selects_the_cpu_build():
     assert lines[1] == "(False, 'the NVIDIA driver reports no CUDA device')"
 
 
+@pytest.mark.skipif(os.environ.get("PCCT_CUDA") != "1", reason="PCCT_CUDA=1 is not set (CI sets it)")
+def test_cuda_build_was_required_and_built():
+    # Under PCCT_CUDA=1 (as in CI) pip install must have built the CUDA
+    # library: a toolchain that stopped working fails here, not silently.
+    assert CUDA_LIB.exists()
+
+
 def test_cuda_off_by_environment():
     proc = _python("from pcct import _lib\nprint(_lib.selection()[1:])",
                    env={"PCCT_CUDA": "0"})
