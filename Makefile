@@ -15,11 +15,12 @@ STAMP  := $(VENV)/.pcct-installed
 
 GO_SRC  := $(shell find core capi gpu -name '*.go' -not -name '*_test.go' 2>/dev/null)
 PY_SRC  := $(shell find python/pcct -name '*.py' 2>/dev/null)
-PKG_SRC := go.mod go.sum pyproject.toml setup.py MANIFEST.in
+GPU_SRC := gpu/kernels/pcct.cu gpu/cudacompat/cuda.h gpu/cudabuild.py
+PKG_SRC := go.mod go.sum pyproject.toml setup.py MANIFEST.in $(GPU_SRC)
 
 export GO
 
-.PHONY: all demo test go-test py-test fmt-check vet install venv wheel clean bench bench-smoke
+.PHONY: all demo test go-test py-test fmt-check vet vet-cuda install venv wheel clean bench bench-smoke gpu-check gpu-check-prepare
 
 all: test
 
@@ -51,10 +52,22 @@ vet:
 # black-box batch, monitor and empty-tree tests. It needs cgo (a C compiler).
 RACE_RUN ?= Batch|Monitor|EmptyTree
 
-go-test: fmt-check vet
+go-test: fmt-check vet vet-cuda
 	$(GO) test ./...
 	$(GO) test -race ./core
 	$(GO) test -race -run '$(RACE_RUN)' ./tests_go
+
+# The CUDA code must never rot unseen: `go vet -tags cuda` over everything,
+# then the GPU tests built with -tags cuda and run against a stand-in driver
+# that reports no device, so they skip, and the log shows why. The CUDA
+# toolchain (nvcc and headers from NVIDIA's pip wheels) is cached in
+# build/cuda (gpu/cudabuild.py).
+vet-cuda: $(VPY)
+	@eval "$$($(VPY) gpu/cudabuild.py testenv)" && \
+	$(GO) vet -tags cuda ./... && \
+	$(GO) test -tags cuda -count=1 -v -run GPU ./gpu > build/cuda/gpu-test.log 2>&1; rc=$$?; \
+	grep -E -e '--- (SKIP|FAIL)|no usable GPU|^(ok|FAIL)' build/cuda/gpu-test.log | sed 's/^/go test -tags cuda: /'; \
+	if [ $$rc -ne 0 ]; then cat build/cuda/gpu-test.log; fi; exit $$rc
 
 py-test: $(STAMP)
 	$(VPY) -m pytest tests_py
@@ -86,7 +99,17 @@ bench-smoke: $(STAMP)
 wheel: $(VPY)
 	$(VPIP) wheel --no-deps -w dist .
 
+# The GPU machine's one script (gpu/check/README.md): `make gpu-check-prepare`
+# here builds what it needs (both libraries into python/pcct, the PTX, the
+# datasets under .gpucheck/); `make gpu-check` (or `bash gpu/check/run.sh`)
+# there runs every GPU test and the benchmark against torch in one go.
+gpu-check-prepare: $(VPY)
+	bash gpu/check/prepare.sh "$(VPY)" "$(GO)"
+
+gpu-check:
+	bash gpu/check/run.sh
+
 clean:
-	rm -rf $(VENV) build dist python/pcct.egg-info .pytest_cache
-	rm -f python/pcct/libpcct*.so python/pcct/libpcct*.h
+	rm -rf $(VENV) build dist python/pcct.egg-info .pytest_cache .gpucheck
+	rm -f python/pcct/libpcct*.so python/pcct/libpcct*.h gpu/kernels/pcct.ptx
 	find . -name __pycache__ -type d -not -path './.git/*' -prune -exec rm -rf {} +

@@ -4,6 +4,16 @@
 
     go build -buildmode=c-shared -trimpath -o <build_lib>/pcct/libpcct.so ./capi
 
+and then, on Linux, builds the CUDA library libpcct_cuda.so the same way
+with -tags cuda (gpu/cudabuild.py: nvcc and the CUDA headers come from
+NVIDIA's pip wheels, cached in build/cuda; no GPU is needed to build it).
+The environment variable PCCT_CUDA chooses:
+
+    PCCT_CUDA=auto (default)  build it when the toolchain installs; else
+                              skip it with one line (the CPU build works alone)
+    PCCT_CUDA=0               do not build it
+    PCCT_CUDA=1               build it, or fail
+
 The wheel is marked as holding a compiled extension so it gets a platform
 tag. Everything else is declared in pyproject.toml.
 """
@@ -19,6 +29,7 @@ from setuptools.command.build_py import build_py
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
 LIBNAME = "libpcct.dll" if sys.platform == "win32" else "libpcct.so"
+CUDA_LIBNAME = "libpcct_cuda.so"
 
 
 def find_go():
@@ -45,6 +56,36 @@ class BuildPyWithGo(build_py):
     def run(self):
         super().run()
         self.build_go()
+        self.build_cuda()
+
+    def build_cuda(self):
+        """Build libpcct_cuda.so as PCCT_CUDA says (see the module doc)."""
+        mode = os.environ.get("PCCT_CUDA", "auto").strip().lower()
+        self._cuda_built = False
+        if mode in ("0", "off", "no", "false"):
+            print("pcct: CUDA build skipped (PCCT_CUDA=0)")
+            return
+        required = mode in ("1", "on", "yes", "true", "require")
+        if not sys.platform.startswith("linux"):
+            if required:
+                raise SystemExit("error: PCCT_CUDA=1, but the CUDA build is for Linux only.")
+            print(f"pcct: CUDA build skipped (it is for Linux; this is {sys.platform})")
+            return
+        sys.path.insert(0, os.path.join(ROOT, "gpu"))
+        try:
+            import cudabuild
+        finally:
+            sys.path.pop(0)
+        out = os.path.abspath(os.path.join(self.build_lib, "pcct", CUDA_LIBNAME))
+        try:
+            cudabuild.build_library(out, go=find_go(), log=lambda msg: self.announce(msg, level=2))
+        except cudabuild.ToolchainError as e:
+            if required:
+                raise SystemExit(f"error: PCCT_CUDA=1, but the CUDA build failed: {e}")
+            print(f"pcct: CUDA build skipped ({e}); set PCCT_CUDA=1 to make this an error, "
+                  "PCCT_CUDA=0 to silence it")
+            return
+        self._cuda_built = True
 
     def build_go(self):
         go = find_go()
@@ -74,7 +115,10 @@ class BuildPyWithGo(build_py):
 
     def get_outputs(self, include_bytecode=True):
         outputs = super().get_outputs(include_bytecode)
-        return outputs + [os.path.join(self.build_lib, "pcct", LIBNAME)]
+        outputs.append(os.path.join(self.build_lib, "pcct", LIBNAME))
+        if getattr(self, "_cuda_built", False):
+            outputs.append(os.path.join(self.build_lib, "pcct", CUDA_LIBNAME))
+        return outputs
 
 
 class BinaryDistribution(Distribution):

@@ -26,6 +26,8 @@ const maxBytes = 1 << 48
 type tree struct {
 	f32 *core.Tree[float32]
 	f64 *core.Tree[float64]
+	// gpu is the tree's copy on the GPU, made by the first GPU search.
+	gpu gpuIndex
 }
 
 func (t *tree) dtype() int32 {
@@ -154,9 +156,11 @@ func pcct_tree_free(h C.uintptr_t) C.int64_t {
 		if h == 0 {
 			return nil
 		}
-		if _, err := treeOf(h); err != nil {
+		t, err := treeOf(h)
+		if err != nil {
 			return err
 		}
+		t.releaseGPU()
 		cgo.Handle(h).Delete()
 		return nil
 	})
@@ -273,6 +277,8 @@ type source struct {
 	strategy C.int32_t
 	// control is the caller's pair of control words, or nil (see monitor).
 	control *C.int64_t
+	// device is where the queries run: deviceCPU, deviceCUDA or deviceAuto.
+	device C.int32_t
 }
 
 // batch builds the core.Batch that src describes.
@@ -310,7 +316,7 @@ func batch[T core.Float](t *core.Tree[T], src source) (core.Batch[T], error) {
 	return b, nil
 }
 
-func kneighbors[T core.Float](t *core.Tree[T], src source, k int64, dist unsafe.Pointer, ind *C.int64_t) error {
+func kneighbors[T core.Float](w *tree, t *core.Tree[T], src source, k int64, dist unsafe.Pointer, ind *C.int64_t) error {
 	b, err := batch(t, src)
 	if err != nil {
 		return err
@@ -327,6 +333,20 @@ func kneighbors[T core.Float](t *core.Tree[T], src source, k int64, dist unsafe.
 	if err != nil {
 		return err
 	}
+	ix, err := onGPU(w, t, src, nq)
+	if err != nil {
+		return err
+	}
+	if ix != nil {
+		q, err := t.Queries(b)
+		if err != nil {
+			return argError{err}
+		}
+		err = ix.KNearest(q, int(k), ds, is)
+		if !cpuAfter(src, err) {
+			return gpuError(err)
+		}
+	}
 	if err := t.KNearestBatch(b, int(k), ds, is); err != nil {
 		return argError{err}
 	}
@@ -337,9 +357,9 @@ func kneighborsExport(h C.uintptr_t, src source, k C.int64_t, dist unsafe.Pointe
 	return guard(func() error {
 		return withTree(h, func(t *tree) error {
 			if t.f32 != nil {
-				return kneighbors(t.f32, src, int64(k), dist, ind)
+				return kneighbors(t, t.f32, src, int64(k), dist, ind)
 			}
-			return kneighbors(t.f64, src, int64(k), dist, ind)
+			return kneighbors(t, t.f64, src, int64(k), dist, ind)
 		})
 	})
 }
@@ -394,7 +414,7 @@ type radiusResult struct {
 	f64 *core.RadiusResult[float64]
 }
 
-func radius[T core.Float](t *core.Tree[T], src source, r float64, sorted bool, counts *C.int64_t) (*core.RadiusResult[T], error) {
+func radius[T core.Float](w *tree, t *core.Tree[T], src source, r float64, sorted bool, counts *C.int64_t) (*core.RadiusResult[T], error) {
 	b, err := batch(t, src)
 	if err != nil {
 		return nil, err
@@ -403,7 +423,26 @@ func radius[T core.Float](t *core.Tree[T], src source, r float64, sorted bool, c
 	if err != nil {
 		return nil, err
 	}
-	res, err := t.WithinBatch(b, r, sorted)
+	ix, err := onGPU(w, t, src, src.n)
+	if err != nil {
+		return nil, err
+	}
+	var res *core.RadiusResult[T]
+	if ix != nil {
+		q, err := t.Queries(b)
+		if err != nil {
+			return nil, argError{err}
+		}
+		res, err = ix.Within(q, r, sorted)
+		if !cpuAfter(src, err) {
+			if err != nil {
+				return nil, gpuError(err)
+			}
+			copy(cs, res.Counts())
+			return res, nil
+		}
+	}
+	res, err = t.WithinBatch(b, r, sorted)
 	if err != nil {
 		return nil, argError{err}
 	}
@@ -420,12 +459,12 @@ func radiusExport(h C.uintptr_t, src source, r C.double, sorted C.int32_t, count
 			var rr radiusResult
 			var err error
 			if t.f32 != nil {
-				rr.f32, err = radius(t.f32, src, float64(r), sorted != 0, counts)
+				rr.f32, err = radius(t, t.f32, src, float64(r), sorted != 0, counts)
 				if err == nil {
 					*total = C.int64_t(rr.f32.Total())
 				}
 			} else {
-				rr.f64, err = radius(t.f64, src, float64(r), sorted != 0, counts)
+				rr.f64, err = radius(t, t.f64, src, float64(r), sorted != 0, counts)
 				if err == nil {
 					*total = C.int64_t(rr.f64.Total())
 				}

@@ -15,7 +15,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import pcct
 from pcct import CoverTree, NearestNeighbors
-from pcct.tree import effective_n_jobs
+from pcct._validation import effective_n_jobs
 
 rng = np.random.default_rng(1)
 X = rng.random((60, 3))
@@ -86,12 +86,13 @@ def test_default_params_match_sklearn_but_metric():
     ours = NearestNeighbors().get_params()
     theirs = SkNN().get_params()
     for name, value in ours.items():
-        if name not in ("metric", "search", "verbose"):
+        if name not in ("metric", "search", "verbose", "device"):
             assert theirs[name] == value, name
     assert ours["metric"] == "euclidean" and theirs["metric"] == "minkowski"
     assert ours["p"] == 2 and ours["search"] == "depth_first" and ours["verbose"] is False
+    assert ours["device"] == "auto"
     assert set(ours) == {"n_neighbors", "radius", "metric", "p", "metric_params", "n_jobs", "search",
-                         "verbose"}
+                         "verbose", "device"}
     assert CoverTree(X).metric == "euclidean" and CoverTree(X).search == "depth_first"
     # The default estimator's answers are scikit-learn's default ones.
     ours = NearestNeighbors().fit(X)
@@ -103,7 +104,8 @@ def test_default_params_match_sklearn_but_metric():
 
 def test_init_stores_params_untouched_and_clone_round_trips():
     params = dict(n_neighbors=7, radius=0.25, metric="minkowski", p=3.5,
-                  metric_params={"p": 3.5}, n_jobs=-1, search="corrected", verbose=True)
+                  metric_params={"p": 3.5}, n_jobs=-1, search="corrected", verbose=True,
+                  device="cpu")
     est = NearestNeighbors(**params)
     assert est.get_params() == params
     assert est.get_params()["metric_params"] is params["metric_params"]
@@ -171,9 +173,9 @@ def test_minkowski_p_none_is_euclidean():
 
 
 def test_n_jobs_like_sklearn(monkeypatch):
-    import pcct.tree as tree
+    import pcct._validation as validation
 
-    monkeypatch.setattr(tree, "_cpu_count", lambda: 8)
+    monkeypatch.setattr(validation, "cpu_count", lambda: 8)
     assert effective_n_jobs(None) == 1
     assert effective_n_jobs(1) == 1
     assert effective_n_jobs(3) == 3

@@ -14,14 +14,13 @@ import pytest
 
 import pcct
 from pcct import CoverTree, NearestNeighbors, _lib
-from pcct.tree import _Version
 
 _LOOP = textwrap.dedent(
     """
     import gc, os, sys
     import numpy as np
     from pcct import NearestNeighbors
-    from pcct.tree import _Version
+    from pcct._handle import TreeVersion as _Version
 
     def rss():
         with open("/proc/self/statm") as f:
@@ -112,7 +111,10 @@ def test_cli_info():
     assert lines[1].startswith("Go: go1.") and "(library: pcct " in lines[1]
     assert lines[2].startswith("CPU threads: ")
     assert int(lines[2].split()[2]) >= 1
-    assert lines[3] == "GPU: not available (pcct was built without CUDA)"
+    path, is_cuda, why = _lib.selection()
+    assert lines[3] == f"library: {'CUDA' if is_cuda else 'CPU'} build at {path}"
+    usable, detail = pcct.gpu_info()
+    assert lines[4] == (f"GPU: {detail}" if usable else f"GPU: not available ({detail})")
 
 
 def test_cli_without_arguments_prints_versions():
@@ -129,8 +131,3 @@ def test_cli_rejects_unknown_commands():
     assert proc.returncode == 2 and "usage: python -m pcct [info]" in proc.stderr
 
 
-def test_gpu_available_is_false_and_says_why():
-    assert pcct.gpu_available() is False
-    doc = pcct.gpu_available.__doc__
-    assert "CUDA" in doc and "without it" in doc
-    assert _lib.go_version().startswith("go1.")

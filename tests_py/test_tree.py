@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from sklearn.neighbors import KDTree
 
-import pcct.tree
+import pcct._lib
+import pcct._search
 from conftest import METRICS, check_kneighbors, check_radius, reference_distances
 from pcct import CoverTree, NearestNeighbors
 
@@ -104,7 +105,7 @@ def test_chunked_queries_equal_one_call(monkeypatch):
                est.radius_neighbors(radius=0.3, sort_results=True))
     whole_g = est.radius_neighbors_graph(radius=0.3, mode="distance", sort_results=True)
     calls = []
-    real = pcct.tree._lib.lib()
+    real = pcct._lib.lib()
 
     class Counting:
         """Counts the query calls into Go."""
@@ -120,9 +121,9 @@ def test_chunked_queries_equal_one_call(monkeypatch):
 
             return wrapper
 
-    monkeypatch.setattr(pcct.tree, "CHUNK_ROWS", 97)
+    monkeypatch.setattr(pcct._search, "CHUNK_ROWS", 97)
     monkeypatch.setattr(est.tree_, "_chunk", lambda jobs: 97)
-    monkeypatch.setattr(pcct.tree._lib, "lib", lambda: Counting())
+    monkeypatch.setattr(pcct._lib, "lib", lambda: Counting())
     chunked_k = est.kneighbors(Q), est.kneighbors()
     chunked_r = (est.radius_neighbors(Q, radius=0.3, sort_results=True),
                  est.radius_neighbors(radius=0.3, sort_results=True))
@@ -140,15 +141,15 @@ def test_chunked_queries_equal_one_call(monkeypatch):
     # k-NN batches are one call (Ctrl-C reaches Go through the control
     # words); radius batches take ceil(1000/97) = 11 and ceil(2500/97) = 26
     # calls.
-    assert calls.count("pcct_kneighbors") == 1
-    assert calls.count("pcct_kneighbors_fitted") == 1
-    assert calls.count("pcct_radius") == 11
-    assert calls.count("pcct_radius_fitted") == 2 * 26
+    assert calls.count("pcct_kneighbors_on") == 1
+    assert calls.count("pcct_kneighbors_fitted_on") == 1
+    assert calls.count("pcct_radius_on") == 11
+    assert calls.count("pcct_radius_fitted_on") == 2 * 26
 
 
 def test_chunk_size_grows_with_jobs():
     tree = CoverTree(_data(50, 2))
-    assert tree._chunk(1) == pcct.tree.CHUNK_ROWS
+    assert tree._chunk(1) == pcct._search.CHUNK_ROWS
     assert tree._chunk(64) >= 64 * 64
 
 
