@@ -1,6 +1,7 @@
 package core
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -92,6 +93,11 @@ type netBuilder[T Float] struct {
 	jobs   int
 	mon    *Monitor
 	budget int64 // if positive, the most evaluations to spend (Options.MaxEvals)
+	// engine, if not nil, measures large cells' blocks (Options.Engine);
+	// engineEvals counts its distances.
+	engine      EngineSet[T]
+	engineEvals int64
+	engineMin   int // the fewest points sent to the engine
 
 	level []int32   // k -> level, levelInf for the root, netFree or netDup
 	near  []int32   // free: nearest node; node: parent (-1 for the root); dup: its node
@@ -128,7 +134,7 @@ type netBuilder[T Float] struct {
 
 // netBuild builds a tree over the prepared points data (dim columns, n
 // rows, caller indices 0..n-1) on jobs goroutines.
-func netBuild[T Float](data []T, dim int, metric Metric, sc scale, seed uint64, jobs int, m *Monitor, budget int64) (*Tree[T], error) {
+func netBuild[T Float](data []T, dim int, metric Metric, sc scale, seed uint64, jobs int, m *Monitor, budget int64, engine Engine, engineMin int) (*Tree[T], error) {
 	n := len(data) / dim
 	t := newTree[T](dim, metric, sc, seed)
 	b := &netBuilder[T]{dim: dim, dist: t.dist, sc: sc, jobs: jobs, mon: m, budget: budget}
@@ -145,6 +151,18 @@ func netBuild[T Float](data []T, dim int, metric Metric, sc scale, seed uint64, 
 			copy(b.pts[k*dim:(k+1)*dim], data[r*dim:(r+1)*dim])
 		}
 	})
+	b.engineMin = netEngineMin
+	if engineMin > 0 {
+		b.engineMin = engineMin
+	}
+	if engine != nil && n > b.engineMin {
+		set, err := LoadEngine(engine, b.pts, dim, metric)
+		if err != nil {
+			return nil, err
+		}
+		defer set.Close()
+		b.engine = set
+	}
 	b.level = make([]int32, n)
 	b.near = make([]int32, n)
 	b.nd = make([]float64, n)
@@ -163,6 +181,7 @@ func netBuild[T Float](data []T, dim int, metric Metric, sc scale, seed uint64, 
 		return nil, err
 	}
 	t = b.assemble(t)
+	t.buildEvals += b.engineEvals
 	for i := range b.counts {
 		t.buildEvals += b.counts[i].n
 	}
@@ -474,6 +493,12 @@ func (b *netBuilder[T]) chooseBig(j int, bi, sep float64) (bool, error) {
 		tent = append(tent, x)
 		px := b.pnd[x]
 		rest := cands[a+1:]
+		if b.engine != nil && len(rest) >= b.engineMin {
+			if err := b.coverOnEngine(x, rest, bi, sep); err != nil {
+				return false, err
+			}
+			continue
+		}
 		forRange(len(rest), b.jobs, func(w, lo, hi int) {
 			for _, z := range rest[lo:hi] {
 				if b.cover[z] || math.Abs(b.pnd[z]-px) > sep {
@@ -490,6 +515,45 @@ func (b *netBuilder[T]) chooseBig(j int, bi, sep float64) (bool, error) {
 	}
 	b.tcount[j] = int32(len(tent))
 	return len(tent) > 0, nil
+}
+
+// netEngineMin is the fewest points worth sending to an engine at once (a
+// guess until an engine has been measured).
+const netEngineMin = 1 << 14
+
+// coverOnEngine marks the points of rest within bi of x, as chooseBig's
+// loop does, with the distances from the build's engine: a point surely
+// beyond bi by the engine's error bound is not covered, one surely within
+// it is, and the rest are measured on the CPU.
+func (b *netBuilder[T]) coverOnEngine(x int32, rest []int32, bi, sep float64) error {
+	px := b.pnd[x]
+	var rows []int32
+	for _, z := range rest {
+		if !b.cover[z] && math.Abs(b.pnd[z]-px) <= sep {
+			rows = append(rows, z)
+		}
+	}
+	out := make([]float64, len(rows))
+	if err := b.engine.Distances(rows, b.pt(x), out); err != nil {
+		return fmt.Errorf("core: distances on the build's engine: %w", err)
+	}
+	b.engineEvals += int64(len(rows))
+	bound := b.engine.Bound()
+	forRange(len(rows), b.jobs, func(w, lo, hi int) {
+		for q := lo; q < hi; q++ {
+			z, e := rows[q], out[q]
+			switch {
+			case bound.Beyond(e, bi):
+			case bound.Upper(e) <= bi:
+				b.cover[z] = true
+			default:
+				if b.d(w, x, z) <= bi {
+					b.cover[z] = true
+				}
+			}
+		}
+	})
+	return nil
 }
 
 // settle keeps a maximal independent set of the tentative nodes -- those
