@@ -284,3 +284,33 @@ func TestBuildEngineError(t *testing.T) {
 		t.Fatalf("Build with a failing engine returned %v, want its error", err)
 	}
 }
+
+// TestBuildListCap caps the friend lists so that the build stops making
+// levels early and inserts the remaining points in batches: the tree must
+// pass Check and answer as the uncapped one does.
+func TestBuildListCap(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 8))
+	for _, c := range []struct {
+		name string
+		data []float64
+		dim  int
+	}{
+		{"gaussian", gaussianRows(rng, 3000, 4), 4},
+		{"grid", gridRows(rng, 3000, 3), 3},
+	} {
+		for _, capEntries := range []int{1, 200, 5000} {
+			opts := Options{Seed: 2, Jobs: 2, listCap: capEntries}
+			capped, err := Build(c.data, c.dim, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := capped.Check(); err != nil {
+				t.Fatalf("%s, cap %d: %v", c.name, capEntries, err)
+			}
+			if capped.Len() != 3000 {
+				t.Fatalf("%s, cap %d: the tree holds %d points, want 3000", c.name, capEntries, capped.Len())
+			}
+			compareBuilds(t, c.data, c.dim, opts, rng)
+		}
+	}
+}

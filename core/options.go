@@ -41,6 +41,7 @@ type Options struct {
 	Engine Engine
 
 	engineMin int // tests: the fewest points sent to the engine (0: netEngineMin)
+	listCap   int // tests: the friend-list entries a build may hold (0: netListCap per point)
 }
 
 // ErrCostly is returned by Build when it exceeds Options.MaxEvals.
