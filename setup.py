@@ -5,7 +5,10 @@
     go build -buildmode=c-shared -trimpath -o <build_lib>/pcct/libpcct.so ./capi
 
 The wheel is marked as holding a compiled extension so it gets a platform
-tag. Everything else is declared in pyproject.toml.
+tag, and tagged py3-none: the library is loaded with ctypes and does not
+depend on the Python version or ABI, so one wheel serves every Python >= 3.10.
+`make wheel` turns it into a manylinux wheel (auditwheel repair). Everything
+else is declared in pyproject.toml.
 """
 
 import os
@@ -16,6 +19,11 @@ import tempfile
 
 from setuptools import Distribution, setup
 from setuptools.command.build_py import build_py
+
+try:
+    from setuptools.command.bdist_wheel import bdist_wheel
+except ImportError:  # setuptools < 70.1
+    from wheel.bdist_wheel import bdist_wheel
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
 LIBNAME = "libpcct.dll" if sys.platform == "win32" else "libpcct.so"
@@ -77,6 +85,14 @@ class BuildPyWithGo(build_py):
         return outputs + [os.path.join(self.build_lib, "pcct", LIBNAME)]
 
 
+class BdistWheelAnyPython(bdist_wheel):
+    """bdist_wheel tagged py3-none-<platform>: ctypes, not the CPython ABI."""
+
+    def get_tag(self):
+        _, _, platform = super().get_tag()
+        return "py3", "none", platform
+
+
 class BinaryDistribution(Distribution):
     """A distribution with a compiled library: platform-tagged wheels."""
 
@@ -84,4 +100,7 @@ class BinaryDistribution(Distribution):
         return True
 
 
-setup(cmdclass={"build_py": BuildPyWithGo}, distclass=BinaryDistribution)
+setup(
+    cmdclass={"build_py": BuildPyWithGo, "bdist_wheel": BdistWheelAnyPython},
+    distclass=BinaryDistribution,
+)
