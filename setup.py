@@ -42,8 +42,10 @@ def find_go():
             return candidate
     raise SystemExit(
         "error: building pcct needs the Go toolchain (Go >= 1.26), and `go` was not "
-        "found on PATH. Install Go from https://go.dev/dl/ (or your package manager), "
-        "or set GO=/path/to/go, then rerun `pip install .`."
+        "found on PATH. Install Go (your distribution's package; with GOTOOLCHAIN=auto, a "
+        "Go >= 1.21 fetches the release pcct needs itself), or set GO=/path/to/go, "
+        "then rerun `pip install .`. A manylinux wheel of pcct (`make wheel`) installs "
+        "without Go."
     )
 
 
