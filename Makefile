@@ -21,7 +21,7 @@ PKG_SRC := go.mod go.sum pyproject.toml setup.py MANIFEST.in
 
 export GO
 
-.PHONY: all demo test go-test py-test fmt-check vet install venv wheel wheel-check clean bench bench-smoke
+.PHONY: all demo test go-test py-test fmt-check vet install venv wheel wheel-check clean bench bench-smoke bench-dask
 
 all: test
 
@@ -90,6 +90,13 @@ bench: $(TEST_STAMP)
 
 bench-smoke: $(TEST_STAMP)
 	$(VPY) benchmarks/run.py --smoke
+
+# pcct.dask on a LocalCluster of 1 and 2 workers against pcct, and the merge
+# (writes benchmarks/results/dask.md; DASK_BENCH_ARGS passes options).
+DASK_BENCH_ARGS ?=
+
+bench-dask: $(TEST_STAMP)
+	$(VPY) benchmarks/dask_bench.py $(DASK_BENCH_ARGS)
 
 # A manylinux wheel in dist/: `pip wheel` builds it (Go and a C compiler
 # needed here), auditwheel repair checks that the shared libraries use only
