@@ -134,11 +134,11 @@ def test_float32_kept_and_ties_by_id(client):
 def test_real_dataset_letter(client, dataset_cache):
     X = load_dataset("letter", dataset_cache)
     rng = np.random.default_rng(6)
-    X = X[rng.permutation(len(X))[:6000]]
-    fit, Q = X[:5000], X[5000:]
+    X = X[rng.permutation(len(X))[:3500]]
+    fit, Q = X[:3000], X[3000:]
     from sklearn.neighbors import NearestNeighbors as SkNN
 
-    nn = pcct.dask.NearestNeighbors(n_neighbors=10).fit(da.from_array(fit, chunks=(1000, 16)))
+    nn = pcct.dask.NearestNeighbors(n_neighbors=10).fit(da.from_array(fit, chunks=(700, 16)))
     got = nn.kneighbors(Q)
     assert_same(got, pcct.NearestNeighbors(n_neighbors=10).fit(fit).kneighbors(Q))
     sk = SkNN(n_neighbors=10, algorithm="brute").fit(fit).kneighbors(Q)

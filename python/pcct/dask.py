@@ -352,7 +352,7 @@ class NearestNeighbors(BaseEstimator):
     >>> from distributed import Client                    # doctest: +SKIP
     >>> client = Client("tcp://scheduler:8786")            # doctest: +SKIP
     >>> import dask.array as da, pcct.dask                 # doctest: +SKIP
-    >>> X = da.random.random((10_000_000, 16), chunks=(500_000, 16))  # doctest: +SKIP
+    >>> X = da.from_zarr("points.zarr")                    # doctest: +SKIP
     >>> nn = pcct.dask.NearestNeighbors(n_neighbors=10, n_jobs=-1).fit(X)  # doctest: +SKIP
     >>> dist, ind = nn.kneighbors(X[:1000])                # doctest: +SKIP
     >>> dist.compute()                                     # doctest: +SKIP
