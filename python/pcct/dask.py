@@ -54,6 +54,15 @@ except ImportError as e:  # pragma: no cover - exercised without the extra
         f"({e}). Install them with: pip install 'pcct[dask]'"
     ) from e
 
+from ._validation import (
+    check_estimator_params,
+    check_ids,
+    check_metric_domain,
+    check_n_neighbors,
+    check_radius,
+    effective_n_jobs,
+)
+from .exceptions import ReadOnlyError
 from .neighbors import NearestNeighbors as _LocalNearestNeighbors
 
 __all__ = ["NearestNeighbors", "ShardLostError"]
@@ -462,8 +471,6 @@ class NearestNeighbors(BaseEstimator):
 
     def _check_writable(self, what):
         if getattr(self, "_read_only", False):
-            from .tree import ReadOnlyError
-
             raise ReadOnlyError(
                 f"This {type(self).__name__} is a read-only snapshot: {what} is not "
                 "allowed. Update (or refit) the live estimator the snapshot was taken "
@@ -635,10 +642,12 @@ class NearestNeighbors(BaseEstimator):
                 f"Found array with {n} sample(s) and {d} feature(s) (shape={X.shape}) while "
                 "a minimum of 1 is required by NearestNeighbors."
             )
-        # Parameters are checked here, by pcct's own estimator on one
-        # harmless point (valid for every metric's domain), before any work
-        # is sent to the cluster.
-        probe = _LocalNearestNeighbors(**self._local_params()).fit(np.full((1, d), 0.5))
+        # Parameters are checked here, as pcct.NearestNeighbors checks them,
+        # before any work is sent to the cluster (and the feature count a
+        # metric needs: haversine takes 2).
+        code, _, effective_metric, effective_params = check_estimator_params(self)
+        effective_n_jobs(self.n_jobs)
+        check_metric_domain(code, np.full((1, d), 0.5))
         try:
             client = distributed.get_client()
         except ValueError:
@@ -693,8 +702,8 @@ class NearestNeighbors(BaseEstimator):
         self._run(state, futures, "fit", results=False)
         self._state = state
         self._lock = threading.Lock()
-        self.effective_metric_ = probe.effective_metric_
-        self.effective_metric_params_ = probe.effective_metric_params_
+        self.effective_metric_ = effective_metric
+        self.effective_metric_params_ = effective_params
         return self
 
     # -- updates ----------------------------------------------------------------
@@ -779,9 +788,7 @@ class NearestNeighbors(BaseEstimator):
         """
         state = self._fitted()
         self._check_writable("delete")
-        from .tree import _check_ids
-
-        ids = _check_ids(ids)
+        ids = check_ids(ids)
         with self._lock:
             state = self._state
             self._check_shards(state, self._client(state), "delete")
@@ -923,22 +930,7 @@ class NearestNeighbors(BaseEstimator):
         """
         state = self._fitted()
         X = self._check_queries(state, X)
-        k = self.n_neighbors if n_neighbors is None else n_neighbors
-        if k is None:
-            raise ValueError(
-                "n_neighbors is None: pass n_neighbors to kneighbors or set it in the constructor."
-            )
-        if not _is_int(k):
-            raise TypeError(f"n_neighbors does not take {type(k)} value, enter integer value")
-        if k <= 0:
-            raise ValueError(f"Expected n_neighbors > 0. Got {k}")
-        n_fit = sum(state.sizes)
-        if k > n_fit:
-            raise ValueError(
-                f"Expected n_neighbors <= n_samples_fit, but n_neighbors = {k}, "
-                f"n_samples_fit = {n_fit}, n_samples = {X.shape[0]}"
-            )
-        k = int(k)
+        k = check_n_neighbors(n_neighbors, self.n_neighbors, False, X.shape[0], sum(state.sizes))
         if X.shape[0] == 0:
             dist = np.empty((0, k), dtype=state.dtype)
             ind = np.empty((0, k), dtype=np.int64)
@@ -997,17 +989,7 @@ class NearestNeighbors(BaseEstimator):
         if sort_results and not return_distance:
             raise ValueError("return_distance must be True if sort_results is True.")
         X = self._check_queries(state, X)
-        r = self.radius if radius is None else radius
-        if isinstance(r, bool) or not isinstance(r, numbers.Real):
-            if np.ndim(r) == 0 and r is not None:
-                r = float(r)
-            else:
-                raise ValueError(
-                    f"radius must be a single number, got {r!r}: pcct uses one radius for all queries."
-                )
-        r = float(r)
-        if math.isnan(r) or r < 0:
-            raise ValueError(f"radius == {r}, must be >= 0.")
+        r = check_radius(self.radius if radius is None else radius, "radius")
         sort = bool(sort_results)
         if X.shape[0] == 0:
             out = _radius_objects(np.zeros(0, dtype=np.int64), np.empty(0, state.dtype),
