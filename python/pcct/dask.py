@@ -62,7 +62,7 @@ from ._validation import (
     check_radius,
     effective_n_jobs,
 )
-from .exceptions import ReadOnlyError
+from .exceptions import InvalidParameterError, ReadOnlyError
 from .neighbors import NearestNeighbors as _LocalNearestNeighbors
 
 __all__ = ["NearestNeighbors", "ShardLostError"]
@@ -459,15 +459,10 @@ class NearestNeighbors(BaseEstimator):
     # -- validation -----------------------------------------------------------
 
     def _local_params(self):
-        return {
-            "n_neighbors": self.n_neighbors,
-            "radius": self.radius,
-            "metric": self.metric,
-            "p": self.p,
-            "metric_params": self.metric_params,
-            "n_jobs": self.n_jobs,
-            "search": self.search,
-        }
+        """The parameters of each shard's pcct.NearestNeighbors."""
+        params = self.get_params(deep=False)
+        del params["n_shards"]
+        return params
 
     def _check_writable(self, what):
         if getattr(self, "_read_only", False):
@@ -648,6 +643,12 @@ class NearestNeighbors(BaseEstimator):
         code, _, effective_metric, effective_params = check_estimator_params(self)
         effective_n_jobs(self.n_jobs)
         check_metric_domain(code, np.full((1, d), 0.5))
+        n_shards = self.n_shards
+        if n_shards is not None and (not _is_int(n_shards) or n_shards < 1):
+            raise InvalidParameterError(
+                f"The 'n_shards' parameter of NearestNeighbors must be an int in the range "
+                f"[1, inf) or None. Got {n_shards!r} instead."
+            )
         try:
             client = distributed.get_client()
         except ValueError:
@@ -659,15 +660,7 @@ class NearestNeighbors(BaseEstimator):
         workers = sorted(client.nthreads())
         if not workers:
             raise RuntimeError("The Dask cluster has no workers: pcct.dask needs at least one.")
-        n_shards = self.n_shards
-        if n_shards is None:
-            n_shards = len(workers)
-        elif not _is_int(n_shards) or n_shards < 1:
-            raise ValueError(
-                f"The 'n_shards' parameter of NearestNeighbors must be an int in the range "
-                f"[1, inf) or None. Got {n_shards!r} instead."
-            )
-        n_shards = min(int(n_shards), n)
+        n_shards = min(len(workers) if n_shards is None else int(n_shards), n)
         bounds = np.linspace(0, n, n_shards + 1).round().astype(np.int64)
         placed = [workers[s % len(workers)] for s in range(n_shards)]
         params = self._local_params()
