@@ -98,6 +98,8 @@ def main(argv=None):
     import dask
     import distributed
 
+    load_before = os.getloadavg()[0]
+
     lines = [
         "# pcct.dask: 1 and 2 workers, and the merge",
         "",
@@ -136,7 +138,11 @@ def main(argv=None):
             "",
         ]
         print("\n".join(lines[-len(rows) - 6:]))
-    Path(args.out).write_text("\n".join(lines))
+    lines.append(
+        f"Load average of the machine (other work included): {load_before:.1f} at the start, "
+        f"{os.getloadavg()[0]:.1f} at the end, on {os.cpu_count()} CPUs."
+    )
+    Path(args.out).write_text("\n".join(lines) + "\n")
     print(f"written: {args.out}")
 
 
