@@ -15,7 +15,10 @@ The environment variable PCCT_CUDA chooses:
     PCCT_CUDA=1               build it, or fail
 
 The wheel is marked as holding a compiled extension so it gets a platform
-tag. Everything else is declared in pyproject.toml.
+tag, and tagged py3-none: the library is loaded with ctypes and does not
+depend on the Python version or ABI, so one wheel serves every Python >= 3.10.
+`make wheel` turns it into a manylinux wheel (auditwheel repair). Everything
+else is declared in pyproject.toml.
 """
 
 import os
@@ -26,6 +29,11 @@ import tempfile
 
 from setuptools import Distribution, setup
 from setuptools.command.build_py import build_py
+
+try:
+    from setuptools.command.bdist_wheel import bdist_wheel
+except ImportError:  # setuptools < 70.1
+    from wheel.bdist_wheel import bdist_wheel
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
 LIBNAME = "libpcct.dll" if sys.platform == "win32" else "libpcct.so"
@@ -45,8 +53,10 @@ def find_go():
             return candidate
     raise SystemExit(
         "error: building pcct needs the Go toolchain (Go >= 1.26), and `go` was not "
-        "found on PATH. Install Go from https://go.dev/dl/ (or your package manager), "
-        "or set GO=/path/to/go, then rerun `pip install .`."
+        "found on PATH. Install Go (your distribution's package; with GOTOOLCHAIN=auto, a "
+        "Go >= 1.21 fetches the release pcct needs itself), or set GO=/path/to/go, "
+        "then rerun `pip install .`. A manylinux wheel of pcct (`make wheel`) installs "
+        "without Go."
     )
 
 
@@ -121,6 +131,14 @@ class BuildPyWithGo(build_py):
         return outputs
 
 
+class BdistWheelAnyPython(bdist_wheel):
+    """bdist_wheel tagged py3-none-<platform>: ctypes, not the CPython ABI."""
+
+    def get_tag(self):
+        _, _, platform = super().get_tag()
+        return "py3", "none", platform
+
+
 class BinaryDistribution(Distribution):
     """A distribution with a compiled library: platform-tagged wheels."""
 
@@ -128,4 +146,7 @@ class BinaryDistribution(Distribution):
         return True
 
 
-setup(cmdclass={"build_py": BuildPyWithGo}, distclass=BinaryDistribution)
+setup(
+    cmdclass={"build_py": BuildPyWithGo, "bdist_wheel": BdistWheelAnyPython},
+    distclass=BinaryDistribution,
+)
