@@ -122,6 +122,11 @@ bench-dask: $(TEST_STAMP)
 # that must come from the user's machine, never from the wheel: the CUDA
 # driver.
 WHEEL_CC      ?= zig
+# The CUDA library is not in the wheel by default: cgo's CUDA headers need
+# the host's libc headers, which zig's glibc 2.17 target cannot mix with.
+# WHEEL_CUDA=1 with WHEEL_CC=cc puts it in (the tag then follows this
+# machine's glibc).
+WHEEL_CUDA    ?= $(if $(filter zig,$(WHEEL_CC)),0,auto)
 WHEEL_GLIBC   ?= 2.17
 WHEEL_EXCLUDE ?= libcuda.so.1
 WHEEL_VENV    := build/wheel-venv
@@ -139,7 +144,7 @@ wheel: $(VPY)
 		cc="$$($(VPY) -c '$(ZIG_PATH)') cc -target $$(uname -m)-linux-gnu.$(WHEEL_GLIBC)"; \
 	fi; \
 	echo "CC=$$cc"; \
-	CC="$$cc" $(VPIP) wheel --disable-pip-version-check --no-deps -w build/wheel-raw .
+	CC="$$cc" PCCT_CUDA=$(WHEEL_CUDA) $(VPIP) wheel --disable-pip-version-check --no-deps -w build/wheel-raw .
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VPY) -m auditwheel repair \
 		$(if $(filter zig,$(WHEEL_CC)),--plat manylinux_$(subst .,_,$(WHEEL_GLIBC))_$(shell uname -m) --only-plat) \
 		$(addprefix --exclude ,$(WHEEL_EXCLUDE)) -w dist build/wheel-raw/pcct-*.whl

@@ -22,6 +22,7 @@ setup.py imports this module; stdlib only.
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -118,7 +119,8 @@ def check_ptx(cu13: str, path: str, log=print) -> None:
 def _shared_library(source: str, out: str, what: str) -> None:
     """Compile C source text into a shared library with the driver's
     soname, libcuda.so.1."""
-    cc = os.environ.get("CC") or shutil.which("gcc") or shutil.which("cc")
+    # CC may be a command with arguments ("zig cc -target ..." for wheels).
+    cc = shlex.split(os.environ.get("CC", "")) or [c for c in (shutil.which("gcc") or shutil.which("cc"),) if c]
     if not cc:
         raise ToolchainError(f"no C compiler (gcc or cc) to build {what}")
     os.makedirs(os.path.dirname(out), exist_ok=True)
@@ -127,7 +129,7 @@ def _shared_library(source: str, out: str, what: str) -> None:
         with open(src, "w") as f:
             f.write(source)
         try:
-            subprocess.run([cc, "-shared", "-fPIC", "-w", "-Wl,-soname,libcuda.so.1", "-o", out, src],
+            subprocess.run([*cc, "-shared", "-fPIC", "-w", "-Wl,-soname,libcuda.so.1", "-o", out, src],
                            check=True)
         except (OSError, subprocess.CalledProcessError) as e:
             raise ToolchainError(f"building {what} failed: {e}") from e
