@@ -212,28 +212,28 @@ func pcct_kneighbors_ids_on(h C.uintptr_t, device C.int32_t, ids *C.int64_t, cou
 // pcct_radius_on is pcct_radius on a device (see pcct_kneighbors_on).
 //
 //export pcct_radius_on
-func pcct_radius_on(h C.uintptr_t, device C.int32_t, q unsafe.Pointer, nq, d C.int64_t, r C.double, sorted, jobs C.int32_t, control *C.int64_t, counts *C.int64_t, result *C.uintptr_t, total *C.int64_t) C.int64_t {
+func pcct_radius_on(h C.uintptr_t, device C.int32_t, q unsafe.Pointer, nq, d C.int64_t, r C.double, sorted, jobs C.int32_t, control *C.int64_t, limit C.int64_t, counts *C.int64_t, result *C.uintptr_t, total *C.int64_t) C.int64_t {
 	if q == nil && nq > 0 {
 		return status(argErrorf("pcct: null query buffer"))
 	}
-	return radiusExport(h, source{q: q, n: int64(nq), d: int64(d), jobs: jobs, control: control, device: device}, r, sorted, counts, result, total)
+	return radiusExport(h, source{q: q, n: int64(nq), d: int64(d), jobs: jobs, control: control, limit: int64(limit), device: device}, r, sorted, counts, result, total)
 }
 
 // pcct_radius_fitted_on is pcct_radius_fitted on a device (see
 // pcct_kneighbors_on).
 //
 //export pcct_radius_fitted_on
-func pcct_radius_fitted_on(h C.uintptr_t, device C.int32_t, first, count C.int64_t, r C.double, sorted, jobs C.int32_t, control *C.int64_t, counts *C.int64_t, result *C.uintptr_t, total *C.int64_t) C.int64_t {
-	return radiusExport(h, source{first: int64(first), n: int64(count), jobs: jobs, control: control, device: device}, r, sorted, counts, result, total)
+func pcct_radius_fitted_on(h C.uintptr_t, device C.int32_t, first, count C.int64_t, r C.double, sorted, jobs C.int32_t, control *C.int64_t, limit C.int64_t, counts *C.int64_t, result *C.uintptr_t, total *C.int64_t) C.int64_t {
+	return radiusExport(h, source{first: int64(first), n: int64(count), jobs: jobs, control: control, limit: int64(limit), device: device}, r, sorted, counts, result, total)
 }
 
 // pcct_radius_ids_on is pcct_radius_ids on a device (see
 // pcct_kneighbors_on).
 //
 //export pcct_radius_ids_on
-func pcct_radius_ids_on(h C.uintptr_t, device C.int32_t, ids *C.int64_t, count C.int64_t, r C.double, sorted, jobs C.int32_t, control *C.int64_t, counts *C.int64_t, result *C.uintptr_t, total *C.int64_t) C.int64_t {
+func pcct_radius_ids_on(h C.uintptr_t, device C.int32_t, ids *C.int64_t, count C.int64_t, r C.double, sorted, jobs C.int32_t, control *C.int64_t, limit C.int64_t, counts *C.int64_t, result *C.uintptr_t, total *C.int64_t) C.int64_t {
 	if ids == nil && count > 0 {
 		return status(argErrorf("pcct: null index buffer"))
 	}
-	return radiusExport(h, source{ids: ids, n: int64(count), jobs: jobs, control: control, device: device}, r, sorted, counts, result, total)
+	return radiusExport(h, source{ids: ids, n: int64(count), jobs: jobs, control: control, limit: int64(limit), device: device}, r, sorted, counts, result, total)
 }

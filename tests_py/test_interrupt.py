@@ -222,7 +222,7 @@ def test_control_words_count_work_across_calls():
     assert words[0] == 600
     counts = np.empty(300, dtype=np.int64)
     result, total = _lib.c_uintptr(0), ctypes.c_int64(0)
-    _lib.check(lib.pcct_radius(version.handle, _ptr(Q), 300, 3, 0.1, 0, 2, ctl, _ptr(counts),
+    _lib.check(lib.pcct_radius(version.handle, _ptr(Q), 300, 3, 0.1, 0, 2, ctl, 0, _ptr(counts),
                                ctypes.byref(result), ctypes.byref(total)))
     _lib.free_result(result.value)
     assert words[0] == 900
@@ -269,7 +269,7 @@ def test_a_set_stop_word_fails_every_long_call_with_kind_stopped():
     counts = np.empty(300, dtype=np.int64)
     result, total = _lib.c_uintptr(0), ctypes.c_int64(0)
     with pytest.raises(_lib.StoppedError):
-        _lib.check(lib.pcct_radius(h, _ptr(X), 300, 3, 0.1, 0, 1, ctl, _ptr(counts),
+        _lib.check(lib.pcct_radius(h, _ptr(X), 300, 3, 0.1, 0, 1, ctl, 0, _ptr(counts),
                                    ctypes.byref(result), ctypes.byref(total)))
     assert words[0] == 0  # nothing was done
     assert issubclass(_lib.StoppedError, RuntimeError)

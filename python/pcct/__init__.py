@@ -16,10 +16,13 @@ __version__ = "0.1.0"
 from ._io import load
 from .exceptions import InvalidParameterError, ReadOnlyError
 from .neighbors import NearestNeighbors
+from .transformers import KNeighborsTransformer, RadiusNeighborsTransformer
 from .tree import CoverTree, TreeStructure
 
 __all__ = [
     "NearestNeighbors",
+    "KNeighborsTransformer",
+    "RadiusNeighborsTransformer",
     "CoverTree",
     "InvalidParameterError",
     "ReadOnlyError",

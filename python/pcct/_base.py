@@ -21,12 +21,16 @@ know which index answers.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _format, _search
 from ._validation import (
+    POINTS_DTYPE,
+    as_float,
     check_estimator_params,
     check_ids,
     check_metric_domain,
@@ -42,6 +46,11 @@ from .exceptions import ReadOnlyError
 from .tree import CoverTree
 
 __all__ = ["NeighborsBase", "KNeighborsMixin", "RadiusNeighborsMixin", "UpdatesMixin"]
+
+# Bytes per (query, neighbour) pair that a graph adds to the answer's
+# arrays: its data (ones, or the distances copied) and scipy's copy of the
+# indices.
+_GRAPH_BYTES = 16
 
 
 class NeighborsBase(BaseEstimator):
@@ -101,14 +110,14 @@ class NeighborsBase(BaseEstimator):
 
     def _check_queries(self, X):
         """Validate query points: same features as fit, fitted dtype, C order."""
-        X = validate_data(
+        X = as_float(validate_data(
             self,
             X,
             reset=False,
-            dtype=self.tree_.dtype,
+            dtype=POINTS_DTYPE,
             order="C",
             ensure_all_finite=True,
-        )
+        ), self.tree_.dtype)
         check_metric_domain(self.tree_._code, X)
         return X
 
@@ -132,13 +141,13 @@ class NeighborsBase(BaseEstimator):
         saved = {a: self.__dict__[a] for a in ("n_features_in_", "feature_names_in_")
                  if a in self.__dict__}
         try:
-            X = validate_data(
+            X = as_float(validate_data(
                 self,
                 X,
-                dtype=[np.float64, np.float32],
+                dtype=POINTS_DTYPE,
                 order="C",
                 ensure_all_finite=True,
-            )
+            ))
             check_metric_domain(code, X)
             check_device(getattr(self, "device", "auto"), code, p, type(self).__name__)
             tree = self._fit_index(X, code, p)
@@ -209,7 +218,20 @@ class NeighborsBase(BaseEstimator):
         params = dict(info["params"])
         attrs = info["attributes"]
         est = cls(**params)
-        est._check_params()
+        code, p, effective_metric, effective_params = est._check_params()
+        # The header's parameters must describe the tree the file holds.
+        if code != tree._code or (tree.metric == "minkowski" and p != tree.p):
+            raise ValueError(
+                f"the parameters name metric {effective_metric!r}, but the tree holds "
+                f"{tree.metric!r}" + (f" with p={tree.p:g}" if tree.metric == "minkowski" else "")
+            )
+        if (attrs["effective_metric_"], attrs["effective_metric_params_"]) != (
+                effective_metric, effective_params):
+            raise ValueError(
+                f"effective_metric_ {attrs['effective_metric_']!r} with "
+                f"{attrs['effective_metric_params_']!r} does not follow from the parameters "
+                f"({effective_metric!r} with {effective_params!r})"
+            )
         est.tree_ = tree
         est.effective_metric_ = str(attrs["effective_metric_"])
         est.effective_metric_params_ = dict(attrs["effective_metric_params_"])
@@ -321,6 +343,44 @@ class UpdatesMixin:
         return snap
 
 
+_COLUMNS_DOC = """columns : {"ids", "live"}, default=None
+            What the columns of the graph are. "ids": column j is the point
+            with id j, so there are ``n_ids_`` columns, and those of deleted
+            ids are empty. "live": column j is the live point with id
+            ``ids_[j]``, so there are ``n_samples_fit_`` columns; with
+            ``X=None`` the graph is then square, row and column i both the
+            point with id ``ids_[i]``, as estimators with
+            ``metric="precomputed"`` (DBSCAN, Isomap, KNeighborsClassifier)
+            need. None means "ids", with a warning when the graph of
+            ``X=None`` is not square (after deletions)."""
+
+
+def _graph(what, data, ind, indptr, version, query_is_train, columns):
+    """The CSR graph of a query's answers (ind: ids), with columns as
+    :data:`_COLUMNS_DOC` says."""
+    n_rows = len(indptr) - 1
+    if columns is None:
+        columns = "ids"
+        if query_is_train and not version.contiguous:
+            warnings.warn(
+                f"After deletions, {what}() has one row per live point ({version.n_samples}) "
+                f"but one column per id issued ({version.n_ids}): it is not square, and "
+                "estimators with metric='precomputed' (DBSCAN, Isomap, KNeighborsClassifier, "
+                "...) refuse it. Pass columns='live' for the square graph over the live "
+                "points (row and column i are the point with id ids_[i]), or columns='ids' "
+                "to keep a column per id without this warning.",
+                UserWarning,
+                stacklevel=4,  # the user's call (through the method's _..._graph)
+            )
+    if columns == "ids":
+        return _search.csr(data, ind, indptr, (n_rows, version.n_ids))
+    if columns == "live":
+        if not version.contiguous:
+            ind = np.searchsorted(version.live_ids(), ind)
+        return _search.csr(data, ind, indptr, (n_rows, version.n_samples))
+    raise ValueError(f"columns must be 'ids' or 'live' (or None), got {columns!r}.")
+
+
 class KNeighborsMixin:
     """``kneighbors`` and ``kneighbors_graph`` of a fitted estimator."""
 
@@ -356,9 +416,10 @@ class KNeighborsMixin:
             return dist, ind
         return ind
 
-    def _kneighbors_checked(self, X, n_neighbors):
+    def _kneighbors_checked(self, X, n_neighbors, what="kneighbors", extra=0):
         """Validate a k-neighbours query and run it on one version of the
-        tree: (dist, ind, version)."""
+        tree: (dist, ind, version). ``what`` and ``extra`` describe the
+        caller for the memory check (see ``_search.kneighbors``)."""
         tree = self.tree_
         v = tree._version  # one version answers the whole call
         query_is_train = X is None
@@ -367,10 +428,11 @@ class KNeighborsMixin:
         nq = v.n_samples if query_is_train else X.shape[0]
         k = check_n_neighbors(n_neighbors, self.n_neighbors, query_is_train, nq, v.n_samples)
         dist, ind = tree._kneighbors(X, k, self._jobs(), self._strategy(), version=v,
-                                     verbose=self._verbose(), device=self._device())
+                                     verbose=self._verbose(), what=what, extra=extra,
+                                     device=self._device())
         return dist, ind, v
 
-    def kneighbors_graph(self, X=None, n_neighbors=None, mode="connectivity"):
+    def kneighbors_graph(self, X=None, n_neighbors=None, mode="connectivity", columns=None):
         """Compute the (weighted) graph of k-neighbours of points.
 
         Parameters
@@ -383,31 +445,41 @@ class KNeighborsMixin:
             the constructor.
         mode : {"connectivity", "distance"}, default="connectivity"
             "connectivity" gives ones; "distance" gives the distances.
+        %s
 
         Returns
         -------
-        A : sparse matrix of shape (n_queries, n_ids_)
+        A : sparse matrix of shape (n_queries, n_ids_) or (n_queries, n_samples_fit_)
             CSR matrix; ``A[i, j]`` is the weight of the edge from query i to
-            the point with id j. Columns are ids, so there are ``n_ids_`` of
-            them (``n_samples_fit_`` until the first deletion); the columns
-            of deleted ids are empty.
+            the point of column j: the point with id j (``columns="ids"``;
+            until the first deletion the ids are the row numbers of the
+            fitted data, as in scikit-learn) or with id ``ids_[j]``
+            (``columns="live"``).
         """
+        return self._kneighbors_graph(X, n_neighbors, mode, columns, "kneighbors_graph")
+
+    kneighbors_graph.__doc__ %= _COLUMNS_DOC
+
+    def _kneighbors_graph(self, X, n_neighbors, mode, columns, what):
+        """kneighbors_graph, naming ``what`` in its errors and warnings."""
         check_is_fitted(self)
         check_mode(mode)
-        dist, ind, v = self._kneighbors_checked(X, n_neighbors)
+        dist, ind, v = self._kneighbors_checked(X, n_neighbors, what, _GRAPH_BYTES)
         k = ind.shape[1]
         n_queries = ind.shape[0]
         data = np.ones(n_queries * k) if mode == "connectivity" else dist.ravel()
         indptr = np.arange(0, n_queries * k + 1, k)
-        return _search.csr(data, ind.ravel(), indptr, (n_queries, v.n_ids))
+        return _graph(what, data, ind.ravel(), indptr, v, X is None, columns)
 
 
 class RadiusNeighborsMixin:
     """``radius_neighbors`` and ``radius_neighbors_graph`` of a fitted
     estimator."""
 
-    def _radius_flat(self, X, radius, sort_results, counts_only=False):
-        """(counts, dist, ind, version) of a radius query."""
+    def _radius_flat(self, X, radius, sort_results, counts_only=False, what="radius_neighbors",
+                     extra=0):
+        """(counts, dist, ind, version) of a radius query (``what`` and
+        ``extra``: see ``_search.radius``)."""
         check_is_fitted(self)
         tree = self.tree_
         v = tree._version
@@ -416,7 +488,8 @@ class RadiusNeighborsMixin:
         radius = check_radius(self.radius if radius is None else radius, "radius")
         counts, dist, ind = tree._radius(
             X, radius, sort_results, self._jobs(), version=v,
-            counts_only=counts_only, verbose=self._verbose(), device=self._device(),
+            counts_only=counts_only, verbose=self._verbose(), what=what, extra=extra,
+            device=self._device(),
         )
         return counts, dist, ind, v
 
@@ -457,7 +530,8 @@ class RadiusNeighborsMixin:
             return _search.split_object(dist, counts), neigh_ind
         return neigh_ind
 
-    def radius_neighbors_graph(self, X=None, radius=None, mode="connectivity", sort_results=False):
+    def radius_neighbors_graph(self, X=None, radius=None, mode="connectivity", sort_results=False,
+                               columns=None):
         """Compute the (weighted) graph of neighbours within a radius.
 
         Parameters
@@ -473,19 +547,27 @@ class RadiusNeighborsMixin:
         sort_results : bool, default=False
             If True, the entries of each row are sorted by increasing
             distance (ties by id). Only used with ``mode="distance"``.
+        %s
 
         Returns
         -------
-        A : sparse matrix of shape (n_queries, n_ids_)
+        A : sparse matrix of shape (n_queries, n_ids_) or (n_queries, n_samples_fit_)
             CSR matrix; ``A[i, j]`` is the weight of the edge from query i to
-            the point with id j. Columns are ids, so there are ``n_ids_`` of
-            them (``n_samples_fit_`` until the first deletion); the columns
-            of deleted ids are empty.
+            the point of column j: the point with id j (``columns="ids"``)
+            or with id ``ids_[j]`` (``columns="live"``).
         """
+        return self._radius_neighbors_graph(X, radius, mode, sort_results, columns,
+                                            "radius_neighbors_graph")
+
+    radius_neighbors_graph.__doc__ %= _COLUMNS_DOC
+
+    def _radius_neighbors_graph(self, X, radius, mode, sort_results, columns, what):
+        """radius_neighbors_graph, naming ``what`` in its errors and
+        warnings."""
         check_is_fitted(self)
         check_mode(mode)
         sort = sort_results and mode == "distance"
-        counts, dist, ind, v = self._radius_flat(X, radius, sort)
+        counts, dist, ind, v = self._radius_flat(X, radius, sort, what=what, extra=_GRAPH_BYTES)
         data = np.ones(len(ind)) if mode == "connectivity" else dist
         indptr = np.concatenate((np.zeros(1, dtype=np.int64), np.cumsum(counts)))
-        return _search.csr(data, ind, indptr, (len(counts), v.n_ids))
+        return _graph(what, data, ind, indptr, v, X is None, columns)

@@ -15,14 +15,19 @@ The queries on a version are in ``_search.py``.
 from __future__ import annotations
 
 import ctypes
+import struct
+import threading
 import weakref
+import zlib
+from typing import NamedTuple
 
 import numpy as np
 
 from . import _lib, _run
 from ._validation import DTYPE_OF_CODE, DTYPES
 
-__all__ = ["TreeVersion", "STAT_FIELDS", "ptr", "raw_stats", "build"]
+__all__ = ["TreeVersion", "PendingVersion", "STAT_FIELDS", "ptr", "raw_stats", "build",
+           "read_encoding_header"]
 
 # The fields of pcct_tree_stats, in order.
 STAT_FIELDS = (
@@ -39,6 +44,12 @@ STAT_FIELDS = (
     "query_distance_evaluations",
     "metric",
     "ids_issued",
+    "bytes_nodes",
+    "bytes_points",
+    "bytes_kids",
+    "bytes_groups",
+    "bytes_ids",
+    "bytes_id_map",
 )
 
 # The largest n_jobs the C ABI takes (an int32).
@@ -147,6 +158,14 @@ class TreeVersion:
             self._ids = ids
         return ids
 
+    def metric(self):
+        """(metric kind, Minkowski power) of the tree, as the library has
+        them."""
+        kind = ctypes.c_int32(0)
+        p = ctypes.c_double(0)
+        _lib.check(_lib.lib().pcct_tree_metric(self.handle, ctypes.byref(kind), ctypes.byref(p)))
+        return kind.value, p.value
+
     # -- new versions ----------------------------------------------------------
 
     def insert(self, X, jobs, verbose=False):
@@ -249,3 +268,74 @@ class TreeVersion:
         )
         return cls(handle.value)
 
+
+
+# The start of the Go library's binary format (core/encode.go): magic,
+# format version, float size, dimension, metric kind, Minkowski power, level
+# base, seed, ids issued, nodes, build evaluations. The last 4 bytes are a
+# CRC-32 (IEEE, as zlib computes it) of everything before them.
+_TREE_MAGIC = b"PCCTTREE"
+_TREE_HEADER = struct.Struct("<8sIIIIddQIIQ")
+
+
+class EncodingHeader(NamedTuple):
+    """What the header of an encoded tree says."""
+
+    dtype_code: int
+    dim: int
+    metric: int
+    p: float
+    ids_issued: int
+    nodes: int
+
+
+def read_encoding_header(buf):
+    """Check an encoded tree's magic and checksum and read its header, in
+    Python, without the Go library; ValueError (with the Go decoder's
+    wording) if the bytes are not a whole, undamaged encoding."""
+    view = memoryview(buf).cast("B")
+    if len(view) < _TREE_HEADER.size + 4 or bytes(view[:8]) != _TREE_MAGIC:
+        raise ValueError("core: decode: not a pcct tree (bad magic)")
+    if zlib.crc32(view[:-4]) != struct.unpack_from("<I", view, len(view) - 4)[0]:
+        raise ValueError("core: decode: checksum mismatch: the data is truncated or damaged")
+    _, _, size, dim, metric, p, _, _, ids, nodes, _ = _TREE_HEADER.unpack_from(view)
+    codes = {4: 0, 8: 1}
+    if size not in codes:
+        raise ValueError(f"core: decode: the tree holds {size}-byte floats")
+    return EncodingHeader(codes[size], dim, metric, p, ids, nodes)
+
+
+class PendingVersion:
+    """A version that exists only as encoded bytes until it is first used.
+
+    Unpickling keeps the bytes (checked by :func:`read_encoding_header`,
+    without Go) and decodes them into a :class:`TreeVersion` on first use,
+    so that a process that cannot run Go (a child forked after the parent
+    started it) can still unpickle a tree, and then fails inside the task,
+    with advice, rather than in the unpickling machinery of a pool. Copies
+    of a tree share one PendingVersion, so the bytes are decoded once.
+    """
+
+    __slots__ = ("_buf", "_dtype_code", "_check", "_lock", "_version")
+
+    def __init__(self, buf, dtype_code, check=None):
+        self._buf = buf
+        self._dtype_code = dtype_code
+        self._check = check  # called with the decoded version; raises if it disagrees
+        self._lock = threading.Lock()
+        self._version = None
+
+    def get(self):
+        """The decoded version (decoding it now if needed)."""
+        with self._lock:
+            if self._version is None:
+                version = TreeVersion.decode(self._buf, self._dtype_code)
+                if self._check is not None:
+                    self._check(version)
+                self._version, self._buf, self._check = version, None, None
+            return self._version
+
+    def encoded(self):
+        """The bytes, if not decoded yet (else None: encode the version)."""
+        with self._lock:
+            return self._buf

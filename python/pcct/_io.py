@@ -9,24 +9,28 @@ from __future__ import annotations
 
 from . import _format
 from .neighbors import NearestNeighbors
+from .transformers import KNeighborsTransformer, RadiusNeighborsTransformer
 from .tree import CoverTree
 
 __all__ = ["save", "load", "loads"]
 
 # The estimator classes a file may name, by the name it gives.
-_ESTIMATORS = {cls.__name__: cls for cls in (NearestNeighbors,)}
+_ESTIMATORS = {cls.__name__: cls for cls in (NearestNeighbors, KNeighborsTransformer,
+                                              RadiusNeighborsTransformer)}
 
 
 def save(obj, file):
     """Write a CoverTree or a fitted pcct estimator to file (a path or a
     binary file object)."""
     if not isinstance(obj, (CoverTree, *_ESTIMATORS.values())):
-        raise TypeError(f"pcct can save a CoverTree or a NearestNeighbors, not {type(obj).__name__}.")
+        raise TypeError(f"pcct can save a CoverTree or a NearestNeighbors (or a pcct transformer), "
+                        f"not {type(obj).__name__}.")
     obj.save(file)
 
 
 def load(file):
-    """Read a CoverTree or a NearestNeighbors written by their ``save``.
+    """Read a CoverTree or a pcct estimator (NearestNeighbors, a transformer)
+    written by its ``save``.
 
     Parameters
     ----------
@@ -35,7 +39,7 @@ def load(file):
 
     Returns
     -------
-    obj : CoverTree or NearestNeighbors
+    obj : CoverTree, NearestNeighbors, KNeighborsTransformer or RadiusNeighborsTransformer
         Whichever was saved, answering exactly as it did: the same points,
         ids (deleted ids stay unused), parameters and fitted attributes. A
         saved snapshot loads read-only.

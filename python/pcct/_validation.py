@@ -47,7 +47,14 @@ __all__ = [
     "check_mode",
     "check_estimator_params",
     "delete_error",
+    "as_float",
+    "POINTS_DTYPE",
 ]
+
+# What check_array and validate_data are asked for: any numeric dtype (so
+# that strings are refused, as scikit-learn's estimators refuse them), then
+# converted by as_float.
+POINTS_DTYPE = "numeric"
 
 # Metric names (scikit-learn's spellings and aliases) -> C ABI metric code.
 METRICS = {
@@ -251,19 +258,24 @@ def parse_search(search, owner="CoverTree"):
 
 
 def effective_n_jobs(n_jobs):
-    """Number of goroutines for n_jobs, as scikit-learn counts them.
+    """Number of goroutines for n_jobs, as scikit-learn counts them, at most
+    the CPUs this process may use.
 
-    None means 1, -1 all CPUs, -k (cpus + 1 - k), at least 1.
+    None means 1, -1 all CPUs, -k (cpus + 1 - k), at least 1. More jobs than
+    CPUs would not run faster (Go caps its workers at GOMAXPROCS too), so a
+    larger n_jobs, however large, means all the CPUs.
     """
     if n_jobs is None:
         return 1
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, numbers.Integral):
-        raise ValueError(f"n_jobs must be an int or None, got {n_jobs!r}.")
+        raise ValueError(
+            f"n_jobs must be an int or None, got {n_jobs!r}: None means 1 job, -1 all CPUs."
+        )
     n_jobs = int(n_jobs)
     if n_jobs == 0:
-        raise ValueError("n_jobs == 0 has no meaning.")
+        raise ValueError("n_jobs == 0 has no meaning: use None for 1 job, -1 for all CPUs.")
     if n_jobs > 0:
-        return min(n_jobs, 2**31 - 1)
+        return min(n_jobs, cpu_count())
     return max(cpu_count() + 1 + n_jobs, 1)
 
 
@@ -348,6 +360,8 @@ def check_k(k, n):
 def check_radius(r, name="r"):
     """A query radius: one real number >= 0 (ValueError otherwise)."""
     if isinstance(r, bool) or not isinstance(r, numbers.Real):
+        if isinstance(r, (str, bytes)):
+            raise ValueError(f"{name} must be a number, got the string {r!r}.")
         if np.ndim(r) == 0 and r is not None:
             r = float(r)
         else:
@@ -363,6 +377,10 @@ def check_radius(r, name="r"):
 def check_n_neighbors(n_neighbors, default, query_is_train, n_queries, n_fit):
     """n_neighbors of an estimator's k-neighbours query, checked as
     scikit-learn checks it (default: the constructor's value)."""
+    if isinstance(n_neighbors, (bool, np.bool_)):
+        raise TypeError(
+            "n_neighbors does not take %s value, enter integer value" % type(n_neighbors)
+        )
     if n_neighbors is None:
         n_neighbors = default
     elif n_neighbors <= 0:
@@ -387,6 +405,37 @@ def check_n_neighbors(n_neighbors, default, query_is_train, n_queries, n_fit):
             f"n_samples_fit = {n_fit}, n_samples = {n_queries}"
         )
     return n_neighbors
+
+
+def as_float(X, dtype=None, name="X"):
+    """Points checked by check_array (numeric, finite, 2-D) as float32 or
+    float64, C-contiguous: in ``dtype``, or, when it is None, float32 and
+    float64 kept and anything else in float64.
+
+    A value too large for the target dtype (1e39 for a model fitted in
+    float32) is a ValueError saying so, rather than the infinity the
+    conversion would make.
+    """
+    if dtype is None:
+        if X.dtype in DTYPES:
+            return X
+        dtype = np.float64
+    dtype = np.dtype(dtype)
+    if X.dtype == dtype:
+        return X
+    if X.dtype.kind == "f" and X.dtype.itemsize > dtype.itemsize and X.size:
+        top = np.finfo(dtype).max
+        big = np.abs(X)
+        at = int(np.argmax(big))
+        if big.flat[at] > top:
+            row, col = np.unravel_index(at, X.shape)
+            raise ValueError(
+                f"{name} has the value {float(X[row, col]):g} at row {row}, column {col}, "
+                f"beyond the range of {dtype.name} (+-{float(top):.3g}), the dtype this model "
+                f"holds its points in. Refit on float64 data (X.astype(numpy.float64)) to "
+                "use such values."
+            )
+    return np.ascontiguousarray(X, dtype=dtype)
 
 
 def check_mode(mode):

@@ -15,11 +15,15 @@ import numpy as np
 from sklearn.utils.validation import check_array
 
 from . import _format, _handle, _search
+from ._lib import ForkedChildError
 from ._handle import TreeVersion
 from ._validation import (
     DTYPE_OF_CODE,
     DTYPES,
     METRIC_NAMES,
+    METRICS,
+    POINTS_DTYPE,
+    as_float,
     check_ids,
     check_k,
     check_metric_domain,
@@ -35,6 +39,8 @@ from ._validation import (
 from .exceptions import ReadOnlyError
 
 __all__ = ["CoverTree", "TreeStructure", "ReadOnlyError"]
+
+_MINKOWSKI = METRICS["minkowski"]
 
 
 class TreeStructure(NamedTuple):
@@ -170,13 +176,13 @@ class CoverTree:
         self.n_jobs = n_jobs
         jobs = self._jobs()  # validate early
         seed = check_seed(seed)
-        X = check_array(
+        X = as_float(check_array(
             X,
-            dtype=[np.float64, np.float32],
+            dtype=POINTS_DTYPE,
             order="C",
             input_name="X",
             estimator="CoverTree",
-        )
+        ))
         check_metric_domain(code, X)
         self._init(X.dtype, X.shape[1], code, p, seed, search, False, verbose, device)
         self._version = self._build(X, jobs)
@@ -275,9 +281,15 @@ class CoverTree:
         }
 
     @classmethod
-    def _restore(cls, buf, state):
+    def _restore(cls, buf, state, lazy=False):
         """A tree from its binary encoding and the state of :meth:`_state`;
-        ValueError if the two disagree or the encoding is damaged."""
+        ValueError if the two disagree or the encoding is damaged.
+
+        With ``lazy`` (unpickling), the encoding's checksum and header are
+        checked in Python and the tree is decoded by Go on first use, so
+        that unpickling needs no Go runtime (see
+        :class:`pcct._handle.PendingVersion`).
+        """
         try:
             dtype = np.dtype(state["dtype"])
             code = int(state["metric"])
@@ -297,22 +309,55 @@ class CoverTree:
                 raise ValueError(f"metric code {code}")
         except (KeyError, TypeError, ValueError) as e:
             raise ValueError(f"pcct: not a valid saved CoverTree state ({e!r}).") from None
-        version = TreeVersion.decode(buf, dtype_code)
-        s = _handle.raw_stats(version.handle)
-        if (s[1], s[2], s[11]) != (n_features, dtype_code, code):
-            raise ValueError(
-                "pcct: the encoded tree does not match its saved state "
-                f"(dim {s[1]}, dtype {s[2]}, metric {s[11]} in the tree; "
-                f"{n_features}, {dtype_code}, {code} in the state)."
-            )
+        expected = (n_features, dtype_code, code, p if code == _MINKOWSKI else None)
+
+        def check(found):
+            if found != expected:
+                raise ValueError(
+                    "pcct: the encoded tree does not match its saved state "
+                    f"(dim {found[0]}, dtype {found[1]}, metric {found[2]} with p={found[3]} "
+                    f"in the tree; {expected[0]}, {expected[1]}, {expected[2]} with "
+                    f"p={expected[3]} in the state)."
+                )
+
+        head = _handle.read_encoding_header(buf)
+        check((head.dim, head.dtype_code, head.metric, head.p if head.metric == _MINKOWSKI else None))
+
+        def check_decoded(version):
+            kind, vp = version.metric()
+            check((version.n_features, DTYPES[version.dtype], kind,
+                   vp if kind == _MINKOWSKI else None))
+
+        if lazy:
+            version = _handle.PendingVersion(buf, dtype_code, check_decoded)
+        else:
+            version = TreeVersion.decode(buf, dtype_code)
+            check_decoded(version)
         self = cls.__new__(cls)
         self.n_jobs = n_jobs
         self._init(dtype, n_features, code, p, seed, search, read_only, verbose, device)
         self._version = version
         return self
 
+    @property
+    def _version(self):
+        """The current version (decoding a pending one first)."""
+        v = self._v
+        if type(v) is _handle.PendingVersion:
+            v = v.get()
+            self._v = v
+        return v
+
+    @_version.setter
+    def _version(self, version):
+        self._v = version
+
     def __reduce__(self):
-        return (_restore_tree, (self._version.encode(), self._state()))
+        v = self._v
+        buf = v.encoded() if type(v) is _handle.PendingVersion else None
+        if buf is None:
+            buf = self._version.encode()
+        return (_restore_tree, (buf, self._state()))
 
     def save(self, file):
         """Save the tree to a file, to be read back by :func:`pcct.load`.
@@ -341,8 +386,12 @@ class CoverTree:
             extra += f", device={self.device}"
         if self._read_only:
             extra += ", read_only=True"
+        try:
+            n_samples = self.n_samples
+        except ForkedChildError:
+            n_samples = "unknown: not decoded in this forked process"
         return (
-            f"CoverTree(n_samples={self.n_samples}, n_features={self.n_features}, "
+            f"CoverTree(n_samples={n_samples}, n_features={self.n_features}, "
             f"dtype={self.dtype.name}, metric={metric}{extra})"
         )
 
@@ -361,13 +410,13 @@ class CoverTree:
     # -- conversion ------------------------------------------------------
 
     def _check_queries(self, X, name="X"):
-        X = check_array(
+        X = as_float(check_array(
             X,
-            dtype=self.dtype,
+            dtype=POINTS_DTYPE,
             order="C",
             input_name=name,
             estimator="CoverTree",
-        )
+        ), self.dtype, name)
         if X.shape[1] != self.n_features:
             raise ValueError(
                 f"X has {X.shape[1]} features, but CoverTree is expecting "
@@ -489,7 +538,7 @@ class CoverTree:
     # -- queries on checked input (used by NearestNeighbors) -------------
 
     def _kneighbors(self, X, k, jobs, strategy=None, version=None, ids=None, verbose=None,
-                    device=None):
+                    what="query", extra=0, device=None):
         """k nearest neighbours of the rows of X (checked, C-contiguous, in
         the tree's dtype), or, when X is None, of the tree's own points
         ``ids`` (default: every live id, ascending), each left out of its
@@ -499,10 +548,11 @@ class CoverTree:
         strategy = self._strategy() if strategy is None else strategy
         device = self._device() if device is None else device
         return _search.kneighbors(v, X, k, jobs=jobs, strategy=strategy, ids=ids,
-                                  verbose=self._verbose(verbose), device=device)
+                                  verbose=self._verbose(verbose), what=what, extra=extra,
+                                  device=device)
 
     def _radius(self, X, r, sort, jobs, version=None, ids=None, counts_only=False, verbose=None,
-                device=None):
+                what="query_radius", extra=0, device=None):
         """Points within distance r (d <= r) of the rows of X, or of the
         tree's own points (as in _kneighbors) when X is None: (counts, dist,
         ind), the answers of all queries concatenated. See
@@ -510,8 +560,8 @@ class CoverTree:
         v = self._version if version is None else version
         device = self._device() if device is None else device
         return _search.radius(v, X, r, sort=sort, jobs=jobs, ids=ids, counts_only=counts_only,
-                              verbose=self._verbose(verbose), step=self._chunk(jobs),
-                              device=device)
+                              verbose=self._verbose(verbose), step=self._chunk(jobs), what=what,
+                              extra=extra, device=device)
 
     # -- public API --------------------------------------------------------
 
@@ -591,8 +641,16 @@ class CoverTree:
             metric, levels (distinct levels), min_level, max_level, depth,
             max_fanout, build_distance_evaluations (the build and every
             update that made this version), query_distance_evaluations (all
-            queries on this version so far), and nodes_per_level (level ->
-            node count).
+            queries on this version so far), nodes_per_level (level ->
+            node count), and the memory the version refers to: bytes (in
+            all), bytes_per_point (bytes / points), and where they go:
+            bytes_nodes (the node records), bytes_points (the coordinates),
+            bytes_kids (child lists), bytes_groups (per-level summaries of
+            the children), bytes_ids (the ids each node holds) and
+            bytes_id_map (from id to node). Versions share what they did not
+            change (snapshots, versions before and after an update), so
+            their bytes overlap; the Go runtime's own overhead and freed
+            memory not yet returned are not counted.
 
         See Also
         --------
@@ -602,6 +660,8 @@ class CoverTree:
         s = self._version.stats()
         s["dtype"] = DTYPE_OF_CODE.get(s["dtype"], s["dtype"]).name
         s["metric"] = METRIC_NAMES.get(s["metric"], s["metric"])
+        s["bytes"] = sum(v for k, v in s.items() if k.startswith("bytes_"))
+        s["bytes_per_point"] = s["bytes"] / max(s["points"], 1)
         return s
 
     def structure(self):
@@ -641,5 +701,6 @@ class CoverTree:
 
 
 def _restore_tree(buf, state):
-    """Unpickle a CoverTree (see CoverTree.__reduce__)."""
-    return CoverTree._restore(buf, state)
+    """Unpickle a CoverTree (see CoverTree.__reduce__): checked, then decoded
+    on first use."""
+    return CoverTree._restore(buf, state, lazy=True)
