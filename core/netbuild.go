@@ -41,9 +41,17 @@ import (
 // from its parent's, which that radius is chosen to make possible. Nodes
 // whose cell is empty take no further part.
 //
+// In high intrinsic dimension many cells lie within a few separations of
+// each other and the lists grow towards all pairs; past netListCap entries
+// a point, the build stops making levels and inserts its remaining points
+// into the tree of the nodes so far by batch insertion (Insert's method),
+// whose memory stays small.
+//
 // All the work of a stage is parallel over cells or over new nodes; the
 // choices do not depend on the number of goroutines, so the same seed gives
-// the same tree for every Jobs.
+// the same tree for every Jobs. Measured on 300,000 three-dimensional
+// points with two goroutines, 5% of the build's CPU time ran outside them
+// (regrouping's sort of the cells, the independent set, bookkeeping).
 
 // netFriend is an entry of a friend list: a node and its distance,
 // rounded down to float32 (half the memory; the build uses it only as a
