@@ -11,7 +11,7 @@ import scipy.sparse as sp
 from sklearn.exceptions import NotFittedError
 from sklearn.neighbors import NearestNeighbors as SkNN
 
-import pcct.tree
+import pcct._lib
 from conftest import METRICS, check_kneighbors, check_radius, reference_distances
 from pcct import CoverTree, NearestNeighbors
 
@@ -335,7 +335,7 @@ def test_delete_everything_then_insert():
 def _counting_lib(monkeypatch, calls, fail_at=None):
     """Route pcct's library calls through a wrapper that records the names of
     update and query calls (and raises KeyboardInterrupt at call fail_at)."""
-    real = pcct.tree._lib.lib()
+    real = pcct._lib.lib()
 
     class Counting:
         def __getattr__(self, name):
@@ -352,7 +352,7 @@ def _counting_lib(monkeypatch, calls, fail_at=None):
 
             return wrapper
 
-    monkeypatch.setattr(pcct.tree._lib, "lib", lambda: Counting())
+    monkeypatch.setattr(pcct._lib, "lib", lambda: Counting())
 
 
 def test_queries_after_deletions_use_the_id_exports(monkeypatch):

@@ -246,7 +246,7 @@ def test_go_value_errors_become_value_error():
     with pytest.raises(ValueError, match="span too wide a range"):
         tree._insert_checked(np.array([[1e308, 0, 0, 0], [-1e308, 0, 0, 0]]), 1)
     with pytest.raises(ValueError, match="decode: checksum mismatch"):
-        pcct.tree._Version.decode(bytes(tree._version.encode())[:-1], 1)
+        pcct._handle.TreeVersion.decode(bytes(tree._version.encode())[:-1], 1)
 
 
 def test_go_panic_becomes_runtime_error():
