@@ -75,22 +75,7 @@ func pcct_mst(h C.uintptr_t, jobs C.int32_t, control *C.int64_t, i, j *C.int64_t
 			if err != nil {
 				return clusterError(err)
 			}
-			is, err := slice[int64](unsafe.Pointer(i), int64(m))
-			if err != nil {
-				return err
-			}
-			js, err := slice[int64](unsafe.Pointer(j), int64(m))
-			if err != nil {
-				return err
-			}
-			ds, err := slice[float64](unsafe.Pointer(dist), int64(m))
-			if err != nil {
-				return err
-			}
-			for k, e := range edges {
-				is[k], js[k], ds[k] = int64(e.I), int64(e.J), e.Dist
-			}
-			return nil
+			return writeEdges(edges, i, j, dist, m)
 		})
 	})
 }
@@ -188,57 +173,126 @@ func pcct_dbscan(h C.uintptr_t, eps C.double, minSamples C.int64_t, weights *C.d
 	})
 }
 
-// pcct_hdbscan runs HDBSCAN on the tree's n points with the parameters of
-// sklearn.cluster.HDBSCAN (min_samples 0 means min_cluster_size,
-// max_cluster_size 0 no bound, method 0 "eom" and 1 "leaf") and writes
-// each point's label (int64, -1 for noise) to labels and its membership
-// probability (float64) to probs, n values each; hierarchy, if not NULL,
-// receives the single-linkage tree of the mutual reachability distance as
-// n-1 rows of 4 float64 (left, right, distance, size).
+// hdbscanOptions converts the parameters of sklearn.cluster.HDBSCAN
+// (min_samples 0 meaning min_cluster_size, max_cluster_size 0 no bound,
+// method 0 "eom" and 1 "leaf").
+func hdbscanOptions(minClusterSize, minSamples C.int64_t, epsilon C.double, maxClusterSize C.int64_t, alpha C.double, method, allowSingle, jobs C.int32_t, control *C.int64_t) cluster.HDBSCANOptions {
+	return cluster.HDBSCANOptions{
+		MinClusterSize:          int(minClusterSize),
+		MinSamples:              int(minSamples),
+		ClusterSelectionEpsilon: float64(epsilon),
+		MaxClusterSize:          int(maxClusterSize),
+		Alpha:                   float64(alpha),
+		Method:                  cluster.Selection(method),
+		AllowSingleCluster:      allowSingle != 0,
+		Options:                 clusterOptions(jobs, control),
+	}
+}
+
+// pcct_hdbscan_tree writes the minimum spanning tree of HDBSCAN's mutual
+// reachability distance over the tree's n points (min_samples and alpha
+// as in sklearn.cluster.HDBSCAN) as scikit-learn's Prim's algorithm finds
+// it: n-1 edges, in the order taken, from the point i (a position among
+// the live ids) to the point j, with their weights, into i, j and dist
+// (m = n-1 values each).
 //
-//export pcct_hdbscan
-func pcct_hdbscan(h C.uintptr_t, minClusterSize, minSamples C.int64_t, epsilon C.double, maxClusterSize C.int64_t, alpha C.double, method, allowSingle, jobs C.int32_t, control *C.int64_t, labels *C.int64_t, probs, hierarchy *C.double, n C.int64_t) C.int64_t {
+//export pcct_hdbscan_tree
+func pcct_hdbscan_tree(h C.uintptr_t, minSamples C.int64_t, alpha C.double, jobs C.int32_t, control *C.int64_t, i, j *C.int64_t, dist *C.double, m C.int64_t) C.int64_t {
 	return guard(func() error {
 		return withTree(h, func(t *tree) error {
-			if err := checkPoints(n, livePoints(t)); err != nil {
-				return err
+			live := livePoints(t)
+			if int64(m) != int64(max(live-1, 0)) {
+				return argErrorf("pcct: buffers for %d edges, but the tree's %d points have %d", m, live, max(live-1, 0))
 			}
-			o := cluster.HDBSCANOptions{
-				MinClusterSize:          int(minClusterSize),
-				MinSamples:              int(minSamples),
-				ClusterSelectionEpsilon: float64(epsilon),
-				MaxClusterSize:          int(maxClusterSize),
-				Alpha:                   float64(alpha),
-				Method:                  cluster.Selection(method),
-				AllowSingleCluster:      allowSingle != 0,
-				Options:                 clusterOptions(jobs, control),
-			}
-			var res cluster.HDBSCANResult
+			o := hdbscanOptions(2, minSamples, 0, 0, alpha, 0, 0, jobs, control)
+			var edges []cluster.Edge
 			var err error
 			if t.f32 != nil {
-				res, err = cluster.HDBSCAN(t.f32, o)
+				edges, err = cluster.ReachabilityTree(t.f32, o)
 			} else {
-				res, err = cluster.HDBSCAN(t.f64, o)
+				edges, err = cluster.ReachabilityTree(t.f64, o)
 			}
 			if err != nil {
 				return clusterError(err)
 			}
-			ls, err := slice[int64](unsafe.Pointer(labels), int64(n))
-			if err != nil {
-				return err
-			}
-			ps, err := slice[float64](unsafe.Pointer(probs), int64(n))
-			if err != nil {
-				return err
-			}
-			for p := range res.Labels {
-				ls[p], ps[p] = int64(res.Labels[p]), res.Probabilities[p]
-			}
-			if hierarchy != nil {
-				return writeMerges(res.Hierarchy, hierarchy, n-1)
-			}
-			return nil
+			return writeEdges(edges, i, j, dist, m)
 		})
+	})
+}
+
+func writeEdges(edges []cluster.Edge, i, j *C.int64_t, dist *C.double, m C.int64_t) error {
+	is, err := slice[int64](unsafe.Pointer(i), int64(m))
+	if err != nil {
+		return err
+	}
+	js, err := slice[int64](unsafe.Pointer(j), int64(m))
+	if err != nil {
+		return err
+	}
+	ds, err := slice[float64](unsafe.Pointer(dist), int64(m))
+	if err != nil {
+		return err
+	}
+	for k, e := range edges {
+		is[k], js[k], ds[k] = int64(e.I), int64(e.J), e.Dist
+	}
+	return nil
+}
+
+// pcct_hdbscan_labels condenses the single-linkage hierarchy of n points
+// that n-1 spanning tree edges (i, j, dist, taken in this order) define,
+// selects clusters with the parameters of sklearn.cluster.HDBSCAN (see
+// hdbscanOptions) and writes each point's label (int64, -1 for noise) to
+// labels and its probability (float64) to probs; hierarchy, if not NULL,
+// receives the hierarchy as n-1 rows of 4 float64 (left, right, distance,
+// size).
+//
+//export pcct_hdbscan_labels
+func pcct_hdbscan_labels(i, j *C.int64_t, dist *C.double, n, minClusterSize C.int64_t, epsilon C.double, maxClusterSize C.int64_t, method, allowSingle C.int32_t, labels *C.int64_t, probs, hierarchy *C.double) C.int64_t {
+	return guard(func() error {
+		if n < 1 {
+			return argErrorf("pcct: a hierarchy needs at least one point, got %d", n)
+		}
+		m := int64(n) - 1
+		is, err := slice[int64](unsafe.Pointer(i), m)
+		if err != nil {
+			return err
+		}
+		js, err := slice[int64](unsafe.Pointer(j), m)
+		if err != nil {
+			return err
+		}
+		ds, err := slice[float64](unsafe.Pointer(dist), m)
+		if err != nil {
+			return err
+		}
+		edges := make([]cluster.Edge, m)
+		for k := range edges {
+			if is[k] < 0 || js[k] < 0 || is[k] >= int64(n) || js[k] >= int64(n) {
+				return argErrorf("pcct: edge %d = (%d, %d) names a point outside 0..%d", k, is[k], js[k], n-1)
+			}
+			edges[k] = cluster.Edge{I: int(is[k]), J: int(js[k]), Dist: ds[k]}
+		}
+		o := hdbscanOptions(minClusterSize, 1, epsilon, maxClusterSize, 1, method, allowSingle, 1, nil)
+		res, err := cluster.LabelTree(int(n), edges, o)
+		if err != nil {
+			return clusterError(err)
+		}
+		ls, err := slice[int64](unsafe.Pointer(labels), int64(n))
+		if err != nil {
+			return err
+		}
+		ps, err := slice[float64](unsafe.Pointer(probs), int64(n))
+		if err != nil {
+			return err
+		}
+		for p := range res.Labels {
+			ls[p], ps[p] = int64(res.Labels[p]), res.Probabilities[p]
+		}
+		if hierarchy != nil {
+			return writeMerges(res.Hierarchy, hierarchy, C.int64_t(m))
+		}
+		return nil
 	})
 }
 
@@ -357,6 +411,42 @@ func writeCenters[T core.Float](cs []core.Center[T], ids, counts *C.int64_t, rad
 		if ds != nil {
 			ds[i] = c.Dist
 		}
+	}
+	return nil
+}
+
+// pcct_tree_points copies the points of the n caller indices at ids into
+// out (n rows of the tree's dimension, in its dtype), as the tree stores
+// them: normalised under the cosine metric.
+//
+//export pcct_tree_points
+func pcct_tree_points(h C.uintptr_t, ids *C.int64_t, n C.int64_t, out unsafe.Pointer) C.int64_t {
+	return guard(func() error {
+		return withTree(h, func(t *tree) error {
+			is, err := slice[int64](unsafe.Pointer(ids), int64(n))
+			if err != nil {
+				return err
+			}
+			if t.f32 != nil {
+				return copyPoints(t.f32, is, out)
+			}
+			return copyPoints(t.f64, is, out)
+		})
+	})
+}
+
+func copyPoints[T core.Float](t *core.Tree[T], ids []int64, out unsafe.Pointer) error {
+	d := int64(t.Dim())
+	dst, err := slice[T](out, int64(len(ids))*d)
+	if err != nil {
+		return err
+	}
+	for i, id := range ids {
+		p := t.Point(int(id))
+		if p == nil {
+			return argErrorf("pcct: id %d is not in the tree", id)
+		}
+		copy(dst[int64(i)*d:], p)
 	}
 	return nil
 }

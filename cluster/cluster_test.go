@@ -200,7 +200,7 @@ func brutePrimHierarchy(n int, w func(i, j int) float64) []Merge {
 }
 
 func TestHDBSCANHierarchyAgainstPrim(t *testing.T) {
-	for _, ds := range datasets[:1] { // continuous data: no tied weights
+	for _, ds := range datasets {
 		for _, mt := range testMetrics {
 			t.Run(ds.name+"/"+mt.name, func(t *testing.T) {
 				r := rand.New(rand.NewPCG(4, 4))
@@ -236,10 +236,11 @@ func TestHDBSCANHierarchyAgainstPrim(t *testing.T) {
 								t.Fatalf("min_samples=%d alpha=%v: merge %d at %v, want %v", ms, alpha, j, g, w)
 							}
 						}
-						if ms > 1 {
-							// Core distances tie mutual reachability distances:
-							// several spanning trees are minimal, and only the
-							// heights are determined.
+						if ds.name == "grid" {
+							// Distances between grid points tie exactly: Prim's
+							// algorithm may take an equally short edge that is
+							// in no spanning tree pcct enumerates; the heights
+							// agree, the choice among ties may not.
 							continue
 						}
 						for j := range want {

@@ -27,7 +27,9 @@
 // edges no longer than eps, and gives each border point the cluster that
 // scikit-learn gives it. HDBSCAN takes core distances from the tree's
 // k-nearest-neighbour search, the minimum spanning tree of the mutual
-// reachability distance from the same Boruvka search, and then condenses
-// the hierarchy and selects clusters as scikit-learn's HDBSCAN does, so
-// that labels and probabilities agree with it.
+// reachability distance from the same Boruvka search; it then replays
+// the choices that scikit-learn's Prim's algorithm makes among edges of
+// equal weight, over the edges that can be in a minimum spanning tree, and
+// condenses the hierarchy and selects clusters as scikit-learn's HDBSCAN
+// does, so that labels and probabilities agree with it.
 package cluster

@@ -115,41 +115,107 @@ func (o *HDBSCANOptions) check(n int) error {
 // point (itself first), from the tree's k-nearest-neighbour search; the
 // mutual reachability distance of two points is the largest of their core
 // distances and their distance divided by Alpha. Its minimum spanning tree
-// comes from the same Boruvka search as MinimumSpanningTree, with bounds
-// on the core distances in each subtree. The single-linkage hierarchy of
-// that tree is then condensed (clusters smaller than MinClusterSize fall
-// out as points), and clusters are selected by excess of mass or as
-// leaves, merged below ClusterSelectionEpsilon, as scikit-learn selects
-// them. Where the spanning tree has edges of equal weight, scikit-learn
-// visits them in the order of Prim's algorithm from the first point and of
-// a sort that is not stable; this function uses Prim's order and a stable
-// sort, which agree with it wherever the order of equal merges changes
-// nothing.
+// is ReachabilityTree's. The single-linkage hierarchy of that tree is then
+// condensed (clusters smaller than MinClusterSize fall out as points), and
+// clusters are selected by excess of mass or as leaves, merged below
+// ClusterSelectionEpsilon, as scikit-learn selects them (LabelTree).
+//
+// scikit-learn sorts the spanning tree's edges with numpy's default sort,
+// which does not keep the order of equal weights; HDBSCAN uses a stable
+// sort, which keeps Prim's order. Where weights tie at a split of the
+// hierarchy the two can differ; to reproduce scikit-learn exactly, sort
+// ReachabilityTree's edges as it does and call LabelTree (pcct's Python
+// package does).
 func HDBSCAN[T core.Float](t *core.Tree[T], o HDBSCANOptions) (res HDBSCANResult, err error) {
+	edges, err := ReachabilityTree(t, o)
+	if err != nil {
+		return res, err
+	}
+	slices.SortStableFunc(edges, func(a, b Edge) int {
+		switch {
+		case a.Dist < b.Dist:
+			return -1
+		case a.Dist > b.Dist:
+			return 1
+		}
+		return 0
+	})
+	return LabelTree(t.Len(), edges, o)
+}
+
+// ReachabilityTree returns the minimum spanning tree of the tree's points
+// under HDBSCAN's mutual reachability distance (see HDBSCAN) that
+// scikit-learn's HDBSCAN finds: its n-1 edges in the order Prim's
+// algorithm over all pairs of points takes them from the first point, each
+// directed from the point it came from (I) to the point it reached (J),
+// points named by position among the live caller indices in ascending
+// order. Distances are computed as scikit-learn computes them for the
+// Euclidean, Manhattan and Chebyshev metrics (sequential sums in float64),
+// so that the same weights tie.
+//
+// The spanning tree comes from the Boruvka search of MinimumSpanningTree,
+// with bounds on the core distances in each subtree; Prim's choices among
+// equal weights are then replayed over the edges that can be in a minimum
+// spanning tree: the pairs within the larger of their core distances and
+// the spanning tree's own edges. No other pair is measured.
+func ReachabilityTree[T core.Float](t *core.Tree[T], o HDBSCANOptions) (edges []Edge, err error) {
 	defer catch(&err)
 	if err := o.check(t.Len()); err != nil {
-		return res, err
+		return nil, err
 	}
 	f, err := flatten(t)
 	if err != nil {
-		return res, err
+		return nil, err
 	}
 	coreDist, err := f.coreDistances(o.MinSamples, o.Options)
 	if err != nil {
-		return res, err
+		return nil, err
 	}
 	b := newBoruvka(f, o.Options, nil, math.Inf(1))
 	b.withCore(coreDist, o.Alpha)
-	ne, err := b.run()
+	tree, err := b.run()
 	if err != nil {
+		return nil, err
+	}
+	r := &reachability[T]{f: f, core: coreDist, alpha: o.Alpha}
+	if err := r.candidates(tree, o.Options); err != nil {
+		return nil, err
+	}
+	return r.prim(), nil
+}
+
+// LabelTree condenses the single-linkage hierarchy of n points that the
+// spanning tree edges define, taken in the given order (scikit-learn's
+// make_single_linkage: each merge lists first the cluster of the edge's
+// point I), selects clusters as HDBSCAN does and returns the labels,
+// probabilities and hierarchy. It returns an error unless the edges form a
+// spanning tree of the points 0..n-1.
+func LabelTree(n int, edges []Edge, o HDBSCANOptions) (res HDBSCANResult, err error) {
+	defer catch(&err)
+	if o.MinSamples == 0 {
+		o.MinSamples = 1 // not used here; check wants one within n
+	}
+	if err := o.check(n); err != nil {
 		return res, err
 	}
-	edges := f.pointEdges(ne, func(k int32) float64 { return coreDist[k] }, func(w float64) float64 { return w })
-	n := len(f.live)
-	for i, e := range edges {
-		edges[i] = Edge{int(f.pos[e.I]), int(f.pos[e.J]), e.Dist}
+	if len(edges) != n-1 {
+		return res, fmt.Errorf("cluster: %d edges cannot span %d points", len(edges), n)
 	}
-	h := primHierarchy(n, edges)
+	u := newLabelled(n)
+	h := make([]Merge, len(edges))
+	for j, e := range edges {
+		if e.I < 0 || e.I >= n || e.J < 0 || e.J >= n {
+			return res, fmt.Errorf("cluster: edge (%d, %d) names a point outside 0..%d", e.I, e.J, n-1)
+		}
+		a, b := u.label(e.I), u.label(e.J)
+		if a == b {
+			return res, fmt.Errorf("cluster: edge (%d, %d) closes a cycle", e.I, e.J)
+		}
+		if math.IsNaN(e.Dist) || e.Dist < 0 {
+			return res, fmt.Errorf("cluster: edge (%d, %d) has distance %v", e.I, e.J, e.Dist)
+		}
+		h[j] = Merge{A: a, B: b, Dist: e.Dist, Size: u.join(e.I, e.J, n+j)}
+	}
 	res.Hierarchy = h
 	res.Labels, res.Probabilities = labelHierarchy(h, o)
 	return res, nil
@@ -157,8 +223,9 @@ func HDBSCAN[T core.Float](t *core.Tree[T], o HDBSCANOptions) (res HDBSCANResult
 
 // coreDistances returns each node's core distance in the metric's units:
 // the distance to the minSamples-th nearest point, the node's own point
-// first. It is recomputed in float64 from the neighbour the tree's search
-// returns, as the search reports distances in the tree's precision.
+// first. It is recomputed in float64 (by refDist) from the neighbour the
+// tree's search returns, as the search reports distances in the tree's
+// precision.
 func (f *flatTree[T]) coreDistances(minSamples int, o Options) ([]float64, error) {
 	out := make([]float64, f.n)
 	k := minSamples - 1 // the point itself is the first
@@ -181,124 +248,9 @@ func (f *flatTree[T]) coreDistances(minSamples int, o Options) ([]float64, error
 		}
 		for i := range m {
 			q := int32(lo + i)
-			far := f.t.Point(int(idx[i*k+k-1]))
-			out[q] = f.t.MetricDistance(f.t.Dist(f.point(q), far))
+			out[q] = refDist(f.t, f.point(q), f.t.Point(int(idx[i*k+k-1])))
 		}
 	}
 	return out, nil
 }
 
-// primHierarchy returns the single-linkage hierarchy of a spanning tree of
-// the points 0..n-1 as scikit-learn builds it from the output of Prim's
-// algorithm: each edge is directed from the point Prim's algorithm (from
-// point 0, lightest edge first, ties to the lower point) reached first to
-// the other, the edges are sorted by weight (stable, so ties keep Prim's
-// order), and each merge lists first the cluster of the edge's first point.
-func primHierarchy(n int, edges []Edge) []Merge {
-	if n < 2 {
-		return nil
-	}
-	// The tree as adjacency lists.
-	off := make([]int32, n+1)
-	for _, e := range edges {
-		off[e.I+1]++
-		off[e.J+1]++
-	}
-	for i := range n {
-		off[i+1] += off[i]
-	}
-	adj := make([]int32, 2*len(edges))
-	adjW := make([]float64, 2*len(edges))
-	fill := slices.Clone(off[:n])
-	for _, e := range edges {
-		adj[fill[e.I]], adjW[fill[e.I]] = int32(e.J), e.Dist
-		fill[e.I]++
-		adj[fill[e.J]], adjW[fill[e.J]] = int32(e.I), e.Dist
-		fill[e.J]++
-	}
-	// Prim's algorithm on the tree: each point is offered once, by the
-	// neighbour reached before it.
-	src := make([]int32, n)
-	key := make([]float64, n)
-	seen := make([]bool, n)
-	h := primHeap{key: key}
-	order := make([]Edge, 0, n-1)
-	seen[0] = true
-	visit := func(u int32) {
-		for i := off[u]; i < off[u+1]; i++ {
-			if v := adj[i]; !seen[v] {
-				seen[v] = true
-				src[v], key[v] = u, adjW[i]
-				h.push(v)
-			}
-		}
-	}
-	visit(0)
-	for len(h.v) > 0 {
-		v := h.pop()
-		order = append(order, Edge{int(src[v]), int(v), key[v]})
-		visit(v)
-	}
-	slices.SortStableFunc(order, func(a, b Edge) int {
-		switch {
-		case a.Dist < b.Dist:
-			return -1
-		case a.Dist > b.Dist:
-			return 1
-		}
-		return 0
-	})
-	u := newLabelled(n)
-	out := make([]Merge, len(order))
-	for j, e := range order {
-		a, b := u.label(e.I), u.label(e.J)
-		out[j] = Merge{A: a, B: b, Dist: e.Dist, Size: u.join(e.I, e.J, n+j)}
-	}
-	return out
-}
-
-// primHeap is a binary min-heap of points by (key, point).
-type primHeap struct {
-	v   []int32
-	key []float64
-}
-
-func (h *primHeap) less(a, b int32) bool {
-	ka, kb := h.key[a], h.key[b]
-	return ka < kb || (ka == kb && a < b)
-}
-
-func (h *primHeap) push(x int32) {
-	h.v = append(h.v, x)
-	for j := len(h.v) - 1; j > 0; {
-		p := (j - 1) / 2
-		if !h.less(h.v[j], h.v[p]) {
-			break
-		}
-		h.v[p], h.v[j] = h.v[j], h.v[p]
-		j = p
-	}
-}
-
-func (h *primHeap) pop() int32 {
-	top := h.v[0]
-	last := len(h.v) - 1
-	h.v[0] = h.v[last]
-	h.v = h.v[:last]
-	for j := 0; ; {
-		l := 2*j + 1
-		if l >= len(h.v) {
-			break
-		}
-		m := l
-		if l+1 < len(h.v) && h.less(h.v[l+1], h.v[l]) {
-			m = l + 1
-		}
-		if !h.less(h.v[m], h.v[j]) {
-			break
-		}
-		h.v[j], h.v[m] = h.v[m], h.v[j]
-		j = m
-	}
-	return top
-}
