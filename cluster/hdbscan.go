@@ -253,4 +253,3 @@ func (f *flatTree[T]) coreDistances(minSamples int, o Options) ([]float64, error
 	}
 	return out, nil
 }
-
