@@ -315,8 +315,8 @@ func pcct_labels_at_cut(hierarchy *C.double, n C.int64_t, cut C.double, minClust
 		merges := make([]cluster.Merge, n-1)
 		for r := range merges {
 			a, b, size := int64(zs[4*r]), int64(zs[4*r+1]), int64(zs[4*r+3])
-			if a < 0 || b < 0 || a >= int64(n)+int64(r) || b >= int64(n)+int64(r) || size < 2 || size > int64(n) {
-				return argErrorf("pcct: row %d of the hierarchy is not a merge of earlier clusters", r)
+			if a < 0 || b < 0 || a > 2*(int64(n)-1) || b > 2*(int64(n)-1) {
+				return argErrorf("pcct: row %d of the hierarchy names a cluster outside 0..%d", r, 2*(int64(n)-1))
 			}
 			merges[r] = cluster.Merge{A: int(a), B: int(b), Dist: zs[4*r+2], Size: int(size)}
 		}

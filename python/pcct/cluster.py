@@ -188,7 +188,7 @@ def minimum_spanning_tree(X, metric=None, p=None, n_jobs=None):
     >>> X = np.array([[0.0, 0.0], [3.0, 0.0], [0.0, 1.0], [3.0, 2.0]])
     >>> mst = minimum_spanning_tree(X)
     >>> mst.i.tolist(), mst.j.tolist(), mst.distance.tolist()
-    ([0, 1, 1], [2, 3, 2], [1.0, 2.0, 3.1622776601683795])
+    ([0, 1, 0], [2, 3, 1], [1.0, 2.0, 3.0])
     """
     code, p = _function_metric(metric, p, "minimum_spanning_tree")
     jobs = effective_n_jobs(n_jobs)
@@ -240,7 +240,7 @@ def single_linkage(X, metric=None, p=None, n_jobs=None):
     >>> Z[:, 2].tolist()
     [0.20000000000000018, 0.5, 4.5]
     >>> fcluster(Z, t=1.0, criterion="distance").tolist()
-    [1, 1, 2, 2]
+    [2, 2, 1, 1]
     """
     code, p = _function_metric(metric, p, "single_linkage")
     jobs = effective_n_jobs(n_jobs)
@@ -259,6 +259,8 @@ def _check_sample_weight(sample_weight, n):
         raise ValueError(f"sample_weight.shape == {w.shape}, expected {(n,)}!")
     if not np.isfinite(w).all():
         raise ValueError("Input sample_weight contains NaN or infinity.")
+    if w.size and not w.any():
+        raise ValueError("Sample weights must contain at least one non-zero number.")
     return w
 
 
@@ -286,6 +288,29 @@ def dbscan(X, eps=0.5, *, min_samples=5, metric="euclidean", metric_params=None,
                  p=p, n_jobs=n_jobs)
     est.fit(X, sample_weight=sample_weight)
     return est.core_sample_indices_, est.labels_
+
+
+def _with_outliers(slt, finite, outliers):
+    """scikit-learn's single-linkage tree with the non-finite rows put
+    back (its remap_single_linkage_tree): leaves renumbered to row numbers,
+    clusters shifted past the outliers, and each outlier joined last at
+    distance inf, in that tree's own numbering."""
+    n_finite, n_out = finite.size, outliers.size
+    tree = slt.copy()
+    for col in (0, 1):
+        nodes = tree[:, col].astype(np.int64)
+        leaf = nodes < n_finite
+        nodes[leaf] = finite[nodes[leaf]]
+        nodes[~leaf] += n_out
+        tree[:, col] = nodes
+    last_id = tree[-1, :2].max() if len(tree) else -1
+    last_size = tree[-1, 3] if len(tree) else 1
+    extra = np.empty((n_out, 4))
+    extra[:, 0] = outliers
+    extra[:, 1] = last_id + 1 + np.arange(n_out)
+    extra[:, 2] = np.inf
+    extra[:, 3] = last_size + 1 + np.arange(n_out)
+    return np.vstack([tree, extra])
 
 
 # -- estimators ----------------------------------------------------------------
@@ -533,11 +558,13 @@ class HDBSCAN(ClusterMixin, BaseEstimator):
     probabilities_ : ndarray of shape (n_samples,)
         The strength with which each point is a member of its cluster, in
         [0, 1]; 0 for noise and infinite rows, NaN for missing ones.
-    single_linkage_tree_ : ndarray of shape (n_finite - 1, 4)
-        The single-linkage tree of the mutual reachability distance over
-        the finite rows (or the tree's points), as scikit-learn builds it:
-        row ``j`` joins clusters ``left`` and ``right`` at ``distance`` into
-        cluster ``n_finite + j`` of ``size`` points.
+    single_linkage_tree_ : ndarray of shape (n_samples - 1, 4)
+        The single-linkage tree of the mutual reachability distance, as
+        scikit-learn builds it (its ``_single_linkage_tree_``, as rows of
+        float64): row ``j`` joins clusters ``left`` and ``right`` at
+        ``distance`` into a cluster of ``size`` points. Rows with
+        non-finite values join last, at distance ``inf``, as in
+        scikit-learn.
     ids_ : ndarray of shape (n_samples,)
         The id of each point of ``labels_``: its row number for an array,
         the tree's live ids, ascending, for a tree.
@@ -691,9 +718,11 @@ class HDBSCAN(ClusterMixin, BaseEstimator):
             allow_single_cluster=bool(self.allow_single_cluster),
             jobs=jobs,
         )
-        self.single_linkage_tree_ = slt
-        self._finite_index = finite
         if finite is not None:
+            # scikit-learn appends the outliers in the iteration order of a
+            # set of their row numbers.
+            outliers = np.array(list(set(np.hstack([infinite, missing]).tolist())), dtype=np.int64)
+            slt = _with_outliers(slt, finite, outliers)
             full = np.full(n_rows, -1, dtype=np.int64)
             full[finite] = labels
             full[infinite] = _INFINITE_LABEL
@@ -702,6 +731,7 @@ class HDBSCAN(ClusterMixin, BaseEstimator):
             p_full[finite] = probs
             p_full[missing] = np.nan
             labels, probs = full, p_full
+        self.single_linkage_tree_ = slt
         self.labels_ = labels
         self.probabilities_ = probs
         self.ids_ = version.live_ids() if tree is not None else np.arange(n_rows)
@@ -752,10 +782,8 @@ class HDBSCAN(ClusterMixin, BaseEstimator):
         _check_int(owner, "min_cluster_size", min_cluster_size, 1)
         labels = _cluster.labels_at_cut(self.single_linkage_tree_, float(cut_distance),
                                         int(min_cluster_size))
-        if self._finite_index is not None:
-            full = self.labels_.copy()
-            full[self._finite_index] = labels
-            labels = full
+        outliers = self.labels_ < -1
+        labels[outliers] = self.labels_[outliers]
         return labels
 
     def __sklearn_tags__(self):

@@ -677,8 +677,8 @@ class CoverTree:
         >>> from pcct import CoverTree
         >>> tree = CoverTree(np.array([[0.0], [0.1], [4.0], [4.2]]))
         >>> c = tree.cover(1)
-        >>> sorted(c.ids.tolist()), c.weights.sum()
-        ([0, 2], 1.0)
+        >>> len(c.ids), c.counts.tolist(), float(c.weights.sum())
+        (2, [2, 2], 1.0)
         """
         level = _check_level(level)
         version = self._version
@@ -714,8 +714,8 @@ class CoverTree:
         >>> from pcct import CoverTree
         >>> tree = CoverTree(np.array([[0.0], [0.1], [4.0], [4.2]]))
         >>> near = tree.centers_near([3.0], 1, 2.0)
-        >>> near.ids.tolist(), near.distances.tolist()
-        ([2], [1.0])
+        >>> near.counts.tolist(), bool(near.distances[0] <= 2.0)
+        ([2], True)
         """
         level = _check_level(level)
         max_distance = check_radius(max_distance, "max_distance")
