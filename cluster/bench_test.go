@@ -167,3 +167,43 @@ func BenchmarkMinimumSpanningTree(b *testing.B) {
 		})
 	}
 }
+
+// dbscanParams are the DBSCAN settings of the benchmarks: eps and
+// min_samples per set.
+var dbscanParams = map[string]struct {
+	eps float64
+	ms  int
+}{
+	"letter": {3, 5}, "magic": {16, 8}, "bunny": {0.004, 10}, "zipcodes": {0.1, 6}, "clustered200k": {0.5, 10},
+}
+
+// BenchmarkDBSCAN measures DBSCAN on a built tree.
+func BenchmarkDBSCAN(b *testing.B) {
+	for _, d := range benchSets() {
+		b.Run(d.name, func(b *testing.B) {
+			tree := benchTree(b, d)
+			p := dbscanParams[d.name]
+			b.ResetTimer()
+			for b.Loop() {
+				if _, err := DBSCAN(tree, p.eps, p.ms, nil, Options{Jobs: 2}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkHDBSCAN measures HDBSCAN (min_cluster_size 5) on a built tree.
+func BenchmarkHDBSCAN(b *testing.B) {
+	for _, d := range benchSets() {
+		b.Run(d.name, func(b *testing.B) {
+			tree := benchTree(b, d)
+			b.ResetTimer()
+			for b.Loop() {
+				if _, err := HDBSCAN(tree, HDBSCANOptions{MinClusterSize: 5, Options: Options{Jobs: 2}}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -84,6 +84,11 @@ type boruvka[T core.Float] struct {
 	o      Options
 	active []bool
 	limit  float64
+	// anyEdge asks for a spanning forest of the graph of the edges within
+	// the limit, not a minimum one: each component takes the first such
+	// edge a search meets, and its other nodes stop searching.
+	anyEdge bool
+	found   []atomic.Bool // per component root, with anyEdge: an edge is known
 
 	// Mutual reachability: core distance per node and the least one in
 	// each subtree; nil for plain distances.
@@ -125,6 +130,7 @@ func newBoruvka[T core.Float](f *flatTree[T], o Options, active []bool, limit fl
 		low:    make([]float64, n),
 		bound:  make([]atomic.Uint64, n),
 		best:   make([]key, n),
+		found:  make([]atomic.Bool, n),
 		bestA:  make([]int32, n),
 		bestB:  make([]int32, n),
 	}
@@ -160,6 +166,17 @@ func (b *boruvka[T]) find(x int32) int32 {
 		b.parent[x], x = r, b.parent[x]
 	}
 	return r
+}
+
+// union joins the components of nodes a and b before the search runs.
+func (b *boruvka[T]) union(x, y int32) {
+	x, y = b.find(x), b.find(y)
+	if x < y {
+		x, y = y, x
+	}
+	if x != y {
+		b.parent[x] = y
+	}
 }
 
 // weight returns the weight of the edge between nodes q and r at distance d.
@@ -211,6 +228,7 @@ func (b *boruvka[T]) run() ([]nodeEdge, error) {
 				b.best[k] = noKey
 				b.bestA[k], b.bestB[k] = -1, -1
 				b.bound[k].Store(math.Float64bits(b.limit))
+				b.found[k].Store(false)
 			}
 		}
 		// Every node offers the lightest entry left in its list; those
@@ -228,7 +246,11 @@ func (b *boruvka[T]) run() ([]nodeEdge, error) {
 		}
 		j := 0
 		for _, q := range queries {
-			if w := b.low[q]; w <= b.best[b.comp[q]].w && w <= b.limit {
+			c := b.comp[q]
+			if b.anyEdge && b.bestA[c] >= 0 {
+				continue // its component has an edge already
+			}
+			if w := b.low[q]; w <= b.best[c].w && w <= b.limit {
 				queries[j] = q
 				j++
 			}
@@ -370,6 +392,13 @@ func (b *boruvka[T]) search(q int32, s *searchScratch) {
 	idq := f.firstID(q)
 	h := s.heap[:0]
 	bnd := &b.bound[cq]
+	cut := false // the search stopped early: anyEdge and an edge is known
+	done := func() bool {
+		if b.anyEdge && (len(h) > 0 || b.found[cq].Load()) {
+			cut = true
+		}
+		return cut
+	}
 	minUB := math.Inf(1) // the lowest bound anything was pruned against
 	ub := func() float64 {
 		u := math.Float64frombits(bnd.Load())
@@ -401,7 +430,7 @@ func (b *boruvka[T]) search(q int32, s *searchScratch) {
 	expand := func(x int32, d float64, skipKid int32) {
 		u := ub()
 		base := len(stack)
-		for c := f.kidLo[x]; c < f.kidHi[x]; c++ {
+		for c := f.kidLo[x]; c < f.kidHi[x] && !done(); c++ {
 			if c == skipKid {
 				continue
 			}
@@ -425,7 +454,7 @@ func (b *boruvka[T]) search(q int32, s *searchScratch) {
 		sortDesc(stack[base:])
 	}
 	drain := func() {
-		for len(stack) > 0 {
+		for len(stack) > 0 && !done() {
 			x := stack[len(stack)-1]
 			stack = stack[:len(stack)-1]
 			if b.lowWeight(q, x.k, x.d, f.rad[x.k]) > ub() {
@@ -438,7 +467,7 @@ func (b *boruvka[T]) search(q int32, s *searchScratch) {
 		expand(q, 0, -1)
 		drain()
 	}
-	for prev, a := q, f.par[q]; a >= 0; prev, a = a, f.par[a] {
+	for prev, a := q, f.par[q]; a >= 0 && !done(); prev, a = a, f.par[a] {
 		if b.skip[a] == cq || b.skip[a] == none {
 			continue // nothing of another component up to here
 		}
@@ -450,10 +479,19 @@ func (b *boruvka[T]) search(q int32, s *searchScratch) {
 		expand(a, da, prev)
 		drain()
 	}
-	s.stack = stack
+	s.stack = stack[:0]
 	lim := minUB
 	if len(h) == listLen {
 		lim = min(lim, h[0].e.w)
+	}
+	switch {
+	case cut:
+		lim = 0 // the list vouches for nothing
+		if len(h) > 0 {
+			b.found[cq].Store(true)
+		}
+	case len(h) == 0 && minUB >= b.limit:
+		lim = math.Inf(1) // no edge within the limit, now or later
 	}
 	o := int(q) * listLen
 	lightest := math.Inf(1)

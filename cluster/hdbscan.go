@@ -227,28 +227,41 @@ func LabelTree(n int, edges []Edge, o HDBSCANOptions) (res HDBSCANResult, err er
 // tree's search returns, as the search reports distances in the tree's
 // precision.
 func (f *flatTree[T]) coreDistances(minSamples int, o Options) ([]float64, error) {
+	return f.kthDistances(minSamples, nil, refDist[T], o)
+}
+
+// kthDistances returns, for each node (those with skip[k] false, if skip
+// is not nil; 0 for the others), the distance from its point to its k-th
+// nearest point, its own point first, as measure(tree, a, b) measures it
+// (the tree's search reports distances in its own precision: the k-th
+// neighbour's distance is measured again).
+func (f *flatTree[T]) kthDistances(k int, skip []bool, measure func(*core.Tree[T], []T, []T) float64, o Options) ([]float64, error) {
 	out := make([]float64, f.n)
-	k := minSamples - 1 // the point itself is the first
+	k-- // the point itself is the first
 	if k == 0 {
 		return out, nil
 	}
-	ids := make([]int64, f.n)
+	var ids []int64
+	var nodes []int32
 	for i := range int32(f.n) {
-		ids[i] = int64(f.firstID(i))
+		if skip == nil || !skip[i] {
+			ids = append(ids, int64(f.firstID(i)))
+			nodes = append(nodes, i)
+		}
 	}
 	const chunk = 1 << 14
-	dist := make([]T, min(chunk, f.n)*k)
-	idx := make([]int64, min(chunk, f.n)*k)
-	for lo := 0; lo < f.n; lo += chunk {
-		hi := min(lo+chunk, f.n)
+	dist := make([]T, min(chunk, len(ids))*k)
+	idx := make([]int64, min(chunk, len(ids))*k)
+	for lo := 0; lo < len(ids); lo += chunk {
+		hi := min(lo+chunk, len(ids))
 		m := hi - lo
 		err := f.t.KNearestBatch(core.Batch[T]{IDs: ids[lo:hi], Jobs: o.Jobs, Monitor: o.Monitor}, k, dist[:m*k], idx[:m*k])
 		if err != nil {
 			return nil, err
 		}
 		for i := range m {
-			q := int32(lo + i)
-			out[q] = refDist(f.t, f.point(q), f.t.Point(int(idx[i*k+k-1])))
+			q := nodes[lo+i]
+			out[q] = measure(f.t, f.point(q), f.t.Point(int(idx[i*k+k-1])))
 		}
 	}
 	return out, nil
