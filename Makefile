@@ -19,7 +19,7 @@ PKG_SRC := go.mod go.sum pyproject.toml setup.py MANIFEST.in
 
 export GO
 
-.PHONY: all demo test go-test py-test fmt-check vet install venv wheel clean bench bench-smoke
+.PHONY: all demo test go-test py-test fmt-check vet install venv wheel clean bench bench-smoke bench-cluster
 
 all: test
 
@@ -82,6 +82,14 @@ bench: $(STAMP)
 
 bench-smoke: $(STAMP)
 	$(VPY) benchmarks/run.py --smoke
+	$(VPY) benchmarks/cluster.py --smoke
+
+# The clustering benchmark (benchmarks/cluster.py): pcct.cluster against
+# scikit-learn's DBSCAN and HDBSCAN, mlpack's emst and scipy's dense route;
+# writes benchmarks/results/cluster.md.
+bench-cluster: $(STAMP)
+	$(VPIP) install --disable-pip-version-check mlpack
+	$(VPY) benchmarks/cluster.py $(BENCH_ARGS)
 
 wheel: $(VPY)
 	$(VPIP) wheel --no-deps -w dist .
