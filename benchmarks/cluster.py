@@ -106,11 +106,20 @@ def _rss_mb():
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
+def _cpu_s():
+    """CPU seconds of this process so far, every thread included."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
 def worker(spec):
     """Run one job and write its outcome (JSON) and answer (.npz)."""
     X = np.load(spec["data"])
+    import sklearn.cluster  # noqa: F401  (imports outside the timed call)
+    import pcct.cluster  # noqa: F401
     threads, task, peer, s = spec["threads"], spec["task"], spec["peer"], spec["settings"]
     base = _rss_mb()
+    cpu0 = _cpu_s()
     out = {}
     answer = {}
     if peer == "pcct":
@@ -162,6 +171,7 @@ def worker(spec):
         answer = {"weight": m.sum()}
     else:
         raise ValueError(peer)
+    out["cpu_s"] = _cpu_s() - cpu0
     out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     out["grew_mb"] = out["peak_mb"] - base
     np.savez(spec["answer"], **answer)
@@ -233,11 +243,14 @@ def dense_series(tmp, threads, timeout, limit_gb):
     return rows
 
 
-def fmt_s(out):
+def fmt_s(out, cpu=True):
+    """Wall seconds, and CPU seconds (all threads) in parentheses."""
     if out is None:
         return ""
     if out.get("status") != "ok":
         return out["status"]
+    if cpu and "cpu_s" in out:
+        return f"{out['seconds']:.3g} ({out['cpu_s']:.3g})"
     return f"{out['seconds']:.3g}"
 
 
@@ -312,12 +325,13 @@ def write(out_dir, rows, dense, args):
     out_dir.mkdir(parents=True, exist_ok=True)
     with open(out_dir / "cluster.csv", "w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["dataset", "n", "d", "task", "peer", "status", "seconds", "build_s",
+        w.writerow(["dataset", "n", "d", "task", "peer", "status", "seconds", "cpu_s", "build_s",
                     "on_tree_s", "peak_mb", "grew_mb", "check"])
         for r in rows:
             for peer, o in r["outs"].items():
                 w.writerow([r["dataset"], r["n"], r["d"], r["task"], peer, o.get("status"),
-                            o.get("seconds", ""), o.get("build_s", ""), o.get("on_tree_s", ""),
+                            o.get("seconds", ""), o.get("cpu_s", ""), o.get("build_s", ""),
+                            o.get("on_tree_s", ""),
                             o.get("peak_mb", ""), o.get("grew_mb", ""),
                             r["check"] if peer == "pcct" else ""])
     import pcct
@@ -330,9 +344,11 @@ def write(out_dir, rows, dense, args):
         f"{len(os.sched_getaffinity(0))} CPUs, T = {args.threads} threads for every peer "
         "(pcct and scikit-learn `n_jobs=T`; mlpack's emst and scipy are single-threaded), "
         f"pcct {pcct.__version__}, scikit-learn {sklearn.__version__}, one call per job in a "
-        f"process of its own, time-out {args.timeout:g} s. Seconds of wall clock, the index "
-        "build included; for pcct also the build alone and the call on the built tree. "
-        "Above 1, pcct is faster.",
+        f"process of its own, time-out {args.timeout:g} s. Seconds of wall clock and, in "
+        "parentheses, of CPU time (all threads), the index build included; for pcct also "
+        "the build alone and the call on the built tree (wall clock). Ratios: the peer's "
+        "time over pcct's, wall clock (CPU time); above 1, pcct is faster. The machine's "
+        f"load average when the run ended: {os.getloadavg()[0]:.1f}.",
         "",
     ]
     titles = {"mst": "Minimum spanning tree (Euclidean)", "dbscan": "DBSCAN",
@@ -360,7 +376,8 @@ def write(out_dir, rows, dense, args):
                 po = r["outs"].get(p)
                 cells.append(fmt_s(po))
                 if po and po.get("status") == "ok" and o.get("status") == "ok":
-                    cells.append(f"{po['seconds'] / o['seconds']:.2f}")
+                    cells.append(f"{po['seconds'] / o['seconds']:.2f} "
+                                 f"({po['cpu_s'] / o['cpu_s']:.2f})")
                 elif po and po.get("status", "").startswith(">") and o.get("status") == "ok":
                     cells.append(f"> {args.timeout / o['seconds']:.0f}")
                 else:
