@@ -182,15 +182,7 @@ func brutePrimHierarchy(n int, w func(i, j int) float64) []Merge {
 		order = append(order, Edge{src[next], next, key[next]})
 		cur = next
 	}
-	slices.SortStableFunc(order, func(a, b Edge) int {
-		switch {
-		case a.Dist < b.Dist:
-			return -1
-		case a.Dist > b.Dist:
-			return 1
-		}
-		return 0
-	})
+	sortByDist(order)
 	u := newLabelled(n)
 	out := make([]Merge, len(order))
 	for j, e := range order {

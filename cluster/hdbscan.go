@@ -3,7 +3,6 @@ package cluster
 import (
 	"fmt"
 	"math"
-	"slices"
 
 	"github.com/pcct-dev/pcct/core"
 )
@@ -131,15 +130,7 @@ func HDBSCAN[T core.Float](t *core.Tree[T], o HDBSCANOptions) (res HDBSCANResult
 	if err != nil {
 		return res, err
 	}
-	slices.SortStableFunc(edges, func(a, b Edge) int {
-		switch {
-		case a.Dist < b.Dist:
-			return -1
-		case a.Dist > b.Dist:
-			return 1
-		}
-		return 0
-	})
+	sortByDist(edges)
 	return LabelTree(t.Len(), edges, o)
 }
 

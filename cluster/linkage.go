@@ -56,15 +56,7 @@ func Linkage(n int, edges []Edge) ([]Merge, error) {
 		return nil, fmt.Errorf("cluster: %d edges cannot span %d points", len(edges), n)
 	}
 	edges = slices.Clone(edges)
-	slices.SortStableFunc(edges, func(a, b Edge) int {
-		switch {
-		case a.Dist < b.Dist:
-			return -1
-		case a.Dist > b.Dist:
-			return 1
-		}
-		return 0
-	})
+	sortByDist(edges)
 	u := newLabelled(n)
 	out := make([]Merge, n-1)
 	for j, e := range edges {
@@ -78,6 +70,19 @@ func Linkage(n int, edges []Edge) ([]Merge, error) {
 		out[j] = Merge{A: min(a, b), B: max(a, b), Dist: e.Dist, Size: u.join(e.I, e.J, n+j)}
 	}
 	return out, nil
+}
+
+// sortByDist sorts edges by distance, keeping the order of equal ones.
+func sortByDist(edges []Edge) {
+	slices.SortStableFunc(edges, func(a, b Edge) int {
+		switch {
+		case a.Dist < b.Dist:
+			return -1
+		case a.Dist > b.Dist:
+			return 1
+		}
+		return 0
+	})
 }
 
 // labelled is a union-find over points that names each set by the
