@@ -50,11 +50,15 @@ vet:
 # read while updates run, parallel batches, dynamic sequences) and the
 # black-box batch, monitor and empty-tree tests. It needs cgo (a C compiler).
 RACE_RUN ?= Batch|Monitor|EmptyTree
+# The parallel searches of package cluster (spanning tree, DBSCAN, HDBSCAN)
+# on a few of its test cases.
+CLUSTER_RACE_RUN ?= TestMinimumSpanningTreeAgainstPrim/blobs|TestDBSCANWeights|TestHDBSCANHierarchyAgainstPrim/uniform/euclidean
 
 go-test: fmt-check vet
 	$(GO) test ./...
 	$(GO) test -race ./core
 	$(GO) test -race -run '$(RACE_RUN)' ./tests_go
+	$(GO) test -race -run '$(CLUSTER_RACE_RUN)' ./cluster
 
 py-test: $(STAMP)
 	$(VPY) -m pytest tests_py
