@@ -22,7 +22,7 @@ PKG_SRC := go.mod go.sum pyproject.toml setup.py MANIFEST.in $(GPU_SRC)
 
 export GO
 
-.PHONY: all demo test go-test py-test fmt-check vet vet-cuda install venv wheel wheel-check clean bench bench-smoke bench-dask gpu-check gpu-check-prepare
+.PHONY: all demo test go-test py-test fmt-check vet vet-cuda install venv wheel wheel-check clean bench bench-smoke bench-dask bench-cluster gpu-check gpu-check-prepare
 
 all: test
 
@@ -59,11 +59,15 @@ vet:
 # read while updates run, parallel batches, dynamic sequences) and the
 # black-box batch, monitor and empty-tree tests. It needs cgo (a C compiler).
 RACE_RUN ?= Batch|Monitor|EmptyTree
+# The parallel searches of package cluster (spanning tree, DBSCAN, HDBSCAN)
+# on a few of its test cases.
+CLUSTER_RACE_RUN ?= TestMinimumSpanningTreeAgainstPrim/blobs|TestDBSCANWeights|TestHDBSCANHierarchyAgainstPrim/uniform/euclidean
 
 go-test: fmt-check vet vet-cuda
 	$(GO) test ./...
 	$(GO) test -race ./core
 	$(GO) test -race -run '$(RACE_RUN)' ./tests_go
+	$(GO) test -race -run '$(CLUSTER_RACE_RUN)' ./cluster
 
 # The CUDA code must never rot unseen: `go vet -tags cuda` over everything,
 # then the GPU tests built with -tags cuda and run against a stand-in driver
@@ -103,6 +107,14 @@ bench: $(TEST_STAMP)
 
 bench-smoke: $(TEST_STAMP)
 	$(VPY) benchmarks/run.py --smoke
+	$(VPY) benchmarks/cluster.py --smoke
+
+# The clustering benchmark (benchmarks/cluster.py): pcct.cluster against
+# scikit-learn's DBSCAN and HDBSCAN, mlpack's emst and scipy's dense route;
+# writes benchmarks/results/cluster.md.
+bench-cluster: $(STAMP)
+	$(VPIP) install --disable-pip-version-check mlpack
+	$(VPY) benchmarks/cluster.py $(BENCH_ARGS)
 
 # pcct.dask on a LocalCluster of 1 and 2 workers against pcct, and the merge
 # (writes benchmarks/results/dask.md; DASK_BENCH_ARGS passes options).

@@ -194,6 +194,24 @@ _SIGNATURES = [
     ("pcct_gpu_info", c_int64, [c_char_p, c_int64, POINTER(c_int64), POINTER(c_int32)]),
     ("pcct_version", c_int64, [c_char_p, c_int64]),
     ("pcct_test_panic", c_int64, []),
+    # cluster.go: the applications of package cluster and the level covers.
+    ("pcct_mst", c_int64,
+     [c_uintptr, c_int32, c_void_p, c_void_p, c_void_p, c_void_p, c_int64]),
+    ("pcct_single_linkage", c_int64, [c_uintptr, c_int32, c_void_p, c_void_p, c_int64]),
+    ("pcct_dbscan", c_int64,
+     [c_uintptr, c_double, c_int64, c_void_p, c_int32, c_void_p, c_void_p, c_void_p, c_int64]),
+    ("pcct_hdbscan_tree", c_int64,
+     [c_uintptr, c_int64, c_double, c_int32, c_void_p, c_void_p, c_void_p, c_void_p, c_int64]),
+    ("pcct_hdbscan_labels", c_int64,
+     [c_void_p, c_void_p, c_void_p, c_int64, c_int64, c_double, c_int64, c_int32, c_int32,
+      c_void_p, c_void_p, c_void_p]),
+    ("pcct_labels_at_cut", c_int64, [c_void_p, c_int64, c_double, c_int64, c_void_p]),
+    ("pcct_tree_cover", c_int64,
+     [c_uintptr, c_int64, c_void_p, c_void_p, c_void_p, c_int64, POINTER(c_int64)]),
+    ("pcct_centers_near", c_int64,
+     [c_uintptr, c_void_p, c_int64, c_int64, c_double, c_void_p, c_void_p, c_void_p, c_void_p,
+      c_int64, POINTER(c_int64)]),
+    ("pcct_tree_points", c_int64, [c_uintptr, c_void_p, c_int64, c_void_p]),
 ]
 
 _lock = threading.Lock()

@@ -14,7 +14,7 @@ from typing import NamedTuple
 import numpy as np
 from sklearn.utils.validation import check_array
 
-from . import _format, _handle, _search
+from . import _cluster, _format, _handle, _search
 from ._lib import ForkedChildError
 from ._handle import TreeVersion
 from ._validation import (
@@ -38,7 +38,7 @@ from ._validation import (
 )
 from .exceptions import ReadOnlyError
 
-__all__ = ["CoverTree", "TreeStructure", "ReadOnlyError"]
+__all__ = ["CoverTree", "TreeStructure", "LevelCover", "ReadOnlyError"]
 
 _MINKOWSKI = METRICS["minkowski"]
 
@@ -57,6 +57,30 @@ class TreeStructure(NamedTuple):
     nodes of level >= i are more than 2**i apart."""
     parents: np.ndarray
     """The id of the node's parent, -1 for the root."""
+
+
+class LevelCover(NamedTuple):
+    """The centers of a cover of the tree at a level (see
+    :meth:`CoverTree.cover` and :meth:`CoverTree.centers_near`), one entry
+    per center."""
+
+    ids: np.ndarray
+    """int64: the center's id (the smallest id among identical points)."""
+    points: np.ndarray
+    """The centers' coordinates, (n_centers, n_features) in the tree's
+    dtype, as the tree stores them (unit vectors under the cosine metric)."""
+    counts: np.ndarray
+    """int64: the points the center stands for (its own and those below it
+    that are not under another center); they sum to n_samples."""
+    weights: np.ndarray
+    """float64: counts / n_samples, the fraction of the points in the
+    center's cell; they sum to 1."""
+    radii: np.ndarray
+    """float64: a bound on the distance from the center to each of its
+    points (below 2**(level+1))."""
+    distances: np.ndarray
+    """float64: the distance from the query point (centers_near), nearest
+    first; zeros for cover."""
 
 
 class CoverTree:
@@ -698,6 +722,110 @@ class CoverTree:
         ([2, 0], [1, 2], [2, 1], [-1, 2])
         """
         return TreeStructure(*self._version.structure())
+
+
+    def _centers(self, version, ids, counts, radii, dists):
+        n = version.n_samples
+        weights = counts / n if n else np.zeros(0)
+        return LevelCover(ids, _cluster.points(version, ids), counts, weights, radii, dists)
+
+    def cover(self, level):
+        """Return the cover of the tree at a level: its nodes of that level
+        and above, each with the share of the points it stands for.
+
+        The nodes of level >= ``level`` (the root always among them) form a
+        ``2**level``-net of the points: they are pairwise more than
+        ``2**level`` apart, and every point lies within ``2**(level+1)`` of
+        the center that stands for it, its nearest ancestor among them in
+        the tree (or itself). Weighted by the share of the points under
+        each, the centers summarise the data at that scale: a weighted
+        epsilon-cover, coarser as the level grows; above the root's level
+        the root alone stands for everything. The work is proportional to
+        the number of centers.
+
+        Parameters
+        ----------
+        level : int
+            The level i (see :meth:`structure` and ``stats()['min_level']``
+            and ``['max_level']``).
+
+        Returns
+        -------
+        cover : LevelCover
+            A named tuple, one entry per center, parents before children:
+            ``ids``, ``points``, ``counts``, ``weights`` (counts /
+            n_samples), ``radii`` (a bound on the distance from the center
+            to its points) and ``distances`` (zeros).
+
+        See Also
+        --------
+        centers_near : The centers of a cover near a point.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from pcct import CoverTree
+        >>> tree = CoverTree(np.array([[0.0], [0.1], [4.0], [4.2]]))
+        >>> c = tree.cover(1)
+        >>> len(c.ids), c.counts.tolist(), float(c.weights.sum())
+        (2, [2, 2], 1.0)
+        """
+        level = _check_level(level)
+        version = self._version
+        ids, counts, radii = _cluster.cover(version, level)
+        return self._centers(version, ids, counts, radii, np.zeros(ids.size))
+
+    def centers_near(self, c, level, max_distance):
+        """Return the centers of the cover at a level within a distance of
+        a point, nearest first.
+
+        Parameters
+        ----------
+        c : array-like of shape (n_features,)
+            The point.
+        level : int
+            The cover's level (see :meth:`cover`).
+        max_distance : float
+            The largest distance (``d <= max_distance``), in the metric's
+            units; may be ``inf``.
+
+        Returns
+        -------
+        centers : LevelCover
+            The centers of ``cover(level)`` within ``max_distance`` of
+            ``c``, ordered by distance (ties by id), with their distances
+            in ``distances``. The search prunes with the tree's subtree
+            radii, so it measures only the centers within reach and the
+            nodes above them.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from pcct import CoverTree
+        >>> tree = CoverTree(np.array([[0.0], [0.1], [4.0], [4.2]]))
+        >>> near = tree.centers_near([3.0], 1, 2.0)
+        >>> near.counts.tolist(), bool(near.distances[0] <= 2.0)
+        ([2], True)
+        """
+        level = _check_level(level)
+        max_distance = check_radius(max_distance, "max_distance")
+        q = np.asarray(c)
+        if q.ndim != 1:
+            raise ValueError(
+                f"c must be one point, a 1-D array-like of {self.n_features} coordinates; "
+                f"got an array of shape {q.shape}."
+            )
+        q = self._check_queries(q.reshape(1, -1), name="c")[0]
+        version = self._version
+        ids, counts, radii, dists = _cluster.centers_near(version, q, level, max_distance)
+        return self._centers(version, ids, counts, radii, dists)
+
+
+def _check_level(level):
+    """A cover level as an int (ValueError if it is not an integer)."""
+    if isinstance(level, bool) or not isinstance(level, (int, np.integer)):
+        raise ValueError(f"level must be an int, got {level!r}.")
+    return int(max(min(int(level), 2**62), -(2**62)))
 
 
 def _restore_tree(buf, state):
