@@ -112,7 +112,7 @@ bench-smoke: $(TEST_STAMP)
 # The clustering benchmark (benchmarks/cluster.py): pcct.cluster against
 # scikit-learn's DBSCAN and HDBSCAN, mlpack's emst and scipy's dense route;
 # writes benchmarks/results/cluster.md.
-bench-cluster: $(STAMP)
+bench-cluster: $(TEST_STAMP)
 	$(VPIP) install --disable-pip-version-check mlpack
 	$(VPY) benchmarks/cluster.py $(BENCH_ARGS)
 
