@@ -1,0 +1,151 @@
+package core
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"math"
+)
+
+// The binary format of a Flat (little-endian):
+//
+//	magic        8 bytes "PCCTFLAT"
+//	version      uint32 (flatFormatVersion)
+//	dtype        uint32: 4 for float32, 8 for float64
+//	dim          uint32
+//	metric       uint32 kind, float64 p
+//	ids issued   uint32
+//	points       uint32
+//	then each point, by ascending caller index:
+//	  index      uint32
+//	  point      dim values of the dtype, as the index holds them
+//	checksum     uint32, CRC-32 (IEEE) of everything before it
+
+const (
+	flatMagic         = "PCCTFLAT"
+	flatFormatVersion = 1
+)
+
+// IsFlatEncoding reports whether data starts like an encoded Flat (rather
+// than an encoded Tree).
+func IsFlatEncoding(data []byte) bool {
+	return len(data) >= len(flatMagic) && string(data[:len(flatMagic)]) == flatMagic
+}
+
+// Encode returns the index in pcct's versioned binary format, which
+// DecodeFlat reads back into an index with the same points, caller indices
+// and metric, giving the same answers.
+func (f *Flat[T]) Encode() []byte {
+	le := binary.LittleEndian
+	var zero T
+	size := binary.Size(zero)
+	buf := make([]byte, 0, 48+f.n*(4+f.dim*size))
+	buf = append(buf, flatMagic...)
+	buf = le.AppendUint32(buf, flatFormatVersion)
+	buf = le.AppendUint32(buf, uint32(size))
+	buf = le.AppendUint32(buf, uint32(f.dim))
+	buf = le.AppendUint32(buf, uint32(f.metric.Kind))
+	buf = le.AppendUint64(buf, math.Float64bits(f.metric.P))
+	buf = le.AppendUint32(buf, uint32(f.nids))
+	buf = le.AppendUint32(buf, uint32(f.n))
+	for _, id := range f.LiveIDs(nil) {
+		buf = le.AppendUint32(buf, uint32(id))
+		for _, v := range f.Point(int(id)) {
+			if size == 4 {
+				buf = le.AppendUint32(buf, math.Float32bits(float32(v)))
+			} else {
+				buf = le.AppendUint64(buf, math.Float64bits(float64(v)))
+			}
+		}
+	}
+	return le.AppendUint32(buf, crc32.ChecksumIEEE(buf))
+}
+
+// DecodeFlat reads an index written by Flat.Encode. The element type T
+// must be the one it was encoded with. It returns an error for data that is
+// not an encoded Flat, is truncated or damaged (checksum), has another
+// dtype, or is inconsistent (indices out of order or range, a non-finite
+// coordinate).
+func DecodeFlat[T Float](data []byte) (f *Flat[T], err error) {
+	defer catch(&err)
+	if !IsFlatEncoding(data) || len(data) < len(flatMagic)+4 {
+		return nil, errors.New("core: decode: not a pcct brute-force index (bad magic)")
+	}
+	body := data[:len(data)-4]
+	if crc32.ChecksumIEEE(body) != binary.LittleEndian.Uint32(data[len(data)-4:]) {
+		return nil, errors.New("core: decode: checksum mismatch: the data is truncated or damaged")
+	}
+	r := &reader{b: body[len(flatMagic):]}
+	if v := r.u32(); v != flatFormatVersion {
+		return nil, fmt.Errorf("core: decode: format version %d, this library reads %d", v, flatFormatVersion)
+	}
+	var zero T
+	if size := r.u32(); int(size) != binary.Size(zero) {
+		return nil, fmt.Errorf("core: decode: the index holds %d-byte floats, not %d-byte ones", size, binary.Size(zero))
+	}
+	dim := int(r.u32())
+	m := Metric{Kind: MetricKind(r.u32()), P: r.f64()}
+	nids := r.u32()
+	n := r.u32()
+	if r.err != nil {
+		return nil, r.err
+	}
+	if dim < 1 {
+		return nil, fmt.Errorf("core: decode: dimension %d", dim)
+	}
+	if err := m.Validate(); err != nil {
+		return nil, fmt.Errorf("core: decode: %w", err)
+	}
+	if err := checkDim(m, dim); err != nil {
+		return nil, fmt.Errorf("core: decode: %w", err)
+	}
+	if nids > math.MaxInt32 || n > nids || n == 0 {
+		return nil, fmt.Errorf("core: decode: %d points for %d caller indices", n, nids)
+	}
+	if need := uint64(n) * uint64(4+dim*binary.Size(zero)); need != uint64(len(r.b)) {
+		return nil, fmt.Errorf("core: decode: %d points of dimension %d do not take %d bytes", n, dim, len(r.b))
+	}
+	m = m.Canonical()
+	f = &Flat[T]{dim: dim, metric: m, dist: fastKernel[T](m, dim), nids: int32(nids), n: int(n)}
+	rows := (int(nids) + flatRows - 1) / flatRows
+	for c := range rows {
+		used := min(flatRows, int(nids)-c*flatRows)
+		f.chunks = append(f.chunks, &flatChunk[T]{used: used, rows: make([]T, used*dim), live: make([]uint64, flatRows/64)})
+	}
+	live := make([]T, 0, int(n)*dim)
+	prev := int64(-1)
+	for i := range n {
+		id := int64(r.u32())
+		if id <= prev || id >= int64(nids) {
+			return nil, fmt.Errorf("core: decode: point %d has caller index %d, out of order or range", i, id)
+		}
+		prev = id
+		c, j := f.chunks[id/flatRows], int(id%flatRows)
+		row := c.rows[j*dim : (j+1)*dim]
+		for k := range row {
+			v := readFloat[T](r)
+			if x := float64(v); math.IsNaN(x) || math.IsInf(x, 0) {
+				return nil, fmt.Errorf("core: decode: caller index %d has a non-finite coordinate at column %d", id, k)
+			}
+			row[k] = v
+		}
+		c.live[j/64] |= 1 << (j % 64)
+		c.nlive++
+		live = append(live, row...)
+	}
+	f.lo, f.hi = emptyBox(dim)
+	extendBox(f.lo, f.hi, live)
+	if err := checkSpan(m, f.lo, f.hi); err != nil {
+		return nil, fmt.Errorf("core: decode: %w", err)
+	}
+	if m.Kind == Euclidean || m.Kind == Cosine {
+		f.screen = centre(live, dim)
+	}
+	forRange(len(f.chunks), 0, func(_, lo, hi int) {
+		for _, c := range f.chunks[lo:hi] {
+			f.pack(c)
+		}
+	})
+	return f, nil
+}
