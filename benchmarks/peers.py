@@ -125,6 +125,12 @@ class Pcct(_NeighborsAPI):
     def build_evaluations(self):
         return int(self.nn.tree_.stats().get("build_distance_evaluations", -1))
 
+    def index_bytes(self):
+        """The bytes the tree refers to, as pcct counts them (stats()["bytes"]),
+        or None for a pcct without the count."""
+        b = self.nn.tree_.stats().get("bytes")
+        return None if b is None else int(b)
+
 
 class Sklearn(_NeighborsAPI):
     threads_note = "n_jobs=T; BLAS/OpenMP limited to T threads (threadpoolctl)"

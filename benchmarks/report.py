@@ -15,7 +15,7 @@ from pathlib import Path
 
 COLUMNS = ["dataset", "n", "d", "peer", "threads", "dtype", "measure", "mode", "k", "radius",
            "queries", "status", "seconds", "qps", "runs", "evals_per_query", "build_evaluations",
-           "mean_count", "index_mb", "rss_base_mb", "rss_after_build_mb", "rss_peak_mb", "check", "note",
+           "mean_count", "index_mb", "tree_bytes", "rss_base_mb", "rss_after_build_mb", "rss_peak_mb", "check", "note",
            "peer_version", "threads_note", "self_mode"]
 
 MARK = {"unavailable": "n/a", "skipped": "cap", "unsupported": "—", "timeout": "timeout",
@@ -50,7 +50,7 @@ def read(out_dir):
     with open(out_dir / "results.csv") as f:
         rows = list(csv.DictReader(f))
     for r in rows:
-        for c in ("n", "d", "threads", "k", "queries", "runs", "build_evaluations"):
+        for c in ("n", "d", "threads", "k", "queries", "runs", "build_evaluations", "tree_bytes"):
             if r.get(c):
                 r[c] = int(float(r[c]))
             else:
@@ -288,15 +288,18 @@ def markdown(rows, info, images=()):
         L.append("Build in seconds; k-NN and radius in queries per second. index MiB: growth of the "
                  "worker's resident set during the build (the index and what the build kept); "
                  "peak MiB: the worker's peak resident set over build and all queries (ru_maxrss, "
-                 "including Python, the libraries and the data). evals/q: pcct's distance "
-                 "evaluations per query (all points, k=10).\n")
+                 "including Python, the libraries and the data). B/pt: index MiB per fitted "
+                 "point, in bytes; tree B/pt: the bytes pcct's tree refers to per point, as "
+                 "its stats() counts them (node records, coordinates, child and id lists). "
+                 "evals/q: pcct's distance evaluations per query (all points, k=10).\n")
         for ds in real:
             if ds not in info.get("datasets", {}):
                 continue
             f = info["datasets"][ds]
             L.append(f"### {ds} ({f['n']:,} x {f['d']}, {f['n_heldout']:,} held-out, radius {f['radius']:g})\n")
             cols = ["build s"] + [f"{m} k={k}" for m in ("all", "held-out") for k in (1, 10, 100)] + \
-                   ["radius all", "radius held-out", "mean in r", "index MiB", "peak MiB", "evals/q"]
+                   ["radius all", "radius held-out", "mean in r", "index MiB", "B/pt", "tree B/pt",
+                    "peak MiB", "evals/q"]
             L.append("| peer | " + " | ".join(cols) + " |")
             L.append("|---|" + "---|" * len(cols))
             for p in peers:
@@ -316,6 +319,8 @@ def markdown(rows, info, images=()):
                 cells += [cell_qps(ra), cell_qps(rh)]
                 cells.append(f"{ra['mean_count']:.1f}" if ra and ra.get("mean_count") is not None else "")
                 cells.append(f"{b['index_mb']:,.1f}" if b.get("index_mb") is not None else "")
+                cells.append(f"{b['index_mb'] * 2**20 / f['n']:,.0f}" if b.get("index_mb") is not None else "")
+                cells.append(f"{float(b['tree_bytes']) / f['n']:,.0f}" if b.get("tree_bytes") not in (None, "") else "")
                 pk, base = b.get("rss_peak_mb"), b.get("rss_base_mb")
                 if pk is None:
                     cells.append("")

@@ -133,6 +133,8 @@ def main(path):
     extra = {}
     if hasattr(peer, "build_evaluations"):
         extra["build_evaluations"] = peer.build_evaluations()
+    if hasattr(peer, "index_bytes"):
+        extra["tree_bytes"] = peer.index_bytes()
     emit(kind="build", status="ok", seconds=build_s, rss_after_build_mb=maxrss_mb(),
          index_mb=rss_mb() - rss_before, **extra)
 

@@ -62,6 +62,7 @@ func pcct_bytes_fill(result C.uintptr_t, buf unsafe.Pointer) C.int64_t {
 		}
 		copy(dst, e.b)
 		cgo.Handle(result).Delete()
+		releaseAfter(int64(len(e.b)))
 		return nil
 	})
 }
@@ -93,6 +94,15 @@ func pcct_tree_decode(buf unsafe.Pointer, size C.int64_t, dtype C.int32_t, out *
 			return argError{err}
 		}
 		*out = C.uintptr_t(cgo.NewHandle(t))
+		// The decoder's transient copies: of the data, and of the map from
+		// caller index to node (8 bytes per 256 indices issued, built twice).
+		var ids int
+		if t.f32 != nil {
+			ids = t.f32.IDs()
+		} else {
+			ids = t.f64.IDs()
+		}
+		releaseAfter(int64(size)*4 + int64(ids)/16)
 		return nil
 	})
 }

@@ -50,6 +50,7 @@ const (
 	kindInternal = 2 // RuntimeError: a bug, including a recovered panic
 	kindMemory   = 3 // MemoryError
 	kindStopped  = 4 // the caller stopped the call through its control words
+	kindLimit    = 5 // a radius batch found more answers than its limit
 )
 
 // Dtype codes.
@@ -110,6 +111,9 @@ func status(err error) C.int64_t {
 		return 0
 	}
 	var ae argError
+	if errors.Is(err, core.ErrTooManyAnswers) || (errors.As(err, &ae) && errors.Is(ae.error, core.ErrTooManyAnswers)) {
+		return tickets.put(kindLimit, err.Error())
+	}
 	if errors.As(err, &ae) {
 		if errors.Is(ae.error, core.ErrStopped) {
 			return tickets.put(kindStopped, ae.Error())
@@ -120,6 +124,32 @@ func status(err error) C.int64_t {
 		return tickets.put(kindStopped, err.Error())
 	}
 	return tickets.put(kindInternal, err.Error())
+}
+
+// releaseBytes is the memory a call must have used for a while (an
+// estimate: see releaseAfter's callers) before it returns what it freed to
+// the operating system. Below it the forced collection would cost more
+// than it gives back.
+const releaseBytes = 32 << 20
+
+// Rough bytes a call holds for a while per unit of its work, for
+// releaseAfter: a build or an update keeps candidate lists per point being
+// placed (kilobytes each in high dimension); a radius answer is a float64
+// and an int32 in Go.
+const (
+	transientPerPoint  = 4096
+	transientPerAnswer = 12
+	transientPerNode   = 128 // a freed version's node record and lists
+)
+
+// releaseAfter returns the memory Go freed to the operating system after a
+// call that used about used bytes for a while (see releaseBytes). Go's
+// background scavenger would otherwise keep most of a large call's peak
+// for minutes.
+func releaseAfter(used int64) {
+	if used >= releaseBytes {
+		debug.FreeOSMemory()
+	}
 }
 
 // guard runs fn, converting a panic into an error ticket: a Go panic must

@@ -130,6 +130,7 @@ func pcct_tree_build(x unsafe.Pointer, dtype C.int32_t, n, d C.int64_t, metric C
 			return err
 		}
 		*out = C.uintptr_t(cgo.NewHandle(t))
+		releaseAfter(int64(n) * transientPerPoint)
 		return nil
 	})
 }
@@ -154,10 +155,20 @@ func pcct_tree_free(h C.uintptr_t) C.int64_t {
 		if h == 0 {
 			return nil
 		}
-		if _, err := treeOf(h); err != nil {
+		t, err := treeOf(h)
+		if err != nil {
 			return err
 		}
 		cgo.Handle(h).Delete()
+		// What the version alone held becomes garbage (chunks it shares with
+		// other versions stay): return it if it may be large.
+		nodes := 0
+		if t.f32 != nil {
+			nodes = t.f32.Nodes()
+		} else {
+			nodes = t.f64.Nodes()
+		}
+		releaseAfter(int64(nodes) * transientPerNode)
 		return nil
 	})
 }
@@ -177,14 +188,22 @@ const (
 	statQueryEvals
 	statMetric
 	statIDs
+	statBytesNodes
+	statBytesPoints
+	statBytesKids
+	statBytesGroups
+	statBytesIDs
+	statBytesIDMap
 	statCount
 )
 
 // pcct_tree_stats writes up to n of the tree's statistics to out, in the
 // order: points, dim, dtype, nodes, distinct levels, min level, max level,
 // depth, max fan-out, build distance evaluations, query distance
-// evaluations, metric kind, caller indices issued. It returns the number of fields available in
-// *written.
+// evaluations, metric kind, caller indices issued, then the bytes the tree
+// refers to (core.Memory): node records, coordinates, child lists, level
+// groups, caller indices held, caller-index map. It returns the number of
+// fields available in *written.
 //
 //export pcct_tree_stats
 func pcct_tree_stats(h C.uintptr_t, out *C.int64_t, n C.int64_t, written *C.int64_t) C.int64_t {
@@ -196,17 +215,20 @@ func pcct_tree_stats(h C.uintptr_t, out *C.int64_t, n C.int64_t, written *C.int6
 		var s core.Stats
 		var m core.Metric
 		var ids int
+		var mem core.Memory
 		if t.f32 != nil {
-			s, m, ids = t.f32.Stats(), t.f32.Metric(), t.f32.IDs()
+			s, m, ids, mem = t.f32.Stats(), t.f32.Metric(), t.f32.IDs(), t.f32.Memory()
 		} else {
-			s, m, ids = t.f64.Stats(), t.f64.Metric(), t.f64.IDs()
+			s, m, ids, mem = t.f64.Stats(), t.f64.Metric(), t.f64.IDs(), t.f64.Memory()
 		}
 		vals := [statCount]int64{
 			statPoints: int64(s.Points), statDim: int64(s.Dim), statDtype: int64(t.dtype()),
 			statNodes: int64(s.Nodes), statLevels: int64(s.Levels), statMinLevel: int64(s.MinLevel),
 			statMaxLevel: int64(s.MaxLevel), statDepth: int64(s.Depth), statMaxFanout: int64(s.MaxFanout),
 			statBuildEvals: s.BuildEvals, statQueryEvals: s.QueryEvals, statMetric: int64(m.Kind),
-			statIDs: int64(ids),
+			statIDs: int64(ids), statBytesNodes: mem.Nodes, statBytesPoints: mem.Points,
+			statBytesKids: mem.Kids, statBytesGroups: mem.Groups, statBytesIDs: mem.IDs,
+			statBytesIDMap: mem.IDMap,
 		}
 		dst, err := slice[C.int64_t](unsafe.Pointer(out), min(int64(n), statCount))
 		if err != nil {
@@ -273,11 +295,14 @@ type source struct {
 	strategy C.int32_t
 	// control is the caller's pair of control words, or nil (see monitor).
 	control *C.int64_t
+	// limit, if positive, bounds the answers a radius batch may hold
+	// (core.Batch.MaxAnswers).
+	limit int64
 }
 
 // batch builds the core.Batch that src describes.
 func batch[T core.Float](t *core.Tree[T], src source) (core.Batch[T], error) {
-	b := core.Batch[T]{Jobs: int(src.jobs), Strategy: core.Strategy(src.strategy), Monitor: monitor(src.control)}
+	b := core.Batch[T]{Jobs: int(src.jobs), Strategy: core.Strategy(src.strategy), Monitor: monitor(src.control), MaxAnswers: src.limit}
 	if src.n < 0 {
 		return b, argErrorf("pcct: negative query count %d", src.n)
 	}
@@ -411,6 +436,42 @@ func radius[T core.Float](t *core.Tree[T], src source, r float64, sorted bool, c
 	return res, nil
 }
 
+func count[T core.Float](t *core.Tree[T], src source, r float64, counts *C.int64_t) error {
+	b, err := batch(t, src)
+	if err != nil {
+		return err
+	}
+	cs, err := slice[int64](unsafe.Pointer(counts), src.n)
+	if err != nil {
+		return err
+	}
+	if err := t.CountWithinBatch(b, r, cs); err != nil {
+		return argError{err}
+	}
+	return nil
+}
+
+// pcct_radius_count writes to counts (n int64) the number of points within
+// distance r (d <= r) of each query, without listing them: of n query points
+// of dimension d at q; or, when q is NULL, of the tree's own points with the
+// n caller indices at ids, or first..first+n-1 when ids is NULL too, each
+// left out of its own answer. Its memory does not grow with the answers.
+// control, which may be NULL, is the call's pair of control words (see
+// monitor).
+//
+//export pcct_radius_count
+func pcct_radius_count(h C.uintptr_t, q unsafe.Pointer, ids *C.int64_t, first, n, d C.int64_t, r C.double, jobs C.int32_t, control *C.int64_t, counts *C.int64_t) C.int64_t {
+	return guard(func() error {
+		src := source{q: q, ids: ids, first: int64(first), n: int64(n), d: int64(d), jobs: jobs, control: control}
+		return withTree(h, func(t *tree) error {
+			if t.f32 != nil {
+				return count(t.f32, src, float64(r), counts)
+			}
+			return count(t.f64, src, float64(r), counts)
+		})
+	})
+}
+
 func radiusExport(h C.uintptr_t, src source, r C.double, sorted C.int32_t, counts *C.int64_t, result *C.uintptr_t, total *C.int64_t) C.int64_t {
 	return guard(func() error {
 		if result == nil || total == nil {
@@ -444,33 +505,35 @@ func radiusExport(h C.uintptr_t, src source, r C.double, sorted C.int32_t, count
 // each query's answer count to counts (nq int64), the total to *total, and
 // a result handle to *result, to be passed to pcct_radius_fill (or
 // pcct_result_free). control, which may be NULL, is the call's pair of
-// control words (see monitor).
+// control words (see monitor). A positive limit bounds the answers held:
+// a batch that finds more fails with error kind 5 (too many answers)
+// before it takes more memory; pcct_radius_count then tells how many.
 //
 //export pcct_radius
-func pcct_radius(h C.uintptr_t, q unsafe.Pointer, nq, d C.int64_t, r C.double, sorted, jobs C.int32_t, control *C.int64_t, counts *C.int64_t, result *C.uintptr_t, total *C.int64_t) C.int64_t {
+func pcct_radius(h C.uintptr_t, q unsafe.Pointer, nq, d C.int64_t, r C.double, sorted, jobs C.int32_t, control *C.int64_t, limit C.int64_t, counts *C.int64_t, result *C.uintptr_t, total *C.int64_t) C.int64_t {
 	if q == nil && nq > 0 {
 		return status(argErrorf("pcct: null query buffer"))
 	}
-	return radiusExport(h, source{q: q, n: int64(nq), d: int64(d), jobs: jobs, control: control}, r, sorted, counts, result, total)
+	return radiusExport(h, source{q: q, n: int64(nq), d: int64(d), jobs: jobs, control: control, limit: int64(limit)}, r, sorted, counts, result, total)
 }
 
 // pcct_radius_fitted is pcct_radius for the tree's own points with caller
 // indices first..first+count-1, each left out of its own answer.
 //
 //export pcct_radius_fitted
-func pcct_radius_fitted(h C.uintptr_t, first, count C.int64_t, r C.double, sorted, jobs C.int32_t, control *C.int64_t, counts *C.int64_t, result *C.uintptr_t, total *C.int64_t) C.int64_t {
-	return radiusExport(h, source{first: int64(first), n: int64(count), jobs: jobs, control: control}, r, sorted, counts, result, total)
+func pcct_radius_fitted(h C.uintptr_t, first, count C.int64_t, r C.double, sorted, jobs C.int32_t, control *C.int64_t, limit C.int64_t, counts *C.int64_t, result *C.uintptr_t, total *C.int64_t) C.int64_t {
+	return radiusExport(h, source{first: int64(first), n: int64(count), jobs: jobs, control: control, limit: int64(limit)}, r, sorted, counts, result, total)
 }
 
 // pcct_radius_ids is pcct_radius for the tree's own points with the count
 // caller indices at ids, each left out of its own answer.
 //
 //export pcct_radius_ids
-func pcct_radius_ids(h C.uintptr_t, ids *C.int64_t, count C.int64_t, r C.double, sorted, jobs C.int32_t, control *C.int64_t, counts *C.int64_t, result *C.uintptr_t, total *C.int64_t) C.int64_t {
+func pcct_radius_ids(h C.uintptr_t, ids *C.int64_t, count C.int64_t, r C.double, sorted, jobs C.int32_t, control *C.int64_t, limit C.int64_t, counts *C.int64_t, result *C.uintptr_t, total *C.int64_t) C.int64_t {
 	if ids == nil && count > 0 {
 		return status(argErrorf("pcct: null index buffer"))
 	}
-	return radiusExport(h, source{ids: ids, n: int64(count), jobs: jobs, control: control}, r, sorted, counts, result, total)
+	return radiusExport(h, source{ids: ids, n: int64(count), jobs: jobs, control: control, limit: int64(limit)}, r, sorted, counts, result, total)
 }
 
 // pcct_radius_fill copies a radius result into dist (total values of the
@@ -493,6 +556,11 @@ func pcct_radius_fill(result C.uintptr_t, dist unsafe.Pointer, ind *C.int64_t) C
 			return err
 		}
 		cgo.Handle(result).Delete()
+		if rr.f32 != nil {
+			releaseAfter(rr.f32.Total() * transientPerAnswer)
+		} else {
+			releaseAfter(rr.f64.Total() * transientPerAnswer)
+		}
 		return nil
 	})
 }

@@ -45,6 +45,7 @@ func pcct_tree_insert(h C.uintptr_t, x unsafe.Pointer, n, d C.int64_t, jobs C.in
 			}
 			*out = C.uintptr_t(cgo.NewHandle(nt))
 			*first = C.int64_t(f)
+			releaseAfter(int64(n) * transientPerPoint)
 			return nil
 		})
 	})
@@ -91,6 +92,7 @@ func pcct_tree_delete(h C.uintptr_t, ids *C.int64_t, n C.int64_t, jobs C.int32_t
 				return argError{err}
 			}
 			*out = C.uintptr_t(cgo.NewHandle(nt))
+			releaseAfter(int64(n) * transientPerPoint)
 			return nil
 		})
 	})

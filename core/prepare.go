@@ -49,7 +49,7 @@ func prepare[T Float](m Metric, points []T, dim int) ([]T, error) {
 			ss += float64(v) * float64(v)
 		}
 		norm := math.Sqrt(ss)
-		if ss > 0x1p900 || (ss < 0x1p-900 && ss > 0) {
+		if ss > 0x1p900 || ss < 0x1p-900 { // the sum overflowed or underflowed (to 0, perhaps)
 			norm = scaledNorm(row, make([]T, dim), 2)
 		}
 		if norm == 0 {

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"runtime/debug"
@@ -43,7 +44,31 @@ type Batch[T Float] struct {
 	// Monitor, if not nil, counts the queries answered and can stop the
 	// batch (which then returns ErrStopped).
 	Monitor *Monitor
+	// MaxAnswers, if positive, bounds the answers WithinBatch may hold: once
+	// the queries answered so far found more, it stops and returns a
+	// *TooManyAnswersError, having kept no more than that many answers (plus
+	// one query's) in memory. A caller sets it from the memory it can spare
+	// and counts the answers with CountWithinBatch to report the size.
+	MaxAnswers int64
 }
+
+// ErrTooManyAnswers is the error a TooManyAnswersError matches with
+// errors.Is.
+var ErrTooManyAnswers = errors.New("core: too many answers")
+
+// TooManyAnswersError reports that a batch of radius queries found more
+// answers than its Batch.MaxAnswers allowed.
+type TooManyAnswersError struct {
+	Limit int64 // Batch.MaxAnswers
+	Found int64 // answers found when the batch stopped (at least Limit+1)
+}
+
+func (e *TooManyAnswersError) Error() string {
+	return fmt.Sprintf("core: the radius queries found more than %d answers (%d when they stopped)", e.Limit, e.Found)
+}
+
+// Is reports whether target is ErrTooManyAnswers.
+func (e *TooManyAnswersError) Is(target error) bool { return target == ErrTooManyAnswers }
 
 // Strategy selects a k-nearest-neighbour search algorithm. Every strategy
 // returns the same, exact answers.
@@ -410,8 +435,14 @@ func (t *Tree[T]) WithinBatch(b Batch[T], r float64, sorted bool) (*RadiusResult
 		dist:   make([][]float64, nq),
 		idx:    make([][]int32, nq),
 	}
+	var found atomic.Int64
 	err = t.run(b, nq, func(s *scratch, i int, q []T) error {
 		t.radius(s, q, sr)
+		if b.MaxAnswers > 0 {
+			if f := found.Add(int64(len(s.rd))); f > b.MaxAnswers {
+				return &TooManyAnswersError{Limit: b.MaxAnswers, Found: f}
+			}
+		}
 		ds, ids := slices.Clone(s.rd), slices.Clone(s.rid)
 		for j, d := range ds {
 			ds[j] = t.outDist(d)
@@ -429,6 +460,33 @@ func (t *Tree[T]) WithinBatch(b Batch[T], r float64, sorted bool) (*RadiusResult
 		res.total += c
 	}
 	return res, nil
+}
+
+// CountWithinBatch writes to counts[i] the number of points within distance
+// r (d <= r) of query i of b: what WithinBatch would find, without listing
+// it. Subtrees lying wholly within r count by their weights, unopened, so a
+// radius covering everything costs a few distance evaluations per query,
+// and memory does not grow with the answers. counts must have room for one
+// value per query.
+func (t *Tree[T]) CountWithinBatch(b Batch[T], r float64, counts []int64) error {
+	nq, err := b.count(t)
+	if err != nil {
+		return err
+	}
+	if math.IsNaN(r) || r < 0 {
+		return fmt.Errorf("core: radius must be >= 0, got %v", r)
+	}
+	if len(counts) < nq {
+		return fmt.Errorf("core: output of %d counts is too small for %d queries", len(counts), nq)
+	}
+	if b, err = b.prepared(t); err != nil {
+		return err
+	}
+	sr := t.inRadius(r)
+	return t.run(b, nq, func(s *scratch, i int, q []T) error {
+		counts[i] = t.countWithin(s, q, sr)
+		return nil
+	})
 }
 
 // sortPairs sorts parallel slices by (distance, index).

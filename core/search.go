@@ -20,6 +20,7 @@ type scratch struct {
 	lam     []weighted // the lambda-point's heap
 	nodes   []int32    // a block of nodes to measure ...
 	dists   []float64  // ... and their distances to the query
+	cut     []int32    // children a count has still to measure
 	heap    topK
 	evals   int64
 	exclude int32   // caller index to leave out of answers, or -1
@@ -398,4 +399,64 @@ func sortCandsDesc(c []cand) {
 		}
 		c[j] = x
 	}
+}
+
+// inside reports whether every point of a set whose distances from the
+// query are bounded above by d + rad lies within r, with rounding slack on
+// the safe side: a set it accepts holds no point that the radius search
+// would leave out.
+func inside(d, rad, r float64) bool {
+	return d+rad+slack*(d+rad+r) <= r
+}
+
+// countWithin returns the number of points within distance r of q (d <= r),
+// skipping the caller index s.exclude: the number radius would list, without
+// listing them. A subtree lying wholly within r adds its weight at once,
+// unmeasured; one lying wholly beyond r adds nothing; only subtrees that the
+// sphere of radius r cuts are opened.
+func (t *Tree[T]) countWithin(s *scratch, q []T, r float64) int64 {
+	if t.root < 0 {
+		return 0
+	}
+	d0 := t.dist(q, t.point(t.root))
+	s.evals++
+	var c int64
+	stack := append(s.stack[:0], cand{node: t.root, d: d0})
+	defer func() { s.stack = stack[:0] }()
+	for len(stack) > 0 {
+		x := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		n := t.node(x.node)
+		if inside(x.d, n.rad, r) {
+			c += n.weight
+			continue
+		}
+		if x.d <= r {
+			c += int64(len(n.ids))
+		}
+		if len(n.kids) == 0 || prunable(x.d, n.rad, r) {
+			continue
+		}
+		// Children whose subtrees lie wholly within r count unmeasured;
+		// measure drops those wholly beyond r and measures the rest.
+		rest := s.cut[:0]
+		for _, u := range n.kids {
+			if un := t.node(u); inside(x.d, un.reach, r) {
+				c += un.weight
+			} else {
+				rest = append(rest, u)
+			}
+		}
+		s.cut = rest
+		m := t.measure(s, q, x.d, rest, r)
+		for i, u := range s.nodes[:m] {
+			stack = append(stack, cand{node: u, d: s.dists[i]})
+		}
+	}
+	if s.exclude >= 0 {
+		// The query is the tree's own point, at distance 0 from itself:
+		// it was counted, and is not its own neighbour.
+		c--
+	}
+	return c
 }

@@ -1,6 +1,9 @@
 package core
 
-import "slices"
+import (
+	"slices"
+	"unsafe"
+)
 
 // Stats describes a tree's shape and the work spent on it.
 type Stats struct {
@@ -109,4 +112,48 @@ func (t *Tree[T]) Structure() []NodeInfo {
 		out = append(out, info)
 	}
 	return out
+}
+
+// Memory counts the bytes a tree version refers to, by what they hold. A
+// version shares unchanged chunks with the versions it was made from or
+// that were made from it, so the memories of two versions overlap; each
+// counts everything it can reach. Slices count their capacity; the
+// allocator's rounding and the Go runtime's own overhead are not included.
+type Memory struct {
+	Nodes  int64 // node records, a fixed size each, in chunks of 256 slots
+	Points int64 // coordinates, in the same chunks
+	Kids   int64 // child lists
+	Groups int64 // per-level summaries of the child lists
+	IDs    int64 // caller indices held by the nodes
+	IDMap  int64 // the map from caller index to node, in chunks of 256
+}
+
+// Total returns the bytes of every kind together.
+func (m Memory) Total() int64 {
+	return m.Nodes + m.Points + m.Kids + m.Groups + m.IDs + m.IDMap
+}
+
+// Memory returns the bytes the tree refers to.
+func (t *Tree[T]) Memory() Memory {
+	var m Memory
+	var zero T
+	s := t.s
+	nodeSize := int64(unsafe.Sizeof(node{}))
+	for _, c := range s.chunks {
+		m.Nodes += int64(len(c.nodes)) * nodeSize
+		m.Points += int64(cap(c.pts)) * int64(unsafe.Sizeof(zero))
+		for i := range c.nodes {
+			n := &c.nodes[i]
+			m.Kids += int64(cap(n.kids)) * int64(unsafe.Sizeof(int32(0)))
+			m.Groups += int64(cap(n.grp)) * int64(unsafe.Sizeof(group{}))
+			m.IDs += int64(cap(n.ids)) * int64(unsafe.Sizeof(int32(0)))
+		}
+	}
+	m.IDMap = int64(cap(s.idc)) * int64(unsafe.Sizeof((*idChunk)(nil)))
+	for _, c := range s.idc {
+		if c != nil {
+			m.IDMap += int64(unsafe.Sizeof(*c))
+		}
+	}
+	return m
 }

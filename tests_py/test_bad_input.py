@@ -30,8 +30,9 @@ BAD = {
     "3d": (np.zeros((2, 3, 1)), ValueError, "Found array with dim 3"),
     "object-none": (np.array([[None, 1.0, 2.0]], dtype=object), ValueError, "NaN"),
     "object-dict": (np.array([[{}, 1.0, 2.0]], dtype=object), TypeError, "float"),
-    "strings": (np.array([["a", "b", "c"]]), ValueError, "could not convert string to float"),
-    "mixed-list": ([[1.0, "x", 2.0]], ValueError, "could not convert string to float"),
+    # scikit-learn's estimators refuse strings, even of numbers (issue 11)
+    "strings": (np.array([["a", "b", "c"]]), ValueError, "dtype='numeric' is not compatible"),
+    "mixed-list": ([[1.0, "x", 2.0]], ValueError, "dtype='numeric' is not compatible"),
     "ragged": ([[1.0, 2.0, 3.0], [1.0]], ValueError, "inhomogeneous"),
     "complex": (np.ones((1, 3), dtype=complex), ValueError, "Complex data not supported"),
     "features": (np.zeros((2, 4)), ValueError, "X has 4 features, but .* is expecting 3 features"),

@@ -14,7 +14,7 @@ import pytest
 
 import mp_workers
 from pcct import NearestNeighbors
-from pcct.tree import _cpu_count
+from pcct._validation import cpu_count as _cpu_count
 
 rng = np.random.default_rng(30)
 

@@ -15,7 +15,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import pcct
 from pcct import CoverTree, NearestNeighbors
-from pcct.tree import effective_n_jobs
+from pcct._validation import effective_n_jobs
 
 rng = np.random.default_rng(1)
 X = rng.random((60, 3))
@@ -171,9 +171,9 @@ def test_minkowski_p_none_is_euclidean():
 
 
 def test_n_jobs_like_sklearn(monkeypatch):
-    import pcct.tree as tree
+    import pcct._validation as validation
 
-    monkeypatch.setattr(tree, "_cpu_count", lambda: 8)
+    monkeypatch.setattr(validation, "cpu_count", lambda: 8)
     assert effective_n_jobs(None) == 1
     assert effective_n_jobs(1) == 1
     assert effective_n_jobs(3) == 3

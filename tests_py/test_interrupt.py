@@ -21,7 +21,7 @@ from sklearn.exceptions import NotFittedError
 
 import pcct
 from pcct import CoverTree, NearestNeighbors, _lib, _run
-from pcct.tree import _ptr
+from pcct._handle import ptr as _ptr
 
 posix_only = pytest.mark.skipif(os.name != "posix", reason="needs POSIX signals")
 
@@ -184,10 +184,10 @@ def test_failed_refit_keeps_the_fitted_attributes(monkeypatch):
     """A fit that fails in Go (a zero vector under cosine, let past the
     Python check) leaves a fitted estimator consistent: n_features_in_
     still matches its tree."""
-    import pcct.neighbors
+    import pcct._base
 
     nn = NearestNeighbors(metric="cosine", n_neighbors=1).fit(np.eye(3))
-    monkeypatch.setattr(pcct.neighbors, "check_metric_domain", lambda code, X: None)
+    monkeypatch.setattr(pcct._base, "check_metric_domain", lambda code, X: None)
     with pytest.raises(ValueError, match="point 0 is the zero vector"):
         nn.fit(np.zeros((4, 5)))
     assert nn.n_features_in_ == 3 and nn.tree_.n_features == 3
@@ -210,7 +210,7 @@ def test_control_words_count_work_across_calls():
     words, ctl = _control()
     h = _lib.c_uintptr(0)
     _lib.check(lib.pcct_tree_build(_ptr(X), 1, 500, 3, 0, 2.0, 0, 2, ctl, ctypes.byref(h)))
-    version = pcct.tree._Version(h.value)
+    version = pcct._handle.TreeVersion(h.value)
     assert words[0] == 500  # points inserted by the build
     Q = rng.random((300, 3))
     dist = np.empty((300, 4))
@@ -222,7 +222,7 @@ def test_control_words_count_work_across_calls():
     assert words[0] == 600
     counts = np.empty(300, dtype=np.int64)
     result, total = _lib.c_uintptr(0), ctypes.c_int64(0)
-    _lib.check(lib.pcct_radius(version.handle, _ptr(Q), 300, 3, 0.1, 0, 2, ctl, _ptr(counts),
+    _lib.check(lib.pcct_radius(version.handle, _ptr(Q), 300, 3, 0.1, 0, 2, ctl, 0, _ptr(counts),
                                ctypes.byref(result), ctypes.byref(total)))
     _lib.free_result(result.value)
     assert words[0] == 900
@@ -230,11 +230,11 @@ def test_control_words_count_work_across_calls():
     out, first = _lib.c_uintptr(0), ctypes.c_int64(0)
     _lib.check(lib.pcct_tree_insert(version.handle, _ptr(Q), 300, 3, 2, ctl, ctypes.byref(out),
                                     ctypes.byref(first)))
-    v2 = pcct.tree._Version(out.value)
+    v2 = pcct._handle.TreeVersion(out.value)
     assert words[0] == 300 and first.value == 500
     ids = np.arange(0, 800, 4, dtype=np.int64)
     _lib.check(lib.pcct_tree_delete(v2.handle, _ptr(ids), ids.size, 2, ctl, ctypes.byref(out)))
-    pcct.tree._Version(out.value)
+    pcct._handle.TreeVersion(out.value)
     assert words[0] == 300 + ids.size
 
 
@@ -269,7 +269,7 @@ def test_a_set_stop_word_fails_every_long_call_with_kind_stopped():
     counts = np.empty(300, dtype=np.int64)
     result, total = _lib.c_uintptr(0), ctypes.c_int64(0)
     with pytest.raises(_lib.StoppedError):
-        _lib.check(lib.pcct_radius(h, _ptr(X), 300, 3, 0.1, 0, 1, ctl, _ptr(counts),
+        _lib.check(lib.pcct_radius(h, _ptr(X), 300, 3, 0.1, 0, 1, ctl, 0, _ptr(counts),
                                    ctypes.byref(result), ctypes.byref(total)))
     assert words[0] == 0  # nothing was done
     assert issubclass(_lib.StoppedError, RuntimeError)

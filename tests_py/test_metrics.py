@@ -194,7 +194,7 @@ def test_cosine_refuses_zero_vectors(where):
 
 def test_go_refuses_zero_vectors_too():
     """Past the Python check, the library refuses them itself (ValueError)."""
-    from pcct.tree import _COSINE
+    from pcct._validation import COSINE as _COSINE
 
     with pytest.raises(ValueError, match="point 1 is the zero vector, which has no cosine distance"):
         CoverTree._from_checked(np.array([[1.0, 0.0], [0.0, 0.0]]), _COSINE, 2.0, None, 0)

@@ -14,14 +14,13 @@ import pytest
 
 import pcct
 from pcct import CoverTree, NearestNeighbors, _lib
-from pcct.tree import _Version
 
 _LOOP = textwrap.dedent(
     """
     import gc, os, sys
     import numpy as np
     from pcct import NearestNeighbors
-    from pcct.tree import _Version
+    from pcct._handle import TreeVersion as _Version
 
     def rss():
         with open("/proc/self/statm") as f:

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from sklearn.neighbors import KDTree
 
-import pcct.tree
+import pcct._lib
+import pcct._search
 from conftest import METRICS, check_kneighbors, check_radius, reference_distances
 from pcct import CoverTree, NearestNeighbors
 
@@ -104,7 +105,7 @@ def test_chunked_queries_equal_one_call(monkeypatch):
                est.radius_neighbors(radius=0.3, sort_results=True))
     whole_g = est.radius_neighbors_graph(radius=0.3, mode="distance", sort_results=True)
     calls = []
-    real = pcct.tree._lib.lib()
+    real = pcct._lib.lib()
 
     class Counting:
         """Counts the query calls into Go."""
@@ -120,9 +121,9 @@ def test_chunked_queries_equal_one_call(monkeypatch):
 
             return wrapper
 
-    monkeypatch.setattr(pcct.tree, "CHUNK_ROWS", 97)
+    monkeypatch.setattr(pcct._search, "CHUNK_ROWS", 97)
     monkeypatch.setattr(est.tree_, "_chunk", lambda jobs: 97)
-    monkeypatch.setattr(pcct.tree._lib, "lib", lambda: Counting())
+    monkeypatch.setattr(pcct._lib, "lib", lambda: Counting())
     chunked_k = est.kneighbors(Q), est.kneighbors()
     chunked_r = (est.radius_neighbors(Q, radius=0.3, sort_results=True),
                  est.radius_neighbors(radius=0.3, sort_results=True))
@@ -148,7 +149,7 @@ def test_chunked_queries_equal_one_call(monkeypatch):
 
 def test_chunk_size_grows_with_jobs():
     tree = CoverTree(_data(50, 2))
-    assert tree._chunk(1) == pcct.tree.CHUNK_ROWS
+    assert tree._chunk(1) == pcct._search.CHUNK_ROWS
     assert tree._chunk(64) >= 64 * 64
 
 

@@ -14,11 +14,15 @@ pickled and saved (``save``, :func:`load`).
 __version__ = "0.1.0"
 
 from ._io import load
-from .neighbors import InvalidParameterError, NearestNeighbors
-from .tree import CoverTree, ReadOnlyError, TreeStructure
+from .exceptions import InvalidParameterError, ReadOnlyError
+from .neighbors import NearestNeighbors
+from .transformers import KNeighborsTransformer, RadiusNeighborsTransformer
+from .tree import CoverTree, TreeStructure
 
 __all__ = [
     "NearestNeighbors",
+    "KNeighborsTransformer",
+    "RadiusNeighborsTransformer",
     "CoverTree",
     "InvalidParameterError",
     "ReadOnlyError",

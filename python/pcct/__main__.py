@@ -36,13 +36,13 @@ def _versions() -> int:
 
     import pcct
     from pcct import _lib
-    from pcct.tree import _cpu_count
+    from pcct._validation import cpu_count
 
     print(f"pcct {pcct.__version__}")
     print(f"library: {_lib.version()} at {_lib.library_path()}")
     print(f"python {platform.python_version()} ({sys.executable})")
     print(f"numpy {numpy.__version__}, scikit-learn {sklearn.__version__}")
-    print(f"CPUs: {_cpu_count()} usable (n_jobs=-1), {os.cpu_count()} in the machine")
+    print(f"CPUs: {cpu_count()} usable (n_jobs=-1), {os.cpu_count()} in the machine")
     return 0
 
 
@@ -50,11 +50,11 @@ def info() -> int:
     """Print pcct's version, the Go version, the CPU threads and the GPU."""
     import pcct
     from pcct import _lib
-    from pcct.tree import _cpu_count
+    from pcct._validation import cpu_count
 
     print(f"pcct: {pcct.__version__}")
     print(f"Go: {_lib.go_version()} (library: {_lib.version()})")
-    print(f"CPU threads: {_cpu_count()} usable (n_jobs=-1), {os.cpu_count()} in the machine")
+    print(f"CPU threads: {cpu_count()} usable (n_jobs=-1), {os.cpu_count()} in the machine")
     if pcct.gpu_available():  # pragma: no cover - no CUDA build exists yet
         print("GPU: available")
     else:

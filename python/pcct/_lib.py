@@ -25,7 +25,8 @@ import sys
 import threading
 from ctypes import POINTER, c_char_p, c_double, c_int32, c_int64, c_size_t, c_uint64, c_void_p
 
-__all__ = ["lib", "check", "library_path", "version", "ForkedChildError", "StoppedError"]
+__all__ = ["lib", "check", "library_path", "version", "ForkedChildError", "StoppedError",
+           "AnswerLimitError"]
 
 # uintptr_t: the width of a pointer on every platform Go's c-shared supports.
 c_uintptr = c_size_t
@@ -35,6 +36,7 @@ _KIND_VALUE = 1
 _KIND_INTERNAL = 2
 _KIND_MEMORY = 3
 _KIND_STOPPED = 4  # the call was stopped through its control words
+_KIND_LIMIT = 5  # a radius batch found more answers than the limit it was given
 
 
 class ForkedChildError(RuntimeError):
@@ -48,6 +50,13 @@ class StoppedError(RuntimeError):
     (Ctrl-C), and then raises ``KeyboardInterrupt`` instead; this exception
     reaches a caller only if something else set the stop word.
     """
+
+
+class AnswerLimitError(MemoryError):
+    """A batch of radius queries found more answers than the limit it was
+    given (error kind 5), and stopped before taking more memory. The
+    query code then counts the answers and raises an ordinary MemoryError
+    that names their number."""
 
 
 def _library_name() -> str:
@@ -98,14 +107,17 @@ _SIGNATURES = [
     ("pcct_kneighbors_ids", c_int64,
      [c_uintptr, c_void_p, c_int64, c_int64, c_int32, c_int32, c_void_p, c_void_p, c_void_p]),
     ("pcct_radius", c_int64,
-     [c_uintptr, c_void_p, c_int64, c_int64, c_double, c_int32, c_int32, c_void_p, c_void_p,
-      POINTER(c_uintptr), POINTER(c_int64)]),
+     [c_uintptr, c_void_p, c_int64, c_int64, c_double, c_int32, c_int32, c_void_p, c_int64,
+      c_void_p, POINTER(c_uintptr), POINTER(c_int64)]),
     ("pcct_radius_fitted", c_int64,
-     [c_uintptr, c_int64, c_int64, c_double, c_int32, c_int32, c_void_p, c_void_p,
+     [c_uintptr, c_int64, c_int64, c_double, c_int32, c_int32, c_void_p, c_int64, c_void_p,
       POINTER(c_uintptr), POINTER(c_int64)]),
     ("pcct_radius_ids", c_int64,
-     [c_uintptr, c_void_p, c_int64, c_double, c_int32, c_int32, c_void_p, c_void_p,
+     [c_uintptr, c_void_p, c_int64, c_double, c_int32, c_int32, c_void_p, c_int64, c_void_p,
       POINTER(c_uintptr), POINTER(c_int64)]),
+    ("pcct_radius_count", c_int64,
+     [c_uintptr, c_void_p, c_void_p, c_int64, c_int64, c_int64, c_double, c_int32, c_void_p,
+      c_void_p]),
     ("pcct_radius_fill", c_int64, [c_uintptr, c_void_p, c_void_p]),
     ("pcct_result_free", c_int64, [c_uintptr]),
     ("pcct_version", c_int64, [c_char_p, c_int64]),
@@ -212,6 +224,8 @@ def check(status: int) -> None:
         raise MemoryError(msg)
     if kind == _KIND_STOPPED:
         raise StoppedError(msg)
+    if kind == _KIND_LIMIT:
+        raise AnswerLimitError(msg)
     raise RuntimeError(msg)
 
 

@@ -13,6 +13,10 @@ default) and return the axes.
 from __future__ import annotations
 
 import numpy as np
+from sklearn.utils.validation import check_is_fitted
+
+from ._base import NeighborsBase
+from .tree import CoverTree
 
 __all__ = ["plot_levels", "plot_tree"]
 
@@ -29,14 +33,9 @@ def _pyplot():
 
 
 def _tree_of(obj, caller):
-    from .neighbors import NearestNeighbors
-    from .tree import CoverTree
-
     if isinstance(obj, CoverTree):
         return obj
-    if isinstance(obj, NearestNeighbors):
-        from sklearn.utils.validation import check_is_fitted
-
+    if isinstance(obj, NeighborsBase):
         check_is_fitted(obj)
         return obj.tree_
     raise TypeError(

@@ -1,377 +1,44 @@
 """CoverTree: a Python class over persistent versions of a Go compressed
-cover tree."""
+cover tree, shaped like scikit-learn's KDTree.
+
+The versions and their handles are in ``_handle.py``, the queries in
+``_search.py``, the checks of parameters and input in ``_validation.py``;
+this module holds the class users see.
+"""
 
 from __future__ import annotations
 
-import ctypes
-import math
-import numbers
 import threading
-import weakref
 from typing import NamedTuple
 
 import numpy as np
 from sklearn.utils.validation import check_array
 
-from . import _lib, _run
-
-__all__ = [
-    "CoverTree",
-    "TreeStructure",
-    "ReadOnlyError",
-    "METRICS",
-    "SEARCHES",
-    "parse_metric",
-    "parse_search",
-    "effective_n_jobs",
-]
-
-# Metric names (scikit-learn's spellings and aliases) -> C ABI metric code.
-METRICS = {
-    "euclidean": 0,
-    "l2": 0,
-    "manhattan": 1,
-    "cityblock": 1,
-    "l1": 1,
-    "chebyshev": 2,
-    "infinity": 2,
-    "minkowski": 3,
-    "cosine": 4,
-    "haversine": 5,
-}
-_METRIC_NAMES = {
-    0: "euclidean",
-    1: "manhattan",
-    2: "chebyshev",
-    3: "minkowski",
-    4: "cosine",
-    5: "haversine",
-}
-# The Minkowski power each non-Minkowski metric is (p given with it must
-# agree). Cosine (served as the Euclidean distance between normalised
-# vectors) and haversine take no power: only the default p=2 is accepted.
-_METRIC_P = {0: 2.0, 1: 1.0, 2: math.inf, 4: 2.0, 5: 2.0}
-_COSINE, _HAVERSINE = 4, 5
-
-# k-NN search strategies -> C ABI strategy code.
-SEARCHES = {"depth_first": 0, "corrected": 1}
-
-_DTYPES = {np.dtype(np.float32): 0, np.dtype(np.float64): 1}
-_DTYPE_OF_CODE = {0: np.dtype(np.float32), 1: np.dtype(np.float64)}
-
-# Radius batches are cut into chunks of at least this many rows (more with
-# many jobs), which bounds the results Go holds before Python copies them.
-# k-NN batches, builds and updates are one call each: Ctrl-C reaches them
-# through their control words (see _run.py).
-CHUNK_ROWS = 4096
-
-_STAT_FIELDS = (
-    "points",
-    "dim",
-    "dtype",
-    "nodes",
-    "levels",
-    "min_level",
-    "max_level",
-    "depth",
-    "max_fanout",
-    "build_distance_evaluations",
-    "query_distance_evaluations",
-    "metric",
-    "ids_issued",
+from . import _format, _handle, _search
+from ._lib import ForkedChildError
+from ._handle import TreeVersion
+from ._validation import (
+    DTYPE_OF_CODE,
+    DTYPES,
+    METRIC_NAMES,
+    METRICS,
+    POINTS_DTYPE,
+    as_float,
+    check_ids,
+    check_k,
+    check_metric_domain,
+    check_radius,
+    check_seed,
+    delete_error,
+    effective_n_jobs,
+    parse_metric,
+    parse_search,
 )
+from .exceptions import ReadOnlyError
 
+__all__ = ["CoverTree", "TreeStructure", "ReadOnlyError"]
 
-class ReadOnlyError(TypeError):
-    """An update (insert, delete, fit) was attempted on a read-only snapshot.
-
-    Snapshots (:meth:`CoverTree.snapshot`, :meth:`NearestNeighbors.snapshot`)
-    answer queries as of the moment they were taken and never change. Like
-    the ``TypeError`` Python raises for item assignment to a tuple, this
-    says that the object does not support the operation at all; update the
-    live tree or estimator instead.
-    """
-
-
-
-# Why scikit-learn's other metric names are refused, with what to do instead.
-_NOT_SERVED = {
-    "sqeuclidean": "it is not a metric (it breaks the triangle inequality); use "
-    "'euclidean', which ranks neighbours the same way, and square the distances",
-    "correlation": "it is not a metric; subtract each row's mean and use 'cosine', "
-    "which then gives the same distance",
-    "precomputed": "a cover tree needs the points themselves; use "
-    "sklearn.neighbors.NearestNeighbors(metric='precomputed')",
-    "nan_euclidean": "pcct refuses NaN; impute missing values first",
-    "seuclidean": "weighted metrics are not implemented; scale the columns "
-    "(X / X.std(axis=0)) and use 'euclidean'",
-    "mahalanobis": "it is not implemented; whiten the data (e.g. with "
-    "sklearn.decomposition.PCA(whiten=True)) and use 'euclidean'",
-    "wminkowski": "weighted metrics are not implemented; scale the columns "
-    "and use 'minkowski'",
-}
-
-
-def metric_hint(metric):
-    """Why pcct does not serve this metric, and what to use instead."""
-    if callable(metric):
-        return ("Python callables are not supported: pcct computes every distance in Go, "
-                "without calling back into Python")
-    if isinstance(metric, str) and metric in _NOT_SERVED:
-        return f"{metric!r} is not served: {_NOT_SERVED[metric]}"
-    if isinstance(metric, str):
-        return ("pcct does not implement it (and a cover tree needs a true metric, one "
-                "with the triangle inequality)")
-    return "a metric is named by a string"
-
-
-def metric_error(metric, owner="CoverTree"):
-    """The message for a metric pcct does not serve: why, and what it
-    supports."""
-    supported = ", ".join(repr(m) for m in sorted(METRICS))
-    return f"Unsupported metric {metric!r} for {owner}: {metric_hint(metric)}. pcct supports: {supported}."
-
-
-def parse_metric(metric, p, owner="CoverTree"):
-    """Return (code, p) for a metric name and Minkowski power.
-
-    Minkowski with p = 1, 2 or inf becomes manhattan, euclidean or
-    chebyshev. Raises ValueError for an unknown metric, p < 1, or a p that
-    contradicts a non-Minkowski metric (p only applies to "minkowski"; a p
-    equal to the metric's own power, or None, is accepted).
-    """
-    if not isinstance(metric, str) or metric not in METRICS:
-        raise ValueError(metric_error(metric, owner))
-    code = METRICS[metric]
-    if code != 3:
-        check_p_applies(metric, p, owner, "p")
-        return code, _METRIC_P[code]
-    if p is None:
-        p = 2
-    if isinstance(p, bool) or not isinstance(p, numbers.Real):
-        raise ValueError(f"p must be a real number >= 1, got {p!r}.")
-    p = float(p)
-    if math.isnan(p) or p < 1:
-        raise ValueError(
-            f"p = {p:g} is not supported: a Minkowski distance with 0 < p < 1 is not "
-            "a metric (it breaks the triangle inequality a cover tree relies on). "
-            "Use p >= 1."
-        )
-    if p == 1:
-        return 1, 1.0
-    if p == 2:
-        return 0, 2.0
-    if math.isinf(p):
-        return 2, p
-    return 3, p
-
-
-def check_metric_domain(code, X, name="X"):
-    """Check what a metric needs of the points beyond finiteness: no zero
-    vector for cosine (the library refuses them too); 2 columns of
-    (latitude, longitude) in radians for haversine, with latitudes within
-    [-pi/2, pi/2] (degrees are the usual mistake)."""
-    if code == _COSINE:
-        if X.size:
-            zero = np.flatnonzero(~X.any(axis=1))
-            if zero.size:
-                raise ValueError(
-                    f"{name} has a zero vector at row {int(zero[0])} ({zero.size} in all): the "
-                    "cosine distance is not defined for it. (scikit-learn puts a zero vector "
-                    "at distance 1 from every point; pcct refuses it.)"
-                )
-        return
-    if code != _HAVERSINE:
-        return
-    if X.shape[1] != 2:
-        raise ValueError(
-            f"{name} has {X.shape[1]} features, but the haversine metric needs 2: "
-            "(latitude, longitude) in radians."
-        )
-    if X.shape[0]:
-        lat = np.abs(X[:, 0])
-        worst = float(lat.max())
-        if worst > math.pi / 2 * (1 + 1e-6):
-            row = int(np.argmax(lat))
-            raise ValueError(
-                f"{name} has latitude {float(X[row, 0]):g} at row {row}: the haversine metric "
-                "takes (latitude, longitude) in radians, with latitudes in [-pi/2, pi/2]. "
-                "Convert degrees with numpy.radians."
-            )
-
-
-def check_p_applies(metric, p, owner, name):
-    """Raise ValueError if p was set for a metric other than "minkowski".
-
-    scikit-learn's default metric is "minkowski", so there ``p=1`` means the
-    Manhattan distance. pcct's default metric is "euclidean", and a p given
-    with it would silently be ignored: code ported from scikit-learn that
-    sets p would get the wrong distance. p = 2 (the default), None, or the
-    metric's own power (1 for manhattan, inf for chebyshev) are accepted.
-    """
-    if p is None or isinstance(p, bool) or not isinstance(p, numbers.Real):
-        if p is None:
-            return
-        raise ValueError(f"{name} must be a real number >= 1, got {p!r}.")
-    p = float(p)
-    if p == 2 or p == _METRIC_P[METRICS[metric]]:
-        return
-    raise ValueError(
-        f"The {name!r} parameter of {owner} only applies to metric='minkowski' "
-        f"(scikit-learn's default metric), but got {name}={p:g} with "
-        f"metric={metric!r}; pcct's default metric is 'euclidean'. Set "
-        f"metric='minkowski' to use the Minkowski distance with p={p:g}, or leave "
-        f"{name} at its default."
-    )
-
-
-def parse_search(search, owner="CoverTree"):
-    """Return the strategy code of a search name (ValueError if unknown)."""
-    if not isinstance(search, str) or search not in SEARCHES:
-        raise ValueError(
-            f"Unsupported search {search!r} for {owner}: use one of "
-            + ", ".join(repr(s) for s in sorted(SEARCHES))
-            + "."
-        )
-    return SEARCHES[search]
-
-
-def effective_n_jobs(n_jobs):
-    """Number of goroutines for n_jobs, as scikit-learn counts them.
-
-    None means 1, -1 all CPUs, -k (cpus + 1 - k), at least 1.
-    """
-    if n_jobs is None:
-        return 1
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, numbers.Integral):
-        raise ValueError(f"n_jobs must be an int or None, got {n_jobs!r}.")
-    n_jobs = int(n_jobs)
-    if n_jobs == 0:
-        raise ValueError("n_jobs == 0 has no meaning.")
-    if n_jobs > 0:
-        return min(n_jobs, 2**31 - 1)
-    return max(_cpu_count() + 1 + n_jobs, 1)
-
-
-def _cpu_count():
-    try:
-        from joblib import cpu_count  # scikit-learn's own count (cgroups, affinity)
-
-        return max(int(cpu_count()), 1)
-    except Exception:  # pragma: no cover - joblib ships with scikit-learn
-        import os
-
-        return os.cpu_count() or 1
-
-
-def _ptr(a):
-    return ctypes.c_void_p(a.ctypes.data) if a.size else None
-
-
-def _raw_stats(handle):
-    """The tree's statistics as the C ABI reports them (a list of ints)."""
-    lib = _lib.lib()
-    out = (ctypes.c_int64 * len(_STAT_FIELDS))()
-    written = ctypes.c_int64(0)
-    _lib.check(lib.pcct_tree_stats(handle, out, len(_STAT_FIELDS), ctypes.byref(written)))
-    return [int(out[i]) for i in range(min(written.value, len(_STAT_FIELDS)))]
-
-
-class _Version:
-    """One immutable version of a Go tree; owns (and frees) its handle.
-
-    Updates never change a version: they make a new one. A CoverTree holds
-    its current version; a snapshot is another CoverTree holding the same
-    version object, so the handle lives while anything refers to it.
-    """
-
-    __slots__ = ("handle", "n_samples", "n_ids", "_ids", "_finalizer", "__weakref__")
-
-    def __init__(self, handle):
-        self.handle = handle
-        self._finalizer = weakref.finalize(self, _lib.free_tree, handle)
-        self._ids = None
-        s = _raw_stats(handle)
-        self.n_samples = s[0]
-        self.n_ids = s[12] if len(s) > 12 else s[0]
-
-    @property
-    def contiguous(self):
-        """Whether the live ids are exactly 0..n_samples-1 (none deleted)."""
-        return self.n_samples == self.n_ids
-
-    def live_ids(self):
-        """The live ids, ascending, as a read-only int64 array (cached)."""
-        ids = self._ids
-        if ids is None:
-            n = self.n_samples
-            if self.contiguous:
-                ids = np.arange(n, dtype=np.int64)
-            else:
-                ids = np.empty(n, dtype=np.int64)
-                written = ctypes.c_int64(0)
-                _lib.check(
-                    _lib.lib().pcct_tree_live_ids(self.handle, _ptr(ids), n, ctypes.byref(written))
-                )
-                if written.value != n:  # pragma: no cover - a library bug
-                    raise RuntimeError(
-                        f"pcct: the tree reported {n} points but lists {written.value} ids"
-                    )
-            ids.setflags(write=False)
-            self._ids = ids
-        return ids
-
-    def encode(self):
-        """The version in the Go library's binary format, as a bytearray."""
-        lib = _lib.lib()
-        result = _lib.c_uintptr(0)
-        size = ctypes.c_int64(0)
-        _lib.check(lib.pcct_tree_encode(self.handle, ctypes.byref(result), ctypes.byref(size)))
-        try:
-            buf = bytearray(size.value)
-        except BaseException:
-            _lib.free_result(result.value)
-            raise
-        view = np.frombuffer(buf, dtype=np.uint8)
-        _lib.check(lib.pcct_bytes_fill(result.value, _ptr(view)))
-        return buf
-
-    @classmethod
-    def decode(cls, buf, dtype_code):
-        """A new version from bytes written by :meth:`encode`.
-
-        buf may be any object with the buffer protocol (bytes, bytearray,
-        memoryview); it is read, not copied. ValueError if it is damaged.
-        """
-        view = np.frombuffer(buf, dtype=np.uint8)
-        handle = _lib.c_uintptr(0)
-        _lib.check(
-            _lib.lib().pcct_tree_decode(_ptr(view), view.size, dtype_code, ctypes.byref(handle))
-        )
-        return cls(handle.value)
-
-
-def _check_ids(ids, name="ids"):
-    """ids as a C-contiguous 1-D int64 array (ValueError if not integers)."""
-    if isinstance(ids, numbers.Integral) and not isinstance(ids, bool):
-        ids = [ids]
-    a = np.asarray(ids)
-    if a.ndim != 1:
-        raise ValueError(f"{name} must be a 1-D array-like of integers, got an array of shape {a.shape}.")
-    if a.size == 0:
-        return np.empty(0, dtype=np.int64)
-    if a.dtype == object:
-        if not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in a):
-            raise ValueError(f"{name} must hold integers.")
-        try:
-            return np.ascontiguousarray(a.astype(np.int64))
-        except OverflowError:
-            raise ValueError(f"{name} holds an integer out of the int64 range.") from None
-    if a.dtype.kind not in "iu":
-        raise ValueError(f"{name} must hold integers, got dtype {a.dtype}.")
-    if a.dtype.kind == "u" and a.size and a.max() > np.iinfo(np.int64).max:
-        raise ValueError(f"{name} holds an integer out of the int64 range.")
-    return np.ascontiguousarray(a, dtype=np.int64)
+_MINKOWSKI = METRICS["minkowski"]
 
 
 class TreeStructure(NamedTuple):
@@ -494,23 +161,22 @@ class CoverTree:
         parse_search(search)
         self.n_jobs = n_jobs
         jobs = self._jobs()  # validate early
-        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-            raise ValueError(f"seed must be an int, got {seed!r}.")
-        X = check_array(
+        seed = check_seed(seed)
+        X = as_float(check_array(
             X,
-            dtype=[np.float64, np.float32],
+            dtype=POINTS_DTYPE,
             order="C",
             input_name="X",
             estimator="CoverTree",
-        )
+        ))
         check_metric_domain(code, X)
-        self._init(X.dtype, X.shape[1], code, p, int(seed) % 2**64, search, False, verbose)
+        self._init(X.dtype, X.shape[1], code, p, seed, search, False, verbose)
         self._version = self._build(X, jobs)
 
     def _init(self, dtype, n_features, code, p, seed, search, read_only, verbose=False):
         self.dtype = np.dtype(dtype)
         self.n_features = int(n_features)
-        self.metric = _METRIC_NAMES[code]
+        self.metric = METRIC_NAMES[code]
         self.p = float(p)
         self._code = code
         self.seed = seed
@@ -520,23 +186,7 @@ class CoverTree:
         self._lock = threading.Lock()
 
     def _build(self, X, jobs, verbose=None):
-        n, d = X.shape
-        dtype = _DTYPES[X.dtype]
-        jobs = min(jobs, 2**31 - 1)
-        lib = _lib.lib()
-
-        def work(control):
-            handle = _lib.c_uintptr(0)
-            _lib.check(
-                lib.pcct_tree_build(
-                    _ptr(X), dtype, n, d, self._code, self.p, self.seed, jobs, control,
-                    ctypes.byref(handle),
-                )
-            )
-            return _Version(handle.value)
-
-        return _run.run(work, total=n, desc="pcct fit", unit="points",
-                        verbose=self._verbose(verbose), cost=float(n) * n * d)
+        return _handle.build(X, self._code, self.p, self.seed, jobs, self._verbose(verbose))
 
     @classmethod
     def _from_checked(cls, X, code, p, n_jobs, seed, search="depth_first", verbose=False):
@@ -613,14 +263,20 @@ class CoverTree:
         }
 
     @classmethod
-    def _restore(cls, buf, state):
+    def _restore(cls, buf, state, lazy=False):
         """A tree from its binary encoding and the state of :meth:`_state`;
-        ValueError if the two disagree or the encoding is damaged."""
+        ValueError if the two disagree or the encoding is damaged.
+
+        With ``lazy`` (unpickling), the encoding's checksum and header are
+        checked in Python and the tree is decoded by Go on first use, so
+        that unpickling needs no Go runtime (see
+        :class:`pcct._handle.PendingVersion`).
+        """
         try:
             dtype = np.dtype(state["dtype"])
             code = int(state["metric"])
             p = float(state["p"])
-            dtype_code = _DTYPES[dtype]
+            dtype_code = DTYPES[dtype]
             n_features = int(state["n_features"])
             seed = int(state["seed"])
             search = state["search"]
@@ -629,26 +285,59 @@ class CoverTree:
             n_jobs = state["n_jobs"]
             verbose = state.get("verbose", False)
             effective_n_jobs(n_jobs)
-            if code not in _METRIC_NAMES:
+            if code not in METRIC_NAMES:
                 raise ValueError(f"metric code {code}")
         except (KeyError, TypeError, ValueError) as e:
             raise ValueError(f"pcct: not a valid saved CoverTree state ({e!r}).") from None
-        version = _Version.decode(buf, dtype_code)
-        s = _raw_stats(version.handle)
-        if (s[1], s[2], s[11]) != (n_features, dtype_code, code):
-            raise ValueError(
-                "pcct: the encoded tree does not match its saved state "
-                f"(dim {s[1]}, dtype {s[2]}, metric {s[11]} in the tree; "
-                f"{n_features}, {dtype_code}, {code} in the state)."
-            )
+        expected = (n_features, dtype_code, code, p if code == _MINKOWSKI else None)
+
+        def check(found):
+            if found != expected:
+                raise ValueError(
+                    "pcct: the encoded tree does not match its saved state "
+                    f"(dim {found[0]}, dtype {found[1]}, metric {found[2]} with p={found[3]} "
+                    f"in the tree; {expected[0]}, {expected[1]}, {expected[2]} with "
+                    f"p={expected[3]} in the state)."
+                )
+
+        head = _handle.read_encoding_header(buf)
+        check((head.dim, head.dtype_code, head.metric, head.p if head.metric == _MINKOWSKI else None))
+
+        def check_decoded(version):
+            kind, vp = version.metric()
+            check((version.n_features, DTYPES[version.dtype], kind,
+                   vp if kind == _MINKOWSKI else None))
+
+        if lazy:
+            version = _handle.PendingVersion(buf, dtype_code, check_decoded)
+        else:
+            version = TreeVersion.decode(buf, dtype_code)
+            check_decoded(version)
         self = cls.__new__(cls)
         self.n_jobs = n_jobs
         self._init(dtype, n_features, code, p, seed, search, read_only, verbose)
         self._version = version
         return self
 
+    @property
+    def _version(self):
+        """The current version (decoding a pending one first)."""
+        v = self._v
+        if type(v) is _handle.PendingVersion:
+            v = v.get()
+            self._v = v
+        return v
+
+    @_version.setter
+    def _version(self, version):
+        self._v = version
+
     def __reduce__(self):
-        return (_restore_tree, (self._version.encode(), self._state()))
+        v = self._v
+        buf = v.encoded() if type(v) is _handle.PendingVersion else None
+        if buf is None:
+            buf = self._version.encode()
+        return (_restore_tree, (buf, self._state()))
 
     def save(self, file):
         """Save the tree to a file, to be read back by :func:`pcct.load`.
@@ -665,9 +354,8 @@ class CoverTree:
             Where to write: a path (the file is created or replaced) or an
             object with a ``write`` method.
         """
-        from ._io import save
-
-        save(self, file)
+        _format.write(file, "tree", self._version.encode(),
+                      {"dtype": self.dtype.name, "tree": self._state()}, type(self).__name__)
 
     def __repr__(self):
         metric = self.metric if self.metric != "minkowski" else f"minkowski(p={self.p:g})"
@@ -676,8 +364,12 @@ class CoverTree:
             extra += f", search={self.search}"
         if self._read_only:
             extra += ", read_only=True"
+        try:
+            n_samples = self.n_samples
+        except ForkedChildError:
+            n_samples = "unknown: not decoded in this forked process"
         return (
-            f"CoverTree(n_samples={self.n_samples}, n_features={self.n_features}, "
+            f"CoverTree(n_samples={n_samples}, n_features={self.n_features}, "
             f"dtype={self.dtype.name}, metric={metric}{extra})"
         )
 
@@ -693,13 +385,13 @@ class CoverTree:
     # -- conversion ------------------------------------------------------
 
     def _check_queries(self, X, name="X"):
-        X = check_array(
+        X = as_float(check_array(
             X,
-            dtype=self.dtype,
+            dtype=POINTS_DTYPE,
             order="C",
             input_name=name,
             estimator="CoverTree",
-        )
+        ), self.dtype, name)
         if X.shape[1] != self.n_features:
             raise ValueError(
                 f"X has {X.shape[1]} features, but CoverTree is expecting "
@@ -709,13 +401,7 @@ class CoverTree:
         return X
 
     def _chunk(self, jobs):
-        return max(CHUNK_ROWS, 256 * jobs)
-
-    def _cost(self, rows, version=None):
-        """The brute-force work bound of a call over ``rows`` rows (see
-        ``_run.THREAD_WORK``)."""
-        v = self._version if version is None else version
-        return float(rows) * max(v.n_samples, 1) * self.n_features
+        return _search.chunk_rows(jobs)
 
     # -- updates -------------------------------------------------------------
 
@@ -762,26 +448,8 @@ class CoverTree:
     def _insert_checked(self, X, jobs, verbose=None):
         """Insert checked C-contiguous rows of the tree's dtype."""
         n = X.shape[0]
-        jobs = min(jobs, 2**31 - 1)
-        lib = _lib.lib()
         with self._lock:
-            v = self._version
-
-            def work(control):
-                out = _lib.c_uintptr(0)
-                first = ctypes.c_int64(0)
-                _lib.check(
-                    lib.pcct_tree_insert(
-                        v.handle, _ptr(X), n, self.n_features, jobs, control,
-                        ctypes.byref(out), ctypes.byref(first),
-                    )
-                )
-                return _Version(out.value), first.value
-
-            new, start = _run.run(
-                work, total=n, desc="pcct insert", unit="points",
-                verbose=self._verbose(verbose), cost=float(n) * (v.n_samples + n) * self.n_features,
-            )
+            new, start = self._version.insert(X, jobs, self._verbose(verbose))
             self._version = new
         return np.arange(start, start + n, dtype=np.int64)
 
@@ -813,31 +481,19 @@ class CoverTree:
             is given twice.
         """
         self._check_writable("delete")
-        self._delete_checked(_check_ids(ids), self._jobs())
+        self._delete_checked(check_ids(ids), self._jobs())
         return self
 
     def _delete_checked(self, ids, jobs, verbose=None):
         """Delete a checked C-contiguous int64 array of ids."""
         if ids.size == 0:
             return
-        jobs = min(jobs, 2**31 - 1)
-        lib = _lib.lib()
         with self._lock:
             v = self._version
-
-            def work(control):
-                out = _lib.c_uintptr(0)
-                _lib.check(
-                    lib.pcct_tree_delete(v.handle, _ptr(ids), ids.size, jobs, control,
-                                         ctypes.byref(out))
-                )
-                return _Version(out.value)
-
             try:
-                new = _run.run(work, total=ids.size, desc="pcct delete", unit="points",
-                               verbose=self._verbose(verbose), cost=self._cost(ids.size, v))
+                new = v.delete(ids, jobs, self._verbose(verbose))
             except ValueError as e:
-                raise _delete_error(v, ids) or e from None
+                raise delete_error(v.live_ids(), v.n_ids, ids) or e from None
             self._version = new
 
     def ids(self):
@@ -856,117 +512,28 @@ class CoverTree:
 
     # -- queries on checked input (used by NearestNeighbors) -------------
 
-    def _kneighbors(self, X, k, jobs, strategy=None, version=None, ids=None, verbose=None):
+    def _kneighbors(self, X, k, jobs, strategy=None, version=None, ids=None, verbose=None,
+                    what="query", extra=0):
         """k nearest neighbours of the rows of X (checked, C-contiguous, in
         the tree's dtype), or, when X is None, of the tree's own points
         ``ids`` (default: every live id, ascending), each left out of its
-        own answer. Answers on ``version`` (default: the current one), in
-        one call into Go (in a worker thread when it is long, so that
-        Ctrl-C stops it)."""
-        lib = _lib.lib()  # raises in a forked child
+        own answer, on ``version`` (default: the current one). See
+        :func:`pcct._search.kneighbors`."""
         v = self._version if version is None else version
         strategy = self._strategy() if strategy is None else strategy
-        h = v.handle
-        if X is None and ids is None and not v.contiguous:
-            ids = v.live_ids()
-        if ids is not None:
-            ids = np.ascontiguousarray(ids, dtype=np.int64)
-        nq = X.shape[0] if X is not None else (v.n_samples if ids is None else ids.size)
-        dist = np.empty((nq, k), dtype=self.dtype)
-        ind = np.empty((nq, k), dtype=np.int64)
-        jobs = min(jobs, 2**31 - 1)
-        d = self.n_features
+        return _search.kneighbors(v, X, k, jobs=jobs, strategy=strategy, ids=ids,
+                                  verbose=self._verbose(verbose), what=what, extra=extra)
 
-        def work(control):
-            if X is not None:
-                st = lib.pcct_kneighbors(
-                    h, _ptr(X), nq, d, k, jobs, strategy, control, _ptr(dist), _ptr(ind)
-                )
-            elif ids is None:
-                st = lib.pcct_kneighbors_fitted(
-                    h, 0, nq, k, jobs, strategy, control, _ptr(dist), _ptr(ind)
-                )
-            else:
-                st = lib.pcct_kneighbors_ids(
-                    h, _ptr(ids), nq, k, jobs, strategy, control, _ptr(dist), _ptr(ind)
-                )
-            _lib.check(st)
-
-        _run.run(work, total=nq, desc="pcct kneighbors", unit="queries",
-                 verbose=self._verbose(verbose), cost=self._cost(nq, v))
-        return dist, ind
-
-    def _radius(self, X, r, sort, jobs, version=None, ids=None, counts_only=False, verbose=None):
+    def _radius(self, X, r, sort, jobs, version=None, ids=None, counts_only=False, verbose=None,
+                what="query_radius", extra=0):
         """Points within distance r (d <= r) of the rows of X, or of the
-        tree's own points (as in _kneighbors) when X is None. Returns
-        (counts, dist, ind) with the answers of all queries concatenated;
-        dist and ind are None with counts_only. Long batches run in chunks
-        of rows (which bounds the results Go holds before they are copied)
-        in a worker thread, so that Ctrl-C stops them."""
-        lib = _lib.lib()
+        tree's own points (as in _kneighbors) when X is None: (counts, dist,
+        ind), the answers of all queries concatenated. See
+        :func:`pcct._search.radius`."""
         v = self._version if version is None else version
-        h = v.handle
-        if X is None and ids is None and not v.contiguous:
-            ids = v.live_ids()
-        if ids is not None:
-            ids = np.ascontiguousarray(ids, dtype=np.int64)
-        nq = X.shape[0] if X is not None else (v.n_samples if ids is None else ids.size)
-        counts = np.zeros(nq, dtype=np.int64)
-        if v.n_samples == 0:
-            # An empty tree (every point deleted): no neighbours anywhere.
-            if counts_only:
-                return counts, None, None
-            return counts, np.empty(0, dtype=self.dtype), np.empty(0, dtype=np.int64)
-        step = self._chunk(jobs)
-        jobs = min(jobs, 2**31 - 1)
-        d = self.n_features
-
-        def work(control):
-            dists, inds = [], []
-            result = _lib.c_uintptr(0)
-            total = ctypes.c_int64(0)
-            for lo in range(0, nq, step):
-                hi = min(lo + step, nq)
-                if X is not None:
-                    st = lib.pcct_radius(
-                        h, _ptr(X[lo:hi]), hi - lo, d, r, int(sort), jobs, control,
-                        _ptr(counts[lo:hi]), ctypes.byref(result), ctypes.byref(total),
-                    )
-                elif ids is None:
-                    st = lib.pcct_radius_fitted(
-                        h, lo, hi - lo, r, int(sort), jobs, control, _ptr(counts[lo:hi]),
-                        ctypes.byref(result), ctypes.byref(total),
-                    )
-                else:
-                    st = lib.pcct_radius_ids(
-                        h, _ptr(ids[lo:hi]), hi - lo, r, int(sort), jobs, control,
-                        _ptr(counts[lo:hi]), ctypes.byref(result), ctypes.byref(total),
-                    )
-                _lib.check(st)
-                handle = result.value
-                if counts_only:
-                    _lib.check(lib.pcct_result_free(handle))
-                    continue
-                try:
-                    dd = np.empty(total.value, dtype=self.dtype)
-                    ii = np.empty(total.value, dtype=np.int64)
-                except BaseException:
-                    _lib.free_result(handle)
-                    raise
-                _lib.check(lib.pcct_radius_fill(handle, _ptr(dd), _ptr(ii)))
-                dists.append(dd)
-                inds.append(ii)
-            return dists, inds
-
-        dists, inds = _run.run(work, total=nq, desc="pcct radius_neighbors", unit="queries",
-                               verbose=self._verbose(verbose), cost=self._cost(nq, v))
-        if counts_only:
-            return counts, None, None
-        if len(dists) == 1:
-            return counts, dists[0], inds[0]
-        dist = np.concatenate(dists) if dists else np.empty(0, dtype=self.dtype)
-        ind = np.concatenate(inds) if inds else np.empty(0, dtype=np.int64)
-        return counts, dist, ind
+        return _search.radius(v, X, r, sort=sort, jobs=jobs, ids=ids, counts_only=counts_only,
+                              verbose=self._verbose(verbose), step=self._chunk(jobs), what=what,
+                              extra=extra)
 
     # -- public API --------------------------------------------------------
 
@@ -991,7 +558,7 @@ class CoverTree:
         """
         X = self._check_queries(X)
         v = self._version
-        k = _check_k(k, v.n_samples)
+        k = check_k(k, v.n_samples)
         dist, ind = self._kneighbors(X, k, self._jobs(), version=v)
         return (dist, ind) if return_distance else ind
 
@@ -1027,13 +594,13 @@ class CoverTree:
         if sort_results and not return_distance:
             raise ValueError("return_distance must be True if sort_results is True")
         X = self._check_queries(X)
-        r = _check_radius(r)
+        r = check_radius(r)
         counts, dist, ind = self._radius(X, r, sort_results, self._jobs(), counts_only=count_only)
         if count_only:
             return counts
-        ind_obj = split_object(ind, counts)
+        ind_obj = _search.split_object(ind, counts)
         if return_distance:
-            return ind_obj, split_object(dist, counts)
+            return ind_obj, _search.split_object(dist, counts)
         return ind_obj
 
     def stats(self):
@@ -1046,30 +613,27 @@ class CoverTree:
             metric, levels (distinct levels), min_level, max_level, depth,
             max_fanout, build_distance_evaluations (the build and every
             update that made this version), query_distance_evaluations (all
-            queries on this version so far), and nodes_per_level (level ->
-            node count).
+            queries on this version so far), nodes_per_level (level ->
+            node count), and the memory the version refers to: bytes (in
+            all), bytes_per_point (bytes / points), and where they go:
+            bytes_nodes (the node records), bytes_points (the coordinates),
+            bytes_kids (child lists), bytes_groups (per-level summaries of
+            the children), bytes_ids (the ids each node holds) and
+            bytes_id_map (from id to node). Versions share what they did not
+            change (snapshots, versions before and after an update), so
+            their bytes overlap; the Go runtime's own overhead and freed
+            memory not yet returned are not counted.
 
         See Also
         --------
         structure : Every node, with its level and parent.
         pcct.plotting.plot_levels : A bar chart of ``nodes_per_level``.
         """
-        lib = _lib.lib()
-        v = self._version
-        h = v.handle
-        raw = _raw_stats(h)
-        s = dict(zip(_STAT_FIELDS, raw))
-        if "dtype" in s:
-            s["dtype"] = _DTYPE_OF_CODE.get(s["dtype"], s["dtype"]).name
-        if "metric" in s:
-            s["metric"] = _METRIC_NAMES.get(s["metric"], s["metric"])
-        nlev = ctypes.c_int64(0)
-        _lib.check(lib.pcct_tree_level_counts(h, None, None, 0, ctypes.byref(nlev)))
-        m = nlev.value
-        levels = (ctypes.c_int64 * max(m, 1))()
-        counts = (ctypes.c_int64 * max(m, 1))()
-        _lib.check(lib.pcct_tree_level_counts(h, levels, counts, m, ctypes.byref(nlev)))
-        s["nodes_per_level"] = {int(levels[i]): int(counts[i]) for i in range(min(m, nlev.value))}
+        s = self._version.stats()
+        s["dtype"] = DTYPE_OF_CODE.get(s["dtype"], s["dtype"]).name
+        s["metric"] = METRIC_NAMES.get(s["metric"], s["metric"])
+        s["bytes"] = sum(v for k, v in s.items() if k.startswith("bytes_"))
+        s["bytes_per_point"] = s["bytes"] / max(s["points"], 1)
         return s
 
     def structure(self):
@@ -1105,74 +669,10 @@ class CoverTree:
         >>> ids.tolist(), counts.tolist(), levels.tolist(), parents.tolist()
         ([2, 0], [1, 2], [2, 1], [-1, 2])
         """
-        lib = _lib.lib()
-        h = self._version.handle
-        n = ctypes.c_int64(0)
-        _lib.check(lib.pcct_tree_structure(h, None, None, None, None, 0, ctypes.byref(n)))
-        m = n.value
-        arrays = [np.empty(m, dtype=np.int64) for _ in range(4)]
-        _lib.check(lib.pcct_tree_structure(h, *(_ptr(a) for a in arrays), m, ctypes.byref(n)))
-        if n.value != m:  # pragma: no cover - a version never changes
-            raise RuntimeError(f"pcct: the tree listed {n.value} nodes, then {m}")
-        return TreeStructure(*arrays)
+        return TreeStructure(*self._version.structure())
 
 
 def _restore_tree(buf, state):
-    """Unpickle a CoverTree (see CoverTree.__reduce__)."""
-    return CoverTree._restore(buf, state)
-
-
-def _delete_error(version, ids):
-    """The ValueError for the first id of ids that is not live or repeats
-    (None if every id is fine, which the library then disputes)."""
-    live = version.live_ids()
-    n_ids = version.n_ids
-    seen = set()
-    for i in ids.tolist():
-        if i in seen:
-            return ValueError(f"id {i} is given more than once. Nothing was deleted.")
-        seen.add(i)
-        if i < 0 or i >= n_ids:
-            return ValueError(
-                f"id {i} is not in the tree: the ids issued so far are 0 to {n_ids - 1}. "
-                "Nothing was deleted."
-            )
-        j = np.searchsorted(live, i)
-        if j == live.size or live[j] != i:
-            return ValueError(
-                f"id {i} is not in the tree: it was deleted. Nothing was deleted."
-            )
-    return None
-
-
-def split_object(values, counts):
-    """Split a concatenated array into an object array of per-query arrays."""
-    out = np.empty(len(counts), dtype=object)
-    if len(counts) == 0:
-        return out
-    bounds = np.cumsum(counts)[:-1]
-    for i, part in enumerate(np.split(values, bounds)):
-        out[i] = part
-    return out
-
-
-def _check_k(k, n):
-    if isinstance(k, bool) or not isinstance(k, numbers.Integral):
-        raise ValueError(f"k must be an integer, got {k!r}.")
-    if k < 1:
-        raise ValueError(f"k must be >= 1, got {k}.")
-    if k > n:
-        raise ValueError(f"k must be less than or equal to the number of training points ({n}), got {k}.")
-    return int(k)
-
-
-def _check_radius(r):
-    if isinstance(r, bool) or not isinstance(r, numbers.Real):
-        if np.ndim(r) == 0:
-            r = float(r)
-        else:
-            raise ValueError("r must be a single number: pcct uses one radius for all queries.")
-    r = float(r)
-    if math.isnan(r) or r < 0:
-        raise ValueError(f"radius == {r}, must be >= 0.")
-    return r
+    """Unpickle a CoverTree (see CoverTree.__reduce__): checked, then decoded
+    on first use."""
+    return CoverTree._restore(buf, state, lazy=True)

@@ -1,0 +1,563 @@
+"""Bases and mixins of pcct's estimators, as scikit-learn's
+``neighbors/_base.py`` has them: the one query path that
+:class:`pcct.NearestNeighbors` and the transformers share.
+
+- :class:`NeighborsBase`: parameter checks, ``fit`` (the one place that
+  builds the index the queries run on: :meth:`NeighborsBase._fit_index`),
+  the fitted attributes that follow the tree's current version, saving.
+- :class:`KNeighborsMixin`: ``kneighbors`` and ``kneighbors_graph``.
+- :class:`RadiusNeighborsMixin`: ``radius_neighbors`` and
+  ``radius_neighbors_graph``.
+- :class:`UpdatesMixin`: ``insert``, ``delete`` and ``snapshot``.
+
+Every query validates its input here, pins one version of the fitted tree
+for the whole call, and runs on it through the tree's ``_kneighbors`` and
+``_radius`` (which call ``_search.py``). A new kind of index (another
+algorithm, another device) plugs in at :meth:`NeighborsBase._fit_index`,
+which chooses what ``tree_`` is, and by giving that object the same
+``_version``, ``_kneighbors`` and ``_radius``; nothing else here needs to
+know which index answers.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from . import _format, _search
+from ._validation import (
+    POINTS_DTYPE,
+    as_float,
+    check_estimator_params,
+    check_ids,
+    check_metric_domain,
+    check_mode,
+    check_n_neighbors,
+    check_radius,
+    effective_n_jobs,
+    search_code,
+)
+from .exceptions import ReadOnlyError
+from .tree import CoverTree
+
+__all__ = ["NeighborsBase", "KNeighborsMixin", "RadiusNeighborsMixin", "UpdatesMixin"]
+
+# Bytes per (query, neighbour) pair that a graph adds to the answer's
+# arrays: its data (ones, or the distances copied) and scipy's copy of the
+# indices.
+_GRAPH_BYTES = 16
+
+
+class NeighborsBase(BaseEstimator):
+    """Base of pcct's neighbours estimators.
+
+    Subclasses define ``__init__`` with their parameters (among
+    n_neighbors, radius, mode, metric, p, metric_params, n_jobs, search,
+    verbose) and call :meth:`_fit` from ``fit``.
+    """
+
+    # -- fitted attributes that follow the tree's current version ----------
+
+    # Before fit each raises NotFittedError, an AttributeError, so that
+    # hasattr() is False as for scikit-learn's fitted attributes.
+
+    @property
+    def n_samples_fit_(self):
+        """Number of points held (fitted and inserted, less deleted)."""
+        check_is_fitted(self)
+        return self.tree_.n_samples
+
+    @property
+    def n_ids_(self):
+        """Number of ids issued so far; every id is below it."""
+        check_is_fitted(self)
+        return self.tree_.n_ids
+
+    @property
+    def ids_(self):
+        """The live ids, ascending (a read-only int64 array)."""
+        check_is_fitted(self)
+        return self.tree_.ids()
+
+    # -- validation --------------------------------------------------------
+
+    def _check_params(self):
+        """Check the constructor parameters; return (metric code, p,
+        effective_metric_, effective_metric_params_)."""
+        return check_estimator_params(self)
+
+    def _strategy(self):
+        """The C ABI code of the search parameter."""
+        return search_code(self.search, type(self).__name__)
+
+    def _check_writable(self, what):
+        if getattr(self, "_read_only", False):
+            raise ReadOnlyError(
+                f"This {type(self).__name__} is a read-only snapshot: {what} is not "
+                "allowed. Update (or refit) the live estimator the snapshot was taken "
+                "from, or clone() this one."
+            )
+
+    def _check_queries(self, X):
+        """Validate query points: same features as fit, fitted dtype, C order."""
+        X = as_float(validate_data(
+            self,
+            X,
+            reset=False,
+            dtype=POINTS_DTYPE,
+            order="C",
+            ensure_all_finite=True,
+        ), self.tree_.dtype)
+        check_metric_domain(self.tree_._code, X)
+        return X
+
+    def _verbose(self):
+        return bool(self.verbose)
+
+    def _jobs(self):
+        return effective_n_jobs(self.n_jobs)
+
+    # -- fit ---------------------------------------------------------------
+
+    def _fit(self, X):
+        """Fit on X: check the parameters and X, build the index, set the
+        fitted attributes. Returns self."""
+        self._check_writable("fit")
+        code, p, effective_metric, effective_params = self._check_params()
+        self._jobs()  # n_jobs=0 fails here, not at query time
+        # validate_data sets n_features_in_ and feature_names_in_: put them
+        # back if the fit fails or is interrupted, so that a fitted
+        # estimator stays consistent with its tree.
+        saved = {a: self.__dict__[a] for a in ("n_features_in_", "feature_names_in_")
+                 if a in self.__dict__}
+        try:
+            X = as_float(validate_data(
+                self,
+                X,
+                dtype=POINTS_DTYPE,
+                order="C",
+                ensure_all_finite=True,
+            ))
+            check_metric_domain(code, X)
+            tree = self._fit_index(X, code, p)
+        except BaseException:
+            for a in ("n_features_in_", "feature_names_in_"):
+                self.__dict__.pop(a, None)
+            self.__dict__.update(saved)
+            raise
+        self.tree_ = tree
+        self.effective_metric_ = effective_metric
+        self.effective_metric_params_ = effective_params
+        return self
+
+    def _fit_index(self, X, code, p):
+        """The index the queries will run on, over the checked rows of X
+        (C-contiguous float32 or float64) with the metric (code, p): a
+        :class:`CoverTree`, which copies X into Go (no Python copy is
+        kept)."""
+        return CoverTree._from_checked(X, code, p, self.n_jobs, 0, self.search,
+                                       self._verbose())
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        tags.input_tags.sparse = False
+        return tags
+
+    # -- saving --------------------------------------------------------------
+
+    def save(self, file):
+        """Save the fitted estimator to a file, read back by :func:`pcct.load`.
+
+        The file holds a short header (the kind "estimator", the dtype, the
+        parameters and fitted attributes, as JSON) and the tree's binary
+        encoding, with a CRC-32 of the whole: a truncated or damaged file
+        makes :func:`pcct.load` raise ValueError. Loading runs no pickle.
+        Ids, deleted ids and the read-only flag of a snapshot are kept.
+
+        Parameters
+        ----------
+        file : str, os.PathLike or binary file object
+            Where to write: a path (the file is created or replaced) or an
+            object with a ``write`` method.
+        """
+        check_is_fitted(self)
+        tree = self.tree_
+        body = tree._version.encode()  # one version for the whole file
+        attrs = {
+            "effective_metric_": self.effective_metric_,
+            "effective_metric_params_": self.effective_metric_params_,
+            "n_features_in_": self.n_features_in_,
+            "read_only": bool(getattr(self, "_read_only", False)),
+        }
+        if hasattr(self, "feature_names_in_"):
+            attrs["feature_names_in_"] = [str(f) for f in self.feature_names_in_]
+        header = {
+            "dtype": tree.dtype.name,
+            "tree": tree._state(),
+            "estimator": {"class": type(self).__name__, "params": self.get_params(deep=False),
+                          "attributes": attrs},
+        }
+        _format.write(file, "estimator", body, header, type(self).__name__)
+
+    @classmethod
+    def _from_saved(cls, info, tree):
+        """The estimator of a saved file's header ``info`` over its restored
+        ``tree`` (ValueError, KeyError or TypeError if they are damaged)."""
+        params = dict(info["params"])
+        attrs = info["attributes"]
+        est = cls(**params)
+        code, p, effective_metric, effective_params = est._check_params()
+        # The header's parameters must describe the tree the file holds.
+        if code != tree._code or (tree.metric == "minkowski" and p != tree.p):
+            raise ValueError(
+                f"the parameters name metric {effective_metric!r}, but the tree holds "
+                f"{tree.metric!r}" + (f" with p={tree.p:g}" if tree.metric == "minkowski" else "")
+            )
+        if (attrs["effective_metric_"], attrs["effective_metric_params_"]) != (
+                effective_metric, effective_params):
+            raise ValueError(
+                f"effective_metric_ {attrs['effective_metric_']!r} with "
+                f"{attrs['effective_metric_params_']!r} does not follow from the parameters "
+                f"({effective_metric!r} with {effective_params!r})"
+            )
+        est.tree_ = tree
+        est.effective_metric_ = str(attrs["effective_metric_"])
+        est.effective_metric_params_ = dict(attrs["effective_metric_params_"])
+        est.n_features_in_ = int(attrs["n_features_in_"])
+        if "feature_names_in_" in attrs:
+            est.feature_names_in_ = np.asarray(attrs["feature_names_in_"], dtype=object)
+        if est.n_features_in_ != tree.n_features:
+            raise ValueError("n_features_in_ differs from the tree's dimension")
+        if attrs.get("read_only"):
+            est._read_only = True
+        return est
+
+
+class UpdatesMixin:
+    """``insert``, ``delete`` and ``snapshot`` of a fitted estimator."""
+
+    def insert(self, X):
+        """Add points to the fitted estimator, without a refit.
+
+        The tree is not changed in place: a new version holding the old and
+        the new points replaces it, built on ``n_jobs`` goroutines. Ctrl-C
+        stops it within a fraction of a second (``KeyboardInterrupt``), and
+        an interrupted insertion changes nothing. Snapshots taken before
+        keep answering as they did.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_points, n_features)
+            The new points, validated like the data of :meth:`fit` (finite,
+            2-D, at least one row, ``n_features_in_`` features, the same
+            feature names if fit had them) and converted to the fitted
+            dtype.
+
+        Returns
+        -------
+        ids : ndarray of shape (n_points,), int64
+            The ids of the new points, in the order of the rows of ``X``:
+            the next ``n_points`` unused ids (``n_ids_`` before the call
+            onwards).
+
+        Raises
+        ------
+        ReadOnlyError
+            If the estimator is a snapshot.
+        ValueError
+            If ``X`` is invalid.
+        """
+        check_is_fitted(self)
+        self._check_writable("insert")
+        X = self._check_queries(X)
+        return self.tree_._insert_checked(X, self._jobs(), self._verbose())
+
+    def delete(self, ids):
+        """Remove points from the fitted estimator, by id.
+
+        The tree is not changed in place: a new version without those points
+        replaces it. Deleted ids are never reused: later insertions get new
+        ids, and no query returns a deleted id.
+
+        Parameters
+        ----------
+        ids : array-like of int
+            The ids to delete (an int is one id). Each must be live and
+            appear once.
+
+        Returns
+        -------
+        self : object
+            The estimator itself.
+
+        Raises
+        ------
+        ReadOnlyError
+            If the estimator is a snapshot.
+        ValueError
+            If an id is not live (never issued, or already deleted) or is
+            given twice. The message names the first such id, and nothing
+            is deleted.
+        """
+        check_is_fitted(self)
+        self._check_writable("delete")
+        self.tree_._delete_checked(check_ids(ids), self._jobs(), self._verbose())
+        return self
+
+    def snapshot(self):
+        """Return a read-only copy that answers as this estimator does now.
+
+        The snapshot shares the tree's current version (O(1) time and
+        memory, whatever the data size). Later :meth:`insert`,
+        :meth:`delete` or :meth:`fit` calls on this estimator do not change
+        the snapshot's answers, and queries on it may run in other threads
+        while this estimator is updated.
+
+        Returns
+        -------
+        snapshot : object
+            A fitted estimator of the same class, with the same parameters
+            and fitted attributes. Its :meth:`insert`, :meth:`delete` and
+            :meth:`fit` raise :class:`ReadOnlyError`; its parameters may
+            still be changed with ``set_params`` (e.g. ``n_neighbors``). It
+            pickles and saves as read-only; ``clone(snapshot)`` is an
+            ordinary, unfitted estimator.
+        """
+        check_is_fitted(self)
+        snap = type(self).__new__(type(self))
+        snap.__dict__.update(self.__dict__)
+        snap.tree_ = self.tree_.snapshot()
+        snap._read_only = True
+        return snap
+
+
+_COLUMNS_DOC = """columns : {"ids", "live"}, default=None
+            What the columns of the graph are. "ids": column j is the point
+            with id j, so there are ``n_ids_`` columns, and those of deleted
+            ids are empty. "live": column j is the live point with id
+            ``ids_[j]``, so there are ``n_samples_fit_`` columns; with
+            ``X=None`` the graph is then square, row and column i both the
+            point with id ``ids_[i]``, as estimators with
+            ``metric="precomputed"`` (DBSCAN, Isomap, KNeighborsClassifier)
+            need. None means "ids", with a warning when the graph of
+            ``X=None`` is not square (after deletions)."""
+
+
+def _graph(what, data, ind, indptr, version, query_is_train, columns):
+    """The CSR graph of a query's answers (ind: ids), with columns as
+    :data:`_COLUMNS_DOC` says."""
+    n_rows = len(indptr) - 1
+    if columns is None:
+        columns = "ids"
+        if query_is_train and not version.contiguous:
+            warnings.warn(
+                f"After deletions, {what}() has one row per live point ({version.n_samples}) "
+                f"but one column per id issued ({version.n_ids}): it is not square, and "
+                "estimators with metric='precomputed' (DBSCAN, Isomap, KNeighborsClassifier, "
+                "...) refuse it. Pass columns='live' for the square graph over the live "
+                "points (row and column i are the point with id ids_[i]), or columns='ids' "
+                "to keep a column per id without this warning.",
+                UserWarning,
+                stacklevel=4,  # the user's call (through the method's _..._graph)
+            )
+    if columns == "ids":
+        return _search.csr(data, ind, indptr, (n_rows, version.n_ids))
+    if columns == "live":
+        if not version.contiguous:
+            ind = np.searchsorted(version.live_ids(), ind)
+        return _search.csr(data, ind, indptr, (n_rows, version.n_samples))
+    raise ValueError(f"columns must be 'ids' or 'live' (or None), got {columns!r}.")
+
+
+class KNeighborsMixin:
+    """``kneighbors`` and ``kneighbors_graph`` of a fitted estimator."""
+
+    def kneighbors(self, X=None, n_neighbors=None, return_distance=True):
+        """Find the k nearest neighbours of points.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_queries, n_features), default=None
+            The query points. If None, the neighbours of each fitted point
+            (every live point, in ascending id order: row i is the point
+            with id ``ids_[i]``) are returned, and a point is not its own
+            neighbour (a duplicate of it can be).
+        n_neighbors : int, default=None
+            Number of neighbours of each point; default: the value passed to
+            the constructor.
+        return_distance : bool, default=True
+            Whether to return the distances.
+
+        Returns
+        -------
+        neigh_dist : ndarray of shape (n_queries, n_neighbors)
+            Distances to the neighbours, nearest first, in the fitted dtype;
+            only with ``return_distance=True``.
+        neigh_ind : ndarray of shape (n_queries, n_neighbors)
+            Ids of the neighbours (int64): the row numbers of the fitted
+            data until the first deletion. Ties in distance are ordered by
+            id.
+        """
+        check_is_fitted(self)
+        dist, ind, _ = self._kneighbors_checked(X, n_neighbors)
+        if return_distance:
+            return dist, ind
+        return ind
+
+    def _kneighbors_checked(self, X, n_neighbors, what="kneighbors", extra=0):
+        """Validate a k-neighbours query and run it on one version of the
+        tree: (dist, ind, version). ``what`` and ``extra`` describe the
+        caller for the memory check (see ``_search.kneighbors``)."""
+        tree = self.tree_
+        v = tree._version  # one version answers the whole call
+        query_is_train = X is None
+        if not query_is_train:
+            X = self._check_queries(X)
+        nq = v.n_samples if query_is_train else X.shape[0]
+        k = check_n_neighbors(n_neighbors, self.n_neighbors, query_is_train, nq, v.n_samples)
+        dist, ind = tree._kneighbors(X, k, self._jobs(), self._strategy(), version=v,
+                                     verbose=self._verbose(), what=what, extra=extra)
+        return dist, ind, v
+
+    def kneighbors_graph(self, X=None, n_neighbors=None, mode="connectivity", columns=None):
+        """Compute the (weighted) graph of k-neighbours of points.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_queries, n_features), default=None
+            The query points. If None, the live fitted points in ascending
+            id order (row i is id ``ids_[i]``), each not its own neighbour.
+        n_neighbors : int, default=None
+            Number of neighbours of each point; default: the value passed to
+            the constructor.
+        mode : {"connectivity", "distance"}, default="connectivity"
+            "connectivity" gives ones; "distance" gives the distances.
+        %s
+
+        Returns
+        -------
+        A : sparse matrix of shape (n_queries, n_ids_) or (n_queries, n_samples_fit_)
+            CSR matrix; ``A[i, j]`` is the weight of the edge from query i to
+            the point of column j: the point with id j (``columns="ids"``;
+            until the first deletion the ids are the row numbers of the
+            fitted data, as in scikit-learn) or with id ``ids_[j]``
+            (``columns="live"``).
+        """
+        return self._kneighbors_graph(X, n_neighbors, mode, columns, "kneighbors_graph")
+
+    kneighbors_graph.__doc__ %= _COLUMNS_DOC
+
+    def _kneighbors_graph(self, X, n_neighbors, mode, columns, what):
+        """kneighbors_graph, naming ``what`` in its errors and warnings."""
+        check_is_fitted(self)
+        check_mode(mode)
+        dist, ind, v = self._kneighbors_checked(X, n_neighbors, what, _GRAPH_BYTES)
+        k = ind.shape[1]
+        n_queries = ind.shape[0]
+        data = np.ones(n_queries * k) if mode == "connectivity" else dist.ravel()
+        indptr = np.arange(0, n_queries * k + 1, k)
+        return _graph(what, data, ind.ravel(), indptr, v, X is None, columns)
+
+
+class RadiusNeighborsMixin:
+    """``radius_neighbors`` and ``radius_neighbors_graph`` of a fitted
+    estimator."""
+
+    def _radius_flat(self, X, radius, sort_results, counts_only=False, what="radius_neighbors",
+                     extra=0):
+        """(counts, dist, ind, version) of a radius query (``what`` and
+        ``extra``: see ``_search.radius``)."""
+        check_is_fitted(self)
+        tree = self.tree_
+        v = tree._version
+        if X is not None:
+            X = self._check_queries(X)
+        radius = check_radius(self.radius if radius is None else radius, "radius")
+        counts, dist, ind = tree._radius(
+            X, radius, sort_results, self._jobs(), version=v,
+            counts_only=counts_only, verbose=self._verbose(), what=what, extra=extra,
+        )
+        return counts, dist, ind, v
+
+    def radius_neighbors(self, X=None, radius=None, return_distance=True, sort_results=False):
+        """Find the neighbours within a given radius of points.
+
+        Returns every fitted point at distance <= radius of each query.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_queries, n_features), default=None
+            The query points. If None, the live fitted points in ascending
+            id order (row i is id ``ids_[i]``), each not its own neighbour.
+        radius : float, default=None
+            Limiting distance of neighbours; default: the value passed to
+            the constructor.
+        return_distance : bool, default=True
+            Whether to return the distances.
+        sort_results : bool, default=False
+            If True, each query's neighbours are sorted by distance (ties by
+            id); needs ``return_distance=True``. Otherwise their order is
+            unspecified.
+
+        Returns
+        -------
+        neigh_dist : ndarray of shape (n_queries,), dtype object
+            Each element an array of distances (fitted dtype); only with
+            ``return_distance=True``.
+        neigh_ind : ndarray of shape (n_queries,), dtype object
+            Each element an int64 array of ids of fitted points.
+        """
+        check_is_fitted(self)
+        if sort_results and not return_distance:
+            raise ValueError("return_distance must be True if sort_results is True.")
+        counts, dist, ind, _ = self._radius_flat(X, radius, sort_results)
+        neigh_ind = _search.split_object(ind, counts)
+        if return_distance:
+            return _search.split_object(dist, counts), neigh_ind
+        return neigh_ind
+
+    def radius_neighbors_graph(self, X=None, radius=None, mode="connectivity", sort_results=False,
+                               columns=None):
+        """Compute the (weighted) graph of neighbours within a radius.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_queries, n_features), default=None
+            The query points. If None, the live fitted points in ascending
+            id order (row i is id ``ids_[i]``), each not its own neighbour.
+        radius : float, default=None
+            Radius of neighbourhoods; default: the value passed to the
+            constructor.
+        mode : {"connectivity", "distance"}, default="connectivity"
+            "connectivity" gives ones; "distance" gives the distances.
+        sort_results : bool, default=False
+            If True, the entries of each row are sorted by increasing
+            distance (ties by id). Only used with ``mode="distance"``.
+        %s
+
+        Returns
+        -------
+        A : sparse matrix of shape (n_queries, n_ids_) or (n_queries, n_samples_fit_)
+            CSR matrix; ``A[i, j]`` is the weight of the edge from query i to
+            the point of column j: the point with id j (``columns="ids"``)
+            or with id ``ids_[j]`` (``columns="live"``).
+        """
+        return self._radius_neighbors_graph(X, radius, mode, sort_results, columns,
+                                            "radius_neighbors_graph")
+
+    radius_neighbors_graph.__doc__ %= _COLUMNS_DOC
+
+    def _radius_neighbors_graph(self, X, radius, mode, sort_results, columns, what):
+        """radius_neighbors_graph, naming ``what`` in its errors and
+        warnings."""
+        check_is_fitted(self)
+        check_mode(mode)
+        sort = sort_results and mode == "distance"
+        counts, dist, ind, v = self._radius_flat(X, radius, sort, what=what, extra=_GRAPH_BYTES)
+        data = np.ones(len(ind)) if mode == "connectivity" else dist
+        indptr = np.concatenate((np.zeros(1, dtype=np.int64), np.cumsum(counts)))
+        return _graph(what, data, ind, indptr, v, X is None, columns)

@@ -1,0 +1,341 @@
+"""Versions of a Go cover tree: the handles, their lifetime, and the calls
+that make new versions (build, insert, delete, decode) or read one (stats,
+live ids, structure, encode).
+
+A tree in the Go library is reached through a handle (a
+``runtime/cgo.Handle``). Every handle names one immutable version: updates
+make a new version and never change an old one. :class:`TreeVersion` owns
+one handle and frees it through ``weakref.finalize`` once nothing refers to
+it, so a :class:`pcct.CoverTree`, its snapshots and the estimators share a
+version simply by holding the same object.
+
+The queries on a version are in ``_search.py``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import struct
+import threading
+import weakref
+import zlib
+from typing import NamedTuple
+
+import numpy as np
+
+from . import _lib, _run
+from ._validation import DTYPE_OF_CODE, DTYPES
+
+__all__ = ["TreeVersion", "PendingVersion", "STAT_FIELDS", "ptr", "raw_stats", "build",
+           "read_encoding_header"]
+
+# The fields of pcct_tree_stats, in order.
+STAT_FIELDS = (
+    "points",
+    "dim",
+    "dtype",
+    "nodes",
+    "levels",
+    "min_level",
+    "max_level",
+    "depth",
+    "max_fanout",
+    "build_distance_evaluations",
+    "query_distance_evaluations",
+    "metric",
+    "ids_issued",
+    "bytes_nodes",
+    "bytes_points",
+    "bytes_kids",
+    "bytes_groups",
+    "bytes_ids",
+    "bytes_id_map",
+)
+
+# The largest n_jobs the C ABI takes (an int32).
+_MAX_JOBS = 2**31 - 1
+
+
+def ptr(a):
+    """The data pointer of a numpy array for ctypes (None when empty)."""
+    return ctypes.c_void_p(a.ctypes.data) if a.size else None
+
+
+def raw_stats(handle):
+    """The tree's statistics as the C ABI reports them (a list of ints, in
+    the order of :data:`STAT_FIELDS`)."""
+    lib = _lib.lib()
+    out = (ctypes.c_int64 * len(STAT_FIELDS))()
+    written = ctypes.c_int64(0)
+    _lib.check(lib.pcct_tree_stats(handle, out, len(STAT_FIELDS), ctypes.byref(written)))
+    return [int(out[i]) for i in range(min(written.value, len(STAT_FIELDS)))]
+
+
+def build(X, code, p, seed, jobs, verbose=False):
+    """A new version holding the rows of X (checked, C-contiguous float32 or
+    float64), with ids 0..n-1; in a worker thread when it is long, so that
+    Ctrl-C stops it."""
+    n, d = X.shape
+    dtype = DTYPES[X.dtype]
+    jobs = min(jobs, _MAX_JOBS)
+    lib = _lib.lib()
+
+    def work(control):
+        handle = _lib.c_uintptr(0)
+        _lib.check(
+            lib.pcct_tree_build(
+                ptr(X), dtype, n, d, code, p, seed, jobs, control, ctypes.byref(handle),
+            )
+        )
+        return TreeVersion(handle.value)
+
+    return _run.run(work, total=n, desc="pcct fit", unit="points", verbose=verbose,
+                    cost=float(n) * n * d)
+
+
+class TreeVersion:
+    """One immutable version of a Go tree; owns (and frees) its handle.
+
+    Updates never change a version: they make a new one. A CoverTree holds
+    its current version; a snapshot is another CoverTree holding the same
+    version object, so the handle lives while anything refers to it.
+
+    Attributes
+    ----------
+    handle : int
+        The Go handle.
+    n_samples : int
+        Live points.
+    n_ids : int
+        Ids issued (every id is below it).
+    n_features : int
+        Dimension of the points.
+    dtype : numpy.dtype
+        float32 or float64.
+    """
+
+    __slots__ = ("handle", "n_samples", "n_ids", "n_features", "dtype", "_ids", "_finalizer",
+                 "__weakref__")
+
+    def __init__(self, handle):
+        self.handle = handle
+        self._finalizer = weakref.finalize(self, _lib.free_tree, handle)
+        self._ids = None
+        s = raw_stats(handle)
+        self.n_samples = s[0]
+        self.n_features = s[1]
+        self.dtype = DTYPE_OF_CODE[s[2]]
+        self.n_ids = s[12] if len(s) > 12 else s[0]
+
+    @property
+    def contiguous(self):
+        """Whether the live ids are exactly 0..n_samples-1 (none deleted)."""
+        return self.n_samples == self.n_ids
+
+    def work_bound(self, rows):
+        """The brute-force work bound of a call over ``rows`` rows (see
+        ``_run.THREAD_WORK``): rows x points x features."""
+        return float(rows) * max(self.n_samples, 1) * self.n_features
+
+    def live_ids(self):
+        """The live ids, ascending, as a read-only int64 array (cached)."""
+        ids = self._ids
+        if ids is None:
+            n = self.n_samples
+            if self.contiguous:
+                ids = np.arange(n, dtype=np.int64)
+            else:
+                ids = np.empty(n, dtype=np.int64)
+                written = ctypes.c_int64(0)
+                _lib.check(
+                    _lib.lib().pcct_tree_live_ids(self.handle, ptr(ids), n, ctypes.byref(written))
+                )
+                if written.value != n:  # pragma: no cover - a library bug
+                    raise RuntimeError(
+                        f"pcct: the tree reported {n} points but lists {written.value} ids"
+                    )
+            ids.setflags(write=False)
+            self._ids = ids
+        return ids
+
+    def metric(self):
+        """(metric kind, Minkowski power) of the tree, as the library has
+        them."""
+        kind = ctypes.c_int32(0)
+        p = ctypes.c_double(0)
+        _lib.check(_lib.lib().pcct_tree_metric(self.handle, ctypes.byref(kind), ctypes.byref(p)))
+        return kind.value, p.value
+
+    # -- new versions ----------------------------------------------------------
+
+    def insert(self, X, jobs, verbose=False):
+        """A new version holding this one's points and the rows of X
+        (checked, C-contiguous, in the tree's dtype); returns (version, first
+        new id)."""
+        n = X.shape[0]
+        jobs = min(jobs, _MAX_JOBS)
+        lib = _lib.lib()
+
+        def work(control):
+            out = _lib.c_uintptr(0)
+            first = ctypes.c_int64(0)
+            _lib.check(
+                lib.pcct_tree_insert(
+                    self.handle, ptr(X), n, self.n_features, jobs, control,
+                    ctypes.byref(out), ctypes.byref(first),
+                )
+            )
+            return TreeVersion(out.value), first.value
+
+        return _run.run(work, total=n, desc="pcct insert", unit="points", verbose=verbose,
+                        cost=float(n) * (self.n_samples + n) * self.n_features)
+
+    def delete(self, ids, jobs, verbose=False):
+        """A new version without the points of ``ids`` (a C-contiguous int64
+        array); ValueError if the library refuses an id."""
+        jobs = min(jobs, _MAX_JOBS)
+        lib = _lib.lib()
+
+        def work(control):
+            out = _lib.c_uintptr(0)
+            _lib.check(
+                lib.pcct_tree_delete(self.handle, ptr(ids), ids.size, jobs, control,
+                                     ctypes.byref(out))
+            )
+            return TreeVersion(out.value)
+
+        return _run.run(work, total=ids.size, desc="pcct delete", unit="points",
+                        verbose=verbose, cost=self.work_bound(ids.size))
+
+    # -- reading a version -------------------------------------------------------
+
+    def stats(self):
+        """The statistics of pcct_tree_stats as a dict (dtype and metric as
+        codes), with ``nodes_per_level`` (level -> node count)."""
+        lib = _lib.lib()
+        h = self.handle
+        s = dict(zip(STAT_FIELDS, raw_stats(h)))
+        nlev = ctypes.c_int64(0)
+        _lib.check(lib.pcct_tree_level_counts(h, None, None, 0, ctypes.byref(nlev)))
+        m = nlev.value
+        levels = (ctypes.c_int64 * max(m, 1))()
+        counts = (ctypes.c_int64 * max(m, 1))()
+        _lib.check(lib.pcct_tree_level_counts(h, levels, counts, m, ctypes.byref(nlev)))
+        s["nodes_per_level"] = {int(levels[i]): int(counts[i]) for i in range(min(m, nlev.value))}
+        return s
+
+    def structure(self):
+        """Every node as four int64 arrays: ids, counts, levels, parents."""
+        lib = _lib.lib()
+        h = self.handle
+        n = ctypes.c_int64(0)
+        _lib.check(lib.pcct_tree_structure(h, None, None, None, None, 0, ctypes.byref(n)))
+        m = n.value
+        arrays = [np.empty(m, dtype=np.int64) for _ in range(4)]
+        _lib.check(lib.pcct_tree_structure(h, *(ptr(a) for a in arrays), m, ctypes.byref(n)))
+        if n.value != m:  # pragma: no cover - a version never changes
+            raise RuntimeError(f"pcct: the tree listed {n.value} nodes, then {m}")
+        return arrays
+
+    # -- encoding --------------------------------------------------------------------
+
+    def encode(self):
+        """The version in the Go library's binary format, as a bytearray."""
+        lib = _lib.lib()
+        result = _lib.c_uintptr(0)
+        size = ctypes.c_int64(0)
+        _lib.check(lib.pcct_tree_encode(self.handle, ctypes.byref(result), ctypes.byref(size)))
+        try:
+            buf = bytearray(size.value)
+        except BaseException:
+            _lib.free_result(result.value)
+            raise
+        view = np.frombuffer(buf, dtype=np.uint8)
+        _lib.check(lib.pcct_bytes_fill(result.value, ptr(view)))
+        return buf
+
+    @classmethod
+    def decode(cls, buf, dtype_code):
+        """A new version from bytes written by :meth:`encode`.
+
+        buf may be any object with the buffer protocol (bytes, bytearray,
+        memoryview); it is read, not copied. ValueError if it is damaged.
+        """
+        view = np.frombuffer(buf, dtype=np.uint8)
+        handle = _lib.c_uintptr(0)
+        _lib.check(
+            _lib.lib().pcct_tree_decode(ptr(view), view.size, dtype_code, ctypes.byref(handle))
+        )
+        return cls(handle.value)
+
+
+
+# The start of the Go library's binary format (core/encode.go): magic,
+# format version, float size, dimension, metric kind, Minkowski power, level
+# base, seed, ids issued, nodes, build evaluations. The last 4 bytes are a
+# CRC-32 (IEEE, as zlib computes it) of everything before them.
+_TREE_MAGIC = b"PCCTTREE"
+_TREE_HEADER = struct.Struct("<8sIIIIddQIIQ")
+
+
+class EncodingHeader(NamedTuple):
+    """What the header of an encoded tree says."""
+
+    dtype_code: int
+    dim: int
+    metric: int
+    p: float
+    ids_issued: int
+    nodes: int
+
+
+def read_encoding_header(buf):
+    """Check an encoded tree's magic and checksum and read its header, in
+    Python, without the Go library; ValueError (with the Go decoder's
+    wording) if the bytes are not a whole, undamaged encoding."""
+    view = memoryview(buf).cast("B")
+    if len(view) < _TREE_HEADER.size + 4 or bytes(view[:8]) != _TREE_MAGIC:
+        raise ValueError("core: decode: not a pcct tree (bad magic)")
+    if zlib.crc32(view[:-4]) != struct.unpack_from("<I", view, len(view) - 4)[0]:
+        raise ValueError("core: decode: checksum mismatch: the data is truncated or damaged")
+    _, _, size, dim, metric, p, _, _, ids, nodes, _ = _TREE_HEADER.unpack_from(view)
+    codes = {4: 0, 8: 1}
+    if size not in codes:
+        raise ValueError(f"core: decode: the tree holds {size}-byte floats")
+    return EncodingHeader(codes[size], dim, metric, p, ids, nodes)
+
+
+class PendingVersion:
+    """A version that exists only as encoded bytes until it is first used.
+
+    Unpickling keeps the bytes (checked by :func:`read_encoding_header`,
+    without Go) and decodes them into a :class:`TreeVersion` on first use,
+    so that a process that cannot run Go (a child forked after the parent
+    started it) can still unpickle a tree, and then fails inside the task,
+    with advice, rather than in the unpickling machinery of a pool. Copies
+    of a tree share one PendingVersion, so the bytes are decoded once.
+    """
+
+    __slots__ = ("_buf", "_dtype_code", "_check", "_lock", "_version")
+
+    def __init__(self, buf, dtype_code, check=None):
+        self._buf = buf
+        self._dtype_code = dtype_code
+        self._check = check  # called with the decoded version; raises if it disagrees
+        self._lock = threading.Lock()
+        self._version = None
+
+    def get(self):
+        """The decoded version (decoding it now if needed)."""
+        with self._lock:
+            if self._version is None:
+                version = TreeVersion.decode(self._buf, self._dtype_code)
+                if self._check is not None:
+                    self._check(version)
+                self._version, self._buf, self._check = version, None, None
+            return self._version
+
+    def encoded(self):
+        """The bytes, if not decoded yet (else None: encode the version)."""
+        with self._lock:
+            return self._buf

@@ -1,0 +1,271 @@
+"""Queries on one version of a tree: the calls into Go for k nearest and
+radius neighbours, and the shapes scikit-learn gives their answers.
+
+This is the one query path. :class:`pcct.CoverTree` and the estimators'
+mixins (``_base.py``) both run their queries through :func:`kneighbors` and
+:func:`radius`, on a version they pin for the whole call, so an update
+made meanwhile never mixes two versions in one answer. A call runs in a
+worker thread when it is long (see ``_run.py``), so that Ctrl-C stops it
+and a progress bar can follow it.
+
+Where the query points come from:
+
+- ``X`` given: the rows of ``X`` (checked, C-contiguous, in the tree's
+  dtype);
+- ``X is None``: the tree's own points, each left out of its own answer:
+  every live id in ascending order, or the ids of ``ids``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+
+import numpy as np
+import scipy.sparse as sp
+
+from . import _lib, _memory, _run
+from ._handle import ptr
+
+__all__ = ["kneighbors", "radius", "count", "chunk_rows", "CHUNK_ROWS", "split_object", "csr",
+           "KNN_ADVICE", "RADIUS_ADVICE"]
+
+# Radius batches are cut into chunks of at least this many rows (more with
+# many jobs), which bounds the results Go holds before Python copies them.
+# k-NN batches, builds and updates are one call each: Ctrl-C reaches them
+# through their control words (see _run.py).
+CHUNK_ROWS = 4096
+
+# The largest n_jobs the C ABI takes (an int32).
+_MAX_JOBS = 2**31 - 1
+
+
+# What to do instead of a query whose answer does not fit in memory.
+KNN_ADVICE = ("Ask for fewer neighbours, or query the rows of X in chunks (a few "
+              "thousand at a time) and use each chunk's answer before the next.")
+RADIUS_ADVICE = ("Count the neighbours without listing them (CoverTree.query_radius(X, r, "
+                 "count_only=True) takes no memory per pair), use a smaller radius, or "
+                 "query the rows of X in chunks (a few thousand at a time) and use each "
+                 "chunk's answer before the next.")
+
+# Bytes a radius answer takes in Go before it is copied out (a float64 and
+# an int32, with room for the growth of Go's heap).
+_GO_BYTES_PER_ANSWER = 24
+
+
+def radius_bytes_per_pair(dtype, extra=0):
+    """Bytes one radius answer takes at its peak: in Go (while its chunk is
+    copied out), in the chunk's numpy arrays and in their concatenation;
+    ``extra`` for what the caller builds from them (a graph)."""
+    return _GO_BYTES_PER_ANSWER + 2 * (np.dtype(dtype).itemsize + 8) + extra
+
+
+def chunk_rows(jobs):
+    """Rows per call of a radius batch on ``jobs`` goroutines."""
+    return max(CHUNK_ROWS, 256 * jobs)
+
+
+def _query_rows(version, X, ids):
+    """(ids, number of queries): X=None without ids after deletions queries
+    the live ids."""
+    if X is None and ids is None and not version.contiguous:
+        ids = version.live_ids()
+    if ids is not None:
+        ids = np.ascontiguousarray(ids, dtype=np.int64)
+    nq = X.shape[0] if X is not None else (version.n_samples if ids is None else ids.size)
+    return ids, nq
+
+
+def kneighbors(version, X, k, *, jobs, strategy, ids=None, verbose=False, what="kneighbors",
+               extra=0):
+    """The k nearest neighbours of each query: (dist, ind), each of shape
+    (n_queries, k), distances in the tree's dtype and int64 ids; one call
+    into Go. MemoryError, naming ``what``, before anything is allocated if
+    the answer (plus ``extra`` bytes per pair the caller will build from
+    it) cannot fit in memory."""
+    lib = _lib.lib()  # raises in a forked child
+    h = version.handle
+    ids, nq = _query_rows(version, X, ids)
+    _memory.check_pairs(what, nq * k, version.dtype.itemsize + 8 + extra, KNN_ADVICE)
+    dist = np.empty((nq, k), dtype=version.dtype)
+    ind = np.empty((nq, k), dtype=np.int64)
+    jobs = min(jobs, _MAX_JOBS)
+    d = version.n_features
+
+    def work(control):
+        if X is not None:
+            st = lib.pcct_kneighbors(
+                h, ptr(X), nq, d, k, jobs, strategy, control, ptr(dist), ptr(ind)
+            )
+        elif ids is None:
+            st = lib.pcct_kneighbors_fitted(
+                h, 0, nq, k, jobs, strategy, control, ptr(dist), ptr(ind)
+            )
+        else:
+            st = lib.pcct_kneighbors_ids(
+                h, ptr(ids), nq, k, jobs, strategy, control, ptr(dist), ptr(ind)
+            )
+        _lib.check(st)
+
+    _run.run(work, total=nq, desc="pcct kneighbors", unit="queries", verbose=verbose,
+             cost=version.work_bound(nq))
+    return dist, ind
+
+
+def count(version, X, r, *, jobs, ids=None, verbose=False):
+    """The number of points within distance r (d <= r) of each query, as an
+    int64 array, without listing them: Go counts whole subtrees within r by
+    their sizes, so neither time nor memory grows with the answers. One
+    call into Go."""
+    lib = _lib.lib()
+    h = version.handle
+    ids, nq = _query_rows(version, X, ids)
+    counts = np.zeros(nq, dtype=np.int64)
+    if version.n_samples == 0 or nq == 0:
+        return counts
+    jobs = min(jobs, _MAX_JOBS)
+
+    def work(control):
+        # No X and no ids: the fitted points 0..nq-1 (none deleted).
+        _lib.check(lib.pcct_radius_count(
+            h, ptr(X) if X is not None else None, ptr(ids) if ids is not None else None,
+            0, nq, version.n_features, r, jobs, control, ptr(counts),
+        ))
+
+    _run.run(work, total=nq, desc="pcct radius count", unit="queries", verbose=verbose,
+             cost=version.work_bound(nq))
+    return counts
+
+
+# Queries counted to estimate the size of a radius answer.
+_SAMPLE = 64
+
+
+def _check_radius_size(version, X, ids, nq, r, jobs, budget, per_pair, what):
+    """Raise MemoryError at once if a radius answer is likely not to fit:
+    count a sample of the queries (cheap: see :func:`count`) and, if their
+    answers extrapolate to a quarter of the budget or more, count them all.
+    Go's limit on the answers still guards what the sample misses."""
+    rows = np.unique(np.linspace(0, nq - 1, num=min(nq, _SAMPLE)).astype(np.int64))
+    if rows.size == 0:
+        return
+    if X is not None:
+        sample = count(version, X[rows], r, jobs=jobs)
+    else:
+        sample = count(version, None, r, jobs=jobs, ids=rows if ids is None else ids[rows])
+    if sample.mean() * nq * 4 < budget:
+        return
+    pairs = int(count(version, X, r, jobs=jobs, ids=ids).sum())
+    if pairs > budget:
+        raise _memory.too_large(what, pairs, per_pair, _memory.available_bytes() or 0,
+                                RADIUS_ADVICE)
+
+
+def radius(version, X, r, *, sort, jobs, ids=None, counts_only=False, verbose=False, step=None,
+           what="radius_neighbors", extra=0):
+    """The points within distance r (d <= r) of each query: (counts, dist,
+    ind) with the answers of all queries concatenated; dist and ind are
+    None with counts_only (see :func:`count`). Long batches run in chunks of
+    ``step`` rows (default :func:`chunk_rows`), which bounds the results Go
+    holds before they are copied.
+
+    The answers may not outgrow the memory available: Go is given a limit
+    on the answers it may hold (what fits, at :func:`radius_bytes_per_pair`
+    bytes each, ``extra`` included), and a batch that finds more stops
+    before taking more memory; its answers are then counted and
+    MemoryError, naming ``what`` and their number, is raised.
+    """
+    if counts_only:
+        return count(version, X, r, jobs=jobs, ids=ids, verbose=verbose), None, None
+    lib = _lib.lib()
+    h = version.handle
+    ids, nq = _query_rows(version, X, ids)
+    counts = np.zeros(nq, dtype=np.int64)
+    if version.n_samples == 0:
+        # An empty tree (every point deleted): no neighbours anywhere.
+        return counts, np.empty(0, dtype=version.dtype), np.empty(0, dtype=np.int64)
+    step = chunk_rows(jobs) if step is None else step
+    jobs = min(jobs, _MAX_JOBS)
+    d = version.n_features
+    dtype = version.dtype
+    per_pair = radius_bytes_per_pair(dtype, extra)
+    budget = _memory.pair_budget(per_pair)
+    if budget is not None:
+        _check_radius_size(version, X, ids, nq, r, jobs, budget, per_pair, what)
+
+    def work(control):
+        dists, inds = [], []
+        result = _lib.c_uintptr(0)
+        total = ctypes.c_int64(0)
+        held = 0
+        for lo in range(0, nq, step):
+            hi = min(lo + step, nq)
+            # 0 means no limit: a chunk gets at least 1.
+            limit = 0 if budget is None else max(budget - held, 1)
+            if X is not None:
+                st = lib.pcct_radius(
+                    h, ptr(X[lo:hi]), hi - lo, d, r, int(sort), jobs, control, limit,
+                    ptr(counts[lo:hi]), ctypes.byref(result), ctypes.byref(total),
+                )
+            elif ids is None:
+                st = lib.pcct_radius_fitted(
+                    h, lo, hi - lo, r, int(sort), jobs, control, limit, ptr(counts[lo:hi]),
+                    ctypes.byref(result), ctypes.byref(total),
+                )
+            else:
+                st = lib.pcct_radius_ids(
+                    h, ptr(ids[lo:hi]), hi - lo, r, int(sort), jobs, control, limit,
+                    ptr(counts[lo:hi]), ctypes.byref(result), ctypes.byref(total),
+                )
+            _lib.check(st)
+            handle = result.value
+            held += total.value
+            try:
+                dd = np.empty(total.value, dtype=dtype)
+                ii = np.empty(total.value, dtype=np.int64)
+            except BaseException:
+                _lib.free_result(handle)
+                raise
+            _lib.check(lib.pcct_radius_fill(handle, ptr(dd), ptr(ii)))
+            dists.append(dd)
+            inds.append(ii)
+        return dists, inds
+
+    try:
+        dists, inds = _run.run(work, total=nq, desc="pcct radius_neighbors", unit="queries",
+                               verbose=verbose, cost=version.work_bound(nq))
+    except _lib.AnswerLimitError:
+        pairs = int(count(version, X, r, jobs=jobs, ids=ids, verbose=verbose).sum())
+        raise _memory.too_large(what, pairs, per_pair, _memory.available_bytes() or 0,
+                                RADIUS_ADVICE) from None
+    if len(dists) == 1:
+        return counts, dists[0], inds[0]
+    dist = np.concatenate(dists) if dists else np.empty(0, dtype=dtype)
+    ind = np.concatenate(inds) if inds else np.empty(0, dtype=np.int64)
+    return counts, dist, ind
+
+
+# -- shapes of the answers -------------------------------------------------------
+
+
+def split_object(values, counts):
+    """Split a concatenated array into an object array of per-query arrays."""
+    out = np.empty(len(counts), dtype=object)
+    if len(counts) == 0:
+        return out
+    bounds = np.cumsum(counts)[:-1]
+    for i, part in enumerate(np.split(values, bounds)):
+        out[i] = part
+    return out
+
+
+def csr(data, indices, indptr, shape):
+    """A CSR matrix, or a CSR array where scikit-learn is configured for
+    sparse arrays (``sklearn.set_config(sparse_interface="sparray")``)."""
+    try:
+        from sklearn import get_config
+
+        sparray = get_config().get("sparse_interface") == "sparray"
+    except Exception:  # pragma: no cover
+        sparray = False
+    cls = sp.csr_array if sparray else sp.csr_matrix
+    return cls((data, indices, indptr), shape=shape)

@@ -1,0 +1,597 @@
+"""Validation at pcct's boundary: metrics, parameters, arrays, ids, k and
+radius.
+
+Every check that turns a user's value into what the library takes lives
+here, with scikit-learn's wording (name the problem and the way out), so
+that :class:`pcct.CoverTree`, the estimators and the transformers refuse
+bad input with the same messages. Nothing here calls into Go: this module
+imports no other part of pcct but its exceptions.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import os
+import warnings
+
+import numpy as np
+
+from .exceptions import InvalidParameterError
+
+__all__ = [
+    "METRICS",
+    "METRIC_NAMES",
+    "SEARCHES",
+    "DTYPES",
+    "DTYPE_OF_CODE",
+    "COSINE",
+    "HAVERSINE",
+    "metric_hint",
+    "metric_error",
+    "parse_metric",
+    "check_p_applies",
+    "check_metric_domain",
+    "parse_search",
+    "effective_n_jobs",
+    "cpu_count",
+    "check_seed",
+    "check_ids",
+    "check_k",
+    "check_radius",
+    "check_n_neighbors",
+    "check_mode",
+    "check_estimator_params",
+    "delete_error",
+    "as_float",
+    "POINTS_DTYPE",
+]
+
+# What check_array and validate_data are asked for: any numeric dtype (so
+# that strings are refused, as scikit-learn's estimators refuse them), then
+# converted by as_float.
+POINTS_DTYPE = "numeric"
+
+# Metric names (scikit-learn's spellings and aliases) -> C ABI metric code.
+METRICS = {
+    "euclidean": 0,
+    "l2": 0,
+    "manhattan": 1,
+    "cityblock": 1,
+    "l1": 1,
+    "chebyshev": 2,
+    "infinity": 2,
+    "minkowski": 3,
+    "cosine": 4,
+    "haversine": 5,
+}
+# C ABI metric code -> canonical name.
+METRIC_NAMES = {
+    0: "euclidean",
+    1: "manhattan",
+    2: "chebyshev",
+    3: "minkowski",
+    4: "cosine",
+    5: "haversine",
+}
+# The Minkowski power each non-Minkowski metric is (p given with it must
+# agree). Cosine (served as the Euclidean distance between normalised
+# vectors) and haversine take no power: only the default p=2 is accepted.
+_METRIC_P = {0: 2.0, 1: 1.0, 2: math.inf, 4: 2.0, 5: 2.0}
+_MINKOWSKI = 3
+COSINE, HAVERSINE = 4, 5
+
+# k-NN search strategies -> C ABI strategy code.
+SEARCHES = {"depth_first": 0, "corrected": 1}
+
+# The dtypes the library stores, and their C ABI codes.
+DTYPES = {np.dtype(np.float32): 0, np.dtype(np.float64): 1}
+DTYPE_OF_CODE = {0: np.dtype(np.float32), 1: np.dtype(np.float64)}
+
+# Graph modes of kneighbors_graph, radius_neighbors_graph and the
+# transformers.
+MODES = ("connectivity", "distance")
+
+# Why scikit-learn's other metric names are refused, with what to do instead.
+_NOT_SERVED = {
+    "sqeuclidean": "it is not a metric (it breaks the triangle inequality); use "
+    "'euclidean', which ranks neighbours the same way, and square the distances",
+    "correlation": "it is not a metric; subtract each row's mean and use 'cosine', "
+    "which then gives the same distance",
+    "precomputed": "a cover tree needs the points themselves; use "
+    "sklearn.neighbors.NearestNeighbors(metric='precomputed')",
+    "nan_euclidean": "pcct refuses NaN; impute missing values first",
+    "seuclidean": "weighted metrics are not implemented; scale the columns "
+    "(X / X.std(axis=0)) and use 'euclidean'",
+    "mahalanobis": "it is not implemented; whiten the data (e.g. with "
+    "sklearn.decomposition.PCA(whiten=True)) and use 'euclidean'",
+    "wminkowski": "weighted metrics are not implemented; scale the columns "
+    "and use 'minkowski'",
+}
+
+
+def _is_int(v):
+    return isinstance(v, numbers.Integral)
+
+
+def _is_real(v):
+    return isinstance(v, numbers.Real) and not isinstance(v, bool)
+
+
+# -- metrics -------------------------------------------------------------------
+
+
+def metric_hint(metric):
+    """Why pcct does not serve this metric, and what to use instead."""
+    if callable(metric):
+        return ("Python callables are not supported: pcct computes every distance in Go, "
+                "without calling back into Python")
+    if isinstance(metric, str) and metric in _NOT_SERVED:
+        return f"{metric!r} is not served: {_NOT_SERVED[metric]}"
+    if isinstance(metric, str):
+        return ("pcct does not implement it (and a cover tree needs a true metric, one "
+                "with the triangle inequality)")
+    return "a metric is named by a string"
+
+
+def metric_error(metric, owner="CoverTree"):
+    """The message for a metric pcct does not serve: why, and what it
+    supports."""
+    supported = ", ".join(repr(m) for m in sorted(METRICS))
+    return f"Unsupported metric {metric!r} for {owner}: {metric_hint(metric)}. pcct supports: {supported}."
+
+
+def parse_metric(metric, p, owner="CoverTree"):
+    """Return (code, p) for a metric name and Minkowski power.
+
+    Minkowski with p = 1, 2 or inf becomes manhattan, euclidean or
+    chebyshev. Raises ValueError for an unknown metric, p < 1, or a p that
+    contradicts a non-Minkowski metric (p only applies to "minkowski"; a p
+    equal to the metric's own power, or None, is accepted).
+    """
+    if not isinstance(metric, str) or metric not in METRICS:
+        raise ValueError(metric_error(metric, owner))
+    code = METRICS[metric]
+    if code != _MINKOWSKI:
+        check_p_applies(metric, p, owner, "p")
+        return code, _METRIC_P[code]
+    if p is None:
+        p = 2
+    if isinstance(p, bool) or not isinstance(p, numbers.Real):
+        raise ValueError(f"p must be a real number >= 1, got {p!r}.")
+    p = float(p)
+    if math.isnan(p) or p < 1:
+        raise ValueError(
+            f"p = {p:g} is not supported: a Minkowski distance with 0 < p < 1 is not "
+            "a metric (it breaks the triangle inequality a cover tree relies on). "
+            "Use p >= 1."
+        )
+    if p == 1:
+        return 1, 1.0
+    if p == 2:
+        return 0, 2.0
+    if math.isinf(p):
+        return 2, p
+    return _MINKOWSKI, p
+
+
+def check_p_applies(metric, p, owner, name):
+    """Raise ValueError if p was set for a metric other than "minkowski".
+
+    scikit-learn's default metric is "minkowski", so there ``p=1`` means the
+    Manhattan distance. pcct's default metric is "euclidean", and a p given
+    with it would silently be ignored: code ported from scikit-learn that
+    sets p would get the wrong distance. p = 2 (the default), None, or the
+    metric's own power (1 for manhattan, inf for chebyshev) are accepted.
+    """
+    if p is None or isinstance(p, bool) or not isinstance(p, numbers.Real):
+        if p is None:
+            return
+        raise ValueError(f"{name} must be a real number >= 1, got {p!r}.")
+    p = float(p)
+    if p == 2 or p == _METRIC_P[METRICS[metric]]:
+        return
+    raise ValueError(
+        f"The {name!r} parameter of {owner} only applies to metric='minkowski' "
+        f"(scikit-learn's default metric), but got {name}={p:g} with "
+        f"metric={metric!r}; pcct's default metric is 'euclidean'. Set "
+        f"metric='minkowski' to use the Minkowski distance with p={p:g}, or leave "
+        f"{name} at its default."
+    )
+
+
+def check_metric_domain(code, X, name="X"):
+    """Check what a metric needs of the points beyond finiteness: no zero
+    vector for cosine (the library refuses them too); 2 columns of
+    (latitude, longitude) in radians for haversine, with latitudes within
+    [-pi/2, pi/2] (degrees are the usual mistake)."""
+    if code == COSINE:
+        if X.size:
+            zero = np.flatnonzero(~X.any(axis=1))
+            if zero.size:
+                raise ValueError(
+                    f"{name} has a zero vector at row {int(zero[0])} ({zero.size} in all): the "
+                    "cosine distance is not defined for it. (scikit-learn puts a zero vector "
+                    "at distance 1 from every point; pcct refuses it.)"
+                )
+        return
+    if code != HAVERSINE:
+        return
+    if X.shape[1] != 2:
+        raise ValueError(
+            f"{name} has {X.shape[1]} features, but the haversine metric needs 2: "
+            "(latitude, longitude) in radians."
+        )
+    if X.shape[0]:
+        lat = np.abs(X[:, 0])
+        worst = float(lat.max())
+        if worst > math.pi / 2 * (1 + 1e-6):
+            row = int(np.argmax(lat))
+            raise ValueError(
+                f"{name} has latitude {float(X[row, 0]):g} at row {row}: the haversine metric "
+                "takes (latitude, longitude) in radians, with latitudes in [-pi/2, pi/2]. "
+                "Convert degrees with numpy.radians."
+            )
+
+
+# -- CoverTree's parameters ------------------------------------------------------
+
+
+def parse_search(search, owner="CoverTree"):
+    """Return the strategy code of a search name (ValueError if unknown)."""
+    if not isinstance(search, str) or search not in SEARCHES:
+        raise ValueError(
+            f"Unsupported search {search!r} for {owner}: use one of "
+            + ", ".join(repr(s) for s in sorted(SEARCHES))
+            + "."
+        )
+    return SEARCHES[search]
+
+
+def effective_n_jobs(n_jobs):
+    """Number of goroutines for n_jobs, as scikit-learn counts them, at most
+    the CPUs this process may use.
+
+    None means 1, -1 all CPUs, -k (cpus + 1 - k), at least 1. More jobs than
+    CPUs would not run faster (Go caps its workers at GOMAXPROCS too), so a
+    larger n_jobs, however large, means all the CPUs.
+    """
+    if n_jobs is None:
+        return 1
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, numbers.Integral):
+        raise ValueError(
+            f"n_jobs must be an int or None, got {n_jobs!r}: None means 1 job, -1 all CPUs."
+        )
+    n_jobs = int(n_jobs)
+    if n_jobs == 0:
+        raise ValueError("n_jobs == 0 has no meaning: use None for 1 job, -1 for all CPUs.")
+    if n_jobs > 0:
+        return min(n_jobs, cpu_count())
+    return max(cpu_count() + 1 + n_jobs, 1)
+
+
+def cpu_count():
+    """The CPUs this process may use, as scikit-learn counts them (joblib's
+    count, which honours cgroup quotas and the affinity mask)."""
+    try:
+        from joblib import cpu_count as joblib_cpu_count
+
+        return max(int(joblib_cpu_count()), 1)
+    except Exception:  # pragma: no cover - joblib ships with scikit-learn
+        return os.cpu_count() or 1
+
+
+def check_seed(seed):
+    """The seed of a tree's random insertion order, as an unsigned 64-bit
+    value (ValueError if it is not an int)."""
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise ValueError(f"seed must be an int, got {seed!r}.")
+    return int(seed) % 2**64
+
+
+# -- ids, k and radius -----------------------------------------------------------
+
+
+def check_ids(ids, name="ids"):
+    """ids as a C-contiguous 1-D int64 array (ValueError if not integers)."""
+    if isinstance(ids, numbers.Integral) and not isinstance(ids, bool):
+        ids = [ids]
+    a = np.asarray(ids)
+    if a.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D array-like of integers, got an array of shape {a.shape}.")
+    if a.size == 0:
+        return np.empty(0, dtype=np.int64)
+    if a.dtype == object:
+        if not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in a):
+            raise ValueError(f"{name} must hold integers.")
+        try:
+            return np.ascontiguousarray(a.astype(np.int64))
+        except OverflowError:
+            raise ValueError(f"{name} holds an integer out of the int64 range.") from None
+    if a.dtype.kind not in "iu":
+        raise ValueError(f"{name} must hold integers, got dtype {a.dtype}.")
+    if a.dtype.kind == "u" and a.size and a.max() > np.iinfo(np.int64).max:
+        raise ValueError(f"{name} holds an integer out of the int64 range.")
+    return np.ascontiguousarray(a, dtype=np.int64)
+
+
+def delete_error(live, n_ids, ids):
+    """The ValueError for the first id of ids that is not live or repeats
+    (None if every id is fine). live: the live ids, ascending; n_ids: the
+    number of ids issued."""
+    seen = set()
+    for i in ids.tolist():
+        if i in seen:
+            return ValueError(f"id {i} is given more than once. Nothing was deleted.")
+        seen.add(i)
+        if i < 0 or i >= n_ids:
+            return ValueError(
+                f"id {i} is not in the tree: the ids issued so far are 0 to {n_ids - 1}. "
+                "Nothing was deleted."
+            )
+        j = np.searchsorted(live, i)
+        if j == live.size or live[j] != i:
+            return ValueError(
+                f"id {i} is not in the tree: it was deleted. Nothing was deleted."
+            )
+    return None
+
+
+def check_k(k, n):
+    """k of :meth:`CoverTree.query`: an int in [1, n]."""
+    if isinstance(k, bool) or not isinstance(k, numbers.Integral):
+        raise ValueError(f"k must be an integer, got {k!r}.")
+    if k < 1:
+        raise ValueError(f"k must be >= 1, got {k}.")
+    if k > n:
+        raise ValueError(f"k must be less than or equal to the number of training points ({n}), got {k}.")
+    return int(k)
+
+
+def check_radius(r, name="r"):
+    """A query radius: one real number >= 0 (ValueError otherwise)."""
+    if isinstance(r, bool) or not isinstance(r, numbers.Real):
+        if isinstance(r, (str, bytes)):
+            raise ValueError(f"{name} must be a number, got the string {r!r}.")
+        if np.ndim(r) == 0 and r is not None:
+            r = float(r)
+        else:
+            raise ValueError(
+                f"{name} must be a single number, got {r!r}: pcct uses one radius for all queries."
+            )
+    r = float(r)
+    if math.isnan(r) or r < 0:
+        raise ValueError(f"radius == {r}, must be >= 0.")
+    return r
+
+
+def check_n_neighbors(n_neighbors, default, query_is_train, n_queries, n_fit):
+    """n_neighbors of an estimator's k-neighbours query, checked as
+    scikit-learn checks it (default: the constructor's value)."""
+    if isinstance(n_neighbors, (bool, np.bool_)):
+        raise TypeError(
+            "n_neighbors does not take %s value, enter integer value" % type(n_neighbors)
+        )
+    if n_neighbors is None:
+        n_neighbors = default
+    elif n_neighbors <= 0:
+        raise ValueError("Expected n_neighbors > 0. Got %d" % n_neighbors)
+    elif not _is_int(n_neighbors):
+        raise TypeError(
+            "n_neighbors does not take %s value, enter integer value" % type(n_neighbors)
+        )
+    if n_neighbors is None:
+        raise ValueError(
+            "n_neighbors is None: pass n_neighbors to kneighbors or set it in the constructor."
+        )
+    n_neighbors = int(n_neighbors)
+    if query_is_train and n_neighbors >= n_fit:
+        raise ValueError(
+            f"Expected n_neighbors < n_samples_fit, but n_neighbors = {n_neighbors}, "
+            f"n_samples_fit = {n_fit}, n_samples = {n_queries}"
+        )
+    if not query_is_train and n_neighbors > n_fit:
+        raise ValueError(
+            f"Expected n_neighbors <= n_samples_fit, but n_neighbors = {n_neighbors}, "
+            f"n_samples_fit = {n_fit}, n_samples = {n_queries}"
+        )
+    return n_neighbors
+
+
+def as_float(X, dtype=None, name="X"):
+    """Points checked by check_array (numeric, finite, 2-D) as float32 or
+    float64, C-contiguous: in ``dtype``, or, when it is None, float32 and
+    float64 kept and anything else in float64.
+
+    A value too large for the target dtype (1e39 for a model fitted in
+    float32) is a ValueError saying so, rather than the infinity the
+    conversion would make.
+    """
+    if dtype is None:
+        if X.dtype in DTYPES:
+            return X
+        dtype = np.float64
+    dtype = np.dtype(dtype)
+    if X.dtype == dtype:
+        return X
+    if X.dtype.kind == "f" and X.dtype.itemsize > dtype.itemsize and X.size:
+        top = np.finfo(dtype).max
+        big = np.abs(X)
+        at = int(np.argmax(big))
+        if big.flat[at] > top:
+            row, col = np.unravel_index(at, X.shape)
+            raise ValueError(
+                f"{name} has the value {float(X[row, col]):g} at row {row}, column {col}, "
+                f"beyond the range of {dtype.name} (+-{float(top):.3g}), the dtype this model "
+                f"holds its points in. Refit on float64 data (X.astype(numpy.float64)) to "
+                "use such values."
+            )
+    return np.ascontiguousarray(X, dtype=dtype)
+
+
+def check_mode(mode):
+    """The mode of a neighbours graph: "connectivity" or "distance"."""
+    if mode not in MODES:
+        raise ValueError(
+            'Unsupported mode, must be one of "connectivity", '
+            f'or "distance" but got "{mode}" instead'
+        )
+    return mode
+
+
+# -- estimator parameters ----------------------------------------------------------
+
+
+def _invalid(owner, name, expected, value):
+    return InvalidParameterError(
+        f"The {name!r} parameter of {owner} must be {expected}. Got {value!r} instead."
+    )
+
+
+def _options(values):
+    return "{" + ", ".join(repr(v) for v in sorted(values)) + "}"
+
+
+def _check_n_neighbors_param(owner, v):
+    if v is not None and (isinstance(v, bool) or not _is_int(v) or v < 1):
+        raise _invalid(owner, "n_neighbors", "an int in the range [1, inf) or None", v)
+
+
+def _check_radius_param(owner, v):
+    if v is not None and (not _is_real(v) or math.isnan(v) or v < 0):
+        raise _invalid(owner, "radius", "a float in the range [0.0, inf] or None", v)
+
+
+def _check_metric_param(owner, v):
+    if not isinstance(v, str) or v not in METRICS:
+        raise InvalidParameterError(
+            f"The 'metric' parameter of {owner} must be a str among {_options(METRICS)}. "
+            f"Got {v!r} instead: {metric_hint(v)}."
+        )
+
+
+def _check_p_param(owner, v):
+    if v is not None and (not _is_real(v) or not v > 0):
+        raise _invalid(owner, "p", "a float in the range (0.0, inf] or None", v)
+
+
+def _check_metric_params_param(owner, v):
+    if v is not None and not isinstance(v, dict):
+        raise _invalid(owner, "metric_params", "an instance of 'dict' or None", v)
+
+
+def _check_n_jobs_param(owner, v):
+    if v is not None and (isinstance(v, bool) or not _is_int(v)):
+        raise _invalid(owner, "n_jobs", "an instance of 'int' or None", v)
+
+
+def _check_verbose_param(owner, v):
+    if not isinstance(v, (bool, np.bool_, numbers.Integral)):
+        raise _invalid(owner, "verbose", "an instance of 'bool' or 'int'", v)
+
+
+def _check_search_param(owner, v):
+    search_code(v, owner)
+
+
+def _check_mode_param(owner, v):
+    if not isinstance(v, str) or v not in MODES:
+        raise _invalid(owner, "mode", f"a str among {_options(MODES)}", v)
+
+
+# The check of each estimator parameter, in the order they are checked
+# (scikit-learn's _parameter_constraints, written out).
+_PARAM_CHECKS = {
+    "n_neighbors": _check_n_neighbors_param,
+    "radius": _check_radius_param,
+    "mode": _check_mode_param,
+    "metric": _check_metric_param,
+    "p": _check_p_param,
+    "metric_params": _check_metric_params_param,
+    "n_jobs": _check_n_jobs_param,
+    "verbose": _check_verbose_param,
+    "search": _check_search_param,
+}
+
+
+def search_code(search, owner):
+    """The C ABI code of an estimator's ``search`` parameter
+    (InvalidParameterError if unknown)."""
+    if not isinstance(search, str) or search not in SEARCHES:
+        raise _invalid(owner, "search", f"a str among {_options(SEARCHES)}", search)
+    return SEARCHES[search]
+
+
+def check_estimator_params(est):
+    """Check an estimator's constructor parameters (those of ``_PARAM_CHECKS``
+    it has) and resolve its metric, as scikit-learn does.
+
+    Returns
+    -------
+    code : int
+        The C ABI metric code.
+    p : float
+        The Minkowski power the library takes.
+    effective_metric : str
+        ``effective_metric_``: "minkowski" with p = 1, 2 or inf becomes
+        "manhattan", "euclidean" or "chebyshev".
+    effective_params : dict
+        ``effective_metric_params_``.
+    """
+    owner = type(est).__name__
+    params = est.get_params(deep=False)
+    for name, check in _PARAM_CHECKS.items():
+        if name in params:
+            check(owner, params[name])
+
+    metric, p = params["metric"], params["p"]
+    mparams = {} if params["metric_params"] is None else dict(params["metric_params"])
+    unknown = sorted(set(mparams) - {"p", "w"})
+    if unknown:
+        raise ValueError(
+            f"Unsupported metric_params {unknown}: pcct's metrics take only 'p' "
+            "(the Minkowski power)."
+        )
+    if mparams.get("w") is not None:
+        raise ValueError(
+            "Weighted Minkowski distances (metric_params['w']) are not supported by pcct."
+        )
+    if "p" in mparams and p is not None:
+        warnings.warn(
+            "Parameter p is found in metric_params. "
+            "The corresponding parameter from __init__ is ignored.",
+            SyntaxWarning,
+            stacklevel=5,  # the user's call of fit (through _fit and _check_params)
+        )
+    effective_p = mparams.get("p", p)
+    effective_metric = metric
+    if metric == "minkowski":
+        mparams.pop("w", None)
+        mp = mparams.pop("p", effective_p)
+        mp = 2 if mp is None else mp
+        if not _is_real(mp) or math.isnan(mp) or mp < 1:
+            raise ValueError(
+                f"{owner} does not support p = {mp} for the Minkowski "
+                "metric: with 0 < p < 1 it is not a distance metric (it breaks the "
+                "triangle inequality a cover tree relies on). Set p >= 1."
+            )
+        if mp == 1:
+            effective_metric = "manhattan"
+        elif mp == 2:
+            effective_metric = "euclidean"
+        elif mp == np.inf:
+            effective_metric = "chebyshev"
+        else:
+            mparams["p"] = mp
+            mparams["w"] = None
+        code, tp = parse_metric("minkowski", mp)
+    else:
+        # p only applies to "minkowski" (scikit-learn's default metric):
+        # refuse a p that would silently be ignored.
+        if "p" in mparams:
+            check_p_applies(metric, mparams["p"], owner, "metric_params['p']")
+        else:
+            check_p_applies(metric, p, owner, "p")
+        mparams.pop("w", None)
+        code, tp = parse_metric(metric, None)
+    return code, tp, effective_metric, mparams
