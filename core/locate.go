@@ -143,7 +143,13 @@ func (t *Tree[T]) scan(x []T, floor, skip int32, ghost []bool, out *located, q, 
 			}
 			g := int(c.g)
 			c.g++
-			if within(c.d, parentMax) {
+			// Measure the group only if one of its children's subtrees
+			// may reach into the keep ball: within parentMax of x, and
+			// within keep once its radius is counted. Every node of
+			// level >= next within keep is then still measured, and so
+			// is every node the conflict scope keeps (trimScope: level
+			// lp > bound, within b^bound + b^lp <= keep at level lp).
+			if within(c.d, parentMax) && within(c.d-n.grp[g].rad, keep) {
 				// Measure the group as a block, appended to the seen lists.
 				base := len(out.seen)
 				for _, u := range n.kids[n.groupStart(g):n.grp[g].end] {

@@ -25,7 +25,17 @@ type Options struct {
 	// Monitor, if not nil, counts the points inserted and can stop the
 	// build, which then returns ErrStopped.
 	Monitor *Monitor
+	// MaxEvals, if positive, bounds the distance evaluations Build may
+	// spend: past it Build gives up and returns ErrCostly. On data a cover
+	// tree cannot prune (uniform points in 32 dimensions, say) the build
+	// costs about n^2/2 evaluations, and so would every query; a caller
+	// that can answer otherwise (by brute force) sets a budget of a few
+	// hundred times n log n and falls back when it is exceeded.
+	MaxEvals int64
 }
+
+// ErrCostly is returned by Build when it exceeds Options.MaxEvals.
+var ErrCostly = errors.New("core: the build exceeded its budget of distance evaluations: the data leave a cover tree little to prune")
 
 func (o Options) jobs() int { return workers(o.Jobs) }
 

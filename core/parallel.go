@@ -58,6 +58,40 @@ func forRange(n, jobs int, fn func(w, lo, hi int)) {
 	}
 }
 
+// forParts calls fn(p) for p = 0..parts-1, each on its own goroutine, at
+// most jobs at a time, re-raising a worker's panic like forRange. It suits
+// a few large parts of similar size, such as the per-worker lists a
+// forRange left behind.
+func forParts(parts, jobs int, fn func(p int)) {
+	if parts <= 0 {
+		return
+	}
+	if workers(jobs) == 1 || parts == 1 {
+		for p := range parts {
+			fn(p)
+		}
+		return
+	}
+	var failure atomic.Pointer[workerPanic]
+	var g errgroup.Group
+	g.SetLimit(workers(jobs))
+	for p := range parts {
+		g.Go(func() error {
+			defer func() {
+				if r := recover(); r != nil {
+					failure.CompareAndSwap(nil, &workerPanic{value: r, stack: debug.Stack()})
+				}
+			}()
+			fn(p)
+			return nil
+		})
+	}
+	g.Wait()
+	if p := failure.Load(); p != nil {
+		panic(p)
+	}
+}
+
 // workerPanic carries a worker's panic to the caller's goroutine.
 type workerPanic struct {
 	value any

@@ -154,6 +154,32 @@ func (s *store[T]) add(p []T) int32 {
 	return u
 }
 
+// grow adds n node slots at once, with their coordinates zero and no
+// parent, children or caller indices, and returns the first. Distinct new
+// slots may then be written concurrently through mut.
+func (s *store[T]) grow(n int32) int32 {
+	first := s.slots
+	for int(s.slots+n) > len(s.chunks)*chunkSize {
+		c := &nodeChunk[T]{owner: s.own, pts: make([]T, chunkSize*s.dim)}
+		for j := range c.nodes {
+			c.nodes[j].parent = -1
+		}
+		s.chunks = append(s.chunks, c)
+	}
+	s.slots += n
+	return first
+}
+
+// holdAll allocates every chunk of the caller-index map, so that distinct
+// indices may then be set concurrently through setNodeOf.
+func (s *store[T]) holdAll() {
+	for i, c := range s.idc {
+		if c == nil {
+			s.idc[i] = newIDChunk(s.own)
+		}
+	}
+}
+
 // nodeOf returns the slot holding caller index id, or -1.
 func (s *store[T]) nodeOf(id int32) int32 {
 	if id < 0 || id >= s.nids {

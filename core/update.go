@@ -13,14 +13,15 @@ import (
 // stored row-major in data, with caller indices 0..n-1. The tree copies the
 // points, so data may be reused once Build returns.
 //
-// Build is the parallel batch insertion of Gu, Napier, Sun and Wang on the
-// compressed tree: the points are taken in a random order fixed by
-// opts.Seed, in batches of 1, 1, 2, 4, ... points (prefix doubling, so no
-// batch is larger than the tree it joins); each batch is located in the
-// tree in parallel and its conflicts are settled level by level with
-// maximal independent sets. The same data and seed give the same tree for
-// any opts.Jobs. Finally the nodes are laid out so that the children of
-// each node are contiguous, and subtree radii are made exact.
+// Build constructs the tree top down, level by level, as nested nets (see
+// netbuild.go): at each level the points farther than b^i from every node
+// so far are settled by a maximal set of them pairwise farther than b^i
+// apart, chosen in parallel over the cells of the nodes above and
+// reconciled across neighbouring cells by a maximal independent set; every
+// other point keeps track of its nearest node. The points are taken in a
+// random order fixed by opts.Seed, and the same data and seed give the same
+// tree for any opts.Jobs. The nodes are laid out so that the children of
+// each node are contiguous, and subtree radii are exact.
 //
 // Build returns an error if dim < 1, len(data) is not a positive multiple
 // of dim, a coordinate is NaN or infinite, or an option is invalid.
@@ -33,6 +34,33 @@ func Build[T Float](data []T, dim int, opts Options) (t *Tree[T], err error) {
 	if data, err = prepare(opts.Metric, data, dim); err != nil {
 		return nil, fmt.Errorf("core: %w", err)
 	}
+	empty := newTree[T](dim, opts.Metric, sc, opts.Seed)
+	lo, hi, err := empty.widenBox(data)
+	if err != nil {
+		return nil, err
+	}
+	if t, err = netBuild(data, dim, opts.Metric, sc, opts.Seed, opts.jobs(), opts.Monitor, opts.MaxEvals); err != nil {
+		return nil, err
+	}
+	t.lo, t.hi = lo, hi
+	return t, nil
+}
+
+// BuildIncremental builds a compressed cover tree by the parallel batch
+// insertion of Gu, Napier, Sun and Wang into an empty tree: the points are
+// taken in a random order fixed by opts.Seed, in batches of 1, 1, 2, 4, ...
+// points (prefix doubling, so no batch is larger than the tree it joins);
+// each batch is located in the tree in parallel and its conflicts are
+// settled level by level with maximal independent sets. It is what Insert
+// does, and the reference that Build is tested against; Build is faster.
+// Arguments and errors are as for Build.
+func BuildIncremental[T Float](data []T, dim int, opts Options) (t *Tree[T], err error) {
+	defer catch(&err)
+	_, sc, err := opts.check(data, dim)
+	if err != nil {
+		return nil, err
+	}
+	// insert prepares the points (normalises them for Cosine).
 	empty := newTree[T](dim, opts.Metric, sc, opts.Seed)
 	t, _, err = empty.insert(data, opts.jobs(), true, opts.Monitor)
 	if err != nil {

@@ -1,0 +1,1135 @@
+package core
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"sync/atomic"
+)
+
+// The level-synchronous construction (Build).
+//
+// Build makes the tree top down, one level at a time, as nested nets: the
+// nodes of level >= i are a b^i-net of the points, each extending the net of
+// the level above (Har-Peled and Mendel's net-trees, Clarkson's
+// construction). Every point not yet a node (a "free" point) knows its
+// nearest node so far, its centre, and the distance to it; the free points
+// with the same centre form that node's cell.
+//
+// A stage makes the nodes of one level i, the highest at which some free
+// point lies farther than b^i from every node (levels where nothing happens
+// are skipped, as a compressed tree has no node there). The candidates are
+// the free points farther than b^i from their centre, hence from every node.
+// Among them the stage picks a maximal set of points pairwise farther than
+// b^i apart: greedily within each cell, then across neighbouring cells by a
+// greedy maximal independent set in a fixed order. The chosen points become
+// nodes of level i, children of their centre (which is within b^(i+1) of
+// them); every free point in the region then moves to a new node if it is
+// nearer. Candidates left uncovered (a point whose cell's choice lost to a
+// neighbouring cell's) are settled in another round of the same stage.
+//
+// The nodes of a level are then farther than b^i from every node of a
+// higher level and from each other, and each is within b^(i+1) of its
+// parent: the cover and separation conditions of the compressed cover tree,
+// exactly, with distances taken as the tree measures them.
+//
+// Cells find their neighbours through friend lists: every node with a
+// non-empty cell keeps the other such nodes within rho(c) + rho(c') +
+// K*b^i, where rho is the largest distance from a node to a point of its
+// cell and K = max(b, 2b/(b-1)) (4 for b = 2). A new node's list is found
+// from its parent's, which that radius is chosen to make possible. Nodes
+// whose cell is empty take no further part.
+//
+// All the work of a stage is parallel over cells or over new nodes; the
+// choices do not depend on the number of goroutines, so the same seed gives
+// the same tree for every Jobs.
+
+// netFriend is an entry of a friend list: a node and its distance.
+type netFriend struct {
+	c int32
+	d float64
+}
+
+// netCand is a new node considered while reassigning a cell's points, with
+// a lower bound on its distance to the cell's centre (exact when exact).
+type netCand struct {
+	s     int32
+	lb    float64
+	exact bool
+}
+
+// netEntry is a new node to consider in cell j.
+type netEntry struct {
+	j int32
+	c netCand
+}
+
+// paddedCount is a per-worker counter on its own cache line.
+type paddedCount struct {
+	n int64
+	_ [56]byte
+}
+
+const (
+	netFree int32 = levelNegInf     // a point that is not a node yet
+	netDup  int32 = levelNegInf + 1 // a duplicate of the node near[k]
+)
+
+// netBigCell is the number of candidates from which one cell's greedy
+// choice runs in parallel over its candidates, rather than on one worker.
+const netBigCell = 4096
+
+// netBuilder holds the construction's state. Points are numbered k = 0..n-1
+// in a random order fixed by the seed (k = 0 is the root); pts holds them
+// in that order.
+type netBuilder[T Float] struct {
+	dim    int
+	pts    []T
+	row    []int32 // k -> caller row
+	dist   distFunc[T]
+	sc     scale
+	kc     float64 // the friend-list constant K
+	jobs   int
+	mon    *Monitor
+	budget int64 // if positive, the most evaluations to spend (Options.MaxEvals)
+
+	level []int32   // k -> level, levelInf for the root, netFree or netDup
+	near  []int32   // free: nearest node; node: parent (-1 for the root); dup: its node
+	nd    []float64 // free: distance to near; node: distance to its parent
+	pnd   []float64 // free: distance to its cell's centre (fixed during a stage)
+
+	// Cells of the current stage: the free points grouped by centre.
+	order  []int32   // free points, cell by cell
+	cells  []int32   // the centres with a non-empty cell, ascending
+	cellLo []int32   // per cell: its range in order
+	cellHi []int32   //
+	rho    []float64 // per cell: the largest pnd in it
+	cellOf []int32   // k -> cell index, or -1
+	rhoK   []float64 // k -> rho of its cell, or -1 without one
+
+	friends   [][]netFriend // k -> friend list (nodes with a cell only)
+	kids      [][]int32     // per cell: the nodes made in it this stage
+	prevKids  [][]int32     // per cell of the stage before regroup: its new nodes
+	roundLo   []int32       // per cell: len(kids) when the round began
+	tent      []int32       // per cell (at cellLo): its tentative nodes
+	tcount    []int32       // per cell: number of tentative nodes
+	created   []int32       // nodes in the order they were made
+	stage0    int           // created[stage0:] were made in the current stage
+	prevCells []int32       // the cells of the stage before regroup
+
+	counts []paddedCount // distance evaluations, per worker
+	cnt    []int32       // k -> scratch for regrouping and runs of children (kept zero)
+	cnt2   []int32       // k -> scratch: ends of runs of children (kept zero)
+	cover  []bool        // k -> covered by a tentative node (big cells)
+
+	entries [][]netEntry // per worker: reassign's gathered candidates (reused)
+	candBuf []netCand    // reassign's candidates by cell (reused)
+}
+
+// netBuild builds a tree over the prepared points data (dim columns, n
+// rows, caller indices 0..n-1) on jobs goroutines.
+func netBuild[T Float](data []T, dim int, metric Metric, sc scale, seed uint64, jobs int, m *Monitor, budget int64) (*Tree[T], error) {
+	n := len(data) / dim
+	t := newTree[T](dim, metric, sc, seed)
+	b := &netBuilder[T]{dim: dim, dist: t.dist, sc: sc, jobs: jobs, mon: m, budget: budget}
+	b.kc = max(sc.base, 2*sc.base/(sc.base-1))
+	rng := rand.New(rand.NewPCG(seed, 0x5bd1e995))
+	b.row = make([]int32, n)
+	for k, r := range rng.Perm(n) {
+		b.row[k] = int32(r)
+	}
+	b.pts = make([]T, len(data))
+	forRange(n, jobs, func(_, lo, hi int) {
+		for k := lo; k < hi; k++ {
+			r := int(b.row[k])
+			copy(b.pts[k*dim:(k+1)*dim], data[r*dim:(r+1)*dim])
+		}
+	})
+	b.level = make([]int32, n)
+	b.near = make([]int32, n)
+	b.nd = make([]float64, n)
+	b.pnd = make([]float64, n)
+	b.cellOf = make([]int32, n)
+	b.rhoK = make([]float64, n)
+	b.cnt = make([]int32, n)
+	b.cnt2 = make([]int32, n)
+	b.cover = make([]bool, n)
+	b.friends = make([][]netFriend, n)
+	b.counts = make([]paddedCount, max(jobs, 1))
+	for k := range b.cellOf {
+		b.cellOf[k], b.rhoK[k] = -1, -1
+	}
+	if err := b.run(); err != nil {
+		return nil, err
+	}
+	t = b.assemble(t)
+	for i := range b.counts {
+		t.buildEvals += b.counts[i].n
+	}
+	return t, nil
+}
+
+// pt returns point k.
+func (b *netBuilder[T]) pt(k int32) []T {
+	o := int(k) * b.dim
+	return b.pts[o : o+b.dim : o+b.dim]
+}
+
+// spent returns the distance evaluations so far. Call it between parallel
+// phases only.
+func (b *netBuilder[T]) spent() int64 {
+	var t int64
+	for i := range b.counts {
+		t += b.counts[i].n
+	}
+	return t
+}
+
+// check returns ErrStopped if the caller asked to stop, and ErrCostly if
+// the build has spent more than its budget. Call it between parallel
+// phases only.
+func (b *netBuilder[T]) check() error {
+	if b.mon.stopped() {
+		return ErrStopped
+	}
+	if b.budget > 0 && b.spent() > b.budget {
+		return ErrCostly
+	}
+	return nil
+}
+
+// d measures points x and y on worker w.
+func (b *netBuilder[T]) d(w int, x, y int32) float64 {
+	b.counts[w].n++
+	return b.dist(b.pt(x), b.pt(y))
+}
+
+// run makes every node: the root, then one stage per level in use.
+func (b *netBuilder[T]) run() error {
+	n := len(b.level)
+	if err := b.check(); err != nil {
+		return err // stopped before anything was done
+	}
+	b.level[0], b.near[0], b.nd[0] = levelInf, -1, 0
+	b.created = append(make([]int32, 0, n), 0)
+	b.mon.add(1)
+	if n == 1 {
+		return nil
+	}
+	b.order = make([]int32, n-1)
+	forRange(n-1, b.jobs, func(w, lo, hi int) {
+		for j := lo; j < hi; j++ {
+			k := int32(j + 1)
+			b.level[k], b.near[k] = netFree, 0
+			b.nd[k] = b.d(w, k, 0)
+			b.order[j] = k
+		}
+	})
+	b.cells, b.cellLo, b.cellHi, b.rho = []int32{0}, []int32{0}, []int32{int32(n - 1)}, []float64{0}
+	b.cellOf[0] = 0
+	level, ok := b.regroup()
+	for ok {
+		if err := b.stage(level); err != nil {
+			return err
+		}
+		next, more := b.regroup()
+		if more {
+			b.updateFriends(level, next)
+			if err := b.check(); err != nil {
+				return err
+			}
+		}
+		level, ok = next, more
+	}
+	return nil
+}
+
+// regroup ends a stage: free points at distance zero from their centre
+// become duplicates, and the others are grouped into the cells of their
+// centres for the next stage, whose level it returns (ok is false when no
+// free point is left). It also resets the per-cell state.
+func (b *netBuilder[T]) regroup() (level int32, ok bool) {
+	// Survivors: count them per centre, and note each centre the first
+	// time it is counted.
+	nw := len(b.counts)
+	far := make([]float64, nw)
+	dups := make([]int, nw)
+	found := make([][]int32, nw)
+	order := b.order
+	forRange(len(order), b.jobs, func(w, lo, hi int) {
+		for _, z := range order[lo:hi] {
+			if b.level[z] != netFree {
+				continue
+			}
+			if b.nd[z] == 0 {
+				b.level[z] = netDup
+				dups[w]++
+				continue
+			}
+			far[w] = max(far[w], b.nd[z])
+			if c := b.near[z]; atomic.AddInt32(&b.cnt[c], 1) == 1 {
+				found[w] = append(found[w], c)
+			}
+		}
+	})
+	total, top := 0, 0.0
+	for w := range nw {
+		total += dups[w]
+		top = max(top, far[w])
+	}
+	b.mon.add(total)
+	for _, c := range b.cells {
+		b.cellOf[c], b.rhoK[c] = -1, -1
+	}
+	b.prevCells = append(b.prevCells[:0], b.cells...)
+	b.cells = b.cells[:0]
+	for _, f := range found {
+		b.cells = append(b.cells, f...)
+	}
+	if len(b.cells) == 0 {
+		b.order = order[:0]
+		return 0, false
+	}
+	slices.Sort(b.cells)
+	nc := len(b.cells)
+	// The stage's new nodes stay listed by the old cells for the friend
+	// lists (updateFriends); the new cells get the other buffer.
+	b.kids, b.prevKids = b.prevKids, b.kids
+	b.cellLo = resize(b.cellLo, nc)
+	b.cellHi = resize(b.cellHi, nc)
+	b.rho = resize(b.rho, nc)
+	b.tcount = resize(b.tcount, nc)
+	b.roundLo = resize(b.roundLo, nc)
+	if cap(b.kids) < nc {
+		b.kids = append(b.kids[:cap(b.kids)], make([][]int32, nc-cap(b.kids))...)
+	}
+	b.kids = b.kids[:nc]
+	pos := int32(0)
+	for j, c := range b.cells {
+		b.cellOf[c] = int32(j)
+		b.cellLo[j] = pos
+		pos += b.cnt[c]
+		b.cellHi[j] = pos
+		b.cnt[c] = b.cellLo[j]
+	}
+	next := make([]int32, pos)
+	forRange(len(order), b.jobs, func(_, lo, hi int) {
+		for _, z := range order[lo:hi] {
+			if b.level[z] == netFree {
+				next[atomic.AddInt32(&b.cnt[b.near[z]], 1)-1] = z
+			}
+		}
+	})
+	// Each cell in point order, whatever the workers' interleaving.
+	forRange(nc, b.jobs, func(_, lo, hi int) {
+		for j := lo; j < hi; j++ {
+			c := b.cells[j]
+			cell := next[b.cellLo[j]:b.cellHi[j]]
+			slices.Sort(cell)
+			r := 0.0
+			for _, z := range cell {
+				b.pnd[z] = b.nd[z]
+				r = max(r, b.nd[z])
+			}
+			b.rho[j], b.rhoK[c] = r, r
+			b.cnt[c] = 0
+			b.kids[j] = b.kids[j][:0]
+		}
+	})
+	b.order = next
+	if cap(b.tent) < len(next) {
+		b.tent = make([]int32, len(next))
+	}
+	b.tent = b.tent[:len(next)]
+	return b.sc.ceilLog(top) - 1, true
+}
+
+// resize returns s with length n, reusing its storage when it can.
+func resize[E any](s []E, n int) []E {
+	if cap(s) < n {
+		return make([]E, n)
+	}
+	return s[:n]
+}
+
+// stage makes the nodes of level i, in rounds.
+func (b *netBuilder[T]) stage(i int32) error {
+	bi := b.sc.pow(i)
+	b.stage0 = len(b.created)
+	for {
+		if err := b.check(); err != nil {
+			return err
+		}
+		for j := range b.cells {
+			b.roundLo[j] = int32(len(b.kids[j]))
+		}
+		more, err := b.choose(bi)
+		if err != nil || !more {
+			return err
+		}
+		if err := b.check(); err != nil {
+			return err
+		}
+		b.mon.add(b.settle(i))
+		if err := b.check(); err != nil {
+			return err
+		}
+		b.reassign()
+	}
+}
+
+// candidate reports whether free point z must still be settled at a level
+// of separation bi: it is farther than bi from every node.
+func (b *netBuilder[T]) candidate(z int32, bi float64) bool {
+	return b.level[z] == netFree && b.nd[z] > bi
+}
+
+// choose picks each cell's tentative nodes among its candidates, greedily
+// in cell order, and reports whether there were any. A large cell's choice
+// checks the budget and the stop request as it goes.
+func (b *netBuilder[T]) choose(bi float64) (bool, error) {
+	sep := bi * (1 + slack)
+	var big []int
+	var any atomic.Bool
+	forRange(len(b.cells), b.jobs, func(w, lo, hi int) {
+		for j := lo; j < hi; j++ {
+			b.tcount[j] = 0
+			if b.cellHi[j]-b.cellLo[j] >= netBigCell {
+				continue // below, in parallel over its points
+			}
+			if b.chooseSmall(w, j, bi, sep) {
+				any.Store(true)
+			}
+		}
+	})
+	for j := range b.cells {
+		if b.cellHi[j]-b.cellLo[j] >= netBigCell {
+			big = append(big, j)
+		}
+	}
+	for _, j := range big {
+		found, err := b.chooseBig(j, bi, sep)
+		if err != nil {
+			return false, err
+		}
+		if found {
+			any.Store(true)
+		}
+	}
+	return any.Load(), nil
+}
+
+// chooseSmall runs cell j's greedy choice on worker w: each candidate, in
+// order, is kept unless a tentative node kept before it is within bi.
+func (b *netBuilder[T]) chooseSmall(w, j int, bi, sep float64) bool {
+	lo, hi := b.cellLo[j], b.cellHi[j]
+	tent := b.tent[lo:lo]
+	for _, z := range b.order[lo:hi] {
+		if !b.candidate(z, bi) {
+			continue
+		}
+		pz := b.pnd[z]
+		ok := true
+		for _, x := range tent {
+			if math.Abs(b.pnd[x]-pz) > sep {
+				continue // the triangle inequality through the centre
+			}
+			if b.d(w, z, x) <= bi {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			tent = append(tent, z)
+		}
+	}
+	b.tcount[j] = int32(len(tent))
+	return len(tent) > 0
+}
+
+// chooseBig runs cell j's greedy choice, the same as chooseSmall's, by
+// marking in parallel the candidates each kept node covers.
+func (b *netBuilder[T]) chooseBig(j int, bi, sep float64) (bool, error) {
+	lo, hi := int(b.cellLo[j]), int(b.cellHi[j])
+	pts := b.order[lo:hi]
+	var cands []int32
+	for _, z := range pts {
+		if b.candidate(z, bi) {
+			cands = append(cands, z)
+			b.cover[z] = false
+		}
+	}
+	tent := b.tent[lo:lo]
+	for a := 0; a < len(cands); a++ {
+		x := cands[a]
+		if b.cover[x] {
+			continue
+		}
+		if err := b.check(); err != nil {
+			for _, z := range cands {
+				b.cover[z] = false
+			}
+			return false, err
+		}
+		tent = append(tent, x)
+		px := b.pnd[x]
+		rest := cands[a+1:]
+		forRange(len(rest), b.jobs, func(w, lo, hi int) {
+			for _, z := range rest[lo:hi] {
+				if b.cover[z] || math.Abs(b.pnd[z]-px) > sep {
+					continue
+				}
+				if b.d(w, x, z) <= bi {
+					b.cover[z] = true
+				}
+			}
+		})
+	}
+	for _, z := range cands {
+		b.cover[z] = false
+	}
+	b.tcount[j] = int32(len(tent))
+	return len(tent) > 0, nil
+}
+
+// settle keeps a maximal independent set of the tentative nodes -- those
+// of different cells may be within bi of each other -- and makes them nodes
+// of level i. It returns how many it made.
+func (b *netBuilder[T]) settle(i int32) int {
+	bi := b.sc.pow(i)
+	sep := bi * (1 + slack)
+	// Conflicts between tentative nodes of neighbouring cells, each pair
+	// of cells examined once, from the cell of the smaller centre.
+	type edge struct{ a, z int32 } // a is earlier in the global order
+	found := make([][]edge, len(b.counts))
+	forRange(len(b.cells), b.jobs, func(w, lo, hi int) {
+		for j := lo; j < hi; j++ {
+			if b.tcount[j] == 0 {
+				continue
+			}
+			c := b.cells[j]
+			tj := b.tent[b.cellLo[j] : b.cellLo[j]+b.tcount[j]]
+			for _, f := range b.friends[c] {
+				jj := b.cellOf[f.c]
+				if f.c < c || jj < 0 || b.tcount[jj] == 0 {
+					continue
+				}
+				tjj := b.tent[b.cellLo[jj] : b.cellLo[jj]+b.tcount[jj]]
+				for _, x := range tj {
+					if f.d-b.pnd[x]-b.rho[jj] > sep {
+						continue
+					}
+					// With several tentative nodes there, measure x to
+					// their centre once and bound through it.
+					dxc := -1.0
+					if len(tjj) > 1 {
+						dxc = b.d(w, x, f.c)
+					}
+					for _, y := range tjj {
+						if f.d-b.pnd[x]-b.pnd[y] > sep || (dxc >= 0 && math.Abs(dxc-b.pnd[y]) > sep) {
+							continue
+						}
+						if b.d(w, x, y) <= bi {
+							found[w] = append(found[w], edge{x, y}) // cell j precedes jj
+						}
+					}
+				}
+			}
+		}
+	})
+	var edges []edge
+	for _, e := range found {
+		edges = append(edges, e...)
+	}
+	if len(edges) > 0 {
+		var lost []bool // by position in the global order of tentative nodes
+		// Greedy maximal independent set in the global order (cells
+		// ascending, then each cell's order): a tentative node is kept
+		// unless an earlier neighbour was kept.
+		// pos: each tentative node's place in the global order, kept in
+		// the scratch array b.cnt (reset below).
+		pos := b.cnt
+		base := make([]int32, len(b.cells)+1)
+		for j := range b.cells {
+			base[j+1] = base[j] + b.tcount[j]
+		}
+		for j := range b.cells {
+			for q, x := range b.tent[b.cellLo[j] : b.cellLo[j]+b.tcount[j]] {
+				pos[x] = base[j] + int32(q)
+			}
+		}
+		for q := range edges {
+			if pos[edges[q].a] > pos[edges[q].z] {
+				edges[q].a, edges[q].z = edges[q].z, edges[q].a
+			}
+		}
+		slices.SortFunc(edges, func(e, f edge) int {
+			if c := int(pos[e.z]) - int(pos[f.z]); c != 0 {
+				return c
+			}
+			return int(pos[e.a]) - int(pos[f.a])
+		})
+		// Edges come in order of their later endpoint, so an earlier
+		// endpoint's fate is settled before it is read.
+		lost = make([]bool, base[len(b.cells)])
+		for _, e := range edges {
+			if !lost[pos[e.a]] {
+				lost[pos[e.z]] = true
+			}
+		}
+		for j := range b.cells {
+			for _, x := range b.tent[b.cellLo[j] : b.cellLo[j]+b.tcount[j]] {
+				pos[x] = 0
+			}
+		}
+		for j := range b.cells {
+			lo := b.cellLo[j]
+			keep := b.tent[lo:lo]
+			for q, x := range b.tent[lo : lo+b.tcount[j]] {
+				if !lost[base[j]+int32(q)] {
+					keep = append(keep, x)
+				}
+			}
+			b.tcount[j] = int32(len(keep))
+		}
+	}
+	made := 0
+	for j, c := range b.cells {
+		for _, x := range b.tent[b.cellLo[j] : b.cellLo[j]+b.tcount[j]] {
+			b.level[x], b.near[x], b.nd[x] = i, c, b.pnd[x]
+			b.kids[j] = append(b.kids[j], x)
+			b.created = append(b.created, x)
+			made++
+		}
+	}
+	return made
+}
+
+// reassign moves every free point to the nodes made in this round that
+// are nearer than its centre, keeping its nearest-node distance exact.
+func (b *netBuilder[T]) reassign() {
+	// The new nodes near each cell: children of its centre or of its
+	// friends, made this round; gathered from the cells that made them.
+	var src []int
+	for j := range b.cells {
+		if int(b.roundLo[j]) < len(b.kids[j]) {
+			src = append(src, j)
+		}
+	}
+	if b.entries == nil {
+		b.entries = make([][]netEntry, len(b.counts))
+	}
+	found := b.entries
+	for w := range found {
+		found[w] = found[w][:0]
+	}
+	forRange(len(src), b.jobs, func(w, lo, hi int) {
+		out := found[w]
+		for _, jj := range src[lo:hi] {
+			kids := b.kids[jj][b.roundLo[jj]:]
+			for _, s := range kids {
+				out = append(out, netEntry{int32(jj), netCand{s: s, lb: b.nd[s], exact: true}})
+			}
+			for _, f := range b.friends[b.cells[jj]] {
+				j := b.cellOf[f.c]
+				if j < 0 {
+					continue
+				}
+				lim := 2 * b.rho[j] * (1 + slack)
+				for _, s := range kids {
+					if lb := f.d - b.nd[s]; lb <= lim {
+						out = append(out, netEntry{j, netCand{s: s, lb: lb}})
+					}
+				}
+			}
+		}
+		found[w] = out
+	})
+	// Bucket by cell: counted, then placed; each cell's candidates are
+	// sorted below, so the placing order does not matter.
+	nc := len(b.cells)
+	first := make([]int32, nc+1)
+	forParts(len(found), b.jobs, func(w int) {
+		for _, e := range found[w] {
+			atomic.AddInt32(&first[e.j+1], 1)
+		}
+	})
+	for j := range nc {
+		first[j+1] += first[j]
+	}
+	all := resize(b.candBuf, int(first[nc]))
+	b.candBuf = all
+	fill := slices.Clone(first[:nc])
+	forParts(len(found), b.jobs, func(w int) {
+		for _, e := range found[w] {
+			all[atomic.AddInt32(&fill[e.j], 1)-1] = e.c
+		}
+	})
+	var dst []int
+	for j := range b.cells {
+		if first[j+1] > first[j] {
+			dst = append(dst, j)
+		}
+	}
+	forRange(len(dst), b.jobs, func(w, lo, hi int) {
+		for _, j := range dst[lo:hi] {
+			c := b.cells[j]
+			r := all[first[j]:first[j+1]]
+			free := 0
+			for _, z := range b.order[b.cellLo[j]:b.cellHi[j]] {
+				if b.level[z] == netFree {
+					free++
+				}
+			}
+			if free == 0 {
+				continue
+			}
+			if free > 1 {
+				// Measure the centre to each new node once: the points
+				// are then bounded through exact distances.
+				lim := 2 * b.rho[j] * (1 + slack)
+				q := 0
+				for _, cand := range r {
+					if !cand.exact {
+						cand.lb, cand.exact = b.d(w, c, cand.s), true
+						if cand.lb > lim {
+							continue
+						}
+					}
+					r[q] = cand
+					q++
+				}
+				r = r[:q]
+			}
+			// Nearest first: each point's distance then falls early and
+			// bounds away more of the rest.
+			slices.SortFunc(r, func(x, y netCand) int {
+				switch {
+				case x.lb < y.lb:
+					return -1
+				case x.lb > y.lb:
+					return 1
+				}
+				return int(x.s - y.s)
+			})
+			for _, z := range b.order[b.cellLo[j]:b.cellHi[j]] {
+				if b.level[z] != netFree {
+					continue
+				}
+				pz, ndz, nz := b.pnd[z], b.nd[z], b.near[z]
+				lim := ndz * (1 + slack)
+				for _, cand := range r {
+					if cand.lb-pz > lim || (cand.exact && pz-cand.lb > lim) {
+						continue
+					}
+					d := b.d(w, z, cand.s)
+					if d < ndz || (d == ndz && cand.s < nz) {
+						nz, ndz, lim = cand.s, d, d*(1+slack)
+					}
+				}
+				b.near[z], b.nd[z] = nz, ndz
+			}
+		}
+	})
+}
+
+// updateFriends makes the friend lists for the next stage, at level next,
+// after the stage at level i: the nodes made at level i that have a cell
+// get theirs from their parents' lists, and the older nodes keep the
+// friends that still have a cell and are near enough.
+func (b *netBuilder[T]) updateFriends(i, next int32) {
+	reach := b.kc * b.sc.pow(next)
+	// The stage's new nodes grouped by parent, each group in creation
+	// order: made[b.cnt[p]:b.cnt2[p]] are p's (empty for other nodes).
+	start := make([]int32, len(b.prevCells)+1)
+	for j := range b.prevCells {
+		start[j+1] = start[j] + int32(len(b.prevKids[j]))
+	}
+	made := make([]int32, start[len(b.prevCells)])
+	forRange(len(b.prevCells), b.jobs, func(_, lo, hi int) {
+		for j := lo; j < hi; j++ {
+			if len(b.prevKids[j]) > 0 {
+				copy(made[start[j]:], b.prevKids[j])
+				p := b.prevCells[j]
+				b.cnt[p], b.cnt2[p] = start[j], start[j+1]
+			}
+		}
+	})
+	// Their parent distances and cell radii, contiguous for the scans.
+	madeNd := make([]float64, len(made))
+	madeRho := make([]float64, len(made))
+	for q, x := range made {
+		madeNd[q], madeRho[q] = b.nd[x], b.rhoK[x]
+	}
+	var fresh []int32 // new nodes with a cell
+	for _, x := range b.created[b.stage0:] {
+		if b.rhoK[x] >= 0 {
+			fresh = append(fresh, x)
+		}
+	}
+	links := make([][]netLink, len(b.counts))
+	lists := make([][]netFriend, len(fresh))
+	forRange(len(fresh), b.jobs, func(w, lo, hi int) {
+		for q := lo; q < hi; q++ {
+			st := friendScan{s: fresh[q], rs: b.rhoK[fresh[q]], level: i, reach: reach, links: links[w]}
+			s := st.s
+			p, ps := b.near[s], b.nd[s]
+			b.consider(w, &st, p, ps, ps)
+			// Each node near the parent, then its new children, bounded
+			// through the node's exact distance when that is measured.
+			for c, fi := p, -1; fi < len(b.friends[p]); fi++ {
+				lbc, exact := ps, true
+				if fi >= 0 {
+					f := b.friends[p][fi]
+					c, lbc, exact = f.c, f.d-ps, false
+				}
+				k0, k1 := b.cnt[c], b.cnt2[c]
+				dsc := -1.0
+				if exact {
+					dsc = lbc
+				} else if rc := b.rhoK[c]; (rc >= 0 && lbc <= st.lim(rc)) || k1-k0 > 1 {
+					dsc = b.d(w, s, c)
+				}
+				if c != p {
+					if dsc >= 0 {
+						b.consider(w, &st, c, dsc, dsc)
+					} else {
+						b.consider(w, &st, c, lbc, -1)
+					}
+				}
+				// c's new children: new nodes, so a pair is measured by
+				// its later node only (see consider).
+				for kq := k0; kq < k1; kq++ {
+					x, rx := made[kq], madeRho[kq]
+					if rx < 0 || x <= s {
+						continue
+					}
+					lb := lbc - madeNd[kq]
+					if dsc >= 0 {
+						lb = math.Abs(dsc - madeNd[kq])
+					}
+					lim := st.lim(rx)
+					if lb > lim {
+						continue
+					}
+					if d := b.d(w, s, x); d <= lim {
+						st.out = append(st.out, netFriend{x, d})
+						st.links = append(st.links, netLink{x, s, d})
+					}
+				}
+			}
+			lists[q] = st.out
+			links[w] = st.links
+		}
+	})
+	for _, x := range made {
+		b.cnt[b.near[x]], b.cnt2[b.near[x]] = 0, 0
+	}
+	// Older nodes: drop friends without a cell or too far; add the new
+	// nodes that found them. Nodes that lost their cell drop their list.
+	for _, c := range b.prevCells {
+		if b.cellOf[c] < 0 {
+			b.friends[c] = nil
+		}
+	}
+	forRange(len(b.cells), b.jobs, func(_, lo, hi int) {
+		for j := lo; j < hi; j++ {
+			c := b.cells[j]
+			if b.level[c] == i {
+				continue
+			}
+			f := b.friends[c][:0]
+			for _, x := range b.friends[c] {
+				if rx := b.rhoK[x.c]; rx >= 0 && x.d <= pairLim(b.rho[j], rx, reach) {
+					f = append(f, x)
+				}
+			}
+			b.friends[c] = f
+		}
+	})
+	for q, s := range fresh {
+		b.friends[s] = lists[q]
+	}
+	b.spread(links)
+}
+
+// spread appends each link's node to its target's friend list, in
+// parallel: counted per target, room made, then filled. The order within a
+// list depends on scheduling; nothing the build decides depends on it.
+func (b *netBuilder[T]) spread(links [][]netLink) {
+	targets := make([][]int32, len(links))
+	forParts(len(links), b.jobs, func(w int) {
+		for _, l := range links[w] {
+			if atomic.AddInt32(&b.cnt[l.to], 1) == 1 {
+				targets[w] = append(targets[w], l.to)
+			}
+		}
+	})
+	var all []int32
+	for _, t := range targets {
+		all = append(all, t...)
+	}
+	forRange(len(all), b.jobs, func(_, lo, hi int) {
+		for _, to := range all[lo:hi] {
+			f := b.friends[to]
+			n := len(f)
+			f = slices.Grow(f, int(b.cnt[to]))[:n+int(b.cnt[to])]
+			b.friends[to] = f
+			b.cnt[to] = int32(n)
+		}
+	})
+	forParts(len(links), b.jobs, func(w int) {
+		for _, l := range links[w] {
+			b.friends[l.to][atomic.AddInt32(&b.cnt[l.to], 1)-1] = netFriend{l.s, l.d}
+		}
+	})
+	forRange(len(all), b.jobs, func(_, lo, hi int) {
+		for _, to := range all[lo:hi] {
+			b.cnt[to] = 0
+		}
+	})
+}
+
+// netLink asks to add s, at distance d, to node to's friend list.
+type netLink struct {
+	to, s int32
+	d     float64
+}
+
+// friendScan is the state of one new node's friend search.
+type friendScan struct {
+	s     int32
+	rs    float64 // rho of s's cell
+	level int32   // the stage's level: nodes of this level are new
+	reach float64
+	out   []netFriend
+	links []netLink
+}
+
+// pairLim is the friend radius of two cells of radii ra and rb, the same
+// whichever side computes it, so that lists stay symmetric.
+func pairLim(ra, rb, reach float64) float64 {
+	return (max(ra, rb) + min(ra, rb) + reach) * (1 + slack)
+}
+
+// lim is the friend radius between the scan's node and a cell of radius r.
+func (st *friendScan) lim(r float64) float64 { return pairLim(st.rs, r, st.reach) }
+
+// consider adds node x to the scanned node's friends if it has a cell and
+// lies within the pair radius; lb bounds their distance below, and known,
+// when not negative, is the distance. A pair of two new nodes is measured
+// by the later one only, which links itself into the earlier one's list;
+// an older node always gets a link.
+func (b *netBuilder[T]) consider(w int, st *friendScan, x int32, lb, known float64) {
+	rx := b.rhoK[x]
+	if x == st.s || rx < 0 || (b.level[x] == st.level && x < st.s) {
+		return
+	}
+	lim := st.lim(rx)
+	if lb > lim {
+		return
+	}
+	d := known
+	if d < 0 {
+		d = b.d(w, st.s, x)
+	}
+	if d <= lim {
+		st.out = append(st.out, netFriend{x, d})
+		st.links = append(st.links, netLink{x, st.s, d})
+	}
+}
+
+// assemble turns the builder's nodes into t's storage: the root in slot 0
+// and the children of every node in consecutive slots, blocks in the
+// depth-first order of their parents; then the radii, weights and groups.
+func (b *netBuilder[T]) assemble(t *Tree[T]) *Tree[T] {
+	n := len(b.level)
+	nodes := len(b.created)
+	// Children of each node in creation order (levels descending), and the
+	// duplicates of each node.
+	first := make([]int32, n+1) // CSR over k: children
+	for _, x := range b.created[1:] {
+		first[b.near[x]+1]++
+	}
+	for k := range n {
+		first[k+1] += first[k]
+	}
+	kids := make([]int32, nodes-1)
+	fill := slices.Clone(first[:n])
+	for _, x := range b.created[1:] {
+		p := b.near[x]
+		kids[fill[p]] = x
+		fill[p]++
+	}
+	dupFirst := make([]int32, n+1)
+	for k := range n {
+		if b.level[k] == netDup {
+			dupFirst[b.near[k]+1]++
+		}
+	}
+	for k := range n {
+		dupFirst[k+1] += dupFirst[k]
+	}
+	dups := make([]int32, dupFirst[n])
+	dfill := slices.Clone(dupFirst[:n])
+	for k := range n {
+		if b.level[k] == netDup {
+			p := b.near[k]
+			dups[dfill[p]] = b.row[k]
+			dfill[p]++
+		}
+	}
+	// Layout: slot of each node.
+	order := make([]int32, 0, nodes)
+	order = append(order, 0)
+	stack := []int32{0}
+	for len(stack) > 0 {
+		u := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		ks := kids[first[u]:first[u+1]]
+		order = append(order, ks...)
+		for q := len(ks) - 1; q >= 0; q-- {
+			stack = append(stack, ks[q])
+		}
+	}
+	slot := make([]int32, n)
+	for q, k := range order {
+		slot[k] = int32(q)
+	}
+	// Every node's slot, children and caller indices, written in parallel
+	// into storage made at once; offsets into the shared buffers first.
+	s := t.s
+	s.newIDs(int32(n))
+	s.holdAll()
+	s.grow(int32(nodes))
+	kidOff := make([]int32, nodes+1)
+	idOff := make([]int32, nodes+1)
+	for q, k := range order {
+		kidOff[q+1] = kidOff[q] + first[k+1] - first[k]
+		idOff[q+1] = idOff[q] + 1 + dupFirst[k+1] - dupFirst[k]
+	}
+	kidBuf := make([]int32, nodes-1)
+	idBuf := make([]int32, n)
+	forRange(nodes, b.jobs, func(_, lo, hi int) {
+		for q := lo; q < hi; q++ {
+			k, u := order[q], int32(q)
+			copy(s.point(u), b.pt(k))
+			nn := s.mut(u)
+			nn.level = b.level[k]
+			if k != 0 {
+				nn.parent = slot[b.near[k]]
+				nn.pdist = b.nd[k]
+			}
+			ks := kidBuf[kidOff[q]:kidOff[q+1]:kidOff[q+1]]
+			for i, c := range kids[first[k]:first[k+1]] {
+				ks[i] = slot[c]
+			}
+			nn.kids = ks
+			ids := idBuf[idOff[q]:idOff[q+1]:idOff[q+1]]
+			ids[0] = b.row[k]
+			copy(ids[1:], dups[dupFirst[k]:dupFirst[k+1]])
+			slices.Sort(ids)
+			nn.ids = ids
+			for _, id := range ids {
+				s.setNodeOf(id, u)
+			}
+		}
+	})
+	t.root = 0
+	t.n = n
+	t.nodes = nodes
+	t.buildEvals += t.parallelRadii(b.jobs)
+	return t
+}
+
+// parallelRadii sets every node's rad and reach to exact maxima over its
+// descendants, as exactRadii does, on jobs goroutines, then rebuilds the
+// groups and weights. The tree must be laid out with every parent in a
+// lower slot than its children (compact's layout). It returns the
+// distance evaluations spent.
+func (t *Tree[T]) parallelRadii(jobs int) int64 {
+	slots := int(t.s.slots)
+	rad := make([]atomic.Uint64, slots)
+	reach := make([]atomic.Uint64, slots)
+	raise := func(a *atomic.Uint64, d float64) {
+		for {
+			old := a.Load()
+			if math.Float64frombits(old) >= d {
+				return
+			}
+			if a.CompareAndSwap(old, math.Float64bits(d)) {
+				return
+			}
+		}
+	}
+	counts := make([]paddedCount, max(jobs, 1))
+	forRange(slots, jobs, func(w, lo, hi int) {
+		for x := int32(lo); x < int32(hi); x++ {
+			px := t.point(x)
+			for c, a := x, t.node(x).parent; a >= 0; c, a = a, t.node(a).parent {
+				var d float64
+				if c == x {
+					d = t.node(x).pdist
+				} else {
+					d = t.dist(px, t.point(a))
+					counts[w].n++
+				}
+				raise(&rad[a], d)
+				raise(&reach[c], d)
+			}
+		}
+	})
+	var evals int64
+	for i := range counts {
+		evals += counts[i].n
+	}
+	// Weights bottom up (children have higher slots), then each node's
+	// groups from its children, in parallel into one shared buffer.
+	grpOff := make([]int32, slots+1)
+	for u := int32(slots) - 1; u >= 0; u-- {
+		n := t.s.mut(u)
+		w := int64(len(n.ids))
+		for _, c := range n.kids {
+			w += t.node(c).weight
+		}
+		n.weight = w
+		n.rad = math.Float64frombits(rad[u].Load())
+		n.reach = math.Float64frombits(reach[u].Load())
+	}
+	for u := range int32(slots) {
+		n := t.node(u)
+		g := int32(0)
+		for q, c := range n.kids {
+			if q == 0 || t.node(c).level != t.node(n.kids[q-1]).level {
+				g++
+			}
+		}
+		grpOff[u+1] = grpOff[u] + g
+	}
+	grpBuf := make([]group, grpOff[slots])
+	forRange(slots, jobs, func(_, lo, hi int) {
+		for u := int32(lo); u < int32(hi); u++ {
+			n := t.s.mut(u)
+			grp := grpBuf[grpOff[u]:grpOff[u]:grpOff[u+1]]
+			for q, c := range n.kids {
+				l := t.node(c).level
+				if q == 0 || l != grp[len(grp)-1].level {
+					grp = append(grp, group{level: l})
+				}
+				grp[len(grp)-1].end = int32(q + 1)
+			}
+			var wsum int64
+			var r float64
+			for g := len(grp) - 1; g >= 0; g-- {
+				for _, c := range n.kids[n.groupStartIn(grp, g):grp[g].end] {
+					cn := t.node(c)
+					wsum += cn.weight
+					r = max(r, cn.reach)
+				}
+				grp[g].w, grp[g].rad = wsum, r
+			}
+			n.grp = grp
+		}
+	})
+	return evals
+}
