@@ -231,9 +231,11 @@ func costs(evals, buildEvals float64, n, dim int, m Metric) (tree, brute float64
 // Tree or a Flat, the other nil, and the choice (for CoverTree and Brute,
 // just the algorithm).
 //
-// Where Auto chooses a tree, the build could stop once it has spent
-// Choice.BuildBudget distance evaluations and fall back to a Flat: that is
-// where a build budget belongs when Options offers one.
+// Where Auto chooses a tree, its build is the place for a budget: with
+// Options.MaxEvals set from Choice.BuildBudget, a build that returns
+// ErrCostly (the data leave the tree little to prune, and the sample did
+// not show it) would fall back to a Flat here. It is not set yet: the
+// budget's scale is the build's to decide (see Options.MaxEvals).
 func BuildIndex[T Float](data []T, dim int, algo Algorithm, opts Options) (*Tree[T], *Flat[T], Choice, error) {
 	c := Choice{Algorithm: algo}
 	switch algo {

@@ -66,14 +66,8 @@ func BuildFlat[T Float](data []T, dim int, opts Options) (f *Flat[T], err error)
 	if _, _, err = opts.check(data, dim); err != nil {
 		return nil, err
 	}
-	// Build prepares the points, and its insertion prepares them again
-	// (under Cosine they are normalised twice); so does this, so that a
-	// Flat and a Tree over the same data hold the same coordinates, bit
-	// for bit, and give the same distances.
-	for range 2 {
-		if data, err = prepare(opts.Metric, data, dim); err != nil {
-			return nil, fmt.Errorf("core: %w", err)
-		}
+	if data, err = prepare(opts.Metric, data, dim); err != nil {
+		return nil, fmt.Errorf("core: %w", err)
 	}
 	m := opts.Metric.Canonical()
 	f = &Flat[T]{dim: dim, metric: m, dist: fastKernel[T](m, dim)}

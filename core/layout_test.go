@@ -22,7 +22,7 @@ func layoutTrees(t *testing.T, rng *rand.Rand) map[string]*Tree[float64] {
 	}
 	trees := map[string]*Tree[float64]{}
 	n := 3000
-	if raceOn || testing.Short() {
+	if raceEnabled || testing.Short() {
 		n = 600
 	}
 	add := func(name string, data []float64, dim int) *Tree[float64] {
@@ -120,7 +120,7 @@ func TestFlatTreeSearch(t *testing.T) {
 			ids := tr.LiveIDs(nil)
 			var near []int32
 			trials := 400
-			if raceOn || testing.Short() {
+			if raceEnabled || testing.Short() {
 				trials = 60
 			}
 			for trial := range trials {

@@ -479,7 +479,7 @@ func (t *Tree[T]) CountWithinBatch(b Batch[T], r float64, counts []int64) error 
 	if len(counts) < nq {
 		return fmt.Errorf("core: output of %d counts is too small for %d queries", len(counts), nq)
 	}
-	if b, err = b.prepared(t); err != nil {
+	if b, err = b.prepared(t.metric, t.s.dim); err != nil {
 		return err
 	}
 	sr := t.inRadius(r)

@@ -1,7 +1,0 @@
-//go:build !race
-
-package core
-
-// raceOn reports whether the tests run under the race detector, which
-// slows them ten times: the heaviest tests then check a sample.
-const raceOn = false
