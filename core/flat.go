@@ -6,6 +6,7 @@ import (
 	"math/bits"
 	"slices"
 	"sync/atomic"
+	"unsafe"
 )
 
 // Flat is a brute-force index: it holds the points and answers every query
@@ -325,4 +326,18 @@ func (f *Flat[T]) DistanceEvals() (build, query int64) {
 // levels, so those fields are zero.
 func (f *Flat[T]) Stats() Stats {
 	return Stats{Points: f.n, Nodes: f.n, Dim: f.dim, QueryEvals: f.queryEvals.Load(), NodesPerLevel: map[int]int{}}
+}
+
+// Memory returns the bytes the index refers to, in a Tree's Memory form:
+// Points counts the rows, Nodes the screening copy (float32 panels and
+// norms), IDs the live-row bitmaps; the other fields are zero.
+func (f *Flat[T]) Memory() Memory {
+	var m Memory
+	var zero T
+	for _, c := range f.chunks {
+		m.Points += int64(cap(c.rows)) * int64(unsafe.Sizeof(zero))
+		m.Nodes += int64(cap(c.panels))*4 + int64(cap(c.norms))*8
+		m.IDs += int64(cap(c.live)) * 8
+	}
+	return m
 }

@@ -1,6 +1,7 @@
 package core_test
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -227,6 +228,23 @@ func compareFlat[T core.Float](t *testing.T, tr *core.Tree[T], fl *core.Flat[T],
 				r2.Fill(a2, b2)
 				if !slices.Equal(a1, a2) || !slices.Equal(b1, b2) {
 					t.Fatalf("radius %v: answers differ", r)
+				}
+				c1, c2 := make([]int64, nq), make([]int64, nq)
+				if err := tr.CountWithinBatch(b, r, c1); err != nil {
+					t.Fatal(err)
+				}
+				if err := fl.CountWithinBatch(b, r, c2); err != nil {
+					t.Fatal(err)
+				}
+				if !slices.Equal(c1, r1.Counts()) || !slices.Equal(c2, r1.Counts()) {
+					t.Fatalf("radius %v: counts differ from the answers", r)
+				}
+				if r2.Total() > 0 {
+					lim := b
+					lim.MaxAnswers = r2.Total() - 1
+					if _, err := fl.WithinBatch(lim, r, false); !errors.Is(err, core.ErrTooManyAnswers) {
+						t.Fatalf("radius %v: %d answers under a limit of %d: err %v", r, r2.Total(), lim.MaxAnswers, err)
+					}
 				}
 			}
 		}

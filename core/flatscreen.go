@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync/atomic"
 )
 
 // How a Flat answers Euclidean queries. A query q and a point x, both
@@ -242,6 +243,7 @@ func (f *Flat[T]) WithinBatch(b Batch[T], r float64, sorted bool) (*RadiusResult
 		dist:   make([][]float64, nq),
 		idx:    make([][]int32, nq),
 	}
+	var found atomic.Int64
 	err = runBlocks(b, nq, flatBlock, &f.queryEvals, func(s *scratch, lo, hi int) error {
 		sqs := f.screenBlock(s, b, lo, hi, 0, sr)
 		for i, sq := range sqs {
@@ -263,6 +265,11 @@ func (f *Flat[T]) WithinBatch(b Batch[T], r float64, sorted bool) (*RadiusResult
 				}
 				s.evals += int64(len(sq.cands))
 			}
+			if b.MaxAnswers > 0 {
+				if n := found.Add(int64(len(ds))); n > b.MaxAnswers {
+					return &TooManyAnswersError{Limit: b.MaxAnswers, Found: n}
+				}
+			}
 			if sorted {
 				sortPairs(ds, ids)
 			}
@@ -277,6 +284,46 @@ func (f *Flat[T]) WithinBatch(b Batch[T], r float64, sorted bool) (*RadiusResult
 		res.total += c
 	}
 	return res, nil
+}
+
+// CountWithinBatch writes to counts[i] the number of points within distance
+// r (d <= r) of query i of b, as Tree.CountWithinBatch does: what
+// WithinBatch would find, without keeping it.
+func (f *Flat[T]) CountWithinBatch(b Batch[T], r float64, counts []int64) error {
+	nq, err := b.count(f)
+	if err != nil {
+		return err
+	}
+	if math.IsNaN(r) || r < 0 {
+		return fmt.Errorf("core: radius must be >= 0, got %v", r)
+	}
+	if len(counts) < nq {
+		return fmt.Errorf("core: output of %d counts is too small for %d queries", len(counts), nq)
+	}
+	if b, err = b.prepared(f.metric, f.dim); err != nil {
+		return err
+	}
+	sr := inRadius(f.metric, r)
+	return runBlocks(b, nq, flatBlock, &f.queryEvals, func(s *scratch, lo, hi int) error {
+		sqs := f.screenBlock(s, b, lo, hi, 0, sr)
+		for i, sq := range sqs {
+			q, _ := b.query(f, lo+i)
+			var c int64
+			if sq.exact {
+				s.exclude = sq.exclude
+				f.scanExact(s, q, sr, func(float64, int32) { c++ })
+			} else {
+				for _, id := range sq.cands {
+					if f.dist(q, f.Point(int(id))) <= sr {
+						c++
+					}
+				}
+				s.evals += int64(len(sq.cands))
+			}
+			counts[lo+i] = c
+		}
+		return nil
+	})
 }
 
 // screenBlock screens queries lo..hi-1 of b against every live point and
