@@ -42,7 +42,8 @@ type Flat[T Float] struct {
 const flatRows = 1024
 
 // flatChunk holds rows first .. first+used-1 of a Flat. It never changes
-// once a version holding it is returned: updates copy what they change.
+// once a version holding it is returned: updates copy what they change. A
+// chunk all of whose points are deleted is dropped (a nil entry).
 type flatChunk[T Float] struct {
 	used  int
 	nlive int      // live rows
@@ -136,8 +137,14 @@ func (f *Flat[T]) insert(points []T, jobs int, m *Monitor) (*Flat[T], error) {
 	type span struct{ chunk, row, from, to int }
 	var spans []span
 	next := 0
-	if c := len(nf.chunks) - 1; c >= 0 && nf.chunks[c].used < flatRows {
+	if c := len(nf.chunks) - 1; c >= 0 && int(f.nids)-c*flatRows < flatRows {
 		old := nf.chunks[c]
+		if old == nil {
+			// Every point of the last chunk was deleted and it was
+			// dropped: its rows come back, dead.
+			used := int(f.nids) - c*flatRows
+			old = &flatChunk[T]{used: used, rows: make([]T, used*f.dim), live: make([]uint64, flatRows/64)}
+		}
 		nc := &flatChunk[T]{
 			used:  old.used,
 			nlive: old.nlive,
@@ -254,6 +261,13 @@ func (f *Flat[T]) Delete(ids []int64, opts UpdateOptions) (nf *Flat[T], err erro
 		nf.chunks[ci].live[j/64] &^= 1 << (j % 64)
 		nf.chunks[ci].nlive--
 	}
+	// A chunk whose points are all deleted is dropped: deleted points keep
+	// no memory beyond their chunk's live ones.
+	for ci := range copied {
+		if nf.chunks[ci].nlive == 0 {
+			nf.chunks[ci] = nil
+		}
+	}
 	nf.n -= len(ids)
 	opts.Monitor.add(len(ids))
 	return nf, nil
@@ -287,7 +301,7 @@ func (f *Flat[T]) Has(id int) bool {
 		return false
 	}
 	c, j := f.chunks[id/flatRows], id%flatRows
-	return c.live[j/64]&(1<<(j%64)) != 0
+	return c != nil && c.live[j/64]&(1<<(j%64)) != 0
 }
 
 // Point returns the coordinates of caller index id (normalised under
@@ -304,6 +318,9 @@ func (f *Flat[T]) Point(id int) []T {
 // LiveIDs appends the caller indices the index holds, ascending, to dst.
 func (f *Flat[T]) LiveIDs(dst []int64) []int64 {
 	for ci, c := range f.chunks {
+		if c == nil {
+			continue
+		}
 		for w, word := range c.live {
 			for word != 0 {
 				b := bits.TrailingZeros64(word)
@@ -330,11 +347,16 @@ func (f *Flat[T]) Stats() Stats {
 
 // Memory returns the bytes the index refers to, in a Tree's Memory form:
 // Points counts the rows, Nodes the screening copy (float32 panels and
-// norms), IDs the live-row bitmaps; the other fields are zero.
+// norms), IDs the live-row bitmaps, IDMap the list of chunks; Kids and
+// Groups are zero.
 func (f *Flat[T]) Memory() Memory {
 	var m Memory
 	var zero T
+	m.IDMap = int64(cap(f.chunks)) * int64(unsafe.Sizeof((*flatChunk[T])(nil)))
 	for _, c := range f.chunks {
+		if c == nil {
+			continue
+		}
 		m.Points += int64(cap(c.rows)) * int64(unsafe.Sizeof(zero))
 		m.Nodes += int64(cap(c.panels))*4 + int64(cap(c.norms))*8
 		m.IDs += int64(cap(c.live)) * 8

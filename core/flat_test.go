@@ -350,3 +350,60 @@ func TestFlatErrors(t *testing.T) {
 		t.Error("Delete changed the old version or left the point in the new one")
 	}
 }
+
+// TestFlatDropsDeletedChunks checks that a Flat keeps no memory for chunks
+// whose points are all deleted, answers, encodes and takes insertions
+// after that, down to an empty index.
+func TestFlatDropsDeletedChunks(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	data := make([]float64, 3000*4)
+	for i := range data {
+		data[i] = rng.Float64()
+	}
+	fl, err := core.BuildFlat(data, 4, core.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	full := fl.Memory().Total()
+	var first []int64 // the first two chunks' points, and the last one's
+	for i := range 2048 {
+		first = append(first, int64(i))
+	}
+	for i := 2048; i < 3000; i++ {
+		first = append(first, int64(i))
+	}
+	part, err := fl.Delete(first[:2048], core.UpdateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := part.Memory().Total(); m > full/2 {
+		t.Fatalf("two thirds of the points deleted, %d of %d bytes kept", m, full)
+	}
+	d, i := make([]float64, 3), make([]int64, 3)
+	if err := part.KNearestBatch(core.Batch[float64]{Points: data[:4]}, 3, d, i); err != nil {
+		t.Fatal(err)
+	}
+	if i[0] < 2048 {
+		t.Fatalf("a deleted point (%d) answered", i[0])
+	}
+	empty, err := part.Delete(first[2048:], core.UpdateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if empty.Len() != 0 || empty.IDs() != 3000 || len(empty.LiveIDs(nil)) != 0 {
+		t.Fatalf("empty index: %d points, %d ids", empty.Len(), empty.IDs())
+	}
+	back, err := core.DecodeFlat[float64](empty.Encode())
+	if err != nil || back.Len() != 0 || back.IDs() != 3000 {
+		t.Fatalf("decoded empty index: %v, err %v", back, err)
+	}
+	for _, f := range []*core.Flat[float64]{empty, back} {
+		grown, first, err := f.Insert(data[:8], core.UpdateOptions{})
+		if err != nil || first != 3000 || grown.Len() != 2 || !grown.Has(3001) || grown.Has(2999) {
+			t.Fatalf("insert into an empty index: first %d, %d points, err %v", first, grown.Len(), err)
+		}
+		if err := grown.KNearestBatch(core.Batch[float64]{Points: data[:4]}, 2, d[:2], i[:2]); err != nil || i[0] != 3000 {
+			t.Fatalf("query after re-insertion: %v, err %v", i[:2], err)
+		}
+	}
+}

@@ -100,7 +100,7 @@ func DecodeFlat[T Float](data []byte) (f *Flat[T], err error) {
 	if err := checkDim(m, dim); err != nil {
 		return nil, fmt.Errorf("core: decode: %w", err)
 	}
-	if nids > math.MaxInt32 || n > nids || n == 0 {
+	if nids > math.MaxInt32 || n > nids {
 		return nil, fmt.Errorf("core: decode: %d points for %d caller indices", n, nids)
 	}
 	if need := uint64(n) * uint64(4+dim*binary.Size(zero)); need != uint64(len(r.b)) {
@@ -108,11 +108,8 @@ func DecodeFlat[T Float](data []byte) (f *Flat[T], err error) {
 	}
 	m = m.Canonical()
 	f = &Flat[T]{dim: dim, metric: m, dist: fastKernel[T](m, dim), nids: int32(nids), n: int(n)}
-	rows := (int(nids) + flatRows - 1) / flatRows
-	for c := range rows {
-		used := min(flatRows, int(nids)-c*flatRows)
-		f.chunks = append(f.chunks, &flatChunk[T]{used: used, rows: make([]T, used*dim), live: make([]uint64, flatRows/64)})
-	}
+	// Chunks that hold no live point stay nil, as Delete leaves them.
+	f.chunks = make([]*flatChunk[T], (int(nids)+flatRows-1)/flatRows)
 	live := make([]T, 0, int(n)*dim)
 	prev := int64(-1)
 	for i := range n {
@@ -121,7 +118,12 @@ func DecodeFlat[T Float](data []byte) (f *Flat[T], err error) {
 			return nil, fmt.Errorf("core: decode: point %d has caller index %d, out of order or range", i, id)
 		}
 		prev = id
-		c, j := f.chunks[id/flatRows], int(id%flatRows)
+		ci := int(id / flatRows)
+		if f.chunks[ci] == nil {
+			used := min(flatRows, int(nids)-ci*flatRows)
+			f.chunks[ci] = &flatChunk[T]{used: used, rows: make([]T, used*dim), live: make([]uint64, flatRows/64)}
+		}
+		c, j := f.chunks[ci], int(id%flatRows)
 		row := c.rows[j*dim : (j+1)*dim]
 		for k := range row {
 			v := readFloat[T](r)
@@ -134,18 +136,20 @@ func DecodeFlat[T Float](data []byte) (f *Flat[T], err error) {
 		c.nlive++
 		live = append(live, row...)
 	}
-	f.lo, f.hi = emptyBox(dim)
-	extendBox(f.lo, f.hi, live)
-	if err := checkSpan(m, f.lo, f.hi); err != nil {
-		return nil, fmt.Errorf("core: decode: %w", err)
+	if n > 0 {
+		f.lo, f.hi = emptyBox(dim)
+		extendBox(f.lo, f.hi, live)
+		if err := checkSpan(m, f.lo, f.hi); err != nil {
+			return nil, fmt.Errorf("core: decode: %w", err)
+		}
 	}
 	if m.Kind == Euclidean || m.Kind == Cosine {
 		f.screen = centre(live, dim)
 	}
-	forRange(len(f.chunks), 0, func(_, lo, hi int) {
-		for _, c := range f.chunks[lo:hi] {
+	for _, c := range f.chunks {
+		if c != nil {
 			f.pack(c)
 		}
-	})
+	}
 	return f, nil
 }

@@ -354,7 +354,9 @@ func (f *Flat[T]) screenBlock(s *scratch, b Batch[T], lo, hi, k int, r float64) 
 	dim := f.dim
 	var norm float64 // R: the largest centred norm of any point
 	for _, c := range f.chunks {
-		norm = max(norm, c.norm)
+		if c != nil {
+			norm = max(norm, c.norm)
+		}
 	}
 	a, bb, eps := screenConstants(dim)
 	pad := (nb + quad - 1) / quad * quad
@@ -387,6 +389,9 @@ func (f *Flat[T]) screenBlock(s *scratch, b Batch[T], lo, hi, k int, r float64) 
 		return sqs
 	}
 	for ci, c := range f.chunks {
+		if c == nil {
+			continue
+		}
 		np := (c.used + panelWidth - 1) / panelWidth
 		w := np * panelWidth
 		fs.out = slices.Grow(fs.out[:0], pad*w)[:pad*w]
@@ -430,6 +435,9 @@ func (f *Flat[T]) screenBlock(s *scratch, b Batch[T], lo, hi, k int, r float64) 
 func (f *Flat[T]) scanExact(s *scratch, q []T, bound float64, keep func(d float64, id int32)) {
 	dim := f.dim
 	for ci, c := range f.chunks {
+		if c == nil {
+			continue
+		}
 		base := int32(ci * flatRows)
 		for j := range c.used {
 			if c.live[j/64]&(1<<(j%64)) == 0 || base+int32(j) == s.exclude {
