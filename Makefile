@@ -45,14 +45,20 @@ fmt-check:
 
 vet:
 	$(GO) vet ./...
+	GOEXPERIMENT=simd $(GO) vet ./core ./capi
 
 # The race detector over the concurrent tests: the core package (snapshots
 # read while updates run, parallel batches, dynamic sequences) and the
 # black-box batch, monitor and empty-tree tests. It needs cgo (a C compiler).
 RACE_RUN ?= Batch|Monitor|EmptyTree
 
+# The brute-force index's vector kernel exists only under Go's SIMD
+# experiment (the Python package is built with it): its tests run both ways.
+SIMD_RUN ?= Flat|Choose
+
 go-test: fmt-check vet
 	$(GO) test ./...
+	GOEXPERIMENT=simd $(GO) test -run '$(SIMD_RUN)' ./core
 	$(GO) test -race ./core
 	$(GO) test -race -run '$(RACE_RUN)' ./tests_go
 

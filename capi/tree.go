@@ -22,14 +22,17 @@ const version = "0.1.0"
 // the x86-64 and arm64 user address space.
 const maxBytes = 1 << 48
 
-// tree is what a tree handle holds: a tree of one of the two dtypes.
+// tree is what a tree handle holds: a cover tree or a brute-force index
+// (see index.go), of one of the two dtypes; one field is set.
 type tree struct {
 	f32 *core.Tree[float32]
 	f64 *core.Tree[float64]
+	b32 *core.Flat[float32]
+	b64 *core.Flat[float64]
 }
 
 func (t *tree) dtype() int32 {
-	if t.f32 != nil {
+	if t.f32 != nil || t.b32 != nil {
 		return dtypeFloat32
 	}
 	return dtypeFloat64
@@ -162,13 +165,7 @@ func pcct_tree_free(h C.uintptr_t) C.int64_t {
 		cgo.Handle(h).Delete()
 		// What the version alone held becomes garbage (chunks it shares with
 		// other versions stay): return it if it may be large.
-		nodes := 0
-		if t.f32 != nil {
-			nodes = t.f32.Nodes()
-		} else {
-			nodes = t.f64.Nodes()
-		}
-		releaseAfter(int64(nodes) * transientPerNode)
+		releaseAfter(int64(t.size()) * transientPerNode)
 		return nil
 	})
 }
@@ -194,6 +191,7 @@ const (
 	statBytesGroups
 	statBytesIDs
 	statBytesIDMap
+	statAlgorithm
 	statCount
 )
 
@@ -202,8 +200,10 @@ const (
 // depth, max fan-out, build distance evaluations, query distance
 // evaluations, metric kind, caller indices issued, then the bytes the tree
 // refers to (core.Memory): node records, coordinates, child lists, level
-// groups, caller indices held, caller-index map. It returns the number of
-// fields available in *written.
+// groups, caller indices held, caller-index map; then the algorithm (1 a
+// cover tree, 2 a brute-force index, which has no levels: those fields and
+// the tree-only byte counts are 0). It returns the number of fields
+// available in *written.
 //
 //export pcct_tree_stats
 func pcct_tree_stats(h C.uintptr_t, out *C.int64_t, n C.int64_t, written *C.int64_t) C.int64_t {
@@ -216,10 +216,11 @@ func pcct_tree_stats(h C.uintptr_t, out *C.int64_t, n C.int64_t, written *C.int6
 		var m core.Metric
 		var ids int
 		var mem core.Memory
-		if t.f32 != nil {
-			s, m, ids, mem = t.f32.Stats(), t.f32.Metric(), t.f32.IDs(), t.f32.Memory()
+		if i := t.i32(); i != nil {
+			s, m, ids, mem = i.Stats(), i.Metric(), i.IDs(), i.Memory()
 		} else {
-			s, m, ids, mem = t.f64.Stats(), t.f64.Metric(), t.f64.IDs(), t.f64.Memory()
+			i := t.i64()
+			s, m, ids, mem = i.Stats(), i.Metric(), i.IDs(), i.Memory()
 		}
 		vals := [statCount]int64{
 			statPoints: int64(s.Points), statDim: int64(s.Dim), statDtype: int64(t.dtype()),
@@ -228,7 +229,7 @@ func pcct_tree_stats(h C.uintptr_t, out *C.int64_t, n C.int64_t, written *C.int6
 			statBuildEvals: s.BuildEvals, statQueryEvals: s.QueryEvals, statMetric: int64(m.Kind),
 			statIDs: int64(ids), statBytesNodes: mem.Nodes, statBytesPoints: mem.Points,
 			statBytesKids: mem.Kids, statBytesGroups: mem.Groups, statBytesIDs: mem.IDs,
-			statBytesIDMap: mem.IDMap,
+			statBytesIDMap: mem.IDMap, statAlgorithm: int64(t.algorithm()),
 		}
 		dst, err := slice[C.int64_t](unsafe.Pointer(out), min(int64(n), statCount))
 		if err != nil {
@@ -256,10 +257,10 @@ func pcct_tree_level_counts(h C.uintptr_t, levels, counts *C.int64_t, n C.int64_
 			return err
 		}
 		var s core.Stats
-		if t.f32 != nil {
-			s = t.f32.Stats()
+		if i := t.i32(); i != nil {
+			s = i.Stats()
 		} else {
-			s = t.f64.Stats()
+			s = t.i64().Stats()
 		}
 		ls, cs := s.LevelHistogram()
 		if written != nil {
@@ -293,6 +294,8 @@ type source struct {
 	// strategy is the k-nearest-neighbour search: 0 depth-first, 1
 	// corrected (core.Strategy).
 	strategy C.int32_t
+	// eps allows approximate k-nearest neighbours (core.Batch.Eps).
+	eps float64
 	// control is the caller's pair of control words, or nil (see monitor).
 	control *C.int64_t
 	// limit, if positive, bounds the answers a radius batch may hold
@@ -301,8 +304,8 @@ type source struct {
 }
 
 // batch builds the core.Batch that src describes.
-func batch[T core.Float](t *core.Tree[T], src source) (core.Batch[T], error) {
-	b := core.Batch[T]{Jobs: int(src.jobs), Strategy: core.Strategy(src.strategy), Monitor: monitor(src.control), MaxAnswers: src.limit}
+func batch[T core.Float](t index[T], src source) (core.Batch[T], error) {
+	b := core.Batch[T]{Jobs: int(src.jobs), Strategy: core.Strategy(src.strategy), Eps: src.eps, Monitor: monitor(src.control), MaxAnswers: src.limit}
 	if src.n < 0 {
 		return b, argErrorf("pcct: negative query count %d", src.n)
 	}
@@ -335,7 +338,7 @@ func batch[T core.Float](t *core.Tree[T], src source) (core.Batch[T], error) {
 	return b, nil
 }
 
-func kneighbors[T core.Float](t *core.Tree[T], src source, k int64, dist unsafe.Pointer, ind *C.int64_t) error {
+func kneighbors[T core.Float](t index[T], src source, k int64, dist unsafe.Pointer, ind *C.int64_t) error {
 	b, err := batch(t, src)
 	if err != nil {
 		return err
@@ -361,10 +364,10 @@ func kneighbors[T core.Float](t *core.Tree[T], src source, k int64, dist unsafe.
 func kneighborsExport(h C.uintptr_t, src source, k C.int64_t, dist unsafe.Pointer, ind *C.int64_t) C.int64_t {
 	return guard(func() error {
 		return withTree(h, func(t *tree) error {
-			if t.f32 != nil {
-				return kneighbors(t.f32, src, int64(k), dist, ind)
+			if i := t.i32(); i != nil {
+				return kneighbors(i, src, int64(k), dist, ind)
 			}
-			return kneighbors(t.f64, src, int64(k), dist, ind)
+			return kneighbors(t.i64(), src, int64(k), dist, ind)
 		})
 	})
 }
@@ -373,34 +376,37 @@ func kneighborsExport(h C.uintptr_t, src source, k C.int64_t, dist unsafe.Pointe
 // dimension d (row-major at q, in the tree's dtype) into dist (nq*k values
 // of the tree's dtype) and ind (nq*k int64), nearest first, ties by index.
 // jobs goroutines answer the queries with the search strategy (0
-// depth-first, 1 corrected). control, which may be NULL, is the call's pair
-// of control words (see monitor): queries answered, and a stop request.
+// depth-first, 1 corrected). eps >= 0 allows approximate neighbours: the
+// j-th returned is at most 1+eps times as far as the true j-th (0 is
+// exact; eps > 0 needs the depth-first strategy; a brute-force index is
+// always exact). control, which may be NULL, is the call's pair of control
+// words (see monitor): queries answered, and a stop request.
 //
 //export pcct_kneighbors
-func pcct_kneighbors(h C.uintptr_t, q unsafe.Pointer, nq, d, k C.int64_t, jobs, strategy C.int32_t, control *C.int64_t, dist unsafe.Pointer, ind *C.int64_t) C.int64_t {
+func pcct_kneighbors(h C.uintptr_t, q unsafe.Pointer, nq, d, k C.int64_t, jobs, strategy C.int32_t, eps C.double, control *C.int64_t, dist unsafe.Pointer, ind *C.int64_t) C.int64_t {
 	if q == nil && nq > 0 {
 		return status(argErrorf("pcct: null query buffer"))
 	}
-	return kneighborsExport(h, source{q: q, n: int64(nq), d: int64(d), jobs: jobs, strategy: strategy, control: control}, k, dist, ind)
+	return kneighborsExport(h, source{q: q, n: int64(nq), d: int64(d), jobs: jobs, strategy: strategy, eps: float64(eps), control: control}, k, dist, ind)
 }
 
 // pcct_kneighbors_fitted is pcct_kneighbors for the tree's own points with
 // caller indices first..first+count-1, each left out of its own answer.
 //
 //export pcct_kneighbors_fitted
-func pcct_kneighbors_fitted(h C.uintptr_t, first, count, k C.int64_t, jobs, strategy C.int32_t, control *C.int64_t, dist unsafe.Pointer, ind *C.int64_t) C.int64_t {
-	return kneighborsExport(h, source{first: int64(first), n: int64(count), jobs: jobs, strategy: strategy, control: control}, k, dist, ind)
+func pcct_kneighbors_fitted(h C.uintptr_t, first, count, k C.int64_t, jobs, strategy C.int32_t, eps C.double, control *C.int64_t, dist unsafe.Pointer, ind *C.int64_t) C.int64_t {
+	return kneighborsExport(h, source{first: int64(first), n: int64(count), jobs: jobs, strategy: strategy, eps: float64(eps), control: control}, k, dist, ind)
 }
 
 // pcct_kneighbors_ids is pcct_kneighbors for the tree's own points with the
 // count caller indices at ids, each left out of its own answer.
 //
 //export pcct_kneighbors_ids
-func pcct_kneighbors_ids(h C.uintptr_t, ids *C.int64_t, count, k C.int64_t, jobs, strategy C.int32_t, control *C.int64_t, dist unsafe.Pointer, ind *C.int64_t) C.int64_t {
+func pcct_kneighbors_ids(h C.uintptr_t, ids *C.int64_t, count, k C.int64_t, jobs, strategy C.int32_t, eps C.double, control *C.int64_t, dist unsafe.Pointer, ind *C.int64_t) C.int64_t {
 	if ids == nil && count > 0 {
 		return status(argErrorf("pcct: null index buffer"))
 	}
-	return kneighborsExport(h, source{ids: ids, n: int64(count), jobs: jobs, strategy: strategy, control: control}, k, dist, ind)
+	return kneighborsExport(h, source{ids: ids, n: int64(count), jobs: jobs, strategy: strategy, eps: float64(eps), control: control}, k, dist, ind)
 }
 
 func withTree(h C.uintptr_t, fn func(*tree) error) error {
@@ -419,7 +425,7 @@ type radiusResult struct {
 	f64 *core.RadiusResult[float64]
 }
 
-func radius[T core.Float](t *core.Tree[T], src source, r float64, sorted bool, counts *C.int64_t) (*core.RadiusResult[T], error) {
+func radius[T core.Float](t index[T], src source, r float64, sorted bool, counts *C.int64_t) (*core.RadiusResult[T], error) {
 	b, err := batch(t, src)
 	if err != nil {
 		return nil, err
@@ -436,7 +442,7 @@ func radius[T core.Float](t *core.Tree[T], src source, r float64, sorted bool, c
 	return res, nil
 }
 
-func count[T core.Float](t *core.Tree[T], src source, r float64, counts *C.int64_t) error {
+func count[T core.Float](t index[T], src source, r float64, counts *C.int64_t) error {
 	b, err := batch(t, src)
 	if err != nil {
 		return err
@@ -464,10 +470,10 @@ func pcct_radius_count(h C.uintptr_t, q unsafe.Pointer, ids *C.int64_t, first, n
 	return guard(func() error {
 		src := source{q: q, ids: ids, first: int64(first), n: int64(n), d: int64(d), jobs: jobs, control: control}
 		return withTree(h, func(t *tree) error {
-			if t.f32 != nil {
-				return count(t.f32, src, float64(r), counts)
+			if i := t.i32(); i != nil {
+				return count(i, src, float64(r), counts)
 			}
-			return count(t.f64, src, float64(r), counts)
+			return count(t.i64(), src, float64(r), counts)
 		})
 	})
 }
@@ -480,13 +486,13 @@ func radiusExport(h C.uintptr_t, src source, r C.double, sorted C.int32_t, count
 		return withTree(h, func(t *tree) error {
 			var rr radiusResult
 			var err error
-			if t.f32 != nil {
-				rr.f32, err = radius(t.f32, src, float64(r), sorted != 0, counts)
+			if i := t.i32(); i != nil {
+				rr.f32, err = radius(i, src, float64(r), sorted != 0, counts)
 				if err == nil {
 					*total = C.int64_t(rr.f32.Total())
 				}
 			} else {
-				rr.f64, err = radius(t.f64, src, float64(r), sorted != 0, counts)
+				rr.f64, err = radius(t.i64(), src, float64(r), sorted != 0, counts)
 				if err == nil {
 					*total = C.int64_t(rr.f64.Total())
 				}
@@ -625,13 +631,7 @@ func pcct_result_free(result C.uintptr_t) C.int64_t {
 //
 //export pcct_version
 func pcct_version(buf *C.char, capacity C.int64_t) C.int64_t {
-	s := fmt.Sprintf("pcct %s (%s)", version, runtime.Version())
-	if buf != nil && capacity > 0 {
-		dst := unsafe.Slice((*byte)(unsafe.Pointer(buf)), int(capacity))
-		n := copy(dst[:len(dst)-1], s)
-		dst[n] = 0
-	}
-	return C.int64_t(len(s))
+	return copyString(fmt.Sprintf("pcct %s (%s)", version, runtime.Version()), buf, capacity)
 }
 
 // pcct_test_panic panics inside a guarded call, so tests can check that a
@@ -657,10 +657,10 @@ func pcct_tree_metric(h C.uintptr_t, kind *C.int32_t, p *C.double) C.int64_t {
 		}
 		return withTree(h, func(t *tree) error {
 			var m core.Metric
-			if t.f32 != nil {
-				m = t.f32.Metric()
+			if i := t.i32(); i != nil {
+				m = i.Metric()
 			} else {
-				m = t.f64.Metric()
+				m = t.i64().Metric()
 			}
 			*kind, *p = C.int32_t(m.Kind), C.double(m.P)
 			return nil
@@ -672,17 +672,21 @@ func pcct_tree_metric(h C.uintptr_t, kind *C.int32_t, p *C.double) C.int64_t {
 // the node's smallest caller index, its number of caller points, its level
 // and its parent's smallest caller index (-1 for the root) into ids,
 // counts, levels and parents, and the number of nodes into *written. Call
-// it with n = 0 to learn the size.
+// it with n = 0 to learn the size. A brute-force index has no structure:
+// that is an argument error.
 //
 //export pcct_tree_structure
 func pcct_tree_structure(h C.uintptr_t, ids, counts, levels, parents *C.int64_t, n C.int64_t, written *C.int64_t) C.int64_t {
 	return guard(func() error {
 		return withTree(h, func(t *tree) error {
 			var nodes []core.NodeInfo
-			if t.f32 != nil {
+			switch {
+			case t.f32 != nil:
 				nodes = t.f32.Structure()
-			} else {
+			case t.f64 != nil:
 				nodes = t.f64.Structure()
+			default:
+				return argErrorf("pcct: a brute-force index has no tree structure")
 			}
 			if written != nil {
 				*written = C.int64_t(len(nodes))

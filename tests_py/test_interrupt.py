@@ -72,10 +72,10 @@ _CHILD = textwrap.dedent(
         Q = rng.random((2_000_000, 8))
         call = lambda: nn.radius_neighbors(Q)
     elif what == "fit":
-        X = rng.random((400_000, 8))  # a minute or more
-        call = lambda: NearestNeighbors().fit(X)
+        X = rng.random((400_000, 8))  # a minute or more (brute force would take a second)
+        call = lambda: NearestNeighbors(algorithm="cover_tree").fit(X)
     elif what == "insert":
-        nn = NearestNeighbors().fit(rng.random((2000, 8)))
+        nn = NearestNeighbors(algorithm="cover_tree").fit(rng.random((2000, 8)))
         X = rng.random((400_000, 8))
         call = lambda: nn.insert(X)
     print("start", flush=True)
@@ -144,7 +144,7 @@ def test_interrupted_query_stops_soon_and_changes_nothing():
 def test_interrupted_insert_makes_no_version_and_issues_no_ids():
     rng = np.random.default_rng(1)
     X = rng.random((3000, 8))
-    nn = NearestNeighbors(n_neighbors=4).fit(X)
+    nn = NearestNeighbors(n_neighbors=4, algorithm="cover_tree").fit(X)  # a brute-force insert is quick
     version = nn.tree_._version
     before = nn.kneighbors(X[:40])
     with _InterruptAfter(0.3) as t:
@@ -162,7 +162,8 @@ def test_interrupted_insert_makes_no_version_and_issues_no_ids():
 
 def test_interrupted_fit_leaves_the_estimator_as_it_was():
     rng = np.random.default_rng(2)
-    nn = NearestNeighbors(n_neighbors=3).fit(rng.random((50, 3)))
+    # A cover tree's build is long enough to interrupt (brute force needs none).
+    nn = NearestNeighbors(n_neighbors=3, algorithm="cover_tree").fit(rng.random((50, 3)))
     tree = nn.tree_
     with _InterruptAfter(0.3) as t:
         with pytest.raises(KeyboardInterrupt):
@@ -170,7 +171,7 @@ def test_interrupted_fit_leaves_the_estimator_as_it_was():
     assert t.elapsed < 1.5, t.elapsed
     assert nn.tree_ is tree and nn.n_features_in_ == 3 and nn.n_samples_fit_ == 50
     assert nn.kneighbors(rng.random((2, 3)))[1].shape == (2, 3)
-    fresh = NearestNeighbors()
+    fresh = NearestNeighbors(algorithm="cover_tree")
     with _InterruptAfter(0.3):
         with pytest.raises(KeyboardInterrupt):
             fresh.fit(rng.random((400_000, 5)))
@@ -217,7 +218,7 @@ def test_control_words_count_work_across_calls():
     ind = np.empty((300, 4), dtype=np.int64)
     words[0] = 0
     for _ in range(2):  # one pair of words counts across calls
-        _lib.check(lib.pcct_kneighbors(version.handle, _ptr(Q), 300, 3, 4, 2, 0, ctl,
+        _lib.check(lib.pcct_kneighbors(version.handle, _ptr(Q), 300, 3, 4, 2, 0, 0.0, ctl,
                                        _ptr(dist), _ptr(ind)))
     assert words[0] == 600
     counts = np.empty(300, dtype=np.int64)
@@ -263,9 +264,11 @@ def test_a_set_stop_word_fails_every_long_call_with_kind_stopped():
     dist = np.empty((300, 2))
     ind = np.empty((300, 2), dtype=np.int64)
     with pytest.raises(_lib.StoppedError):
-        _lib.check(lib.pcct_kneighbors(h, _ptr(X), 300, 3, 2, 1, 0, ctl, _ptr(dist), _ptr(ind)))
+        _lib.check(lib.pcct_kneighbors(h, _ptr(X), 300, 3, 2, 1, 0, 0.0, ctl, _ptr(dist),
+                                       _ptr(ind)))
     with pytest.raises(_lib.StoppedError):
-        _lib.check(lib.pcct_kneighbors_fitted(h, 0, 300, 2, 1, 0, ctl, _ptr(dist), _ptr(ind)))
+        _lib.check(lib.pcct_kneighbors_fitted(h, 0, 300, 2, 1, 0, 0.0, ctl, _ptr(dist),
+                                              _ptr(ind)))
     counts = np.empty(300, dtype=np.int64)
     result, total = _lib.c_uintptr(0), ctypes.c_int64(0)
     with pytest.raises(_lib.StoppedError):

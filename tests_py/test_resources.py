@@ -112,6 +112,7 @@ def test_cli_info():
     assert lines[2].startswith("CPU threads: ")
     assert int(lines[2].split()[2]) >= 1
     assert lines[3] == "GPU: not available (pcct was built without CUDA)"
+    assert lines[4].startswith("Brute-force screening kernel: ") and "Go" in lines[4]
 
 
 def test_cli_without_arguments_prints_versions():

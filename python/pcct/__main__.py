@@ -13,7 +13,8 @@ import sys
 USAGE = """usage: python -m pcct [info]
 
   (no argument)  versions of pcct, its library, Python, numpy and scikit-learn; CPUs
-  info           pcct's version, the Go version, the CPU threads, and whether a GPU is usable
+  info           pcct's version, the Go version, the CPU threads, whether a GPU is usable,
+                 and the brute-force screening kernel
 """
 
 
@@ -47,7 +48,8 @@ def _versions() -> int:
 
 
 def info() -> int:
-    """Print pcct's version, the Go version, the CPU threads and the GPU."""
+    """Print pcct's version, the Go version, the CPU threads, the GPU and the
+    kernel that screens brute-force distances."""
     import pcct
     from pcct import _lib
     from pcct._validation import cpu_count
@@ -59,6 +61,7 @@ def info() -> int:
         print("GPU: available")
     else:
         print("GPU: not available (pcct was built without CUDA)")
+    print(f"Brute-force screening kernel: {_lib.screen_kernel()}")
     return 0
 
 

@@ -83,6 +83,10 @@ _SIGNATURES = [
     ("pcct_tree_build", c_int64,
      [c_void_p, c_int32, c_int64, c_int64, c_int32, c_double, c_uint64, c_int32,
       c_void_p, POINTER(c_uintptr)]),
+    ("pcct_index_build", c_int64,
+     [c_void_p, c_int32, c_int64, c_int64, c_int32, c_double, c_uint64, c_int32, c_int32,
+      c_void_p, POINTER(c_uintptr), c_void_p]),
+    ("pcct_screen_kernel", c_int64, [c_char_p, c_int64]),
     ("pcct_tree_free", c_int64, [c_uintptr]),
     ("pcct_tree_stats", c_int64, [c_uintptr, POINTER(c_int64), c_int64, POINTER(c_int64)]),
     ("pcct_tree_level_counts", c_int64,
@@ -100,12 +104,14 @@ _SIGNATURES = [
     ("pcct_bytes_fill", c_int64, [c_uintptr, c_void_p]),
     ("pcct_tree_decode", c_int64, [c_void_p, c_int64, c_int32, POINTER(c_uintptr)]),
     ("pcct_kneighbors", c_int64,
-     [c_uintptr, c_void_p, c_int64, c_int64, c_int64, c_int32, c_int32, c_void_p, c_void_p,
-      c_void_p]),
+     [c_uintptr, c_void_p, c_int64, c_int64, c_int64, c_int32, c_int32, c_double, c_void_p,
+      c_void_p, c_void_p]),
     ("pcct_kneighbors_fitted", c_int64,
-     [c_uintptr, c_int64, c_int64, c_int64, c_int32, c_int32, c_void_p, c_void_p, c_void_p]),
+     [c_uintptr, c_int64, c_int64, c_int64, c_int32, c_int32, c_double, c_void_p, c_void_p,
+      c_void_p]),
     ("pcct_kneighbors_ids", c_int64,
-     [c_uintptr, c_void_p, c_int64, c_int64, c_int32, c_int32, c_void_p, c_void_p, c_void_p]),
+     [c_uintptr, c_void_p, c_int64, c_int64, c_int32, c_int32, c_double, c_void_p, c_void_p,
+      c_void_p]),
     ("pcct_radius", c_int64,
      [c_uintptr, c_void_p, c_int64, c_int64, c_double, c_int32, c_int32, c_void_p, c_int64,
       c_void_p, POINTER(c_uintptr), POINTER(c_int64)]),
@@ -234,6 +240,14 @@ def version() -> str:
     buf = ctypes.create_string_buffer(256)
     lib().pcct_version(buf, len(buf))
     return buf.value.decode("utf-8", errors="replace")
+
+
+def screen_kernel() -> str:
+    """The kernel that screens Euclidean distances in a brute-force index on
+    this CPU (see ``core.ScreenKernel``)."""
+    buf = ctypes.create_string_buffer(128)
+    lib().pcct_screen_kernel(buf, len(buf))
+    return buf.value.decode()
 
 
 def go_version() -> str:
