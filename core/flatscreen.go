@@ -226,23 +226,12 @@ func (f *Flat[T]) KNearestBatch(b Batch[T], k int, dist []T, idx []int64) error 
 // WithinBatch finds, for every query in b, every point within distance r,
 // as Tree.WithinBatch does, with the same answers.
 func (f *Flat[T]) WithinBatch(b Batch[T], r float64, sorted bool) (*RadiusResult[T], error) {
-	nq, err := b.count(f)
+	nq, b, err := radiusBatch(b, f, f.metric, r, nil)
 	if err != nil {
 		return nil, err
 	}
-	if math.IsNaN(r) || r < 0 {
-		return nil, fmt.Errorf("core: radius must be >= 0, got %v", r)
-	}
-	if b, err = b.prepared(f.metric, f.dim); err != nil {
-		return nil, err
-	}
 	sr := inRadius(f.metric, r)
-	res := &RadiusResult[T]{
-		sorted: sorted,
-		counts: make([]int64, nq),
-		dist:   make([][]float64, nq),
-		idx:    make([][]int32, nq),
-	}
+	res := newRadiusResult[T](nq, sorted)
 	var found atomic.Int64
 	err = runBlocks(b, nq, flatBlock, &f.queryEvals, func(s *scratch, lo, hi int) error {
 		sqs := f.screenBlock(s, b, lo, hi, 0, sr)
@@ -280,27 +269,15 @@ func (f *Flat[T]) WithinBatch(b Batch[T], r float64, sorted bool) (*RadiusResult
 	if err != nil {
 		return nil, err
 	}
-	for _, c := range res.counts {
-		res.total += c
-	}
-	return res, nil
+	return res.summed(), nil
 }
 
 // CountWithinBatch writes to counts[i] the number of points within distance
 // r (d <= r) of query i of b, as Tree.CountWithinBatch does: what
 // WithinBatch would find, without keeping it.
 func (f *Flat[T]) CountWithinBatch(b Batch[T], r float64, counts []int64) error {
-	nq, err := b.count(f)
+	nq, b, err := radiusBatch(b, f, f.metric, r, counts)
 	if err != nil {
-		return err
-	}
-	if math.IsNaN(r) || r < 0 {
-		return fmt.Errorf("core: radius must be >= 0, got %v", r)
-	}
-	if len(counts) < nq {
-		return fmt.Errorf("core: output of %d counts is too small for %d queries", len(counts), nq)
-	}
-	if b, err = b.prepared(f.metric, f.dim); err != nil {
 		return err
 	}
 	sr := inRadius(f.metric, r)

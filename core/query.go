@@ -418,23 +418,12 @@ func (r *RadiusResult[T]) Fill(dist []T, idx []int64) error {
 // (d <= r). With sorted, each query's answers are ordered by distance, then
 // caller index; otherwise their order is unspecified.
 func (t *Tree[T]) WithinBatch(b Batch[T], r float64, sorted bool) (*RadiusResult[T], error) {
-	nq, err := b.count(t)
+	nq, b, err := radiusBatch(b, t, t.metric, r, nil)
 	if err != nil {
 		return nil, err
 	}
-	if math.IsNaN(r) || r < 0 {
-		return nil, fmt.Errorf("core: radius must be >= 0, got %v", r)
-	}
-	if b, err = b.prepared(t.metric, t.s.dim); err != nil {
-		return nil, err
-	}
 	sr := t.inRadius(r)
-	res := &RadiusResult[T]{
-		sorted: sorted,
-		counts: make([]int64, nq),
-		dist:   make([][]float64, nq),
-		idx:    make([][]int32, nq),
-	}
+	res := newRadiusResult[T](nq, sorted)
 	var found atomic.Int64
 	err = t.run(b, nq, func(s *scratch, i int, q []T) error {
 		t.radius(s, q, sr)
@@ -456,10 +445,44 @@ func (t *Tree[T]) WithinBatch(b Batch[T], r float64, sorted bool) (*RadiusResult
 	if err != nil {
 		return nil, err
 	}
-	for _, c := range res.counts {
-		res.total += c
+	return res.summed(), nil
+}
+
+// radiusBatch checks a batch of radius queries with radius r on an index
+// holding pts under metric m, and the room in counts (when not nil); it
+// returns the number of queries and the batch prepared for searching.
+func radiusBatch[T Float](b Batch[T], pts pointSet[T], m Metric, r float64, counts []int64) (int, Batch[T], error) {
+	nq, err := b.count(pts)
+	if err != nil {
+		return 0, b, err
 	}
-	return res, nil
+	if math.IsNaN(r) || r < 0 {
+		return 0, b, fmt.Errorf("core: radius must be >= 0, got %v", r)
+	}
+	if counts != nil && len(counts) < nq {
+		return 0, b, fmt.Errorf("core: output of %d counts is too small for %d queries", len(counts), nq)
+	}
+	b, err = b.prepared(m, pts.Dim())
+	return nq, b, err
+}
+
+// newRadiusResult returns an empty result for nq queries.
+func newRadiusResult[T Float](nq int, sorted bool) *RadiusResult[T] {
+	return &RadiusResult[T]{
+		sorted: sorted,
+		counts: make([]int64, nq),
+		dist:   make([][]float64, nq),
+		idx:    make([][]int32, nq),
+	}
+}
+
+// summed sets the result's total from its counts, and returns it.
+func (r *RadiusResult[T]) summed() *RadiusResult[T] {
+	r.total = 0
+	for _, c := range r.counts {
+		r.total += c
+	}
+	return r
 }
 
 // CountWithinBatch writes to counts[i] the number of points within distance
@@ -469,17 +492,8 @@ func (t *Tree[T]) WithinBatch(b Batch[T], r float64, sorted bool) (*RadiusResult
 // and memory does not grow with the answers. counts must have room for one
 // value per query.
 func (t *Tree[T]) CountWithinBatch(b Batch[T], r float64, counts []int64) error {
-	nq, err := b.count(t)
+	nq, b, err := radiusBatch(b, t, t.metric, r, counts)
 	if err != nil {
-		return err
-	}
-	if math.IsNaN(r) || r < 0 {
-		return fmt.Errorf("core: radius must be >= 0, got %v", r)
-	}
-	if len(counts) < nq {
-		return fmt.Errorf("core: output of %d counts is too small for %d queries", len(counts), nq)
-	}
-	if b, err = b.prepared(t.metric, t.s.dim); err != nil {
 		return err
 	}
 	sr := t.inRadius(r)
