@@ -54,7 +54,7 @@ RACE_RUN ?= Batch|Monitor|EmptyTree
 
 # The brute-force index's vector kernel exists only under Go's SIMD
 # experiment (the Python package is built with it): its tests run both ways.
-SIMD_RUN ?= Flat|Choose
+SIMD_RUN ?= Brute|Choose
 
 go-test: fmt-check vet
 	$(GO) test ./...

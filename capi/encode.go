@@ -13,7 +13,7 @@ import (
 )
 
 // pcct_tree_encode serializes the tree h in pcct's versioned binary format
-// (core.Tree.Encode, or core.Flat.Encode for a brute-force index). It stores the size in bytes in *size and a result
+// (core.Tree.Encode, or core.BruteForce.Encode for a brute-force index). It stores the size in bytes in *size and a result
 // handle in *result, to be passed to pcct_bytes_fill (or pcct_result_free).
 //
 //export pcct_tree_encode
@@ -83,12 +83,12 @@ func pcct_tree_decode(buf unsafe.Pointer, size C.int64_t, dtype C.int32_t, out *
 			return err
 		}
 		t := &tree{}
-		flat := core.IsFlatEncoding(data)
+		flat := core.IsBruteForceEncoding(data)
 		switch {
 		case dtype == dtypeFloat32 && flat:
-			t.b32, err = core.DecodeFlat[float32](data)
+			t.b32, err = core.DecodeBruteForce[float32](data)
 		case dtype == dtypeFloat64 && flat:
-			t.b64, err = core.DecodeFlat[float64](data)
+			t.b64, err = core.DecodeBruteForce[float64](data)
 		case dtype == dtypeFloat32:
 			t.f32, err = core.Decode[float32](data)
 		case dtype == dtypeFloat64:

@@ -13,11 +13,11 @@ import (
 )
 
 // A tree handle holds a cover tree (core.Tree) or a brute-force index
-// (core.Flat) of either dtype; the exports that ask both the same questions
+// (core.BruteForce) of either dtype; the exports that ask both the same questions
 // see them as an index.
 
 // index is what the queries and the common exports need of a Tree or a
-// Flat.
+// BruteForce.
 type index[T core.Float] interface {
 	Dim() int
 	Len() int
@@ -145,7 +145,7 @@ func pcct_index_build(x unsafe.Pointer, dtype C.int32_t, n, d C.int64_t, metric 
 	})
 }
 
-func buildIndex[T core.Float](x unsafe.Pointer, n, d int64, algo core.Algorithm, opts core.Options) (*core.Tree[T], *core.Flat[T], core.Choice, error) {
+func buildIndex[T core.Float](x unsafe.Pointer, n, d int64, algo core.Algorithm, opts core.Options) (*core.Tree[T], *core.BruteForce[T], core.Choice, error) {
 	data, err := slice[T](x, n*d)
 	if err != nil {
 		return nil, nil, core.Choice{}, err

@@ -27,8 +27,8 @@ const maxBytes = 1 << 48
 type tree struct {
 	f32 *core.Tree[float32]
 	f64 *core.Tree[float64]
-	b32 *core.Flat[float32]
-	b64 *core.Flat[float64]
+	b32 *core.BruteForce[float32]
+	b64 *core.BruteForce[float64]
 }
 
 func (t *tree) dtype() int32 {

@@ -57,7 +57,7 @@ func pcct_tree_insert(h C.uintptr_t, x unsafe.Pointer, n, d C.int64_t, jobs C.in
 	})
 }
 
-// updatable is an index (a *core.Tree or a *core.Flat) whose updates
+// updatable is an index (a *core.Tree or a *core.BruteForce) whose updates
 // return the same kind of index.
 type updatable[T core.Float, I any] interface {
 	Dim() int

@@ -14,8 +14,8 @@ const (
 	Auto Algorithm = iota
 	// CoverTree builds a compressed cover tree (Build).
 	CoverTree
-	// Brute keeps the points in a Flat and measures all of them per query
-	// (BuildFlat).
+	// Brute keeps the points in a BruteForce and measures all of them per query
+	// (BuildBruteForce).
 	Brute
 )
 
@@ -50,14 +50,14 @@ type Choice struct {
 	TreeCost, BruteCost float64
 	// BuildBudget is the number of distance evaluations a tree build may
 	// spend before brute force would have answered that workload: a build
-	// that runs past it cannot prune, and the Flat should take over.
+	// that runs past it cannot prune, and the BruteForce should take over.
 	BuildBudget int64
 }
 
 // Per-operation costs of the cost model, in nanoseconds, measured on the
 // 2-core development machine (AMD EPYC, AVX2; single-threaded, CPU time):
 // a tree search spends about treeVisit plus coord per coordinate on each
-// node it measures, a build buildVisit plus coord per evaluation; a Flat
+// node it measures, a build buildVisit plus coord per evaluation; a BruteForce
 // spends flatPoint per point plus, per coordinate, screenCoord with the
 // vector kernel, screenScalar without it, and coord where the metric is not
 // screened (it then measures every point exactly).
@@ -227,16 +227,16 @@ func costs(evals, buildEvals float64, n, dim int, m Metric) (tree, brute float64
 }
 
 // BuildIndex builds the index algo asks for over the points (see Build and
-// BuildFlat), choosing with Choose when algo is Auto, and returns it: a
-// Tree or a Flat, the other nil, and the choice (for CoverTree and Brute,
+// BuildBruteForce), choosing with Choose when algo is Auto, and returns it: a
+// Tree or a BruteForce, the other nil, and the choice (for CoverTree and Brute,
 // just the algorithm).
 //
 // Where Auto chooses a tree, its build is the place for a budget: with
 // Options.MaxEvals set from Choice.BuildBudget, a build that returns
 // ErrCostly (the data leave the tree little to prune, and the sample did
-// not show it) would fall back to a Flat here. It is not set yet: the
+// not show it) would fall back to a BruteForce here. It is not set yet: the
 // budget's scale is the build's to decide (see Options.MaxEvals).
-func BuildIndex[T Float](data []T, dim int, algo Algorithm, opts Options) (*Tree[T], *Flat[T], Choice, error) {
+func BuildIndex[T Float](data []T, dim int, algo Algorithm, opts Options) (*Tree[T], *BruteForce[T], Choice, error) {
 	c := Choice{Algorithm: algo}
 	switch algo {
 	case Auto:
@@ -249,7 +249,7 @@ func BuildIndex[T Float](data []T, dim int, algo Algorithm, opts Options) (*Tree
 		return nil, nil, Choice{}, fmt.Errorf("core: unknown algorithm %d", int(algo))
 	}
 	if c.Algorithm == Brute {
-		f, err := BuildFlat(data, dim, opts)
+		f, err := BuildBruteForce(data, dim, opts)
 		return nil, f, c, err
 	}
 	t, err := Build(data, dim, opts)

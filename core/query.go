@@ -39,7 +39,7 @@ type Batch[T Float] struct {
 	// does: the j-th neighbour returned is at most 1+Eps times as far as
 	// the true j-th (subtrees are pruned against the k-th distance so far
 	// divided by 1+Eps), so the search stops sooner. Zero, the default,
-	// is exact. Only DepthFirst takes Eps > 0; a Flat is always exact.
+	// is exact. Only DepthFirst takes Eps > 0; a BruteForce is always exact.
 	Eps float64
 	// Monitor, if not nil, counts the queries answered and can stop the
 	// batch (which then returns ErrStopped).
@@ -102,7 +102,7 @@ func (s Strategy) String() string {
 }
 
 // pointSet is what a batch of queries reads the fitted points from: a Tree
-// or a Flat.
+// or a BruteForce.
 type pointSet[T Float] interface {
 	Dim() int
 	Len() int

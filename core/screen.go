@@ -1,7 +1,7 @@
 package core
 
 // Screening kernels of the brute-force index. For the Euclidean metric a
-// Flat keeps, besides its rows, a float32 copy of them centred on a fixed
+// BruteForce keeps, besides its rows, a float32 copy of them centred on a fixed
 // point and packed in panels of panelWidth points: panel p holds, for each
 // coordinate k, that coordinate of points p*panelWidth .. p*panelWidth+15,
 // consecutively. A kernel multiplies a few queries by a panel at a time,

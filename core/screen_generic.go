@@ -14,6 +14,6 @@ func panelDots(q []float32, nq, dim int, panels []float32, np int, out []float32
 // this build.
 func vectorized() bool { return false }
 
-// ScreenKernel names the kernel that screens Euclidean distances in a Flat
+// ScreenKernel names the kernel that screens Euclidean distances in a BruteForce
 // on this CPU.
 func ScreenKernel() string { return "scalar Go (built without GOEXPERIMENT=simd)" }

@@ -74,7 +74,7 @@ func put8(o []float32, v archsimd.Float32x8, first bool) {
 // vectorized reports whether this CPU runs the vector kernel.
 func vectorized() bool { return archsimd.X86.AVX2() && archsimd.X86.FMA() }
 
-// ScreenKernel names the kernel that screens Euclidean distances in a Flat
+// ScreenKernel names the kernel that screens Euclidean distances in a BruteForce
 // on this CPU.
 func ScreenKernel() string {
 	if vectorized() {

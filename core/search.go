@@ -25,7 +25,7 @@ type scratch struct {
 	evals   int64
 	exclude int32   // caller index to leave out of answers, or -1
 	near    []int32 // positions in a flatTree of the previous query's answer
-	flat    *flatScratch
+	flat    *bruteScratch
 
 	// Radius results of the current query.
 	rd  []float64

@@ -97,7 +97,7 @@ def test_pickled_snapshot_stays_read_only():
         tree.delete([est.ids_[0]])
 
 
-@pytest.mark.parametrize("algorithm, magic", [("cover_tree", b"PCCTTREE"), ("brute", b"PCCTFLAT")])
+@pytest.mark.parametrize("algorithm, magic", [("cover_tree", b"PCCTTREE"), ("brute", b"PCCTBRUT")])
 def test_pickle_with_a_damaged_tree_raises_value_error(algorithm, magic):
     est = NearestNeighbors(algorithm=algorithm).fit(rng.random((50, 2)))
     data = bytearray(pickle.dumps(est))

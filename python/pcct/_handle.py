@@ -4,7 +4,7 @@ live ids, structure, encode).
 
 A tree in the Go library is reached through a handle (a
 ``runtime/cgo.Handle``). A handle may also hold a brute-force index (a
-``core.Flat``): it answers the same calls (but structure), and its
+``core.Brute``): it answers the same calls (but structure), and its
 ``algorithm`` says which it is. Every handle names one immutable version: updates
 make a new version and never change an old one. :class:`TreeVersion` owns
 one handle and frees it through ``weakref.finalize`` once nothing refers to
@@ -320,11 +320,11 @@ class TreeVersion:
 # CRC-32 (IEEE, as zlib computes it) of everything before them.
 _TREE_MAGIC = b"PCCTTREE"
 _TREE_HEADER = struct.Struct("<8sIIIIddQIIQ")
-# A brute-force index's format (core/flatencode.go): magic, format version,
+# A brute-force index's format (core/bruteencode.go): magic, format version,
 # float size, dimension, metric kind, Minkowski power, ids issued, points;
 # the same CRC-32 at the end.
-_FLAT_MAGIC = b"PCCTFLAT"
-_FLAT_HEADER = struct.Struct("<8sIIIIdII")
+_BRUTE_MAGIC = b"PCCTBRUT"
+_BRUTE_HEADER = struct.Struct("<8sIIIIdII")
 
 
 class EncodingHeader(NamedTuple):
@@ -345,9 +345,9 @@ def read_encoding_header(buf):
     (with the Go decoder's wording) if the bytes are not a whole, undamaged
     encoding."""
     view = memoryview(buf).cast("B")
-    flat = bytes(view[:8]) == _FLAT_MAGIC
-    header = _FLAT_HEADER if flat else _TREE_HEADER
-    if len(view) < header.size + 4 or bytes(view[:8]) not in (_TREE_MAGIC, _FLAT_MAGIC):
+    flat = bytes(view[:8]) == _BRUTE_MAGIC
+    header = _BRUTE_HEADER if flat else _TREE_HEADER
+    if len(view) < header.size + 4 or bytes(view[:8]) not in (_TREE_MAGIC, _BRUTE_MAGIC):
         raise ValueError("core: decode: not a pcct tree (bad magic)")
     if zlib.crc32(view[:-4]) != struct.unpack_from("<I", view, len(view) - 4)[0]:
         raise ValueError("core: decode: checksum mismatch: the data is truncated or damaged")

@@ -9,7 +9,7 @@ import (
 	"unsafe"
 )
 
-// Flat is a brute-force index: it holds the points and answers every query
+// BruteForce is a brute-force index: it holds the points and answers every query
 // by measuring all of them, with the same results as a Tree over the same
 // points (exact, ordered by distance then caller index, the same distance
 // values bit for bit). Where a cover tree cannot prune, in high dimensions
@@ -17,16 +17,16 @@ import (
 // cache-friendly order is faster than a tree; see KNearestBatch for how
 // Euclidean distances are screened in bulk and then measured exactly.
 //
-// Like a Tree, a Flat never changes once made: Insert and Delete return a
-// new version sharing the storage they do not touch, so keeping a *Flat is
-// an O(1) snapshot, and a Flat is safe for concurrent use. Caller indices
+// Like a Tree, a BruteForce never changes once made: Insert and Delete return a
+// new version sharing the storage they do not touch, so keeping a *BruteForce is
+// an O(1) snapshot, and a BruteForce is safe for concurrent use. Caller indices
 // follow the same rules as a Tree's: Build assigns 0..n-1, each Insert the
 // next unused ones, and a deleted index is never reused.
-type Flat[T Float] struct {
+type BruteForce[T Float] struct {
 	dim    int
 	metric Metric
 	dist   distFunc[T]
-	chunks []*flatChunk[T]
+	chunks []*bruteChunk[T]
 	nids   int32 // caller indices issued; index i is row i
 	n      int   // live points
 	lo, hi []float64
@@ -38,13 +38,13 @@ type Flat[T Float] struct {
 	queryEvals atomic.Int64
 }
 
-// flatRows is the number of rows in a chunk: a multiple of panelWidth.
-const flatRows = 1024
+// bruteRows is the number of rows in a chunk: a multiple of panelWidth.
+const bruteRows = 1024
 
-// flatChunk holds rows first .. first+used-1 of a Flat. It never changes
+// bruteChunk holds rows first .. first+used-1 of a BruteForce. It never changes
 // once a version holding it is returned: updates copy what they change. A
 // chunk all of whose points are deleted is dropped (a nil entry).
-type flatChunk[T Float] struct {
+type bruteChunk[T Float] struct {
 	used  int
 	nlive int      // live rows
 	rows  []T      // used*dim coordinates
@@ -58,12 +58,12 @@ type flatChunk[T Float] struct {
 	norm   float64
 }
 
-// BuildFlat returns a brute-force index over the n = len(data)/dim points
+// BuildBruteForce returns a brute-force index over the n = len(data)/dim points
 // stored row-major in data, with caller indices 0..n-1. It copies the
 // points. Of opts it uses Metric, Jobs and Monitor (which counts the
 // points added); Seed and Base concern trees only. It returns an error for
 // the same data a Build refuses.
-func BuildFlat[T Float](data []T, dim int, opts Options) (f *Flat[T], err error) {
+func BuildBruteForce[T Float](data []T, dim int, opts Options) (f *BruteForce[T], err error) {
 	defer catch(&err)
 	if _, _, err = opts.check(data, dim); err != nil {
 		return nil, err
@@ -72,7 +72,7 @@ func BuildFlat[T Float](data []T, dim int, opts Options) (f *Flat[T], err error)
 		return nil, fmt.Errorf("core: %w", err)
 	}
 	m := opts.Metric.Canonical()
-	f = &Flat[T]{dim: dim, metric: m, dist: fastKernel[T](m, dim)}
+	f = &BruteForce[T]{dim: dim, metric: m, dist: fastKernel[T](m, dim)}
 	if m.Kind == Euclidean || m.Kind == Cosine {
 		f.screen = centre(data, dim)
 	}
@@ -102,7 +102,7 @@ func centre[T Float](data []T, dim int) []float64 {
 // Insert returns a new version of f that also holds the n = len(points)/dim
 // points given row-major, with the caller indices first, first+1, ...,
 // first+n-1, where first is f.IDs(). f is unchanged.
-func (f *Flat[T]) Insert(points []T, opts UpdateOptions) (nf *Flat[T], first int, err error) {
+func (f *BruteForce[T]) Insert(points []T, opts UpdateOptions) (nf *BruteForce[T], first int, err error) {
 	defer catch(&err)
 	if _, err := checkPoints(points, f.dim); err != nil {
 		return nil, 0, err
@@ -116,7 +116,7 @@ func (f *Flat[T]) Insert(points []T, opts UpdateOptions) (nf *Flat[T], first int
 }
 
 // insert returns a new version with the prepared points appended.
-func (f *Flat[T]) insert(points []T, jobs int, m *Monitor) (*Flat[T], error) {
+func (f *BruteForce[T]) insert(points []T, jobs int, m *Monitor) (*BruteForce[T], error) {
 	n := len(points) / f.dim
 	if int64(f.nids)+int64(n) > math.MaxInt32 {
 		return nil, fmt.Errorf("core: %d more caller indices exceed the limit of %d", n, math.MaxInt32)
@@ -137,28 +137,28 @@ func (f *Flat[T]) insert(points []T, jobs int, m *Monitor) (*Flat[T], error) {
 	type span struct{ chunk, row, from, to int }
 	var spans []span
 	next := 0
-	if c := len(nf.chunks) - 1; c >= 0 && int(f.nids)-c*flatRows < flatRows {
+	if c := len(nf.chunks) - 1; c >= 0 && int(f.nids)-c*bruteRows < bruteRows {
 		old := nf.chunks[c]
 		if old == nil {
 			// Every point of the last chunk was deleted and it was
 			// dropped: its rows come back, dead.
-			used := int(f.nids) - c*flatRows
-			old = &flatChunk[T]{used: used, rows: make([]T, used*f.dim), live: make([]uint64, flatRows/64)}
+			used := int(f.nids) - c*bruteRows
+			old = &bruteChunk[T]{used: used, rows: make([]T, used*f.dim), live: make([]uint64, bruteRows/64)}
 		}
-		nc := &flatChunk[T]{
+		nc := &bruteChunk[T]{
 			used:  old.used,
 			nlive: old.nlive,
-			rows:  slices.Grow(slices.Clone(old.rows), (flatRows-old.used)*f.dim),
+			rows:  slices.Grow(slices.Clone(old.rows), (bruteRows-old.used)*f.dim),
 			live:  slices.Clone(old.live),
 		}
 		nf.chunks[c] = nc
-		take := min(flatRows-old.used, n)
+		take := min(bruteRows-old.used, n)
 		spans = append(spans, span{c, old.used, 0, take})
 		next = take
 	}
 	for next < n {
-		take := min(flatRows, n-next)
-		nf.chunks = append(nf.chunks, &flatChunk[T]{rows: make([]T, 0, take*f.dim), live: make([]uint64, flatRows/64)})
+		take := min(bruteRows, n-next)
+		nf.chunks = append(nf.chunks, &bruteChunk[T]{rows: make([]T, 0, take*f.dim), live: make([]uint64, bruteRows/64)})
 		spans = append(spans, span{len(nf.chunks) - 1, 0, next, next + take})
 		next += take
 	}
@@ -192,8 +192,8 @@ func (f *Flat[T]) insert(points []T, jobs int, m *Monitor) (*Flat[T], error) {
 }
 
 // derive returns a copy of f sharing its chunks.
-func (f *Flat[T]) derive() *Flat[T] {
-	return &Flat[T]{
+func (f *BruteForce[T]) derive() *BruteForce[T] {
+	return &BruteForce[T]{
 		dim:    f.dim,
 		metric: f.metric,
 		dist:   f.dist,
@@ -207,7 +207,7 @@ func (f *Flat[T]) derive() *Flat[T] {
 }
 
 // pack computes a chunk's screening data from its rows.
-func (f *Flat[T]) pack(c *flatChunk[T]) {
+func (f *BruteForce[T]) pack(c *bruteChunk[T]) {
 	if f.screen == nil {
 		return
 	}
@@ -233,7 +233,7 @@ func (f *Flat[T]) pack(c *flatChunk[T]) {
 // Delete returns a new version of f without the points with the given
 // caller indices; f is unchanged. It returns an error, and no new version,
 // if an index is not held by f or is given twice.
-func (f *Flat[T]) Delete(ids []int64, opts UpdateOptions) (nf *Flat[T], err error) {
+func (f *BruteForce[T]) Delete(ids []int64, opts UpdateOptions) (nf *BruteForce[T], err error) {
 	defer catch(&err)
 	if opts.Monitor.stopped() {
 		return nil, ErrStopped
@@ -251,7 +251,7 @@ func (f *Flat[T]) Delete(ids []int64, opts UpdateOptions) (nf *Flat[T], err erro
 	nf = f.derive()
 	copied := map[int]bool{}
 	for _, id := range ids {
-		ci, j := int(id)/flatRows, int(id)%flatRows
+		ci, j := int(id)/bruteRows, int(id)%bruteRows
 		if !copied[ci] {
 			c := *nf.chunks[ci]
 			c.live = slices.Clone(c.live)
@@ -283,40 +283,40 @@ func checkSpan(m Metric, lo, hi []float64) error {
 }
 
 // Dim returns the dimension of the points.
-func (f *Flat[T]) Dim() int { return f.dim }
+func (f *BruteForce[T]) Dim() int { return f.dim }
 
 // Len returns the number of points held.
-func (f *Flat[T]) Len() int { return f.n }
+func (f *BruteForce[T]) Len() int { return f.n }
 
 // IDs returns the number of caller indices ever issued in this index's
 // history: every index held is below it.
-func (f *Flat[T]) IDs() int { return int(f.nids) }
+func (f *BruteForce[T]) IDs() int { return int(f.nids) }
 
 // Metric returns the index's distance function.
-func (f *Flat[T]) Metric() Metric { return f.metric }
+func (f *BruteForce[T]) Metric() Metric { return f.metric }
 
 // Has reports whether the index holds caller index id.
-func (f *Flat[T]) Has(id int) bool {
+func (f *BruteForce[T]) Has(id int) bool {
 	if id < 0 || id >= int(f.nids) {
 		return false
 	}
-	c, j := f.chunks[id/flatRows], id%flatRows
+	c, j := f.chunks[id/bruteRows], id%bruteRows
 	return c != nil && c.live[j/64]&(1<<(j%64)) != 0
 }
 
 // Point returns the coordinates of caller index id (normalised under
 // Cosine), or nil if the index does not hold it. The slice aliases the
 // index's storage and must not be modified.
-func (f *Flat[T]) Point(id int) []T {
+func (f *BruteForce[T]) Point(id int) []T {
 	if !f.Has(id) {
 		return nil
 	}
-	c, j := f.chunks[id/flatRows], id%flatRows
+	c, j := f.chunks[id/bruteRows], id%bruteRows
 	return c.rows[j*f.dim : (j+1)*f.dim : (j+1)*f.dim]
 }
 
 // LiveIDs appends the caller indices the index holds, ascending, to dst.
-func (f *Flat[T]) LiveIDs(dst []int64) []int64 {
+func (f *BruteForce[T]) LiveIDs(dst []int64) []int64 {
 	for ci, c := range f.chunks {
 		if c == nil {
 			continue
@@ -324,7 +324,7 @@ func (f *Flat[T]) LiveIDs(dst []int64) []int64 {
 		for w, word := range c.live {
 			for word != 0 {
 				b := bits.TrailingZeros64(word)
-				dst = append(dst, int64(ci*flatRows+w*64+b))
+				dst = append(dst, int64(ci*bruteRows+w*64+b))
 				word &= word - 1
 			}
 		}
@@ -333,15 +333,15 @@ func (f *Flat[T]) LiveIDs(dst []int64) []int64 {
 }
 
 // DistanceEvals returns the distance evaluations spent building this
-// version (none: a Flat measures nothing to build) and answering queries on
+// version (none: a BruteForce measures nothing to build) and answering queries on
 // it so far, a screened pair counting as one.
-func (f *Flat[T]) DistanceEvals() (build, query int64) {
+func (f *BruteForce[T]) DistanceEvals() (build, query int64) {
 	return 0, f.queryEvals.Load()
 }
 
-// Stats returns the index's counts in a Tree's Stats form: a Flat has no
+// Stats returns the index's counts in a Tree's Stats form: a BruteForce has no
 // levels, so those fields are zero.
-func (f *Flat[T]) Stats() Stats {
+func (f *BruteForce[T]) Stats() Stats {
 	return Stats{Points: f.n, Nodes: f.n, Dim: f.dim, QueryEvals: f.queryEvals.Load(), NodesPerLevel: map[int]int{}}
 }
 
@@ -349,10 +349,10 @@ func (f *Flat[T]) Stats() Stats {
 // Points counts the rows, Nodes the screening copy (float32 panels and
 // norms), IDs the live-row bitmaps, IDMap the list of chunks; Kids and
 // Groups are zero.
-func (f *Flat[T]) Memory() Memory {
+func (f *BruteForce[T]) Memory() Memory {
 	var m Memory
 	var zero T
-	m.IDMap = int64(cap(f.chunks)) * int64(unsafe.Sizeof((*flatChunk[T])(nil)))
+	m.IDMap = int64(cap(f.chunks)) * int64(unsafe.Sizeof((*bruteChunk[T])(nil)))
 	for _, c := range f.chunks {
 		if c == nil {
 			continue

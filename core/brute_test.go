@@ -11,22 +11,22 @@ import (
 	"github.com/pcct-dev/pcct/core"
 )
 
-// flatCase is a data set built to test the brute-force index: its rows,
+// bruteCase is a data set built to test the brute-force index: its rows,
 // its dimension and queries (nil: the fitted points themselves).
-type flatCase[T core.Float] struct {
+type bruteCase[T core.Float] struct {
 	name    string
 	dim     int
 	data    []T
 	queries []T
 }
 
-// flatCases returns data sets that stress the screen's error bound: large
+// bruteCases returns data sets that stress the screen's error bound: large
 // offsets (centring must remove them), near-ties (distances a few ulps
 // apart, which only the exact measurement separates), duplicates, far
 // queries (huge margins), values beyond float32's range and below its
 // normal range, and dimensions that are no multiple of the kernel's
 // blocks.
-func flatCases[T core.Float](rng *rand.Rand) []flatCase[T] {
+func bruteCases[T core.Float](rng *rand.Rand) []bruteCase[T] {
 	uni := func(n, dim int, scale, offset float64) []T {
 		out := make([]T, n*dim)
 		for i := range out {
@@ -41,24 +41,24 @@ func flatCases[T core.Float](rng *rand.Rand) []flatCase[T] {
 		}
 		return out
 	}
-	var cases []flatCase[T]
+	var cases []bruteCase[T]
 	for _, dim := range []int{1, 2, 3, 7, 16, 33, 130} {
 		n := 1100 // more than one chunk of rows
 		if dim > 16 {
 			n = 300 // a tree over uniform points in many dimensions is slow to build
 		}
-		cases = append(cases, flatCase[T]{name: fmt.Sprintf("uniform/d=%d", dim), dim: dim, data: uni(n, dim, 1, 0), queries: uni(40, dim, 1.2, -0.1)})
+		cases = append(cases, bruteCase[T]{name: fmt.Sprintf("uniform/d=%d", dim), dim: dim, data: uni(n, dim, 1, 0), queries: uni(40, dim, 1.2, -0.1)})
 	}
 	cases = append(cases,
-		flatCase[T]{name: "grid-duplicates/d=5", dim: 5, data: grid(1100, 5, 3), queries: grid(30, 5, 4)},
-		flatCase[T]{name: "grid-duplicates-fitted/d=9", dim: 9, data: grid(1050, 9, 2)},
-		flatCase[T]{name: "offset-1e6/d=20", dim: 20, data: uni(1030, 20, 1, 1e6), queries: uni(30, 20, 1, 1e6)},
-		flatCase[T]{name: "far-queries/d=12", dim: 12, data: uni(600, 12, 1, 0), queries: uni(20, 12, 1, 1e5)},
-		flatCase[T]{name: "huge/d=4", dim: 4, data: uni(300, 4, 1e30, 0), queries: uni(10, 4, 1e30, 0)},
-		flatCase[T]{name: "tiny/d=6", dim: 6, data: uni(400, 6, 1e-41, 0), queries: uni(10, 6, 1e-41, 0)},
+		bruteCase[T]{name: "grid-duplicates/d=5", dim: 5, data: grid(1100, 5, 3), queries: grid(30, 5, 4)},
+		bruteCase[T]{name: "grid-duplicates-fitted/d=9", dim: 9, data: grid(1050, 9, 2)},
+		bruteCase[T]{name: "offset-1e6/d=20", dim: 20, data: uni(1030, 20, 1, 1e6), queries: uni(30, 20, 1, 1e6)},
+		bruteCase[T]{name: "far-queries/d=12", dim: 12, data: uni(600, 12, 1, 0), queries: uni(20, 12, 1, 1e5)},
+		bruteCase[T]{name: "huge/d=4", dim: 4, data: uni(300, 4, 1e30, 0), queries: uni(10, 4, 1e30, 0)},
+		bruteCase[T]{name: "tiny/d=6", dim: 6, data: uni(400, 6, 1e-41, 0), queries: uni(10, 6, 1e-41, 0)},
 	)
 	if _, ok := any(T(0)).(float64); ok {
-		cases = append(cases, flatCase[T]{name: "offset-1e12/d=8", dim: 8, data: uni(600, 8, 1, 1e12), queries: uni(30, 8, 1, 1e12)})
+		cases = append(cases, bruteCase[T]{name: "offset-1e12/d=8", dim: 8, data: uni(600, 8, 1, 1e12), queries: uni(30, 8, 1, 1e12)})
 	}
 	// Near-ties: points on a shell around the origin whose distances from
 	// it differ by a few ulps, plus the origin as the query.
@@ -76,27 +76,27 @@ func flatCases[T core.Float](rng *rand.Rand) []flatCase[T] {
 			shell = append(shell, T(v[j]/math.Sqrt(ss)*r))
 		}
 	}
-	cases = append(cases, flatCase[T]{name: "near-ties/d=40", dim: shellDim, data: shell, queries: make([]T, 2*shellDim)})
+	cases = append(cases, bruteCase[T]{name: "near-ties/d=40", dim: shellDim, data: shell, queries: make([]T, 2*shellDim)})
 	return cases
 }
 
-// TestFlatMatchesTree checks that the brute-force index gives the tree's
+// TestBruteMatchesTree checks that the brute-force index gives the tree's
 // answers exactly (indices and distance bits) for k-nearest and radius
 // queries, on query points and on fitted points, in float32 and float64,
 // under several metrics, and after insertions and deletions.
-func TestFlatMatchesTree(t *testing.T) {
-	t.Run("float64", func(t *testing.T) { t.Parallel(); testFlatMatchesTree[float64](t) })
-	t.Run("float32", func(t *testing.T) { t.Parallel(); testFlatMatchesTree[float32](t) })
+func TestBruteMatchesTree(t *testing.T) {
+	t.Run("float64", func(t *testing.T) { t.Parallel(); testBruteMatchesTree[float64](t) })
+	t.Run("float32", func(t *testing.T) { t.Parallel(); testBruteMatchesTree[float32](t) })
 }
 
-func testFlatMatchesTree[T core.Float](t *testing.T) {
+func testBruteMatchesTree[T core.Float](t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 11))
 	metrics := []core.Metric{{}, {Kind: core.Cosine}, {Kind: core.Manhattan}}
-	cases := flatCases[T](rng)
+	cases := bruteCases[T](rng)
 	if raceEnabled || testing.Short() {
 		// A sample: the concurrency the race detector checks is the same
 		// for every data set.
-		cases = []flatCase[T]{cases[3]}
+		cases = []bruteCase[T]{cases[3]}
 		metrics = metrics[:1]
 	}
 	for ci, c := range cases {
@@ -113,11 +113,11 @@ func testFlatMatchesTree[T core.Float](t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				fl, err := core.BuildFlat(c.data, c.dim, opts)
+				fl, err := core.BuildBruteForce(c.data, c.dim, opts)
 				if err != nil {
 					t.Fatal(err)
 				}
-				compareFlat(t, tr, fl, c.queries, rng)
+				compareBrute(t, tr, fl, c.queries, rng)
 				// Updates: insert a fifth more, delete a tenth.
 				n := len(c.data) / c.dim
 				extra := c.data[:(n/5+1)*c.dim]
@@ -127,7 +127,7 @@ func testFlatMatchesTree[T core.Float](t *testing.T) {
 				}
 				fl2, first2, err := fl.Insert(extra, core.UpdateOptions{Jobs: 2})
 				if err != nil || first2 != first {
-					t.Fatalf("Flat.Insert: first %d, want %d, err %v", first2, first, err)
+					t.Fatalf("Brute.Insert: first %d, want %d, err %v", first2, first, err)
 				}
 				var del []int64
 				for _, i := range rng.Perm(tr2.IDs())[:tr2.IDs()/10] {
@@ -139,7 +139,7 @@ func testFlatMatchesTree[T core.Float](t *testing.T) {
 				if fl2, err = fl2.Delete(del, core.UpdateOptions{}); err != nil {
 					t.Fatal(err)
 				}
-				compareFlat(t, tr2, fl2, c.queries, rng)
+				compareBrute(t, tr2, fl2, c.queries, rng)
 				// The old versions are unchanged.
 				if fl.Len() != n || fl.IDs() != n {
 					t.Fatalf("the first version changed: %d points, %d ids", fl.Len(), fl.IDs())
@@ -162,10 +162,10 @@ func hasZeroRow[T core.Float](data []T, dim int) bool {
 	return false
 }
 
-// compareFlat asks tr and fl the same questions and fails on any
+// compareBrute asks tr and fl the same questions and fails on any
 // difference: k-NN of the query points and of every fitted point (each
 // left out of its own answer) for several k, and radius queries.
-func compareFlat[T core.Float](t *testing.T, tr *core.Tree[T], fl *core.Flat[T], queries []T, rng *rand.Rand) {
+func compareBrute[T core.Float](t *testing.T, tr *core.Tree[T], fl *core.BruteForce[T], queries []T, rng *rand.Rand) {
 	t.Helper()
 	if tr.Len() != fl.Len() || tr.IDs() != fl.IDs() {
 		t.Fatalf("counts differ: tree %d points %d ids, flat %d, %d", tr.Len(), tr.IDs(), fl.Len(), fl.IDs())
@@ -251,17 +251,17 @@ func compareFlat[T core.Float](t *testing.T, tr *core.Tree[T], fl *core.Flat[T],
 	}
 }
 
-// TestFlatEncode checks that a Flat survives Encode and DecodeFlat with
+// TestBruteEncode checks that a BruteForce survives Encode and DecodeBruteForce with
 // its points, caller indices (deleted ones included) and answers, and that
 // damaged or foreign data are refused.
-func TestFlatEncode(t *testing.T) {
+func TestBruteEncode(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	for _, m := range []core.Metric{{}, {Kind: core.Cosine}, {Kind: core.Minkowski, P: 3}} {
 		data := make([]float32, 2500*6)
 		for i := range data {
 			data[i] = float32(rng.NormFloat64())
 		}
-		fl, err := core.BuildFlat(data, 6, core.Options{Metric: m})
+		fl, err := core.BuildBruteForce(data, 6, core.Options{Metric: m})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -269,10 +269,10 @@ func TestFlatEncode(t *testing.T) {
 			t.Fatal(err)
 		}
 		enc := fl.Encode()
-		if !core.IsFlatEncoding(enc) {
-			t.Fatal("IsFlatEncoding is false for an encoded Flat")
+		if !core.IsBruteForceEncoding(enc) {
+			t.Fatal("IsBruteForceEncoding is false for an encoded Brute")
 		}
-		back, err := core.DecodeFlat[float32](enc)
+		back, err := core.DecodeBruteForce[float32](enc)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -292,32 +292,32 @@ func TestFlatEncode(t *testing.T) {
 			t.Fatalf("%v: the decoded index answers differently", m)
 		}
 		for _, bad := range [][]byte{enc[:len(enc)-1], append(slices.Clone(enc[:20]), enc[21:]...), []byte("PCCTTREE....")} {
-			if _, err := core.DecodeFlat[float32](bad); err == nil {
+			if _, err := core.DecodeBruteForce[float32](bad); err == nil {
 				t.Fatalf("%v: damaged data decoded", m)
 			}
 		}
-		if _, err := core.DecodeFlat[float64](enc); err == nil {
+		if _, err := core.DecodeBruteForce[float64](enc); err == nil {
 			t.Fatalf("%v: float32 data decoded as float64", m)
 		}
 	}
 }
 
-// TestFlatErrors checks the errors of building, updating and querying a
-// Flat.
-func TestFlatErrors(t *testing.T) {
-	if _, err := core.BuildFlat([]float64{1, math.NaN()}, 2, core.Options{}); err == nil {
+// TestBruteErrors checks the errors of building, updating and querying a
+// BruteForce.
+func TestBruteErrors(t *testing.T) {
+	if _, err := core.BuildBruteForce([]float64{1, math.NaN()}, 2, core.Options{}); err == nil {
 		t.Error("NaN accepted")
 	}
-	if _, err := core.BuildFlat([]float64{1, 2, 3}, 2, core.Options{}); err == nil {
+	if _, err := core.BuildBruteForce([]float64{1, 2, 3}, 2, core.Options{}); err == nil {
 		t.Error("3 values accepted as rows of 2")
 	}
-	if _, err := core.BuildFlat([]float64{0, 0}, 2, core.Options{Metric: core.Metric{Kind: core.Cosine}}); err == nil {
+	if _, err := core.BuildBruteForce([]float64{0, 0}, 2, core.Options{Metric: core.Metric{Kind: core.Cosine}}); err == nil {
 		t.Error("a zero vector accepted under cosine")
 	}
-	if _, err := core.BuildFlat([]float64{-math.MaxFloat64, math.MaxFloat64}, 1, core.Options{}); err == nil {
+	if _, err := core.BuildBruteForce([]float64{-math.MaxFloat64, math.MaxFloat64}, 1, core.Options{}); err == nil {
 		t.Error("points an infinite distance apart accepted")
 	}
-	fl, err := core.BuildFlat([]float64{0, 0, 1, 1, 2, 2}, 2, core.Options{})
+	fl, err := core.BuildBruteForce([]float64{0, 0, 1, 1, 2, 2}, 2, core.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -351,16 +351,16 @@ func TestFlatErrors(t *testing.T) {
 	}
 }
 
-// TestFlatDropsDeletedChunks checks that a Flat keeps no memory for chunks
+// TestBruteDropsDeletedChunks checks that a BruteForce keeps no memory for chunks
 // whose points are all deleted, answers, encodes and takes insertions
 // after that, down to an empty index.
-func TestFlatDropsDeletedChunks(t *testing.T) {
+func TestBruteDropsDeletedChunks(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 5))
 	data := make([]float64, 3000*4)
 	for i := range data {
 		data[i] = rng.Float64()
 	}
-	fl, err := core.BuildFlat(data, 4, core.Options{})
+	fl, err := core.BuildBruteForce(data, 4, core.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -393,11 +393,11 @@ func TestFlatDropsDeletedChunks(t *testing.T) {
 	if empty.Len() != 0 || empty.IDs() != 3000 || len(empty.LiveIDs(nil)) != 0 {
 		t.Fatalf("empty index: %d points, %d ids", empty.Len(), empty.IDs())
 	}
-	back, err := core.DecodeFlat[float64](empty.Encode())
+	back, err := core.DecodeBruteForce[float64](empty.Encode())
 	if err != nil || back.Len() != 0 || back.IDs() != 3000 {
 		t.Fatalf("decoded empty index: %v, err %v", back, err)
 	}
-	for _, f := range []*core.Flat[float64]{empty, back} {
+	for _, f := range []*core.BruteForce[float64]{empty, back} {
 		grown, first, err := f.Insert(data[:8], core.UpdateOptions{})
 		if err != nil || first != 3000 || grown.Len() != 2 || !grown.Has(3001) || grown.Has(2999) {
 			t.Fatalf("insert into an empty index: first %d, %d points, err %v", first, grown.Len(), err)

@@ -8,10 +8,10 @@ import (
 	"math"
 )
 
-// The binary format of a Flat (little-endian):
+// The binary format of a BruteForce (little-endian):
 //
-//	magic        8 bytes "PCCTFLAT"
-//	version      uint32 (flatFormatVersion)
+//	magic        8 bytes "PCCTBRUT"
+//	version      uint32 (bruteFormatVersion)
 //	dtype        uint32: 4 for float32, 8 for float64
 //	dim          uint32
 //	metric       uint32 kind, float64 p
@@ -23,26 +23,26 @@ import (
 //	checksum     uint32, CRC-32 (IEEE) of everything before it
 
 const (
-	flatMagic         = "PCCTFLAT"
-	flatFormatVersion = 1
+	bruteMagic         = "PCCTBRUT"
+	bruteFormatVersion = 1
 )
 
-// IsFlatEncoding reports whether data starts like an encoded Flat (rather
+// IsBruteForceEncoding reports whether data starts like an encoded BruteForce (rather
 // than an encoded Tree).
-func IsFlatEncoding(data []byte) bool {
-	return len(data) >= len(flatMagic) && string(data[:len(flatMagic)]) == flatMagic
+func IsBruteForceEncoding(data []byte) bool {
+	return len(data) >= len(bruteMagic) && string(data[:len(bruteMagic)]) == bruteMagic
 }
 
 // Encode returns the index in pcct's versioned binary format, which
-// DecodeFlat reads back into an index with the same points, caller indices
+// DecodeBruteForce reads back into an index with the same points, caller indices
 // and metric, giving the same answers.
-func (f *Flat[T]) Encode() []byte {
+func (f *BruteForce[T]) Encode() []byte {
 	le := binary.LittleEndian
 	var zero T
 	size := binary.Size(zero)
 	buf := make([]byte, 0, 48+f.n*(4+f.dim*size))
-	buf = append(buf, flatMagic...)
-	buf = le.AppendUint32(buf, flatFormatVersion)
+	buf = append(buf, bruteMagic...)
+	buf = le.AppendUint32(buf, bruteFormatVersion)
 	buf = le.AppendUint32(buf, uint32(size))
 	buf = le.AppendUint32(buf, uint32(f.dim))
 	buf = le.AppendUint32(buf, uint32(f.metric.Kind))
@@ -62,23 +62,23 @@ func (f *Flat[T]) Encode() []byte {
 	return le.AppendUint32(buf, crc32.ChecksumIEEE(buf))
 }
 
-// DecodeFlat reads an index written by Flat.Encode. The element type T
+// DecodeBruteForce reads an index written by BruteForce.Encode. The element type T
 // must be the one it was encoded with. It returns an error for data that is
-// not an encoded Flat, is truncated or damaged (checksum), has another
+// not an encoded BruteForce, is truncated or damaged (checksum), has another
 // dtype, or is inconsistent (indices out of order or range, a non-finite
 // coordinate).
-func DecodeFlat[T Float](data []byte) (f *Flat[T], err error) {
+func DecodeBruteForce[T Float](data []byte) (f *BruteForce[T], err error) {
 	defer catch(&err)
-	if !IsFlatEncoding(data) || len(data) < len(flatMagic)+4 {
+	if !IsBruteForceEncoding(data) || len(data) < len(bruteMagic)+4 {
 		return nil, errors.New("core: decode: not a pcct brute-force index (bad magic)")
 	}
 	body := data[:len(data)-4]
 	if crc32.ChecksumIEEE(body) != binary.LittleEndian.Uint32(data[len(data)-4:]) {
 		return nil, errors.New("core: decode: checksum mismatch: the data is truncated or damaged")
 	}
-	r := &reader{b: body[len(flatMagic):]}
-	if v := r.u32(); v != flatFormatVersion {
-		return nil, fmt.Errorf("core: decode: format version %d, this library reads %d", v, flatFormatVersion)
+	r := &reader{b: body[len(bruteMagic):]}
+	if v := r.u32(); v != bruteFormatVersion {
+		return nil, fmt.Errorf("core: decode: format version %d, this library reads %d", v, bruteFormatVersion)
 	}
 	var zero T
 	if size := r.u32(); int(size) != binary.Size(zero) {
@@ -107,9 +107,9 @@ func DecodeFlat[T Float](data []byte) (f *Flat[T], err error) {
 		return nil, fmt.Errorf("core: decode: %d points of dimension %d do not take %d bytes", n, dim, len(r.b))
 	}
 	m = m.Canonical()
-	f = &Flat[T]{dim: dim, metric: m, dist: fastKernel[T](m, dim), nids: int32(nids), n: int(n)}
+	f = &BruteForce[T]{dim: dim, metric: m, dist: fastKernel[T](m, dim), nids: int32(nids), n: int(n)}
 	// Chunks that hold no live point stay nil, as Delete leaves them.
-	f.chunks = make([]*flatChunk[T], (int(nids)+flatRows-1)/flatRows)
+	f.chunks = make([]*bruteChunk[T], (int(nids)+bruteRows-1)/bruteRows)
 	live := make([]T, 0, int(n)*dim)
 	prev := int64(-1)
 	for i := range n {
@@ -118,12 +118,12 @@ func DecodeFlat[T Float](data []byte) (f *Flat[T], err error) {
 			return nil, fmt.Errorf("core: decode: point %d has caller index %d, out of order or range", i, id)
 		}
 		prev = id
-		ci := int(id / flatRows)
+		ci := int(id / bruteRows)
 		if f.chunks[ci] == nil {
-			used := min(flatRows, int(nids)-ci*flatRows)
-			f.chunks[ci] = &flatChunk[T]{used: used, rows: make([]T, used*dim), live: make([]uint64, flatRows/64)}
+			used := min(bruteRows, int(nids)-ci*bruteRows)
+			f.chunks[ci] = &bruteChunk[T]{used: used, rows: make([]T, used*dim), live: make([]uint64, bruteRows/64)}
 		}
-		c, j := f.chunks[ci], int(id%flatRows)
+		c, j := f.chunks[ci], int(id%bruteRows)
 		row := c.rows[j*dim : (j+1)*dim]
 		for k := range row {
 			v := readFloat[T](r)

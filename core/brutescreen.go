@@ -7,7 +7,7 @@ import (
 	"sync/atomic"
 )
 
-// How a Flat answers Euclidean queries. A query q and a point x, both
+// How a BruteForce answers Euclidean queries. A query q and a point x, both
 // minus the index's centre c and rounded to float32 (q', x'), give
 //
 //	s = |q'|^2 + |x'|^2 - 2 q'.x'
@@ -158,22 +158,22 @@ func siftDownMax(h []float64, j int) {
 	}
 }
 
-// flatScratch is a worker's buffers for Flat queries.
-type flatScratch struct {
+// bruteScratch is a worker's buffers for BruteForce queries.
+type bruteScratch struct {
 	q   []float32 // the block's centred float32 queries, padded to quads
 	out []float32 // kernel output: a block of queries by a chunk's points
 	sq  []screenQuery
 }
 
-// flatBlock is the number of queries a worker screens together: each
+// bruteBlock is the number of queries a worker screens together: each
 // chunk of points is read once per block.
-const flatBlock = 64
+const bruteBlock = 64
 
 // KNearestBatch writes the k nearest neighbours of every query in b to dist
 // and idx, as Tree.KNearestBatch does, with the same answers. b.Strategy
-// and b.Eps do not apply: a Flat always measures every point, and its
+// and b.Eps do not apply: a BruteForce always measures every point, and its
 // answers are exact (which an Eps allows).
-func (f *Flat[T]) KNearestBatch(b Batch[T], k int, dist []T, idx []int64) error {
+func (f *BruteForce[T]) KNearestBatch(b Batch[T], k int, dist []T, idx []int64) error {
 	nq, err := b.count(f)
 	if err != nil {
 		return err
@@ -190,7 +190,7 @@ func (f *Flat[T]) KNearestBatch(b Batch[T], k int, dist []T, idx []int64) error 
 	if b, err = b.prepared(f.metric, f.dim); err != nil {
 		return err
 	}
-	return runBlocks(b, nq, flatBlock, &f.queryEvals, func(s *scratch, lo, hi int) error {
+	return runBlocks(b, nq, bruteBlock, &f.queryEvals, func(s *scratch, lo, hi int) error {
 		sqs := f.screenBlock(s, b, lo, hi, k, -1)
 		for i, sq := range sqs {
 			q, _ := b.query(f, lo+i)
@@ -225,7 +225,7 @@ func (f *Flat[T]) KNearestBatch(b Batch[T], k int, dist []T, idx []int64) error 
 
 // WithinBatch finds, for every query in b, every point within distance r,
 // as Tree.WithinBatch does, with the same answers.
-func (f *Flat[T]) WithinBatch(b Batch[T], r float64, sorted bool) (*RadiusResult[T], error) {
+func (f *BruteForce[T]) WithinBatch(b Batch[T], r float64, sorted bool) (*RadiusResult[T], error) {
 	nq, b, err := radiusBatch(b, f, f.metric, r, nil)
 	if err != nil {
 		return nil, err
@@ -233,7 +233,7 @@ func (f *Flat[T]) WithinBatch(b Batch[T], r float64, sorted bool) (*RadiusResult
 	sr := inRadius(f.metric, r)
 	res := newRadiusResult[T](nq, sorted)
 	var found atomic.Int64
-	err = runBlocks(b, nq, flatBlock, &f.queryEvals, func(s *scratch, lo, hi int) error {
+	err = runBlocks(b, nq, bruteBlock, &f.queryEvals, func(s *scratch, lo, hi int) error {
 		sqs := f.screenBlock(s, b, lo, hi, 0, sr)
 		for i, sq := range sqs {
 			q, _ := b.query(f, lo+i)
@@ -275,13 +275,13 @@ func (f *Flat[T]) WithinBatch(b Batch[T], r float64, sorted bool) (*RadiusResult
 // CountWithinBatch writes to counts[i] the number of points within distance
 // r (d <= r) of query i of b, as Tree.CountWithinBatch does: what
 // WithinBatch would find, without keeping it.
-func (f *Flat[T]) CountWithinBatch(b Batch[T], r float64, counts []int64) error {
+func (f *BruteForce[T]) CountWithinBatch(b Batch[T], r float64, counts []int64) error {
 	nq, b, err := radiusBatch(b, f, f.metric, r, counts)
 	if err != nil {
 		return err
 	}
 	sr := inRadius(f.metric, r)
-	return runBlocks(b, nq, flatBlock, &f.queryEvals, func(s *scratch, lo, hi int) error {
+	return runBlocks(b, nq, bruteBlock, &f.queryEvals, func(s *scratch, lo, hi int) error {
 		sqs := f.screenBlock(s, b, lo, hi, 0, sr)
 		for i, sq := range sqs {
 			q, _ := b.query(f, lo+i)
@@ -307,9 +307,9 @@ func (f *Flat[T]) CountWithinBatch(b Batch[T], r float64, counts []int64) error 
 // returns their states: for k > 0 the candidates for the k nearest, for
 // k = 0 those that may lie within search distance r. A query marked exact
 // was not screened (its caller measures every point).
-func (f *Flat[T]) screenBlock(s *scratch, b Batch[T], lo, hi, k int, r float64) []screenQuery {
+func (f *BruteForce[T]) screenBlock(s *scratch, b Batch[T], lo, hi, k int, r float64) []screenQuery {
 	if s.flat == nil {
-		s.flat = &flatScratch{}
+		s.flat = &bruteScratch{}
 	}
 	fs := s.flat
 	nb := hi - lo
@@ -373,7 +373,7 @@ func (f *Flat[T]) screenBlock(s *scratch, b Batch[T], lo, hi, k int, r float64) 
 		w := np * panelWidth
 		fs.out = slices.Grow(fs.out[:0], pad*w)[:pad*w]
 		panelDots(fs.q, pad, dim, c.panels, np, fs.out)
-		base := int32(ci * flatRows)
+		base := int32(ci * bruteRows)
 		for i := range nb {
 			sq := &sqs[i]
 			if sq.exact {
@@ -409,13 +409,13 @@ func (f *Flat[T]) screenBlock(s *scratch, b Batch[T], lo, hi, k int, r float64) 
 // scanExact measures every live point except s.exclude and calls keep with
 // each distance below or at bound (search units) and the point's caller
 // index.
-func (f *Flat[T]) scanExact(s *scratch, q []T, bound float64, keep func(d float64, id int32)) {
+func (f *BruteForce[T]) scanExact(s *scratch, q []T, bound float64, keep func(d float64, id int32)) {
 	dim := f.dim
 	for ci, c := range f.chunks {
 		if c == nil {
 			continue
 		}
-		base := int32(ci * flatRows)
+		base := int32(ci * bruteRows)
 		for j := range c.used {
 			if c.live[j/64]&(1<<(j%64)) == 0 || base+int32(j) == s.exclude {
 				continue
