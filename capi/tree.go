@@ -29,6 +29,8 @@ type tree struct {
 	f64 *core.Tree[float64]
 	b32 *core.BruteForce[float32]
 	b64 *core.BruteForce[float64]
+	// gpu is the tree's copy on the GPU, made by the first GPU search.
+	gpu gpuIndex
 }
 
 func (t *tree) dtype() int32 {
@@ -123,6 +125,7 @@ func pcct_tree_free(h C.uintptr_t) C.int64_t {
 		if err != nil {
 			return err
 		}
+		t.releaseGPU()
 		cgo.Handle(h).Delete()
 		// What the version alone held becomes garbage (chunks it shares with
 		// other versions stay): return it if it may be large.
@@ -259,6 +262,8 @@ type source struct {
 	eps float64
 	// control is the caller's pair of control words, or nil (see monitor).
 	control *C.int64_t
+	// device is where the queries run: deviceCPU, deviceCUDA or deviceAuto.
+	device C.int32_t
 	// limit, if positive, bounds the answers a radius batch may hold
 	// (core.Batch.MaxAnswers).
 	limit int64
@@ -299,7 +304,7 @@ func batch[T core.Float](t index[T], src source) (core.Batch[T], error) {
 	return b, nil
 }
 
-func kneighbors[T core.Float](t index[T], src source, k int64, dist unsafe.Pointer, ind *C.int64_t) error {
+func kneighbors[T core.Float](w *tree, t index[T], src source, k int64, dist unsafe.Pointer, ind *C.int64_t) error {
 	b, err := batch(t, src)
 	if err != nil {
 		return err
@@ -316,6 +321,26 @@ func kneighbors[T core.Float](t index[T], src source, k int64, dist unsafe.Point
 	if err != nil {
 		return err
 	}
+	if ct, ok := t.(*core.Tree[T]); !ok {
+		if err := cpuOnly(src); err != nil {
+			return err
+		}
+	} else {
+		ix, err := onGPU(w, ct, src, nq)
+		if err != nil {
+			return err
+		}
+		if ix != nil {
+			q, err := ct.Queries(b)
+			if err != nil {
+				return argError{err}
+			}
+			err = ix.KNearest(q, int(k), ds, is)
+			if !cpuAfter(src, err) {
+				return gpuError(err)
+			}
+		}
+	}
 	if err := t.KNearestBatch(b, int(k), ds, is); err != nil {
 		return argError{err}
 	}
@@ -326,9 +351,9 @@ func kneighborsExport(h C.uintptr_t, src source, k C.int64_t, dist unsafe.Pointe
 	return guard(func() error {
 		return withTree(h, func(t *tree) error {
 			if i := t.i32(); i != nil {
-				return kneighbors(i, src, int64(k), dist, ind)
+				return kneighbors(t, i, src, int64(k), dist, ind)
 			}
-			return kneighbors(t.i64(), src, int64(k), dist, ind)
+			return kneighbors(t, t.i64(), src, int64(k), dist, ind)
 		})
 	})
 }
@@ -337,37 +362,34 @@ func kneighborsExport(h C.uintptr_t, src source, k C.int64_t, dist unsafe.Pointe
 // dimension d (row-major at q, in the tree's dtype) into dist (nq*k values
 // of the tree's dtype) and ind (nq*k int64), nearest first, ties by index.
 // jobs goroutines answer the queries with the search strategy (0
-// depth-first, 1 corrected). eps >= 0 allows approximate neighbours: the
-// j-th returned is at most 1+eps times as far as the true j-th (0 is
-// exact; eps > 0 needs the depth-first strategy; a brute-force index is
-// always exact). control, which may be NULL, is the call's pair of control
-// words (see monitor): queries answered, and a stop request.
+// depth-first, 1 corrected). control, which may be NULL, is the call's pair
+// of control words (see monitor): queries answered, and a stop request.
 //
 //export pcct_kneighbors
-func pcct_kneighbors(h C.uintptr_t, q unsafe.Pointer, nq, d, k C.int64_t, jobs, strategy C.int32_t, eps C.double, control *C.int64_t, dist unsafe.Pointer, ind *C.int64_t) C.int64_t {
+func pcct_kneighbors(h C.uintptr_t, q unsafe.Pointer, nq, d, k C.int64_t, jobs, strategy C.int32_t, control *C.int64_t, dist unsafe.Pointer, ind *C.int64_t) C.int64_t {
 	if q == nil && nq > 0 {
 		return status(argErrorf("pcct: null query buffer"))
 	}
-	return kneighborsExport(h, source{q: q, n: int64(nq), d: int64(d), jobs: jobs, strategy: strategy, eps: float64(eps), control: control}, k, dist, ind)
+	return kneighborsExport(h, source{q: q, n: int64(nq), d: int64(d), jobs: jobs, strategy: strategy, control: control}, k, dist, ind)
 }
 
 // pcct_kneighbors_fitted is pcct_kneighbors for the tree's own points with
 // caller indices first..first+count-1, each left out of its own answer.
 //
 //export pcct_kneighbors_fitted
-func pcct_kneighbors_fitted(h C.uintptr_t, first, count, k C.int64_t, jobs, strategy C.int32_t, eps C.double, control *C.int64_t, dist unsafe.Pointer, ind *C.int64_t) C.int64_t {
-	return kneighborsExport(h, source{first: int64(first), n: int64(count), jobs: jobs, strategy: strategy, eps: float64(eps), control: control}, k, dist, ind)
+func pcct_kneighbors_fitted(h C.uintptr_t, first, count, k C.int64_t, jobs, strategy C.int32_t, control *C.int64_t, dist unsafe.Pointer, ind *C.int64_t) C.int64_t {
+	return kneighborsExport(h, source{first: int64(first), n: int64(count), jobs: jobs, strategy: strategy, control: control}, k, dist, ind)
 }
 
 // pcct_kneighbors_ids is pcct_kneighbors for the tree's own points with the
 // count caller indices at ids, each left out of its own answer.
 //
 //export pcct_kneighbors_ids
-func pcct_kneighbors_ids(h C.uintptr_t, ids *C.int64_t, count, k C.int64_t, jobs, strategy C.int32_t, eps C.double, control *C.int64_t, dist unsafe.Pointer, ind *C.int64_t) C.int64_t {
+func pcct_kneighbors_ids(h C.uintptr_t, ids *C.int64_t, count, k C.int64_t, jobs, strategy C.int32_t, control *C.int64_t, dist unsafe.Pointer, ind *C.int64_t) C.int64_t {
 	if ids == nil && count > 0 {
 		return status(argErrorf("pcct: null index buffer"))
 	}
-	return kneighborsExport(h, source{ids: ids, n: int64(count), jobs: jobs, strategy: strategy, eps: float64(eps), control: control}, k, dist, ind)
+	return kneighborsExport(h, source{ids: ids, n: int64(count), jobs: jobs, strategy: strategy, control: control}, k, dist, ind)
 }
 
 func withTree(h C.uintptr_t, fn func(*tree) error) error {
@@ -386,7 +408,7 @@ type radiusResult struct {
 	f64 *core.RadiusResult[float64]
 }
 
-func radius[T core.Float](t index[T], src source, r float64, sorted bool, counts *C.int64_t) (*core.RadiusResult[T], error) {
+func radius[T core.Float](w *tree, t index[T], src source, r float64, sorted bool, counts *C.int64_t) (*core.RadiusResult[T], error) {
 	b, err := batch(t, src)
 	if err != nil {
 		return nil, err
@@ -395,7 +417,32 @@ func radius[T core.Float](t index[T], src source, r float64, sorted bool, counts
 	if err != nil {
 		return nil, err
 	}
-	res, err := t.WithinBatch(b, r, sorted)
+	var res *core.RadiusResult[T]
+	if ct, ok := t.(*core.Tree[T]); !ok {
+		if err := cpuOnly(src); err != nil {
+			return nil, err
+		}
+	} else {
+		ix, err := onGPU(w, ct, src, src.n)
+		if err != nil {
+			return nil, err
+		}
+		if ix != nil {
+			q, err := ct.Queries(b)
+			if err != nil {
+				return nil, argError{err}
+			}
+			res, err = ix.Within(q, r, sorted)
+			if !cpuAfter(src, err) {
+				if err != nil {
+					return nil, gpuError(err)
+				}
+				copy(cs, res.Counts())
+				return res, nil
+			}
+		}
+	}
+	res, err = t.WithinBatch(b, r, sorted)
 	if err != nil {
 		return nil, argError{err}
 	}
@@ -448,12 +495,12 @@ func radiusExport(h C.uintptr_t, src source, r C.double, sorted C.int32_t, count
 			var rr radiusResult
 			var err error
 			if i := t.i32(); i != nil {
-				rr.f32, err = radius(i, src, float64(r), sorted != 0, counts)
+				rr.f32, err = radius(t, i, src, float64(r), sorted != 0, counts)
 				if err == nil {
 					*total = C.int64_t(rr.f32.Total())
 				}
 			} else {
-				rr.f64, err = radius(t.i64(), src, float64(r), sorted != 0, counts)
+				rr.f64, err = radius(t, t.i64(), src, float64(r), sorted != 0, counts)
 				if err == nil {
 					*total = C.int64_t(rr.f64.Total())
 				}

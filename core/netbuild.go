@@ -1,6 +1,7 @@
 package core
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -40,14 +41,33 @@ import (
 // from its parent's, which that radius is chosen to make possible. Nodes
 // whose cell is empty take no further part.
 //
+// In high intrinsic dimension many cells lie within a few separations of
+// each other and the lists grow towards all pairs; past netListCap entries
+// a point, the build stops making levels and inserts its remaining points
+// into the tree of the nodes so far by batch insertion (Insert's method),
+// whose memory stays small.
+//
 // All the work of a stage is parallel over cells or over new nodes; the
 // choices do not depend on the number of goroutines, so the same seed gives
-// the same tree for every Jobs.
+// the same tree for every Jobs. Measured on 300,000 three-dimensional
+// points with two goroutines, 5% of the build's CPU time ran outside them
+// (regrouping's sort of the cells, the independent set, bookkeeping).
 
-// netFriend is an entry of a friend list: a node and its distance.
+// netFriend is an entry of a friend list: a node and its distance,
+// rounded down to float32 (half the memory; the build uses it only as a
+// lower bound, and keeping a pair a rounding too long costs nothing).
 type netFriend struct {
 	c int32
-	d float64
+	d float32
+}
+
+// friend returns the entry for node c at distance d.
+func friend(c int32, d float64) netFriend {
+	f := float32(d)
+	if float64(f) > d {
+		f = math.Nextafter32(f, 0)
+	}
+	return netFriend{c, f}
 }
 
 // netCand is a new node considered while reassigning a cell's points, with
@@ -92,6 +112,16 @@ type netBuilder[T Float] struct {
 	jobs   int
 	mon    *Monitor
 	budget int64 // if positive, the most evaluations to spend (Options.MaxEvals)
+	// engine, if not nil, measures large cells' blocks (Options.Engine);
+	// engineEvals counts its distances.
+	engine      EngineSet[T]
+	engineEvals int64
+	engineMin   int // the fewest points sent to the engine
+
+	// listCap bounds the friend lists' entries; past it, run stops and
+	// leaves the rows of the free points in rest for batch insertion.
+	listCap int
+	rest    []int
 
 	level []int32   // k -> level, levelInf for the root, netFree or netDup
 	near  []int32   // free: nearest node; node: parent (-1 for the root); dup: its node
@@ -100,6 +130,7 @@ type netBuilder[T Float] struct {
 
 	// Cells of the current stage: the free points grouped by centre.
 	order  []int32   // free points, cell by cell
+	posPts []T       // their coordinates in that order: cells read memory in sequence
 	cells  []int32   // the centres with a non-empty cell, ascending
 	cellLo []int32   // per cell: its range in order
 	cellHi []int32   //
@@ -122,13 +153,14 @@ type netBuilder[T Float] struct {
 	cnt2   []int32       // k -> scratch: ends of runs of children (kept zero)
 	cover  []bool        // k -> covered by a tentative node (big cells)
 
-	entries [][]netEntry // per worker: reassign's gathered candidates (reused)
-	candBuf []netCand    // reassign's candidates by cell (reused)
+	entries  [][]netEntry // per worker: reassign's gathered candidates (reused)
+	candBuf  []netCand    // reassign's candidates by cell (reused)
+	candBufs [][]netCand  // per worker: one cell's candidates (reused)
 }
 
 // netBuild builds a tree over the prepared points data (dim columns, n
 // rows, caller indices 0..n-1) on jobs goroutines.
-func netBuild[T Float](data []T, dim int, metric Metric, sc scale, seed uint64, jobs int, m *Monitor, budget int64) (*Tree[T], error) {
+func netBuild[T Float](data []T, dim int, metric Metric, sc scale, seed uint64, jobs int, m *Monitor, budget int64, engine Engine, engineMin, listCap int) (*Tree[T], error) {
 	n := len(data) / dim
 	t := newTree[T](dim, metric, sc, seed)
 	b := &netBuilder[T]{dim: dim, dist: t.dist, sc: sc, jobs: jobs, mon: m, budget: budget}
@@ -145,6 +177,18 @@ func netBuild[T Float](data []T, dim int, metric Metric, sc scale, seed uint64, 
 			copy(b.pts[k*dim:(k+1)*dim], data[r*dim:(r+1)*dim])
 		}
 	})
+	b.engineMin = netEngineMin
+	if engineMin > 0 {
+		b.engineMin = engineMin
+	}
+	if engine != nil && n > b.engineMin {
+		set, err := LoadEngine(engine, b.pts, dim, metric)
+		if err != nil {
+			return nil, err
+		}
+		defer set.Close()
+		b.engine = set
+	}
 	b.level = make([]int32, n)
 	b.near = make([]int32, n)
 	b.nd = make([]float64, n)
@@ -159,15 +203,39 @@ func netBuild[T Float](data []T, dim int, metric Metric, sc scale, seed uint64, 
 	for k := range b.cellOf {
 		b.cellOf[k], b.rhoK[k] = -1, -1
 	}
+	b.listCap = netListCap*n + 1<<20
+	if listCap > 0 {
+		b.listCap = listCap
+	}
 	if err := b.run(); err != nil {
 		return nil, err
 	}
+	rest := b.rest
 	t = b.assemble(t)
+	t.buildEvals += b.engineEvals
 	for i := range b.counts {
 		t.buildEvals += b.counts[i].n
 	}
+	if len(rest) == 0 {
+		return t, nil
+	}
+	// The friend lists grew too large: the points not placed yet join the
+	// tree of the nodes so far by batch insertion, in a seeded order.
+	b = nil
+	rand.New(rand.NewPCG(seed, 0x2545f491)).Shuffle(len(rest), func(i, j int) { rest[i], rest[j] = rest[j], rest[i] })
+	t, err := t.insertRows(data, rest, 0, jobs, true, m)
+	if err != nil {
+		return nil, err
+	}
+	t = t.compact() // insertions widen radii: make them exact again
+	t.buildEvals += t.parallelRadii(jobs)
 	return t, nil
 }
+
+// netListCap is the friend-list entries per point past which a build
+// stops making levels and inserts its remaining points in batches: 64
+// entries of 8 bytes, 512 bytes a point.
+const netListCap = 64
 
 // pt returns point k.
 func (b *netBuilder[T]) pt(k int32) []T {
@@ -196,6 +264,14 @@ func (b *netBuilder[T]) check() error {
 		return ErrCostly
 	}
 	return nil
+}
+
+// dp measures the free point at position pos of order against point y on
+// worker w: d(order[pos], y), from the coordinates kept in cell order.
+func (b *netBuilder[T]) dp(w, pos int, y int32) float64 {
+	b.counts[w].n++
+	o := pos * b.dim
+	return b.dist(b.posPts[o:o+b.dim:o+b.dim], b.pt(y))
 }
 
 // d measures points x and y on worker w.
@@ -234,9 +310,19 @@ func (b *netBuilder[T]) run() error {
 		}
 		next, more := b.regroup()
 		if more {
-			b.updateFriends(level, next)
+			entries := b.updateFriends(level, next)
 			if err := b.check(); err != nil {
 				return err
+			}
+			if entries > b.listCap {
+				// The friend lists outgrow their memory: the data have
+				// too many neighbours within a few separations (high
+				// intrinsic dimension). The free points are inserted
+				// in batches instead (netBuild).
+				for _, z := range b.order {
+					b.rest = append(b.rest, int(b.row[z]))
+				}
+				return nil
 			}
 		}
 		level, ok = next, more
@@ -313,6 +399,8 @@ func (b *netBuilder[T]) regroup() (level int32, ok bool) {
 		b.cnt[c] = b.cellLo[j]
 	}
 	next := make([]int32, pos)
+	posPts := resize(b.posPts, int(pos)*b.dim)
+	b.posPts = posPts
 	forRange(len(order), b.jobs, func(_, lo, hi int) {
 		for _, z := range order[lo:hi] {
 			if b.level[z] == netFree {
@@ -327,9 +415,12 @@ func (b *netBuilder[T]) regroup() (level int32, ok bool) {
 			cell := next[b.cellLo[j]:b.cellHi[j]]
 			slices.Sort(cell)
 			r := 0.0
-			for _, z := range cell {
+			dim := b.dim
+			for q, z := range cell {
 				b.pnd[z] = b.nd[z]
 				r = max(r, b.nd[z])
+				o := (int(b.cellLo[j]) + q) * dim
+				copy(posPts[o:o+dim], b.pt(z))
 			}
 			b.rho[j], b.rhoK[c] = r, r
 			b.cnt[c] = 0
@@ -424,7 +515,8 @@ func (b *netBuilder[T]) choose(bi float64) (bool, error) {
 func (b *netBuilder[T]) chooseSmall(w, j int, bi, sep float64) bool {
 	lo, hi := b.cellLo[j], b.cellHi[j]
 	tent := b.tent[lo:lo]
-	for _, z := range b.order[lo:hi] {
+	for p := lo; p < hi; p++ {
+		z := b.order[p]
 		if !b.candidate(z, bi) {
 			continue
 		}
@@ -434,7 +526,7 @@ func (b *netBuilder[T]) chooseSmall(w, j int, bi, sep float64) bool {
 			if math.Abs(b.pnd[x]-pz) > sep {
 				continue // the triangle inequality through the centre
 			}
-			if b.d(w, z, x) <= bi {
+			if b.dp(w, int(p), x) <= bi {
 				ok = false
 				break
 			}
@@ -474,6 +566,12 @@ func (b *netBuilder[T]) chooseBig(j int, bi, sep float64) (bool, error) {
 		tent = append(tent, x)
 		px := b.pnd[x]
 		rest := cands[a+1:]
+		if b.engine != nil && len(rest) >= b.engineMin {
+			if err := b.coverOnEngine(x, rest, bi, sep); err != nil {
+				return false, err
+			}
+			continue
+		}
 		forRange(len(rest), b.jobs, func(w, lo, hi int) {
 			for _, z := range rest[lo:hi] {
 				if b.cover[z] || math.Abs(b.pnd[z]-px) > sep {
@@ -490,6 +588,45 @@ func (b *netBuilder[T]) chooseBig(j int, bi, sep float64) (bool, error) {
 	}
 	b.tcount[j] = int32(len(tent))
 	return len(tent) > 0, nil
+}
+
+// netEngineMin is the fewest points worth sending to an engine at once (a
+// guess until an engine has been measured).
+const netEngineMin = 1 << 14
+
+// coverOnEngine marks the points of rest within bi of x, as chooseBig's
+// loop does, with the distances from the build's engine: a point surely
+// beyond bi by the engine's error bound is not covered, one surely within
+// it is, and the rest are measured on the CPU.
+func (b *netBuilder[T]) coverOnEngine(x int32, rest []int32, bi, sep float64) error {
+	px := b.pnd[x]
+	var rows []int32
+	for _, z := range rest {
+		if !b.cover[z] && math.Abs(b.pnd[z]-px) <= sep {
+			rows = append(rows, z)
+		}
+	}
+	out := make([]float64, len(rows))
+	if err := b.engine.Distances(rows, b.pt(x), out); err != nil {
+		return fmt.Errorf("core: distances on the build's engine: %w", err)
+	}
+	b.engineEvals += int64(len(rows))
+	bound := b.engine.Bound()
+	forRange(len(rows), b.jobs, func(w, lo, hi int) {
+		for q := lo; q < hi; q++ {
+			z, e := rows[q], out[q]
+			switch {
+			case bound.Beyond(e, bi):
+			case bound.Upper(e) <= bi:
+				b.cover[z] = true
+			default:
+				if b.d(w, x, z) <= bi {
+					b.cover[z] = true
+				}
+			}
+		}
+	})
+	return nil
 }
 
 // settle keeps a maximal independent set of the tentative nodes -- those
@@ -516,7 +653,7 @@ func (b *netBuilder[T]) settle(i int32) int {
 				}
 				tjj := b.tent[b.cellLo[jj] : b.cellLo[jj]+b.tcount[jj]]
 				for _, x := range tj {
-					if f.d-b.pnd[x]-b.rho[jj] > sep {
+					if float64(f.d)-b.pnd[x]-b.rho[jj] > sep {
 						continue
 					}
 					// With several tentative nodes there, measure x to
@@ -526,7 +663,7 @@ func (b *netBuilder[T]) settle(i int32) int {
 						dxc = b.d(w, x, f.c)
 					}
 					for _, y := range tjj {
-						if f.d-b.pnd[x]-b.pnd[y] > sep || (dxc >= 0 && math.Abs(dxc-b.pnd[y]) > sep) {
+						if float64(f.d)-b.pnd[x]-b.pnd[y] > sep || (dxc >= 0 && math.Abs(dxc-b.pnd[y]) > sep) {
 							continue
 						}
 						if b.d(w, x, y) <= bi {
@@ -608,13 +745,48 @@ func (b *netBuilder[T]) settle(i int32) int {
 // reassign moves every free point to the nodes made in this round that
 // are nearer than its centre, keeping its nearest-node distance exact.
 func (b *netBuilder[T]) reassign() {
-	// The new nodes near each cell: children of its centre or of its
-	// friends, made this round; gathered from the cells that made them.
+	// The new nodes near each cell are children of its centre or of its
+	// friends, made this round. With few of them, they are gathered from
+	// the cells that made them; with many, each cell looks at its friends
+	// itself (no gathered list as large as pairs of neighbours).
 	var src []int
+	est := 0
 	for j := range b.cells {
-		if int(b.roundLo[j]) < len(b.kids[j]) {
+		if k := len(b.kids[j]) - int(b.roundLo[j]); k > 0 {
 			src = append(src, j)
+			est += k * (1 + len(b.friends[b.cells[j]]))
 		}
+	}
+	if len(src) == 0 {
+		return
+	}
+	if est > 4*len(b.order)+1<<16 {
+		if b.candBufs == nil {
+			b.candBufs = make([][]netCand, len(b.counts))
+		}
+		forRange(len(b.cells), b.jobs, func(w, lo, hi int) {
+			for j := lo; j < hi; j++ {
+				r := b.candBufs[w][:0]
+				for _, s := range b.kids[j][b.roundLo[j]:] {
+					r = append(r, netCand{s: s, lb: b.nd[s], exact: true})
+				}
+				lim := 2 * b.rho[j] * (1 + slack)
+				for _, f := range b.friends[b.cells[j]] {
+					jj := b.cellOf[f.c]
+					if jj < 0 {
+						continue
+					}
+					for _, s := range b.kids[jj][b.roundLo[jj]:] {
+						if lb := float64(f.d) - b.nd[s]; lb <= lim {
+							r = append(r, netCand{s: s, lb: lb})
+						}
+					}
+				}
+				b.candBufs[w] = r
+				b.reassignCell(w, j, r)
+			}
+		})
+		return
 	}
 	if b.entries == nil {
 		b.entries = make([][]netEntry, len(b.counts))
@@ -637,7 +809,7 @@ func (b *netBuilder[T]) reassign() {
 				}
 				lim := 2 * b.rho[j] * (1 + slack)
 				for _, s := range kids {
-					if lb := f.d - b.nd[s]; lb <= lim {
+					if lb := float64(f.d) - b.nd[s]; lb <= lim {
 						out = append(out, netEntry{j, netCand{s: s, lb: lb}})
 					}
 				}
@@ -646,7 +818,7 @@ func (b *netBuilder[T]) reassign() {
 		found[w] = out
 	})
 	// Bucket by cell: counted, then placed; each cell's candidates are
-	// sorted below, so the placing order does not matter.
+	// sorted (reassignCell), so the placing order does not matter.
 	nc := len(b.cells)
 	first := make([]int32, nc+1)
 	forParts(len(found), b.jobs, func(w int) {
@@ -673,71 +845,80 @@ func (b *netBuilder[T]) reassign() {
 	}
 	forRange(len(dst), b.jobs, func(w, lo, hi int) {
 		for _, j := range dst[lo:hi] {
-			c := b.cells[j]
-			r := all[first[j]:first[j+1]]
-			free := 0
-			for _, z := range b.order[b.cellLo[j]:b.cellHi[j]] {
-				if b.level[z] == netFree {
-					free++
-				}
-			}
-			if free == 0 {
-				continue
-			}
-			if free > 1 {
-				// Measure the centre to each new node once: the points
-				// are then bounded through exact distances.
-				lim := 2 * b.rho[j] * (1 + slack)
-				q := 0
-				for _, cand := range r {
-					if !cand.exact {
-						cand.lb, cand.exact = b.d(w, c, cand.s), true
-						if cand.lb > lim {
-							continue
-						}
-					}
-					r[q] = cand
-					q++
-				}
-				r = r[:q]
-			}
-			// Nearest first: each point's distance then falls early and
-			// bounds away more of the rest.
-			slices.SortFunc(r, func(x, y netCand) int {
-				switch {
-				case x.lb < y.lb:
-					return -1
-				case x.lb > y.lb:
-					return 1
-				}
-				return int(x.s - y.s)
-			})
-			for _, z := range b.order[b.cellLo[j]:b.cellHi[j]] {
-				if b.level[z] != netFree {
-					continue
-				}
-				pz, ndz, nz := b.pnd[z], b.nd[z], b.near[z]
-				lim := ndz * (1 + slack)
-				for _, cand := range r {
-					if cand.lb-pz > lim || (cand.exact && pz-cand.lb > lim) {
-						continue
-					}
-					d := b.d(w, z, cand.s)
-					if d < ndz || (d == ndz && cand.s < nz) {
-						nz, ndz, lim = cand.s, d, d*(1+slack)
-					}
-				}
-				b.near[z], b.nd[z] = nz, ndz
-			}
+			b.reassignCell(w, j, all[first[j]:first[j+1]])
 		}
 	})
+}
+
+// reassignCell moves the free points of cell j to the new nodes r that are
+// nearer than their centres, on worker w. It may reorder and overwrite r.
+func (b *netBuilder[T]) reassignCell(w, j int, r []netCand) {
+	if len(r) == 0 {
+		return
+	}
+	c := b.cells[j]
+	free := 0
+	for _, z := range b.order[b.cellLo[j]:b.cellHi[j]] {
+		if b.level[z] == netFree {
+			free++
+		}
+	}
+	if free == 0 {
+		return
+	}
+	if free > 1 {
+		// Measure the centre to each new node once: the points are
+		// then bounded through exact distances.
+		lim := 2 * b.rho[j] * (1 + slack)
+		q := 0
+		for _, cand := range r {
+			if !cand.exact {
+				cand.lb, cand.exact = b.d(w, c, cand.s), true
+				if cand.lb > lim {
+					continue
+				}
+			}
+			r[q] = cand
+			q++
+		}
+		r = r[:q]
+	}
+	// Nearest first: each point's distance then falls early and bounds
+	// away more of the rest.
+	slices.SortFunc(r, func(x, y netCand) int {
+		switch {
+		case x.lb < y.lb:
+			return -1
+		case x.lb > y.lb:
+			return 1
+		}
+		return int(x.s - y.s)
+	})
+	for p := b.cellLo[j]; p < b.cellHi[j]; p++ {
+		z := b.order[p]
+		if b.level[z] != netFree {
+			continue
+		}
+		pz, ndz, nz := b.pnd[z], b.nd[z], b.near[z]
+		lim := ndz * (1 + slack)
+		for _, cand := range r {
+			if cand.lb-pz > lim || (cand.exact && pz-cand.lb > lim) {
+				continue
+			}
+			d := b.dp(w, int(p), cand.s)
+			if d < ndz || (d == ndz && cand.s < nz) {
+				nz, ndz, lim = cand.s, d, d*(1+slack)
+			}
+		}
+		b.near[z], b.nd[z] = nz, ndz
+	}
 }
 
 // updateFriends makes the friend lists for the next stage, at level next,
 // after the stage at level i: the nodes made at level i that have a cell
 // get theirs from their parents' lists, and the older nodes keep the
 // friends that still have a cell and are near enough.
-func (b *netBuilder[T]) updateFriends(i, next int32) {
+func (b *netBuilder[T]) updateFriends(i, next int32) (entries int) {
 	reach := b.kc * b.sc.pow(next)
 	// The stage's new nodes grouped by parent, each group in creation
 	// order: made[b.cnt[p]:b.cnt2[p]] are p's (empty for other nodes).
@@ -781,7 +962,7 @@ func (b *netBuilder[T]) updateFriends(i, next int32) {
 				lbc, exact := ps, true
 				if fi >= 0 {
 					f := b.friends[p][fi]
-					c, lbc, exact = f.c, f.d-ps, false
+					c, lbc, exact = f.c, float64(f.d)-ps, false
 				}
 				k0, k1 := b.cnt[c], b.cnt2[c]
 				dsc := -1.0
@@ -813,7 +994,7 @@ func (b *netBuilder[T]) updateFriends(i, next int32) {
 						continue
 					}
 					if d := b.d(w, s, x); d <= lim {
-						st.out = append(st.out, netFriend{x, d})
+						st.out = append(st.out, friend(x, d))
 						st.links = append(st.links, netLink{x, s, d})
 					}
 				}
@@ -840,7 +1021,7 @@ func (b *netBuilder[T]) updateFriends(i, next int32) {
 			}
 			f := b.friends[c][:0]
 			for _, x := range b.friends[c] {
-				if rx := b.rhoK[x.c]; rx >= 0 && x.d <= pairLim(b.rho[j], rx, reach) {
+				if rx := b.rhoK[x.c]; rx >= 0 && float64(x.d) <= pairLim(b.rho[j], rx, reach) {
 					f = append(f, x)
 				}
 			}
@@ -851,6 +1032,11 @@ func (b *netBuilder[T]) updateFriends(i, next int32) {
 		b.friends[s] = lists[q]
 	}
 	b.spread(links)
+	total := 0
+	for _, c := range b.cells {
+		total += len(b.friends[c])
+	}
+	return total
 }
 
 // spread appends each link's node to its target's friend list, in
@@ -880,7 +1066,7 @@ func (b *netBuilder[T]) spread(links [][]netLink) {
 	})
 	forParts(len(links), b.jobs, func(w int) {
 		for _, l := range links[w] {
-			b.friends[l.to][atomic.AddInt32(&b.cnt[l.to], 1)-1] = netFriend{l.s, l.d}
+			b.friends[l.to][atomic.AddInt32(&b.cnt[l.to], 1)-1] = friend(l.s, l.d)
 		}
 	})
 	forRange(len(all), b.jobs, func(_, lo, hi int) {
@@ -934,7 +1120,7 @@ func (b *netBuilder[T]) consider(w int, st *friendScan, x int32, lb, known float
 		d = b.d(w, st.s, x)
 	}
 	if d <= lim {
-		st.out = append(st.out, netFriend{x, d})
+		st.out = append(st.out, friend(x, d))
 		st.links = append(st.links, netLink{x, st.s, d})
 	}
 }
@@ -1036,7 +1222,7 @@ func (b *netBuilder[T]) assemble(t *Tree[T]) *Tree[T] {
 		}
 	})
 	t.root = 0
-	t.n = n
+	t.n = int(idOff[nodes]) // free points (see listCap) are not in it yet
 	t.nodes = nodes
 	t.buildEvals += t.parallelRadii(b.jobs)
 	return t

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -226,5 +227,90 @@ func TestBuildBudget(t *testing.T) {
 	benign := gaussianRows(rng, n, 2)
 	if _, err := Build(benign, 2, Options{MaxEvals: budget, Jobs: 2}); err != nil {
 		t.Fatalf("2-D Gaussian points within a budget of %d evaluations: %v", budget, err)
+	}
+}
+
+// TestBuildEngine builds with an engine whose distances are off by up to
+// its error bound (to the edge of it for a quarter of them): the tree must
+// be the one built without an engine.
+func TestBuildEngine(t *testing.T) {
+	// Uniform points in 6-D: most lie at similar distances from the root,
+	// so the first cell's candidates are many.
+	rng := rand.New(rand.NewPCG(6, 6))
+	n, dim := 12000, 6
+	if raceEnabled {
+		n = 5000
+	}
+	data := make([]float64, n*dim)
+	for i := range data {
+		data[i] = rng.Float64()
+	}
+	plain, err := Build(data, dim, Options{Seed: 3, Jobs: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng := &PerturbedEngine{Bound: ErrorBound{Rel: 1e-4, Abs: 1e-9}, Seed: 1}
+	on, err := Build(data, dim, Options{Seed: 3, Jobs: 2, Engine: eng, engineMin: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if eng.calls.Load() == 0 {
+		t.Fatal("the build never called its engine")
+	}
+	a, b := shape(plain), shape(on)
+	for i := range a {
+		if a[i] != b[i] {
+			t.Fatalf("caller index %d: (level, parent, distance) %v with the engine, %v without", i, b[i], a[i])
+		}
+	}
+}
+
+// brokenEngine refuses every point set.
+type brokenEngine struct{}
+
+func (brokenEngine) Name() string { return "broken" }
+func (brokenEngine) Load32([]float32, int, Metric) (EngineSet[float32], error) {
+	return nil, fmt.Errorf("no device")
+}
+func (brokenEngine) Load64([]float64, int, Metric) (EngineSet[float64], error) {
+	return nil, fmt.Errorf("no device")
+}
+
+// TestBuildEngineError checks that an engine's failure is Build's error.
+func TestBuildEngineError(t *testing.T) {
+	data := gaussianRows(rand.New(rand.NewPCG(1, 1)), 2000, 2)
+	_, err := Build(data, 2, Options{Engine: brokenEngine{}, engineMin: 100})
+	if err == nil || !strings.Contains(err.Error(), "no device") {
+		t.Fatalf("Build with a failing engine returned %v, want its error", err)
+	}
+}
+
+// TestBuildListCap caps the friend lists so that the build stops making
+// levels early and inserts the remaining points in batches: the tree must
+// pass Check and answer as the uncapped one does.
+func TestBuildListCap(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 8))
+	for _, c := range []struct {
+		name string
+		data []float64
+		dim  int
+	}{
+		{"gaussian", gaussianRows(rng, 3000, 4), 4},
+		{"grid", gridRows(rng, 3000, 3), 3},
+	} {
+		for _, capEntries := range []int{1, 200, 5000} {
+			opts := Options{Seed: 2, Jobs: 2, listCap: capEntries}
+			capped, err := Build(c.data, c.dim, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := capped.Check(); err != nil {
+				t.Fatalf("%s, cap %d: %v", c.name, capEntries, err)
+			}
+			if capped.Len() != 3000 {
+				t.Fatalf("%s, cap %d: the tree holds %d points, want 3000", c.name, capEntries, capped.Len())
+			}
+			compareBuilds(t, c.data, c.dim, opts, rng)
+		}
 	}
 }

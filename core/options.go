@@ -32,6 +32,16 @@ type Options struct {
 	// that can answer otherwise (by brute force) sets a budget of a few
 	// hundred times n log n and falls back when it is exceeded.
 	MaxEvals int64
+	// Engine, if not nil, computes Build's large distance batches (a new
+	// node against a large cell's points, in the first levels), on a GPU
+	// for instance. Build uses its distances only to decide with the
+	// engine's error bound and measures every undecided pair on the CPU,
+	// so the tree does not depend on it. Insert and Delete measure no
+	// batch large enough to need one.
+	Engine Engine
+
+	engineMin int // tests: the fewest points sent to the engine (0: netEngineMin)
+	listCap   int // tests: the friend-list entries a build may hold (0: netListCap per point)
 }
 
 // ErrCostly is returned by Build when it exceeds Options.MaxEvals.

@@ -39,7 +39,7 @@ func Build[T Float](data []T, dim int, opts Options) (t *Tree[T], err error) {
 	if err != nil {
 		return nil, err
 	}
-	if t, err = netBuild(data, dim, opts.Metric, sc, opts.Seed, opts.jobs(), opts.Monitor, opts.MaxEvals); err != nil {
+	if t, err = netBuild(data, dim, opts.Metric, sc, opts.Seed, opts.jobs(), opts.Monitor, opts.MaxEvals, opts.Engine, opts.engineMin, opts.listCap); err != nil {
 		return nil, err
 	}
 	t.lo, t.hi = lo, hi
@@ -119,19 +119,31 @@ func (t *Tree[T]) insert(points []T, jobs int, relayout bool, m *Monitor) (nt *T
 	nt.lo, nt.hi = lo, hi
 	first32 := nt.s.newIDs(int32(n))
 	rng := rand.New(rand.NewPCG(t.seed, uint64(first32)))
-	order := rng.Perm(n)
+	if nt, err = nt.insertRows(points, rng.Perm(n), first32, jobs, relayout, m); err != nil {
+		return nil, 0, err
+	}
+	return nt, int(first32), nil
+}
+
+// insertRows inserts into t, which it owns, the rows of the prepared
+// points named by order, in that order, row r with caller index first+r
+// (issued already), by prefix-doubling batches. It returns the tree, which
+// is t unless a relayout made a new one.
+func (t *Tree[T]) insertRows(points []T, order []int, first int32, jobs int, relayout bool, m *Monitor) (*Tree[T], error) {
+	nt := t
+	n := len(order)
 	laidOut := nt.nodes // nodes at the last relayout
 	for done := 0; done < n; {
 		if m.stopped() {
-			return nil, 0, ErrStopped
+			return nil, ErrStopped
 		}
 		// Prefix doubling: a batch no larger than the tree, and no larger
 		// than maxBatch, which bounds the memory of its scopes and
 		// conflict lists.
 		size := min(max(nt.nodes, 1), n-done, maxBatch)
 		batch := order[done : done+size]
-		if err := nt.insertBatch(points, batch, first32, jobs, m); err != nil {
-			return nil, 0, err
+		if err := nt.insertBatch(points, batch, first, jobs, m); err != nil {
+			return nil, err
 		}
 		done += size
 		// Relayout when the tree has doubled since the last: O(n) copies
@@ -141,7 +153,7 @@ func (t *Tree[T]) insert(points []T, jobs int, relayout bool, m *Monitor) (nt *T
 			laidOut = nt.nodes
 		}
 	}
-	return nt, int(first32), nil
+	return nt, nil
 }
 
 // maxBatch is the largest batch inserted at once. A batch holds every

@@ -377,9 +377,9 @@ def test_queries_after_deletions_use_the_id_exports(monkeypatch):
             np.testing.assert_array_equal(a, b)
     assert (whole[2] != chunked[2]).nnz == 0
     chunks = -(-n // 97)
-    assert calls.count("pcct_kneighbors_ids") == 1
-    assert calls.count("pcct_radius_ids") == 2 * chunks
-    assert "pcct_kneighbors_fitted" not in calls and "pcct_radius_fitted" not in calls
+    assert calls.count("pcct_kneighbors_ids_on") == 1
+    assert calls.count("pcct_radius_ids_on") == 2 * chunks
+    assert "pcct_kneighbors_fitted_on" not in calls and "pcct_radius_fitted_on" not in calls
 
 
 def test_insert_is_one_call_and_atomic(monkeypatch):

@@ -86,13 +86,14 @@ def test_default_params_match_sklearn_but_metric():
     ours = NearestNeighbors().get_params()
     theirs = SkNN().get_params()
     for name, value in ours.items():
-        if name not in ("metric", "search", "verbose"):
+        if name not in ("metric", "search", "verbose", "device"):
             assert theirs[name] == value, name
     assert ours["metric"] == "euclidean" and theirs["metric"] == "minkowski"
     assert ours["p"] == 2 and ours["search"] == "depth_first" and ours["verbose"] is False
     assert ours["algorithm"] == theirs["algorithm"] == "auto"
+    assert ours["device"] == "auto"
     assert set(ours) == {"n_neighbors", "radius", "metric", "p", "metric_params", "n_jobs",
-                         "algorithm", "search", "verbose"}
+                         "algorithm", "search", "verbose", "device"}
     assert CoverTree(X).metric == "euclidean" and CoverTree(X).search == "depth_first"
     # The default estimator's answers are scikit-learn's default ones.
     ours = NearestNeighbors().fit(X)
@@ -105,7 +106,7 @@ def test_default_params_match_sklearn_but_metric():
 def test_init_stores_params_untouched_and_clone_round_trips():
     params = dict(n_neighbors=7, radius=0.25, metric="minkowski", p=3.5,
                   metric_params={"p": 3.5}, n_jobs=-1, algorithm="brute", search="corrected",
-                  verbose=True)
+                  verbose=True, device="cpu")
     est = NearestNeighbors(**params)
     assert est.get_params() == params
     assert est.get_params()["metric_params"] is params["metric_params"]

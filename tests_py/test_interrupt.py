@@ -218,7 +218,7 @@ def test_control_words_count_work_across_calls():
     ind = np.empty((300, 4), dtype=np.int64)
     words[0] = 0
     for _ in range(2):  # one pair of words counts across calls
-        _lib.check(lib.pcct_kneighbors(version.handle, _ptr(Q), 300, 3, 4, 2, 0, 0.0, ctl,
+        _lib.check(lib.pcct_kneighbors(version.handle, _ptr(Q), 300, 3, 4, 2, 0, ctl,
                                        _ptr(dist), _ptr(ind)))
     assert words[0] == 600
     counts = np.empty(300, dtype=np.int64)
@@ -264,11 +264,9 @@ def test_a_set_stop_word_fails_every_long_call_with_kind_stopped():
     dist = np.empty((300, 2))
     ind = np.empty((300, 2), dtype=np.int64)
     with pytest.raises(_lib.StoppedError):
-        _lib.check(lib.pcct_kneighbors(h, _ptr(X), 300, 3, 2, 1, 0, 0.0, ctl, _ptr(dist),
-                                       _ptr(ind)))
+        _lib.check(lib.pcct_kneighbors(h, _ptr(X), 300, 3, 2, 1, 0, ctl, _ptr(dist), _ptr(ind)))
     with pytest.raises(_lib.StoppedError):
-        _lib.check(lib.pcct_kneighbors_fitted(h, 0, 300, 2, 1, 0, 0.0, ctl, _ptr(dist),
-                                              _ptr(ind)))
+        _lib.check(lib.pcct_kneighbors_fitted(h, 0, 300, 2, 1, 0, ctl, _ptr(dist), _ptr(ind)))
     counts = np.empty(300, dtype=np.int64)
     result, total = _lib.c_uintptr(0), ctypes.c_int64(0)
     with pytest.raises(_lib.StoppedError):

@@ -111,8 +111,11 @@ def test_cli_info():
     assert lines[1].startswith("Go: go1.") and "(library: pcct " in lines[1]
     assert lines[2].startswith("CPU threads: ")
     assert int(lines[2].split()[2]) >= 1
-    assert lines[3] == "GPU: not available (pcct was built without CUDA)"
-    assert lines[4].startswith("Brute-force screening kernel: ") and "Go" in lines[4]
+    path, is_cuda, why = _lib.selection()
+    assert lines[3] == f"library: {'CUDA' if is_cuda else 'CPU'} build at {path}"
+    usable, detail = pcct.gpu_info()
+    assert lines[4] == (f"GPU: {detail}" if usable else f"GPU: not available ({detail})")
+    assert lines[5].startswith("Brute-force screening kernel: ") and "Go" in lines[5]
 
 
 def test_cli_without_arguments_prints_versions():
@@ -129,8 +132,3 @@ def test_cli_rejects_unknown_commands():
     assert proc.returncode == 2 and "usage: python -m pcct [info]" in proc.stderr
 
 
-def test_gpu_available_is_false_and_says_why():
-    assert pcct.gpu_available() is False
-    doc = pcct.gpu_available.__doc__
-    assert "CUDA" in doc and "without it" in doc
-    assert _lib.go_version().startswith("go1.")

@@ -204,5 +204,6 @@ def test_memory_error_names_the_transformer(monkeypatch):
     X = np.random.default_rng(4).random((200, 2))
     t = KNeighborsTransformer(n_neighbors=50).fit(X)
     monkeypatch.setattr(_memory, "available_bytes", lambda: 1000)
+    monkeypatch.setattr(_memory, "SMALL_BYTES", 0)  # check even this small an answer
     with pytest.raises(MemoryError, match=r"KNeighborsTransformer.transform would return 10,200 "):
         t.transform(X)

@@ -141,10 +141,10 @@ def test_chunked_queries_equal_one_call(monkeypatch):
     # k-NN batches are one call (Ctrl-C reaches Go through the control
     # words); radius batches take ceil(1000/97) = 11 and ceil(2500/97) = 26
     # calls.
-    assert calls.count("pcct_kneighbors") == 1
-    assert calls.count("pcct_kneighbors_fitted") == 1
-    assert calls.count("pcct_radius") == 11
-    assert calls.count("pcct_radius_fitted") == 2 * 26
+    assert calls.count("pcct_kneighbors_on") == 1
+    assert calls.count("pcct_kneighbors_fitted_on") == 1
+    assert calls.count("pcct_radius_on") == 11
+    assert calls.count("pcct_radius_fitted_on") == 2 * 26
 
 
 def test_chunk_size_grows_with_jobs():

@@ -34,6 +34,7 @@ __all__ = [
     "__version__",
     "library_version",
     "gpu_available",
+    "gpu_info",
 ]
 
 
@@ -48,18 +49,35 @@ def library_version():
 
 
 def gpu_available():
-    """Return whether pcct can search on a GPU: always False in this build.
+    """Return whether pcct can search on a GPU in this process.
 
-    pcct's design has an optional CUDA backend (Go, on gorgonia.org/cu,
-    behind the build tag ``cuda``), but this build of the library was made
-    without it: the backend is not part of this release, as its work waits
-    for GPU hardware to build and test it on. Every search runs on the CPU,
-    on ``n_jobs`` goroutines. The answer does not depend on the machine, so
-    this function loads nothing and probes no driver.
+    True when pcct's CUDA build is installed, the NVIDIA driver loads and
+    starts, and it reports a device: then ``device="cuda"`` works and
+    ``device="auto"`` uses the GPU for large batches. The driver is asked
+    through ctypes before pcct loads its library (the CUDA build is loaded
+    only where it works; see ``pcct._gpu``). This loads pcct's library if
+    it is not loaded. :func:`gpu_info` says which GPU, or why there is none.
 
     Returns
     -------
     available : bool
-        False.
     """
-    return False
+    return gpu_info()[0]
+
+
+def gpu_info():
+    """Describe the GPU pcct uses, or why there is none.
+
+    Returns
+    -------
+    available : bool
+        Whether ``device="cuda"`` works.
+    detail : str
+        The GPU, e.g. "NVIDIA H200 (device 0, compute 9.0, 139.8 GiB, CUDA
+        13.0 driver)", or the reason none is usable: "pcct was built
+        without CUDA", "no NVIDIA driver (libcuda.so.1 could not be
+        loaded)", "the NVIDIA driver reports no CUDA device", ...
+    """
+    from ._lib import gpu_info as _gpu_info
+
+    return _gpu_info()

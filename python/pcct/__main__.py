@@ -2,8 +2,9 @@
 
 ``python -m pcct info`` prints the same facts as a short report: pcct's
 version, the Go version the library was built with, the CPU threads pcct
-uses with ``n_jobs=-1``, and whether a GPU is usable (it never is in this
-build: see :func:`pcct.gpu_available`).
+uses with ``n_jobs=-1``, which build of the library is loaded (CPU or
+CUDA), and the GPU with its driver's CUDA version, or why none is usable
+(see :func:`pcct.gpu_info`).
 """
 
 import os
@@ -57,10 +58,13 @@ def info() -> int:
     print(f"pcct: {pcct.__version__}")
     print(f"Go: {_lib.go_version()} (library: {_lib.version()})")
     print(f"CPU threads: {cpu_count()} usable (n_jobs=-1), {os.cpu_count()} in the machine")
-    if pcct.gpu_available():  # pragma: no cover - no CUDA build exists yet
-        print("GPU: available")
+    path, is_cuda, _ = _lib.selection()
+    print(f"library: {'CUDA' if is_cuda else 'CPU'} build at {path}")
+    usable, detail = pcct.gpu_info()
+    if usable:  # pragma: no cover - needs a GPU
+        print(f"GPU: {detail}")
     else:
-        print("GPU: not available (pcct was built without CUDA)")
+        print(f"GPU: not available ({detail})")
     print(f"Brute-force screening kernel: {_lib.screen_kernel()}")
     return 0
 

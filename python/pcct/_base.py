@@ -40,6 +40,8 @@ from ._validation import (
     check_radius,
     effective_n_jobs,
     search_code,
+    device_code,
+    check_device,
 )
 from .exceptions import ReadOnlyError
 from .tree import build_index
@@ -57,7 +59,7 @@ class NeighborsBase(BaseEstimator):
 
     Subclasses define ``__init__`` with their parameters (among
     n_neighbors, radius, mode, metric, p, metric_params, n_jobs, search,
-    verbose) and call :meth:`_fit` from ``fit``.
+    verbose, device) and call :meth:`_fit` from ``fit``.
     """
 
     # -- fitted attributes that follow the tree's current version ----------
@@ -93,6 +95,11 @@ class NeighborsBase(BaseEstimator):
     def _strategy(self):
         """The C ABI code of the search parameter."""
         return search_code(self.search, type(self).__name__)
+
+    def _device(self):
+        """The C ABI code of the device parameter ("auto" for estimators
+        without one)."""
+        return device_code(getattr(self, "device", "auto"), type(self).__name__)
 
     def _check_writable(self, what):
         if getattr(self, "_read_only", False):
@@ -143,6 +150,7 @@ class NeighborsBase(BaseEstimator):
                 ensure_all_finite=True,
             ))
             check_metric_domain(code, X)
+            check_device(getattr(self, "device", "auto"), code, p, type(self).__name__)
             tree, choice = self._fit_index(X, code, p)
         except BaseException:
             for a in ("n_features_in_", "feature_names_in_"):
@@ -163,8 +171,17 @@ class NeighborsBase(BaseEstimator):
         ``algorithm`` parameter says or (for "auto") as the library
         chooses; it copies X into Go (no Python copy is kept). Returns
         (index, the evidence "auto" chose from or None)."""
-        return build_index(X, code, p, self.n_jobs, 0, self.search, self._verbose(),
-                           getattr(self, "algorithm", "cover_tree"))
+        algorithm = getattr(self, "algorithm", "cover_tree")
+        if getattr(self, "device", "auto") == "cuda":
+            # The GPU searches the points of a cover tree's handle.
+            if algorithm == "brute":
+                raise ValueError(
+                    f"{type(self).__name__}(algorithm='brute', device='cuda'): the GPU "
+                    "answers from a cover tree's points; use algorithm='auto' or "
+                    "'cover_tree' with device='cuda', or device='cpu' for brute force."
+                )
+            algorithm = "cover_tree"
+        return build_index(X, code, p, self.n_jobs, 0, self.search, self._verbose(), algorithm)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -430,7 +447,8 @@ class KNeighborsMixin:
         nq = v.n_samples if query_is_train else X.shape[0]
         k = check_n_neighbors(n_neighbors, self.n_neighbors, query_is_train, nq, v.n_samples)
         dist, ind = tree._kneighbors(X, k, self._jobs(), self._strategy(), version=v,
-                                     verbose=self._verbose(), what=what, extra=extra)
+                                     verbose=self._verbose(), what=what, extra=extra,
+                                     device=self._device())
         return dist, ind, v
 
     def kneighbors_graph(self, X=None, n_neighbors=None, mode="connectivity", columns=None):
@@ -490,6 +508,7 @@ class RadiusNeighborsMixin:
         counts, dist, ind = tree._radius(
             X, radius, sort_results, self._jobs(), version=v,
             counts_only=counts_only, verbose=self._verbose(), what=what, extra=extra,
+            device=self._device(),
         )
         return counts, dist, ind, v
 

@@ -14,7 +14,10 @@ ticket into ``ValueError``, ``RuntimeError``, ``MemoryError`` or
 
 Only one Go shared library can live in a process (golang/go#18976,
 golang/go#65050), so pcct loads exactly one, and the package never loads
-another.
+another. There are two builds: the CPU build (``libpcct.so``) and, where
+``pip install`` could build it, the CUDA build (``libpcct_cuda.so``); the
+CUDA build is loaded only after the NVIDIA driver was found to work
+(:func:`select`, :mod:`pcct._gpu`).
 """
 
 from __future__ import annotations
@@ -25,8 +28,8 @@ import sys
 import threading
 from ctypes import POINTER, c_char_p, c_double, c_int32, c_int64, c_size_t, c_uint64, c_void_p
 
-__all__ = ["lib", "check", "library_path", "version", "ForkedChildError", "StoppedError",
-           "AnswerLimitError"]
+__all__ = ["lib", "check", "library_path", "select", "selection", "version", "gpu_info",
+           "ForkedChildError", "StoppedError", "AnswerLimitError"]
 
 # uintptr_t: the width of a pointer on every platform Go's c-shared supports.
 c_uintptr = c_size_t
@@ -59,22 +62,72 @@ class AnswerLimitError(MemoryError):
     that names their number."""
 
 
-def _library_name() -> str:
-    if sys.platform == "win32":
-        return "libpcct.dll"
-    return "libpcct.so"
+def _library_name(cuda: bool = False) -> str:
+    base = "libpcct_cuda" if cuda else "libpcct"
+    return base + (".dll" if sys.platform == "win32" else ".so")
+
+
+def _package_dir() -> str:
+    return os.path.dirname(os.path.abspath(__file__))
+
+
+def _env_off(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("0", "off", "no", "false")
+
+
+def select() -> tuple[str, bool, str]:
+    """Choose the library this process loads: (path, is the CUDA build,
+    why).
+
+    - ``PCCT_LIBRARY`` names a library to load whatever it is (for
+      development against a fresh build); it is taken as the CUDA build if
+      its file name says so.
+    - Otherwise the CUDA build (``libpcct_cuda.so`` in the package, or
+      ``PCCT_CUDA_LIBRARY``) is chosen only when it exists, ``PCCT_CUDA``
+      is not ``0``, and the NVIDIA driver loads, starts and reports a device
+      (:func:`pcct._gpu.probe`, through ctypes, before any Go library is
+      loaded).
+    - Else the CPU build, ``libpcct.so`` in the package.
+
+    Never both: a process holds one Go runtime.
+    """
+    override = os.environ.get("PCCT_LIBRARY")
+    if override:
+        return override, "cuda" in os.path.basename(override), "PCCT_LIBRARY is set"
+    cpu = os.path.join(_package_dir(), _library_name())
+    cuda = os.environ.get("PCCT_CUDA_LIBRARY") or os.path.join(_package_dir(), _library_name(True))
+    if not os.path.exists(cuda):
+        return cpu, False, "pcct was built without CUDA"
+    if _env_off("PCCT_CUDA"):
+        return cpu, False, "PCCT_CUDA=0 turns the CUDA build off"
+    from ._gpu import probe
+
+    usable, detail = probe()
+    if not usable:
+        return cpu, False, detail
+    return cuda, True, detail
+
+
+_selection: tuple[str, bool, str] | None = None
+
+
+def selection() -> tuple[str, bool, str]:
+    """The library chosen for this process (see :func:`select`), chosen
+    once: (path, is the CUDA build, why)."""
+    global _selection
+    if _selection is None:
+        _selection = select()
+    return _selection
 
 
 def library_path() -> str:
     """Return the path of the shared library this process loads.
 
     The environment variable ``PCCT_LIBRARY`` overrides the library shipped
-    inside the package (for development against a fresh build).
+    inside the package (for development against a fresh build); otherwise
+    the CUDA build is chosen where a GPU is usable (see :func:`select`).
     """
-    override = os.environ.get("PCCT_LIBRARY")
-    if override:
-        return override
-    return os.path.join(os.path.dirname(os.path.abspath(__file__)), _library_name())
+    return selection()[0]
 
 
 # (name, restype, argtypes) of every export.
@@ -104,14 +157,12 @@ _SIGNATURES = [
     ("pcct_bytes_fill", c_int64, [c_uintptr, c_void_p]),
     ("pcct_tree_decode", c_int64, [c_void_p, c_int64, c_int32, POINTER(c_uintptr)]),
     ("pcct_kneighbors", c_int64,
-     [c_uintptr, c_void_p, c_int64, c_int64, c_int64, c_int32, c_int32, c_double, c_void_p,
-      c_void_p, c_void_p]),
+     [c_uintptr, c_void_p, c_int64, c_int64, c_int64, c_int32, c_int32, c_void_p, c_void_p,
+      c_void_p]),
     ("pcct_kneighbors_fitted", c_int64,
-     [c_uintptr, c_int64, c_int64, c_int64, c_int32, c_int32, c_double, c_void_p, c_void_p,
-      c_void_p]),
+     [c_uintptr, c_int64, c_int64, c_int64, c_int32, c_int32, c_void_p, c_void_p, c_void_p]),
     ("pcct_kneighbors_ids", c_int64,
-     [c_uintptr, c_void_p, c_int64, c_int64, c_int32, c_int32, c_double, c_void_p, c_void_p,
-      c_void_p]),
+     [c_uintptr, c_void_p, c_int64, c_int64, c_int32, c_int32, c_void_p, c_void_p, c_void_p]),
     ("pcct_radius", c_int64,
      [c_uintptr, c_void_p, c_int64, c_int64, c_double, c_int32, c_int32, c_void_p, c_int64,
       c_void_p, POINTER(c_uintptr), POINTER(c_int64)]),
@@ -126,6 +177,25 @@ _SIGNATURES = [
       c_void_p]),
     ("pcct_radius_fill", c_int64, [c_uintptr, c_void_p, c_void_p]),
     ("pcct_result_free", c_int64, [c_uintptr]),
+    ("pcct_kneighbors_on", c_int64,
+     [c_uintptr, c_int32, c_void_p, c_int64, c_int64, c_int64, c_int32, c_int32, c_double,
+      c_void_p, c_void_p, c_void_p]),
+    ("pcct_kneighbors_fitted_on", c_int64,
+     [c_uintptr, c_int32, c_int64, c_int64, c_int64, c_int32, c_int32, c_double, c_void_p,
+      c_void_p, c_void_p]),
+    ("pcct_kneighbors_ids_on", c_int64,
+     [c_uintptr, c_int32, c_void_p, c_int64, c_int64, c_int32, c_int32, c_double, c_void_p,
+      c_void_p, c_void_p]),
+    ("pcct_radius_on", c_int64,
+     [c_uintptr, c_int32, c_void_p, c_int64, c_int64, c_double, c_int32, c_int32, c_void_p,
+      c_int64, c_void_p, POINTER(c_uintptr), POINTER(c_int64)]),
+    ("pcct_radius_fitted_on", c_int64,
+     [c_uintptr, c_int32, c_int64, c_int64, c_double, c_int32, c_int32, c_void_p, c_int64,
+      c_void_p, POINTER(c_uintptr), POINTER(c_int64)]),
+    ("pcct_radius_ids_on", c_int64,
+     [c_uintptr, c_int32, c_void_p, c_int64, c_double, c_int32, c_int32, c_void_p, c_int64,
+      c_void_p, POINTER(c_uintptr), POINTER(c_int64)]),
+    ("pcct_gpu_info", c_int64, [c_char_p, c_int64, POINTER(c_int64), POINTER(c_int32)]),
     ("pcct_version", c_int64, [c_char_p, c_int64]),
     ("pcct_test_panic", c_int64, []),
 ]
@@ -161,7 +231,8 @@ def _load() -> ctypes.CDLL:
     with _lock:
         if _lib is not None:
             return _lib
-        path = library_path()
+        global _selection
+        path, is_cuda, _ = selection()
         if not os.path.exists(path):
             raise ImportError(
                 f"pcct's shared library is missing at {path!r}: the package was not "
@@ -171,7 +242,17 @@ def _load() -> ctypes.CDLL:
             )
         # CDLL (not PyDLL): ctypes releases the GIL during every call, so Go's
         # goroutines run while other Python threads go on.
-        lib = ctypes.CDLL(path)
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError as e:
+            if not is_cuda or os.environ.get("PCCT_LIBRARY"):
+                raise
+            # The driver answered the probe but the CUDA build does not load
+            # (a driver too old for its symbols, say): no Go runtime started,
+            # so the CPU build can still be loaded.
+            path = os.path.join(_package_dir(), _library_name())
+            _selection = (path, False, f"the CUDA build could not be loaded ({e})")
+            lib = ctypes.CDLL(path)
         for name, restype, argtypes in _SIGNATURES:
             fn = getattr(lib, name)
             fn.restype = restype
@@ -248,6 +329,32 @@ def screen_kernel() -> str:
     buf = ctypes.create_string_buffer(128)
     lib().pcct_screen_kernel(buf, len(buf))
     return buf.value.decode()
+
+
+def gpu_info() -> tuple[bool, str]:
+    """(usable, description): the GPU that ``device="cuda"`` uses, e.g.
+    "NVIDIA H200 (device 0, compute 9.0, 139.8 GiB, CUDA 13.0 driver),
+    NVIDIA driver 580.159", or why there is none. Loads the library."""
+    path, is_cuda, why = selection()
+    if not is_cuda:
+        return False, why
+    fn = lib().pcct_gpu_info
+    n = c_int64(0)
+    built = c_int32(0)
+    st = fn(None, 0, ctypes.byref(n), ctypes.byref(built))
+    if st:
+        _, msg = error_message(st)
+        return False, msg
+    buf = ctypes.create_string_buffer(n.value + 1)
+    st = fn(buf, len(buf), ctypes.byref(n), ctypes.byref(built))
+    if st:  # pragma: no cover - the device does not go away
+        _, msg = error_message(st)
+        return False, msg
+    desc = buf.value.decode("utf-8", errors="replace")
+    from ._gpu import driver_version
+
+    driver = driver_version()
+    return True, desc + (f", NVIDIA driver {driver}" if driver else "")
 
 
 def go_version() -> str:

@@ -100,9 +100,18 @@ def too_large(what, pairs, per_pair, available, advice):
     )
 
 
+# Answers smaller than this are not checked: reading the limits costs about
+# 0.1 ms with the GIL held, and numpy raises MemoryError by itself for an
+# array that small that cannot be allocated.
+SMALL_BYTES = 16 << 20
+
+
 def check_pairs(what, pairs, per_pair, advice):
     """Raise :func:`too_large`'s MemoryError if ``pairs`` pairs of
-    ``per_pair`` bytes do not fit in the memory available."""
+    ``per_pair`` bytes do not fit in the memory available (answers below
+    :data:`SMALL_BYTES` pass unchecked)."""
+    if pairs * per_pair < SMALL_BYTES:
+        return
     available = available_bytes()
     if available is not None and pairs * per_pair > available:
         raise too_large(what, pairs, per_pair, available, advice)

@@ -76,11 +76,12 @@ def _query_rows(version, X, ids):
 
 
 def kneighbors(version, X, k, *, jobs, strategy, ids=None, verbose=False, what="kneighbors",
-               extra=0, eps=0.0):
+               extra=0, device=0, eps=0.0):
     """The k nearest neighbours of each query: (dist, ind), each of shape
     (n_queries, k), distances in the tree's dtype and int64 ids; one call
-    into Go. With ``eps`` > 0 the j-th neighbour returned is at most 1+eps
-    times as far as the true j-th (cKDTree's approximate search).
+    into Go, on ``device`` (a code of ``_validation.DEVICES``). With ``eps``
+    > 0 the j-th neighbour returned is at most 1+eps times as far as the
+    true j-th (cKDTree's approximate search; the GPU answers exactly).
     MemoryError, naming ``what``, before anything is allocated if the
     answer (plus ``extra`` bytes per pair the caller will build from it)
     cannot fit in memory."""
@@ -95,16 +96,16 @@ def kneighbors(version, X, k, *, jobs, strategy, ids=None, verbose=False, what="
 
     def work(control):
         if X is not None:
-            st = lib.pcct_kneighbors(
-                h, ptr(X), nq, d, k, jobs, strategy, eps, control, ptr(dist), ptr(ind)
+            st = lib.pcct_kneighbors_on(
+                h, device, ptr(X), nq, d, k, jobs, strategy, eps, control, ptr(dist), ptr(ind)
             )
         elif ids is None:
-            st = lib.pcct_kneighbors_fitted(
-                h, 0, nq, k, jobs, strategy, eps, control, ptr(dist), ptr(ind)
+            st = lib.pcct_kneighbors_fitted_on(
+                h, device, 0, nq, k, jobs, strategy, eps, control, ptr(dist), ptr(ind)
             )
         else:
-            st = lib.pcct_kneighbors_ids(
-                h, ptr(ids), nq, k, jobs, strategy, eps, control, ptr(dist), ptr(ind)
+            st = lib.pcct_kneighbors_ids_on(
+                h, device, ptr(ids), nq, k, jobs, strategy, eps, control, ptr(dist), ptr(ind)
             )
         _lib.check(st)
 
@@ -165,12 +166,12 @@ def _check_radius_size(version, X, ids, nq, r, jobs, budget, per_pair, what):
 
 
 def radius(version, X, r, *, sort, jobs, ids=None, counts_only=False, verbose=False, step=None,
-           what="radius_neighbors", extra=0):
+           what="radius_neighbors", extra=0, device=0):
     """The points within distance r (d <= r) of each query: (counts, dist,
     ind) with the answers of all queries concatenated; dist and ind are
     None with counts_only (see :func:`count`). Long batches run in chunks of
     ``step`` rows (default :func:`chunk_rows`), which bounds the results Go
-    holds before they are copied.
+    holds before they are copied; each chunk runs on ``device``.
 
     The answers may not outgrow the memory available: Go is given a limit
     on the answers it may hold (what fits, at :func:`radius_bytes_per_pair`
@@ -206,18 +207,18 @@ def radius(version, X, r, *, sort, jobs, ids=None, counts_only=False, verbose=Fa
             # 0 means no limit: a chunk gets at least 1.
             limit = 0 if budget is None else max(budget - held, 1)
             if X is not None:
-                st = lib.pcct_radius(
-                    h, ptr(X[lo:hi]), hi - lo, d, r, int(sort), jobs, control, limit,
+                st = lib.pcct_radius_on(
+                    h, device, ptr(X[lo:hi]), hi - lo, d, r, int(sort), jobs, control, limit,
                     ptr(counts[lo:hi]), ctypes.byref(result), ctypes.byref(total),
                 )
             elif ids is None:
-                st = lib.pcct_radius_fitted(
-                    h, lo, hi - lo, r, int(sort), jobs, control, limit, ptr(counts[lo:hi]),
+                st = lib.pcct_radius_fitted_on(
+                    h, device, lo, hi - lo, r, int(sort), jobs, control, limit, ptr(counts[lo:hi]),
                     ctypes.byref(result), ctypes.byref(total),
                 )
             else:
-                st = lib.pcct_radius_ids(
-                    h, ptr(ids[lo:hi]), hi - lo, r, int(sort), jobs, control, limit,
+                st = lib.pcct_radius_ids_on(
+                    h, device, ptr(ids[lo:hi]), hi - lo, r, int(sort), jobs, control, limit,
                     ptr(counts[lo:hi]), ctypes.byref(result), ctypes.byref(total),
                 )
             _lib.check(st)

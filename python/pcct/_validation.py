@@ -34,6 +34,10 @@ __all__ = [
     "check_metric_domain",
     "parse_search",
     "ALGORITHMS",
+    "parse_device",
+    "device_code",
+    "check_device",
+    "DEVICES",
     "effective_n_jobs",
     "cpu_count",
     "check_seed",
@@ -94,6 +98,11 @@ _OTHER_ALGORITHMS = {
     "kd_tree": "pcct's tree is a cover tree: use 'cover_tree', or 'auto'",
     "ball_tree": "pcct's tree is a cover tree: use 'cover_tree', or 'auto'",
 }
+
+# Devices -> C ABI device code (capi/gpu.go).
+DEVICES = {"cpu": 0, "cuda": 1, "auto": 2}
+# Metric codes the GPU kernels compute (Minkowski only as p = 1, 2 or inf).
+_GPU_METRICS = {0, 1, 2, 4}
 
 # The dtypes the library stores, and their C ABI codes.
 DTYPES = {np.dtype(np.float32): 0, np.dtype(np.float64): 1}
@@ -524,6 +533,10 @@ def _check_algorithm_param(owner, v):
         )
 
 
+def _check_device_param(owner, v):
+    device_code(v, owner)
+
+
 def _check_mode_param(owner, v):
     if not isinstance(v, str) or v not in MODES:
         raise _invalid(owner, "mode", f"a str among {_options(MODES)}", v)
@@ -542,7 +555,49 @@ _PARAM_CHECKS = {
     "verbose": _check_verbose_param,
     "search": _check_search_param,
     "algorithm": _check_algorithm_param,
+    "device": _check_device_param,
 }
+
+
+def device_code(device, owner):
+    """The C ABI code of an estimator's ``device`` parameter
+    (InvalidParameterError if unknown)."""
+    if not isinstance(device, str) or device not in DEVICES:
+        raise _invalid(owner, "device", f"a str among {_options(DEVICES)}", device)
+    return DEVICES[device]
+
+
+def parse_device(device, owner="CoverTree"):
+    """Return the device code of a device name (ValueError if unknown)."""
+    if not isinstance(device, str) or device not in DEVICES:
+        raise ValueError(
+            f"Unsupported device {device!r} for {owner}: use one of "
+            f"{', '.join(repr(d) for d in DEVICES)}."
+        )
+    return DEVICES[device]
+
+
+def check_device(device, code, p, owner):
+    """For device "cuda": raise ValueError, saying why, if no GPU is usable
+    or the GPU has no kernel for the metric (code, p). Other devices pass:
+    "auto" falls back to the CPU."""
+    if device != "cuda":
+        return
+    gpu_metric = code in _GPU_METRICS or (code == _MINKOWSKI and p in (1.0, 2.0, math.inf))
+    if not gpu_metric:
+        raise ValueError(
+            f"{owner}(device='cuda') needs a metric the GPU computes (euclidean, "
+            f"cosine, manhattan, chebyshev, or minkowski with p=1, 2 or inf); got "
+            f"{METRIC_NAMES[code]!r}. Use device='cpu', or 'auto', which runs it on the CPU."
+        )
+    from ._lib import gpu_info
+
+    usable, why = gpu_info()
+    if not usable:
+        raise ValueError(
+            f"{owner}(device='cuda') needs a usable GPU, and there is none: {why}. "
+            "Use device='auto' (the GPU where there is one, else the CPU) or 'cpu'."
+        )
 
 
 def search_code(search, owner):

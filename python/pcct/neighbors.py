@@ -99,6 +99,18 @@ class NearestNeighbors(KNeighborsMixin, RadiusNeighborsMixin, UpdatesMixin, Neig
         is installed) or, without tqdm, a line on stderr. The bar follows
         the count of points inserted or queries answered that the Go
         library updates as it works.
+    device : {"auto", "cpu", "cuda"}, default="auto"
+        Where :meth:`kneighbors`, :meth:`radius_neighbors` and the graphs
+        run. "cpu": the cover tree's search. "cuda": an exact brute force
+        on the GPU, which returns the same indices and distances as the CPU
+        (ties by id); it needs pcct's CUDA build and a usable NVIDIA GPU,
+        and :meth:`fit` raises ValueError, saying why, without one. "auto":
+        the GPU when one is usable and the batch is large enough to pay
+        (about 2^31 coordinate comparisons: queries x points x features),
+        else the CPU. The GPU computes euclidean, cosine, manhattan and
+        chebyshev; other metrics run on the CPU under "auto" and raise
+        ValueError under "cuda". The tree is built and updated on the CPU
+        whatever the device. See :func:`pcct.gpu_available`.
 
     Attributes
     ----------
@@ -211,6 +223,7 @@ class NearestNeighbors(KNeighborsMixin, RadiusNeighborsMixin, UpdatesMixin, Neig
         algorithm="auto",
         search="depth_first",
         verbose=False,
+        device="auto",
     ):
         self.n_neighbors = n_neighbors
         self.radius = radius
@@ -221,6 +234,7 @@ class NearestNeighbors(KNeighborsMixin, RadiusNeighborsMixin, UpdatesMixin, Neig
         self.algorithm = algorithm
         self.search = search
         self.verbose = verbose
+        self.device = device
 
     # -- fit ---------------------------------------------------------------
 

@@ -35,6 +35,8 @@ from ._validation import (
     effective_n_jobs,
     parse_metric,
     parse_search,
+    parse_device,
+    check_device,
 )
 from .exceptions import ReadOnlyError
 
@@ -109,6 +111,16 @@ class CoverTree:
     verbose : bool, default=False
         Show a progress bar (tqdm if installed, else a line on stderr) for
         the build, updates and queries.
+    device : {"auto", "cpu", "cuda"}, default="auto"
+        Where queries run. "cpu": the tree's search. "cuda": an exact brute
+        force on the GPU (the CUDA build of pcct on a machine with an NVIDIA
+        driver and GPU; otherwise ValueError, saying why), which returns the
+        same indices and distances as the CPU. "auto": the GPU when one is
+        usable and the batch is large enough to pay (about 2^31 coordinate
+        comparisons: queries x points x features), else the CPU. The GPU
+        computes euclidean, cosine, manhattan and chebyshev; other metrics
+        run on the CPU under "auto" and raise ValueError under "cuda".
+        Builds and updates run on the CPU. See :func:`pcct.gpu_available`.
 
     Attributes
     ----------
@@ -158,9 +170,11 @@ class CoverTree:
     """
 
     def __init__(self, X, metric="euclidean", p=2, n_jobs=None, seed=0, search="depth_first",
-                 verbose=False):
+                 verbose=False, device="auto"):
         code, p = parse_metric(metric, p)
         parse_search(search)
+        parse_device(device)
+        check_device(device, code, p, "CoverTree")
         self.n_jobs = n_jobs
         jobs = self._jobs()  # validate early
         seed = check_seed(seed)
@@ -172,10 +186,11 @@ class CoverTree:
             estimator="CoverTree",
         ))
         check_metric_domain(code, X)
-        self._init(X.dtype, X.shape[1], code, p, seed, search, False, verbose)
+        self._init(X.dtype, X.shape[1], code, p, seed, search, False, verbose, device)
         self._version = self._build(X, jobs)
 
-    def _init(self, dtype, n_features, code, p, seed, search, read_only, verbose=False):
+    def _init(self, dtype, n_features, code, p, seed, search, read_only, verbose=False,
+              device="auto"):
         self.dtype = np.dtype(dtype)
         self.n_features = int(n_features)
         self.metric = METRIC_NAMES[code]
@@ -184,6 +199,7 @@ class CoverTree:
         self.seed = seed
         self.search = search
         self.verbose = verbose
+        self.device = device
         self._read_only = bool(read_only)
         self._lock = threading.Lock()
 
@@ -196,11 +212,12 @@ class CoverTree:
         return version
 
     @classmethod
-    def _from_checked(cls, X, code, p, n_jobs, seed, search="depth_first", verbose=False):
+    def _from_checked(cls, X, code, p, n_jobs, seed, search="depth_first", verbose=False,
+                      device="auto"):
         """Build from an already validated C-contiguous float array."""
         self = cls.__new__(cls)
         self.n_jobs = n_jobs
-        self._init(X.dtype, X.shape[1], code, p, seed, search, False, verbose)
+        self._init(X.dtype, X.shape[1], code, p, seed, search, False, verbose, device)
         self._version = self._build(X, self._jobs())
         return self
 
@@ -275,6 +292,7 @@ class CoverTree:
             "n_jobs": self.n_jobs,
             "search": self.search,
             "verbose": self.verbose,
+            "device": self.device,
             "read_only": self._read_only,
             "algorithm": self._algorithm,
         }
@@ -301,6 +319,8 @@ class CoverTree:
             read_only = bool(state["read_only"])
             n_jobs = state["n_jobs"]
             verbose = state.get("verbose", False)
+            device = state.get("device", "auto")
+            parse_device(device)
             effective_n_jobs(n_jobs)
             if code not in METRIC_NAMES:
                 raise ValueError(f"metric code {code}")
@@ -341,7 +361,7 @@ class CoverTree:
             check_decoded(version)
         self = cls.__new__(cls)
         self.n_jobs = n_jobs
-        self._init(dtype, n_features, code, p, seed, search, read_only, verbose)
+        self._init(dtype, n_features, code, p, seed, search, read_only, verbose, device)
         self._version = version
         return self
 
@@ -388,6 +408,8 @@ class CoverTree:
         extra = ""
         if self.search != "depth_first":
             extra += f", search={self.search}"
+        if self.device != "auto":
+            extra += f", device={self.device}"
         if self._read_only:
             extra += ", read_only=True"
         try:
@@ -404,6 +426,9 @@ class CoverTree:
 
     def _strategy(self):
         return parse_search(self.search)
+
+    def _device(self):
+        return parse_device(self.device)
 
     def _verbose(self, verbose=None):
         return bool(self.verbose if verbose is None else verbose)
@@ -539,7 +564,7 @@ class CoverTree:
     # -- queries on checked input (used by NearestNeighbors) -------------
 
     def _kneighbors(self, X, k, jobs, strategy=None, version=None, ids=None, verbose=None,
-                    what="query", extra=0, eps=0.0):
+                    what="query", extra=0, device=None, eps=0.0):
         """k nearest neighbours of the rows of X (checked, C-contiguous, in
         the tree's dtype), or, when X is None, of the tree's own points
         ``ids`` (default: every live id, ascending), each left out of its
@@ -547,19 +572,22 @@ class CoverTree:
         :func:`pcct._search.kneighbors`."""
         v = self._version if version is None else version
         strategy = self._strategy() if strategy is None else strategy
+        device = self._device() if device is None else device
         return _search.kneighbors(v, X, k, jobs=jobs, strategy=strategy, ids=ids,
-                                  verbose=self._verbose(verbose), what=what, extra=extra, eps=eps)
+                                  verbose=self._verbose(verbose), what=what, extra=extra,
+                                  device=device, eps=eps)
 
     def _radius(self, X, r, sort, jobs, version=None, ids=None, counts_only=False, verbose=None,
-                what="query_radius", extra=0):
+                what="query_radius", extra=0, device=None):
         """Points within distance r (d <= r) of the rows of X, or of the
         tree's own points (as in _kneighbors) when X is None: (counts, dist,
         ind), the answers of all queries concatenated. See
         :func:`pcct._search.radius`."""
         v = self._version if version is None else version
+        device = self._device() if device is None else device
         return _search.radius(v, X, r, sort=sort, jobs=jobs, ids=ids, counts_only=counts_only,
                               verbose=self._verbose(verbose), step=self._chunk(jobs), what=what,
-                              extra=extra)
+                              extra=extra, device=device)
 
     # -- public API --------------------------------------------------------
 
