@@ -61,23 +61,32 @@ func (t *tree) releaseGPU() {
 	t.gpu.f32, t.gpu.f64 = nil, nil
 }
 
-// indexOf returns the GPU index of w's tree ct, making it on first use.
-func indexOf[T core.Float](w *tree, ct *core.Tree[T], dev *gpu.Device) (*gpu.Index[T], error) {
+// gpuSource is an index whose points a GPU searches: a cover tree or a
+// brute-force index (its Flat, and its queries prepared for it).
+type gpuSource[T core.Float] interface {
+	Len() int
+	Dim() int
+	Flat() *core.Flat[T]
+	Queries(b core.Batch[T]) (core.Query[T], error)
+}
+
+// indexOf returns the GPU index of w's index ct, making it on first use.
+func indexOf[T core.Float](w *tree, ct gpuSource[T], dev *gpu.Device) (*gpu.Index[T], error) {
 	w.gpu.mu.Lock()
 	defer w.gpu.mu.Unlock()
-	switch p := any(ct).(type) {
-	case *core.Tree[float32]:
+	switch p := any(ct.Flat).(type) {
+	case func() *core.Flat[float32]:
 		if w.gpu.f32 == nil {
-			ix, err := gpu.NewIndex(dev, p.Flat())
+			ix, err := gpu.NewIndex(dev, p())
 			if err != nil {
 				return nil, err
 			}
 			w.gpu.f32 = ix
 		}
 		return any(w.gpu.f32).(*gpu.Index[T]), nil
-	case *core.Tree[float64]:
+	case func() *core.Flat[float64]:
 		if w.gpu.f64 == nil {
-			ix, err := gpu.NewIndex(dev, p.Flat())
+			ix, err := gpu.NewIndex(dev, p())
 			if err != nil {
 				return nil, err
 			}
@@ -88,12 +97,12 @@ func indexOf[T core.Float](w *tree, ct *core.Tree[T], dev *gpu.Device) (*gpu.Ind
 	return nil, fmt.Errorf("pcct: no GPU index for %T", ct)
 }
 
-// onGPU returns the GPU index that answers src's nq queries on w's tree ct,
+// onGPU returns the GPU index that answers src's nq queries on w's index ct,
 // or nil when the CPU answers them: for deviceCPU, and for deviceAuto when
 // there is no usable GPU, the metric has no GPU kernel, or the search is
 // too small to pay (gpu.Worth). deviceCUDA without a usable GPU is an
 // argument error that says why.
-func onGPU[T core.Float](w *tree, ct *core.Tree[T], src source, nq int64) (*gpu.Index[T], error) {
+func onGPU[T core.Float](w *tree, ct gpuSource[T], src source, nq int64) (*gpu.Index[T], error) {
 	switch src.device {
 	case deviceCPU:
 		return nil, nil

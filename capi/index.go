@@ -76,15 +76,6 @@ func (t *tree) size() int {
 	return t.b64.Len()
 }
 
-// cpuOnly reports an argument error if src asks for the GPU: a
-// brute-force index is searched on the CPU (device 'auto' runs it there).
-func cpuOnly(src source) error {
-	if src.device == deviceCUDA {
-		return argErrorf("device='cuda' searches a cover tree's points, and this is a brute-force index: use device='cpu' or 'auto', or fit with algorithm='cover_tree'")
-	}
-	return nil
-}
-
 // Fields written by pcct_index_build's choice output, in order.
 const (
 	choiceAlgorithm = iota

@@ -321,11 +321,7 @@ func kneighbors[T core.Float](w *tree, t index[T], src source, k int64, dist uns
 	if err != nil {
 		return err
 	}
-	if ct, ok := t.(*core.Tree[T]); !ok {
-		if err := cpuOnly(src); err != nil {
-			return err
-		}
-	} else {
+	if ct, ok := t.(gpuSource[T]); ok {
 		ix, err := onGPU(w, ct, src, nq)
 		if err != nil {
 			return err
@@ -418,11 +414,7 @@ func radius[T core.Float](w *tree, t index[T], src source, r float64, sorted boo
 		return nil, err
 	}
 	var res *core.RadiusResult[T]
-	if ct, ok := t.(*core.Tree[T]); !ok {
-		if err := cpuOnly(src); err != nil {
-			return nil, err
-		}
-	} else {
+	if ct, ok := t.(gpuSource[T]); ok {
 		ix, err := onGPU(w, ct, src, src.n)
 		if err != nil {
 			return nil, err

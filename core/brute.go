@@ -363,3 +363,23 @@ func (f *BruteForce[T]) Memory() Memory {
 	}
 	return m
 }
+
+// Flat returns the index's points as a Flat (every caller index it holds,
+// ascending, with its point), for a search elsewhere (a GPU's) whose
+// answers are then the index's.
+func (f *BruteForce[T]) Flat() *Flat[T] {
+	live := f.LiveIDs(nil)
+	fl := &Flat[T]{dim: f.dim, metric: f.metric, dist: f.dist, ids: make([]int32, len(live))}
+	fl.pts = make([]T, 0, len(live)*f.dim)
+	for i, id := range live {
+		fl.ids[i] = int32(id)
+		fl.pts = append(fl.pts, f.Point(int(id))...)
+	}
+	return fl
+}
+
+// Queries returns the query points of b as the index searches them, for
+// its Flat, as Tree.Queries does.
+func (f *BruteForce[T]) Queries(b Batch[T]) (Query[T], error) {
+	return queriesOf(b, f, f.metric)
+}

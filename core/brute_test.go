@@ -407,3 +407,47 @@ func TestBruteDropsDeletedChunks(t *testing.T) {
 		}
 	}
 }
+
+// TestBruteForceFlat checks that a BruteForce hands a GPU the same point
+// set and queries as a Tree over the same points and updates would.
+func TestBruteForceFlat(t *testing.T) {
+	rng := rand.New(rand.NewPCG(6, 6))
+	data := make([]float32, 2000*5)
+	for i := range data {
+		data[i] = float32(rng.NormFloat64())
+	}
+	for _, m := range []core.Metric{{}, {Kind: core.Cosine}} {
+		tr, err := core.Build(data, 5, core.Options{Metric: m})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fl, err := core.BuildBruteForce(data, 5, core.Options{Metric: m})
+		if err != nil {
+			t.Fatal(err)
+		}
+		del := []int64{3, 1024, 1999}
+		if tr, err = tr.Delete(del, core.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if fl, err = fl.Delete(del, core.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		a, b := tr.Flat(), fl.Flat()
+		if !slices.Equal(a.Points(), b.Points()) || !slices.Equal(a.IDs(), b.IDs()) || a.Metric() != b.Metric() {
+			t.Fatalf("%v: the brute-force index's Flat differs from the tree's", m)
+		}
+		for _, batch := range []core.Batch[float32]{{Points: data[:50]}, {IDs: []int64{0, 5, 1998}}} {
+			qa, err := tr.Queries(batch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			qb, err := fl.Queries(batch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(qa.Points, qb.Points) || !slices.Equal(qa.Exclude, qb.Exclude) {
+				t.Fatalf("%v: the brute-force index prepares queries differently", m)
+			}
+		}
+	}
+}

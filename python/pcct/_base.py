@@ -171,17 +171,8 @@ class NeighborsBase(BaseEstimator):
         ``algorithm`` parameter says or (for "auto") as the library
         chooses; it copies X into Go (no Python copy is kept). Returns
         (index, the evidence "auto" chose from or None)."""
-        algorithm = getattr(self, "algorithm", "cover_tree")
-        if getattr(self, "device", "auto") == "cuda":
-            # The GPU searches the points of a cover tree's handle.
-            if algorithm == "brute":
-                raise ValueError(
-                    f"{type(self).__name__}(algorithm='brute', device='cuda'): the GPU "
-                    "answers from a cover tree's points; use algorithm='auto' or "
-                    "'cover_tree' with device='cuda', or device='cpu' for brute force."
-                )
-            algorithm = "cover_tree"
-        return build_index(X, code, p, self.n_jobs, 0, self.search, self._verbose(), algorithm)
+        return build_index(X, code, p, self.n_jobs, 0, self.search, self._verbose(),
+                           getattr(self, "algorithm", "cover_tree"))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
