@@ -54,6 +54,7 @@ fmt-check:
 
 vet:
 	$(GO) vet ./...
+	GOEXPERIMENT=simd $(GO) vet ./core ./capi
 
 # The race detector over the concurrent tests: the core package (snapshots
 # read while updates run, parallel batches, dynamic sequences) and the
@@ -63,8 +64,13 @@ RACE_RUN ?= Batch|Monitor|EmptyTree
 # on a few of its test cases.
 CLUSTER_RACE_RUN ?= TestMinimumSpanningTreeAgainstPrim/blobs|TestDBSCANWeights|TestHDBSCANHierarchyAgainstPrim/uniform/euclidean
 
+# The brute-force index's vector kernel exists only under Go's SIMD
+# experiment (the Python package is built with it): its tests run both ways.
+SIMD_RUN ?= Brute|Choose
+
 go-test: fmt-check vet vet-cuda
 	$(GO) test ./...
+	GOEXPERIMENT=simd $(GO) test -run '$(SIMD_RUN)' ./core
 	$(GO) test -race ./core
 	$(GO) test -race -run '$(RACE_RUN)' ./tests_go
 	$(GO) test -race -run '$(CLUSTER_RACE_RUN)' ./cluster

@@ -16,7 +16,8 @@ for the whole call, and runs on it through the tree's ``_kneighbors`` and
 algorithm, another device) plugs in at :meth:`NeighborsBase._fit_index`,
 which chooses what ``tree_`` is, and by giving that object the same
 ``_version``, ``_kneighbors`` and ``_radius``; nothing else here needs to
-know which index answers.
+know which index answers. The ``algorithm`` parameter chooses between a
+:class:`CoverTree` and a :class:`BruteForceIndex` there.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from ._validation import (
     check_device,
 )
 from .exceptions import ReadOnlyError
-from .tree import CoverTree
+from .tree import build_index
 
 __all__ = ["NeighborsBase", "KNeighborsMixin", "RadiusNeighborsMixin", "UpdatesMixin"]
 
@@ -150,7 +151,7 @@ class NeighborsBase(BaseEstimator):
             ))
             check_metric_domain(code, X)
             check_device(getattr(self, "device", "auto"), code, p, type(self).__name__)
-            tree = self._fit_index(X, code, p)
+            tree, choice = self._fit_index(X, code, p)
         except BaseException:
             for a in ("n_features_in_", "feature_names_in_"):
                 self.__dict__.pop(a, None)
@@ -159,15 +160,19 @@ class NeighborsBase(BaseEstimator):
         self.tree_ = tree
         self.effective_metric_ = effective_metric
         self.effective_metric_params_ = effective_params
+        self.effective_algorithm_ = tree._algorithm
+        self.algorithm_choice_ = choice
         return self
 
     def _fit_index(self, X, code, p):
         """The index the queries will run on, over the checked rows of X
         (C-contiguous float32 or float64) with the metric (code, p): a
-        :class:`CoverTree`, which copies X into Go (no Python copy is
-        kept)."""
-        return CoverTree._from_checked(X, code, p, self.n_jobs, 0, self.search,
-                                       self._verbose())
+        :class:`CoverTree` or a :class:`BruteForceIndex`, as the
+        ``algorithm`` parameter says or (for "auto") as the library
+        chooses; it copies X into Go (no Python copy is kept). Returns
+        (index, the evidence "auto" chose from or None)."""
+        return build_index(X, code, p, self.n_jobs, 0, self.search, self._verbose(),
+                           getattr(self, "algorithm", "cover_tree"))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -200,6 +205,7 @@ class NeighborsBase(BaseEstimator):
             "effective_metric_params_": self.effective_metric_params_,
             "n_features_in_": self.n_features_in_,
             "read_only": bool(getattr(self, "_read_only", False)),
+            "algorithm_choice_": getattr(self, "algorithm_choice_", None),
         }
         if hasattr(self, "feature_names_in_"):
             attrs["feature_names_in_"] = [str(f) for f in self.feature_names_in_]
@@ -233,6 +239,10 @@ class NeighborsBase(BaseEstimator):
                 f"({effective_metric!r} with {effective_params!r})"
             )
         est.tree_ = tree
+        est.effective_algorithm_ = tree._algorithm
+        est.algorithm_choice_ = attrs.get("algorithm_choice_")
+        if est.algorithm_choice_ is not None:
+            est.algorithm_choice_ = {str(k): float(v) for k, v in est.algorithm_choice_.items()}
         est.effective_metric_ = str(attrs["effective_metric_"])
         est.effective_metric_params_ = dict(attrs["effective_metric_params_"])
         est.n_features_in_ = int(attrs["n_features_in_"])

@@ -3,7 +3,9 @@ that make new versions (build, insert, delete, decode) or read one (stats,
 live ids, structure, encode).
 
 A tree in the Go library is reached through a handle (a
-``runtime/cgo.Handle``). Every handle names one immutable version: updates
+``runtime/cgo.Handle``). A handle may also hold a brute-force index (a
+``core.Brute``): it answers the same calls (but structure), and its
+``algorithm`` says which it is. Every handle names one immutable version: updates
 make a new version and never change an old one. :class:`TreeVersion` owns
 one handle and frees it through ``weakref.finalize`` once nothing refers to
 it, so a :class:`pcct.CoverTree`, its snapshots and the estimators share a
@@ -26,8 +28,8 @@ import numpy as np
 from . import _lib, _run
 from ._validation import DTYPE_OF_CODE, DTYPES
 
-__all__ = ["TreeVersion", "PendingVersion", "STAT_FIELDS", "ptr", "raw_stats", "build",
-           "read_encoding_header"]
+__all__ = ["TreeVersion", "PendingVersion", "STAT_FIELDS", "ALGORITHMS", "CHOICE_FIELDS", "ptr",
+           "raw_stats", "build", "read_encoding_header"]
 
 # The fields of pcct_tree_stats, in order.
 STAT_FIELDS = (
@@ -50,6 +52,25 @@ STAT_FIELDS = (
     "bytes_groups",
     "bytes_ids",
     "bytes_id_map",
+    "algorithm",
+)
+
+# Index algorithms -> C ABI code (core.Algorithm); "auto" chooses from the
+# data, and the version then says which was built.
+ALGORITHMS = {"auto": 0, "cover_tree": 1, "brute": 2}
+_ALGORITHM_NAMES = {code: name for name, code in ALGORITHMS.items()}
+
+# The evidence pcct_index_build reports for "auto" (core.Choice), after the
+# algorithm code, in order.
+CHOICE_FIELDS = (
+    "sample",
+    "sample_evaluations_per_query",
+    "growth",
+    "evaluations_per_query",
+    "build_evaluations_per_point",
+    "tree_seconds",
+    "brute_seconds",
+    "build_budget",
 )
 
 # The largest n_jobs the C ABI takes (an int32).
@@ -71,26 +92,38 @@ def raw_stats(handle):
     return [int(out[i]) for i in range(min(written.value, len(STAT_FIELDS)))]
 
 
-def build(X, code, p, seed, jobs, verbose=False):
+def build(X, code, p, seed, jobs, verbose=False, algorithm="cover_tree"):
     """A new version holding the rows of X (checked, C-contiguous float32 or
-    float64), with ids 0..n-1; in a worker thread when it is long, so that
-    Ctrl-C stops it."""
+    float64), with ids 0..n-1, built as ``algorithm`` says (a key of
+    :data:`ALGORITHMS`); in a worker thread when it is long, so that Ctrl-C
+    stops it. Returns (version, choice): with "auto", choice is the
+    evidence the library chose from (a dict of :data:`CHOICE_FIELDS`),
+    else None."""
     n, d = X.shape
     dtype = DTYPES[X.dtype]
     jobs = min(jobs, _MAX_JOBS)
+    algo = ALGORITHMS[algorithm]
     lib = _lib.lib()
 
     def work(control):
         handle = _lib.c_uintptr(0)
+        choice = (ctypes.c_double * (1 + len(CHOICE_FIELDS)))()
         _lib.check(
-            lib.pcct_tree_build(
-                ptr(X), dtype, n, d, code, p, seed, jobs, control, ctypes.byref(handle),
+            lib.pcct_index_build(
+                ptr(X), dtype, n, d, code, p, seed, jobs, algo, control, ctypes.byref(handle),
+                choice,
             )
         )
-        return TreeVersion(handle.value)
+        return TreeVersion(handle.value), list(choice)
 
-    return _run.run(work, total=n, desc="pcct fit", unit="points", verbose=verbose,
-                    cost=float(n) * n * d)
+    version, choice = _run.run(work, total=n, desc="pcct fit", unit="points", verbose=verbose,
+                               cost=float(n) * n * d)
+    if algorithm != "auto":
+        return version, None
+    out = dict(zip(CHOICE_FIELDS, choice[1:]))
+    for name in ("sample", "build_budget"):
+        out[name] = int(out[name])
+    return version, out
 
 
 class TreeVersion:
@@ -112,10 +145,12 @@ class TreeVersion:
         Dimension of the points.
     dtype : numpy.dtype
         float32 or float64.
+    algorithm : str
+        "cover_tree" or "brute": the index the handle holds.
     """
 
-    __slots__ = ("handle", "n_samples", "n_ids", "n_features", "dtype", "_ids", "_finalizer",
-                 "__weakref__")
+    __slots__ = ("handle", "n_samples", "n_ids", "n_features", "dtype", "algorithm", "_ids",
+                 "_queries", "_lock", "_finalizer", "__weakref__")
 
     def __init__(self, handle):
         self.handle = handle
@@ -126,6 +161,14 @@ class TreeVersion:
         self.n_features = s[1]
         self.dtype = DTYPE_OF_CODE[s[2]]
         self.n_ids = s[12] if len(s) > 12 else s[0]
+        self.algorithm = _ALGORITHM_NAMES.get(s[19] if len(s) > 19 else 1, "cover_tree")
+        self._queries = 0  # queries answered on this version, for stats()
+        self._lock = threading.Lock()
+
+    def answered(self, n):
+        """Count n more queries answered on this version."""
+        with self._lock:
+            self._queries += n
 
     @property
     def contiguous(self):
@@ -215,6 +258,7 @@ class TreeVersion:
         lib = _lib.lib()
         h = self.handle
         s = dict(zip(STAT_FIELDS, raw_stats(h)))
+        s["queries"] = self._queries
         nlev = ctypes.c_int64(0)
         _lib.check(lib.pcct_tree_level_counts(h, None, None, 0, ctypes.byref(nlev)))
         m = nlev.value
@@ -276,10 +320,15 @@ class TreeVersion:
 # CRC-32 (IEEE, as zlib computes it) of everything before them.
 _TREE_MAGIC = b"PCCTTREE"
 _TREE_HEADER = struct.Struct("<8sIIIIddQIIQ")
+# A brute-force index's format (core/bruteencode.go): magic, format version,
+# float size, dimension, metric kind, Minkowski power, ids issued, points;
+# the same CRC-32 at the end.
+_BRUTE_MAGIC = b"PCCTBRUT"
+_BRUTE_HEADER = struct.Struct("<8sIIIIdII")
 
 
 class EncodingHeader(NamedTuple):
-    """What the header of an encoded tree says."""
+    """What the header of an encoded tree (or brute-force index) says."""
 
     dtype_code: int
     dim: int
@@ -287,22 +336,30 @@ class EncodingHeader(NamedTuple):
     p: float
     ids_issued: int
     nodes: int
+    algorithm: str = "cover_tree"
 
 
 def read_encoding_header(buf):
-    """Check an encoded tree's magic and checksum and read its header, in
-    Python, without the Go library; ValueError (with the Go decoder's
-    wording) if the bytes are not a whole, undamaged encoding."""
+    """Check an encoded tree's (or brute-force index's) magic and checksum
+    and read its header, in Python, without the Go library; ValueError
+    (with the Go decoder's wording) if the bytes are not a whole, undamaged
+    encoding."""
     view = memoryview(buf).cast("B")
-    if len(view) < _TREE_HEADER.size + 4 or bytes(view[:8]) != _TREE_MAGIC:
+    flat = bytes(view[:8]) == _BRUTE_MAGIC
+    header = _BRUTE_HEADER if flat else _TREE_HEADER
+    if len(view) < header.size + 4 or bytes(view[:8]) not in (_TREE_MAGIC, _BRUTE_MAGIC):
         raise ValueError("core: decode: not a pcct tree (bad magic)")
     if zlib.crc32(view[:-4]) != struct.unpack_from("<I", view, len(view) - 4)[0]:
         raise ValueError("core: decode: checksum mismatch: the data is truncated or damaged")
-    _, _, size, dim, metric, p, _, _, ids, nodes, _ = _TREE_HEADER.unpack_from(view)
+    if flat:
+        _, _, size, dim, metric, p, ids, nodes = header.unpack_from(view)
+    else:
+        _, _, size, dim, metric, p, _, _, ids, nodes, _ = header.unpack_from(view)
     codes = {4: 0, 8: 1}
     if size not in codes:
         raise ValueError(f"core: decode: the tree holds {size}-byte floats")
-    return EncodingHeader(codes[size], dim, metric, p, ids, nodes)
+    return EncodingHeader(codes[size], dim, metric, p, ids, nodes,
+                          "brute" if flat else "cover_tree")
 
 
 class PendingVersion:

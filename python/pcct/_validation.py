@@ -33,6 +33,7 @@ __all__ = [
     "check_p_applies",
     "check_metric_domain",
     "parse_search",
+    "ALGORITHMS",
     "parse_device",
     "device_code",
     "check_device",
@@ -43,6 +44,7 @@ __all__ = [
     "check_ids",
     "check_k",
     "check_radius",
+    "check_eps",
     "check_n_neighbors",
     "check_mode",
     "check_estimator_params",
@@ -87,6 +89,15 @@ COSINE, HAVERSINE = 4, 5
 
 # k-NN search strategies -> C ABI strategy code.
 SEARCHES = {"depth_first": 0, "corrected": 1}
+
+# The estimators' algorithm parameter: the index that answers (as the C
+# ABI's core.Algorithm codes, in _handle.ALGORITHMS). scikit-learn's other
+# names, with what they become here.
+ALGORITHMS = ("auto", "cover_tree", "brute")
+_OTHER_ALGORITHMS = {
+    "kd_tree": "pcct's tree is a cover tree: use 'cover_tree', or 'auto'",
+    "ball_tree": "pcct's tree is a cover tree: use 'cover_tree', or 'auto'",
+}
 
 # Devices -> C ABI device code (capi/gpu.go).
 DEVICES = {"cpu": 0, "cuda": 1, "auto": 2}
@@ -357,6 +368,16 @@ def check_k(k, n):
     return int(k)
 
 
+def check_eps(eps):
+    """eps of an approximate k-nearest query: a real number >= 0 (inf
+    allowed); ValueError otherwise."""
+    if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or math.isnan(eps) or eps < 0:
+        raise ValueError(
+            f"eps must be a number >= 0 (0 for exact answers), got {eps!r}."
+        )
+    return float(eps)
+
+
 def check_radius(r, name="r"):
     """A query radius: one real number >= 0 (ValueError otherwise)."""
     if isinstance(r, bool) or not isinstance(r, numbers.Real):
@@ -503,6 +524,15 @@ def _check_search_param(owner, v):
     search_code(v, owner)
 
 
+def _check_algorithm_param(owner, v):
+    if not isinstance(v, str) or v not in ALGORITHMS:
+        hint = _OTHER_ALGORITHMS.get(v) if isinstance(v, str) else None
+        raise InvalidParameterError(
+            f"The 'algorithm' parameter of {owner} must be a str among "
+            f"{_options(ALGORITHMS)}. Got {v!r} instead" + (f": {hint}." if hint else ".")
+        )
+
+
 def _check_device_param(owner, v):
     device_code(v, owner)
 
@@ -524,6 +554,7 @@ _PARAM_CHECKS = {
     "n_jobs": _check_n_jobs_param,
     "verbose": _check_verbose_param,
     "search": _check_search_param,
+    "algorithm": _check_algorithm_param,
     "device": _check_device_param,
 }
 

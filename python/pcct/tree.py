@@ -1,9 +1,10 @@
 """CoverTree: a Python class over persistent versions of a Go compressed
-cover tree, shaped like scikit-learn's KDTree.
+cover tree, shaped like scikit-learn's KDTree; and BruteForceIndex, the
+same interface over a brute-force index.
 
 The versions and their handles are in ``_handle.py``, the queries in
 ``_search.py``, the checks of parameters and input in ``_validation.py``;
-this module holds the class users see.
+this module holds the classes users see.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from ._validation import (
     check_ids,
     check_k,
     check_metric_domain,
+    check_eps,
     check_radius,
     check_seed,
     delete_error,
@@ -38,7 +40,7 @@ from ._validation import (
 )
 from .exceptions import ReadOnlyError
 
-__all__ = ["CoverTree", "TreeStructure", "LevelCover", "ReadOnlyError"]
+__all__ = ["CoverTree", "BruteForceIndex", "TreeStructure", "LevelCover", "ReadOnlyError", "build_index"]
 
 _MINKOWSKI = METRICS["minkowski"]
 
@@ -225,8 +227,13 @@ class CoverTree:
         self._read_only = bool(read_only)
         self._lock = threading.Lock()
 
+    # The index the class holds (a key of _handle.ALGORITHMS).
+    _algorithm = "cover_tree"
+
     def _build(self, X, jobs, verbose=None):
-        return _handle.build(X, self._code, self.p, self.seed, jobs, self._verbose(verbose))
+        version, _ = _handle.build(X, self._code, self.p, self.seed, jobs,
+                                   self._verbose(verbose), self._algorithm)
+        return version
 
     @classmethod
     def _from_checked(cls, X, code, p, n_jobs, seed, search="depth_first", verbose=False,
@@ -236,6 +243,15 @@ class CoverTree:
         self.n_jobs = n_jobs
         self._init(X.dtype, X.shape[1], code, p, seed, search, False, verbose, device)
         self._version = self._build(X, self._jobs())
+        return self
+
+    @classmethod
+    def _wrap(cls, version, dtype, n_features, code, p, n_jobs, seed, search, verbose):
+        """An index of this class over an existing version."""
+        self = cls.__new__(cls)
+        self.n_jobs = n_jobs
+        self._init(dtype, n_features, code, p, seed, search, False, verbose)
+        self._version = version
         return self
 
     # -- properties ----------------------------------------------------------
@@ -302,6 +318,7 @@ class CoverTree:
             "verbose": self.verbose,
             "device": self.device,
             "read_only": self._read_only,
+            "algorithm": self._algorithm,
         }
 
     @classmethod
@@ -331,8 +348,12 @@ class CoverTree:
             effective_n_jobs(n_jobs)
             if code not in METRIC_NAMES:
                 raise ValueError(f"metric code {code}")
+            algorithm = state.get("algorithm", "cover_tree")
+            if algorithm not in _INDEX_CLASSES:
+                raise ValueError(f"algorithm {algorithm!r}")
         except (KeyError, TypeError, ValueError) as e:
             raise ValueError(f"pcct: not a valid saved CoverTree state ({e!r}).") from None
+        cls = _INDEX_CLASSES[algorithm]
         expected = (n_features, dtype_code, code, p if code == _MINKOWSKI else None)
 
         def check(found):
@@ -346,6 +367,11 @@ class CoverTree:
 
         head = _handle.read_encoding_header(buf)
         check((head.dim, head.dtype_code, head.metric, head.p if head.metric == _MINKOWSKI else None))
+        if head.algorithm != algorithm:
+            raise ValueError(
+                f"pcct: the encoding holds a {head.algorithm} index, but its saved state "
+                f"says {algorithm}."
+            )
 
         def check_decoded(version):
             kind, vp = version.metric()
@@ -415,7 +441,7 @@ class CoverTree:
         except ForkedChildError:
             n_samples = "unknown: not decoded in this forked process"
         return (
-            f"CoverTree(n_samples={n_samples}, n_features={self.n_features}, "
+            f"{type(self).__name__}(n_samples={n_samples}, n_features={self.n_features}, "
             f"dtype={self.dtype.name}, metric={metric}{extra})"
         )
 
@@ -562,7 +588,7 @@ class CoverTree:
     # -- queries on checked input (used by NearestNeighbors) -------------
 
     def _kneighbors(self, X, k, jobs, strategy=None, version=None, ids=None, verbose=None,
-                    what="query", extra=0, device=None):
+                    what="query", extra=0, device=None, eps=0.0):
         """k nearest neighbours of the rows of X (checked, C-contiguous, in
         the tree's dtype), or, when X is None, of the tree's own points
         ``ids`` (default: every live id, ascending), each left out of its
@@ -573,7 +599,7 @@ class CoverTree:
         device = self._device() if device is None else device
         return _search.kneighbors(v, X, k, jobs=jobs, strategy=strategy, ids=ids,
                                   verbose=self._verbose(verbose), what=what, extra=extra,
-                                  device=device)
+                                  device=device, eps=eps)
 
     def _radius(self, X, r, sort, jobs, version=None, ids=None, counts_only=False, verbose=None,
                 what="query_radius", extra=0, device=None):
@@ -589,7 +615,7 @@ class CoverTree:
 
     # -- public API --------------------------------------------------------
 
-    def query(self, X, k=1, return_distance=True):
+    def query(self, X, k=1, return_distance=True, eps=0.0):
         """Find the k nearest neighbours of each row of X.
 
         Parameters
@@ -600,6 +626,14 @@ class CoverTree:
             Number of neighbours, 1 <= k <= n_samples.
         return_distance : bool, default=True
             Whether to return the distances too.
+        eps : float, default=0.0
+            Approximate search, as in :meth:`scipy.spatial.cKDTree.query`:
+            the j-th neighbour returned is at most ``1 + eps`` times as far
+            as the true j-th (subtrees are skipped once they cannot hold a
+            point nearer than the k-th distance found so far divided by
+            ``1 + eps``). 0, the default, is exact. It needs
+            ``search="depth_first"``; a brute-force index always answers
+            exactly.
 
         Returns
         -------
@@ -609,9 +643,15 @@ class CoverTree:
             Ids of the neighbours; ties in distance are ordered by id.
         """
         X = self._check_queries(X)
+        eps = check_eps(eps)
+        if eps > 0 and self.search != "depth_first":
+            raise ValueError(
+                f"eps={eps:g} (approximate search) needs search='depth_first', not "
+                f"{self.search!r}: set_params or build the tree with search='depth_first'."
+            )
         v = self._version
         k = check_k(k, v.n_samples)
-        dist, ind = self._kneighbors(X, k, self._jobs(), version=v)
+        dist, ind = self._kneighbors(X, k, self._jobs(), version=v, eps=eps)
         return (dist, ind) if return_distance else ind
 
     def query_radius(self, X, r, return_distance=False, count_only=False, sort_results=False):
@@ -665,7 +705,12 @@ class CoverTree:
             metric, levels (distinct levels), min_level, max_level, depth,
             max_fanout, build_distance_evaluations (the build and every
             update that made this version), query_distance_evaluations (all
-            queries on this version so far), nodes_per_level (level ->
+            queries on this version so far), queries (the queries answered
+            on this version through Python: k-nearest, radius and counts),
+            evaluations_per_query (their ratio: the floor a faster search
+            would have to beat), algorithm ("cover_tree", or "brute" for a
+            :class:`BruteForceIndex`, which has no levels and counts each
+            point screened as an evaluation), nodes_per_level (level ->
             node count), and the memory the version refers to: bytes (in
             all), bytes_per_point (bytes / points), and where they go:
             bytes_nodes (the node records), bytes_points (the coordinates),
@@ -684,6 +729,8 @@ class CoverTree:
         s = self._version.stats()
         s["dtype"] = DTYPE_OF_CODE.get(s["dtype"], s["dtype"]).name
         s["metric"] = METRIC_NAMES.get(s["metric"], s["metric"])
+        s["algorithm"] = self._version.algorithm
+        s["evaluations_per_query"] = s["query_distance_evaluations"] / max(s["queries"], 1)
         s["bytes"] = sum(v for k, v in s.items() if k.startswith("bytes_"))
         s["bytes_per_point"] = s["bytes"] / max(s["points"], 1)
         return s
@@ -828,7 +875,114 @@ def _check_level(level):
     return int(max(min(int(level), 2**62), -(2**62)))
 
 
+class BruteForceIndex(CoverTree):
+    """Brute-force index for exact nearest-neighbour search.
+
+    The points, kept in Go, and every query measured against all of them:
+    where a cover tree cannot prune (high dimension, data without
+    low-dimensional structure) this is faster, and it costs no build.
+    Euclidean and cosine distances are screened in bulk by a vector kernel
+    with a proven error bound, then the candidates the bound cannot rule
+    out are measured exactly. The answers are a :class:`CoverTree`'s, bit
+    for bit: exact, ties ordered by id. :class:`pcct.NearestNeighbors`
+    builds one for ``algorithm="brute"``, or when ``algorithm="auto"``
+    finds it faster.
+
+    It has :class:`CoverTree`'s interface and behaviour (ids, queries,
+    :meth:`insert`, :meth:`delete`, :meth:`snapshot`, pickling and
+    :meth:`save`, thread safety, Ctrl-C), but no tree: :meth:`structure`
+    raises TypeError, :meth:`stats` reports no levels, and ``search`` and
+    ``seed`` do not apply. An insertion appends the points and a deletion
+    marks them (their memory is kept until the index is rebuilt); both
+    copy only the blocks of 1,024 points they touch, and a snapshot shares
+    everything.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        The points (float32 and float64 kept; other numeric input converted
+        to float64).
+    metric : str, default="euclidean"
+        As for :class:`CoverTree`.
+    p : float, default=2
+        As for :class:`CoverTree`.
+    n_jobs : int, default=None
+        Number of goroutines answering each batch of queries (and packing
+        the points): None means 1, -1 all CPUs.
+    verbose : bool, default=False
+        Show a progress bar for long calls.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from pcct import BruteForceIndex
+    >>> index = BruteForceIndex(np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 2.0]]))
+    >>> index.query([[0.1, 0.0]], k=2)[1]
+    array([[0, 1]])
+    """
+
+    _algorithm = "brute"
+
+    def __init__(self, X, metric="euclidean", p=2, n_jobs=None, verbose=False):
+        super().__init__(X, metric=metric, p=p, n_jobs=n_jobs, verbose=verbose)
+
+    def structure(self):
+        """A brute-force index has no tree structure: always raises.
+
+        Raises
+        ------
+        TypeError
+            Always; build a :class:`CoverTree` (or fit with
+            ``algorithm="cover_tree"``) to inspect a tree.
+        """
+        raise TypeError(
+            "A BruteForceIndex has no tree structure. Build a CoverTree (or fit the "
+            "estimator with algorithm='cover_tree') to inspect one."
+        )
+
+    def cover(self, level):
+        """A brute-force index has no levels: always raises.
+
+        Raises
+        ------
+        TypeError
+            Always; build a :class:`CoverTree` (or fit with
+            ``algorithm="cover_tree"``) for its level covers.
+        """
+        raise TypeError(
+            "A BruteForceIndex has no levels, hence no level covers. Build a CoverTree "
+            "(or fit the estimator with algorithm='cover_tree') to take its covers."
+        )
+
+    def centers_near(self, c, level, max_distance):
+        """A brute-force index has no levels: always raises (see :meth:`cover`).
+
+        Raises
+        ------
+        TypeError
+            Always.
+        """
+        self.cover(level)
+
+
+# The class of each index algorithm.
+_INDEX_CLASSES = {"cover_tree": CoverTree, "brute": BruteForceIndex}
+
+
+def build_index(X, code, p, n_jobs, seed, search, verbose, algorithm):
+    """The index an estimator fits over the checked rows of X (C-contiguous
+    float32 or float64): a :class:`CoverTree` or a
+    :class:`BruteForceIndex`, as ``algorithm`` ("auto", "cover_tree" or
+    "brute") asks or, for "auto", as the library chooses. Returns (index,
+    choice), choice being the evidence of "auto" (else None)."""
+    version, choice = _handle.build(X, code, p, seed, effective_n_jobs(n_jobs), bool(verbose),
+                                    algorithm)
+    cls = _INDEX_CLASSES[version.algorithm]
+    index = cls._wrap(version, X.dtype, X.shape[1], code, p, n_jobs, seed, search, verbose)
+    return index, choice
+
+
 def _restore_tree(buf, state):
-    """Unpickle a CoverTree (see CoverTree.__reduce__): checked, then decoded
-    on first use."""
+    """Unpickle a CoverTree or BruteForceIndex (see CoverTree.__reduce__):
+    checked, then decoded on first use."""
     return CoverTree._restore(buf, state, lazy=True)
