@@ -1,6 +1,7 @@
 package core
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -52,6 +53,10 @@ type Choice struct {
 	// spend before brute force would have answered that workload: a build
 	// that runs past it cannot prune, and the BruteForce should take over.
 	BuildBudget int64
+	// GaveUp is set when Auto chose a tree and its build exceeded its
+	// budget (BuildIndex): the samples misjudged the data, and the
+	// BruteForce took over (Algorithm is then Brute).
+	GaveUp bool
 }
 
 // Per-operation costs of the cost model, in nanoseconds, measured on the
@@ -231,11 +236,11 @@ func costs(evals, buildEvals float64, n, dim int, m Metric) (tree, brute float64
 // Tree or a BruteForce, the other nil, and the choice (for CoverTree and Brute,
 // just the algorithm).
 //
-// Where Auto chooses a tree, its build is the place for a budget: with
-// Options.MaxEvals set from Choice.BuildBudget, a build that returns
-// ErrCostly (the data leave the tree little to prune, and the sample did
-// not show it) would fall back to a BruteForce here. It is not set yet: the
-// budget's scale is the build's to decide (see Options.MaxEvals).
+// Where Auto chooses a tree, its build gets a budget (Options.MaxEvals):
+// the larger of Choice.BuildBudget and three times the evaluations the
+// samples predicted. A build that exceeds it (ErrCostly: the data leave the
+// tree little to prune, and the samples did not show it) stops there, and
+// a BruteForce is built instead; Choice.GaveUp says so.
 func BuildIndex[T Float](data []T, dim int, algo Algorithm, opts Options) (*Tree[T], *BruteForce[T], Choice, error) {
 	c := Choice{Algorithm: algo}
 	switch algo {
@@ -248,10 +253,26 @@ func BuildIndex[T Float](data []T, dim int, algo Algorithm, opts Options) (*Tree
 	default:
 		return nil, nil, Choice{}, fmt.Errorf("core: unknown algorithm %d", int(algo))
 	}
+	return buildChosen(data, dim, algo == Auto, c, opts)
+}
+
+// buildChosen builds the index c chose, with a budget for a tree when auto
+// (see BuildIndex).
+func buildChosen[T Float](data []T, dim int, auto bool, c Choice, opts Options) (*Tree[T], *BruteForce[T], Choice, error) {
 	if c.Algorithm == Brute {
 		f, err := BuildBruteForce(data, dim, opts)
 		return nil, f, c, err
 	}
+	if auto {
+		n := len(data) / dim
+		opts.MaxEvals = max(c.BuildBudget, int64(3*c.BuildEvals*float64(n)), 1)
+	}
 	t, err := Build(data, dim, opts)
+	if errors.Is(err, ErrCostly) && auto {
+		c.Algorithm, c.GaveUp = Brute, true
+		opts.MaxEvals = 0
+		f, err := BuildBruteForce(data, dim, opts)
+		return nil, f, c, err
+	}
 	return t, nil, c, err
 }
