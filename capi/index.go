@@ -87,6 +87,7 @@ const (
 	choiceTreeCost
 	choiceBruteCost
 	choiceBuildBudget
+	choiceGaveUp
 	choiceCount
 )
 
@@ -97,7 +98,8 @@ const (
 // receives choiceCount values: the algorithm built (1 or 2), then, when it
 // was chosen, the evidence (core.Choice): sample size, its evaluations per
 // query, their growth exponent, the estimated evaluations per query and
-// per point built, the estimated seconds of each index, the build budget.
+// per point built, the estimated seconds of each index, the build budget,
+// and 1 if the tree chosen exceeded it and brute force took over, else 0.
 //
 //export pcct_index_build
 func pcct_index_build(x unsafe.Pointer, dtype C.int32_t, n, d C.int64_t, metric C.int32_t, p C.double, seed C.uint64_t, jobs, algorithm C.int32_t, control *C.int64_t, out *C.uintptr_t, choice *C.double) C.int64_t {
@@ -135,7 +137,7 @@ func pcct_index_build(x unsafe.Pointer, dtype C.int32_t, n, d C.int64_t, metric 
 				choiceAlgorithm: float64(c.Algorithm), choiceSample: float64(c.Sample),
 				choiceSampleEvals: c.SampleEvals, choiceGrowth: c.Growth, choiceEvals: c.Evals,
 				choiceBuildEvals: c.BuildEvals, choiceTreeCost: c.TreeCost, choiceBruteCost: c.BruteCost,
-				choiceBuildBudget: float64(c.BuildBudget),
+				choiceBuildBudget: float64(c.BuildBudget), choiceGaveUp: b2f(c.GaveUp),
 			}
 			copy(unsafe.Slice((*float64)(unsafe.Pointer(choice)), choiceCount), vals[:])
 		}
@@ -175,4 +177,12 @@ func copyString(s string, buf *C.char, capacity C.int64_t) C.int64_t {
 		dst[n] = 0
 	}
 	return C.int64_t(len(s))
+}
+
+// b2f is 1 for true, 0 for false.
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }

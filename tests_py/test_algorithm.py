@@ -17,6 +17,7 @@ import io
 import os
 import pickle
 import struct
+import warnings
 import zlib
 
 import numpy as np
@@ -116,7 +117,8 @@ def test_auto_reports_its_choice():
         c = est.algorithm_choice_
         assert set(c) == {"sample", "sample_evaluations_per_query", "growth",
                           "evaluations_per_query", "build_evaluations_per_point",
-                          "tree_seconds", "brute_seconds", "build_budget"}
+                          "tree_seconds", "brute_seconds", "build_budget", "gave_up"}
+        assert c["gave_up"] is False
         assert 0 < c["sample"] <= len(est.tree_.ids()) and c["evaluations_per_query"] > 0
         assert (c["brute_seconds"] < c["tree_seconds"]) == (est.effective_algorithm_ == "brute")
     # The choice survives a snapshot, pickling and saving.
@@ -124,6 +126,23 @@ def test_auto_reports_its_choice():
         assert twin.effective_algorithm_ == "brute" and type(twin.tree_) is BruteForceIndex
         assert twin.algorithm_choice_ == high.algorithm_choice_
         _same(twin.kneighbors(cube[:30]), high.kneighbors(cube[:30]))
+
+
+def test_a_cover_tree_asked_for_on_unprunable_data_warns():
+    """A cover tree asked for by name over data it cannot prune (uniform
+    points in 40-D) costs a good share of all pairs: the fit says so and
+    points to 'auto' and 'brute'; over data it prunes (a curve), no word."""
+    from sklearn.exceptions import EfficiencyWarning
+
+    rng = np.random.default_rng(3)
+    cube = rng.random((5000, 40))
+    with pytest.warns(EfficiencyWarning, match="little to prune.*'auto'.*'brute'"):
+        NearestNeighbors(algorithm="cover_tree").fit(cube)
+    curve = np.c_[np.linspace(0, 50, 6000), np.sin(np.linspace(0, 50, 6000))]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", EfficiencyWarning)
+        NearestNeighbors(algorithm="cover_tree").fit(curve)
+        NearestNeighbors().fit(cube)  # "auto" decides itself: brute force, no warning
 
 
 def _saved_and_loaded(est):

@@ -26,6 +26,7 @@ import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator
+from sklearn.exceptions import EfficiencyWarning
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _format, _search
@@ -47,6 +48,28 @@ from .exceptions import ReadOnlyError
 from .tree import build_index
 
 __all__ = ["NeighborsBase", "KNeighborsMixin", "RadiusNeighborsMixin", "UpdatesMixin"]
+
+# A tree whose build measured more than this share of the points per point
+# prunes little; its queries will too.
+_UNPRUNABLE_SHARE = 1 / 8
+
+
+def _warn_if_unprunable(tree, n):
+    """Warn (EfficiencyWarning) when a cover tree asked for by name cost
+    a good share of all pairs to build: the data leave it little to prune,
+    and brute force answers faster. "auto" decides this itself."""
+    if n < 4096:
+        return
+    per_point = tree.stats()["build_distance_evaluations"] / n
+    if per_point > n * _UNPRUNABLE_SHARE:
+        warnings.warn(
+            f"The cover tree measured {per_point:,.0f} distances per point to build over "
+            f"{n:,} points: these data leave a tree little to prune, and its queries will "
+            "measure most points too. algorithm='auto' (the default) or 'brute' answers "
+            "faster.",
+            EfficiencyWarning,
+            stacklevel=3,
+        )
 
 # Bytes per (query, neighbour) pair that a graph adds to the answer's
 # arrays: its data (ones, or the distances copied) and scipy's copy of the
@@ -158,6 +181,8 @@ class NeighborsBase(BaseEstimator):
             self.__dict__.update(saved)
             raise
         self.tree_ = tree
+        if tree._algorithm == "cover_tree" and getattr(self, "algorithm", "cover_tree") == "cover_tree":
+            _warn_if_unprunable(tree, X.shape[0])
         self.effective_metric_ = effective_metric
         self.effective_metric_params_ = effective_params
         self.effective_algorithm_ = tree._algorithm

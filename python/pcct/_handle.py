@@ -71,6 +71,7 @@ CHOICE_FIELDS = (
     "tree_seconds",
     "brute_seconds",
     "build_budget",
+    "gave_up",
 )
 
 # The largest n_jobs the C ABI takes (an int32).
@@ -123,6 +124,8 @@ def build(X, code, p, seed, jobs, verbose=False, algorithm="cover_tree"):
     out = dict(zip(CHOICE_FIELDS, choice[1:]))
     for name in ("sample", "build_budget"):
         out[name] = int(out[name])
+    # The tree chosen exceeded its build budget: brute force took over.
+    out["gave_up"] = bool(out["gave_up"])
     return version, out
 
 

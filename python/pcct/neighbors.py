@@ -145,8 +145,10 @@ class NearestNeighbors(KNeighborsMixin, RadiusNeighborsMixin, UpdatesMixin, Neig
         tree, their growth exponent with the sample size, the estimated
         evaluations per query and per point built on the whole data, the
         estimated seconds of each index (a build, then four queries per
-        point) and the build budget past which a tree costs more than brute
-        force. None otherwise.
+        point), the build budget past which a tree costs more than brute
+        force, and ``gave_up``: True when the tree chosen exceeded that
+        budget while it was built (the samples misjudged the data) and a
+        brute-force index took over. None otherwise.
     tree_ : CoverTree or BruteForceIndex
         The index over the fitted data (a :class:`BruteForceIndex` has the
         same interface but no tree structure).
