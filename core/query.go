@@ -44,6 +44,10 @@ type Batch[T Float] struct {
 	// one query's) in memory. A caller sets it from the memory it can spare
 	// and counts the answers with CountWithinBatch to report the size.
 	MaxAnswers int64
+	// Radii, if not nil, gives each query its own radius (>= 0, one per
+	// query) in WithinBatch and CountWithinBatch, whose r is then
+	// ignored.
+	Radii []float64
 }
 
 // ErrTooManyAnswers is the error a TooManyAnswersError matches with
@@ -333,15 +337,16 @@ func (r *RadiusResult[T]) Fill(dist []T, idx []int64) error {
 }
 
 // WithinBatch finds, for every query in b, every point within distance r
-// (d <= r). With sorted, each query's answers are ordered by distance, then
-// caller index; otherwise their order is unspecified.
+// (d <= r), or b.Radii[i] for query i. With sorted, each query's answers
+// are ordered by distance, then caller index; otherwise by caller index
+// alone (scikit-learn's brute force lists them so).
 func (t *Tree[T]) WithinBatch(b Batch[T], r float64, sorted bool) (*RadiusResult[T], error) {
 	nq, err := b.count(t)
 	if err != nil {
 		return nil, err
 	}
-	if math.IsNaN(r) || r < 0 {
-		return nil, fmt.Errorf("core: radius must be >= 0, got %v", r)
+	if r, err = b.checkRadii(nq, r); err != nil {
+		return nil, err
 	}
 	if b, err = b.prepared(t); err != nil {
 		return nil, err
@@ -355,7 +360,7 @@ func (t *Tree[T]) WithinBatch(b Batch[T], r float64, sorted bool) (*RadiusResult
 	}
 	var found atomic.Int64
 	err = t.run(b, nq, func(s *scratch, i int, q []T) error {
-		t.radius(s, q, sr)
+		t.radius(s, q, b.searchRadius(t, i, sr))
 		if b.MaxAnswers > 0 {
 			if f := found.Add(int64(len(s.rd))); f > b.MaxAnswers {
 				return &TooManyAnswersError{Limit: b.MaxAnswers, Found: f}
@@ -367,6 +372,8 @@ func (t *Tree[T]) WithinBatch(b Batch[T], r float64, sorted bool) (*RadiusResult
 		}
 		if sorted {
 			sortPairs(ds, ids)
+		} else {
+			sortByIndex(ds, ids)
 		}
 		res.dist[i], res.idx[i], res.counts[i] = ds, ids, int64(len(ds))
 		return nil
@@ -381,7 +388,7 @@ func (t *Tree[T]) WithinBatch(b Batch[T], r float64, sorted bool) (*RadiusResult
 }
 
 // CountWithinBatch writes to counts[i] the number of points within distance
-// r (d <= r) of query i of b: what WithinBatch would find, without listing
+// r (d <= r, or b.Radii[i]) of query i of b: what WithinBatch would find, without listing
 // it. Subtrees lying wholly within r count by their weights, unopened, so a
 // radius covering everything costs a few distance evaluations per query,
 // and memory does not grow with the answers. counts must have room for one
@@ -391,8 +398,8 @@ func (t *Tree[T]) CountWithinBatch(b Batch[T], r float64, counts []int64) error 
 	if err != nil {
 		return err
 	}
-	if math.IsNaN(r) || r < 0 {
-		return fmt.Errorf("core: radius must be >= 0, got %v", r)
+	if r, err = b.checkRadii(nq, r); err != nil {
+		return err
 	}
 	if len(counts) < nq {
 		return fmt.Errorf("core: output of %d counts is too small for %d queries", len(counts), nq)
@@ -402,7 +409,7 @@ func (t *Tree[T]) CountWithinBatch(b Batch[T], r float64, counts []int64) error 
 	}
 	sr := t.inRadius(r)
 	return t.run(b, nq, func(s *scratch, i int, q []T) error {
-		counts[i] = t.countWithin(s, q, sr)
+		counts[i] = t.countWithin(s, q, b.searchRadius(t, i, sr))
 		return nil
 	})
 }
