@@ -110,4 +110,3 @@ func TestWithinBatchRadiiErrors(t *testing.T) {
 		}
 	}
 }
-
