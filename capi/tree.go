@@ -303,6 +303,8 @@ type source struct {
 	// limit, if positive, bounds the answers a radius batch may hold
 	// (core.Batch.MaxAnswers).
 	limit int64
+	// radii, if not nil, holds one radius per query (core.Batch.Radii).
+	radii *C.double
 }
 
 // batch builds the core.Batch that src describes.
@@ -310,6 +312,13 @@ func batch[T core.Float](t *core.Tree[T], src source) (core.Batch[T], error) {
 	b := core.Batch[T]{Jobs: int(src.jobs), Strategy: core.Strategy(src.strategy), Monitor: monitor(src.control), MaxAnswers: src.limit}
 	if src.n < 0 {
 		return b, argErrorf("pcct: negative query count %d", src.n)
+	}
+	if src.radii != nil {
+		radii, err := slice[float64](unsafe.Pointer(src.radii), src.n)
+		if err != nil {
+			return b, err
+		}
+		b.Radii = radii
 	}
 	if src.q == nil {
 		if src.ids != nil {
@@ -630,14 +639,15 @@ func resultOf(h C.uintptr_t) (*radiusResult, error) {
 	return rr, nil
 }
 
-// freeResult releases a result handle of any kind (radius or encoding).
+// freeResult releases a result handle of any kind (radius, pairs or
+// encoding).
 func freeResult(h C.uintptr_t) error {
 	v, err := handleValue(h)
 	if err != nil {
 		return err
 	}
 	switch v.(type) {
-	case *radiusResult, *encoded:
+	case *radiusResult, *encoded, *pairResult:
 		cgo.Handle(h).Delete()
 		return nil
 	}

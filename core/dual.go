@@ -180,34 +180,52 @@ func (t *Tree[T]) listPairs(o *Tree[T], r float64, dists, sym bool, opts JoinOpt
 	if err != nil {
 		return nil, err
 	}
+	// Each worker's pairs sorted on its own goroutine, then merged.
+	forParts(len(sinks), opts.Jobs, func(w int) { sinks[w].sortPairs() })
 	n := 0
 	for _, s := range sinks {
 		n += len(s.keys)
 	}
-	if !dists {
-		p.keys = make([]uint64, 0, n)
-		for _, s := range sinks {
-			p.keys = append(p.keys, s.keys...)
+	p.keys = make([]uint64, 0, n)
+	if dists {
+		p.dists = make([]float64, 0, n)
+	}
+	pos := make([]int, len(sinks))
+	for len(p.keys) < n {
+		w := -1
+		for x, s := range sinks {
+			if pos[x] < len(s.keys) && (w < 0 || s.keys[pos[x]] < sinks[w].keys[pos[w]]) {
+				w = x
+			}
 		}
-		slices.Sort(p.keys)
-		return p, nil
+		s := sinks[w]
+		p.keys = append(p.keys, s.keys[pos[w]])
+		if dists {
+			p.dists = append(p.dists, t.outDist(s.dists[pos[w]]))
+		}
+		pos[w]++
+	}
+	return p, nil
+}
+
+// sortPairs orders the sink's listed pairs (and their distances) by key.
+func (s *joinSink) sortPairs() {
+	if s.dists == nil {
+		slices.Sort(s.keys)
+		return
 	}
 	type kd struct {
 		k uint64
 		d float64
 	}
-	all := make([]kd, 0, n)
-	for _, s := range sinks {
-		for i, k := range s.keys {
-			all = append(all, kd{k, s.dists[i]})
-		}
+	all := make([]kd, len(s.keys))
+	for i, k := range s.keys {
+		all[i] = kd{k, s.dists[i]}
 	}
 	slices.SortFunc(all, func(a, b kd) int { return cmp.Compare(a.k, b.k) })
-	p.keys, p.dists = make([]uint64, n), make([]float64, n)
 	for i, x := range all {
-		p.keys[i], p.dists[i] = x.k, t.outDist(x.d)
+		s.keys[i], s.dists[i] = x.k, x.d
 	}
-	return p, nil
 }
 
 // checkJoin reports whether o can be joined with t: the same dimension and
@@ -490,14 +508,27 @@ func (j *joiner[T]) stepSym(s *joinSink, x joinTask) {
 
 // firstReached returns the first k in [lo, hi) whose radius some pair of
 // a task with distance d and radii summing to rad may lie within, or hi.
+// (Most tasks are decided at an end of the range: those are tried first.)
 func (j *joiner[T]) firstReached(lo, hi int32, d, rad float64) int32 {
-	return lo + int32(sort.Search(int(hi-lo), func(i int) bool { return !prunable(d, rad, j.radii[lo+int32(i)]) }))
+	if !prunable(d, rad, j.radii[lo]) {
+		return lo
+	}
+	if prunable(d, rad, j.radii[hi-1]) {
+		return hi
+	}
+	return lo + 1 + int32(sort.Search(int(hi-lo-1), func(i int) bool { return !prunable(d, rad, j.radii[lo+1+int32(i)]) }))
 }
 
 // firstInside returns the first k in [lo, hi) whose radius every pair of
 // such a task lies within, or hi.
 func (j *joiner[T]) firstInside(lo, hi int32, d, rad float64) int32 {
-	return lo + int32(sort.Search(int(hi-lo), func(i int) bool { return inside(d, rad, j.radii[lo+int32(i)]) }))
+	if !inside(d, rad, j.radii[hi-1]) {
+		return hi
+	}
+	if inside(d, rad, j.radii[lo]) {
+		return lo
+	}
+	return lo + 1 + int32(sort.Search(int(hi-lo-1), func(i int) bool { return inside(d, rad, j.radii[lo+1+int32(i)]) }))
 }
 
 // firstWithin returns the first k in [lo, hi) with d <= radii[k], or hi.

@@ -206,8 +206,8 @@ def test_cover_tree_errors():
         tree.query(X, k=21)
     with pytest.raises(ValueError, match="radius == -1.0, must be >= 0."):
         tree.query_radius(X, -1)
-    with pytest.raises(ValueError, match="one radius for all queries"):
-        tree.query_radius(X, np.ones(20))
+    with pytest.raises(ValueError, match="one radius per query"):
+        tree.query_radius(X, np.ones(3))
     with pytest.raises(ValueError, match="return_distance must be True if sort_results is True"):
         tree.query_radius(X, 1.0, sort_results=True)
     with pytest.raises(ValueError, match="count_only and return_distance cannot both be true"):

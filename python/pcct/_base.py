@@ -485,7 +485,11 @@ class RadiusNeighborsMixin:
         v = tree._version
         if X is not None:
             X = self._check_queries(X)
-        radius = check_radius(self.radius if radius is None else radius, "radius")
+        # A radius given to the call may be one per query; the
+        # constructor's is one number.
+        nq = v.n_samples if X is None else X.shape[0]
+        radius = (check_radius(self.radius, "radius") if radius is None
+                  else check_radius(radius, "radius", n_queries=nq))
         counts, dist, ind = tree._radius(
             X, radius, sort_results, self._jobs(), version=v,
             counts_only=counts_only, verbose=self._verbose(), what=what, extra=extra,
@@ -503,15 +507,17 @@ class RadiusNeighborsMixin:
         X : array-like of shape (n_queries, n_features), default=None
             The query points. If None, the live fitted points in ascending
             id order (row i is id ``ids_[i]``), each not its own neighbour.
-        radius : float, default=None
-            Limiting distance of neighbours; default: the value passed to
-            the constructor.
+        radius : float or array-like of shape (n_queries,), default=None
+            Limiting distance of neighbours: one for every query, or one per
+            query (as scipy's and scikit-learn's trees take it; answered on
+            the CPU whatever the device). Default: the value passed to the
+            constructor.
         return_distance : bool, default=True
             Whether to return the distances.
         sort_results : bool, default=False
             If True, each query's neighbours are sorted by distance (ties by
-            id); needs ``return_distance=True``. Otherwise their order is
-            unspecified.
+            id); needs ``return_distance=True``. Otherwise they come by
+            ascending id, as scikit-learn's brute force lists them.
 
         Returns
         -------
@@ -539,9 +545,9 @@ class RadiusNeighborsMixin:
         X : array-like of shape (n_queries, n_features), default=None
             The query points. If None, the live fitted points in ascending
             id order (row i is id ``ids_[i]``), each not its own neighbour.
-        radius : float, default=None
-            Radius of neighbourhoods; default: the value passed to the
-            constructor.
+        radius : float or array-like of shape (n_queries,), default=None
+            Radius of neighbourhoods, one for every query or one per query;
+            default: the value passed to the constructor.
         mode : {"connectivity", "distance"}, default="connectivity"
             "connectivity" gives ones; "distance" gives the distances.
         sort_results : bool, default=False

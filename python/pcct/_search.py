@@ -26,7 +26,8 @@ import scipy.sparse as sp
 from . import _lib, _memory, _run
 from ._handle import ptr
 
-__all__ = ["kneighbors", "radius", "count", "chunk_rows", "CHUNK_ROWS", "split_object", "csr",
+__all__ = ["kneighbors", "kneighbors_bound", "radius", "count", "chunk_rows", "CHUNK_ROWS",
+           "split_object", "csr",
            "KNN_ADVICE", "RADIUS_ADVICE"]
 
 # Radius batches are cut into chunks of at least this many rows (more with
@@ -112,11 +113,48 @@ def kneighbors(version, X, k, *, jobs, strategy, ids=None, verbose=False, what="
     return dist, ind
 
 
+def kneighbors_bound(version, X, k, bound, *, jobs, ids=None, verbose=False,
+                     what="query"):
+    """The k nearest neighbours nearer than ``bound`` (d < bound, as scipy's
+    cKDTree takes ``distance_upper_bound``) of each query: (dist, ind) of
+    shape (n_queries, k); slots without such a neighbour hold +inf and -1,
+    so k may exceed the number of points. The search prunes with the bound
+    from its first step. One call into Go, on the CPU."""
+    lib = _lib.lib()
+    h = version.handle
+    ids, nq = _query_rows(version, X, ids)
+    _memory.check_pairs(what, nq * k, version.dtype.itemsize + 8, KNN_ADVICE)
+    dist = np.empty((nq, k), dtype=version.dtype)
+    ind = np.empty((nq, k), dtype=np.int64)
+    jobs = min(jobs, _MAX_JOBS)
+
+    def work(control):
+        _lib.check(lib.pcct_kneighbors_bound(
+            h, ptr(X) if X is not None else None, ptr(ids) if ids is not None else None, 0, nq,
+            version.n_features, k, bound, jobs, control, ptr(dist), ptr(ind),
+        ))
+
+    _run.run(work, total=nq, desc="pcct kneighbors", unit="queries", verbose=verbose,
+             cost=version.work_bound(nq))
+    return dist, ind
+
+
+def _radii(r):
+    """The per-query radii of r (a C-contiguous float64 array), or None for
+    one radius for all queries."""
+    return None if np.ndim(r) == 0 else r
+
+
+def _rows(r, rows):
+    """The radius of the queries ``rows``: r itself, or its entries."""
+    return r if _radii(r) is None else np.ascontiguousarray(r[rows])
+
+
 def count(version, X, r, *, jobs, ids=None, verbose=False):
     """The number of points within distance r (d <= r) of each query, as an
     int64 array, without listing them: Go counts whole subtrees within r by
     their sizes, so neither time nor memory grows with the answers. One
-    call into Go."""
+    call into Go. r is one radius, or an array of one per query."""
     lib = _lib.lib()
     h = version.handle
     ids, nq = _query_rows(version, X, ids)
@@ -124,13 +162,19 @@ def count(version, X, r, *, jobs, ids=None, verbose=False):
     if version.n_samples == 0 or nq == 0:
         return counts
     jobs = min(jobs, _MAX_JOBS)
+    radii = _radii(r)
 
     def work(control):
         # No X and no ids: the fitted points 0..nq-1 (none deleted).
-        _lib.check(lib.pcct_radius_count(
-            h, ptr(X) if X is not None else None, ptr(ids) if ids is not None else None,
-            0, nq, version.n_features, r, jobs, control, ptr(counts),
-        ))
+        q = ptr(X) if X is not None else None
+        i = ptr(ids) if ids is not None else None
+        if radii is None:
+            st = lib.pcct_radius_count(h, q, i, 0, nq, version.n_features, r, jobs, control,
+                                       ptr(counts))
+        else:
+            st = lib.pcct_radius_count_each(h, q, i, 0, nq, version.n_features, ptr(radii),
+                                            jobs, control, ptr(counts))
+        _lib.check(st)
 
     _run.run(work, total=nq, desc="pcct radius count", unit="queries", verbose=verbose,
              cost=version.work_bound(nq))
@@ -150,9 +194,10 @@ def _check_radius_size(version, X, ids, nq, r, jobs, budget, per_pair, what):
     if rows.size == 0:
         return
     if X is not None:
-        sample = count(version, X[rows], r, jobs=jobs)
+        sample = count(version, X[rows], _rows(r, rows), jobs=jobs)
     else:
-        sample = count(version, None, r, jobs=jobs, ids=rows if ids is None else ids[rows])
+        sample = count(version, None, _rows(r, rows), jobs=jobs,
+                       ids=rows if ids is None else ids[rows])
     if sample.mean() * nq * 4 < budget:
         return
     pairs = int(count(version, X, r, jobs=jobs, ids=ids).sum())
@@ -164,8 +209,10 @@ def _check_radius_size(version, X, ids, nq, r, jobs, budget, per_pair, what):
 def radius(version, X, r, *, sort, jobs, ids=None, counts_only=False, verbose=False, step=None,
            what="radius_neighbors", extra=0, device=0):
     """The points within distance r (d <= r) of each query: (counts, dist,
-    ind) with the answers of all queries concatenated; dist and ind are
-    None with counts_only (see :func:`count`). Long batches run in chunks of
+    ind) with the answers of all queries concatenated, each query's by
+    (distance, id) with ``sort``, else by id; dist and ind are None with
+    counts_only (see :func:`count`). r is one radius, or an array of one
+    per query (answered on the CPU whatever the device). Long batches run in chunks of
     ``step`` rows (default :func:`chunk_rows`), which bounds the results Go
     holds before they are copied; each chunk runs on ``device``.
 
@@ -188,6 +235,7 @@ def radius(version, X, r, *, sort, jobs, ids=None, counts_only=False, verbose=Fa
     jobs = min(jobs, _MAX_JOBS)
     d = version.n_features
     dtype = version.dtype
+    radii = _radii(r)
     per_pair = radius_bytes_per_pair(dtype, extra)
     budget = _memory.pair_budget(per_pair)
     if budget is not None:
@@ -202,7 +250,14 @@ def radius(version, X, r, *, sort, jobs, ids=None, counts_only=False, verbose=Fa
             hi = min(lo + step, nq)
             # 0 means no limit: a chunk gets at least 1.
             limit = 0 if budget is None else max(budget - held, 1)
-            if X is not None:
+            if radii is not None:
+                st = lib.pcct_radius_each(
+                    h, ptr(X[lo:hi]) if X is not None else None,
+                    ptr(ids[lo:hi]) if ids is not None else None, lo, hi - lo, d,
+                    ptr(radii[lo:hi]), int(sort), jobs, control, limit, ptr(counts[lo:hi]),
+                    ctypes.byref(result), ctypes.byref(total),
+                )
+            elif X is not None:
                 st = lib.pcct_radius_on(
                     h, device, ptr(X[lo:hi]), hi - lo, d, r, int(sort), jobs, control, limit,
                     ptr(counts[lo:hi]), ctypes.byref(result), ctypes.byref(total),

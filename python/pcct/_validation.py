@@ -43,6 +43,8 @@ __all__ = [
     "check_ids",
     "check_k",
     "check_radius",
+    "check_ranks",
+    "check_bound",
     "check_n_neighbors",
     "check_mode",
     "check_estimator_params",
@@ -357,21 +359,72 @@ def check_k(k, n):
     return int(k)
 
 
-def check_radius(r, name="r"):
-    """A query radius: one real number >= 0 (ValueError otherwise)."""
+def check_radius(r, name="r", n_queries=None):
+    """A query radius: one real number >= 0, or, where ``n_queries`` is
+    given, an array-like of one radius >= 0 per query (returned as a
+    C-contiguous float64 array). ValueError otherwise."""
+    if n_queries is not None and not isinstance(r, (str, bytes)) and np.ndim(r) == 1:
+        return _check_radii(r, name, n_queries)
     if isinstance(r, bool) or not isinstance(r, numbers.Real):
         if isinstance(r, (str, bytes)):
             raise ValueError(f"{name} must be a number, got the string {r!r}.")
         if np.ndim(r) == 0 and r is not None:
             r = float(r)
         else:
-            raise ValueError(
-                f"{name} must be a single number, got {r!r}: pcct uses one radius for all queries."
-            )
+            per_query = ("or an array of one radius per query" if n_queries is not None
+                         else "pcct uses one radius for all queries here")
+            raise ValueError(f"{name} must be a single number, {per_query}; got {r!r}.")
     r = float(r)
     if math.isnan(r) or r < 0:
         raise ValueError(f"radius == {r}, must be >= 0.")
     return r
+
+
+def _check_radii(r, name, n_queries):
+    """One radius per query: a float64 array of shape (n_queries,), each
+    >= 0."""
+    a = np.asarray(r)
+    if a.dtype.kind not in "iuf" or a.dtype == np.bool_:
+        raise ValueError(f"{name} must hold numbers, one radius per query; got dtype {a.dtype}.")
+    a = np.ascontiguousarray(a, dtype=np.float64)
+    if a.shape != (n_queries,):
+        raise ValueError(
+            f"{name} has shape {a.shape}, but there are {n_queries} queries: give one radius "
+            "per query (shape (n_queries,)) or a single number."
+        )
+    bad = np.flatnonzero(~(a >= 0))
+    if bad.size:
+        raise ValueError(f"{name}[{int(bad[0])}] == {a[bad[0]]}, must be >= 0.")
+    return a
+
+
+def check_ranks(k):
+    """The ranks of a list-like k (scipy's cKDTree: ``k=[1, 5, 10]``, the
+    neighbours of those ranks, counting from 1) as an int64 array, or None
+    for an int k (checked by :func:`check_k`)."""
+    if isinstance(k, (str, bytes)) or np.ndim(k) == 0:
+        return None
+    a = np.asarray(k)
+    if a.ndim != 1 or a.size == 0 or a.dtype.kind not in "iu" or (a < 1).any():
+        raise ValueError(
+            f"k must be an int >= 1 or a non-empty list of ranks, ints >= 1 counting from 1 "
+            f"(k=[1, 5] asks for the nearest and the 5th nearest); got {k!r}."
+        )
+    return a.astype(np.int64)
+
+
+def check_bound(bound, name="distance_upper_bound"):
+    """A distance bound: a real number, not NaN (inf allowed; one <= 0
+    admits no neighbour)."""
+    if isinstance(bound, bool) or isinstance(bound, (str, bytes)) or np.ndim(bound) != 0:
+        raise ValueError(f"{name} must be a single number, got {bound!r}.")
+    try:
+        bound = float(bound)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number, got {bound!r}.") from None
+    if math.isnan(bound):
+        raise ValueError(f"{name} is NaN; give a number (inf for no bound).")
+    return bound
 
 
 def check_n_neighbors(n_neighbors, default, query_is_train, n_queries, n_fit):

@@ -8,6 +8,7 @@ this module holds the class users see.
 
 from __future__ import annotations
 
+import math
 import threading
 from typing import NamedTuple
 
@@ -16,6 +17,7 @@ from sklearn.utils.validation import check_array
 
 from . import _format, _handle, _search
 from ._lib import ForkedChildError
+from ._ckdtree import CKDTreeMixin
 from ._handle import TreeVersion
 from ._validation import (
     DTYPE_OF_CODE,
@@ -27,7 +29,9 @@ from ._validation import (
     check_ids,
     check_k,
     check_metric_domain,
+    check_bound,
     check_radius,
+    check_ranks,
     check_seed,
     delete_error,
     effective_n_jobs,
@@ -59,7 +63,7 @@ class TreeStructure(NamedTuple):
     """The id of the node's parent, -1 for the root."""
 
 
-class CoverTree:
+class CoverTree(CKDTreeMixin):
     """Compressed cover tree for exact nearest-neighbour search.
 
     A lower-level companion of :class:`pcct.NearestNeighbors`, shaped like
@@ -565,17 +569,35 @@ class CoverTree:
 
     # -- public API --------------------------------------------------------
 
-    def query(self, X, k=1, return_distance=True):
+    def _check_points(self, X):
+        """Query points as checked rows, and whether X was one point (a 1-D
+        array of n_features values, answered without the query axis)."""
+        one = not hasattr(X, "tocsr") and np.ndim(X) == 1
+        if one:
+            X = np.asarray(X)[np.newaxis, :]
+        return self._check_queries(X), one
+
+    def query(self, X, k=1, return_distance=True, distance_upper_bound=None):
         """Find the k nearest neighbours of each row of X.
 
         Parameters
         ----------
-        X : array-like of shape (n_queries, n_features)
-            Query points, converted to the tree's dtype.
-        k : int, default=1
-            Number of neighbours, 1 <= k <= n_samples.
+        X : array-like of shape (n_queries, n_features) or (n_features,)
+            Query points, converted to the tree's dtype. A 1-D array is one
+            point: the answers then have no query axis.
+        k : int or list of int, default=1
+            The number of neighbours, 1 <= k <= n_samples; or, as in scipy's
+            cKDTree, a list of ranks counting from 1 (``[1, 5, 10]``: the
+            nearest, the 5th and the 10th nearest), answered in that order.
         return_distance : bool, default=True
             Whether to return the distances too.
+        distance_upper_bound : float, default=None
+            As in scipy's cKDTree: only neighbours nearer than this (d <
+            bound) are returned, and the search prunes with it from its
+            first step. A query with fewer such neighbours gets distance
+            ``inf`` and index ``n_ids`` (one past every id, scipy's ``n``)
+            in its remaining slots, so k may then exceed ``n_samples``.
+            Answered on the CPU whatever the device.
 
         Returns
         -------
@@ -584,10 +606,23 @@ class CoverTree:
         ind : ndarray of shape (n_queries, k), int64
             Ids of the neighbours; ties in distance are ordered by id.
         """
-        X = self._check_queries(X)
+        X, one = self._check_points(X)
         v = self._version
-        k = check_k(k, v.n_samples)
-        dist, ind = self._kneighbors(X, k, self._jobs(), version=v)
+        ranks = check_ranks(k)
+        kmax = int(ranks.max()) if ranks is not None else k
+        if distance_upper_bound is None:
+            kmax = check_k(kmax, v.n_samples)
+            dist, ind = self._kneighbors(X, kmax, self._jobs(), version=v)
+        else:
+            bound = check_bound(distance_upper_bound)
+            kmax = check_k(kmax, math.inf)  # any k: slots beyond the points are empty
+            dist, ind = _search.kneighbors_bound(v, X, kmax, bound, jobs=self._jobs(),
+                                                 verbose=self._verbose())
+            ind[ind < 0] = v.n_ids
+        if ranks is not None:
+            dist, ind = dist[:, ranks - 1], ind[:, ranks - 1]
+        if one:
+            dist, ind = dist[0], ind[0]
         return (dist, ind) if return_distance else ind
 
     def query_radius(self, X, r, return_distance=False, count_only=False, sort_results=False):
@@ -595,24 +630,27 @@ class CoverTree:
 
         Parameters
         ----------
-        X : array-like of shape (n_queries, n_features)
-            Query points, converted to the tree's dtype.
-        r : float
-            Radius, >= 0, the same for every query.
+        X : array-like of shape (n_queries, n_features) or (n_features,)
+            Query points, converted to the tree's dtype. A 1-D array is one
+            point: the answers then have no query axis.
+        r : float or array-like of shape (n_queries,)
+            The radius, >= 0: one for every query, or one per query (as in
+            KDTree; answered on the CPU whatever the device).
         return_distance : bool, default=False
             Whether to return the distances too.
         count_only : bool, default=False
             Return only the number of neighbours of each query.
         sort_results : bool, default=False
             Order each query's neighbours by distance, then id (needs
-            ``return_distance=True``).
+            ``return_distance=True``). Otherwise they come by ascending id.
 
         Returns
         -------
         count : ndarray of shape (n_queries,), int64
-            With ``count_only=True``.
+            With ``count_only=True`` (an int for one 1-D point).
         ind : ndarray of shape (n_queries,), dtype object
-            Each element an int64 array of ids.
+            Each element an int64 array of ids (for one 1-D point, that
+            array).
         dist : ndarray of shape (n_queries,), dtype object
             Each element an array of distances; only with
             ``return_distance=True``. As in KDTree, returned after ``ind``.
@@ -621,11 +659,13 @@ class CoverTree:
             raise ValueError("count_only and return_distance cannot both be true")
         if sort_results and not return_distance:
             raise ValueError("return_distance must be True if sort_results is True")
-        X = self._check_queries(X)
-        r = check_radius(r)
+        X, one = self._check_points(X)
+        r = check_radius(r, n_queries=X.shape[0])
         counts, dist, ind = self._radius(X, r, sort_results, self._jobs(), counts_only=count_only)
         if count_only:
-            return counts
+            return int(counts[0]) if one else counts
+        if one:
+            return (ind, dist) if return_distance else ind
         ind_obj = _search.split_object(ind, counts)
         if return_distance:
             return ind_obj, _search.split_object(dist, counts)
