@@ -248,7 +248,7 @@ class NeighborsBase(BaseEstimator):
 class UpdatesMixin:
     """``insert``, ``delete`` and ``snapshot`` of a fitted estimator."""
 
-    def insert(self, X):
+    def insert(self, X, ids=None):
         """Add points to the fitted estimator, without a refit.
 
         The tree is not changed in place: a new version holding the old and
@@ -264,25 +264,32 @@ class UpdatesMixin:
             2-D, at least one row, ``n_features_in_`` features, the same
             feature names if fit had them) and converted to the fitted
             dtype.
+        ids : array-like of int, default=None
+            Ids of your choosing for the new points (faiss's
+            ``add_with_ids``): one per row, int64, >= 0, distinct, none of
+            them live (a deleted id may be given again). Every answer then
+            names the points by these ids, ``ids_`` lists them and the
+            graphs have a column for each id below ``n_ids_``. None: the
+            next unused ids.
 
         Returns
         -------
         ids : ndarray of shape (n_points,), int64
             The ids of the new points, in the order of the rows of ``X``:
-            the next ``n_points`` unused ids (``n_ids_`` before the call
-            onwards).
+            ``ids``, or the next ``n_points`` unused ids (``n_ids_`` before
+            the call onwards).
 
         Raises
         ------
         ReadOnlyError
             If the estimator is a snapshot.
         ValueError
-            If ``X`` is invalid.
+            If ``X`` or ``ids`` is invalid (nothing is inserted then).
         """
         check_is_fitted(self)
         self._check_writable("insert")
         X = self._check_queries(X)
-        return self.tree_._insert_checked(X, self._jobs(), self._verbose())
+        return self.tree_._insert_checked(X, self._jobs(), self._verbose(), ids=ids)
 
     def delete(self, ids):
         """Remove points from the fitted estimator, by id.

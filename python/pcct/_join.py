@@ -94,11 +94,19 @@ def list_pairs(a, b, r, *, mode, dists, jobs, what, extra=0):
         return i, j, d
 
     try:
-        return _run.run(work, total=0, desc=f"pcct {what}", unit="pairs",
-                        cost=_cost(a, other))
+        i, j, d = _run.run(work, total=0, desc=f"pcct {what}", unit="pairs",
+                           cost=_cost(a, other))
     except _lib.AnswerLimitError:
         n = int(count_pairs(a, other, np.array([r]), jobs=jobs)[0])
         if mode == SELF:
             n = (n - a.n_samples) // 2  # ordered pairs, each point with itself
         raise _memory.too_large(what, n, per_pair, _memory.available_bytes() or 0,
                                 PAIRS_ADVICE) from None
+    if a.labels is None and other.labels is None:
+        return i, j, d
+    # Caller-chosen ids: translate, and order the pairs by them again.
+    i, j = a.public(i), other.public(j)
+    if mode == SELF:
+        i, j = np.minimum(i, j), np.maximum(i, j)
+    order = np.lexsort((j, i))
+    return i[order], j[order], (d[order] if dists else None)

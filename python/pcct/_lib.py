@@ -200,6 +200,7 @@ _SIGNATURES = [
     ("pcct_kneighbors_bound", c_int64,
      [c_uintptr, c_void_p, c_void_p, c_int64, c_int64, c_int64, c_int64, c_double, c_int32,
       c_void_p, c_void_p, c_void_p]),
+    ("pcct_tree_points", c_int64, [c_uintptr, c_void_p, c_int64, c_void_p]),
     ("pcct_count_pairs", c_int64,
      [c_uintptr, c_uintptr, c_void_p, c_int64, c_int32, c_void_p, c_void_p]),
     ("pcct_pairs", c_int64,

@@ -14,6 +14,11 @@ Where the query points come from:
   dtype);
 - ``X is None``: the tree's own points, each left out of its own answer:
   every live id in ascending order, or the ids of ``ids``.
+
+Answers name points by their ids (``TreeVersion.public``). Ties, and
+unsorted radius answers, come in the order the points were inserted: the
+order of the ids pcct issues, and with caller-chosen ids the order faiss
+breaks ties in.
 """
 
 from __future__ import annotations
@@ -66,10 +71,11 @@ def chunk_rows(jobs):
 
 
 def _query_rows(version, X, ids):
-    """(ids, number of queries): X=None without ids after deletions queries
-    the live ids."""
+    """(ids, number of queries): X=None without ids after deletions (or with
+    caller-chosen ids) queries the live points in the order of their ids.
+    ``ids`` are the Go tree's caller indices (``TreeVersion.query_ids``)."""
     if X is None and ids is None and not version.contiguous:
-        ids = version.live_ids()
+        ids = version.query_ids()
     if ids is not None:
         ids = np.ascontiguousarray(ids, dtype=np.int64)
     nq = X.shape[0] if X is not None else (version.n_samples if ids is None else ids.size)
@@ -110,7 +116,7 @@ def kneighbors(version, X, k, *, jobs, strategy, ids=None, verbose=False, what="
 
     _run.run(work, total=nq, desc="pcct kneighbors", unit="queries", verbose=verbose,
              cost=version.work_bound(nq))
-    return dist, ind
+    return dist, version.public(ind)
 
 
 def kneighbors_bound(version, X, k, bound, *, jobs, ids=None, verbose=False,
@@ -136,7 +142,7 @@ def kneighbors_bound(version, X, k, bound, *, jobs, ids=None, verbose=False,
 
     _run.run(work, total=nq, desc="pcct kneighbors", unit="queries", verbose=verbose,
              cost=version.work_bound(nq))
-    return dist, ind
+    return dist, version.public(ind)
 
 
 def _radii(r):
@@ -294,10 +300,11 @@ def radius(version, X, r, *, sort, jobs, ids=None, counts_only=False, verbose=Fa
         raise _memory.too_large(what, pairs, per_pair, _memory.available_bytes() or 0,
                                 RADIUS_ADVICE) from None
     if len(dists) == 1:
-        return counts, dists[0], inds[0]
-    dist = np.concatenate(dists) if dists else np.empty(0, dtype=dtype)
-    ind = np.concatenate(inds) if inds else np.empty(0, dtype=np.int64)
-    return counts, dist, ind
+        dist, ind = dists[0], inds[0]
+    else:
+        dist = np.concatenate(dists) if dists else np.empty(0, dtype=dtype)
+        ind = np.concatenate(inds) if inds else np.empty(0, dtype=np.int64)
+    return counts, dist, version.public(ind)
 
 
 # -- shapes of the answers -------------------------------------------------------

@@ -41,6 +41,7 @@ __all__ = [
     "cpu_count",
     "check_seed",
     "check_ids",
+    "check_new_ids",
     "check_k",
     "check_radius",
     "check_ranks",
@@ -324,6 +325,36 @@ def check_ids(ids, name="ids"):
     if a.dtype.kind == "u" and a.size and a.max() > np.iinfo(np.int64).max:
         raise ValueError(f"{name} holds an integer out of the int64 range.")
     return np.ascontiguousarray(a, dtype=np.int64)
+
+
+def check_new_ids(ids, n_rows, live):
+    """Caller-chosen ids for ``n_rows`` new points (faiss's add_with_ids): a
+    C-contiguous int64 array of n_rows distinct ids >= 0, none of them
+    among ``live`` (the live ids, ascending). A deleted id may be given
+    again. ValueError naming the first bad id otherwise."""
+    a = check_ids(ids)
+    if a.size != n_rows:
+        raise ValueError(f"ids has {a.size} values for {n_rows} points: give one id per row.")
+    if a.size == 0:
+        return a
+    if a.min() < 0:
+        raise ValueError(
+            f"ids must be >= 0, got {int(a[np.argmax(a < 0)])}: negative values mark missing "
+            "neighbours in the answers."
+        )
+    order = np.argsort(a, kind="stable")
+    repeat = np.flatnonzero(np.diff(a[order]) == 0)
+    if repeat.size:
+        raise ValueError(f"id {int(a[order[repeat[0]]])} is given more than once. Nothing was inserted.")
+    if live.size:
+        pos = np.minimum(np.searchsorted(live, a), live.size - 1)
+        taken = live[pos] == a
+        if taken.any():
+            raise ValueError(
+                f"id {int(a[np.argmax(taken)])} is already in the tree: delete it first to "
+                "replace its point. Nothing was inserted."
+            )
+    return a
 
 
 def delete_error(live, n_ids, ids):

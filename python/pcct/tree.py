@@ -27,6 +27,7 @@ from ._validation import (
     POINTS_DTYPE,
     as_float,
     check_ids,
+    check_new_ids,
     check_k,
     check_metric_domain,
     check_bound,
@@ -123,6 +124,10 @@ class CoverTree(CKDTreeMixin):
         computes euclidean, cosine, manhattan and chebyshev; other metrics
         run on the CPU under "auto" and raise ValueError under "cuda".
         Builds and updates run on the CPU. See :func:`pcct.gpu_available`.
+    ids : array-like of int, default=None
+        Ids of your choosing for the rows of ``X`` (as faiss's
+        ``add_with_ids``): int64, >= 0, distinct. Every answer then names
+        the points by them. None: the row numbers 0..n-1.
 
     Attributes
     ----------
@@ -172,7 +177,7 @@ class CoverTree(CKDTreeMixin):
     """
 
     def __init__(self, X, metric="euclidean", p=2, n_jobs=None, seed=0, search="depth_first",
-                 verbose=False, device="auto"):
+                 verbose=False, device="auto", ids=None):
         code, p = parse_metric(metric, p)
         parse_search(search)
         parse_device(device)
@@ -188,8 +193,10 @@ class CoverTree(CKDTreeMixin):
             estimator="CoverTree",
         ))
         check_metric_domain(code, X)
+        if ids is not None:
+            ids = check_new_ids(ids, X.shape[0], np.empty(0, dtype=np.int64))
         self._init(X.dtype, X.shape[1], code, p, seed, search, False, verbose, device)
-        self._version = self._build(X, jobs)
+        self._version = self._build(X, jobs, ids=ids)
 
     def _init(self, dtype, n_features, code, p, seed, search, read_only, verbose=False,
               device="auto"):
@@ -205,8 +212,8 @@ class CoverTree(CKDTreeMixin):
         self._read_only = bool(read_only)
         self._lock = threading.Lock()
 
-    def _build(self, X, jobs, verbose=None):
-        return _handle.build(X, self._code, self.p, self.seed, jobs, self._verbose(verbose))
+    def _build(self, X, jobs, verbose=None, ids=None):
+        return _handle.build(X, self._code, self.p, self.seed, jobs, self._verbose(verbose), ids)
 
     @classmethod
     def _from_checked(cls, X, code, p, n_jobs, seed, search="depth_first", verbose=False,
@@ -282,7 +289,15 @@ class CoverTree(CKDTreeMixin):
             "verbose": self.verbose,
             "device": self.device,
             "read_only": self._read_only,
+            **self._ids_state(),
         }
+
+    def _ids_state(self):
+        """The caller-chosen ids of the current version, for :meth:`_state`:
+        ``labels`` (the id of each of the Go tree's points) and ``n_ids``;
+        nothing when the ids are the Go tree's own."""
+        v = self._v  # a TreeVersion or a PendingVersion: both carry them
+        return {} if v.labels is None else {"labels": v.labels, "n_ids": v.n_ids}
 
     @classmethod
     def _restore(cls, buf, state, lazy=False):
@@ -311,7 +326,14 @@ class CoverTree(CKDTreeMixin):
             effective_n_jobs(n_jobs)
             if code not in METRIC_NAMES:
                 raise ValueError(f"metric code {code}")
-        except (KeyError, TypeError, ValueError) as e:
+            labels, n_ids = state.get("labels"), None
+            if labels is not None:
+                labels = np.array(labels, dtype=np.int64)
+                n_ids = int(state["n_ids"])
+                if labels.ndim != 1 or (labels.size and (labels.min() < 0 or labels.max() >= n_ids)):
+                    raise ValueError("ids out of range")
+                labels.setflags(write=False)
+        except (KeyError, TypeError, ValueError, OverflowError) as e:
             raise ValueError(f"pcct: not a valid saved CoverTree state ({e!r}).") from None
         expected = (n_features, dtype_code, code, p if code == _MINKOWSKI else None)
 
@@ -333,9 +355,9 @@ class CoverTree(CKDTreeMixin):
                    vp if kind == _MINKOWSKI else None))
 
         if lazy:
-            version = _handle.PendingVersion(buf, dtype_code, check_decoded)
+            version = _handle.PendingVersion(buf, dtype_code, check_decoded, labels, n_ids)
         else:
-            version = TreeVersion.decode(buf, dtype_code)
+            version = TreeVersion.decode(buf, dtype_code, labels, n_ids)
             check_decoded(version)
         self = cls.__new__(cls)
         self.n_jobs = n_jobs
@@ -441,7 +463,7 @@ class CoverTree(CKDTreeMixin):
                 "allowed. Update the live tree the snapshot was taken from."
             )
 
-    def insert(self, X):
+    def insert(self, X, ids=None):
         """Insert points; return their ids.
 
         The tree is not changed in place: a new version holding the old and
@@ -455,12 +477,18 @@ class CoverTree(CKDTreeMixin):
         X : array-like of shape (n_points, n_features)
             The new points, validated like the constructor's ``X`` and
             converted to the tree's dtype.
+        ids : array-like of int, default=None
+            Ids of your choosing for the new points, as faiss's
+            ``add_with_ids`` takes them: one per row, int64, >= 0, distinct,
+            and none of them live in the tree (a deleted id may be given
+            again: delete and insert replace a point). Every answer then
+            names the points by these ids. None: the next unused ids (one
+            past the largest id ever issued, and up).
 
         Returns
         -------
         ids : ndarray of shape (n_points,), int64
-            The ids of the new points: the next ``n_points`` unused ids,
-            ascending, in the order of the rows of ``X``.
+            The ids of the new points, in the order of the rows of ``X``.
 
         Raises
         ------
@@ -468,19 +496,49 @@ class CoverTree(CKDTreeMixin):
             If the tree is a snapshot.
         ValueError
             If ``X`` is empty, not finite, has the wrong number of features,
-            or spans too wide a range for float64 distances.
+            or spans too wide a range for float64 distances; or if ``ids``
+            has the wrong length, a negative or repeated id, or an id the
+            tree holds. Nothing is inserted then.
         """
         self._check_writable("insert")
         X = self._check_queries(X)
-        return self._insert_checked(X, self._jobs())
+        return self._insert_checked(X, self._jobs(), ids=ids)
 
-    def _insert_checked(self, X, jobs, verbose=None):
-        """Insert checked C-contiguous rows of the tree's dtype."""
-        n = X.shape[0]
+    def _insert_checked(self, X, jobs, verbose=None, ids=None):
+        """Insert checked C-contiguous rows of the tree's dtype, with the
+        caller's ids (unchecked) or the next unused ones."""
         with self._lock:
-            new, start = self._version.insert(X, jobs, self._verbose(verbose))
+            v = self._version
+            if ids is not None:
+                ids = check_new_ids(ids, X.shape[0], v.live_ids())
+            new, new_ids = v.insert(X, jobs, self._verbose(verbose), ids)
             self._version = new
-        return np.arange(start, start + n, dtype=np.int64)
+        return new_ids
+
+    def points(self, ids):
+        """Return the stored points of these ids (faiss's ``reconstruct``).
+
+        Parameters
+        ----------
+        ids : int or array-like of int
+            Live ids.
+
+        Returns
+        -------
+        X : ndarray of shape (len(ids), n_features), the tree's dtype
+            Row i is the point with id ``ids[i]``, as the tree stores it:
+            the coordinates given, except under ``metric="cosine"``, whose
+            tree stores the points scaled to unit length. For one int id, a
+            1-D array.
+
+        Raises
+        ------
+        ValueError
+            If an id is not live (never issued, or deleted), naming it.
+        """
+        one = np.ndim(ids) == 0
+        X = self._version.points(check_ids(ids))
+        return X[0] if one else X
 
     def delete(self, ids):
         """Delete points by id.
