@@ -100,41 +100,49 @@ func metricOf(kind C.int32_t, p C.double) (core.Metric, error) {
 // pcct_tree_build builds a tree over n points of dimension d stored
 // row-major at x with the given dtype (0 float32, 1 float64), metric kind
 // (0 euclidean, 1 manhattan, 2 chebyshev, 3 minkowski with power p, 4
-// cosine, 5 haversine) and
-// seed, on jobs goroutines, and stores its handle in out. The points are
+// cosine, 5 haversine, and the kinds of core's extkernels.go: 6
+// seuclidean, 7 mahalanobis, 8 canberra, 9 hamming, 10 jaccard, 11
+// rogerstanimoto, 12 sokalmichener, 13 sokalsneath; those with parameters
+// are built by pcct_tree_build_metric) and seed, on jobs goroutines, and stores its handle in out. The points are
 // copied. control, which may be NULL, is the call's pair of control words
 // (see monitor): points inserted, and a stop request.
 //
 //export pcct_tree_build
 func pcct_tree_build(x unsafe.Pointer, dtype C.int32_t, n, d C.int64_t, metric C.int32_t, p C.double, seed C.uint64_t, jobs C.int32_t, control *C.int64_t, out *C.uintptr_t) C.int64_t {
 	return guard(func() error {
-		if out == nil {
-			return argErrorf("pcct: null output handle")
-		}
-		if err := checkShape(int64(n), int64(d)); err != nil {
-			return err
-		}
 		m, err := metricOf(metric, p)
 		if err != nil {
 			return err
 		}
-		opts := core.Options{Metric: m, Seed: uint64(seed), Jobs: int(jobs), Monitor: monitor(control)}
-		t := &tree{}
-		switch dtype {
-		case dtypeFloat32:
-			t.f32, err = build[float32](x, int64(n), int64(d), opts)
-		case dtypeFloat64:
-			t.f64, err = build[float64](x, int64(n), int64(d), opts)
-		default:
-			return argErrorf("pcct: unknown dtype code %d", dtype)
-		}
-		if err != nil {
-			return err
-		}
-		*out = C.uintptr_t(cgo.NewHandle(t))
-		releaseAfter(int64(n) * transientPerPoint)
-		return nil
+		return buildTree(x, dtype, n, d, m, seed, jobs, control, out)
 	})
+}
+
+// buildTree is pcct_tree_build with the metric m.
+func buildTree(x unsafe.Pointer, dtype C.int32_t, n, d C.int64_t, m core.Metric, seed C.uint64_t, jobs C.int32_t, control *C.int64_t, out *C.uintptr_t) error {
+	if out == nil {
+		return argErrorf("pcct: null output handle")
+	}
+	if err := checkShape(int64(n), int64(d)); err != nil {
+		return err
+	}
+	opts := core.Options{Metric: m, Seed: uint64(seed), Jobs: int(jobs), Monitor: monitor(control)}
+	t := &tree{}
+	var err error
+	switch dtype {
+	case dtypeFloat32:
+		t.f32, err = build[float32](x, int64(n), int64(d), opts)
+	case dtypeFloat64:
+		t.f64, err = build[float64](x, int64(n), int64(d), opts)
+	default:
+		return argErrorf("pcct: unknown dtype code %d", dtype)
+	}
+	if err != nil {
+		return err
+	}
+	*out = C.uintptr_t(cgo.NewHandle(t))
+	releaseAfter(int64(n) * transientPerPoint)
+	return nil
 }
 
 func build[T core.Float](x unsafe.Pointer, n, d int64, opts core.Options) (*core.Tree[T], error) {

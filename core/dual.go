@@ -238,15 +238,9 @@ func (t *Tree[T]) checkJoin(o *Tree[T]) error {
 		return fmt.Errorf("core: the trees have %d and %d dimensions", t.s.dim, o.s.dim)
 	}
 	if !sameMetric(t.metric, o.metric) {
-		return fmt.Errorf("core: the trees have different metrics (%v and %v)", t.metric, o.metric)
+		return fmt.Errorf("core: the trees have different metrics (%v and %v, or their parameters differ)", t.metric, o.metric)
 	}
 	return nil
-}
-
-// sameMetric reports whether two metrics are the same distance function.
-func sameMetric(a, b Metric) bool {
-	a, b = a.Canonical(), b.Canonical()
-	return a.Kind == b.Kind && (a.Kind != Minkowski || a.P == b.P)
 }
 
 type joinMode int

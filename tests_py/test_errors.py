@@ -76,7 +76,7 @@ def test_float32_fit_checks_queries_in_float32():
         ({"n_neighbors": 0}, r"The 'n_neighbors' parameter of NearestNeighbors must be an int in the range \[1, inf\) or None. Got 0 instead."),
         ({"n_neighbors": 2.5}, "The 'n_neighbors' parameter of NearestNeighbors must be an int"),
         ({"radius": -1.0}, r"The 'radius' parameter of NearestNeighbors must be a float in the range \[0.0, inf\] or None. Got -1.0 instead."),
-        ({"metric": "sqeuclidean"}, r"The 'metric' parameter of NearestNeighbors must be a str among \{'chebyshev', 'cityblock', 'cosine', 'euclidean', 'haversine', 'infinity', 'l1', 'l2', 'manhattan', 'minkowski'\}. Got 'sqeuclidean' instead: 'sqeuclidean' is not served: it is not a metric"),
+        ({"metric": "sqeuclidean"}, r"The 'metric' parameter of NearestNeighbors must be a str among \{'canberra', 'chebyshev', 'cityblock', 'cosine', 'euclidean', 'hamming', 'haversine', 'infinity', 'jaccard', 'l1', 'l2', 'mahalanobis', 'manhattan', 'minkowski', 'rogerstanimoto', 'seuclidean', 'sokalmichener', 'sokalsneath'\}. Got 'sqeuclidean' instead: 'sqeuclidean' is not served: it is not a metric"),
         ({"metric": "correlation"}, r"Got 'correlation' instead.*not a metric.*use 'cosine'"),
         ({"metric": len}, "The 'metric' parameter of NearestNeighbors must be a str among"),
         ({"p": 0}, r"The 'p' parameter of NearestNeighbors must be a float in the range \(0.0, inf\] or None. Got 0 instead."),
@@ -85,7 +85,7 @@ def test_float32_fit_checks_queries_in_float32():
         ({"search": "breadth_first"}, r"The 'search' parameter of NearestNeighbors must be a str among \{'corrected', 'depth_first'\}. Got 'breadth_first' instead."),
         ({"search": None}, "The 'search' parameter of NearestNeighbors must be a str among"),
         ({"metric_params": [1]}, "The 'metric_params' parameter of NearestNeighbors must be an instance of 'dict' or None"),
-        ({"metric_params": {"w": np.ones(4)}}, "Weighted Minkowski"),
+        ({"metric_params": {"w": np.ones(4)}}, r"metric_params\['w'\] \(weights\) applies to metric='minkowski'"),
         ({"metric_params": {"V": 1}}, r"Unsupported metric_params \['V'\]"),
         ({"n_jobs": 1.5}, "The 'n_jobs' parameter of NearestNeighbors must be an instance of 'int' or None. Got 1.5 instead."),
         ({"n_jobs": 0}, "n_jobs == 0 has no meaning"),
@@ -214,7 +214,7 @@ def test_cover_tree_errors():
         tree.query_radius(X, 1.0, return_distance=True, count_only=True)
     with pytest.raises(ValueError, match="Input X contains NaN"):
         CoverTree(np.array([[np.nan]]))
-    with pytest.raises(ValueError, match="Unsupported metric 'sqeuclidean' for CoverTree: .*not a metric.*pcct supports: 'chebyshev', 'cityblock', 'cosine', 'euclidean', 'haversine'"):
+    with pytest.raises(ValueError, match="Unsupported metric 'sqeuclidean' for CoverTree: .*not a metric.*pcct supports: 'canberra', 'chebyshev', 'cityblock', 'cosine', 'euclidean', 'hamming', 'haversine'"):
         CoverTree(X, metric="sqeuclidean")
     with pytest.raises(ValueError, match="Use p >= 1"):
         CoverTree(X, metric="minkowski", p=0.9)

@@ -14,8 +14,9 @@ from conftest import check_kneighbors, check_radius, reference_distances
 from pcct import CoverTree, InvalidParameterError, NearestNeighbors
 import pcct
 
-SUPPORTED = ("'chebyshev', 'cityblock', 'cosine', 'euclidean', 'haversine', 'infinity', "
-             "'l1', 'l2', 'manhattan', 'minkowski'")
+SUPPORTED = ("'canberra', 'chebyshev', 'cityblock', 'cosine', 'euclidean', 'hamming', "
+             "'haversine', 'infinity', 'jaccard', 'l1', 'l2', 'mahalanobis', 'manhattan', "
+             "'minkowski', 'rogerstanimoto', 'seuclidean', 'sokalmichener', 'sokalsneath'")
 
 
 def _cosine_data(n, d, seed, dtype=np.float64):
@@ -247,11 +248,11 @@ def test_haversine_refuses_latitudes_beyond_the_poles(where):
         ("sqeuclidean", "not a metric .*use 'euclidean'"),
         ("correlation", "not a metric; subtract each row's mean and use 'cosine'"),
         ("precomputed", "needs the points themselves"),
-        ("mahalanobis", "whiten"),
-        ("seuclidean", "scale the columns"),
-        ("hamming", "pcct does not implement it"),
-        ("jaccard", "pcct does not implement it"),
-        ("braycurtis", "pcct does not implement it"),
+        ("braycurtis", "not a metric .*triangle inequality fails.*use 'canberra'"),
+        ("dice", "not a metric .*use 'jaccard'"),
+        ("russellrao", "not a metric: it puts a vector with zeros at a positive distance"),
+        ("wminkowski", "use 'minkowski' with metric_params"),
+        ("nonsense", "pcct does not implement it"),
     ],
 )
 def test_unsupported_metric_names_list_what_is_supported(metric, hint):

@@ -149,8 +149,9 @@ class NeighborsBase(BaseEstimator):
                 ensure_all_finite=True,
             ))
             check_metric_domain(code, X)
-            check_device(getattr(self, "device", "auto"), code, p, type(self).__name__)
-            tree = self._fit_index(X, code, p)
+            check_device(getattr(self, "device", "auto"), code, p, type(self).__name__,
+                         weighted=effective_params.get("w") is not None)
+            tree = self._fit_index(X, code, p, effective_params)
         except BaseException:
             for a in ("n_features_in_", "feature_names_in_"):
                 self.__dict__.pop(a, None)
@@ -161,13 +162,14 @@ class NeighborsBase(BaseEstimator):
         self.effective_metric_params_ = effective_params
         return self
 
-    def _fit_index(self, X, code, p):
+    def _fit_index(self, X, code, p, metric_params=None):
         """The index the queries will run on, over the checked rows of X
-        (C-contiguous float32 or float64) with the metric (code, p): a
+        (C-contiguous float32 or float64) with the metric (code, p) and its
+        parameters (``effective_metric_params_``: V, VI or w): a
         :class:`CoverTree`, which copies X into Go (no Python copy is
         kept)."""
         return CoverTree._from_checked(X, code, p, self.n_jobs, 0, self.search,
-                                       self._verbose())
+                                       self._verbose(), metric_params=metric_params)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

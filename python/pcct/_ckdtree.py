@@ -40,6 +40,12 @@ def _one_radius(r, name="r"):
     return r
 
 
+def _same_params(a, b):
+    """Whether two metric_params dicts hold equal parameters."""
+    a, b = a or {}, b or {}
+    return a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+
+
 class CKDTreeMixin:
     """The joins of two trees, shaped like scipy's cKDTree methods."""
 
@@ -55,11 +61,11 @@ class CKDTreeMixin:
             )
         mine = (self.metric, self.p, self.dtype, self.n_features)
         theirs = (other.metric, other.p, other.dtype, other.n_features)
-        if mine != theirs:
+        if mine != theirs or not _same_params(self.metric_params, other.metric_params):
             raise ValueError(
                 f"{what}: the other tree differs from this one (metric, p, dtype, features: "
-                f"{theirs} against {mine}); build both with the same metric from data of the "
-                "same dtype and dimension."
+                f"{theirs} against {mine}, or the metric's parameters); build both with the "
+                "same metric from data of the same dtype and dimension."
             )
         return other._version
 

@@ -71,11 +71,12 @@ def raw_stats(handle):
     return [int(out[i]) for i in range(min(written.value, len(STAT_FIELDS)))]
 
 
-def build(X, code, p, seed, jobs, verbose=False, ids=None):
+def build(X, code, p, seed, jobs, verbose=False, ids=None, params=None):
     """A new version holding the rows of X (checked, C-contiguous float32 or
     float64), with ids 0..n-1, or ``ids`` (checked: see
-    ``_validation.check_new_ids``); in a worker thread when it is long, so
-    that Ctrl-C stops it."""
+    ``_validation.check_new_ids``), under the metric (code, p) with its
+    parameter vector ``params`` (``_validation.metric_vector``, or None);
+    in a worker thread when it is long, so that Ctrl-C stops it."""
     n, d = X.shape
     dtype = DTYPES[X.dtype]
     jobs = min(jobs, _MAX_JOBS)
@@ -83,11 +84,16 @@ def build(X, code, p, seed, jobs, verbose=False, ids=None):
 
     def work(control):
         handle = _lib.c_uintptr(0)
-        _lib.check(
-            lib.pcct_tree_build(
+        if params is None:
+            st = lib.pcct_tree_build(
                 ptr(X), dtype, n, d, code, p, seed, jobs, control, ctypes.byref(handle),
             )
-        )
+        else:
+            st = lib.pcct_tree_build_metric(
+                ptr(X), dtype, n, d, code, p, ptr(params), params.size, seed, jobs, control,
+                ctypes.byref(handle),
+            )
+        _lib.check(st)
         if ids is None:
             return TreeVersion(handle.value)
         labels = ids.copy()

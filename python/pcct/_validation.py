@@ -28,8 +28,11 @@ __all__ = [
     "COSINE",
     "HAVERSINE",
     "metric_hint",
+    "metric_vector",
+    "BOOLEAN_METRICS",
     "metric_error",
     "parse_metric",
+    "parse_tree_metric",
     "check_p_applies",
     "check_metric_domain",
     "parse_search",
@@ -71,6 +74,16 @@ METRICS = {
     "minkowski": 3,
     "cosine": 4,
     "haversine": 5,
+    # scikit-learn's other BallTree metrics that are true metrics (core's
+    # extkernels.go), computed as its DistanceMetric computes them.
+    "seuclidean": 6,
+    "mahalanobis": 7,
+    "canberra": 8,
+    "hamming": 9,
+    "jaccard": 10,
+    "rogerstanimoto": 11,
+    "sokalmichener": 12,
+    "sokalsneath": 13,
 }
 # C ABI metric code -> canonical name.
 METRIC_NAMES = {
@@ -80,13 +93,29 @@ METRIC_NAMES = {
     3: "minkowski",
     4: "cosine",
     5: "haversine",
+    6: "seuclidean",
+    7: "mahalanobis",
+    8: "canberra",
+    9: "hamming",
+    10: "jaccard",
+    11: "rogerstanimoto",
+    12: "sokalmichener",
+    13: "sokalsneath",
 }
 # The Minkowski power each non-Minkowski metric is (p given with it must
 # agree). Cosine (served as the Euclidean distance between normalised
-# vectors) and haversine take no power: only the default p=2 is accepted.
-_METRIC_P = {0: 2.0, 1: 1.0, 2: math.inf, 4: 2.0, 5: 2.0}
+# vectors), haversine and the metrics from code 6 on take no power: only
+# the default p=2 is accepted.
+_METRIC_P = {0: 2.0, 1: 1.0, 2: math.inf, **{c: 2.0 for c in range(4, 14)}}
 _MINKOWSKI = 3
 COSINE, HAVERSINE = 4, 5
+SEUCLIDEAN, MAHALANOBIS = 6, 7
+# Metrics that read coordinates as booleans (not zero: true); their trees
+# store the points as 0 and 1.
+BOOLEAN_METRICS = {10, 11, 12, 13}
+# The entries of metric_params each metric takes, besides "p" (and "w"
+# when it is None).
+_METRIC_KEYS = {"minkowski": {"w"}, "seuclidean": {"V"}, "mahalanobis": {"V", "VI"}}
 
 # k-NN search strategies -> C ABI strategy code.
 SEARCHES = {"depth_first": 0, "corrected": 1}
@@ -113,12 +142,19 @@ _NOT_SERVED = {
     "precomputed": "a cover tree needs the points themselves; use "
     "sklearn.neighbors.NearestNeighbors(metric='precomputed')",
     "nan_euclidean": "pcct refuses NaN; impute missing values first",
-    "seuclidean": "weighted metrics are not implemented; scale the columns "
-    "(X / X.std(axis=0)) and use 'euclidean'",
-    "mahalanobis": "it is not implemented; whiten the data (e.g. with "
-    "sklearn.decomposition.PCA(whiten=True)) and use 'euclidean'",
-    "wminkowski": "weighted metrics are not implemented; scale the columns "
-    "and use 'minkowski'",
+    "wminkowski": "scikit-learn removed it; use 'minkowski' with metric_params={'w': w}",
+    "braycurtis": "it is not a metric (the triangle inequality fails: on 0/1 vectors "
+    "d(100, 110) + d(110, 010) = 2/3 < d(100, 010) = 1); use 'canberra', or "
+    "'manhattan' on rows scaled to sum 1",
+    "dice": "it is not a metric (the triangle inequality fails, as for 'braycurtis'); "
+    "use 'jaccard', the metric that ranks boolean vectors the same way",
+    "russellrao": "it is not a metric: it puts a vector with zeros at a positive "
+    "distance from itself; use 'jaccard' or 'hamming'",
+    "kulsinski": "it is not a metric; use 'jaccard' or 'rogerstanimoto'",
+    "kulczynski1": "it is not a metric; use 'jaccard'",
+    "yule": "it is not a metric; use 'rogerstanimoto'",
+    "matching": "use 'hamming' on boolean (0/1) data, which is the same distance",
+    "pyfunc": "pass the function itself as metric",
 }
 
 
@@ -185,6 +221,104 @@ def parse_metric(metric, p, owner="CoverTree"):
     if math.isinf(p):
         return 2, p
     return _MINKOWSKI, p
+
+
+def metric_vector(code, p, params, n_features, owner):
+    """The parameter vector the library takes for the metric ``code`` (with
+    power ``p``) from its ``params`` (a dict: "w" for minkowski, "V" for
+    seuclidean, "V" or "VI" for mahalanobis), checked for points of
+    ``n_features`` coordinates: a C-contiguous float64 array, or None for a
+    metric without one. ValueError, saying what is wrong, otherwise."""
+    params = params or {}
+    if code == _MINKOWSKI or (code in (0, 1, 2) and params.get("w") is not None):
+        w = params.get("w")
+        if w is None:
+            return None
+        w = _param_array(w, "w", (n_features,), owner)
+        if not np.all(w > 0) or math.isinf(p):
+            raise ValueError(
+                f"{owner}: the weights w of a Minkowski distance must be > 0, with a finite p "
+                "(a weight of 0 puts distinct points at distance 0: drop that column instead)."
+            )
+        return w
+    if code == SEUCLIDEAN:
+        if params.get("V") is None:
+            raise ValueError(
+                f"{owner}: metric='seuclidean' needs the variances V, one per feature: pass "
+                "metric_params={'V': X.var(axis=0, ddof=1)}."
+            )
+        v = _param_array(params["V"], "V", (n_features,), owner)
+        if not np.all(v > 0):
+            raise ValueError(f"{owner}: the variances V of 'seuclidean' must be > 0 (a constant "
+                             "feature has variance 0: drop it).")
+        return v
+    if code == MAHALANOBIS:
+        if (params.get("V") is None) == (params.get("VI") is None):
+            raise ValueError(
+                f"{owner}: metric='mahalanobis' needs one of V (a covariance matrix) or VI "
+                "(its inverse), of shape (n_features, n_features): e.g. metric_params="
+                "{'V': np.cov(X, rowvar=False)}."
+            )
+        shape = (n_features, n_features)
+        if params.get("VI") is not None:
+            vi = _param_array(params["VI"], "VI", shape, owner)
+        else:
+            v = _param_array(params["V"], "V", shape, owner)
+            try:
+                vi = np.linalg.inv(v)
+            except np.linalg.LinAlgError:
+                raise ValueError(f"{owner}: the covariance matrix V of 'mahalanobis' is "
+                                 "singular; remove linearly dependent features.") from None
+        if not np.allclose(vi, vi.T, rtol=1e-12, atol=0):
+            raise ValueError(f"{owner}: the matrix VI of 'mahalanobis' must be symmetric.")
+        vi = (vi + vi.T) / 2  # exactly symmetric
+        try:
+            np.linalg.cholesky(vi)
+        except np.linalg.LinAlgError:
+            raise ValueError(
+                f"{owner}: the matrix VI of 'mahalanobis' must be positive definite (with a "
+                "singular one, distinct points are 0 apart and it is not a metric)."
+            ) from None
+        return np.ascontiguousarray(vi.ravel())
+    return None
+
+
+def _param_array(a, name, shape, owner):
+    """A metric parameter as a finite float64 array of the given shape."""
+    try:
+        a = np.array(a, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{owner}: metric parameter {name} must be an array of numbers.") from None
+    if a.shape != shape:
+        raise ValueError(f"{owner}: metric parameter {name} has shape {a.shape}; the data need "
+                         f"{shape}.")
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"{owner}: metric parameter {name} holds NaN or infinity.")
+    return np.ascontiguousarray(a)
+
+
+def parse_tree_metric(metric, p, metric_params, owner="CoverTree"):
+    """(code, p, params) for a CoverTree's metric, power and metric_params
+    (a dict of "w" for minkowski, "V" for seuclidean, "V" or "VI" for
+    mahalanobis, or None). A weighted Minkowski metric keeps its code
+    whatever p (see :func:`parse_metric` for the rest)."""
+    code, p = parse_metric(metric, p, owner)
+    if metric_params is None:
+        return code, p, {}
+    if not isinstance(metric_params, dict):
+        raise ValueError(f"metric_params must be a dict or None, got {metric_params!r}.")
+    takes = _METRIC_KEYS.get(metric, set())
+    unknown = sorted(set(metric_params) - takes)
+    if unknown:
+        raise ValueError(
+            f"Unsupported metric_params {unknown} for metric={metric!r}: it takes "
+            + (", ".join(repr(k) for k in sorted(takes)) if takes else "none")
+            + " (p is a parameter of its own)."
+        )
+    params = dict(metric_params)
+    if metric == "minkowski" and params.get("w") is not None:
+        code = _MINKOWSKI
+    return code, p, params
 
 
 def check_p_applies(metric, p, owner, name):
@@ -630,18 +764,20 @@ def parse_device(device, owner="CoverTree"):
     return DEVICES[device]
 
 
-def check_device(device, code, p, owner):
+def check_device(device, code, p, owner, weighted=False):
     """For device "cuda": raise ValueError, saying why, if no GPU is usable
-    or the GPU has no kernel for the metric (code, p). Other devices pass:
-    "auto" falls back to the CPU."""
+    or the GPU has no kernel for the metric (code, p; a weighted Minkowski
+    metric has none). Other devices pass: "auto" falls back to the CPU."""
     if device != "cuda":
         return
-    gpu_metric = code in _GPU_METRICS or (code == _MINKOWSKI and p in (1.0, 2.0, math.inf))
+    gpu_metric = not weighted and (
+        code in _GPU_METRICS or (code == _MINKOWSKI and p in (1.0, 2.0, math.inf)))
     if not gpu_metric:
         raise ValueError(
             f"{owner}(device='cuda') needs a metric the GPU computes (euclidean, "
-            f"cosine, manhattan, chebyshev, or minkowski with p=1, 2 or inf); got "
-            f"{METRIC_NAMES[code]!r}. Use device='cpu', or 'auto', which runs it on the CPU."
+            f"cosine, manhattan, chebyshev, or minkowski with p=1, 2 or inf and no "
+            f"weights); got {METRIC_NAMES[code]!r}. Use device='cpu', or 'auto', which runs "
+            "it on the CPU."
         )
     from ._lib import gpu_info
 
@@ -685,15 +821,19 @@ def check_estimator_params(est):
 
     metric, p = params["metric"], params["p"]
     mparams = {} if params["metric_params"] is None else dict(params["metric_params"])
-    unknown = sorted(set(mparams) - {"p", "w"})
+    takes = _METRIC_KEYS.get(metric, set())
+    unknown = sorted(set(mparams) - {"p", "w"} - takes)
     if unknown:
+        extra = ", ".join(repr(k) for k in sorted(takes - {"w"}))
         raise ValueError(
-            f"Unsupported metric_params {unknown}: pcct's metrics take only 'p' "
-            "(the Minkowski power)."
+            f"Unsupported metric_params {unknown} for metric={metric!r}: it takes "
+            + (f"{extra} and " if extra else "")
+            + "'p' (the Minkowski power"
+            + (", with 'w', its weights)." if metric == "minkowski" else ").")
         )
-    if mparams.get("w") is not None:
+    if mparams.get("w") is not None and metric != "minkowski":
         raise ValueError(
-            "Weighted Minkowski distances (metric_params['w']) are not supported by pcct."
+            f"metric_params['w'] (weights) applies to metric='minkowski', not {metric!r}."
         )
     if "p" in mparams and p is not None:
         warnings.warn(
@@ -705,7 +845,7 @@ def check_estimator_params(est):
     effective_p = mparams.get("p", p)
     effective_metric = metric
     if metric == "minkowski":
-        mparams.pop("w", None)
+        w = mparams.pop("w", None)
         mp = mparams.pop("p", effective_p)
         mp = 2 if mp is None else mp
         if not _is_real(mp) or math.isnan(mp) or mp < 1:
@@ -714,6 +854,11 @@ def check_estimator_params(est):
                 "metric: with 0 < p < 1 it is not a distance metric (it breaks the "
                 "triangle inequality a cover tree relies on). Set p >= 1."
             )
+        if w is not None:
+            # Weighted: its own kernel, whatever p (scikit-learn keeps the
+            # name "minkowski" then).
+            mparams["p"], mparams["w"] = mp, w
+            return _MINKOWSKI, float(mp), effective_metric, mparams
         if mp == 1:
             effective_metric = "manhattan"
         elif mp == 2:

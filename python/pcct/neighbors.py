@@ -49,9 +49,16 @@ class NearestNeighbors(KNeighborsMixin, RadiusNeighborsMixin, UpdatesMixin, Neig
         everything). "haversine" is the great-circle distance on the unit
         sphere between (latitude, longitude) pairs in radians: 2 features,
         latitudes in [-pi/2, pi/2]; multiply by the Earth's radius (about
-        6371 km) for distances on Earth. Any other name, and a Python
-        callable, raises ValueError at :meth:`fit`, saying what is
-        supported.
+        6371 km) for distances on Earth. Also scikit-learn's other
+        BallTree metrics that are true metrics, computed as its
+        DistanceMetric computes them: "seuclidean" (variances ``V`` in
+        ``metric_params``), "mahalanobis" (``V`` or ``VI``), "minkowski"
+        with weights ``w``, "canberra", "hamming", and on boolean data (a
+        coordinate is true where it is not 0) "jaccard", "rogerstanimoto",
+        "sokalmichener" and "sokalsneath". Names that are not metrics
+        ("braycurtis", "dice", "russellrao", "sqeuclidean", ...), and a
+        Python callable, raise ValueError at :meth:`fit`, saying why and
+        what to use instead.
     p : float, default=2
         Power of the Minkowski metric, p >= 1 (``np.inf`` allowed), used only
         with ``metric="minkowski"``; p=1, 2 and inf give manhattan,
@@ -63,8 +70,11 @@ class NearestNeighbors(KNeighborsMixin, RadiusNeighborsMixin, UpdatesMixin, Neig
         None, or the metric's own power, 1 for manhattan and inf for
         chebyshev, are accepted with any metric.)
     metric_params : dict, default=None
-        Additional keyword arguments for the metric. Only ``"p"`` (which
-        overrides ``p``) is supported, and ``"w"`` if it is None.
+        Additional keyword arguments for the metric: ``"p"`` (overrides
+        ``p``), ``"w"`` (Minkowski weights, one per feature, > 0),
+        ``"V"`` (seuclidean: the variances, one per feature, > 0;
+        mahalanobis: the covariance matrix) or ``"VI"`` (mahalanobis: the
+        inverse covariance matrix, symmetric positive definite).
     n_jobs : int, default=None
         Number of parallel goroutines for building and updating the tree
         and for the neighbour searches. None means 1, -1 means all CPUs, -k

@@ -36,7 +36,8 @@ from ._validation import (
     check_seed,
     delete_error,
     effective_n_jobs,
-    parse_metric,
+    metric_vector,
+    parse_tree_metric,
     parse_search,
     parse_device,
     check_device,
@@ -85,10 +86,14 @@ class CoverTree(CKDTreeMixin):
         input (int, bool, float16, ...) is converted to float64.
     metric : str, default="euclidean"
         One of "euclidean" ("l2"), "manhattan" ("cityblock", "l1"),
-        "chebyshev" ("infinity"), "minkowski" (power ``p``), "cosine"
-        (1 - cosine similarity; zero vectors are refused) or "haversine"
-        (great-circle distance on the unit sphere between (latitude,
-        longitude) pairs in radians).
+        "chebyshev" ("infinity"), "minkowski" (power ``p``, weights ``w``
+        in ``metric_params``), "cosine" (1 - cosine similarity; zero
+        vectors are refused), "haversine" (great-circle distance on the
+        unit sphere between (latitude, longitude) pairs in radians),
+        "seuclidean" (variances ``V``), "mahalanobis" (``V`` or ``VI``),
+        "canberra", "hamming", or on boolean data "jaccard",
+        "rogerstanimoto", "sokalmichener", "sokalsneath" (computed as
+        scikit-learn's DistanceMetric computes them).
     p : float, default=2
         Power of the Minkowski metric (p >= 1, may be ``inf``). It applies
         only to ``metric="minkowski"``: with another metric, a p other than
@@ -128,6 +133,11 @@ class CoverTree(CKDTreeMixin):
         Ids of your choosing for the rows of ``X`` (as faiss's
         ``add_with_ids``): int64, >= 0, distinct. Every answer then names
         the points by them. None: the row numbers 0..n-1.
+    metric_params : dict, default=None
+        The metric's parameters: ``"w"`` (minkowski weights, one per
+        feature, > 0), ``"V"`` (seuclidean: variances, one per feature, >
+        0; mahalanobis: covariance matrix) or ``"VI"`` (mahalanobis: its
+        inverse, symmetric positive definite).
 
     Attributes
     ----------
@@ -142,7 +152,9 @@ class CoverTree(CKDTreeMixin):
         of the distances returned.
     metric : str
         The metric's canonical name ("euclidean", "manhattan", "chebyshev",
-        "minkowski", "cosine" or "haversine").
+        "minkowski", "cosine", "haversine", "seuclidean", ...).
+    metric_params : dict or None
+        The metric's parameters, as given.
     p : float
         The Minkowski power (2.0 for euclidean, 1.0 for manhattan, inf for
         chebyshev; 2.0, unused, for cosine and haversine).
@@ -177,11 +189,11 @@ class CoverTree(CKDTreeMixin):
     """
 
     def __init__(self, X, metric="euclidean", p=2, n_jobs=None, seed=0, search="depth_first",
-                 verbose=False, device="auto", ids=None):
-        code, p = parse_metric(metric, p)
+                 verbose=False, device="auto", ids=None, metric_params=None):
+        code, p, mparams = parse_tree_metric(metric, p, metric_params)
         parse_search(search)
         parse_device(device)
-        check_device(device, code, p, "CoverTree")
+        check_device(device, code, p, "CoverTree", weighted=mparams.get("w") is not None)
         self.n_jobs = n_jobs
         jobs = self._jobs()  # validate early
         seed = check_seed(seed)
@@ -193,17 +205,19 @@ class CoverTree(CKDTreeMixin):
             estimator="CoverTree",
         ))
         check_metric_domain(code, X)
+        vector = metric_vector(code, p, mparams, X.shape[1], "CoverTree")
         if ids is not None:
             ids = check_new_ids(ids, X.shape[0], np.empty(0, dtype=np.int64))
-        self._init(X.dtype, X.shape[1], code, p, seed, search, False, verbose, device)
-        self._version = self._build(X, jobs, ids=ids)
+        self._init(X.dtype, X.shape[1], code, p, seed, search, False, verbose, device, mparams)
+        self._version = self._build(X, jobs, ids=ids, params=vector)
 
     def _init(self, dtype, n_features, code, p, seed, search, read_only, verbose=False,
-              device="auto"):
+              device="auto", metric_params=None):
         self.dtype = np.dtype(dtype)
         self.n_features = int(n_features)
         self.metric = METRIC_NAMES[code]
         self.p = float(p)
+        self.metric_params = metric_params or None
         self._code = code
         self.seed = seed
         self.search = search
@@ -212,17 +226,22 @@ class CoverTree(CKDTreeMixin):
         self._read_only = bool(read_only)
         self._lock = threading.Lock()
 
-    def _build(self, X, jobs, verbose=None, ids=None):
-        return _handle.build(X, self._code, self.p, self.seed, jobs, self._verbose(verbose), ids)
+    def _build(self, X, jobs, verbose=None, ids=None, params=None):
+        return _handle.build(X, self._code, self.p, self.seed, jobs, self._verbose(verbose), ids,
+                             params)
 
     @classmethod
     def _from_checked(cls, X, code, p, n_jobs, seed, search="depth_first", verbose=False,
-                      device="auto"):
-        """Build from an already validated C-contiguous float array."""
+                      device="auto", metric_params=None):
+        """Build from an already validated C-contiguous float array, with the
+        metric's parameters (checked for X's features here)."""
         self = cls.__new__(cls)
         self.n_jobs = n_jobs
-        self._init(X.dtype, X.shape[1], code, p, seed, search, False, verbose, device)
-        self._version = self._build(X, self._jobs())
+        mparams = {k: v for k, v in (metric_params or {}).items()
+                   if k in ("w", "V", "VI") and v is not None}
+        vector = metric_vector(code, p, mparams, X.shape[1], type(self).__name__)
+        self._init(X.dtype, X.shape[1], code, p, seed, search, False, verbose, device, mparams)
+        self._version = self._build(X, self._jobs(), params=vector)
         return self
 
     # -- properties ----------------------------------------------------------
@@ -289,6 +308,7 @@ class CoverTree(CKDTreeMixin):
             "verbose": self.verbose,
             "device": self.device,
             "read_only": self._read_only,
+            "metric_params": self.metric_params,
             **self._ids_state(),
         }
 
@@ -326,6 +346,9 @@ class CoverTree(CKDTreeMixin):
             effective_n_jobs(n_jobs)
             if code not in METRIC_NAMES:
                 raise ValueError(f"metric code {code}")
+            metric_params = state.get("metric_params")
+            if metric_params is not None and not isinstance(metric_params, dict):
+                raise ValueError(f"metric_params {metric_params!r}")
             labels, n_ids = state.get("labels"), None
             if labels is not None:
                 labels = np.array(labels, dtype=np.int64)
@@ -361,7 +384,8 @@ class CoverTree(CKDTreeMixin):
             check_decoded(version)
         self = cls.__new__(cls)
         self.n_jobs = n_jobs
-        self._init(dtype, n_features, code, p, seed, search, read_only, verbose, device)
+        self._init(dtype, n_features, code, p, seed, search, read_only, verbose, device,
+                   metric_params)
         self._version = version
         return self
 
@@ -405,6 +429,8 @@ class CoverTree(CKDTreeMixin):
 
     def __repr__(self):
         metric = self.metric if self.metric != "minkowski" else f"minkowski(p={self.p:g})"
+        if self.metric_params:
+            metric += "(" + ", ".join(sorted(self.metric_params)) + ")"
         extra = ""
         if self.search != "depth_first":
             extra += f", search={self.search}"
