@@ -232,3 +232,40 @@ def test_sokalsneath_zero_vectors():
     X = np.array([[0.0, 0.0], [0.0, 0.0], [1.0, 0.0]])
     d, i = CoverTree(X, metric="sokalsneath").query([[0.0, 0.0]], k=3)
     assert d.tolist() == [[0.0, 0.0, 1.0]] and i.tolist() == [[0, 1, 2]]
+
+
+@pytest.mark.parametrize("name,kw", [
+    ("euclidean", {}), ("manhattan", {}), ("chebyshev", {}), ("minkowski", {"p": 3}),
+    ("minkowski", {"p": 1.5, "w": [1.0, 2.0, 0.5, 1.0]}), ("seuclidean", {"V": [1.0, 2.0, 3.0, 0.5]}),
+    ("mahalanobis", "VI"), ("canberra", {}), ("hamming", {}),
+])
+def test_distance_metric_objects(name, kw):
+    """A scikit-learn DistanceMetric object as metric: served by the metric
+    it names, with its parameters, as scikit-learn's ball tree serves it."""
+    rng = np.random.default_rng(8)
+    X, Q = rng.normal(size=(300, 4)), rng.normal(size=(30, 4))
+    if name == "hamming":
+        X, Q = rng.integers(0, 3, (300, 4)).astype(float), rng.integers(0, 3, (30, 4)).astype(float)
+    if kw == "VI":
+        kw = {"VI": np.linalg.inv(np.cov(X, rowvar=False))}
+    dm = DistanceMetric.get_metric(name, **kw)
+    nn = NearestNeighbors(n_neighbors=5, metric=dm).fit(X)
+    sk = SkNN(n_neighbors=5, metric=dm, algorithm="ball_tree").fit(X)
+    ref = dm.pairwise(Q, X)
+    check_kneighbors(*nn.kneighbors(Q), ref, 5, np.float64, sk=sk.kneighbors(Q))
+    assert nn.effective_metric_ == name
+    tree = CoverTree(X, metric=dm)
+    np.testing.assert_array_equal(tree.query(Q, k=5)[1], nn.kneighbors(Q)[1])
+    back = pickle.loads(pickle.dumps(nn))
+    np.testing.assert_array_equal(back.kneighbors(Q)[1], nn.kneighbors(Q)[1])
+
+
+def test_distance_metric_objects_refused():
+    X = np.random.default_rng(9).random((20, 3))
+    with pytest.raises(ValueError, match="'braycurtis' is not served: it is not a metric"):
+        NearestNeighbors(metric=DistanceMetric.get_metric("braycurtis")).fit(X)
+    with pytest.raises(ValueError, match="Python functions are not supported"):
+        CoverTree(X, metric=DistanceMetric.get_metric("pyfunc", func=lambda a, b: 0.0))
+    with pytest.raises(ValueError, match="cannot be given with a DistanceMetric"):
+        CoverTree(X, metric=DistanceMetric.get_metric("seuclidean", V=np.ones(3)),
+                  metric_params={"V": np.ones(3)})

@@ -28,6 +28,8 @@ __all__ = [
     "COSINE",
     "HAVERSINE",
     "metric_hint",
+    "is_distance_metric",
+    "from_distance_metric",
     "metric_vector",
     "BOOLEAN_METRICS",
     "metric_error",
@@ -154,7 +156,8 @@ _NOT_SERVED = {
     "kulczynski1": "it is not a metric; use 'jaccard'",
     "yule": "it is not a metric; use 'rogerstanimoto'",
     "matching": "use 'hamming' on boolean (0/1) data, which is the same distance",
-    "pyfunc": "pass the function itself as metric",
+    "pyfunc": "Python functions are not supported as metrics: pcct computes every "
+    "distance in Go; express the distance with one of pcct's metrics",
 }
 
 
@@ -167,6 +170,66 @@ def _is_real(v):
 
 
 # -- metrics -------------------------------------------------------------------
+
+
+# scikit-learn's DistanceMetric classes (less their 64/32 suffix) -> the
+# metric name pcct serves them under.
+_DISTANCE_METRICS = {
+    "EuclideanDistance": "euclidean",
+    "ManhattanDistance": "manhattan",
+    "ChebyshevDistance": "chebyshev",
+    "MinkowskiDistance": "minkowski",
+    "SEuclideanDistance": "seuclidean",
+    "MahalanobisDistance": "mahalanobis",
+    "HaversineDistance": "haversine",
+    "CanberraDistance": "canberra",
+    "HammingDistance": "hamming",
+    "JaccardDistance": "jaccard",
+    "RogersTanimotoDistance": "rogerstanimoto",
+    "SokalMichenerDistance": "sokalmichener",
+    "SokalSneathDistance": "sokalsneath",
+    # Not metrics: refused by name, with the reason.
+    "BrayCurtisDistance": "braycurtis",
+    "DiceDistance": "dice",
+    "RussellRaoDistance": "russellrao",
+    "MatchingDistance": "matching",
+    "PyFuncDistance": "pyfunc",
+}
+
+
+def is_distance_metric(metric):
+    """Whether metric is a scikit-learn DistanceMetric object."""
+    try:
+        from sklearn.metrics import DistanceMetric
+    except ImportError:  # pragma: no cover - scikit-learn is a dependency
+        return False
+    return isinstance(metric, DistanceMetric)
+
+
+def from_distance_metric(metric, owner):
+    """(name, metric_params) of a scikit-learn DistanceMetric object, read
+    from its pickled state (p, the vector of V or w, the matrix VI); the
+    name stays unknown (and is refused) for classes pcct does not serve."""
+    cls = type(metric).__name__
+    name = _DISTANCE_METRICS.get(cls.removesuffix("64").removesuffix("32"))
+    if name is None or name in _NOT_SERVED:
+        return (name or cls), {}
+    try:
+        p, vec, mat = metric.__getstate__()[:3]
+        p = float(p)
+        vec, mat = np.asarray(vec, dtype=np.float64), np.asarray(mat, dtype=np.float64)
+    except Exception as e:  # pragma: no cover - scikit-learn changed its state
+        raise ValueError(
+            f"{owner} could not read the parameters of {metric!r} ({e!r}); pass "
+            "metric='name' and metric_params instead."
+        ) from None
+    if name == "minkowski":
+        return name, {"p": p, **({"w": vec} if vec.size else {})}
+    if name == "seuclidean":
+        return name, {"V": vec}
+    if name == "mahalanobis":
+        return name, {"VI": mat}
+    return name, {}
 
 
 def metric_hint(metric):
@@ -301,7 +364,14 @@ def parse_tree_metric(metric, p, metric_params, owner="CoverTree"):
     """(code, p, params) for a CoverTree's metric, power and metric_params
     (a dict of "w" for minkowski, "V" for seuclidean, "V" or "VI" for
     mahalanobis, or None). A weighted Minkowski metric keeps its code
-    whatever p (see :func:`parse_metric` for the rest)."""
+    whatever p (see :func:`parse_metric` for the rest). metric may be a
+    scikit-learn DistanceMetric, which brings its own parameters."""
+    if is_distance_metric(metric):
+        if metric_params:
+            raise ValueError("metric_params cannot be given with a DistanceMetric object, "
+                             "which holds its parameters.")
+        metric, metric_params = from_distance_metric(metric, owner)
+        p = metric_params.pop("p", None)
     code, p = parse_metric(metric, p, owner)
     if metric_params is None:
         return code, p, {}
@@ -690,6 +760,8 @@ def _check_radius_param(owner, v):
 
 
 def _check_metric_param(owner, v):
+    if is_distance_metric(v):
+        v = from_distance_metric(v, owner)[0]
     if not isinstance(v, str) or v not in METRICS:
         raise InvalidParameterError(
             f"The 'metric' parameter of {owner} must be a str among {_options(METRICS)}. "
@@ -821,6 +893,11 @@ def check_estimator_params(est):
 
     metric, p = params["metric"], params["p"]
     mparams = {} if params["metric_params"] is None else dict(params["metric_params"])
+    if is_distance_metric(metric):
+        # A DistanceMetric carries its parameters: they replace
+        # metric_params, and p (whose default would otherwise disagree).
+        metric, mparams = from_distance_metric(metric, owner)
+        p = None
     takes = _METRIC_KEYS.get(metric, set())
     unknown = sorted(set(mparams) - {"p", "w"} - takes)
     if unknown:
