@@ -103,13 +103,7 @@ func (t *Tree[T]) CountPairs(o *Tree[T], radii []float64, opts JoinOptions) (cou
 		return counts, nil
 	}
 	sym := o == t
-	j := &joiner[T]{ta: t, tb: o, radii: sr, mode: joinCount, sym: sym}
-	root := joinTask{a: t.root, b: o.root, sym: sym, hi: int32(len(sr))}
-	if !sym {
-		root.d = t.dist(t.point(t.root), o.point(o.root))
-		t.queryEvals.Add(1)
-	}
-	sinks, err := j.run(root, opts)
+	sinks, err := t.join(o, sr, joinCount, sym, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -170,13 +164,7 @@ func (t *Tree[T]) listPairs(o *Tree[T], r float64, dists, sym bool, opts JoinOpt
 	if dists {
 		mode = joinDist
 	}
-	j := &joiner[T]{ta: t, tb: o, radii: []float64{t.inRadius(r)}, mode: mode, sym: sym}
-	root := joinTask{a: t.root, b: o.root, sym: sym, hi: 1}
-	if !sym {
-		root.d = t.dist(t.point(t.root), o.point(o.root))
-		t.queryEvals.Add(1)
-	}
-	sinks, err := j.run(root, opts)
+	sinks, err := t.join(o, []float64{t.inRadius(r)}, mode, sym, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -226,6 +214,18 @@ func (s *joinSink) sortPairs() {
 	for i, x := range all {
 		s.keys[i], s.dists[i] = x.k, x.d
 	}
+}
+
+// join runs a join of t and o (both not empty) over the search radii sr,
+// ascending, and returns the workers' sinks; sym makes it a self join of t.
+func (t *Tree[T]) join(o *Tree[T], sr []float64, mode joinMode, sym bool, opts JoinOptions) ([]*joinSink, error) {
+	j := &joiner[T]{ta: t, tb: o, radii: sr, mode: mode, sym: sym}
+	root := joinTask{a: t.root, b: o.root, sym: sym, hi: int32(len(sr))}
+	if !sym {
+		root.d = t.dist(t.point(t.root), o.point(o.root))
+		t.queryEvals.Add(1)
+	}
+	return j.run(root, opts)
 }
 
 // checkJoin reports whether o can be joined with t: the same dimension and
