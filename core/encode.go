@@ -108,7 +108,13 @@ func (t *Tree[T]) Encode() []byte {
 // whose structure is inconsistent (a parent after its child, levels not
 // decreasing, the cover condition broken, an index held twice, a
 // non-finite coordinate).
-func Decode[T Float](data []byte) (t *Tree[T], err error) {
+func Decode[T Float](data []byte) (*Tree[T], error) { return decode[T](data, nil) }
+
+// DecodeWith is Decode for a tree built with a Custom metric: m is that
+// metric again (NewCustom), which the encoding cannot hold.
+func DecodeWith[T Float](data []byte, m Metric) (*Tree[T], error) { return decode[T](data, &m) }
+
+func decode[T Float](data []byte, custom *Metric) (t *Tree[T], err error) {
 	defer catch(&err)
 	if len(data) < len(magic)+4 || string(data[:len(magic)]) != magic {
 		return nil, errors.New("core: decode: not a pcct tree (bad magic)")
@@ -146,6 +152,14 @@ func Decode[T Float](data []byte) (t *Tree[T], err error) {
 	}
 	if r.err != nil {
 		return nil, r.err
+	}
+	switch {
+	case m.Kind == Custom && (custom == nil || custom.Kind != Custom):
+		return nil, errors.New("core: decode: the tree was built with a custom metric: decode it with DecodeWith and that metric")
+	case m.Kind == Custom:
+		m = *custom
+	case custom != nil:
+		return nil, fmt.Errorf("core: decode: the tree's metric is %v, not a custom one: decode it with Decode", m)
 	}
 	if dim < 1 {
 		return nil, fmt.Errorf("core: decode: dimension %d", dim)

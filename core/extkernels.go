@@ -218,8 +218,9 @@ func booleans[T Float](points []T) []T {
 	return out
 }
 
-// extKernel returns the kernel of a metric of extKinds, or of a weighted
-// Minkowski metric; nil for the others. m must be valid and canonical.
+// extKernel returns the kernel of a metric of extKinds, of a weighted
+// Minkowski metric or of a Custom one; nil for the others. m must be valid
+// and canonical.
 func extKernel[T Float](m Metric) distFunc[T] {
 	switch m.Kind {
 	case SEuclidean:
@@ -265,6 +266,11 @@ func extKernel[T Float](m Metric) distFunc[T] {
 		}
 	case Jaccard, RogersTanimoto, SokalMichener, SokalSneath:
 		return booleanKernel[T](m.Kind)
+	case Custom:
+		if m.custom == nil {
+			return nil
+		}
+		return customKernel[T](m)
 	}
 	return nil
 }

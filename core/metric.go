@@ -61,6 +61,9 @@ const (
 	RogersTanimoto
 	SokalMichener
 	SokalSneath
+	// Custom is a metric of the caller's, a Distancer (custom.go), made
+	// by NewCustom.
+	Custom
 )
 
 // String returns the metric family's name as scikit-learn spells it.
@@ -82,6 +85,9 @@ func (k MetricKind) String() string {
 	if name, ok := extNames[k]; ok {
 		return name
 	}
+	if k == Custom {
+		return "custom"
+	}
 	return fmt.Sprintf("MetricKind(%d)", int(k))
 }
 
@@ -98,6 +104,8 @@ type Metric struct {
 	// par holds the parameter vector's float64 bits (see Params), as a
 	// string so that Metric stays comparable.
 	par string
+	// custom is the Distancer of a Custom metric (compared by identity).
+	custom *customMetric
 }
 
 // ParseMetric returns the metric called name, with power p for "minkowski".
@@ -149,6 +157,9 @@ func (m Metric) Validate() error {
 	if _, ok := extNames[m.Kind]; ok {
 		return m.validateExt()
 	}
+	if m.Kind == Custom {
+		return m.validateCustom()
+	}
 	return fmt.Errorf("core: unknown metric kind %d", int(m.Kind))
 }
 
@@ -156,7 +167,7 @@ func (m Metric) Validate() error {
 // Minkowski with p = 1, 2 or +Inf becomes Manhattan, Euclidean or Chebyshev.
 func (m Metric) Canonical() Metric {
 	if m.Kind != Minkowski {
-		return Metric{Kind: m.Kind, par: m.par}
+		return Metric{Kind: m.Kind, par: m.par, custom: m.custom}
 	}
 	if m.par != "" {
 		return m // weighted: its own kernel
@@ -179,6 +190,9 @@ func (m Metric) String() string {
 	}
 	if m.Kind == Minkowski {
 		return fmt.Sprintf("minkowski(p=%g)", m.P)
+	}
+	if m.Kind == Custom && m.custom != nil {
+		return m.custom.name
 	}
 	return m.Kind.String()
 }

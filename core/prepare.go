@@ -44,6 +44,9 @@ func prepare[T Float](m Metric, points []T, dim int) ([]T, error) {
 	if m.Kind.boolean() {
 		return booleans(points), nil
 	}
+	if err := checkCustom[T](m); err != nil {
+		return nil, err
+	}
 	if m.Kind != Cosine {
 		return points, nil
 	}
