@@ -203,8 +203,26 @@ func (m Metric) checkParams(dim int) error {
 	return nil
 }
 
-// sameMetric reports whether two metrics are the same distance function.
-func sameMetric(a, b Metric) bool { return a.Canonical() == b.Canonical() }
+// sameMetric reports whether two metrics are the same distance function:
+// equal, or custom ones with equal Distancers.
+func sameMetric(a, b Metric) bool {
+	a, b = a.Canonical(), b.Canonical()
+	if a.Kind == Custom && b.Kind == Custom && a.custom != nil && b.custom != nil {
+		return sameDistancer(a.custom.fn, b.custom.fn)
+	}
+	return a == b
+}
+
+// sameDistancer reports whether two Distancers are equal values (false
+// for values of a type that cannot be compared).
+func sameDistancer(x, y any) (same bool) {
+	defer func() {
+		if recover() != nil {
+			same = false
+		}
+	}()
+	return x == y
+}
 
 // booleans returns the points of a boolean metric as the tree stores them:
 // 1 where a coordinate is not zero, else 0 (in a new slice).

@@ -264,8 +264,6 @@ def test_distance_metric_objects_refused():
     X = np.random.default_rng(9).random((20, 3))
     with pytest.raises(ValueError, match="'braycurtis' is not served: it is not a metric"):
         NearestNeighbors(metric=DistanceMetric.get_metric("braycurtis")).fit(X)
-    with pytest.raises(ValueError, match="Python functions are not supported"):
-        CoverTree(X, metric=DistanceMetric.get_metric("pyfunc", func=lambda a, b: 0.0))
     with pytest.raises(ValueError, match="cannot be given with a DistanceMetric"):
         CoverTree(X, metric=DistanceMetric.get_metric("seuclidean", V=np.ones(3)),
                   metric_params={"V": np.ones(3)})

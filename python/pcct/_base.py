@@ -31,7 +31,9 @@ from . import _format, _search
 from ._validation import (
     POINTS_DTYPE,
     as_float,
+    CUSTOM,
     check_estimator_params,
+    check_savable,
     check_ids,
     check_metric_domain,
     check_mode,
@@ -151,7 +153,8 @@ class NeighborsBase(BaseEstimator):
             check_metric_domain(code, X)
             check_device(getattr(self, "device", "auto"), code, p, type(self).__name__,
                          weighted=effective_params.get("w") is not None)
-            tree = self._fit_index(X, code, p, effective_params)
+            tree = self._fit_index(X, code, p, effective_params,
+                                   effective_metric if code == CUSTOM else None)
         except BaseException:
             for a in ("n_features_in_", "feature_names_in_"):
                 self.__dict__.pop(a, None)
@@ -162,14 +165,15 @@ class NeighborsBase(BaseEstimator):
         self.effective_metric_params_ = effective_params
         return self
 
-    def _fit_index(self, X, code, p, metric_params=None):
+    def _fit_index(self, X, code, p, metric_params=None, func=None):
         """The index the queries will run on, over the checked rows of X
         (C-contiguous float32 or float64) with the metric (code, p) and its
-        parameters (``effective_metric_params_``: V, VI or w): a
+        parameters (``effective_metric_params_``: V, VI or w), or the
+        Python function ``func`` with its keyword arguments: a
         :class:`CoverTree`, which copies X into Go (no Python copy is
         kept)."""
         return CoverTree._from_checked(X, code, p, self.n_jobs, 0, self.search,
-                                       self._verbose(), metric_params=metric_params)
+                                       self._verbose(), metric_params=metric_params, func=func)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -196,6 +200,7 @@ class NeighborsBase(BaseEstimator):
         """
         check_is_fitted(self)
         tree = self.tree_
+        check_savable(tree._code, type(self).__name__)
         body = tree._version.encode()  # one version for the whole file
         attrs = {
             "effective_metric_": self.effective_metric_,

@@ -71,12 +71,13 @@ def raw_stats(handle):
     return [int(out[i]) for i in range(min(written.value, len(STAT_FIELDS)))]
 
 
-def build(X, code, p, seed, jobs, verbose=False, ids=None, params=None):
+def build(X, code, p, seed, jobs, verbose=False, ids=None, params=None, pymetric=None):
     """A new version holding the rows of X (checked, C-contiguous float32 or
     float64), with ids 0..n-1, or ``ids`` (checked: see
     ``_validation.check_new_ids``), under the metric (code, p) with its
-    parameter vector ``params`` (``_validation.metric_vector``, or None);
-    in a worker thread when it is long, so that Ctrl-C stops it."""
+    parameter vector ``params`` (``_validation.metric_vector``, or None),
+    or the Python function of ``pymetric`` (a ``_callback.PyMetric``); in
+    a worker thread when it is long, so that Ctrl-C stops it."""
     n, d = X.shape
     dtype = DTYPES[X.dtype]
     jobs = min(jobs, _MAX_JOBS)
@@ -84,7 +85,12 @@ def build(X, code, p, seed, jobs, verbose=False, ids=None, params=None):
 
     def work(control):
         handle = _lib.c_uintptr(0)
-        if params is None:
+        if pymetric is not None:
+            st = lib.pcct_tree_build_callback(
+                ptr(X), dtype, n, d, pymetric.pointer, pymetric.name.encode(), seed, jobs,
+                control, ctypes.byref(handle),
+            )
+        elif params is None:
             st = lib.pcct_tree_build(
                 ptr(X), dtype, n, d, code, p, seed, jobs, control, ctypes.byref(handle),
             )
@@ -95,13 +101,19 @@ def build(X, code, p, seed, jobs, verbose=False, ids=None, params=None):
             )
         _lib.check(st)
         if ids is None:
-            return TreeVersion(handle.value)
+            return TreeVersion(handle.value, keep=pymetric)
         labels = ids.copy()
         labels.setflags(write=False)
-        return TreeVersion(handle.value, labels, int(ids.max()) + 1)
+        return TreeVersion(handle.value, labels, int(ids.max()) + 1, keep=pymetric)
 
     return _run.run(work, total=n, desc="pcct fit", unit="points", verbose=verbose,
                     cost=float(n) * n * d)
+
+
+def _free(handle, keep):
+    """Free a version's handle (its finalizer); ``keep``, what Go calls back
+    into, is held until then."""
+    _lib.free_tree(handle)
 
 
 class TreeVersion:
@@ -133,14 +145,21 @@ class TreeVersion:
     labels : ndarray of int64 or None
         The id of each of the Go tree's caller indices (read-only), or None
         when the ids are the caller indices themselves.
+    keep : object or None
+        The Python function the tree's metric calls back into
+        (``_callback.PyMetric``), or None.
     """
 
-    __slots__ = ("handle", "n_samples", "n_ids", "n_features", "dtype", "labels", "_n_go",
-                 "_ids", "_order", "_finalizer", "__weakref__")
+    __slots__ = ("handle", "n_samples", "n_ids", "n_features", "dtype", "labels", "keep",
+                 "_n_go", "_ids", "_order", "_finalizer", "__weakref__")
 
-    def __init__(self, handle, labels=None, n_ids=None):
+    def __init__(self, handle, labels=None, n_ids=None, keep=None):
         self.handle = handle
-        self._finalizer = weakref.finalize(self, _lib.free_tree, handle)
+        # What Go calls back into (a _callback.PyMetric), kept alive while
+        # this version lives; the finalizer holds it too, so the handle is
+        # freed before it.
+        self.keep = keep
+        self._finalizer = weakref.finalize(self, _free, handle, keep)
         self._ids = None
         self._order = None
         s = raw_stats(handle)
@@ -260,7 +279,7 @@ class TreeVersion:
                     ctypes.byref(out), ctypes.byref(first),
                 )
             )
-            version = TreeVersion(out.value, labels, n_ids)
+            version = TreeVersion(out.value, labels, n_ids, self.keep)
             if labels is None:
                 return version, np.arange(first.value, first.value + n, dtype=np.int64)
             return version, labels[first.value:].copy()
@@ -281,7 +300,7 @@ class TreeVersion:
                 lib.pcct_tree_delete(self.handle, ptr(go), go.size, jobs, control,
                                      ctypes.byref(out))
             )
-            return TreeVersion(out.value, self.labels, self.n_ids)
+            return TreeVersion(out.value, self.labels, self.n_ids, self.keep)
 
         return _run.run(work, total=ids.size, desc="pcct delete", unit="points",
                         verbose=verbose, cost=self.work_bound(ids.size))
@@ -344,19 +363,26 @@ class TreeVersion:
         return buf
 
     @classmethod
-    def decode(cls, buf, dtype_code, labels=None, n_ids=None):
+    def decode(cls, buf, dtype_code, labels=None, n_ids=None, pymetric=None):
         """A new version from bytes written by :meth:`encode`, with the ids
-        ``labels`` and ``n_ids`` it had (see :class:`TreeVersion`).
+        ``labels`` and ``n_ids`` it had and, for a tree of a Python
+        function, its ``pymetric`` (see :class:`TreeVersion`).
 
         buf may be any object with the buffer protocol (bytes, bytearray,
         memoryview); it is read, not copied. ValueError if it is damaged.
         """
         view = np.frombuffer(buf, dtype=np.uint8)
         handle = _lib.c_uintptr(0)
-        _lib.check(
-            _lib.lib().pcct_tree_decode(ptr(view), view.size, dtype_code, ctypes.byref(handle))
-        )
-        return cls(handle.value, labels, n_ids)  # its finalizer frees the handle if it fails
+        if pymetric is None:
+            st = _lib.lib().pcct_tree_decode(ptr(view), view.size, dtype_code,
+                                             ctypes.byref(handle))
+        else:
+            st = _lib.lib().pcct_tree_decode_callback(
+                ptr(view), view.size, dtype_code, pymetric.pointer, pymetric.name.encode(),
+                ctypes.byref(handle))
+        _lib.check(st)
+        # Its finalizer frees the handle if it fails.
+        return cls(handle.value, labels, n_ids, pymetric)
 
 
 
@@ -406,12 +432,14 @@ class PendingVersion:
     of a tree share one PendingVersion, so the bytes are decoded once.
     """
 
-    __slots__ = ("_buf", "_dtype_code", "labels", "n_ids", "_check", "_lock", "_version")
+    __slots__ = ("_buf", "_dtype_code", "labels", "n_ids", "keep", "_check", "_lock",
+                 "_version")
 
-    def __init__(self, buf, dtype_code, check=None, labels=None, n_ids=None):
+    def __init__(self, buf, dtype_code, check=None, labels=None, n_ids=None, keep=None):
         self._buf = buf
         self._dtype_code = dtype_code
         self.labels, self.n_ids = labels, n_ids  # caller-chosen ids (TreeVersion's)
+        self.keep = keep  # a Python function's metric (TreeVersion's)
         self._check = check  # called with the decoded version; raises if it disagrees
         self._lock = threading.Lock()
         self._version = None
@@ -421,7 +449,7 @@ class PendingVersion:
         with self._lock:
             if self._version is None:
                 version = TreeVersion.decode(self._buf, self._dtype_code, self.labels,
-                                             self.n_ids)
+                                             self.n_ids, self.keep)
                 if self._check is not None:
                     self._check(version)
                 self._version, self._buf, self._check = version, None, None

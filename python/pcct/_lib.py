@@ -28,6 +28,8 @@ import sys
 import threading
 from ctypes import POINTER, c_char_p, c_double, c_int32, c_int64, c_size_t, c_uint64, c_void_p
 
+from . import _callback
+
 __all__ = ["lib", "check", "library_path", "select", "selection", "version", "gpu_info",
            "ForkedChildError", "StoppedError", "AnswerLimitError"]
 
@@ -139,6 +141,11 @@ _SIGNATURES = [
     ("pcct_tree_build_metric", c_int64,
      [c_void_p, c_int32, c_int64, c_int64, c_int32, c_double, c_void_p, c_int64, c_uint64,
       c_int32, c_void_p, POINTER(c_uintptr)]),
+    ("pcct_tree_build_callback", c_int64,
+     [c_void_p, c_int32, c_int64, c_int64, c_void_p, c_char_p, c_uint64, c_int32, c_void_p,
+      POINTER(c_uintptr)]),
+    ("pcct_tree_decode_callback", c_int64,
+     [c_void_p, c_int64, c_int32, c_void_p, c_char_p, POINTER(c_uintptr)]),
     ("pcct_tree_free", c_int64, [c_uintptr]),
     ("pcct_tree_stats", c_int64, [c_uintptr, POINTER(c_int64), c_int64, POINTER(c_int64)]),
     ("pcct_tree_level_counts", c_int64,
@@ -320,6 +327,10 @@ def check(status: int) -> None:
     if status == 0:
         return
     kind, msg = error_message(status)
+    cause = _callback.pending(msg)
+    if cause is not None:
+        # A Python function used as the metric raised: that is the error.
+        raise cause
     if kind == _KIND_VALUE:
         raise ValueError(msg)
     if kind == _KIND_MEMORY:

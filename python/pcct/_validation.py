@@ -32,6 +32,8 @@ __all__ = [
     "from_distance_metric",
     "metric_vector",
     "BOOLEAN_METRICS",
+    "CUSTOM",
+    "check_savable",
     "metric_error",
     "parse_metric",
     "parse_tree_metric",
@@ -103,15 +105,18 @@ METRIC_NAMES = {
     11: "rogerstanimoto",
     12: "sokalmichener",
     13: "sokalsneath",
+    14: "a Python function",
 }
 # The Minkowski power each non-Minkowski metric is (p given with it must
 # agree). Cosine (served as the Euclidean distance between normalised
 # vectors), haversine and the metrics from code 6 on take no power: only
 # the default p=2 is accepted.
-_METRIC_P = {0: 2.0, 1: 1.0, 2: math.inf, **{c: 2.0 for c in range(4, 14)}}
+_METRIC_P = {0: 2.0, 1: 1.0, 2: math.inf, **{c: 2.0 for c in range(4, 15)}}
 _MINKOWSKI = 3
 COSINE, HAVERSINE = 4, 5
 SEUCLIDEAN, MAHALANOBIS = 6, 7
+# A Python function as the metric (capi/callback.go, _callback.py).
+CUSTOM = 14
 # Metrics that read coordinates as booleans (not zero: true); their trees
 # store the points as 0 and 1.
 BOOLEAN_METRICS = {10, 11, 12, 13}
@@ -156,8 +161,6 @@ _NOT_SERVED = {
     "kulczynski1": "it is not a metric; use 'jaccard'",
     "yule": "it is not a metric; use 'rogerstanimoto'",
     "matching": "use 'hamming' on boolean (0/1) data, which is the same distance",
-    "pyfunc": "Python functions are not supported as metrics: pcct computes every "
-    "distance in Go; express the distance with one of pcct's metrics",
 }
 
 
@@ -223,6 +226,10 @@ def from_distance_metric(metric, owner):
             f"{owner} could not read the parameters of {metric!r} ({e!r}); pass "
             "metric='name' and metric_params instead."
         ) from None
+    if name == "pyfunc":
+        # Its function and keyword arguments: served as a Python function.
+        state = metric.__getstate__()
+        return state[3], dict(state[4] or {})
     if name == "minkowski":
         return name, {"p": p, **({"w": vec} if vec.size else {})}
     if name == "seuclidean":
@@ -234,9 +241,6 @@ def from_distance_metric(metric, owner):
 
 def metric_hint(metric):
     """Why pcct does not serve this metric, and what to use instead."""
-    if callable(metric):
-        return ("Python callables are not supported: pcct computes every distance in Go, "
-                "without calling back into Python")
     if isinstance(metric, str) and metric in _NOT_SERVED:
         return f"{metric!r} is not served: {_NOT_SERVED[metric]}"
     if isinstance(metric, str):
@@ -371,7 +375,14 @@ def parse_tree_metric(metric, p, metric_params, owner="CoverTree"):
             raise ValueError("metric_params cannot be given with a DistanceMetric object, "
                              "which holds its parameters.")
         metric, metric_params = from_distance_metric(metric, owner)
-        p = metric_params.pop("p", None)
+        p = None if callable(metric) else metric_params.pop("p", None)
+    if callable(metric):
+        if p not in (None, 2):
+            raise ValueError(f"p applies to metric='minkowski'; got p={p!r} with a Python "
+                             "function as metric (pass it through metric_params).")
+        if metric_params is not None and not isinstance(metric_params, dict):
+            raise ValueError(f"metric_params must be a dict or None, got {metric_params!r}.")
+        return CUSTOM, 2.0, dict(metric_params or {})  # the function's keyword arguments
     code, p = parse_metric(metric, p, owner)
     if metric_params is None:
         return code, p, {}
@@ -389,6 +400,18 @@ def parse_tree_metric(metric, p, metric_params, owner="CoverTree"):
     if metric == "minkowski" and params.get("w") is not None:
         code = _MINKOWSKI
     return code, p, params
+
+
+def check_savable(code, owner):
+    """TypeError for saving to a file what has a Python function as metric
+    (the file format holds no Python objects; pickling keeps the function
+    by reference)."""
+    if code == CUSTOM:
+        raise TypeError(
+            f"This {owner} has a Python function as metric, which pcct's file format cannot "
+            "hold: pickle it instead (the function is pickled by reference, so it must be "
+            "importable where the pickle is loaded)."
+        )
 
 
 def check_p_applies(metric, p, owner, name):
@@ -762,6 +785,8 @@ def _check_radius_param(owner, v):
 def _check_metric_param(owner, v):
     if is_distance_metric(v):
         v = from_distance_metric(v, owner)[0]
+    if callable(v):
+        return  # a Python function (slow: see _callback.py)
     if not isinstance(v, str) or v not in METRICS:
         raise InvalidParameterError(
             f"The 'metric' parameter of {owner} must be a str among {_options(METRICS)}. "
@@ -898,6 +923,16 @@ def check_estimator_params(est):
         # metric_params, and p (whose default would otherwise disagree).
         metric, mparams = from_distance_metric(metric, owner)
         p = None
+    if callable(metric):
+        # A Python function: metric_params are its keyword arguments, as in
+        # scikit-learn; effective_metric_ is the function.
+        if p not in (None, 2):
+            raise ValueError(
+                f"The 'p' parameter of {owner} only applies to metric='minkowski', but got "
+                f"p={p!r} with a Python function as metric; pass it to the function through "
+                "metric_params instead."
+            )
+        return CUSTOM, 2.0, metric, mparams
     takes = _METRIC_KEYS.get(metric, set())
     unknown = sorted(set(mparams) - {"p", "w"} - takes)
     if unknown:

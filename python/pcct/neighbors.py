@@ -55,10 +55,11 @@ class NearestNeighbors(KNeighborsMixin, RadiusNeighborsMixin, UpdatesMixin, Neig
         ``metric_params``), "mahalanobis" (``V`` or ``VI``), "minkowski"
         with weights ``w``, "canberra", "hamming", and on boolean data (a
         coordinate is true where it is not 0) "jaccard", "rogerstanimoto",
-        "sokalmichener" and "sokalsneath". Names that are not metrics
-        ("braycurtis", "dice", "russellrao", "sqeuclidean", ...), and a
-        Python callable, raise ValueError at :meth:`fit`, saying why and
-        what to use instead.
+        "sokalmichener" and "sokalsneath"; or a scikit-learn DistanceMetric
+        object; or a Python function ``f(a, b, **metric_params) -> float``
+        (slow: Go calls it for every distance). Names that are not metrics
+        ("braycurtis", "dice", "russellrao", "sqeuclidean", ...) raise
+        ValueError at :meth:`fit`, saying why and what to use instead.
     p : float, default=2
         Power of the Minkowski metric, p >= 1 (``np.inf`` allowed), used only
         with ``metric="minkowski"``; p=1, 2 and inf give manhattan,
@@ -74,7 +75,8 @@ class NearestNeighbors(KNeighborsMixin, RadiusNeighborsMixin, UpdatesMixin, Neig
         ``p``), ``"w"`` (Minkowski weights, one per feature, > 0),
         ``"V"`` (seuclidean: the variances, one per feature, > 0;
         mahalanobis: the covariance matrix) or ``"VI"`` (mahalanobis: the
-        inverse covariance matrix, symmetric positive definite).
+        inverse covariance matrix, symmetric positive definite); for a
+        Python function, its keyword arguments.
     n_jobs : int, default=None
         Number of parallel goroutines for building and updating the tree
         and for the neighbour searches. None means 1, -1 means all CPUs, -k

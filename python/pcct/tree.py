@@ -17,6 +17,7 @@ from sklearn.utils.validation import check_array
 
 from . import _format, _handle, _search
 from ._lib import ForkedChildError
+from ._callback import PyMetric
 from ._ckdtree import CKDTreeMixin
 from ._handle import TreeVersion
 from ._validation import (
@@ -26,7 +27,9 @@ from ._validation import (
     METRICS,
     POINTS_DTYPE,
     as_float,
+    CUSTOM,
     check_ids,
+    check_savable,
     check_new_ids,
     check_k,
     check_metric_domain,
@@ -93,7 +96,10 @@ class CoverTree(CKDTreeMixin):
         "seuclidean" (variances ``V``), "mahalanobis" (``V`` or ``VI``),
         "canberra", "hamming", or on boolean data "jaccard",
         "rogerstanimoto", "sokalmichener", "sokalsneath" (computed as
-        scikit-learn's DistanceMetric computes them).
+        scikit-learn's DistanceMetric computes them); or a scikit-learn
+        DistanceMetric object, or a Python function
+        ``f(a, b, **metric_params) -> float`` (slow: Go calls it for every
+        distance; see the README).
     p : float, default=2
         Power of the Minkowski metric (p >= 1, may be ``inf``). It applies
         only to ``metric="minkowski"``: with another metric, a p other than
@@ -208,14 +214,18 @@ class CoverTree(CKDTreeMixin):
         vector = metric_vector(code, p, mparams, X.shape[1], "CoverTree")
         if ids is not None:
             ids = check_new_ids(ids, X.shape[0], np.empty(0, dtype=np.int64))
-        self._init(X.dtype, X.shape[1], code, p, seed, search, False, verbose, device, mparams)
+        func = _metric_function(metric) if code == CUSTOM else None
+        self._init(X.dtype, X.shape[1], code, p, seed, search, False, verbose, device, mparams,
+                   func)
         self._version = self._build(X, jobs, ids=ids, params=vector)
 
     def _init(self, dtype, n_features, code, p, seed, search, read_only, verbose=False,
-              device="auto", metric_params=None):
+              device="auto", metric_params=None, func=None):
         self.dtype = np.dtype(dtype)
         self.n_features = int(n_features)
-        self.metric = METRIC_NAMES[code]
+        self.metric = func if code == CUSTOM else METRIC_NAMES[code]
+        # A Python function's callback for Go (see _callback.py).
+        self._pymetric = PyMetric(func, metric_params, dtype) if code == CUSTOM else None
         self.p = float(p)
         self.metric_params = metric_params or None
         self._code = code
@@ -228,19 +238,24 @@ class CoverTree(CKDTreeMixin):
 
     def _build(self, X, jobs, verbose=None, ids=None, params=None):
         return _handle.build(X, self._code, self.p, self.seed, jobs, self._verbose(verbose), ids,
-                             params)
+                             params, self._pymetric)
 
     @classmethod
     def _from_checked(cls, X, code, p, n_jobs, seed, search="depth_first", verbose=False,
-                      device="auto", metric_params=None):
+                      device="auto", metric_params=None, func=None):
         """Build from an already validated C-contiguous float array, with the
-        metric's parameters (checked for X's features here)."""
+        metric's parameters (checked for X's features here), or the Python
+        function ``func`` (code CUSTOM) with its keyword arguments."""
         self = cls.__new__(cls)
         self.n_jobs = n_jobs
-        mparams = {k: v for k, v in (metric_params or {}).items()
-                   if k in ("w", "V", "VI") and v is not None}
+        if code == CUSTOM:
+            mparams = dict(metric_params or {})
+        else:
+            mparams = {k: v for k, v in (metric_params or {}).items()
+                       if k in ("w", "V", "VI") and v is not None}
         vector = metric_vector(code, p, mparams, X.shape[1], type(self).__name__)
-        self._init(X.dtype, X.shape[1], code, p, seed, search, False, verbose, device, mparams)
+        self._init(X.dtype, X.shape[1], code, p, seed, search, False, verbose, device, mparams,
+                   _metric_function(func) if code == CUSTOM else None)
         self._version = self._build(X, self._jobs(), params=vector)
         return self
 
@@ -309,6 +324,7 @@ class CoverTree(CKDTreeMixin):
             "device": self.device,
             "read_only": self._read_only,
             "metric_params": self.metric_params,
+            **({"function": self.metric} if self._code == CUSTOM else {}),
             **self._ids_state(),
         }
 
@@ -349,6 +365,9 @@ class CoverTree(CKDTreeMixin):
             metric_params = state.get("metric_params")
             if metric_params is not None and not isinstance(metric_params, dict):
                 raise ValueError(f"metric_params {metric_params!r}")
+            func = state["function"] if code == CUSTOM else None
+            if code == CUSTOM and not callable(func):
+                raise ValueError(f"metric function {func!r}")
             labels, n_ids = state.get("labels"), None
             if labels is not None:
                 labels = np.array(labels, dtype=np.int64)
@@ -377,15 +396,16 @@ class CoverTree(CKDTreeMixin):
             check((version.n_features, DTYPES[version.dtype], kind,
                    vp if kind == _MINKOWSKI else None))
 
-        if lazy:
-            version = _handle.PendingVersion(buf, dtype_code, check_decoded, labels, n_ids)
-        else:
-            version = TreeVersion.decode(buf, dtype_code, labels, n_ids)
-            check_decoded(version)
         self = cls.__new__(cls)
         self.n_jobs = n_jobs
         self._init(dtype, n_features, code, p, seed, search, read_only, verbose, device,
-                   metric_params)
+                   metric_params, func)
+        if lazy:
+            version = _handle.PendingVersion(buf, dtype_code, check_decoded, labels, n_ids,
+                                             self._pymetric)
+        else:
+            version = TreeVersion.decode(buf, dtype_code, labels, n_ids, self._pymetric)
+            check_decoded(version)
         self._version = version
         return self
 
@@ -424,12 +444,15 @@ class CoverTree(CKDTreeMixin):
             Where to write: a path (the file is created or replaced) or an
             object with a ``write`` method.
         """
+        check_savable(self._code, type(self).__name__)
         _format.write(file, "tree", self._version.encode(),
                       {"dtype": self.dtype.name, "tree": self._state()}, type(self).__name__)
 
     def __repr__(self):
         metric = self.metric if self.metric != "minkowski" else f"minkowski(p={self.p:g})"
-        if self.metric_params:
+        if self._code == CUSTOM:
+            metric = getattr(self.metric, "__name__", repr(self.metric))
+        elif self.metric_params:
             metric += "(" + ", ".join(sorted(self.metric_params)) + ")"
         extra = ""
         if self.search != "depth_first":
@@ -822,6 +845,14 @@ class CoverTree(CKDTreeMixin):
         ([2, 0], [1, 2], [2, 1], [-1, 2])
         """
         return TreeStructure(*self._version.structure())
+
+
+def _metric_function(metric):
+    """The Python function of a metric: the callable itself, or that of a
+    DistanceMetric("pyfunc")."""
+    if callable(metric):
+        return metric
+    return metric.__getstate__()[3]
 
 
 def _restore_tree(buf, state):
