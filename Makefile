@@ -22,7 +22,7 @@ PKG_SRC := go.mod go.sum pyproject.toml setup.py MANIFEST.in $(GPU_SRC)
 
 export GO
 
-.PHONY: all demo test go-test py-test fmt-check vet vet-cuda install venv wheel wheel-check clean bench bench-smoke bench-dask bench-joins gpu-check gpu-check-prepare
+.PHONY: all demo test go-test py-test fmt-check vet vet-cuda install venv wheel wheel-check clean bench bench-smoke bench-dask bench-joins bench-cluster gpu-check gpu-check-prepare
 
 all: test
 
@@ -54,16 +54,26 @@ fmt-check:
 
 vet:
 	$(GO) vet ./...
+	GOEXPERIMENT=simd $(GO) vet ./core ./capi
 
 # The race detector over the concurrent tests: the core package (snapshots
 # read while updates run, parallel batches, dynamic sequences) and the
 # black-box batch, monitor and empty-tree tests. It needs cgo (a C compiler).
 RACE_RUN ?= Batch|Monitor|EmptyTree
+# The parallel searches of package cluster (spanning tree, DBSCAN, HDBSCAN)
+# on a few of its test cases.
+CLUSTER_RACE_RUN ?= TestMinimumSpanningTreeAgainstPrim/blobs|TestDBSCANWeights|TestHDBSCANHierarchyAgainstPrim/uniform/euclidean
+
+# The brute-force index's vector kernel exists only under Go's SIMD
+# experiment (the Python package is built with it): its tests run both ways.
+SIMD_RUN ?= Brute|Choose
 
 go-test: fmt-check vet vet-cuda
 	$(GO) test ./...
+	GOEXPERIMENT=simd $(GO) test -run '$(SIMD_RUN)' ./core
 	$(GO) test -race ./core
 	$(GO) test -race -run '$(RACE_RUN)' ./tests_go
+	$(GO) test -race -run '$(CLUSTER_RACE_RUN)' ./cluster
 
 # The CUDA code must never rot unseen: `go vet -tags cuda` over everything,
 # then the GPU tests built with -tags cuda and run against a stand-in driver
@@ -103,6 +113,14 @@ bench: $(TEST_STAMP)
 
 bench-smoke: $(TEST_STAMP)
 	$(VPY) benchmarks/run.py --smoke
+	$(VPY) benchmarks/cluster.py --smoke
+
+# The clustering benchmark (benchmarks/cluster.py): pcct.cluster against
+# scikit-learn's DBSCAN and HDBSCAN, mlpack's emst and scipy's dense route;
+# writes benchmarks/results/cluster.md.
+bench-cluster: $(TEST_STAMP)
+	$(VPIP) install --disable-pip-version-check mlpack
+	$(VPY) benchmarks/cluster.py $(BENCH_ARGS)
 
 # pcct.dask on a LocalCluster of 1 and 2 workers against pcct, and the merge
 # (writes benchmarks/results/dask.md; DASK_BENCH_ARGS passes options).

@@ -104,6 +104,11 @@ class BuildPyWithGo(build_py):
         out = os.path.abspath(os.path.join(out_dir, LIBNAME))
         env = dict(os.environ)
         env["CGO_ENABLED"] = "1"
+        # Go's SIMD package (experimental in Go 1.26) gives the brute-force
+        # index its vector kernel; without it a plain Go kernel is built.
+        experiments = [e for e in env.get("GOEXPERIMENT", "").split(",") if e]
+        if "simd" not in experiments and "nosimd" not in experiments:
+            env["GOEXPERIMENT"] = ",".join(experiments + ["simd"])
         if not (env.get("GOCACHE") or env.get("XDG_CACHE_HOME") or env.get("HOME")):
             env["GOCACHE"] = os.path.join(tempfile.gettempdir(), "pcct-go-cache")
         cmd = [go, "build", "-buildmode=c-shared", "-trimpath", "-o", out, "./capi"]

@@ -86,10 +86,17 @@ class _NeighborsAPI(Peer):
 
 
 class Pcct(_NeighborsAPI):
-    """pcct, once per search strategy where the package has the `search`
-    parameter: one build serves both (the strategy is read at query time)."""
+    """pcct's NearestNeighbors with one ``algorithm``: "auto" (the default
+    estimator, label "pcct"), "cover_tree" or "brute". On a cover tree one
+    build also serves the corrected search and an approximate search
+    (``eps``, through CoverTree.query, as cKDTree's: k+1 neighbours of the
+    data with the self match dropped for all points), each its own label.
+    A pcct without the parameters measures what it has."""
 
     threads_note = "n_jobs=T (goroutines), GOMAXPROCS=T"
+    # The approximate variant's eps (cKDTree's meaning: the j-th neighbour
+    # within 1+eps times the true j-th distance).
+    EPS = 0.5
 
     def __init__(self, threads, options):
         super().__init__(threads, options)
@@ -99,16 +106,41 @@ class Pcct(_NeighborsAPI):
 
         self._cls = NearestNeighbors
         self.kw = {"n_jobs": threads}
-        self.has_search = "search" in inspect.signature(NearestNeighbors).parameters
+        params = inspect.signature(NearestNeighbors).parameters
+        self.has_search = "search" in params
+        self.algorithm = options.get("algorithm", "auto")
+        if "algorithm" in params:
+            self.kw["algorithm"] = self.algorithm
+        elif self.algorithm != "auto":
+            raise Unavailable(f"this pcct has no algorithm={self.algorithm!r}")
+        self.eps = 0.0
 
     def variants(self):
-        if self.has_search:
-            return ["pcct depth_first", "pcct corrected"]
-        return ["pcct"]
+        if self.algorithm == "cover_tree" and self.has_search:
+            return [self.label, "pcct corrected", f"pcct eps={self.EPS:g}"]
+        return [self.label]
+
+    def variant_eps(self, label):
+        """The eps of a variant (0: exact)."""
+        return self.EPS if label.startswith("pcct eps=") else 0.0
 
     def use_variant(self, label):
-        if label != "pcct":
-            self.nn.set_params(search=label.split(" ", 1)[1])
+        self.eps = self.variant_eps(label)
+        if self.has_search:
+            self.nn.set_params(search="corrected" if label == "pcct corrected" else "depth_first")
+
+    def knn(self, Q, k):
+        if not self.eps:
+            return self.nn.kneighbors(Q, k)
+        tree = self.nn.tree_
+        if Q is None:
+            d, i = tree.query(self.X, k + 1, eps=self.eps)
+            return drop_self(d, i, k)
+        return tree.query(Q, k, eps=self.eps)
+
+    def algorithm_used(self):
+        """The index the fit built ("cover_tree" or "brute")."""
+        return getattr(self.nn, "effective_algorithm_", "cover_tree")
 
     def version(self):
         import pcct
@@ -116,8 +148,8 @@ class Pcct(_NeighborsAPI):
         return getattr(pcct, "__version__", "?")
 
     def fit(self, X):
+        self.X = X
         self.nn = self._cls(**self.kw).fit(X)
-
 
     def evaluations(self):
         return int(self.nn.tree_.stats()["query_distance_evaluations"])
@@ -317,6 +349,8 @@ class Covertreex(Peer):
 # label -> (class, options); the order is the order of the tables.
 PEERS = {
     "pcct": (Pcct, {}),
+    "pcct cover_tree": (Pcct, {"algorithm": "cover_tree"}),
+    "pcct brute": (Pcct, {"algorithm": "brute"}),
     "sklearn kd_tree": (Sklearn, {"algorithm": "kd_tree"}),
     "sklearn ball_tree": (Sklearn, {"algorithm": "ball_tree"}),
     "sklearn brute": (Sklearn, {"algorithm": "brute"}),

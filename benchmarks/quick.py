@@ -3,10 +3,12 @@
     python benchmarks/quick.py                     # letter, k=10, T = usable CPUs
     python benchmarks/quick.py --dataset magic --k 10 --threads 2 --reps 5
 
-pcct (``kneighbors()`` with X=None), scipy's cKDTree (``workers=T``; k+1
-neighbours of the data, the self match dropped inside the timed call) and
-scikit-learn's kd_tree (``n_jobs=T``, X=None), through the harness's
-adapters in peers.py, answer the same question on
+pcct (``kneighbors()`` with X=None: the default estimator, which chooses
+its index, then each index asked for; the index built is printed), scipy's
+cKDTree (``workers=T``; k+1 neighbours of the data, the self match dropped
+inside the timed call) and scikit-learn's kd_tree and brute force
+(``n_jobs=T``, X=None), through the harness's adapters in peers.py, answer
+the same question on
 the whole dataset (no held-out split, unlike run.py). Each is built once,
 warmed up once, then timed ``--reps`` times; the best time is reported,
 with each answer's agreement with pcct's (distances to 1e-9, relative).
@@ -64,12 +66,19 @@ def main(argv=None):
     # The harness's own adapters: knn(None, k) is every fitted point's k
     # neighbours among the others (cKDTree's self match dropped in the call).
     rows = []
-    for label in ("pcct", "scipy cKDTree", "sklearn kd_tree"):
-        peer = peers.make(label, T)
+    for label in ("pcct", "pcct cover_tree", "pcct brute", "scipy cKDTree", "sklearn kd_tree",
+                  "sklearn brute"):
+        try:
+            peer = peers.make(label, T)
+        except peers.Unavailable as e:
+            print(f"{label}: {e}")
+            continue
         t0 = time.perf_counter()
         peer.fit(X)
         build = time.perf_counter() - t0
         sec, (dist, _) = _best(lambda: peer.knn(None, k), args.reps)
+        if hasattr(peer, "algorithm_used"):
+            label = f"{label} ({peer.algorithm_used()})"
         rows.append((label, build, sec, np.asarray(dist)))
     dp = rows[0][3]
 

@@ -98,7 +98,7 @@ def radius_counts(X, Qs, r, dtype, self_idx=None):
     return lo, hi
 
 
-def check_knn(X, Qs, dist, ind, ref_d2, dtype, self_idx=None):
+def check_knn(X, Qs, dist, ind, ref_d2, dtype, self_idx=None, eps=0.0):
     """Check a peer's k-NN answer for the sampled rows against the truth.
 
     dist, ind: the peer's (m x k) answer for the sampled rows, sorted by
@@ -106,8 +106,12 @@ def check_knn(X, Qs, dist, ind, ref_d2, dtype, self_idx=None):
     tolerance of `dtype`: the reported distance equals the true j-th
     smallest distance, and the true distance to the reported index equals it
     too (so indices may differ from brute force only among ties); no index
-    repeats in a row, and in the all-points mode no row names itself.
-    Returns (ok, message)."""
+    repeats in a row, and in the all-points mode no row names itself. With
+    eps > 0 (approximate search) the reported distance must instead be the
+    true distance to the reported index and at most 1+eps times the true
+    j-th smallest. Returns (ok, message)."""
+    if eps > 0:
+        return _check_knn_eps(X, Qs, dist, ind, ref_d2, dtype, self_idx, eps)
     k = ref_d2.shape[1]
     if dist.shape != ref_d2.shape or ind.shape != ref_d2.shape:
         return False, f"answer shape {dist.shape} != expected {ref_d2.shape}"
@@ -139,6 +143,31 @@ def check_knn(X, Qs, dist, ind, ref_d2, dtype, self_idx=None):
     if len(self_rows):
         parts.append(f"{len(self_rows)} rows name the query point itself")
     return False, "; ".join(parts)
+
+
+def _check_knn_eps(X, Qs, dist, ind, ref_d2, dtype, self_idx, eps):
+    """check_knn for approximate answers: true distances, within 1+eps of
+    the true ranks, no repeats, no self."""
+    if dist.shape != ref_d2.shape or ind.shape != ref_d2.shape:
+        return False, f"answer shape {dist.shape} != expected {ref_d2.shape}"
+    if np.any(ind < 0) or np.any(ind >= len(X)):
+        return False, "index out of range"
+    x2max = float(np.einsum("ij,ij->i", X, X).max())
+    t = tol2(dtype, np.einsum("ij,ij->i", Qs, Qs), x2max)[:, None]
+    d2 = np.asarray(dist, dtype=np.float64) ** 2
+    true_d2 = _exact_sq(Qs, X, np.asarray(ind, dtype=np.int64))
+    wrong = np.flatnonzero(np.any(np.abs(true_d2 - d2) > t, axis=1))
+    far = np.flatnonzero(np.any(d2 > ref_d2 * (1 + eps) ** 2 + t, axis=1))
+    s = np.sort(ind, axis=1)
+    dup = np.flatnonzero(np.any(s[:, 1:] == s[:, :-1], axis=1)) if ind.shape[1] > 1 else []
+    selfr = (np.flatnonzero(np.any(ind == self_idx[:, None], axis=1))
+             if self_idx is not None else [])
+    if len(wrong) == 0 and len(far) == 0 and len(dup) == 0 and len(selfr) == 0:
+        worst = float(np.max(np.sqrt(d2 / np.maximum(ref_d2, 1e-300)))) if d2.size else 1.0
+        return True, (f"within 1+eps={1 + eps:g} on {len(Qs)} sampled rows "
+                      f"(largest ratio to the true distance {worst:.3f})")
+    return False, (f"{len(wrong)} rows report a wrong distance, {len(far)} exceed 1+eps={1 + eps:g} "
+                   f"times the true one, {len(dup)} repeat an index, {len(selfr)} name the query")
 
 
 def check_radius(X, Qs, r, counts, rows, lo, hi, dtype, self_idx=None):

@@ -16,7 +16,7 @@ from pathlib import Path
 COLUMNS = ["dataset", "n", "d", "peer", "threads", "dtype", "measure", "mode", "k", "radius",
            "queries", "status", "seconds", "qps", "runs", "evals_per_query", "build_evaluations",
            "mean_count", "index_mb", "tree_bytes", "rss_base_mb", "rss_after_build_mb", "rss_peak_mb", "check", "note",
-           "peer_version", "threads_note", "self_mode"]
+           "peer_version", "threads_note", "self_mode", "algorithm"]
 
 MARK = {"unavailable": "n/a", "skipped": "cap", "unsupported": "—", "timeout": "timeout",
         "failed": "failed", "crashed": "crashed", "inexact": "INEXACT"}
@@ -148,23 +148,24 @@ def _qps(rows, ds, peer, mode, k):
 
 
 def _pcct_main(peers):
-    for p in ("pcct depth_first", "pcct", "pcct corrected"):
+    for p in ("pcct", "pcct depth_first", "pcct cover_tree", "pcct corrected"):
         if p in peers:
             return p
     return None
 
 
 def headline(rows, info):
-    """The summary table: pcct (default search) q/s divided by each peer's,
-    k=10, every fitted point queried; Fashion-MNIST (whose full run asks
-    only that) with its held-out test images."""
+    """The summary table: pcct (the default estimator) q/s, the index it
+    built, and its q/s divided by each peer's, k=10, every fitted point
+    queried; Fashion-MNIST (whose full run asks only that) with its
+    held-out test images."""
     peers = _peers(rows)
     pm = _pcct_main(peers)
     if pm is None:
         return ""
     others = [p for p in peers if p != pm]
-    L = ["| dataset (k=10) | pcct q/s | " + " | ".join(f"÷ {p}" for p in others) + " |",
-         "|---|---|" + "---|" * len(others)]
+    L = ["| dataset (k=10) | pcct q/s | index | " + " | ".join(f"÷ {p}" for p in others) + " |",
+         "|---|---|---|" + "---|" * len(others)]
     for ds in _datasets(rows, scaling=False):
         if ds not in info.get("datasets", {}):
             continue
@@ -187,7 +188,8 @@ def headline(rows, info):
                     else:
                         cells.append(cell_qps(r, rows) if r is not None and r.get("status") != "ok" else "")
             pc = cell_qps(_find(rows, ds, pm, "knn", mode, 10))
-            L.append(f"| {ds}, {what} | {pc} | " + " | ".join(cells) + " |")
+            b = _find(rows, ds, pm, "build") or {}
+            L.append(f"| {ds}, {what} | {pc} | {b.get('algorithm') or ''} | " + " | ".join(cells) + " |")
     return "\n".join(L) + "\n"
 
 
@@ -291,7 +293,9 @@ def markdown(rows, info, images=()):
                  "including Python, the libraries and the data). B/pt: index MiB per fitted "
                  "point, in bytes; tree B/pt: the bytes pcct's tree refers to per point, as "
                  "its stats() counts them (node records, coordinates, child and id lists). "
-                 "evals/q: pcct's distance evaluations per query (all points, k=10).\n")
+                 "evals/q: pcct's distance evaluations per query (all points, k=10; brute force "
+                 "counts every point screened). index: the index pcct built (algorithm=\"auto\" "
+                 "chooses).\n")
         for ds in real:
             if ds not in info.get("datasets", {}):
                 continue
@@ -299,7 +303,7 @@ def markdown(rows, info, images=()):
             L.append(f"### {ds} ({f['n']:,} x {f['d']}, {f['n_heldout']:,} held-out, radius {f['radius']:g})\n")
             cols = ["build s"] + [f"{m} k={k}" for m in ("all", "held-out") for k in (1, 10, 100)] + \
                    ["radius all", "radius held-out", "mean in r", "index MiB", "B/pt", "tree B/pt",
-                    "peak MiB", "evals/q"]
+                    "peak MiB", "evals/q", "index"]
             L.append("| peer | " + " | ".join(cols) + " |")
             L.append("|---|" + "---|" * len(cols))
             for p in peers:
@@ -329,8 +333,9 @@ def markdown(rows, info, images=()):
                     cells.append(f"≤ {pk:,.0f}")
                 else:
                     cells.append(f"{pk:,.0f}")
-                e = _find(rows, ds, p, "knn", "all", 10)
-                cells.append(f"{e['evals_per_query']:,.0f}" if e and e.get("evals_per_query") else "")
+                e = _find(rows, ds, p, "knn", "all", 10) or _find(rows, ds, p, "knn", "heldout", 10)
+                cells.append(f"{float(e['evals_per_query']):,.0f}" if e and e.get("evals_per_query") else "")
+                cells.append(b.get("algorithm") or "")
                 L.append(f"| {p} | " + " | ".join(cells) + " |")
             L.append("")
 
@@ -430,7 +435,14 @@ METHOD = """\
   as exact.
 - pcct's distance evaluations per query: the change of
   `tree_.stats()["query_distance_evaluations"]` over the timed calls,
-  divided by calls x queries.
+  divided by calls x queries (brute force counts every point it screens).
+- pcct's rows: "pcct" is the default estimator, `algorithm="auto"`, and the
+  index it chose is in the "index" column; "pcct cover_tree" and "pcct
+  brute" ask for each index; "pcct corrected" is the cover tree's corrected
+  search and "pcct eps=0.5" its approximate search (`CoverTree.query(eps=0.5)`,
+  checked against its guarantee: every distance true, and at most 1.5 times
+  the true one at its rank, instead of exact), both on the cover tree's
+  build.
 - faiss computes in float32 (its data are converted once at build), and
   covertreex converts to float32 itself; every other peer gets float64.
 """

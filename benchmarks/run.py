@@ -40,10 +40,12 @@ from peers import PEERS  # noqa: E402
 KMAX = 100
 SAMPLE_ROWS = 1000  # query rows checked against brute force, per mode
 
-# Peers, in table order. One "pcct" worker measures every search strategy
-# the package offers (`search`: depth_first and corrected) on one build.
-FULL_PEERS = ["pcct", "sklearn kd_tree", "sklearn ball_tree", "sklearn brute", "scipy cKDTree",
-              "faiss IndexFlatL2", "mlpack cover", "covertreex"]
+# Peers, in table order. "pcct" is the default estimator (algorithm="auto":
+# the index it chose is in the results); "pcct cover_tree" and "pcct brute"
+# ask for each index, the cover tree's worker also measuring the corrected
+# search and an approximate one (eps) on its build.
+FULL_PEERS = ["pcct", "pcct cover_tree", "pcct brute", "sklearn kd_tree", "sklearn ball_tree",
+              "sklearn brute", "scipy cKDTree", "faiss IndexFlatL2", "mlpack cover", "covertreex"]
 SMOKE_PEERS = FULL_PEERS  # faiss, mlpack, covertreex run only where installed
 
 FULL_REAL = ["digits", "letter", "pendigits", "magic", "bunny", "zipcodes", "fashion-mnist"]
@@ -188,6 +190,9 @@ def rows_for(ds, label, facts, worker_rows, status, message, threads, note=""):
     one configuration `label` of the worker's peer."""
     base = dict(dataset=ds, n=facts["n"], d=facts["d"], peer=label, threads=threads)
     meta = next((r for r in worker_rows if r["kind"] == "meta"), {})
+    built = next((r for r in worker_rows if r["kind"] == "build"), {})
+    if built.get("algorithm"):
+        base.update(algorithm=built["algorithm"])  # the index pcct built
     mem = next((r for r in worker_rows if r["kind"] == "memory"), {})
     base.update(dtype=meta.get("dtype", ""), peer_version=meta.get("version", ""),
                 threads_note=meta.get("threads_note", ""), self_mode=meta.get("self_mode", ""))
@@ -217,6 +222,18 @@ def rows_for(ds, label, facts, worker_rows, status, message, threads, note=""):
     return out
 
 
+def worker_of(label):
+    """The peer whose worker measures a label: the cover tree's worker
+    measures pcct's corrected and approximate searches too (and, in results
+    from before the algorithm parameter, "pcct" measured "pcct depth_first"
+    and "pcct corrected")."""
+    if label == "pcct corrected" or label.startswith("pcct eps="):
+        return "pcct cover_tree"
+    if label == "pcct depth_first":
+        return "pcct"
+    return label
+
+
 def job_plan(ds, scaling, smoke, ks):
     """What to measure on one dataset: (ks, modes, radius, note)."""
     if smoke:
@@ -234,7 +251,7 @@ def job_plan(ds, scaling, smoke, ks):
 HEAVY = {"fashion-mnist": ([10], ["heldout"], False,
                            "full mode measures k=10 held-out queries only (time budget on 2 cores)")}
 SCALING_TIMEOUT = 600
-HEAVY_TIMEOUT = {"fashion-mnist": {"pcct": 2700, "*": 720}}
+HEAVY_TIMEOUT = {"fashion-mnist": {"pcct cover_tree": 2700, "*": 720}}
 
 
 def main(argv=None):
@@ -317,10 +334,8 @@ def main(argv=None):
         now = {ds if n is None else f"{ds} n={n}" for ds, n in plan}
 
         def replaced(r):
-            # a row of a (dataset, peer) pair measured now; "pcct" stands
-            # for its labels "pcct depth_first" and "pcct corrected"
-            return r["dataset"] in now and any(
-                r["peer"] in (p, "*") or r["peer"].startswith(p + " ") for p in peer_list)
+            # a row of a (dataset, peer) pair measured now
+            return r["dataset"] in now and (r["peer"] == "*" or worker_of(r["peer"]) in peer_list)
 
         all_rows = [r for r in prev_rows if not replaced(r)]
         datasets_info = dict(prev_info.get("datasets", {}))

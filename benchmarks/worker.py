@@ -135,6 +135,8 @@ def main(path):
         extra["build_evaluations"] = peer.build_evaluations()
     if hasattr(peer, "index_bytes"):
         extra["tree_bytes"] = peer.index_bytes()
+    if hasattr(peer, "algorithm_used"):
+        extra["algorithm"] = peer.algorithm_used()
     emit(kind="build", status="ok", seconds=build_s, rss_after_build_mb=maxrss_mb(),
          index_mb=rss_mb() - rss_before, **extra)
 
@@ -156,8 +158,9 @@ def main(path):
                     secs, runs, calls, (dist, ind) = timed(lambda: peer.knn(Qm, k), job)
                     if ev0 is not None:  # every call asks the same question
                         row["evals_per_query"] = (peer.evaluations() - ev0) / (calls * nq)
+                    eps = peer.variant_eps(label) if hasattr(peer, "variant_eps") else 0.0
                     ok, msg = reference.check_knn(X, Qs, np.asarray(dist)[sample], np.asarray(ind)[sample],
-                                                  ref[f"d2_{mode}"][:, :k], dtype, self_idx)
+                                                  ref[f"d2_{mode}"][:, :k], dtype, self_idx, eps=eps)
                     row.update(status="ok" if ok else "inexact", seconds=secs, qps=nq / secs, runs=runs,
                                check=msg)
                     del dist, ind

@@ -61,7 +61,7 @@ func pcct_tree_build_callback(x unsafe.Pointer, dtype C.int32_t, n, d C.int64_t,
 		if err != nil {
 			return err
 		}
-		return buildTree(x, dtype, n, d, m, seed, jobs, control, out)
+		return buildWith(x, dtype, n, d, m, seed, jobs, C.int32_t(core.CoverTree), control, out, nil)
 	})
 }
 

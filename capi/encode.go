@@ -13,7 +13,7 @@ import (
 )
 
 // pcct_tree_encode serializes the tree h in pcct's versioned binary format
-// (core.Tree.Encode). It stores the size in bytes in *size and a result
+// (core.Tree.Encode, or core.BruteForce.Encode for a brute-force index). It stores the size in bytes in *size and a result
 // handle in *result, to be passed to pcct_bytes_fill (or pcct_result_free).
 //
 //export pcct_tree_encode
@@ -24,10 +24,10 @@ func pcct_tree_encode(h C.uintptr_t, result *C.uintptr_t, size *C.int64_t) C.int
 		}
 		return withTree(h, func(t *tree) error {
 			var b []byte
-			if t.f32 != nil {
-				b = t.f32.Encode()
+			if i := t.i32(); i != nil {
+				b = i.Encode()
 			} else {
-				b = t.f64.Encode()
+				b = t.i64().Encode()
 			}
 			*size = C.int64_t(len(b))
 			*result = C.uintptr_t(cgo.NewHandle(&encoded{b}))
@@ -68,8 +68,9 @@ func pcct_bytes_fill(result C.uintptr_t, buf unsafe.Pointer) C.int64_t {
 }
 
 // pcct_tree_decode reads size bytes at buf, written by pcct_tree_encode
-// for a tree of the given dtype (0 float32, 1 float64), and stores the new
-// tree's handle in out. A damaged or truncated encoding is an error.
+// for a tree or a brute-force index of the given dtype (0 float32, 1
+// float64), and stores the new handle in out. A damaged or truncated
+// encoding is an error.
 //
 //export pcct_tree_decode
 func pcct_tree_decode(buf unsafe.Pointer, size C.int64_t, dtype C.int32_t, out *C.uintptr_t) C.int64_t {
@@ -82,10 +83,15 @@ func pcct_tree_decode(buf unsafe.Pointer, size C.int64_t, dtype C.int32_t, out *
 			return err
 		}
 		t := &tree{}
-		switch dtype {
-		case dtypeFloat32:
+		flat := core.IsBruteForceEncoding(data)
+		switch {
+		case dtype == dtypeFloat32 && flat:
+			t.b32, err = core.DecodeBruteForce[float32](data)
+		case dtype == dtypeFloat64 && flat:
+			t.b64, err = core.DecodeBruteForce[float64](data)
+		case dtype == dtypeFloat32:
 			t.f32, err = core.Decode[float32](data)
-		case dtypeFloat64:
+		case dtype == dtypeFloat64:
 			t.f64, err = core.Decode[float64](data)
 		default:
 			return argErrorf("pcct: unknown dtype code %d", dtype)
@@ -97,10 +103,10 @@ func pcct_tree_decode(buf unsafe.Pointer, size C.int64_t, dtype C.int32_t, out *
 		// The decoder's transient copies: of the data, and of the map from
 		// caller index to node (8 bytes per 256 indices issued, built twice).
 		var ids int
-		if t.f32 != nil {
-			ids = t.f32.IDs()
+		if i := t.i32(); i != nil {
+			ids = i.IDs()
 		} else {
-			ids = t.f64.IDs()
+			ids = t.i64().IDs()
 		}
 		releaseAfter(int64(size)*4 + int64(ids)/16)
 		return nil

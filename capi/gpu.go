@@ -61,23 +61,32 @@ func (t *tree) releaseGPU() {
 	t.gpu.f32, t.gpu.f64 = nil, nil
 }
 
-// indexOf returns the GPU index of w's tree ct, making it on first use.
-func indexOf[T core.Float](w *tree, ct *core.Tree[T], dev *gpu.Device) (*gpu.Index[T], error) {
+// gpuSource is an index whose points a GPU searches: a cover tree or a
+// brute-force index (its Flat, and its queries prepared for it).
+type gpuSource[T core.Float] interface {
+	Len() int
+	Dim() int
+	Flat() *core.Flat[T]
+	Queries(b core.Batch[T]) (core.Query[T], error)
+}
+
+// indexOf returns the GPU index of w's index ct, making it on first use.
+func indexOf[T core.Float](w *tree, ct gpuSource[T], dev *gpu.Device) (*gpu.Index[T], error) {
 	w.gpu.mu.Lock()
 	defer w.gpu.mu.Unlock()
-	switch p := any(ct).(type) {
-	case *core.Tree[float32]:
+	switch p := any(ct.Flat).(type) {
+	case func() *core.Flat[float32]:
 		if w.gpu.f32 == nil {
-			ix, err := gpu.NewIndex(dev, p.Flat())
+			ix, err := gpu.NewIndex(dev, p())
 			if err != nil {
 				return nil, err
 			}
 			w.gpu.f32 = ix
 		}
 		return any(w.gpu.f32).(*gpu.Index[T]), nil
-	case *core.Tree[float64]:
+	case func() *core.Flat[float64]:
 		if w.gpu.f64 == nil {
-			ix, err := gpu.NewIndex(dev, p.Flat())
+			ix, err := gpu.NewIndex(dev, p())
 			if err != nil {
 				return nil, err
 			}
@@ -88,14 +97,14 @@ func indexOf[T core.Float](w *tree, ct *core.Tree[T], dev *gpu.Device) (*gpu.Ind
 	return nil, fmt.Errorf("pcct: no GPU index for %T", ct)
 }
 
-// onGPU returns the GPU index that answers src's nq queries on w's tree ct,
+// onGPU returns the GPU index that answers src's nq queries on w's index ct,
 // or nil when the CPU answers them: for deviceCPU, for per-query radii, and
 // for deviceAuto when there is no usable GPU, the metric has no GPU kernel,
-// or the search is too small to pay (gpu.Worth). deviceCUDA without a usable GPU is an
-// argument error that says why.
-func onGPU[T core.Float](w *tree, ct *core.Tree[T], src source, nq int64) (*gpu.Index[T], error) {
+// or the search is too small to pay (gpu.Worth). deviceCUDA without a
+// usable GPU is an argument error that says why.
+func onGPU[T core.Float](w *tree, ct gpuSource[T], src source, nq int64) (*gpu.Index[T], error) {
 	if src.radii != nil {
-		return nil, nil // per-query radii: the tree's search
+		return nil, nil // per-query radii: the index's own search
 	}
 	switch src.device {
 	case deviceCPU:
@@ -183,33 +192,36 @@ func pcct_gpu_info(buf *C.char, capacity C.int64_t, length *C.int64_t, built *C.
 
 // pcct_kneighbors_on is pcct_kneighbors on a device (0 cpu, 1 cuda, 2
 // auto: the GPU where one is usable and the search is large enough). The
-// GPU's answers are the CPU's: same indices, same distances.
+// GPU's answers are the CPU's: same indices, same distances. eps >= 0
+// allows approximate neighbours on the CPU: the j-th returned is at most
+// 1+eps times as far as the true j-th (0 is exact; eps > 0 needs the
+// depth-first strategy; the GPU and a brute-force index answer exactly).
 //
 //export pcct_kneighbors_on
-func pcct_kneighbors_on(h C.uintptr_t, device C.int32_t, q unsafe.Pointer, nq, d, k C.int64_t, jobs, strategy C.int32_t, control *C.int64_t, dist unsafe.Pointer, ind *C.int64_t) C.int64_t {
+func pcct_kneighbors_on(h C.uintptr_t, device C.int32_t, q unsafe.Pointer, nq, d, k C.int64_t, jobs, strategy C.int32_t, eps C.double, control *C.int64_t, dist unsafe.Pointer, ind *C.int64_t) C.int64_t {
 	if q == nil && nq > 0 {
 		return status(argErrorf("pcct: null query buffer"))
 	}
-	return kneighborsExport(h, source{q: q, n: int64(nq), d: int64(d), jobs: jobs, strategy: strategy, control: control, device: device}, k, dist, ind)
+	return kneighborsExport(h, source{q: q, n: int64(nq), d: int64(d), jobs: jobs, strategy: strategy, eps: float64(eps), control: control, device: device}, k, dist, ind)
 }
 
 // pcct_kneighbors_fitted_on is pcct_kneighbors_fitted on a device (see
 // pcct_kneighbors_on).
 //
 //export pcct_kneighbors_fitted_on
-func pcct_kneighbors_fitted_on(h C.uintptr_t, device C.int32_t, first, count, k C.int64_t, jobs, strategy C.int32_t, control *C.int64_t, dist unsafe.Pointer, ind *C.int64_t) C.int64_t {
-	return kneighborsExport(h, source{first: int64(first), n: int64(count), jobs: jobs, strategy: strategy, control: control, device: device}, k, dist, ind)
+func pcct_kneighbors_fitted_on(h C.uintptr_t, device C.int32_t, first, count, k C.int64_t, jobs, strategy C.int32_t, eps C.double, control *C.int64_t, dist unsafe.Pointer, ind *C.int64_t) C.int64_t {
+	return kneighborsExport(h, source{first: int64(first), n: int64(count), jobs: jobs, strategy: strategy, eps: float64(eps), control: control, device: device}, k, dist, ind)
 }
 
 // pcct_kneighbors_ids_on is pcct_kneighbors_ids on a device (see
 // pcct_kneighbors_on).
 //
 //export pcct_kneighbors_ids_on
-func pcct_kneighbors_ids_on(h C.uintptr_t, device C.int32_t, ids *C.int64_t, count, k C.int64_t, jobs, strategy C.int32_t, control *C.int64_t, dist unsafe.Pointer, ind *C.int64_t) C.int64_t {
+func pcct_kneighbors_ids_on(h C.uintptr_t, device C.int32_t, ids *C.int64_t, count, k C.int64_t, jobs, strategy C.int32_t, eps C.double, control *C.int64_t, dist unsafe.Pointer, ind *C.int64_t) C.int64_t {
 	if ids == nil && count > 0 {
 		return status(argErrorf("pcct: null index buffer"))
 	}
-	return kneighborsExport(h, source{ids: ids, n: int64(count), jobs: jobs, strategy: strategy, control: control, device: device}, k, dist, ind)
+	return kneighborsExport(h, source{ids: ids, n: int64(count), jobs: jobs, strategy: strategy, eps: float64(eps), control: control, device: device}, k, dist, ind)
 }
 
 // pcct_radius_on is pcct_radius on a device (see pcct_kneighbors_on).

@@ -22,8 +22,17 @@ type pairResult struct {
 	dtype int32
 }
 
-// bothTrees returns the trees of handles h and o, which must hold the same
-// dtype.
+// needTree returns an argument error unless handle t holds a cover tree,
+// which what (a dual-tree join, a bounded search) needs.
+func needTree(t *tree, what string) error {
+	if t.algorithm() != core.CoverTree {
+		return argErrorf("pcct: %s needs a cover tree, and this index is brute force (algorithm='brute'); build a CoverTree", what)
+	}
+	return nil
+}
+
+// bothTrees returns the trees of handles h and o, which must both hold
+// cover trees of the same dtype.
 func bothTrees(h, o C.uintptr_t) (*tree, *tree, error) {
 	a, err := treeOf(h)
 	if err != nil {
@@ -31,6 +40,12 @@ func bothTrees(h, o C.uintptr_t) (*tree, *tree, error) {
 	}
 	b, err := treeOf(o)
 	if err != nil {
+		return nil, nil, err
+	}
+	if err := needTree(a, "a join"); err != nil {
+		return nil, nil, err
+	}
+	if err := needTree(b, "a join"); err != nil {
 		return nil, nil, err
 	}
 	if a.dtype() != b.dtype() {
@@ -196,6 +211,9 @@ func pcct_kneighbors_bound(h C.uintptr_t, q unsafe.Pointer, ids *C.int64_t, firs
 	return guard(func() error {
 		src := source{q: q, ids: ids, first: int64(first), n: int64(n), d: int64(d), jobs: jobs, control: control}
 		return withTree(h, func(t *tree) error {
+			if err := needTree(t, "a search below a distance bound"); err != nil {
+				return err
+			}
 			if t.f32 != nil {
 				return kneighborsBound(t.f32, src, int64(k), float64(bound), dist, ind)
 			}

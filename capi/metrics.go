@@ -15,10 +15,19 @@ import (
 // vector of nparams parameters at params: the variances V of seuclidean
 // (kind 6, one per coordinate), the matrix VI of mahalanobis (kind 7, d x
 // d, row-major), or the weights w of minkowski (kind 3, one per
-// coordinate, with power p). nparams = 0 means none.
+// coordinate, with power p). nparams = 0 means none. It is
+// pcct_index_build_metric with algorithm 1.
 //
 //export pcct_tree_build_metric
 func pcct_tree_build_metric(x unsafe.Pointer, dtype C.int32_t, n, d C.int64_t, metric C.int32_t, p C.double, params *C.double, nparams C.int64_t, seed C.uint64_t, jobs C.int32_t, control *C.int64_t, out *C.uintptr_t) C.int64_t {
+	return pcct_index_build_metric(x, dtype, n, d, metric, p, params, nparams, seed, jobs, C.int32_t(core.CoverTree), control, out, nil)
+}
+
+// pcct_index_build_metric is pcct_index_build with a metric's parameter
+// vector, as pcct_tree_build_metric takes it.
+//
+//export pcct_index_build_metric
+func pcct_index_build_metric(x unsafe.Pointer, dtype C.int32_t, n, d C.int64_t, metric C.int32_t, p C.double, params *C.double, nparams C.int64_t, seed C.uint64_t, jobs, algorithm C.int32_t, control *C.int64_t, out *C.uintptr_t, choice *C.double) C.int64_t {
 	return guard(func() error {
 		ps, err := slice[float64](unsafe.Pointer(params), int64(nparams))
 		if err != nil {
@@ -28,7 +37,7 @@ func pcct_tree_build_metric(x unsafe.Pointer, dtype C.int32_t, n, d C.int64_t, m
 		if err != nil {
 			return err
 		}
-		return buildTree(x, dtype, n, d, m, seed, jobs, control, out)
+		return buildWith(x, dtype, n, d, m, seed, jobs, algorithm, control, out, choice)
 	})
 }
 

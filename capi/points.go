@@ -12,8 +12,9 @@ import (
 )
 
 // pcct_tree_points copies the stored coordinates of the n caller indices
-// at ids into out (n rows of the tree's dimension, in its dtype), row i
-// for ids[i]. A caller index the tree does not hold is an argument error
+// at ids into out (n rows of the index's dimension, in its dtype), row i
+// for ids[i], as the index stores them (normalised under the cosine
+// metric). A caller index the index does not hold is an argument error
 // naming it, and nothing is written.
 //
 //export pcct_tree_points
@@ -24,15 +25,15 @@ func pcct_tree_points(h C.uintptr_t, ids *C.int64_t, n C.int64_t, out unsafe.Poi
 			return err
 		}
 		return withTree(h, func(t *tree) error {
-			if t.f32 != nil {
-				return points(t.f32, is, out)
+			if ix := t.i32(); ix != nil {
+				return points(ix, is, out)
 			}
-			return points(t.f64, is, out)
+			return points(t.i64(), is, out)
 		})
 	})
 }
 
-func points[T core.Float](t *core.Tree[T], ids []int64, out unsafe.Pointer) error {
+func points[T core.Float](t index[T], ids []int64, out unsafe.Pointer) error {
 	for _, id := range ids {
 		if !t.Has(int(id)) {
 			return argErrorf("id %d is not in the tree", id)

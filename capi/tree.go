@@ -22,16 +22,19 @@ const version = "0.1.0"
 // the x86-64 and arm64 user address space.
 const maxBytes = 1 << 48
 
-// tree is what a tree handle holds: a tree of one of the two dtypes.
+// tree is what a tree handle holds: a cover tree or a brute-force index
+// (see index.go), of one of the two dtypes; one field is set.
 type tree struct {
 	f32 *core.Tree[float32]
 	f64 *core.Tree[float64]
+	b32 *core.BruteForce[float32]
+	b64 *core.BruteForce[float64]
 	// gpu is the tree's copy on the GPU, made by the first GPU search.
 	gpu gpuIndex
 }
 
 func (t *tree) dtype() int32 {
-	if t.f32 != nil {
+	if t.f32 != nil || t.b32 != nil {
 		return dtypeFloat32
 	}
 	return dtypeFloat64
@@ -103,58 +106,14 @@ func metricOf(kind C.int32_t, p C.double) (core.Metric, error) {
 // cosine, 5 haversine, and the kinds of core's extkernels.go: 6
 // seuclidean, 7 mahalanobis, 8 canberra, 9 hamming, 10 jaccard, 11
 // rogerstanimoto, 12 sokalmichener, 13 sokalsneath; those with parameters
-// are built by pcct_tree_build_metric) and seed, on jobs goroutines, and stores its handle in out. The points are
-// copied. control, which may be NULL, is the call's pair of control words
-// (see monitor): points inserted, and a stop request.
+// are built by pcct_tree_build_metric) and seed, on jobs goroutines, and
+// stores its handle in out: pcct_index_build with algorithm 1. The points
+// are copied. control, which may be NULL, is the call's pair of control
+// words (see monitor): points inserted, and a stop request.
 //
 //export pcct_tree_build
 func pcct_tree_build(x unsafe.Pointer, dtype C.int32_t, n, d C.int64_t, metric C.int32_t, p C.double, seed C.uint64_t, jobs C.int32_t, control *C.int64_t, out *C.uintptr_t) C.int64_t {
-	return guard(func() error {
-		m, err := metricOf(metric, p)
-		if err != nil {
-			return err
-		}
-		return buildTree(x, dtype, n, d, m, seed, jobs, control, out)
-	})
-}
-
-// buildTree is pcct_tree_build with the metric m.
-func buildTree(x unsafe.Pointer, dtype C.int32_t, n, d C.int64_t, m core.Metric, seed C.uint64_t, jobs C.int32_t, control *C.int64_t, out *C.uintptr_t) error {
-	if out == nil {
-		return argErrorf("pcct: null output handle")
-	}
-	if err := checkShape(int64(n), int64(d)); err != nil {
-		return err
-	}
-	opts := core.Options{Metric: m, Seed: uint64(seed), Jobs: int(jobs), Monitor: monitor(control)}
-	t := &tree{}
-	var err error
-	switch dtype {
-	case dtypeFloat32:
-		t.f32, err = build[float32](x, int64(n), int64(d), opts)
-	case dtypeFloat64:
-		t.f64, err = build[float64](x, int64(n), int64(d), opts)
-	default:
-		return argErrorf("pcct: unknown dtype code %d", dtype)
-	}
-	if err != nil {
-		return err
-	}
-	*out = C.uintptr_t(cgo.NewHandle(t))
-	releaseAfter(int64(n) * transientPerPoint)
-	return nil
-}
-
-func build[T core.Float](x unsafe.Pointer, n, d int64, opts core.Options) (*core.Tree[T], error) {
-	data, err := slice[T](x, n*d)
-	if err != nil {
-		return nil, err
-	}
-	t, err := core.Build(data, int(d), opts)
-	if err != nil {
-		return nil, argError{err}
-	}
-	return t, nil
+	return pcct_index_build(x, dtype, n, d, metric, p, seed, jobs, C.int32_t(core.CoverTree), control, out, nil)
 }
 
 // pcct_tree_free releases a tree handle. Freeing 0 is a no-op.
@@ -173,13 +132,7 @@ func pcct_tree_free(h C.uintptr_t) C.int64_t {
 		cgo.Handle(h).Delete()
 		// What the version alone held becomes garbage (chunks it shares with
 		// other versions stay): return it if it may be large.
-		nodes := 0
-		if t.f32 != nil {
-			nodes = t.f32.Nodes()
-		} else {
-			nodes = t.f64.Nodes()
-		}
-		releaseAfter(int64(nodes) * transientPerNode)
+		releaseAfter(int64(t.size()) * transientPerNode)
 		return nil
 	})
 }
@@ -205,6 +158,7 @@ const (
 	statBytesGroups
 	statBytesIDs
 	statBytesIDMap
+	statAlgorithm
 	statCount
 )
 
@@ -213,8 +167,10 @@ const (
 // depth, max fan-out, build distance evaluations, query distance
 // evaluations, metric kind, caller indices issued, then the bytes the tree
 // refers to (core.Memory): node records, coordinates, child lists, level
-// groups, caller indices held, caller-index map. It returns the number of
-// fields available in *written.
+// groups, caller indices held, caller-index map; then the algorithm (1 a
+// cover tree, 2 a brute-force index, which has no levels: those fields and
+// the tree-only byte counts are 0). It returns the number of fields
+// available in *written.
 //
 //export pcct_tree_stats
 func pcct_tree_stats(h C.uintptr_t, out *C.int64_t, n C.int64_t, written *C.int64_t) C.int64_t {
@@ -227,10 +183,11 @@ func pcct_tree_stats(h C.uintptr_t, out *C.int64_t, n C.int64_t, written *C.int6
 		var m core.Metric
 		var ids int
 		var mem core.Memory
-		if t.f32 != nil {
-			s, m, ids, mem = t.f32.Stats(), t.f32.Metric(), t.f32.IDs(), t.f32.Memory()
+		if i := t.i32(); i != nil {
+			s, m, ids, mem = i.Stats(), i.Metric(), i.IDs(), i.Memory()
 		} else {
-			s, m, ids, mem = t.f64.Stats(), t.f64.Metric(), t.f64.IDs(), t.f64.Memory()
+			i := t.i64()
+			s, m, ids, mem = i.Stats(), i.Metric(), i.IDs(), i.Memory()
 		}
 		vals := [statCount]int64{
 			statPoints: int64(s.Points), statDim: int64(s.Dim), statDtype: int64(t.dtype()),
@@ -239,7 +196,7 @@ func pcct_tree_stats(h C.uintptr_t, out *C.int64_t, n C.int64_t, written *C.int6
 			statBuildEvals: s.BuildEvals, statQueryEvals: s.QueryEvals, statMetric: int64(m.Kind),
 			statIDs: int64(ids), statBytesNodes: mem.Nodes, statBytesPoints: mem.Points,
 			statBytesKids: mem.Kids, statBytesGroups: mem.Groups, statBytesIDs: mem.IDs,
-			statBytesIDMap: mem.IDMap,
+			statBytesIDMap: mem.IDMap, statAlgorithm: int64(t.algorithm()),
 		}
 		dst, err := slice[C.int64_t](unsafe.Pointer(out), min(int64(n), statCount))
 		if err != nil {
@@ -267,10 +224,10 @@ func pcct_tree_level_counts(h C.uintptr_t, levels, counts *C.int64_t, n C.int64_
 			return err
 		}
 		var s core.Stats
-		if t.f32 != nil {
-			s = t.f32.Stats()
+		if i := t.i32(); i != nil {
+			s = i.Stats()
 		} else {
-			s = t.f64.Stats()
+			s = t.i64().Stats()
 		}
 		ls, cs := s.LevelHistogram()
 		if written != nil {
@@ -304,6 +261,8 @@ type source struct {
 	// strategy is the k-nearest-neighbour search: 0 depth-first, 1
 	// corrected (core.Strategy).
 	strategy C.int32_t
+	// eps allows approximate k-nearest neighbours (core.Batch.Eps).
+	eps float64
 	// control is the caller's pair of control words, or nil (see monitor).
 	control *C.int64_t
 	// device is where the queries run: deviceCPU, deviceCUDA or deviceAuto.
@@ -316,8 +275,8 @@ type source struct {
 }
 
 // batch builds the core.Batch that src describes.
-func batch[T core.Float](t *core.Tree[T], src source) (core.Batch[T], error) {
-	b := core.Batch[T]{Jobs: int(src.jobs), Strategy: core.Strategy(src.strategy), Monitor: monitor(src.control), MaxAnswers: src.limit}
+func batch[T core.Float](t index[T], src source) (core.Batch[T], error) {
+	b := core.Batch[T]{Jobs: int(src.jobs), Strategy: core.Strategy(src.strategy), Eps: src.eps, Monitor: monitor(src.control), MaxAnswers: src.limit}
 	if src.n < 0 {
 		return b, argErrorf("pcct: negative query count %d", src.n)
 	}
@@ -357,7 +316,7 @@ func batch[T core.Float](t *core.Tree[T], src source) (core.Batch[T], error) {
 	return b, nil
 }
 
-func kneighbors[T core.Float](w *tree, t *core.Tree[T], src source, k int64, dist unsafe.Pointer, ind *C.int64_t) error {
+func kneighbors[T core.Float](w *tree, t index[T], src source, k int64, dist unsafe.Pointer, ind *C.int64_t) error {
 	b, err := batch(t, src)
 	if err != nil {
 		return err
@@ -374,18 +333,20 @@ func kneighbors[T core.Float](w *tree, t *core.Tree[T], src source, k int64, dis
 	if err != nil {
 		return err
 	}
-	ix, err := onGPU(w, t, src, nq)
-	if err != nil {
-		return err
-	}
-	if ix != nil {
-		q, err := t.Queries(b)
+	if ct, ok := t.(gpuSource[T]); ok {
+		ix, err := onGPU(w, ct, src, nq)
 		if err != nil {
-			return argError{err}
+			return err
 		}
-		err = ix.KNearest(q, int(k), ds, is)
-		if !cpuAfter(src, err) {
-			return gpuError(err)
+		if ix != nil {
+			q, err := ct.Queries(b)
+			if err != nil {
+				return argError{err}
+			}
+			err = ix.KNearest(q, int(k), ds, is)
+			if !cpuAfter(src, err) {
+				return gpuError(err)
+			}
 		}
 	}
 	if err := t.KNearestBatch(b, int(k), ds, is); err != nil {
@@ -397,10 +358,10 @@ func kneighbors[T core.Float](w *tree, t *core.Tree[T], src source, k int64, dis
 func kneighborsExport(h C.uintptr_t, src source, k C.int64_t, dist unsafe.Pointer, ind *C.int64_t) C.int64_t {
 	return guard(func() error {
 		return withTree(h, func(t *tree) error {
-			if t.f32 != nil {
-				return kneighbors(t, t.f32, src, int64(k), dist, ind)
+			if i := t.i32(); i != nil {
+				return kneighbors(t, i, src, int64(k), dist, ind)
 			}
-			return kneighbors(t, t.f64, src, int64(k), dist, ind)
+			return kneighbors(t, t.i64(), src, int64(k), dist, ind)
 		})
 	})
 }
@@ -455,7 +416,7 @@ type radiusResult struct {
 	f64 *core.RadiusResult[float64]
 }
 
-func radius[T core.Float](w *tree, t *core.Tree[T], src source, r float64, sorted bool, counts *C.int64_t) (*core.RadiusResult[T], error) {
+func radius[T core.Float](w *tree, t index[T], src source, r float64, sorted bool, counts *C.int64_t) (*core.RadiusResult[T], error) {
 	b, err := batch(t, src)
 	if err != nil {
 		return nil, err
@@ -464,23 +425,25 @@ func radius[T core.Float](w *tree, t *core.Tree[T], src source, r float64, sorte
 	if err != nil {
 		return nil, err
 	}
-	ix, err := onGPU(w, t, src, src.n)
-	if err != nil {
-		return nil, err
-	}
 	var res *core.RadiusResult[T]
-	if ix != nil {
-		q, err := t.Queries(b)
+	if ct, ok := t.(gpuSource[T]); ok {
+		ix, err := onGPU(w, ct, src, src.n)
 		if err != nil {
-			return nil, argError{err}
+			return nil, err
 		}
-		res, err = ix.Within(q, r, sorted)
-		if !cpuAfter(src, err) {
+		if ix != nil {
+			q, err := ct.Queries(b)
 			if err != nil {
-				return nil, gpuError(err)
+				return nil, argError{err}
 			}
-			copy(cs, res.Counts())
-			return res, nil
+			res, err = ix.Within(q, r, sorted)
+			if !cpuAfter(src, err) {
+				if err != nil {
+					return nil, gpuError(err)
+				}
+				copy(cs, res.Counts())
+				return res, nil
+			}
 		}
 	}
 	res, err = t.WithinBatch(b, r, sorted)
@@ -491,7 +454,7 @@ func radius[T core.Float](w *tree, t *core.Tree[T], src source, r float64, sorte
 	return res, nil
 }
 
-func count[T core.Float](t *core.Tree[T], src source, r float64, counts *C.int64_t) error {
+func count[T core.Float](t index[T], src source, r float64, counts *C.int64_t) error {
 	b, err := batch(t, src)
 	if err != nil {
 		return err
@@ -519,10 +482,10 @@ func pcct_radius_count(h C.uintptr_t, q unsafe.Pointer, ids *C.int64_t, first, n
 	return guard(func() error {
 		src := source{q: q, ids: ids, first: int64(first), n: int64(n), d: int64(d), jobs: jobs, control: control}
 		return withTree(h, func(t *tree) error {
-			if t.f32 != nil {
-				return count(t.f32, src, float64(r), counts)
+			if i := t.i32(); i != nil {
+				return count(i, src, float64(r), counts)
 			}
-			return count(t.f64, src, float64(r), counts)
+			return count(t.i64(), src, float64(r), counts)
 		})
 	})
 }
@@ -535,13 +498,13 @@ func radiusExport(h C.uintptr_t, src source, r C.double, sorted C.int32_t, count
 		return withTree(h, func(t *tree) error {
 			var rr radiusResult
 			var err error
-			if t.f32 != nil {
-				rr.f32, err = radius(t, t.f32, src, float64(r), sorted != 0, counts)
+			if i := t.i32(); i != nil {
+				rr.f32, err = radius(t, i, src, float64(r), sorted != 0, counts)
 				if err == nil {
 					*total = C.int64_t(rr.f32.Total())
 				}
 			} else {
-				rr.f64, err = radius(t, t.f64, src, float64(r), sorted != 0, counts)
+				rr.f64, err = radius(t, t.i64(), src, float64(r), sorted != 0, counts)
 				if err == nil {
 					*total = C.int64_t(rr.f64.Total())
 				}
@@ -681,13 +644,7 @@ func pcct_result_free(result C.uintptr_t) C.int64_t {
 //
 //export pcct_version
 func pcct_version(buf *C.char, capacity C.int64_t) C.int64_t {
-	s := fmt.Sprintf("pcct %s (%s)", version, runtime.Version())
-	if buf != nil && capacity > 0 {
-		dst := unsafe.Slice((*byte)(unsafe.Pointer(buf)), int(capacity))
-		n := copy(dst[:len(dst)-1], s)
-		dst[n] = 0
-	}
-	return C.int64_t(len(s))
+	return copyString(fmt.Sprintf("pcct %s (%s)", version, runtime.Version()), buf, capacity)
 }
 
 // pcct_test_panic panics inside a guarded call, so tests can check that a
@@ -713,10 +670,10 @@ func pcct_tree_metric(h C.uintptr_t, kind *C.int32_t, p *C.double) C.int64_t {
 		}
 		return withTree(h, func(t *tree) error {
 			var m core.Metric
-			if t.f32 != nil {
-				m = t.f32.Metric()
+			if i := t.i32(); i != nil {
+				m = i.Metric()
 			} else {
-				m = t.f64.Metric()
+				m = t.i64().Metric()
 			}
 			*kind, *p = C.int32_t(m.Kind), C.double(m.P)
 			return nil
@@ -728,17 +685,21 @@ func pcct_tree_metric(h C.uintptr_t, kind *C.int32_t, p *C.double) C.int64_t {
 // the node's smallest caller index, its number of caller points, its level
 // and its parent's smallest caller index (-1 for the root) into ids,
 // counts, levels and parents, and the number of nodes into *written. Call
-// it with n = 0 to learn the size.
+// it with n = 0 to learn the size. A brute-force index has no structure:
+// that is an argument error.
 //
 //export pcct_tree_structure
 func pcct_tree_structure(h C.uintptr_t, ids, counts, levels, parents *C.int64_t, n C.int64_t, written *C.int64_t) C.int64_t {
 	return guard(func() error {
 		return withTree(h, func(t *tree) error {
 			var nodes []core.NodeInfo
-			if t.f32 != nil {
+			switch {
+			case t.f32 != nil:
 				nodes = t.f32.Structure()
-			} else {
+			case t.f64 != nil:
 				nodes = t.f64.Structure()
+			default:
+				return argErrorf("pcct: a brute-force index has no tree structure")
 			}
 			if written != nil {
 				*written = C.int64_t(len(nodes))

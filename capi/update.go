@@ -35,10 +35,16 @@ func pcct_tree_insert(h C.uintptr_t, x unsafe.Pointer, n, d C.int64_t, jobs C.in
 			nt := &tree{}
 			var f int
 			var err error
-			if t.f32 != nil {
-				nt.f32, f, err = insert(t.f32, x, int64(n), int64(d), core.UpdateOptions{Jobs: int(jobs), Monitor: monitor(control)})
-			} else {
-				nt.f64, f, err = insert(t.f64, x, int64(n), int64(d), core.UpdateOptions{Jobs: int(jobs), Monitor: monitor(control)})
+			opts := core.UpdateOptions{Jobs: int(jobs), Monitor: monitor(control)}
+			switch {
+			case t.f32 != nil:
+				nt.f32, f, err = insert(t.f32, x, int64(n), int64(d), opts)
+			case t.f64 != nil:
+				nt.f64, f, err = insert(t.f64, x, int64(n), int64(d), opts)
+			case t.b32 != nil:
+				nt.b32, f, err = insert(t.b32, x, int64(n), int64(d), opts)
+			default:
+				nt.b64, f, err = insert(t.b64, x, int64(n), int64(d), opts)
 			}
 			if err != nil {
 				return err
@@ -51,17 +57,25 @@ func pcct_tree_insert(h C.uintptr_t, x unsafe.Pointer, n, d C.int64_t, jobs C.in
 	})
 }
 
-func insert[T core.Float](t *core.Tree[T], x unsafe.Pointer, n, d int64, opts core.UpdateOptions) (*core.Tree[T], int, error) {
+// updatable is an index (a *core.Tree or a *core.BruteForce) whose updates
+// return the same kind of index.
+type updatable[T core.Float, I any] interface {
+	Dim() int
+	Insert(points []T, opts core.UpdateOptions) (I, int, error)
+}
+
+func insert[T core.Float, I updatable[T, I]](t I, x unsafe.Pointer, n, d int64, opts core.UpdateOptions) (I, int, error) {
+	var none I
 	if int(d) != t.Dim() {
-		return nil, 0, argErrorf("X has %d features, but this tree was fitted with %d features", d, t.Dim())
+		return none, 0, argErrorf("X has %d features, but this tree was fitted with %d features", d, t.Dim())
 	}
 	data, err := slice[T](x, n*d)
 	if err != nil {
-		return nil, 0, err
+		return none, 0, err
 	}
 	nt, first, err := t.Insert(data, opts)
 	if err != nil {
-		return nil, 0, argError{err}
+		return none, 0, argError{err}
 	}
 	return nt, first, nil
 }
@@ -83,10 +97,15 @@ func pcct_tree_delete(h C.uintptr_t, ids *C.int64_t, n C.int64_t, jobs C.int32_t
 		return withTree(h, func(t *tree) error {
 			nt := &tree{}
 			opts := core.UpdateOptions{Jobs: int(jobs), Monitor: monitor(control)}
-			if t.f32 != nil {
+			switch {
+			case t.f32 != nil:
 				nt.f32, err = t.f32.Delete(is, opts)
-			} else {
+			case t.f64 != nil:
 				nt.f64, err = t.f64.Delete(is, opts)
+			case t.b32 != nil:
+				nt.b32, err = t.b32.Delete(is, opts)
+			default:
+				nt.b64, err = t.b64.Delete(is, opts)
 			}
 			if err != nil {
 				return argError{err}
@@ -106,10 +125,10 @@ func pcct_tree_live_ids(h C.uintptr_t, out *C.int64_t, n C.int64_t, written *C.i
 	return guard(func() error {
 		return withTree(h, func(t *tree) error {
 			var ids []int64
-			if t.f32 != nil {
-				ids = t.f32.LiveIDs(nil)
+			if i := t.i32(); i != nil {
+				ids = i.LiveIDs(nil)
 			} else {
-				ids = t.f64.LiveIDs(nil)
+				ids = t.i64().LiveIDs(nil)
 			}
 			if written != nil {
 				*written = C.int64_t(len(ids))

@@ -27,7 +27,7 @@ func (t *Tree[T]) KNearestBoundBatch(b Batch[T], k int, bound float64, dist []T,
 	if nq > 0 && (len(dist)/nq < k || len(idx)/nq < k) {
 		return fmt.Errorf("core: output of %d distances and %d indices is too small for %d queries of k=%d", len(dist), len(idx), nq, k)
 	}
-	if b, err = b.prepared(t); err != nil {
+	if b, err = b.prepared(t.metric, t.s.dim); err != nil {
 		return err
 	}
 	avail := t.n
@@ -81,5 +81,5 @@ func (t *Tree[T]) knnBelow(s *scratch, q []T, k int, sb float64) {
 	d0 := t.dist(q, t.point(t.root))
 	s.evals++
 	t.offerNode(s, t.root, d0)
-	s.stack = t.descend(s, q, append(s.stack[:0], cand{node: t.root, d: d0}), sb)
+	s.stack = t.descend(s, q, append(s.stack[:0], cand{node: t.root, d: d0}), sb, 1)
 }

@@ -26,11 +26,21 @@
 // Results are ordered by distance, then by caller index, so they are
 // deterministic.
 //
-// Build inserts the points in parallel batches (Gu, Napier, Sun and Wang):
-// each batch is located in the tree concurrently and its conflicts are
-// settled level by level with maximal independent sets. Insert and Delete
-// return new versions of a tree; every version stays valid and queryable,
-// and versions share the storage an update did not touch. Trees are safe
-// for concurrent use. Batch queries run in parallel with
-// golang.org/x/sync/errgroup.
+// Build constructs a tree top down, one level at a time, as nested nets:
+// the points farther than b^i from every node so far are settled at level
+// i by a maximal set of them pairwise farther than b^i apart, chosen in
+// parallel over the cells of the nodes above (each point knows its nearest
+// node) and reconciled across neighbouring cells by a maximal independent
+// set; friend lists tie each cell to its neighbours. Where those lists
+// would outgrow their memory (data of high intrinsic dimension) the build
+// inserts its remaining points in batches. BuildIncremental builds by batch
+// insertion alone and is the reference in tests.
+//
+// Insert and Delete update a tree by the parallel batch insertion and
+// deletion of Gu, Napier, Sun and Wang: each batch is located in the tree
+// concurrently and its conflicts are settled level by level with maximal
+// independent sets. They return new versions of a tree; every version
+// stays valid and queryable, and versions share the storage an update did
+// not touch. Trees are safe for concurrent use. Batch queries run in
+// parallel with golang.org/x/sync/errgroup.
 package core

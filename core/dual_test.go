@@ -236,7 +236,7 @@ func TestKNearestBoundBatch(t *testing.T) {
 					if err := tr.KNearestBoundBatch(b, k, bound, dist, idx); err != nil {
 						t.Fatal(err)
 					}
-					pb, _ := b.prepared(tr)
+					pb, _ := b.prepared(tr.metric, tr.s.dim)
 					for i := range nq {
 						q, ex := pb.query(tr, i)
 						var want []brutePair

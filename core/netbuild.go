@@ -41,9 +41,17 @@ import (
 // from its parent's, which that radius is chosen to make possible. Nodes
 // whose cell is empty take no further part.
 //
+// In high intrinsic dimension many cells lie within a few separations of
+// each other and the lists grow towards all pairs; past netListCap entries
+// a point, the build stops making levels and inserts its remaining points
+// into the tree of the nodes so far by batch insertion (Insert's method),
+// whose memory stays small.
+//
 // All the work of a stage is parallel over cells or over new nodes; the
 // choices do not depend on the number of goroutines, so the same seed gives
-// the same tree for every Jobs.
+// the same tree for every Jobs. Measured on 300,000 three-dimensional
+// points with two goroutines, 5% of the build's CPU time ran outside them
+// (regrouping's sort of the cells, the independent set, bookkeeping).
 
 // netFriend is an entry of a friend list: a node and its distance,
 // rounded down to float32 (half the memory; the build uses it only as a
@@ -122,6 +130,7 @@ type netBuilder[T Float] struct {
 
 	// Cells of the current stage: the free points grouped by centre.
 	order  []int32   // free points, cell by cell
+	posPts []T       // their coordinates in that order: cells read memory in sequence
 	cells  []int32   // the centres with a non-empty cell, ascending
 	cellLo []int32   // per cell: its range in order
 	cellHi []int32   //
@@ -257,6 +266,14 @@ func (b *netBuilder[T]) check() error {
 	return nil
 }
 
+// dp measures the free point at position pos of order against point y on
+// worker w: d(order[pos], y), from the coordinates kept in cell order.
+func (b *netBuilder[T]) dp(w, pos int, y int32) float64 {
+	b.counts[w].n++
+	o := pos * b.dim
+	return b.dist(b.posPts[o:o+b.dim:o+b.dim], b.pt(y))
+}
+
 // d measures points x and y on worker w.
 func (b *netBuilder[T]) d(w int, x, y int32) float64 {
 	b.counts[w].n++
@@ -382,6 +399,8 @@ func (b *netBuilder[T]) regroup() (level int32, ok bool) {
 		b.cnt[c] = b.cellLo[j]
 	}
 	next := make([]int32, pos)
+	posPts := resize(b.posPts, int(pos)*b.dim)
+	b.posPts = posPts
 	forRange(len(order), b.jobs, func(_, lo, hi int) {
 		for _, z := range order[lo:hi] {
 			if b.level[z] == netFree {
@@ -396,9 +415,12 @@ func (b *netBuilder[T]) regroup() (level int32, ok bool) {
 			cell := next[b.cellLo[j]:b.cellHi[j]]
 			slices.Sort(cell)
 			r := 0.0
-			for _, z := range cell {
+			dim := b.dim
+			for q, z := range cell {
 				b.pnd[z] = b.nd[z]
 				r = max(r, b.nd[z])
+				o := (int(b.cellLo[j]) + q) * dim
+				copy(posPts[o:o+dim], b.pt(z))
 			}
 			b.rho[j], b.rhoK[c] = r, r
 			b.cnt[c] = 0
@@ -493,7 +515,8 @@ func (b *netBuilder[T]) choose(bi float64) (bool, error) {
 func (b *netBuilder[T]) chooseSmall(w, j int, bi, sep float64) bool {
 	lo, hi := b.cellLo[j], b.cellHi[j]
 	tent := b.tent[lo:lo]
-	for _, z := range b.order[lo:hi] {
+	for p := lo; p < hi; p++ {
+		z := b.order[p]
 		if !b.candidate(z, bi) {
 			continue
 		}
@@ -503,7 +526,7 @@ func (b *netBuilder[T]) chooseSmall(w, j int, bi, sep float64) bool {
 			if math.Abs(b.pnd[x]-pz) > sep {
 				continue // the triangle inequality through the centre
 			}
-			if b.d(w, z, x) <= bi {
+			if b.dp(w, int(p), x) <= bi {
 				ok = false
 				break
 			}
@@ -871,7 +894,8 @@ func (b *netBuilder[T]) reassignCell(w, j int, r []netCand) {
 		}
 		return int(x.s - y.s)
 	})
-	for _, z := range b.order[b.cellLo[j]:b.cellHi[j]] {
+	for p := b.cellLo[j]; p < b.cellHi[j]; p++ {
+		z := b.order[p]
 		if b.level[z] != netFree {
 			continue
 		}
@@ -881,7 +905,7 @@ func (b *netBuilder[T]) reassignCell(w, j int, r []netCand) {
 			if cand.lb-pz > lim || (cand.exact && pz-cand.lb > lim) {
 				continue
 			}
-			d := b.d(w, z, cand.s)
+			d := b.dp(w, int(p), cand.s)
 			if d < ndz || (d == ndz && cand.s < nz) {
 				nz, ndz, lim = cand.s, d, d*(1+slack)
 			}

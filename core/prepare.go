@@ -72,16 +72,23 @@ func prepare[T Float](m Metric, points []T, dim int) ([]T, error) {
 }
 
 // outDist converts a search distance to the metric's distance.
-func (t *Tree[T]) outDist(d float64) float64 {
-	if t.metric.Kind == Cosine {
+func (t *Tree[T]) outDist(d float64) float64 { return outDist(t.metric, d) }
+
+// inRadius converts a radius in the metric's distance to a search radius.
+func (t *Tree[T]) inRadius(r float64) float64 { return inRadius(t.metric, r) }
+
+// outDist converts a search distance of an index with metric m to the
+// metric's distance.
+func outDist(m Metric, d float64) float64 {
+	if m.Kind == Cosine {
 		return min(d*d/2, 2)
 	}
 	return d
 }
 
-// inRadius converts a radius in the metric's distance to a search radius.
-func (t *Tree[T]) inRadius(r float64) float64 {
-	if t.metric.Kind == Cosine {
+// inRadius converts a radius in metric m's distance to a search radius.
+func inRadius(m Metric, r float64) float64 {
+	if m.Kind == Cosine {
 		return math.Sqrt(2 * r)
 	}
 	return r

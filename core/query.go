@@ -35,6 +35,12 @@ type Batch[T Float] struct {
 	// Strategy selects the k-nearest-neighbour algorithm; every one is
 	// exact. The zero value is DepthFirst.
 	Strategy Strategy
+	// Eps >= 0 allows approximate k-nearest neighbours, as scipy's cKDTree
+	// does: the j-th neighbour returned is at most 1+Eps times as far as
+	// the true j-th (subtrees are pruned against the k-th distance so far
+	// divided by 1+Eps), so the search stops sooner. Zero, the default,
+	// is exact. Only DepthFirst takes Eps > 0; a BruteForce is always exact.
+	Eps float64
 	// Monitor, if not nil, counts the queries answered and can stop the
 	// batch (which then returns ErrStopped).
 	Monitor *Monitor
@@ -99,8 +105,18 @@ func (s Strategy) String() string {
 	return fmt.Sprintf("Strategy(%d)", int(s))
 }
 
+// pointSet is what a batch of queries reads the fitted points from: a Tree
+// or a BruteForce.
+type pointSet[T Float] interface {
+	Dim() int
+	Len() int
+	IDs() int
+	Has(id int) bool
+	Point(id int) []T
+}
+
 // count returns the number of queries in b, after checking them.
-func (b Batch[T]) count(t *Tree[T]) (int, error) {
+func (b Batch[T]) count(t pointSet[T]) (int, error) {
 	if b.Points == nil {
 		if b.IDs != nil {
 			for _, id := range b.IDs {
@@ -120,7 +136,7 @@ func (b Batch[T]) count(t *Tree[T]) (int, error) {
 		}
 		return b.Count, nil
 	}
-	dim := t.s.dim
+	dim := t.Dim()
 	if len(b.Points)%dim != 0 {
 		return 0, fmt.Errorf("core: %d query values do not make rows of dimension %d", len(b.Points), dim)
 	}
@@ -132,11 +148,11 @@ func (b Batch[T]) count(t *Tree[T]) (int, error) {
 	return len(b.Points) / dim, nil
 }
 
-// prepared returns b with its query points as the tree searches them
-// (normalised under Cosine).
-func (b Batch[T]) prepared(t *Tree[T]) (Batch[T], error) {
+// prepared returns b with its query points as an index with metric m and
+// dimension dim searches them (normalised under Cosine).
+func (b Batch[T]) prepared(m Metric, dim int) (Batch[T], error) {
 	if b.Points != nil {
-		pts, err := prepare(t.metric, b.Points, t.s.dim)
+		pts, err := prepare(m, b.Points, dim)
 		if err != nil {
 			return b, fmt.Errorf("core: query: %w", err)
 		}
@@ -146,7 +162,7 @@ func (b Batch[T]) prepared(t *Tree[T]) (Batch[T], error) {
 }
 
 // query returns the i-th query point of b and the caller index to exclude.
-func (b Batch[T]) query(t *Tree[T], i int) ([]T, int32) {
+func (b Batch[T]) query(t pointSet[T], i int) ([]T, int32) {
 	if b.Points == nil {
 		id := b.First + i
 		if b.IDs != nil {
@@ -154,7 +170,7 @@ func (b Batch[T]) query(t *Tree[T], i int) ([]T, int32) {
 		}
 		return t.Point(id), int32(id)
 	}
-	dim := t.s.dim
+	dim := t.Dim()
 	o := i * dim
 	return b.Points[o : o+dim : o+dim], -1
 }
@@ -166,7 +182,37 @@ const blockSize = 32
 // with a per-worker scratch whose exclude field is set. A panic in a worker
 // becomes an error.
 func (t *Tree[T]) run(b Batch[T], nq int, fn func(s *scratch, i int, q []T) error) error {
-	blocks := (nq + blockSize - 1) / blockSize
+	return t.runOrdered(b, nq, nil, fn)
+}
+
+// runOrdered is run, taking the queries in the given order (a permutation
+// of 0..nq-1; nil means 0, 1, ...): each worker answers a block of
+// consecutive entries, so queries near each other in the order share a
+// worker and follow one another.
+func (t *Tree[T]) runOrdered(b Batch[T], nq int, order []int32, fn func(s *scratch, i int, q []T) error) error {
+	return runBlocks(b, nq, blockSize, &t.queryEvals, func(s *scratch, lo, hi int) error {
+		for j := lo; j < hi; j++ {
+			i := j
+			if order != nil {
+				i = int(order[j])
+			}
+			q, ex := b.query(t, i)
+			s.exclude = ex
+			if err := fn(s, i, q); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// runBlocks answers queries 0..nq-1 in blocks of at most block queries on
+// b.Jobs goroutines, calling fn(s, lo, hi) for each block with the
+// worker's scratch. It adds the workers' distance evaluations to evals,
+// reports each block done to b.Monitor and stops between blocks when it
+// asks. A panic in a worker becomes an error.
+func runBlocks[T Float](b Batch[T], nq, block int, evals *atomic.Int64, fn func(s *scratch, lo, hi int) error) error {
+	blocks := (nq + block - 1) / block
 	jobs := min(workers(b.Jobs), max(blocks, 1))
 	var next atomic.Int64
 	var g errgroup.Group
@@ -175,7 +221,7 @@ func (t *Tree[T]) run(b Batch[T], nq int, fn func(s *scratch, i int, q []T) erro
 		g.Go(func() (err error) {
 			s := &scratch{}
 			defer func() {
-				t.queryEvals.Add(s.evals)
+				evals.Add(s.evals)
 				if r := recover(); r != nil {
 					err = fmt.Errorf("core: query worker panicked: %v\n%s", r, debug.Stack())
 				}
@@ -184,18 +230,13 @@ func (t *Tree[T]) run(b Batch[T], nq int, fn func(s *scratch, i int, q []T) erro
 				if b.Monitor.stopped() {
 					return ErrStopped
 				}
-				blk := int(next.Add(1) - 1)
-				lo := blk * blockSize
+				lo := int(next.Add(1)-1) * block
 				if lo >= nq {
 					return nil
 				}
-				hi := min(lo+blockSize, nq)
-				for i := lo; i < hi; i++ {
-					q, ex := b.query(t, i)
-					s.exclude = ex
-					if err := fn(s, i, q); err != nil {
-						return err
-					}
+				hi := min(lo+block, nq)
+				if err := fn(s, lo, hi); err != nil {
+					return err
 				}
 				b.Monitor.add(hi - lo)
 			}
@@ -204,9 +245,22 @@ func (t *Tree[T]) run(b Batch[T], nq int, fn func(s *scratch, i int, q []T) erro
 	return g.Wait()
 }
 
-// checkK checks a neighbour count against the points available to b.
-func (t *Tree[T]) checkK(b Batch[T], k int) error {
-	avail := t.n
+// checkEps checks b.Eps: at least 0 (+Inf allowed), and only with the
+// DepthFirst strategy.
+func (b Batch[T]) checkEps() error {
+	if !(b.Eps >= 0) {
+		return fmt.Errorf("core: eps must be >= 0, got %v", b.Eps)
+	}
+	if b.Eps > 0 && b.Strategy != DepthFirst {
+		return fmt.Errorf("core: eps > 0 (approximate search) needs the depth-first strategy, not %v", b.Strategy)
+	}
+	return nil
+}
+
+// checkK checks a neighbour count against the n points of an index
+// available to b.
+func checkK[T Float](b Batch[T], n, k int) error {
+	avail := n
 	if b.Points == nil {
 		avail-- // each point is left out of its own answer
 	}
@@ -224,24 +278,52 @@ func (t *Tree[T]) KNearestBatch(b Batch[T], k int, dist []T, idx []int64) error 
 	if err != nil {
 		return err
 	}
-	if err := t.checkK(b, k); err != nil {
+	if err := checkK(b, t.n, k); err != nil {
 		return err
 	}
 	if b.Strategy != Corrected && b.Strategy != DepthFirst {
 		return fmt.Errorf("core: unknown search strategy %d", int(b.Strategy))
 	}
+	if err := b.checkEps(); err != nil {
+		return err
+	}
+	shrink := 1 / (1 + b.Eps)
 	if len(dist) < nq*k || len(idx) < nq*k {
 		return fmt.Errorf("core: output of %d distances and %d indices is too small for %d queries of k=%d", len(dist), len(idx), nq, k)
 	}
-	if b, err = b.prepared(t); err != nil {
+	if b, err = b.prepared(t.metric, t.s.dim); err != nil {
 		return err
 	}
-	return t.run(b, nq, func(s *scratch, i int, q []T) error {
+	search := func(s *scratch, i int, q []T) {
 		if b.Strategy == DepthFirst {
-			t.knnDepthFirst(s, q, k)
+			t.knnDepthFirst(s, q, k, shrink)
 		} else {
 			t.knn(s, q, k)
 		}
+	}
+	var order []int32
+	if b.Strategy == DepthFirst && nq*flatBatchRatio >= t.nodes {
+		f := t.flatten()
+		var homes []int32
+		order, homes = f.plan(t, b, nq)
+		seed := int32(k+1) * seedFactor
+		search = func(s *scratch, i int, q []T) {
+			home := int32(-1)
+			if homes != nil {
+				home = homes[i]
+			}
+			var near []int32
+			if order != nil && homes == nil {
+				near = s.near
+			}
+			f.knn(s, q, k, home, seed, near, shrink)
+			if order != nil && homes == nil {
+				s.near = f.positions(t, s.heap.e, s.near[:0])
+			}
+		}
+	}
+	return t.runOrdered(b, nq, order, func(s *scratch, i int, q []T) error {
+		search(s, i, q)
 		n := len(s.heap.e)
 		// Reuse the candidate buffers for draining.
 		ds := slices.Grow(s.rd[:0], n)[:n]
@@ -341,26 +423,15 @@ func (r *RadiusResult[T]) Fill(dist []T, idx []int64) error {
 // are ordered by distance, then caller index; otherwise by caller index
 // alone (scikit-learn's brute force lists them so).
 func (t *Tree[T]) WithinBatch(b Batch[T], r float64, sorted bool) (*RadiusResult[T], error) {
-	nq, err := b.count(t)
+	nq, r, b, err := radiusBatch(b, t, t.metric, r, nil)
 	if err != nil {
 		return nil, err
 	}
-	if r, err = b.checkRadii(nq, r); err != nil {
-		return nil, err
-	}
-	if b, err = b.prepared(t); err != nil {
-		return nil, err
-	}
 	sr := t.inRadius(r)
-	res := &RadiusResult[T]{
-		sorted: sorted,
-		counts: make([]int64, nq),
-		dist:   make([][]float64, nq),
-		idx:    make([][]int32, nq),
-	}
+	res := newRadiusResult[T](nq, sorted)
 	var found atomic.Int64
 	err = t.run(b, nq, func(s *scratch, i int, q []T) error {
-		t.radius(s, q, b.searchRadius(t, i, sr))
+		t.radius(s, q, b.searchRadius(t.metric, i, sr))
 		if b.MaxAnswers > 0 {
 			if f := found.Add(int64(len(s.rd))); f > b.MaxAnswers {
 				return &TooManyAnswersError{Limit: b.MaxAnswers, Found: f}
@@ -381,10 +452,45 @@ func (t *Tree[T]) WithinBatch(b Batch[T], r float64, sorted bool) (*RadiusResult
 	if err != nil {
 		return nil, err
 	}
-	for _, c := range res.counts {
-		res.total += c
+	return res.summed(), nil
+}
+
+// radiusBatch checks a batch of radius queries with radius r (or b.Radii)
+// on an index holding pts under metric m, and the room in counts (when not
+// nil); it returns the number of queries, the radius of queries without
+// their own (checkRadii) and the batch prepared for searching.
+func radiusBatch[T Float](b Batch[T], pts pointSet[T], m Metric, r float64, counts []int64) (int, float64, Batch[T], error) {
+	nq, err := b.count(pts)
+	if err != nil {
+		return 0, 0, b, err
 	}
-	return res, nil
+	if r, err = b.checkRadii(nq, r); err != nil {
+		return 0, 0, b, err
+	}
+	if counts != nil && len(counts) < nq {
+		return 0, 0, b, fmt.Errorf("core: output of %d counts is too small for %d queries", len(counts), nq)
+	}
+	b, err = b.prepared(m, pts.Dim())
+	return nq, r, b, err
+}
+
+// newRadiusResult returns an empty result for nq queries.
+func newRadiusResult[T Float](nq int, sorted bool) *RadiusResult[T] {
+	return &RadiusResult[T]{
+		sorted: sorted,
+		counts: make([]int64, nq),
+		dist:   make([][]float64, nq),
+		idx:    make([][]int32, nq),
+	}
+}
+
+// summed sets the result's total from its counts, and returns it.
+func (r *RadiusResult[T]) summed() *RadiusResult[T] {
+	r.total = 0
+	for _, c := range r.counts {
+		r.total += c
+	}
+	return r
 }
 
 // CountWithinBatch writes to counts[i] the number of points within distance
@@ -394,22 +500,13 @@ func (t *Tree[T]) WithinBatch(b Batch[T], r float64, sorted bool) (*RadiusResult
 // and memory does not grow with the answers. counts must have room for one
 // value per query.
 func (t *Tree[T]) CountWithinBatch(b Batch[T], r float64, counts []int64) error {
-	nq, err := b.count(t)
+	nq, r, b, err := radiusBatch(b, t, t.metric, r, counts)
 	if err != nil {
-		return err
-	}
-	if r, err = b.checkRadii(nq, r); err != nil {
-		return err
-	}
-	if len(counts) < nq {
-		return fmt.Errorf("core: output of %d counts is too small for %d queries", len(counts), nq)
-	}
-	if b, err = b.prepared(t); err != nil {
 		return err
 	}
 	sr := t.inRadius(r)
 	return t.run(b, nq, func(s *scratch, i int, q []T) error {
-		counts[i] = t.countWithin(s, q, b.searchRadius(t, i, sr))
+		counts[i] = t.countWithin(s, q, b.searchRadius(t.metric, i, sr))
 		return nil
 	})
 }

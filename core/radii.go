@@ -30,12 +30,12 @@ func (b Batch[T]) checkRadii(nq int, r float64) (float64, error) {
 }
 
 // searchRadius returns the search radius of query i: its own radius
-// converted for the tree's search, or sr, the batch's.
-func (b Batch[T]) searchRadius(t *Tree[T], i int, sr float64) float64 {
+// converted for a search under metric m, or sr, the batch's.
+func (b Batch[T]) searchRadius(m Metric, i int, sr float64) float64 {
 	if b.Radii == nil {
 		return sr
 	}
-	return t.inRadius(b.Radii[i])
+	return inRadius(m, b.Radii[i])
 }
 
 // sortByIndex sorts one query's radius answers by caller index (every

@@ -337,21 +337,27 @@ func (f *Flat[T]) AllRows(nq int) Candidates {
 // tree's own points (Points nil), the caller index each leaves out of its
 // answer.
 func (t *Tree[T]) Queries(b Batch[T]) (Query[T], error) {
-	nq, err := b.count(t)
+	return queriesOf(b, t, t.metric)
+}
+
+// queriesOf is Queries for the points pts of an index with metric m.
+func queriesOf[T Float](b Batch[T], pts pointSet[T], m Metric) (Query[T], error) {
+	nq, err := b.count(pts)
 	if err != nil {
 		return Query[T]{}, err
 	}
+	dim := pts.Dim()
 	q := Query[T]{Jobs: b.Jobs, Monitor: b.Monitor}
 	if b.Points != nil {
-		if q.Points, err = prepare(t.metric, b.Points, t.s.dim); err != nil {
+		if q.Points, err = prepare(m, b.Points, dim); err != nil {
 			return Query[T]{}, fmt.Errorf("core: query: %w", err)
 		}
 		return q, nil
 	}
-	q.Points = make([]T, 0, nq*t.s.dim)
+	q.Points = make([]T, 0, nq*dim)
 	q.Exclude = make([]int32, nq)
 	for i := range nq {
-		p, ex := b.query(t, i)
+		p, ex := b.query(pts, i)
 		q.Points = append(q.Points, p...)
 		q.Exclude[i] = ex
 	}

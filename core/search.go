@@ -23,7 +23,9 @@ type scratch struct {
 	cut     []int32    // children a count has still to measure
 	heap    topK
 	evals   int64
-	exclude int32 // caller index to leave out of answers, or -1
+	exclude int32   // caller index to leave out of answers, or -1
+	near    []int32 // positions in a flatTree of the previous query's answer
+	flat    *bruteScratch
 
 	// Radius results of the current query.
 	rd  []float64
@@ -121,18 +123,15 @@ func (t *Tree[T]) knn(s *scratch, q []T, k int) {
 
 // knnDepthFirst leaves the k nearest neighbours of q in s.heap, skipping
 // the caller index s.exclude, by a depth-first branch and bound from the
-// root (the DepthFirst strategy).
-func (t *Tree[T]) knnDepthFirst(s *scratch, q []T, k int) {
+// root (the DepthFirst strategy), pruning against the k-th distance so far
+// times shrink (1/(1+eps); 1 for an exact search).
+func (t *Tree[T]) knnDepthFirst(s *scratch, q []T, k int, shrink float64) {
 	h := &s.heap
 	h.reset(k)
 	d0 := t.dist(q, t.point(t.root))
 	s.evals++
 	t.offerNode(s, t.root, d0)
-	ub := math.Inf(1)
-	if h.full() {
-		ub = h.worst()
-	}
-	s.stack = t.descend(s, q, append(s.stack[:0], cand{node: t.root, d: d0}), ub)
+	s.stack = t.descend(s, q, append(s.stack[:0], cand{node: t.root, d: d0}), math.Inf(1), shrink)
 }
 
 // descend runs a depth-first branch and bound from the candidates on the
@@ -141,12 +140,12 @@ func (t *Tree[T]) knnDepthFirst(s *scratch, q []T, k int) {
 // have been offered already. The children of a node are measured as a
 // block; each is offered to the heap, and pushed if its subtree may still
 // hold an answer, the nearest last so that it is opened next. A subtree is
-// skipped when its radius puts it beyond ub, the k-th distance so far. It
-// returns the emptied stack for reuse.
-func (t *Tree[T]) descend(s *scratch, q []T, stack []cand, ub float64) []cand {
+// skipped when its radius puts it beyond ub, the k-th distance so far
+// times shrink (1/(1+eps)). It returns the emptied stack for reuse.
+func (t *Tree[T]) descend(s *scratch, q []T, stack []cand, ub, shrink float64) []cand {
 	h := &s.heap
 	if h.full() {
-		ub = min(ub, h.worst())
+		ub = min(ub, h.worst()*shrink)
 	}
 	dist := t.dist
 	evals := int64(0)
@@ -168,7 +167,7 @@ func (t *Tree[T]) descend(s *scratch, q []T, stack []cand, ub float64) []cand {
 			// Offer by the heap's own test: ub may be a bound from the
 			// lambda-point, which a tied point can exceed by rounding.
 			if (!h.full() || du <= h.worst()) && t.offerIDs(s, un.ids, du) && h.full() {
-				ub = min(ub, h.worst())
+				ub = min(ub, h.worst()*shrink)
 			}
 			if len(un.kids) > 0 && !prunable(du, un.rad, ub) {
 				stack = append(stack, cand{node: u, d: du})
@@ -262,7 +261,7 @@ type weighted struct {
 func (t *Tree[T]) scanDescendants(s *scratch, q []T, r []cand, ub float64) {
 	stack := append(s.stack[:0], r...)
 	sortCandsDesc(stack)
-	s.stack = t.descend(s, q, stack, ub)
+	s.stack = t.descend(s, q, stack, ub, 1)
 }
 
 // measure computes the distances from q to the nodes kids, children of a

@@ -173,6 +173,7 @@ func (s *store[T]) grow(n int32) int32 {
 // holdAll allocates every chunk of the caller-index map, so that distinct
 // indices may then be set concurrently through setNodeOf.
 func (s *store[T]) holdAll() {
+	s.reach(s.nids - 1)
 	for i, c := range s.idc {
 		if c == nil {
 			s.idc[i] = newIDChunk(s.own)
@@ -185,6 +186,9 @@ func (s *store[T]) nodeOf(id int32) int32 {
 	if id < 0 || id >= s.nids {
 		return -1
 	}
+	if int(id>>chunkBits) >= len(s.idc) {
+		return -1
+	}
 	c := s.idc[id>>chunkBits]
 	if c == nil {
 		return -1
@@ -195,6 +199,7 @@ func (s *store[T]) nodeOf(id int32) int32 {
 // setNodeOf records that caller index id is held by slot u (-1: absent).
 func (s *store[T]) setNodeOf(id, u int32) {
 	i := id >> chunkBits
+	s.reach(id)
 	c := s.idc[i]
 	if c == nil {
 		c = newIDChunk(s.own)
@@ -209,15 +214,20 @@ func (s *store[T]) setNodeOf(id, u int32) {
 }
 
 // newIDs issues n consecutive caller indices, initially absent, and
-// returns the first. Chunks of the index map are allocated when an index
-// in them is first held.
+// returns the first. The index map grows only as indices are held
+// (setNodeOf), so indices issued but never held -- or all deleted before
+// the map reached them -- cost nothing.
 func (s *store[T]) newIDs(n int32) int32 {
 	first := s.nids
 	s.nids += n
-	for int(s.nids) > len(s.idc)*chunkSize {
+	return first
+}
+
+// reach makes the index map long enough to hold caller index id.
+func (s *store[T]) reach(id int32) {
+	for int(id>>chunkBits) >= len(s.idc) {
 		s.idc = append(s.idc, nil)
 	}
-	return first
 }
 
 func newIDChunk(own *owner) *idChunk {

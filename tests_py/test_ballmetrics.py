@@ -267,3 +267,50 @@ def test_distance_metric_objects_refused():
     with pytest.raises(ValueError, match="cannot be given with a DistanceMetric"):
         CoverTree(X, metric=DistanceMetric.get_metric("seuclidean", V=np.ones(3)),
                   metric_params={"V": np.ones(3)})
+
+
+@pytest.mark.parametrize("metric", METRICS)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_brute_force_index_matches_tree(metric, dtype):
+    """A BruteForceIndex (and algorithm='brute') serves every one of these
+    metrics with its parameters, with the cover tree's answers bit for bit:
+    k nearest, one radius per query (sorted and by id), and after pickling
+    and saving (the parameters travel with the encoding)."""
+    rng = np.random.default_rng(abs(hash((metric, "brute"))) % 2**32)
+    X, Q = make_data(metric, "grid", rng, n=300, nq=25)
+    X, Q = X.astype(dtype), Q.astype(dtype)
+    params = params_for(metric, X.astype(np.float64), rng)
+    kw = dict(metric=sk_name(metric), metric_params=params and dict(params))
+    if metric.startswith("wminkowski"):
+        kw["p"] = kw["metric_params"].pop("p")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SyntaxWarning)
+        tree = CoverTree(X, **kw)
+        brute = pcct.BruteForceIndex(X, **kw)
+        nn = NearestNeighbors(n_neighbors=5, algorithm="brute", **kw).fit(X)
+    assert type(brute) is pcct.BruteForceIndex and nn.effective_algorithm_ == "brute"
+    want = tree.query(Q, k=5)
+    ref = reference(metric, params, Q, X)
+    check_kneighbors(want[0], want[1], ref, 5, dtype, scale=max(float(np.median(ref)), 1.0))
+    buf = io.BytesIO()
+    brute.save(buf)
+    buf.seek(0)
+    for index in (brute, pickle.loads(pickle.dumps(brute)), pcct.load(buf), nn.tree_):
+        got = index.query(Q, k=5)
+        np.testing.assert_array_equal(got[0], want[0])
+        np.testing.assert_array_equal(got[1], want[1])
+    np.testing.assert_array_equal(nn.kneighbors(Q)[1], want[1])
+    radii = want[0][:, rng.integers(0, 5, size=len(Q))].diagonal().astype(np.float64)
+    for sort in (True, False):
+        ti, td = tree.query_radius(Q, radii, return_distance=True, sort_results=sort)
+        bi, bd = brute.query_radius(Q, radii, return_distance=True, sort_results=sort)
+        assert sum(len(a) for a in ti) >= len(Q)  # each query finds its radius's neighbour
+        for a, b, c, d in zip(ti, bi, td, bd):
+            np.testing.assert_array_equal(a, b)
+            np.testing.assert_array_equal(c, d)
+
+
+def test_dbscan_refuses_metric_parameters():
+    X = np.random.default_rng(9).random((30, 3))
+    with pytest.raises(ValueError, match="a Python function and the parameters V, VI and w"):
+        pcct.cluster.DBSCAN(eps=0.5, metric="seuclidean", metric_params={"V": np.ones(3)}).fit(X)

@@ -137,3 +137,21 @@ def test_ctrl_c_stops_a_python_metric():
             t.join(60)
     ref = NearestNeighbors(n_neighbors=5, metric="manhattan").fit(X)
     np.testing.assert_allclose(nn.kneighbors(X[:20])[0], ref.kneighbors(X[:20])[0], rtol=1e-12)
+
+
+def test_python_function_needs_a_cover_tree():
+    """Go calls a Python function back through a cover tree only: a
+    brute-force index refuses one saying so, and algorithm='auto' builds a
+    cover tree for it (no sampled choice to report)."""
+    rng = np.random.default_rng(12)
+    X = grid(rng, 120)
+    with pytest.raises(ValueError, match="algorithm='brute' cannot use a Python function"):
+        NearestNeighbors(algorithm="brute", metric=l1).fit(X)
+    with pytest.raises(ValueError, match="BruteForceIndex cannot use a Python function"):
+        pcct.BruteForceIndex(X, metric=l1)
+    nn = NearestNeighbors(n_neighbors=4, algorithm="auto", metric=l1).fit(X)
+    assert nn.effective_algorithm_ == "cover_tree" and nn.algorithm_choice_ is None
+    want = NearestNeighbors(n_neighbors=4, metric="manhattan", algorithm="cover_tree").fit(X)
+    np.testing.assert_array_equal(nn.kneighbors(X[:10])[1], want.kneighbors(X[:10])[1])
+    with pytest.raises(ValueError, match="a Python function and the parameters V, VI and w"):
+        pcct.cluster.DBSCAN(eps=1.0, metric=l1).fit(X)

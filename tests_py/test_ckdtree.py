@@ -287,3 +287,27 @@ def test_join_errors():
         a.query(X, k=[1, 51])
     with pytest.raises(ValueError, match="distance_upper_bound is NaN"):
         a.query(X, distance_upper_bound=np.nan)
+
+
+def test_brute_force_index_has_no_joins():
+    """A BruteForceIndex has no tree: the joins and the bounded search say
+    so (TypeError), on either side of a join; eps with a bound is refused."""
+    from pcct import BruteForceIndex
+
+    X = np.random.default_rng(21).random((60, 2))
+    brute, tree = BruteForceIndex(X), CoverTree(X)
+    calls = [
+        lambda: brute.count_neighbors(tree, 0.1),
+        lambda: tree.count_neighbors(brute, 0.1),
+        lambda: brute.query_pairs(0.1),
+        lambda: brute.query_ball_tree(tree, 0.1),
+        lambda: tree.sparse_distance_matrix(brute, 0.1),
+        lambda: brute.query(X[:3], k=2, distance_upper_bound=0.2),
+    ]
+    for call in calls:
+        with pytest.raises(TypeError, match="A BruteForceIndex has no tree"):
+            call()
+    with pytest.raises(ValueError, match="eps=0.5 and distance_upper_bound=0.2 together"):
+        tree.query(X[:3], k=2, eps=0.5, distance_upper_bound=0.2)
+    # Without the bound, the brute-force index answers as the tree does.
+    np.testing.assert_array_equal(brute.query(X[:3], k=[1, 3])[1], tree.query(X[:3], k=[1, 3])[1])

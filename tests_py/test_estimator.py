@@ -90,9 +90,10 @@ def test_default_params_match_sklearn_but_metric():
             assert theirs[name] == value, name
     assert ours["metric"] == "euclidean" and theirs["metric"] == "minkowski"
     assert ours["p"] == 2 and ours["search"] == "depth_first" and ours["verbose"] is False
+    assert ours["algorithm"] == theirs["algorithm"] == "auto"
     assert ours["device"] == "auto"
-    assert set(ours) == {"n_neighbors", "radius", "metric", "p", "metric_params", "n_jobs", "search",
-                         "verbose", "device"}
+    assert set(ours) == {"n_neighbors", "radius", "metric", "p", "metric_params", "n_jobs",
+                         "algorithm", "search", "verbose", "device"}
     assert CoverTree(X).metric == "euclidean" and CoverTree(X).search == "depth_first"
     # The default estimator's answers are scikit-learn's default ones.
     ours = NearestNeighbors().fit(X)
@@ -104,8 +105,8 @@ def test_default_params_match_sklearn_but_metric():
 
 def test_init_stores_params_untouched_and_clone_round_trips():
     params = dict(n_neighbors=7, radius=0.25, metric="minkowski", p=3.5,
-                  metric_params={"p": 3.5}, n_jobs=-1, search="corrected", verbose=True,
-                  device="cpu")
+                  metric_params={"p": 3.5}, n_jobs=-1, algorithm="brute", search="corrected",
+                  verbose=True, device="cpu")
     est = NearestNeighbors(**params)
     assert est.get_params() == params
     assert est.get_params()["metric_params"] is params["metric_params"]

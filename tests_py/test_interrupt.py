@@ -72,10 +72,10 @@ _CHILD = textwrap.dedent(
         Q = rng.random((2_000_000, 8))
         call = lambda: nn.radius_neighbors(Q)
     elif what == "fit":
-        X = rng.random((400_000, 8))  # a minute or more
-        call = lambda: NearestNeighbors().fit(X)
+        X = rng.random((400_000, 8))  # a minute or more (brute force would take a second)
+        call = lambda: NearestNeighbors(algorithm="cover_tree").fit(X)
     elif what == "insert":
-        nn = NearestNeighbors().fit(rng.random((2000, 8)))
+        nn = NearestNeighbors(algorithm="cover_tree").fit(rng.random((2000, 8)))
         X = rng.random((400_000, 8))
         call = lambda: nn.insert(X)
     print("start", flush=True)
@@ -144,7 +144,7 @@ def test_interrupted_query_stops_soon_and_changes_nothing():
 def test_interrupted_insert_makes_no_version_and_issues_no_ids():
     rng = np.random.default_rng(1)
     X = rng.random((3000, 8))
-    nn = NearestNeighbors(n_neighbors=4).fit(X)
+    nn = NearestNeighbors(n_neighbors=4, algorithm="cover_tree").fit(X)  # a brute-force insert is quick
     version = nn.tree_._version
     before = nn.kneighbors(X[:40])
     with _InterruptAfter(0.3) as t:
@@ -162,7 +162,8 @@ def test_interrupted_insert_makes_no_version_and_issues_no_ids():
 
 def test_interrupted_fit_leaves_the_estimator_as_it_was():
     rng = np.random.default_rng(2)
-    nn = NearestNeighbors(n_neighbors=3).fit(rng.random((50, 3)))
+    # A cover tree's build is long enough to interrupt (brute force needs none).
+    nn = NearestNeighbors(n_neighbors=3, algorithm="cover_tree").fit(rng.random((50, 3)))
     tree = nn.tree_
     with _InterruptAfter(0.3) as t:
         with pytest.raises(KeyboardInterrupt):
@@ -170,7 +171,7 @@ def test_interrupted_fit_leaves_the_estimator_as_it_was():
     assert t.elapsed < 1.5, t.elapsed
     assert nn.tree_ is tree and nn.n_features_in_ == 3 and nn.n_samples_fit_ == 50
     assert nn.kneighbors(rng.random((2, 3)))[1].shape == (2, 3)
-    fresh = NearestNeighbors()
+    fresh = NearestNeighbors(algorithm="cover_tree")
     with _InterruptAfter(0.3):
         with pytest.raises(KeyboardInterrupt):
             fresh.fit(rng.random((400_000, 5)))

@@ -97,11 +97,12 @@ def test_pickled_snapshot_stays_read_only():
         tree.delete([est.ids_[0]])
 
 
-def test_pickle_with_a_damaged_tree_raises_value_error():
-    est = NearestNeighbors().fit(rng.random((50, 2)))
+@pytest.mark.parametrize("algorithm, magic", [("cover_tree", b"PCCTTREE"), ("brute", b"PCCTBRUT")])
+def test_pickle_with_a_damaged_tree_raises_value_error(algorithm, magic):
+    est = NearestNeighbors(algorithm=algorithm).fit(rng.random((50, 2)))
     data = bytearray(pickle.dumps(est))
-    at = data.index(b"PCCTTREE")
-    data[at + 60] ^= 0x10  # a byte inside the encoded tree
+    at = data.index(magic)
+    data[at + 60] ^= 0x10  # a byte inside the encoded index
     with pytest.raises(ValueError, match="checksum mismatch"):
         pickle.loads(bytes(data))
 

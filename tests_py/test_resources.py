@@ -115,6 +115,7 @@ def test_cli_info():
     assert lines[3] == f"library: {'CUDA' if is_cuda else 'CPU'} build at {path}"
     usable, detail = pcct.gpu_info()
     assert lines[4] == (f"GPU: {detail}" if usable else f"GPU: not available ({detail})")
+    assert lines[5].startswith("Brute-force screening kernel: ") and "Go" in lines[5]
 
 
 def test_cli_without_arguments_prints_versions():

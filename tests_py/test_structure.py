@@ -78,7 +78,7 @@ def test_structure_satisfies_the_cover_tree_conditions(dtype):
 
 def test_structure_follows_updates_and_snapshots():
     X = _data()
-    nn = NearestNeighbors().fit(X[:400])
+    nn = NearestNeighbors(algorithm="cover_tree").fit(X[:400])
     snap = nn.snapshot()
     nn.insert(X[400:])
     nn.delete(np.arange(0, 700, 5))
@@ -118,7 +118,7 @@ def test_plot_levels(plt):
     from pcct.plotting import plot_levels
 
     X = _data()
-    nn = NearestNeighbors().fit(X)
+    nn = NearestNeighbors(algorithm="cover_tree").fit(X)
     ax = plot_levels(nn)
     per_level = nn.tree_.stats()["nodes_per_level"]
     heights = [p.get_height() for p in ax.patches]
@@ -134,7 +134,7 @@ def test_plot_tree(plt):
     from pcct.plotting import plot_tree
 
     X = _data()
-    nn = NearestNeighbors().fit(X[:500])
+    nn = NearestNeighbors(algorithm="cover_tree").fit(X[:500])
     nn.insert(X[500:])
     nn.delete([3, 4])
     ax = plot_tree(nn, X)
@@ -155,7 +155,7 @@ def test_plot_tree_errors(plt):
     with pytest.raises(ValueError, match="plot_tree draws 2-D data: the tree has 3 features"):
         plot_tree(CoverTree(X3), X3)
     X = _data()
-    nn = NearestNeighbors().fit(X[:100])
+    nn = NearestNeighbors(algorithm="cover_tree").fit(X[:100])
     nn.insert(X[100:120])
     with pytest.raises(ValueError, match="X has 100 rows, but the tree has issued 120 ids"):
         plot_tree(nn, X[:100])

@@ -2,9 +2,13 @@
 
 The tree is built and searched in Go (a shared library shipped inside this
 package); :class:`NearestNeighbors` is driven like scikit-learn's, and
-:class:`CoverTree` is the lower-level tree with a KDTree-like interface.
-Both can be updated (``insert``, ``delete``), snapshotted (``snapshot``),
-pickled and saved (``save``, :func:`load`).
+:class:`CoverTree` is the lower-level tree with a KDTree-like interface
+(:class:`BruteForceIndex` has the same interface over brute force, which
+``algorithm="auto"`` chooses where a tree cannot prune). All can be
+updated (``insert``, ``delete``), snapshotted (``snapshot``),
+pickled and saved (``save``, :func:`load`). :mod:`pcct.cluster` runs the
+exact minimum spanning tree, single linkage, DBSCAN and HDBSCAN on the
+tree.
 
 >>> from pcct import NearestNeighbors
 >>> nn = NearestNeighbors(n_neighbors=10).fit(X)          # doctest: +SKIP
@@ -17,16 +21,21 @@ from ._io import load
 from .exceptions import InvalidParameterError, ReadOnlyError
 from .neighbors import NearestNeighbors
 from .transformers import KNeighborsTransformer, RadiusNeighborsTransformer
-from .tree import CoverTree, TreeStructure
+from .tree import BruteForceIndex, CoverTree, LevelCover, TreeStructure
+
+from . import cluster  # noqa: E402  (pcct.cluster after import pcct)
 
 __all__ = [
     "NearestNeighbors",
     "KNeighborsTransformer",
     "RadiusNeighborsTransformer",
     "CoverTree",
+    "BruteForceIndex",
     "InvalidParameterError",
     "ReadOnlyError",
     "TreeStructure",
+    "LevelCover",
+    "cluster",
     "load",
     "__version__",
     "library_version",

@@ -14,7 +14,8 @@ import sys
 USAGE = """usage: python -m pcct [info]
 
   (no argument)  versions of pcct, its library, Python, numpy and scikit-learn; CPUs
-  info           pcct's version, the Go version, the CPU threads, and whether a GPU is usable
+  info           pcct's version, the Go version, the CPU threads, whether a GPU is usable,
+                 and the brute-force screening kernel
 """
 
 
@@ -48,7 +49,8 @@ def _versions() -> int:
 
 
 def info() -> int:
-    """Print pcct's version, the Go version, the CPU threads and the GPU."""
+    """Print pcct's version, the Go version, the CPU threads, the GPU and the
+    kernel that screens brute-force distances."""
     import pcct
     from pcct import _lib
     from pcct._validation import cpu_count
@@ -63,6 +65,7 @@ def info() -> int:
         print(f"GPU: {detail}")
     else:
         print(f"GPU: not available ({detail})")
+    print(f"Brute-force screening kernel: {_lib.screen_kernel()}")
     return 0
 
 

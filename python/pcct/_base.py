@@ -16,7 +16,8 @@ for the whole call, and runs on it through the tree's ``_kneighbors`` and
 algorithm, another device) plugs in at :meth:`NeighborsBase._fit_index`,
 which chooses what ``tree_`` is, and by giving that object the same
 ``_version``, ``_kneighbors`` and ``_radius``; nothing else here needs to
-know which index answers.
+know which index answers. The ``algorithm`` parameter chooses between a
+:class:`CoverTree` and a :class:`BruteForceIndex` there.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator
+from sklearn.exceptions import EfficiencyWarning
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _format, _search
@@ -45,9 +47,31 @@ from ._validation import (
     check_device,
 )
 from .exceptions import ReadOnlyError
-from .tree import CoverTree
+from .tree import build_index
 
 __all__ = ["NeighborsBase", "KNeighborsMixin", "RadiusNeighborsMixin", "UpdatesMixin"]
+
+# A tree whose build measured more than this share of the points per point
+# prunes little; its queries will too.
+_UNPRUNABLE_SHARE = 1 / 8
+
+
+def _warn_if_unprunable(tree, n):
+    """Warn (EfficiencyWarning) when a cover tree asked for by name cost
+    a good share of all pairs to build: the data leave it little to prune,
+    and brute force answers faster. "auto" decides this itself."""
+    if n < 4096:
+        return
+    per_point = tree.stats()["build_distance_evaluations"] / n
+    if per_point > n * _UNPRUNABLE_SHARE:
+        warnings.warn(
+            f"The cover tree measured {per_point:,.0f} distances per point to build over "
+            f"{n:,} points: these data leave a tree little to prune, and its queries will "
+            "measure most points too. algorithm='auto' (the default) or 'brute' answers "
+            "faster.",
+            EfficiencyWarning,
+            stacklevel=3,
+        )
 
 # Bytes per (query, neighbour) pair that a graph adds to the answer's
 # arrays: its data (ones, or the distances copied) and scipy's copy of the
@@ -153,16 +177,20 @@ class NeighborsBase(BaseEstimator):
             check_metric_domain(code, X)
             check_device(getattr(self, "device", "auto"), code, p, type(self).__name__,
                          weighted=effective_params.get("w") is not None)
-            tree = self._fit_index(X, code, p, effective_params,
-                                   effective_metric if code == CUSTOM else None)
+            tree, choice = self._fit_index(X, code, p, effective_params,
+                                           effective_metric if code == CUSTOM else None)
         except BaseException:
             for a in ("n_features_in_", "feature_names_in_"):
                 self.__dict__.pop(a, None)
             self.__dict__.update(saved)
             raise
         self.tree_ = tree
+        if tree._algorithm == "cover_tree" and getattr(self, "algorithm", "cover_tree") == "cover_tree":
+            _warn_if_unprunable(tree, X.shape[0])
         self.effective_metric_ = effective_metric
         self.effective_metric_params_ = effective_params
+        self.effective_algorithm_ = tree._algorithm
+        self.algorithm_choice_ = choice
         return self
 
     def _fit_index(self, X, code, p, metric_params=None, func=None):
@@ -170,10 +198,14 @@ class NeighborsBase(BaseEstimator):
         (C-contiguous float32 or float64) with the metric (code, p) and its
         parameters (``effective_metric_params_``: V, VI or w), or the
         Python function ``func`` with its keyword arguments: a
-        :class:`CoverTree`, which copies X into Go (no Python copy is
-        kept)."""
-        return CoverTree._from_checked(X, code, p, self.n_jobs, 0, self.search,
-                                       self._verbose(), metric_params=metric_params, func=func)
+        :class:`CoverTree` or a :class:`BruteForceIndex`, as the
+        ``algorithm`` parameter says or (for "auto") as the library
+        chooses (a Python function is served by a cover tree only); it
+        copies X into Go (no Python copy is kept). Returns (index, the
+        evidence "auto" chose from or None)."""
+        return build_index(X, code, p, self.n_jobs, 0, self.search, self._verbose(),
+                           getattr(self, "algorithm", "cover_tree"),
+                           metric_params=metric_params, func=func)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -207,6 +239,7 @@ class NeighborsBase(BaseEstimator):
             "effective_metric_params_": self.effective_metric_params_,
             "n_features_in_": self.n_features_in_,
             "read_only": bool(getattr(self, "_read_only", False)),
+            "algorithm_choice_": getattr(self, "algorithm_choice_", None),
         }
         if hasattr(self, "feature_names_in_"):
             attrs["feature_names_in_"] = [str(f) for f in self.feature_names_in_]
@@ -240,6 +273,10 @@ class NeighborsBase(BaseEstimator):
                 f"({effective_metric!r} with {effective_params!r})"
             )
         est.tree_ = tree
+        est.effective_algorithm_ = tree._algorithm
+        est.algorithm_choice_ = attrs.get("algorithm_choice_")
+        if est.algorithm_choice_ is not None:
+            est.algorithm_choice_ = {str(k): float(v) for k, v in est.algorithm_choice_.items()}
         est.effective_metric_ = str(attrs["effective_metric_"])
         est.effective_metric_params_ = dict(attrs["effective_metric_params_"])
         est.n_features_in_ = int(attrs["n_features_in_"])

@@ -54,7 +54,10 @@ class CKDTreeMixin:
         one (same metric, dtype and dimension), pinned for the call."""
         from .tree import CoverTree
 
-        if not isinstance(other, CoverTree):
+        self._need_tree(what)
+        if isinstance(other, CoverTree):
+            other._need_tree(what)
+        else:
             raise TypeError(
                 f"{what} needs another pcct.CoverTree, got {type(other).__name__}. Build one "
                 "over the other points: CoverTree(Y, metric=...)."
@@ -133,6 +136,7 @@ class CKDTreeMixin:
             pair with each other (distance 0). The array is ordered by i,
             then j.
         """
+        self._need_tree("query_pairs")
         if output_type not in _PAIR_OUTPUTS:
             raise ValueError(f"output_type must be 'set' or 'ndarray', got {output_type!r}.")
         r = _one_radius(r)

@@ -3,7 +3,9 @@ that make new versions (build, insert, delete, decode) or read one (stats,
 live ids, structure, encode).
 
 A tree in the Go library is reached through a handle (a
-``runtime/cgo.Handle``). Every handle names one immutable version: updates
+``runtime/cgo.Handle``). A handle may also hold a brute-force index (a
+``core.Brute``): it answers the same calls (but structure), and its
+``algorithm`` says which it is. Every handle names one immutable version: updates
 make a new version and never change an old one. :class:`TreeVersion` owns
 one handle and frees it through ``weakref.finalize`` once nothing refers to
 it, so a :class:`pcct.CoverTree`, its snapshots and the estimators share a
@@ -26,8 +28,8 @@ import numpy as np
 from . import _lib, _run
 from ._validation import DTYPE_OF_CODE, DTYPES
 
-__all__ = ["TreeVersion", "PendingVersion", "STAT_FIELDS", "ptr", "raw_stats", "build",
-           "read_encoding_header"]
+__all__ = ["TreeVersion", "PendingVersion", "STAT_FIELDS", "ALGORITHMS", "CHOICE_FIELDS", "ptr",
+           "raw_stats", "build", "read_encoding_header"]
 
 # The fields of pcct_tree_stats, in order.
 STAT_FIELDS = (
@@ -50,6 +52,26 @@ STAT_FIELDS = (
     "bytes_groups",
     "bytes_ids",
     "bytes_id_map",
+    "algorithm",
+)
+
+# Index algorithms -> C ABI code (core.Algorithm); "auto" chooses from the
+# data, and the version then says which was built.
+ALGORITHMS = {"auto": 0, "cover_tree": 1, "brute": 2}
+_ALGORITHM_NAMES = {code: name for name, code in ALGORITHMS.items()}
+
+# The evidence pcct_index_build reports for "auto" (core.Choice), after the
+# algorithm code, in order.
+CHOICE_FIELDS = (
+    "sample",
+    "sample_evaluations_per_query",
+    "growth",
+    "evaluations_per_query",
+    "build_evaluations_per_point",
+    "tree_seconds",
+    "brute_seconds",
+    "build_budget",
+    "gave_up",
 )
 
 # The largest n_jobs the C ABI takes (an int32).
@@ -71,43 +93,61 @@ def raw_stats(handle):
     return [int(out[i]) for i in range(min(written.value, len(STAT_FIELDS)))]
 
 
-def build(X, code, p, seed, jobs, verbose=False, ids=None, params=None, pymetric=None):
+def build(X, code, p, seed, jobs, verbose=False, algorithm="cover_tree", ids=None, params=None,
+          pymetric=None):
     """A new version holding the rows of X (checked, C-contiguous float32 or
     float64), with ids 0..n-1, or ``ids`` (checked: see
     ``_validation.check_new_ids``), under the metric (code, p) with its
     parameter vector ``params`` (``_validation.metric_vector``, or None),
-    or the Python function of ``pymetric`` (a ``_callback.PyMetric``); in
-    a worker thread when it is long, so that Ctrl-C stops it."""
+    or the Python function of ``pymetric`` (a ``_callback.PyMetric``),
+    built as ``algorithm`` says (a key of :data:`ALGORITHMS`; a Python
+    function builds a cover tree only); in a worker thread when it is long,
+    so that Ctrl-C stops it. Returns (version, choice): with "auto", choice
+    is the evidence the library chose from (a dict of
+    :data:`CHOICE_FIELDS`), else None."""
     n, d = X.shape
     dtype = DTYPES[X.dtype]
     jobs = min(jobs, _MAX_JOBS)
+    algo = ALGORITHMS[algorithm]
     lib = _lib.lib()
 
     def work(control):
         handle = _lib.c_uintptr(0)
+        choice = (ctypes.c_double * (1 + len(CHOICE_FIELDS)))()
         if pymetric is not None:
+            if algo != ALGORITHMS["cover_tree"]:  # pragma: no cover - refused by the callers
+                raise ValueError("pcct: a Python function metric needs a cover tree")
             st = lib.pcct_tree_build_callback(
                 ptr(X), dtype, n, d, pymetric.pointer, pymetric.name.encode(), seed, jobs,
                 control, ctypes.byref(handle),
             )
         elif params is None:
-            st = lib.pcct_tree_build(
-                ptr(X), dtype, n, d, code, p, seed, jobs, control, ctypes.byref(handle),
+            st = lib.pcct_index_build(
+                ptr(X), dtype, n, d, code, p, seed, jobs, algo, control, ctypes.byref(handle),
+                choice,
             )
         else:
-            st = lib.pcct_tree_build_metric(
-                ptr(X), dtype, n, d, code, p, ptr(params), params.size, seed, jobs, control,
-                ctypes.byref(handle),
+            st = lib.pcct_index_build_metric(
+                ptr(X), dtype, n, d, code, p, ptr(params), params.size, seed, jobs, algo,
+                control, ctypes.byref(handle), choice,
             )
         _lib.check(st)
         if ids is None:
-            return TreeVersion(handle.value, keep=pymetric)
+            return TreeVersion(handle.value, keep=pymetric), list(choice)
         labels = ids.copy()
         labels.setflags(write=False)
-        return TreeVersion(handle.value, labels, int(ids.max()) + 1, keep=pymetric)
+        return TreeVersion(handle.value, labels, int(ids.max()) + 1, keep=pymetric), list(choice)
 
-    return _run.run(work, total=n, desc="pcct fit", unit="points", verbose=verbose,
-                    cost=float(n) * n * d)
+    version, choice = _run.run(work, total=n, desc="pcct fit", unit="points", verbose=verbose,
+                               cost=float(n) * n * d)
+    if algorithm != "auto":
+        return version, None
+    out = dict(zip(CHOICE_FIELDS, choice[1:]))
+    for name in ("sample", "build_budget"):
+        out[name] = int(out[name])
+    # The tree chosen exceeded its build budget: brute force took over.
+    out["gave_up"] = bool(out["gave_up"])
+    return version, out
 
 
 def _free(handle, keep):
@@ -148,10 +188,13 @@ class TreeVersion:
     keep : object or None
         The Python function the tree's metric calls back into
         (``_callback.PyMetric``), or None.
+    algorithm : str
+        "cover_tree" or "brute": the index the handle holds.
     """
 
     __slots__ = ("handle", "n_samples", "n_ids", "n_features", "dtype", "labels", "keep",
-                 "_n_go", "_ids", "_order", "_finalizer", "__weakref__")
+                 "algorithm", "_n_go", "_ids", "_order", "_queries", "_lock", "_finalizer",
+                 "__weakref__")
 
     def __init__(self, handle, labels=None, n_ids=None, keep=None):
         self.handle = handle
@@ -173,6 +216,14 @@ class TreeVersion:
             )
         self.labels = labels
         self.n_ids = self._n_go if labels is None else int(n_ids)
+        self.algorithm = _ALGORITHM_NAMES.get(s[19] if len(s) > 19 else 1, "cover_tree")
+        self._queries = 0  # queries answered on this version, for stats()
+        self._lock = threading.Lock()
+
+    def answered(self, n):
+        """Count n more queries answered on this version."""
+        with self._lock:
+            self._queries += n
 
     @property
     def contiguous(self):
@@ -322,6 +373,7 @@ class TreeVersion:
         lib = _lib.lib()
         h = self.handle
         s = dict(zip(STAT_FIELDS, raw_stats(h)))
+        s["queries"] = self._queries
         nlev = ctypes.c_int64(0)
         _lib.check(lib.pcct_tree_level_counts(h, None, None, 0, ctypes.byref(nlev)))
         m = nlev.value
@@ -385,17 +437,21 @@ class TreeVersion:
         return cls(handle.value, labels, n_ids, pymetric)
 
 
-
 # The start of the Go library's binary format (core/encode.go): magic,
 # format version, float size, dimension, metric kind, Minkowski power, level
 # base, seed, ids issued, nodes, build evaluations. The last 4 bytes are a
 # CRC-32 (IEEE, as zlib computes it) of everything before them.
 _TREE_MAGIC = b"PCCTTREE"
 _TREE_HEADER = struct.Struct("<8sIIIIddQIIQ")
+# A brute-force index's format (core/bruteencode.go): magic, format version,
+# float size, dimension, metric kind, Minkowski power, ids issued, points;
+# the same CRC-32 at the end.
+_BRUTE_MAGIC = b"PCCTBRUT"
+_BRUTE_HEADER = struct.Struct("<8sIIIIdII")
 
 
 class EncodingHeader(NamedTuple):
-    """What the header of an encoded tree says."""
+    """What the header of an encoded tree (or brute-force index) says."""
 
     dtype_code: int
     dim: int
@@ -403,22 +459,30 @@ class EncodingHeader(NamedTuple):
     p: float
     ids_issued: int
     nodes: int
+    algorithm: str = "cover_tree"
 
 
 def read_encoding_header(buf):
-    """Check an encoded tree's magic and checksum and read its header, in
-    Python, without the Go library; ValueError (with the Go decoder's
-    wording) if the bytes are not a whole, undamaged encoding."""
+    """Check an encoded tree's (or brute-force index's) magic and checksum
+    and read its header, in Python, without the Go library; ValueError
+    (with the Go decoder's wording) if the bytes are not a whole, undamaged
+    encoding."""
     view = memoryview(buf).cast("B")
-    if len(view) < _TREE_HEADER.size + 4 or bytes(view[:8]) != _TREE_MAGIC:
+    flat = bytes(view[:8]) == _BRUTE_MAGIC
+    header = _BRUTE_HEADER if flat else _TREE_HEADER
+    if len(view) < header.size + 4 or bytes(view[:8]) not in (_TREE_MAGIC, _BRUTE_MAGIC):
         raise ValueError("core: decode: not a pcct tree (bad magic)")
     if zlib.crc32(view[:-4]) != struct.unpack_from("<I", view, len(view) - 4)[0]:
         raise ValueError("core: decode: checksum mismatch: the data is truncated or damaged")
-    _, _, size, dim, metric, p, _, _, ids, nodes, _ = _TREE_HEADER.unpack_from(view)
+    if flat:
+        _, _, size, dim, metric, p, ids, nodes = header.unpack_from(view)
+    else:
+        _, _, size, dim, metric, p, _, _, ids, nodes, _ = header.unpack_from(view)
     codes = {4: 0, 8: 1}
     if size not in codes:
         raise ValueError(f"core: decode: the tree holds {size}-byte floats")
-    return EncodingHeader(codes[size], dim, metric, p, ids, nodes)
+    return EncodingHeader(codes[size], dim, metric, p, ids, nodes,
+                          "brute" if flat else "cover_tree")
 
 
 class PendingVersion:

@@ -146,6 +146,13 @@ _SIGNATURES = [
       POINTER(c_uintptr)]),
     ("pcct_tree_decode_callback", c_int64,
      [c_void_p, c_int64, c_int32, c_void_p, c_char_p, POINTER(c_uintptr)]),
+    ("pcct_index_build", c_int64,
+     [c_void_p, c_int32, c_int64, c_int64, c_int32, c_double, c_uint64, c_int32, c_int32,
+      c_void_p, POINTER(c_uintptr), c_void_p]),
+    ("pcct_index_build_metric", c_int64,
+     [c_void_p, c_int32, c_int64, c_int64, c_int32, c_double, c_void_p, c_int64, c_uint64,
+      c_int32, c_int32, c_void_p, POINTER(c_uintptr), c_void_p]),
+    ("pcct_screen_kernel", c_int64, [c_char_p, c_int64]),
     ("pcct_tree_free", c_int64, [c_uintptr]),
     ("pcct_tree_stats", c_int64, [c_uintptr, POINTER(c_int64), c_int64, POINTER(c_int64)]),
     ("pcct_tree_level_counts", c_int64,
@@ -184,14 +191,14 @@ _SIGNATURES = [
     ("pcct_radius_fill", c_int64, [c_uintptr, c_void_p, c_void_p]),
     ("pcct_result_free", c_int64, [c_uintptr]),
     ("pcct_kneighbors_on", c_int64,
-     [c_uintptr, c_int32, c_void_p, c_int64, c_int64, c_int64, c_int32, c_int32, c_void_p,
-      c_void_p, c_void_p]),
+     [c_uintptr, c_int32, c_void_p, c_int64, c_int64, c_int64, c_int32, c_int32, c_double,
+      c_void_p, c_void_p, c_void_p]),
     ("pcct_kneighbors_fitted_on", c_int64,
-     [c_uintptr, c_int32, c_int64, c_int64, c_int64, c_int32, c_int32, c_void_p, c_void_p,
-      c_void_p]),
+     [c_uintptr, c_int32, c_int64, c_int64, c_int64, c_int32, c_int32, c_double, c_void_p,
+      c_void_p, c_void_p]),
     ("pcct_kneighbors_ids_on", c_int64,
-     [c_uintptr, c_int32, c_void_p, c_int64, c_int64, c_int32, c_int32, c_void_p, c_void_p,
-      c_void_p]),
+     [c_uintptr, c_int32, c_void_p, c_int64, c_int64, c_int32, c_int32, c_double, c_void_p,
+      c_void_p, c_void_p]),
     ("pcct_radius_on", c_int64,
      [c_uintptr, c_int32, c_void_p, c_int64, c_int64, c_double, c_int32, c_int32, c_void_p,
       c_int64, c_void_p, POINTER(c_uintptr), POINTER(c_int64)]),
@@ -220,6 +227,23 @@ _SIGNATURES = [
     ("pcct_gpu_info", c_int64, [c_char_p, c_int64, POINTER(c_int64), POINTER(c_int32)]),
     ("pcct_version", c_int64, [c_char_p, c_int64]),
     ("pcct_test_panic", c_int64, []),
+    # cluster.go: the applications of package cluster and the level covers.
+    ("pcct_mst", c_int64,
+     [c_uintptr, c_int32, c_void_p, c_void_p, c_void_p, c_void_p, c_int64]),
+    ("pcct_single_linkage", c_int64, [c_uintptr, c_int32, c_void_p, c_void_p, c_int64]),
+    ("pcct_dbscan", c_int64,
+     [c_uintptr, c_double, c_int64, c_void_p, c_int32, c_void_p, c_void_p, c_void_p, c_int64]),
+    ("pcct_hdbscan_tree", c_int64,
+     [c_uintptr, c_int64, c_double, c_int32, c_void_p, c_void_p, c_void_p, c_void_p, c_int64]),
+    ("pcct_hdbscan_labels", c_int64,
+     [c_void_p, c_void_p, c_void_p, c_int64, c_int64, c_double, c_int64, c_int32, c_int32,
+      c_void_p, c_void_p, c_void_p]),
+    ("pcct_labels_at_cut", c_int64, [c_void_p, c_int64, c_double, c_int64, c_void_p]),
+    ("pcct_tree_cover", c_int64,
+     [c_uintptr, c_int64, c_void_p, c_void_p, c_void_p, c_int64, POINTER(c_int64)]),
+    ("pcct_centers_near", c_int64,
+     [c_uintptr, c_void_p, c_int64, c_int64, c_double, c_void_p, c_void_p, c_void_p, c_void_p,
+      c_int64, POINTER(c_int64)]),
 ]
 
 _lock = threading.Lock()
@@ -347,6 +371,14 @@ def version() -> str:
     buf = ctypes.create_string_buffer(256)
     lib().pcct_version(buf, len(buf))
     return buf.value.decode("utf-8", errors="replace")
+
+
+def screen_kernel() -> str:
+    """The kernel that screens Euclidean distances in a brute-force index on
+    this CPU (see ``core.ScreenKernel``)."""
+    buf = ctypes.create_string_buffer(128)
+    lib().pcct_screen_kernel(buf, len(buf))
+    return buf.value.decode()
 
 
 def gpu_info() -> tuple[bool, str]:

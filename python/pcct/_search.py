@@ -83,13 +83,15 @@ def _query_rows(version, X, ids):
 
 
 def kneighbors(version, X, k, *, jobs, strategy, ids=None, verbose=False, what="kneighbors",
-               extra=0, device=0):
+               extra=0, device=0, eps=0.0):
     """The k nearest neighbours of each query: (dist, ind), each of shape
     (n_queries, k), distances in the tree's dtype and int64 ids; one call
-    into Go, on ``device`` (a code of ``_validation.DEVICES``). MemoryError,
-    naming ``what``, before anything is allocated if the answer (plus
-    ``extra`` bytes per pair the caller will build from it) cannot fit in
-    memory."""
+    into Go, on ``device`` (a code of ``_validation.DEVICES``). With ``eps``
+    > 0 the j-th neighbour returned is at most 1+eps times as far as the
+    true j-th (cKDTree's approximate search; the GPU answers exactly).
+    MemoryError, naming ``what``, before anything is allocated if the
+    answer (plus ``extra`` bytes per pair the caller will build from it)
+    cannot fit in memory."""
     lib = _lib.lib()  # raises in a forked child
     h = version.handle
     ids, nq = _query_rows(version, X, ids)
@@ -102,20 +104,21 @@ def kneighbors(version, X, k, *, jobs, strategy, ids=None, verbose=False, what="
     def work(control):
         if X is not None:
             st = lib.pcct_kneighbors_on(
-                h, device, ptr(X), nq, d, k, jobs, strategy, control, ptr(dist), ptr(ind)
+                h, device, ptr(X), nq, d, k, jobs, strategy, eps, control, ptr(dist), ptr(ind)
             )
         elif ids is None:
             st = lib.pcct_kneighbors_fitted_on(
-                h, device, 0, nq, k, jobs, strategy, control, ptr(dist), ptr(ind)
+                h, device, 0, nq, k, jobs, strategy, eps, control, ptr(dist), ptr(ind)
             )
         else:
             st = lib.pcct_kneighbors_ids_on(
-                h, device, ptr(ids), nq, k, jobs, strategy, control, ptr(dist), ptr(ind)
+                h, device, ptr(ids), nq, k, jobs, strategy, eps, control, ptr(dist), ptr(ind)
             )
         _lib.check(st)
 
     _run.run(work, total=nq, desc="pcct kneighbors", unit="queries", verbose=verbose,
              cost=version.work_bound(nq))
+    version.answered(nq)
     return dist, version.public(ind)
 
 
@@ -142,6 +145,7 @@ def kneighbors_bound(version, X, k, bound, *, jobs, ids=None, verbose=False,
 
     _run.run(work, total=nq, desc="pcct kneighbors", unit="queries", verbose=verbose,
              cost=version.work_bound(nq))
+    version.answered(nq)
     return dist, version.public(ind)
 
 
@@ -184,6 +188,7 @@ def count(version, X, r, *, jobs, ids=None, verbose=False):
 
     _run.run(work, total=nq, desc="pcct radius count", unit="queries", verbose=verbose,
              cost=version.work_bound(nq))
+    version.answered(nq)
     return counts
 
 
@@ -295,6 +300,7 @@ def radius(version, X, r, *, sort, jobs, ids=None, counts_only=False, verbose=Fa
     try:
         dists, inds = _run.run(work, total=nq, desc="pcct radius_neighbors", unit="queries",
                                verbose=verbose, cost=version.work_bound(nq))
+        version.answered(nq)
     except _lib.AnswerLimitError:
         pairs = int(count(version, X, r, jobs=jobs, ids=ids, verbose=verbose).sum())
         raise _memory.too_large(what, pairs, per_pair, _memory.available_bytes() or 0,

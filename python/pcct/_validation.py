@@ -40,6 +40,7 @@ __all__ = [
     "check_p_applies",
     "check_metric_domain",
     "parse_search",
+    "ALGORITHMS",
     "parse_device",
     "device_code",
     "check_device",
@@ -53,6 +54,7 @@ __all__ = [
     "check_radius",
     "check_ranks",
     "check_bound",
+    "check_eps",
     "check_n_neighbors",
     "check_mode",
     "check_estimator_params",
@@ -126,6 +128,15 @@ _METRIC_KEYS = {"minkowski": {"w"}, "seuclidean": {"V"}, "mahalanobis": {"V", "V
 
 # k-NN search strategies -> C ABI strategy code.
 SEARCHES = {"depth_first": 0, "corrected": 1}
+
+# The estimators' algorithm parameter: the index that answers (as the C
+# ABI's core.Algorithm codes, in _handle.ALGORITHMS). scikit-learn's other
+# names, with what they become here.
+ALGORITHMS = ("auto", "cover_tree", "brute")
+_OTHER_ALGORITHMS = {
+    "kd_tree": "pcct's tree is a cover tree: use 'cover_tree', or 'auto'",
+    "ball_tree": "pcct's tree is a cover tree: use 'cover_tree', or 'auto'",
+}
 
 # Devices -> C ABI device code (capi/gpu.go).
 DEVICES = {"cpu": 0, "cuda": 1, "auto": 2}
@@ -617,6 +628,16 @@ def check_k(k, n):
     return int(k)
 
 
+def check_eps(eps):
+    """eps of an approximate k-nearest query: a real number >= 0 (inf
+    allowed); ValueError otherwise."""
+    if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or math.isnan(eps) or eps < 0:
+        raise ValueError(
+            f"eps must be a number >= 0 (0 for exact answers), got {eps!r}."
+        )
+    return float(eps)
+
+
 def check_radius(r, name="r", n_queries=None):
     """A query radius: one real number >= 0, or, where ``n_queries`` is
     given, an array-like of one radius >= 0 per query (returned as a
@@ -818,6 +839,15 @@ def _check_search_param(owner, v):
     search_code(v, owner)
 
 
+def _check_algorithm_param(owner, v):
+    if not isinstance(v, str) or v not in ALGORITHMS:
+        hint = _OTHER_ALGORITHMS.get(v) if isinstance(v, str) else None
+        raise InvalidParameterError(
+            f"The 'algorithm' parameter of {owner} must be a str among "
+            f"{_options(ALGORITHMS)}. Got {v!r} instead" + (f": {hint}." if hint else ".")
+        )
+
+
 def _check_device_param(owner, v):
     device_code(v, owner)
 
@@ -839,6 +869,7 @@ _PARAM_CHECKS = {
     "n_jobs": _check_n_jobs_param,
     "verbose": _check_verbose_param,
     "search": _check_search_param,
+    "algorithm": _check_algorithm_param,
     "device": _check_device_param,
 }
 

@@ -81,9 +81,25 @@ class NearestNeighbors(KNeighborsMixin, RadiusNeighborsMixin, UpdatesMixin, Neig
         Number of parallel goroutines for building and updating the tree
         and for the neighbour searches. None means 1, -1 means all CPUs, -k
         means all CPUs but k - 1.
+    algorithm : {"auto", "cover_tree", "brute"}, default="auto"
+        The index that answers the queries (scikit-learn's parameter; its
+        "kd_tree" and "ball_tree" are not offered: pcct's tree is a cover
+        tree). All answer exactly and alike, bit for bit. "cover_tree"
+        builds a compressed cover tree, which prunes well in low
+        dimensions and on data near a low-dimensional manifold. "brute"
+        keeps the points and measures all of them per query, screened by a
+        vector kernel: faster where a tree cannot prune (high dimension,
+        no low-dimensional structure), and with no build. "auto" builds
+        small cover trees on samples of the data, measures how many points
+        they examine per query, and chooses the index estimated to answer
+        faster (``effective_algorithm_`` says which; ``algorithm_choice_``
+        holds the evidence). Insertions, deletions, snapshots, pickling and
+        saving work with either, and so does every metric but a Python
+        function, which only a cover tree calls back: "brute" refuses one
+        (ValueError) and "auto" builds a cover tree for it.
     search : {"depth_first", "corrected"}, default="depth_first"
-        The k-nearest-neighbour algorithm; both are exact and return the
-        same answers. "depth_first" is branch and bound: from the root, the
+        The k-nearest-neighbour algorithm of a cover tree; both are exact
+        and return the same answers. "depth_first" is branch and bound: from the root, the
         children of a node are measured together and opened nearest first,
         and a subtree is skipped when its radius puts it beyond the k-th
         distance found so far. It is the default because it measures 1.4 to
@@ -134,14 +150,31 @@ class NearestNeighbors(KNeighborsMixin, RadiusNeighborsMixin, UpdatesMixin, Neig
         The live ids, ascending (read-only). Row i of ``kneighbors()`` (X=None)
         and of the graphs with X=None belongs to the point with id
         ``ids_[i]``.
-    tree_ : CoverTree
-        The cover tree over the fitted data.
+    effective_algorithm_ : str
+        The index built: "cover_tree" or "brute" (``algorithm``, or what
+        "auto" chose).
+    algorithm_choice_ : dict or None
+        With ``algorithm="auto"``, the evidence it chose from: the sample
+        size, the distance evaluations per query measured on the sample
+        tree, their growth exponent with the sample size, the estimated
+        evaluations per query and per point built on the whole data, the
+        estimated seconds of each index (a build, then four queries per
+        point), the build budget past which a tree costs more than brute
+        force, and ``gave_up``: True when the tree chosen exceeded that
+        budget while it was built (the samples misjudged the data) and a
+        brute-force index took over. None otherwise (and for a Python
+        function as the metric, which "auto" serves with a cover tree
+        without sampling).
+    tree_ : CoverTree or BruteForceIndex
+        The index over the fitted data (a :class:`BruteForceIndex` has the
+        same interface but no tree structure).
 
     See Also
     --------
     sklearn.neighbors.NearestNeighbors : The scikit-learn estimator this
         one mirrors.
     pcct.CoverTree : The tree itself, with a KDTree-like interface.
+    pcct.BruteForceIndex : The brute-force index, with the same interface.
 
     Notes
     -----
@@ -205,6 +238,7 @@ class NearestNeighbors(KNeighborsMixin, RadiusNeighborsMixin, UpdatesMixin, Neig
         p=2,
         metric_params=None,
         n_jobs=None,
+        algorithm="auto",
         search="depth_first",
         verbose=False,
         device="auto",
@@ -215,6 +249,7 @@ class NearestNeighbors(KNeighborsMixin, RadiusNeighborsMixin, UpdatesMixin, Neig
         self.p = p
         self.metric_params = metric_params
         self.n_jobs = n_jobs
+        self.algorithm = algorithm
         self.search = search
         self.verbose = verbose
         self.device = device

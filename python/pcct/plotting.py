@@ -16,7 +16,7 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import NeighborsBase
-from .tree import CoverTree
+from .tree import BruteForceIndex, CoverTree
 
 __all__ = ["plot_levels", "plot_tree"]
 
@@ -33,15 +33,24 @@ def _pyplot():
 
 
 def _tree_of(obj, caller):
+    tree = None
     if isinstance(obj, CoverTree):
-        return obj
-    if isinstance(obj, NeighborsBase):
+        tree = obj
+    elif isinstance(obj, NeighborsBase):
         check_is_fitted(obj)
-        return obj.tree_
-    raise TypeError(
-        f"{caller} takes a pcct.CoverTree or a fitted pcct.NearestNeighbors, "
-        f"not {type(obj).__name__}."
-    )
+        tree = obj.tree_
+    if tree is None:
+        raise TypeError(
+            f"{caller} takes a pcct.CoverTree or a fitted pcct.NearestNeighbors, "
+            f"not {type(obj).__name__}."
+        )
+    if isinstance(tree, BruteForceIndex):
+        raise TypeError(
+            f"{caller} draws a cover tree, and this is a brute-force index (the "
+            "estimator's effective_algorithm_ is 'brute'): fit with "
+            "algorithm='cover_tree' to draw the tree."
+        )
+    return tree
 
 
 def _axes(ax, plt):

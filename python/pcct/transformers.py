@@ -34,9 +34,14 @@ _COMMON_PARAMS = """metric : str, default="euclidean"
     n_jobs : int, default=None
         Number of goroutines building the tree and answering the queries:
         None means 1, -1 all CPUs.
+    algorithm : {"auto", "cover_tree", "brute"}, default="auto"
+        The index that answers (see :class:`pcct.NearestNeighbors`): a
+        cover tree, brute force, or ("auto") the one estimated faster from
+        sample trees; all give the same graph.
     search : {"depth_first", "corrected"}, default="depth_first"
-        The k-nearest-neighbour algorithm (see :class:`pcct.NearestNeighbors`);
-        both are exact and give the same graph.
+        The k-nearest-neighbour algorithm of a cover tree (see
+        :class:`pcct.NearestNeighbors`); both are exact and give the same
+        graph.
     verbose : bool, default=False
         Show a progress bar while the tree is built and queried."""
 
@@ -51,8 +56,13 @@ _COMMON_ATTRIBUTES = """effective_metric_ : str
         Names of features seen during :term:`fit`, when they are all strings.
     n_samples_fit_ : int
         Number of points fitted: the number of columns of the graphs.
-    tree_ : CoverTree
-        The cover tree over the fitted points."""
+    effective_algorithm_ : str
+        The index built: "cover_tree" or "brute".
+    algorithm_choice_ : dict or None
+        The evidence of ``algorithm="auto"`` (see
+        :class:`pcct.NearestNeighbors`), else None.
+    tree_ : CoverTree or BruteForceIndex
+        The index over the fitted points."""
 
 
 class _GraphTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeighborsBase):
@@ -172,6 +182,7 @@ class KNeighborsTransformer(KNeighborsMixin, _GraphTransformer):
         p=2,
         metric_params=None,
         n_jobs=None,
+        algorithm="auto",
         search="depth_first",
         verbose=False,
     ):
@@ -181,6 +192,7 @@ class KNeighborsTransformer(KNeighborsMixin, _GraphTransformer):
         self.p = p
         self.metric_params = metric_params
         self.n_jobs = n_jobs
+        self.algorithm = algorithm
         self.search = search
         self.verbose = verbose
 
@@ -254,6 +266,7 @@ class RadiusNeighborsTransformer(RadiusNeighborsMixin, _GraphTransformer):
         p=2,
         metric_params=None,
         n_jobs=None,
+        algorithm="auto",
         search="depth_first",
         verbose=False,
     ):
@@ -263,6 +276,7 @@ class RadiusNeighborsTransformer(RadiusNeighborsMixin, _GraphTransformer):
         self.p = p
         self.metric_params = metric_params
         self.n_jobs = n_jobs
+        self.algorithm = algorithm
         self.search = search
         self.verbose = verbose
 

@@ -1,9 +1,10 @@
 """CoverTree: a Python class over persistent versions of a Go compressed
-cover tree, shaped like scikit-learn's KDTree.
+cover tree, shaped like scikit-learn's KDTree; and BruteForceIndex, the
+same interface over a brute-force index.
 
 The versions and their handles are in ``_handle.py``, the queries in
 ``_search.py``, the checks of parameters and input in ``_validation.py``;
-this module holds the class users see.
+this module holds the classes users see.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import NamedTuple
 import numpy as np
 from sklearn.utils.validation import check_array
 
-from . import _format, _handle, _search
+from . import _cluster, _format, _handle, _search
 from ._lib import ForkedChildError
 from ._callback import PyMetric
 from ._ckdtree import CKDTreeMixin
@@ -34,6 +35,7 @@ from ._validation import (
     check_k,
     check_metric_domain,
     check_bound,
+    check_eps,
     check_radius,
     check_ranks,
     check_seed,
@@ -47,7 +49,7 @@ from ._validation import (
 )
 from .exceptions import ReadOnlyError
 
-__all__ = ["CoverTree", "TreeStructure", "ReadOnlyError"]
+__all__ = ["CoverTree", "BruteForceIndex", "TreeStructure", "LevelCover", "ReadOnlyError", "build_index"]
 
 _MINKOWSKI = METRICS["minkowski"]
 
@@ -66,6 +68,30 @@ class TreeStructure(NamedTuple):
     nodes of level >= i are more than 2**i apart."""
     parents: np.ndarray
     """The id of the node's parent, -1 for the root."""
+
+
+class LevelCover(NamedTuple):
+    """The centers of a cover of the tree at a level (see
+    :meth:`CoverTree.cover` and :meth:`CoverTree.centers_near`), one entry
+    per center."""
+
+    ids: np.ndarray
+    """int64: the center's id (the smallest id among identical points)."""
+    points: np.ndarray
+    """The centers' coordinates, (n_centers, n_features) in the tree's
+    dtype, as the tree stores them (unit vectors under the cosine metric)."""
+    counts: np.ndarray
+    """int64: the points the center stands for (its own and those below it
+    that are not under another center); they sum to n_samples."""
+    weights: np.ndarray
+    """float64: counts / n_samples, the fraction of the points in the
+    center's cell; they sum to 1."""
+    radii: np.ndarray
+    """float64: a bound on the distance from the center to each of its
+    points (below 2**(level+1))."""
+    distances: np.ndarray
+    """float64: the distance from the query point (centers_near), nearest
+    first; zeros for cover."""
 
 
 class CoverTree(CKDTreeMixin):
@@ -197,6 +223,11 @@ class CoverTree(CKDTreeMixin):
     def __init__(self, X, metric="euclidean", p=2, n_jobs=None, seed=0, search="depth_first",
                  verbose=False, device="auto", ids=None, metric_params=None):
         code, p, mparams = parse_tree_metric(metric, p, metric_params)
+        if code == CUSTOM and self._algorithm != "cover_tree":
+            raise ValueError(
+                f"{type(self).__name__} cannot use a Python function as its metric: Go "
+                "calls one back through a cover tree only. Build a CoverTree with it."
+            )
         parse_search(search)
         parse_device(device)
         check_device(device, code, p, "CoverTree", weighted=mparams.get("w") is not None)
@@ -236,9 +267,23 @@ class CoverTree(CKDTreeMixin):
         self._read_only = bool(read_only)
         self._lock = threading.Lock()
 
+    # The index the class holds (a key of _handle.ALGORITHMS).
+    _algorithm = "cover_tree"
+
     def _build(self, X, jobs, verbose=None, ids=None, params=None):
-        return _handle.build(X, self._code, self.p, self.seed, jobs, self._verbose(verbose), ids,
-                             params, self._pymetric)
+        version, _ = _handle.build(X, self._code, self.p, self.seed, jobs,
+                                   self._verbose(verbose), self._algorithm, ids, params,
+                                   self._pymetric)
+        return version
+
+    def _need_tree(self, what):
+        """Raise TypeError unless this index is a cover tree, which ``what``
+        (a join, a bounded search) needs."""
+        if self._algorithm != "cover_tree":
+            raise TypeError(
+                f"A {type(self).__name__} has no tree, which {what} needs. Build a CoverTree "
+                "(or fit the estimator with algorithm='cover_tree') over the points."
+            )
 
     @classmethod
     def _from_checked(cls, X, code, p, n_jobs, seed, search="depth_first", verbose=False,
@@ -248,15 +293,23 @@ class CoverTree(CKDTreeMixin):
         function ``func`` (code CUSTOM) with its keyword arguments."""
         self = cls.__new__(cls)
         self.n_jobs = n_jobs
-        if code == CUSTOM:
-            mparams = dict(metric_params or {})
-        else:
-            mparams = {k: v for k, v in (metric_params or {}).items()
-                       if k in ("w", "V", "VI") and v is not None}
+        mparams = _index_params(code, metric_params)
         vector = metric_vector(code, p, mparams, X.shape[1], type(self).__name__)
         self._init(X.dtype, X.shape[1], code, p, seed, search, False, verbose, device, mparams,
                    _metric_function(func) if code == CUSTOM else None)
         self._version = self._build(X, self._jobs(), params=vector)
+        return self
+
+    @classmethod
+    def _wrap(cls, version, dtype, n_features, code, p, n_jobs, seed, search, verbose,
+              metric_params=None):
+        """An index of this class over an existing version, built with the
+        metric's parameters ``metric_params`` (not a Python function's)."""
+        self = cls.__new__(cls)
+        self.n_jobs = n_jobs
+        self._init(dtype, n_features, code, p, seed, search, False, verbose,
+                   metric_params=metric_params)
+        self._version = version
         return self
 
     # -- properties ----------------------------------------------------------
@@ -326,6 +379,7 @@ class CoverTree(CKDTreeMixin):
             "metric_params": self.metric_params,
             **({"function": self.metric} if self._code == CUSTOM else {}),
             **self._ids_state(),
+            "algorithm": self._algorithm,
         }
 
     def _ids_state(self):
@@ -375,8 +429,14 @@ class CoverTree(CKDTreeMixin):
                 if labels.ndim != 1 or (labels.size and (labels.min() < 0 or labels.max() >= n_ids)):
                     raise ValueError("ids out of range")
                 labels.setflags(write=False)
+            algorithm = state.get("algorithm", "cover_tree")
+            if algorithm not in _INDEX_CLASSES:
+                raise ValueError(f"algorithm {algorithm!r}")
+            if code == CUSTOM and algorithm != "cover_tree":
+                raise ValueError("a Python function metric on a brute-force index")
         except (KeyError, TypeError, ValueError, OverflowError) as e:
             raise ValueError(f"pcct: not a valid saved CoverTree state ({e!r}).") from None
+        cls = _INDEX_CLASSES[algorithm]
         expected = (n_features, dtype_code, code, p if code == _MINKOWSKI else None)
 
         def check(found):
@@ -390,6 +450,11 @@ class CoverTree(CKDTreeMixin):
 
         head = _handle.read_encoding_header(buf)
         check((head.dim, head.dtype_code, head.metric, head.p if head.metric == _MINKOWSKI else None))
+        if head.algorithm != algorithm:
+            raise ValueError(
+                f"pcct: the encoding holds a {head.algorithm} index, but its saved state "
+                f"says {algorithm}."
+            )
 
         def check_decoded(version):
             kind, vp = version.metric()
@@ -466,7 +531,7 @@ class CoverTree(CKDTreeMixin):
         except ForkedChildError:
             n_samples = "unknown: not decoded in this forked process"
         return (
-            f"CoverTree(n_samples={n_samples}, n_features={self.n_features}, "
+            f"{type(self).__name__}(n_samples={n_samples}, n_features={self.n_features}, "
             f"dtype={self.dtype.name}, metric={metric}{extra})"
         )
 
@@ -649,7 +714,7 @@ class CoverTree(CKDTreeMixin):
     # -- queries on checked input (used by NearestNeighbors) -------------
 
     def _kneighbors(self, X, k, jobs, strategy=None, version=None, ids=None, verbose=None,
-                    what="query", extra=0, device=None):
+                    what="query", extra=0, device=None, eps=0.0):
         """k nearest neighbours of the rows of X (checked, C-contiguous, in
         the tree's dtype), or, when X is None, of the tree's own points
         ``ids`` (default: every live id, ascending), each left out of its
@@ -660,7 +725,7 @@ class CoverTree(CKDTreeMixin):
         device = self._device() if device is None else device
         return _search.kneighbors(v, X, k, jobs=jobs, strategy=strategy, ids=ids,
                                   verbose=self._verbose(verbose), what=what, extra=extra,
-                                  device=device)
+                                  device=device, eps=eps)
 
     def _radius(self, X, r, sort, jobs, version=None, ids=None, counts_only=False, verbose=None,
                 what="query_radius", extra=0, device=None):
@@ -684,7 +749,7 @@ class CoverTree(CKDTreeMixin):
             X = np.asarray(X)[np.newaxis, :]
         return self._check_queries(X), one
 
-    def query(self, X, k=1, return_distance=True, distance_upper_bound=None):
+    def query(self, X, k=1, return_distance=True, eps=0.0, distance_upper_bound=None):
         """Find the k nearest neighbours of each row of X.
 
         Parameters
@@ -698,13 +763,23 @@ class CoverTree(CKDTreeMixin):
             nearest, the 5th and the 10th nearest), answered in that order.
         return_distance : bool, default=True
             Whether to return the distances too.
+        eps : float, default=0.0
+            Approximate search, as in :meth:`scipy.spatial.cKDTree.query`:
+            the j-th neighbour returned is at most ``1 + eps`` times as far
+            as the true j-th (subtrees are skipped once they cannot hold a
+            point nearer than the k-th distance found so far divided by
+            ``1 + eps``). 0, the default, is exact. It needs
+            ``search="depth_first"``; a brute-force index always answers
+            exactly.
         distance_upper_bound : float, default=None
             As in scipy's cKDTree: only neighbours nearer than this (d <
             bound) are returned, and the search prunes with it from its
             first step. A query with fewer such neighbours gets distance
             ``inf`` and index ``n_ids`` (one past every id, scipy's ``n``)
             in its remaining slots, so k may then exceed ``n_samples``.
-            Answered on the CPU whatever the device.
+            Answered on the CPU whatever the device, by a cover tree only
+            (a :class:`BruteForceIndex` raises TypeError), and exactly:
+            ``eps`` must then be 0.
 
         Returns
         -------
@@ -714,14 +789,26 @@ class CoverTree(CKDTreeMixin):
             Ids of the neighbours; ties in distance are ordered by id.
         """
         X, one = self._check_points(X)
+        eps = check_eps(eps)
+        if eps > 0 and self.search != "depth_first":
+            raise ValueError(
+                f"eps={eps:g} (approximate search) needs search='depth_first', not "
+                f"{self.search!r}: set_params or build the tree with search='depth_first'."
+            )
         v = self._version
         ranks = check_ranks(k)
         kmax = int(ranks.max()) if ranks is not None else k
         if distance_upper_bound is None:
             kmax = check_k(kmax, v.n_samples)
-            dist, ind = self._kneighbors(X, kmax, self._jobs(), version=v)
+            dist, ind = self._kneighbors(X, kmax, self._jobs(), version=v, eps=eps)
         else:
             bound = check_bound(distance_upper_bound)
+            self._need_tree("a search below distance_upper_bound")
+            if eps > 0:
+                raise ValueError(
+                    f"eps={eps:g} and distance_upper_bound={bound:g} together are not "
+                    "supported: the bounded search is exact. Pass one of them."
+                )
             kmax = check_k(kmax, math.inf)  # any k: slots beyond the points are empty
             dist, ind = _search.kneighbors_bound(v, X, kmax, bound, jobs=self._jobs(),
                                                  verbose=self._verbose())
@@ -788,7 +875,12 @@ class CoverTree(CKDTreeMixin):
             metric, levels (distinct levels), min_level, max_level, depth,
             max_fanout, build_distance_evaluations (the build and every
             update that made this version), query_distance_evaluations (all
-            queries on this version so far), nodes_per_level (level ->
+            queries on this version so far), queries (the queries answered
+            on this version through Python: k-nearest, radius and counts),
+            evaluations_per_query (their ratio: the floor a faster search
+            would have to beat), algorithm ("cover_tree", or "brute" for a
+            :class:`BruteForceIndex`, which has no levels and counts each
+            point screened as an evaluation), nodes_per_level (level ->
             node count), and the memory the version refers to: bytes (in
             all), bytes_per_point (bytes / points), and where they go:
             bytes_nodes (the node records), bytes_points (the coordinates),
@@ -807,6 +899,8 @@ class CoverTree(CKDTreeMixin):
         s = self._version.stats()
         s["dtype"] = DTYPE_OF_CODE.get(s["dtype"], s["dtype"]).name
         s["metric"] = METRIC_NAMES.get(s["metric"], s["metric"])
+        s["algorithm"] = self._version.algorithm
+        s["evaluations_per_query"] = s["query_distance_evaluations"] / max(s["queries"], 1)
         s["bytes"] = sum(v for k, v in s.items() if k.startswith("bytes_"))
         s["bytes_per_point"] = s["bytes"] / max(s["points"], 1)
         return s
@@ -847,6 +941,255 @@ class CoverTree(CKDTreeMixin):
         return TreeStructure(*self._version.structure())
 
 
+    def _centers(self, version, ids, counts, radii, dists):
+        n = version.n_samples
+        weights = counts / n if n else np.zeros(0)
+        return LevelCover(ids, _cluster.points(version, ids), counts, weights, radii, dists)
+
+    def cover(self, level):
+        """Return the cover of the tree at a level: its nodes of that level
+        and above, each with the share of the points it stands for.
+
+        The nodes of level >= ``level`` (the root always among them) form a
+        ``2**level``-net of the points: they are pairwise more than
+        ``2**level`` apart, and every point lies within ``2**(level+1)`` of
+        the center that stands for it, its nearest ancestor among them in
+        the tree (or itself). Weighted by the share of the points under
+        each, the centers summarise the data at that scale: a weighted
+        epsilon-cover, coarser as the level grows; above the root's level
+        the root alone stands for everything. The work is proportional to
+        the number of centers.
+
+        Parameters
+        ----------
+        level : int
+            The level i (see :meth:`structure` and ``stats()['min_level']``
+            and ``['max_level']``).
+
+        Returns
+        -------
+        cover : LevelCover
+            A named tuple, one entry per center, parents before children:
+            ``ids``, ``points``, ``counts``, ``weights`` (counts /
+            n_samples), ``radii`` (a bound on the distance from the center
+            to its points) and ``distances`` (zeros).
+
+        See Also
+        --------
+        centers_near : The centers of a cover near a point.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from pcct import CoverTree
+        >>> tree = CoverTree(np.array([[0.0], [0.1], [4.0], [4.2]]))
+        >>> c = tree.cover(1)
+        >>> len(c.ids), c.counts.tolist(), float(c.weights.sum())
+        (2, [2, 2], 1.0)
+        """
+        level = _check_level(level)
+        version = self._version
+        ids, counts, radii = _cluster.cover(version, level)
+        return self._centers(version, ids, counts, radii, np.zeros(ids.size))
+
+    def centers_near(self, c, level, max_distance):
+        """Return the centers of the cover at a level within a distance of
+        a point, nearest first.
+
+        Parameters
+        ----------
+        c : array-like of shape (n_features,)
+            The point.
+        level : int
+            The cover's level (see :meth:`cover`).
+        max_distance : float
+            The largest distance (``d <= max_distance``), in the metric's
+            units; may be ``inf``.
+
+        Returns
+        -------
+        centers : LevelCover
+            The centers of ``cover(level)`` within ``max_distance`` of
+            ``c``, ordered by distance (ties by id), with their distances
+            in ``distances``. The search prunes with the tree's subtree
+            radii, so it measures only the centers within reach and the
+            nodes above them.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from pcct import CoverTree
+        >>> tree = CoverTree(np.array([[0.0], [0.1], [4.0], [4.2]]))
+        >>> near = tree.centers_near([3.0], 1, 2.0)
+        >>> near.counts.tolist(), bool(near.distances[0] <= 2.0)
+        ([2], True)
+        """
+        level = _check_level(level)
+        max_distance = check_radius(max_distance, "max_distance")
+        q = np.asarray(c)
+        if q.ndim != 1:
+            raise ValueError(
+                f"c must be one point, a 1-D array-like of {self.n_features} coordinates; "
+                f"got an array of shape {q.shape}."
+            )
+        q = self._check_queries(q.reshape(1, -1), name="c")[0]
+        version = self._version
+        ids, counts, radii, dists = _cluster.centers_near(version, q, level, max_distance)
+        return self._centers(version, ids, counts, radii, dists)
+
+
+def _check_level(level):
+    """A cover level as an int (ValueError if it is not an integer)."""
+    if isinstance(level, bool) or not isinstance(level, (int, np.integer)):
+        raise ValueError(f"level must be an int, got {level!r}.")
+    return int(max(min(int(level), 2**62), -(2**62)))
+
+
+class BruteForceIndex(CoverTree):
+    """Brute-force index for exact nearest-neighbour search.
+
+    The points, kept in Go, and every query measured against all of them:
+    where a cover tree cannot prune (high dimension, data without
+    low-dimensional structure) this is faster, and it costs no build.
+    Euclidean and cosine distances are screened in bulk by a vector kernel
+    with a proven error bound, then the candidates the bound cannot rule
+    out are measured exactly. The answers are a :class:`CoverTree`'s, bit
+    for bit: exact, ties ordered by id. :class:`pcct.NearestNeighbors`
+    builds one for ``algorithm="brute"``, or when ``algorithm="auto"``
+    finds it faster.
+
+    It has :class:`CoverTree`'s interface and behaviour (ids, queries,
+    :meth:`insert`, :meth:`delete`, :meth:`snapshot`, pickling and
+    :meth:`save`, thread safety, Ctrl-C), but no tree: :meth:`structure`,
+    :meth:`cover`, scipy's joins (:meth:`count_neighbors`,
+    :meth:`query_pairs`, :meth:`query_ball_tree`,
+    :meth:`sparse_distance_matrix`) and :meth:`query` with
+    ``distance_upper_bound`` raise TypeError, :meth:`stats` reports no
+    levels, and ``search`` and ``seed`` do not apply. An insertion appends the points and a deletion
+    marks them (their memory is kept until the index is rebuilt); both
+    copy only the blocks of 1,024 points they touch, and a snapshot shares
+    everything.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        The points (float32 and float64 kept; other numeric input converted
+        to float64).
+    metric : str or DistanceMetric, default="euclidean"
+        As for :class:`CoverTree`, but for a Python function (ValueError:
+        Go calls one back through a cover tree only).
+    p : float, default=2
+        As for :class:`CoverTree`.
+    n_jobs : int, default=None
+        Number of goroutines answering each batch of queries (and packing
+        the points): None means 1, -1 all CPUs.
+    verbose : bool, default=False
+        Show a progress bar for long calls.
+    ids : array-like of int, default=None
+        As for :class:`CoverTree`.
+    metric_params : dict, default=None
+        As for :class:`CoverTree`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from pcct import BruteForceIndex
+    >>> index = BruteForceIndex(np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 2.0]]))
+    >>> index.query([[0.1, 0.0]], k=2)[1]
+    array([[0, 1]])
+    """
+
+    _algorithm = "brute"
+
+    def __init__(self, X, metric="euclidean", p=2, n_jobs=None, verbose=False, ids=None,
+                 metric_params=None):
+        super().__init__(X, metric=metric, p=p, n_jobs=n_jobs, verbose=verbose, ids=ids,
+                         metric_params=metric_params)
+
+    def structure(self):
+        """A brute-force index has no tree structure: always raises.
+
+        Raises
+        ------
+        TypeError
+            Always; build a :class:`CoverTree` (or fit with
+            ``algorithm="cover_tree"``) to inspect a tree.
+        """
+        raise TypeError(
+            "A BruteForceIndex has no tree structure. Build a CoverTree (or fit the "
+            "estimator with algorithm='cover_tree') to inspect one."
+        )
+
+    def cover(self, level):
+        """A brute-force index has no levels: always raises.
+
+        Raises
+        ------
+        TypeError
+            Always; build a :class:`CoverTree` (or fit with
+            ``algorithm="cover_tree"``) for its level covers.
+        """
+        raise TypeError(
+            "A BruteForceIndex has no levels, hence no level covers. Build a CoverTree "
+            "(or fit the estimator with algorithm='cover_tree') to take its covers."
+        )
+
+    def centers_near(self, c, level, max_distance):
+        """A brute-force index has no levels: always raises (see :meth:`cover`).
+
+        Raises
+        ------
+        TypeError
+            Always.
+        """
+        self.cover(level)
+
+
+# The class of each index algorithm.
+_INDEX_CLASSES = {"cover_tree": CoverTree, "brute": BruteForceIndex}
+
+
+def build_index(X, code, p, n_jobs, seed, search, verbose, algorithm, metric_params=None,
+                func=None):
+    """The index an estimator fits over the checked rows of X (C-contiguous
+    float32 or float64): a :class:`CoverTree` or a
+    :class:`BruteForceIndex`, as ``algorithm`` ("auto", "cover_tree" or
+    "brute") asks or, for "auto", as the library chooses, with the
+    metric's parameters ``metric_params`` (V, VI or w, checked for X's
+    features here). A Python function ``func`` (code CUSTOM; its keyword
+    arguments in ``metric_params``) is served by a cover tree only: "auto"
+    builds one, "brute" is a ValueError. Returns (index, choice), choice
+    being the evidence of "auto" (else None)."""
+    if code == CUSTOM:
+        if algorithm == "brute":
+            raise ValueError(
+                "algorithm='brute' cannot use a Python function as the metric: Go calls one "
+                "back through a cover tree only. Use algorithm='cover_tree' or 'auto' (which "
+                "builds a cover tree for it)."
+            )
+        tree = CoverTree._from_checked(X, code, p, n_jobs, seed, search, verbose,
+                                       metric_params=metric_params, func=func)
+        return tree, None
+    mparams = _index_params(code, metric_params)
+    vector = metric_vector(code, p, mparams, X.shape[1], "CoverTree")
+    version, choice = _handle.build(X, code, p, seed, effective_n_jobs(n_jobs), bool(verbose),
+                                    algorithm, params=vector)
+    cls = _INDEX_CLASSES[version.algorithm]
+    index = cls._wrap(version, X.dtype, X.shape[1], code, p, n_jobs, seed, search, verbose,
+                      mparams)
+    return index, choice
+
+
+def _index_params(code, metric_params):
+    """The metric parameters an index keeps of an estimator's
+    ``metric_params``: a Python function's keyword arguments, else V, VI
+    and w where given."""
+    if code == CUSTOM:
+        return dict(metric_params or {})
+    return {k: v for k, v in (metric_params or {}).items()
+            if k in ("w", "V", "VI") and v is not None}
+
+
 def _metric_function(metric):
     """The Python function of a metric: the callable itself, or that of a
     DistanceMetric("pyfunc")."""
@@ -856,6 +1199,6 @@ def _metric_function(metric):
 
 
 def _restore_tree(buf, state):
-    """Unpickle a CoverTree (see CoverTree.__reduce__): checked, then decoded
-    on first use."""
+    """Unpickle a CoverTree or BruteForceIndex (see CoverTree.__reduce__):
+    checked, then decoded on first use."""
     return CoverTree._restore(buf, state, lazy=True)

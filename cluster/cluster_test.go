@@ -1,0 +1,305 @@
+package cluster
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/pcct-dev/pcct/core"
+)
+
+// bruteDBSCAN is scikit-learn's DBSCAN written out over the full distance
+// matrix: neighbourhoods (d <= eps, the point itself included), core
+// points, and a depth-first labelling from each unlabelled core point in
+// index order.
+func bruteDBSCAN(n int, dist func(i, j int) float64, eps float64, minSamples int) ([]int, []bool) {
+	nbr := make([][]int, n)
+	core := make([]bool, n)
+	for i := range n {
+		for j := range n {
+			if dist(i, j) <= eps {
+				nbr[i] = append(nbr[i], j)
+			}
+		}
+		core[i] = len(nbr[i]) >= minSamples
+	}
+	labels := make([]int, n)
+	for i := range labels {
+		labels[i] = -1
+	}
+	next := 0
+	for i := range n {
+		if labels[i] != -1 || !core[i] {
+			continue
+		}
+		stack := []int{i}
+		for len(stack) > 0 {
+			v := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			if labels[v] != -1 {
+				continue
+			}
+			labels[v] = next
+			if core[v] {
+				for _, u := range nbr[v] {
+					if labels[u] == -1 {
+						stack = append(stack, u)
+					}
+				}
+			}
+		}
+		next++
+	}
+	return labels, core
+}
+
+func TestDBSCANAgainstBruteForce(t *testing.T) {
+	for _, ds := range datasets {
+		for _, mt := range testMetrics {
+			for _, eps := range []float64{0.05, 0.2, 0.7} {
+				t.Run(fmt.Sprintf("%s/%s/eps%v", ds.name, mt.name, eps), func(t *testing.T) {
+					r := rand.New(rand.NewPCG(11, uint64(len(ds.name))))
+					dim := dimFor(mt.m, 3)
+					x := forMetric(mt.m, ds.gen(r, 300, dim), dim)
+					tree, err := core.Build(x, dim, core.Options{Metric: mt.m, Jobs: 2})
+					if err != nil {
+						t.Fatal(err)
+					}
+					scale := 1.0
+					if ds.name == "blobs" || ds.name == "grid" {
+						scale = 3
+					}
+					e := eps * scale
+					if mt.m.Kind == core.Cosine {
+						e = eps * eps / 10
+					}
+					for _, ms := range []int{1, 4, 10} {
+						res, err := DBSCAN(tree, e, ms, nil, Options{Jobs: 2})
+						if err != nil {
+							t.Fatal(err)
+						}
+						labels, isCore := bruteDBSCAN(300, func(i, j int) float64 { return pointDist(tree, x, dim, i, j) }, e, ms)
+						if !slices.Equal(res.Labels, labels) || !slices.Equal(res.Core, isCore) {
+							t.Fatalf("min_samples=%d: labels differ from brute force", ms)
+						}
+					}
+				})
+			}
+		}
+	}
+}
+
+func TestDBSCANWeightsAndUpdates(t *testing.T) {
+	r := rand.New(rand.NewPCG(2, 2))
+	const dim = 2
+	x := datasets[2].gen(r, 400, dim)
+	tree, err := core.Build(x, dim, core.Options{Jobs: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := make([]float64, 400)
+	for i := range w {
+		w[i] = float64(r.IntN(4)) - 0.5
+	}
+	res, err := DBSCAN(tree, 0.4, 3, w, Options{Jobs: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := func(i, j int) float64 { return core.Distance(tree.Metric(), x[i*dim:(i+1)*dim], x[j*dim:(j+1)*dim]) }
+	// Weighted counts: the brute force with neighbourhood weights.
+	wantCore := make([]bool, 400)
+	for i := range 400 {
+		s := 0.0
+		for j := range 400 {
+			if d(i, j) <= 0.4 {
+				s += w[j]
+			}
+		}
+		wantCore[i] = s >= 3
+	}
+	if !slices.Equal(res.Core, wantCore) {
+		t.Fatal("weighted core points differ from brute force")
+	}
+	// After deleting half the points, positions follow the live ids.
+	var gone []int64
+	for i := 0; i < 400; i += 2 {
+		gone = append(gone, int64(i))
+	}
+	del, err := tree.Delete(gone, core.UpdateOptions{Jobs: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err = DBSCAN(del, 0.4, 4, nil, Options{Jobs: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	live := del.LiveIDs(nil)
+	labels, isCore := bruteDBSCAN(len(live), func(i, j int) float64 { return d(int(live[i]), int(live[j])) }, 0.4, 4)
+	if !slices.Equal(res.Labels, labels) || !slices.Equal(res.Core, isCore) {
+		t.Fatal("labels after deletions differ from brute force on the live points")
+	}
+	for _, bad := range []struct {
+		eps float64
+		ms  int
+		w   []float64
+	}{{0, 5, nil}, {-1, 5, nil}, {math.NaN(), 5, nil}, {math.Inf(1), 5, nil}, {1, 0, nil}, {1, 5, w[:3]}, {1, 5, append(slices.Clone(w[:399]), math.NaN())}} {
+		if _, err := DBSCAN(tree, bad.eps, bad.ms, bad.w, Options{}); err == nil {
+			t.Fatalf("DBSCAN accepted eps=%v min_samples=%d with %d weights", bad.eps, bad.ms, len(bad.w))
+		}
+	}
+}
+
+// brutePrimHierarchy builds scikit-learn's single-linkage hierarchy of the
+// mutual reachability distance by its own route: Prim's algorithm over
+// the full graph from point 0, ties to the lower point and to the earliest
+// source, then a stable sort.
+func brutePrimHierarchy(n int, w func(i, j int) float64) []Merge {
+	in := make([]bool, n)
+	key := make([]float64, n)
+	src := make([]int, n)
+	for i := range key {
+		key[i] = math.Inf(1)
+	}
+	var order []Edge
+	cur := 0
+	for range n - 1 {
+		in[cur] = true
+		next := -1
+		for j := range n {
+			if in[j] {
+				continue
+			}
+			if d := w(cur, j); d < key[j] {
+				key[j], src[j] = d, cur
+			}
+			if next < 0 || key[j] < key[next] {
+				next = j
+			}
+		}
+		order = append(order, Edge{src[next], next, key[next]})
+		cur = next
+	}
+	sortByDist(order)
+	u := newLabelled(n)
+	out := make([]Merge, len(order))
+	for j, e := range order {
+		out[j] = Merge{A: u.label(e.I), B: u.label(e.J), Dist: e.Dist, Size: u.join(e.I, e.J, n+j)}
+	}
+	return out
+}
+
+func TestHDBSCANHierarchyAgainstPrim(t *testing.T) {
+	for _, ds := range datasets {
+		for _, mt := range testMetrics {
+			t.Run(ds.name+"/"+mt.name, func(t *testing.T) {
+				r := rand.New(rand.NewPCG(4, 4))
+				dim := dimFor(mt.m, 3)
+				x := forMetric(mt.m, ds.gen(r, 300, dim), dim)
+				tree, err := core.Build(x, dim, core.Options{Metric: mt.m, Jobs: 2})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, ms := range []int{1, 5} {
+					for _, alpha := range []float64{1, 0.7} {
+						o := HDBSCANOptions{MinClusterSize: 5, MinSamples: ms, Alpha: alpha, Options: Options{Jobs: 2}}
+						res, err := HDBSCAN(tree, o)
+						if err != nil {
+							t.Fatal(err)
+						}
+						d := func(i, j int) float64 { return pointDist(tree, x, dim, i, j) }
+						coreD := make([]float64, 300)
+						for i := range 300 {
+							all := make([]float64, 300)
+							for j := range 300 {
+								all[j] = d(i, j)
+							}
+							slices.Sort(all)
+							coreD[i] = all[ms-1]
+						}
+						want := brutePrimHierarchy(300, func(i, j int) float64 { return max(coreD[i], coreD[j], d(i, j)/alpha) })
+						if len(res.Hierarchy) != len(want) {
+							t.Fatalf("%d merges, want %d", len(res.Hierarchy), len(want))
+						}
+						for j := range want {
+							if g, w := res.Hierarchy[j].Dist, want[j].Dist; math.Abs(g-w) > 1e-12*(1+w) {
+								t.Fatalf("min_samples=%d alpha=%v: merge %d at %v, want %v", ms, alpha, j, g, w)
+							}
+						}
+						if ds.name == "grid" {
+							// Distances between grid points tie exactly: Prim's
+							// algorithm may take an equally short edge that is
+							// in no spanning tree pcct enumerates; the heights
+							// agree, the choice among ties may not.
+							continue
+						}
+						for j := range want {
+							g, w := res.Hierarchy[j], want[j]
+							if g.A != w.A || g.B != w.B || g.Size != w.Size || math.Abs(g.Dist-w.Dist) > 1e-12*(1+w.Dist) {
+								t.Fatalf("min_samples=%d alpha=%v: merge %d is %+v, want %+v", ms, alpha, j, g, w)
+							}
+						}
+						labels, probs := labelHierarchy(want, o)
+						if !slices.Equal(labels, res.Labels) || !slices.Equal(probs, res.Probabilities) {
+							t.Fatal("labels differ from those of the brute-force hierarchy")
+						}
+					}
+				}
+			})
+		}
+	}
+}
+
+func TestHDBSCANBadOptions(t *testing.T) {
+	tree, err := core.Build([]float64{0, 1, 2, 3, 4, 5}, 1, core.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range []HDBSCANOptions{
+		{MinClusterSize: 1},
+		{MinClusterSize: 2, MinSamples: -1},
+		{MinClusterSize: 2, MinSamples: 7},
+		{MinClusterSize: 2, ClusterSelectionEpsilon: -1},
+		{MinClusterSize: 2, ClusterSelectionEpsilon: math.NaN()},
+		{MinClusterSize: 2, Alpha: -1},
+		{MinClusterSize: 2, MaxClusterSize: -1},
+		{MinClusterSize: 2, Method: 7},
+	} {
+		if _, err := HDBSCAN(tree, o); err == nil || errors.Is(err, ErrInternal) {
+			t.Fatalf("HDBSCAN(%+v) returned %v, want an argument error", o, err)
+		}
+	}
+	one, _ := core.Build([]float64{1}, 1, core.Options{})
+	if _, err := HDBSCAN(one, HDBSCANOptions{MinClusterSize: 2, MinSamples: 1}); err == nil {
+		t.Fatal("HDBSCAN accepted a single point")
+	}
+}
+
+func TestLinkage(t *testing.T) {
+	r := rand.New(rand.NewPCG(8, 8))
+	x := datasets[1].gen(r, 200, 2) // a grid: ties and duplicates
+	tree, err := core.Build(x, 2, core.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	z, err := SingleLinkage(tree, Options{Jobs: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := bruteMST(tree, x, 2)
+	for j, m := range z {
+		if m.A >= m.B || m.B >= 200+j || m.Dist != want[j] {
+			t.Fatalf("merge %d = %+v (want distance %v)", j, m, want[j])
+		}
+	}
+	if z[len(z)-1].Size != 200 {
+		t.Fatal("the last merge does not hold every point")
+	}
+	for _, bad := range [][]Edge{{{0, 1, 1}}, {{0, 1, 1}, {1, 0, 2}}, {{0, 5, 1}, {1, 2, 1}}} {
+		if _, err := Linkage(3, bad); err == nil {
+			t.Fatalf("Linkage accepted %v", bad)
+		}
+	}
+}

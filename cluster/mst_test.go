@@ -1,0 +1,86 @@
+package cluster
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/pcct-dev/pcct/core"
+)
+
+func TestMinimumSpanningTreeAgainstPrim(t *testing.T) {
+	for _, ds := range datasets {
+		for _, mt := range testMetrics {
+			for _, jobs := range []int{1, 3} {
+				name := fmt.Sprintf("%s/%s/jobs%d", ds.name, mt.name, jobs)
+				t.Run(name+"/float64", func(t *testing.T) { testMST[float64](t, ds, mt.m, jobs) })
+				t.Run(name+"/float32", func(t *testing.T) { testMST[float32](t, ds, mt.m, jobs) })
+			}
+		}
+	}
+}
+
+func testMST[T core.Float](t *testing.T, ds dataset, m core.Metric, jobs int) {
+	r := rand.New(rand.NewPCG(7, uint64(len(ds.name))))
+	dim := dimFor(m, 3)
+	x := convert[T](forMetric(m, ds.gen(r, 400, dim), dim))
+	tree, err := core.Build(x, dim, core.Options{Metric: m, Jobs: jobs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	edges, err := MinimumSpanningTree(tree, Options{Jobs: jobs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSpanning(t, tree, edges, tree.LiveIDs(nil), 1e-12)
+	want := bruteMST(tree, x, dim)
+	got := make([]float64, len(edges))
+	for i, e := range edges {
+		got[i] = e.Dist
+	}
+	closeWeights(t, got, want, 1e-12)
+}
+
+// TestMinimumSpanningTreeAfterUpdates checks the spanning tree of a tree
+// after insertions and deletions, and of the version before them, against
+// Prim's algorithm on the live points.
+func TestMinimumSpanningTreeAfterUpdates(t *testing.T) {
+	r := rand.New(rand.NewPCG(12, 12))
+	const dim = 3
+	x := datasets[2].gen(r, 300, dim)
+	more := datasets[2].gen(r, 200, dim)
+	old, err := core.Build(x, dim, core.Options{Jobs: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ins, _, err := old.Insert(more, core.UpdateOptions{Jobs: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gone []int64
+	for id := 0; id < 500; id += 3 {
+		gone = append(gone, int64(id))
+	}
+	cur, err := ins.Delete(gone, core.UpdateOptions{Jobs: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := append(append([]float64{}, x...), more...)
+	for _, v := range []*core.Tree[float64]{old, ins, cur} {
+		edges, err := MinimumSpanningTree(v, Options{Jobs: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		live := v.LiveIDs(nil)
+		checkSpanning(t, v, edges, live, 1e-12)
+		want := brutePrim(len(live), func(i, j int) float64 {
+			a, b := int(live[i]), int(live[j])
+			return core.Distance(v.Metric(), all[a*dim:(a+1)*dim], all[b*dim:(b+1)*dim])
+		})
+		got := make([]float64, len(edges))
+		for i, e := range edges {
+			got[i] = e.Dist
+		}
+		closeWeights(t, got, want, 1e-12)
+	}
+}

@@ -1,0 +1,278 @@
+package core
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+)
+
+// Algorithm says how an index answers queries.
+type Algorithm int
+
+const (
+	// Auto chooses between CoverTree and Brute from the data (see Choose).
+	Auto Algorithm = iota
+	// CoverTree builds a compressed cover tree (Build).
+	CoverTree
+	// Brute keeps the points in a BruteForce and measures all of them per query
+	// (BuildBruteForce).
+	Brute
+)
+
+// String returns the algorithm's name as the Python package spells it.
+func (a Algorithm) String() string {
+	switch a {
+	case Auto:
+		return "auto"
+	case CoverTree:
+		return "cover_tree"
+	case Brute:
+		return "brute"
+	}
+	return fmt.Sprintf("Algorithm(%d)", int(a))
+}
+
+// Choice is what Choose decided and the evidence it decided from.
+type Choice struct {
+	Algorithm Algorithm // CoverTree or Brute
+	// Sample is the number of points of the largest sample tree built to
+	// decide, and SampleEvals the distance evaluations per k-nearest query
+	// measured on it; Growth is the exponent g with which they grew
+	// between a sample a quarter that size and it (evaluations ~ n^g).
+	Sample      int
+	SampleEvals float64
+	Growth      float64
+	// Evals is the estimate for the whole data set of a tree's distance
+	// evaluations per query, and BuildEvals per point built.
+	Evals, BuildEvals float64
+	// TreeCost and BruteCost are the estimated seconds to build each index
+	// and answer workloadPasses queries per point.
+	TreeCost, BruteCost float64
+	// BuildBudget is the number of distance evaluations a tree build may
+	// spend before brute force would have answered that workload: a build
+	// that runs past it cannot prune, and the BruteForce should take over.
+	BuildBudget int64
+	// GaveUp is set when Auto chose a tree and its build exceeded its
+	// budget (BuildIndex): the samples misjudged the data, and the
+	// BruteForce took over (Algorithm is then Brute).
+	GaveUp bool
+}
+
+// Per-operation costs of the cost model, in nanoseconds, measured on the
+// 2-core development machine (AMD EPYC, AVX2; single-threaded, CPU time):
+// a tree search spends about treeVisit plus coord per coordinate on each
+// node it measures, a build buildVisit plus coord per evaluation; a BruteForce
+// spends flatPoint per point plus, per coordinate, screenCoord with the
+// vector kernel, screenScalar without it, and coord where the metric is not
+// screened (it then measures every point exactly).
+const (
+	treeVisit    = 25.0
+	buildVisit   = 60.0
+	coord        = 0.5
+	flatPoint    = 2.0
+	screenCoord  = 0.07
+	screenScalar = 0.6
+)
+
+// workloadPasses is the number of queries per point the cost model
+// assumes an index answers over its life: a build is worth its cost when
+// its queries are cheaper, and a fitted estimator is usually asked more
+// than once (kneighbors, then a graph, a radius query, new points).
+const workloadPasses = 4
+
+// treeFavour is how much cheaper brute force must be estimated to be
+// chosen: the model is rough, and when the estimates are close a tree's
+// cheaper queries are worth more than the build it costs.
+const treeFavour = 0.8
+
+// Choose measures sample trees of chooseSample/4 and chooseSample points,
+// then, unless one index is estimated clearly cheaper (by the factor
+// clearRatio), of refineSample/4 and refineSample points.
+const (
+	chooseSample = 1024
+	refineSample = 4096
+	clearRatio   = 2.0
+)
+
+// chooseQueries is the number of sample points Choose queries (k = 10,
+// each point left out of its own answer) on each sample tree.
+const chooseQueries = 256
+
+// Choose decides whether a cover tree or brute force will answer
+// k-nearest-neighbour queries on the n = len(data)/dim points faster,
+// from evidence that costs little beside either. It builds a cover tree on
+// a random sample of chooseSample/4 points (the data themselves if there
+// are fewer) and measures its distance evaluations per point built and per
+// query (k = 10). A tree that measures a large fraction of its points per
+// query cannot prune, which happens in high dimension and on data without
+// low-dimensional structure; brute force then wins, the more so as it
+// needs no build.
+//
+// It does so at two sizes, chooseSample/4 and chooseSample points, and
+// extrapolates the growth between them, evaluations ~ size^g, to n. The
+// cost model weighs, for each index, its build and workloadPasses queries
+// per point, with the per-operation costs above. When neither index is
+// estimated clearly cheaper (by clearRatio), the estimate is refined from
+// samples of refineSample/4 and refineSample points: in that case the tree
+// prunes well enough for their builds to cost little. The data themselves
+// are the sample when there are fewer. Choice reports the figures. The
+// data are not changed, and the sample trees are dropped.
+func Choose[T Float](data []T, dim int, opts Options) (Choice, error) {
+	n, _, err := opts.check(data, dim)
+	if err != nil {
+		return Choice{}, err
+	}
+	rng := rand.New(rand.NewPCG(opts.Seed, 0x5eed))
+	perm := rng.Perm(n)
+	sample := func(m int) []T {
+		if m >= n {
+			return data
+		}
+		out := make([]T, 0, m*dim)
+		for _, i := range perm[:m] {
+			out = append(out, data[i*dim:(i+1)*dim]...)
+		}
+		return out
+	}
+	measure := func(pts []T) (query, build float64, err error) {
+		sopts := opts
+		sopts.Monitor = nil
+		t, err := Build(pts, dim, sopts)
+		if err != nil {
+			return 0, 0, err
+		}
+		m := t.Len()
+		if m < 2 {
+			return 0, 0, nil
+		}
+		q := min(m, chooseQueries)
+		k := min(10, m-1)
+		ids := make([]int64, q)
+		for i := range ids {
+			ids[i] = int64(i * m / q)
+		}
+		dist, idx := make([]T, q*k), make([]int64, q*k)
+		_, before := t.DistanceEvals()
+		if err := t.KNearestBatch(Batch[T]{IDs: ids, Jobs: opts.Jobs}, k, dist, idx); err != nil {
+			return 0, 0, err
+		}
+		b, after := t.DistanceEvals()
+		return float64(after-before) / float64(q), float64(b) / float64(m), nil
+	}
+	decide := func(c Choice) Choice {
+		c.TreeCost, c.BruteCost = costs(c.Evals, c.BuildEvals, n, dim, opts.Metric)
+		c.Algorithm = CoverTree
+		if c.BruteCost < treeFavour*c.TreeCost {
+			c.Algorithm = Brute
+		}
+		// Past this many evaluations a build alone costs what brute force
+		// costs for the whole workload.
+		perBuildEval := (buildVisit + coord*float64(dim)) * 1e-9
+		queries := c.TreeCost - c.BuildEvals*float64(n)*perBuildEval
+		c.BuildBudget = int64(max(c.BruteCost-queries, 0) / perBuildEval)
+		return c
+	}
+	estimate := func(size int) (Choice, error) {
+		m2 := min(n, size)
+		m1 := max(m2/4, 2)
+		e2, b2, err := measure(sample(m2))
+		if err != nil {
+			return Choice{}, err
+		}
+		c := Choice{Sample: m2, SampleEvals: e2, Evals: e2, BuildEvals: b2}
+		if n > m2 {
+			e1, b1, err := measure(sample(m1))
+			if err != nil {
+				return Choice{}, err
+			}
+			scale := float64(n) / float64(m2)
+			c.Growth = growth(e1, e2, m1, m2)
+			c.Evals = min(e2*math.Pow(scale, c.Growth), float64(n))
+			c.BuildEvals = min(b2*math.Pow(scale, growth(b1, b2, m1, m2)), float64(n))
+		}
+		return decide(c), nil
+	}
+	c, err := estimate(chooseSample)
+	if err != nil || n <= chooseSample {
+		return c, err
+	}
+	if r := c.TreeCost / c.BruteCost; r >= clearRatio || r <= 1/clearRatio {
+		return c, nil
+	}
+	return estimate(refineSample)
+}
+
+// growth returns the exponent g with which a count grew from e1 at size m1
+// to e2 at size m2 (e ~ m^g), between 0 and 1.
+func growth(e1, e2 float64, m1, m2 int) float64 {
+	if e1 <= 0 || e2 <= 0 || m2 <= m1 {
+		return 0
+	}
+	return min(max(math.Log(e2/e1)/math.Log(float64(m2)/float64(m1)), 0), 1)
+}
+
+// costs returns the model's seconds for a tree (build, then
+// workloadPasses queries per point at evals distance evaluations each) and
+// for brute force (as many queries, every point screened or measured).
+func costs(evals, buildEvals float64, n, dim int, m Metric) (tree, brute float64) {
+	d := float64(dim)
+	nf := float64(n)
+	w := workloadPasses * nf
+	tree = nf*buildEvals*(buildVisit+coord*d) + w*evals*(treeVisit+coord*d)
+	perPoint := flatPoint + coord*d
+	if k := m.Canonical().Kind; k == Euclidean || k == Cosine {
+		perPoint = flatPoint + screenScalar*d
+		if vectorized() {
+			perPoint = flatPoint + screenCoord*d
+		}
+	}
+	brute = w * nf * perPoint
+	return tree * 1e-9, brute * 1e-9
+}
+
+// BuildIndex builds the index algo asks for over the points (see Build and
+// BuildBruteForce), choosing with Choose when algo is Auto, and returns it: a
+// Tree or a BruteForce, the other nil, and the choice (for CoverTree and Brute,
+// just the algorithm).
+//
+// Where Auto chooses a tree, its build gets a budget (Options.MaxEvals):
+// the larger of Choice.BuildBudget and three times the evaluations the
+// samples predicted. A build that exceeds it (ErrCostly: the data leave the
+// tree little to prune, and the samples did not show it) stops there, and
+// a BruteForce is built instead; Choice.GaveUp says so.
+func BuildIndex[T Float](data []T, dim int, algo Algorithm, opts Options) (*Tree[T], *BruteForce[T], Choice, error) {
+	c := Choice{Algorithm: algo}
+	switch algo {
+	case Auto:
+		var err error
+		if c, err = Choose(data, dim, opts); err != nil {
+			return nil, nil, Choice{}, err
+		}
+	case CoverTree, Brute:
+	default:
+		return nil, nil, Choice{}, fmt.Errorf("core: unknown algorithm %d", int(algo))
+	}
+	return buildChosen(data, dim, algo == Auto, c, opts)
+}
+
+// buildChosen builds the index c chose, with a budget for a tree when auto
+// (see BuildIndex).
+func buildChosen[T Float](data []T, dim int, auto bool, c Choice, opts Options) (*Tree[T], *BruteForce[T], Choice, error) {
+	if c.Algorithm == Brute {
+		f, err := BuildBruteForce(data, dim, opts)
+		return nil, f, c, err
+	}
+	if auto {
+		n := len(data) / dim
+		opts.MaxEvals = max(c.BuildBudget, int64(3*c.BuildEvals*float64(n)), 1)
+	}
+	t, err := Build(data, dim, opts)
+	if errors.Is(err, ErrCostly) && auto {
+		c.Algorithm, c.GaveUp = Brute, true
+		opts.MaxEvals = 0
+		f, err := BuildBruteForce(data, dim, opts)
+		return nil, f, c, err
+	}
+	return t, nil, c, err
+}
