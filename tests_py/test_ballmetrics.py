@@ -312,5 +312,5 @@ def test_brute_force_index_matches_tree(metric, dtype):
 
 def test_dbscan_refuses_metric_parameters():
     X = np.random.default_rng(9).random((30, 3))
-    with pytest.raises(ValueError, match="a Python function and the parameters V, VI and w"):
+    with pytest.raises(ValueError, match="the parameters V, VI and w are not supported here"):
         pcct.cluster.DBSCAN(eps=0.5, metric="seuclidean", metric_params={"V": np.ones(3)}).fit(X)

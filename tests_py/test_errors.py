@@ -78,7 +78,7 @@ def test_float32_fit_checks_queries_in_float32():
         ({"radius": -1.0}, r"The 'radius' parameter of NearestNeighbors must be a float in the range \[0.0, inf\] or None. Got -1.0 instead."),
         ({"metric": "sqeuclidean"}, r"The 'metric' parameter of NearestNeighbors must be a str among \{'canberra', 'chebyshev', 'cityblock', 'cosine', 'euclidean', 'hamming', 'haversine', 'infinity', 'jaccard', 'l1', 'l2', 'mahalanobis', 'manhattan', 'minkowski', 'rogerstanimoto', 'seuclidean', 'sokalmichener', 'sokalsneath'\}. Got 'sqeuclidean' instead: 'sqeuclidean' is not served: it is not a metric"),
         ({"metric": "correlation"}, r"Got 'correlation' instead.*not a metric.*use 'cosine'"),
-        ({"metric": len}, "The 'metric' parameter of NearestNeighbors must be a str among"),
+        ({"metric": 3.5}, "The 'metric' parameter of NearestNeighbors must be a str among"),
         ({"p": 0}, r"The 'p' parameter of NearestNeighbors must be a float in the range \(0.0, inf\] or None. Got 0 instead."),
         ({"metric": "minkowski", "p": 0.5}, r"does not support p = 0.5 for the Minkowski metric.*Set p >= 1"),
         ({"metric": "minkowski", "metric_params": {"p": 0.5}, "p": None}, r"does not support p = 0.5"),

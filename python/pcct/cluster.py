@@ -81,15 +81,16 @@ class SpanningTree(NamedTuple):
 
 def _tree_of(X):
     """The CoverTree behind X if X is a tree or a fitted NearestNeighbors,
-    else None."""
+    else None; TypeError for a brute-force index, which has no tree."""
     from ._base import NeighborsBase
     from .tree import CoverTree
 
-    if isinstance(X, CoverTree):
-        return X
     if isinstance(X, NeighborsBase):
         check_is_fitted(X)
-        return X.tree_
+        X = X.tree_
+    if isinstance(X, CoverTree):
+        X._need_tree("clustering")
+        return X
     return None
 
 
@@ -453,17 +454,23 @@ class DBSCAN(ClusterMixin, BaseEstimator):
         _check_real(owner, "eps", self.eps, 0.0, closed=False)
         _check_int(owner, "min_samples", self.min_samples, 1)
         code, p, _, params = check_estimator_params(self)
+        if code == CUSTOM:
+            raise InvalidParameterError(
+                f"The 'metric' parameter of {owner} must be a str among {_options(METRICS)} "
+                f"(or a DistanceMetric of one). Got {self.metric!r} instead: {owner} takes no "
+                "Python function."
+            )
         jobs = effective_n_jobs(self.n_jobs)
         if math.isinf(self.eps):
             raise ValueError("eps must be finite; with eps=inf every point is one neighbourhood.")
         tree = _tree_of(X)
+        if tree is None and any(params.get(k) is not None for k in ("V", "VI", "w")):
+            raise ValueError(
+                f"{owner} builds its tree with the metric alone: the parameters V, VI and w "
+                "are not supported here. Build a CoverTree(X, metric=..., metric_params=...) "
+                "and fit on it, or pass a metric without them."
+            )
         if tree is None:
-            if code == CUSTOM or any(params.get(k) is not None for k in ("V", "VI", "w")):
-                raise ValueError(
-                    f"{owner} builds its tree with a named metric and no parameters: a Python "
-                    "function and the parameters V, VI and w are not supported here. Pass a "
-                    "metric name without them."
-                )
             X = validate_data(self, X, dtype=[np.float64, np.float32], order="C")
             check_metric_domain(code, X)
             version, _ = _handle.build(X, code, p, 0, jobs)
@@ -637,6 +644,13 @@ class HDBSCAN(ClusterMixin, BaseEstimator):
             raise InvalidParameterError(
                 f"The 'metric' parameter of {owner} must be a str among {_options(METRICS)}. "
                 f"Got {self.metric!r} instead: {metric_hint(self.metric)}."
+            )
+        if self.metric in ("seuclidean", "mahalanobis"):
+            raise ValueError(
+                f"{owner} takes no V or VI, which metric={self.metric!r} needs: scale the "
+                "columns (by their standard deviations for seuclidean; whiten them for "
+                "mahalanobis) and use metric='euclidean', or fit on a CoverTree built with "
+                "that metric."
             )
         if self.metric_params is not None and not isinstance(self.metric_params, dict):
             raise _invalid(owner, "metric_params", "an instance of 'dict' or None",
