@@ -22,7 +22,7 @@ PKG_SRC := go.mod go.sum pyproject.toml setup.py MANIFEST.in $(GPU_SRC)
 
 export GO
 
-.PHONY: all demo test go-test py-test fmt-check vet vet-cuda install venv wheel wheel-check clean bench bench-smoke bench-dask bench-cluster gpu-check gpu-check-prepare
+.PHONY: all demo test go-test py-test fmt-check vet vet-cuda install venv wheel wheel-check clean bench bench-smoke bench-dask bench-joins bench-cluster gpu-check gpu-check-prepare
 
 all: test
 
@@ -128,6 +128,14 @@ DASK_BENCH_ARGS ?=
 
 bench-dask: $(TEST_STAMP)
 	$(VPY) benchmarks/dask_bench.py $(DASK_BENCH_ARGS)
+
+# CoverTree's dual-tree joins (count_neighbors, query_pairs, query_ball_tree,
+# sparse_distance_matrix) and bounded queries against scipy's cKDTree
+# (writes benchmarks/results/joins.md; JOINS_BENCH_ARGS passes options).
+JOINS_BENCH_ARGS ?=
+
+bench-joins: $(TEST_STAMP)
+	$(VPY) benchmarks/joins.py --out benchmarks/results/joins.md $(JOINS_BENCH_ARGS)
 
 # A manylinux wheel in dist/: `pip wheel` builds it (Go needed here),
 # auditwheel repair checks that the shared libraries use only what the

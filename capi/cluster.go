@@ -60,6 +60,9 @@ func checkPoints(n C.int64_t, live int) error {
 func pcct_mst(h C.uintptr_t, jobs C.int32_t, control *C.int64_t, i, j *C.int64_t, dist *C.double, m C.int64_t) C.int64_t {
 	return guard(func() error {
 		return withTree(h, func(t *tree) error {
+			if err := needTree(t, "clustering"); err != nil {
+				return err
+			}
 			live := livePoints(t)
 			if int64(m) != int64(max(live-1, 0)) {
 				return argErrorf("pcct: buffers for %d edges, but the tree's %d points have %d", m, live, max(live-1, 0))
@@ -105,6 +108,9 @@ func writeMerges(merges []cluster.Merge, z *C.double, m C.int64_t) error {
 func pcct_single_linkage(h C.uintptr_t, jobs C.int32_t, control *C.int64_t, z *C.double, m C.int64_t) C.int64_t {
 	return guard(func() error {
 		return withTree(h, func(t *tree) error {
+			if err := needTree(t, "clustering"); err != nil {
+				return err
+			}
 			if live := livePoints(t); int64(m) != int64(max(live-1, 0)) {
 				return argErrorf("pcct: a linkage buffer of %d rows, but the tree's %d points make %d merges", m, live, max(live-1, 0))
 			}
@@ -133,6 +139,9 @@ func pcct_single_linkage(h C.uintptr_t, jobs C.int32_t, control *C.int64_t, z *C
 func pcct_dbscan(h C.uintptr_t, eps C.double, minSamples C.int64_t, weights *C.double, jobs C.int32_t, control *C.int64_t, labels *C.int64_t, core *C.uint8_t, n C.int64_t) C.int64_t {
 	return guard(func() error {
 		return withTree(h, func(t *tree) error {
+			if err := needTree(t, "clustering"); err != nil {
+				return err
+			}
 			var res cluster.DBSCANResult
 			var err error
 			if err := checkPoints(n, livePoints(t)); err != nil {
@@ -200,6 +209,9 @@ func hdbscanOptions(minClusterSize, minSamples C.int64_t, epsilon C.double, maxC
 func pcct_hdbscan_tree(h C.uintptr_t, minSamples C.int64_t, alpha C.double, jobs C.int32_t, control *C.int64_t, i, j *C.int64_t, dist *C.double, m C.int64_t) C.int64_t {
 	return guard(func() error {
 		return withTree(h, func(t *tree) error {
+			if err := needTree(t, "clustering"); err != nil {
+				return err
+			}
 			live := livePoints(t)
 			if int64(m) != int64(max(live-1, 0)) {
 				return argErrorf("pcct: buffers for %d edges, but the tree's %d points have %d", m, live, max(live-1, 0))
@@ -341,6 +353,9 @@ func pcct_labels_at_cut(hierarchy *C.double, n C.int64_t, cut C.double, minClust
 func pcct_tree_cover(h C.uintptr_t, level C.int64_t, ids, counts *C.int64_t, radii *C.double, m C.int64_t, written *C.int64_t) C.int64_t {
 	return guard(func() error {
 		return withTree(h, func(t *tree) error {
+			if err := needTree(t, "a level cover"); err != nil {
+				return err
+			}
 			if t.f32 != nil {
 				return writeCenters(t.f32.Cover(int(level)), ids, counts, radii, nil, m, written)
 			}
@@ -359,6 +374,9 @@ func pcct_tree_cover(h C.uintptr_t, level C.int64_t, ids, counts *C.int64_t, rad
 func pcct_centers_near(h C.uintptr_t, q unsafe.Pointer, d C.int64_t, level C.int64_t, maxDist C.double, ids, counts *C.int64_t, radii, dists *C.double, m C.int64_t, written *C.int64_t) C.int64_t {
 	return guard(func() error {
 		return withTree(h, func(t *tree) error {
+			if err := needTree(t, "a level cover"); err != nil {
+				return err
+			}
 			if t.f32 != nil {
 				return centersNear(t.f32, q, d, level, maxDist, ids, counts, radii, dists, m, written)
 			}
@@ -411,42 +429,6 @@ func writeCenters[T core.Float](cs []core.Center[T], ids, counts *C.int64_t, rad
 		if ds != nil {
 			ds[i] = c.Dist
 		}
-	}
-	return nil
-}
-
-// pcct_tree_points copies the points of the n caller indices at ids into
-// out (n rows of the tree's dimension, in its dtype), as the tree stores
-// them: normalised under the cosine metric.
-//
-//export pcct_tree_points
-func pcct_tree_points(h C.uintptr_t, ids *C.int64_t, n C.int64_t, out unsafe.Pointer) C.int64_t {
-	return guard(func() error {
-		return withTree(h, func(t *tree) error {
-			is, err := slice[int64](unsafe.Pointer(ids), int64(n))
-			if err != nil {
-				return err
-			}
-			if t.f32 != nil {
-				return copyPoints(t.f32, is, out)
-			}
-			return copyPoints(t.f64, is, out)
-		})
-	})
-}
-
-func copyPoints[T core.Float](t *core.Tree[T], ids []int64, out unsafe.Pointer) error {
-	d := int64(t.Dim())
-	dst, err := slice[T](out, int64(len(ids))*d)
-	if err != nil {
-		return err
-	}
-	for i, id := range ids {
-		p := t.Point(int(id))
-		if p == nil {
-			return argErrorf("pcct: id %d is not in the tree", id)
-		}
-		copy(dst[int64(i)*d:], p)
 	}
 	return nil
 }

@@ -98,11 +98,14 @@ func indexOf[T core.Float](w *tree, ct gpuSource[T], dev *gpu.Device) (*gpu.Inde
 }
 
 // onGPU returns the GPU index that answers src's nq queries on w's index ct,
-// or nil when the CPU answers them: for deviceCPU, and for deviceAuto when
-// there is no usable GPU, the metric has no GPU kernel, or the search is
-// too small to pay (gpu.Worth). deviceCUDA without a usable GPU is an
-// argument error that says why.
+// or nil when the CPU answers them: for deviceCPU, for per-query radii, and
+// for deviceAuto when there is no usable GPU, the metric has no GPU kernel,
+// or the search is too small to pay (gpu.Worth). deviceCUDA without a
+// usable GPU is an argument error that says why.
 func onGPU[T core.Float](w *tree, ct gpuSource[T], src source, nq int64) (*gpu.Index[T], error) {
+	if src.radii != nil {
+		return nil, nil // per-query radii: the index's own search
+	}
 	switch src.device {
 	case deviceCPU:
 		return nil, nil

@@ -26,6 +26,8 @@ type index[T core.Float] interface {
 	Stats() core.Stats
 	Memory() core.Memory
 	LiveIDs(dst []int64) []int64
+	Has(id int) bool
+	Point(id int) []T
 	Encode() []byte
 	KNearestBatch(b core.Batch[T], k int, dist []T, idx []int64) error
 	WithinBatch(b core.Batch[T], r float64, sorted bool) (*core.RadiusResult[T], error)
@@ -104,47 +106,53 @@ const (
 //export pcct_index_build
 func pcct_index_build(x unsafe.Pointer, dtype C.int32_t, n, d C.int64_t, metric C.int32_t, p C.double, seed C.uint64_t, jobs, algorithm C.int32_t, control *C.int64_t, out *C.uintptr_t, choice *C.double) C.int64_t {
 	return guard(func() error {
-		if out == nil {
-			return argErrorf("pcct: null output handle")
-		}
-		if err := checkShape(int64(n), int64(d)); err != nil {
-			return err
-		}
 		m, err := metricOf(metric, p)
 		if err != nil {
 			return err
 		}
-		algo := core.Algorithm(algorithm)
-		if algo != core.Auto && algo != core.CoverTree && algo != core.Brute {
-			return argErrorf("pcct: unknown algorithm code %d", algorithm)
-		}
-		opts := core.Options{Metric: m, Seed: uint64(seed), Jobs: int(jobs), Monitor: monitor(control)}
-		t := &tree{}
-		var c core.Choice
-		switch dtype {
-		case dtypeFloat32:
-			t.f32, t.b32, c, err = buildIndex[float32](x, int64(n), int64(d), algo, opts)
-		case dtypeFloat64:
-			t.f64, t.b64, c, err = buildIndex[float64](x, int64(n), int64(d), algo, opts)
-		default:
-			return argErrorf("pcct: unknown dtype code %d", dtype)
-		}
-		if err != nil {
-			return err
-		}
-		if choice != nil {
-			vals := [choiceCount]float64{
-				choiceAlgorithm: float64(c.Algorithm), choiceSample: float64(c.Sample),
-				choiceSampleEvals: c.SampleEvals, choiceGrowth: c.Growth, choiceEvals: c.Evals,
-				choiceBuildEvals: c.BuildEvals, choiceTreeCost: c.TreeCost, choiceBruteCost: c.BruteCost,
-				choiceBuildBudget: float64(c.BuildBudget), choiceGaveUp: b2f(c.GaveUp),
-			}
-			copy(unsafe.Slice((*float64)(unsafe.Pointer(choice)), choiceCount), vals[:])
-		}
-		*out = C.uintptr_t(cgo.NewHandle(t))
-		releaseAfter(int64(n) * transientPerPoint)
-		return nil
+		return buildWith(x, dtype, n, d, m, seed, jobs, algorithm, control, out, choice)
 	})
+}
+
+// buildWith is pcct_index_build with the metric m.
+func buildWith(x unsafe.Pointer, dtype C.int32_t, n, d C.int64_t, m core.Metric, seed C.uint64_t, jobs, algorithm C.int32_t, control *C.int64_t, out *C.uintptr_t, choice *C.double) error {
+	if out == nil {
+		return argErrorf("pcct: null output handle")
+	}
+	if err := checkShape(int64(n), int64(d)); err != nil {
+		return err
+	}
+	algo := core.Algorithm(algorithm)
+	if algo != core.Auto && algo != core.CoverTree && algo != core.Brute {
+		return argErrorf("pcct: unknown algorithm code %d", algorithm)
+	}
+	opts := core.Options{Metric: m, Seed: uint64(seed), Jobs: int(jobs), Monitor: monitor(control)}
+	t := &tree{}
+	var c core.Choice
+	var err error
+	switch dtype {
+	case dtypeFloat32:
+		t.f32, t.b32, c, err = buildIndex[float32](x, int64(n), int64(d), algo, opts)
+	case dtypeFloat64:
+		t.f64, t.b64, c, err = buildIndex[float64](x, int64(n), int64(d), algo, opts)
+	default:
+		return argErrorf("pcct: unknown dtype code %d", dtype)
+	}
+	if err != nil {
+		return err
+	}
+	if choice != nil {
+		vals := [choiceCount]float64{
+			choiceAlgorithm: float64(c.Algorithm), choiceSample: float64(c.Sample),
+			choiceSampleEvals: c.SampleEvals, choiceGrowth: c.Growth, choiceEvals: c.Evals,
+			choiceBuildEvals: c.BuildEvals, choiceTreeCost: c.TreeCost, choiceBruteCost: c.BruteCost,
+			choiceBuildBudget: float64(c.BuildBudget), choiceGaveUp: b2f(c.GaveUp),
+		}
+		copy(unsafe.Slice((*float64)(unsafe.Pointer(choice)), choiceCount), vals[:])
+	}
+	*out = C.uintptr_t(cgo.NewHandle(t))
+	releaseAfter(int64(n) * transientPerPoint)
+	return nil
 }
 
 func buildIndex[T core.Float](x unsafe.Pointer, n, d int64, algo core.Algorithm, opts core.Options) (*core.Tree[T], *core.BruteForce[T], core.Choice, error) {

@@ -103,10 +103,13 @@ func metricOf(kind C.int32_t, p C.double) (core.Metric, error) {
 // pcct_tree_build builds a tree over n points of dimension d stored
 // row-major at x with the given dtype (0 float32, 1 float64), metric kind
 // (0 euclidean, 1 manhattan, 2 chebyshev, 3 minkowski with power p, 4
-// cosine, 5 haversine) and seed, on jobs goroutines, and stores its handle
-// in out: pcct_index_build with algorithm 1. The points are copied.
-// control, which may be NULL, is the call's pair of control words (see
-// monitor): points inserted, and a stop request.
+// cosine, 5 haversine, and the kinds of core's extkernels.go: 6
+// seuclidean, 7 mahalanobis, 8 canberra, 9 hamming, 10 jaccard, 11
+// rogerstanimoto, 12 sokalmichener, 13 sokalsneath; those with parameters
+// are built by pcct_tree_build_metric) and seed, on jobs goroutines, and
+// stores its handle in out: pcct_index_build with algorithm 1. The points
+// are copied. control, which may be NULL, is the call's pair of control
+// words (see monitor): points inserted, and a stop request.
 //
 //export pcct_tree_build
 func pcct_tree_build(x unsafe.Pointer, dtype C.int32_t, n, d C.int64_t, metric C.int32_t, p C.double, seed C.uint64_t, jobs C.int32_t, control *C.int64_t, out *C.uintptr_t) C.int64_t {
@@ -267,6 +270,8 @@ type source struct {
 	// limit, if positive, bounds the answers a radius batch may hold
 	// (core.Batch.MaxAnswers).
 	limit int64
+	// radii, if not nil, holds one radius per query (core.Batch.Radii).
+	radii *C.double
 }
 
 // batch builds the core.Batch that src describes.
@@ -274,6 +279,13 @@ func batch[T core.Float](t index[T], src source) (core.Batch[T], error) {
 	b := core.Batch[T]{Jobs: int(src.jobs), Strategy: core.Strategy(src.strategy), Eps: src.eps, Monitor: monitor(src.control), MaxAnswers: src.limit}
 	if src.n < 0 {
 		return b, argErrorf("pcct: negative query count %d", src.n)
+	}
+	if src.radii != nil {
+		radii, err := slice[float64](unsafe.Pointer(src.radii), src.n)
+		if err != nil {
+			return b, err
+		}
+		b.Radii = radii
 	}
 	if src.q == nil {
 		if src.ids != nil {
@@ -598,14 +610,15 @@ func resultOf(h C.uintptr_t) (*radiusResult, error) {
 	return rr, nil
 }
 
-// freeResult releases a result handle of any kind (radius or encoding).
+// freeResult releases a result handle of any kind (radius, pairs or
+// encoding).
 func freeResult(h C.uintptr_t) error {
 	v, err := handleValue(h)
 	if err != nil {
 		return err
 	}
 	switch v.(type) {
-	case *radiusResult, *encoded:
+	case *radiusResult, *encoded, *pairResult:
 		cgo.Handle(h).Delete()
 		return nil
 	}

@@ -17,6 +17,9 @@ import (
 //	metric       uint32 kind, float64 p
 //	ids issued   uint32
 //	points       uint32
+//	parameters   version 2 only: uint32 count, then count float64, the
+//	             metric's V, VI or W (Metric.params); an index whose metric
+//	             has none is written as version 1, without this field
 //	then each point, by ascending caller index:
 //	  index      uint32
 //	  point      dim values of the dtype, as the index holds them
@@ -25,6 +28,9 @@ import (
 const (
 	bruteMagic         = "PCCTBRUT"
 	bruteFormatVersion = 1
+	// bruteParamsVersion is the format of an index whose metric has
+	// parameters.
+	bruteParamsVersion = 2
 )
 
 // IsBruteForceEncoding reports whether data starts like an encoded BruteForce (rather
@@ -42,13 +48,24 @@ func (f *BruteForce[T]) Encode() []byte {
 	size := binary.Size(zero)
 	buf := make([]byte, 0, 48+f.n*(4+f.dim*size))
 	buf = append(buf, bruteMagic...)
-	buf = le.AppendUint32(buf, bruteFormatVersion)
+	params := f.metric.params()
+	if params == nil {
+		buf = le.AppendUint32(buf, bruteFormatVersion)
+	} else {
+		buf = le.AppendUint32(buf, bruteParamsVersion)
+	}
 	buf = le.AppendUint32(buf, uint32(size))
 	buf = le.AppendUint32(buf, uint32(f.dim))
 	buf = le.AppendUint32(buf, uint32(f.metric.Kind))
 	buf = le.AppendUint64(buf, math.Float64bits(f.metric.P))
 	buf = le.AppendUint32(buf, uint32(f.nids))
 	buf = le.AppendUint32(buf, uint32(f.n))
+	if params != nil {
+		buf = le.AppendUint32(buf, uint32(len(params)))
+		for _, x := range params {
+			buf = le.AppendUint64(buf, math.Float64bits(x))
+		}
+	}
 	for _, id := range f.LiveIDs(nil) {
 		buf = le.AppendUint32(buf, uint32(id))
 		for _, v := range f.Point(int(id)) {
@@ -77,8 +94,9 @@ func DecodeBruteForce[T Float](data []byte) (f *BruteForce[T], err error) {
 		return nil, errors.New("core: decode: checksum mismatch: the data is truncated or damaged")
 	}
 	r := &reader{b: body[len(bruteMagic):]}
-	if v := r.u32(); v != bruteFormatVersion {
-		return nil, fmt.Errorf("core: decode: format version %d, this library reads %d", v, bruteFormatVersion)
+	version := r.u32()
+	if version != bruteFormatVersion && version != bruteParamsVersion {
+		return nil, fmt.Errorf("core: decode: format version %d, this library reads %d and %d", version, bruteFormatVersion, bruteParamsVersion)
 	}
 	var zero T
 	if size := r.u32(); int(size) != binary.Size(zero) {
@@ -88,8 +106,22 @@ func DecodeBruteForce[T Float](data []byte) (f *BruteForce[T], err error) {
 	m := Metric{Kind: MetricKind(r.u32()), P: r.f64()}
 	nids := r.u32()
 	n := r.u32()
+	if version == bruteParamsVersion {
+		count := r.u32()
+		if uint64(count)*8 > uint64(len(r.b)) {
+			return nil, fmt.Errorf("core: decode: %d metric parameters cannot fit in %d bytes", count, len(r.b))
+		}
+		params := make([]float64, count)
+		for i := range params {
+			params[i] = r.f64()
+		}
+		m = m.withParams(params)
+	}
 	if r.err != nil {
 		return nil, r.err
+	}
+	if m.Kind == Custom {
+		return nil, errors.New("core: decode: the index was built with a custom metric, which its encoding cannot hold")
 	}
 	if dim < 1 {
 		return nil, fmt.Errorf("core: decode: dimension %d", dim)

@@ -223,10 +223,11 @@ func (f *BruteForce[T]) KNearestBatch(b Batch[T], k int, dist []T, idx []int64) 
 	})
 }
 
-// WithinBatch finds, for every query in b, every point within distance r,
-// as Tree.WithinBatch does, with the same answers.
+// WithinBatch finds, for every query in b, every point within distance r
+// (or b.Radii[i] for query i), as Tree.WithinBatch does, with the same
+// answers in the same order.
 func (f *BruteForce[T]) WithinBatch(b Batch[T], r float64, sorted bool) (*RadiusResult[T], error) {
-	nq, b, err := radiusBatch(b, f, f.metric, r, nil)
+	nq, r, b, err := radiusBatch(b, f, f.metric, r, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -237,17 +238,18 @@ func (f *BruteForce[T]) WithinBatch(b Batch[T], r float64, sorted bool) (*Radius
 		sqs := f.screenBlock(s, b, lo, hi, 0, sr)
 		for i, sq := range sqs {
 			q, _ := b.query(f, lo+i)
+			qr := b.searchRadius(f.metric, lo+i, sr)
 			var ds []float64
 			var ids []int32
 			keep := func(d float64, id int32) {
-				if d <= sr {
+				if d <= qr {
 					ds = append(ds, outDist(f.metric, d))
 					ids = append(ids, id)
 				}
 			}
 			if sq.exact {
 				s.exclude = sq.exclude
-				f.scanExact(s, q, sr, keep)
+				f.scanExact(s, q, qr, keep)
 			} else {
 				for _, id := range sq.cands {
 					keep(f.dist(q, f.Point(int(id))), id)
@@ -261,6 +263,8 @@ func (f *BruteForce[T]) WithinBatch(b Batch[T], r float64, sorted bool) (*Radius
 			}
 			if sorted {
 				sortPairs(ds, ids)
+			} else {
+				sortByIndex(ds, ids)
 			}
 			res.dist[lo+i], res.idx[lo+i], res.counts[lo+i] = ds, ids, int64(len(ds))
 		}
@@ -273,10 +277,10 @@ func (f *BruteForce[T]) WithinBatch(b Batch[T], r float64, sorted bool) (*Radius
 }
 
 // CountWithinBatch writes to counts[i] the number of points within distance
-// r (d <= r) of query i of b, as Tree.CountWithinBatch does: what
+// r (d <= r, or b.Radii[i]) of query i of b, as Tree.CountWithinBatch does: what
 // WithinBatch would find, without keeping it.
 func (f *BruteForce[T]) CountWithinBatch(b Batch[T], r float64, counts []int64) error {
-	nq, b, err := radiusBatch(b, f, f.metric, r, counts)
+	nq, r, b, err := radiusBatch(b, f, f.metric, r, counts)
 	if err != nil {
 		return err
 	}
@@ -285,13 +289,14 @@ func (f *BruteForce[T]) CountWithinBatch(b Batch[T], r float64, counts []int64) 
 		sqs := f.screenBlock(s, b, lo, hi, 0, sr)
 		for i, sq := range sqs {
 			q, _ := b.query(f, lo+i)
+			qr := b.searchRadius(f.metric, lo+i, sr)
 			var c int64
 			if sq.exact {
 				s.exclude = sq.exclude
-				f.scanExact(s, q, sr, func(float64, int32) { c++ })
+				f.scanExact(s, q, qr, func(float64, int32) { c++ })
 			} else {
 				for _, id := range sq.cands {
-					if f.dist(q, f.Point(int(id))) <= sr {
+					if f.dist(q, f.Point(int(id))) <= qr {
 						c++
 					}
 				}
@@ -305,7 +310,8 @@ func (f *BruteForce[T]) CountWithinBatch(b Batch[T], r float64, counts []int64) 
 
 // screenBlock screens queries lo..hi-1 of b against every live point and
 // returns their states: for k > 0 the candidates for the k nearest, for
-// k = 0 those that may lie within search distance r. A query marked exact
+// k = 0 those that may lie within search distance r (or the query's own,
+// b.Radii). A query marked exact
 // was not screened (its caller measures every point).
 func (f *BruteForce[T]) screenBlock(s *scratch, b Batch[T], lo, hi, k int, r float64) []screenQuery {
 	if s.flat == nil {
@@ -359,7 +365,7 @@ func (f *BruteForce[T]) screenBlock(s *scratch, b Batch[T], lo, hi, k int, r flo
 		}
 		screened = true
 		if k == 0 {
-			sq.limit = sq.radiusThreshold(r)
+			sq.limit = sq.radiusThreshold(b.searchRadius(f.metric, lo+i, r))
 		}
 	}
 	if !screened {

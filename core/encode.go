@@ -21,6 +21,9 @@ import (
 //	ids issued   uint32
 //	nodes        uint32
 //	evaluations  int64 (distance evaluations spent building)
+//	parameters   version 2 only: uint32 count, then count float64, the
+//	             metric's V, VI or W (Metric.params); a tree whose metric
+//	             has none is written as version 1, without this field
 //	then each node, parents before children (node 0 is the root):
 //	  parent     uint32 (the parent's position; 0xFFFFFFFF for the root)
 //	  level      int32 (ignored for the root)
@@ -36,6 +39,8 @@ import (
 const (
 	magic         = "PCCTTREE"
 	formatVersion = 1
+	// paramsVersion is the format of a tree whose metric has parameters.
+	paramsVersion = 2
 	noParent      = math.MaxUint32
 )
 
@@ -48,7 +53,12 @@ func (t *Tree[T]) Encode() []byte {
 	size := binary.Size(zero)
 	buf := make([]byte, 0, 64+t.nodes*(12+t.s.dim*size)+t.n*4)
 	buf = append(buf, magic...)
-	buf = le.AppendUint32(buf, formatVersion)
+	params := t.metric.params()
+	if params == nil {
+		buf = le.AppendUint32(buf, formatVersion)
+	} else {
+		buf = le.AppendUint32(buf, paramsVersion)
+	}
 	buf = le.AppendUint32(buf, uint32(size))
 	buf = le.AppendUint32(buf, uint32(t.s.dim))
 	buf = le.AppendUint32(buf, uint32(t.metric.Kind))
@@ -58,6 +68,12 @@ func (t *Tree[T]) Encode() []byte {
 	buf = le.AppendUint32(buf, uint32(t.s.nids))
 	buf = le.AppendUint32(buf, uint32(t.nodes))
 	buf = le.AppendUint64(buf, uint64(t.buildEvals))
+	if params != nil {
+		buf = le.AppendUint32(buf, uint32(len(params)))
+		for _, x := range params {
+			buf = le.AppendUint64(buf, math.Float64bits(x))
+		}
+	}
 	order := t.preorder()
 	pos := make(map[int32]uint32, len(order))
 	for i, u := range order {
@@ -92,7 +108,13 @@ func (t *Tree[T]) Encode() []byte {
 // whose structure is inconsistent (a parent after its child, levels not
 // decreasing, the cover condition broken, an index held twice, a
 // non-finite coordinate).
-func Decode[T Float](data []byte) (t *Tree[T], err error) {
+func Decode[T Float](data []byte) (*Tree[T], error) { return decode[T](data, nil) }
+
+// DecodeWith is Decode for a tree built with a Custom metric: m is that
+// metric again (NewCustom), which the encoding cannot hold.
+func DecodeWith[T Float](data []byte, m Metric) (*Tree[T], error) { return decode[T](data, &m) }
+
+func decode[T Float](data []byte, custom *Metric) (t *Tree[T], err error) {
 	defer catch(&err)
 	if len(data) < len(magic)+4 || string(data[:len(magic)]) != magic {
 		return nil, errors.New("core: decode: not a pcct tree (bad magic)")
@@ -102,8 +124,9 @@ func Decode[T Float](data []byte) (t *Tree[T], err error) {
 		return nil, errors.New("core: decode: checksum mismatch: the data is truncated or damaged")
 	}
 	r := &reader{b: body[len(magic):]}
-	if v := r.u32(); v != formatVersion {
-		return nil, fmt.Errorf("core: decode: format version %d, this library reads %d", v, formatVersion)
+	version := r.u32()
+	if version != formatVersion && version != paramsVersion {
+		return nil, fmt.Errorf("core: decode: format version %d, this library reads %d and %d", version, formatVersion, paramsVersion)
 	}
 	var zero T
 	if size := r.u32(); int(size) != binary.Size(zero) {
@@ -116,13 +139,35 @@ func Decode[T Float](data []byte) (t *Tree[T], err error) {
 	nids := r.u32()
 	nodes := r.u32()
 	evals := int64(r.u64())
+	if version == paramsVersion {
+		count := r.u32()
+		if uint64(count)*8 > uint64(len(r.b)) {
+			return nil, fmt.Errorf("core: decode: %d metric parameters cannot fit in %d bytes", count, len(r.b))
+		}
+		params := make([]float64, count)
+		for i := range params {
+			params[i] = r.f64()
+		}
+		m = m.withParams(params)
+	}
 	if r.err != nil {
 		return nil, r.err
+	}
+	switch {
+	case m.Kind == Custom && (custom == nil || custom.Kind != Custom):
+		return nil, errors.New("core: decode: the tree was built with a custom metric: decode it with DecodeWith and that metric")
+	case m.Kind == Custom:
+		m = *custom
+	case custom != nil:
+		return nil, fmt.Errorf("core: decode: the tree's metric is %v, not a custom one: decode it with Decode", m)
 	}
 	if dim < 1 {
 		return nil, fmt.Errorf("core: decode: dimension %d", dim)
 	}
 	if err := m.Validate(); err != nil {
+		return nil, fmt.Errorf("core: decode: %w", err)
+	}
+	if err := checkDim(m, dim); err != nil {
 		return nil, fmt.Errorf("core: decode: %w", err)
 	}
 	b, err := Options{Base: base}.base()

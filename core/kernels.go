@@ -10,6 +10,9 @@ import "math"
 
 // fastKernel returns the kernel for metric m on rows of dimension dim.
 func fastKernel[T Float](m Metric, dim int) distFunc[T] {
+	if k := extKernel[T](m.Canonical()); k != nil {
+		return k
+	}
 	var zero T
 	switch any(zero).(type) {
 	case float64:

@@ -35,6 +35,35 @@ const (
 	// Haversine is the great-circle distance on the unit sphere between
 	// points given as (latitude, longitude) in radians; dimension 2 only.
 	Haversine
+	// The metrics below are those of extkernels.go: scikit-learn's
+	// BallTree metrics that satisfy the triangle inequality, computed as
+	// scikit-learn's DistanceMetric computes them.
+
+	// SEuclidean is the standardised Euclidean distance
+	// sqrt(sum (a_i - b_i)^2 / V_i), with the variances V (Metric.V).
+	SEuclidean
+	// Mahalanobis is sqrt((a - b)' VI (a - b)) with VI (Metric.VI) the
+	// inverse of a covariance matrix, symmetric positive definite.
+	Mahalanobis
+	// Canberra is sum |a_i - b_i| / (|a_i| + |b_i|), terms with a zero
+	// denominator left out.
+	Canberra
+	// Hamming is the fraction of coordinates that differ.
+	Hamming
+	// Jaccard, RogersTanimoto, SokalMichener and SokalSneath are distances
+	// between boolean vectors (a coordinate is true when it is not zero):
+	// with N the dimension, NEQ the coordinates that differ, NTT those
+	// true in both and NNZ those true in either, Jaccard is NEQ/NNZ,
+	// RogersTanimoto and SokalMichener 2 NEQ/(N + NEQ), SokalSneath
+	// NEQ/(NEQ + NTT/2); 0 between equal vectors. A tree with one of them
+	// stores its points as 0 and 1.
+	Jaccard
+	RogersTanimoto
+	SokalMichener
+	SokalSneath
+	// Custom is a metric of the caller's, a Distancer (custom.go), made
+	// by NewCustom.
+	Custom
 )
 
 // String returns the metric family's name as scikit-learn spells it.
@@ -53,20 +82,39 @@ func (k MetricKind) String() string {
 	case Haversine:
 		return "haversine"
 	}
+	if name, ok := extNames[k]; ok {
+		return name
+	}
+	if k == Custom {
+		return "custom"
+	}
 	return fmt.Sprintf("MetricKind(%d)", int(k))
 }
 
 // Metric is a distance function: a family and, for Minkowski, its power P.
-// The zero value is the Euclidean metric.
+// The zero value is the Euclidean metric. Metrics with a vector of
+// parameters (SEuclidean's variances, Mahalanobis's matrix, a weighted
+// Minkowski's weights) are made by NewSEuclidean, NewMahalanobis and
+// NewWeightedMinkowski; Metrics compare equal when their families and
+// parameters are equal.
 type Metric struct {
 	Kind MetricKind
 	// P is the power of a Minkowski metric; it is ignored by the others.
 	P float64
+	// par holds the parameter vector's float64 bits (see Params), as a
+	// string so that Metric stays comparable.
+	par string
+	// custom is the Distancer of a Custom metric (compared by identity).
+	custom *customMetric
 }
 
 // ParseMetric returns the metric called name, with power p for "minkowski".
 // It accepts scikit-learn's names and aliases: euclidean (l2), manhattan
-// (cityblock, l1), chebyshev (infinity), minkowski.
+// (cityblock, l1), chebyshev (infinity), minkowski, cosine, haversine, and
+// the metrics of extkernels.go (seuclidean, mahalanobis, canberra, hamming,
+// jaccard, rogerstanimoto, sokalmichener, sokalsneath). SEuclidean and
+// Mahalanobis come without their V or VI, which the caller sets (Validate
+// then checks them).
 func ParseMetric(name string, p float64) (Metric, error) {
 	var m Metric
 	switch strings.ToLower(name) {
@@ -83,7 +131,11 @@ func ParseMetric(name string, p float64) (Metric, error) {
 	case "haversine":
 		m = Metric{Kind: Haversine}
 	default:
-		return Metric{}, fmt.Errorf("core: unknown metric %q; supported: euclidean, manhattan, chebyshev, minkowski, cosine, haversine", name)
+		k, ok := extKinds[strings.ToLower(name)]
+		if !ok {
+			return Metric{}, fmt.Errorf("core: unknown metric %q; supported: euclidean, manhattan, chebyshev, minkowski, cosine, haversine, %s", name, extList())
+		}
+		return Metric{Kind: k}, nil
 	}
 	if err := m.Validate(); err != nil {
 		return Metric{}, err
@@ -100,7 +152,13 @@ func (m Metric) Validate() error {
 		if math.IsNaN(m.P) || m.P < 1 {
 			return fmt.Errorf("core: minkowski metric needs p >= 1 to be a metric, got p=%v", m.P)
 		}
-		return nil
+		return m.validateWeights()
+	}
+	if _, ok := extNames[m.Kind]; ok {
+		return m.validateExt()
+	}
+	if m.Kind == Custom {
+		return m.validateCustom()
 	}
 	return fmt.Errorf("core: unknown metric kind %d", int(m.Kind))
 }
@@ -109,7 +167,10 @@ func (m Metric) Validate() error {
 // Minkowski with p = 1, 2 or +Inf becomes Manhattan, Euclidean or Chebyshev.
 func (m Metric) Canonical() Metric {
 	if m.Kind != Minkowski {
-		return Metric{Kind: m.Kind}
+		return Metric{Kind: m.Kind, par: m.par, custom: m.custom}
+	}
+	if m.par != "" {
+		return m // weighted: its own kernel
 	}
 	switch {
 	case m.P == 1:
@@ -124,8 +185,14 @@ func (m Metric) Canonical() Metric {
 
 // String returns the metric's name, with p for Minkowski.
 func (m Metric) String() string {
+	if m.Kind == Minkowski && m.par != "" {
+		return fmt.Sprintf("minkowski(p=%g, weighted)", m.P)
+	}
 	if m.Kind == Minkowski {
 		return fmt.Sprintf("minkowski(p=%g)", m.P)
+	}
+	if m.Kind == Custom && m.custom != nil {
+		return m.custom.name
 	}
 	return m.Kind.String()
 }
@@ -165,6 +232,9 @@ type distFunc[T Float] func(a, b []T) float64
 // points. m must be valid.
 func kernelFor[T Float](m Metric) distFunc[T] {
 	m = m.Canonical()
+	if k := extKernel[T](m); k != nil {
+		return k
+	}
 	switch m.Kind {
 	case Euclidean, Cosine:
 		return euclidean[T]

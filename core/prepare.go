@@ -13,6 +13,9 @@ import (
 
 // checkDim reports whether the metric accepts points of dimension dim.
 func checkDim(m Metric, dim int) error {
+	if err := m.checkParams(dim); err != nil {
+		return err
+	}
 	if m.Kind == Haversine && dim != 2 {
 		return fmt.Errorf("core: the haversine metric needs points of dimension 2 (latitude, longitude in radians), got %d", dim)
 	}
@@ -37,6 +40,12 @@ func prepare[T Float](m Metric, points []T, dim int) ([]T, error) {
 			}
 		}
 		return points, nil
+	}
+	if m.Kind.boolean() {
+		return booleans(points), nil
+	}
+	if err := checkCustom[T](m); err != nil {
+		return nil, err
 	}
 	if m.Kind != Cosine {
 		return points, nil

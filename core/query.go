@@ -50,6 +50,10 @@ type Batch[T Float] struct {
 	// one query's) in memory. A caller sets it from the memory it can spare
 	// and counts the answers with CountWithinBatch to report the size.
 	MaxAnswers int64
+	// Radii, if not nil, gives each query its own radius (>= 0, one per
+	// query) in WithinBatch and CountWithinBatch, whose r is then
+	// ignored.
+	Radii []float64
 }
 
 // ErrTooManyAnswers is the error a TooManyAnswersError matches with
@@ -415,10 +419,11 @@ func (r *RadiusResult[T]) Fill(dist []T, idx []int64) error {
 }
 
 // WithinBatch finds, for every query in b, every point within distance r
-// (d <= r). With sorted, each query's answers are ordered by distance, then
-// caller index; otherwise their order is unspecified.
+// (d <= r), or b.Radii[i] for query i. With sorted, each query's answers
+// are ordered by distance, then caller index; otherwise by caller index
+// alone (scikit-learn's brute force lists them so).
 func (t *Tree[T]) WithinBatch(b Batch[T], r float64, sorted bool) (*RadiusResult[T], error) {
-	nq, b, err := radiusBatch(b, t, t.metric, r, nil)
+	nq, r, b, err := radiusBatch(b, t, t.metric, r, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -426,7 +431,7 @@ func (t *Tree[T]) WithinBatch(b Batch[T], r float64, sorted bool) (*RadiusResult
 	res := newRadiusResult[T](nq, sorted)
 	var found atomic.Int64
 	err = t.run(b, nq, func(s *scratch, i int, q []T) error {
-		t.radius(s, q, sr)
+		t.radius(s, q, b.searchRadius(t.metric, i, sr))
 		if b.MaxAnswers > 0 {
 			if f := found.Add(int64(len(s.rd))); f > b.MaxAnswers {
 				return &TooManyAnswersError{Limit: b.MaxAnswers, Found: f}
@@ -438,6 +443,8 @@ func (t *Tree[T]) WithinBatch(b Batch[T], r float64, sorted bool) (*RadiusResult
 		}
 		if sorted {
 			sortPairs(ds, ids)
+		} else {
+			sortByIndex(ds, ids)
 		}
 		res.dist[i], res.idx[i], res.counts[i] = ds, ids, int64(len(ds))
 		return nil
@@ -448,22 +455,23 @@ func (t *Tree[T]) WithinBatch(b Batch[T], r float64, sorted bool) (*RadiusResult
 	return res.summed(), nil
 }
 
-// radiusBatch checks a batch of radius queries with radius r on an index
-// holding pts under metric m, and the room in counts (when not nil); it
-// returns the number of queries and the batch prepared for searching.
-func radiusBatch[T Float](b Batch[T], pts pointSet[T], m Metric, r float64, counts []int64) (int, Batch[T], error) {
+// radiusBatch checks a batch of radius queries with radius r (or b.Radii)
+// on an index holding pts under metric m, and the room in counts (when not
+// nil); it returns the number of queries, the radius of queries without
+// their own (checkRadii) and the batch prepared for searching.
+func radiusBatch[T Float](b Batch[T], pts pointSet[T], m Metric, r float64, counts []int64) (int, float64, Batch[T], error) {
 	nq, err := b.count(pts)
 	if err != nil {
-		return 0, b, err
+		return 0, 0, b, err
 	}
-	if math.IsNaN(r) || r < 0 {
-		return 0, b, fmt.Errorf("core: radius must be >= 0, got %v", r)
+	if r, err = b.checkRadii(nq, r); err != nil {
+		return 0, 0, b, err
 	}
 	if counts != nil && len(counts) < nq {
-		return 0, b, fmt.Errorf("core: output of %d counts is too small for %d queries", len(counts), nq)
+		return 0, 0, b, fmt.Errorf("core: output of %d counts is too small for %d queries", len(counts), nq)
 	}
 	b, err = b.prepared(m, pts.Dim())
-	return nq, b, err
+	return nq, r, b, err
 }
 
 // newRadiusResult returns an empty result for nq queries.
@@ -486,19 +494,19 @@ func (r *RadiusResult[T]) summed() *RadiusResult[T] {
 }
 
 // CountWithinBatch writes to counts[i] the number of points within distance
-// r (d <= r) of query i of b: what WithinBatch would find, without listing
+// r (d <= r, or b.Radii[i]) of query i of b: what WithinBatch would find, without listing
 // it. Subtrees lying wholly within r count by their weights, unopened, so a
 // radius covering everything costs a few distance evaluations per query,
 // and memory does not grow with the answers. counts must have room for one
 // value per query.
 func (t *Tree[T]) CountWithinBatch(b Batch[T], r float64, counts []int64) error {
-	nq, b, err := radiusBatch(b, t, t.metric, r, counts)
+	nq, r, b, err := radiusBatch(b, t, t.metric, r, counts)
 	if err != nil {
 		return err
 	}
 	sr := t.inRadius(r)
 	return t.run(b, nq, func(s *scratch, i int, q []T) error {
-		counts[i] = t.countWithin(s, q, sr)
+		counts[i] = t.countWithin(s, q, b.searchRadius(t.metric, i, sr))
 		return nil
 	})
 }

@@ -269,7 +269,7 @@ func (f *Flat[T]) KNearestAmong(q Query[T], k int, c Candidates, dist []T, idx [
 
 // WithinAmong measures each query against its candidate rows with the
 // set's kernel and keeps those within distance r (d <= r), sorted by
-// (distance, caller index) with sorted. When the candidates of every query
+// (distance, caller index) with sorted, else by caller index. When the candidates of every query
 // include all rows within r, the answer is a tree's WithinBatch on the
 // same points, bit for bit.
 func (f *Flat[T]) WithinAmong(q Query[T], r float64, sorted bool, c Candidates) (*RadiusResult[T], error) {
@@ -302,6 +302,8 @@ func (f *Flat[T]) WithinAmong(q Query[T], r float64, sorted bool, c Candidates) 
 		}
 		if sorted {
 			sortPairs(ds, ids)
+		} else {
+			sortByIndex(ds, ids)
 		}
 		res.dist[i], res.idx[i], res.counts[i] = ds, ids, int64(len(ds))
 		return nil

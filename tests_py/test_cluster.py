@@ -373,9 +373,15 @@ def test_clustering_a_tree_after_updates_and_snapshots():
     # The snapshot still holds the first 500 points; a fitted estimator works too.
     _check_hdbscan(HDBSCAN(min_cluster_size=10).fit(snap),
                    skc.HDBSCAN(min_cluster_size=10, copy=True).fit(X[:500]))
-    nn = NearestNeighbors().fit(X[:300])
+    nn = NearestNeighbors(algorithm="cover_tree").fit(X[:300])
     np.testing.assert_array_equal(DBSCAN(eps=0.5).fit(nn).labels_,
                                   skc.DBSCAN(eps=0.5).fit(X[:300]).labels_)
+    # A brute-force index has no tree to cluster on: said, not crashed.
+    brute = NearestNeighbors(algorithm="brute").fit(X[:300])
+    for call in (lambda: DBSCAN(eps=0.5).fit(brute), lambda: minimum_spanning_tree(brute),
+                 lambda: HDBSCAN(min_cluster_size=10).fit(brute.tree_)):
+        with pytest.raises(TypeError, match="A BruteForceIndex has no tree, which clustering"):
+            call()
 
 
 def test_tree_metric_must_match():

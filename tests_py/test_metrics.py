@@ -1,5 +1,5 @@
 """Cosine and haversine, computed in Go, against scikit-learn's brute force;
-what pcct refuses (non-metrics, callables, bad input for a metric) and how
+what pcct refuses (non-metrics, bad input for a metric) and how
 it says so."""
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from conftest import check_kneighbors, check_radius, reference_distances
 from pcct import CoverTree, InvalidParameterError, NearestNeighbors
 import pcct
 
-SUPPORTED = ("'chebyshev', 'cityblock', 'cosine', 'euclidean', 'haversine', 'infinity', "
-             "'l1', 'l2', 'manhattan', 'minkowski'")
+SUPPORTED = ("'canberra', 'chebyshev', 'cityblock', 'cosine', 'euclidean', 'hamming', "
+             "'haversine', 'infinity', 'jaccard', 'l1', 'l2', 'mahalanobis', 'manhattan', "
+             "'minkowski', 'rogerstanimoto', 'seuclidean', 'sokalmichener', 'sokalsneath'")
 
 
 def _cosine_data(n, d, seed, dtype=np.float64):
@@ -247,11 +248,11 @@ def test_haversine_refuses_latitudes_beyond_the_poles(where):
         ("sqeuclidean", "not a metric .*use 'euclidean'"),
         ("correlation", "not a metric; subtract each row's mean and use 'cosine'"),
         ("precomputed", "needs the points themselves"),
-        ("mahalanobis", "whiten"),
-        ("seuclidean", "scale the columns"),
-        ("hamming", "pcct does not implement it"),
-        ("jaccard", "pcct does not implement it"),
-        ("braycurtis", "pcct does not implement it"),
+        ("braycurtis", "not a metric .*triangle inequality fails.*use 'canberra'"),
+        ("dice", "not a metric .*use 'jaccard'"),
+        ("russellrao", "not a metric: it puts a vector with zeros at a positive distance"),
+        ("wminkowski", "use 'minkowski' with metric_params"),
+        ("nonsense", "pcct does not implement it"),
     ],
 )
 def test_unsupported_metric_names_list_what_is_supported(metric, hint):
@@ -263,16 +264,19 @@ def test_unsupported_metric_names_list_what_is_supported(metric, hint):
         CoverTree(np.eye(3), metric=metric)
 
 
-def test_callable_metric_is_refused_with_the_reason():
+def test_callable_metric_is_served():
+    """Python functions are metrics too (slow: test_callable.py checks
+    them); an object that is neither a name nor a function is refused."""
+
     def my_distance(a, b):
         return float(np.abs(a - b).sum())
 
-    with pytest.raises(ValueError, match=r"must be a str among \{" + SUPPORTED + r"\}. Got <function "
-                                         r".*my_distance.* instead: Python callables are not supported: "
-                                         r"pcct computes every distance in Go"):
-        NearestNeighbors(metric=my_distance).fit(np.eye(3))
-    with pytest.raises(ValueError, match="Python callables are not supported"):
-        CoverTree(np.eye(3), metric=my_distance)
+    d, i = NearestNeighbors(n_neighbors=2, metric=my_distance).fit(np.eye(3)).kneighbors([[1, 0, 0]])
+    assert i.tolist() == [[0, 1]] and d.tolist() == [[0.0, 2.0]]
+    assert CoverTree(np.eye(3), metric=my_distance).metric is my_distance
+    with pytest.raises(ValueError, match=r"must be a str among \{" + SUPPORTED + r"\}. Got 3 instead: "
+                                         r"a metric is named by a string"):
+        NearestNeighbors(metric=3).fit(np.eye(3))
 
 
 @pytest.mark.parametrize("metric", ["cosine", "haversine"])

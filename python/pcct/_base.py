@@ -33,7 +33,9 @@ from . import _format, _search
 from ._validation import (
     POINTS_DTYPE,
     as_float,
+    CUSTOM,
     check_estimator_params,
+    check_savable,
     check_ids,
     check_metric_domain,
     check_mode,
@@ -173,8 +175,10 @@ class NeighborsBase(BaseEstimator):
                 ensure_all_finite=True,
             ))
             check_metric_domain(code, X)
-            check_device(getattr(self, "device", "auto"), code, p, type(self).__name__)
-            tree, choice = self._fit_index(X, code, p)
+            check_device(getattr(self, "device", "auto"), code, p, type(self).__name__,
+                         weighted=effective_params.get("w") is not None)
+            tree, choice = self._fit_index(X, code, p, effective_params,
+                                           effective_metric if code == CUSTOM else None)
         except BaseException:
             for a in ("n_features_in_", "feature_names_in_"):
                 self.__dict__.pop(a, None)
@@ -189,15 +193,19 @@ class NeighborsBase(BaseEstimator):
         self.algorithm_choice_ = choice
         return self
 
-    def _fit_index(self, X, code, p):
+    def _fit_index(self, X, code, p, metric_params=None, func=None):
         """The index the queries will run on, over the checked rows of X
-        (C-contiguous float32 or float64) with the metric (code, p): a
+        (C-contiguous float32 or float64) with the metric (code, p) and its
+        parameters (``effective_metric_params_``: V, VI or w), or the
+        Python function ``func`` with its keyword arguments: a
         :class:`CoverTree` or a :class:`BruteForceIndex`, as the
         ``algorithm`` parameter says or (for "auto") as the library
-        chooses; it copies X into Go (no Python copy is kept). Returns
-        (index, the evidence "auto" chose from or None)."""
+        chooses (a Python function is served by a cover tree only); it
+        copies X into Go (no Python copy is kept). Returns (index, the
+        evidence "auto" chose from or None)."""
         return build_index(X, code, p, self.n_jobs, 0, self.search, self._verbose(),
-                           getattr(self, "algorithm", "cover_tree"))
+                           getattr(self, "algorithm", "cover_tree"),
+                           metric_params=metric_params, func=func)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -224,6 +232,7 @@ class NeighborsBase(BaseEstimator):
         """
         check_is_fitted(self)
         tree = self.tree_
+        check_savable(tree._code, type(self).__name__)
         body = tree._version.encode()  # one version for the whole file
         attrs = {
             "effective_metric_": self.effective_metric_,
@@ -283,7 +292,7 @@ class NeighborsBase(BaseEstimator):
 class UpdatesMixin:
     """``insert``, ``delete`` and ``snapshot`` of a fitted estimator."""
 
-    def insert(self, X):
+    def insert(self, X, ids=None):
         """Add points to the fitted estimator, without a refit.
 
         The tree is not changed in place: a new version holding the old and
@@ -299,25 +308,32 @@ class UpdatesMixin:
             2-D, at least one row, ``n_features_in_`` features, the same
             feature names if fit had them) and converted to the fitted
             dtype.
+        ids : array-like of int, default=None
+            Ids of your choosing for the new points (faiss's
+            ``add_with_ids``): one per row, int64, >= 0, distinct, none of
+            them live (a deleted id may be given again). Every answer then
+            names the points by these ids, ``ids_`` lists them and the
+            graphs have a column for each id below ``n_ids_``. None: the
+            next unused ids.
 
         Returns
         -------
         ids : ndarray of shape (n_points,), int64
             The ids of the new points, in the order of the rows of ``X``:
-            the next ``n_points`` unused ids (``n_ids_`` before the call
-            onwards).
+            ``ids``, or the next ``n_points`` unused ids (``n_ids_`` before
+            the call onwards).
 
         Raises
         ------
         ReadOnlyError
             If the estimator is a snapshot.
         ValueError
-            If ``X`` is invalid.
+            If ``X`` or ``ids`` is invalid (nothing is inserted then).
         """
         check_is_fitted(self)
         self._check_writable("insert")
         X = self._check_queries(X)
-        return self.tree_._insert_checked(X, self._jobs(), self._verbose())
+        return self.tree_._insert_checked(X, self._jobs(), self._verbose(), ids=ids)
 
     def delete(self, ids):
         """Remove points from the fitted estimator, by id.
@@ -520,7 +536,11 @@ class RadiusNeighborsMixin:
         v = tree._version
         if X is not None:
             X = self._check_queries(X)
-        radius = check_radius(self.radius if radius is None else radius, "radius")
+        # A radius given to the call may be one per query; the
+        # constructor's is one number.
+        nq = v.n_samples if X is None else X.shape[0]
+        radius = (check_radius(self.radius, "radius") if radius is None
+                  else check_radius(radius, "radius", n_queries=nq))
         counts, dist, ind = tree._radius(
             X, radius, sort_results, self._jobs(), version=v,
             counts_only=counts_only, verbose=self._verbose(), what=what, extra=extra,
@@ -538,15 +558,17 @@ class RadiusNeighborsMixin:
         X : array-like of shape (n_queries, n_features), default=None
             The query points. If None, the live fitted points in ascending
             id order (row i is id ``ids_[i]``), each not its own neighbour.
-        radius : float, default=None
-            Limiting distance of neighbours; default: the value passed to
-            the constructor.
+        radius : float or array-like of shape (n_queries,), default=None
+            Limiting distance of neighbours: one for every query, or one per
+            query (as scipy's and scikit-learn's trees take it; answered on
+            the CPU whatever the device). Default: the value passed to the
+            constructor.
         return_distance : bool, default=True
             Whether to return the distances.
         sort_results : bool, default=False
             If True, each query's neighbours are sorted by distance (ties by
-            id); needs ``return_distance=True``. Otherwise their order is
-            unspecified.
+            id); needs ``return_distance=True``. Otherwise they come by
+            ascending id, as scikit-learn's brute force lists them.
 
         Returns
         -------
@@ -574,9 +596,9 @@ class RadiusNeighborsMixin:
         X : array-like of shape (n_queries, n_features), default=None
             The query points. If None, the live fitted points in ascending
             id order (row i is id ``ids_[i]``), each not its own neighbour.
-        radius : float, default=None
-            Radius of neighbourhoods; default: the value passed to the
-            constructor.
+        radius : float or array-like of shape (n_queries,), default=None
+            Radius of neighbourhoods, one for every query or one per query;
+            default: the value passed to the constructor.
         mode : {"connectivity", "distance"}, default="connectivity"
             "connectivity" gives ones; "distance" gives the distances.
         sort_results : bool, default=False

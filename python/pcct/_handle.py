@@ -93,13 +93,18 @@ def raw_stats(handle):
     return [int(out[i]) for i in range(min(written.value, len(STAT_FIELDS)))]
 
 
-def build(X, code, p, seed, jobs, verbose=False, algorithm="cover_tree"):
+def build(X, code, p, seed, jobs, verbose=False, algorithm="cover_tree", ids=None, params=None,
+          pymetric=None):
     """A new version holding the rows of X (checked, C-contiguous float32 or
-    float64), with ids 0..n-1, built as ``algorithm`` says (a key of
-    :data:`ALGORITHMS`); in a worker thread when it is long, so that Ctrl-C
-    stops it. Returns (version, choice): with "auto", choice is the
-    evidence the library chose from (a dict of :data:`CHOICE_FIELDS`),
-    else None."""
+    float64), with ids 0..n-1, or ``ids`` (checked: see
+    ``_validation.check_new_ids``), under the metric (code, p) with its
+    parameter vector ``params`` (``_validation.metric_vector``, or None),
+    or the Python function of ``pymetric`` (a ``_callback.PyMetric``),
+    built as ``algorithm`` says (a key of :data:`ALGORITHMS`; a Python
+    function builds a cover tree only); in a worker thread when it is long,
+    so that Ctrl-C stops it. Returns (version, choice): with "auto", choice
+    is the evidence the library chose from (a dict of
+    :data:`CHOICE_FIELDS`), else None."""
     n, d = X.shape
     dtype = DTYPES[X.dtype]
     jobs = min(jobs, _MAX_JOBS)
@@ -109,13 +114,29 @@ def build(X, code, p, seed, jobs, verbose=False, algorithm="cover_tree"):
     def work(control):
         handle = _lib.c_uintptr(0)
         choice = (ctypes.c_double * (1 + len(CHOICE_FIELDS)))()
-        _lib.check(
-            lib.pcct_index_build(
+        if pymetric is not None:
+            if algo != ALGORITHMS["cover_tree"]:  # pragma: no cover - refused by the callers
+                raise ValueError("pcct: a Python function metric needs a cover tree")
+            st = lib.pcct_tree_build_callback(
+                ptr(X), dtype, n, d, pymetric.pointer, pymetric.name.encode(), seed, jobs,
+                control, ctypes.byref(handle),
+            )
+        elif params is None:
+            st = lib.pcct_index_build(
                 ptr(X), dtype, n, d, code, p, seed, jobs, algo, control, ctypes.byref(handle),
                 choice,
             )
-        )
-        return TreeVersion(handle.value), list(choice)
+        else:
+            st = lib.pcct_index_build_metric(
+                ptr(X), dtype, n, d, code, p, ptr(params), params.size, seed, jobs, algo,
+                control, ctypes.byref(handle), choice,
+            )
+        _lib.check(st)
+        if ids is None:
+            return TreeVersion(handle.value, keep=pymetric), list(choice)
+        labels = ids.copy()
+        labels.setflags(write=False)
+        return TreeVersion(handle.value, labels, int(ids.max()) + 1, keep=pymetric), list(choice)
 
     version, choice = _run.run(work, total=n, desc="pcct fit", unit="points", verbose=verbose,
                                cost=float(n) * n * d)
@@ -129,12 +150,25 @@ def build(X, code, p, seed, jobs, verbose=False, algorithm="cover_tree"):
     return version, out
 
 
+def _free(handle, keep):
+    """Free a version's handle (its finalizer); ``keep``, what Go calls back
+    into, is held until then."""
+    _lib.free_tree(handle)
+
+
 class TreeVersion:
     """One immutable version of a Go tree; owns (and frees) its handle.
 
     Updates never change a version: they make a new one. A CoverTree holds
     its current version; a snapshot is another CoverTree holding the same
     version object, so the handle lives while anything refers to it.
+
+    **Ids.** The Go tree numbers its points 0, 1, ... in the order they
+    came (its caller indices). Those are the ids, unless the caller chose
+    its own at an insertion (``insert(X, ids=...)``, faiss's
+    ``add_with_ids``): the version then carries ``labels``, the id of every
+    caller index, and translates at the boundary: answers going out
+    (:meth:`public`) and ids coming in (:meth:`internal`).
 
     Attributes
     ----------
@@ -143,27 +177,45 @@ class TreeVersion:
     n_samples : int
         Live points.
     n_ids : int
-        Ids issued (every id is below it).
+        One past the largest id ever issued (every id is below it).
     n_features : int
         Dimension of the points.
     dtype : numpy.dtype
         float32 or float64.
+    labels : ndarray of int64 or None
+        The id of each of the Go tree's caller indices (read-only), or None
+        when the ids are the caller indices themselves.
+    keep : object or None
+        The Python function the tree's metric calls back into
+        (``_callback.PyMetric``), or None.
     algorithm : str
         "cover_tree" or "brute": the index the handle holds.
     """
 
-    __slots__ = ("handle", "n_samples", "n_ids", "n_features", "dtype", "algorithm", "_ids",
-                 "_queries", "_lock", "_finalizer", "__weakref__")
+    __slots__ = ("handle", "n_samples", "n_ids", "n_features", "dtype", "labels", "keep",
+                 "algorithm", "_n_go", "_ids", "_order", "_queries", "_lock", "_finalizer",
+                 "__weakref__")
 
-    def __init__(self, handle):
+    def __init__(self, handle, labels=None, n_ids=None, keep=None):
         self.handle = handle
-        self._finalizer = weakref.finalize(self, _lib.free_tree, handle)
+        # What Go calls back into (a _callback.PyMetric), kept alive while
+        # this version lives; the finalizer holds it too, so the handle is
+        # freed before it.
+        self.keep = keep
+        self._finalizer = weakref.finalize(self, _free, handle, keep)
         self._ids = None
+        self._order = None
         s = raw_stats(handle)
         self.n_samples = s[0]
         self.n_features = s[1]
         self.dtype = DTYPE_OF_CODE[s[2]]
-        self.n_ids = s[12] if len(s) > 12 else s[0]
+        self._n_go = s[12] if len(s) > 12 else s[0]  # caller indices issued by Go
+        if labels is not None and len(labels) != self._n_go:
+            raise ValueError(
+                f"pcct: {len(labels)} ids for the {self._n_go} points the tree has held"
+            )
+        self.labels = labels
+        self.n_ids = self._n_go if labels is None else int(n_ids)
         self.algorithm = _ALGORITHM_NAMES.get(s[19] if len(s) > 19 else 1, "cover_tree")
         self._queries = 0  # queries answered on this version, for stats()
         self._lock = threading.Lock()
@@ -175,34 +227,72 @@ class TreeVersion:
 
     @property
     def contiguous(self):
-        """Whether the live ids are exactly 0..n_samples-1 (none deleted)."""
-        return self.n_samples == self.n_ids
+        """Whether the live ids are exactly 0..n_samples-1 (none deleted,
+        none chosen by the caller)."""
+        return self.labels is None and self.n_samples == self.n_ids
 
     def work_bound(self, rows):
         """The brute-force work bound of a call over ``rows`` rows (see
         ``_run.THREAD_WORK``): rows x points x features."""
         return float(rows) * max(self.n_samples, 1) * self.n_features
 
+    def _go_live_ids(self):
+        """The Go tree's live caller indices, ascending."""
+        n = self.n_samples
+        if self.n_samples == self._n_go:
+            return np.arange(n, dtype=np.int64)
+        ids = np.empty(n, dtype=np.int64)
+        written = ctypes.c_int64(0)
+        _lib.check(_lib.lib().pcct_tree_live_ids(self.handle, ptr(ids), n, ctypes.byref(written)))
+        if written.value != n:  # pragma: no cover - a library bug
+            raise RuntimeError(f"pcct: the tree reported {n} points but lists {written.value} ids")
+        return ids
+
     def live_ids(self):
         """The live ids, ascending, as a read-only int64 array (cached)."""
         ids = self._ids
         if ids is None:
-            n = self.n_samples
-            if self.contiguous:
-                ids = np.arange(n, dtype=np.int64)
+            go = self._go_live_ids()
+            if self.labels is None:
+                ids, order = go, go
             else:
-                ids = np.empty(n, dtype=np.int64)
-                written = ctypes.c_int64(0)
-                _lib.check(
-                    _lib.lib().pcct_tree_live_ids(self.handle, ptr(ids), n, ctypes.byref(written))
-                )
-                if written.value != n:  # pragma: no cover - a library bug
-                    raise RuntimeError(
-                        f"pcct: the tree reported {n} points but lists {written.value} ids"
-                    )
+                lab = self.labels[go]
+                perm = np.argsort(lab, kind="stable")
+                ids, order = lab[perm], go[perm]
             ids.setflags(write=False)
-            self._ids = ids
+            order.setflags(write=False)
+            self._ids, self._order = ids, order
         return ids
+
+    def query_ids(self):
+        """The Go caller indices of the live points in the order of
+        :meth:`live_ids` (what a query of the fitted points runs on)."""
+        self.live_ids()
+        return self._order
+
+    def public(self, ind):
+        """The ids of Go caller indices (an int64 array; entries below 0,
+        the marks of missing neighbours, are kept)."""
+        if self.labels is None:
+            return ind
+        out = np.array(ind, dtype=np.int64, copy=True)
+        found = out >= 0
+        out[found] = self.labels[out[found]]
+        return out
+
+    def internal(self, ids, action="Nothing was changed"):
+        """The Go caller indices of the live points with these ids (a 1-D
+        int64 array); ValueError naming the first id that is not live."""
+        if self.labels is None:
+            return ids
+        live = self.live_ids()
+        pos = np.searchsorted(live, ids)
+        ok = pos < live.size
+        ok[ok] = live[pos[ok]] == ids[ok]
+        if not ok.all():
+            bad = int(ids[np.argmin(ok)])
+            raise ValueError(f"id {bad} is not in the tree. {action}.")
+        return self._order[pos]
 
     def metric(self):
         """(metric kind, Minkowski power) of the tree, as the library has
@@ -214,13 +304,22 @@ class TreeVersion:
 
     # -- new versions ----------------------------------------------------------
 
-    def insert(self, X, jobs, verbose=False):
+    def insert(self, X, jobs, verbose=False, ids=None):
         """A new version holding this one's points and the rows of X
-        (checked, C-contiguous, in the tree's dtype); returns (version, first
-        new id)."""
+        (checked, C-contiguous, in the tree's dtype), with the ids ``ids``
+        (checked: see ``_validation.check_new_ids``) or, when None, the
+        next unused ones; returns (version, the new points' ids)."""
         n = X.shape[0]
         jobs = min(jobs, _MAX_JOBS)
         lib = _lib.lib()
+        labels, n_ids = None, None
+        if self.labels is not None or ids is not None:
+            # The Go tree numbers the new points from self._n_go on.
+            old = self.labels if self.labels is not None else np.arange(self._n_go, dtype=np.int64)
+            new = ids if ids is not None else np.arange(self.n_ids, self.n_ids + n, dtype=np.int64)
+            labels = np.concatenate([old, new])
+            labels.setflags(write=False)
+            n_ids = max(self.n_ids, int(new.max()) + 1) if n else self.n_ids
 
         def work(control):
             out = _lib.c_uintptr(0)
@@ -231,27 +330,40 @@ class TreeVersion:
                     ctypes.byref(out), ctypes.byref(first),
                 )
             )
-            return TreeVersion(out.value), first.value
+            version = TreeVersion(out.value, labels, n_ids, self.keep)
+            if labels is None:
+                return version, np.arange(first.value, first.value + n, dtype=np.int64)
+            return version, labels[first.value:].copy()
 
         return _run.run(work, total=n, desc="pcct insert", unit="points", verbose=verbose,
                         cost=float(n) * (self.n_samples + n) * self.n_features)
 
     def delete(self, ids, jobs, verbose=False):
         """A new version without the points of ``ids`` (a C-contiguous int64
-        array); ValueError if the library refuses an id."""
+        array of ids); ValueError if one is not live."""
         jobs = min(jobs, _MAX_JOBS)
         lib = _lib.lib()
+        go = np.ascontiguousarray(self.internal(ids, "Nothing was deleted"))
 
         def work(control):
             out = _lib.c_uintptr(0)
             _lib.check(
-                lib.pcct_tree_delete(self.handle, ptr(ids), ids.size, jobs, control,
+                lib.pcct_tree_delete(self.handle, ptr(go), go.size, jobs, control,
                                      ctypes.byref(out))
             )
-            return TreeVersion(out.value)
+            return TreeVersion(out.value, self.labels, self.n_ids, self.keep)
 
         return _run.run(work, total=ids.size, desc="pcct delete", unit="points",
                         verbose=verbose, cost=self.work_bound(ids.size))
+
+    def points(self, ids):
+        """The stored coordinates of the live points with these ids (a
+        C-contiguous int64 array): an array of shape (len(ids),
+        n_features) in the tree's dtype."""
+        go = np.ascontiguousarray(self.internal(ids, "No point was read"))
+        out = np.empty((go.size, self.n_features), dtype=self.dtype)
+        _lib.check(_lib.lib().pcct_tree_points(self.handle, ptr(go), go.size, ptr(out)))
+        return out
 
     # -- reading a version -------------------------------------------------------
 
@@ -282,6 +394,7 @@ class TreeVersion:
         _lib.check(lib.pcct_tree_structure(h, *(ptr(a) for a in arrays), m, ctypes.byref(n)))
         if n.value != m:  # pragma: no cover - a version never changes
             raise RuntimeError(f"pcct: the tree listed {n.value} nodes, then {m}")
+        arrays[0], arrays[3] = self.public(arrays[0]), self.public(arrays[3])
         return arrays
 
     # -- encoding --------------------------------------------------------------------
@@ -302,19 +415,26 @@ class TreeVersion:
         return buf
 
     @classmethod
-    def decode(cls, buf, dtype_code):
-        """A new version from bytes written by :meth:`encode`.
+    def decode(cls, buf, dtype_code, labels=None, n_ids=None, pymetric=None):
+        """A new version from bytes written by :meth:`encode`, with the ids
+        ``labels`` and ``n_ids`` it had and, for a tree of a Python
+        function, its ``pymetric`` (see :class:`TreeVersion`).
 
         buf may be any object with the buffer protocol (bytes, bytearray,
         memoryview); it is read, not copied. ValueError if it is damaged.
         """
         view = np.frombuffer(buf, dtype=np.uint8)
         handle = _lib.c_uintptr(0)
-        _lib.check(
-            _lib.lib().pcct_tree_decode(ptr(view), view.size, dtype_code, ctypes.byref(handle))
-        )
-        return cls(handle.value)
-
+        if pymetric is None:
+            st = _lib.lib().pcct_tree_decode(ptr(view), view.size, dtype_code,
+                                             ctypes.byref(handle))
+        else:
+            st = _lib.lib().pcct_tree_decode_callback(
+                ptr(view), view.size, dtype_code, pymetric.pointer, pymetric.name.encode(),
+                ctypes.byref(handle))
+        _lib.check(st)
+        # Its finalizer frees the handle if it fails.
+        return cls(handle.value, labels, n_ids, pymetric)
 
 
 # The start of the Go library's binary format (core/encode.go): magic,
@@ -376,11 +496,14 @@ class PendingVersion:
     of a tree share one PendingVersion, so the bytes are decoded once.
     """
 
-    __slots__ = ("_buf", "_dtype_code", "_check", "_lock", "_version")
+    __slots__ = ("_buf", "_dtype_code", "labels", "n_ids", "keep", "_check", "_lock",
+                 "_version")
 
-    def __init__(self, buf, dtype_code, check=None):
+    def __init__(self, buf, dtype_code, check=None, labels=None, n_ids=None, keep=None):
         self._buf = buf
         self._dtype_code = dtype_code
+        self.labels, self.n_ids = labels, n_ids  # caller-chosen ids (TreeVersion's)
+        self.keep = keep  # a Python function's metric (TreeVersion's)
         self._check = check  # called with the decoded version; raises if it disagrees
         self._lock = threading.Lock()
         self._version = None
@@ -389,7 +512,8 @@ class PendingVersion:
         """The decoded version (decoding it now if needed)."""
         with self._lock:
             if self._version is None:
-                version = TreeVersion.decode(self._buf, self._dtype_code)
+                version = TreeVersion.decode(self._buf, self._dtype_code, self.labels,
+                                             self.n_ids, self.keep)
                 if self._check is not None:
                     self._check(version)
                 self._version, self._buf, self._check = version, None, None

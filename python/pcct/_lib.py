@@ -28,6 +28,8 @@ import sys
 import threading
 from ctypes import POINTER, c_char_p, c_double, c_int32, c_int64, c_size_t, c_uint64, c_void_p
 
+from . import _callback
+
 __all__ = ["lib", "check", "library_path", "select", "selection", "version", "gpu_info",
            "ForkedChildError", "StoppedError", "AnswerLimitError"]
 
@@ -136,9 +138,20 @@ _SIGNATURES = [
     ("pcct_tree_build", c_int64,
      [c_void_p, c_int32, c_int64, c_int64, c_int32, c_double, c_uint64, c_int32,
       c_void_p, POINTER(c_uintptr)]),
+    ("pcct_tree_build_metric", c_int64,
+     [c_void_p, c_int32, c_int64, c_int64, c_int32, c_double, c_void_p, c_int64, c_uint64,
+      c_int32, c_void_p, POINTER(c_uintptr)]),
+    ("pcct_tree_build_callback", c_int64,
+     [c_void_p, c_int32, c_int64, c_int64, c_void_p, c_char_p, c_uint64, c_int32, c_void_p,
+      POINTER(c_uintptr)]),
+    ("pcct_tree_decode_callback", c_int64,
+     [c_void_p, c_int64, c_int32, c_void_p, c_char_p, POINTER(c_uintptr)]),
     ("pcct_index_build", c_int64,
      [c_void_p, c_int32, c_int64, c_int64, c_int32, c_double, c_uint64, c_int32, c_int32,
       c_void_p, POINTER(c_uintptr), c_void_p]),
+    ("pcct_index_build_metric", c_int64,
+     [c_void_p, c_int32, c_int64, c_int64, c_int32, c_double, c_void_p, c_int64, c_uint64,
+      c_int32, c_int32, c_void_p, POINTER(c_uintptr), c_void_p]),
     ("pcct_screen_kernel", c_int64, [c_char_p, c_int64]),
     ("pcct_tree_free", c_int64, [c_uintptr]),
     ("pcct_tree_stats", c_int64, [c_uintptr, POINTER(c_int64), c_int64, POINTER(c_int64)]),
@@ -195,6 +208,22 @@ _SIGNATURES = [
     ("pcct_radius_ids_on", c_int64,
      [c_uintptr, c_int32, c_void_p, c_int64, c_double, c_int32, c_int32, c_void_p, c_int64,
       c_void_p, POINTER(c_uintptr), POINTER(c_int64)]),
+    ("pcct_radius_each", c_int64,
+     [c_uintptr, c_void_p, c_void_p, c_int64, c_int64, c_int64, c_void_p, c_int32, c_int32,
+      c_void_p, c_int64, c_void_p, POINTER(c_uintptr), POINTER(c_int64)]),
+    ("pcct_radius_count_each", c_int64,
+     [c_uintptr, c_void_p, c_void_p, c_int64, c_int64, c_int64, c_void_p, c_int32, c_void_p,
+      c_void_p]),
+    ("pcct_kneighbors_bound", c_int64,
+     [c_uintptr, c_void_p, c_void_p, c_int64, c_int64, c_int64, c_int64, c_double, c_int32,
+      c_void_p, c_void_p, c_void_p]),
+    ("pcct_tree_points", c_int64, [c_uintptr, c_void_p, c_int64, c_void_p]),
+    ("pcct_count_pairs", c_int64,
+     [c_uintptr, c_uintptr, c_void_p, c_int64, c_int32, c_void_p, c_void_p]),
+    ("pcct_pairs", c_int64,
+     [c_uintptr, c_uintptr, c_int32, c_double, c_int32, c_int32, c_void_p, c_int64,
+      POINTER(c_uintptr), POINTER(c_int64)]),
+    ("pcct_pairs_fill", c_int64, [c_uintptr, c_void_p, c_void_p, c_void_p]),
     ("pcct_gpu_info", c_int64, [c_char_p, c_int64, POINTER(c_int64), POINTER(c_int32)]),
     ("pcct_version", c_int64, [c_char_p, c_int64]),
     ("pcct_test_panic", c_int64, []),
@@ -215,7 +244,6 @@ _SIGNATURES = [
     ("pcct_centers_near", c_int64,
      [c_uintptr, c_void_p, c_int64, c_int64, c_double, c_void_p, c_void_p, c_void_p, c_void_p,
       c_int64, POINTER(c_int64)]),
-    ("pcct_tree_points", c_int64, [c_uintptr, c_void_p, c_int64, c_void_p]),
 ]
 
 _lock = threading.Lock()
@@ -323,6 +351,10 @@ def check(status: int) -> None:
     if status == 0:
         return
     kind, msg = error_message(status)
+    cause = _callback.pending(msg)
+    if cause is not None:
+        # A Python function used as the metric raised: that is the error.
+        raise cause
     if kind == _KIND_VALUE:
         raise ValueError(msg)
     if kind == _KIND_MEMORY:

@@ -14,6 +14,11 @@ Where the query points come from:
   dtype);
 - ``X is None``: the tree's own points, each left out of its own answer:
   every live id in ascending order, or the ids of ``ids``.
+
+Answers name points by their ids (``TreeVersion.public``). Ties, and
+unsorted radius answers, come in the order the points were inserted: the
+order of the ids pcct issues, and with caller-chosen ids the order faiss
+breaks ties in.
 """
 
 from __future__ import annotations
@@ -26,7 +31,8 @@ import scipy.sparse as sp
 from . import _lib, _memory, _run
 from ._handle import ptr
 
-__all__ = ["kneighbors", "radius", "count", "chunk_rows", "CHUNK_ROWS", "split_object", "csr",
+__all__ = ["kneighbors", "kneighbors_bound", "radius", "count", "chunk_rows", "CHUNK_ROWS",
+           "split_object", "csr",
            "KNN_ADVICE", "RADIUS_ADVICE"]
 
 # Radius batches are cut into chunks of at least this many rows (more with
@@ -65,10 +71,11 @@ def chunk_rows(jobs):
 
 
 def _query_rows(version, X, ids):
-    """(ids, number of queries): X=None without ids after deletions queries
-    the live ids."""
+    """(ids, number of queries): X=None without ids after deletions (or with
+    caller-chosen ids) queries the live points in the order of their ids.
+    ``ids`` are the Go tree's caller indices (``TreeVersion.query_ids``)."""
     if X is None and ids is None and not version.contiguous:
-        ids = version.live_ids()
+        ids = version.query_ids()
     if ids is not None:
         ids = np.ascontiguousarray(ids, dtype=np.int64)
     nq = X.shape[0] if X is not None else (version.n_samples if ids is None else ids.size)
@@ -112,14 +119,52 @@ def kneighbors(version, X, k, *, jobs, strategy, ids=None, verbose=False, what="
     _run.run(work, total=nq, desc="pcct kneighbors", unit="queries", verbose=verbose,
              cost=version.work_bound(nq))
     version.answered(nq)
-    return dist, ind
+    return dist, version.public(ind)
+
+
+def kneighbors_bound(version, X, k, bound, *, jobs, ids=None, verbose=False,
+                     what="query"):
+    """The k nearest neighbours nearer than ``bound`` (d < bound, as scipy's
+    cKDTree takes ``distance_upper_bound``) of each query: (dist, ind) of
+    shape (n_queries, k); slots without such a neighbour hold +inf and -1,
+    so k may exceed the number of points. The search prunes with the bound
+    from its first step. One call into Go, on the CPU."""
+    lib = _lib.lib()
+    h = version.handle
+    ids, nq = _query_rows(version, X, ids)
+    _memory.check_pairs(what, nq * k, version.dtype.itemsize + 8, KNN_ADVICE)
+    dist = np.empty((nq, k), dtype=version.dtype)
+    ind = np.empty((nq, k), dtype=np.int64)
+    jobs = min(jobs, _MAX_JOBS)
+
+    def work(control):
+        _lib.check(lib.pcct_kneighbors_bound(
+            h, ptr(X) if X is not None else None, ptr(ids) if ids is not None else None, 0, nq,
+            version.n_features, k, bound, jobs, control, ptr(dist), ptr(ind),
+        ))
+
+    _run.run(work, total=nq, desc="pcct kneighbors", unit="queries", verbose=verbose,
+             cost=version.work_bound(nq))
+    version.answered(nq)
+    return dist, version.public(ind)
+
+
+def _radii(r):
+    """The per-query radii of r (a C-contiguous float64 array), or None for
+    one radius for all queries."""
+    return None if np.ndim(r) == 0 else r
+
+
+def _rows(r, rows):
+    """The radius of the queries ``rows``: r itself, or its entries."""
+    return r if _radii(r) is None else np.ascontiguousarray(r[rows])
 
 
 def count(version, X, r, *, jobs, ids=None, verbose=False):
     """The number of points within distance r (d <= r) of each query, as an
     int64 array, without listing them: Go counts whole subtrees within r by
     their sizes, so neither time nor memory grows with the answers. One
-    call into Go."""
+    call into Go. r is one radius, or an array of one per query."""
     lib = _lib.lib()
     h = version.handle
     ids, nq = _query_rows(version, X, ids)
@@ -127,13 +172,19 @@ def count(version, X, r, *, jobs, ids=None, verbose=False):
     if version.n_samples == 0 or nq == 0:
         return counts
     jobs = min(jobs, _MAX_JOBS)
+    radii = _radii(r)
 
     def work(control):
         # No X and no ids: the fitted points 0..nq-1 (none deleted).
-        _lib.check(lib.pcct_radius_count(
-            h, ptr(X) if X is not None else None, ptr(ids) if ids is not None else None,
-            0, nq, version.n_features, r, jobs, control, ptr(counts),
-        ))
+        q = ptr(X) if X is not None else None
+        i = ptr(ids) if ids is not None else None
+        if radii is None:
+            st = lib.pcct_radius_count(h, q, i, 0, nq, version.n_features, r, jobs, control,
+                                       ptr(counts))
+        else:
+            st = lib.pcct_radius_count_each(h, q, i, 0, nq, version.n_features, ptr(radii),
+                                            jobs, control, ptr(counts))
+        _lib.check(st)
 
     _run.run(work, total=nq, desc="pcct radius count", unit="queries", verbose=verbose,
              cost=version.work_bound(nq))
@@ -154,9 +205,10 @@ def _check_radius_size(version, X, ids, nq, r, jobs, budget, per_pair, what):
     if rows.size == 0:
         return
     if X is not None:
-        sample = count(version, X[rows], r, jobs=jobs)
+        sample = count(version, X[rows], _rows(r, rows), jobs=jobs)
     else:
-        sample = count(version, None, r, jobs=jobs, ids=rows if ids is None else ids[rows])
+        sample = count(version, None, _rows(r, rows), jobs=jobs,
+                       ids=rows if ids is None else ids[rows])
     if sample.mean() * nq * 4 < budget:
         return
     pairs = int(count(version, X, r, jobs=jobs, ids=ids).sum())
@@ -168,8 +220,10 @@ def _check_radius_size(version, X, ids, nq, r, jobs, budget, per_pair, what):
 def radius(version, X, r, *, sort, jobs, ids=None, counts_only=False, verbose=False, step=None,
            what="radius_neighbors", extra=0, device=0):
     """The points within distance r (d <= r) of each query: (counts, dist,
-    ind) with the answers of all queries concatenated; dist and ind are
-    None with counts_only (see :func:`count`). Long batches run in chunks of
+    ind) with the answers of all queries concatenated, each query's by
+    (distance, id) with ``sort``, else by id; dist and ind are None with
+    counts_only (see :func:`count`). r is one radius, or an array of one
+    per query (answered on the CPU whatever the device). Long batches run in chunks of
     ``step`` rows (default :func:`chunk_rows`), which bounds the results Go
     holds before they are copied; each chunk runs on ``device``.
 
@@ -192,6 +246,7 @@ def radius(version, X, r, *, sort, jobs, ids=None, counts_only=False, verbose=Fa
     jobs = min(jobs, _MAX_JOBS)
     d = version.n_features
     dtype = version.dtype
+    radii = _radii(r)
     per_pair = radius_bytes_per_pair(dtype, extra)
     budget = _memory.pair_budget(per_pair)
     if budget is not None:
@@ -206,7 +261,14 @@ def radius(version, X, r, *, sort, jobs, ids=None, counts_only=False, verbose=Fa
             hi = min(lo + step, nq)
             # 0 means no limit: a chunk gets at least 1.
             limit = 0 if budget is None else max(budget - held, 1)
-            if X is not None:
+            if radii is not None:
+                st = lib.pcct_radius_each(
+                    h, ptr(X[lo:hi]) if X is not None else None,
+                    ptr(ids[lo:hi]) if ids is not None else None, lo, hi - lo, d,
+                    ptr(radii[lo:hi]), int(sort), jobs, control, limit, ptr(counts[lo:hi]),
+                    ctypes.byref(result), ctypes.byref(total),
+                )
+            elif X is not None:
                 st = lib.pcct_radius_on(
                     h, device, ptr(X[lo:hi]), hi - lo, d, r, int(sort), jobs, control, limit,
                     ptr(counts[lo:hi]), ctypes.byref(result), ctypes.byref(total),
@@ -244,10 +306,11 @@ def radius(version, X, r, *, sort, jobs, ids=None, counts_only=False, verbose=Fa
         raise _memory.too_large(what, pairs, per_pair, _memory.available_bytes() or 0,
                                 RADIUS_ADVICE) from None
     if len(dists) == 1:
-        return counts, dists[0], inds[0]
-    dist = np.concatenate(dists) if dists else np.empty(0, dtype=dtype)
-    ind = np.concatenate(inds) if inds else np.empty(0, dtype=np.int64)
-    return counts, dist, ind
+        dist, ind = dists[0], inds[0]
+    else:
+        dist = np.concatenate(dists) if dists else np.empty(0, dtype=dtype)
+        ind = np.concatenate(inds) if inds else np.empty(0, dtype=np.int64)
+    return counts, dist, version.public(ind)
 
 
 # -- shapes of the answers -------------------------------------------------------

@@ -28,8 +28,15 @@ __all__ = [
     "COSINE",
     "HAVERSINE",
     "metric_hint",
+    "is_distance_metric",
+    "from_distance_metric",
+    "metric_vector",
+    "BOOLEAN_METRICS",
+    "CUSTOM",
+    "check_savable",
     "metric_error",
     "parse_metric",
+    "parse_tree_metric",
     "check_p_applies",
     "check_metric_domain",
     "parse_search",
@@ -42,8 +49,11 @@ __all__ = [
     "cpu_count",
     "check_seed",
     "check_ids",
+    "check_new_ids",
     "check_k",
     "check_radius",
+    "check_ranks",
+    "check_bound",
     "check_eps",
     "check_n_neighbors",
     "check_mode",
@@ -70,6 +80,16 @@ METRICS = {
     "minkowski": 3,
     "cosine": 4,
     "haversine": 5,
+    # scikit-learn's other BallTree metrics that are true metrics (core's
+    # extkernels.go), computed as its DistanceMetric computes them.
+    "seuclidean": 6,
+    "mahalanobis": 7,
+    "canberra": 8,
+    "hamming": 9,
+    "jaccard": 10,
+    "rogerstanimoto": 11,
+    "sokalmichener": 12,
+    "sokalsneath": 13,
 }
 # C ABI metric code -> canonical name.
 METRIC_NAMES = {
@@ -79,13 +99,32 @@ METRIC_NAMES = {
     3: "minkowski",
     4: "cosine",
     5: "haversine",
+    6: "seuclidean",
+    7: "mahalanobis",
+    8: "canberra",
+    9: "hamming",
+    10: "jaccard",
+    11: "rogerstanimoto",
+    12: "sokalmichener",
+    13: "sokalsneath",
+    14: "a Python function",
 }
 # The Minkowski power each non-Minkowski metric is (p given with it must
 # agree). Cosine (served as the Euclidean distance between normalised
-# vectors) and haversine take no power: only the default p=2 is accepted.
-_METRIC_P = {0: 2.0, 1: 1.0, 2: math.inf, 4: 2.0, 5: 2.0}
+# vectors), haversine and the metrics from code 6 on take no power: only
+# the default p=2 is accepted.
+_METRIC_P = {0: 2.0, 1: 1.0, 2: math.inf, **{c: 2.0 for c in range(4, 15)}}
 _MINKOWSKI = 3
 COSINE, HAVERSINE = 4, 5
+SEUCLIDEAN, MAHALANOBIS = 6, 7
+# A Python function as the metric (capi/callback.go, _callback.py).
+CUSTOM = 14
+# Metrics that read coordinates as booleans (not zero: true); their trees
+# store the points as 0 and 1.
+BOOLEAN_METRICS = {10, 11, 12, 13}
+# The entries of metric_params each metric takes, besides "p" (and "w"
+# when it is None).
+_METRIC_KEYS = {"minkowski": {"w"}, "seuclidean": {"V"}, "mahalanobis": {"V", "VI"}}
 
 # k-NN search strategies -> C ABI strategy code.
 SEARCHES = {"depth_first": 0, "corrected": 1}
@@ -121,12 +160,18 @@ _NOT_SERVED = {
     "precomputed": "a cover tree needs the points themselves; use "
     "sklearn.neighbors.NearestNeighbors(metric='precomputed')",
     "nan_euclidean": "pcct refuses NaN; impute missing values first",
-    "seuclidean": "weighted metrics are not implemented; scale the columns "
-    "(X / X.std(axis=0)) and use 'euclidean'",
-    "mahalanobis": "it is not implemented; whiten the data (e.g. with "
-    "sklearn.decomposition.PCA(whiten=True)) and use 'euclidean'",
-    "wminkowski": "weighted metrics are not implemented; scale the columns "
-    "and use 'minkowski'",
+    "wminkowski": "scikit-learn removed it; use 'minkowski' with metric_params={'w': w}",
+    "braycurtis": "it is not a metric (the triangle inequality fails: on 0/1 vectors "
+    "d(100, 110) + d(110, 010) = 2/3 < d(100, 010) = 1); use 'canberra', or "
+    "'manhattan' on rows scaled to sum 1",
+    "dice": "it is not a metric (the triangle inequality fails, as for 'braycurtis'); "
+    "use 'jaccard', the metric that ranks boolean vectors the same way",
+    "russellrao": "it is not a metric: it puts a vector with zeros at a positive "
+    "distance from itself; use 'jaccard' or 'hamming'",
+    "kulsinski": "it is not a metric; use 'jaccard' or 'rogerstanimoto'",
+    "kulczynski1": "it is not a metric; use 'jaccard'",
+    "yule": "it is not a metric; use 'rogerstanimoto'",
+    "matching": "use 'hamming' on boolean (0/1) data, which is the same distance",
 }
 
 
@@ -141,11 +186,72 @@ def _is_real(v):
 # -- metrics -------------------------------------------------------------------
 
 
+# scikit-learn's DistanceMetric classes (less their 64/32 suffix) -> the
+# metric name pcct serves them under.
+_DISTANCE_METRICS = {
+    "EuclideanDistance": "euclidean",
+    "ManhattanDistance": "manhattan",
+    "ChebyshevDistance": "chebyshev",
+    "MinkowskiDistance": "minkowski",
+    "SEuclideanDistance": "seuclidean",
+    "MahalanobisDistance": "mahalanobis",
+    "HaversineDistance": "haversine",
+    "CanberraDistance": "canberra",
+    "HammingDistance": "hamming",
+    "JaccardDistance": "jaccard",
+    "RogersTanimotoDistance": "rogerstanimoto",
+    "SokalMichenerDistance": "sokalmichener",
+    "SokalSneathDistance": "sokalsneath",
+    # Not metrics: refused by name, with the reason.
+    "BrayCurtisDistance": "braycurtis",
+    "DiceDistance": "dice",
+    "RussellRaoDistance": "russellrao",
+    "MatchingDistance": "matching",
+    "PyFuncDistance": "pyfunc",
+}
+
+
+def is_distance_metric(metric):
+    """Whether metric is a scikit-learn DistanceMetric object."""
+    try:
+        from sklearn.metrics import DistanceMetric
+    except ImportError:  # pragma: no cover - scikit-learn is a dependency
+        return False
+    return isinstance(metric, DistanceMetric)
+
+
+def from_distance_metric(metric, owner):
+    """(name, metric_params) of a scikit-learn DistanceMetric object, read
+    from its pickled state (p, the vector of V or w, the matrix VI); the
+    name stays unknown (and is refused) for classes pcct does not serve."""
+    cls = type(metric).__name__
+    name = _DISTANCE_METRICS.get(cls.removesuffix("64").removesuffix("32"))
+    if name is None or name in _NOT_SERVED:
+        return (name or cls), {}
+    try:
+        p, vec, mat = metric.__getstate__()[:3]
+        p = float(p)
+        vec, mat = np.asarray(vec, dtype=np.float64), np.asarray(mat, dtype=np.float64)
+    except Exception as e:  # pragma: no cover - scikit-learn changed its state
+        raise ValueError(
+            f"{owner} could not read the parameters of {metric!r} ({e!r}); pass "
+            "metric='name' and metric_params instead."
+        ) from None
+    if name == "pyfunc":
+        # Its function and keyword arguments: served as a Python function.
+        state = metric.__getstate__()
+        return state[3], dict(state[4] or {})
+    if name == "minkowski":
+        return name, {"p": p, **({"w": vec} if vec.size else {})}
+    if name == "seuclidean":
+        return name, {"V": vec}
+    if name == "mahalanobis":
+        return name, {"VI": mat}
+    return name, {}
+
+
 def metric_hint(metric):
     """Why pcct does not serve this metric, and what to use instead."""
-    if callable(metric):
-        return ("Python callables are not supported: pcct computes every distance in Go, "
-                "without calling back into Python")
     if isinstance(metric, str) and metric in _NOT_SERVED:
         return f"{metric!r} is not served: {_NOT_SERVED[metric]}"
     if isinstance(metric, str):
@@ -193,6 +299,130 @@ def parse_metric(metric, p, owner="CoverTree"):
     if math.isinf(p):
         return 2, p
     return _MINKOWSKI, p
+
+
+def metric_vector(code, p, params, n_features, owner):
+    """The parameter vector the library takes for the metric ``code`` (with
+    power ``p``) from its ``params`` (a dict: "w" for minkowski, "V" for
+    seuclidean, "V" or "VI" for mahalanobis), checked for points of
+    ``n_features`` coordinates: a C-contiguous float64 array, or None for a
+    metric without one. ValueError, saying what is wrong, otherwise."""
+    params = params or {}
+    if code == _MINKOWSKI or (code in (0, 1, 2) and params.get("w") is not None):
+        w = params.get("w")
+        if w is None:
+            return None
+        w = _param_array(w, "w", (n_features,), owner)
+        if not np.all(w > 0) or math.isinf(p):
+            raise ValueError(
+                f"{owner}: the weights w of a Minkowski distance must be > 0, with a finite p "
+                "(a weight of 0 puts distinct points at distance 0: drop that column instead)."
+            )
+        return w
+    if code == SEUCLIDEAN:
+        if params.get("V") is None:
+            raise ValueError(
+                f"{owner}: metric='seuclidean' needs the variances V, one per feature: pass "
+                "metric_params={'V': X.var(axis=0, ddof=1)}."
+            )
+        v = _param_array(params["V"], "V", (n_features,), owner)
+        if not np.all(v > 0):
+            raise ValueError(f"{owner}: the variances V of 'seuclidean' must be > 0 (a constant "
+                             "feature has variance 0: drop it).")
+        return v
+    if code == MAHALANOBIS:
+        if (params.get("V") is None) == (params.get("VI") is None):
+            raise ValueError(
+                f"{owner}: metric='mahalanobis' needs one of V (a covariance matrix) or VI "
+                "(its inverse), of shape (n_features, n_features): e.g. metric_params="
+                "{'V': np.cov(X, rowvar=False)}."
+            )
+        shape = (n_features, n_features)
+        if params.get("VI") is not None:
+            vi = _param_array(params["VI"], "VI", shape, owner)
+        else:
+            v = _param_array(params["V"], "V", shape, owner)
+            try:
+                vi = np.linalg.inv(v)
+            except np.linalg.LinAlgError:
+                raise ValueError(f"{owner}: the covariance matrix V of 'mahalanobis' is "
+                                 "singular; remove linearly dependent features.") from None
+        if not np.allclose(vi, vi.T, rtol=1e-12, atol=0):
+            raise ValueError(f"{owner}: the matrix VI of 'mahalanobis' must be symmetric.")
+        vi = (vi + vi.T) / 2  # exactly symmetric
+        try:
+            np.linalg.cholesky(vi)
+        except np.linalg.LinAlgError:
+            raise ValueError(
+                f"{owner}: the matrix VI of 'mahalanobis' must be positive definite (with a "
+                "singular one, distinct points are 0 apart and it is not a metric)."
+            ) from None
+        return np.ascontiguousarray(vi.ravel())
+    return None
+
+
+def _param_array(a, name, shape, owner):
+    """A metric parameter as a finite float64 array of the given shape."""
+    try:
+        a = np.array(a, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{owner}: metric parameter {name} must be an array of numbers.") from None
+    if a.shape != shape:
+        raise ValueError(f"{owner}: metric parameter {name} has shape {a.shape}; the data need "
+                         f"{shape}.")
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"{owner}: metric parameter {name} holds NaN or infinity.")
+    return np.ascontiguousarray(a)
+
+
+def parse_tree_metric(metric, p, metric_params, owner="CoverTree"):
+    """(code, p, params) for a CoverTree's metric, power and metric_params
+    (a dict of "w" for minkowski, "V" for seuclidean, "V" or "VI" for
+    mahalanobis, or None). A weighted Minkowski metric keeps its code
+    whatever p (see :func:`parse_metric` for the rest). metric may be a
+    scikit-learn DistanceMetric, which brings its own parameters."""
+    if is_distance_metric(metric):
+        if metric_params:
+            raise ValueError("metric_params cannot be given with a DistanceMetric object, "
+                             "which holds its parameters.")
+        metric, metric_params = from_distance_metric(metric, owner)
+        p = None if callable(metric) else metric_params.pop("p", None)
+    if callable(metric):
+        if p not in (None, 2):
+            raise ValueError(f"p applies to metric='minkowski'; got p={p!r} with a Python "
+                             "function as metric (pass it through metric_params).")
+        if metric_params is not None and not isinstance(metric_params, dict):
+            raise ValueError(f"metric_params must be a dict or None, got {metric_params!r}.")
+        return CUSTOM, 2.0, dict(metric_params or {})  # the function's keyword arguments
+    code, p = parse_metric(metric, p, owner)
+    if metric_params is None:
+        return code, p, {}
+    if not isinstance(metric_params, dict):
+        raise ValueError(f"metric_params must be a dict or None, got {metric_params!r}.")
+    takes = _METRIC_KEYS.get(metric, set())
+    unknown = sorted(set(metric_params) - takes)
+    if unknown:
+        raise ValueError(
+            f"Unsupported metric_params {unknown} for metric={metric!r}: it takes "
+            + (", ".join(repr(k) for k in sorted(takes)) if takes else "none")
+            + " (p is a parameter of its own)."
+        )
+    params = dict(metric_params)
+    if metric == "minkowski" and params.get("w") is not None:
+        code = _MINKOWSKI
+    return code, p, params
+
+
+def check_savable(code, owner):
+    """TypeError for saving to a file what has a Python function as metric
+    (the file format holds no Python objects; pickling keeps the function
+    by reference)."""
+    if code == CUSTOM:
+        raise TypeError(
+            f"This {owner} has a Python function as metric, which pcct's file format cannot "
+            "hold: pickle it instead (the function is pickled by reference, so it must be "
+            "importable where the pickle is loaded)."
+        )
 
 
 def check_p_applies(metric, p, owner, name):
@@ -335,6 +565,36 @@ def check_ids(ids, name="ids"):
     return np.ascontiguousarray(a, dtype=np.int64)
 
 
+def check_new_ids(ids, n_rows, live):
+    """Caller-chosen ids for ``n_rows`` new points (faiss's add_with_ids): a
+    C-contiguous int64 array of n_rows distinct ids >= 0, none of them
+    among ``live`` (the live ids, ascending). A deleted id may be given
+    again. ValueError naming the first bad id otherwise."""
+    a = check_ids(ids)
+    if a.size != n_rows:
+        raise ValueError(f"ids has {a.size} values for {n_rows} points: give one id per row.")
+    if a.size == 0:
+        return a
+    if a.min() < 0:
+        raise ValueError(
+            f"ids must be >= 0, got {int(a[np.argmax(a < 0)])}: negative values mark missing "
+            "neighbours in the answers."
+        )
+    order = np.argsort(a, kind="stable")
+    repeat = np.flatnonzero(np.diff(a[order]) == 0)
+    if repeat.size:
+        raise ValueError(f"id {int(a[order[repeat[0]]])} is given more than once. Nothing was inserted.")
+    if live.size:
+        pos = np.minimum(np.searchsorted(live, a), live.size - 1)
+        taken = live[pos] == a
+        if taken.any():
+            raise ValueError(
+                f"id {int(a[np.argmax(taken)])} is already in the tree: delete it first to "
+                "replace its point. Nothing was inserted."
+            )
+    return a
+
+
 def delete_error(live, n_ids, ids):
     """The ValueError for the first id of ids that is not live or repeats
     (None if every id is fine). live: the live ids, ascending; n_ids: the
@@ -378,21 +638,72 @@ def check_eps(eps):
     return float(eps)
 
 
-def check_radius(r, name="r"):
-    """A query radius: one real number >= 0 (ValueError otherwise)."""
+def check_radius(r, name="r", n_queries=None):
+    """A query radius: one real number >= 0, or, where ``n_queries`` is
+    given, an array-like of one radius >= 0 per query (returned as a
+    C-contiguous float64 array). ValueError otherwise."""
+    if n_queries is not None and not isinstance(r, (str, bytes)) and np.ndim(r) == 1:
+        return _check_radii(r, name, n_queries)
     if isinstance(r, bool) or not isinstance(r, numbers.Real):
         if isinstance(r, (str, bytes)):
             raise ValueError(f"{name} must be a number, got the string {r!r}.")
         if np.ndim(r) == 0 and r is not None:
             r = float(r)
         else:
-            raise ValueError(
-                f"{name} must be a single number, got {r!r}: pcct uses one radius for all queries."
-            )
+            per_query = ("or an array of one radius per query" if n_queries is not None
+                         else "pcct uses one radius for all queries here")
+            raise ValueError(f"{name} must be a single number, {per_query}; got {r!r}.")
     r = float(r)
     if math.isnan(r) or r < 0:
         raise ValueError(f"radius == {r}, must be >= 0.")
     return r
+
+
+def _check_radii(r, name, n_queries):
+    """One radius per query: a float64 array of shape (n_queries,), each
+    >= 0."""
+    a = np.asarray(r)
+    if a.dtype.kind not in "iuf" or a.dtype == np.bool_:
+        raise ValueError(f"{name} must hold numbers, one radius per query; got dtype {a.dtype}.")
+    a = np.ascontiguousarray(a, dtype=np.float64)
+    if a.shape != (n_queries,):
+        raise ValueError(
+            f"{name} has shape {a.shape}, but there are {n_queries} queries: give one radius "
+            "per query (shape (n_queries,)) or a single number."
+        )
+    bad = np.flatnonzero(~(a >= 0))
+    if bad.size:
+        raise ValueError(f"{name}[{int(bad[0])}] == {a[bad[0]]}, must be >= 0.")
+    return a
+
+
+def check_ranks(k):
+    """The ranks of a list-like k (scipy's cKDTree: ``k=[1, 5, 10]``, the
+    neighbours of those ranks, counting from 1) as an int64 array, or None
+    for an int k (checked by :func:`check_k`)."""
+    if isinstance(k, (str, bytes)) or np.ndim(k) == 0:
+        return None
+    a = np.asarray(k)
+    if a.ndim != 1 or a.size == 0 or a.dtype.kind not in "iu" or (a < 1).any():
+        raise ValueError(
+            f"k must be an int >= 1 or a non-empty list of ranks, ints >= 1 counting from 1 "
+            f"(k=[1, 5] asks for the nearest and the 5th nearest); got {k!r}."
+        )
+    return a.astype(np.int64)
+
+
+def check_bound(bound, name="distance_upper_bound"):
+    """A distance bound: a real number, not NaN (inf allowed; one <= 0
+    admits no neighbour)."""
+    if isinstance(bound, bool) or isinstance(bound, (str, bytes)) or np.ndim(bound) != 0:
+        raise ValueError(f"{name} must be a single number, got {bound!r}.")
+    try:
+        bound = float(bound)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number, got {bound!r}.") from None
+    if math.isnan(bound):
+        raise ValueError(f"{name} is NaN; give a number (inf for no bound).")
+    return bound
 
 
 def check_n_neighbors(n_neighbors, default, query_is_train, n_queries, n_fit):
@@ -493,6 +804,10 @@ def _check_radius_param(owner, v):
 
 
 def _check_metric_param(owner, v):
+    if is_distance_metric(v):
+        v = from_distance_metric(v, owner)[0]
+    if callable(v):
+        return  # a Python function (slow: see _callback.py)
     if not isinstance(v, str) or v not in METRICS:
         raise InvalidParameterError(
             f"The 'metric' parameter of {owner} must be a str among {_options(METRICS)}. "
@@ -577,18 +892,20 @@ def parse_device(device, owner="CoverTree"):
     return DEVICES[device]
 
 
-def check_device(device, code, p, owner):
+def check_device(device, code, p, owner, weighted=False):
     """For device "cuda": raise ValueError, saying why, if no GPU is usable
-    or the GPU has no kernel for the metric (code, p). Other devices pass:
-    "auto" falls back to the CPU."""
+    or the GPU has no kernel for the metric (code, p; a weighted Minkowski
+    metric has none). Other devices pass: "auto" falls back to the CPU."""
     if device != "cuda":
         return
-    gpu_metric = code in _GPU_METRICS or (code == _MINKOWSKI and p in (1.0, 2.0, math.inf))
+    gpu_metric = not weighted and (
+        code in _GPU_METRICS or (code == _MINKOWSKI and p in (1.0, 2.0, math.inf)))
     if not gpu_metric:
         raise ValueError(
             f"{owner}(device='cuda') needs a metric the GPU computes (euclidean, "
-            f"cosine, manhattan, chebyshev, or minkowski with p=1, 2 or inf); got "
-            f"{METRIC_NAMES[code]!r}. Use device='cpu', or 'auto', which runs it on the CPU."
+            f"cosine, manhattan, chebyshev, or minkowski with p=1, 2 or inf and no "
+            f"weights); got {METRIC_NAMES[code]!r}. Use device='cpu', or 'auto', which runs "
+            "it on the CPU."
         )
     from ._lib import gpu_info
 
@@ -632,15 +949,34 @@ def check_estimator_params(est):
 
     metric, p = params["metric"], params["p"]
     mparams = {} if params["metric_params"] is None else dict(params["metric_params"])
-    unknown = sorted(set(mparams) - {"p", "w"})
+    if is_distance_metric(metric):
+        # A DistanceMetric carries its parameters: they replace
+        # metric_params, and p (whose default would otherwise disagree).
+        metric, mparams = from_distance_metric(metric, owner)
+        p = None
+    if callable(metric):
+        # A Python function: metric_params are its keyword arguments, as in
+        # scikit-learn; effective_metric_ is the function.
+        if p not in (None, 2):
+            raise ValueError(
+                f"The 'p' parameter of {owner} only applies to metric='minkowski', but got "
+                f"p={p!r} with a Python function as metric; pass it to the function through "
+                "metric_params instead."
+            )
+        return CUSTOM, 2.0, metric, mparams
+    takes = _METRIC_KEYS.get(metric, set())
+    unknown = sorted(set(mparams) - {"p", "w"} - takes)
     if unknown:
+        extra = ", ".join(repr(k) for k in sorted(takes - {"w"}))
         raise ValueError(
-            f"Unsupported metric_params {unknown}: pcct's metrics take only 'p' "
-            "(the Minkowski power)."
+            f"Unsupported metric_params {unknown} for metric={metric!r}: it takes "
+            + (f"{extra} and " if extra else "")
+            + "'p' (the Minkowski power"
+            + (", with 'w', its weights)." if metric == "minkowski" else ").")
         )
-    if mparams.get("w") is not None:
+    if mparams.get("w") is not None and metric != "minkowski":
         raise ValueError(
-            "Weighted Minkowski distances (metric_params['w']) are not supported by pcct."
+            f"metric_params['w'] (weights) applies to metric='minkowski', not {metric!r}."
         )
     if "p" in mparams and p is not None:
         warnings.warn(
@@ -652,7 +988,7 @@ def check_estimator_params(est):
     effective_p = mparams.get("p", p)
     effective_metric = metric
     if metric == "minkowski":
-        mparams.pop("w", None)
+        w = mparams.pop("w", None)
         mp = mparams.pop("p", effective_p)
         mp = 2 if mp is None else mp
         if not _is_real(mp) or math.isnan(mp) or mp < 1:
@@ -661,6 +997,11 @@ def check_estimator_params(est):
                 "metric: with 0 < p < 1 it is not a distance metric (it breaks the "
                 "triangle inequality a cover tree relies on). Set p >= 1."
             )
+        if w is not None:
+            # Weighted: its own kernel, whatever p (scikit-learn keeps the
+            # name "minkowski" then).
+            mparams["p"], mparams["w"] = mp, w
+            return _MINKOWSKI, float(mp), effective_metric, mparams
         if mp == 1:
             effective_metric = "manhattan"
         elif mp == 2:

@@ -38,6 +38,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from . import _cluster, _handle
 from ._validation import (
+    CUSTOM,
     METRIC_NAMES,
     METRICS,
     _invalid,
@@ -80,15 +81,16 @@ class SpanningTree(NamedTuple):
 
 def _tree_of(X):
     """The CoverTree behind X if X is a tree or a fitted NearestNeighbors,
-    else None."""
+    else None; TypeError for a brute-force index, which has no tree."""
     from ._base import NeighborsBase
     from .tree import CoverTree
 
-    if isinstance(X, CoverTree):
-        return X
     if isinstance(X, NeighborsBase):
         check_is_fitted(X)
-        return X.tree_
+        X = X.tree_
+    if isinstance(X, CoverTree):
+        X._need_tree("clustering")
+        return X
     return None
 
 
@@ -124,7 +126,8 @@ def _version_for(X, code, p, n_jobs, owner, *, min_samples=1, ensure_all_finite=
     X = check_array(X, dtype=[np.float64, np.float32], order="C", ensure_min_samples=min_samples,
                     ensure_all_finite=ensure_all_finite, estimator=owner)
     check_metric_domain(code, X)
-    return _handle.build(X, code, p, 0, effective_n_jobs(n_jobs)), X
+    version, _ = _handle.build(X, code, p, 0, effective_n_jobs(n_jobs))
+    return version, X
 
 
 def _function_metric(metric, p, owner):
@@ -450,15 +453,27 @@ class DBSCAN(ClusterMixin, BaseEstimator):
         owner = type(self).__name__
         _check_real(owner, "eps", self.eps, 0.0, closed=False)
         _check_int(owner, "min_samples", self.min_samples, 1)
-        code, p, _, _ = check_estimator_params(self)
+        code, p, _, params = check_estimator_params(self)
+        if code == CUSTOM:
+            raise InvalidParameterError(
+                f"The 'metric' parameter of {owner} must be a str among {_options(METRICS)} "
+                f"(or a DistanceMetric of one). Got {self.metric!r} instead: {owner} takes no "
+                "Python function."
+            )
         jobs = effective_n_jobs(self.n_jobs)
         if math.isinf(self.eps):
             raise ValueError("eps must be finite; with eps=inf every point is one neighbourhood.")
         tree = _tree_of(X)
+        if tree is None and any(params.get(k) is not None for k in ("V", "VI", "w")):
+            raise ValueError(
+                f"{owner} builds its tree with the metric alone: the parameters V, VI and w "
+                "are not supported here. Build a CoverTree(X, metric=..., metric_params=...) "
+                "and fit on it, or pass a metric without them."
+            )
         if tree is None:
             X = validate_data(self, X, dtype=[np.float64, np.float32], order="C")
             check_metric_domain(code, X)
-            version = _handle.build(X, code, p, 0, jobs)
+            version, _ = _handle.build(X, code, p, 0, jobs)
         else:
             version, _ = _version_for(X, code, p, self.n_jobs, owner)
             self.n_features_in_ = version.n_features
@@ -630,6 +645,13 @@ class HDBSCAN(ClusterMixin, BaseEstimator):
                 f"The 'metric' parameter of {owner} must be a str among {_options(METRICS)}. "
                 f"Got {self.metric!r} instead: {metric_hint(self.metric)}."
             )
+        if self.metric in ("seuclidean", "mahalanobis"):
+            raise ValueError(
+                f"{owner} takes no V or VI, which metric={self.metric!r} needs: scale the "
+                "columns (by their standard deviations for seuclidean; whiten them for "
+                "mahalanobis) and use metric='euclidean', or fit on a CoverTree built with "
+                "that metric."
+            )
         if self.metric_params is not None and not isinstance(self.metric_params, dict):
             raise _invalid(owner, "metric_params", "an instance of 'dict' or None",
                            self.metric_params)
@@ -706,7 +728,7 @@ class HDBSCAN(ClusterMixin, BaseEstimator):
             )
         if tree is None:
             check_metric_domain(code, X)
-            version = _handle.build(X, code, p, 0, jobs)
+            version, _ = _handle.build(X, code, p, 0, jobs)
         labels, probs, slt = _cluster.hdbscan(
             version,
             min_cluster_size=int(self.min_cluster_size),

@@ -211,7 +211,7 @@ def _merge_radius(sort_results, *parts):
     if sort_results:
         order = np.lexsort((ind, dist, query))
     else:
-        order = np.argsort(query, kind="stable")
+        order = np.lexsort((ind, query))  # by id, as pcct.NearestNeighbors lists them
     return counts, dist[order], ind[order]
 
 
@@ -967,8 +967,8 @@ class NearestNeighbors(BaseEstimator):
             Whether to return the distances.
         sort_results : bool, default=False
             If True, each query's neighbours are sorted by distance (ties by
-            id); needs ``return_distance=True``. Otherwise they come shard
-            by shard.
+            id); needs ``return_distance=True``. Otherwise they come by
+            ascending id, as in :class:`pcct.NearestNeighbors`.
 
         Returns
         -------

@@ -49,9 +49,17 @@ class NearestNeighbors(KNeighborsMixin, RadiusNeighborsMixin, UpdatesMixin, Neig
         everything). "haversine" is the great-circle distance on the unit
         sphere between (latitude, longitude) pairs in radians: 2 features,
         latitudes in [-pi/2, pi/2]; multiply by the Earth's radius (about
-        6371 km) for distances on Earth. Any other name, and a Python
-        callable, raises ValueError at :meth:`fit`, saying what is
-        supported.
+        6371 km) for distances on Earth. Also scikit-learn's other
+        BallTree metrics that are true metrics, computed as its
+        DistanceMetric computes them: "seuclidean" (variances ``V`` in
+        ``metric_params``), "mahalanobis" (``V`` or ``VI``), "minkowski"
+        with weights ``w``, "canberra", "hamming", and on boolean data (a
+        coordinate is true where it is not 0) "jaccard", "rogerstanimoto",
+        "sokalmichener" and "sokalsneath"; or a scikit-learn DistanceMetric
+        object; or a Python function ``f(a, b, **metric_params) -> float``
+        (slow: Go calls it for every distance). Names that are not metrics
+        ("braycurtis", "dice", "russellrao", "sqeuclidean", ...) raise
+        ValueError at :meth:`fit`, saying why and what to use instead.
     p : float, default=2
         Power of the Minkowski metric, p >= 1 (``np.inf`` allowed), used only
         with ``metric="minkowski"``; p=1, 2 and inf give manhattan,
@@ -63,8 +71,12 @@ class NearestNeighbors(KNeighborsMixin, RadiusNeighborsMixin, UpdatesMixin, Neig
         None, or the metric's own power, 1 for manhattan and inf for
         chebyshev, are accepted with any metric.)
     metric_params : dict, default=None
-        Additional keyword arguments for the metric. Only ``"p"`` (which
-        overrides ``p``) is supported, and ``"w"`` if it is None.
+        Additional keyword arguments for the metric: ``"p"`` (overrides
+        ``p``), ``"w"`` (Minkowski weights, one per feature, > 0),
+        ``"V"`` (seuclidean: the variances, one per feature, > 0;
+        mahalanobis: the covariance matrix) or ``"VI"`` (mahalanobis: the
+        inverse covariance matrix, symmetric positive definite); for a
+        Python function, its keyword arguments.
     n_jobs : int, default=None
         Number of parallel goroutines for building and updating the tree
         and for the neighbour searches. None means 1, -1 means all CPUs, -k
@@ -82,7 +94,9 @@ class NearestNeighbors(KNeighborsMixin, RadiusNeighborsMixin, UpdatesMixin, Neig
         they examine per query, and chooses the index estimated to answer
         faster (``effective_algorithm_`` says which; ``algorithm_choice_``
         holds the evidence). Insertions, deletions, snapshots, pickling and
-        saving work with either.
+        saving work with either, and so does every metric but a Python
+        function, which only a cover tree calls back: "brute" refuses one
+        (ValueError) and "auto" builds a cover tree for it.
     search : {"depth_first", "corrected"}, default="depth_first"
         The k-nearest-neighbour algorithm of a cover tree; both are exact
         and return the same answers. "depth_first" is branch and bound: from the root, the
@@ -148,7 +162,9 @@ class NearestNeighbors(KNeighborsMixin, RadiusNeighborsMixin, UpdatesMixin, Neig
         point), the build budget past which a tree costs more than brute
         force, and ``gave_up``: True when the tree chosen exceeded that
         budget while it was built (the samples misjudged the data) and a
-        brute-force index took over. None otherwise.
+        brute-force index took over. None otherwise (and for a Python
+        function as the metric, which "auto" serves with a cover tree
+        without sampling).
     tree_ : CoverTree or BruteForceIndex
         The index over the fitted data (a :class:`BruteForceIndex` has the
         same interface but no tree structure).

@@ -9,6 +9,7 @@ this module holds the classes users see.
 
 from __future__ import annotations
 
+import math
 import threading
 from typing import NamedTuple
 
@@ -17,6 +18,8 @@ from sklearn.utils.validation import check_array
 
 from . import _cluster, _format, _handle, _search
 from ._lib import ForkedChildError
+from ._callback import PyMetric
+from ._ckdtree import CKDTreeMixin
 from ._handle import TreeVersion
 from ._validation import (
     DTYPE_OF_CODE,
@@ -25,15 +28,21 @@ from ._validation import (
     METRICS,
     POINTS_DTYPE,
     as_float,
+    CUSTOM,
     check_ids,
+    check_savable,
+    check_new_ids,
     check_k,
     check_metric_domain,
+    check_bound,
     check_eps,
     check_radius,
+    check_ranks,
     check_seed,
     delete_error,
     effective_n_jobs,
-    parse_metric,
+    metric_vector,
+    parse_tree_metric,
     parse_search,
     parse_device,
     check_device,
@@ -85,7 +94,7 @@ class LevelCover(NamedTuple):
     first; zeros for cover."""
 
 
-class CoverTree:
+class CoverTree(CKDTreeMixin):
     """Compressed cover tree for exact nearest-neighbour search.
 
     A lower-level companion of :class:`pcct.NearestNeighbors`, shaped like
@@ -106,10 +115,17 @@ class CoverTree:
         input (int, bool, float16, ...) is converted to float64.
     metric : str, default="euclidean"
         One of "euclidean" ("l2"), "manhattan" ("cityblock", "l1"),
-        "chebyshev" ("infinity"), "minkowski" (power ``p``), "cosine"
-        (1 - cosine similarity; zero vectors are refused) or "haversine"
-        (great-circle distance on the unit sphere between (latitude,
-        longitude) pairs in radians).
+        "chebyshev" ("infinity"), "minkowski" (power ``p``, weights ``w``
+        in ``metric_params``), "cosine" (1 - cosine similarity; zero
+        vectors are refused), "haversine" (great-circle distance on the
+        unit sphere between (latitude, longitude) pairs in radians),
+        "seuclidean" (variances ``V``), "mahalanobis" (``V`` or ``VI``),
+        "canberra", "hamming", or on boolean data "jaccard",
+        "rogerstanimoto", "sokalmichener", "sokalsneath" (computed as
+        scikit-learn's DistanceMetric computes them); or a scikit-learn
+        DistanceMetric object, or a Python function
+        ``f(a, b, **metric_params) -> float`` (slow: Go calls it for every
+        distance; see the README).
     p : float, default=2
         Power of the Minkowski metric (p >= 1, may be ``inf``). It applies
         only to ``metric="minkowski"``: with another metric, a p other than
@@ -145,6 +161,15 @@ class CoverTree:
         computes euclidean, cosine, manhattan and chebyshev; other metrics
         run on the CPU under "auto" and raise ValueError under "cuda".
         Builds and updates run on the CPU. See :func:`pcct.gpu_available`.
+    ids : array-like of int, default=None
+        Ids of your choosing for the rows of ``X`` (as faiss's
+        ``add_with_ids``): int64, >= 0, distinct. Every answer then names
+        the points by them. None: the row numbers 0..n-1.
+    metric_params : dict, default=None
+        The metric's parameters: ``"w"`` (minkowski weights, one per
+        feature, > 0), ``"V"`` (seuclidean: variances, one per feature, >
+        0; mahalanobis: covariance matrix) or ``"VI"`` (mahalanobis: its
+        inverse, symmetric positive definite).
 
     Attributes
     ----------
@@ -159,7 +184,9 @@ class CoverTree:
         of the distances returned.
     metric : str
         The metric's canonical name ("euclidean", "manhattan", "chebyshev",
-        "minkowski", "cosine" or "haversine").
+        "minkowski", "cosine", "haversine", "seuclidean", ...).
+    metric_params : dict or None
+        The metric's parameters, as given.
     p : float
         The Minkowski power (2.0 for euclidean, 1.0 for manhattan, inf for
         chebyshev; 2.0, unused, for cosine and haversine).
@@ -194,11 +221,16 @@ class CoverTree:
     """
 
     def __init__(self, X, metric="euclidean", p=2, n_jobs=None, seed=0, search="depth_first",
-                 verbose=False, device="auto"):
-        code, p = parse_metric(metric, p)
+                 verbose=False, device="auto", ids=None, metric_params=None):
+        code, p, mparams = parse_tree_metric(metric, p, metric_params)
+        if code == CUSTOM and self._algorithm != "cover_tree":
+            raise ValueError(
+                f"{type(self).__name__} cannot use a Python function as its metric: Go "
+                "calls one back through a cover tree only. Build a CoverTree with it."
+            )
         parse_search(search)
         parse_device(device)
-        check_device(device, code, p, "CoverTree")
+        check_device(device, code, p, "CoverTree", weighted=mparams.get("w") is not None)
         self.n_jobs = n_jobs
         jobs = self._jobs()  # validate early
         seed = check_seed(seed)
@@ -210,15 +242,23 @@ class CoverTree:
             estimator="CoverTree",
         ))
         check_metric_domain(code, X)
-        self._init(X.dtype, X.shape[1], code, p, seed, search, False, verbose, device)
-        self._version = self._build(X, jobs)
+        vector = metric_vector(code, p, mparams, X.shape[1], "CoverTree")
+        if ids is not None:
+            ids = check_new_ids(ids, X.shape[0], np.empty(0, dtype=np.int64))
+        func = _metric_function(metric) if code == CUSTOM else None
+        self._init(X.dtype, X.shape[1], code, p, seed, search, False, verbose, device, mparams,
+                   func)
+        self._version = self._build(X, jobs, ids=ids, params=vector)
 
     def _init(self, dtype, n_features, code, p, seed, search, read_only, verbose=False,
-              device="auto"):
+              device="auto", metric_params=None, func=None):
         self.dtype = np.dtype(dtype)
         self.n_features = int(n_features)
-        self.metric = METRIC_NAMES[code]
+        self.metric = func if code == CUSTOM else METRIC_NAMES[code]
+        # A Python function's callback for Go (see _callback.py).
+        self._pymetric = PyMetric(func, metric_params, dtype) if code == CUSTOM else None
         self.p = float(p)
+        self.metric_params = metric_params or None
         self._code = code
         self.seed = seed
         self.search = search
@@ -230,27 +270,45 @@ class CoverTree:
     # The index the class holds (a key of _handle.ALGORITHMS).
     _algorithm = "cover_tree"
 
-    def _build(self, X, jobs, verbose=None):
+    def _build(self, X, jobs, verbose=None, ids=None, params=None):
         version, _ = _handle.build(X, self._code, self.p, self.seed, jobs,
-                                   self._verbose(verbose), self._algorithm)
+                                   self._verbose(verbose), self._algorithm, ids, params,
+                                   self._pymetric)
         return version
+
+    def _need_tree(self, what):
+        """Raise TypeError unless this index is a cover tree, which ``what``
+        (a join, a bounded search) needs."""
+        if self._algorithm != "cover_tree":
+            raise TypeError(
+                f"A {type(self).__name__} has no tree, which {what} needs. Build a CoverTree "
+                "(or fit the estimator with algorithm='cover_tree') over the points."
+            )
 
     @classmethod
     def _from_checked(cls, X, code, p, n_jobs, seed, search="depth_first", verbose=False,
-                      device="auto"):
-        """Build from an already validated C-contiguous float array."""
+                      device="auto", metric_params=None, func=None):
+        """Build from an already validated C-contiguous float array, with the
+        metric's parameters (checked for X's features here), or the Python
+        function ``func`` (code CUSTOM) with its keyword arguments."""
         self = cls.__new__(cls)
         self.n_jobs = n_jobs
-        self._init(X.dtype, X.shape[1], code, p, seed, search, False, verbose, device)
-        self._version = self._build(X, self._jobs())
+        mparams = _index_params(code, metric_params)
+        vector = metric_vector(code, p, mparams, X.shape[1], type(self).__name__)
+        self._init(X.dtype, X.shape[1], code, p, seed, search, False, verbose, device, mparams,
+                   _metric_function(func) if code == CUSTOM else None)
+        self._version = self._build(X, self._jobs(), params=vector)
         return self
 
     @classmethod
-    def _wrap(cls, version, dtype, n_features, code, p, n_jobs, seed, search, verbose):
-        """An index of this class over an existing version."""
+    def _wrap(cls, version, dtype, n_features, code, p, n_jobs, seed, search, verbose,
+              metric_params=None):
+        """An index of this class over an existing version, built with the
+        metric's parameters ``metric_params`` (not a Python function's)."""
         self = cls.__new__(cls)
         self.n_jobs = n_jobs
-        self._init(dtype, n_features, code, p, seed, search, False, verbose)
+        self._init(dtype, n_features, code, p, seed, search, False, verbose,
+                   metric_params=metric_params)
         self._version = version
         return self
 
@@ -318,8 +376,18 @@ class CoverTree:
             "verbose": self.verbose,
             "device": self.device,
             "read_only": self._read_only,
+            "metric_params": self.metric_params,
+            **({"function": self.metric} if self._code == CUSTOM else {}),
+            **self._ids_state(),
             "algorithm": self._algorithm,
         }
+
+    def _ids_state(self):
+        """The caller-chosen ids of the current version, for :meth:`_state`:
+        ``labels`` (the id of each of the Go tree's points) and ``n_ids``;
+        nothing when the ids are the Go tree's own."""
+        v = self._v  # a TreeVersion or a PendingVersion: both carry them
+        return {} if v.labels is None else {"labels": v.labels, "n_ids": v.n_ids}
 
     @classmethod
     def _restore(cls, buf, state, lazy=False):
@@ -348,10 +416,25 @@ class CoverTree:
             effective_n_jobs(n_jobs)
             if code not in METRIC_NAMES:
                 raise ValueError(f"metric code {code}")
+            metric_params = state.get("metric_params")
+            if metric_params is not None and not isinstance(metric_params, dict):
+                raise ValueError(f"metric_params {metric_params!r}")
+            func = state["function"] if code == CUSTOM else None
+            if code == CUSTOM and not callable(func):
+                raise ValueError(f"metric function {func!r}")
+            labels, n_ids = state.get("labels"), None
+            if labels is not None:
+                labels = np.array(labels, dtype=np.int64)
+                n_ids = int(state["n_ids"])
+                if labels.ndim != 1 or (labels.size and (labels.min() < 0 or labels.max() >= n_ids)):
+                    raise ValueError("ids out of range")
+                labels.setflags(write=False)
             algorithm = state.get("algorithm", "cover_tree")
             if algorithm not in _INDEX_CLASSES:
                 raise ValueError(f"algorithm {algorithm!r}")
-        except (KeyError, TypeError, ValueError) as e:
+            if code == CUSTOM and algorithm != "cover_tree":
+                raise ValueError("a Python function metric on a brute-force index")
+        except (KeyError, TypeError, ValueError, OverflowError) as e:
             raise ValueError(f"pcct: not a valid saved CoverTree state ({e!r}).") from None
         cls = _INDEX_CLASSES[algorithm]
         expected = (n_features, dtype_code, code, p if code == _MINKOWSKI else None)
@@ -378,14 +461,16 @@ class CoverTree:
             check((version.n_features, DTYPES[version.dtype], kind,
                    vp if kind == _MINKOWSKI else None))
 
-        if lazy:
-            version = _handle.PendingVersion(buf, dtype_code, check_decoded)
-        else:
-            version = TreeVersion.decode(buf, dtype_code)
-            check_decoded(version)
         self = cls.__new__(cls)
         self.n_jobs = n_jobs
-        self._init(dtype, n_features, code, p, seed, search, read_only, verbose, device)
+        self._init(dtype, n_features, code, p, seed, search, read_only, verbose, device,
+                   metric_params, func)
+        if lazy:
+            version = _handle.PendingVersion(buf, dtype_code, check_decoded, labels, n_ids,
+                                             self._pymetric)
+        else:
+            version = TreeVersion.decode(buf, dtype_code, labels, n_ids, self._pymetric)
+            check_decoded(version)
         self._version = version
         return self
 
@@ -424,11 +509,16 @@ class CoverTree:
             Where to write: a path (the file is created or replaced) or an
             object with a ``write`` method.
         """
+        check_savable(self._code, type(self).__name__)
         _format.write(file, "tree", self._version.encode(),
                       {"dtype": self.dtype.name, "tree": self._state()}, type(self).__name__)
 
     def __repr__(self):
         metric = self.metric if self.metric != "minkowski" else f"minkowski(p={self.p:g})"
+        if self._code == CUSTOM:
+            metric = getattr(self.metric, "__name__", repr(self.metric))
+        elif self.metric_params:
+            metric += "(" + ", ".join(sorted(self.metric_params)) + ")"
         extra = ""
         if self.search != "depth_first":
             extra += f", search={self.search}"
@@ -487,7 +577,7 @@ class CoverTree:
                 "allowed. Update the live tree the snapshot was taken from."
             )
 
-    def insert(self, X):
+    def insert(self, X, ids=None):
         """Insert points; return their ids.
 
         The tree is not changed in place: a new version holding the old and
@@ -501,12 +591,18 @@ class CoverTree:
         X : array-like of shape (n_points, n_features)
             The new points, validated like the constructor's ``X`` and
             converted to the tree's dtype.
+        ids : array-like of int, default=None
+            Ids of your choosing for the new points, as faiss's
+            ``add_with_ids`` takes them: one per row, int64, >= 0, distinct,
+            and none of them live in the tree (a deleted id may be given
+            again: delete and insert replace a point). Every answer then
+            names the points by these ids. None: the next unused ids (one
+            past the largest id ever issued, and up).
 
         Returns
         -------
         ids : ndarray of shape (n_points,), int64
-            The ids of the new points: the next ``n_points`` unused ids,
-            ascending, in the order of the rows of ``X``.
+            The ids of the new points, in the order of the rows of ``X``.
 
         Raises
         ------
@@ -514,19 +610,49 @@ class CoverTree:
             If the tree is a snapshot.
         ValueError
             If ``X`` is empty, not finite, has the wrong number of features,
-            or spans too wide a range for float64 distances.
+            or spans too wide a range for float64 distances; or if ``ids``
+            has the wrong length, a negative or repeated id, or an id the
+            tree holds. Nothing is inserted then.
         """
         self._check_writable("insert")
         X = self._check_queries(X)
-        return self._insert_checked(X, self._jobs())
+        return self._insert_checked(X, self._jobs(), ids=ids)
 
-    def _insert_checked(self, X, jobs, verbose=None):
-        """Insert checked C-contiguous rows of the tree's dtype."""
-        n = X.shape[0]
+    def _insert_checked(self, X, jobs, verbose=None, ids=None):
+        """Insert checked C-contiguous rows of the tree's dtype, with the
+        caller's ids (unchecked) or the next unused ones."""
         with self._lock:
-            new, start = self._version.insert(X, jobs, self._verbose(verbose))
+            v = self._version
+            if ids is not None:
+                ids = check_new_ids(ids, X.shape[0], v.live_ids())
+            new, new_ids = v.insert(X, jobs, self._verbose(verbose), ids)
             self._version = new
-        return np.arange(start, start + n, dtype=np.int64)
+        return new_ids
+
+    def points(self, ids):
+        """Return the stored points of these ids (faiss's ``reconstruct``).
+
+        Parameters
+        ----------
+        ids : int or array-like of int
+            Live ids.
+
+        Returns
+        -------
+        X : ndarray of shape (len(ids), n_features), the tree's dtype
+            Row i is the point with id ``ids[i]``, as the tree stores it:
+            the coordinates given, except under ``metric="cosine"``, whose
+            tree stores the points scaled to unit length. For one int id, a
+            1-D array.
+
+        Raises
+        ------
+        ValueError
+            If an id is not live (never issued, or deleted), naming it.
+        """
+        one = np.ndim(ids) == 0
+        X = self._version.points(check_ids(ids))
+        return X[0] if one else X
 
     def delete(self, ids):
         """Delete points by id.
@@ -615,15 +741,26 @@ class CoverTree:
 
     # -- public API --------------------------------------------------------
 
-    def query(self, X, k=1, return_distance=True, eps=0.0):
+    def _check_points(self, X):
+        """Query points as checked rows, and whether X was one point (a 1-D
+        array of n_features values, answered without the query axis)."""
+        one = not hasattr(X, "tocsr") and np.ndim(X) == 1
+        if one:
+            X = np.asarray(X)[np.newaxis, :]
+        return self._check_queries(X), one
+
+    def query(self, X, k=1, return_distance=True, eps=0.0, distance_upper_bound=None):
         """Find the k nearest neighbours of each row of X.
 
         Parameters
         ----------
-        X : array-like of shape (n_queries, n_features)
-            Query points, converted to the tree's dtype.
-        k : int, default=1
-            Number of neighbours, 1 <= k <= n_samples.
+        X : array-like of shape (n_queries, n_features) or (n_features,)
+            Query points, converted to the tree's dtype. A 1-D array is one
+            point: the answers then have no query axis.
+        k : int or list of int, default=1
+            The number of neighbours, 1 <= k <= n_samples; or, as in scipy's
+            cKDTree, a list of ranks counting from 1 (``[1, 5, 10]``: the
+            nearest, the 5th and the 10th nearest), answered in that order.
         return_distance : bool, default=True
             Whether to return the distances too.
         eps : float, default=0.0
@@ -634,6 +771,15 @@ class CoverTree:
             ``1 + eps``). 0, the default, is exact. It needs
             ``search="depth_first"``; a brute-force index always answers
             exactly.
+        distance_upper_bound : float, default=None
+            As in scipy's cKDTree: only neighbours nearer than this (d <
+            bound) are returned, and the search prunes with it from its
+            first step. A query with fewer such neighbours gets distance
+            ``inf`` and index ``n_ids`` (one past every id, scipy's ``n``)
+            in its remaining slots, so k may then exceed ``n_samples``.
+            Answered on the CPU whatever the device, by a cover tree only
+            (a :class:`BruteForceIndex` raises TypeError), and exactly:
+            ``eps`` must then be 0.
 
         Returns
         -------
@@ -642,7 +788,7 @@ class CoverTree:
         ind : ndarray of shape (n_queries, k), int64
             Ids of the neighbours; ties in distance are ordered by id.
         """
-        X = self._check_queries(X)
+        X, one = self._check_points(X)
         eps = check_eps(eps)
         if eps > 0 and self.search != "depth_first":
             raise ValueError(
@@ -650,8 +796,27 @@ class CoverTree:
                 f"{self.search!r}: set_params or build the tree with search='depth_first'."
             )
         v = self._version
-        k = check_k(k, v.n_samples)
-        dist, ind = self._kneighbors(X, k, self._jobs(), version=v, eps=eps)
+        ranks = check_ranks(k)
+        kmax = int(ranks.max()) if ranks is not None else k
+        if distance_upper_bound is None:
+            kmax = check_k(kmax, v.n_samples)
+            dist, ind = self._kneighbors(X, kmax, self._jobs(), version=v, eps=eps)
+        else:
+            bound = check_bound(distance_upper_bound)
+            self._need_tree("a search below distance_upper_bound")
+            if eps > 0:
+                raise ValueError(
+                    f"eps={eps:g} and distance_upper_bound={bound:g} together are not "
+                    "supported: the bounded search is exact. Pass one of them."
+                )
+            kmax = check_k(kmax, math.inf)  # any k: slots beyond the points are empty
+            dist, ind = _search.kneighbors_bound(v, X, kmax, bound, jobs=self._jobs(),
+                                                 verbose=self._verbose())
+            ind[ind < 0] = v.n_ids
+        if ranks is not None:
+            dist, ind = dist[:, ranks - 1], ind[:, ranks - 1]
+        if one:
+            dist, ind = dist[0], ind[0]
         return (dist, ind) if return_distance else ind
 
     def query_radius(self, X, r, return_distance=False, count_only=False, sort_results=False):
@@ -659,24 +824,27 @@ class CoverTree:
 
         Parameters
         ----------
-        X : array-like of shape (n_queries, n_features)
-            Query points, converted to the tree's dtype.
-        r : float
-            Radius, >= 0, the same for every query.
+        X : array-like of shape (n_queries, n_features) or (n_features,)
+            Query points, converted to the tree's dtype. A 1-D array is one
+            point: the answers then have no query axis.
+        r : float or array-like of shape (n_queries,)
+            The radius, >= 0: one for every query, or one per query (as in
+            KDTree; answered on the CPU whatever the device).
         return_distance : bool, default=False
             Whether to return the distances too.
         count_only : bool, default=False
             Return only the number of neighbours of each query.
         sort_results : bool, default=False
             Order each query's neighbours by distance, then id (needs
-            ``return_distance=True``).
+            ``return_distance=True``). Otherwise they come by ascending id.
 
         Returns
         -------
         count : ndarray of shape (n_queries,), int64
-            With ``count_only=True``.
+            With ``count_only=True`` (an int for one 1-D point).
         ind : ndarray of shape (n_queries,), dtype object
-            Each element an int64 array of ids.
+            Each element an int64 array of ids (for one 1-D point, that
+            array).
         dist : ndarray of shape (n_queries,), dtype object
             Each element an array of distances; only with
             ``return_distance=True``. As in KDTree, returned after ``ind``.
@@ -685,11 +853,13 @@ class CoverTree:
             raise ValueError("count_only and return_distance cannot both be true")
         if sort_results and not return_distance:
             raise ValueError("return_distance must be True if sort_results is True")
-        X = self._check_queries(X)
-        r = check_radius(r)
+        X, one = self._check_points(X)
+        r = check_radius(r, n_queries=X.shape[0])
         counts, dist, ind = self._radius(X, r, sort_results, self._jobs(), counts_only=count_only)
         if count_only:
-            return counts
+            return int(counts[0]) if one else counts
+        if one:
+            return (ind, dist) if return_distance else ind
         ind_obj = _search.split_object(ind, counts)
         if return_distance:
             return ind_obj, _search.split_object(dist, counts)
@@ -890,9 +1060,12 @@ class BruteForceIndex(CoverTree):
 
     It has :class:`CoverTree`'s interface and behaviour (ids, queries,
     :meth:`insert`, :meth:`delete`, :meth:`snapshot`, pickling and
-    :meth:`save`, thread safety, Ctrl-C), but no tree: :meth:`structure`
-    raises TypeError, :meth:`stats` reports no levels, and ``search`` and
-    ``seed`` do not apply. An insertion appends the points and a deletion
+    :meth:`save`, thread safety, Ctrl-C), but no tree: :meth:`structure`,
+    :meth:`cover`, scipy's joins (:meth:`count_neighbors`,
+    :meth:`query_pairs`, :meth:`query_ball_tree`,
+    :meth:`sparse_distance_matrix`) and :meth:`query` with
+    ``distance_upper_bound`` raise TypeError, :meth:`stats` reports no
+    levels, and ``search`` and ``seed`` do not apply. An insertion appends the points and a deletion
     marks them (their memory is kept until the index is rebuilt); both
     copy only the blocks of 1,024 points they touch, and a snapshot shares
     everything.
@@ -902,8 +1075,9 @@ class BruteForceIndex(CoverTree):
     X : array-like of shape (n_samples, n_features)
         The points (float32 and float64 kept; other numeric input converted
         to float64).
-    metric : str, default="euclidean"
-        As for :class:`CoverTree`.
+    metric : str or DistanceMetric, default="euclidean"
+        As for :class:`CoverTree`, but for a Python function (ValueError:
+        Go calls one back through a cover tree only).
     p : float, default=2
         As for :class:`CoverTree`.
     n_jobs : int, default=None
@@ -911,6 +1085,10 @@ class BruteForceIndex(CoverTree):
         the points): None means 1, -1 all CPUs.
     verbose : bool, default=False
         Show a progress bar for long calls.
+    ids : array-like of int, default=None
+        As for :class:`CoverTree`.
+    metric_params : dict, default=None
+        As for :class:`CoverTree`.
 
     Examples
     --------
@@ -923,8 +1101,10 @@ class BruteForceIndex(CoverTree):
 
     _algorithm = "brute"
 
-    def __init__(self, X, metric="euclidean", p=2, n_jobs=None, verbose=False):
-        super().__init__(X, metric=metric, p=p, n_jobs=n_jobs, verbose=verbose)
+    def __init__(self, X, metric="euclidean", p=2, n_jobs=None, verbose=False, ids=None,
+                 metric_params=None):
+        super().__init__(X, metric=metric, p=p, n_jobs=n_jobs, verbose=verbose, ids=ids,
+                         metric_params=metric_params)
 
     def structure(self):
         """A brute-force index has no tree structure: always raises.
@@ -969,17 +1149,53 @@ class BruteForceIndex(CoverTree):
 _INDEX_CLASSES = {"cover_tree": CoverTree, "brute": BruteForceIndex}
 
 
-def build_index(X, code, p, n_jobs, seed, search, verbose, algorithm):
+def build_index(X, code, p, n_jobs, seed, search, verbose, algorithm, metric_params=None,
+                func=None):
     """The index an estimator fits over the checked rows of X (C-contiguous
     float32 or float64): a :class:`CoverTree` or a
     :class:`BruteForceIndex`, as ``algorithm`` ("auto", "cover_tree" or
-    "brute") asks or, for "auto", as the library chooses. Returns (index,
-    choice), choice being the evidence of "auto" (else None)."""
+    "brute") asks or, for "auto", as the library chooses, with the
+    metric's parameters ``metric_params`` (V, VI or w, checked for X's
+    features here). A Python function ``func`` (code CUSTOM; its keyword
+    arguments in ``metric_params``) is served by a cover tree only: "auto"
+    builds one, "brute" is a ValueError. Returns (index, choice), choice
+    being the evidence of "auto" (else None)."""
+    if code == CUSTOM:
+        if algorithm == "brute":
+            raise ValueError(
+                "algorithm='brute' cannot use a Python function as the metric: Go calls one "
+                "back through a cover tree only. Use algorithm='cover_tree' or 'auto' (which "
+                "builds a cover tree for it)."
+            )
+        tree = CoverTree._from_checked(X, code, p, n_jobs, seed, search, verbose,
+                                       metric_params=metric_params, func=func)
+        return tree, None
+    mparams = _index_params(code, metric_params)
+    vector = metric_vector(code, p, mparams, X.shape[1], "CoverTree")
     version, choice = _handle.build(X, code, p, seed, effective_n_jobs(n_jobs), bool(verbose),
-                                    algorithm)
+                                    algorithm, params=vector)
     cls = _INDEX_CLASSES[version.algorithm]
-    index = cls._wrap(version, X.dtype, X.shape[1], code, p, n_jobs, seed, search, verbose)
+    index = cls._wrap(version, X.dtype, X.shape[1], code, p, n_jobs, seed, search, verbose,
+                      mparams)
     return index, choice
+
+
+def _index_params(code, metric_params):
+    """The metric parameters an index keeps of an estimator's
+    ``metric_params``: a Python function's keyword arguments, else V, VI
+    and w where given."""
+    if code == CUSTOM:
+        return dict(metric_params or {})
+    return {k: v for k, v in (metric_params or {}).items()
+            if k in ("w", "V", "VI") and v is not None}
+
+
+def _metric_function(metric):
+    """The Python function of a metric: the callable itself, or that of a
+    DistanceMetric("pyfunc")."""
+    if callable(metric):
+        return metric
+    return metric.__getstate__()[3]
 
 
 def _restore_tree(buf, state):
