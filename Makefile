@@ -22,7 +22,7 @@ PKG_SRC := go.mod go.sum pyproject.toml setup.py MANIFEST.in $(GPU_SRC)
 
 export GO
 
-.PHONY: all demo test go-test py-test fmt-check vet vet-cuda install venv wheel wheel-check clean bench bench-smoke bench-dask bench-joins bench-cluster gpu-check gpu-check-prepare
+.PHONY: all demo test go-test py-test fmt-check vet vet-cuda install venv wheel wheel-check clean bench bench-smoke bench-dask bench-joins bench-cluster bench-build gpu-check gpu-check-prepare
 
 all: test
 
@@ -114,6 +114,14 @@ bench: $(TEST_STAMP)
 bench-smoke: $(TEST_STAMP)
 	$(VPY) benchmarks/run.py --smoke
 	$(VPY) benchmarks/cluster.py --smoke
+
+# Construction (benchmarks/build.py): pcct's fit against scikit-learn's
+# BallTree and KDTree and scipy's cKDTree on the real datasets, interleaved
+# (BUILD_BENCH_ARGS passes options, e.g. --threads 1 --reps 5).
+BUILD_BENCH_ARGS ?=
+
+bench-build: $(TEST_STAMP)
+	$(VPY) benchmarks/build.py $(BUILD_BENCH_ARGS)
 
 # The clustering benchmark (benchmarks/cluster.py): pcct.cluster against
 # scikit-learn's DBSCAN and HDBSCAN, mlpack's emst and scipy's dense route;

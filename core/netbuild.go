@@ -948,10 +948,23 @@ func (b *netBuilder[T]) updateFriends(i, next int32) (entries int) {
 			fresh = append(fresh, x)
 		}
 	}
+	// The lists may outgrow listCap within this one round (on data of high
+	// intrinsic dimension a level can multiply them many times over): the
+	// entries are counted as the scans make them, and past the cap the
+	// scans stop, so that the memory held stays near the cap.
+	held := 0
+	for _, c := range b.cells {
+		held += len(b.friends[c])
+	}
+	var added atomic.Int64
+	var over atomic.Bool
 	links := make([][]netLink, len(b.counts))
 	lists := make([][]netFriend, len(fresh))
 	forRange(len(fresh), b.jobs, func(w, lo, hi int) {
 		for q := lo; q < hi; q++ {
+			if over.Load() {
+				return
+			}
 			st := friendScan{s: fresh[q], rs: b.rhoK[fresh[q]], level: i, reach: reach, links: links[w]}
 			s := st.s
 			p, ps := b.near[s], b.nd[s]
@@ -1001,10 +1014,17 @@ func (b *netBuilder[T]) updateFriends(i, next int32) (entries int) {
 			}
 			lists[q] = st.out
 			links[w] = st.links
+			// Each pair is an entry on both sides.
+			if int64(held)+added.Add(2*int64(len(st.out))) > int64(b.listCap) {
+				over.Store(true)
+			}
 		}
 	})
 	for _, x := range made {
 		b.cnt[b.near[x]], b.cnt2[b.near[x]] = 0, 0
+	}
+	if over.Load() {
+		return b.listCap + 1
 	}
 	// Older nodes: drop friends without a cell or too far; add the new
 	// nodes that found them. Nodes that lost their cell drop their list.
