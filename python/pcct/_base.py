@@ -29,7 +29,7 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import EfficiencyWarning
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import _format, _search
+from . import _format, _precomputed, _search
 from ._validation import (
     POINTS_DTYPE,
     as_float,
@@ -115,7 +115,14 @@ class NeighborsBase(BaseEstimator):
     def _check_params(self):
         """Check the constructor parameters; return (metric code, p,
         effective_metric_, effective_metric_params_)."""
+        if self._precomputed():
+            return _precomputed.check_params(self)
         return check_estimator_params(self)
+
+    def _precomputed(self):
+        """Whether the metric is "precomputed": X is a square matrix of
+        distances, queries rows of distances to the fitted points."""
+        return isinstance(self.metric, str) and self.metric == "precomputed"
 
     def _strategy(self):
         """The C ABI code of the search parameter."""
@@ -135,7 +142,11 @@ class NeighborsBase(BaseEstimator):
             )
 
     def _check_queries(self, X):
-        """Validate query points: same features as fit, fitted dtype, C order."""
+        """Validate query points: same features as fit, fitted dtype, C order
+        (with metric="precomputed": rows of distances to the fitted points,
+        dense or CSR)."""
+        if self.tree_._code == _precomputed.PRECOMPUTED:
+            return _precomputed.check_query(X, self.tree_.dtype, self.tree_.n_samples)
         X = as_float(validate_data(
             self,
             X,
@@ -167,6 +178,8 @@ class NeighborsBase(BaseEstimator):
         saved = {a: self.__dict__[a] for a in ("n_features_in_", "feature_names_in_")
                  if a in self.__dict__}
         try:
+            if code == _precomputed.PRECOMPUTED:
+                return self._fit_precomputed(X)
             X = as_float(validate_data(
                 self,
                 X,
@@ -193,6 +206,24 @@ class NeighborsBase(BaseEstimator):
         self.algorithm_choice_ = choice
         return self
 
+    def _fit_precomputed(self, X):
+        """Fit on a square distance matrix (metric="precomputed"), dense or
+        sparse, checked as scikit-learn checks it; the index is the matrix
+        itself. Returns self."""
+        X = validate_data(self, X, accept_sparse=_precomputed.SPARSE_FORMATS,
+                          dtype=POINTS_DTYPE, ensure_all_finite=True, order="C")
+        X = _precomputed.check_matrix(X)
+        if X.shape[0] != X.shape[1]:
+            raise ValueError(
+                "Precomputed matrix must be square. Input is a {}x{} matrix.".format(*X.shape)
+            )
+        self.tree_ = _precomputed.PrecomputedIndex(X)
+        self.effective_metric_ = "precomputed"
+        self.effective_metric_params_ = {}
+        self.effective_algorithm_ = self.tree_._algorithm
+        self.algorithm_choice_ = None
+        return self
+
     def _fit_index(self, X, code, p, metric_params=None, func=None):
         """The index the queries will run on, over the checked rows of X
         (C-contiguous float32 or float64) with the metric (code, p) and its
@@ -210,7 +241,9 @@ class NeighborsBase(BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
-        tags.input_tags.sparse = False
+        # Sparse input is taken as a graph of precomputed distances only.
+        tags.input_tags.sparse = self._precomputed()
+        tags.input_tags.pairwise = self._precomputed()
         return tags
 
     # -- saving --------------------------------------------------------------
@@ -232,6 +265,13 @@ class NeighborsBase(BaseEstimator):
         """
         check_is_fitted(self)
         tree = self.tree_
+        if tree._code == _precomputed.PRECOMPUTED:
+            raise TypeError(
+                f"This {type(self).__name__} was fitted with metric='precomputed': pcct's file "
+                "format holds a tree's points, and it holds a distance matrix. Pickle the "
+                "estimator instead, or save the matrix (numpy.save, scipy.sparse.save_npz) "
+                "and fit again."
+            )
         check_savable(tree._code, type(self).__name__)
         body = tree._version.encode()  # one version for the whole file
         attrs = {
@@ -292,6 +332,14 @@ class NeighborsBase(BaseEstimator):
 class UpdatesMixin:
     """``insert``, ``delete`` and ``snapshot`` of a fitted estimator."""
 
+    def _check_updatable(self, what):
+        if self.tree_._code == _precomputed.PRECOMPUTED:
+            raise TypeError(
+                f"{what}() is not possible with metric='precomputed': the fitted matrix holds "
+                "the distances between the fitted points only, and a new point would need a "
+                "new row and column. Refit (fit) on the updated distance matrix instead."
+            )
+
     def insert(self, X, ids=None):
         """Add points to the fitted estimator, without a refit.
 
@@ -332,6 +380,7 @@ class UpdatesMixin:
         """
         check_is_fitted(self)
         self._check_writable("insert")
+        self._check_updatable("insert")
         X = self._check_queries(X)
         return self.tree_._insert_checked(X, self._jobs(), self._verbose(), ids=ids)
 
@@ -364,6 +413,7 @@ class UpdatesMixin:
         """
         check_is_fitted(self)
         self._check_writable("delete")
+        self._check_updatable("delete")
         self.tree_._delete_checked(check_ids(ids), self._jobs(), self._verbose())
         return self
 
