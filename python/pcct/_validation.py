@@ -157,8 +157,8 @@ _NOT_SERVED = {
     "'euclidean', which ranks neighbours the same way, and square the distances",
     "correlation": "it is not a metric; subtract each row's mean and use 'cosine', "
     "which then gives the same distance",
-    "precomputed": "a cover tree needs the points themselves; use "
-    "sklearn.neighbors.NearestNeighbors(metric='precomputed')",
+    "precomputed": "a cover tree needs the points themselves; "
+    "pcct.NearestNeighbors and the transformers take metric='precomputed' (a distance matrix)",
     "nan_euclidean": "pcct refuses NaN; impute missing values first",
     "wminkowski": "scikit-learn removed it; use 'minkowski' with metric_params={'w': w}",
     "braycurtis": "it is not a metric (the triangle inequality fails: on 0/1 vectors "

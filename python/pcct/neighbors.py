@@ -57,7 +57,11 @@ class NearestNeighbors(KNeighborsMixin, RadiusNeighborsMixin, UpdatesMixin, Neig
         coordinate is true where it is not 0) "jaccard", "rogerstanimoto",
         "sokalmichener" and "sokalsneath"; or a scikit-learn DistanceMetric
         object; or a Python function ``f(a, b, **metric_params) -> float``
-        (slow: Go calls it for every distance). Names that are not metrics
+        (slow: Go calls it for every distance); or "precomputed": X is a
+        square distance matrix (dense, or a sparse graph whose missing
+        entries are not neighbours) and queries are rows of distances to
+        the fitted points, answered by brute force as in scikit-learn
+        (see the README's Metrics section). Names that are not metrics
         ("braycurtis", "dice", "russellrao", "sqeuclidean", ...) raise
         ValueError at :meth:`fit`, saying why and what to use instead.
     p : float, default=2
@@ -261,9 +265,11 @@ class NearestNeighbors(KNeighborsMixin, RadiusNeighborsMixin, UpdatesMixin, Neig
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like of shape (n_samples, n_features), or (n_samples, n_samples) if metric="precomputed"
             Training data. float32 and float64 are kept; other numeric types
-            are converted to float64.
+            are converted to float64. With metric="precomputed": the
+            distances between the samples, dense or sparse (CSR, CSC, COO,
+            LIL).
         y : Ignored
             Not used, present for API consistency by convention.
 

@@ -23,7 +23,10 @@ _COMMON_PARAMS = """metric : str, default="euclidean"
         The distance, as for :class:`pcct.NearestNeighbors`: "euclidean"
         ("l2"), "manhattan" ("cityblock", "l1"), "chebyshev"
         ("infinity"), "minkowski" (with power ``p``), "cosine" or
-        "haversine". scikit-learn's transformer defaults to "minkowski"
+        "haversine" (and the others NearestNeighbors takes, "precomputed"
+        among them: X is then a square distance matrix, dense or sparse,
+        and transform takes rows of distances to the fitted points).
+        scikit-learn's transformer defaults to "minkowski"
         with p=2, the same distance.
     p : float, default=2
         Power of the Minkowski metric, p >= 1, used only with
