@@ -17,16 +17,20 @@ func workers(jobs int) int { return min(max(jobs, 1), runtime.GOMAXPROCS(0)) }
 
 // forRange calls fn(w, lo, hi) over blocks [lo, hi) covering 0..n-1, on at
 // most jobs goroutines numbered w = 0, 1, ...; blocks are handed out as
-// workers become free. A panic in a worker is re-raised in the caller's
-// goroutine once all workers have stopped, so that the caller's recover
-// sees it (errgroup itself does not recover).
+// workers become free. Blocks hold up to 64 items, fewer when n is small
+// for the workers (at least 8 blocks a worker), so that a loop over a few
+// hundred costly items, such as a build's cells near the top of the tree,
+// still spreads over all of them. A panic in a worker is re-raised in the
+// caller's goroutine once all workers have stopped, so that the caller's
+// recover sees it (errgroup itself does not recover).
 func forRange(n, jobs int, fn func(w, lo, hi int)) {
 	if n <= 0 {
 		return
 	}
-	const grain = 64
+	jobs = workers(jobs)
+	grain := min(64, max(1, n/(8*jobs)))
 	blocks := (n + grain - 1) / grain
-	jobs = min(workers(jobs), blocks)
+	jobs = min(jobs, blocks)
 	if jobs == 1 {
 		fn(0, 0, n)
 		return
