@@ -11,7 +11,7 @@ import (
 // The binary format of a BruteForce (little-endian):
 //
 //	magic        8 bytes "PCCTBRUT"
-//	version      uint32 (bruteFormatVersion)
+//	version      uint32 (formatVersion, or paramsVersion: see below)
 //	dtype        uint32: 4 for float32, 8 for float64
 //	dim          uint32
 //	metric       uint32 kind, float64 p
@@ -25,13 +25,9 @@ import (
 //	  point      dim values of the dtype, as the index holds them
 //	checksum     uint32, CRC-32 (IEEE) of everything before it
 
-const (
-	bruteMagic         = "PCCTBRUT"
-	bruteFormatVersion = 1
-	// bruteParamsVersion is the format of an index whose metric has
-	// parameters.
-	bruteParamsVersion = 2
-)
+// bruteMagic starts an encoded BruteForce. Its versions are a Tree's:
+// formatVersion, or paramsVersion for a metric with parameters.
+const bruteMagic = "PCCTBRUT"
 
 // IsBruteForceEncoding reports whether data starts like an encoded BruteForce (rather
 // than an encoded Tree).
@@ -49,23 +45,14 @@ func (f *BruteForce[T]) Encode() []byte {
 	buf := make([]byte, 0, 48+f.n*(4+f.dim*size))
 	buf = append(buf, bruteMagic...)
 	params := f.metric.params()
-	if params == nil {
-		buf = le.AppendUint32(buf, bruteFormatVersion)
-	} else {
-		buf = le.AppendUint32(buf, bruteParamsVersion)
-	}
+	buf = le.AppendUint32(buf, versionFor(params))
 	buf = le.AppendUint32(buf, uint32(size))
 	buf = le.AppendUint32(buf, uint32(f.dim))
 	buf = le.AppendUint32(buf, uint32(f.metric.Kind))
 	buf = le.AppendUint64(buf, math.Float64bits(f.metric.P))
 	buf = le.AppendUint32(buf, uint32(f.nids))
 	buf = le.AppendUint32(buf, uint32(f.n))
-	if params != nil {
-		buf = le.AppendUint32(buf, uint32(len(params)))
-		for _, x := range params {
-			buf = le.AppendUint64(buf, math.Float64bits(x))
-		}
-	}
+	buf = appendParams(buf, params)
 	for _, id := range f.LiveIDs(nil) {
 		buf = le.AppendUint32(buf, uint32(id))
 		for _, v := range f.Point(int(id)) {
@@ -86,17 +73,9 @@ func (f *BruteForce[T]) Encode() []byte {
 // coordinate).
 func DecodeBruteForce[T Float](data []byte) (f *BruteForce[T], err error) {
 	defer catch(&err)
-	if !IsBruteForceEncoding(data) || len(data) < len(bruteMagic)+4 {
-		return nil, errors.New("core: decode: not a pcct brute-force index (bad magic)")
-	}
-	body := data[:len(data)-4]
-	if crc32.ChecksumIEEE(body) != binary.LittleEndian.Uint32(data[len(data)-4:]) {
-		return nil, errors.New("core: decode: checksum mismatch: the data is truncated or damaged")
-	}
-	r := &reader{b: body[len(bruteMagic):]}
-	version := r.u32()
-	if version != bruteFormatVersion && version != bruteParamsVersion {
-		return nil, fmt.Errorf("core: decode: format version %d, this library reads %d and %d", version, bruteFormatVersion, bruteParamsVersion)
+	r, version, err := openEncoding(data, bruteMagic, "brute-force index")
+	if err != nil {
+		return nil, err
 	}
 	var zero T
 	if size := r.u32(); int(size) != binary.Size(zero) {
@@ -106,16 +85,8 @@ func DecodeBruteForce[T Float](data []byte) (f *BruteForce[T], err error) {
 	m := Metric{Kind: MetricKind(r.u32()), P: r.f64()}
 	nids := r.u32()
 	n := r.u32()
-	if version == bruteParamsVersion {
-		count := r.u32()
-		if uint64(count)*8 > uint64(len(r.b)) {
-			return nil, fmt.Errorf("core: decode: %d metric parameters cannot fit in %d bytes", count, len(r.b))
-		}
-		params := make([]float64, count)
-		for i := range params {
-			params[i] = r.f64()
-		}
-		m = m.withParams(params)
+	if m, err = r.params(m, version); err != nil {
+		return nil, err
 	}
 	if r.err != nil {
 		return nil, r.err

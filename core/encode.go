@@ -54,11 +54,7 @@ func (t *Tree[T]) Encode() []byte {
 	buf := make([]byte, 0, 64+t.nodes*(12+t.s.dim*size)+t.n*4)
 	buf = append(buf, magic...)
 	params := t.metric.params()
-	if params == nil {
-		buf = le.AppendUint32(buf, formatVersion)
-	} else {
-		buf = le.AppendUint32(buf, paramsVersion)
-	}
+	buf = le.AppendUint32(buf, versionFor(params))
 	buf = le.AppendUint32(buf, uint32(size))
 	buf = le.AppendUint32(buf, uint32(t.s.dim))
 	buf = le.AppendUint32(buf, uint32(t.metric.Kind))
@@ -68,12 +64,7 @@ func (t *Tree[T]) Encode() []byte {
 	buf = le.AppendUint32(buf, uint32(t.s.nids))
 	buf = le.AppendUint32(buf, uint32(t.nodes))
 	buf = le.AppendUint64(buf, uint64(t.buildEvals))
-	if params != nil {
-		buf = le.AppendUint32(buf, uint32(len(params)))
-		for _, x := range params {
-			buf = le.AppendUint64(buf, math.Float64bits(x))
-		}
-	}
+	buf = appendParams(buf, params)
 	order := t.preorder()
 	pos := make(map[int32]uint32, len(order))
 	for i, u := range order {
@@ -116,17 +107,9 @@ func DecodeWith[T Float](data []byte, m Metric) (*Tree[T], error) { return decod
 
 func decode[T Float](data []byte, custom *Metric) (t *Tree[T], err error) {
 	defer catch(&err)
-	if len(data) < len(magic)+4 || string(data[:len(magic)]) != magic {
-		return nil, errors.New("core: decode: not a pcct tree (bad magic)")
-	}
-	body := data[:len(data)-4]
-	if crc32.ChecksumIEEE(body) != binary.LittleEndian.Uint32(data[len(data)-4:]) {
-		return nil, errors.New("core: decode: checksum mismatch: the data is truncated or damaged")
-	}
-	r := &reader{b: body[len(magic):]}
-	version := r.u32()
-	if version != formatVersion && version != paramsVersion {
-		return nil, fmt.Errorf("core: decode: format version %d, this library reads %d and %d", version, formatVersion, paramsVersion)
+	r, version, err := openEncoding(data, magic, "tree")
+	if err != nil {
+		return nil, err
 	}
 	var zero T
 	if size := r.u32(); int(size) != binary.Size(zero) {
@@ -139,16 +122,8 @@ func decode[T Float](data []byte, custom *Metric) (t *Tree[T], err error) {
 	nids := r.u32()
 	nodes := r.u32()
 	evals := int64(r.u64())
-	if version == paramsVersion {
-		count := r.u32()
-		if uint64(count)*8 > uint64(len(r.b)) {
-			return nil, fmt.Errorf("core: decode: %d metric parameters cannot fit in %d bytes", count, len(r.b))
-		}
-		params := make([]float64, count)
-		for i := range params {
-			params[i] = r.f64()
-		}
-		m = m.withParams(params)
+	if m, err = r.params(m, version); err != nil {
+		return nil, err
 	}
 	if r.err != nil {
 		return nil, r.err
@@ -274,6 +249,64 @@ func decode[T Float](data []byte, custom *Metric) (t *Tree[T], err error) {
 type reader struct {
 	b   []byte
 	err error
+}
+
+// versionFor returns the format version of an encoding whose metric has
+// the given parameters: paramsVersion if it has any, else formatVersion.
+func versionFor(params []float64) uint32 {
+	if params == nil {
+		return formatVersion
+	}
+	return paramsVersion
+}
+
+// appendParams appends a metric's parameters as the paramsVersion header
+// field (a uint32 count, then the float64 values); nothing without any.
+func appendParams(buf []byte, params []float64) []byte {
+	if params == nil {
+		return buf
+	}
+	buf = binary.LittleEndian.AppendUint32(buf, uint32(len(params)))
+	for _, x := range params {
+		buf = binary.LittleEndian.AppendUint64(buf, math.Float64bits(x))
+	}
+	return buf
+}
+
+// openEncoding checks an encoding's magic (that of a what) and checksum,
+// and returns a reader over what follows the magic, past the format
+// version, which it also returns (formatVersion or paramsVersion).
+func openEncoding(data []byte, magic, what string) (*reader, uint32, error) {
+	if len(data) < len(magic)+4 || string(data[:len(magic)]) != magic {
+		return nil, 0, fmt.Errorf("core: decode: not a pcct %s (bad magic)", what)
+	}
+	body := data[:len(data)-4]
+	if crc32.ChecksumIEEE(body) != binary.LittleEndian.Uint32(data[len(data)-4:]) {
+		return nil, 0, errors.New("core: decode: checksum mismatch: the data is truncated or damaged")
+	}
+	r := &reader{b: body[len(magic):]}
+	version := r.u32()
+	if version != formatVersion && version != paramsVersion {
+		return nil, 0, fmt.Errorf("core: decode: format version %d, this library reads %d and %d", version, formatVersion, paramsVersion)
+	}
+	return r, version, nil
+}
+
+// params reads the metric parameters that a paramsVersion header holds
+// into m (nothing for formatVersion).
+func (r *reader) params(m Metric, version uint32) (Metric, error) {
+	if version != paramsVersion {
+		return m, nil
+	}
+	count := r.u32()
+	if uint64(count)*8 > uint64(len(r.b)) {
+		return m, fmt.Errorf("core: decode: %d metric parameters cannot fit in %d bytes", count, len(r.b))
+	}
+	params := make([]float64, count)
+	for i := range params {
+		params[i] = r.f64()
+	}
+	return m.withParams(params), nil
 }
 
 func (r *reader) take(n int) []byte {

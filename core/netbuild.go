@@ -159,8 +159,10 @@ type netBuilder[T Float] struct {
 }
 
 // netBuild builds a tree over the prepared points data (dim columns, n
-// rows, caller indices 0..n-1) on jobs goroutines.
-func netBuild[T Float](data []T, dim int, metric Metric, sc scale, seed uint64, jobs int, m *Monitor, budget int64, engine Engine, engineMin, listCap int) (*Tree[T], error) {
+// rows, caller indices 0..n-1) at level scale sc, as o asks (metric, seed,
+// jobs, monitor, budget, engine and the tests' settings).
+func netBuild[T Float](data []T, dim int, sc scale, o Options) (*Tree[T], error) {
+	metric, seed, jobs, m, budget, engine := o.Metric, o.Seed, o.jobs(), o.Monitor, o.MaxEvals, o.Engine
 	n := len(data) / dim
 	t := newTree[T](dim, metric, sc, seed)
 	b := &netBuilder[T]{dim: dim, dist: t.dist, sc: sc, jobs: jobs, mon: m, budget: budget}
@@ -178,8 +180,8 @@ func netBuild[T Float](data []T, dim int, metric Metric, sc scale, seed uint64, 
 		}
 	})
 	b.engineMin = netEngineMin
-	if engineMin > 0 {
-		b.engineMin = engineMin
+	if o.engineMin > 0 {
+		b.engineMin = o.engineMin
 	}
 	if engine != nil && n > b.engineMin {
 		set, err := LoadEngine(engine, b.pts, dim, metric)
@@ -204,13 +206,16 @@ func netBuild[T Float](data []T, dim int, metric Metric, sc scale, seed uint64, 
 		b.cellOf[k], b.rhoK[k] = -1, -1
 	}
 	b.listCap = netListCap*n + 1<<20
-	if listCap > 0 {
-		b.listCap = listCap
+	if o.listCap > 0 {
+		b.listCap = o.listCap
 	}
 	if err := b.run(); err != nil {
 		return nil, err
 	}
 	rest := b.rest
+	if o.batched != nil {
+		*o.batched = len(rest)
+	}
 	t = b.assemble(t)
 	t.buildEvals += b.engineEvals
 	for i := range b.counts {
@@ -1316,25 +1321,7 @@ func (t *Tree[T]) parallelRadii(jobs int) int64 {
 	forRange(slots, jobs, func(_, lo, hi int) {
 		for u := int32(lo); u < int32(hi); u++ {
 			n := t.s.mut(u)
-			grp := grpBuf[grpOff[u]:grpOff[u]:grpOff[u+1]]
-			for q, c := range n.kids {
-				l := t.node(c).level
-				if q == 0 || l != grp[len(grp)-1].level {
-					grp = append(grp, group{level: l})
-				}
-				grp[len(grp)-1].end = int32(q + 1)
-			}
-			var wsum int64
-			var r float64
-			for g := len(grp) - 1; g >= 0; g-- {
-				for _, c := range n.kids[n.groupStartIn(grp, g):grp[g].end] {
-					cn := t.node(c)
-					wsum += cn.weight
-					r = max(r, cn.reach)
-				}
-				grp[g].w, grp[g].rad = wsum, r
-			}
-			n.grp = grp
+			n.grp, _, _ = t.groupKids(n, grpBuf[grpOff[u]:grpOff[u]:grpOff[u+1]])
 		}
 	})
 	return evals

@@ -299,11 +299,21 @@ func TestBuildListCap(t *testing.T) {
 		{"grid", gridRows(rng, 3000, 3), 3},
 	} {
 		for _, capEntries := range []int{1, 200, 5000} {
-			opts := Options{Seed: 2, Jobs: 2, listCap: capEntries}
+			batched := -1
+			opts := Options{Seed: 2, Jobs: 2, listCap: capEntries, batched: &batched}
 			capped, err := Build(c.data, c.dim, opts)
 			if err != nil {
 				t.Fatal(err)
 			}
+			// A cap of one entry stops the build at its first friend
+			// lists: nearly every point goes in by batch insertion.
+			if capEntries == 1 && batched < 3000/2 {
+				t.Fatalf("%s, cap 1: %d points inserted in batches, want most of 3000", c.name, batched)
+			}
+			if batched < 0 {
+				t.Fatalf("%s, cap %d: the build did not report its batch insertions", c.name, capEntries)
+			}
+			opts.batched = nil
 			if err := capped.Check(); err != nil {
 				t.Fatalf("%s, cap %d: %v", c.name, capEntries, err)
 			}

@@ -40,8 +40,9 @@ type Options struct {
 	// batch large enough to need one.
 	Engine Engine
 
-	engineMin int // tests: the fewest points sent to the engine (0: netEngineMin)
-	listCap   int // tests: the friend-list entries a build may hold (0: netListCap per point)
+	engineMin int  // tests: the fewest points sent to the engine (0: netEngineMin)
+	listCap   int  // tests: the friend-list entries a build may hold (0: netListCap per point)
+	batched   *int // tests: set to the points a build inserted in batches past listCap
 }
 
 // ErrCostly is returned by Build when it exceeds Options.MaxEvals.

@@ -212,22 +212,29 @@ func (t *Tree[T]) runOrdered(b Batch[T], nq int, order []int32, fn func(s *scrat
 // reports each block done to b.Monitor and stops between blocks when it
 // asks. A panic in a worker becomes an error.
 func runBlocks[T Float](b Batch[T], nq, block int, evals *atomic.Int64, fn func(s *scratch, lo, hi int) error) error {
+	return runBlocksOn(b.Jobs, b.Monitor, nq, block, evals, fn)
+}
+
+// runBlocksOn is runBlocks for a job count and a monitor of any query
+// kind; evals may be nil.
+func runBlocksOn(jobs int, mon *Monitor, nq, block int, evals *atomic.Int64, fn func(s *scratch, lo, hi int) error) error {
 	blocks := (nq + block - 1) / block
-	jobs := min(workers(b.Jobs), max(blocks, 1))
+	jobs = min(workers(jobs), max(blocks, 1))
 	var next atomic.Int64
 	var g errgroup.Group
-	g.SetLimit(jobs)
 	for range jobs {
 		g.Go(func() (err error) {
 			s := &scratch{}
 			defer func() {
-				evals.Add(s.evals)
+				if evals != nil {
+					evals.Add(s.evals)
+				}
 				if r := recover(); r != nil {
 					err = fmt.Errorf("core: query worker panicked: %v\n%s", r, debug.Stack())
 				}
 			}()
 			for {
-				if b.Monitor.stopped() {
+				if mon.stopped() {
 					return ErrStopped
 				}
 				lo := int(next.Add(1)-1) * block
@@ -238,7 +245,7 @@ func runBlocks[T Float](b Batch[T], nq, block int, evals *atomic.Int64, fn func(
 				if err := fn(s, lo, hi); err != nil {
 					return err
 				}
-				b.Monitor.add(hi - lo)
+				mon.add(hi - lo)
 			}
 		})
 	}

@@ -3,11 +3,7 @@ package core
 import (
 	"fmt"
 	"math"
-	"runtime/debug"
 	"slices"
-	"sync/atomic"
-
-	"golang.org/x/sync/errgroup"
 )
 
 // Flat is a point set searched by brute force with core's kernels: the
@@ -183,41 +179,18 @@ func (q Query[T]) count(f *Flat[T], c Candidates) (int, error) {
 // batches: blocks of queries, stop requests between blocks, panics
 // recovered into errors.
 func (q Query[T]) each(f *Flat[T], nq int, fn func(s *scratch, i int, p []T, ex int32) error) error {
-	blocks := (nq + blockSize - 1) / blockSize
-	jobs := min(workers(q.Jobs), max(blocks, 1))
-	var next atomic.Int64
-	var g errgroup.Group
-	for range jobs {
-		g.Go(func() (err error) {
-			s := &scratch{}
-			defer func() {
-				if r := recover(); r != nil {
-					err = fmt.Errorf("core: query worker panicked: %v\n%s", r, debug.Stack())
-				}
-			}()
-			for {
-				if q.Monitor.stopped() {
-					return ErrStopped
-				}
-				lo := int(next.Add(1)-1) * blockSize
-				if lo >= nq {
-					return nil
-				}
-				hi := min(lo+blockSize, nq)
-				for i := lo; i < hi; i++ {
-					ex := int32(-1)
-					if q.Exclude != nil {
-						ex = q.Exclude[i]
-					}
-					if err := fn(s, i, q.Points[i*f.dim:(i+1)*f.dim], ex); err != nil {
-						return err
-					}
-				}
-				q.Monitor.add(hi - lo)
+	return runBlocksOn(q.Jobs, q.Monitor, nq, blockSize, nil, func(s *scratch, lo, hi int) error {
+		for i := lo; i < hi; i++ {
+			ex := int32(-1)
+			if q.Exclude != nil {
+				ex = q.Exclude[i]
 			}
-		})
-	}
-	return g.Wait()
+			if err := fn(s, i, q.Points[i*f.dim:(i+1)*f.dim], ex); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // KNearestAmong measures each query against its candidate rows with the

@@ -178,7 +178,17 @@ func (t *Tree[T]) checkBox(lo, hi []float64) error {
 // indices. Its children must be sorted by level, descending.
 func (t *Tree[T]) regroup(u int32) {
 	n := t.s.mut(u)
-	grp := make([]group, 0, len(n.grp)+1)
+	grp, w, r := t.groupKids(n, make([]group, 0, len(n.grp)+1))
+	n.grp = grp
+	n.weight = int64(len(n.ids)) + w
+	n.rad = max(n.rad, r)
+}
+
+// groupKids appends to grp (empty, with room as needed) node n's child
+// groups, one per level of its children (sorted by level, descending),
+// each with the weight and reach of its own and all later groups, and
+// returns them with the children's total weight and largest reach.
+func (t *Tree[T]) groupKids(n *node, grp []group) (_ []group, w int64, r float64) {
 	for i, c := range n.kids {
 		l := t.node(c).level
 		if i == 0 || l != grp[len(grp)-1].level {
@@ -186,8 +196,6 @@ func (t *Tree[T]) regroup(u int32) {
 		}
 		grp[len(grp)-1].end = int32(i + 1)
 	}
-	var w int64
-	var r float64
 	for g := len(grp) - 1; g >= 0; g-- {
 		for _, c := range n.kids[n.groupStartIn(grp, g):grp[g].end] {
 			cn := t.node(c)
@@ -196,9 +204,7 @@ func (t *Tree[T]) regroup(u int32) {
 		}
 		grp[g].w, grp[g].rad = w, r
 	}
-	n.grp = grp
-	n.weight = int64(len(n.ids)) + w
-	n.rad = max(n.rad, r)
+	return grp, w, r
 }
 
 // groupStartIn returns where group g of grp starts in the children.

@@ -39,7 +39,7 @@ func Build[T Float](data []T, dim int, opts Options) (t *Tree[T], err error) {
 	if err != nil {
 		return nil, err
 	}
-	if t, err = netBuild(data, dim, opts.Metric, sc, opts.Seed, opts.jobs(), opts.Monitor, opts.MaxEvals, opts.Engine, opts.engineMin, opts.listCap); err != nil {
+	if t, err = netBuild(data, dim, sc, opts); err != nil {
 		return nil, err
 	}
 	t.lo, t.hi = lo, hi
