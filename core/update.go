@@ -39,8 +39,19 @@ func Build[T Float](data []T, dim int, opts Options) (t *Tree[T], err error) {
 	if err != nil {
 		return nil, err
 	}
-	if t, err = netBuild(data, dim, sc, opts); err != nil {
-		return nil, err
+	ok := false
+	if !opts.netOnly {
+		if t, ok, err = gridBuild(data, dim, sc, opts); err != nil {
+			return nil, err
+		}
+	}
+	if !ok {
+		if t, err = netBuild(data, dim, sc, opts); err != nil {
+			return nil, err
+		}
+	}
+	if opts.built != nil {
+		*opts.built = map[bool]string{true: "grid", false: "levels"}[ok]
 	}
 	t.lo, t.hi = lo, hi
 	return t, nil

@@ -1,0 +1,666 @@
+package core
+
+import (
+	"math"
+	"math/bits"
+	"math/rand/v2"
+	"slices"
+)
+
+// The grid construction (Build in one to three dimensions).
+//
+// In low dimensions under a metric that no coordinate difference exceeds
+// (Euclidean, Manhattan, Chebyshev, Minkowski with p >= 1 and no weights),
+// Build makes the same kind of tree bottom up on grids instead of top down
+// through friend lists: the nested nets N_i (the nodes of level >= i) are
+// made from the lowest level upwards, N_i a maximal subset of N_(i-1) whose
+// points are pairwise farther than b^i apart, and every point of N_(i-1)
+// left out becomes a node of level i-1 whose parent is its nearest point
+// of N_i (within b^i, since the subset is maximal). The lowest net is every
+// distinct point, at a level below the least distance between two of them;
+// the last point left is the root. Nodes of level >= i are then pairwise
+// farther than b^i apart and each is within b^(l+1) of its parent: the
+// compressed cover tree's conditions, with distances taken as the tree
+// measures them.
+//
+// Level i's net is chosen on a grid of cells a little wider than b^i (with
+// an origin shifted by the seed): two points within b^i lie in the same or
+// adjacent cells. The points are sorted by cell, coordinates in order, so
+// the cells next to a cell that differ only in the last coordinate follow
+// each other, and the 3^(d-1) runs of neighbours of successive cells move
+// forward only: one pass over the sorted points finds every point's
+// neighbours without hashing. A point joins the net unless a point already
+// chosen lies within b^i; the cells are taken in two waves, those of even
+// first coordinate then odd, each wave in parallel over slabs of cells that
+// cannot be neighbours, so the net does not depend on the number of
+// goroutines.
+//
+// Every level sorts and scans the points still in the net, so the work is
+// about n times the levels between the least distance and the typical one
+// between neighbours: no friend lists, few distance evaluations, and the
+// loops read memory in order. Data whose spread the grid's 63-bit cell keys
+// cannot index (cells of the lowest level too small for the extent) take
+// the level-synchronous construction instead.
+
+// gridMaxDim is the highest dimension the grid construction takes: a cell
+// has 3^d - 1 neighbours.
+const gridMaxDim = 3
+
+// gridWiden is the relative margin by which a level's cells are wider than
+// b^i: a point's cell index is computed in float64 with a relative error
+// of a few ulps of indices up to 2^31, so two points within b^i always
+// fall in adjacent cells.
+const gridWiden = 1e-5
+
+// gridMaxBits is the most bits a cell index takes per coordinate, which
+// keeps the index's rounding error far below gridWiden.
+const gridMaxBits = 31
+
+// gridMetric reports whether the grid construction can build a tree of
+// metric m in dim dimensions: its distance bounds every coordinate
+// difference.
+func gridMetric(m Metric, dim int) bool {
+	if dim < 1 || dim > gridMaxDim {
+		return false
+	}
+	c := m.Canonical()
+	switch c.Kind {
+	case Euclidean, Manhattan, Chebyshev:
+		return true
+	case Minkowski:
+		return c.par == "" && c.P >= 1
+	}
+	return false
+}
+
+// gridBuilder holds the grid construction's state. Points are the caller's
+// rows r = 0..n-1.
+type gridBuilder[T Float] struct {
+	data []T
+	dim  int
+	dist distFunc[T]
+	sc   scale
+	jobs int
+	rng  *rand.Rand
+	lo   [gridMaxDim]float64
+	ext  float64
+
+	level []int32   // row -> level, netFree while in the net, netDup for a duplicate
+	near  []int32   // row -> parent row (-1 for the root); a duplicate's node
+	nd    []float64 // row -> distance to its parent
+
+	// The net at the current level, sorted by cell.
+	rows  []int32  // position -> row
+	keys  []uint64 // position -> cell key
+	pts   []T      // position -> coordinates, in that order
+	sel   []bool   // position -> chosen for the next net
+	shift uint     // bits per coordinate in a key
+	// The cells of the sorted net: cell c spans positions [cellLo[c],
+	// cellLo[c+1]), and the j-th column of cells around it (the cells that
+	// differ from it by -1, 0 or +1 in each leading coordinate and by -1
+	// to +1 in the last) starts at colLo[c*cols+j] and holds the keys up
+	// to keys[cellLo[c]] + offs[j] + 2.
+	cellLo []int32
+	colLo  []int32
+	cols   int
+	offs   []uint64
+	// Buffers of the radix sort.
+	rows2 []int32
+	keys2 []uint64
+
+	counts []paddedCount // distance evaluations, per worker
+}
+
+// gridBuild builds the tree of the prepared points data (dim columns) as
+// Build does, by the grid construction, if gridMetric allows it and the
+// data's spread fits the grid; ok is false when it does not (the caller
+// then builds otherwise).
+func gridBuild[T Float](data []T, dim int, sc scale, o Options) (t *Tree[T], ok bool, err error) {
+	n := len(data) / dim
+	if n < 2 || !gridMetric(o.Metric, dim) {
+		return nil, false, nil
+	}
+	t = newTree[T](dim, o.Metric, sc, o.Seed)
+	g := &gridBuilder[T]{data: data, dim: dim, dist: t.dist, sc: sc, jobs: o.jobs()}
+	g.rng = rand.New(rand.NewPCG(o.Seed, 0x9e3779b97f4a7c15))
+	hi := make([]float64, dim)
+	for k := range dim {
+		g.lo[k], hi[k] = math.Inf(1), math.Inf(-1)
+	}
+	for r := range n {
+		for k, v := range data[r*dim : (r+1)*dim] {
+			g.lo[k] = min(g.lo[k], float64(v))
+			hi[k] = max(hi[k], float64(v))
+		}
+	}
+	for k := range dim {
+		g.ext = max(g.ext, hi[k]-g.lo[k])
+	}
+	if !(g.ext > 0) || math.IsInf(g.ext, 0) {
+		return nil, false, nil // one distinct point, or a span too wide for the keys
+	}
+	g.level = make([]int32, n)
+	g.near = make([]int32, n)
+	g.nd = make([]float64, n)
+	g.counts = make([]paddedCount, max(g.jobs, 1))
+	for r := range g.level {
+		g.level[r], g.near[r] = netFree, -1
+	}
+	m := o.Monitor
+	if m.stopped() {
+		return nil, false, ErrStopped
+	}
+	low, ok := g.lowest(n)
+	if !ok {
+		return nil, false, nil
+	}
+	m.add(n - len(g.rows)) // the duplicates
+	// The net of level low: every distinct point (lowest left them in
+	// g.rows). Each level above chooses its net from the one below.
+	for i := low + 1; len(g.rows) > 1; i++ {
+		if !g.sortLevel(i) {
+			return nil, false, nil
+		}
+		g.index()
+		g.choose(i)
+		left := g.attach(i)
+		m.add(left)
+		if m.stopped() {
+			return nil, false, ErrStopped
+		}
+		if o.MaxEvals > 0 && g.spent() > o.MaxEvals {
+			return nil, false, ErrCostly
+		}
+	}
+	root := g.rows[0]
+	g.level[root], g.near[root], g.nd[root] = levelInf, -1, 0
+	m.add(1)
+	return g.assemble(t, root), true, nil
+}
+
+// spent returns the distance evaluations so far (between parallel loops).
+func (g *gridBuilder[T]) spent() int64 {
+	var s int64
+	for i := range g.counts {
+		s += g.counts[i].n
+	}
+	return s
+}
+
+// row returns the coordinates of row r.
+func (g *gridBuilder[T]) row(r int32) []T {
+	o := int(r) * g.dim
+	return g.data[o : o+g.dim : o+g.dim]
+}
+
+// at returns the coordinates of the point at position p of the net.
+func (g *gridBuilder[T]) at(p int) []T {
+	o := p * g.dim
+	return g.pts[o : o+g.dim : o+g.dim]
+}
+
+// lowest finds a level below the least distance between two distinct
+// points, marks every duplicate (level netDup, near its first row) and
+// leaves the distinct points in g.rows. It reports false when the data's
+// spread does not fit the grid.
+func (g *gridBuilder[T]) lowest(n int) (int32, bool) {
+	// An upper bound of the least distance: the least between consecutive
+	// rows that differ.
+	u := math.Inf(1)
+	for r := 1; r < n; r++ {
+		if d := g.dist(g.row(int32(r-1)), g.row(int32(r))); d > 0 {
+			u = min(u, d)
+		}
+	}
+	g.counts[0].n += int64(n - 1)
+	g.rows = make([]int32, n)
+	for r := range g.rows {
+		g.rows[r] = int32(r)
+	}
+	if math.IsInf(u, 1) {
+		return 0, false // every point the same: no level to choose
+	}
+	// On a grid of cells wider than u, the two nearest points lie in the
+	// same or adjacent cells. Where u is so large that cells hold many
+	// points, take smaller cells: if some pair still lies within one, the
+	// nearest pair does too.
+	j := g.sc.ceilLog(u)
+	for tries := 0; ; tries++ {
+		if !g.sortLevel(j) {
+			return 0, false
+		}
+		g.markDuplicates()
+		if least, pairs, fine := g.leastDistance(64*int64(len(g.rows)) + 1<<16); fine {
+			// Every pair within b^j was measured: if one was, the least
+			// distance is the least of all; if none was (only when the
+			// cells were narrowed below u), all pairs are farther.
+			if pairs > 0 && least <= g.sc.pow(j) {
+				return g.sc.ceilLog(least) - 1, true
+			}
+			return j, true
+		}
+		j -= 3
+	}
+}
+
+// markDuplicates marks the points of g.rows (sorted by cell) that repeat
+// another's coordinates as its duplicates and drops them from g.rows. The
+// first row of a group of equal points keeps it.
+func (g *gridBuilder[T]) markDuplicates() {
+	keep := 0
+	for lo := 0; lo < len(g.rows); {
+		hi := lo + 1
+		for hi < len(g.rows) && g.keys[hi] == g.keys[lo] {
+			hi++
+		}
+		cell := g.rows[lo:hi]
+		if len(cell) > 1 {
+			slices.SortFunc(cell, func(a, b int32) int {
+				if c := slices.Compare(g.row(a), g.row(b)); c != 0 {
+					return c
+				}
+				return int(a - b)
+			})
+		}
+		first := -1
+		for q, r := range cell {
+			if first >= 0 && g.dist(g.row(cell[first]), g.row(r)) == 0 {
+				g.level[r], g.near[r] = netDup, cell[first]
+				continue
+			}
+			first = q
+			g.rows[keep], g.keys[keep] = r, g.keys[lo]
+			keep++
+		}
+		lo = hi
+	}
+	g.rows, g.keys = g.rows[:keep], g.keys[:keep]
+	g.pts = resize(g.pts, keep*g.dim)
+	for p, r := range g.rows {
+		copy(g.at(p), g.row(r))
+	}
+}
+
+// leastDistance returns the least distance between two points of g.rows
+// (sorted on the grid of level j) in the same or adjacent cells, and the
+// number of such pairs measured; fine is false if that would take more
+// than limit evaluations (cells too crowded).
+func (g *gridBuilder[T]) leastDistance(limit int64) (least float64, pairs int64, fine bool) {
+	g.index()
+	cells := len(g.cellLo) - 1
+	var work int64
+	for c := range cells {
+		size := int64(g.cellLo[c+1] - g.cellLo[c])
+		for j := range g.cols {
+			lo, hi := g.column(c, j)
+			work += size * int64(hi-lo)
+		}
+		if work > limit {
+			return 0, 0, false
+		}
+	}
+	least = math.Inf(1)
+	for c := range cells {
+		for p := int(g.cellLo[c]); p < int(g.cellLo[c+1]); p++ {
+			for j := range g.cols {
+				lo, hi := g.column(c, j)
+				for q := max(lo, p+1); q < hi; q++ {
+					least = min(least, g.dist(g.at(p), g.at(q)))
+					pairs++
+				}
+			}
+		}
+	}
+	g.counts[0].n += pairs
+	return least, pairs, true
+}
+
+// sortLevel sorts g.rows by their cells on the grid of level i (cells of
+// side b^i widened by gridWiden, the origin shifted by a random fraction
+// of a cell), setting g.keys and g.pts. Where the cell indices of the
+// data's extent need more bits than a key holds, each coordinate's
+// indices are first renumbered in order, consecutive ones kept one apart
+// and the others two (so cells stay next to each other exactly when they
+// were). It reports false if even that does not fit, or the indices would
+// be too large to compute exactly enough.
+func (g *gridBuilder[T]) sortLevel(i int32) bool {
+	side := g.sc.pow(i) * (1 + gridWiden)
+	cells := g.ext/side + 3 // indices 1 .. ext/side + 2: room for +-1 around each
+	if !(cells < 1<<gridMaxBits) {
+		return false
+	}
+	b := uint(bits.Len64(uint64(cells)))
+	inv := 1 / side
+	var off [gridMaxDim]float64
+	for k := range g.dim {
+		off[k] = 1 + g.rng.Float64()
+	}
+	n := len(g.rows)
+	g.keys = resize(g.keys, n)
+	if b*uint(g.dim) <= 63 {
+		forRange(n, g.jobs, func(_, lo, hi int) {
+			for p := lo; p < hi; p++ {
+				var key uint64
+				for k, v := range g.row(g.rows[p]) {
+					key = key<<b | uint64((float64(v)-g.lo[k])*inv+off[k])
+				}
+				g.keys[p] = key
+			}
+		})
+	} else {
+		clear(g.keys)
+		width := b
+		b = uint(bits.Len64(uint64(2*n + 3)))
+		if b*uint(g.dim) > 63 {
+			return false
+		}
+		raw := make([]uint64, n)
+		for k := range g.dim {
+			for p, r := range g.rows {
+				raw[p] = uint64((float64(g.row(r)[k])-g.lo[k])*inv + off[k])
+			}
+			g.renumber(raw, width)
+			for p := range g.keys {
+				g.keys[p] = g.keys[p]<<b | raw[p]
+			}
+		}
+	}
+	g.shift = b
+	g.rows, g.keys = g.radixSort(g.rows, g.keys, b*uint(g.dim))
+	g.pts = resize(g.pts, n*g.dim)
+	forRange(n, g.jobs, func(_, lo, hi int) {
+		for p := lo; p < hi; p++ {
+			copy(g.at(p), g.row(g.rows[p]))
+		}
+	})
+	return true
+}
+
+// renumber replaces the values v (of width bits) by their ranks in
+// increasing order, from 1, a rank one above the one before for the next
+// integer and two above for a larger gap.
+func (g *gridBuilder[T]) renumber(v []uint64, width uint) {
+	pos := make([]int32, len(v))
+	for p := range pos {
+		pos[p] = int32(p)
+	}
+	sorted := slices.Clone(v)
+	pos, sorted = g.radixSort(pos, sorted, width)
+	rank := uint64(1)
+	for q, p := range pos {
+		if q > 0 && sorted[q] != sorted[q-1] {
+			rank += min(sorted[q]-sorted[q-1], 2)
+		}
+		v[p] = rank
+	}
+}
+
+// radixSort sorts vals by keys (of width bits), stably, and returns them
+// sorted, in either the slices given or g's buffers g.rows2 and g.keys2
+// (which then hold the others); neither may be one of those buffers.
+func (g *gridBuilder[T]) radixSort(vals []int32, keys []uint64, width uint) ([]int32, []uint64) {
+	const digit = 11
+	n := len(vals)
+	vals2, keys2 := resize(g.rows2, n), resize(g.keys2, n)
+	var count [1 << digit]int
+	for s := uint(0); s < width; s += digit {
+		clear(count[:])
+		for _, k := range keys {
+			count[(k>>s)&(1<<digit-1)]++
+		}
+		if count[(keys[0]>>s)&(1<<digit-1)] == n {
+			continue // one digit value: already in order
+		}
+		sum := 0
+		for d, c := range count {
+			count[d] = sum
+			sum += c
+		}
+		for p, k := range keys {
+			d := (k >> s) & (1<<digit - 1)
+			q := count[d]
+			count[d]++
+			keys2[q], vals2[q] = k, vals[p]
+		}
+		keys, keys2 = keys2, keys
+		vals, vals2 = vals2, vals
+	}
+	g.rows2, g.keys2 = vals2, keys2
+	return vals, keys
+}
+
+// index finds the cells of the sorted net and the first position of each
+// of their neighbouring columns (g.cellLo, g.colLo), in parallel over runs
+// of cells: within a run the cells come in increasing key order, and so
+// do each column's first keys, so every column's position only moves
+// forward.
+func (g *gridBuilder[T]) index() {
+	b, keys := g.shift, g.keys
+	g.cols = 1
+	for range g.dim - 1 {
+		g.cols *= 3
+	}
+	cols := g.cols
+	// The key offsets of the columns' first cells: each leading coordinate
+	// -1, 0 or +1, the last -1 (keys add modulo 2^64, so negative offsets
+	// wrap; no coordinate of a key is 0 or its largest value).
+	g.offs = resize(g.offs, cols)
+	for c := range cols {
+		var o uint64
+		x := c
+		for k := g.dim - 2; k >= 0; k-- {
+			o += uint64(int64(x%3-1)) << (b * uint(g.dim-1-k))
+			x /= 3
+		}
+		g.offs[c] = o - 1
+	}
+	g.cellLo = g.cellLo[:0]
+	for p := range keys {
+		if p == 0 || keys[p] != keys[p-1] {
+			g.cellLo = append(g.cellLo, int32(p))
+		}
+	}
+	cells := len(g.cellLo)
+	g.cellLo = append(g.cellLo, int32(len(keys)))
+	g.colLo = resize(g.colLo, cells*cols)
+	parts := min(g.jobs, max(1, cells/4096))
+	forParts(parts, g.jobs, func(w int) {
+		from, to := cells*w/parts, cells*(w+1)/parts
+		if from >= to {
+			return
+		}
+		ptr := make([]int, cols)
+		for j := range cols {
+			ptr[j], _ = slices.BinarySearch(keys, keys[g.cellLo[from]]+g.offs[j])
+		}
+		for c := from; c < to; c++ {
+			k := keys[g.cellLo[c]]
+			for j, o := range g.offs {
+				first, p := k+o, ptr[j]
+				for p < len(keys) && keys[p] < first {
+					p++
+				}
+				ptr[j] = p
+				g.colLo[c*cols+j] = int32(p)
+			}
+		}
+	})
+}
+
+// column returns the positions [lo, hi) of the j-th column of cells
+// around cell c.
+func (g *gridBuilder[T]) column(c, j int) (lo, hi int) {
+	lo = int(g.colLo[c*g.cols+j])
+	lim := g.keys[g.cellLo[c]] + g.offs[j] + 2
+	hi = lo
+	for hi < len(g.keys) && g.keys[hi] <= lim {
+		hi++
+	}
+	return lo, hi
+}
+
+// choose marks in g.sel the net of level i: every point of the sorted net
+// below that no point chosen before it lies within b^i of. The cells of
+// even first coordinate go first, then the odd ones (no cell is next to
+// another of its wave in another slab); within a wave, runs of cells go
+// to the workers, each run in order.
+func (g *gridBuilder[T]) choose(i int32) {
+	r := g.sc.pow(i)
+	n := len(g.rows)
+	g.sel = resize(g.sel, n)
+	clear(g.sel)
+	cells := len(g.cellLo) - 1
+	top := g.shift * uint(g.dim-1)
+	// Runs end where a slab (first coordinate) ends, so that no two
+	// workers share a slab.
+	parts := min(g.jobs, max(1, n/4096))
+	ends := make([]int, parts+1)
+	for w := 1; w <= parts; w++ {
+		e := cells * w / parts
+		for e > ends[w-1] && e < cells && g.keys[g.cellLo[e]]>>top == g.keys[g.cellLo[e-1]]>>top {
+			e++
+		}
+		ends[w] = e
+	}
+	for parity := range uint64(2) {
+		forParts(parts, g.jobs, func(w int) {
+			evals := int64(0)
+			for c := ends[w]; c < ends[w+1]; c++ {
+				if (g.keys[g.cellLo[c]]>>top)&1 != parity {
+					continue
+				}
+				for p := int(g.cellLo[c]); p < int(g.cellLo[c+1]); p++ {
+					free := true
+				scan:
+					for j := range g.cols {
+						lo, hi := g.column(c, j)
+						for q := lo; q < hi; q++ {
+							if g.sel[q] {
+								evals++
+								if g.dist(g.at(p), g.at(q)) <= r {
+									free = false
+									break scan
+								}
+							}
+						}
+					}
+					g.sel[p] = free
+				}
+			}
+			g.counts[w].n += evals
+		})
+	}
+}
+
+// attach makes every point of the net below that is not in the net of
+// level i a node of level i-1, child of its nearest chosen point (ties to
+// the lower row), and keeps the chosen ones in g.rows. It returns the
+// number of nodes made.
+func (g *gridBuilder[T]) attach(i int32) int {
+	n := len(g.rows)
+	cells := len(g.cellLo) - 1
+	r := g.sc.pow(i)
+	parts := min(g.jobs, max(1, n/4096))
+	forParts(parts, g.jobs, func(w int) {
+		evals := int64(0)
+		for c := cells * w / parts; c < cells*(w+1)/parts; c++ {
+			for p := int(g.cellLo[c]); p < int(g.cellLo[c+1]); p++ {
+				if g.sel[p] {
+					continue
+				}
+				best, bq := math.Inf(1), -1
+				for j := range g.cols {
+					lo, hi := g.column(c, j)
+					for q := lo; q < hi; q++ {
+						if !g.sel[q] {
+							continue
+						}
+						evals++
+						d := g.dist(g.at(p), g.at(q))
+						if d < best || (d == best && g.rows[q] < g.rows[bq]) {
+							best, bq = d, q
+						}
+					}
+				}
+				if bq < 0 || best > r {
+					panic("core: grid build: a point left out of a net has no chosen point within b^i")
+				}
+				x := g.rows[p]
+				g.level[x], g.near[x], g.nd[x] = i-1, g.rows[bq], best
+			}
+		}
+		g.counts[w].n += evals
+	})
+	keep := 0
+	for p, x := range g.rows {
+		if g.sel[p] {
+			g.rows[keep] = x
+			keep++
+		}
+	}
+	g.rows = g.rows[:keep]
+	return n - keep
+}
+
+// assemble turns the nodes into t's storage through the level-synchronous
+// construction's assembly: its points numbered with the root first, the
+// nodes made in order of level, highest first.
+func (g *gridBuilder[T]) assemble(t *Tree[T], root int32) *Tree[T] {
+	n := len(g.level)
+	dim := g.dim
+	b := &netBuilder[T]{dim: dim, dist: g.dist, sc: g.sc, jobs: g.jobs}
+	// k = 0 is the root, then the other rows in order.
+	kOf := make([]int32, n)
+	b.row = make([]int32, n)
+	b.row[0] = root
+	k := int32(1)
+	for r := range int32(n) {
+		if r != root {
+			kOf[r], b.row[k] = k, r
+			k++
+		}
+	}
+	b.pts = make([]T, n*dim)
+	b.level = make([]int32, n)
+	b.near = make([]int32, n)
+	b.nd = make([]float64, n)
+	lowest := int32(math.MaxInt32)
+	for k, r := range b.row {
+		copy(b.pts[k*dim:(k+1)*dim], g.row(r))
+		b.level[k], b.nd[k] = g.level[r], g.nd[r]
+		b.near[k] = -1
+		if p := g.near[r]; p >= 0 {
+			b.near[k] = kOf[p]
+		}
+		if l := g.level[r]; l != netDup && l != levelInf {
+			lowest = min(lowest, l)
+		}
+	}
+	// The nodes by level, highest first, then by k: a counting sort.
+	top := lowest
+	for _, l := range b.level {
+		if l != netDup && l != levelInf {
+			top = max(top, l)
+		}
+	}
+	first := make([]int32, top-lowest+2)
+	for _, l := range b.level {
+		if l != netDup && l != levelInf {
+			first[top-l+1]++
+		}
+	}
+	for q := 1; q < len(first); q++ {
+		first[q] += first[q-1]
+	}
+	b.created = make([]int32, 1+int(first[len(first)-1]))
+	b.created[0] = 0
+	for k, l := range b.level {
+		if l != netDup && l != levelInf {
+			b.created[1+first[top-l]] = int32(k)
+			first[top-l]++
+		}
+	}
+	t = b.assemble(t)
+	t.buildEvals += g.spent()
+	return t
+}
