@@ -86,6 +86,7 @@ type gridBuilder[T Float] struct {
 	ext  float64
 
 	level []int32   // row -> level, netFree while in the net, netDup for a duplicate
+	act   []int32   // row -> the lowest level at which it may have a point within b^i
 	near  []int32   // row -> parent row (-1 for the root); a duplicate's node
 	nd    []float64 // row -> distance to its parent
 
@@ -150,14 +151,29 @@ func gridBuild[T Float](data []T, dim int, sc scale, o Options) (t *Tree[T], ok 
 	if m.stopped() {
 		return nil, false, ErrStopped
 	}
-	low, ok := g.lowest(n)
+	low, waiting, ok := g.start(n)
 	if !ok {
 		return nil, false, nil
 	}
-	m.add(n - len(g.rows)) // the duplicates
-	// The net of level low: every distinct point (lowest left them in
-	// g.rows). Each level above chooses its net from the one below.
-	for i := low + 1; len(g.rows) > 1; i++ {
+	m.add(n - len(waiting)) // the duplicates
+	// The net of level low is every distinct point. Each level i above
+	// chooses its net from the one below among the points that may lie
+	// within b^i of another (waiting[:next], by their activation level);
+	// the others stay in it untouched.
+	g.rows = g.rows[:0]
+	next := 0
+	for i := low + 1; ; i++ {
+		for next < len(waiting) && g.act[waiting[next]] <= i {
+			g.rows = append(g.rows, waiting[next])
+			next++
+		}
+		if len(g.rows) <= 1 {
+			if next == len(waiting) {
+				break
+			}
+			i = g.act[waiting[next]] - 1 // no level between does anything
+			continue
+		}
 		if !g.sortLevel(i) {
 			return nil, false, nil
 		}
@@ -199,48 +215,98 @@ func (g *gridBuilder[T]) at(p int) []T {
 	return g.pts[o : o+g.dim : o+g.dim]
 }
 
-// lowest finds a level below the least distance between two distinct
-// points, marks every duplicate (level netDup, near its first row) and
-// leaves the distinct points in g.rows. It reports false when the data's
-// spread does not fit the grid.
-func (g *gridBuilder[T]) lowest(n int) (int32, bool) {
-	// An upper bound of the least distance: the least between consecutive
-	// rows that differ.
-	u := math.Inf(1)
-	for r := 1; r < n; r++ {
-		if d := g.dist(g.row(int32(r-1)), g.row(int32(r))); d > 0 {
-			u = min(u, d)
-		}
-	}
-	g.counts[0].n += int64(n - 1)
+// start marks every duplicate (level netDup, near its first row) and
+// returns a level below the least distance between two distinct points,
+// and the distinct points in order of their activation level g.act: the
+// lowest level at which another point may lie within b^i of them, from a
+// lower bound of the distance to their nearest neighbour. The bounds come
+// from one grid of about the data's typical spacing (narrowed where its
+// cells would be crowded): a point's nearest neighbour in the cells around
+// its own is its nearest one if within a cell's side, and farther than
+// that side otherwise. It reports false when the data's spread does not
+// fit the grid.
+func (g *gridBuilder[T]) start(n int) (low int32, waiting []int32, ok bool) {
 	g.rows = make([]int32, n)
 	for r := range g.rows {
 		g.rows[r] = int32(r)
 	}
-	if math.IsInf(u, 1) {
-		return 0, false // every point the same: no level to choose
-	}
-	// On a grid of cells wider than u, the two nearest points lie in the
-	// same or adjacent cells. Where u is so large that cells hold many
-	// points, take smaller cells: if some pair still lies within one, the
-	// nearest pair does too.
-	j := g.sc.ceilLog(u)
-	for tries := 0; ; tries++ {
+	j := g.sc.ceilLog(g.ext * math.Pow(float64(n), -1/float64(g.dim)))
+	for {
 		if !g.sortLevel(j) {
-			return 0, false
+			return 0, nil, false
 		}
 		g.markDuplicates()
-		if least, pairs, fine := g.leastDistance(64*int64(len(g.rows)) + 1<<16); fine {
-			// Every pair within b^j was measured: if one was, the least
-			// distance is the least of all; if none was (only when the
-			// cells were narrowed below u), all pairs are farther.
-			if pairs > 0 && least <= g.sc.pow(j) {
-				return g.sc.ceilLog(least) - 1, true
-			}
-			return j, true
+		g.index()
+		m := len(g.rows)
+		if work := g.blockWork(); work > 32*int64(m)+1<<12 {
+			// Crowded: narrow the cells by the excess.
+			j -= max(1, int32(math.Ceil(math.Log2(float64(work)/float64(8*m))/float64(g.dim))))
+			continue
 		}
-		j -= 3
+		break
 	}
+	side := g.sc.pow(j) * (1 + gridWiden)
+	g.act = make([]int32, n)
+	cells := len(g.cellLo) - 1
+	parts := min(g.jobs, max(1, len(g.rows)/4096))
+	least := make([]float64, parts)
+	forParts(parts, g.jobs, func(w int) {
+		lo, evals := side, int64(0)
+		for c := cells * w / parts; c < cells*(w+1)/parts; c++ {
+			for p := int(g.cellLo[c]); p < int(g.cellLo[c+1]); p++ {
+				nn := side
+				for col := range g.cols {
+					a, z := g.column(c, col)
+					for q := a; q < z; q++ {
+						if q != p {
+							nn = min(nn, g.dist(g.at(p), g.at(q)))
+						}
+					}
+					evals += int64(z - a)
+				}
+				g.act[g.rows[p]] = g.sc.ceilLog(nn)
+				lo = min(lo, nn)
+			}
+		}
+		least[w] = lo
+		g.counts[w].n += evals
+	})
+	low = g.sc.ceilLog(slices.Min(least)) - 1
+	// Order by activation level: a counting sort (the levels span a few
+	// dozen values at most).
+	top := low
+	for _, r := range g.rows {
+		top = max(top, g.act[r])
+	}
+	first := make([]int, top-low+1)
+	for _, r := range g.rows {
+		first[g.act[r]-low]++
+	}
+	sum := 0
+	for l, c := range first {
+		first[l] = sum
+		sum += c
+	}
+	waiting = make([]int32, len(g.rows))
+	for _, r := range g.rows {
+		waiting[first[g.act[r]-low]] = r
+		first[g.act[r]-low]++
+	}
+	return low, waiting, true
+}
+
+// blockWork returns the number of pairs of points in the same or adjacent
+// cells of the indexed net.
+func (g *gridBuilder[T]) blockWork() int64 {
+	var work int64
+	for c := range len(g.cellLo) - 1 {
+		size := int64(g.cellLo[c+1] - g.cellLo[c])
+		for j := range g.cols {
+			lo, hi := g.column(c, j)
+			work += size * int64(hi-lo)
+		}
+	}
+	return work
 }
 
 // markDuplicates marks the points of g.rows (sorted by cell) that repeat
@@ -254,7 +320,8 @@ func (g *gridBuilder[T]) markDuplicates() {
 			hi++
 		}
 		cell := g.rows[lo:hi]
-		if len(cell) > 1 {
+		if len(cell) > 8 {
+			// Equal points next to each other, the lowest row first.
 			slices.SortFunc(cell, func(a, b int32) int {
 				if c := slices.Compare(g.row(a), g.row(b)); c != 0 {
 					return c
@@ -262,13 +329,25 @@ func (g *gridBuilder[T]) markDuplicates() {
 				return int(a - b)
 			})
 		}
-		first := -1
-		for q, r := range cell {
-			if first >= 0 && g.dist(g.row(cell[first]), g.row(r)) == 0 {
-				g.level[r], g.near[r] = netDup, cell[first]
+		from := keep // the cell's distinct points so far: g.rows[from:keep]
+		for _, r := range cell {
+			dup := int32(-1)
+			for _, e := range g.rows[from:keep] {
+				if g.dist(g.row(e), g.row(r)) == 0 {
+					dup = e
+					break
+				}
+				if len(cell) > 8 {
+					break // sorted: only the last one kept can be equal
+				}
+			}
+			if dup >= 0 {
+				g.level[r], g.near[r] = netDup, dup
 				continue
 			}
-			first = q
+			if len(cell) > 8 {
+				from = keep
+			}
 			g.rows[keep], g.keys[keep] = r, g.keys[lo]
 			keep++
 		}
@@ -277,42 +356,16 @@ func (g *gridBuilder[T]) markDuplicates() {
 	g.rows, g.keys = g.rows[:keep], g.keys[:keep]
 	g.pts = resize(g.pts, keep*g.dim)
 	for p, r := range g.rows {
-		copy(g.at(p), g.row(r))
+		copyRow(g.at(p), g.row(r))
 	}
 }
 
-// leastDistance returns the least distance between two points of g.rows
-// (sorted on the grid of level j) in the same or adjacent cells, and the
-// number of such pairs measured; fine is false if that would take more
-// than limit evaluations (cells too crowded).
-func (g *gridBuilder[T]) leastDistance(limit int64) (least float64, pairs int64, fine bool) {
-	g.index()
-	cells := len(g.cellLo) - 1
-	var work int64
-	for c := range cells {
-		size := int64(g.cellLo[c+1] - g.cellLo[c])
-		for j := range g.cols {
-			lo, hi := g.column(c, j)
-			work += size * int64(hi-lo)
-		}
-		if work > limit {
-			return 0, 0, false
-		}
+// copyRow copies a point of one to gridMaxDim coordinates (a loop: copy
+// would call memmove for a few bytes).
+func copyRow[T Float](dst, src []T) {
+	for k, v := range src {
+		dst[k] = v
 	}
-	least = math.Inf(1)
-	for c := range cells {
-		for p := int(g.cellLo[c]); p < int(g.cellLo[c+1]); p++ {
-			for j := range g.cols {
-				lo, hi := g.column(c, j)
-				for q := max(lo, p+1); q < hi; q++ {
-					least = min(least, g.dist(g.at(p), g.at(q)))
-					pairs++
-				}
-			}
-		}
-	}
-	g.counts[0].n += pairs
-	return least, pairs, true
 }
 
 // sortLevel sorts g.rows by their cells on the grid of level i (cells of
@@ -370,7 +423,7 @@ func (g *gridBuilder[T]) sortLevel(i int32) bool {
 	g.pts = resize(g.pts, n*g.dim)
 	forRange(n, g.jobs, func(_, lo, hi int) {
 		for p := lo; p < hi; p++ {
-			copy(g.at(p), g.row(g.rows[p]))
+			copyRow(g.at(p), g.row(g.rows[p]))
 		}
 	})
 	return true
