@@ -52,6 +52,11 @@ const gridMaxDim = 3
 // fall in adjacent cells.
 const gridWiden = 1e-5
 
+// gridCrowd is the most pairs of points in neighbouring cells, per point,
+// of the grid from which the construction bounds the points' nearest
+// neighbours; a grid more crowded is narrowed.
+const gridCrowd = 16
+
 // gridMaxBits is the most bits a cell index takes per coordinate, which
 // keeps the index's rounding error far below gridWiden.
 const gridMaxBits = 31
@@ -235,16 +240,17 @@ func (g *gridBuilder[T]) start(n int) (low int32, waiting []int32, ok bool) {
 		if !g.sortLevel(j) {
 			return 0, nil, false
 		}
-		g.markDuplicates()
 		g.index()
 		m := len(g.rows)
-		if work := g.blockWork(); work > 32*int64(m)+1<<12 {
+		if work := g.blockWork(); work > gridCrowd*int64(m)+1<<12 {
 			// Crowded: narrow the cells by the excess.
-			j -= max(1, int32(math.Ceil(math.Log2(float64(work)/float64(8*m))/float64(g.dim))))
+			j -= max(1, int32(math.Ceil(math.Log2(float64(work)/float64(gridCrowd/4*m))/float64(g.dim))))
 			continue
 		}
 		break
 	}
+	g.markDuplicates()
+	g.index()
 	side := g.sc.pow(j) * (1 + gridWiden)
 	g.act = make([]int32, n)
 	cells := len(g.cellLo) - 1
