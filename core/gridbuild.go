@@ -456,31 +456,51 @@ func (g *gridBuilder[T]) renumber(v []uint64, width uint) {
 
 // radixSort sorts vals by keys (of width bits), stably, and returns them
 // sorted, in either the slices given or g's buffers g.rows2 and g.keys2
-// (which then hold the others); neither may be one of those buffers.
+// (which then hold the others); neither may be one of those buffers. Each
+// pass counts and scatters in parallel over runs of the input, the runs'
+// counts laid out digit by digit, run by run, so the order is that of
+// one pass on one goroutine.
 func (g *gridBuilder[T]) radixSort(vals []int32, keys []uint64, width uint) ([]int32, []uint64) {
 	const digit = 11
+	const mask = 1<<digit - 1
 	n := len(vals)
 	vals2, keys2 := resize(g.rows2, n), resize(g.keys2, n)
-	var count [1 << digit]int
+	parts := min(g.jobs, max(1, n/(1<<13)))
+	counts := make([][1 << digit]int, parts)
 	for s := uint(0); s < width; s += digit {
-		clear(count[:])
-		for _, k := range keys {
-			count[(k>>s)&(1<<digit-1)]++
+		forParts(parts, g.jobs, func(w int) {
+			c := &counts[w]
+			clear(c[:])
+			for _, k := range keys[n*w/parts : n*(w+1)/parts] {
+				c[(k>>s)&mask]++
+			}
+		})
+		d0 := (keys[0] >> s) & mask
+		total := 0
+		for w := range parts {
+			total += counts[w][d0]
 		}
-		if count[(keys[0]>>s)&(1<<digit-1)] == n {
+		if total == n {
 			continue // one digit value: already in order
 		}
 		sum := 0
-		for d, c := range count {
-			count[d] = sum
-			sum += c
+		for d := range 1 << digit {
+			for w := range parts {
+				c := counts[w][d]
+				counts[w][d] = sum
+				sum += c
+			}
 		}
-		for p, k := range keys {
-			d := (k >> s) & (1<<digit - 1)
-			q := count[d]
-			count[d]++
-			keys2[q], vals2[q] = k, vals[p]
-		}
+		forParts(parts, g.jobs, func(w int) {
+			c := &counts[w]
+			lo := n * w / parts
+			for p, k := range keys[lo : n*(w+1)/parts] {
+				d := (k >> s) & mask
+				q := c[d]
+				c[d]++
+				keys2[q], vals2[q] = k, vals[lo+p]
+			}
+		})
 		keys, keys2 = keys2, keys
 		vals, vals2 = vals2, vals
 	}
