@@ -23,6 +23,14 @@ import (
 // tree for any opts.Jobs. The nodes are laid out so that the children of
 // each node are contiguous, and subtree radii are exact.
 //
+// Points of one to three coordinates under Euclidean, Manhattan,
+// Chebyshev or (unweighted) Minkowski distances are built bottom up on
+// grids instead (see gridbuild.go): each level's net is chosen from the
+// one below among neighbouring cells, with no friend lists and a few
+// distance evaluations a point; opts.Seed shifts the grids, and opts.Engine
+// is not needed there. Data whose spread the grids cannot index are built
+// level by level as above.
+//
 // Build returns an error if dim < 1, len(data) is not a positive multiple
 // of dim, a coordinate is NaN or infinite, or an option is invalid.
 func Build[T Float](data []T, dim int, opts Options) (t *Tree[T], err error) {
