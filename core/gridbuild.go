@@ -304,15 +304,23 @@ func (g *gridBuilder[T]) start(n int) (low int32, waiting []int32, ok bool) {
 // blockWork returns the number of pairs of points in the same or adjacent
 // cells of the indexed net.
 func (g *gridBuilder[T]) blockWork() int64 {
-	var work int64
-	for c := range len(g.cellLo) - 1 {
-		size := int64(g.cellLo[c+1] - g.cellLo[c])
-		for j := range g.cols {
-			lo, hi := g.column(c, j)
-			work += size * int64(hi-lo)
+	cells := len(g.cellLo) - 1
+	parts := min(g.jobs, max(1, cells/4096))
+	work := make([]int64, parts)
+	forParts(parts, g.jobs, func(w int) {
+		for c := cells * w / parts; c < cells*(w+1)/parts; c++ {
+			size := int64(g.cellLo[c+1] - g.cellLo[c])
+			for j := range g.cols {
+				lo, hi := g.column(c, j)
+				work[w] += size * int64(hi-lo)
+			}
 		}
+	})
+	var sum int64
+	for _, x := range work {
+		sum += x
 	}
-	return work
+	return sum
 }
 
 // markDuplicates marks the points of g.rows (sorted by cell) that repeat
