@@ -104,10 +104,10 @@ type gridBuilder[T Float] struct {
 	// The cells of the sorted net: cell c spans positions [cellLo[c],
 	// cellLo[c+1]), and the j-th column of cells around it (the cells that
 	// differ from it by -1, 0 or +1 in each leading coordinate and by -1
-	// to +1 in the last) starts at colLo[c*cols+j] and holds the keys up
-	// to keys[cellLo[c]] + offs[j] + 2.
+	// to +1 in the last: keys keys[cellLo[c]] + offs[j] to that + 2)
+	// spans positions [col[2q], col[2q+1]) for q = c*cols+j.
 	cellLo []int32
-	colLo  []int32
+	col    []int32
 	cols   int
 	offs   []uint64
 	// Buffers of the radix sort.
@@ -516,10 +516,10 @@ func (g *gridBuilder[T]) radixSort(vals []int32, keys []uint64, width uint) ([]i
 	return vals, keys
 }
 
-// index finds the cells of the sorted net and the first position of each
-// of their neighbouring columns (g.cellLo, g.colLo), in parallel over runs
-// of cells: within a run the cells come in increasing key order, and so
-// do each column's first keys, so every column's position only moves
+// index finds the cells of the sorted net and the positions of each of
+// their neighbouring columns (g.cellLo, g.col), in parallel over runs of
+// cells: within a run the cells come in increasing key order, and so do
+// each column's first and last keys, so every column's bounds only move
 // forward.
 func (g *gridBuilder[T]) index() {
 	b, keys := g.shift, g.keys
@@ -549,26 +549,31 @@ func (g *gridBuilder[T]) index() {
 	}
 	cells := len(g.cellLo)
 	g.cellLo = append(g.cellLo, int32(len(keys)))
-	g.colLo = resize(g.colLo, cells*cols)
+	g.col = resize(g.col, 2*cells*cols)
 	parts := min(g.jobs, max(1, cells/4096))
 	forParts(parts, g.jobs, func(w int) {
 		from, to := cells*w/parts, cells*(w+1)/parts
 		if from >= to {
 			return
 		}
-		ptr := make([]int, cols)
+		lo, hi := make([]int, cols), make([]int, cols)
 		for j := range cols {
-			ptr[j], _ = slices.BinarySearch(keys, keys[g.cellLo[from]]+g.offs[j])
+			first := keys[g.cellLo[from]] + g.offs[j]
+			lo[j], _ = slices.BinarySearch(keys, first)
+			hi[j], _ = slices.BinarySearch(keys, first+3)
 		}
 		for c := from; c < to; c++ {
 			k := keys[g.cellLo[c]]
 			for j, o := range g.offs {
-				first, p := k+o, ptr[j]
+				first, p, e := k+o, lo[j], hi[j]
 				for p < len(keys) && keys[p] < first {
 					p++
 				}
-				ptr[j] = p
-				g.colLo[c*cols+j] = int32(p)
+				for e < len(keys) && keys[e] <= first+2 {
+					e++
+				}
+				lo[j], hi[j] = p, e
+				g.col[2*(c*cols+j)], g.col[2*(c*cols+j)+1] = int32(p), int32(e)
 			}
 		}
 	})
@@ -577,13 +582,8 @@ func (g *gridBuilder[T]) index() {
 // column returns the positions [lo, hi) of the j-th column of cells
 // around cell c.
 func (g *gridBuilder[T]) column(c, j int) (lo, hi int) {
-	lo = int(g.colLo[c*g.cols+j])
-	lim := g.keys[g.cellLo[c]] + g.offs[j] + 2
-	hi = lo
-	for hi < len(g.keys) && g.keys[hi] <= lim {
-		hi++
-	}
-	return lo, hi
+	q := 2 * (c*g.cols + j)
+	return int(g.col[q]), int(g.col[q+1])
 }
 
 // choose marks in g.sel the net of level i: every point of the sorted net
