@@ -711,24 +711,26 @@ func (g *gridBuilder[T]) assemble(t *Tree[T], root int32) *Tree[T] {
 	b.level = make([]int32, n)
 	b.near = make([]int32, n)
 	b.nd = make([]float64, n)
-	lowest := int32(math.MaxInt32)
-	for k, r := range b.row {
-		copy(b.pts[k*dim:(k+1)*dim], g.row(r))
-		b.level[k], b.nd[k] = g.level[r], g.nd[r]
-		b.near[k] = -1
-		if p := g.near[r]; p >= 0 {
-			b.near[k] = kOf[p]
+	forRange(n, g.jobs, func(_, lo, hi int) {
+		for k := lo; k < hi; k++ {
+			r := b.row[k]
+			copyRow(b.pts[k*dim:(k+1)*dim], g.row(r))
+			b.level[k], b.nd[k] = g.level[r], g.nd[r]
+			b.near[k] = -1
+			if p := g.near[r]; p >= 0 {
+				b.near[k] = kOf[p]
+			}
 		}
-		if l := g.level[r]; l != netDup && l != levelInf {
-			lowest = min(lowest, l)
-		}
-	}
+	})
 	// The nodes by level, highest first, then by k: a counting sort.
-	top := lowest
+	lowest, top := int32(math.MaxInt32), int32(math.MinInt32)
 	for _, l := range b.level {
 		if l != netDup && l != levelInf {
-			top = max(top, l)
+			lowest, top = min(lowest, l), max(top, l)
 		}
+	}
+	if top < lowest { // the root alone
+		lowest, top = 0, 0
 	}
 	first := make([]int32, top-lowest+2)
 	for _, l := range b.level {
