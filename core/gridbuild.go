@@ -236,21 +236,25 @@ func (g *gridBuilder[T]) start(n int) (low int32, waiting []int32, ok bool) {
 		g.rows[r] = int32(r)
 	}
 	j := g.sc.ceilLog(g.ext * math.Pow(float64(n), -1/float64(g.dim)))
+	// Duplicates share a cell at every level: drop them first, or a point
+	// repeated many times would keep the cells crowded at any size.
+	if !g.sortLevel(j) {
+		return 0, nil, false
+	}
+	g.markDuplicates()
 	for {
+		g.index()
+		m := len(g.rows)
+		work := g.blockWork()
+		if work <= gridCrowd*int64(m)+1<<12 {
+			break
+		}
+		// Crowded: narrow the cells by the excess.
+		j -= max(1, int32(math.Ceil(math.Log2(float64(work)/float64(gridCrowd/4*m))/float64(g.dim))))
 		if !g.sortLevel(j) {
 			return 0, nil, false
 		}
-		g.index()
-		m := len(g.rows)
-		if work := g.blockWork(); work > gridCrowd*int64(m)+1<<12 {
-			// Crowded: narrow the cells by the excess.
-			j -= max(1, int32(math.Ceil(math.Log2(float64(work)/float64(gridCrowd/4*m))/float64(g.dim))))
-			continue
-		}
-		break
 	}
-	g.markDuplicates()
-	g.index()
 	side := g.sc.pow(j) * (1 + gridWiden)
 	g.act = make([]int32, n)
 	cells := len(g.cellLo) - 1

@@ -27,6 +27,7 @@ func TestGridBuild(t *testing.T) {
 		{"ulps", 2, nearNeighbours(rng, 2000, 0), "levels"},
 		{"line", 1, gaussianRows(rng, 2000, 1), "grid"},
 		{"grid-ties", 3, gridRows(rng, 2500, 3), "grid"},
+		{"one-point-many-times", 2, manyCopies(rng, 3000), "grid"},
 		{"too-wide", 3, tooWide(rng, 1500), "levels"},
 	}
 	for _, c := range cases {
@@ -89,6 +90,15 @@ func nearNeighbours(rng *rand.Rand, n int, gap float64) []float64 {
 		}
 	}
 	return out[:2*n]
+}
+
+// manyCopies returns 2-D rows of which a third are one point repeated.
+func manyCopies(rng *rand.Rand, n int) []float64 {
+	out := gaussianRows(rng, n, 2)
+	for i := 0; i < n; i += 3 {
+		out[2*i], out[2*i+1] = 0.25, -0.5
+	}
+	return out
 }
 
 // tooWide returns 3-D rows whose least distance is too small for the
