@@ -25,11 +25,12 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import EfficiencyWarning
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import _format, _precomputed, _search
+from . import _format, _precomputed, _search, _sparse
 from ._validation import (
     POINTS_DTYPE,
     as_float,
@@ -147,6 +148,16 @@ class NeighborsBase(BaseEstimator):
         dense or CSR)."""
         if self.tree_._code == _precomputed.PRECOMPUTED:
             return _precomputed.check_query(X, self.tree_.dtype, self.tree_.n_samples)
+        if isinstance(self.tree_, _sparse.SparseIndex):
+            # Sparse or dense queries of a sparse fit, as CSR rows.
+            X = validate_data(self, X, reset=False, accept_sparse=True, dtype=POINTS_DTYPE,
+                              ensure_all_finite=True)
+            return _sparse.to_csr(sp.csr_matrix(X) if not sp.issparse(X) else X,
+                                  self.tree_.dtype)
+        if sp.issparse(X):
+            # Sparse queries of a dense fit: their rows densified, as
+            # scikit-learn's brute force takes them.
+            X = X.toarray()
         X = as_float(validate_data(
             self,
             X,
@@ -180,18 +191,11 @@ class NeighborsBase(BaseEstimator):
         try:
             if code == _precomputed.PRECOMPUTED:
                 return self._fit_precomputed(X)
-            X = as_float(validate_data(
-                self,
-                X,
-                dtype=POINTS_DTYPE,
-                order="C",
-                ensure_all_finite=True,
-            ))
-            check_metric_domain(code, X)
-            check_device(getattr(self, "device", "auto"), code, p, type(self).__name__,
-                         weighted=effective_params.get("w") is not None)
-            tree, choice = self._fit_index(X, code, p, effective_params,
-                                           effective_metric if code == CUSTOM else None)
+            if sp.issparse(X):
+                tree, choice = self._fit_sparse(X, code, p, effective_params)
+                n = X.shape[0]
+            else:
+                tree, choice, n = self._fit_dense(X, code, p, effective_metric, effective_params)
         except BaseException:
             for a in ("n_features_in_", "feature_names_in_"):
                 self.__dict__.pop(a, None)
@@ -199,12 +203,46 @@ class NeighborsBase(BaseEstimator):
             raise
         self.tree_ = tree
         if tree._algorithm == "cover_tree" and getattr(self, "algorithm", "cover_tree") == "cover_tree":
-            _warn_if_unprunable(tree, X.shape[0])
+            _warn_if_unprunable(tree, n)
         self.effective_metric_ = effective_metric
         self.effective_metric_params_ = effective_params
         self.effective_algorithm_ = tree._algorithm
         self.algorithm_choice_ = choice
         return self
+
+    def _fit_dense(self, X, code, p, effective_metric, effective_params):
+        """Check dense points X and build their index: (index, choice,
+        number of points)."""
+        X = as_float(validate_data(
+            self,
+            X,
+            dtype=POINTS_DTYPE,
+            order="C",
+            ensure_all_finite=True,
+        ))
+        check_metric_domain(code, X)
+        check_device(getattr(self, "device", "auto"), code, p, type(self).__name__,
+                     weighted=effective_params.get("w") is not None)
+        tree, choice = self._fit_index(X, code, p, effective_params,
+                                       effective_metric if code == CUSTOM else None)
+        return tree, choice, X.shape[0]
+
+    def _fit_sparse(self, X, code, p, effective_params):
+        """Check sparse points X (any scipy.sparse format, taken as CSR)
+        and build their index (see ``_sparse.py``): (index, choice)."""
+        owner = type(self).__name__
+        _sparse.check_metric(code, p, effective_params, owner)
+        if getattr(self, "device", "auto") == "cuda":
+            raise ValueError(
+                f"{owner}(device='cuda') does not take sparse input: sparse rows are searched "
+                "on the CPU. Use device='auto' or 'cpu', or densify X (X.toarray()) for the GPU."
+            )
+        X = validate_data(self, X, accept_sparse=True, dtype=POINTS_DTYPE,
+                          ensure_all_finite=True)
+        X = _sparse.to_csr(X)
+        version, choice = _sparse.build(X, code, p, 0, self._jobs(), self._verbose(),
+                                        getattr(self, "algorithm", "cover_tree"))
+        return _sparse.SparseIndex(version, code, self._jobs()), choice
 
     def _fit_precomputed(self, X):
         """Fit on a square distance matrix (metric="precomputed"), dense or
@@ -241,8 +279,9 @@ class NeighborsBase(BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
-        # Sparse input is taken as a graph of precomputed distances only.
-        tags.input_tags.sparse = self._precomputed()
+        # Sparse input: points (see _sparse.py), or a graph of precomputed
+        # distances.
+        tags.input_tags.sparse = True
         tags.input_tags.pairwise = self._precomputed()
         return tags
 
@@ -271,6 +310,12 @@ class NeighborsBase(BaseEstimator):
                 "format holds a tree's points, and it holds a distance matrix. Pickle the "
                 "estimator instead, or save the matrix (numpy.save, scipy.sparse.save_npz) "
                 "and fit again."
+            )
+        if isinstance(tree, _sparse.SparseIndex):
+            raise TypeError(
+                f"This {type(self).__name__} was fitted on sparse input: pcct's file format "
+                "holds dense points. Pickle the estimator instead (pickle.dump keeps its sparse "
+                "rows and ids), or save the matrix (scipy.sparse.save_npz) and fit again."
             )
         check_savable(tree._code, type(self).__name__)
         body = tree._version.encode()  # one version for the whole file
