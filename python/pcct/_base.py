@@ -150,7 +150,7 @@ class NeighborsBase(BaseEstimator):
             return _precomputed.check_query(X, self.tree_.dtype, self.tree_.n_samples)
         if isinstance(self.tree_, _sparse.SparseIndex):
             # Sparse or dense queries of a sparse fit, as CSR rows.
-            X = validate_data(self, X, reset=False, accept_sparse=True, dtype=POINTS_DTYPE,
+            X = validate_data(self, X, reset=False, accept_sparse="csr", dtype=POINTS_DTYPE,
                               ensure_all_finite=True)
             return _sparse.to_csr(sp.csr_matrix(X) if not sp.issparse(X) else X,
                                   self.tree_.dtype)
@@ -237,7 +237,7 @@ class NeighborsBase(BaseEstimator):
                 f"{owner}(device='cuda') does not take sparse input: sparse rows are searched "
                 "on the CPU. Use device='auto' or 'cpu', or densify X (X.toarray()) for the GPU."
             )
-        X = validate_data(self, X, accept_sparse=True, dtype=POINTS_DTYPE,
+        X = validate_data(self, X, accept_sparse="csr", dtype=POINTS_DTYPE,
                           ensure_all_finite=True)
         X = _sparse.to_csr(X)
         version, choice = _sparse.build(X, code, p, 0, self._jobs(), self._verbose(),
@@ -279,9 +279,10 @@ class NeighborsBase(BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
-        # Sparse input: points (see _sparse.py), or a graph of precomputed
-        # distances.
-        tags.input_tags.sparse = True
+        # Sparse input: points under the metrics that take them (see
+        # _sparse.py), or a graph of precomputed distances.
+        tags.input_tags.sparse = self._precomputed() or _sparse.takes_sparse(
+            self.metric, getattr(self, "p", None), getattr(self, "metric_params", None))
         tags.input_tags.pairwise = self._precomputed()
         return tags
 

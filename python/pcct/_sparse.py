@@ -61,6 +61,18 @@ def check_metric(code, p, params, owner):
     )
 
 
+def takes_sparse(metric, p, metric_params):
+    """Whether the estimator parameters name a metric that takes sparse
+    points (for the estimator tags; fit checks them fully)."""
+    if not isinstance(metric, str):
+        return False
+    params = metric_params or {}
+    if metric == "minkowski":
+        q = params.get("p", p)
+        return (2 if q is None else q) in (1, 2) and params.get("w") is None
+    return metric in ("euclidean", "l2", "manhattan", "cityblock", "l1", "cosine")
+
+
 def to_csr(X, dtype=None, name="X"):
     """A checked scipy.sparse matrix (any format, numeric, finite: as
     ``validate_data(accept_sparse=True)`` leaves it) as a canonical CSR
