@@ -97,12 +97,18 @@ var sparseMetrics = []string{"euclidean", "manhattan", "cosine"}
 // the fitted points; and the sparse tree against the cover tree invariants.
 func TestSparseMatchesDense(t *testing.T) {
 	t.Run("float64", testSparseMatchesDense[float64])
-	t.Run("float32", testSparseMatchesDense[float32])
+	if !raceEnabled {
+		t.Run("float32", testSparseMatchesDense[float32])
+	}
 }
 
 func testSparseMatchesDense[T core.Float](t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
-	for _, c := range sparseCases[T](rng) {
+	cases := sparseCases[T](rng)
+	if raceEnabled {
+		cases = cases[:1] // ten times slower: the race detector checks a sample
+	}
+	for _, c := range cases {
 		for _, name := range sparseMetrics {
 			data, queries := c.data, c.queries
 			if name == "cosine" {
@@ -260,7 +266,11 @@ func TestSparseUpdates(t *testing.T) {
 				if err := first.KNearestBatch(core.SparseBatch[float64]{Rows: &firstQ}, 3, want1, wantI1); err != nil {
 					t.Fatal(err)
 				}
-				for step := range 12 {
+				steps := 12
+				if raceEnabled {
+					steps = 4
+				}
+				for step := range steps {
 					if step%2 == 0 {
 						ins := gen(1 + rng.IntN(40))
 						nx, f, err := x.Insert(ins, core.UpdateOptions{Jobs: 2})
@@ -474,6 +484,9 @@ func TestSparseErrors(t *testing.T) {
 // rows in many dimensions (a tree measures most of them), a tree for rows
 // of few columns.
 func TestSparseAuto(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the choice is sequential; its sample trees are slow under the race detector")
+	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	text := randomSparse[float64](rng, 3000, 2000, 0.01, 0, 0, rng.Float64)
 	x, c, err := core.BuildSparse(text, core.Auto, core.Options{Metric: core.Metric{Kind: core.Cosine}})
@@ -489,9 +502,10 @@ func TestSparseAuto(t *testing.T) {
 			t.Errorf("Auto built %s on text-like rows (choice %+v)", x.Algorithm(), c)
 		}
 	}
-	// 3 columns, 20,000 points on a few clusters: a tree prunes.
+	// 3 columns, 20,000 points on a grid: a tree prunes.
+	n := 20000
 	low := core.SparseRows[float64]{Cols: 3, Indptr: []int64{0}}
-	for range 20000 {
+	for range n {
 		for c := range 3 {
 			if v := math.Round(rng.NormFloat64()*50) / 10; v != 0 {
 				low.Indices = append(low.Indices, int32(c))
@@ -506,5 +520,72 @@ func TestSparseAuto(t *testing.T) {
 	}
 	if x.Algorithm() != core.CoverTree {
 		t.Errorf("Auto built %s on 3 columns (choice %+v)", x.Algorithm(), c)
+	}
+}
+
+// TestSparseConcurrent queries versions of both sparse indexes from many
+// goroutines while others insert and delete (the row store and the query
+// slots are shared by the versions of one build), and checks that every
+// version keeps its answers.
+func TestSparseConcurrent(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	rows := randomSparse[float64](rng, 300, 50, 0.1, 0, 0.1, rng.Float64)
+	queries := randomSparse[float64](rng, 20, 50, 0.1, 0, 0, rng.Float64)
+	inserts := make([]core.SparseRows[float64], 8)
+	for i := range inserts {
+		inserts[i] = randomSparse[float64](rng, 20, 50, 0.1, 0, 0, rng.Float64)
+	}
+	for _, algo := range []core.Algorithm{core.CoverTree, core.Brute} {
+		t.Run(algo.String(), func(t *testing.T) {
+			x, _, err := core.BuildSparse(rows, algo, core.Options{Jobs: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			const k = 5
+			want, wantI := make([]float64, 20*k), make([]int64, 20*k)
+			if err := x.KNearestBatch(core.SparseBatch[float64]{Rows: &queries}, k, want, wantI); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 16)
+			for g := range 4 {
+				go func() {
+					for range 10 {
+						d, i := make([]float64, 20*k), make([]int64, 20*k)
+						if err := x.KNearestBatch(core.SparseBatch[float64]{Rows: &queries, Jobs: 2}, k, d, i); err != nil {
+							done <- err
+							return
+						}
+						if !slices.Equal(i, wantI) || !slices.Equal(d, want) {
+							done <- fmt.Errorf("goroutine %d: the version's answers changed", g)
+							return
+						}
+					}
+					done <- nil
+				}()
+			}
+			for g := range 2 {
+				go func() {
+					y := x
+					for j := range 4 {
+						ny, _, err := y.Insert(inserts[g*4+j], core.UpdateOptions{Jobs: 2})
+						if err != nil {
+							done <- err
+							return
+						}
+						if ny, err = ny.Delete([]int64{int64(j)}, core.UpdateOptions{}); err != nil {
+							done <- err
+							return
+						}
+						y = ny
+					}
+					done <- nil
+				}()
+			}
+			for range 6 {
+				if err := <-done; err != nil {
+					t.Fatal(err)
+				}
+			}
+		})
 	}
 }

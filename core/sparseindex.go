@@ -446,6 +446,7 @@ type SparseBatch[T Float] struct {
 	IDs          []int64
 	First, Count int
 	Jobs         int
+	Strategy     Strategy // the cover tree's k-nearest search; brute force ignores it
 	Monitor      *Monitor
 	MaxAnswers   int64
 	Radii        []float64
@@ -482,7 +483,7 @@ func (x *SparseIndex[T]) Point(int) []T { return nil }
 // lent codes until release is called).
 func (x *SparseIndex[T]) treeBatch(b SparseBatch[T], rows []sparseRow[T]) (Batch[float64], func()) {
 	tb := Batch[float64]{IDs: b.IDs, First: b.First, Count: b.Count, Jobs: b.Jobs,
-		Monitor: b.Monitor, MaxAnswers: b.MaxAnswers}
+		Strategy: b.Strategy, Monitor: b.Monitor, MaxAnswers: b.MaxAnswers}
 	if b.Radii != nil {
 		tb.Radii = make([]float64, len(b.Radii))
 		for i, r := range b.Radii {
