@@ -589,3 +589,60 @@ func TestSparseConcurrent(t *testing.T) {
 		})
 	}
 }
+
+// tfidfLike returns n rows of cols columns with about nnz values each, the
+// columns drawn with a Zipf popularity and the rows scaled to unit length.
+func tfidfLike(rng *rand.Rand, n, cols, nnz int) core.SparseRows[float64] {
+	z := rand.NewZipf(rng, 1.07, 1, uint64(cols-1))
+	r := core.SparseRows[float64]{Cols: cols, Indptr: []int64{0}}
+	for range n {
+		row := map[int32]float64{}
+		for range 1 + rng.IntN(2*nnz) {
+			row[int32(z.Uint64())] += 1 + rng.Float64()
+		}
+		cs := make([]int32, 0, len(row))
+		var ss float64
+		for c, v := range row {
+			cs = append(cs, c)
+			ss += v * v
+		}
+		slices.Sort(cs)
+		for _, c := range cs {
+			r.Indices = append(r.Indices, c)
+			r.Data = append(r.Data, row[c]/math.Sqrt(ss))
+		}
+		r.Indptr = append(r.Indptr, int64(len(r.Data)))
+	}
+	return r
+}
+
+// BenchmarkSparseKNearest answers 500 k=10 queries over 20,000 TF-IDF-like
+// rows of 5,000 columns by brute force and by the cover tree, on one
+// thread; ns/row is the time per query and fitted row.
+func BenchmarkSparseKNearest(b *testing.B) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	rows := tfidfLike(rng, 20000, 5000, 20)
+	queries := tfidfLike(rng, 500, 5000, 20)
+	for _, name := range sparseMetrics {
+		m, _ := core.ParseMetric(name, 2)
+		for _, algo := range []core.Algorithm{core.Brute, core.CoverTree} {
+			if algo == core.CoverTree && (name != "cosine" || testing.Short()) {
+				continue
+			}
+			b.Run(name+"/"+algo.String(), func(b *testing.B) {
+				x, _, err := core.BuildSparse(rows, algo, core.Options{Metric: m, Jobs: 2})
+				if err != nil {
+					b.Fatal(err)
+				}
+				d, i := make([]float64, 500*10), make([]int64, 500*10)
+				b.ResetTimer()
+				for range b.N {
+					if err := x.KNearestBatch(core.SparseBatch[float64]{Rows: &queries, Jobs: 1}, 10, d, i); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/500/20000, "ns/row")
+			})
+		}
+	}
+}

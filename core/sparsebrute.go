@@ -32,7 +32,8 @@ type sparseSeg struct {
 	// Per row: sum of squares, its root, the sum of absolute values and
 	// the number of stored values.
 	sq, nrm, l1 []float64
-	nnz         []int32
+	// maxnnz is the most stored values of a row.
+	maxnnz int
 }
 
 // newSparseSeg builds a segment of the rows at positions pos with caller
@@ -40,15 +41,15 @@ type sparseSeg struct {
 func newSparseSeg[T Float](store *rowStore[T], ids, pos []int32) *sparseSeg {
 	n := len(ids)
 	g := &sparseSeg{ids: ids, pos: pos, live: make([]uint64, (n+63)/64), nlive: n,
-		sq: make([]float64, n), nrm: make([]float64, n), l1: make([]float64, n),
-		nnz: make([]int32, n)}
+		sq: make([]float64, n), nrm: make([]float64, n), l1: make([]float64, n)}
 	for i := range n {
 		g.live[i/64] |= 1 << (i % 64)
 	}
 	counts := map[int32]int32{}
 	for i, p := range pos {
 		r := store.row(p)
-		g.sq[i], g.nrm[i], g.l1[i], g.nnz[i] = r.sq, r.nrm, r.l1, int32(len(r.idx))
+		g.sq[i], g.nrm[i], g.l1[i] = r.sq, r.nrm, r.l1
+		g.maxnnz = max(g.maxnnz, len(r.idx))
 		for _, c := range r.idx {
 			counts[c]++
 		}
@@ -89,183 +90,181 @@ func (g *sparseSeg) find(id int32) int {
 
 // sparseScratch is a worker's memory for brute-force queries.
 type sparseScratch struct {
-	acc    []float64
-	lo, up []float64 // per row of all segments: bounds of the approximate value
-	heap   []float64 // max-heap of the k smallest upper bounds
-	top    topK
-	rd     []float64
-	rid    []int32
+	acc  []float64
+	heap []float64 // max-heap of the k smallest upper bounds
+	cand []sparseCand
+	top  topK
+	rd   []float64
+	rid  []int32
 }
 
-// sparseBound returns the bound on the difference between the screened
-// value of a row (|q|^2 + |x|^2 - 2 q.x, or for Manhattan |q|_1 + |x|_1
-// minus the shared columns' corrections) and the sum the exact kernel
-// computes (sparseSums), for rows of nq and nx stored values: every sum
-// of n rounded terms is within gamma(n) of its terms' absolute sum, the
-// exact kernel's included; a factor of 2 covers the few roundings of
-// combining them, and the absolute term the underflow of products.
-func sparseBound(kind MetricKind, nnz int, qn, xn, ql1, xl1 float64) float64 {
+// sparseCand is a row that may be among a query's answers: its segment,
+// row and the lower bound of its sum.
+type sparseCand struct {
+	seg, row int32
+	lo       float64
+}
+
+// candSlack widens the comparisons of lower bounds with the k-th upper
+// bound or the radius: a search distance is the rounded root of the
+// kernel's sum (or, near float64's limits, a rescaled computation of it),
+// within a few ulps of the root of any bound on the sum.
+const candSlack = 1 + 0x1p-46
+
+// sparseBound returns the factor c and the term a of the bound c*s + a on
+// the difference between the screened value of a row (|q|^2 + |x|^2 -
+// 2 q.x with s = (|q| + |x|)^2, or for Manhattan |q|_1 + |x|_1 less the
+// shared columns' corrections, with s = |q|_1 + |x|_1) and the sum the
+// exact kernel computes (sparseSums), for rows of at most nnz stored
+// values together: every sum of n rounded terms is within gamma(n) of its
+// terms' absolute sum, the exact kernel's included; the factors cover the
+// few roundings of combining them, and a the underflow of products.
+func sparseBound(nnz int) (c, a float64) {
 	g := 2 * gamma(nnz+8, 0x1p-53)
-	if kind == Manhattan {
-		return 4*g*(ql1+xl1) + float64(nnz+8)*0x1p-1000
-	}
-	s := qn + xn
-	return 4*g*s*s + float64(nnz+8)*0x1p-1000
+	return 4 * g, float64(nnz+8) * 0x1p-1000
 }
 
-// screen computes, for every row of the segments, bounds lo and up on the
-// sum the exact kernel computes between q and it, and returns them in the
-// scratch, the rows of segment s starting at offs[s]. Deleted rows and the
-// row of caller index exclude get lo = +Inf.
-func screenSparse[T Float](kind MetricKind, segs []*sparseSeg, offs []int, q *sparseRow[T], exclude int32, s *sparseScratch) {
-	total := offs[len(offs)-1]
-	s.lo = slices.Grow(s.lo[:0], total)[:total]
-	s.up = slices.Grow(s.up[:0], total)[:total]
-	nq := len(q.idx)
-	for si, g := range segs {
-		m := len(g.ids)
-		acc := slices.Grow(s.acc[:0], m)[:m]
-		clear(acc)
-		s.acc = acc
-		// The postings of the query's columns.
-		j := 0
-		for e, c := range q.idx {
-			k, ok := slices.BinarySearch(g.cols[j:], c)
-			j += k
-			if !ok {
-				continue
+// screenSegment computes into s.acc, for every row of segment g, the
+// correction of q's shared columns: their dot product (Euclidean) or the
+// sum of |q_c| + |x_c| - |q_c - x_c| (Manhattan), from the postings of q's
+// columns.
+func screenSegment[T Float](kind MetricKind, g *sparseSeg, q *sparseRow[T], s *sparseScratch) []float64 {
+	m := len(g.ids)
+	acc := slices.Grow(s.acc[:0], m)[:m]
+	clear(acc)
+	s.acc = acc
+	j := 0
+	for e, c := range q.idx {
+		k, ok := slices.BinarySearch(g.cols[j:], c)
+		j += k
+		if !ok {
+			continue
+		}
+		v := float64(q.val[e])
+		ps, pe := g.cptr[j], g.cptr[j+1]
+		rows, vals := g.prow[ps:pe], g.pval[ps:pe]
+		if kind == Manhattan {
+			av := math.Abs(v)
+			for p, r := range rows {
+				x := vals[p]
+				acc[r] += av + math.Abs(x) - math.Abs(v-x)
 			}
-			v := float64(q.val[e])
-			ps, pe := g.cptr[j], g.cptr[j+1]
-			if kind == Manhattan {
-				av := math.Abs(v)
-				for p := ps; p < pe; p++ {
-					x := g.pval[p]
-					acc[g.prow[p]] += av + math.Abs(x) - math.Abs(v-x)
-				}
-			} else {
-				for p := ps; p < pe; p++ {
-					acc[g.prow[p]] += v * g.pval[p]
-				}
+		} else {
+			for p, r := range rows {
+				acc[r] += v * vals[p]
 			}
 		}
-		lo, up := s.lo[offs[si]:offs[si]+m], s.up[offs[si]:offs[si]+m]
-		for i := range m {
-			if !g.isLive(i) || g.ids[i] == exclude {
-				lo[i], up[i] = math.Inf(1), math.Inf(1)
+	}
+	return acc
+}
+
+// screenRows screens every row of the segments against q (leaving out
+// deleted rows and caller index exclude), passing each row's bounds lo
+// and up on the kernel's sum to see, which returns the largest lower bound
+// still wanted; rows above it are not kept. It appends the kept rows to
+// s.cand.
+func screenRows[T Float](kind MetricKind, segs []*sparseSeg, q *sparseRow[T], exclude int32, s *sparseScratch, see func(up float64) float64) {
+	s.cand = s.cand[:0]
+	limit := math.Inf(1)
+	cut := limit
+	for si, g := range segs {
+		acc := screenSegment(kind, g, q, s)
+		c, a := sparseBound(len(q.idx) + g.maxnnz)
+		m := len(acc)
+		ids, live := g.ids[:m], g.live
+		// The row's screened value v and its bound e: for Manhattan from
+		// the sums of absolute values, else from the squared norms.
+		qs, qn, sq, nrm := q.sq, q.nrm, g.sq[:m], g.nrm[:m]
+		if kind == Manhattan {
+			qs, qn, sq, nrm = q.l1, q.l1, g.l1[:m], g.l1[:m]
+		}
+		for i, corr := range acc {
+			if live[i>>6]&(1<<(i&63)) == 0 || ids[i] == exclude {
 				continue
 			}
 			var v, e float64
-			n := nq + int(g.nnz[i])
 			if kind == Manhattan {
-				v = q.l1 + g.l1[i] - acc[i]
-				e = sparseBound(kind, n, 0, 0, q.l1, g.l1[i])
+				l1 := qs + sq[i]
+				v, e = l1-corr, c*l1+a
 			} else {
-				v = q.sq + g.sq[i] - 2*acc[i]
-				e = sparseBound(kind, n, q.nrm, g.nrm[i], 0, 0)
+				n := qn + nrm[i]
+				v, e = qs+sq[i]-2*corr, c*n*n+a
 			}
-			if math.IsNaN(v) || math.IsInf(v, 0) || math.IsInf(e, 0) {
-				lo[i], up[i] = 0, math.Inf(1) // overflow: measure it
-				continue
+			up := v + e
+			lo := v - e
+			if up < limit {
+				limit = see(up)
+				cut = limit * candSlack
+			} else if !(up <= math.MaxFloat64) {
+				lo = 0 // overflow (or NaN): measure it
 			}
-			lo[i], up[i] = max(v-e, 0), v+e
+			if lo <= cut {
+				s.cand = append(s.cand, sparseCand{seg: int32(si), row: int32(i), lo: lo})
+			}
 		}
 	}
-}
-
-// kthSmallest returns the k-th smallest finite value of up (k >= 1), or
-// +Inf if there are fewer, with a bounded max-heap.
-func kthSmallest(up []float64, k int, heap []float64) (float64, []float64) {
-	h := heap[:0]
-	for _, u := range up {
-		if len(h) < k {
-			h = append(h, u)
-			siftUpMax(h, len(h)-1)
-		} else if u < h[0] {
-			h[0] = u
-			siftDownMax(h, 0)
-		}
-	}
-	if len(h) < k {
-		return math.Inf(1), h
-	}
-	return h[0], h
-}
-
-// sparseWithin reports whether a row whose exact search distance is at least
-// the search distance of lower bound lo on its sum may be at most bound
-// (a search distance): for Euclidean sums the distance is a root, and the
-// comparison is made after it, which rounding keeps monotone.
-func sparseWithin(kind MetricKind, lo, bound float64) bool {
-	if kind == Manhattan {
-		return lo <= bound
-	}
-	return lo <= bound*bound || math.Sqrt(lo) <= bound
-}
-
-// searchBound returns the search distance whose sum is up (the inverse of
-// sparseWithin's conversion).
-func searchBound(kind MetricKind, up float64) float64 {
-	if kind == Manhattan {
-		return up
-	}
-	return math.Sqrt(up)
-}
-
-// segmentsOffsets returns the start of each segment's rows in the scratch,
-// and the total.
-func segmentsOffsets(segs []*sparseSeg) []int {
-	offs := make([]int, len(segs)+1)
-	for i, g := range segs {
-		offs[i+1] = offs[i] + len(g.ids)
-	}
-	return offs
 }
 
 // bruteKNearest keeps in s.top the k nearest rows of q (by exact search
-// distance, then caller index), leaving out exclude.
-func bruteKNearest[T Float](x *SparseIndex[T], offs []int, q *sparseRow[T], exclude int32, k int, s *sparseScratch) int64 {
+// distance, then caller index), leaving out exclude, and returns the exact
+// distances it measured. The k-th smallest upper bound U bounds the sum of
+// the k-th nearest row; a row whose lower bound exceeds it (with the
+// slack of the root) cannot be among the k.
+func bruteKNearest[T Float](x *SparseIndex[T], q *sparseRow[T], exclude int32, k int, s *sparseScratch) int64 {
 	kind := x.space.kind
-	screenSparse(kind, x.segs, offs, q, exclude, s)
-	var u float64
-	u, s.heap = kthSmallest(s.up, k, s.heap)
-	bound := searchBound(kind, u)
+	h := s.heap[:0]
+	see := func(up float64) float64 {
+		if len(h) < k {
+			h = append(h, up)
+			siftUpMax(h, len(h)-1)
+		} else if up < h[0] {
+			h[0] = up
+			siftDownMax(h, 0)
+		}
+		if len(h) < k {
+			return math.Inf(1)
+		}
+		return h[0]
+	}
+	screenRows(kind, x.segs, q, exclude, s, see)
+	s.heap = h
+	u := math.Inf(1)
+	if len(h) == k {
+		u = h[0]
+	}
 	s.top.reset(k)
 	var evals int64
-	for si, g := range x.segs {
-		lo := s.lo[offs[si] : offs[si]+len(g.ids)]
-		for i, l := range lo {
-			if math.IsInf(l, 1) || !sparseWithin(kind, l, bound) {
-				continue
-			}
-			d := sparseDistance(kind, q, x.space.store.row(g.pos[i]), x.space.cols)
-			evals++
-			s.top.offer(d, g.ids[i])
+	for _, c := range s.cand {
+		if c.lo > u*candSlack {
+			continue
 		}
+		g := x.segs[c.seg]
+		d := sparseDistance(kind, q, x.space.store.row(g.pos[c.row]), x.space.cols)
+		evals++
+		s.top.offer(d, g.ids[c.row])
 	}
 	return evals
 }
 
-// bruteWithin appends to s.rd and s.rid the rows within search distance r
-// of q (by caller index), leaving out exclude; with countOnly it only
-// counts them.
-func bruteWithin[T Float](x *SparseIndex[T], offs []int, q *sparseRow[T], exclude int32, r float64, s *sparseScratch) (int64, int64) {
+// bruteWithin sets s.rd and s.rid to the rows within search distance r of
+// q (by caller index), leaving out exclude; it returns their number and
+// the exact distances it measured.
+func bruteWithin[T Float](x *SparseIndex[T], q *sparseRow[T], exclude int32, r float64, s *sparseScratch) (int64, int64) {
 	kind := x.space.kind
-	screenSparse(kind, x.segs, offs, q, exclude, s)
+	sum := r
+	if kind != Manhattan {
+		sum = r * r
+	}
+	screenRows(kind, x.segs, q, exclude, s, func(float64) float64 { return sum })
 	s.rd, s.rid = s.rd[:0], s.rid[:0]
 	var evals int64
-	for si, g := range x.segs {
-		lo := s.lo[offs[si] : offs[si]+len(g.ids)]
-		for i, l := range lo {
-			if math.IsInf(l, 1) || !sparseWithin(kind, l, r) {
-				continue
-			}
-			d := sparseDistance(kind, q, x.space.store.row(g.pos[i]), x.space.cols)
-			evals++
-			if d <= r {
-				s.rd = append(s.rd, d)
-				s.rid = append(s.rid, g.ids[i])
-			}
+	for _, c := range s.cand {
+		g := x.segs[c.seg]
+		d := sparseDistance(kind, q, x.space.store.row(g.pos[c.row]), x.space.cols)
+		evals++
+		if d <= r {
+			s.rd = append(s.rd, d)
+			s.rid = append(s.rid, g.ids[c.row])
 		}
 	}
 	return int64(len(s.rd)), evals

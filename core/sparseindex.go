@@ -550,14 +550,13 @@ func (x *SparseIndex[T]) KNearestBatch(b SparseBatch[T], k int, dist []T, idx []
 		}
 		return nil
 	}
-	offs := segmentsOffsets(x.segs)
 	sc := scratches(b.Jobs)
 	return forRows(nq, b.Jobs, b.Monitor, func(w, lo, hi int) error {
 		s := &sc[w]
 		var evals int64
 		for i := lo; i < hi; i++ {
 			q, ex := x.query(b, rows, i)
-			evals += bruteKNearest(x, offs, q, ex, k, s)
+			evals += bruteKNearest(x, q, ex, k, s)
 			s.rd = slices.Grow(s.rd[:0], k)[:k]
 			s.rid = slices.Grow(s.rid[:0], k)[:k]
 			s.top.drain(s.rd, s.rid)
@@ -607,7 +606,6 @@ func (x *SparseIndex[T]) WithinBatch(b SparseBatch[T], r float64, sorted bool) (
 		return res.summed(), nil
 	}
 	var found atomic.Int64
-	offs := segmentsOffsets(x.segs)
 	sc := scratches(b.Jobs)
 	err = forRows(nq, b.Jobs, b.Monitor, func(w, lo, hi int) error {
 		s := &sc[w]
@@ -619,7 +617,7 @@ func (x *SparseIndex[T]) WithinBatch(b SparseBatch[T], r float64, sorted bool) (
 			if b.Radii != nil {
 				ri = b.Radii[i]
 			}
-			c, e := bruteWithin(x, offs, q, ex, inRadius(x.metric, ri), s)
+			c, e := bruteWithin(x, q, ex, inRadius(x.metric, ri), s)
 			evals += e
 			if b.MaxAnswers > 0 {
 				if f := found.Add(c); f > b.MaxAnswers {
@@ -663,7 +661,6 @@ func (x *SparseIndex[T]) CountWithinBatch(b SparseBatch[T], r float64, counts []
 		defer release()
 		return x.tree.CountWithinBatch(tb, inRadius(x.metric, r), counts)
 	}
-	offs := segmentsOffsets(x.segs)
 	sc := scratches(b.Jobs)
 	return forRows(nq, b.Jobs, b.Monitor, func(w, lo, hi int) error {
 		s := &sc[w]
@@ -675,7 +672,7 @@ func (x *SparseIndex[T]) CountWithinBatch(b SparseBatch[T], r float64, counts []
 				ri = b.Radii[i]
 			}
 			var e int64
-			counts[i], e = bruteWithin(x, offs, q, ex, inRadius(x.metric, ri), s)
+			counts[i], e = bruteWithin(x, q, ex, inRadius(x.metric, ri), s)
 			evals += e
 		}
 		x.queryEvals.Add(evals)
