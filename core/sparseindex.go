@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"sync/atomic"
 )
@@ -53,15 +54,25 @@ type SparseIndex[T Float] struct {
 }
 
 // Cost-model constants of a sparse index, in nanoseconds, measured as
-// those of auto.go on the 2-core development machine (see sparseCosts):
-// merging two sparse rows costs about sparseMergeCost per stored value of the
-// two; the brute-force screen sparseRow per row and sparsePosting per
-// posting of the query's columns.
+// those of auto.go on the 2-core development machine (see sparseCosts;
+// one thread, TF-IDF-like rows of about 20 values in 5,000 columns, while
+// other work loaded the machine): a distance evaluation of the cover tree
+// (lookups and a merge of two rows) cost about 500 ns, about
+// sparseMergeCost per stored value of the two rows beside the tree's own
+// costs, and the brute-force screen about 6 ns per row and query, postings
+// included: sparseRowCost per row and sparsePosting per posting of the
+// query's columns.
 const (
-	sparseMergeCost = 1.5
+	sparseMergeCost = 10.0
 	sparseRowCost   = 4.0
 	sparsePosting   = 2.0
 )
+
+// sparseFirstLook is the size of the sample tree chooseSparse builds first:
+// where that tree measures more than half its points per query, the data
+// leave a tree nothing to prune, and brute force is chosen without the
+// larger samples of Choose.
+const sparseFirstLook = 256
 
 // sparseMaxSegments is the number of segments past which an insertion into
 // a brute-force index merges them into one.
@@ -187,15 +198,40 @@ func (x *SparseIndex[T]) setTree(t *Tree[float64]) {
 }
 
 // choose decides between a cover tree and brute force for the rows at
-// positions pos: Choose measures sample trees over them, and the sparse
-// cost model (sparseCosts) weighs the estimates.
+// positions pos: Choose measures sample trees over them (first one of
+// sparseFirstLook rows, which settles it where the rows leave a tree
+// nothing to prune, as TF-IDF rows do), and the sparse cost model
+// (sparseCosts) weighs the estimates.
 func (x *SparseIndex[T]) choose(pos []int32, rows SparseRows[T], opts Options) (Choice, error) {
 	copts := Options{Metric: x.treeMetric(), Seed: opts.Seed, Jobs: opts.Jobs}
-	c, err := Choose(codes(pos), 1, copts)
-	if err != nil {
-		return Choice{}, err
-	}
 	n := len(pos)
+	var c Choice
+	var err error
+	if n > 4*sparseFirstLook {
+		rng := rand.New(rand.NewPCG(opts.Seed, 0x5eed))
+		sample := make([]int32, sparseFirstLook)
+		for i, j := range rng.Perm(n)[:sparseFirstLook] {
+			sample[i] = pos[j]
+		}
+		if c, err = Choose(codes(sample), 1, copts); err != nil {
+			return Choice{}, err
+		}
+		if c.SampleEvals > 0.5*sparseFirstLook {
+			// Unprunable at this size: extrapolate linearly (a tree of all
+			// the points measures as large a share).
+			scale := float64(n) / sparseFirstLook
+			c.Growth = 1
+			c.Evals = min(c.SampleEvals*scale, float64(n))
+			c.BuildEvals = min(c.BuildEvals*scale, float64(n))
+		} else {
+			c = Choice{}
+		}
+	}
+	if c.Sample == 0 {
+		if c, err = Choose(codes(pos), 1, copts); err != nil {
+			return Choice{}, err
+		}
+	}
 	nnz := float64(len(rows.Data)) / float64(n)
 	c.TreeCost, c.BruteCost = sparseCosts(c.Evals, c.BuildEvals, n, nnz, rows.Cols)
 	c.Algorithm = CoverTree
