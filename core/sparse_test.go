@@ -6,7 +6,9 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/pcct-dev/pcct/core"
 )
@@ -640,5 +642,32 @@ func BenchmarkSparseKNearest(b *testing.B) {
 				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/500/20000, "ns/row")
 			})
 		}
+	}
+}
+
+// TestSparseStop stops a long brute-force batch on one goroutine through
+// its monitor and checks that it returns ErrStopped soon.
+func TestSparseStop(t *testing.T) {
+	rng := rand.New(rand.NewPCG(31, 32))
+	rows := tfidfLike(rng, 5000, 2000, 20)
+	queries := tfidfLike(rng, 20000, 2000, 20) // seconds of work
+	x, _, err := core.BuildSparse(rows, core.Brute, core.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var done, stop int64
+	mon := &core.Monitor{Done: &done, Stop: &stop}
+	d, i := make([]float64, 20000), make([]int64, 20000)
+	go func() {
+		time.Sleep(50 * time.Millisecond)
+		atomic.StoreInt64(&stop, 1)
+	}()
+	start := time.Now()
+	err = x.KNearestBatch(core.SparseBatch[float64]{Rows: &queries, Jobs: 1, Monitor: mon}, 1, d, i)
+	if !errors.Is(err, core.ErrStopped) {
+		t.Fatalf("got %v, want ErrStopped", err)
+	}
+	if el := time.Since(start); el > 2*time.Second || atomic.LoadInt64(&done) >= 20000 {
+		t.Fatalf("stopped after %v and %d queries", el, atomic.LoadInt64(&done))
 	}
 }

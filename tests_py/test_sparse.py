@@ -302,3 +302,38 @@ def test_bad_input():
         assert a.effective_metric_ == metric
         np.testing.assert_array_equal(a.kneighbors()[1],
                                       pcct.NearestNeighbors(metric=metric).fit(X).kneighbors()[1])
+
+
+def test_ctrl_c_stops_sparse_calls_and_changes_nothing():
+    """Ctrl-C (KeyboardInterrupt in the main thread) stops a long sparse
+    query, fit and insertion within a fraction of a second; the estimator
+    is left as it was and the stopped insertion issues no ids."""
+    from test_interrupt import _InterruptAfter, _join_pcct_workers
+
+    X = sp.random(20000, 2000, density=0.01, format="csr", random_state=20)
+    Q = sp.vstack([X] * 20, format="csr")  # 400,000 queries
+    nn = pcct.NearestNeighbors(n_neighbors=5, metric="manhattan", algorithm="brute").fit(X)
+    before = nn.kneighbors(X[:20])
+    with _InterruptAfter(0.3) as t:
+        with pytest.raises(KeyboardInterrupt):
+            nn.kneighbors(Q)  # a minute of work
+    assert t.elapsed < 1.5, t.elapsed
+    _join_pcct_workers()
+    for a, b in zip(before, nn.kneighbors(X[:20])):
+        np.testing.assert_array_equal(a, b)
+    # A cover tree over these rows measures most pairs: seconds to build.
+    est = pcct.NearestNeighbors(algorithm="cover_tree")
+    with _InterruptAfter(0.3) as t:
+        with pytest.raises(KeyboardInterrupt):
+            est.fit(X[:6000])
+    assert t.elapsed < 1.5, t.elapsed
+    assert not hasattr(est, "tree_") and not hasattr(est, "n_features_in_")
+    _join_pcct_workers()
+    tree = pcct.NearestNeighbors(algorithm="cover_tree").fit(X[:500])
+    with _InterruptAfter(0.3) as t:
+        with pytest.raises(KeyboardInterrupt):
+            tree.insert(X[500:6500])
+    assert t.elapsed < 1.5, t.elapsed
+    _join_pcct_workers()
+    assert tree.n_samples_fit_ == 500 and tree.n_ids_ == 500
+    assert tree.insert(X[:2]).tolist() == [500, 501]
