@@ -230,10 +230,41 @@ def test_updates_snapshots_and_pickle(algorithm):
     assert back.effective_algorithm_ == algorithm
     back.insert(new[:2])
     assert back.n_ids_ == 352
-    with pytest.raises(TypeError, match="ids"):
-        nn.insert(new[:2], ids=[1000, 1001])
     with pytest.raises(ValueError, match="id 7"):
         nn.delete([7])
+
+
+@pytest.mark.parametrize("algorithm", ["cover_tree", "brute"])
+def test_ids_of_the_callers_choosing(algorithm):
+    """insert(X, ids=...) on a sparse fit answers as the dense estimator
+    given the same calls: the same ids, in the same order (ties by
+    insertion), after deletions and a pickle round trip."""
+    X = _sparse_data(200, 30, 0.15, seed=15, dtype=np.float64, ints=True)
+    new = _sparse_data(40, 30, 0.15, seed=16, dtype=np.float64, ints=True, empty=0)
+    Q = _sparse_data(25, 30, 0.15, seed=17, dtype=np.float64, dup=0)
+    ours = pcct.NearestNeighbors(n_neighbors=6, algorithm=algorithm).fit(X)
+    dense = pcct.NearestNeighbors(n_neighbors=6, algorithm=algorithm).fit(X.toarray())
+    chosen = np.arange(5000, 5040)[::-1].copy()
+    for est, rows in ((ours, new), (dense, new.toarray())):
+        assert est.insert(rows[:20], ids=chosen[:20]).tolist() == chosen[:20].tolist()
+        est.delete([3, 5030, 150])
+        assert est.insert(rows[20:]).tolist() == list(range(5040, 5060))
+        est.insert(rows[:1], ids=[3])  # a deleted id given again
+    ours = pickle.loads(pickle.dumps(ours))
+    np.testing.assert_array_equal(ours.ids_, dense.ids_)
+    assert ours.n_ids_ == dense.n_ids_ == 5060
+    for a, b in ((ours.kneighbors(Q), dense.kneighbors(Q.toarray())),
+                 (ours.kneighbors(), dense.kneighbors())):
+        np.testing.assert_array_equal(a[1], b[1])
+        np.testing.assert_array_equal(a[0], b[0])
+    r = float(np.median(dense.kneighbors(Q.toarray())[0][:, 3]))
+    a = ours.radius_neighbors_graph(Q, r, mode="distance", columns="live")
+    b = dense.radius_neighbors_graph(Q.toarray(), r, mode="distance", columns="live")
+    assert (a != b).nnz == 0 and a.nnz == b.nnz > 0
+    with pytest.raises(ValueError, match="id 5025"):
+        ours.insert(new[:1], ids=[5025])  # live already
+    with pytest.raises(ValueError, match="id 5030"):
+        ours.delete([5030])
 
 
 def test_n_jobs_and_search_give_the_same_answers():

@@ -134,23 +134,34 @@ def _free(handle):
 
 class SparseVersion:
     """One immutable version of a Go sparse index; owns (and frees) its
-    handle. Its ids are Go's caller indices (no ids of the caller's
-    choosing)."""
+    handle.
+
+    Its ids are Go's caller indices, unless the caller chose some at an
+    insertion: the version then carries ``labels``, the id of every Go
+    caller index, and translates at the boundary, as ``_handle.TreeVersion``
+    does."""
 
     __slots__ = ("handle", "n_samples", "n_features", "n_ids", "dtype", "algorithm", "metric",
-                 "_ids", "_queries", "_lock", "_finalizer", "__weakref__")
+                 "labels", "_n_go", "_ids", "_order", "_queries", "_lock", "_finalizer",
+                 "__weakref__")
 
-    def __init__(self, handle):
+    def __init__(self, handle, labels=None, n_ids=None):
         self.handle = handle
         self._finalizer = weakref.finalize(self, _free, handle)
         info = dict(zip(_INFO, self._info()))
         self.n_samples = info["points"]
         self.n_features = info["cols"]
         self.dtype = DTYPE_OF_CODE[info["dtype"]]
-        self.n_ids = info["ids"]
+        self._n_go = info["ids"]
+        if labels is not None and len(labels) != self._n_go:
+            raise ValueError(
+                f"pcct: {len(labels)} ids for the {self._n_go} points the index has held"
+            )
+        self.labels = labels
+        self.n_ids = self._n_go if labels is None else int(n_ids)
         self.algorithm = _ALGORITHM_NAMES[info["algorithm"]]
         self.metric = info["metric"]
-        self._ids = None
+        self._ids = self._order = None
         self._queries = 0
         self._lock = threading.Lock()
 
@@ -172,30 +183,64 @@ class SparseVersion:
 
     @property
     def contiguous(self):
-        """Whether the live ids are exactly 0..n_samples-1."""
-        return self.n_samples == self.n_ids
+        """Whether the live ids are exactly 0..n_samples-1 (none deleted,
+        none chosen by the caller)."""
+        return self.labels is None and self.n_samples == self.n_ids
 
     def work_bound(self, rows):
         """The work bound of a call over ``rows`` rows (see ``_run``)."""
         return float(rows) * max(self.n_samples, 1) * 16
 
+    def _go_live_ids(self):
+        """The Go index's live caller indices, ascending."""
+        n = self.n_samples
+        if n == self._n_go:
+            return np.arange(n, dtype=np.int64)
+        ids = np.empty(n, dtype=np.int64)
+        written = ctypes.c_int64(0)
+        _lib.check(_lib.lib().pcct_sparse_live_ids(self.handle, ptr(ids), n,
+                                                   ctypes.byref(written)))
+        return ids
+
     def live_ids(self):
         """The live ids, ascending, as a read-only int64 array (cached)."""
         if self._ids is None:
-            n = self.n_samples
-            if self.contiguous:
-                ids = np.arange(n, dtype=np.int64)
+            go = self._go_live_ids()
+            if self.labels is None:
+                ids, order = go, go
             else:
-                ids = np.empty(n, dtype=np.int64)
-                written = ctypes.c_int64(0)
-                _lib.check(_lib.lib().pcct_sparse_live_ids(self.handle, ptr(ids), n,
-                                                           ctypes.byref(written)))
+                lab = self.labels[go]
+                perm = np.argsort(lab, kind="stable")
+                ids, order = lab[perm], go[perm]
             ids.setflags(write=False)
-            self._ids = ids
+            order.setflags(write=False)
+            self._ids, self._order = ids, order
         return self._ids
 
+    def query_ids(self):
+        """The Go caller indices of the live points in the order of
+        :meth:`live_ids`."""
+        self.live_ids()
+        return self._order
+
     def public(self, ind):
-        return ind
+        """The ids of Go caller indices."""
+        if self.labels is None:
+            return ind
+        return self.labels[ind]
+
+    def internal(self, ids, action="Nothing was changed"):
+        """The Go caller indices of the live points with these ids;
+        ValueError naming the first id that is not live."""
+        if self.labels is None:
+            return ids
+        live = self.live_ids()
+        pos = np.searchsorted(live, ids)
+        ok = pos < live.size
+        ok[ok] = live[pos[ok]] == ids[ok]
+        if not ok.all():
+            raise ValueError(f"id {int(ids[np.argmin(ok)])} is not in the tree. {action}.")
+        return self._order[pos]
 
     # -- queries -------------------------------------------------------------
 
@@ -205,7 +250,7 @@ class SparseVersion:
             rows = _Rows(X)
             return rows.args, None, 0, X.shape[0], X.shape[0], rows
         if ids is None and not self.contiguous:
-            ids = self.live_ids()
+            ids = self.query_ids()
         if ids is not None:
             ids = np.ascontiguousarray(ids, dtype=np.int64)
             return _NO_ROWS, ptr(ids), 0, ids.size, ids.size, ids
@@ -233,7 +278,7 @@ class SparseVersion:
                  cost=self.work_bound(nq))
         del keep
         self.answered(nq)
-        return dist, ind
+        return dist, self.public(ind)
 
     def count(self, X, r, *, jobs, ids=None, verbose=False):
         """The number of fitted points within r (one radius or one per
@@ -264,7 +309,7 @@ class SparseVersion:
         ``_search.radius``)."""
         lib = _lib.lib()
         if X is None and ids is None and not self.contiguous:
-            ids = self.live_ids()
+            ids = self.query_ids()
         nq = X.shape[0] if X is not None else (self.n_samples if ids is None else len(ids))
         counts = np.zeros(nq, dtype=np.int64)
         if nq == 0 or self.n_samples == 0:
@@ -320,24 +365,36 @@ class SparseVersion:
         self.answered(nq)
         dist = np.concatenate(dists) if len(dists) > 1 else dists[0]
         ind = np.concatenate(inds) if len(inds) > 1 else inds[0]
-        return counts, dist, ind
+        return counts, dist, self.public(ind)
 
     # -- new versions ----------------------------------------------------------
 
-    def insert(self, X, jobs, verbose=False):
+    def insert(self, X, jobs, verbose=False, ids=None):
         """(new version, ids of the new rows) holding this version's points
-        and the rows of the CSR matrix X (checked, in the dtype)."""
+        and the rows of the CSR matrix X (checked, in the dtype), with the
+        ids ``ids`` (checked: ``_validation.check_new_ids``) or the next
+        unused ones."""
         lib = _lib.lib()
         rows = _Rows(X)
         n = X.shape[0]
+        labels, n_ids = None, None
+        if self.labels is not None or ids is not None:
+            # Go numbers the new points from self._n_go on.
+            old = self.labels if self.labels is not None else np.arange(self._n_go, dtype=np.int64)
+            new = ids if ids is not None else np.arange(self.n_ids, self.n_ids + n, dtype=np.int64)
+            labels = np.concatenate([old, new])
+            labels.setflags(write=False)
+            n_ids = max(self.n_ids, int(new.max()) + 1) if n else self.n_ids
 
         def work(control):
             out = _lib.c_uintptr(0)
             first = ctypes.c_int64(0)
             _lib.check(lib.pcct_sparse_insert(self.handle, *rows.args, min(jobs, _MAX_JOBS),
                                               control, ctypes.byref(out), ctypes.byref(first)))
-            return SparseVersion(out.value), np.arange(first.value, first.value + n,
-                                                       dtype=np.int64)
+            version = SparseVersion(out.value, labels, n_ids)
+            if labels is None:
+                return version, np.arange(first.value, first.value + n, dtype=np.int64)
+            return version, labels[first.value:].copy()
 
         return _run.run(work, total=n, desc="pcct insert", unit="points", verbose=verbose,
                         cost=self.work_bound(n))
@@ -346,12 +403,13 @@ class SparseVersion:
         """A new version without the points of ``ids`` (C-contiguous int64);
         ValueError if one is not live or repeats."""
         lib = _lib.lib()
+        go = np.ascontiguousarray(self.internal(ids, "Nothing was deleted"))
 
         def work(control):
             out = _lib.c_uintptr(0)
-            _lib.check(lib.pcct_sparse_delete(self.handle, ptr(ids), ids.size,
+            _lib.check(lib.pcct_sparse_delete(self.handle, ptr(go), go.size,
                                               min(jobs, _MAX_JOBS), control, ctypes.byref(out)))
-            return SparseVersion(out.value)
+            return SparseVersion(out.value, self.labels, self.n_ids)
 
         return _run.run(work, total=ids.size, desc="pcct delete", unit="points",
                         verbose=verbose, cost=self.work_bound(ids.size))
@@ -371,8 +429,9 @@ class SparseVersion:
         return bytes(buf)
 
     @classmethod
-    def decode(cls, buf, dtype_code, jobs):
-        """A version built again from :meth:`encode`'s bytes."""
+    def decode(cls, buf, dtype_code, jobs, labels=None, n_ids=None):
+        """A version built again from :meth:`encode`'s bytes, with the ids
+        ``labels`` and ``n_ids`` it had."""
         view = np.frombuffer(buf, dtype=np.uint8)
         handle = _lib.c_uintptr(0)
 
@@ -380,7 +439,7 @@ class SparseVersion:
             _lib.check(_lib.lib().pcct_sparse_decode(ptr(view), view.size, dtype_code,
                                                       min(jobs, _MAX_JOBS), control,
                                                       ctypes.byref(handle)))
-            return cls(handle.value)
+            return cls(handle.value, labels, n_ids)
 
         return _run.run(work, total=0, desc="pcct load", unit="points", cost=None)
 
@@ -433,11 +492,7 @@ class SparseIndex:
     @property
     def _version(self):
         with self._lock:
-            if self._current is None:
-                buf, dtype_code = self._pending
-                self._current = SparseVersion.decode(buf, dtype_code, self._jobs_decode)
-                self._pending = None
-            return self._current
+            return self._current_locked()
 
     @property
     def _algorithm(self):
@@ -474,7 +529,7 @@ class SparseIndex:
         return self._version.live_ids()
 
     def public(self, ind):
-        return ind
+        return self._version.public(ind)
 
     def snapshot(self):
         """An index holding the current version, read-only by its owner."""
@@ -504,14 +559,15 @@ class SparseIndex:
     # -- updates ---------------------------------------------------------------
 
     def _insert_checked(self, X, jobs, verbose=None, ids=None):
-        if ids is not None:
-            raise TypeError(
-                "insert(X, ids=...) is not supported for an estimator fitted on sparse input: "
-                "its ids are issued by pcct. Insert without ids (the new points get the next "
-                "unused ids, which insert returns)."
-            )
+        """Insert checked CSR rows of the index's dtype, with the caller's
+        ids (checked here) or the next unused ones."""
+        from ._validation import check_new_ids
+
         with self._lock:
-            new, new_ids = self._current_locked().insert(X, jobs, bool(verbose))
+            v = self._current_locked()
+            if ids is not None:
+                ids = check_new_ids(ids, X.shape[0], v.live_ids())
+            new, new_ids = v.insert(X, jobs, bool(verbose), ids)
             self._current = new
         return new_ids
 
@@ -529,9 +585,12 @@ class SparseIndex:
             self._current = new
 
     def _current_locked(self):
+        """The current version (decoded now if unpickled); the caller holds
+        the lock."""
         if self._current is None:
-            buf, dtype_code = self._pending
-            self._current = SparseVersion.decode(buf, dtype_code, self._jobs_decode)
+            buf, dtype_code, labels, n_ids = self._pending
+            self._current = SparseVersion.decode(buf, dtype_code, self._jobs_decode, labels,
+                                                 n_ids)
             self._pending = None
         return self._current
 
@@ -542,7 +601,9 @@ class SparseIndex:
             if self._current is None:
                 pending = self._pending
             else:
-                pending = (self._current.encode(), DTYPES[self._current.dtype])
+                v = self._current
+                pending = (v.encode(), DTYPES[v.dtype], v.labels,
+                           None if v.labels is None else v.n_ids)
         return {"pending": pending, "code": self._code, "jobs": self._jobs_decode}
 
     def __setstate__(self, state):
