@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import os
 import time
+import warnings
 
 import numpy as np
 import scipy.sparse as sp
@@ -81,9 +82,13 @@ def main(argv=None):
     if args.smoke:
         args.rows, args.cols, args.queries, args.reps, args.tree = 1500, 800, 100, 1, True
 
+    from sklearn.exceptions import EfficiencyWarning
     from sklearn.neighbors import NearestNeighbors as SkNN
 
     import pcct
+
+    # pcct warns that a cover tree over text prunes little: --tree shows it.
+    warnings.simplefilter("ignore", EfficiencyWarning)
 
     X = tfidf_like(args.rows, args.cols, args.density, 1)
     Q = tfidf_like(args.queries, args.cols, args.density, 2)
