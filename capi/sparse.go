@@ -179,15 +179,7 @@ func pcct_sparse_build(dtype C.int32_t, indptr *C.int64_t, indices *C.int32_t, d
 		default:
 			return argErrorf("pcct: unknown dtype code %d", dtype)
 		}
-		if choice != nil {
-			vals := [choiceCount]float64{
-				choiceAlgorithm: float64(c.Algorithm), choiceSample: float64(c.Sample),
-				choiceSampleEvals: c.SampleEvals, choiceGrowth: c.Growth, choiceEvals: c.Evals,
-				choiceBuildEvals: c.BuildEvals, choiceTreeCost: c.TreeCost, choiceBruteCost: c.BruteCost,
-				choiceBuildBudget: float64(c.BuildBudget), choiceGaveUp: b2f(c.GaveUp),
-			}
-			copy(unsafe.Slice((*float64)(unsafe.Pointer(choice)), choiceCount), vals[:])
-		}
+		writeChoice(choice, c)
 		*out = C.uintptr_t(cgo.NewHandle(s))
 		releaseAfter(int64(nrows) * transientPerPoint)
 		return nil

@@ -28,7 +28,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import _lib, _memory, _run, _search
-from ._handle import ALGORITHMS, CHOICE_FIELDS, ptr
+from ._handle import ALGORITHMS, CHOICE_FIELDS, LabelledVersion, ptr
 from ._validation import DTYPE_OF_CODE, DTYPES, METRIC_NAMES
 
 __all__ = ["SPARSE_METRIC_NAMES", "SparseIndex", "SparseVersion", "check_metric", "to_csr",
@@ -132,7 +132,7 @@ def _free(handle):
     _lib.free_sparse(handle)
 
 
-class SparseVersion:
+class SparseVersion(LabelledVersion):
     """One immutable version of a Go sparse index; owns (and frees) its
     handle.
 
@@ -181,12 +181,6 @@ class SparseVersion:
         with self._lock:
             self._queries += n
 
-    @property
-    def contiguous(self):
-        """Whether the live ids are exactly 0..n_samples-1 (none deleted,
-        none chosen by the caller)."""
-        return self.labels is None and self.n_samples == self.n_ids
-
     def work_bound(self, rows):
         """The work bound of a call over ``rows`` rows (see ``_run``)."""
         return float(rows) * max(self.n_samples, 1) * 16
@@ -201,46 +195,6 @@ class SparseVersion:
         _lib.check(_lib.lib().pcct_sparse_live_ids(self.handle, ptr(ids), n,
                                                    ctypes.byref(written)))
         return ids
-
-    def live_ids(self):
-        """The live ids, ascending, as a read-only int64 array (cached)."""
-        if self._ids is None:
-            go = self._go_live_ids()
-            if self.labels is None:
-                ids, order = go, go
-            else:
-                lab = self.labels[go]
-                perm = np.argsort(lab, kind="stable")
-                ids, order = lab[perm], go[perm]
-            ids.setflags(write=False)
-            order.setflags(write=False)
-            self._ids, self._order = ids, order
-        return self._ids
-
-    def query_ids(self):
-        """The Go caller indices of the live points in the order of
-        :meth:`live_ids`."""
-        self.live_ids()
-        return self._order
-
-    def public(self, ind):
-        """The ids of Go caller indices."""
-        if self.labels is None:
-            return ind
-        return self.labels[ind]
-
-    def internal(self, ids, action="Nothing was changed"):
-        """The Go caller indices of the live points with these ids;
-        ValueError naming the first id that is not live."""
-        if self.labels is None:
-            return ids
-        live = self.live_ids()
-        pos = np.searchsorted(live, ids)
-        ok = pos < live.size
-        ok[ok] = live[pos[ok]] == ids[ok]
-        if not ok.all():
-            raise ValueError(f"id {int(ids[np.argmin(ok)])} is not in the tree. {action}.")
-        return self._order[pos]
 
     # -- queries -------------------------------------------------------------
 
@@ -377,14 +331,7 @@ class SparseVersion:
         lib = _lib.lib()
         rows = _Rows(X)
         n = X.shape[0]
-        labels, n_ids = None, None
-        if self.labels is not None or ids is not None:
-            # Go numbers the new points from self._n_go on.
-            old = self.labels if self.labels is not None else np.arange(self._n_go, dtype=np.int64)
-            new = ids if ids is not None else np.arange(self.n_ids, self.n_ids + n, dtype=np.int64)
-            labels = np.concatenate([old, new])
-            labels.setflags(write=False)
-            n_ids = max(self.n_ids, int(new.max()) + 1) if n else self.n_ids
+        labels, n_ids = self.inserted_labels(ids, n)
 
         def work(control):
             out = _lib.c_uintptr(0)
