@@ -83,6 +83,22 @@ def ptr(a):
     return ctypes.c_void_p(a.ctypes.data) if a.size else None
 
 
+def encoded_bytes(export, handle):
+    """The bytes an encoding export (pcct_tree_encode, pcct_sparse_encode)
+    makes of ``handle``, as a bytearray."""
+    result = _lib.c_uintptr(0)
+    size = ctypes.c_int64(0)
+    _lib.check(export(handle, ctypes.byref(result), ctypes.byref(size)))
+    try:
+        buf = bytearray(size.value)
+    except BaseException:
+        _lib.free_result(result.value)
+        raise
+    view = np.frombuffer(buf, dtype=np.uint8)
+    _lib.check(_lib.lib().pcct_bytes_fill(result.value, ptr(view)))
+    return buf
+
+
 def raw_stats(handle):
     """The tree's statistics as the C ABI reports them (a list of ints, in
     the order of :data:`STAT_FIELDS`)."""
@@ -420,18 +436,7 @@ class TreeVersion(LabelledVersion):
 
     def encode(self):
         """The version in the Go library's binary format, as a bytearray."""
-        lib = _lib.lib()
-        result = _lib.c_uintptr(0)
-        size = ctypes.c_int64(0)
-        _lib.check(lib.pcct_tree_encode(self.handle, ctypes.byref(result), ctypes.byref(size)))
-        try:
-            buf = bytearray(size.value)
-        except BaseException:
-            _lib.free_result(result.value)
-            raise
-        view = np.frombuffer(buf, dtype=np.uint8)
-        _lib.check(lib.pcct_bytes_fill(result.value, ptr(view)))
-        return buf
+        return encoded_bytes(_lib.lib().pcct_tree_encode, self.handle)
 
     @classmethod
     def decode(cls, buf, dtype_code, labels=None, n_ids=None, pymetric=None):

@@ -28,7 +28,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import _lib, _memory, _run, _search
-from ._handle import ALGORITHMS, CHOICE_FIELDS, LabelledVersion, ptr
+from ._handle import ALGORITHMS, CHOICE_FIELDS, LabelledVersion, encoded_bytes, ptr
 from ._validation import DTYPE_OF_CODE, DTYPES, METRIC_NAMES
 
 __all__ = ["SPARSE_METRIC_NAMES", "SparseIndex", "SparseVersion", "check_metric", "to_csr",
@@ -363,17 +363,7 @@ class SparseVersion(LabelledVersion):
 
     def encode(self):
         """The version's rows and ids in the Go library's sparse format."""
-        lib = _lib.lib()
-        result = _lib.c_uintptr(0)
-        size = ctypes.c_int64(0)
-        _lib.check(lib.pcct_sparse_encode(self.handle, ctypes.byref(result), ctypes.byref(size)))
-        try:
-            buf = bytearray(size.value)
-        except BaseException:
-            _lib.free_result(result.value)
-            raise
-        _lib.check(lib.pcct_bytes_fill(result.value, ptr(np.frombuffer(buf, dtype=np.uint8))))
-        return bytes(buf)
+        return bytes(encoded_bytes(_lib.lib().pcct_sparse_encode, self.handle))
 
     @classmethod
     def decode(cls, buf, dtype_code, jobs, labels=None, n_ids=None):
