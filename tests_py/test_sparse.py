@@ -7,6 +7,7 @@ pickling, the transformers and bad input."""
 
 from __future__ import annotations
 
+import io
 import pickle
 
 import numpy as np
@@ -286,10 +287,30 @@ def test_transformers_on_sparse_points():
     assert G.shape == (20, 300)
 
 
-def test_save_is_refused_with_the_way_out(tmp_path):
-    nn = pcct.NearestNeighbors().fit(_sparse_data(50, 10, 0.3, seed=12, dtype=np.float64))
-    with pytest.raises(TypeError, match="Pickle the estimator"):
-        nn.save(tmp_path / "model.pcct")
+@pytest.mark.parametrize("algorithm", ["cover_tree", "brute"])
+@pytest.mark.parametrize("metric", ["manhattan", "cosine"])
+def test_save_and_load(tmp_path, metric, algorithm):
+    X = _no_empty(_sparse_data(120, 15, 0.3, seed=12, dtype=np.float32))
+    Q = _no_empty(_sparse_data(10, 15, 0.3, seed=22, dtype=np.float32))
+    nn = pcct.NearestNeighbors(n_neighbors=4, metric=metric, algorithm=algorithm).fit(X)
+    nn.insert(Q[:3], ids=[900, 901, 902])
+    nn.delete([5, 901])
+    path = tmp_path / "model.pcct"
+    nn.save(path)
+    back = pcct.load(path)
+    assert type(back) is pcct.NearestNeighbors and back.get_params() == nn.get_params()
+    assert back.effective_algorithm_ == algorithm and back.n_features_in_ == 15
+    np.testing.assert_array_equal(back.ids_, nn.ids_)
+    for a, b in zip(back.kneighbors(Q), nn.kneighbors(Q)):
+        np.testing.assert_array_equal(a, b)
+    assert back.insert(Q[3:4]).tolist() == [903]
+    nn.snapshot().save(path)
+    with pytest.raises(pcct.ReadOnlyError):
+        pcct.load(path).insert(Q[:1])
+    data = bytearray(path.read_bytes())
+    data[-40] ^= 1
+    with pytest.raises(ValueError, match="not a readable pcct file"):
+        pcct.load(io.BytesIO(bytes(data)))
 
 
 def test_sparse_queries_of_a_dense_fit():
@@ -368,3 +389,16 @@ def test_ctrl_c_stops_sparse_calls_and_changes_nothing():
     _join_pcct_workers()
     assert tree.n_samples_fit_ == 500 and tree.n_ids_ == 500
     assert tree.insert(X[:2]).tolist() == [500, 501]
+
+
+def test_a_saved_state_that_disagrees_with_its_rows_is_refused():
+    from pcct._sparse import SparseIndex
+
+    X = _sparse_data(40, 8, 0.4, seed=30, dtype=np.float64, empty=0)
+    body, state = pcct.NearestNeighbors(metric="manhattan").fit(X).tree_._saved()
+    SparseIndex._restore(body, state)  # as saved
+    for bad in ({"metric": 4}, {"dtype": "float32"}, {"labels": [1, 2]}, {"n_jobs": "x"}):
+        with pytest.raises(ValueError, match="pcct"):
+            SparseIndex._restore(body, {**state, **bad, "n_ids": 99})
+    with pytest.raises(ValueError, match="checksum"):
+        SparseIndex._restore(body[:-1] + bytes([body[-1] ^ 1]), state)

@@ -242,7 +242,7 @@ class NeighborsBase(BaseEstimator):
         X = _sparse.to_csr(X)
         version, choice = _sparse.build(X, code, p, 0, self._jobs(), self._verbose(),
                                         getattr(self, "algorithm", "cover_tree"))
-        return _sparse.SparseIndex(version, code, self._jobs()), choice
+        return _sparse.SparseIndex(version, code, self._jobs(), p), choice
 
     def _fit_precomputed(self, X):
         """Fit on a square distance matrix (metric="precomputed"), dense or
@@ -313,13 +313,11 @@ class NeighborsBase(BaseEstimator):
                 "and fit again."
             )
         if isinstance(tree, _sparse.SparseIndex):
-            raise TypeError(
-                f"This {type(self).__name__} was fitted on sparse input: pcct's file format "
-                "holds dense points. Pickle the estimator instead (pickle.dump keeps its sparse "
-                "rows and ids), or save the matrix (scipy.sparse.save_npz) and fit again."
-            )
-        check_savable(tree._code, type(self).__name__)
-        body = tree._version.encode()  # one version for the whole file
+            body, state = tree._saved()  # the sparse rows and ids
+        else:
+            check_savable(tree._code, type(self).__name__)
+            body = tree._version.encode()  # one version for the whole file
+            state = tree._state()
         attrs = {
             "effective_metric_": self.effective_metric_,
             "effective_metric_params_": self.effective_metric_params_,
@@ -331,7 +329,7 @@ class NeighborsBase(BaseEstimator):
             attrs["feature_names_in_"] = [str(f) for f in self.feature_names_in_]
         header = {
             "dtype": tree.dtype.name,
-            "tree": tree._state(),
+            "tree": state,
             "estimator": {"class": type(self).__name__, "params": self.get_params(deep=False),
                           "attributes": attrs},
         }

@@ -21,8 +21,11 @@ not saved to pcct's file format.
 from __future__ import annotations
 
 import ctypes
+import struct
 import threading
 import weakref
+import zlib
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -417,10 +420,11 @@ class SparseIndex:
 
     sparse = True
 
-    def __init__(self, version, code, jobs=1):
+    def __init__(self, version, code, jobs=1, p=2.0):
         self._current = version
         self._pending = None
         self._code = code
+        self.p = float(p)
         self._jobs_decode = jobs
         self._lock = threading.Lock()
 
@@ -453,6 +457,8 @@ class SparseIndex:
 
     @property
     def n_features(self):
+        if self._current is None and getattr(self, "_n_features", None) is not None:
+            return self._n_features  # a saved index, not built yet
         return self._version.n_features
 
     @property
@@ -470,8 +476,7 @@ class SparseIndex:
 
     def snapshot(self):
         """An index holding the current version, read-only by its owner."""
-        snap = SparseIndex(self._version, self._code, self._jobs_decode)
-        return snap
+        return SparseIndex(self._version, self._code, self._jobs_decode, self.p)
 
     def stats(self):
         """The figures ``_base`` reads: distance evaluations."""
@@ -531,27 +536,107 @@ class SparseIndex:
             self._pending = None
         return self._current
 
-    # -- pickling ----------------------------------------------------------------
+    # -- pickling and saving ------------------------------------------------------
 
-    def __getstate__(self):
+    def _encoded(self):
+        """(encoding, dtype code, labels, n_ids) of the current version."""
         with self._lock:
             if self._current is None:
-                pending = self._pending
-            else:
-                v = self._current
-                pending = (v.encode(), DTYPES[v.dtype], v.labels,
-                           None if v.labels is None else v.n_ids)
-        return {"pending": pending, "code": self._code, "jobs": self._jobs_decode}
+                return self._pending
+            v = self._current
+            return (v.encode(), DTYPES[v.dtype], v.labels, None if v.labels is None else v.n_ids)
+
+    def __getstate__(self):
+        return {"pending": self._encoded(), "code": self._code, "p": self.p,
+                "jobs": self._jobs_decode}
 
     def __setstate__(self, state):
         self._current = None
         self._pending = state["pending"]
         self._code = state["code"]
+        self.p = state.get("p", 2.0)
         self._jobs_decode = state["jobs"]
         self._lock = threading.Lock()
 
+    def _saved(self):
+        """(body, state) for pcct's file format: the encoding, and what
+        :meth:`_restore` checks it against."""
+        buf, dtype_code, labels, n_ids = self._encoded()
+        state = {"format": 1, "sparse": True, "dtype": DTYPE_OF_CODE[dtype_code].name,
+                 "metric": self._code, "p": self.p, "n_jobs": self._jobs_decode}
+        if labels is not None:
+            state.update(labels=labels, n_ids=n_ids)
+        return buf, state
+
+    @classmethod
+    def _restore(cls, buf, state):
+        """The index of a saved file (:meth:`_saved`), built again on first
+        use; ValueError if the encoding is damaged or disagrees with the
+        state (checked in Python, without Go)."""
+        try:
+            dtype_code = DTYPES[np.dtype(state["dtype"])]
+            code, p = int(state["metric"]), float(state["p"])
+            jobs = int(state["n_jobs"])
+            labels, n_ids = state.get("labels"), None
+            if labels is not None:
+                labels = np.array(labels, dtype=np.int64)
+                n_ids = int(state["n_ids"])
+                if labels.ndim != 1 or (labels.size and (labels.min() < 0 or labels.max() >= n_ids)):
+                    raise ValueError("ids out of range")
+                labels.setflags(write=False)
+        except (KeyError, TypeError, ValueError, OverflowError) as e:
+            raise ValueError(f"pcct: not a valid saved sparse index state ({e!r}).") from None
+        head = read_sparse_header(buf)
+        kind = {0: 0, 1: 1, 4: 4, 3: 1 if p == 1 else 0}.get(code)
+        if (head.dtype_code, head.metric) != (dtype_code, kind):
+            raise ValueError(
+                "pcct: the encoded sparse index does not match its saved state (dtype "
+                f"{head.dtype_code}, metric {head.metric} in the encoding; {dtype_code}, {kind} "
+                "in the state)."
+            )
+        if labels is not None and labels.size != head.ids:
+            raise ValueError(f"pcct: {labels.size} ids for the {head.ids} the index has issued")
+        self = cls(None, code, jobs, p)
+        self._pending = (bytes(buf), dtype_code, labels, n_ids)
+        self._n_features = head.cols
+        return self
+
     def __repr__(self):
         return f"SparseIndex(metric={self.metric!r}, algorithm={self._algorithm!r})"
+
+
+class SparseHeader(NamedTuple):
+    """What the header of an encoded sparse index says."""
+
+    dtype_code: int
+    metric: int
+    algorithm: str
+    cols: int
+    ids: int
+    rows: int
+
+
+# The start of the Go library's sparse format (core/sparseencode.go):
+# magic, format version, float size, metric kind, algorithm, columns, ids
+# issued, live rows, seed; a CRC-32 (IEEE) of everything before them in
+# the last 4 bytes.
+_SPARSE_MAGIC = b"PCCTSPRS"
+_SPARSE_HEADER = struct.Struct("<8sIIIIQQQQ")
+
+
+def read_sparse_header(buf):
+    """Check an encoded sparse index's magic and checksum and read its
+    header, in Python; ValueError (with the Go decoder's wording) if the
+    bytes are not a whole, undamaged encoding."""
+    view = memoryview(buf).cast("B")
+    if len(view) < _SPARSE_HEADER.size + 4 or bytes(view[:8]) != _SPARSE_MAGIC:
+        raise ValueError("core: decode: not a pcct sparse index (bad magic)")
+    if zlib.crc32(view[:-4]) != struct.unpack_from("<I", view, len(view) - 4)[0]:
+        raise ValueError("core: decode: checksum mismatch: the data is truncated or damaged")
+    _, _, size, metric, algorithm, cols, ids, rows, _ = _SPARSE_HEADER.unpack_from(view)
+    if size not in (4, 8) or algorithm not in _ALGORITHM_NAMES:
+        raise ValueError(f"core: decode: {size}-byte floats, algorithm {algorithm}")
+    return SparseHeader({4: 0, 8: 1}[size], metric, _ALGORITHM_NAMES[algorithm], cols, ids, rows)
 
 
 def is_sparse(X):
