@@ -8,6 +8,7 @@ import "C"
 import (
 	"errors"
 	"runtime/cgo"
+	"strings"
 	"unsafe"
 
 	"github.com/pcct-dev/pcct/core"
@@ -123,17 +124,10 @@ func coreArg(err error) error {
 	if err == nil || errors.Is(err, core.ErrStopped) || errors.Is(err, core.ErrTooManyAnswers) {
 		return err
 	}
-	if isInternal(err) {
-		return err
+	if strings.HasPrefix(err.Error(), "core: internal error") {
+		return err // a recovered panic: a bug, not the caller's
 	}
 	return argError{err}
-}
-
-// isInternal reports whether err is a recovered panic (a bug).
-func isInternal(err error) bool {
-	const prefix = "core: internal error"
-	s := err.Error()
-	return len(s) >= len(prefix) && s[:len(prefix)] == prefix
 }
 
 // pcct_sparse_build builds an index over the caller's sparse rows (see

@@ -100,10 +100,11 @@ func newSparseRow[T Float](idx []int32, val []T) sparseRow[T] {
 	return r
 }
 
-// prepareSparse returns row i of r as an index with metric m stores it:
-// copied (when keep is false, the caller's buffers are only borrowed for
-// the call) and, under Cosine, scaled to unit length as prepare scales a
-// dense row. A zero row under Cosine is an error.
+// prepareSparse returns row i of r as an index with metric m stores it or
+// searches with it: under Cosine scaled to unit length (a new row) as
+// prepare scales a dense row, else the caller's row, copied when copyRow
+// is set (without, it borrows the caller's buffers for the call). A zero
+// row under Cosine is an error.
 func prepareSparse[T Float](m Metric, r SparseRows[T], i int, copyRow bool) (sparseRow[T], error) {
 	lo, hi := r.Indptr[i], r.Indptr[i+1]
 	idx, val := r.Indices[lo:hi:hi], r.Data[lo:hi:hi]
@@ -298,7 +299,6 @@ type sparseSpace[T Float] struct {
 	kind  MetricKind // Euclidean (for Cosine too: rows are unit vectors) or Manhattan
 	cols  int
 	store rowStore[T]
-	evals atomic.Int64
 
 	mu    sync.Mutex
 	free  *sync.Cond

@@ -286,6 +286,13 @@ func TestSparseUpdates(t *testing.T) {
 						for i := range ins.Len() {
 							all[int64(f+i)] = d[i*60 : (i+1)*60]
 						}
+						if name != "cosine" { // cosine rows are stored scaled
+							lo, hi := ins.Indptr[0], ins.Indptr[1]
+							idx, val := nx.Row(f)
+							if !slices.Equal(idx, ins.Indices[lo:hi]) || !slices.Equal(val, ins.Data[lo:hi]) {
+								t.Fatalf("Row(%d) is %v %v, inserted %v %v", f, idx, val, ins.Indices[lo:hi], ins.Data[lo:hi])
+							}
+						}
 						x = nx
 					} else {
 						live := x.LiveIDs(nil)
@@ -472,6 +479,16 @@ func TestSparseErrors(t *testing.T) {
 	}
 	if err := x.KNearestBatch(core.SparseBatch[float64]{Rows: &good}, 3, d, i); err == nil {
 		t.Error("k=3 over 2 points was answered")
+	}
+	del, err := x.Delete([]int64{0}, core.UpdateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := del.KNearestBatch(core.SparseBatch[float64]{IDs: []int64{0}}, 1, d, i); err == nil {
+		t.Error("a deleted point was queried")
+	}
+	if err := del.KNearestBatch(core.SparseBatch[float64]{First: 0, Count: 2}, 1, d, i); err == nil {
+		t.Error("fitted points 0..1 were queried with 0 deleted")
 	}
 	stop := int64(1)
 	if err := x.KNearestBatch(core.SparseBatch[float64]{Rows: &good, Monitor: &core.Monitor{Stop: &stop}}, 1, d, i); !errors.Is(err, core.ErrStopped) {

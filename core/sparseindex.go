@@ -492,7 +492,7 @@ type SparseBatch[T Float] struct {
 // the rows prepared for searching (borrowing b's buffers).
 func (x *SparseIndex[T]) queries(b SparseBatch[T]) (int, []sparseRow[T], error) {
 	if b.Rows == nil {
-		nq, err := Batch[T]{IDs: b.IDs, First: b.First, Count: b.Count}.count(x)
+		nq, err := x.fitted(b)
 		return nq, nil, err
 	}
 	if err := b.Rows.check(); err != nil {
@@ -508,12 +508,27 @@ func (x *SparseIndex[T]) queries(b SparseBatch[T]) (int, []sparseRow[T], error) 
 	return len(rows), rows, nil
 }
 
-// Dim is the dimension of the tree's coded points (1), for Batch.count.
-func (x *SparseIndex[T]) Dim() int { return 1 }
-
-// Point is not served: a sparse index has no dense points (Batch.count
-// only needs Has).
-func (x *SparseIndex[T]) Point(int) []T { return nil }
+// fitted checks the index's own points that b queries (b.IDs, or
+// b.First.. b.First+b.Count-1) and returns their number.
+func (x *SparseIndex[T]) fitted(b SparseBatch[T]) (int, error) {
+	if b.IDs == nil {
+		if b.First < 0 || b.Count < 0 || b.First > int(x.nids) || b.Count > int(x.nids)-b.First {
+			return 0, fmt.Errorf("core: fitted points %d..%d are out of range [0, %d)", b.First, b.First+b.Count, x.nids)
+		}
+		for id := b.First; id < b.First+b.Count; id++ {
+			if !x.Has(id) {
+				return 0, fmt.Errorf("core: caller index %d is not in the index", id)
+			}
+		}
+		return b.Count, nil
+	}
+	for _, id := range b.IDs {
+		if id < 0 || id > math.MaxInt32 || !x.Has(int(id)) {
+			return 0, fmt.Errorf("core: caller index %d is not in the index", id)
+		}
+	}
+	return len(b.IDs), nil
+}
 
 // treeBatch returns the tree's batch for b (rows: the prepared query rows,
 // lent codes until release is called).
