@@ -395,7 +395,7 @@ class UpdatesMixin:
 
         Parameters
         ----------
-        X : array-like of shape (n_points, n_features)
+        X : {array-like, sparse matrix} of shape (n_points, n_features)
             The new points, validated like the data of :meth:`fit` (finite,
             2-D, at least one row, ``n_features_in_`` features, the same
             feature names if fit had them) and converted to the fitted
@@ -534,7 +534,7 @@ class KNeighborsMixin:
 
         Parameters
         ----------
-        X : array-like of shape (n_queries, n_features), default=None
+        X : {array-like, sparse matrix} of shape (n_queries, n_features), default=None
             The query points. If None, the neighbours of each fitted point
             (every live point, in ascending id order: row i is the point
             with id ``ids_[i]``) are returned, and a point is not its own
@@ -582,7 +582,7 @@ class KNeighborsMixin:
 
         Parameters
         ----------
-        X : array-like of shape (n_queries, n_features), default=None
+        X : {array-like, sparse matrix} of shape (n_queries, n_features), default=None
             The query points. If None, the live fitted points in ascending
             id order (row i is id ``ids_[i]``), each not its own neighbour.
         n_neighbors : int, default=None
@@ -649,7 +649,7 @@ class RadiusNeighborsMixin:
 
         Parameters
         ----------
-        X : array-like of shape (n_queries, n_features), default=None
+        X : {array-like, sparse matrix} of shape (n_queries, n_features), default=None
             The query points. If None, the live fitted points in ascending
             id order (row i is id ``ids_[i]``), each not its own neighbour.
         radius : float or array-like of shape (n_queries,), default=None
@@ -687,7 +687,7 @@ class RadiusNeighborsMixin:
 
         Parameters
         ----------
-        X : array-like of shape (n_queries, n_features), default=None
+        X : {array-like, sparse matrix} of shape (n_queries, n_features), default=None
             The query points. If None, the live fitted points in ascending
             id order (row i is id ``ids_[i]``), each not its own neighbour.
         radius : float or array-like of shape (n_queries,), default=None
