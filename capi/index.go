@@ -141,18 +141,25 @@ func buildWith(x unsafe.Pointer, dtype C.int32_t, n, d C.int64_t, m core.Metric,
 	if err != nil {
 		return err
 	}
-	if choice != nil {
-		vals := [choiceCount]float64{
-			choiceAlgorithm: float64(c.Algorithm), choiceSample: float64(c.Sample),
-			choiceSampleEvals: c.SampleEvals, choiceGrowth: c.Growth, choiceEvals: c.Evals,
-			choiceBuildEvals: c.BuildEvals, choiceTreeCost: c.TreeCost, choiceBruteCost: c.BruteCost,
-			choiceBuildBudget: float64(c.BuildBudget), choiceGaveUp: b2f(c.GaveUp),
-		}
-		copy(unsafe.Slice((*float64)(unsafe.Pointer(choice)), choiceCount), vals[:])
-	}
+	writeChoice(choice, c)
 	*out = C.uintptr_t(cgo.NewHandle(t))
 	releaseAfter(int64(n) * transientPerPoint)
 	return nil
+}
+
+// writeChoice writes the choiceCount values of c into choice, unless it is
+// NULL.
+func writeChoice(choice *C.double, c core.Choice) {
+	if choice == nil {
+		return
+	}
+	vals := [choiceCount]float64{
+		choiceAlgorithm: float64(c.Algorithm), choiceSample: float64(c.Sample),
+		choiceSampleEvals: c.SampleEvals, choiceGrowth: c.Growth, choiceEvals: c.Evals,
+		choiceBuildEvals: c.BuildEvals, choiceTreeCost: c.TreeCost, choiceBruteCost: c.BruteCost,
+		choiceBuildBudget: float64(c.BuildBudget), choiceGaveUp: b2f(c.GaveUp),
+	}
+	copy(unsafe.Slice((*float64)(unsafe.Pointer(choice)), choiceCount), vals[:])
 }
 
 func buildIndex[T core.Float](x unsafe.Pointer, n, d int64, algo core.Algorithm, opts core.Options) (*core.Tree[T], *core.BruteForce[T], core.Choice, error) {

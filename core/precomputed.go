@@ -112,6 +112,10 @@ func (r DistanceRows[T]) row(i int, fn func(col int32, d float64)) error {
 	return nil
 }
 
+// forRowsBlock is the most rows forRows scans between two looks at the
+// stop request.
+const forRowsBlock = 32
+
 // forRows calls scan(w, lo, hi) over blocks of the n rows on jobs
 // goroutines (w numbers the goroutine, as forRange does), counting the rows
 // on mon and stopping when mon asks. It returns the error of a failed
@@ -119,15 +123,20 @@ func (r DistanceRows[T]) row(i int, fn func(col int32, d float64)) error {
 func forRows(n, jobs int, mon *Monitor, scan func(w, lo, hi int) error) error {
 	errs := make([]error, workers(jobs))
 	forRange(n, jobs, func(w, lo, hi int) {
-		if errs[w] != nil {
-			return
-		}
-		if mon.stopped() {
-			errs[w] = ErrStopped
-			return
-		}
-		if errs[w] = scan(w, lo, hi); errs[w] == nil {
-			mon.add(hi - lo)
+		// forRange gives one worker the whole range: check the stop
+		// request between blocks of forRowsBlock rows all the same.
+		for b := lo; b < hi; b += forRowsBlock {
+			if errs[w] != nil {
+				return
+			}
+			if mon.stopped() {
+				errs[w] = ErrStopped
+				return
+			}
+			e := min(b+forRowsBlock, hi)
+			if errs[w] = scan(w, b, e); errs[w] == nil {
+				mon.add(e - b)
+			}
 		}
 	})
 	for _, err := range errs {

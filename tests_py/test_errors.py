@@ -190,10 +190,14 @@ def test_not_fitted(method):
         getattr(NearestNeighbors(), method)(X)
 
 
-def test_sparse_input_is_refused_clearly():
+def test_sparse_input_is_refused_clearly_where_it_is_not_served():
+    """NearestNeighbors takes sparse points (test_sparse.py) under the
+    metrics that serve them; CoverTree takes dense points only."""
     sp = pytest.importorskip("scipy.sparse")
     with pytest.raises(TypeError, match="Sparse data was passed"):
-        NearestNeighbors().fit(sp.csr_matrix(X))
+        CoverTree(sp.csr_matrix(X))
+    with pytest.raises(ValueError, match="takes sparse input with the metrics euclidean"):
+        NearestNeighbors(metric="chebyshev").fit(sp.csr_matrix(X))
 
 
 def test_cover_tree_errors():

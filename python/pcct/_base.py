@@ -25,11 +25,12 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import EfficiencyWarning
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import _format, _precomputed, _search
+from . import _format, _precomputed, _search, _sparse
 from ._validation import (
     POINTS_DTYPE,
     as_float,
@@ -147,6 +148,16 @@ class NeighborsBase(BaseEstimator):
         dense or CSR)."""
         if self.tree_._code == _precomputed.PRECOMPUTED:
             return _precomputed.check_query(X, self.tree_.dtype, self.tree_.n_samples)
+        if isinstance(self.tree_, _sparse.SparseIndex):
+            # Sparse or dense queries of a sparse fit, as CSR rows.
+            X = validate_data(self, X, reset=False, accept_sparse="csr", dtype=POINTS_DTYPE,
+                              ensure_all_finite=True)
+            return _sparse.to_csr(sp.csr_matrix(X) if not sp.issparse(X) else X,
+                                  self.tree_.dtype)
+        if sp.issparse(X):
+            # Sparse queries of a dense fit: their rows densified, as
+            # scikit-learn's brute force takes them.
+            X = X.toarray()
         X = as_float(validate_data(
             self,
             X,
@@ -180,18 +191,11 @@ class NeighborsBase(BaseEstimator):
         try:
             if code == _precomputed.PRECOMPUTED:
                 return self._fit_precomputed(X)
-            X = as_float(validate_data(
-                self,
-                X,
-                dtype=POINTS_DTYPE,
-                order="C",
-                ensure_all_finite=True,
-            ))
-            check_metric_domain(code, X)
-            check_device(getattr(self, "device", "auto"), code, p, type(self).__name__,
-                         weighted=effective_params.get("w") is not None)
-            tree, choice = self._fit_index(X, code, p, effective_params,
-                                           effective_metric if code == CUSTOM else None)
+            if sp.issparse(X):
+                tree, choice = self._fit_sparse(X, code, p, effective_params)
+                n = X.shape[0]
+            else:
+                tree, choice, n = self._fit_dense(X, code, p, effective_metric, effective_params)
         except BaseException:
             for a in ("n_features_in_", "feature_names_in_"):
                 self.__dict__.pop(a, None)
@@ -199,12 +203,46 @@ class NeighborsBase(BaseEstimator):
             raise
         self.tree_ = tree
         if tree._algorithm == "cover_tree" and getattr(self, "algorithm", "cover_tree") == "cover_tree":
-            _warn_if_unprunable(tree, X.shape[0])
+            _warn_if_unprunable(tree, n)
         self.effective_metric_ = effective_metric
         self.effective_metric_params_ = effective_params
         self.effective_algorithm_ = tree._algorithm
         self.algorithm_choice_ = choice
         return self
+
+    def _fit_dense(self, X, code, p, effective_metric, effective_params):
+        """Check dense points X and build their index: (index, choice,
+        number of points)."""
+        X = as_float(validate_data(
+            self,
+            X,
+            dtype=POINTS_DTYPE,
+            order="C",
+            ensure_all_finite=True,
+        ))
+        check_metric_domain(code, X)
+        check_device(getattr(self, "device", "auto"), code, p, type(self).__name__,
+                     weighted=effective_params.get("w") is not None)
+        tree, choice = self._fit_index(X, code, p, effective_params,
+                                       effective_metric if code == CUSTOM else None)
+        return tree, choice, X.shape[0]
+
+    def _fit_sparse(self, X, code, p, effective_params):
+        """Check sparse points X (any scipy.sparse format, taken as CSR)
+        and build their index (see ``_sparse.py``): (index, choice)."""
+        owner = type(self).__name__
+        _sparse.check_metric(code, p, effective_params, owner)
+        if getattr(self, "device", "auto") == "cuda":
+            raise ValueError(
+                f"{owner}(device='cuda') does not take sparse input: sparse rows are searched "
+                "on the CPU. Use device='auto' or 'cpu', or densify X (X.toarray()) for the GPU."
+            )
+        X = validate_data(self, X, accept_sparse="csr", dtype=POINTS_DTYPE,
+                          ensure_all_finite=True)
+        X = _sparse.to_csr(X)
+        version, choice = _sparse.build(X, code, p, 0, self._jobs(), self._verbose(),
+                                        getattr(self, "algorithm", "cover_tree"))
+        return _sparse.SparseIndex(version, code, self._jobs(), p), choice
 
     def _fit_precomputed(self, X):
         """Fit on a square distance matrix (metric="precomputed"), dense or
@@ -241,8 +279,10 @@ class NeighborsBase(BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
-        # Sparse input is taken as a graph of precomputed distances only.
-        tags.input_tags.sparse = self._precomputed()
+        # Sparse input: points under the metrics that take them (see
+        # _sparse.py), or a graph of precomputed distances.
+        tags.input_tags.sparse = self._precomputed() or _sparse.takes_sparse(
+            self.metric, getattr(self, "p", None), getattr(self, "metric_params", None))
         tags.input_tags.pairwise = self._precomputed()
         return tags
 
@@ -272,8 +312,12 @@ class NeighborsBase(BaseEstimator):
                 "estimator instead, or save the matrix (numpy.save, scipy.sparse.save_npz) "
                 "and fit again."
             )
-        check_savable(tree._code, type(self).__name__)
-        body = tree._version.encode()  # one version for the whole file
+        if isinstance(tree, _sparse.SparseIndex):
+            body, state = tree._saved()  # the sparse rows and ids
+        else:
+            check_savable(tree._code, type(self).__name__)
+            body = tree._version.encode()  # one version for the whole file
+            state = tree._state()
         attrs = {
             "effective_metric_": self.effective_metric_,
             "effective_metric_params_": self.effective_metric_params_,
@@ -285,7 +329,7 @@ class NeighborsBase(BaseEstimator):
             attrs["feature_names_in_"] = [str(f) for f in self.feature_names_in_]
         header = {
             "dtype": tree.dtype.name,
-            "tree": tree._state(),
+            "tree": state,
             "estimator": {"class": type(self).__name__, "params": self.get_params(deep=False),
                           "attributes": attrs},
         }
@@ -351,7 +395,7 @@ class UpdatesMixin:
 
         Parameters
         ----------
-        X : array-like of shape (n_points, n_features)
+        X : {array-like, sparse matrix} of shape (n_points, n_features)
             The new points, validated like the data of :meth:`fit` (finite,
             2-D, at least one row, ``n_features_in_`` features, the same
             feature names if fit had them) and converted to the fitted
@@ -490,7 +534,7 @@ class KNeighborsMixin:
 
         Parameters
         ----------
-        X : array-like of shape (n_queries, n_features), default=None
+        X : {array-like, sparse matrix} of shape (n_queries, n_features), default=None
             The query points. If None, the neighbours of each fitted point
             (every live point, in ascending id order: row i is the point
             with id ``ids_[i]``) are returned, and a point is not its own
@@ -538,7 +582,7 @@ class KNeighborsMixin:
 
         Parameters
         ----------
-        X : array-like of shape (n_queries, n_features), default=None
+        X : {array-like, sparse matrix} of shape (n_queries, n_features), default=None
             The query points. If None, the live fitted points in ascending
             id order (row i is id ``ids_[i]``), each not its own neighbour.
         n_neighbors : int, default=None
@@ -605,7 +649,7 @@ class RadiusNeighborsMixin:
 
         Parameters
         ----------
-        X : array-like of shape (n_queries, n_features), default=None
+        X : {array-like, sparse matrix} of shape (n_queries, n_features), default=None
             The query points. If None, the live fitted points in ascending
             id order (row i is id ``ids_[i]``), each not its own neighbour.
         radius : float or array-like of shape (n_queries,), default=None
@@ -643,7 +687,7 @@ class RadiusNeighborsMixin:
 
         Parameters
         ----------
-        X : array-like of shape (n_queries, n_features), default=None
+        X : {array-like, sparse matrix} of shape (n_queries, n_features), default=None
             The query points. If None, the live fitted points in ascending
             id order (row i is id ``ids_[i]``), each not its own neighbour.
         radius : float or array-like of shape (n_queries,), default=None

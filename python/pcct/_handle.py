@@ -28,7 +28,7 @@ import numpy as np
 from . import _lib, _run
 from ._validation import DTYPE_OF_CODE, DTYPES
 
-__all__ = ["TreeVersion", "PendingVersion", "STAT_FIELDS", "ALGORITHMS", "CHOICE_FIELDS", "ptr",
+__all__ = ["TreeVersion", "LabelledVersion", "PendingVersion", "STAT_FIELDS", "ALGORITHMS", "CHOICE_FIELDS", "ptr",
            "raw_stats", "build", "read_encoding_header"]
 
 # The fields of pcct_tree_stats, in order.
@@ -81,6 +81,22 @@ _MAX_JOBS = 2**31 - 1
 def ptr(a):
     """The data pointer of a numpy array for ctypes (None when empty)."""
     return ctypes.c_void_p(a.ctypes.data) if a.size else None
+
+
+def encoded_bytes(export, handle):
+    """The bytes an encoding export (pcct_tree_encode, pcct_sparse_encode)
+    makes of ``handle``, as a bytearray."""
+    result = _lib.c_uintptr(0)
+    size = ctypes.c_int64(0)
+    _lib.check(export(handle, ctypes.byref(result), ctypes.byref(size)))
+    try:
+        buf = bytearray(size.value)
+    except BaseException:
+        _lib.free_result(result.value)
+        raise
+    view = np.frombuffer(buf, dtype=np.uint8)
+    _lib.check(_lib.lib().pcct_bytes_fill(result.value, ptr(view)))
+    return buf
 
 
 def raw_stats(handle):
@@ -156,7 +172,85 @@ def _free(handle, keep):
     _lib.free_tree(handle)
 
 
-class TreeVersion:
+class LabelledVersion:
+    """The ids of a version of a Go index (a tree's, or a sparse index's):
+    Go's caller indices, or, where the caller chose ids at an insertion,
+    ``labels``, the id of every caller index, translated at the boundary.
+
+    A subclass sets ``labels``, ``n_ids``, ``n_samples``, ``_n_go`` (the
+    caller indices Go issued), ``_ids = _order = None``, and defines
+    ``_go_live_ids()``.
+    """
+
+    __slots__ = ()
+
+    @property
+    def contiguous(self):
+        """Whether the live ids are exactly 0..n_samples-1 (none deleted,
+        none chosen by the caller)."""
+        return self.labels is None and self.n_samples == self.n_ids
+
+    def live_ids(self):
+        """The live ids, ascending, as a read-only int64 array (cached)."""
+        ids = self._ids
+        if ids is None:
+            go = self._go_live_ids()
+            if self.labels is None:
+                ids, order = go, go
+            else:
+                lab = self.labels[go]
+                perm = np.argsort(lab, kind="stable")
+                ids, order = lab[perm], go[perm]
+            ids.setflags(write=False)
+            order.setflags(write=False)
+            self._ids, self._order = ids, order
+        return ids
+
+    def query_ids(self):
+        """The Go caller indices of the live points in the order of
+        :meth:`live_ids` (what a query of the fitted points runs on)."""
+        self.live_ids()
+        return self._order
+
+    def public(self, ind):
+        """The ids of Go caller indices (an int64 array; entries below 0,
+        the marks of missing neighbours, are kept)."""
+        if self.labels is None:
+            return ind
+        out = np.array(ind, dtype=np.int64, copy=True)
+        found = out >= 0
+        out[found] = self.labels[out[found]]
+        return out
+
+    def internal(self, ids, action="Nothing was changed"):
+        """The Go caller indices of the live points with these ids (a 1-D
+        int64 array); ValueError naming the first id that is not live."""
+        if self.labels is None:
+            return ids
+        live = self.live_ids()
+        pos = np.searchsorted(live, ids)
+        ok = pos < live.size
+        ok[ok] = live[pos[ok]] == ids[ok]
+        if not ok.all():
+            bad = int(ids[np.argmin(ok)])
+            raise ValueError(f"id {bad} is not in the tree. {action}.")
+        return self._order[pos]
+
+    def inserted_labels(self, ids, n):
+        """(labels, n_ids) of the version an insertion of n points makes,
+        with the caller's ids (or None: the next unused ones); (None, None)
+        while the ids are Go's caller indices."""
+        if self.labels is None and ids is None:
+            return None, None
+        # Go numbers the new points from self._n_go on.
+        old = self.labels if self.labels is not None else np.arange(self._n_go, dtype=np.int64)
+        new = ids if ids is not None else np.arange(self.n_ids, self.n_ids + n, dtype=np.int64)
+        labels = np.concatenate([old, new])
+        labels.setflags(write=False)
+        return labels, (max(self.n_ids, int(new.max()) + 1) if n else self.n_ids)
+
+
+class TreeVersion(LabelledVersion):
     """One immutable version of a Go tree; owns (and frees) its handle.
 
     Updates never change a version: they make a new one. A CoverTree holds
@@ -225,12 +319,6 @@ class TreeVersion:
         with self._lock:
             self._queries += n
 
-    @property
-    def contiguous(self):
-        """Whether the live ids are exactly 0..n_samples-1 (none deleted,
-        none chosen by the caller)."""
-        return self.labels is None and self.n_samples == self.n_ids
-
     def work_bound(self, rows):
         """The brute-force work bound of a call over ``rows`` rows (see
         ``_run.THREAD_WORK``): rows x points x features."""
@@ -247,52 +335,6 @@ class TreeVersion:
         if written.value != n:  # pragma: no cover - a library bug
             raise RuntimeError(f"pcct: the tree reported {n} points but lists {written.value} ids")
         return ids
-
-    def live_ids(self):
-        """The live ids, ascending, as a read-only int64 array (cached)."""
-        ids = self._ids
-        if ids is None:
-            go = self._go_live_ids()
-            if self.labels is None:
-                ids, order = go, go
-            else:
-                lab = self.labels[go]
-                perm = np.argsort(lab, kind="stable")
-                ids, order = lab[perm], go[perm]
-            ids.setflags(write=False)
-            order.setflags(write=False)
-            self._ids, self._order = ids, order
-        return ids
-
-    def query_ids(self):
-        """The Go caller indices of the live points in the order of
-        :meth:`live_ids` (what a query of the fitted points runs on)."""
-        self.live_ids()
-        return self._order
-
-    def public(self, ind):
-        """The ids of Go caller indices (an int64 array; entries below 0,
-        the marks of missing neighbours, are kept)."""
-        if self.labels is None:
-            return ind
-        out = np.array(ind, dtype=np.int64, copy=True)
-        found = out >= 0
-        out[found] = self.labels[out[found]]
-        return out
-
-    def internal(self, ids, action="Nothing was changed"):
-        """The Go caller indices of the live points with these ids (a 1-D
-        int64 array); ValueError naming the first id that is not live."""
-        if self.labels is None:
-            return ids
-        live = self.live_ids()
-        pos = np.searchsorted(live, ids)
-        ok = pos < live.size
-        ok[ok] = live[pos[ok]] == ids[ok]
-        if not ok.all():
-            bad = int(ids[np.argmin(ok)])
-            raise ValueError(f"id {bad} is not in the tree. {action}.")
-        return self._order[pos]
 
     def metric(self):
         """(metric kind, Minkowski power) of the tree, as the library has
@@ -312,14 +354,7 @@ class TreeVersion:
         n = X.shape[0]
         jobs = min(jobs, _MAX_JOBS)
         lib = _lib.lib()
-        labels, n_ids = None, None
-        if self.labels is not None or ids is not None:
-            # The Go tree numbers the new points from self._n_go on.
-            old = self.labels if self.labels is not None else np.arange(self._n_go, dtype=np.int64)
-            new = ids if ids is not None else np.arange(self.n_ids, self.n_ids + n, dtype=np.int64)
-            labels = np.concatenate([old, new])
-            labels.setflags(write=False)
-            n_ids = max(self.n_ids, int(new.max()) + 1) if n else self.n_ids
+        labels, n_ids = self.inserted_labels(ids, n)
 
         def work(control):
             out = _lib.c_uintptr(0)
@@ -401,18 +436,7 @@ class TreeVersion:
 
     def encode(self):
         """The version in the Go library's binary format, as a bytearray."""
-        lib = _lib.lib()
-        result = _lib.c_uintptr(0)
-        size = ctypes.c_int64(0)
-        _lib.check(lib.pcct_tree_encode(self.handle, ctypes.byref(result), ctypes.byref(size)))
-        try:
-            buf = bytearray(size.value)
-        except BaseException:
-            _lib.free_result(result.value)
-            raise
-        view = np.frombuffer(buf, dtype=np.uint8)
-        _lib.check(lib.pcct_bytes_fill(result.value, ptr(view)))
-        return buf
+        return encoded_bytes(_lib.lib().pcct_tree_encode, self.handle)
 
     @classmethod
     def decode(cls, buf, dtype_code, labels=None, n_ids=None, pymetric=None):

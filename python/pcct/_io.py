@@ -8,6 +8,7 @@ them: a class saves itself through ``_format.write``.
 from __future__ import annotations
 
 from . import _format
+from ._sparse import SparseIndex
 from .neighbors import NearestNeighbors
 from .transformers import KNeighborsTransformer, RadiusNeighborsTransformer
 from .tree import CoverTree
@@ -56,8 +57,18 @@ def load(file):
 def loads(data, name="the data"):
     """Read a saved CoverTree or NearestNeighbors from a bytes-like object."""
     header, body = _format.read(data, name)
-    tree = CoverTree._restore(body, header["tree"])
+    state = header["tree"]
+    if isinstance(state, dict) and state.get("sparse"):
+        # An estimator fitted on sparse points (a file of kind "estimator").
+        try:
+            tree = SparseIndex._restore(body, state)
+        except ValueError as e:
+            raise _format.damaged(name, str(e)) from None
+    else:
+        tree = CoverTree._restore(body, state)
     if header["kind"] == "tree":
+        if not isinstance(tree, CoverTree):
+            raise _format.damaged(name, "a tree file holding a sparse index")
         return tree
     info = header.get("estimator")
     try:

@@ -217,6 +217,33 @@ _SIGNATURES = [
     ("pcct_precomputed_radius", c_int64,
      [c_int32, c_void_p, c_void_p, c_void_p, c_void_p, c_int64, c_int64, c_int64, c_int64,
       c_void_p, c_int64, c_int32, c_int32, c_void_p, c_void_p, c_int64, c_void_p, c_void_p]),
+    # sparse.go: indexes over sparse (CSR) rows; a query's rows are
+    # (indptr, indices, data, nrows, ncols, nnz), or NULL indptr and the
+    # fitted points (ids, first, count).
+    ("pcct_sparse_build", c_int64,
+     [c_int32, c_void_p, c_void_p, c_void_p, c_int64, c_int64, c_int64, c_int32, c_double,
+      c_uint64, c_int32, c_int32, c_void_p, POINTER(c_uintptr), c_void_p]),
+    ("pcct_sparse_info", c_int64, [c_uintptr, POINTER(c_int64), c_int64, POINTER(c_int64)]),
+    ("pcct_sparse_live_ids", c_int64, [c_uintptr, c_void_p, c_int64, POINTER(c_int64)]),
+    ("pcct_sparse_free", c_int64, [c_uintptr]),
+    ("pcct_sparse_insert", c_int64,
+     [c_uintptr, c_void_p, c_void_p, c_void_p, c_int64, c_int64, c_int64, c_int32, c_void_p,
+      POINTER(c_uintptr), POINTER(c_int64)]),
+    ("pcct_sparse_delete", c_int64,
+     [c_uintptr, c_void_p, c_int64, c_int32, c_void_p, POINTER(c_uintptr)]),
+    ("pcct_sparse_kneighbors", c_int64,
+     [c_uintptr, c_void_p, c_void_p, c_void_p, c_int64, c_int64, c_int64, c_void_p, c_int64,
+      c_int64, c_int64, c_int32, c_int32, c_void_p, c_void_p, c_void_p]),
+    ("pcct_sparse_radius_count", c_int64,
+     [c_uintptr, c_void_p, c_void_p, c_void_p, c_int64, c_int64, c_int64, c_void_p, c_int64,
+      c_int64, c_void_p, c_int64, c_int32, c_void_p, c_void_p]),
+    ("pcct_sparse_radius", c_int64,
+     [c_uintptr, c_void_p, c_void_p, c_void_p, c_int64, c_int64, c_int64, c_void_p, c_int64,
+      c_int64, c_void_p, c_int64, c_int32, c_int32, c_void_p, c_int64, c_void_p,
+      POINTER(c_uintptr), POINTER(c_int64)]),
+    ("pcct_sparse_encode", c_int64, [c_uintptr, POINTER(c_uintptr), POINTER(c_int64)]),
+    ("pcct_sparse_decode", c_int64,
+     [c_void_p, c_int64, c_int32, c_int32, c_void_p, POINTER(c_uintptr)]),
     ("pcct_radius_each", c_int64,
      [c_uintptr, c_void_p, c_void_p, c_int64, c_int64, c_int64, c_void_p, c_int32, c_int32,
       c_void_p, c_int64, c_void_p, POINTER(c_uintptr), POINTER(c_int64)]),
@@ -436,6 +463,15 @@ def free_tree(handle: int) -> None:
         status = lib().pcct_tree_free(handle)
         if status:
             error_message(status)  # forget the ticket; nothing to raise to
+
+
+def free_sparse(handle: int) -> None:
+    """Free a sparse index handle; used by ``weakref.finalize`` (as
+    :func:`free_tree`)."""
+    if handle and usable():
+        status = lib().pcct_sparse_free(handle)
+        if status:
+            error_message(status)
 
 
 def free_result(handle: int) -> None:

@@ -487,8 +487,9 @@ class NearestNeighbors(BaseEstimator):
 
             if sp.issparse(X):
                 raise TypeError(
-                    "pcct supports only dense data: a sparse matrix was passed. "
-                    "Use X.toarray() if it fits in memory."
+                    "pcct.dask takes dense data only: a sparse matrix was passed. Use "
+                    "X.toarray() if it fits in memory, or pcct.NearestNeighbors, which takes "
+                    "sparse points."
                 )
             arr = np.asarray(X)
         if arr.ndim != 2:

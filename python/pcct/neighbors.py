@@ -265,11 +265,13 @@ class NearestNeighbors(KNeighborsMixin, RadiusNeighborsMixin, UpdatesMixin, Neig
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features), or (n_samples, n_samples) if metric="precomputed"
+        X : {array-like, sparse matrix} of shape (n_samples, n_features), or (n_samples, n_samples) if metric="precomputed"
             Training data. float32 and float64 are kept; other numeric types
-            are converted to float64. With metric="precomputed": the
-            distances between the samples, dense or sparse (CSR, CSC, COO,
-            LIL).
+            are converted to float64. A scipy.sparse matrix (any format,
+            taken as CSR) is searched without densifying it, under the
+            euclidean, manhattan and cosine metrics (README "Sparse
+            input"). With metric="precomputed": the distances between the
+            samples, dense or sparse (CSR, CSC, COO, LIL).
         y : Ignored
             Not used, present for API consistency by convention.
 

@@ -77,7 +77,7 @@ class _GraphTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Neigh
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             The points; float32 and float64 are kept, other numeric types are
             converted to float64.
         y : Ignored
@@ -98,7 +98,7 @@ class _GraphTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Neigh
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             The points.
         y : Ignored
             Not used, present for API consistency by convention.
@@ -204,7 +204,7 @@ class KNeighborsTransformer(KNeighborsMixin, _GraphTransformer):
 
         Parameters
         ----------
-        X : array-like of shape (n_queries, n_features)
+        X : {array-like, sparse matrix} of shape (n_queries, n_features)
             The query points.
 
         Returns
@@ -288,7 +288,7 @@ class RadiusNeighborsTransformer(RadiusNeighborsMixin, _GraphTransformer):
 
         Parameters
         ----------
-        X : array-like of shape (n_queries, n_features)
+        X : {array-like, sparse matrix} of shape (n_queries, n_features)
             The query points.
 
         Returns
