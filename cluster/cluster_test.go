@@ -152,6 +152,81 @@ func TestDBSCANWeightsAndUpdates(t *testing.T) {
 	}
 }
 
+// TestDBSCANTies runs DBSCAN on integer grids full of duplicates with eps
+// exactly at grid distances (points at distance eps are neighbours), with
+// and without non-negative weights, against brute force: the counts that
+// add whole subtrees and stop at min_samples must decide every tie as the
+// distance does.
+func TestDBSCANTies(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		n, dim   int
+		side     int
+		eps      float64
+		ms       int
+		weighted bool
+	}{
+		{"2d-eps1", 1500, 2, 20, 1, 5, false},
+		{"2d-sqrt2", 1500, 2, 20, math.Sqrt2, 8, false},
+		{"2d-eps2-weighted", 1500, 2, 20, 2, 12, true},
+		{"3d-eps1", 2000, 3, 8, 1, 10, false},
+		{"3d-sqrt3-weighted", 2000, 3, 8, math.Sqrt(3), 20, true},
+		{"4d-eps2", 1200, 4, 5, 2, 30, false},
+		{"dups-only", 600, 2, 3, 1, 100, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := rand.New(rand.NewPCG(5, uint64(tc.n)))
+			x := make([]float64, tc.n*tc.dim)
+			for i := range x {
+				x[i] = float64(r.IntN(tc.side))
+			}
+			var w []float64
+			if tc.weighted {
+				w = make([]float64, tc.n)
+				for i := range w {
+					w[i] = float64(r.IntN(3)) * 0.5
+				}
+			}
+			tree, err := core.Build(x, tc.dim, core.Options{Jobs: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := DBSCAN(tree, tc.eps, tc.ms, w, Options{Jobs: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := func(i, j int) float64 {
+				return core.Distance(tree.Metric(), x[i*tc.dim:(i+1)*tc.dim], x[j*tc.dim:(j+1)*tc.dim])
+			}
+			if w == nil {
+				labels, isCore := bruteDBSCAN(tc.n, d, tc.eps, tc.ms)
+				if !slices.Equal(res.Core, isCore) || !slices.Equal(res.Labels, labels) {
+					t.Fatal("labels differ from brute force")
+				}
+				return
+			}
+			nCore := 0
+			for i := range tc.n {
+				s := 0.0
+				for j := range tc.n {
+					if d(i, j) <= tc.eps {
+						s += w[j]
+					}
+				}
+				if res.Core[i] != (s >= float64(tc.ms)) {
+					t.Fatalf("point %d: core %v, its neighbours weigh %v", i, res.Core[i], s)
+				}
+				if res.Core[i] {
+					nCore++
+				}
+			}
+			if nCore == 0 || nCore == tc.n {
+				t.Fatalf("%d core points of %d: the case tests nothing", nCore, tc.n)
+			}
+		})
+	}
+}
+
 // brutePrimHierarchy builds scikit-learn's single-linkage hierarchy of the
 // mutual reachability distance by its own route: Prim's algorithm over
 // the full graph from point 0, ties to the lower point and to the earliest

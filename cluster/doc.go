@@ -22,8 +22,9 @@
 // the number of goroutines.
 //
 // Single linkage is the minimum spanning tree sorted, in the linkage
-// matrix format of scipy.cluster.hierarchy. DBSCAN counts neighbours with
-// the tree's radius queries, connects core points by a spanning forest of
+// matrix format of scipy.cluster.hierarchy. DBSCAN counts neighbours by a
+// tree search that adds whole subtrees within eps and stops at
+// min_samples, connects core points by a spanning forest of
 // edges no longer than eps, and gives each border point the cluster that
 // scikit-learn gives it. HDBSCAN takes core distances from the tree's
 // k-nearest-neighbour search, the minimum spanning tree of the mutual
