@@ -303,13 +303,6 @@ func TestHDBSCANHierarchyAgainstPrim(t *testing.T) {
 								t.Fatalf("min_samples=%d alpha=%v: merge %d at %v, want %v", ms, alpha, j, g, w)
 							}
 						}
-						if ds.name == "grid" {
-							// Distances between grid points tie exactly: Prim's
-							// algorithm may take an equally short edge that is
-							// in no spanning tree pcct enumerates; the heights
-							// agree, the choice among ties may not.
-							continue
-						}
 						for j := range want {
 							g, w := res.Hierarchy[j], want[j]
 							if g.A != w.A || g.B != w.B || g.Size != w.Size || math.Abs(g.Dist-w.Dist) > 1e-12*(1+w.Dist) {
@@ -324,6 +317,65 @@ func TestHDBSCANHierarchyAgainstPrim(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestHDBSCANTiesAgainstPrim compares the whole hierarchy, labels and
+// probabilities with scikit-learn's Prim's algorithm on integer grids,
+// where equal distances and equal core distances make many spanning trees
+// minimal and the hierarchy depends on which one Prim's rules take.
+func TestHDBSCANTiesAgainstPrim(t *testing.T) {
+	for _, tc := range []struct {
+		n, dim, side, minSamples int
+		alpha                    float64
+	}{
+		{1200, 2, 25, 5, 1},
+		{1200, 3, 8, 3, 1},
+		{1000, 4, 5, 5, 1},
+		{800, 5, 4, 2, 1},
+		{1000, 3, 10, 4, 0.5},
+	} {
+		t.Run(fmt.Sprintf("n%d-d%d-side%d-ms%d-alpha%v", tc.n, tc.dim, tc.side, tc.minSamples, tc.alpha), func(t *testing.T) {
+			r := rand.New(rand.NewPCG(8, uint64(tc.n*tc.dim)))
+			x := make([]float64, tc.n*tc.dim)
+			for i := range x {
+				x[i] = float64(r.IntN(tc.side))
+			}
+			tree, err := core.Build(x, tc.dim, core.Options{Jobs: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			o := HDBSCANOptions{MinClusterSize: 5, MinSamples: tc.minSamples, Alpha: tc.alpha, Options: Options{Jobs: 2}}
+			res, err := HDBSCAN(tree, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := func(i, j int) float64 { return pointDist(tree, x, tc.dim, i, j) }
+			coreD := make([]float64, tc.n)
+			all := make([]float64, tc.n)
+			for i := range tc.n {
+				for j := range tc.n {
+					all[j] = d(i, j)
+				}
+				slices.Sort(all)
+				coreD[i] = all[tc.minSamples-1]
+			}
+			want := brutePrimHierarchy(tc.n, func(i, j int) float64 { return max(coreD[i], coreD[j], d(i, j)/tc.alpha) })
+			if !slices.Equal(res.Hierarchy, want) {
+				for j := range want {
+					if res.Hierarchy[j] != want[j] {
+						t.Fatalf("merge %d is %+v, want %+v", j, res.Hierarchy[j], want[j])
+					}
+				}
+			}
+			labels, probs := labelHierarchy(want, o)
+			if !slices.Equal(labels, res.Labels) || !slices.Equal(probs, res.Probabilities) {
+				t.Fatal("labels differ from those of the brute-force hierarchy")
+			}
+			if slices.Max(labels) < 1 {
+				t.Fatal("fewer than two clusters: the case tests little")
+			}
+		})
 	}
 }
 

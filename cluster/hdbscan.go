@@ -146,9 +146,10 @@ func HDBSCAN[T core.Float](t *core.Tree[T], o HDBSCANOptions) (res HDBSCANResult
 //
 // The spanning tree comes from the Boruvka search of MinimumSpanningTree,
 // with bounds on the core distances in each subtree; Prim's choices among
-// equal weights are then replayed over the edges that can be in a minimum
-// spanning tree: the pairs within the larger of their core distances and
-// the spanning tree's own edges. No other pair is measured.
+// equal weights are then replayed over every edge that can be in a
+// minimum spanning tree: the pairs within the larger of their core
+// distances, those whose weight ties the bottleneck between them in the
+// spanning tree found, and the spanning tree's own edges.
 func ReachabilityTree[T core.Float](t *core.Tree[T], o HDBSCANOptions) (edges []Edge, err error) {
 	defer catch(&err)
 	if err := o.check(t.Len()); err != nil {
@@ -169,7 +170,7 @@ func ReachabilityTree[T core.Float](t *core.Tree[T], o HDBSCANOptions) (edges []
 		return nil, err
 	}
 	r := &reachability[T]{f: f, core: coreDist, alpha: o.Alpha}
-	if err := r.candidates(tree, o.Options); err != nil {
+	if err := r.candidates(tree, b.minCore, o.Options); err != nil {
 		return nil, err
 	}
 	return r.prim(), nil
