@@ -77,7 +77,8 @@ func (r *reachability[T]) weight(a, b int32) float64 {
 //   - every pair within the larger of its two core distances (every edge
 //     at a point weighs at least its core distance, so the bottleneck is
 //     at least the pair's weight): each node's search within alpha times
-//     its core distance finds them;
+//     its core distance finds them (and, by the margin below, the pairs a
+//     rounding error longer);
 //   - pairs longer than both core distances whose weight ties the
 //     bottleneck between them, which integer data is full of. Such a pair
 //     (q, x) of weight w joins two components of the spanning tree's edges
@@ -106,7 +107,7 @@ func (r *reachability[T]) candidates(tree []nodeEdge, minCore []float64, o Optio
 			q := int32(qi)
 			rad := grow(f.t.SearchDistance(r.alpha * r.core[q]))
 			stacks[w] = f.ball(q, rad, stacks[w], nil, func(x int32, d float64) {
-				if x != q && d <= rad && r.weight(q, x) == max(r.core[q], r.core[x]) {
+				if x != q && d <= rad && r.weight(q, x) <= grow(max(r.core[q], r.core[x])) {
 					per[w] = append(per[w], [2]int32{q, x})
 				}
 			})
