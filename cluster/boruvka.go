@@ -184,18 +184,33 @@ func (b *boruvka[T]) weight(q, r int32, d float64) float64 {
 	if b.coreDist == nil {
 		return d
 	}
-	return max(b.coreDist[q], b.coreDist[r], b.f.t.MetricDistance(d)/b.alpha)
+	return maxOf3(b.coreDist[q], b.coreDist[r], b.f.t.MetricDistance(d)/b.alpha)
+}
+
+// maxOf3 returns the largest of three numbers that are not NaN (without
+// the builtin max's handling of NaN and signed zeros, in the hot loops).
+func maxOf3(a, b, c float64) float64 {
+	if b > a {
+		a = b
+	}
+	if c > a {
+		a = c
+	}
+	return a
 }
 
 // lowWeight returns a lower bound on the weight of the edges from q to the
 // subtree of node x, given that x is at distance d from q and its subtree
 // within rad of x.
 func (b *boruvka[T]) lowWeight(q, x int32, d, rad float64) float64 {
-	lo := max(d-rad-slack*(d+rad), 0)
+	lo := d - rad - slack*(d+rad)
+	if !(lo > 0) {
+		lo = 0
+	}
 	if b.coreDist == nil {
 		return lo
 	}
-	return max(b.coreDist[q], b.minCore[x], b.f.t.MetricDistance(lo)/b.alpha)
+	return maxOf3(b.coreDist[q], b.minCore[x], b.f.t.MetricDistance(lo)/b.alpha)
 }
 
 // run computes the spanning forest and returns its edges, in the order
@@ -430,7 +445,7 @@ func (b *boruvka[T]) search(q int32, s *searchScratch) {
 	expand := func(x int32, d float64, skipKid int32) {
 		u := ub()
 		base := len(stack)
-		for c := f.kidLo[x]; c < f.kidHi[x] && !done(); c++ {
+		for c := f.kidLo[x]; c < f.kidHi[x] && !(b.anyEdge && done()); c++ {
 			if c == skipKid {
 				continue
 			}
@@ -454,7 +469,7 @@ func (b *boruvka[T]) search(q int32, s *searchScratch) {
 		sortDesc(stack[base:])
 	}
 	drain := func() {
-		for len(stack) > 0 && !done() {
+		for len(stack) > 0 && !(b.anyEdge && done()) {
 			x := stack[len(stack)-1]
 			stack = stack[:len(stack)-1]
 			if b.lowWeight(q, x.k, x.d, f.rad[x.k]) > ub() {
