@@ -155,6 +155,51 @@ func (b *boruvka[T]) withCore(core []float64, alpha float64) {
 	}
 }
 
+// seed fills every node's list before the first round from its nearest
+// nodes (near: keep per node, -1 for none, as nearest returns them) and
+// the distance (reach, as the tree's search reports it) within which the
+// search found all of them, so that the first round, in which every node
+// would search, searches only from the nodes whose lightest edge the list
+// cannot vouch for. It is for a search of all nodes without a limit.
+func (b *boruvka[T]) seed(near []int32, reach []float64) {
+	f := b.f
+	if f.n < 2 {
+		return
+	}
+	keep := len(near) / f.n
+	// The search's distances may be rounded to the tree's precision (and
+	// summed in another order): the bound is lowered by a margin.
+	margin := 1e-12
+	var zero T
+	if _, ok := any(zero).(float32); ok {
+		margin = 1e-6
+	}
+	for q := range int32(f.n) {
+		pq := f.point(q)
+		o := int(q) * listLen
+		m := 0
+		heaviest := 0.0
+		for _, r := range near[int(q)*keep : int(q+1)*keep] {
+			if r < 0 || m == listLen {
+				continue
+			}
+			w := b.weight(q, r, f.t.Dist(pq, f.point(r)))
+			b.lst[o+m], b.lstW[o+m] = r, w
+			heaviest = max(heaviest, w)
+			m++
+		}
+		b.lstN[q] = int32(m)
+		lim := math.Inf(1) // every other node is listed
+		if len(f.live)-1 > keep {
+			lim = b.lowWeight(q, q, reach[q]*(1-margin), 0)
+		}
+		if m == listLen {
+			lim = min(lim, heaviest)
+		}
+		b.lim[q] = lim
+	}
+}
+
 func (b *boruvka[T]) isActive(k int32) bool { return b.active == nil || b.active[k] }
 
 func (b *boruvka[T]) find(x int32) int32 {

@@ -17,6 +17,10 @@
 // subtrees that lie wholly inside the component or beyond the component's
 // best edge so far, and not searching at all from a node whose nearest
 // other component is known from the previous round or provably farther.
+// Before the first round, in which every node would search, each node's
+// nearest nodes come from the tree's k-nearest-neighbour search (for
+// HDBSCAN the same search that finds the core distances), so that only
+// the nodes whose lightest edge they cannot vouch for search.
 // Identical points share a node and are joined by zero-weight edges. Ties
 // are broken by the points' caller indices, so results do not depend on
 // the number of goroutines.
