@@ -379,6 +379,64 @@ func TestHDBSCANTiesAgainstPrim(t *testing.T) {
 	}
 }
 
+// TestReachabilityBoruvkaMinimal checks the spanning tree of the mutual
+// reachability distance that Boruvka's search finds, before Prim's replay
+// (which would hide a heavier tree: it chooses among more edges): its
+// weights are those of a minimum spanning tree, on continuous data, grids
+// and duplicates, for several min_samples (its first round starts from
+// the nearest nodes, whose edges tie at a core distance).
+func TestReachabilityBoruvkaMinimal(t *testing.T) {
+	for _, ds := range datasets {
+		for _, ms := range []int{1, 3, 12} {
+			for _, jobs := range []int{1, 3} {
+				t.Run(fmt.Sprintf("%s/ms%d/jobs%d", ds.name, ms, jobs), func(t *testing.T) {
+					r := rand.New(rand.NewPCG(21, uint64(ms)))
+					const n, dim = 400, 3
+					x := ds.gen(r, n, dim)
+					tree, err := core.Build(x, dim, core.Options{Jobs: 2})
+					if err != nil {
+						t.Fatal(err)
+					}
+					f, err := flatten(tree)
+					if err != nil {
+						t.Fatal(err)
+					}
+					o := Options{Jobs: jobs}
+					coreDist, near, reach, err := f.coreDistances(ms, o)
+					if err != nil {
+						t.Fatal(err)
+					}
+					b := newBoruvka(f, o, nil, math.Inf(1))
+					b.withCore(coreDist, 1)
+					b.seed(near, reach)
+					ne, err := b.run()
+					if err != nil {
+						t.Fatal(err)
+					}
+					edges := f.pointEdges(ne, func(k int32) float64 { return coreDist[k] }, func(d float64) float64 { return d })
+					var got []float64
+					for _, e := range edges {
+						got = append(got, e.Dist)
+					}
+					slices.Sort(got)
+					d := func(i, j int) float64 { return pointDist(tree, x, dim, i, j) }
+					coreD := make([]float64, n)
+					all := make([]float64, n)
+					for i := range n {
+						for j := range n {
+							all[j] = d(i, j)
+						}
+						slices.Sort(all)
+						coreD[i] = all[ms-1]
+					}
+					want := brutePrim(n, func(i, j int) float64 { return max(coreD[i], coreD[j], d(i, j)) })
+					closeWeights(t, got, want, 1e-12)
+				})
+			}
+		}
+	}
+}
+
 func TestHDBSCANBadOptions(t *testing.T) {
 	tree, err := core.Build([]float64{0, 1, 2, 3, 4, 5}, 1, core.Options{})
 	if err != nil {
