@@ -260,48 +260,11 @@ func (f *flatTree[T]) countNear(q int32, r float64, own, sub []float64, need flo
 	pq := f.point(q)
 	var n float64
 	done := func() bool { return stop && n >= need }
-	// drain counts the subtrees on the stack.
-	drain := func() {
-		for len(stack) > 0 && !done() {
-			x := stack[len(stack)-1]
-			stack = stack[:len(stack)-1]
-			for c := f.kidLo[x.k]; c < f.kidHi[x.k]; c++ {
-				if beyond(x.d, f.reach[c], r) {
-					continue
-				}
-				dc := dist(pq, f.point(c))
-				if within(dc, f.rad[c], r) {
-					n += sub[c]
-					continue
-				}
-				if dc <= r {
-					n += own[c]
-				}
-				if f.hasKids(c) && !beyond(dc, f.rad[c], r) {
-					stack = append(stack, cand{c, dc})
-				}
-			}
-		}
-	}
-	stack = stack[:0]
-	if within(0, f.rad[q], r) {
-		n = sub[q]
-	} else {
-		n = own[q]
-		stack = append(stack, cand{q, 0})
-		drain()
-	}
-	for prev, a := q, f.par[q]; a >= 0 && !done(); prev, a = a, f.par[a] {
-		da := dist(pq, f.point(a))
-		if within(da, f.rad[a], r) {
-			n = sub[a] // everything counted so far lies below a
-			continue
-		}
-		if da <= r {
-			n += own[a]
-		}
-		for c := f.kidLo[a]; c < f.kidHi[a] && !done(); c++ {
-			if c == prev || beyond(da, f.reach[c], r) {
+	// kids counts the subtrees of node x's children other than skip, x
+	// being at distance d from q, and stacks those that need opening.
+	kids := func(x int32, d float64, skip int32) {
+		for c := f.kidLo[x]; c < f.kidHi[x] && !done(); c++ {
+			if c == skip || beyond(d, f.reach[c], r) {
 				continue
 			}
 			dc := dist(pq, f.point(c))
@@ -313,10 +276,38 @@ func (f *flatTree[T]) countNear(q int32, r float64, own, sub []float64, need flo
 				n += own[c]
 			}
 			if f.hasKids(c) && !beyond(dc, f.rad[c], r) {
-				stack = append(stack[:0], cand{c, dc})
-				drain()
+				stack = append(stack, cand{c, dc})
 			}
 		}
+	}
+	// drain counts the subtrees on the stack.
+	drain := func() {
+		for len(stack) > 0 && !done() {
+			x := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			kids(x.k, x.d, -1)
+		}
+	}
+	stack = stack[:0]
+	if within(0, f.rad[q], r) {
+		n = sub[q]
+	} else {
+		n = own[q]
+		kids(q, 0, -1)
+		drain()
+	}
+	for prev, a := q, f.par[q]; a >= 0 && !done(); prev, a = a, f.par[a] {
+		da := dist(pq, f.point(a))
+		if within(da, f.rad[a], r) {
+			n = sub[a] // everything counted so far lies below a
+			continue
+		}
+		if da <= r {
+			n += own[a]
+		}
+		stack = stack[:0]
+		kids(a, da, prev)
+		drain()
 	}
 	return n, stack[:0]
 }
