@@ -15,7 +15,7 @@ VPIP   := $(VPY) -m pip
 STAMP  := $(VENV)/.pcct-installed
 TEST_STAMP := $(VENV)/.pcct-test-extras
 
-GO_SRC  := $(shell find core capi gpu -name '*.go' -not -name '*_test.go' 2>/dev/null)
+GO_SRC  := $(shell find core capi cluster gpu -name '*.go' -not -name '*_test.go' 2>/dev/null)
 PY_SRC  := $(shell find python/pcct -name '*.py' 2>/dev/null)
 GPU_SRC := gpu/kernels/pcct.cu gpu/cudacompat/cuda.h gpu/cudabuild.py
 PKG_SRC := go.mod go.sum pyproject.toml setup.py MANIFEST.in $(GPU_SRC)

@@ -26,12 +26,14 @@ const (
 // twice in all.
 const listLen = 8
 
-// key orders candidate edges totally: by weight, then by the smaller and
-// the larger first caller index of their two nodes. With a total order the
-// lightest edge of every component is unique, so Boruvka's choices are
-// deterministic and never close a cycle.
+// key orders candidate edges totally: by weight, then by distance (as
+// Tree.Dist measures it: under mutual reachability many edges weigh one
+// core distance, and the nearest of them comes first), then by the
+// smaller and the larger first caller index of their two nodes. With a
+// total order the lightest edge of every component is unique, so
+// Boruvka's choices are deterministic and never close a cycle.
 type key struct {
-	w      float64
+	w, d   float64
 	lo, hi int32
 }
 
@@ -39,17 +41,20 @@ func (a key) less(b key) bool {
 	if a.w != b.w {
 		return a.w < b.w
 	}
+	if a.d != b.d {
+		return a.d < b.d
+	}
 	if a.lo != b.lo {
 		return a.lo < b.lo
 	}
 	return a.hi < b.hi
 }
 
-func edgeKey(w float64, a, b int32) key {
+func edgeKey(w, d float64, a, b int32) key {
 	if a > b {
 		a, b = b, a
 	}
-	return key{w, a, b}
+	return key{w, d, a, b}
 }
 
 var noKey = key{w: math.Inf(1)}
@@ -105,8 +110,10 @@ type boruvka[T core.Float] struct {
 	// bound on its lightest edge to another component.
 	lst  []int32
 	lstW []float64
+	lstD []float64
 	lstN []int32
 	lim  []float64
+	limD []float64 // with lim: also complete for the edges of weight lim shorter than this
 	low  []float64
 
 	bound []atomic.Uint64 // per component root: the lightest weight found so far (float bits)
@@ -125,8 +132,10 @@ func newBoruvka[T core.Float](f *flatTree[T], o Options, active []bool, limit fl
 		skip:   make([]int32, n),
 		lst:    make([]int32, n*listLen),
 		lstW:   make([]float64, n*listLen),
+		lstD:   make([]float64, n*listLen),
 		lstN:   make([]int32, n),
 		lim:    make([]float64, n),
+		limD:   make([]float64, n),
 		low:    make([]float64, n),
 		bound:  make([]atomic.Uint64, n),
 		best:   make([]key, n),
@@ -152,6 +161,48 @@ func (b *boruvka[T]) withCore(core []float64, alpha float64) {
 			m = min(m, b.minCore[c])
 		}
 		b.minCore[k] = m
+	}
+}
+
+// seed fills every node's list before the first round from its nearest
+// nodes (near: keep per node, -1 for none, as nearest returns them) and
+// the distance (reach, as the tree's search reports it) within which the
+// search found all of them, so that the first round, in which every node
+// would search, searches only from the nodes whose lightest edge the list
+// cannot vouch for. It is for a search of all nodes without a limit.
+func (b *boruvka[T]) seed(near []int32, reach []float64) {
+	f := b.f
+	if f.n < 2 {
+		return
+	}
+	keep := len(near) / f.n
+	// The search's distances may be rounded to the tree's precision (and
+	// summed in another order): the bound is lowered by a margin.
+	margin := 1e-12
+	var zero T
+	if _, ok := any(zero).(float32); ok {
+		margin = 1e-6
+	}
+	for q := range int32(f.n) {
+		pq := f.point(q)
+		o := int(q) * listLen
+		m := 0
+		for _, r := range near[int(q)*keep : int(q+1)*keep] {
+			if r < 0 || m == listLen {
+				continue
+			}
+			d := f.t.Dist(pq, f.point(r))
+			b.lst[o+m], b.lstW[o+m], b.lstD[o+m] = r, b.weight(q, r, d), d
+			m++
+		}
+		b.lstN[q] = int32(m)
+		// Every node not listed is at least reach[q] away: its edge is no
+		// lighter than (lim, limD) in key order.
+		b.lim[q], b.limD[q] = math.Inf(1), 0 // every other node is listed
+		if len(f.live)-1 > keep {
+			d := reach[q] * (1 - margin)
+			b.lim[q], b.limD[q] = b.lowWeight(q, q, d, 0), d
+		}
 	}
 }
 
@@ -184,18 +235,33 @@ func (b *boruvka[T]) weight(q, r int32, d float64) float64 {
 	if b.coreDist == nil {
 		return d
 	}
-	return max(b.coreDist[q], b.coreDist[r], b.f.t.MetricDistance(d)/b.alpha)
+	return maxOf3(b.coreDist[q], b.coreDist[r], b.f.t.MetricDistance(d)/b.alpha)
+}
+
+// maxOf3 returns the largest of three numbers that are not NaN (without
+// the builtin max's handling of NaN and signed zeros, in the hot loops).
+func maxOf3(a, b, c float64) float64 {
+	if b > a {
+		a = b
+	}
+	if c > a {
+		a = c
+	}
+	return a
 }
 
 // lowWeight returns a lower bound on the weight of the edges from q to the
 // subtree of node x, given that x is at distance d from q and its subtree
 // within rad of x.
 func (b *boruvka[T]) lowWeight(q, x int32, d, rad float64) float64 {
-	lo := max(d-rad-slack*(d+rad), 0)
+	lo := d - rad - slack*(d+rad)
+	if !(lo > 0) {
+		lo = 0
+	}
 	if b.coreDist == nil {
 		return lo
 	}
-	return max(b.coreDist[q], b.minCore[x], b.f.t.MetricDistance(lo)/b.alpha)
+	return maxOf3(b.coreDist[q], b.minCore[x], b.f.t.MetricDistance(lo)/b.alpha)
 }
 
 // run computes the spanning forest and returns its edges, in the order
@@ -317,10 +383,10 @@ func (b *boruvka[T]) fromList(q int32) bool {
 		if b.comp[r] == cq || !b.isActive(r) {
 			continue
 		}
-		w := b.lstW[o+i]
-		b.lst[o+kept], b.lstW[o+kept] = r, w
+		w, d := b.lstW[o+i], b.lstD[o+i]
+		b.lst[o+kept], b.lstW[o+kept], b.lstD[o+kept] = r, w, d
 		kept++
-		if e := edgeKey(w, idq, f.firstID(r)); e.less(best) {
+		if e := edgeKey(w, d, idq, f.firstID(r)); e.less(best) {
 			best, bestR = e, r
 		}
 	}
@@ -329,7 +395,7 @@ func (b *boruvka[T]) fromList(q int32) bool {
 	if bestR >= 0 {
 		b.offer(cq, best, q, bestR)
 	}
-	if bestR >= 0 && best.w < lim {
+	if bestR >= 0 && (best.w < lim || best.w == lim && best.d < b.limD[q]) {
 		b.low[q] = max(b.low[q], best.w)
 		return true
 	}
@@ -416,7 +482,7 @@ func (b *boruvka[T]) search(q int32, s *searchScratch) {
 		if w > b.limit {
 			return
 		}
-		e := edgeKey(w, idq, f.firstID(r))
+		e := edgeKey(w, d, idq, f.firstID(r))
 		if len(h) < listLen {
 			h = heapPush(h, heapEntry{e, r})
 		} else if e.less(h[0].e) {
@@ -430,7 +496,7 @@ func (b *boruvka[T]) search(q int32, s *searchScratch) {
 	expand := func(x int32, d float64, skipKid int32) {
 		u := ub()
 		base := len(stack)
-		for c := f.kidLo[x]; c < f.kidHi[x] && !done(); c++ {
+		for c := f.kidLo[x]; c < f.kidHi[x] && !(b.anyEdge && done()); c++ {
 			if c == skipKid {
 				continue
 			}
@@ -454,7 +520,7 @@ func (b *boruvka[T]) search(q int32, s *searchScratch) {
 		sortDesc(stack[base:])
 	}
 	drain := func() {
-		for len(stack) > 0 && !done() {
+		for len(stack) > 0 && !(b.anyEdge && done()) {
 			x := stack[len(stack)-1]
 			stack = stack[:len(stack)-1]
 			if b.lowWeight(q, x.k, x.d, f.rad[x.k]) > ub() {
@@ -496,10 +562,10 @@ func (b *boruvka[T]) search(q int32, s *searchScratch) {
 	o := int(q) * listLen
 	lightest := math.Inf(1)
 	for i, x := range h {
-		b.lst[o+i], b.lstW[o+i] = x.r, x.e.w
+		b.lst[o+i], b.lstW[o+i], b.lstD[o+i] = x.r, x.e.w, x.e.d
 		lightest = min(lightest, x.e.w)
 	}
-	b.lstN[q], b.lim[q] = int32(len(h)), lim
+	b.lstN[q], b.lim[q], b.limD[q] = int32(len(h)), lim, 0
 	s.heap = h
 	// Publish the lightest edge found to the component's other searches.
 	atomicMin(bnd, lightest)

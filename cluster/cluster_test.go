@@ -152,6 +152,81 @@ func TestDBSCANWeightsAndUpdates(t *testing.T) {
 	}
 }
 
+// TestDBSCANTies runs DBSCAN on integer grids full of duplicates with eps
+// exactly at grid distances (points at distance eps are neighbours), with
+// and without non-negative weights, against brute force: the counts that
+// add whole subtrees and stop at min_samples must decide every tie as the
+// distance does.
+func TestDBSCANTies(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		n, dim   int
+		side     int
+		eps      float64
+		ms       int
+		weighted bool
+	}{
+		{"2d-eps1", 1500, 2, 20, 1, 5, false},
+		{"2d-sqrt2", 1500, 2, 20, math.Sqrt2, 8, false},
+		{"2d-eps2-weighted", 1500, 2, 20, 2, 12, true},
+		{"3d-eps1", 2000, 3, 8, 1, 10, false},
+		{"3d-sqrt3-weighted", 2000, 3, 8, math.Sqrt(3), 20, true},
+		{"4d-eps2", 1200, 4, 5, 2, 30, false},
+		{"dups-only", 600, 2, 3, 1, 100, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := rand.New(rand.NewPCG(5, uint64(tc.n)))
+			x := make([]float64, tc.n*tc.dim)
+			for i := range x {
+				x[i] = float64(r.IntN(tc.side))
+			}
+			var w []float64
+			if tc.weighted {
+				w = make([]float64, tc.n)
+				for i := range w {
+					w[i] = float64(r.IntN(3)) * 0.5
+				}
+			}
+			tree, err := core.Build(x, tc.dim, core.Options{Jobs: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := DBSCAN(tree, tc.eps, tc.ms, w, Options{Jobs: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := func(i, j int) float64 {
+				return core.Distance(tree.Metric(), x[i*tc.dim:(i+1)*tc.dim], x[j*tc.dim:(j+1)*tc.dim])
+			}
+			if w == nil {
+				labels, isCore := bruteDBSCAN(tc.n, d, tc.eps, tc.ms)
+				if !slices.Equal(res.Core, isCore) || !slices.Equal(res.Labels, labels) {
+					t.Fatal("labels differ from brute force")
+				}
+				return
+			}
+			nCore := 0
+			for i := range tc.n {
+				s := 0.0
+				for j := range tc.n {
+					if d(i, j) <= tc.eps {
+						s += w[j]
+					}
+				}
+				if res.Core[i] != (s >= float64(tc.ms)) {
+					t.Fatalf("point %d: core %v, its neighbours weigh %v", i, res.Core[i], s)
+				}
+				if res.Core[i] {
+					nCore++
+				}
+			}
+			if nCore == 0 || nCore == tc.n {
+				t.Fatalf("%d core points of %d: the case tests nothing", nCore, tc.n)
+			}
+		})
+	}
+}
+
 // brutePrimHierarchy builds scikit-learn's single-linkage hierarchy of the
 // mutual reachability distance by its own route: Prim's algorithm over
 // the full graph from point 0, ties to the lower point and to the earliest
@@ -228,13 +303,6 @@ func TestHDBSCANHierarchyAgainstPrim(t *testing.T) {
 								t.Fatalf("min_samples=%d alpha=%v: merge %d at %v, want %v", ms, alpha, j, g, w)
 							}
 						}
-						if ds.name == "grid" {
-							// Distances between grid points tie exactly: Prim's
-							// algorithm may take an equally short edge that is
-							// in no spanning tree pcct enumerates; the heights
-							// agree, the choice among ties may not.
-							continue
-						}
 						for j := range want {
 							g, w := res.Hierarchy[j], want[j]
 							if g.A != w.A || g.B != w.B || g.Size != w.Size || math.Abs(g.Dist-w.Dist) > 1e-12*(1+w.Dist) {
@@ -248,6 +316,123 @@ func TestHDBSCANHierarchyAgainstPrim(t *testing.T) {
 					}
 				}
 			})
+		}
+	}
+}
+
+// TestHDBSCANTiesAgainstPrim compares the whole hierarchy, labels and
+// probabilities with scikit-learn's Prim's algorithm on integer grids,
+// where equal distances and equal core distances make many spanning trees
+// minimal and the hierarchy depends on which one Prim's rules take.
+func TestHDBSCANTiesAgainstPrim(t *testing.T) {
+	for _, tc := range []struct {
+		n, dim, side, minSamples int
+		alpha                    float64
+	}{
+		{1200, 2, 25, 5, 1},
+		{1200, 3, 8, 3, 1},
+		{1000, 4, 5, 5, 1},
+		{800, 5, 4, 2, 1},
+		{1000, 3, 10, 4, 0.5},
+	} {
+		t.Run(fmt.Sprintf("n%d-d%d-side%d-ms%d-alpha%v", tc.n, tc.dim, tc.side, tc.minSamples, tc.alpha), func(t *testing.T) {
+			r := rand.New(rand.NewPCG(8, uint64(tc.n*tc.dim)))
+			x := make([]float64, tc.n*tc.dim)
+			for i := range x {
+				x[i] = float64(r.IntN(tc.side))
+			}
+			tree, err := core.Build(x, tc.dim, core.Options{Jobs: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			o := HDBSCANOptions{MinClusterSize: 5, MinSamples: tc.minSamples, Alpha: tc.alpha, Options: Options{Jobs: 2}}
+			res, err := HDBSCAN(tree, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := func(i, j int) float64 { return pointDist(tree, x, tc.dim, i, j) }
+			coreD := make([]float64, tc.n)
+			all := make([]float64, tc.n)
+			for i := range tc.n {
+				for j := range tc.n {
+					all[j] = d(i, j)
+				}
+				slices.Sort(all)
+				coreD[i] = all[tc.minSamples-1]
+			}
+			want := brutePrimHierarchy(tc.n, func(i, j int) float64 { return max(coreD[i], coreD[j], d(i, j)/tc.alpha) })
+			if !slices.Equal(res.Hierarchy, want) {
+				for j := range want {
+					if res.Hierarchy[j] != want[j] {
+						t.Fatalf("merge %d is %+v, want %+v", j, res.Hierarchy[j], want[j])
+					}
+				}
+			}
+			labels, probs := labelHierarchy(want, o)
+			if !slices.Equal(labels, res.Labels) || !slices.Equal(probs, res.Probabilities) {
+				t.Fatal("labels differ from those of the brute-force hierarchy")
+			}
+			if slices.Max(labels) < 1 {
+				t.Fatal("fewer than two clusters: the case tests little")
+			}
+		})
+	}
+}
+
+// TestReachabilityBoruvkaMinimal checks the spanning tree of the mutual
+// reachability distance that Boruvka's search finds, before Prim's replay
+// (which would hide a heavier tree: it chooses among more edges): its
+// weights are those of a minimum spanning tree, on continuous data, grids
+// and duplicates, for several min_samples (its first round starts from
+// the nearest nodes, whose edges tie at a core distance).
+func TestReachabilityBoruvkaMinimal(t *testing.T) {
+	for _, ds := range datasets {
+		for _, ms := range []int{1, 3, 12} {
+			for _, jobs := range []int{1, 3} {
+				t.Run(fmt.Sprintf("%s/ms%d/jobs%d", ds.name, ms, jobs), func(t *testing.T) {
+					r := rand.New(rand.NewPCG(21, uint64(ms)))
+					const n, dim = 400, 3
+					x := ds.gen(r, n, dim)
+					tree, err := core.Build(x, dim, core.Options{Jobs: 2})
+					if err != nil {
+						t.Fatal(err)
+					}
+					f, err := flatten(tree)
+					if err != nil {
+						t.Fatal(err)
+					}
+					o := Options{Jobs: jobs}
+					coreDist, near, reach, err := f.coreDistances(ms, o)
+					if err != nil {
+						t.Fatal(err)
+					}
+					b := newBoruvka(f, o, nil, math.Inf(1))
+					b.withCore(coreDist, 1)
+					b.seed(near, reach)
+					ne, err := b.run()
+					if err != nil {
+						t.Fatal(err)
+					}
+					edges := f.pointEdges(ne, func(k int32) float64 { return coreDist[k] }, func(d float64) float64 { return d })
+					var got []float64
+					for _, e := range edges {
+						got = append(got, e.Dist)
+					}
+					slices.Sort(got)
+					d := func(i, j int) float64 { return pointDist(tree, x, dim, i, j) }
+					coreD := make([]float64, n)
+					all := make([]float64, n)
+					for i := range n {
+						for j := range n {
+							all[j] = d(i, j)
+						}
+						slices.Sort(all)
+						coreD[i] = all[ms-1]
+					}
+					want := brutePrim(n, func(i, j int) float64 { return max(coreD[i], coreD[j], d(i, j)) })
+					closeWeights(t, got, want, 1e-12)
+				})
+			}
 		}
 	}
 }

@@ -17,13 +17,18 @@
 // subtrees that lie wholly inside the component or beyond the component's
 // best edge so far, and not searching at all from a node whose nearest
 // other component is known from the previous round or provably farther.
+// Before the first round, in which every node would search, each node's
+// nearest nodes come from the tree's k-nearest-neighbour search (for
+// HDBSCAN the same search that finds the core distances), so that only
+// the nodes whose lightest edge they cannot vouch for search.
 // Identical points share a node and are joined by zero-weight edges. Ties
 // are broken by the points' caller indices, so results do not depend on
 // the number of goroutines.
 //
 // Single linkage is the minimum spanning tree sorted, in the linkage
-// matrix format of scipy.cluster.hierarchy. DBSCAN counts neighbours with
-// the tree's radius queries, connects core points by a spanning forest of
+// matrix format of scipy.cluster.hierarchy. DBSCAN counts neighbours by a
+// tree search that adds whole subtrees within eps and stops at
+// min_samples, connects core points by a spanning forest of
 // edges no longer than eps, and gives each border point the cluster that
 // scikit-learn gives it. HDBSCAN takes core distances from the tree's
 // k-nearest-neighbour search, the minimum spanning tree of the mutual

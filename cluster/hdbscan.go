@@ -3,6 +3,7 @@ package cluster
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/pcct-dev/pcct/core"
 )
@@ -146,9 +147,10 @@ func HDBSCAN[T core.Float](t *core.Tree[T], o HDBSCANOptions) (res HDBSCANResult
 //
 // The spanning tree comes from the Boruvka search of MinimumSpanningTree,
 // with bounds on the core distances in each subtree; Prim's choices among
-// equal weights are then replayed over the edges that can be in a minimum
-// spanning tree: the pairs within the larger of their core distances and
-// the spanning tree's own edges. No other pair is measured.
+// equal weights are then replayed over every edge that can be in a
+// minimum spanning tree: the pairs within the larger of their core
+// distances, those whose weight ties the bottleneck between them in the
+// spanning tree found, and the spanning tree's own edges.
 func ReachabilityTree[T core.Float](t *core.Tree[T], o HDBSCANOptions) (edges []Edge, err error) {
 	defer catch(&err)
 	if err := o.check(t.Len()); err != nil {
@@ -158,18 +160,19 @@ func ReachabilityTree[T core.Float](t *core.Tree[T], o HDBSCANOptions) (edges []
 	if err != nil {
 		return nil, err
 	}
-	coreDist, err := f.coreDistances(o.MinSamples, o.Options)
+	coreDist, near, reach, err := f.coreDistances(o.MinSamples, o.Options)
 	if err != nil {
 		return nil, err
 	}
 	b := newBoruvka(f, o.Options, nil, math.Inf(1))
 	b.withCore(coreDist, o.Alpha)
+	b.seed(near, reach)
 	tree, err := b.run()
 	if err != nil {
 		return nil, err
 	}
 	r := &reachability[T]{f: f, core: coreDist, alpha: o.Alpha}
-	if err := r.candidates(tree, o.Options); err != nil {
+	if err := r.candidates(tree, b.minCore, o.Options); err != nil {
 		return nil, err
 	}
 	return r.prim(), nil
@@ -216,44 +219,73 @@ func LabelTree(n int, edges []Edge, o HDBSCANOptions) (res HDBSCANResult, err er
 // the distance to the minSamples-th nearest point, the node's own point
 // first. It is recomputed in float64 (by refDist) from the neighbour the
 // tree's search returns, as the search reports distances in the tree's
-// precision.
-func (f *flatTree[T]) coreDistances(minSamples int, o Options) ([]float64, error) {
-	return f.kthDistances(minSamples, nil, refDist[T], o)
+// precision. With the same search it returns each node's nearest nodes
+// for Boruvka's first round (see nearest).
+func (f *flatTree[T]) coreDistances(minSamples int, o Options) (coreDist []float64, near []int32, reach []float64, err error) {
+	keep := min(listLen, len(f.live)-1)
+	return f.nearest(max(minSamples-1, keep), minSamples-1, keep, refDist[T], o)
 }
 
-// kthDistances returns, for each node (those with skip[k] false, if skip
-// is not nil; 0 for the others), the distance from its point to its k-th
-// nearest point, its own point first, as measure(tree, a, b) measures it
-// (the tree's search reports distances in its own precision: the k-th
-// neighbour's distance is measured again).
-func (f *flatTree[T]) kthDistances(k int, skip []bool, measure func(*core.Tree[T], []T, []T) float64, o Options) ([]float64, error) {
-	out := make([]float64, f.n)
-	k-- // the point itself is the first
-	if k == 0 {
-		return out, nil
+// nearest runs the tree's k-nearest-neighbour search for m points from
+// every node's point (its own point left out, its duplicates counted).
+// It returns, per node, the distance to the kth of them (kth >= 1; 0
+// gives zeros), measured again by measure, as the search reports
+// distances in the tree's precision; and, if keep > 0, the nodes of the
+// first keep answers (keep per node, -1 for an answer that is a duplicate
+// of the node or of an earlier answer) and the distance of the keep-th as
+// the search reported it, in the units of Tree.Dist: every node not listed
+// is at least that far.
+func (f *flatTree[T]) nearest(m, kth, keep int, measure func(*core.Tree[T], []T, []T) float64, o Options) (kthDist []float64, near []int32, reach []float64, err error) {
+	kthDist = make([]float64, f.n)
+	if keep > 0 {
+		near = make([]int32, f.n*keep)
+		reach = make([]float64, f.n)
 	}
-	var ids []int64
-	var nodes []int32
-	for i := range int32(f.n) {
-		if skip == nil || !skip[i] {
-			ids = append(ids, int64(f.firstID(i)))
-			nodes = append(nodes, i)
+	if m <= 0 {
+		return kthDist, near, reach, nil
+	}
+	var nodeOf []int32
+	if keep > 0 {
+		nodeOf = make([]int32, f.t.IDs())
+		for k := range int32(f.n) {
+			for _, id := range f.idsOf(k) {
+				nodeOf[id] = k
+			}
 		}
+	}
+	ids := make([]int64, f.n)
+	for k := range int32(f.n) {
+		ids[k] = int64(f.firstID(k))
 	}
 	const chunk = 1 << 14
-	dist := make([]T, min(chunk, len(ids))*k)
-	idx := make([]int64, min(chunk, len(ids))*k)
-	for lo := 0; lo < len(ids); lo += chunk {
-		hi := min(lo+chunk, len(ids))
-		m := hi - lo
-		err := f.t.KNearestBatch(core.Batch[T]{IDs: ids[lo:hi], Jobs: o.Jobs, Monitor: o.Monitor}, k, dist[:m*k], idx[:m*k])
+	dist := make([]T, min(chunk, f.n)*m)
+	idx := make([]int64, min(chunk, f.n)*m)
+	for lo := 0; lo < f.n; lo += chunk {
+		hi := min(lo+chunk, f.n)
+		c := hi - lo
+		err := f.t.KNearestBatch(core.Batch[T]{IDs: ids[lo:hi], Jobs: o.Jobs, Monitor: o.Monitor}, m, dist[:c*m], idx[:c*m])
 		if err != nil {
-			return nil, err
+			return nil, nil, nil, err
 		}
-		for i := range m {
-			q := nodes[lo+i]
-			out[q] = measure(f.t, f.point(q), f.t.Point(int(idx[i*k+k-1])))
+		for i := range c {
+			q := int32(lo + i)
+			row := idx[i*m : (i+1)*m]
+			if kth > 0 {
+				kthDist[q] = measure(f.t, f.point(q), f.t.Point(int(row[kth-1])))
+			}
+			if keep == 0 {
+				continue
+			}
+			out := near[int(q)*keep : int(q+1)*keep]
+			for j, id := range row[:keep] {
+				r := nodeOf[id]
+				if r == q || slices.Contains(out[:j], r) {
+					r = -1
+				}
+				out[j] = r
+			}
+			reach[q] = f.t.SearchDistance(float64(dist[i*m+keep-1]))
 		}
 	}
-	return out, nil
+	return kthDist, near, reach, nil
 }

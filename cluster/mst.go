@@ -35,7 +35,14 @@ func MinimumSpanningTree[T core.Float](t *core.Tree[T], o Options) (edges []Edge
 	if err != nil {
 		return nil, err
 	}
-	ne, err := newBoruvka(f, o, nil, math.Inf(1)).run()
+	keep := min(listLen, len(f.live)-1)
+	_, near, reach, err := f.nearest(keep, 0, keep, nil, o)
+	if err != nil {
+		return nil, err
+	}
+	b := newBoruvka(f, o, nil, math.Inf(1))
+	b.seed(near, reach)
+	ne, err := b.run()
 	if err != nil {
 		return nil, err
 	}

@@ -1,7 +1,9 @@
 package cluster
 
 import (
+	"cmp"
 	"math"
+	"slices"
 
 	"github.com/pcct-dev/pcct/core"
 )
@@ -13,13 +15,11 @@ import (
 // that key. Mutual reachability distances tie often, so that choice among
 // the minimum spanning trees, and the direction of each edge, shape its
 // hierarchy. This file reproduces it without the O(n^2) pairs: every edge
-// Prim's algorithm can take is an edge of some minimum spanning tree, and
-// those are few: the pairs within the larger core distance of the two
-// (their mutual reachability distance is that core distance, never more
-// than the bottleneck between them), and the edges longer than both core
-// distances, which for data in general position are the edges of the
-// spanning tree already found. Prim's algorithm over those candidate
-// edges makes the same choices as over all pairs.
+// Prim's algorithm can take is an edge of some minimum spanning tree (the
+// lightest edge out of the points it has reached), and those are few (see
+// candidates). Prim's algorithm over any set of edges that holds them all
+// makes the same choices as over all pairs: the edge it takes at each step
+// and every edge of equal weight it could have taken are among them.
 
 // refDist returns the distance between two points as scikit-learn's
 // DistanceMetric computes it where the arithmetic is known (Euclidean,
@@ -66,39 +66,95 @@ func (r *reachability[T]) weight(a, b int32) float64 {
 	return max(r.core[a], r.core[b], d)
 }
 
-// candidates lists, for each node, the nodes within alpha times its core
-// distance (their mutual reachability distance is a core distance), and
-// the ends of the spanning tree's edges.
-func (r *reachability[T]) candidates(tree []nodeEdge, o Options) error {
+// candidates lists, for each node, the other nodes it may be joined to in
+// some minimum spanning tree, and the spanning tree's own edges.
+//
+// An edge (u, v) is in some minimum spanning tree exactly when no path
+// joins u and v through lighter edges: when its weight equals the
+// bottleneck between u and v (the largest weight on the spanning tree's
+// path between them). Two kinds of pairs qualify:
+//
+//   - every pair within the larger of its two core distances (every edge
+//     at a point weighs at least its core distance, so the bottleneck is
+//     at least the pair's weight): each node's search within alpha times
+//     its core distance finds them (and, by the margin below, the pairs a
+//     rounding error longer);
+//   - pairs longer than both core distances whose weight ties the
+//     bottleneck between them, which integer data is full of. Such a pair
+//     (q, x) of weight w joins two components of the spanning tree's edges
+//     lighter than w that the edges of weight w join. So, for each weight
+//     w of the spanning tree (weights within a relative margin taken as
+//     one), the components below w that the edges of weight w join into
+//     one are listed, and the nodes of all of them but the largest (with a
+//     core distance below w) search within alpha times w for nodes of the
+//     other components. A node searches this way at most log2(n) times
+//     (its component at most half the joined one's size each time), and a
+//     node joined by its own core distance not at all.
+//
+// Weights are compared with a relative margin, since the spanning tree's
+// weights come from the tree's distances, not scikit-learn's arithmetic: a
+// pair too many is harmless (Prim's algorithm over any superset of the
+// possible edges makes the same choices as over all pairs).
+func (r *reachability[T]) candidates(tree []nodeEdge, minCore []float64, o Options) error {
 	f := r.f
+	const margin = 1e-9
+	grow := func(w float64) float64 { return w*(1+margin) + 1e-300 }
 	per := make([][][2]int32, o.jobs())
 	stacks := make([][]cand, o.jobs())
-	dist := f.t.Dist
+	// Pairs within a core distance.
 	err := forBlocks(f.n, 64, o, func(w, lo, hi int) {
-		stack := stacks[w]
 		for qi := lo; qi < hi; qi++ {
 			q := int32(qi)
-			reach := r.alpha * r.core[q]
-			rad := f.t.SearchDistance(reach)*(1+1e-9) + 1e-300
-			pq := f.point(q)
-			stack = append(stack[:0], cand{0, dist(pq, f.point(0))})
-			for len(stack) > 0 {
-				x := stack[len(stack)-1]
-				stack = stack[:len(stack)-1]
-				if x.k != q && x.d <= rad && r.weight(q, x.k) == max(r.core[q], r.core[x.k]) {
-					per[w] = append(per[w], [2]int32{q, x.k})
+			rad := grow(f.t.SearchDistance(r.alpha * r.core[q]))
+			stacks[w] = f.ball(q, rad, stacks[w], nil, func(x int32, d float64) {
+				if x != q && d <= rad && r.weight(q, x) <= grow(max(r.core[q], r.core[x])) {
+					per[w] = append(per[w], [2]int32{q, x})
 				}
-				if beyond(x.d, f.rad[x.k], rad) {
-					continue
-				}
-				for c := f.kidLo[x.k]; c < f.kidHi[x.k]; c++ {
-					if !beyond(x.d, f.reach[c], rad) {
-						stack = append(stack, cand{c, dist(pq, f.point(c))})
-					}
-				}
+			})
+		}
+	})
+	if err != nil {
+		return err
+	}
+	// Pairs that tie the bottleneck.
+	bn := newBottleneck(f.n, tree)
+	lo, hi := make([]int32, f.n), make([]int32, f.n)
+	for k := f.n - 1; k >= 0; k-- {
+		lo[k], hi[k] = bn.pre[k], bn.pre[k]
+		for c := f.kidLo[k]; c < f.kidHi[k]; c++ {
+			lo[k], hi[k] = min(lo[k], lo[c]), max(hi[k], hi[c])
+		}
+	}
+	tasks := bn.joins(tree, margin)
+	type item struct{ q, task int32 }
+	var items []item
+	for i, t := range tasks {
+		for p := t.part[0]; p <= t.part[1]; p++ {
+			if q := bn.nodeAt[p]; r.core[q] < t.w {
+				items = append(items, item{q, int32(i)})
 			}
 		}
-		stacks[w] = stack
+	}
+	err = forBlocks(len(items), 16, o, func(w, ilo, ihi int) {
+		for _, it := range items[ilo:ihi] {
+			q, t := it.q, tasks[it.task]
+			limit := grow(t.w)
+			rad := grow(f.t.SearchDistance(r.alpha * t.w))
+			// A subtree is skipped when its nodes all lie in q's own
+			// component, or none in the joined one, or its core distances
+			// all exceed the weight.
+			skip := func(c int32) bool {
+				return lo[c] >= t.part[0] && hi[c] <= t.part[1] ||
+					hi[c] < t.group[0] || lo[c] > t.group[1] || minCore[c] > limit
+			}
+			stacks[w] = f.ball(q, rad, stacks[w], skip, func(x int32, d float64) {
+				p := bn.pre[x]
+				if d <= rad && p >= t.group[0] && p <= t.group[1] && (p < t.part[0] || p > t.part[1]) &&
+					r.weight(q, x) <= limit {
+					per[w] = append(per[w], [2]int32{q, x})
+				}
+			})
+		}
 	})
 	if err != nil {
 		return err
@@ -116,7 +172,249 @@ func (r *reachability[T]) candidates(tree []nodeEdge, o Options) error {
 	for _, e := range tree {
 		add(e.a, e.b)
 	}
+	// A pair can be found from both ends, and by both searches.
+	for k, adj := range r.adjOf {
+		slices.Sort(adj)
+		r.adjOf[k] = slices.Compact(adj)
+	}
 	return nil
+}
+
+// ball calls visit(x, d) for the nodes x of the tree's top down search
+// within rad (in the units of Tree.Dist) of node q's point, d being x's
+// distance, and for some nodes a little beyond it; it skips the subtrees
+// of the children c for which skip(c) (if not nil) is true. stack is
+// scratch space, returned for reuse.
+func (f *flatTree[T]) ball(q int32, rad float64, stack []cand, skip func(c int32) bool, visit func(x int32, d float64)) []cand {
+	dist := f.t.Dist
+	pq := f.point(q)
+	stack = append(stack[:0], cand{0, dist(pq, f.point(0))})
+	if skip != nil && skip(0) {
+		return stack[:0]
+	}
+	for len(stack) > 0 {
+		x := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		visit(x.k, x.d)
+		if beyond(x.d, f.rad[x.k], rad) {
+			continue
+		}
+		for c := f.kidLo[x.k]; c < f.kidHi[x.k]; c++ {
+			if !beyond(x.d, f.reach[c], rad) && (skip == nil || !skip(c)) {
+				stack = append(stack, cand{c, dist(pq, f.point(c))})
+			}
+		}
+	}
+	return stack
+}
+
+// join is a group of components that a spanning forest's edges of one
+// weight join into one, seen from one of them: the preorder intervals
+// (of a bottleneck structure) of the component and of the joined group,
+// and the weight.
+type join struct {
+	part, group [2]int32
+	w           float64
+}
+
+// joins lists, for each weight of the forest's edges (weights within a
+// relative margin of the next taken as one, the largest of them), the
+// components below that weight that its edges join, each with the group
+// it joins, leaving out the largest component of each group.
+func (b *bottleneck) joins(edges []nodeEdge, margin float64) []join {
+	order := make([]int32, len(edges))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(i, j int32) int { return cmp.Compare(edges[i].w, edges[j].w) })
+	var out []join
+	var chain []int32
+	type part struct{ lo, hi, glo, ghi int32 }
+	var parts []part
+	for i := 0; i < len(order); {
+		wLo := edges[order[i]].w
+		j := i + 1
+		for j < len(order) && edges[order[j]].w <= edges[order[j-1]].w*(1+margin)+1e-300 {
+			j++
+		}
+		wHi := edges[order[j-1]].w
+		above := math.Nextafter(wHi, math.Inf(1))
+		parts = parts[:0]
+		for _, e := range order[i:j] {
+			for _, v := range [2]int32{edges[e].a, edges[e].b} {
+				chain = b.chain(v, chain)
+				plo, phi := b.component(chain, wLo)
+				glo, ghi := b.component(chain, above)
+				parts = append(parts, part{plo, phi, glo, ghi})
+			}
+		}
+		// Group the parts, largest first in each group.
+		slices.SortFunc(parts, func(x, y part) int {
+			if c := cmp.Compare(x.glo, y.glo); c != 0 {
+				return c
+			}
+			if c := cmp.Compare(y.hi-y.lo, x.hi-x.lo); c != 0 {
+				return c
+			}
+			return cmp.Compare(x.lo, y.lo)
+		})
+		parts = slices.CompactFunc(parts, func(x, y part) bool { return x.lo == y.lo })
+		for k, p := range parts {
+			if k > 0 && parts[k-1].glo == p.glo {
+				out = append(out, join{[2]int32{p.lo, p.hi}, [2]int32{p.glo, p.ghi}, wHi})
+			}
+		}
+		i = j
+	}
+	return out
+}
+
+// bottleneck is a spanning forest's bottleneck structure: for two nodes,
+// the largest weight on the forest's path between them (their minimax
+// distance in its graph), and for a node and a weight, the nodes the
+// forest's edges lighter than the weight join to it. It is a union-find
+// by size over the forest's edges taken lightest first, in which each
+// node remembers the weight at which it stopped being a root, without
+// path compression: every path up has at most log2(n) links, their
+// weights increasing. Its nodes are numbered in preorder (pre), each
+// node's children in the order they were linked to it, so that the nodes
+// joined to a node below a weight are one interval of that order.
+type bottleneck struct {
+	up     []int32
+	at     []float64 // +Inf for a root
+	pre    []int32   // preorder number
+	nodeAt []int32   // the node of each preorder number
+	last   []int32   // the largest preorder number in each node's subtree
+	// kids[kidOff[v]:kidOff[v+1]] are v's children, in the order linked.
+	kidOff []int32
+	kids   []int32
+	kidAt  []float64 // at of each entry of kids
+}
+
+func newBottleneck(n int, edges []nodeEdge) *bottleneck {
+	b := &bottleneck{up: make([]int32, n), at: make([]float64, n)}
+	size := make([]int32, n)
+	for i := range n {
+		b.up[i], b.at[i], size[i] = int32(i), math.Inf(1), 1
+	}
+	root := func(x int32) int32 {
+		for b.up[x] != x {
+			x = b.up[x]
+		}
+		return x
+	}
+	order := make([]int32, len(edges))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(i, j int32) int { return cmp.Compare(edges[i].w, edges[j].w) })
+	linked := make([]int32, 0, n) // children in the order linked
+	for _, i := range order {
+		e := edges[i]
+		x, y := root(e.a), root(e.b)
+		if x == y {
+			continue
+		}
+		if size[x] < size[y] {
+			x, y = y, x
+		}
+		b.up[y], b.at[y] = x, e.w
+		size[x] += size[y]
+		linked = append(linked, y)
+	}
+	// Children lists in link order, then preorder numbers.
+	b.kidOff = make([]int32, n+1)
+	for _, y := range linked {
+		b.kidOff[b.up[y]+1]++
+	}
+	for v := range n {
+		b.kidOff[v+1] += b.kidOff[v]
+	}
+	b.kids = make([]int32, len(linked))
+	fill := slices.Clone(b.kidOff[:n])
+	for _, y := range linked {
+		p := b.up[y]
+		b.kids[fill[p]] = y
+		fill[p]++
+	}
+	b.kidAt = make([]float64, len(b.kids))
+	for i, y := range b.kids {
+		b.kidAt[i] = b.at[y]
+	}
+	b.pre = make([]int32, n)
+	b.last = make([]int32, n)
+	b.nodeAt = make([]int32, n)
+	next := int32(0)
+	var stack []int32
+	for v := range int32(n) {
+		if b.up[v] != v {
+			continue
+		}
+		stack = append(stack[:0], v)
+		for len(stack) > 0 {
+			x := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			b.pre[x] = next
+			b.nodeAt[next] = x
+			next++
+			ks := b.kids[b.kidOff[x]:b.kidOff[x+1]]
+			for i := len(ks) - 1; i >= 0; i-- {
+				stack = append(stack, ks[i])
+			}
+		}
+	}
+	for v := range int32(n) {
+		b.last[v] = b.pre[v] + size[v] - 1
+	}
+	return b
+}
+
+// query returns the bottleneck between nodes x and y: it climbs from
+// whichever of the two stopped being a root first until they meet.
+func (b *bottleneck) query(x, y int32) float64 {
+	var w float64
+	for x != y {
+		if b.at[x] <= b.at[y] {
+			if math.IsInf(b.at[x], 1) {
+				return math.Inf(1) // two roots: not joined
+			}
+			w, x = max(w, b.at[x]), b.up[x]
+		} else {
+			w, y = max(w, b.at[y]), b.up[y]
+		}
+	}
+	return w
+}
+
+// chain returns node q and its ancestors, appended to buf[:0].
+func (b *bottleneck) chain(q int32, buf []int32) []int32 {
+	buf = append(buf[:0], q)
+	for b.up[q] != q {
+		q = b.up[q]
+		buf = append(buf, q)
+	}
+	return buf
+}
+
+// component returns the interval [lo, hi] of preorder numbers of the
+// nodes that the forest's edges lighter than w join to a node, given the
+// node's chain.
+func (b *bottleneck) component(chain []int32, w float64) (lo, hi int32) {
+	q := chain[len(chain)-1]
+	for _, v := range chain {
+		if !(b.at[v] < w) {
+			q = v
+			break
+		}
+	}
+	// q's children linked below w come first; the last one's subtree
+	// ends the interval.
+	o, e := int(b.kidOff[q]), int(b.kidOff[q+1])
+	j, _ := slices.BinarySearch(b.kidAt[o:e], w)
+	if j == 0 {
+		return b.pre[q], b.pre[q]
+	}
+	return b.pre[q], b.last[b.kids[o+j-1]]
 }
 
 // prim runs Prim's algorithm over the candidate edges, at the level of

@@ -318,16 +318,39 @@ def test_hdbscan_real_datasets(name, dataset_cache):
                        skc.HDBSCAN(copy=True, **settings).fit(X))
 
 
-def test_hdbscan_integer_data_heights():
-    # Integer data (letter) ties distances exactly: scikit-learn's Prim's
-    # algorithm may then take an equally short edge that pcct does not
-    # enumerate, and the labels of the affected points may differ. The
-    # hierarchy's heights are those of every minimum spanning tree.
-    X = _data("grid", 600, 4, 9)
-    ours = HDBSCAN(min_cluster_size=8).fit(X)
-    ref = skc.HDBSCAN(min_cluster_size=8, copy=True).fit(X)
-    np.testing.assert_array_equal(np.sort(ours.single_linkage_tree_[:, 2]),
-                                  np.sort(ref._single_linkage_tree_["value"]))
+def test_hdbscan_letter_identical(dataset_cache):
+    # letter's features are small integers: distances and core distances
+    # tie everywhere, and scikit-learn's Prim's algorithm takes one of
+    # several equally light edges by its own rules. pcct replays those rules
+    # over every edge that can be in a minimum spanning tree, so labels,
+    # probabilities and the single-linkage tree are identical.
+    X = load_dataset("letter", dataset_cache)
+    X = X[np.random.default_rng(15).choice(len(X), 5000, replace=False)]
+    for settings in ({}, {"min_cluster_size": 10, "min_samples": 3}):
+        ours = HDBSCAN(n_jobs=2, **settings).fit(X)
+        ref = skc.HDBSCAN(copy=True, **settings).fit(X)
+        _check_hdbscan(ours, ref)
+        assert ref.labels_.max() >= 1
+
+
+@pytest.mark.parametrize("n,d,side,settings", [
+    (600, 4, 5, {"min_cluster_size": 8}),
+    (1500, 2, 30, {"min_cluster_size": 5}),
+    (1500, 3, 8, {"min_cluster_size": 10, "min_samples": 3}),
+    (1000, 6, 4, {"min_cluster_size": 5, "alpha": 0.5}),
+    (800, 3, 12, {"min_cluster_size": 6, "cluster_selection_method": "leaf"}),
+])
+def test_hdbscan_integer_grid_identical(n, d, side, settings):
+    # Integer grids: equal distances and duplicates everywhere, so that
+    # many spanning trees are minimal; pcct takes scikit-learn's.
+    X = np.random.default_rng(n + d).integers(0, side, size=(n, d)).astype(float)
+    ours = HDBSCAN(n_jobs=2, **settings).fit(X)
+    ref = skc.HDBSCAN(copy=True, **settings).fit(X)
+    _check_hdbscan(ours, ref)
+    tree = ref._single_linkage_tree_
+    np.testing.assert_array_equal(ours.single_linkage_tree_,
+                                  np.column_stack([tree["left_node"], tree["right_node"],
+                                                   tree["value"], tree["cluster_size"]]))
 
 
 def test_hdbscan_non_finite_rows_and_dbscan_clustering():

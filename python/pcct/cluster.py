@@ -403,10 +403,12 @@ class DBSCAN(ClusterMixin, BaseEstimator):
 
     Notes
     -----
-    The core test counts each point's neighbours with the tree's radius
-    queries; on dense data (many points within ``eps``) that work, like
-    scikit-learn's, grows with the number of neighbours, but its memory
-    does not.
+    No neighbourhood is listed: a point is proved a core point without
+    counting when a subtree of the tree no wider than ``eps`` holds
+    ``min_samples`` points, and otherwise by a count that adds whole
+    subtrees lying within ``eps`` and stops at ``min_samples`` (when no
+    weight is negative), so dense data costs little more than sparse, and
+    memory stays a few numbers per point.
 
     Examples
     --------
@@ -597,15 +599,15 @@ class HDBSCAN(ClusterMixin, BaseEstimator):
     Notes
     -----
     Mutual reachability distances often tie (a point's core distance
-    bounds all its short edges), so several spanning trees can be minimal.
-    scikit-learn takes the one Prim's algorithm finds from the first point
-    and sorts its edges with numpy's default sort, which does not keep the
-    order of equal values; pcct orients and orders the edges of its tree
-    the way Prim's algorithm from the first point meets them, with a
-    stable sort. Where that choice matters to the condensed tree (points
-    whose core distance equals the height at which two clusters split),
-    the two can differ on those few points; everywhere else labels and
-    probabilities are identical. ``store_centers`` is not supported.
+    bounds all its short edges, and integer data ties distances too), so
+    several spanning trees can be minimal. scikit-learn takes the one
+    Prim's algorithm finds from the first point and sorts its edges with
+    numpy's default sort, which does not keep the order of equal values.
+    pcct replays Prim's choices over every edge that can be in a minimum
+    spanning tree (found from the exact tree of its Boruvka search) and
+    sorts them with the same sort, so labels, probabilities and the
+    single-linkage tree are identical to scikit-learn's, on tied data as
+    well. ``store_centers`` is not supported.
 
     Examples
     --------
