@@ -3,6 +3,7 @@ package core
 import (
 	"math"
 	"slices"
+	"unsafe"
 )
 
 // A flatTree is a read-only copy of one tree version laid out for answering
@@ -213,6 +214,15 @@ func boxBeyond[T Float](q []T, b []T, limit float64) bool {
 		}
 	}
 	return false
+}
+
+// bytes returns the memory the layout refers to.
+func (f *flatTree[T]) bytes() int64 {
+	var zero T
+	return int64(cap(f.pts)+cap(f.box))*int64(unsafe.Sizeof(zero)) +
+		int64(cap(f.reach))*8 +
+		int64(cap(f.info))*int64(unsafe.Sizeof(flatNode{})) +
+		int64(cap(f.ids)+cap(f.pos))*4
 }
 
 // sortByReach sorts storage slots by their nodes' reach, descending, ties
