@@ -281,9 +281,11 @@ func (f *flatTree[T]) inBucket(i int32) bool {
 // A good bound early saves most of the work, so the search starts near q
 // when it can: at home, q's own node when q is a fitted point, or else the
 // nearest to q of the positions near (the previous query's answer, when the
-// queries come in an order that keeps neighbours together). The subtree of
-// an ancestor of home holding at least seed points (and not inside a
-// bucket) is searched first; the search from the root then skips it.
+// queries come in an order that keeps neighbours together), whose farthest
+// also bounds the answer from the start when they hold k points. The
+// subtree of an ancestor of home holding at least seed points (and not
+// inside a bucket) is searched first; the search from the root then skips
+// it.
 func (f *flatTree[T]) knn(s *scratch, q []T, k int, home, seed int32, near []int32, shrink float64) {
 	h := &s.heap
 	h.reset(k)
@@ -291,12 +293,27 @@ func (f *flatTree[T]) knn(s *scratch, q []T, k int, home, seed int32, near []int
 	b := bound{worst: inf, ub: inf, shrink: shrink, sq: inf, usq: inf}
 	if home < 0 && len(near) > 0 {
 		bd := inf
+		w, held := 0.0, 0
 		for _, i := range near {
-			if d := f.distAt(q, i); d < bd {
+			d := f.distAt(q, i)
+			if d < bd {
 				home, bd = i, d
+			}
+			w = max(w, d)
+			for _, id := range f.ids[f.info[i].ids:f.info[i+1].ids] {
+				if id != s.exclude {
+					held++
+				}
 			}
 		}
 		s.evals += int64(len(near))
+		if held >= k && shrink == 1 {
+			// They hold k points (s.exclude aside): the farthest
+			// bounds the answer's k-th distance from the start. (An
+			// approximate search prunes below its bound, where it might
+			// miss them and come back with fewer than k.)
+			b.set(w)
+		}
 	}
 	skip := int32(-1)
 	if home >= 0 {
@@ -306,7 +323,9 @@ func (f *flatTree[T]) knn(s *scratch, q []T, k int, home, seed int32, near []int
 		}
 		da := f.distAt(q, a)
 		s.evals++
-		f.offerAt(s, a, da, &b)
+		if da <= b.worst {
+			f.offerAt(s, a, da, &b)
+		}
 		s.stack = f.descend(s, q, append(s.stack[:0], cand{node: a, d: da}), -1, &b)
 		if a == 0 {
 			return
@@ -315,7 +334,9 @@ func (f *flatTree[T]) knn(s *scratch, q []T, k int, home, seed int32, near []int
 	}
 	d0 := f.distAt(q, 0)
 	s.evals++
-	f.offerAt(s, 0, d0, &b)
+	if d0 <= b.worst {
+		f.offerAt(s, 0, d0, &b)
+	}
 	s.stack = f.descend(s, q, append(s.stack[:0], cand{node: 0, d: d0}), skip, &b)
 }
 
