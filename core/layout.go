@@ -193,6 +193,12 @@ func extendBoxT[T Float](lo, hi, plo, phi []T) {
 	}
 }
 
+// gap returns the distance from v to the interval [lo, hi] (lo <= hi),
+// 0 inside it.
+func gap(v, lo, hi float64) float64 {
+	return max(lo-v, 0) + max(v-hi, 0)
+}
+
 // boxBeyond reports whether the squared Euclidean distance from q to the
 // box b (lowest coordinates, then highest) exceeds limit. It stops adding
 // as soon as the partial sum does.
@@ -383,8 +389,13 @@ func (f *flatTree[T]) descend(s *scratch, q []T, stack []cand, skip int32, b *bo
 	info, reach, pts, box := f.info, f.reach, f.pts, f.box
 	dim := f.dim
 	fast := 0 // 2 or 3: Euclidean distances in that dimension, written out
+	var q0, q1, q2 float64
 	if f.euclid && (dim == 2 || dim == 3) {
 		fast = dim
+		q0, q1 = float64(q[0]), float64(q[1])
+		if dim == 3 {
+			q2 = float64(q[2])
+		}
 	}
 	evals := int64(0)
 	for len(stack) > 0 {
@@ -409,9 +420,26 @@ func (f *flatTree[T]) descend(s *scratch, q []T, stack []cand, skip int32, b *bo
 				continue
 			}
 			if ci.box >= 0 {
+				// The node and its descendants may all lie beyond ub.
 				o := int(ci.box) * 2 * dim
-				if boxBeyond(q, box[o:o+2*dim], b.usq) {
-					continue // the node and its descendants: all beyond ub
+				var beyond bool
+				switch fast {
+				case 3:
+					bx := box[o : o+6 : o+6]
+					s0 := gap(q0, float64(bx[0]), float64(bx[3]))
+					s1 := gap(q1, float64(bx[1]), float64(bx[4]))
+					s2 := gap(q2, float64(bx[2]), float64(bx[5]))
+					beyond = s0*s0+s1*s1+s2*s2 > b.usq
+				case 2:
+					bx := box[o : o+4 : o+4]
+					s0 := gap(q0, float64(bx[0]), float64(bx[2]))
+					s1 := gap(q1, float64(bx[1]), float64(bx[3]))
+					beyond = s0*s0+s1*s1 > b.usq
+				default:
+					beyond = boxBeyond(q, box[o:o+2*dim], b.usq)
+				}
+				if beyond {
+					continue
 				}
 			}
 			// The distance, by the tree's kernel: written out for the
@@ -423,7 +451,7 @@ func (f *flatTree[T]) descend(s *scratch, q []T, stack []cand, skip int32, b *bo
 			case 3:
 				o := 3 * int(c)
 				p := pts[o : o+3 : o+3]
-				d0, d1, d2 := float64(q[0])-float64(p[0]), float64(q[1])-float64(p[1]), float64(q[2])-float64(p[2])
+				d0, d1, d2 := q0-float64(p[0]), q1-float64(p[1]), q2-float64(p[2])
 				s2 := d0*d0 + d1*d1 + d2*d2
 				dc = math.Sqrt(s2)
 				if !(s2 >= 0x1p-900 && s2 <= 0x1p900) {
@@ -432,7 +460,7 @@ func (f *flatTree[T]) descend(s *scratch, q []T, stack []cand, skip int32, b *bo
 			case 2:
 				o := 2 * int(c)
 				p := pts[o : o+2 : o+2]
-				d0, d1 := float64(q[0])-float64(p[0]), float64(q[1])-float64(p[1])
+				d0, d1 := q0-float64(p[0]), q1-float64(p[1])
 				s2 := d0*d0 + d1*d1
 				dc = math.Sqrt(s2)
 				if !(s2 >= 0x1p-900 && s2 <= 0x1p900) {
