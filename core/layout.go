@@ -104,9 +104,13 @@ func (t *Tree[T]) flatten() *flatTree[T] {
 		i := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
 		kids := t.node(slot[i]).kids
-		block := slot[next : next+int32(len(kids))]
+		end := next + int32(len(kids))
+		block, reach := slot[next:end], f.reach[next:end]
 		copy(block, kids)
-		t.sortByReach(block)
+		for j, u := range block {
+			reach[j] = t.node(u).reach
+		}
+		sortByReach(block, reach)
 		f.info[i].kids, f.info[i].kidEnd = next, next+int32(len(kids))
 		for j := range block {
 			f.info[next+int32(j)].parent = i
@@ -117,12 +121,12 @@ func (t *Tree[T]) flatten() *flatTree[T] {
 		next += int32(len(kids))
 	}
 	f.info[0].parent = -1
+	f.reach[0] = t.node(t.root).reach
 	for i, u := range slot {
 		nd := t.node(u)
 		fi := &f.info[i]
 		f.pos[u] = int32(i)
 		copy(f.pts[i*dim:], t.point(u))
-		f.reach[i] = nd.reach
 		fi.rad, fi.ids, fi.desc = nd.rad, int32(len(f.ids)), fi.kidEnd
 		f.ids = append(f.ids, nd.ids...)
 	}
@@ -231,32 +235,39 @@ func (f *flatTree[T]) bytes() int64 {
 		int64(cap(f.ids)+cap(f.pos))*4
 }
 
-// sortByReach sorts storage slots by their nodes' reach, descending, ties
-// by slot.
-func (t *Tree[T]) sortByReach(u []int32) {
-	before := func(a, b int32) bool {
-		ra, rb := t.node(a).reach, t.node(b).reach
+// sortByReach sorts a child block, its storage slots u and their reaches
+// r, by reach descending, ties by slot.
+func sortByReach(u []int32, r []float64) {
+	before := func(ra float64, a int32, rb float64, b int32) bool {
 		return ra > rb || (ra == rb && a < b)
 	}
 	if len(u) > 16 {
-		slices.SortFunc(u, func(a, b int32) int {
-			if before(a, b) {
+		perm := make([]int, len(u))
+		for i := range perm {
+			perm[i] = i
+		}
+		slices.SortFunc(perm, func(i, j int) int {
+			switch {
+			case before(r[i], u[i], r[j], u[j]):
 				return -1
-			}
-			if before(b, a) {
+			case before(r[j], u[j], r[i], u[i]):
 				return 1
 			}
 			return 0
 		})
+		us, rs := slices.Clone(u), slices.Clone(r)
+		for i, p := range perm {
+			u[i], r[i] = us[p], rs[p]
+		}
 		return
 	}
 	for i := 1; i < len(u); i++ {
-		x := u[i]
+		x, rx := u[i], r[i]
 		j := i
-		for ; j > 0 && before(x, u[j-1]); j-- {
-			u[j] = u[j-1]
+		for ; j > 0 && before(rx, x, r[j-1], u[j-1]); j-- {
+			u[j], r[j] = u[j-1], r[j-1]
 		}
-		u[j] = x
+		u[j], r[j] = x, rx
 	}
 }
 
