@@ -20,14 +20,23 @@ import (
 //     separate arrays indexed by position.
 //
 // A node with at most bucket descendants is a bucket: once the search
-// decides to open it (its own distance and radius allow), it measures all of
-// its descendants in one tight loop over their contiguous coordinates,
-// without looking at their reaches or stacking any of them. That measures
-// more points than the branch and bound would, at a fraction of the cost
-// each. In the Euclidean metric the loop first compares squared distances
-// against the squared bound (with a margin for rounding) and takes the
-// square root, with the tree's own kernel, only for the few points that
-// pass.
+// decides to open it (its own distance, radius and box allow), it measures
+// all of its descendants in one tight loop over their contiguous
+// coordinates, without looking at their reaches or stacking any of them.
+// That measures more points than the branch and bound would, at a fraction
+// of the cost each. In the Euclidean metric the loop first compares squared
+// distances against the squared bound (with a margin for rounding) and
+// takes the square root, with the tree's own kernel, only for the few
+// points that pass. In up to boxDims Euclidean dimensions, each subtree the
+// search tests on its own also carries its bounding box.
+//
+// Measured on bunny and zipcodes (k = 10, every point queried and held-out
+// rows, one thread): buckets of 32 to 128 descendants took about the same
+// time, smaller ones more (12: 10% to 25% more); the boxes cut the distance
+// evaluations of the branch and bound outside the buckets by two thirds
+// (45 to 15 a query on bunny). Boxes in 10 and 16 dimensions halved the
+// evaluations on magic, pendigits and letter but doubled the time (a box
+// costs twice a distance there and rarely settles a subtree).
 //
 // It is made for one batch, in O(nodes) time and memory, and shares
 // nothing with the tree, so it sees exactly the version it was made from.
@@ -71,7 +80,7 @@ const (
 
 // boxDims is the largest dimension in which a Euclidean flatTree keeps
 // bounding boxes: a box tests a subtree before its root is measured and
-// bounds it far more tightly than a ball in few dimensions.
+// bounds it far more tightly than a ball in few dimensions (see flatTree).
 const boxDims = 4
 
 // flatten returns t laid out for searching. t must not be empty.
