@@ -40,19 +40,26 @@ func layoutTrees(t *testing.T, rng *rand.Rand) map[string]*Tree[float64] {
 	add("clustered/d=3", gen(n, 3, func() float64 { return float64(rng.IntN(5)) + 0.01*rng.NormFloat64() }), 3)
 	add("grid/d=2", gen(n, 2, func() float64 { return float64(rng.IntN(12)) }), 2)
 	tr := add("updated/d=3", gen(n, 3, rng.Float64), 3)
-	tr, _, err := tr.Insert(gen(n/3, 3, rng.Float64), UpdateOptions{Jobs: 2})
+	trees["updated/d=3"] = insertDelete(t, tr, gen(n/3, 3, rng.Float64), n/5, rng)
+	return trees
+}
+
+// insertDelete returns a version of tr with the points add inserted, then
+// del caller indices chosen at random deleted.
+func insertDelete[T Float](t *testing.T, tr *Tree[T], add []T, del int, rng *rand.Rand) *Tree[T] {
+	t.Helper()
+	tr, _, err := tr.Insert(add, UpdateOptions{Jobs: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var del []int64
-	for _, i := range rng.Perm(tr.IDs())[:n/5] {
-		del = append(del, int64(i))
+	var ids []int64
+	for _, i := range rng.Perm(tr.IDs())[:del] {
+		ids = append(ids, int64(i))
 	}
-	if tr, err = tr.Delete(del, UpdateOptions{Jobs: 2}); err != nil {
+	if tr, err = tr.Delete(ids, UpdateOptions{Jobs: 2}); err != nil {
 		t.Fatal(err)
 	}
-	trees["updated/d=3"] = tr
-	return trees
+	return tr
 }
 
 // TestFlatTreeLayout checks the layout a flatTree gives a tree: every node
@@ -321,17 +328,7 @@ func testFlatTreeAgainstBrute[T Float](t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				tr, _, err := old.Insert(gen(n/4, ds.dim, ds.f), UpdateOptions{Jobs: 2})
-				if err != nil {
-					t.Fatal(err)
-				}
-				var del []int64
-				for _, i := range rng.Perm(tr.IDs())[:n/5] {
-					del = append(del, int64(i))
-				}
-				if tr, err = tr.Delete(del, UpdateOptions{Jobs: 2}); err != nil {
-					t.Fatal(err)
-				}
+				tr := insertDelete(t, old, gen(n/4, ds.dim, ds.f), n/5, rng)
 				queries := gen(nq, ds.dim, ds.f)
 				for _, v := range []struct {
 					name string
