@@ -72,6 +72,9 @@ type flatNode struct {
 // pays where a distance is cheap next to the bookkeeping of the branch and
 // bound; a metric of the caller's (a Go or Python function) may cost more
 // than all of that, so its search measures no more points than it must.
+// (Manhattan and Chebyshev on bunny, k = 10, one thread: buckets of 8 were
+// 2% to 5% faster than none on all points and as fast on held-out rows,
+// within the noise; 32 measured 50% more points and gained nothing.)
 const (
 	euclidBucket = 32 // Euclidean and cosine: written-out kernels
 	kernelBucket = 8  // the other built-in metrics
