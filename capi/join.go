@@ -203,13 +203,14 @@ func fillDists[T core.Float](p *core.PairList, dist unsafe.Pointer) error {
 // neighbour get +Inf and -1, so k may exceed the number of points. The
 // queries are n points of dimension d at q; or, when q is NULL, the tree's
 // own points with the caller indices at ids, or first..first+n-1 when ids
-// is NULL too, each left out of its own answer. They run on the CPU.
-// control, which may be NULL, is the call's pair of control words.
+// is NULL too, each left out of its own answer. eps > 0 makes the search
+// approximate as cKDTree's (core.Tree.KNearestBoundBatch). They run on the
+// CPU. control, which may be NULL, is the call's pair of control words.
 //
 //export pcct_kneighbors_bound
-func pcct_kneighbors_bound(h C.uintptr_t, q unsafe.Pointer, ids *C.int64_t, first, n, d, k C.int64_t, bound C.double, jobs C.int32_t, control *C.int64_t, dist unsafe.Pointer, ind *C.int64_t) C.int64_t {
+func pcct_kneighbors_bound(h C.uintptr_t, q unsafe.Pointer, ids *C.int64_t, first, n, d, k C.int64_t, bound, eps C.double, jobs C.int32_t, control *C.int64_t, dist unsafe.Pointer, ind *C.int64_t) C.int64_t {
 	return guard(func() error {
-		src := source{q: q, ids: ids, first: int64(first), n: int64(n), d: int64(d), jobs: jobs, control: control}
+		src := source{q: q, ids: ids, first: int64(first), n: int64(n), d: int64(d), eps: float64(eps), jobs: jobs, control: control}
 		return withTree(h, func(t *tree) error {
 			if err := needTree(t, "a search below a distance bound"); err != nil {
 				return err

@@ -13,6 +13,13 @@ import (
 // +Inf and index -1 in the remaining slots, so k may exceed the number of
 // points. The depth-first search prunes with bound from its first step.
 // dist and idx must have room for k values per query.
+//
+// b.Eps > 0 makes the search approximate as in KNearestBatch and as
+// scipy's cKDTree takes eps with distance_upper_bound: subtrees are pruned
+// against the bound and the k-th distance so far divided by 1+Eps, so the
+// j-th neighbour returned is at most 1+Eps times as far as the true j-th
+// one, and a slot may stay empty when the true neighbour lies within a
+// factor 1+Eps of the bound. Every search strategy runs depth first here.
 func (t *Tree[T]) KNearestBoundBatch(b Batch[T], k int, bound float64, dist []T, idx []int64) error {
 	nq, err := b.count(t)
 	if err != nil {
@@ -21,6 +28,10 @@ func (t *Tree[T]) KNearestBoundBatch(b Batch[T], k int, bound float64, dist []T,
 	if k < 1 {
 		return fmt.Errorf("core: k must be >= 1, got %d", k)
 	}
+	if !(b.Eps >= 0) {
+		return fmt.Errorf("core: eps must be >= 0, got %v", b.Eps)
+	}
+	shrink := 1 / (1 + b.Eps)
 	if math.IsNaN(bound) {
 		return fmt.Errorf("core: the distance bound is NaN")
 	}
@@ -43,7 +54,7 @@ func (t *Tree[T]) KNearestBoundBatch(b Batch[T], k int, bound float64, dist []T,
 		o := i * k
 		n := 0
 		if kk > 0 && sb > 0 && t.root >= 0 {
-			t.knnBelow(s, q, kk, sb)
+			t.knnBelow(s, q, kk, sb, shrink)
 			n = len(s.heap.e)
 			ds := slices.Grow(s.rd[:0], n)[:n]
 			ids := slices.Grow(s.rid[:0], n)[:n]
@@ -71,8 +82,9 @@ func (t *Tree[T]) KNearestBoundBatch(b Batch[T], k int, bound float64, dist []T,
 // where there are fewer: the heap starts full of placeholders, which
 // every point nearer than sb displaces (ties order by caller index, and
 // -1 before every index, so a point at sb itself does not), and the
-// depth-first search prunes against its worst entry, sb, from the start.
-func (t *Tree[T]) knnBelow(s *scratch, q []T, k int, sb float64) {
+// depth-first search prunes against its worst entry, sb, times shrink
+// (1/(1+eps); 1 for an exact search) from the start.
+func (t *Tree[T]) knnBelow(s *scratch, q []T, k int, sb, shrink float64) {
 	h := &s.heap
 	h.reset(k)
 	for range k {
@@ -81,5 +93,5 @@ func (t *Tree[T]) knnBelow(s *scratch, q []T, k int, sb float64) {
 	d0 := t.dist(q, t.point(t.root))
 	s.evals++
 	t.offerNode(s, t.root, d0)
-	s.stack = t.descend(s, q, append(s.stack[:0], cand{node: t.root, d: d0}), sb, 1)
+	s.stack = t.descend(s, q, append(s.stack[:0], cand{node: t.root, d: d0}), sb, shrink)
 }

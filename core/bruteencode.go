@@ -2,7 +2,6 @@ package core
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"hash/crc32"
 	"math"
@@ -71,7 +70,18 @@ func (f *BruteForce[T]) Encode() []byte {
 // not an encoded BruteForce, is truncated or damaged (checksum), has another
 // dtype, or is inconsistent (indices out of order or range, a non-finite
 // coordinate).
-func DecodeBruteForce[T Float](data []byte) (f *BruteForce[T], err error) {
+func DecodeBruteForce[T Float](data []byte) (*BruteForce[T], error) {
+	return decodeBrute[T](data, nil)
+}
+
+// DecodeBruteForceWith is DecodeBruteForce for an index built with a
+// Custom metric: m is that metric again (NewCustom), which the encoding
+// cannot hold.
+func DecodeBruteForceWith[T Float](data []byte, m Metric) (*BruteForce[T], error) {
+	return decodeBrute[T](data, &m)
+}
+
+func decodeBrute[T Float](data []byte, custom *Metric) (f *BruteForce[T], err error) {
 	defer catch(&err)
 	r, version, err := openEncoding(data, bruteMagic, "brute-force index")
 	if err != nil {
@@ -91,8 +101,11 @@ func DecodeBruteForce[T Float](data []byte) (f *BruteForce[T], err error) {
 	if r.err != nil {
 		return nil, r.err
 	}
-	if m.Kind == Custom {
-		return nil, errors.New("core: decode: the index was built with a custom metric, which its encoding cannot hold")
+	if m, err = decodingMetric(m, custom, "index", "DecodeBruteForce"); err != nil {
+		return nil, err
+	}
+	if err := checkCustom[T](m); err != nil {
+		return nil, fmt.Errorf("core: decode: %w", err)
 	}
 	if dim < 1 {
 		return nil, fmt.Errorf("core: decode: dimension %d", dim)

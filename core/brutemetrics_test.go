@@ -9,10 +9,10 @@ import (
 
 // TestBruteForceMetrics checks that a BruteForce answers as a Tree does,
 // bit for bit, under the metrics of extkernels.go, a custom metric and the
-// screened Euclidean and cosine metrics: k
-// nearest, radius queries with per-query radii (sorted and by ascending
-// index), their counts; and that its encoding keeps a metric's
-// parameters, while one of a custom metric is refused on decoding.
+// screened Euclidean and cosine metrics: k nearest, radius queries with
+// per-query radii (sorted and by ascending index), their counts; and that
+// its encoding keeps a metric's parameters, and one of a custom metric
+// decodes with DecodeBruteForceWith and that metric only.
 func TestBruteForceMetrics(t *testing.T) {
 	rng := rand.New(rand.NewPCG(41, 42))
 	cases := extCases(rng)
@@ -42,13 +42,19 @@ func TestBruteForceMetrics(t *testing.T) {
 			}
 			sameAnswers(t, tr, bf, queries, rng)
 			enc := bf.Encode()
+			decode := DecodeBruteForce[float64]
 			if c.metric.Kind == Custom {
-				if _, err := DecodeBruteForce[float64](enc); err == nil || !strings.Contains(err.Error(), "custom metric") {
-					t.Fatalf("a custom metric's index decoded: err %v", err)
+				if _, err := DecodeBruteForce[float64](enc); err == nil || !strings.Contains(err.Error(), "DecodeBruteForceWith") {
+					t.Fatalf("a custom metric's index decoded without its metric: err %v", err)
 				}
-				return
+				if _, err := DecodeBruteForceWith[float64](enc, NewCustom[float32]("l1", DistancerFunc[float32](func(a, b []float32) float64 { return 0 }))); err == nil || !strings.Contains(err.Error(), "float64") {
+					t.Fatalf("an index decoded with a metric of the other dtype: err %v", err)
+				}
+				decode = func(b []byte) (*BruteForce[float64], error) { return DecodeBruteForceWith[float64](b, c.metric) }
+			} else if _, err := DecodeBruteForceWith[float64](enc, NewCustom[float64]("l1", &l1{})); err == nil || !strings.Contains(err.Error(), "not a custom one") {
+				t.Fatalf("an index of metric %v decoded with a custom one: err %v", c.metric, err)
 			}
-			back, err := DecodeBruteForce[float64](enc)
+			back, err := decode(enc)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -44,7 +44,7 @@ func ExampleNode() {
 	}
 	walk(root, 0)
 	// Output:
-	// level 3 point [5] ids [3] weight 4
-	//   level 2 point [0] ids [0] weight 3
-	//     level -1 point [1] ids [1 2] weight 2
+	// level 2 point [5] ids [3] weight 4
+	//   level 1 point [1] ids [1 2] weight 3
+	//     level -1 point [0] ids [0] weight 1
 }

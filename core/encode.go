@@ -128,13 +128,11 @@ func decode[T Float](data []byte, custom *Metric) (t *Tree[T], err error) {
 	if r.err != nil {
 		return nil, r.err
 	}
-	switch {
-	case m.Kind == Custom && (custom == nil || custom.Kind != Custom):
-		return nil, errors.New("core: decode: the tree was built with a custom metric: decode it with DecodeWith and that metric")
-	case m.Kind == Custom:
-		m = *custom
-	case custom != nil:
-		return nil, fmt.Errorf("core: decode: the tree's metric is %v, not a custom one: decode it with Decode", m)
+	if m, err = decodingMetric(m, custom, "tree", "Decode"); err != nil {
+		return nil, err
+	}
+	if err := checkCustom[T](m); err != nil {
+		return nil, fmt.Errorf("core: decode: %w", err)
 	}
 	if dim < 1 {
 		return nil, fmt.Errorf("core: decode: dimension %d", dim)
@@ -333,4 +331,21 @@ func readFloat[T Float](r *reader) T {
 		return T(math.Float32frombits(r.u32()))
 	}
 	return T(r.f64())
+}
+
+// decodingMetric returns the metric an encoding of a what (tree or index)
+// is read with: m, the one it names, or custom, the caller's, when m is
+// Custom (whose Distancer no encoding holds). decode names the call for
+// encodings without a custom metric; decode+"With" is the call for those
+// with one.
+func decodingMetric(m Metric, custom *Metric, what, decode string) (Metric, error) {
+	switch {
+	case m.Kind == Custom && (custom == nil || custom.Kind != Custom):
+		return m, fmt.Errorf("core: decode: the %s was built with a custom metric: decode it with %sWith and that metric", what, decode)
+	case m.Kind == Custom:
+		return *custom, nil
+	case custom != nil:
+		return m, fmt.Errorf("core: decode: the %s's metric is %v, not a custom one: decode it with %s", what, m, decode)
+	}
+	return m, nil
 }

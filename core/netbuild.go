@@ -1212,7 +1212,7 @@ func (b *netBuilder[T]) assemble(t *Tree[T]) *Tree[T] {
 	s := t.s
 	s.newIDs(int32(n))
 	s.holdAll()
-	s.grow(int32(nodes))
+	s.grow(int32(nodes), b.jobs)
 	kidOff := make([]int32, nodes+1)
 	idOff := make([]int32, nodes+1)
 	for q, k := range order {

@@ -279,7 +279,9 @@ func (brokenEngine) Load64([]float64, int, Metric) (EngineSet[float64], error) {
 // TestBuildEngineError checks that an engine's failure is Build's error.
 func TestBuildEngineError(t *testing.T) {
 	data := gaussianRows(rand.New(rand.NewPCG(1, 1)), 2000, 2)
-	_, err := Build(data, 2, Options{Engine: brokenEngine{}, engineMin: 100})
+	// In two dimensions Build would make the tree on grids, which need
+	// no engine: the level-synchronous construction is asked for.
+	_, err := Build(data, 2, Options{Engine: brokenEngine{}, engineMin: 100, netOnly: true})
 	if err == nil || !strings.Contains(err.Error(), "no device") {
 		t.Fatalf("Build with a failing engine returned %v, want its error", err)
 	}
@@ -300,7 +302,7 @@ func TestBuildListCap(t *testing.T) {
 	} {
 		for _, capEntries := range []int{1, 200, 5000} {
 			batched := -1
-			opts := Options{Seed: 2, Jobs: 2, listCap: capEntries, batched: &batched}
+			opts := Options{Seed: 2, Jobs: 2, listCap: capEntries, batched: &batched, netOnly: true}
 			capped, err := Build(c.data, c.dim, opts)
 			if err != nil {
 				t.Fatal(err)

@@ -10,8 +10,8 @@ import (
 type Options struct {
 	// Metric is the distance function; the zero value is Euclidean.
 	Metric Metric
-	// Seed fixes the random insertion order, so the same data and seed give
-	// the same tree.
+	// Seed fixes the random insertion order (the grids' offsets, for the
+	// grid construction), so the same data and seed give the same tree.
 	Seed uint64
 	// Base is the level base b: a child is within b^(l+1) of its parent and
 	// nodes at levels >= i are more than b^i apart. Zero means DefaultBase
@@ -34,15 +34,18 @@ type Options struct {
 	MaxEvals int64
 	// Engine, if not nil, computes Build's large distance batches (a new
 	// node against a large cell's points, in the first levels), on a GPU
-	// for instance. Build uses its distances only to decide with the
+	// for instance; the grid construction of one to three dimensions has
+	// none and does not use it. Build uses its distances only to decide with the
 	// engine's error bound and measures every undecided pair on the CPU,
 	// so the tree does not depend on it. Insert and Delete measure no
 	// batch large enough to need one.
 	Engine Engine
 
-	engineMin int  // tests: the fewest points sent to the engine (0: netEngineMin)
-	listCap   int  // tests: the friend-list entries a build may hold (0: netListCap per point)
-	batched   *int // tests: set to the points a build inserted in batches past listCap
+	engineMin int     // tests: the fewest points sent to the engine (0: netEngineMin)
+	listCap   int     // tests: the friend-list entries a build may hold (0: netListCap per point)
+	batched   *int    // tests: set to the points a build inserted in batches past listCap
+	netOnly   bool    // tests: build level by level even where the grid construction applies
+	built     *string // tests: set to the construction Build used ("grid" or "levels")
 }
 
 // ErrCostly is returned by Build when it exceeds Options.MaxEvals.

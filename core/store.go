@@ -155,16 +155,23 @@ func (s *store[T]) add(p []T) int32 {
 }
 
 // grow adds n node slots at once, with their coordinates zero and no
-// parent, children or caller indices, and returns the first. Distinct new
-// slots may then be written concurrently through mut.
-func (s *store[T]) grow(n int32) int32 {
+// parent, children or caller indices, and returns the first; the new
+// chunks are made on jobs goroutines. Distinct new slots may then be
+// written concurrently through mut.
+func (s *store[T]) grow(n int32, jobs int) int32 {
 	first := s.slots
-	for int(s.slots+n) > len(s.chunks)*chunkSize {
-		c := &nodeChunk[T]{owner: s.own, pts: make([]T, chunkSize*s.dim)}
-		for j := range c.nodes {
-			c.nodes[j].parent = -1
-		}
-		s.chunks = append(s.chunks, c)
+	have := len(s.chunks)
+	if need := (int(s.slots+n) + chunkSize - 1) / chunkSize; need > have {
+		s.chunks = append(s.chunks, make([]*nodeChunk[T], need-have)...)
+		forRange(need-have, jobs, func(_, lo, hi int) {
+			for i := have + lo; i < have+hi; i++ {
+				c := &nodeChunk[T]{owner: s.own, pts: make([]T, chunkSize*s.dim)}
+				for j := range c.nodes {
+					c.nodes[j].parent = -1
+				}
+				s.chunks[i] = c
+			}
+		})
 	}
 	s.slots += n
 	return first

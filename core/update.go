@@ -23,6 +23,14 @@ import (
 // tree for any opts.Jobs. The nodes are laid out so that the children of
 // each node are contiguous, and subtree radii are exact.
 //
+// Points of one to three coordinates under Euclidean, Manhattan,
+// Chebyshev or (unweighted) Minkowski distances are built bottom up on
+// grids instead (see gridbuild.go): each level's net is chosen from the
+// one below among neighbouring cells, with no friend lists and a few
+// distance evaluations a point; opts.Seed shifts the grids, and opts.Engine
+// is not needed there. Data whose spread the grids cannot index are built
+// level by level as above.
+//
 // Build returns an error if dim < 1, len(data) is not a positive multiple
 // of dim, a coordinate is NaN or infinite, or an option is invalid.
 func Build[T Float](data []T, dim int, opts Options) (t *Tree[T], err error) {
@@ -39,8 +47,19 @@ func Build[T Float](data []T, dim int, opts Options) (t *Tree[T], err error) {
 	if err != nil {
 		return nil, err
 	}
-	if t, err = netBuild(data, dim, sc, opts); err != nil {
-		return nil, err
+	ok := false
+	if !opts.netOnly {
+		if t, ok, err = gridBuild(data, dim, sc, opts); err != nil {
+			return nil, err
+		}
+	}
+	if !ok {
+		if t, err = netBuild(data, dim, sc, opts); err != nil {
+			return nil, err
+		}
+	}
+	if opts.built != nil {
+		*opts.built = map[bool]string{true: "grid", false: "levels"}[ok]
 	}
 	t.lo, t.hi = lo, hi
 	return t, nil

@@ -145,6 +145,38 @@ def test_ranks_and_distance_upper_bound(data):
             assert np.all(d[found] < bound)
 
 
+@pytest.mark.parametrize("search", ["depth_first", "corrected"])
+def test_eps_with_distance_upper_bound(data, search):
+    """eps and distance_upper_bound together, as scipy's cKDTree takes them:
+    the j-th neighbour found is at most 1 + eps times as far as the true j-th
+    below the bound, and a slot stays empty only where the true neighbour is
+    within a factor 1 + eps of the bound."""
+    X, Y, _ = data
+    a = CoverTree(X, n_jobs=2, search=search)
+    ref = np.sort(reference_distances(Y, X, "euclidean", 2), axis=1)
+    k = 6
+    for bound in (0.3, 1.0, np.inf):
+        exact = a.query(Y, k=k, distance_upper_bound=bound)
+        for eps in (0.0, 0.5, 3.0):
+            d, i = a.query(Y, k=k, eps=eps, distance_upper_bound=bound)
+            if eps == 0:
+                np.testing.assert_array_equal(d, exact[0])
+                np.testing.assert_array_equal(i, exact[1])
+            truth = np.where(ref[:, :k] < bound, ref[:, :k], np.inf)
+            found = i < len(X)
+            assert np.all(np.isinf(d[~found]))
+            assert np.all(d[found] < bound)
+            assert np.all(d[found] <= truth[found] * (1 + eps) * (1 + 1e-12))
+            # An empty slot: no true neighbour, or one within 1 + eps of the bound.
+            assert np.all(truth[~found] * (1 + eps) >= bound * (1 - 1e-12))
+            np.testing.assert_allclose(
+                reference_distances(Y, X, "euclidean", 2)[np.nonzero(found)[0], i[found]],
+                d[found], rtol=1e-12, atol=1e-12)
+            for row in i:
+                live = row[row < len(X)]
+                assert len(set(live.tolist())) == len(live)
+
+
 def test_tie_order_within_bound():
     """Ties are ordered by id, within a bound too (scipy leaves them in its
     tree's order)."""
@@ -307,7 +339,5 @@ def test_brute_force_index_has_no_joins():
     for call in calls:
         with pytest.raises(TypeError, match="A BruteForceIndex has no tree"):
             call()
-    with pytest.raises(ValueError, match="eps=0.5 and distance_upper_bound=0.2 together"):
-        tree.query(X[:3], k=2, eps=0.5, distance_upper_bound=0.2)
     # Without the bound, the brute-force index answers as the tree does.
     np.testing.assert_array_equal(brute.query(X[:3], k=[1, 3])[1], tree.query(X[:3], k=[1, 3])[1])

@@ -123,12 +123,13 @@ def kneighbors(version, X, k, *, jobs, strategy, ids=None, verbose=False, what="
 
 
 def kneighbors_bound(version, X, k, bound, *, jobs, ids=None, verbose=False,
-                     what="query"):
+                     what="query", eps=0.0):
     """The k nearest neighbours nearer than ``bound`` (d < bound, as scipy's
     cKDTree takes ``distance_upper_bound``) of each query: (dist, ind) of
     shape (n_queries, k); slots without such a neighbour hold +inf and -1,
     so k may exceed the number of points. The search prunes with the bound
-    from its first step. One call into Go, on the CPU."""
+    from its first step; ``eps`` > 0 makes it approximate as cKDTree's. One
+    call into Go, on the CPU."""
     lib = _lib.lib()
     h = version.handle
     ids, nq = _query_rows(version, X, ids)
@@ -140,7 +141,7 @@ def kneighbors_bound(version, X, k, bound, *, jobs, ids=None, verbose=False,
     def work(control):
         _lib.check(lib.pcct_kneighbors_bound(
             h, ptr(X) if X is not None else None, ptr(ids) if ids is not None else None, 0, nq,
-            version.n_features, k, bound, jobs, control, ptr(dist), ptr(ind),
+            version.n_features, k, bound, eps, jobs, control, ptr(dist), ptr(ind),
         ))
 
     _run.run(work, total=nq, desc="pcct kneighbors", unit="queries", verbose=verbose,

@@ -769,8 +769,8 @@ class CoverTree(CKDTreeMixin):
             as the true j-th (subtrees are skipped once they cannot hold a
             point nearer than the k-th distance found so far divided by
             ``1 + eps``). 0, the default, is exact. It needs
-            ``search="depth_first"``; a brute-force index always answers
-            exactly.
+            ``search="depth_first"`` unless ``distance_upper_bound`` is
+            given; a brute-force index always answers exactly.
         distance_upper_bound : float, default=None
             As in scipy's cKDTree: only neighbours nearer than this (d <
             bound) are returned, and the search prunes with it from its
@@ -778,8 +778,11 @@ class CoverTree(CKDTreeMixin):
             ``inf`` and index ``n_ids`` (one past every id, scipy's ``n``)
             in its remaining slots, so k may then exceed ``n_samples``.
             Answered on the CPU whatever the device, by a cover tree only
-            (a :class:`BruteForceIndex` raises TypeError), and exactly:
-            ``eps`` must then be 0.
+            (a :class:`BruteForceIndex` raises TypeError), depth first
+            whatever ``search`` says. With ``eps`` > 0 as well, subtrees are
+            pruned against the bound divided by ``1 + eps`` too, as scipy
+            does: a slot may then stay empty where the true neighbour lies
+            within a factor ``1 + eps`` of the bound.
 
         Returns
         -------
@@ -790,7 +793,7 @@ class CoverTree(CKDTreeMixin):
         """
         X, one = self._check_points(X)
         eps = check_eps(eps)
-        if eps > 0 and self.search != "depth_first":
+        if eps > 0 and self.search != "depth_first" and distance_upper_bound is None:
             raise ValueError(
                 f"eps={eps:g} (approximate search) needs search='depth_first', not "
                 f"{self.search!r}: set_params or build the tree with search='depth_first'."
@@ -804,14 +807,9 @@ class CoverTree(CKDTreeMixin):
         else:
             bound = check_bound(distance_upper_bound)
             self._need_tree("a search below distance_upper_bound")
-            if eps > 0:
-                raise ValueError(
-                    f"eps={eps:g} and distance_upper_bound={bound:g} together are not "
-                    "supported: the bounded search is exact. Pass one of them."
-                )
             kmax = check_k(kmax, math.inf)  # any k: slots beyond the points are empty
             dist, ind = _search.kneighbors_bound(v, X, kmax, bound, jobs=self._jobs(),
-                                                 verbose=self._verbose())
+                                                 verbose=self._verbose(), eps=eps)
             ind[ind < 0] = v.n_ids
         if ranks is not None:
             dist, ind = dist[:, ranks - 1], ind[:, ranks - 1]

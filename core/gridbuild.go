@@ -1,0 +1,759 @@
+package core
+
+import (
+	"math"
+	"math/bits"
+	"math/rand/v2"
+	"slices"
+)
+
+// The grid construction (Build in one to three dimensions).
+//
+// In low dimensions under a metric that no coordinate difference exceeds
+// (Euclidean, Manhattan, Chebyshev, Minkowski with p >= 1 and no weights),
+// Build makes the same kind of tree bottom up on grids instead of top down
+// through friend lists: the nested nets N_i (the nodes of level >= i) are
+// made from the lowest level upwards, N_i a maximal subset of N_(i-1) whose
+// points are pairwise farther than b^i apart, and every point of N_(i-1)
+// left out becomes a node of level i-1 whose parent is its nearest point
+// of N_i (within b^i, since the subset is maximal). The lowest net is every
+// distinct point, at a level below the least distance between two of them;
+// the last point left is the root. Nodes of level >= i are then pairwise
+// farther than b^i apart and each is within b^(l+1) of its parent: the
+// compressed cover tree's conditions, with distances taken as the tree
+// measures them.
+//
+// Level i's net is chosen on a grid of cells a little wider than b^i (with
+// an origin shifted by the seed): two points within b^i lie in the same or
+// adjacent cells. The points are sorted by cell, coordinates in order, so
+// the cells next to a cell that differ only in the last coordinate follow
+// each other, and the 3^(d-1) runs of neighbours of successive cells move
+// forward only: one pass over the sorted points finds every point's
+// neighbours without hashing. A point joins the net unless a point already
+// chosen lies within b^i; the cells are taken in two waves, those of even
+// first coordinate then odd, each wave in parallel over slabs of cells that
+// cannot be neighbours, so the net does not depend on the number of
+// goroutines.
+//
+// Every level sorts and scans the points still in the net, so the work is
+// about n times the levels between the least distance and the typical one
+// between neighbours: no friend lists, few distance evaluations, and the
+// loops read memory in order. Data whose spread the grid's 63-bit cell keys
+// cannot index (cells of the lowest level too small for the extent) take
+// the level-synchronous construction instead.
+
+// gridMaxDim is the highest dimension the grid construction takes: a cell
+// has 3^d - 1 neighbours.
+const gridMaxDim = 3
+
+// gridWiden is the relative margin by which a level's cells are wider than
+// b^i: a point's cell index is computed in float64 with a relative error
+// of a few ulps of indices up to 2^31, so two points within b^i always
+// fall in adjacent cells.
+const gridWiden = 1e-5
+
+// gridCrowd is the most pairs of points in neighbouring cells, per point,
+// of the grid from which the construction bounds the points' nearest
+// neighbours; a grid more crowded is narrowed.
+const gridCrowd = 16
+
+// gridMaxBits is the most bits a cell index takes per coordinate, which
+// keeps the index's rounding error far below gridWiden.
+const gridMaxBits = 31
+
+// gridMetric reports whether the grid construction can build a tree of
+// metric m in dim dimensions: its distance bounds every coordinate
+// difference.
+func gridMetric(m Metric, dim int) bool {
+	if dim < 1 || dim > gridMaxDim {
+		return false
+	}
+	c := m.Canonical()
+	switch c.Kind {
+	case Euclidean, Manhattan, Chebyshev:
+		return true
+	case Minkowski:
+		return c.par == "" && c.P >= 1
+	}
+	return false
+}
+
+// gridBuilder holds the grid construction's state. Points are the caller's
+// rows r = 0..n-1.
+type gridBuilder[T Float] struct {
+	data []T
+	dim  int
+	dist distFunc[T]
+	sc   scale
+	jobs int
+	rng  *rand.Rand
+	lo   [gridMaxDim]float64
+	ext  float64
+
+	level []int32   // row -> level, netFree while in the net, netDup for a duplicate
+	act   []int32   // row -> the lowest level at which it may have a point within b^i
+	near  []int32   // row -> parent row (-1 for the root); a duplicate's node
+	nd    []float64 // row -> distance to its parent
+
+	// The net at the current level, sorted by cell.
+	rows  []int32  // position -> row
+	keys  []uint64 // position -> cell key
+	pts   []T      // position -> coordinates, in that order
+	sel   []bool   // position -> chosen for the next net
+	shift uint     // bits per coordinate in a key
+	// The cells of the sorted net: cell c spans positions [cellLo[c],
+	// cellLo[c+1]), and the j-th column of cells around it (the cells that
+	// differ from it by -1, 0 or +1 in each leading coordinate and by -1
+	// to +1 in the last: keys keys[cellLo[c]] + offs[j] to that + 2)
+	// spans positions [col[2q], col[2q+1]) for q = c*cols+j.
+	cellLo []int32
+	col    []int32
+	cols   int
+	offs   []uint64
+	// Buffers of the radix sort.
+	rows2 []int32
+	keys2 []uint64
+
+	counts []paddedCount // distance evaluations, per worker
+}
+
+// gridBuild builds the tree of the prepared points data (dim columns) as
+// Build does, by the grid construction, if gridMetric allows it and the
+// data's spread fits the grid; ok is false when it does not (the caller
+// then builds otherwise).
+func gridBuild[T Float](data []T, dim int, sc scale, o Options) (t *Tree[T], ok bool, err error) {
+	n := len(data) / dim
+	if n < 2 || !gridMetric(o.Metric, dim) {
+		return nil, false, nil
+	}
+	t = newTree[T](dim, o.Metric, sc, o.Seed)
+	g := &gridBuilder[T]{data: data, dim: dim, dist: t.dist, sc: sc, jobs: o.jobs()}
+	g.rng = rand.New(rand.NewPCG(o.Seed, 0x9e3779b97f4a7c15))
+	hi := make([]float64, dim)
+	for k := range dim {
+		g.lo[k], hi[k] = math.Inf(1), math.Inf(-1)
+	}
+	for r := range n {
+		for k, v := range data[r*dim : (r+1)*dim] {
+			g.lo[k] = min(g.lo[k], float64(v))
+			hi[k] = max(hi[k], float64(v))
+		}
+	}
+	for k := range dim {
+		g.ext = max(g.ext, hi[k]-g.lo[k])
+	}
+	if !(g.ext > 0) || math.IsInf(g.ext, 0) {
+		return nil, false, nil // one distinct point, or a span too wide for the keys
+	}
+	g.level = make([]int32, n)
+	g.near = make([]int32, n)
+	g.nd = make([]float64, n)
+	g.counts = make([]paddedCount, max(g.jobs, 1))
+	for r := range g.level {
+		g.level[r], g.near[r] = netFree, -1
+	}
+	m := o.Monitor
+	if m.stopped() {
+		return nil, false, ErrStopped
+	}
+	low, waiting, ok := g.start(n)
+	if !ok {
+		return nil, false, nil
+	}
+	m.add(n - len(waiting)) // the duplicates
+	// The net of level low is every distinct point. Each level i above
+	// chooses its net from the one below among the points that may lie
+	// within b^i of another (waiting[:next], by their activation level);
+	// the others stay in it untouched.
+	g.rows = g.rows[:0]
+	next := 0
+	for i := low + 1; ; i++ {
+		for next < len(waiting) && g.act[waiting[next]] <= i {
+			g.rows = append(g.rows, waiting[next])
+			next++
+		}
+		if len(g.rows) <= 1 {
+			if next == len(waiting) {
+				break
+			}
+			i = g.act[waiting[next]] - 1 // no level between does anything
+			continue
+		}
+		if !g.sortLevel(i) {
+			return nil, false, nil
+		}
+		g.index()
+		g.choose(i)
+		left := g.attach(i)
+		m.add(left)
+		if m.stopped() {
+			return nil, false, ErrStopped
+		}
+		if o.MaxEvals > 0 && g.spent() > o.MaxEvals {
+			return nil, false, ErrCostly
+		}
+	}
+	root := g.rows[0]
+	g.level[root], g.near[root], g.nd[root] = levelInf, -1, 0
+	m.add(1)
+	return g.assemble(t, root), true, nil
+}
+
+// spent returns the distance evaluations so far (between parallel loops).
+func (g *gridBuilder[T]) spent() int64 {
+	var s int64
+	for i := range g.counts {
+		s += g.counts[i].n
+	}
+	return s
+}
+
+// row returns the coordinates of row r.
+func (g *gridBuilder[T]) row(r int32) []T {
+	o := int(r) * g.dim
+	return g.data[o : o+g.dim : o+g.dim]
+}
+
+// at returns the coordinates of the point at position p of the net.
+func (g *gridBuilder[T]) at(p int) []T {
+	o := p * g.dim
+	return g.pts[o : o+g.dim : o+g.dim]
+}
+
+// start marks every duplicate (level netDup, near its first row) and
+// returns a level below the least distance between two distinct points,
+// and the distinct points in order of their activation level g.act: the
+// lowest level at which another point may lie within b^i of them, from a
+// lower bound of the distance to their nearest neighbour. The bounds come
+// from one grid of about the data's typical spacing (narrowed where its
+// cells would be crowded): a point's nearest neighbour in the cells around
+// its own is its nearest one if within a cell's side, and farther than
+// that side otherwise. It reports false when the data's spread does not
+// fit the grid.
+func (g *gridBuilder[T]) start(n int) (low int32, waiting []int32, ok bool) {
+	g.rows = make([]int32, n)
+	for r := range g.rows {
+		g.rows[r] = int32(r)
+	}
+	j := g.sc.ceilLog(g.ext * math.Pow(float64(n), -1/float64(g.dim)))
+	// Duplicates share a cell at every level: drop them first, or a point
+	// repeated many times would keep the cells crowded at any size.
+	if !g.sortLevel(j) {
+		return 0, nil, false
+	}
+	g.markDuplicates()
+	for {
+		g.index()
+		m := len(g.rows)
+		work := g.blockWork()
+		if work <= gridCrowd*int64(m)+1<<12 {
+			break
+		}
+		// Crowded: narrow the cells by the excess.
+		j -= max(1, int32(math.Ceil(math.Log2(float64(work)/float64(gridCrowd/4*m))/float64(g.dim))))
+		if !g.sortLevel(j) {
+			return 0, nil, false
+		}
+	}
+	side := g.sc.pow(j) * (1 + gridWiden)
+	g.act = make([]int32, n)
+	cells := len(g.cellLo) - 1
+	parts := min(g.jobs, max(1, len(g.rows)/4096))
+	least := make([]float64, parts)
+	forParts(parts, g.jobs, func(w int) {
+		lo, evals := side, int64(0)
+		for c := cells * w / parts; c < cells*(w+1)/parts; c++ {
+			for p := int(g.cellLo[c]); p < int(g.cellLo[c+1]); p++ {
+				nn := side
+				for col := range g.cols {
+					a, z := g.column(c, col)
+					for q := a; q < z; q++ {
+						if q != p {
+							nn = min(nn, g.dist(g.at(p), g.at(q)))
+						}
+					}
+					evals += int64(z - a)
+				}
+				g.act[g.rows[p]] = g.sc.ceilLog(nn)
+				lo = min(lo, nn)
+			}
+		}
+		least[w] = lo
+		g.counts[w].n += evals
+	})
+	low = g.sc.ceilLog(slices.Min(least)) - 1
+	// Order by activation level: a counting sort (the levels span a few
+	// dozen values at most).
+	top := low
+	for _, r := range g.rows {
+		top = max(top, g.act[r])
+	}
+	first := make([]int, top-low+1)
+	for _, r := range g.rows {
+		first[g.act[r]-low]++
+	}
+	sum := 0
+	for l, c := range first {
+		first[l] = sum
+		sum += c
+	}
+	waiting = make([]int32, len(g.rows))
+	for _, r := range g.rows {
+		waiting[first[g.act[r]-low]] = r
+		first[g.act[r]-low]++
+	}
+	return low, waiting, true
+}
+
+// blockWork returns the number of pairs of points in the same or adjacent
+// cells of the indexed net.
+func (g *gridBuilder[T]) blockWork() int64 {
+	cells := len(g.cellLo) - 1
+	parts := min(g.jobs, max(1, cells/4096))
+	work := make([]int64, parts)
+	forParts(parts, g.jobs, func(w int) {
+		for c := cells * w / parts; c < cells*(w+1)/parts; c++ {
+			size := int64(g.cellLo[c+1] - g.cellLo[c])
+			for j := range g.cols {
+				lo, hi := g.column(c, j)
+				work[w] += size * int64(hi-lo)
+			}
+		}
+	})
+	var sum int64
+	for _, x := range work {
+		sum += x
+	}
+	return sum
+}
+
+// markDuplicates marks the points of g.rows (sorted by cell) that repeat
+// another's coordinates as its duplicates and drops them from g.rows. The
+// first row of a group of equal points keeps it.
+func (g *gridBuilder[T]) markDuplicates() {
+	keep := 0
+	for lo := 0; lo < len(g.rows); {
+		hi := lo + 1
+		for hi < len(g.rows) && g.keys[hi] == g.keys[lo] {
+			hi++
+		}
+		cell := g.rows[lo:hi]
+		if len(cell) > 8 {
+			// Equal points next to each other, the lowest row first.
+			slices.SortFunc(cell, func(a, b int32) int {
+				if c := slices.Compare(g.row(a), g.row(b)); c != 0 {
+					return c
+				}
+				return int(a - b)
+			})
+		}
+		from := keep // the cell's distinct points so far: g.rows[from:keep]
+		for _, r := range cell {
+			dup := int32(-1)
+			for _, e := range g.rows[from:keep] {
+				if g.dist(g.row(e), g.row(r)) == 0 {
+					dup = e
+					break
+				}
+				if len(cell) > 8 {
+					break // sorted: only the last one kept can be equal
+				}
+			}
+			if dup >= 0 {
+				g.level[r], g.near[r] = netDup, dup
+				continue
+			}
+			if len(cell) > 8 {
+				from = keep
+			}
+			g.rows[keep], g.keys[keep] = r, g.keys[lo]
+			keep++
+		}
+		lo = hi
+	}
+	g.rows, g.keys = g.rows[:keep], g.keys[:keep]
+	g.pts = resize(g.pts, keep*g.dim)
+	for p, r := range g.rows {
+		copyRow(g.at(p), g.row(r))
+	}
+}
+
+// copyRow copies a point of one to gridMaxDim coordinates (a loop: copy
+// would call memmove for a few bytes).
+func copyRow[T Float](dst, src []T) {
+	for k, v := range src {
+		dst[k] = v
+	}
+}
+
+// sortLevel sorts g.rows by their cells on the grid of level i (cells of
+// side b^i widened by gridWiden, the origin shifted by a random fraction
+// of a cell), setting g.keys and g.pts. Where the cell indices of the
+// data's extent need more bits than a key holds, each coordinate's
+// indices are first renumbered in order, consecutive ones kept one apart
+// and the others two (so cells stay next to each other exactly when they
+// were). It reports false if even that does not fit, or the indices would
+// be too large to compute exactly enough.
+func (g *gridBuilder[T]) sortLevel(i int32) bool {
+	side := g.sc.pow(i) * (1 + gridWiden)
+	cells := g.ext/side + 3 // indices 1 .. ext/side + 2: room for +-1 around each
+	if !(cells < 1<<gridMaxBits) {
+		return false
+	}
+	b := uint(bits.Len64(uint64(cells)))
+	inv := 1 / side
+	var off [gridMaxDim]float64
+	for k := range g.dim {
+		off[k] = 1 + g.rng.Float64()
+	}
+	n := len(g.rows)
+	g.keys = resize(g.keys, n)
+	if b*uint(g.dim) <= 63 {
+		forRange(n, g.jobs, func(_, lo, hi int) {
+			for p := lo; p < hi; p++ {
+				var key uint64
+				for k, v := range g.row(g.rows[p]) {
+					key = key<<b | uint64((float64(v)-g.lo[k])*inv+off[k])
+				}
+				g.keys[p] = key
+			}
+		})
+	} else {
+		clear(g.keys)
+		width := b
+		b = uint(bits.Len64(uint64(2*n + 3)))
+		if b*uint(g.dim) > 63 {
+			return false
+		}
+		raw := make([]uint64, n)
+		for k := range g.dim {
+			for p, r := range g.rows {
+				raw[p] = uint64((float64(g.row(r)[k])-g.lo[k])*inv + off[k])
+			}
+			g.renumber(raw, width)
+			for p := range g.keys {
+				g.keys[p] = g.keys[p]<<b | raw[p]
+			}
+		}
+	}
+	g.shift = b
+	g.rows, g.keys = g.radixSort(g.rows, g.keys, b*uint(g.dim))
+	g.pts = resize(g.pts, n*g.dim)
+	forRange(n, g.jobs, func(_, lo, hi int) {
+		for p := lo; p < hi; p++ {
+			copyRow(g.at(p), g.row(g.rows[p]))
+		}
+	})
+	return true
+}
+
+// renumber replaces the values v (of width bits) by their ranks in
+// increasing order, from 1, a rank one above the one before for the next
+// integer and two above for a larger gap.
+func (g *gridBuilder[T]) renumber(v []uint64, width uint) {
+	pos := make([]int32, len(v))
+	for p := range pos {
+		pos[p] = int32(p)
+	}
+	sorted := slices.Clone(v)
+	pos, sorted = g.radixSort(pos, sorted, width)
+	rank := uint64(1)
+	for q, p := range pos {
+		if q > 0 && sorted[q] != sorted[q-1] {
+			rank += min(sorted[q]-sorted[q-1], 2)
+		}
+		v[p] = rank
+	}
+}
+
+// radixSort sorts vals by keys (of width bits), stably, and returns them
+// sorted, in either the slices given or g's buffers g.rows2 and g.keys2
+// (which then hold the others); neither may be one of those buffers. Each
+// pass counts and scatters in parallel over runs of the input, the runs'
+// counts laid out digit by digit, run by run, so the order is that of
+// one pass on one goroutine.
+func (g *gridBuilder[T]) radixSort(vals []int32, keys []uint64, width uint) ([]int32, []uint64) {
+	const digit = 11
+	const mask = 1<<digit - 1
+	n := len(vals)
+	vals2, keys2 := resize(g.rows2, n), resize(g.keys2, n)
+	parts := min(g.jobs, max(1, n/(1<<13)))
+	counts := make([][1 << digit]int, parts)
+	for s := uint(0); s < width; s += digit {
+		forParts(parts, g.jobs, func(w int) {
+			c := &counts[w]
+			clear(c[:])
+			for _, k := range keys[n*w/parts : n*(w+1)/parts] {
+				c[(k>>s)&mask]++
+			}
+		})
+		d0 := (keys[0] >> s) & mask
+		total := 0
+		for w := range parts {
+			total += counts[w][d0]
+		}
+		if total == n {
+			continue // one digit value: already in order
+		}
+		sum := 0
+		for d := range 1 << digit {
+			for w := range parts {
+				c := counts[w][d]
+				counts[w][d] = sum
+				sum += c
+			}
+		}
+		forParts(parts, g.jobs, func(w int) {
+			c := &counts[w]
+			lo := n * w / parts
+			for p, k := range keys[lo : n*(w+1)/parts] {
+				d := (k >> s) & mask
+				q := c[d]
+				c[d]++
+				keys2[q], vals2[q] = k, vals[lo+p]
+			}
+		})
+		keys, keys2 = keys2, keys
+		vals, vals2 = vals2, vals
+	}
+	g.rows2, g.keys2 = vals2, keys2
+	return vals, keys
+}
+
+// index finds the cells of the sorted net and the positions of each of
+// their neighbouring columns (g.cellLo, g.col), in parallel over runs of
+// cells: within a run the cells come in increasing key order, and so do
+// each column's first and last keys, so every column's bounds only move
+// forward.
+func (g *gridBuilder[T]) index() {
+	b, keys := g.shift, g.keys
+	g.cols = 1
+	for range g.dim - 1 {
+		g.cols *= 3
+	}
+	cols := g.cols
+	// The key offsets of the columns' first cells: each leading coordinate
+	// -1, 0 or +1, the last -1 (keys add modulo 2^64, so negative offsets
+	// wrap; no coordinate of a key is 0 or its largest value).
+	g.offs = resize(g.offs, cols)
+	for c := range cols {
+		var o uint64
+		x := c
+		for k := g.dim - 2; k >= 0; k-- {
+			o += uint64(int64(x%3-1)) << (b * uint(g.dim-1-k))
+			x /= 3
+		}
+		g.offs[c] = o - 1
+	}
+	g.cellLo = g.cellLo[:0]
+	for p := range keys {
+		if p == 0 || keys[p] != keys[p-1] {
+			g.cellLo = append(g.cellLo, int32(p))
+		}
+	}
+	cells := len(g.cellLo)
+	g.cellLo = append(g.cellLo, int32(len(keys)))
+	g.col = resize(g.col, 2*cells*cols)
+	parts := min(g.jobs, max(1, cells/4096))
+	forParts(parts, g.jobs, func(w int) {
+		from, to := cells*w/parts, cells*(w+1)/parts
+		if from >= to {
+			return
+		}
+		lo, hi := make([]int, cols), make([]int, cols)
+		for j := range cols {
+			first := keys[g.cellLo[from]] + g.offs[j]
+			lo[j], _ = slices.BinarySearch(keys, first)
+			hi[j], _ = slices.BinarySearch(keys, first+3)
+		}
+		for c := from; c < to; c++ {
+			k := keys[g.cellLo[c]]
+			for j, o := range g.offs {
+				first, p, e := k+o, lo[j], hi[j]
+				for p < len(keys) && keys[p] < first {
+					p++
+				}
+				for e < len(keys) && keys[e] <= first+2 {
+					e++
+				}
+				lo[j], hi[j] = p, e
+				g.col[2*(c*cols+j)], g.col[2*(c*cols+j)+1] = int32(p), int32(e)
+			}
+		}
+	})
+}
+
+// column returns the positions [lo, hi) of the j-th column of cells
+// around cell c.
+func (g *gridBuilder[T]) column(c, j int) (lo, hi int) {
+	q := 2 * (c*g.cols + j)
+	return int(g.col[q]), int(g.col[q+1])
+}
+
+// choose marks in g.sel the net of level i: every point of the sorted net
+// below that no point chosen before it lies within b^i of. The cells of
+// even first coordinate go first, then the odd ones (no cell is next to
+// another of its wave in another slab); within a wave, runs of cells go
+// to the workers, each run in order.
+func (g *gridBuilder[T]) choose(i int32) {
+	r := g.sc.pow(i)
+	n := len(g.rows)
+	g.sel = resize(g.sel, n)
+	clear(g.sel)
+	cells := len(g.cellLo) - 1
+	top := g.shift * uint(g.dim-1)
+	// Runs end where a slab (first coordinate) ends, so that no two
+	// workers share a slab.
+	parts := min(g.jobs, max(1, n/4096))
+	ends := make([]int, parts+1)
+	for w := 1; w <= parts; w++ {
+		e := cells * w / parts
+		for e > ends[w-1] && e < cells && g.keys[g.cellLo[e]]>>top == g.keys[g.cellLo[e-1]]>>top {
+			e++
+		}
+		ends[w] = e
+	}
+	for parity := range uint64(2) {
+		forParts(parts, g.jobs, func(w int) {
+			evals := int64(0)
+			for c := ends[w]; c < ends[w+1]; c++ {
+				if (g.keys[g.cellLo[c]]>>top)&1 != parity {
+					continue
+				}
+				for p := int(g.cellLo[c]); p < int(g.cellLo[c+1]); p++ {
+					free := true
+				scan:
+					for j := range g.cols {
+						lo, hi := g.column(c, j)
+						for q := lo; q < hi; q++ {
+							if g.sel[q] {
+								evals++
+								if g.dist(g.at(p), g.at(q)) <= r {
+									free = false
+									break scan
+								}
+							}
+						}
+					}
+					g.sel[p] = free
+				}
+			}
+			g.counts[w].n += evals
+		})
+	}
+}
+
+// attach makes every point of the net below that is not in the net of
+// level i a node of level i-1, child of its nearest chosen point (ties to
+// the lower row), and keeps the chosen ones in g.rows. It returns the
+// number of nodes made.
+func (g *gridBuilder[T]) attach(i int32) int {
+	n := len(g.rows)
+	cells := len(g.cellLo) - 1
+	r := g.sc.pow(i)
+	parts := min(g.jobs, max(1, n/4096))
+	forParts(parts, g.jobs, func(w int) {
+		evals := int64(0)
+		for c := cells * w / parts; c < cells*(w+1)/parts; c++ {
+			for p := int(g.cellLo[c]); p < int(g.cellLo[c+1]); p++ {
+				if g.sel[p] {
+					continue
+				}
+				best, bq := math.Inf(1), -1
+				for j := range g.cols {
+					lo, hi := g.column(c, j)
+					for q := lo; q < hi; q++ {
+						if !g.sel[q] {
+							continue
+						}
+						evals++
+						d := g.dist(g.at(p), g.at(q))
+						if d < best || (d == best && g.rows[q] < g.rows[bq]) {
+							best, bq = d, q
+						}
+					}
+				}
+				if bq < 0 || best > r {
+					panic("core: grid build: a point left out of a net has no chosen point within b^i")
+				}
+				x := g.rows[p]
+				g.level[x], g.near[x], g.nd[x] = i-1, g.rows[bq], best
+			}
+		}
+		g.counts[w].n += evals
+	})
+	keep := 0
+	for p, x := range g.rows {
+		if g.sel[p] {
+			g.rows[keep] = x
+			keep++
+		}
+	}
+	g.rows = g.rows[:keep]
+	return n - keep
+}
+
+// assemble turns the nodes into t's storage through the level-synchronous
+// construction's assembly: its points numbered with the root first, the
+// nodes made in order of level, highest first.
+func (g *gridBuilder[T]) assemble(t *Tree[T], root int32) *Tree[T] {
+	n := len(g.level)
+	dim := g.dim
+	b := &netBuilder[T]{dim: dim, dist: g.dist, sc: g.sc, jobs: g.jobs}
+	// k = 0 is the root, then the other rows in order.
+	kOf := make([]int32, n)
+	b.row = make([]int32, n)
+	b.row[0] = root
+	k := int32(1)
+	for r := range int32(n) {
+		if r != root {
+			kOf[r], b.row[k] = k, r
+			k++
+		}
+	}
+	b.pts = make([]T, n*dim)
+	b.level = make([]int32, n)
+	b.near = make([]int32, n)
+	b.nd = make([]float64, n)
+	forRange(n, g.jobs, func(_, lo, hi int) {
+		for k := lo; k < hi; k++ {
+			r := b.row[k]
+			copyRow(b.pts[k*dim:(k+1)*dim], g.row(r))
+			b.level[k], b.nd[k] = g.level[r], g.nd[r]
+			b.near[k] = -1
+			if p := g.near[r]; p >= 0 {
+				b.near[k] = kOf[p]
+			}
+		}
+	})
+	// The nodes by level, highest first, then by k: a counting sort.
+	lowest, top := int32(math.MaxInt32), int32(math.MinInt32)
+	for _, l := range b.level {
+		if l != netDup && l != levelInf {
+			lowest, top = min(lowest, l), max(top, l)
+		}
+	}
+	if top < lowest { // the root alone
+		lowest, top = 0, 0
+	}
+	first := make([]int32, top-lowest+2)
+	for _, l := range b.level {
+		if l != netDup && l != levelInf {
+			first[top-l+1]++
+		}
+	}
+	for q := 1; q < len(first); q++ {
+		first[q] += first[q-1]
+	}
+	b.created = make([]int32, 1+int(first[len(first)-1]))
+	b.created[0] = 0
+	for k, l := range b.level {
+		if l != netDup && l != levelInf {
+			b.created[1+first[top-l]] = int32(k)
+			first[top-l]++
+		}
+	}
+	t = b.assemble(t)
+	t.buildEvals += g.spent()
+	return t
+}
