@@ -159,6 +159,7 @@ const (
 	statBytesIDs
 	statBytesIDMap
 	statAlgorithm
+	statBytesSearchLayout
 	statCount
 )
 
@@ -169,7 +170,9 @@ const (
 // refers to (core.Memory): node records, coordinates, child lists, level
 // groups, caller indices held, caller-index map; then the algorithm (1 a
 // cover tree, 2 a brute-force index, which has no levels: those fields and
-// the tree-only byte counts are 0). It returns the number of fields
+// the tree-only byte counts are 0); then the bytes of the search layout a
+// large batch of k-nearest queries makes (core.Memory.SearchLayout, not
+// held by the tree; 0 for a brute-force index). It returns the number of fields
 // available in *written.
 //
 //export pcct_tree_stats
@@ -197,6 +200,7 @@ func pcct_tree_stats(h C.uintptr_t, out *C.int64_t, n C.int64_t, written *C.int6
 			statIDs: int64(ids), statBytesNodes: mem.Nodes, statBytesPoints: mem.Points,
 			statBytesKids: mem.Kids, statBytesGroups: mem.Groups, statBytesIDs: mem.IDs,
 			statBytesIDMap: mem.IDMap, statAlgorithm: int64(t.algorithm()),
+			statBytesSearchLayout: mem.SearchLayout,
 		}
 		dst, err := slice[C.int64_t](unsafe.Pointer(out), min(int64(n), statCount))
 		if err != nil {

@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+	"unsafe"
 )
 
 // countCase is one tree and set of radii for the counting tests.
@@ -239,5 +240,19 @@ func TestMemory(t *testing.T) {
 	}
 	if m.Total() != m.Nodes+m.Points+m.Kids+m.Groups+m.IDs+m.IDMap {
 		t.Fatalf("total %d is not the sum of %+v", m.Total(), m)
+	}
+	// The search layout: per node its coordinates, reach and record, per
+	// point its caller index, per slot its position, and boxes (3-D).
+	nodes := int64(tr.Nodes())
+	least := nodes*(dim*8+8+int64(unsafe.Sizeof(flatNode{}))) + 4*n + 4*int64(tr.s.slots)
+	if m.SearchLayout < least || m.SearchLayout > least+nodes*2*dim*8+int64(unsafe.Sizeof(flatNode{})) {
+		t.Fatalf("search layout: %d bytes, want %d plus at most a box a node", m.SearchLayout, least)
+	}
+	empty, err := tr.Delete(tr.LiveIDs(nil), UpdateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := empty.Memory().SearchLayout; m != 0 {
+		t.Fatalf("an empty tree has a search layout of %d bytes", m)
 	}
 }

@@ -126,9 +126,17 @@ type Memory struct {
 	Groups int64 // per-level summaries of the child lists
 	IDs    int64 // caller indices held by the nodes
 	IDMap  int64 // the map from caller index to node, in chunks of 256
+	// SearchLayout is the size of the search layout that a batch of
+	// k-nearest queries large enough for one (at least 1/64 as many
+	// queries as nodes) makes from the version, and drops when it
+	// returns: a copy of the coordinates in the search's order, per node
+	// its bounds and child ranges, the caller indices, and in up to four
+	// Euclidean dimensions bounding boxes. It is not part of Total: the
+	// version does not keep it. 0 for an empty tree.
+	SearchLayout int64
 }
 
-// Total returns the bytes of every kind together.
+// Total returns the bytes of every kind together, SearchLayout excepted.
 func (m Memory) Total() int64 {
 	return m.Nodes + m.Points + m.Kids + m.Groups + m.IDs + m.IDMap
 }
@@ -154,6 +162,9 @@ func (t *Tree[T]) Memory() Memory {
 		if c != nil {
 			m.IDMap += int64(unsafe.Sizeof(*c))
 		}
+	}
+	if t.root >= 0 {
+		m.SearchLayout = t.flatten().bytes()
 	}
 	return m
 }

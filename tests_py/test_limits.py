@@ -360,6 +360,11 @@ def test_stats_report_bytes_per_point():
     assert s["bytes_ids"] >= 4 * 5000 and s["bytes_id_map"] >= 4 * 5000
     s32 = CoverTree(X.astype(np.float32)).stats()
     assert s32["bytes_points"] < s["bytes_points"]
+    # The search layout of a large k-nearest batch, made and dropped by the
+    # batch, is reported apart: at least coordinates, reach, a 32-byte
+    # record per node and an id per point.
+    assert s["search_layout_bytes"] >= s["nodes"] * (3 * 8 + 8 + 32) + 4 * 5000
+    assert s32["search_layout_bytes"] < s["search_layout_bytes"]
 
 
 def test_large_calls_give_their_memory_back_in_a_child_process():

@@ -53,6 +53,7 @@ STAT_FIELDS = (
     "bytes_ids",
     "bytes_id_map",
     "algorithm",
+    "search_layout_bytes",
 )
 
 # Index algorithms -> C ABI code (core.Algorithm); "auto" chooses from the

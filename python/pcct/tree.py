@@ -887,7 +887,11 @@ class CoverTree(CKDTreeMixin):
             bytes_id_map (from id to node). Versions share what they did not
             change (snapshots, versions before and after an update), so
             their bytes overlap; the Go runtime's own overhead and freed
-            memory not yet returned are not counted.
+            memory not yet returned are not counted. search_layout_bytes
+            is not part of bytes: it is the size of the search layout that
+            a batch of k-nearest queries makes for as long as it runs (a
+            batch of at least 1/64 as many queries as nodes; 0 for a
+            :class:`BruteForceIndex`).
 
         See Also
         --------
