@@ -275,12 +275,9 @@ func appendParams(buf []byte, params []float64) []byte {
 // and returns a reader over what follows the magic, past the format
 // version, which it also returns (formatVersion or paramsVersion).
 func openEncoding(data []byte, magic, what string) (*reader, uint32, error) {
-	if len(data) < len(magic)+4 || string(data[:len(magic)]) != magic {
-		return nil, 0, fmt.Errorf("core: decode: not a pcct %s (bad magic)", what)
-	}
-	body := data[:len(data)-4]
-	if crc32.ChecksumIEEE(body) != binary.LittleEndian.Uint32(data[len(data)-4:]) {
-		return nil, 0, errors.New("core: decode: checksum mismatch: the data is truncated or damaged")
+	body, err := checkEnvelope(data, magic, what)
+	if err != nil {
+		return nil, 0, err
 	}
 	r := &reader{b: body[len(magic):]}
 	version := r.u32()
@@ -288,6 +285,19 @@ func openEncoding(data []byte, magic, what string) (*reader, uint32, error) {
 		return nil, 0, fmt.Errorf("core: decode: format version %d, this library reads %d and %d", version, formatVersion, paramsVersion)
 	}
 	return r, version, nil
+}
+
+// checkEnvelope checks an encoding's magic and trailing checksum and
+// returns the data before the checksum (the magic included).
+func checkEnvelope(data []byte, magic, what string) ([]byte, error) {
+	if len(data) < len(magic)+4 || string(data[:len(magic)]) != magic {
+		return nil, fmt.Errorf("core: decode: not a pcct %s (bad magic)", what)
+	}
+	body := data[:len(data)-4]
+	if crc32.ChecksumIEEE(body) != binary.LittleEndian.Uint32(data[len(data)-4:]) {
+		return nil, errors.New("core: decode: checksum mismatch: the data is truncated or damaged")
+	}
+	return body, nil
 }
 
 // params reads the metric parameters that a paramsVersion header holds

@@ -257,20 +257,30 @@ func checkRadii(radii []float64, n int) error {
 	return nil
 }
 
+// checkRadiusArgs checks the rows, radii and counts of a radius call over
+// distance rows, and returns the number of rows.
+func checkRadiusArgs[T Float](rows DistanceRows[T], radii []float64, counts []int64) (int, error) {
+	if err := rows.check(); err != nil {
+		return 0, err
+	}
+	n := rows.Len()
+	if err := checkRadii(radii, n); err != nil {
+		return 0, err
+	}
+	if len(counts) != n {
+		return 0, fmt.Errorf("core: %d counts for %d rows", len(counts), n)
+	}
+	return n, nil
+}
+
 // PrecomputedRadiusCount writes into counts[i] the number of columns of
 // row i within distance radii[i] (d <= r; one radius for all rows when
 // radii has one entry), on jobs goroutines.
 func PrecomputedRadiusCount[T Float](rows DistanceRows[T], radii []float64, jobs int, mon *Monitor, counts []int64) (err error) {
 	defer catch(&err)
-	if err := rows.check(); err != nil {
+	n, err := checkRadiusArgs(rows, radii, counts)
+	if err != nil {
 		return err
-	}
-	n := rows.Len()
-	if err := checkRadii(radii, n); err != nil {
-		return err
-	}
-	if len(counts) != n {
-		return fmt.Errorf("core: %d counts for %d rows", len(counts), n)
 	}
 	return forRows(n, jobs, mon, func(_, lo, hi int) error {
 		for i := lo; i < hi; i++ {
@@ -296,15 +306,9 @@ func PrecomputedRadiusCount[T Float](rows DistanceRows[T], radii []float64, jobs
 // returns an error if a row's answers do not match its count.
 func PrecomputedRadius[T Float](rows DistanceRows[T], radii []float64, sorted bool, jobs int, mon *Monitor, counts []int64, dist []T, ind []int64) (err error) {
 	defer catch(&err)
-	if err := rows.check(); err != nil {
+	n, err := checkRadiusArgs(rows, radii, counts)
+	if err != nil {
 		return err
-	}
-	n := rows.Len()
-	if err := checkRadii(radii, n); err != nil {
-		return err
-	}
-	if len(counts) != n {
-		return fmt.Errorf("core: %d counts for %d rows", len(counts), n)
 	}
 	offsets := make([]int64, n+1)
 	for i, c := range counts {

@@ -80,11 +80,11 @@ func DecodeSparse[T Float](data []byte, opts Options) (x *SparseIndex[T], err er
 		return fmt.Errorf("core: decode: "+format, args...)
 	}
 	le := binary.LittleEndian
-	if !IsSparseEncoding(data) {
-		return nil, bad("not a pcct sparse index (bad magic)")
+	if _, err := checkEnvelope(data, sparseMagic, "sparse index"); err != nil {
+		return nil, err
 	}
-	if len(data) < sparseHeader+4 || crc32.ChecksumIEEE(data[:len(data)-4]) != le.Uint32(data[len(data)-4:]) {
-		return nil, bad("checksum mismatch: the data is truncated or damaged")
+	if len(data) < sparseHeader+4 {
+		return nil, bad("the header is truncated")
 	}
 	var zero T
 	size := binary.Size(zero)

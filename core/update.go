@@ -59,7 +59,10 @@ func Build[T Float](data []T, dim int, opts Options) (t *Tree[T], err error) {
 		}
 	}
 	if opts.built != nil {
-		*opts.built = map[bool]string{true: "grid", false: "levels"}[ok]
+		*opts.built = "levels"
+		if ok {
+			*opts.built = "grid"
+		}
 	}
 	t.lo, t.hi = lo, hi
 	return t, nil

@@ -159,12 +159,18 @@ def build(X, code, p, seed, jobs, verbose=False, algorithm="cover_tree", ids=Non
                                cost=float(n) * n * d)
     if algorithm != "auto":
         return version, None
+    return version, choice_dict(choice)
+
+
+def choice_dict(choice):
+    """The ``algorithm_choice_`` dict of the figures Go wrote for an
+    "auto" fit (``choice[0]`` is the algorithm chosen)."""
     out = dict(zip(CHOICE_FIELDS, choice[1:]))
     for name in ("sample", "build_budget"):
         out[name] = int(out[name])
     # The tree chosen exceeded its build budget: brute force took over.
     out["gave_up"] = bool(out["gave_up"])
-    return version, out
+    return out
 
 
 def _free(handle, keep):

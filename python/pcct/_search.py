@@ -285,15 +285,8 @@ def radius(version, X, r, *, sort, jobs, ids=None, counts_only=False, verbose=Fa
                     ptr(counts[lo:hi]), ctypes.byref(result), ctypes.byref(total),
                 )
             _lib.check(st)
-            handle = result.value
             held += total.value
-            try:
-                dd = np.empty(total.value, dtype=dtype)
-                ii = np.empty(total.value, dtype=np.int64)
-            except BaseException:
-                _lib.free_result(handle)
-                raise
-            _lib.check(lib.pcct_radius_fill(handle, ptr(dd), ptr(ii)))
+            dd, ii = take_radius_result(result.value, total.value, dtype)
             dists.append(dd)
             inds.append(ii)
         return dists, inds
@@ -306,12 +299,32 @@ def radius(version, X, r, *, sort, jobs, ids=None, counts_only=False, verbose=Fa
         pairs = int(count(version, X, r, jobs=jobs, ids=ids, verbose=verbose).sum())
         raise _memory.too_large(what, pairs, per_pair, _memory.available_bytes() or 0,
                                 RADIUS_ADVICE) from None
-    if len(dists) == 1:
-        dist, ind = dists[0], inds[0]
-    else:
-        dist = np.concatenate(dists) if dists else np.empty(0, dtype=dtype)
-        ind = np.concatenate(inds) if inds else np.empty(0, dtype=np.int64)
+    dist, ind = join_parts(dists, inds, dtype)
     return counts, dist, version.public(ind)
+
+
+def take_radius_result(handle, n, dtype):
+    """(dist, ind): the n pairs of a radius answer that Go holds at handle,
+    copied into new arrays of the dtype and int64; Go's copy is freed
+    (also when the arrays cannot be allocated)."""
+    try:
+        dd = np.empty(n, dtype=dtype)
+        ii = np.empty(n, dtype=np.int64)
+    except BaseException:
+        _lib.free_result(handle)
+        raise
+    _lib.check(_lib.lib().pcct_radius_fill(handle, ptr(dd), ptr(ii)))
+    return dd, ii
+
+
+def join_parts(dists, inds, dtype):
+    """The chunks' distances and indices of a radius answer, each joined
+    into one array (empty ones of the dtype and int64 for no chunk)."""
+    if len(dists) == 1:
+        return dists[0], inds[0]
+    dist = np.concatenate(dists) if dists else np.empty(0, dtype=dtype)
+    ind = np.concatenate(inds) if inds else np.empty(0, dtype=np.int64)
+    return dist, ind
 
 
 # -- shapes of the answers -------------------------------------------------------

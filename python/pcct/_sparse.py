@@ -31,7 +31,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import _lib, _memory, _run, _search
-from ._handle import ALGORITHMS, CHOICE_FIELDS, LabelledVersion, encoded_bytes, ptr
+from ._handle import ALGORITHMS, CHOICE_FIELDS, LabelledVersion, choice_dict, encoded_bytes, ptr
 from ._validation import DTYPE_OF_CODE, DTYPES, METRIC_NAMES
 
 __all__ = ["SPARSE_METRIC_NAMES", "SparseIndex", "SparseVersion", "check_metric", "to_csr",
@@ -299,15 +299,8 @@ class SparseVersion(LabelledVersion):
                     min(jobs, _MAX_JOBS), control, limit, ptr(counts[lo:hi]),
                     ctypes.byref(result), ctypes.byref(total)))
                 del part
-                handle = result.value
                 held += total.value
-                try:
-                    dd = np.empty(total.value, dtype=self.dtype)
-                    ii = np.empty(total.value, dtype=np.int64)
-                except BaseException:
-                    _lib.free_result(handle)
-                    raise
-                _lib.check(lib.pcct_radius_fill(handle, ptr(dd), ptr(ii)))
+                dd, ii = _search.take_radius_result(result.value, total.value, self.dtype)
                 dists.append(dd)
                 inds.append(ii)
             return dists, inds
@@ -320,8 +313,7 @@ class SparseVersion(LabelledVersion):
             raise _memory.too_large(what, pairs, per_pair, _memory.available_bytes() or 0,
                                     _search.RADIUS_ADVICE) from None
         self.answered(nq)
-        dist = np.concatenate(dists) if len(dists) > 1 else dists[0]
-        ind = np.concatenate(inds) if len(inds) > 1 else inds[0]
+        dist, ind = _search.join_parts(dists, inds, self.dtype)
         return counts, dist, self.public(ind)
 
     # -- new versions ----------------------------------------------------------
@@ -405,11 +397,7 @@ def build(X, code, p, seed, jobs, verbose=False, algorithm="auto"):
                                cost=float(n) * n * 16)
     if algorithm != "auto":
         return version, None
-    out = dict(zip(CHOICE_FIELDS, choice[1:]))
-    for name in ("sample", "build_budget"):
-        out[name] = int(out[name])
-    out["gave_up"] = bool(out["gave_up"])
-    return version, out
+    return version, choice_dict(choice)
 
 
 class SparseIndex:
