@@ -693,13 +693,20 @@ func (g *gridBuilder[T]) attach(i int32) int {
 	return n - keep
 }
 
-// assemble turns the nodes into t's storage through the level-synchronous
-// construction's assembly: its points numbered with the root first, the
-// nodes made in order of level, highest first.
+// assemble turns the nodes into t's storage (see assembleNets).
 func (g *gridBuilder[T]) assemble(t *Tree[T], root int32) *Tree[T] {
-	n := len(g.level)
-	dim := g.dim
-	b := &netBuilder[T]{dim: dim, dist: g.dist, sc: g.sc, jobs: g.jobs}
+	return assembleNets(t, g.data, g.dim, g.jobs, g.level, g.near, g.nd, root, g.spent())
+}
+
+// assembleNets turns a construction's nodes into t's storage through the
+// level-synchronous construction's assembly: level, near and nd give each
+// row's level (netDup for a duplicate of row near, levelInf for the root),
+// its parent row and the distance to it. The points are numbered with the
+// root first, the nodes made in order of level, highest first. evals is
+// the construction's distance evaluations so far.
+func assembleNets[T Float](t *Tree[T], data []T, dim, jobs int, level, near []int32, nd []float64, root int32, evals int64) *Tree[T] {
+	n := len(level)
+	b := &netBuilder[T]{dim: dim, dist: t.dist, sc: t.scale, jobs: jobs}
 	// k = 0 is the root, then the other rows in order.
 	kOf := make([]int32, n)
 	b.row = make([]int32, n)
@@ -715,13 +722,13 @@ func (g *gridBuilder[T]) assemble(t *Tree[T], root int32) *Tree[T] {
 	b.level = make([]int32, n)
 	b.near = make([]int32, n)
 	b.nd = make([]float64, n)
-	forRange(n, g.jobs, func(_, lo, hi int) {
+	forRange(n, jobs, func(_, lo, hi int) {
 		for k := lo; k < hi; k++ {
 			r := b.row[k]
-			copyRow(b.pts[k*dim:(k+1)*dim], g.row(r))
-			b.level[k], b.nd[k] = g.level[r], g.nd[r]
+			copyRow(b.pts[k*dim:(k+1)*dim], data[int(r)*dim:int(r+1)*dim])
+			b.level[k], b.nd[k] = level[r], nd[r]
 			b.near[k] = -1
-			if p := g.near[r]; p >= 0 {
+			if p := near[r]; p >= 0 {
 				b.near[k] = kOf[p]
 			}
 		}
@@ -754,6 +761,6 @@ func (g *gridBuilder[T]) assemble(t *Tree[T], root int32) *Tree[T] {
 		}
 	}
 	t = b.assemble(t)
-	t.buildEvals += g.spent()
+	t.buildEvals += evals
 	return t
 }

@@ -11,7 +11,7 @@ import (
 // TestGridBuild builds trees by the grid construction on data made to
 // strain it - crowded cells for the first guess of the least distance,
 // points one ulp apart and repeated ones, one dimension, a spread the
-// grid cannot index (which must fall back to the level-synchronous
+// grid cannot index (which must fall back to the batch
 // construction) - checks their invariants, which construction ran, and
 // their k-nearest answers against brute force, in both precisions.
 func TestGridBuild(t *testing.T) {
@@ -24,11 +24,11 @@ func TestGridBuild(t *testing.T) {
 	}{
 		{"alternating-clusters", 3, alternatingClusters(rng, 3000), "grid"},
 		{"near-duplicates", 2, nearNeighbours(rng, 2000, 1e-7), "grid"},
-		{"ulps", 2, nearNeighbours(rng, 2000, 0), "levels"},
+		{"ulps", 2, nearNeighbours(rng, 2000, 0), "batch"},
 		{"line", 1, gaussianRows(rng, 2000, 1), "grid"},
 		{"grid-ties", 3, gridRows(rng, 2500, 3), "grid"},
 		{"one-point-many-times", 2, manyCopies(rng, 3000), "grid"},
-		{"too-wide", 3, tooWide(rng, 1500), "levels"},
+		{"too-wide", 3, tooWide(rng, 1500), "batch"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -8,7 +8,8 @@ import (
 	"sync/atomic"
 )
 
-// The level-synchronous construction (Build).
+// The level-synchronous construction (Build with an Engine, and the
+// reference the other constructions are compared with in tests).
 //
 // Build makes the tree top down, one level at a time, as nested nets: the
 // nodes of level >= i are a b^i-net of the points, each extending the net of

@@ -13,23 +13,32 @@ import (
 // stored row-major in data, with caller indices 0..n-1. The tree copies the
 // points, so data may be reused once Build returns.
 //
-// Build constructs the tree top down, level by level, as nested nets (see
-// netbuild.go): at each level the points farther than b^i from every node
-// so far are settled by a maximal set of them pairwise farther than b^i
-// apart, chosen in parallel over the cells of the nodes above and
-// reconciled across neighbouring cells by a maximal independent set; every
-// other point keeps track of its nearest node. The points are taken in a
-// random order fixed by opts.Seed, and the same data and seed give the same
-// tree for any opts.Jobs. The nodes are laid out so that the children of
-// each node are contiguous, and subtree radii are exact.
+// Build constructs the tree top down by the batch construction of
+// Beygelzimer, Kakade and Langford (see batchbuild.go): a node's call holds
+// the points not yet placed within b^(i+1)/(b-1) of it; those near it go
+// down with it a level, the others near it become its children one after
+// another, each taking the points within reach of it down with it. Each
+// step is a loop over a contiguous set of points with their coordinates,
+// large sets are measured in parallel, and the root and the order the
+// children are taken in are random, fixed by opts.Seed: the same data and
+// seed give the same tree for any opts.Jobs.
 //
 // Points of one to three coordinates under Euclidean, Manhattan,
 // Chebyshev or (unweighted) Minkowski distances are built bottom up on
 // grids instead (see gridbuild.go): each level's net is chosen from the
 // one below among neighbouring cells, with no friend lists and a few
-// distance evaluations a point; opts.Seed shifts the grids, and opts.Engine
-// is not needed there. Data whose spread the grids cannot index are built
-// level by level as above.
+// distance evaluations a point; opts.Seed shifts the grids. Data whose
+// spread the grids cannot index take the batch construction.
+//
+// With opts.Engine set, the tree is built level by level as nested nets
+// (see netbuild.go), the engine computing the large batches of distances:
+// at each level the points farther than b^i from every node so far are
+// settled by a maximal set of them pairwise farther than b^i apart, chosen
+// in parallel over the cells of the nodes above and reconciled across
+// neighbouring cells by a maximal independent set.
+//
+// Every construction lays the nodes out so that the children of each node
+// are contiguous, and makes subtree radii exact.
 //
 // Build returns an error if dim < 1, len(data) is not a positive multiple
 // of dim, a coordinate is NaN or infinite, or an option is invalid.
@@ -53,16 +62,22 @@ func Build[T Float](data []T, dim int, opts Options) (t *Tree[T], err error) {
 			return nil, err
 		}
 	}
-	if !ok {
+	how := "grid"
+	switch {
+	case ok:
+	case opts.Engine != nil || opts.netOnly:
+		how = "levels"
 		if t, err = netBuild(data, dim, sc, opts); err != nil {
+			return nil, err
+		}
+	default:
+		how = "batch"
+		if t, err = batchBuild(data, dim, sc, opts); err != nil {
 			return nil, err
 		}
 	}
 	if opts.built != nil {
-		*opts.built = "levels"
-		if ok {
-			*opts.built = "grid"
-		}
+		*opts.built = how
 	}
 	t.lo, t.hi = lo, hi
 	return t, nil

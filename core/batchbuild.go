@@ -1,0 +1,374 @@
+package core
+
+import (
+	"math"
+	"math/rand/v2"
+)
+
+// The batch construction (Build above three dimensions and for metrics the
+// grids cannot take).
+//
+// Beygelzimer, Kakade and Langford (2006) build a cover tree top down by
+// recursion over sets of points: a call for node p at level i holds the
+// points not yet placed that lie within b^i of p (near) and those within
+// b^(i+1) (far). The near points within b^(i-1) of p go on with p itself
+// one level down; every near point left after that becomes a child of p of
+// level i-1, one after another, taking with it the near and far points
+// within b^i of it (those within b^(i-1) as its near ones); what it does not
+// place comes back and is sorted into p's near or far points again. The far
+// points that p does not place go back to p's caller. A point placed by a
+// child is farther than b^(i-1) from p and from every node of level >= i-1
+// made before it (it would have been taken by that node's call otherwise),
+// so the nodes of level >= i-1 are pairwise farther than b^(i-1) apart and
+// each lies within b^i of its parent: the compressed cover tree's
+// conditions. A call whose near points all lie within b^j of p, j < i,
+// goes straight to level j: the levels between hold p alone.
+//
+// Every step is a loop over a contiguous slice of (point, distance) pairs,
+// and each point is measured against the children of the few calls that
+// hold it at each level: no friend lists, no conflict graphs. Points
+// returned by a child carry their distance to that child; their distance
+// to p is remembered if they went no deeper and measured again otherwise.
+// Large calls measure their points in parallel; the recursion itself is
+// sequential, so the tree does not depend on the number of goroutines.
+
+// batchEntry is a point waiting in a call of the batch construction: its
+// row, its distance to the call's node, and its distance to the node's
+// parent call (negative when unknown).
+type batchEntry struct {
+	x  int32
+	d  float64
+	up float64
+}
+
+// batchSet is a set of waiting points with their coordinates beside them
+// (point k's at c[k*dim:]), so that measuring a set reads memory in order.
+type batchSet[T Float] struct {
+	e []batchEntry
+	c []T
+}
+
+// add appends entry e with coordinates c.
+func (s *batchSet[T]) add(e batchEntry, c []T) {
+	s.e = append(s.e, e)
+	s.c = append(s.c, c...)
+}
+
+// batchParallelMin is the fewest points a call measures in parallel.
+const batchParallelMin = 1024
+
+// batchBuilder holds the batch construction's state. Points are the
+// caller's rows r = 0..n-1.
+type batchBuilder[T Float] struct {
+	data []T
+	dim  int
+	dist distFunc[T]
+	sc   scale
+	jobs int
+	mon  *Monitor
+	max  int64 // the most evaluations to spend, if positive
+
+	level []int32   // row -> level, netDup for a duplicate, levelInf for the root
+	near  []int32   // row -> parent row, or the row it duplicates
+	nd    []float64 // row -> distance to its parent
+
+	entries stackArena[batchEntry]
+	coords  stackArena[T]
+	ds      []float64 // distances of a parallel measurement
+	evals   int64
+	done    int // points placed since the last report to the monitor
+	err     error
+}
+
+// stackArena hands out slices last in, first out, as the recursion needs
+// them.
+type stackArena[E any] struct {
+	chunks [][]E
+	cur    int
+	off    int
+}
+
+// arenaMark is a position of a stackArena to release back to.
+type arenaMark struct{ cur, off int }
+
+// alloc returns an empty slice with room for n elements.
+func (a *stackArena[E]) alloc(n int) []E {
+	for a.cur < len(a.chunks) && a.off+n > len(a.chunks[a.cur]) {
+		a.cur++
+		a.off = 0
+	}
+	if a.cur == len(a.chunks) {
+		size := 1 << 16
+		if k := len(a.chunks); k > 0 {
+			size = max(size, 2*len(a.chunks[k-1]))
+		}
+		a.chunks = append(a.chunks, make([]E, max(size, n)))
+	}
+	s := a.chunks[a.cur][a.off : a.off : a.off+n]
+	a.off += n
+	return s
+}
+
+func (a *stackArena[E]) mark() arenaMark { return arenaMark{a.cur, a.off} }
+
+func (a *stackArena[E]) release(m arenaMark) { a.cur, a.off = m.cur, m.off }
+
+// set returns an empty set with room for n points.
+func (b *batchBuilder[T]) set(n int) batchSet[T] {
+	return batchSet[T]{e: b.entries.alloc(n), c: b.coords.alloc(n * b.dim)}
+}
+
+// mark and release bracket a call's sets.
+func (b *batchBuilder[T]) mark() [2]arenaMark {
+	return [2]arenaMark{b.entries.mark(), b.coords.mark()}
+}
+
+func (b *batchBuilder[T]) release(m [2]arenaMark) {
+	b.entries.release(m[0])
+	b.coords.release(m[1])
+}
+
+// batchBuild builds the tree of the prepared points data (dim columns) by
+// the batch construction.
+func batchBuild[T Float](data []T, dim int, sc scale, o Options) (*Tree[T], error) {
+	n := len(data) / dim
+	t := newTree[T](dim, o.Metric, sc, o.Seed)
+	b := &batchBuilder[T]{data: data, dim: dim, dist: t.dist, sc: sc, jobs: o.jobs(), mon: o.Monitor, max: o.MaxEvals}
+	b.level = make([]int32, n)
+	b.near = make([]int32, n)
+	b.nd = make([]float64, n)
+	for r := range b.level {
+		b.level[r] = netFree
+	}
+	if b.mon.stopped() {
+		return nil, ErrStopped
+	}
+	// The root is a point chosen by the seed; the others wait in a random
+	// order fixed by it, which the children are taken in.
+	rng := rand.New(rand.NewPCG(o.Seed, 0x5851f42d4c957f2d))
+	perm := rng.Perm(n)
+	root := int32(perm[0])
+	b.level[root], b.near[root] = levelInf, -1
+	all := b.set(n - 1)
+	for _, r := range perm[1:] {
+		all.add(batchEntry{x: int32(r), d: -1, up: -1}, b.row(int32(r)))
+	}
+	near := b.set(n - 1)
+	b.measure(root, b.row(root), 0, &all, &near, math.Inf(1))
+	b.done++
+	top := int32(math.MinInt32)
+	for _, e := range near.e {
+		top = max(top, b.sc.ceilLog(e.d))
+	}
+	if len(near.e) > 0 {
+		far := b.set(len(near.e))
+		b.construct(root, top, near, far)
+	}
+	if b.err != nil {
+		return nil, b.err
+	}
+	b.mon.add(b.done)
+	return assembleNets(t, data, dim, b.jobs, b.level, b.near, b.nd, root, b.evals), nil
+}
+
+// row returns the coordinates of row r.
+func (b *batchBuilder[T]) row(r int32) []T {
+	o := int(r) * b.dim
+	return b.data[o : o+b.dim : o+b.dim]
+}
+
+// at returns the coordinates of point k of s.
+func (b *batchBuilder[T]) at(s *batchSet[T], k int) []T {
+	o := k * b.dim
+	return s.c[o : o+b.dim : o+b.dim]
+}
+
+// measure measures the distance to q (row q, coordinates qc, at distance
+// dq from the call's node) of every point of src that may lie within rFar
+// of it by the triangle inequality through the call's node. It marks those
+// at distance 0 as duplicates of q and moves those within rFar into dst
+// with their distance to q (their distance to the call's node kept in up);
+// the others stay in src. With rFar infinite every point is measured and
+// moved.
+func (b *batchBuilder[T]) measure(q int32, qc []T, dq float64, src, dst *batchSet[T], rFar float64) {
+	n := len(src.e)
+	all := math.IsInf(rFar, 1)
+	var ds []float64
+	if n >= batchParallelMin && b.jobs > 1 {
+		if cap(b.ds) < n {
+			b.ds = make([]float64, n)
+		}
+		ds = b.ds[:n]
+		forRange(n, b.jobs, func(w, lo, hi int) {
+			for k := lo; k < hi; k++ {
+				if all || math.Abs(src.e[k].d-dq) <= rFar {
+					ds[k] = b.dist(qc, b.at(src, k))
+				} else {
+					ds[k] = math.NaN()
+				}
+			}
+		})
+	}
+	// Points taken are replaced by the last one (no shifting of the rest).
+	for k := 0; k < n; {
+		e := src.e[k]
+		var d float64
+		switch {
+		case ds != nil:
+			d = ds[k]
+			if d == d {
+				b.evals++
+			}
+		case all || math.Abs(e.d-dq) <= rFar:
+			d = b.dist(qc, b.at(src, k))
+			b.evals++
+		default:
+			d = math.NaN()
+		}
+		switch {
+		case d == 0:
+			b.level[e.x], b.near[e.x] = netDup, q
+			b.done++
+		case d <= rFar:
+			dst.add(batchEntry{x: e.x, d: d, up: e.d}, b.at(src, k))
+		default:
+			k++
+			continue
+		}
+		n--
+		if k != n {
+			src.e[k] = src.e[n]
+			copy(b.at(src, k), b.at(src, n))
+			if ds != nil {
+				ds[k] = ds[n]
+			}
+		}
+	}
+	src.e = src.e[:n]
+	src.c = src.c[:n*b.dim]
+}
+
+// construct places the points of near (within b^i of p) and those of far
+// (within rho*b^(i+1), the farthest a point can be from p and still lie
+// within b^j of a node of level j < i under p) that fall under p's subtree
+// below level i, and returns the far points left, in far's storage. near
+// and far must each have room for all the points of both.
+func (b *batchBuilder[T]) construct(p int32, i int32, near, far batchSet[T]) batchSet[T] {
+	if len(near.e) == 0 || b.err != nil {
+		return far
+	}
+	maxd := 0.0
+	for _, e := range near.e {
+		maxd = max(maxd, e.d)
+	}
+	rNear := b.sc.pow(i)
+	if j := b.sc.ceilLog(maxd); j < i {
+		// p alone at levels i..j+1: near is all within b^j, and the far
+		// points within rho*b^(j+1) go down with it.
+		m := b.mark()
+		sf := b.set(len(near.e) + len(far.e))
+		b.split(&far, &sf, b.sc.rho*b.sc.pow(j+1))
+		sf = b.construct(p, j, near, sf)
+		far.e = append(far.e, sf.e...)
+		far.c = append(far.c, sf.c...)
+		b.release(m)
+		return far
+	}
+	r0, rFar := b.sc.pow(i-1), b.sc.rho*rNear
+	pc := b.row(p)
+	// p itself one level down: near points within b^(i-1) as its near
+	// ones, the others within rho*b^i as its far ones.
+	{
+		m := b.mark()
+		tot := len(near.e) + len(far.e)
+		sn, sf := b.set(tot), b.set(tot)
+		b.split(&near, &sf, rNear)
+		b.split(&far, &sf, rFar)
+		b.split(&sf, &sn, r0)
+		sf = b.construct(p, i-1, sn, sf)
+		b.sort(sf, nil, &near, &far, rNear)
+		b.release(m)
+	}
+	qc := make([]T, b.dim)
+	// Every near point left becomes a child of level i-1.
+	for len(near.e) > 0 && b.err == nil {
+		q := near.e[0]
+		copy(qc, b.at(&near, 0))
+		b.remove(&near, 0)
+		b.level[q.x], b.near[q.x], b.nd[q.x] = i-1, p, q.d
+		b.done++
+		if err := b.check(); err != nil {
+			b.err = err
+			return far
+		}
+		m := b.mark()
+		tot := len(near.e) + len(far.e)
+		cn, cf := b.set(tot), b.set(tot)
+		b.measure(q.x, qc, q.d, &near, &cf, rFar)
+		b.measure(q.x, qc, q.d, &far, &cf, rFar)
+		b.split(&cf, &cn, r0)
+		rest := b.construct(q.x, i-1, cn, cf)
+		b.sort(rest, pc, &near, &far, rNear)
+		b.release(m)
+	}
+	return far
+}
+
+// split moves the points of src within r of the call's node into dst.
+func (b *batchBuilder[T]) split(src, dst *batchSet[T], r float64) {
+	for k := 0; k < len(src.e); {
+		if src.e[k].d > r {
+			k++
+			continue
+		}
+		dst.add(src.e[k], b.at(src, k))
+		b.remove(src, k)
+	}
+}
+
+// remove removes point k of s, putting the last one in its place.
+func (b *batchBuilder[T]) remove(s *batchSet[T], k int) {
+	last := len(s.e) - 1
+	if k != last {
+		s.e[k] = s.e[last]
+		copy(b.at(s, k), b.at(s, last))
+	}
+	s.e, s.c = s.e[:last], s.c[:last*b.dim]
+}
+
+// sort returns the points of rest to the call of node p (coordinates pc;
+// nil when rest already holds distances to p): into near if within r of
+// p, into far otherwise.
+func (b *batchBuilder[T]) sort(rest batchSet[T], pc []T, near, far *batchSet[T], r float64) {
+	for k, e := range rest.e {
+		if pc != nil {
+			d := e.up
+			if d < 0 {
+				d = b.dist(pc, b.at(&rest, k))
+				b.evals++
+			}
+			e = batchEntry{x: e.x, d: d, up: -1}
+		}
+		if e.d <= r {
+			near.add(e, b.at(&rest, k))
+		} else {
+			far.add(e, b.at(&rest, k))
+		}
+	}
+}
+
+// check reports the caller's request to stop and the evaluation budget,
+// and passes on the progress made.
+func (b *batchBuilder[T]) check() error {
+	if b.done >= 1024 {
+		b.mon.add(b.done)
+		b.done = 0
+		if b.mon.stopped() {
+			return ErrStopped
+		}
+	}
+	if b.max > 0 && b.evals > b.max {
+		return ErrCostly
+	}
+	return nil
+}

@@ -1,0 +1,194 @@
+package core
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// TestBatchBuild builds trees by the batch construction on data made to
+// strain it and checks their invariants, which construction ran and their
+// k-nearest answers against brute force, in both precisions.
+func TestBatchBuild(t *testing.T) {
+	rng := rand.New(rand.NewPCG(41, 42))
+	manhattan := Metric{Kind: Manhattan}
+	cases := []struct {
+		name   string
+		dim    int
+		data   []float64
+		metric Metric
+		base   float64
+	}{
+		{"gaussian-6", 6, gaussianRows(rng, 3000, 6), Metric{}, 0},
+		{"uniform-6", 6, uniformRows(rng, 4000, 6), Metric{}, 0},
+		{"clusters-16", 16, clusterRows(rng, 3000, 16), Metric{}, 0},
+		{"grid-ties-5", 5, gridRows(rng, 2500, 5), Metric{}, 0},
+		{"near-duplicates-8", 8, nearNeighbours8(rng, 2000, 1e-7), Metric{}, 0},
+		{"clusters-10-base-1.3", 10, clusterRows(rng, 3000, 10), Metric{}, 1.3},
+		{"grid-ties-6-base-1.3", 6, gridRows(rng, 2000, 6), Metric{}, 1.3},
+		{"gaussian-12-base-4", 12, gaussianRows(rng, 3000, 12), Metric{}, 4},
+		{"clusters-8-manhattan", 8, clusterRows(rng, 3000, 8), manhattan, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var built string
+			opts := Options{Seed: 4, Jobs: 2, Metric: c.metric, Base: c.base, built: &built}
+			tr, err := Build(c.data, c.dim, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if built != "batch" {
+				t.Fatalf("built by %q, want batch", built)
+			}
+			if err := tr.Check(); err != nil {
+				t.Fatal(err)
+			}
+			againstBrute(t, tr, c.data, c.dim, rng)
+			d32 := make([]float32, len(c.data))
+			for i, x := range c.data {
+				d32[i] = float32(x)
+			}
+			t32, err := Build(d32, c.dim, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := t32.Check(); err != nil {
+				t.Fatalf("float32: %v", err)
+			}
+			againstBrute(t, t32, d32, c.dim, rng)
+		})
+	}
+}
+
+// uniformRows returns n uniform points in the unit cube of dim dimensions.
+func uniformRows(rng *rand.Rand, n, dim int) []float64 {
+	data := make([]float64, n*dim)
+	for i := range data {
+		data[i] = rng.Float64()
+	}
+	return data
+}
+
+// surfaceRows returns n points of a smooth two-dimensional surface in dim
+// dimensions.
+func surfaceRows(rng *rand.Rand, n, dim int) []float64 {
+	data := make([]float64, n*dim)
+	for i := range n {
+		u, v := 4*rng.Float64(), 4*rng.Float64()
+		for k := range dim {
+			f := float64(k + 1)
+			data[i*dim+k] = math.Sin(f*u/3+v) + math.Cos(u-f*v/5)
+		}
+	}
+	return data
+}
+
+// nearNeighbours8 returns n points in 8-D in pairs gap apart, some of
+// them repeated.
+func nearNeighbours8(rng *rand.Rand, n int, gap float64) []float64 {
+	const dim = 8
+	data := make([]float64, n*dim)
+	for i := 0; i < n; i++ {
+		row := data[i*dim : (i+1)*dim]
+		switch {
+		case i%2 == 1:
+			copy(row, data[(i-1)*dim:i*dim])
+			row[i%dim] += gap
+		case i%10 == 0 && i > 0:
+			copy(row, data[(i-10)*dim:(i-9)*dim])
+		default:
+			for k := range row {
+				row[k] = rng.Float64()
+			}
+		}
+	}
+	return data
+}
+
+// TestBatchBuildDeterministic checks that the batch construction gives the
+// same tree for every number of goroutines, with sets large enough to be
+// measured in parallel, and another tree for another seed.
+func TestBatchBuildDeterministic(t *testing.T) {
+	n := 12000
+	if raceEnabled {
+		n = 5000
+	}
+	rng := rand.New(rand.NewPCG(11, 5))
+	data := clusterRows(rng, n, 8)
+	var ref [][3]float64
+	for _, jobs := range []int{1, 2, 4} {
+		var built string
+		tr, err := Build(data, 8, Options{Seed: 7, Jobs: jobs, built: &built})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if built != "batch" {
+			t.Fatalf("built by %q", built)
+		}
+		s := shape(tr)
+		if ref == nil {
+			ref = s
+			continue
+		}
+		if !slices.Equal(s, ref) {
+			t.Fatalf("jobs=%d gave another tree than jobs=1", jobs)
+		}
+	}
+	other, err := Build(data, 8, Options{Seed: 8, Jobs: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Equal(shape(other), ref) {
+		t.Fatal("another seed gave the same tree")
+	}
+}
+
+// TestBatchBuildEvals fits the growth of the batch construction's distance
+// evaluations with n on a two-dimensional surface in 8-D: O(n log n) gives
+// an exponent a little above 1; anything near 2 is a quadratic build. (On
+// data of full intrinsic dimension 8 the evaluations a point grow with n
+// until n is far beyond a test's size, for every construction: Gaussian
+// clusters give n^1.6-1.7 from 2,000 to 32,000 points with both Build's.)
+func TestBatchBuildEvals(t *testing.T) {
+	sizes := []int{2000, 8000, 32000}
+	if raceEnabled || testing.Short() {
+		sizes = sizes[:2]
+	}
+	var logN, logE []float64
+	for _, n := range sizes {
+		rng := rand.New(rand.NewPCG(9, 9))
+		tr, err := Build(surfaceRows(rng, n, 8), 8, Options{Seed: 1, Jobs: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		build, _ := tr.DistanceEvals()
+		logN, logE = append(logN, math.Log(float64(n))), append(logE, math.Log(float64(build)))
+	}
+	slope := (logE[len(logE)-1] - logE[0]) / (logN[len(logN)-1] - logN[0])
+	if slope > 1.3 {
+		t.Fatalf("evaluations grow as n^%.2f", slope)
+	}
+	t.Logf("evaluations grow as n^%.2f", slope)
+}
+
+// TestBatchBuildStops checks the batch construction's monitor and budget.
+func TestBatchBuildStops(t *testing.T) {
+	data := clusterRows(rand.New(rand.NewPCG(2, 3)), 5000, 8)
+	var done, stop int64
+	stop = 1
+	if _, err := Build(data, 8, Options{Monitor: &Monitor{Done: &done, Stop: &stop}}); err != ErrStopped {
+		t.Fatalf("a stopped build returned %v", err)
+	}
+	if _, err := Build(data, 8, Options{MaxEvals: 1000}); err != ErrCostly {
+		t.Fatalf("a build over its budget returned %v", err)
+	}
+	stop = 0
+	tr, err := Build(data, 8, Options{Monitor: &Monitor{Done: &done, Stop: &stop}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if done != int64(tr.Len()) {
+		t.Fatalf("the monitor counted %d points of %d", done, tr.Len())
+	}
+}
