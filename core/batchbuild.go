@@ -66,7 +66,9 @@ type batchBuilder[T Float] struct {
 	sc   scale
 	jobs int
 	mon  *Monitor
-	max  int64 // the most evaluations to spend, if positive
+	// euclid is set when dist is the Euclidean distance of sqEuclidean.
+	euclid bool
+	max    int64 // the most evaluations to spend, if positive
 
 	level []int32   // row -> level, netDup for a duplicate, levelInf for the root
 	near  []int32   // row -> parent row, or the row it duplicates
@@ -134,6 +136,10 @@ func batchBuild[T Float](data []T, dim int, sc scale, o Options) (*Tree[T], erro
 	n := len(data) / dim
 	t := newTree[T](dim, o.Metric, sc, o.Seed)
 	b := &batchBuilder[T]{data: data, dim: dim, dist: t.dist, sc: sc, jobs: o.jobs(), mon: o.Monitor, max: o.MaxEvals}
+	switch o.Metric.Canonical().Kind {
+	case Euclidean, Cosine:
+		b.euclid = dim > 3
+	}
 	b.level = make([]int32, n)
 	b.near = make([]int32, n)
 	b.nd = make([]float64, n)
@@ -154,7 +160,7 @@ func batchBuild[T Float](data []T, dim int, sc scale, o Options) (*Tree[T], erro
 		all.add(batchEntry{x: int32(r), d: -1, up: -1}, b.row(int32(r)))
 	}
 	near := b.set(n - 1)
-	b.measure(root, b.row(root), 0, &all, &near, math.Inf(1))
+	b.measure(root, b.row(root), math.Inf(1), &all, &near, math.Inf(1))
 	b.done++
 	top := int32(math.MinInt32)
 	for _, e := range near.e {
@@ -183,69 +189,89 @@ func (b *batchBuilder[T]) at(s *batchSet[T], k int) []T {
 	return s.c[o : o+b.dim : o+b.dim]
 }
 
-// measure measures the distance to q (row q, coordinates qc, at distance
-// dq from the call's node) of every point of src that may lie within rFar
-// of it by the triangle inequality through the call's node. It marks those
-// at distance 0 as duplicates of q and moves those within rFar into dst
-// with their distance to q (their distance to the call's node kept in up);
-// the others stay in src. With rFar infinite every point is measured and
-// moved.
+// measure measures the distance to q (row q, coordinates qc, at distance dq
+// from the call's node) of every point of src that may lie within rFar of
+// it by the triangle inequality through the call's node. It marks those at distance 0 as duplicates of q and moves
+// those within rFar into dst with their distance to q (their distance to
+// the call's node kept in up); the others stay in src. With rFar infinite
+// every point is moved.
 func (b *batchBuilder[T]) measure(q int32, qc []T, dq float64, src, dst *batchSet[T], rFar float64) {
 	n := len(src.e)
-	all := math.IsInf(rFar, 1)
-	var ds []float64
+	if n == 0 {
+		return
+	}
+	if cap(b.ds) < n {
+		b.ds = make([]float64, n)
+	}
+	ds := b.ds[:n]
 	if n >= batchParallelMin && b.jobs > 1 {
-		if cap(b.ds) < n {
-			b.ds = make([]float64, n)
-		}
-		ds = b.ds[:n]
+		evals := make([]paddedCount, b.jobs)
 		forRange(n, b.jobs, func(w, lo, hi int) {
-			for k := lo; k < hi; k++ {
-				if all || math.Abs(src.e[k].d-dq) <= rFar {
-					ds[k] = b.dist(qc, b.at(src, k))
-				} else {
-					ds[k] = math.NaN()
-				}
-			}
+			evals[w].n += b.screen(qc, dq, src.e[lo:hi], src.c[lo*b.dim:hi*b.dim], ds[lo:hi], rFar)
 		})
+		for w := range evals {
+			b.evals += evals[w].n
+		}
+	} else {
+		b.evals += b.screen(qc, dq, src.e, src.c, ds, rFar)
 	}
 	// Points taken are replaced by the last one (no shifting of the rest).
 	for k := 0; k < n; {
-		e := src.e[k]
-		var d float64
-		switch {
-		case ds != nil:
-			d = ds[k]
-			if d == d {
-				b.evals++
-			}
-		case all || math.Abs(e.d-dq) <= rFar:
-			d = b.dist(qc, b.at(src, k))
-			b.evals++
-		default:
-			d = math.NaN()
-		}
-		switch {
-		case d == 0:
-			b.level[e.x], b.near[e.x] = netDup, q
-			b.done++
-		case d <= rFar:
-			dst.add(batchEntry{x: e.x, d: d, up: e.d}, b.at(src, k))
-		default:
+		d := ds[k]
+		if d > rFar {
 			k++
 			continue
+		}
+		e := src.e[k]
+		if d == 0 {
+			b.level[e.x], b.near[e.x] = netDup, q
+			b.done++
+		} else {
+			dst.add(batchEntry{x: e.x, d: d, up: e.d}, b.at(src, k))
 		}
 		n--
 		if k != n {
 			src.e[k] = src.e[n]
 			copy(b.at(src, k), b.at(src, n))
-			if ds != nil {
-				ds[k] = ds[n]
-			}
+			ds[k] = ds[n]
 		}
 	}
 	src.e = src.e[:n]
 	src.c = src.c[:n*b.dim]
+}
+
+// screen sets out[k] to the distance between qc and row k of rows as the
+// tree measures it, or to +Inf for a point certainly farther than rFar:
+// under Euclidean distances (and Cosine, on normalised points) a squared
+// distance well beyond rFar^2 settles a point without its square root.
+// Points are those of entries es, at distance dq from the call's node. It
+// returns the distances it evaluated.
+func (b *batchBuilder[T]) screen(qc []T, dq float64, es []batchEntry, rows []T, out []float64, rFar float64) (evals int64) {
+	dim := b.dim
+	far2 := rFar * rFar * (1 + 1e-9)
+	for k := range out {
+		// The triangle inequality through the call's node first.
+		if math.Abs(es[k].d-dq) > rFar {
+			out[k] = math.Inf(1)
+			continue
+		}
+		evals++
+		row := rows[k*dim : (k+1)*dim : (k+1)*dim]
+		if !b.euclid {
+			out[k] = b.dist(qc, row)
+			continue
+		}
+		s := sqEuclidean(qc, row)
+		switch {
+		case s < 0x1p-900 || s > 0x1p900:
+			out[k] = b.dist(qc, row)
+		case s > far2:
+			out[k] = math.Inf(1)
+		default:
+			out[k] = math.Sqrt(s)
+		}
+	}
+	return evals
 }
 
 // construct places the points of near (within b^i of p) and those of far
