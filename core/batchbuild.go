@@ -2,6 +2,7 @@ package core
 
 import (
 	"math"
+	"slices"
 	"math/rand/v2"
 )
 
@@ -174,6 +175,7 @@ func batchBuild[T Float](data []T, dim int, sc scale, o Options) (*Tree[T], erro
 		return nil, b.err
 	}
 	b.mon.add(b.done)
+	b.closer(root)
 	return assembleNets(t, data, dim, b.jobs, b.level, b.near, b.nd, root, b.evals), nil
 }
 
@@ -380,6 +382,80 @@ func (b *batchBuilder[T]) sort(rest batchSet[T], pc []T, near, far *batchSet[T],
 		} else {
 			far.add(e, b.at(&rest, k))
 		}
+	}
+}
+
+// closer gives every node the nearest of its parent's parent and the
+// other children of that one that may be its parent (of a higher level,
+// within b^(l+1) of it), if nearer than the parent the construction gave
+// it: the construction hands a point to the first node that reaches it,
+// not the nearest, and nearer parents make smaller subtrees for searches
+// to prune. The nets, hence the levels and the separation, stay as they
+// are; the candidates are those of the tree as built, so the result does
+// not depend on the order nodes are taken in.
+func (b *batchBuilder[T]) closer(root int32) {
+	n := len(b.level)
+	node := func(r int) bool { return b.level[r] != netDup && int32(r) != root }
+	// Children of each row (CSR).
+	first := make([]int32, n+1)
+	for r := range n {
+		if node(r) {
+			first[b.near[r]+1]++
+		}
+	}
+	for r := range n {
+		first[r+1] += first[r]
+	}
+	kids := make([]int32, first[n])
+	fill := slices.Clone(first[:n])
+	for r := range n {
+		if node(r) {
+			p := b.near[r]
+			kids[fill[p]] = int32(r)
+			fill[p]++
+		}
+	}
+	parent := slices.Clone(b.near)
+	pd := slices.Clone(b.nd)
+	counts := make([]paddedCount, max(b.jobs, 1))
+	forRange(n, b.jobs, func(w, lo, hi int) {
+		for r := lo; r < hi; r++ {
+			if !node(r) {
+				continue
+			}
+			p := parent[r]
+			g := parent[p]
+			if g < 0 || b.level[p] == levelInf {
+				continue
+			}
+			l := b.level[r]
+			reach := b.sc.pow(l + 1)
+			x := b.row(int32(r))
+			dg := b.dist(x, b.row(g))
+			counts[w].n++
+			best, bp := pd[r], p
+			if dg < best && dg <= reach {
+				best, bp = dg, g
+			}
+			for _, c := range kids[first[g]:first[g+1]] {
+				if c == p || b.level[c] <= l {
+					continue
+				}
+				// The triangle inequality through g first.
+				if math.Abs(dg-pd[c]) >= best {
+					continue
+				}
+				d := b.dist(x, b.row(c))
+				counts[w].n++
+				if d < best && d <= reach {
+					best, bp = d, c
+				}
+			}
+			b.near[r], b.nd[r] = bp, best
+		}
+	})
+	for w := range counts {
+		b.evals += counts[w].n
 	}
 }
 
