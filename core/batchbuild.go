@@ -2,8 +2,8 @@ package core
 
 import (
 	"math"
-	"slices"
 	"math/rand/v2"
+	"slices"
 )
 
 // The batch construction (Build above three dimensions and for metrics the
