@@ -156,12 +156,24 @@ func batchBuild[T Float](data []T, dim int, sc scale, o Options) (*Tree[T], erro
 	perm := rng.Perm(n)
 	root := int32(perm[0])
 	b.level[root], b.near[root] = levelInf, -1
-	all := b.set(n - 1)
-	for _, r := range perm[1:] {
-		all.add(batchEntry{x: int32(r), d: -1, up: -1}, b.row(int32(r)))
-	}
+	ds := make([]float64, n)
+	rc := b.row(root)
+	forRange(n, b.jobs, func(_, lo, hi int) {
+		for r := lo; r < hi; r++ {
+			ds[r] = b.dist(rc, b.row(int32(r)))
+		}
+	})
+	b.evals += int64(n - 1)
 	near := b.set(n - 1)
-	b.measure(root, b.row(root), math.Inf(1), &all, &near, math.Inf(1))
+	for _, r := range perm[1:] {
+		if ds[r] == 0 {
+			b.level[r], b.near[r] = netDup, root
+			b.done++
+			continue
+		}
+		near.add(batchEntry{x: int32(r), d: ds[r], up: -1}, b.row(int32(r)))
+	}
+	ds = nil
 	b.done++
 	top := int32(math.MinInt32)
 	for _, e := range near.e {
@@ -175,6 +187,8 @@ func batchBuild[T Float](data []T, dim int, sc scale, o Options) (*Tree[T], erro
 		return nil, b.err
 	}
 	b.mon.add(b.done)
+	// The sets are done with: let the assembly reuse their memory.
+	b.entries, b.coords, b.ds = stackArena[batchEntry]{}, stackArena[T]{}, nil
 	b.closer(root)
 	return assembleNets(t, data, dim, b.jobs, b.level, b.near, b.nd, root, b.evals), nil
 }
