@@ -241,6 +241,19 @@ func TestMemory(t *testing.T) {
 	if m.Total() != m.Nodes+m.Points+m.Kids+m.Groups+m.IDs+m.IDMap {
 		t.Fatalf("total %d is not the sum of %+v", m.Total(), m)
 	}
+	if m.SearchLayoutBuilt || m.SearchLayout != 0 {
+		t.Fatalf("a version no query was asked of holds a search layout: %+v", m)
+	}
+	// A batch large enough for the search layout makes it; the version
+	// keeps it and counts it.
+	nq := tr.Nodes()/flatBatchRatio + 1
+	if err := tr.KNearestBatch(Batch[float64]{Points: data[:nq*dim]}, 3, make([]float64, 3*nq), make([]int64, 3*nq)); err != nil {
+		t.Fatal(err)
+	}
+	m = tr.Memory()
+	if !m.SearchLayoutBuilt || m.Total() != m.Nodes+m.Points+m.Kids+m.Groups+m.IDs+m.IDMap+m.SearchLayout {
+		t.Fatalf("after a large batch: %+v, total %d", m, m.Total())
+	}
 	// The search layout: per node its coordinates, reach and record, per
 	// point its caller index, per slot its position, and boxes (3-D).
 	nodes := int64(tr.Nodes())
