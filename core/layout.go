@@ -448,8 +448,13 @@ type bound struct {
 func (b *bound) set(w float64) {
 	if w < b.worst {
 		b.worst = w
+		b.sq = sqBound(w)
+		if b.shrink == 1 { // an exact search: ub is worst
+			b.ub, b.usq = w, b.sq
+			return
+		}
 		b.ub = min(b.ub, w*b.shrink)
-		b.sq, b.usq = sqBound(w), sqBound(b.ub)
+		b.usq = sqBound(b.ub)
 	}
 }
 
@@ -568,7 +573,9 @@ func (f *flatTree[T]) descend(s *scratch, q []T, stack []cand, skip int32, b *bo
 				stack = append(stack, cand{node: c, d: dc})
 			}
 		}
-		sortCandsDesc(stack[base:])
+		if len(stack)-base > 1 {
+			sortCandsDesc(stack[base:])
+		}
 	}
 	s.evals += evals
 	return stack[:0]
