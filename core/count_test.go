@@ -254,10 +254,11 @@ func TestMemory(t *testing.T) {
 	if !m.SearchLayoutBuilt || m.Total() != m.Nodes+m.Points+m.Kids+m.Groups+m.IDs+m.IDMap+m.SearchLayout {
 		t.Fatalf("after a large batch: %+v, total %d", m, m.Total())
 	}
-	// The search layout: per node its coordinates, reach and record, per
-	// point its caller index, per slot its position, and boxes (3-D).
+	// The search layout: per node its coordinates, reach, record and place
+	// on the Z-order curve (key and position), per point its caller index,
+	// per slot its position, the curve's box, and boxes (3-D).
 	nodes := int64(tr.Nodes())
-	least := nodes*(dim*8+8+int64(unsafe.Sizeof(flatNode{}))) + 4*n + 4*int64(tr.s.slots)
+	least := nodes*(dim*8+8+int64(unsafe.Sizeof(flatNode{}))+12) + 4*n + 4*int64(tr.s.slots) + 2*dim*8
 	if m.SearchLayout < least || m.SearchLayout > least+nodes*2*dim*8+int64(unsafe.Sizeof(flatNode{})) {
 		t.Fatalf("search layout: %d bytes, want %d plus at most a box a node", m.SearchLayout, least)
 	}

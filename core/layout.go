@@ -308,9 +308,9 @@ func boxBeyond[T Float](q []T, b []T, limit float64) bool {
 func (f *flatTree[T]) bytes() int64 {
 	var zero T
 	return int64(cap(f.pts)+cap(f.box))*int64(unsafe.Sizeof(zero)) +
-		int64(cap(f.reach))*8 +
+		int64(cap(f.reach)+cap(f.zlo)+cap(f.zhi)+cap(f.zkey))*8 +
 		int64(cap(f.info))*int64(unsafe.Sizeof(flatNode{})) +
-		int64(cap(f.ids)+cap(f.pos))*4
+		int64(cap(f.ids)+cap(f.pos)+cap(f.zpos))*4
 }
 
 // sortByReach sorts a child block, its storage slots u and their reaches
@@ -801,17 +801,9 @@ func sortedBy(keys []uint64) []int32 {
 	return order
 }
 
-// mortonKeys returns the Z-order (Morton) key of each row of points: its
-// coordinates scaled to integers of 64/dim bits over the rows' bounding
-// box, bits interleaved.
-func mortonKeys[T Float](points []T, dim int) []uint64 {
-	lo, hi := emptyBox(dim)
-	extendBox(lo, hi, points)
-	return mortonKeysIn(points, dim, lo, hi)
-}
-
-// mortonKeysIn returns the Z-order keys of the rows of points over the
-// box [lo, hi]: a coordinate outside it counts as its nearest side.
+// mortonKeysIn returns the Z-order (Morton) key of each row of points: its
+// coordinates scaled to integers of 64/dim bits over the box [lo, hi] (a
+// coordinate outside it counts as its nearest side), bits interleaved.
 func mortonKeysIn[T Float](points []T, dim int, lo, hi []float64) []uint64 {
 	bits := 64 / dim
 	top := float64(uint64(1)<<bits - 1)
