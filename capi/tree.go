@@ -160,6 +160,7 @@ const (
 	statBytesIDMap
 	statAlgorithm
 	statBytesSearchLayout
+	statSearchLayoutBuilt
 	statCount
 )
 
@@ -170,10 +171,10 @@ const (
 // refers to (core.Memory): node records, coordinates, child lists, level
 // groups, caller indices held, caller-index map; then the algorithm (1 a
 // cover tree, 2 a brute-force index, which has no levels: those fields and
-// the tree-only byte counts are 0); then the bytes of the search layout a
-// large batch of k-nearest queries makes (core.Memory.SearchLayout, not
-// held by the tree; 0 for a brute-force index). It returns the number of fields
-// available in *written.
+// the tree-only byte counts are 0); then the bytes of the search layout
+// the version holds (core.Memory.SearchLayout: 0 until its k-nearest
+// queries made it, and for a brute-force index) and whether it holds one
+// (1) or not (0). It returns the number of fields available in *written.
 //
 //export pcct_tree_stats
 func pcct_tree_stats(h C.uintptr_t, out *C.int64_t, n C.int64_t, written *C.int64_t) C.int64_t {
@@ -201,6 +202,9 @@ func pcct_tree_stats(h C.uintptr_t, out *C.int64_t, n C.int64_t, written *C.int6
 			statBytesKids: mem.Kids, statBytesGroups: mem.Groups, statBytesIDs: mem.IDs,
 			statBytesIDMap: mem.IDMap, statAlgorithm: int64(t.algorithm()),
 			statBytesSearchLayout: mem.SearchLayout,
+		}
+		if mem.SearchLayoutBuilt {
+			vals[statSearchLayoutBuilt] = 1
 		}
 		dst, err := slice[C.int64_t](unsafe.Pointer(out), min(int64(n), statCount))
 		if err != nil {

@@ -241,10 +241,24 @@ func TestMemory(t *testing.T) {
 	if m.Total() != m.Nodes+m.Points+m.Kids+m.Groups+m.IDs+m.IDMap {
 		t.Fatalf("total %d is not the sum of %+v", m.Total(), m)
 	}
-	// The search layout: per node its coordinates, reach and record, per
-	// point its caller index, per slot its position, and boxes (3-D).
+	if m.SearchLayoutBuilt || m.SearchLayout != 0 {
+		t.Fatalf("a version no query was asked of holds a search layout: %+v", m)
+	}
+	// A batch large enough for the search layout makes it; the version
+	// keeps it and counts it.
+	nq := tr.Nodes()/flatBatchRatio + 1
+	if err := tr.KNearestBatch(Batch[float64]{Points: data[:nq*dim]}, 3, make([]float64, 3*nq), make([]int64, 3*nq)); err != nil {
+		t.Fatal(err)
+	}
+	m = tr.Memory()
+	if !m.SearchLayoutBuilt || m.Total() != m.Nodes+m.Points+m.Kids+m.Groups+m.IDs+m.IDMap+m.SearchLayout {
+		t.Fatalf("after a large batch: %+v, total %d", m, m.Total())
+	}
+	// The search layout: per node its coordinates, reach, record and place
+	// on the Z-order curve (key and position), per point its caller index,
+	// per slot its position, the curve's box, and boxes (3-D).
 	nodes := int64(tr.Nodes())
-	least := nodes*(dim*8+8+int64(unsafe.Sizeof(flatNode{}))) + 4*n + 4*int64(tr.s.slots)
+	least := nodes*(dim*8+8+int64(unsafe.Sizeof(flatNode{}))+12) + 4*n + 4*int64(tr.s.slots) + 2*dim*8
 	if m.SearchLayout < least || m.SearchLayout > least+nodes*2*dim*8+int64(unsafe.Sizeof(flatNode{})) {
 		t.Fatalf("search layout: %d bytes, want %d plus at most a box a node", m.SearchLayout, least)
 	}

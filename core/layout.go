@@ -3,6 +3,8 @@ package core
 import (
 	"math"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -38,8 +40,9 @@ import (
 // evaluations on magic, pendigits and letter but doubled the time (a box
 // costs twice a distance there and rarely settles a subtree).
 //
-// It is made for one batch, in O(nodes) time and memory, and shares
-// nothing with the tree, so it sees exactly the version it was made from.
+// It is made in O(nodes) time and memory and shares nothing with the tree,
+// so it sees exactly the version it was made from; the version keeps it
+// (flatCache) for every later batch.
 type flatTree[T Float] struct {
 	dim    int
 	pts    []T        // node coordinates, position after position
@@ -55,6 +58,12 @@ type flatTree[T Float] struct {
 	// and that have descendants (flatNode.box), in Euclidean trees of at
 	// most boxDims dimensions.
 	box []T
+	// In at most mortonDims dimensions, the nodes along a Z-order curve
+	// over the box [zlo, zhi] of their coordinates: keys ascending and
+	// the position of each, where a query point is located (locate).
+	zlo, zhi []float64
+	zkey     []uint64
+	zpos     []int32
 }
 
 // flatNode describes the node at one position.
@@ -85,6 +94,39 @@ const (
 // bounding boxes: a box tests a subtree before its root is measured and
 // bounds it far more tightly than a ball in few dimensions (see flatTree).
 const boxDims = 4
+
+// flatCache holds a tree version's search layout once made. Queries
+// answered without it are counted, so that a version queried by many
+// small batches makes it too, once they have cost about what making it
+// does.
+type flatCache[T Float] struct {
+	mu    sync.Mutex // held while the layout is made
+	f     atomic.Pointer[flatTree[T]]
+	asked atomic.Int64 // k-nearest queries asked of the version so far
+}
+
+// layout returns t's search layout for a batch of nq k-nearest queries,
+// or nil if the batch should walk the nodes instead: the layout is made,
+// once, when the queries asked of t reach 1/flatBatchRatio of its nodes,
+// and reused by every batch after. It is safe for concurrent use: one
+// caller makes the layout while the others wait for it.
+func (t *Tree[T]) layout(nq int) *flatTree[T] {
+	c := &t.flat
+	if f := c.f.Load(); f != nil {
+		return f
+	}
+	if c.asked.Add(int64(nq))*flatBatchRatio < int64(t.nodes) || t.root < 0 {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if f := c.f.Load(); f != nil {
+		return f
+	}
+	f := t.flatten()
+	c.f.Store(f)
+	return f
+}
 
 // flatten returns t laid out for searching. t must not be empty.
 func (t *Tree[T]) flatten() *flatTree[T] {
@@ -150,7 +192,31 @@ func (t *Tree[T]) flatten() *flatTree[T] {
 		f.info[p].desc = max(f.info[p].desc, f.info[i].desc)
 	}
 	f.boxes()
+	f.curve()
 	return f
+}
+
+// curve sorts the nodes along a Z-order curve, in at most mortonDims
+// dimensions.
+func (f *flatTree[T]) curve() {
+	if f.dim > mortonDims {
+		return
+	}
+	f.zlo, f.zhi = emptyBox(f.dim)
+	extendBox(f.zlo, f.zhi, f.pts)
+	keys := mortonKeysIn(f.pts, f.dim, f.zlo, f.zhi)
+	f.zpos = sortedBy(keys)
+	f.zkey = make([]uint64, len(keys))
+	for i, p := range f.zpos {
+		f.zkey[i] = keys[p]
+	}
+}
+
+// locate returns where the Z-order key of a query falls among the nodes':
+// the index of the first node key at least as large.
+func (f *flatTree[T]) locate(key uint64) int {
+	i, _ := slices.BinarySearch(f.zkey, key)
+	return i
 }
 
 // boxes gives a bounding box to each subtree that a search tests on its
@@ -242,9 +308,9 @@ func boxBeyond[T Float](q []T, b []T, limit float64) bool {
 func (f *flatTree[T]) bytes() int64 {
 	var zero T
 	return int64(cap(f.pts)+cap(f.box))*int64(unsafe.Sizeof(zero)) +
-		int64(cap(f.reach))*8 +
+		int64(cap(f.reach)+cap(f.zlo)+cap(f.zhi)+cap(f.zkey))*8 +
 		int64(cap(f.info))*int64(unsafe.Sizeof(flatNode{})) +
-		int64(cap(f.ids)+cap(f.pos))*4
+		int64(cap(f.ids)+cap(f.pos)+cap(f.zpos))*4
 }
 
 // sortByReach sorts a child block, its storage slots u and their reaches
@@ -309,9 +375,9 @@ func (f *flatTree[T]) inBucket(i int32) bool {
 //
 // A good bound early saves most of the work, so the search starts near q
 // when it can: at home, q's own node when q is a fitted point, or else the
-// nearest to q of the positions near (the previous query's answer, when the
-// queries come in an order that keeps neighbours together), whose farthest
-// also bounds the answer from the start when they hold k points. The
+// nearest to q of the positions near (the nodes next to q along the
+// layout's Z-order curve, see plan), whose farthest also bounds the answer
+// from the start when they hold k points. The
 // subtree of an ancestor of home holding at least seed points (and not
 // inside a bucket) is searched first; the search from the root then skips
 // it.
@@ -382,8 +448,13 @@ type bound struct {
 func (b *bound) set(w float64) {
 	if w < b.worst {
 		b.worst = w
+		b.sq = sqBound(w)
+		if b.shrink == 1 { // an exact search: ub is worst
+			b.ub, b.usq = w, b.sq
+			return
+		}
 		b.ub = min(b.ub, w*b.shrink)
-		b.sq, b.usq = sqBound(w), sqBound(b.ub)
+		b.usq = sqBound(b.ub)
 	}
 }
 
@@ -502,7 +573,9 @@ func (f *flatTree[T]) descend(s *scratch, q []T, stack []cand, skip int32, b *bo
 				stack = append(stack, cand{node: c, d: dc})
 			}
 		}
-		sortCandsDesc(stack[base:])
+		if len(stack)-base > 1 {
+			sortCandsDesc(stack[base:])
+		}
 	}
 	s.evals += evals
 	return stack[:0]
@@ -632,9 +705,9 @@ func (f *flatTree[T]) offer(s *scratch, i int32, d float64) bool {
 	return kept
 }
 
-// flatBatchRatio: a batch of at least nodes/flatBatchRatio queries is
-// answered on a flatTree, whose making costs about as much as that many
-// queries.
+// flatBatchRatio: a version makes its flatTree once nodes/flatBatchRatio
+// k-nearest queries have been asked of it (in one batch or several), as
+// making it costs about as much as that many queries.
 const flatBatchRatio = 64
 
 // seedFactor times the points a query needs (k, and one more for a fitted
@@ -642,11 +715,12 @@ const flatBatchRatio = 64
 const seedFactor = 1
 
 // plan returns the order in which to answer the queries of b (nil: as
-// given), and for fitted points their home positions (nil for query
-// points). Fitted points are taken in the layout's order, query points of
-// at most mortonDims dimensions along a Z-order curve, so that a worker's
-// consecutive queries are near each other.
-func (f *flatTree[T]) plan(t *Tree[T], b Batch[T], nq int) (order, homes []int32) {
+// given), for fitted points their home positions, and for query points
+// where each falls along the layout's Z-order curve (see locate; nil when
+// the layout has none). Fitted points are taken in the layout's order,
+// query points of at most mortonDims dimensions along the Z-order curve,
+// so that a worker's consecutive queries are near each other.
+func (f *flatTree[T]) plan(t *Tree[T], b Batch[T], nq int) (order, homes, spots []int32) {
 	if b.Points == nil {
 		homes = make([]int32, nq)
 		for i := range nq {
@@ -660,12 +734,24 @@ func (f *flatTree[T]) plan(t *Tree[T], b Batch[T], nq int) (order, homes []int32
 		for i, h := range homes {
 			keys[i] = uint64(h)
 		}
-		return sortedBy(keys), homes
+		return sortedBy(keys), homes, nil
 	}
-	if f.dim > mortonDims || nq < 2 {
-		return nil, nil
+	if f.zkey == nil {
+		return nil, nil, nil
 	}
-	return sortedBy(mortonKeys(b.Points, f.dim)), nil
+	keys := mortonKeysIn(b.Points, f.dim, f.zlo, f.zhi)
+	spots = make([]int32, nq)
+	for i, key := range keys {
+		spots[i] = int32(f.locate(key))
+	}
+	return sortedBy(keys), nil, spots
+}
+
+// around appends to dst the positions of the nodes next to spot along
+// the Z-order curve: the last before it and the first after.
+func (f *flatTree[T]) around(spot int32, dst []int32) []int32 {
+	lo, hi := max(int(spot)-1, 0), min(int(spot)+1, len(f.zpos))
+	return append(dst, f.zpos[lo:hi]...)
 }
 
 // mortonDims is the largest dimension in which query points are ordered
@@ -715,12 +801,10 @@ func sortedBy(keys []uint64) []int32 {
 	return order
 }
 
-// mortonKeys returns the Z-order (Morton) key of each row of points: its
-// coordinates scaled to integers of 64/dim bits over the rows' bounding
-// box, bits interleaved.
-func mortonKeys[T Float](points []T, dim int) []uint64 {
-	lo, hi := emptyBox(dim)
-	extendBox(lo, hi, points)
+// mortonKeysIn returns the Z-order (Morton) key of each row of points: its
+// coordinates scaled to integers of 64/dim bits over the box [lo, hi] (a
+// coordinate outside it counts as its nearest side), bits interleaved.
+func mortonKeysIn[T Float](points []T, dim int, lo, hi []float64) []uint64 {
 	bits := 64 / dim
 	top := float64(uint64(1)<<bits - 1)
 	keys := make([]uint64, len(points)/dim)
@@ -764,16 +848,4 @@ func spread(c uint64, dim int) uint64 {
 		out |= (c >> bit & 1) << (bit * dim)
 	}
 	return out
-}
-
-// positions appends to dst the distinct positions of the nodes holding
-// the caller indices of the heap entries e.
-func (f *flatTree[T]) positions(t *Tree[T], e []entry, dst []int32) []int32 {
-	for _, x := range e {
-		p := f.pos[t.s.nodeOf(x.id)]
-		if !slices.Contains(dst, p) {
-			dst = append(dst, p)
-		}
-	}
-	return dst
 }

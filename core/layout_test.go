@@ -391,10 +391,7 @@ func flatTruth[T Float](tr *Tree[T], b Batch[T], kmax int) [][]entry {
 	if err != nil {
 		panic(err)
 	}
-	nq := len(b.IDs)
-	if b.Points != nil {
-		nq = len(b.Points) / tr.Dim()
-	}
+	nq := batchLen(tr, b)
 	ids := tr.LiveIDs(nil)
 	out := make([][]entry, nq)
 	all := make([]entry, 0, len(ids))
@@ -417,6 +414,17 @@ func flatTruth[T Float](tr *Tree[T], b Batch[T], kmax int) [][]entry {
 	return out
 }
 
+// batchLen returns the number of queries in b.
+func batchLen[T Float](tr *Tree[T], b Batch[T]) int {
+	switch {
+	case b.Points != nil:
+		return len(b.Points) / tr.Dim()
+	case b.IDs != nil:
+		return len(b.IDs)
+	}
+	return b.Count
+}
+
 // truthRows returns the k nearest of each query from flatTruth as
 // KNearestBatch reports them: in the metric's distance, as T, ties of the
 // rounded distances by index.
@@ -432,4 +440,17 @@ func truthRows[T Float](tr *Tree[T], sorted [][]entry, k int) ([]T, []int64) {
 		orderRounded(dist[o:], idx[o:])
 	}
 	return dist, idx
+}
+
+// positions appends to dst the distinct positions of the nodes holding
+// the caller indices of the heap entries e: a query's answer, as the
+// starting points of the next.
+func (f *flatTree[T]) positions(t *Tree[T], e []entry, dst []int32) []int32 {
+	for _, x := range e {
+		p := f.pos[t.s.nodeOf(x.id)]
+		if !slices.Contains(dst, p) {
+			dst = append(dst, p)
+		}
+	}
+	return dst
 }

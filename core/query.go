@@ -309,10 +309,13 @@ func (t *Tree[T]) KNearestBatch(b Batch[T], k int, dist []T, idx []int64) error 
 		}
 	}
 	var order []int32
-	if b.Strategy == DepthFirst && nq*flatBatchRatio >= t.nodes {
-		f := t.flatten()
-		var homes []int32
-		order, homes = f.plan(t, b, nq)
+	var f *flatTree[T]
+	if b.Strategy == DepthFirst {
+		f = t.layout(nq)
+	}
+	if f != nil {
+		var homes, spots []int32
+		order, homes, spots = f.plan(t, b, nq)
 		seed := int32(k+1) * seedFactor
 		search = func(s *scratch, i int, q []T) {
 			home := int32(-1)
@@ -320,13 +323,11 @@ func (t *Tree[T]) KNearestBatch(b Batch[T], k int, dist []T, idx []int64) error 
 				home = homes[i]
 			}
 			var near []int32
-			if order != nil && homes == nil {
+			if spots != nil {
+				s.near = f.around(spots[i], s.near[:0])
 				near = s.near
 			}
 			f.knn(s, q, k, home, seed, near, shrink)
-			if order != nil && homes == nil {
-				s.near = f.positions(t, s.heap.e, s.near[:0])
-			}
 		}
 	}
 	return t.runOrdered(b, nq, order, func(s *scratch, i int, q []T) error {

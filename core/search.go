@@ -24,7 +24,7 @@ type scratch struct {
 	heap    topK
 	evals   int64
 	exclude int32   // caller index to leave out of answers, or -1
-	near    []int32 // positions in a flatTree of the previous query's answer
+	near    []int32 // positions in a flatTree where a query starts
 	flat    *bruteScratch
 
 	// Radius results of the current query.

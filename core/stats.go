@@ -126,19 +126,23 @@ type Memory struct {
 	Groups int64 // per-level summaries of the child lists
 	IDs    int64 // caller indices held by the nodes
 	IDMap  int64 // the map from caller index to node, in chunks of 256
-	// SearchLayout is the size of the search layout that a batch of
-	// k-nearest queries large enough for one (at least 1/64 as many
-	// queries as nodes) makes from the version, and drops when it
-	// returns: a copy of the coordinates in the search's order, per node
-	// its bounds and child ranges, the caller indices, and in up to four
-	// Euclidean dimensions bounding boxes. It is not part of Total: the
-	// version does not keep it. 0 for an empty tree.
+	// SearchLayout is the size of the version's search layout: a copy of
+	// the coordinates in the search's order, per node its bounds and child
+	// ranges, the caller indices, and in up to four Euclidean dimensions
+	// bounding boxes. The version makes it when the k-nearest queries
+	// asked of it reach 1/64 as many as its nodes (in one batch or
+	// several) and keeps it while it lives; 0 until then (see
+	// SearchLayoutBuilt).
 	SearchLayout int64
+	// SearchLayoutBuilt reports whether the version holds its search
+	// layout.
+	SearchLayoutBuilt bool
 }
 
-// Total returns the bytes of every kind together, SearchLayout excepted.
+// Total returns the bytes of every kind together, the search layout
+// included once built.
 func (m Memory) Total() int64 {
-	return m.Nodes + m.Points + m.Kids + m.Groups + m.IDs + m.IDMap
+	return m.Nodes + m.Points + m.Kids + m.Groups + m.IDs + m.IDMap + m.SearchLayout
 }
 
 // Memory returns the bytes the tree refers to.
@@ -163,8 +167,8 @@ func (t *Tree[T]) Memory() Memory {
 			m.IDMap += int64(unsafe.Sizeof(*c))
 		}
 	}
-	if t.root >= 0 {
-		m.SearchLayout = t.flatten().bytes()
+	if f := t.flat.f.Load(); f != nil {
+		m.SearchLayout, m.SearchLayoutBuilt = f.bytes(), true
 	}
 	return m
 }

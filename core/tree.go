@@ -30,6 +30,11 @@ type Tree[T Float] struct {
 
 	buildEvals int64 // distance evaluations spent making this version, since its first ancestor
 	queryEvals atomic.Int64
+
+	// flat is this version's search layout, made by the first batches of
+	// k-nearest queries that need it and kept until the version is freed;
+	// a version made by an update starts with an empty one.
+	flat flatCache[T]
 }
 
 // node returns slot u.

@@ -358,13 +358,29 @@ def test_stats_report_bytes_per_point():
     assert s["bytes_per_point"] == s["bytes"] / 5000
     assert s["bytes_points"] >= X.nbytes  # the coordinates, in chunks of 256 points
     assert s["bytes_ids"] >= 4 * 5000 and s["bytes_id_map"] >= 4 * 5000
-    s32 = CoverTree(X.astype(np.float32)).stats()
-    assert s32["bytes_points"] < s["bytes_points"]
-    # The search layout of a large k-nearest batch, made and dropped by the
-    # batch, is reported apart: at least coordinates, reach, a 32-byte
+    tree32 = CoverTree(X.astype(np.float32))
+    assert tree32.stats()["bytes_points"] < s["bytes_points"]
+    # No search layout until k-nearest queries make one.
+    assert s["search_layout_built"] is False and s["search_layout_bytes"] == 0
+    # Queries reaching 1/64 of the nodes make it (here two calls); the
+    # version keeps it and counts it: at least coordinates, reach, a 32-byte
     # record per node and an id per point.
+    tree = CoverTree(X)
+    half = X[: s["nodes"] // 128 + 1]
+    tree.query(half, k=3)
+    assert tree.stats()["search_layout_built"] is False
+    tree.query(half, k=3)
+    s = tree.stats()
+    assert s["search_layout_built"] is True
     assert s["search_layout_bytes"] >= s["nodes"] * (3 * 8 + 8 + 32) + 4 * 5000
-    assert s32["search_layout_bytes"] < s["search_layout_bytes"]
+    assert s["bytes"] == sum(s[p] for p in parts) + s["search_layout_bytes"]
+    tree32.query(X[:200].astype(np.float32), k=3)
+    assert 0 < tree32.stats()["search_layout_bytes"] < s["search_layout_bytes"]
+    # An update makes a new version, without one; the snapshot keeps its own.
+    snap = tree.snapshot()
+    tree.insert(X[:10])
+    assert tree.stats()["search_layout_built"] is False
+    assert snap.stats()["search_layout_built"] is True
 
 
 def test_large_calls_give_their_memory_back_in_a_child_process():

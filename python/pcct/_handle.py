@@ -54,6 +54,7 @@ STAT_FIELDS = (
     "bytes_id_map",
     "algorithm",
     "search_layout_bytes",
+    "search_layout_built",
 )
 
 # Index algorithms -> C ABI code (core.Algorithm); "auto" chooses from the

@@ -887,11 +887,14 @@ class CoverTree(CKDTreeMixin):
             bytes_id_map (from id to node). Versions share what they did not
             change (snapshots, versions before and after an update), so
             their bytes overlap; the Go runtime's own overhead and freed
-            memory not yet returned are not counted. search_layout_bytes
-            is not part of bytes: it is the size of the search layout that
-            a batch of k-nearest queries makes for as long as it runs (a
-            batch of at least 1/64 as many queries as nodes; 0 for a
-            :class:`BruteForceIndex`).
+            memory not yet returned are not counted. search_layout_built
+            says whether the version holds its search layout, a copy of the
+            tree laid out for k-nearest queries: the version makes it once
+            its k-nearest queries (in one call or several) reach 1/64 of its
+            nodes, keeps it for every later query and frees it with the
+            version; an update makes a new version, which starts without
+            one. search_layout_bytes is its size (0 until made, and for a
+            :class:`BruteForceIndex`), counted in bytes once made.
 
         See Also
         --------
@@ -903,7 +906,8 @@ class CoverTree(CKDTreeMixin):
         s["metric"] = METRIC_NAMES.get(s["metric"], s["metric"])
         s["algorithm"] = self._version.algorithm
         s["evaluations_per_query"] = s["query_distance_evaluations"] / max(s["queries"], 1)
-        s["bytes"] = sum(v for k, v in s.items() if k.startswith("bytes_"))
+        s["search_layout_built"] = bool(s["search_layout_built"])
+        s["bytes"] = sum(v for k, v in s.items() if k.startswith("bytes_")) + s["search_layout_bytes"]
         s["bytes_per_point"] = s["bytes"] / max(s["points"], 1)
         return s
 
