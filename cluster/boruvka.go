@@ -95,6 +95,13 @@ type boruvka[T core.Float] struct {
 	anyEdge bool
 	found   []atomic.Bool // per component root, with anyEdge: an edge is known
 
+	// bySubtree is the share (as 1/bySubtree of the active nodes) of
+	// searching nodes from which a round searches by subtrees
+	// (searchBySubtree); 0 never does. cleared counts the subtrees whose
+	// searches that saved.
+	bySubtree int
+	cleared   atomic.Int64
+
 	// Mutual reachability: core distance per node and the least one in
 	// each subtree; nil for plain distances.
 	coreDist []float64
@@ -126,7 +133,7 @@ type boruvka[T core.Float] struct {
 func newBoruvka[T core.Float](f *flatTree[T], o Options, active []bool, limit float64) *boruvka[T] {
 	n := f.n
 	b := &boruvka[T]{
-		f: f, o: o, active: active, limit: limit, alpha: 1,
+		f: f, o: o, active: active, limit: limit, alpha: 1, bySubtree: ballMin,
 		parent: make([]int32, n),
 		comp:   make([]int32, n),
 		skip:   make([]int32, n),
@@ -322,12 +329,17 @@ func (b *boruvka[T]) run() ([]nodeEdge, error) {
 			}
 		}
 		queries = queries[:j]
-		err := forBlocks(len(queries), 16, b.o, func(w, lo, hi int) {
-			s := &scr[w]
-			for _, q := range queries[lo:hi] {
-				b.search(q, s)
-			}
-		})
+		var err error
+		if !b.anyEdge && len(queries)*b.bySubtree >= n && len(queries) > 0 {
+			err = b.searchBySubtree(queries, scr)
+		} else {
+			err = forBlocks(len(queries), 16, b.o, func(w, lo, hi int) {
+				s := &scr[w]
+				for _, q := range queries[lo:hi] {
+					b.search(q, s)
+				}
+			})
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -351,8 +363,8 @@ func (b *boruvka[T]) run() ([]nodeEdge, error) {
 			b.edges = append(b.edges, nodeEdge{b.bestA[k], b.bestB[k], b.best[k].w})
 			joined = true
 		}
-		if !joined {
-			return b.edges, nil
+		if !joined || b.active == nil && len(b.edges) == n-1 {
+			return b.edges, nil // no edge left, or one component
 		}
 		if b.active != nil {
 			// A component that found no edge within the limit is final:
@@ -432,6 +444,7 @@ type cand struct {
 type searchScratch struct {
 	stack []cand
 	heap  []heapEntry
+	sub   []int32
 }
 
 type heapEntry struct {

@@ -1,0 +1,131 @@
+package cluster
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/pcct-dev/pcct/core"
+)
+
+// TestBoruvkaBySubtree checks that the rounds searched by subtrees give
+// the spanning forest that searches from every node give, edge for edge
+// (the key order makes the minimum spanning tree unique), and that its
+// weight is Prim's on the full matrix, for plain distances and mutual
+// reachability, on data with duplicates and ties and on far-apart
+// clusters, where subtrees must be cleared.
+func TestBoruvkaBySubtree(t *testing.T) {
+	sets := append(slices.Clone(datasets), dataset{"far", func(r *rand.Rand, n, dim int) []float64 {
+		x := make([]float64, n*dim)
+		for i := range n {
+			c := float64(r.IntN(5)) * 100
+			for j := range dim {
+				x[i*dim+j] = c + r.NormFloat64()
+			}
+		}
+		return x
+	}})
+	for _, ds := range sets {
+		for _, ms := range []int{0, 1, 4} {
+			for _, jobs := range []int{1, 3} {
+				t.Run(fmt.Sprintf("%s/ms%d/jobs%d", ds.name, ms, jobs), func(t *testing.T) {
+					testBySubtree(t, ds, ms, jobs)
+				})
+			}
+		}
+	}
+}
+
+func testBySubtree(t *testing.T, ds dataset, ms, jobs int) {
+	r := rand.New(rand.NewPCG(5, uint64(ms)))
+	const n, dim = 500, 3
+	x := ds.gen(r, n, dim)
+	tree, err := core.Build(x, dim, core.Options{Jobs: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := flatten(tree)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := Options{Jobs: jobs}
+	var coreDist []float64
+	var near []int32
+	var reach []float64
+	if ms > 0 {
+		coreDist, near, reach, err = f.coreDistances(ms, o)
+	} else {
+		keep := min(listLen, len(f.live)-1)
+		_, near, reach, err = f.nearest(keep, 0, keep, nil, o)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	// share: 0 never searches by subtrees, n+1 in every round that searches.
+	forest := func(share int) ([]nodeEdge, int64) {
+		b := newBoruvka(f, o, nil, math.Inf(1))
+		b.bySubtree = share
+		if ms > 0 {
+			b.withCore(coreDist, 1)
+		}
+		b.seed(near, reach)
+		ne, err := b.run()
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.SortFunc(ne, func(a, b nodeEdge) int {
+			return cmpPair(min(a.a, a.b), max(a.a, a.b), min(b.a, b.b), max(b.a, b.b))
+		})
+		return ne, b.cleared.Load()
+	}
+	plain, _ := forest(0)
+	bySub, cleared := forest(n + 1)
+	if len(plain) != f.n-1 || !slices.Equal(plain, bySub) {
+		t.Fatalf("by subtree: %d edges differ from the %d of per-node searches", countDiff(plain, bySub), len(plain))
+	}
+	if ds.name == "far" && cleared == 0 {
+		t.Error("no subtree was cleared on far-apart clusters")
+	}
+	d := func(i, j int) float64 { return pointDist(tree, x, dim, i, j) }
+	coreD := make([]float64, n)
+	if ms > 0 {
+		all := make([]float64, n)
+		for i := range n {
+			for j := range n {
+				all[j] = d(i, j)
+			}
+			slices.Sort(all)
+			coreD[i] = all[ms-1]
+		}
+	}
+	want := brutePrim(n, func(i, j int) float64 { return max(coreD[i], coreD[j], d(i, j)) })
+	self := func(k int32) float64 { return 0 }
+	if ms > 0 {
+		self = func(k int32) float64 { return coreDist[k] }
+	}
+	var got []float64
+	for _, e := range f.pointEdges(bySub, self, func(d float64) float64 { return d }) {
+		got = append(got, e.Dist)
+	}
+	slices.Sort(got)
+	closeWeights(t, got, want, 1e-12)
+}
+
+func cmpPair(a0, a1, b0, b1 int32) int {
+	if a0 != b0 {
+		return int(a0 - b0)
+	}
+	return int(a1 - b1)
+}
+
+func countDiff(a, b []nodeEdge) int {
+	m := 0
+	for i := range max(len(a), len(b)) {
+		if i >= len(a) || i >= len(b) || a[i] != b[i] {
+			m++
+		}
+	}
+	return m
+}
