@@ -15,7 +15,11 @@ const ballMin = 8
 // joined to any point of the subtree by an edge as light as c's lightest
 // edge so far, none of its nodes searches. In the late rounds, when a few
 // large components remain, the points inside a component are far from
-// every other one and most searches are saved.
+// every other one and most searches are saved. With anyEdge (DBSCAN's
+// components within a limit) the bound is the limit, and a subtree is
+// passed over once its component has an edge: a component with no edge
+// within the limit is then proved final by a few subtree tests, not by a
+// search from each of its nodes.
 func (b *boruvka[T]) searchBySubtree(queries []int32, scr []searchScratch) error {
 	f := b.f
 	n := f.n
@@ -60,11 +64,12 @@ func (b *boruvka[T]) searchBySubtree(queries []int32, scr []searchScratch) error
 				b.searchIfNeeded(-1-t, s)
 				continue
 			}
+			c := b.comp[t]
 			sub := append(s.sub[:0], t)
 			for len(sub) > 0 {
 				y := sub[len(sub)-1]
 				sub = sub[:len(sub)-1]
-				if !hasNeed[y] {
+				if !hasNeed[y] || b.anyEdge && b.found[c].Load() {
 					continue
 				}
 				if f.hasKids(y) && b.subtreeClear(y, s) {

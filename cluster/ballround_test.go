@@ -17,16 +17,7 @@ import (
 // reachability, on data with duplicates and ties and on far-apart
 // clusters, where subtrees must be cleared.
 func TestBoruvkaBySubtree(t *testing.T) {
-	sets := append(slices.Clone(datasets), dataset{"far", func(r *rand.Rand, n, dim int) []float64 {
-		x := make([]float64, n*dim)
-		for i := range n {
-			c := float64(r.IntN(5)) * 100
-			for j := range dim {
-				x[i*dim+j] = c + r.NormFloat64()
-			}
-		}
-		return x
-	}})
+	sets := append(slices.Clone(datasets), farClusters)
 	for _, ds := range sets {
 		for _, ms := range []int{0, 1, 4} {
 			for _, jobs := range []int{1, 3} {
@@ -37,6 +28,24 @@ func TestBoruvkaBySubtree(t *testing.T) {
 		}
 	}
 }
+
+// farClusters are five Gaussian clusters 100 apart, some points of each
+// repeated.
+var farClusters = dataset{"far", func(r *rand.Rand, n, dim int) []float64 {
+	x := make([]float64, n*dim)
+	for i := range n {
+		c := float64(r.IntN(5)) * 100
+		dup := i > 0 && r.IntN(8) == 0
+		for j := range dim {
+			if dup {
+				x[i*dim+j] = x[(i-1)*dim+j]
+			} else {
+				x[i*dim+j] = c + r.NormFloat64()
+			}
+		}
+	}
+	return x
+}}
 
 func testBySubtree(t *testing.T, ds dataset, ms, jobs int) {
 	r := rand.New(rand.NewPCG(5, uint64(ms)))
@@ -129,3 +138,81 @@ func countDiff(a, b []nodeEdge) int {
 	}
 	return m
 }
+
+// TestBoruvkaAnyEdgeBySubtree checks DBSCAN's use of the search, a
+// spanning forest of the edges within a limit (any edge per component),
+// with and without the rounds by subtrees: its components must be those
+// of the graph of all pairs within the limit.
+func TestBoruvkaAnyEdgeBySubtree(t *testing.T) {
+	sets := append(slices.Clone(datasets), farClusters)
+	for _, ds := range sets {
+		for _, limit := range []float64{0.5, 1, 3} {
+			for _, jobs := range []int{1, 3} {
+				t.Run(fmt.Sprintf("%s/limit%g/jobs%d", ds.name, limit, jobs), func(t *testing.T) {
+					r := rand.New(rand.NewPCG(8, uint64(limit*10)))
+					const n, dim = 500, 3
+					x := ds.gen(r, n, dim)
+					tree, err := core.Build(x, dim, core.Options{Jobs: 2})
+					if err != nil {
+						t.Fatal(err)
+					}
+					f, err := flatten(tree)
+					if err != nil {
+						t.Fatal(err)
+					}
+					// Brute force: components of the pairs within the limit,
+					// by node (a node's duplicates are one point).
+					want := newTestUnion(f.n)
+					for a := range int32(f.n) {
+						for b := a + 1; b < int32(f.n); b++ {
+							if tree.Dist(f.point(a), f.point(b)) <= limit {
+								want.union(a, b)
+							}
+						}
+					}
+					for _, share := range []int{0, n + 1} {
+						active := make([]bool, f.n)
+						for i := range active {
+							active[i] = true
+						}
+						b := newBoruvka(f, Options{Jobs: jobs}, active, limit)
+						b.anyEdge = true
+						b.bySubtree = share
+						if _, err := b.run(); err != nil {
+							t.Fatal(err)
+						}
+						for k := range int32(f.n) {
+							for _, j := range []int32{0, k / 2, k - 1} {
+								if j >= 0 && (b.find(k) == b.find(j)) != (want.find(k) == want.find(j)) {
+									t.Fatalf("share %d: nodes %d and %d: together %v, brute force %v", share, k, j, b.find(k) == b.find(j), want.find(k) == want.find(j))
+								}
+							}
+						}
+						if share > 0 && ds.name == "far" && limit == 3 && b.cleared.Load() == 0 {
+							t.Error("no subtree was cleared on far-apart clusters")
+						}
+					}
+				})
+			}
+		}
+	}
+}
+
+type testUnion []int32
+
+func newTestUnion(n int) testUnion {
+	u := make(testUnion, n)
+	for i := range u {
+		u[i] = int32(i)
+	}
+	return u
+}
+
+func (u testUnion) find(x int32) int32 {
+	for u[x] != x {
+		x = u[x]
+	}
+	return x
+}
+
+func (u testUnion) union(a, b int32) { u[u.find(a)] = u.find(b) }

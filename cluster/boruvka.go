@@ -330,7 +330,7 @@ func (b *boruvka[T]) run() ([]nodeEdge, error) {
 		}
 		queries = queries[:j]
 		var err error
-		if !b.anyEdge && len(queries)*b.bySubtree >= n && len(queries) > 0 {
+		if len(queries)*b.bySubtree >= n && len(queries) > 0 {
 			err = b.searchBySubtree(queries, scr)
 		} else {
 			err = forBlocks(len(queries), 16, b.o, func(w, lo, hi int) {
