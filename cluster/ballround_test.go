@@ -216,3 +216,56 @@ func (u testUnion) find(x int32) int32 {
 }
 
 func (u testUnion) union(a, b int32) { u[u.find(a)] = u.find(b) }
+
+// TestCandidatesFromLists checks that Prim's candidate edges taken from
+// the core distances' nearest-node lists, where they reach beyond the core
+// distance, are those the search of every node finds.
+func TestCandidatesFromLists(t *testing.T) {
+	for _, ds := range append(slices.Clone(datasets), farClusters) {
+		for _, ms := range []int{1, 4, 12} {
+			t.Run(fmt.Sprintf("%s/ms%d", ds.name, ms), func(t *testing.T) {
+				r := rand.New(rand.NewPCG(3, uint64(ms)))
+				const n, dim = 400, 3
+				x := ds.gen(r, n, dim)
+				tree, err := core.Build(x, dim, core.Options{Jobs: 2})
+				if err != nil {
+					t.Fatal(err)
+				}
+				f, err := flatten(tree)
+				if err != nil {
+					t.Fatal(err)
+				}
+				o := Options{Jobs: 3}
+				coreDist, near, reach, err := f.coreDistances(ms, o)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b := newBoruvka(f, o, nil, math.Inf(1))
+				b.withCore(coreDist, 1)
+				b.seed(near, reach)
+				tr, err := b.run()
+				if err != nil {
+					t.Fatal(err)
+				}
+				fromLists := &reachability[float64]{f: f, core: coreDist, alpha: 1}
+				searched := &reachability[float64]{f: f, core: coreDist, alpha: 1}
+				if err := fromLists.candidates(tr, b.minCore, near, reach, o); err != nil {
+					t.Fatal(err)
+				}
+				if err := searched.candidates(tr, b.minCore, nil, nil, o); err != nil {
+					t.Fatal(err)
+				}
+				pairs := 0
+				for k := range fromLists.adjOf {
+					if !slices.Equal(fromLists.adjOf[k], searched.adjOf[k]) {
+						t.Fatalf("node %d: candidates %v from the lists, %v searched", k, fromLists.adjOf[k], searched.adjOf[k])
+					}
+					pairs += len(searched.adjOf[k])
+				}
+				if pairs < f.n-1 {
+					t.Fatalf("%d candidate pairs for %d nodes", pairs, f.n)
+				}
+			})
+		}
+	}
+}

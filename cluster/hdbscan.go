@@ -172,7 +172,7 @@ func ReachabilityTree[T core.Float](t *core.Tree[T], o HDBSCANOptions) (edges []
 		return nil, err
 	}
 	r := &reachability[T]{f: f, core: coreDist, alpha: o.Alpha}
-	if err := r.candidates(tree, b.minCore, o.Options); err != nil {
+	if err := r.candidates(tree, b.minCore, near, reach, o.Options); err != nil {
 		return nil, err
 	}
 	return r.prim(), nil
@@ -220,10 +220,12 @@ func LabelTree(n int, edges []Edge, o HDBSCANOptions) (res HDBSCANResult, err er
 // first. It is recomputed in float64 (by refDist) from the neighbour the
 // tree's search returns, as the search reports distances in the tree's
 // precision. With the same search it returns each node's nearest nodes
-// for Boruvka's first round (see nearest).
+// (see nearest: all the search finds, at least listLen, and one beyond
+// the core distance's), which seed Boruvka's first round and hold the
+// pairs within a core distance.
 func (f *flatTree[T]) coreDistances(minSamples int, o Options) (coreDist []float64, near []int32, reach []float64, err error) {
-	keep := min(listLen, len(f.live)-1)
-	return f.nearest(max(minSamples-1, keep), minSamples-1, keep, refDist[T], o)
+	m := min(max(minSamples, listLen), len(f.live)-1)
+	return f.nearest(m, minSamples-1, m, refDist[T], o)
 }
 
 // nearBuffer is the number of answers (distance and index) nearest
