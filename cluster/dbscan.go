@@ -236,17 +236,33 @@ func (f *flatTree[T]) coreFlags(isCore []bool, own, sub []float64, nonNegative b
 			queries = append(queries, k)
 		}
 	}
+	cn := f.countNodes(own, sub)
 	need := float64(minSamples)
 	stacks := make([][]cand, o.jobs())
 	return forBlocks(len(queries), 64, o, func(w, lo, hi int) {
 		stack := stacks[w]
 		for _, q := range queries[lo:hi] {
 			var n float64
-			n, stack = f.countNear(q, r, own, sub, need, nonNegative, stack)
+			n, stack = f.countNear(cn, q, r, need, nonNegative, stack)
 			isCore[q] = n >= need
 		}
 		stacks[w] = stack
 	})
+}
+
+// countNode holds what countNear reads of a node, side by side: its
+// radius and reach, its own and its subtree's weight, and its children.
+type countNode struct {
+	rad, reach, own, sub float64
+	kidLo, kidHi         int32
+}
+
+func (f *flatTree[T]) countNodes(own, sub []float64) []countNode {
+	cn := make([]countNode, f.n)
+	for k := range cn {
+		cn[k] = countNode{f.rad[k], f.reach[k], own[k], sub[k], f.kidLo[k], f.kidHi[k]}
+	}
+	return cn
 }
 
 // countNear returns the weight of the points within r of node q's point.
@@ -255,7 +271,7 @@ func (f *flatTree[T]) coreFlags(isCore []bool, own, sub []float64, nonNegative b
 // to the root, each ancestor and its other subtrees: a point's neighbours
 // are mostly near it in the tree. stack is scratch space, returned for
 // reuse.
-func (f *flatTree[T]) countNear(q int32, r float64, own, sub []float64, need float64, stop bool, stack []cand) (float64, []cand) {
+func (f *flatTree[T]) countNear(cn []countNode, q int32, r float64, need float64, stop bool, stack []cand) (float64, []cand) {
 	dist := f.t.Dist
 	pq := f.point(q)
 	var n float64
@@ -263,19 +279,20 @@ func (f *flatTree[T]) countNear(q int32, r float64, own, sub []float64, need flo
 	// kids counts the subtrees of node x's children other than skip, x
 	// being at distance d from q, and stacks those that need opening.
 	kids := func(x int32, d float64, skip int32) {
-		for c := f.kidLo[x]; c < f.kidHi[x] && !done(); c++ {
-			if c == skip || beyond(d, f.reach[c], r) {
+		for c := cn[x].kidLo; c < cn[x].kidHi && !done(); c++ {
+			nc := &cn[c]
+			if c == skip || beyond(d, nc.reach, r) {
 				continue
 			}
 			dc := dist(pq, f.point(c))
-			if within(dc, f.rad[c], r) {
-				n += sub[c]
+			if within(dc, nc.rad, r) {
+				n += nc.sub
 				continue
 			}
 			if dc <= r {
-				n += own[c]
+				n += nc.own
 			}
-			if f.hasKids(c) && !beyond(dc, f.rad[c], r) {
+			if nc.kidHi > nc.kidLo && !beyond(dc, nc.rad, r) {
 				stack = append(stack, cand{c, dc})
 			}
 		}
@@ -289,21 +306,21 @@ func (f *flatTree[T]) countNear(q int32, r float64, own, sub []float64, need flo
 		}
 	}
 	stack = stack[:0]
-	if within(0, f.rad[q], r) {
-		n = sub[q]
+	if within(0, cn[q].rad, r) {
+		n = cn[q].sub
 	} else {
-		n = own[q]
+		n = cn[q].own
 		kids(q, 0, -1)
 		drain()
 	}
 	for prev, a := q, f.par[q]; a >= 0 && !done(); prev, a = a, f.par[a] {
 		da := dist(pq, f.point(a))
-		if within(da, f.rad[a], r) {
-			n = sub[a] // everything counted so far lies below a
+		if within(da, cn[a].rad, r) {
+			n = cn[a].sub // everything counted so far lies below a
 			continue
 		}
 		if da <= r {
-			n += own[a]
+			n += cn[a].own
 		}
 		stack = stack[:0]
 		kids(a, da, prev)
