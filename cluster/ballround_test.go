@@ -21,9 +21,9 @@ func TestBoruvkaBySubtree(t *testing.T) {
 	for _, ds := range sets {
 		for _, ms := range []int{0, 1, 4} {
 			for _, jobs := range []int{1, 3} {
-				t.Run(fmt.Sprintf("%s/ms%d/jobs%d", ds.name, ms, jobs), func(t *testing.T) {
-					testBySubtree(t, ds, ms, jobs)
-				})
+				name := fmt.Sprintf("%s/ms%d/jobs%d", ds.name, ms, jobs)
+				t.Run(name+"/float64", func(t *testing.T) { testBySubtree[float64](t, ds, ms, jobs) })
+				t.Run(name+"/float32", func(t *testing.T) { testBySubtree[float32](t, ds, ms, jobs) })
 			}
 		}
 	}
@@ -47,10 +47,10 @@ var farClusters = dataset{"far", func(r *rand.Rand, n, dim int) []float64 {
 	return x
 }}
 
-func testBySubtree(t *testing.T, ds dataset, ms, jobs int) {
+func testBySubtree[T core.Float](t *testing.T, ds dataset, ms, jobs int) {
 	r := rand.New(rand.NewPCG(5, uint64(ms)))
-	const n, dim = 500, 3
-	x := ds.gen(r, n, dim)
+	const n, dim = 400, 3
+	x := convert[T](ds.gen(r, n, dim))
 	tree, err := core.Build(x, dim, core.Options{Jobs: 2})
 	if err != nil {
 		t.Fatal(err)
