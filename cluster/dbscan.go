@@ -77,7 +77,9 @@ func DBSCAN[T core.Float](t *core.Tree[T], eps float64, minSamples int, weights 
 	// Clusters of core points: components of the edges within eps.
 	b := newBoruvka(f, o, slices.Clone(isCore), r)
 	b.anyEdge = true
-	f.joinTightSubtrees(b, isCore, r)
+	if err := f.joinTightSubtrees(b, isCore, r, o); err != nil {
+		return res, err
+	}
 	if _, err := b.run(); err != nil {
 		return res, err
 	}
@@ -123,12 +125,23 @@ func DBSCAN[T core.Float](t *core.Tree[T], eps float64, minSamples int, weights 
 // joinTightSubtrees unites the core nodes of every subtree whose points
 // are all within r of each other (its radius is at most r/2): a dense
 // region then enters the spanning forest's search as one component.
-func (f *flatTree[T]) joinTightSubtrees(b *boruvka[T], isCore []bool, r float64) {
+func (f *flatTree[T]) joinTightSubtrees(b *boruvka[T], isCore []bool, r float64, o Options) error {
 	// A core node within r of its core parent joins it: in dense regions
-	// most of the tree's own edges are short.
+	// most of the tree's own edges are short. The distances are measured
+	// in parallel, the unions made after.
+	near := make([]bool, f.n)
+	err := forBlocks(f.n-1, 4096, o, func(_, lo, hi int) {
+		for k := int32(lo + 1); k < int32(hi+1); k++ {
+			p := f.par[k]
+			near[k] = isCore[k] && isCore[p] && f.t.Dist(f.point(k), f.point(p)) <= r
+		}
+	})
+	if err != nil {
+		return err
+	}
 	for k := int32(1); k < int32(f.n); k++ {
-		if p := f.par[k]; isCore[k] && isCore[p] && f.t.Dist(f.point(k), f.point(p)) <= r {
-			b.union(p, k)
+		if near[k] {
+			b.union(f.par[k], k)
 		}
 	}
 	half := r / 2 * (1 - slack)
@@ -160,6 +173,7 @@ func (f *flatTree[T]) joinTightSubtrees(b *boruvka[T], isCore []bool, r float64)
 			}
 		}
 	}
+	return nil
 }
 
 // subtreeWeights returns each node's weight (its points, or their total
