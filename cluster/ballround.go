@@ -64,7 +64,7 @@ func (b *boruvka[T]) searchBySubtree(queries []int32, scr []searchScratch) error
 				b.searchIfNeeded(-1-t, s)
 				continue
 			}
-			c := b.comp[t]
+			c := b.skip[t] // the subtree's component (t may be inactive)
 			sub := append(s.sub[:0], t)
 			for len(sub) > 0 {
 				y := sub[len(sub)-1]
@@ -102,8 +102,8 @@ func (b *boruvka[T]) boundOf(c int32) float64 {
 	return math.Float64frombits(b.bound[c].Load())
 }
 
-// subtreeClear reports whether no point of node x's subtree, which lies in
-// one component c, has an edge to an active node of another component
+// subtreeClear reports whether no active point of node x's subtree, all
+// of which lie in one component c, has an edge to an active node of another component
 // that is as light as c's lightest edge so far. It searches from x's
 // point, widening every distance by x's radius, up the path to the root
 // (x's own subtree is all c), nearest subtrees first, and stops at the
@@ -111,7 +111,7 @@ func (b *boruvka[T]) boundOf(c int32) float64 {
 func (b *boruvka[T]) subtreeClear(x int32, s *searchScratch) bool {
 	f := b.f
 	dist := f.t.Dist
-	c := b.comp[x]
+	c := b.skip[x] // x's own component only if x is active
 	px := f.point(x)
 	radX := f.rad[x]
 	u := b.boundOf(c)
