@@ -71,7 +71,8 @@ func DBSCAN[T core.Float](t *core.Tree[T], eps float64, minSamples int, weights 
 	}
 	own, sub := f.subtreeWeights(weights)
 	isCore := f.tightCore(sub, nonNegative, minSamples, r)
-	if err := f.coreFlags(isCore, own, sub, nonNegative, minSamples, r, o); err != nil {
+	link, err := f.coreFlags(isCore, own, sub, nonNegative, minSamples, r, o)
+	if err != nil {
 		return res, err
 	}
 	// Clusters of core points: components of the edges within eps.
@@ -79,6 +80,13 @@ func DBSCAN[T core.Float](t *core.Tree[T], eps float64, minSamples int, weights 
 	b.anyEdge = true
 	if err := f.joinTightSubtrees(b, isCore, r, o); err != nil {
 		return res, err
+	}
+	// Each core point joins the first neighbour its count met, if a core
+	// point: the search then starts from fewer components.
+	for k, x := range link {
+		if x >= 0 && isCore[k] && isCore[x] {
+			b.union(int32(k), x)
+		}
 	}
 	if _, err := b.run(); err != nil {
 		return res, err
@@ -243,7 +251,14 @@ func within(d, rad, r float64) bool { return d+rad < r-slack*(d+rad+r) }
 // search counts whole subtrees that lie within r without measuring them
 // and, when no weight is negative, stops as soon as the count reaches
 // minSamples; no neighbour is listed.
-func (f *flatTree[T]) coreFlags(isCore []bool, own, sub []float64, nonNegative bool, minSamples int, r float64, o Options) error {
+//
+// It returns, per node, the first other node its search met within r (-1
+// for none and for the nodes marked before).
+func (f *flatTree[T]) coreFlags(isCore []bool, own, sub []float64, nonNegative bool, minSamples int, r float64, o Options) (link []int32, err error) {
+	link = make([]int32, f.n)
+	for k := range link {
+		link[k] = -1
+	}
 	var queries []int32
 	for k := range int32(f.n) {
 		if !isCore[k] {
@@ -253,15 +268,16 @@ func (f *flatTree[T]) coreFlags(isCore []bool, own, sub []float64, nonNegative b
 	cn := f.countNodes(own, sub)
 	need := float64(minSamples)
 	stacks := make([][]cand, o.jobs())
-	return forBlocks(len(queries), 64, o, func(w, lo, hi int) {
+	err = forBlocks(len(queries), 64, o, func(w, lo, hi int) {
 		stack := stacks[w]
 		for _, q := range queries[lo:hi] {
 			var n float64
-			n, stack = f.countNear(cn, q, r, need, nonNegative, stack)
+			n, link[q], stack = f.countNear(cn, q, r, need, nonNegative, stack)
 			isCore[q] = n >= need
 		}
 		stacks[w] = stack
 	})
+	return link, err
 }
 
 // countNode holds what countNear reads of a node, side by side: its
@@ -283,12 +299,14 @@ func (f *flatTree[T]) countNodes(own, sub []float64) []countNode {
 // With stop (every weight non-negative) it may return as soon as the
 // count reaches need. It searches q's own subtree first, then, up the path
 // to the root, each ancestor and its other subtrees: a point's neighbours
-// are mostly near it in the tree. stack is scratch space, returned for
+// are mostly near it in the tree. It also returns the first other node
+// it met within r (-1 for none). stack is scratch space, returned for
 // reuse.
-func (f *flatTree[T]) countNear(cn []countNode, q int32, r float64, need float64, stop bool, stack []cand) (float64, []cand) {
+func (f *flatTree[T]) countNear(cn []countNode, q int32, r float64, need float64, stop bool, stack []cand) (float64, int32, []cand) {
 	dist := f.t.Dist
 	pq := f.point(q)
 	var n float64
+	link := int32(-1)
 	done := func() bool { return stop && n >= need }
 	// kids counts the subtrees of node x's children other than skip, x
 	// being at distance d from q, and stacks those that need opening.
@@ -299,6 +317,9 @@ func (f *flatTree[T]) countNear(cn []countNode, q int32, r float64, need float64
 				continue
 			}
 			dc := dist(pq, f.point(c))
+			if dc <= r && link < 0 {
+				link = c
+			}
 			if within(dc, nc.rad, r) {
 				n += nc.sub
 				continue
@@ -329,6 +350,9 @@ func (f *flatTree[T]) countNear(cn []countNode, q int32, r float64, need float64
 	}
 	for prev, a := q, f.par[q]; a >= 0 && !done(); prev, a = a, f.par[a] {
 		da := dist(pq, f.point(a))
+		if da <= r && link < 0 {
+			link = a
+		}
 		if within(da, cn[a].rad, r) {
 			n = cn[a].sub // everything counted so far lies below a
 			continue
@@ -340,7 +364,7 @@ func (f *flatTree[T]) countNear(cn []countNode, q int32, r float64, need float64
 		kids(a, da, prev)
 		drain()
 	}
-	return n, stack[:0]
+	return n, link, stack[:0]
 }
 
 // borderLabels gives each node that is not a core node the lowest label
