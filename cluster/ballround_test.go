@@ -51,18 +51,12 @@ func testBySubtree[T core.Float](t *testing.T, ds dataset, ms, jobs int) {
 	r := rand.New(rand.NewPCG(5, uint64(ms)))
 	const n, dim = 400, 3
 	x := convert[T](ds.gen(r, n, dim))
-	tree, err := core.Build(x, dim, core.Options{Jobs: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := flatten(tree)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tree, f := flatTestTree(t, x, dim)
 	o := Options{Jobs: jobs}
 	var coreDist []float64
 	var near []int32
 	var reach []float64
+	var err error
 	if ms > 0 {
 		coreDist, near, reach, err = f.coreDistances(ms, o)
 	} else {
@@ -97,19 +91,7 @@ func testBySubtree[T core.Float](t *testing.T, ds dataset, ms, jobs int) {
 	if ds.name == "far" && cleared == 0 {
 		t.Error("no subtree was cleared on far-apart clusters")
 	}
-	d := func(i, j int) float64 { return pointDist(tree, x, dim, i, j) }
-	coreD := make([]float64, n)
-	if ms > 0 {
-		all := make([]float64, n)
-		for i := range n {
-			for j := range n {
-				all[j] = d(i, j)
-			}
-			slices.Sort(all)
-			coreD[i] = all[ms-1]
-		}
-	}
-	want := brutePrim(n, func(i, j int) float64 { return max(coreD[i], coreD[j], d(i, j)) })
+	want := bruteReachabilityPrim(n, func(i, j int) float64 { return pointDist(tree, x, dim, i, j) }, ms)
 	self := func(k int32) float64 { return 0 }
 	if ms > 0 {
 		self = func(k int32) float64 { return coreDist[k] }
@@ -120,6 +102,38 @@ func testBySubtree[T core.Float](t *testing.T, ds dataset, ms, jobs int) {
 	}
 	slices.Sort(got)
 	closeWeights(t, got, want, 1e-12)
+}
+
+// flatTestTree builds a Euclidean tree over x and flattens it.
+func flatTestTree[T core.Float](t *testing.T, x []T, dim int) (*core.Tree[T], *flatTree[T]) {
+	t.Helper()
+	tree, err := core.Build(x, dim, core.Options{Jobs: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := flatten(tree)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tree, f
+}
+
+// reachabilityForest runs HDBSCAN's Boruvka search (alpha 1) and returns
+// it, its forest and what seeded it.
+func reachabilityForest[T core.Float](t *testing.T, f *flatTree[T], ms int, o Options) (*boruvka[T], []nodeEdge, []float64, []int32, []float64) {
+	t.Helper()
+	coreDist, near, reach, err := f.coreDistances(ms, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newBoruvka(f, o, nil, math.Inf(1))
+	b.withCore(coreDist, 1)
+	b.seed(near, reach)
+	forest, err := b.run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b, forest, coreDist, near, reach
 }
 
 func cmpPair(a0, a1, b0, b1 int32) int {
@@ -153,14 +167,7 @@ func TestBoruvkaAnyEdgeBySubtree(t *testing.T) {
 					r := rand.New(rand.NewPCG(8, uint64(limit*10)))
 					const n, dim = 500, 3
 					x := ds.gen(r, n, dim)
-					tree, err := core.Build(x, dim, core.Options{Jobs: 2})
-					if err != nil {
-						t.Fatal(err)
-					}
-					f, err := flatten(tree)
-					if err != nil {
-						t.Fatal(err)
-					}
+					tree, f := flatTestTree(t, x, dim)
 					// A third of the nodes take no part, as DBSCAN's points
 					// that are not core points.
 					active := make([]bool, f.n)
@@ -233,26 +240,9 @@ func TestCandidatesFromLists(t *testing.T) {
 				r := rand.New(rand.NewPCG(3, uint64(ms)))
 				const n, dim = 400, 3
 				x := ds.gen(r, n, dim)
-				tree, err := core.Build(x, dim, core.Options{Jobs: 2})
-				if err != nil {
-					t.Fatal(err)
-				}
-				f, err := flatten(tree)
-				if err != nil {
-					t.Fatal(err)
-				}
+				_, f := flatTestTree(t, x, dim)
 				o := Options{Jobs: 3}
-				coreDist, near, reach, err := f.coreDistances(ms, o)
-				if err != nil {
-					t.Fatal(err)
-				}
-				b := newBoruvka(f, o, nil, math.Inf(1))
-				b.withCore(coreDist, 1)
-				b.seed(near, reach)
-				tr, err := b.run()
-				if err != nil {
-					t.Fatal(err)
-				}
+				b, tr, coreDist, near, reach := reachabilityForest(t, f, ms, o)
 				fromLists := &reachability[float64]{f: f, core: coreDist, alpha: 1}
 				searched := &reachability[float64]{f: f, core: coreDist, alpha: 1}
 				if err := fromLists.candidates(tr, b.minCore, near, reach, o); err != nil {
