@@ -95,10 +95,9 @@ type boruvka[T core.Float] struct {
 	anyEdge bool
 	found   []atomic.Bool // per component root, with anyEdge: an edge is known
 
-	// bySubtree is the share (as 1/bySubtree of the active nodes) of
-	// searching nodes from which a round searches by subtrees
-	// (searchBySubtree); 0 never does. cleared counts the subtrees whose
-	// searches that saved.
+	// A round searches by subtrees (searchBySubtree) when at least
+	// 1/bySubtree of the nodes search; 0: never. cleared counts the
+	// subtrees passed over whole.
 	bySubtree int
 	cleared   atomic.Int64
 
@@ -133,7 +132,7 @@ type boruvka[T core.Float] struct {
 func newBoruvka[T core.Float](f *flatTree[T], o Options, active []bool, limit float64) *boruvka[T] {
 	n := f.n
 	b := &boruvka[T]{
-		f: f, o: o, active: active, limit: limit, alpha: 1, bySubtree: ballMin,
+		f: f, o: o, active: active, limit: limit, alpha: 1, bySubtree: subtreeShare,
 		parent: make([]int32, n),
 		comp:   make([]int32, n),
 		skip:   make([]int32, n),
@@ -176,7 +175,8 @@ func (b *boruvka[T]) withCore(core []float64, alpha float64) {
 // the distance (reach, as the tree's search reports it) within which the
 // search found all of them (the first listLen are listed), so that the
 // first round, in which every node would search, searches only from the
-// nodes whose lightest edge the list cannot vouch for. It is for a search of all nodes without a limit.
+// nodes whose lightest edge the list cannot vouch for. It is for a search
+// of all nodes without a limit.
 func (b *boruvka[T]) seed(near []int32, reach []float64) {
 	f := b.f
 	if f.n < 2 {

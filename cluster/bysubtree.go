@@ -2,10 +2,13 @@ package cluster
 
 import "math"
 
-// ballMin is the share of active nodes (as 1/ballMin) that must search in
-// a round before the round searches by subtrees (searchBySubtree): below
-// it, searching from each node costs less than the subtrees' tests.
-const ballMin = 8
+// subtreeShare sets the share of the nodes (1/subtreeShare) that must search in a
+// round before the round searches by subtrees (searchBySubtree): below
+// it, searching from each node costs less than the subtrees' tests (8
+// against 2 and against never: the clustered 200,000 x 3 set's rounds
+// 0.15 s of CPU time against 0.38 and 0.81, letter's 0.47 against 0.52
+// and 0.54).
+const subtreeShare = 8
 
 // searchBySubtree runs the searches of the nodes in queries (those whose
 // lists cannot vouch for their lightest edge) from the query side of the
