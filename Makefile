@@ -62,7 +62,7 @@ vet:
 RACE_RUN ?= Batch|Monitor|EmptyTree
 # The parallel searches of package cluster (spanning tree, DBSCAN, HDBSCAN)
 # on a few of its test cases.
-CLUSTER_RACE_RUN ?= TestMinimumSpanningTreeAgainstPrim/blobs|TestDBSCANWeights|TestHDBSCANHierarchyAgainstPrim/uniform/euclidean
+CLUSTER_RACE_RUN ?= TestMinimumSpanningTreeAgainstPrim/blobs|TestDBSCANWeights|TestHDBSCANHierarchyAgainstPrim/uniform/euclidean|BySubtree/far/ms[01]/jobs3|BySubtree/far/limit3/jobs3
 
 # The brute-force index's vector kernel exists only under Go's SIMD
 # experiment (the Python package is built with it): its tests run both ways.

@@ -95,6 +95,12 @@ type boruvka[T core.Float] struct {
 	anyEdge bool
 	found   []atomic.Bool // per component root, with anyEdge: an edge is known
 
+	// A round searches by subtrees (searchBySubtree) when at least
+	// 1/bySubtree of the nodes search; 0: never. cleared counts the
+	// subtrees passed over whole.
+	bySubtree int
+	cleared   atomic.Int64
+
 	// Mutual reachability: core distance per node and the least one in
 	// each subtree; nil for plain distances.
 	coreDist []float64
@@ -126,7 +132,7 @@ type boruvka[T core.Float] struct {
 func newBoruvka[T core.Float](f *flatTree[T], o Options, active []bool, limit float64) *boruvka[T] {
 	n := f.n
 	b := &boruvka[T]{
-		f: f, o: o, active: active, limit: limit, alpha: 1,
+		f: f, o: o, active: active, limit: limit, alpha: 1, bySubtree: subtreeShare,
 		parent: make([]int32, n),
 		comp:   make([]int32, n),
 		skip:   make([]int32, n),
@@ -167,43 +173,59 @@ func (b *boruvka[T]) withCore(core []float64, alpha float64) {
 // seed fills every node's list before the first round from its nearest
 // nodes (near: keep per node, -1 for none, as nearest returns them) and
 // the distance (reach, as the tree's search reports it) within which the
-// search found all of them, so that the first round, in which every node
-// would search, searches only from the nodes whose lightest edge the list
-// cannot vouch for. It is for a search of all nodes without a limit.
+// search found all of them (the first listLen are listed), so that the
+// first round, in which every node would search, searches only from the
+// nodes whose lightest edge the list cannot vouch for. It is for a search
+// of all nodes without a limit.
 func (b *boruvka[T]) seed(near []int32, reach []float64) {
 	f := b.f
 	if f.n < 2 {
 		return
 	}
 	keep := len(near) / f.n
-	// The search's distances may be rounded to the tree's precision (and
-	// summed in another order): the bound is lowered by a margin.
-	margin := 1e-12
-	var zero T
-	if _, ok := any(zero).(float32); ok {
-		margin = 1e-6
-	}
+	margin := reportMargin[T]()
 	for q := range int32(f.n) {
 		pq := f.point(q)
 		o := int(q) * listLen
 		m := 0
+		cut := math.Inf(1) // every node nearer than cut is listed
+		if len(f.live)-1 > keep {
+			cut = reach[q] * (1 - margin)
+		}
 		for _, r := range near[int(q)*keep : int(q+1)*keep] {
-			if r < 0 || m == listLen {
+			if r < 0 {
 				continue
 			}
 			d := f.t.Dist(pq, f.point(r))
+			if m == listLen {
+				// The rest of the answers are no nearer than this one as
+				// the search reported them.
+				cut = min(cut, d*(1-margin)*(1-margin))
+				break
+			}
 			b.lst[o+m], b.lstW[o+m], b.lstD[o+m] = r, b.weight(q, r, d), d
 			m++
 		}
 		b.lstN[q] = int32(m)
-		// Every node not listed is at least reach[q] away: its edge is no
+		// Every node not listed is at least cut away: its edge is no
 		// lighter than (lim, limD) in key order.
 		b.lim[q], b.limD[q] = math.Inf(1), 0 // every other node is listed
-		if len(f.live)-1 > keep {
-			d := reach[q] * (1 - margin)
-			b.lim[q], b.limD[q] = b.lowWeight(q, q, d, 0), d
+		if !math.IsInf(cut, 1) {
+			b.lim[q], b.limD[q] = b.lowWeight(q, q, cut, 0), cut
 		}
 	}
+}
+
+// reportMargin is the relative margin by which a distance the tree's
+// search reports is lowered before it bounds distances that Tree.Dist
+// measures: the search's distances may be rounded to the tree's precision
+// (and summed in another order).
+func reportMargin[T core.Float]() float64 {
+	var zero T
+	if _, ok := any(zero).(float32); ok {
+		return 1e-6
+	}
+	return 1e-12
 }
 
 func (b *boruvka[T]) isActive(k int32) bool { return b.active == nil || b.active[k] }
@@ -322,12 +344,17 @@ func (b *boruvka[T]) run() ([]nodeEdge, error) {
 			}
 		}
 		queries = queries[:j]
-		err := forBlocks(len(queries), 16, b.o, func(w, lo, hi int) {
-			s := &scr[w]
-			for _, q := range queries[lo:hi] {
-				b.search(q, s)
-			}
-		})
+		var err error
+		if len(queries)*b.bySubtree >= n && len(queries) > 0 {
+			err = b.searchBySubtree(queries, scr)
+		} else {
+			err = forBlocks(len(queries), 16, b.o, func(w, lo, hi int) {
+				s := &scr[w]
+				for _, q := range queries[lo:hi] {
+					b.search(q, s)
+				}
+			})
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -351,8 +378,8 @@ func (b *boruvka[T]) run() ([]nodeEdge, error) {
 			b.edges = append(b.edges, nodeEdge{b.bestA[k], b.bestB[k], b.best[k].w})
 			joined = true
 		}
-		if !joined {
-			return b.edges, nil
+		if !joined || b.active == nil && len(b.edges) == n-1 {
+			return b.edges, nil // no edge left, or one component
 		}
 		if b.active != nil {
 			// A component that found no edge within the limit is final:
@@ -432,6 +459,7 @@ type cand struct {
 type searchScratch struct {
 	stack []cand
 	heap  []heapEntry
+	sub   []int32
 }
 
 type heapEntry struct {

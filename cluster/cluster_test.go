@@ -393,26 +393,8 @@ func TestReachabilityBoruvkaMinimal(t *testing.T) {
 					r := rand.New(rand.NewPCG(21, uint64(ms)))
 					const n, dim = 400, 3
 					x := ds.gen(r, n, dim)
-					tree, err := core.Build(x, dim, core.Options{Jobs: 2})
-					if err != nil {
-						t.Fatal(err)
-					}
-					f, err := flatten(tree)
-					if err != nil {
-						t.Fatal(err)
-					}
-					o := Options{Jobs: jobs}
-					coreDist, near, reach, err := f.coreDistances(ms, o)
-					if err != nil {
-						t.Fatal(err)
-					}
-					b := newBoruvka(f, o, nil, math.Inf(1))
-					b.withCore(coreDist, 1)
-					b.seed(near, reach)
-					ne, err := b.run()
-					if err != nil {
-						t.Fatal(err)
-					}
+					tree, f := flatTestTree(t, x, dim)
+					_, ne, coreDist, _, _ := reachabilityForest(t, f, ms, Options{Jobs: jobs})
 					edges := f.pointEdges(ne, func(k int32) float64 { return coreDist[k] }, func(d float64) float64 { return d })
 					var got []float64
 					for _, e := range edges {
@@ -420,17 +402,7 @@ func TestReachabilityBoruvkaMinimal(t *testing.T) {
 					}
 					slices.Sort(got)
 					d := func(i, j int) float64 { return pointDist(tree, x, dim, i, j) }
-					coreD := make([]float64, n)
-					all := make([]float64, n)
-					for i := range n {
-						for j := range n {
-							all[j] = d(i, j)
-						}
-						slices.Sort(all)
-						coreD[i] = all[ms-1]
-					}
-					want := brutePrim(n, func(i, j int) float64 { return max(coreD[i], coreD[j], d(i, j)) })
-					closeWeights(t, got, want, 1e-12)
+					closeWeights(t, got, bruteReachabilityPrim(n, d, ms), 1e-12)
 				})
 			}
 		}

@@ -71,13 +71,23 @@ func DBSCAN[T core.Float](t *core.Tree[T], eps float64, minSamples int, weights 
 	}
 	own, sub := f.subtreeWeights(weights)
 	isCore := f.tightCore(sub, nonNegative, minSamples, r)
-	if err := f.coreFlags(isCore, own, sub, nonNegative, minSamples, r, o); err != nil {
+	link, err := f.coreFlags(isCore, own, sub, nonNegative, minSamples, r, o)
+	if err != nil {
 		return res, err
 	}
 	// Clusters of core points: components of the edges within eps.
 	b := newBoruvka(f, o, slices.Clone(isCore), r)
 	b.anyEdge = true
-	f.joinTightSubtrees(b, isCore, r)
+	if err := f.joinTightSubtrees(b, isCore, r, o); err != nil {
+		return res, err
+	}
+	// Each core point joins the first neighbour its count met, if a core
+	// point: the search then starts from fewer components.
+	for k, x := range link {
+		if x >= 0 && isCore[k] && isCore[x] {
+			b.union(int32(k), x)
+		}
+	}
 	if _, err := b.run(); err != nil {
 		return res, err
 	}
@@ -123,12 +133,23 @@ func DBSCAN[T core.Float](t *core.Tree[T], eps float64, minSamples int, weights 
 // joinTightSubtrees unites the core nodes of every subtree whose points
 // are all within r of each other (its radius is at most r/2): a dense
 // region then enters the spanning forest's search as one component.
-func (f *flatTree[T]) joinTightSubtrees(b *boruvka[T], isCore []bool, r float64) {
+func (f *flatTree[T]) joinTightSubtrees(b *boruvka[T], isCore []bool, r float64, o Options) error {
 	// A core node within r of its core parent joins it: in dense regions
-	// most of the tree's own edges are short.
+	// most of the tree's own edges are short. The distances are measured
+	// in parallel, the unions made after.
+	near := make([]bool, f.n)
+	err := forBlocks(f.n-1, 4096, o, func(_, lo, hi int) {
+		for k := int32(lo + 1); k < int32(hi+1); k++ {
+			p := f.par[k]
+			near[k] = isCore[k] && isCore[p] && f.t.Dist(f.point(k), f.point(p)) <= r
+		}
+	})
+	if err != nil {
+		return err
+	}
 	for k := int32(1); k < int32(f.n); k++ {
-		if p := f.par[k]; isCore[k] && isCore[p] && f.t.Dist(f.point(k), f.point(p)) <= r {
-			b.union(p, k)
+		if near[k] {
+			b.union(f.par[k], k)
 		}
 	}
 	half := r / 2 * (1 - slack)
@@ -160,6 +181,7 @@ func (f *flatTree[T]) joinTightSubtrees(b *boruvka[T], isCore []bool, r float64)
 			}
 		}
 	}
+	return nil
 }
 
 // subtreeWeights returns each node's weight (its points, or their total
@@ -229,53 +251,83 @@ func within(d, rad, r float64) bool { return d+rad < r-slack*(d+rad+r) }
 // search counts whole subtrees that lie within r without measuring them
 // and, when no weight is negative, stops as soon as the count reaches
 // minSamples; no neighbour is listed.
-func (f *flatTree[T]) coreFlags(isCore []bool, own, sub []float64, nonNegative bool, minSamples int, r float64, o Options) error {
+//
+// It returns, per node, the first other node its search met within r (-1
+// for none and for the nodes marked before).
+func (f *flatTree[T]) coreFlags(isCore []bool, own, sub []float64, nonNegative bool, minSamples int, r float64, o Options) (link []int32, err error) {
+	link = make([]int32, f.n)
+	for k := range link {
+		link[k] = -1
+	}
 	var queries []int32
 	for k := range int32(f.n) {
 		if !isCore[k] {
 			queries = append(queries, k)
 		}
 	}
+	cn := f.countNodes(own, sub)
 	need := float64(minSamples)
 	stacks := make([][]cand, o.jobs())
-	return forBlocks(len(queries), 64, o, func(w, lo, hi int) {
+	err = forBlocks(len(queries), 64, o, func(w, lo, hi int) {
 		stack := stacks[w]
 		for _, q := range queries[lo:hi] {
 			var n float64
-			n, stack = f.countNear(q, r, own, sub, need, nonNegative, stack)
+			n, link[q], stack = f.countNear(cn, q, r, need, nonNegative, stack)
 			isCore[q] = n >= need
 		}
 		stacks[w] = stack
 	})
+	return link, err
+}
+
+// countNode holds what countNear reads of a node, side by side: its
+// radius and reach, its own and its subtree's weight, and its children.
+type countNode struct {
+	rad, reach, own, sub float64
+	kidLo, kidHi         int32
+}
+
+func (f *flatTree[T]) countNodes(own, sub []float64) []countNode {
+	cn := make([]countNode, f.n)
+	for k := range cn {
+		cn[k] = countNode{f.rad[k], f.reach[k], own[k], sub[k], f.kidLo[k], f.kidHi[k]}
+	}
+	return cn
 }
 
 // countNear returns the weight of the points within r of node q's point.
 // With stop (every weight non-negative) it may return as soon as the
 // count reaches need. It searches q's own subtree first, then, up the path
 // to the root, each ancestor and its other subtrees: a point's neighbours
-// are mostly near it in the tree. stack is scratch space, returned for
+// are mostly near it in the tree. It also returns the first other node
+// it met within r (-1 for none). stack is scratch space, returned for
 // reuse.
-func (f *flatTree[T]) countNear(q int32, r float64, own, sub []float64, need float64, stop bool, stack []cand) (float64, []cand) {
+func (f *flatTree[T]) countNear(cn []countNode, q int32, r float64, need float64, stop bool, stack []cand) (float64, int32, []cand) {
 	dist := f.t.Dist
 	pq := f.point(q)
 	var n float64
+	link := int32(-1)
 	done := func() bool { return stop && n >= need }
 	// kids counts the subtrees of node x's children other than skip, x
 	// being at distance d from q, and stacks those that need opening.
 	kids := func(x int32, d float64, skip int32) {
-		for c := f.kidLo[x]; c < f.kidHi[x] && !done(); c++ {
-			if c == skip || beyond(d, f.reach[c], r) {
+		for c := cn[x].kidLo; c < cn[x].kidHi && !done(); c++ {
+			nc := &cn[c]
+			if c == skip || beyond(d, nc.reach, r) {
 				continue
 			}
 			dc := dist(pq, f.point(c))
-			if within(dc, f.rad[c], r) {
-				n += sub[c]
+			if dc <= r && link < 0 {
+				link = c
+			}
+			if within(dc, nc.rad, r) {
+				n += nc.sub
 				continue
 			}
 			if dc <= r {
-				n += own[c]
+				n += nc.own
 			}
-			if f.hasKids(c) && !beyond(dc, f.rad[c], r) {
+			if nc.kidHi > nc.kidLo && !beyond(dc, nc.rad, r) {
 				stack = append(stack, cand{c, dc})
 			}
 		}
@@ -289,27 +341,30 @@ func (f *flatTree[T]) countNear(q int32, r float64, own, sub []float64, need flo
 		}
 	}
 	stack = stack[:0]
-	if within(0, f.rad[q], r) {
-		n = sub[q]
+	if within(0, cn[q].rad, r) {
+		n = cn[q].sub
 	} else {
-		n = own[q]
+		n = cn[q].own
 		kids(q, 0, -1)
 		drain()
 	}
 	for prev, a := q, f.par[q]; a >= 0 && !done(); prev, a = a, f.par[a] {
 		da := dist(pq, f.point(a))
-		if within(da, f.rad[a], r) {
-			n = sub[a] // everything counted so far lies below a
+		if da <= r && link < 0 {
+			link = a
+		}
+		if within(da, cn[a].rad, r) {
+			n = cn[a].sub // everything counted so far lies below a
 			continue
 		}
 		if da <= r {
-			n += own[a]
+			n += cn[a].own
 		}
 		stack = stack[:0]
 		kids(a, da, prev)
 		drain()
 	}
-	return n, stack[:0]
+	return n, link, stack[:0]
 }
 
 // borderLabels gives each node that is not a core node the lowest label

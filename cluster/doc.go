@@ -20,7 +20,12 @@
 // Before the first round, in which every node would search, each node's
 // nearest nodes come from the tree's k-nearest-neighbour search (for
 // HDBSCAN the same search that finds the core distances), so that only
-// the nodes whose lightest edge they cannot vouch for search.
+// the nodes whose lightest edge they cannot vouch for search. In a round
+// where many nodes must search (late, when few large components remain),
+// the searches run from the query side of the tree down, as a dual-tree
+// Boruvka does: a subtree of one component that cannot reach another
+// component by an edge as light as its component's best so far is passed
+// over whole.
 // Identical points share a node and are joined by zero-weight edges. Ties
 // are broken by the points' caller indices, so results do not depend on
 // the number of goroutines.

@@ -172,7 +172,7 @@ func ReachabilityTree[T core.Float](t *core.Tree[T], o HDBSCANOptions) (edges []
 		return nil, err
 	}
 	r := &reachability[T]{f: f, core: coreDist, alpha: o.Alpha}
-	if err := r.candidates(tree, b.minCore, o.Options); err != nil {
+	if err := r.candidates(tree, b.minCore, near, reach, o.Options); err != nil {
 		return nil, err
 	}
 	return r.prim(), nil
@@ -220,11 +220,17 @@ func LabelTree(n int, edges []Edge, o HDBSCANOptions) (res HDBSCANResult, err er
 // first. It is recomputed in float64 (by refDist) from the neighbour the
 // tree's search returns, as the search reports distances in the tree's
 // precision. With the same search it returns each node's nearest nodes
-// for Boruvka's first round (see nearest).
+// (see nearest: all the search finds, at least listLen, and one beyond
+// the core distance's), which seed Boruvka's first round and hold the
+// pairs within a core distance.
 func (f *flatTree[T]) coreDistances(minSamples int, o Options) (coreDist []float64, near []int32, reach []float64, err error) {
-	keep := min(listLen, len(f.live)-1)
-	return f.nearest(max(minSamples-1, keep), minSamples-1, keep, refDist[T], o)
+	m := min(max(minSamples, listLen), len(f.live)-1)
+	return f.nearest(m, minSamples-1, m, refDist[T], o)
 }
+
+// nearBuffer is the number of answers (distance and index) nearest
+// buffers per batch: 64 MiB in float64.
+const nearBuffer = 1 << 22
 
 // nearest runs the tree's k-nearest-neighbour search for m points from
 // every node's point (its own point left out, its duplicates counted).
@@ -257,7 +263,10 @@ func (f *flatTree[T]) nearest(m, kth, keep int, measure func(*core.Tree[T], []T,
 	for k := range int32(f.n) {
 		ids[k] = int64(f.firstID(k))
 	}
-	const chunk = 1 << 14
+	// The search lays out the tree for every batch: the batches are as
+	// large as a bounded buffer allows (the layout of 16,384-point batches
+	// took half of a 200,000-point search).
+	chunk := max(1<<14, nearBuffer/m)
 	dist := make([]T, min(chunk, f.n)*m)
 	idx := make([]int64, min(chunk, f.n)*m)
 	for lo := 0; lo < f.n; lo += chunk {

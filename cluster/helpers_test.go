@@ -157,6 +157,24 @@ func brutePrim(n int, w func(i, j int) float64) []float64 {
 	return out
 }
 
+// bruteReachabilityPrim returns the sorted weights of a minimum spanning
+// tree of n points under the mutual reachability distance of min_samples
+// ms (the distance d itself for ms 0), from all pairs.
+func bruteReachabilityPrim(n int, d func(i, j int) float64, ms int) []float64 {
+	coreD := make([]float64, n)
+	if ms > 0 {
+		all := make([]float64, n)
+		for i := range n {
+			for j := range n {
+				all[j] = d(i, j)
+			}
+			slices.Sort(all)
+			coreD[i] = all[ms-1]
+		}
+	}
+	return brutePrim(n, func(i, j int) float64 { return max(coreD[i], coreD[j], d(i, j)) })
+}
+
 // checkSpanning checks that edges form a spanning tree of the given caller
 // indices, each edge's distance being the distance between its points.
 func checkSpanning[T core.Float](t *testing.T, tree *core.Tree[T], edges []Edge, ids []int64, tol float64) {

@@ -95,22 +95,39 @@ func (r *reachability[T]) weight(a, b int32) float64 {
 // weights come from the tree's distances, not scikit-learn's arithmetic: a
 // pair too many is harmless (Prim's algorithm over any superset of the
 // possible edges makes the same choices as over all pairs).
-func (r *reachability[T]) candidates(tree []nodeEdge, minCore []float64, o Options) error {
+func (r *reachability[T]) candidates(tree []nodeEdge, minCore []float64, near []int32, reach []float64, o Options) error {
 	f := r.f
 	const margin = 1e-9
 	grow := func(w float64) float64 { return w*(1+margin) + 1e-300 }
 	per := make([][][2]int32, o.jobs())
 	stacks := make([][]cand, o.jobs())
-	// Pairs within a core distance.
+	keep := 0
+	if f.n > 0 {
+		keep = len(near) / f.n
+	}
+	lower := 1 - reportMargin[T]()
+	// Pairs within a core distance. Where the nearest nodes the core
+	// distances came from reach beyond the core distance, they hold every
+	// such pair; other nodes search.
 	err := forBlocks(f.n, 64, o, func(w, lo, hi int) {
 		for qi := lo; qi < hi; qi++ {
 			q := int32(qi)
 			rad := grow(f.t.SearchDistance(r.alpha * r.core[q]))
-			stacks[w] = f.ball(q, rad, stacks[w], nil, func(x int32, d float64) {
+			visit := func(x int32, d float64) {
 				if x != q && d <= rad && r.weight(q, x) <= grow(max(r.core[q], r.core[x])) {
 					per[w] = append(per[w], [2]int32{q, x})
 				}
-			})
+			}
+			if keep > 0 && reach[q]*lower > rad {
+				pq := f.point(q)
+				for _, x := range near[qi*keep : (qi+1)*keep] {
+					if x >= 0 {
+						visit(x, f.t.Dist(pq, f.point(x)))
+					}
+				}
+				continue
+			}
+			stacks[w] = f.ball(q, rad, stacks[w], nil, visit)
 		}
 	})
 	if err != nil {
