@@ -208,52 +208,6 @@ func TestGridBuildDeterministic(t *testing.T) {
 	}
 }
 
-// TestGridBuildEvals fits the growth of the grid construction's distance
-// evaluations with n on clustered 3-D data: O(n log n) gives an exponent
-// a little above 1; anything near 2 is a quadratic build.
-func TestGridBuildEvals(t *testing.T) {
-	sizes := []int{2000, 8000, 32000}
-	if raceEnabled || testing.Short() {
-		sizes = sizes[:2]
-	}
-	var logN, logE []float64
-	for _, n := range sizes {
-		rng := rand.New(rand.NewPCG(9, 9))
-		tr, err := Build(clusterRows(rng, n, 3), 3, Options{Seed: 1, Jobs: 2})
-		if err != nil {
-			t.Fatal(err)
-		}
-		build, _ := tr.DistanceEvals()
-		logN, logE = append(logN, math.Log(float64(n))), append(logE, math.Log(float64(build)))
-	}
-	slope := (logE[len(logE)-1] - logE[0]) / (logN[len(logN)-1] - logN[0])
-	if slope > 1.25 {
-		t.Fatalf("evaluations grow as n^%.2f", slope)
-	}
-	t.Logf("evaluations grow as n^%.2f", slope)
-}
-
-// TestGridBuildStops checks the grid construction's monitor and budget.
-func TestGridBuildStops(t *testing.T) {
-	data := clusterRows(rand.New(rand.NewPCG(2, 3)), 5000, 3)
-	var done, stop int64
-	stop = 1
-	if _, err := Build(data, 3, Options{Monitor: &Monitor{Done: &done, Stop: &stop}}); err != ErrStopped {
-		t.Fatalf("a stopped build returned %v", err)
-	}
-	if _, err := Build(data, 3, Options{MaxEvals: 100}); err != ErrCostly {
-		t.Fatalf("a build over its budget returned %v", err)
-	}
-	stop = 0
-	tr, err := Build(data, 3, Options{Monitor: &Monitor{Done: &done, Stop: &stop}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if done != int64(tr.Len()) {
-		t.Fatalf("the monitor counted %d points of %d", done, tr.Len())
-	}
-}
-
 // BenchmarkGridBuild compares the two constructions on the sets where
 // the grid one applies.
 func BenchmarkGridBuild(b *testing.B) {
