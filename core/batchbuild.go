@@ -167,7 +167,7 @@ func batchBuild[T Float](data []T, dim int, sc scale, o Options) (*Tree[T], erro
 			ds[r] = b.dist(rc, b.row(int32(r)))
 		}
 	})
-	b.evals += int64(n - 1)
+	b.evals += int64(n)
 	near := b.set(n - 1)
 	for _, r := range perm[1:] {
 		if ds[r] == 0 {
@@ -414,25 +414,14 @@ func (b *batchBuilder[T]) sort(rest batchSet[T], pc []T, near, far *batchSet[T],
 func (b *batchBuilder[T]) closer(root int32) {
 	n := len(b.level)
 	node := func(r int) bool { return b.level[r] != netDup && int32(r) != root }
-	// Children of each row (CSR).
-	first := make([]int32, n+1)
-	for r := range n {
-		if node(r) {
-			first[b.near[r]+1]++
+	// Children of each row.
+	first, kids := groupBy(n, func(emit func(owner, val int32)) {
+		for r := range n {
+			if node(r) {
+				emit(b.near[r], int32(r))
+			}
 		}
-	}
-	for r := range n {
-		first[r+1] += first[r]
-	}
-	kids := make([]int32, first[n])
-	fill := slices.Clone(first[:n])
-	for r := range n {
-		if node(r) {
-			p := b.near[r]
-			kids[fill[p]] = int32(r)
-			fill[p]++
-		}
-	}
+	})
 	parent := slices.Clone(b.near)
 	pd := slices.Clone(b.nd)
 	counts := make([]paddedCount, max(b.jobs, 1))

@@ -22,6 +22,38 @@ var buildCases = []struct {
 	{"batch", 8, surfaceRows, 1.3},
 }
 
+// checkBuild builds data (float64, then float32) with opts, checks that
+// the float64 build took the construction want, the invariants of both
+// trees, and their k-nearest answers against brute force.
+func checkBuild(t *testing.T, data []float64, dim int, opts Options, want string, rng *rand.Rand) {
+	t.Helper()
+	var built string
+	opts.built = &built
+	tr, err := Build(data, dim, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if built != want {
+		t.Fatalf("built by %q, want %q", built, want)
+	}
+	if err := tr.Check(); err != nil {
+		t.Fatal(err)
+	}
+	againstBrute(t, tr, data, dim, rng)
+	d32 := make([]float32, len(data))
+	for i, x := range data {
+		d32[i] = float32(x)
+	}
+	t32, err := Build(d32, dim, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := t32.Check(); err != nil {
+		t.Fatalf("float32: %v", err)
+	}
+	againstBrute(t, t32, d32, dim, rng)
+}
+
 // TestBuildEvals fits the growth of each construction's distance
 // evaluations with n: O(n log n) gives an exponent a little above 1;
 // anything near 2 is a quadratic build.

@@ -32,31 +32,7 @@ func TestGridBuild(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			var built string
-			opts := Options{Seed: 4, Jobs: 2, built: &built}
-			tr, err := Build(c.data, c.dim, opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if built != c.want {
-				t.Fatalf("built by %q, want %q", built, c.want)
-			}
-			if err := tr.Check(); err != nil {
-				t.Fatal(err)
-			}
-			againstBrute(t, tr, c.data, c.dim, rng)
-			d32 := make([]float32, len(c.data))
-			for i, x := range c.data {
-				d32[i] = float32(x)
-			}
-			t32, err := Build(d32, c.dim, opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := t32.Check(); err != nil {
-				t.Fatalf("float32: %v", err)
-			}
-			againstBrute(t, t32, d32, c.dim, rng)
+			checkBuild(t, c.data, c.dim, Options{Seed: 4, Jobs: 2}, c.want, rng)
 		})
 	}
 }

@@ -1159,38 +1159,18 @@ func (b *netBuilder[T]) assemble(t *Tree[T]) *Tree[T] {
 	nodes := len(b.created)
 	// Children of each node in creation order (levels descending), and the
 	// duplicates of each node.
-	first := make([]int32, n+1) // CSR over k: children
-	for _, x := range b.created[1:] {
-		first[b.near[x]+1]++
-	}
-	for k := range n {
-		first[k+1] += first[k]
-	}
-	kids := make([]int32, nodes-1)
-	fill := slices.Clone(first[:n])
-	for _, x := range b.created[1:] {
-		p := b.near[x]
-		kids[fill[p]] = x
-		fill[p]++
-	}
-	dupFirst := make([]int32, n+1)
-	for k := range n {
-		if b.level[k] == netDup {
-			dupFirst[b.near[k]+1]++
+	first, kids := groupBy(n, func(emit func(owner, val int32)) {
+		for _, x := range b.created[1:] {
+			emit(b.near[x], x)
 		}
-	}
-	for k := range n {
-		dupFirst[k+1] += dupFirst[k]
-	}
-	dups := make([]int32, dupFirst[n])
-	dfill := slices.Clone(dupFirst[:n])
-	for k := range n {
-		if b.level[k] == netDup {
-			p := b.near[k]
-			dups[dfill[p]] = b.row[k]
-			dfill[p]++
+	})
+	dupFirst, dups := groupBy(n, func(emit func(owner, val int32)) {
+		for k := range n {
+			if b.level[k] == netDup {
+				emit(b.near[k], b.row[k])
+			}
 		}
-	}
+	})
 	// Layout: slot of each node.
 	order := make([]int32, 0, nodes)
 	order = append(order, 0)
@@ -1252,6 +1232,25 @@ func (b *netBuilder[T]) assemble(t *Tree[T]) *Tree[T] {
 	t.nodes = nodes
 	t.buildEvals += t.parallelRadii(b.jobs)
 	return t
+}
+
+// groupBy groups values by their owner, 0 <= owner < owners, as a CSR:
+// the values of owner o are vals[first[o]:first[o+1]], in the order each
+// emits them. each must emit the same pairs both times it is called (a
+// counting pass, then a filling one).
+func groupBy(owners int, each func(emit func(owner, val int32))) (first, vals []int32) {
+	first = make([]int32, owners+1)
+	each(func(o, _ int32) { first[o+1]++ })
+	for o := range owners {
+		first[o+1] += first[o]
+	}
+	vals = make([]int32, first[owners])
+	fill := slices.Clone(first[:owners])
+	each(func(o, v int32) {
+		vals[fill[o]] = v
+		fill[o]++
+	})
+	return first, vals
 }
 
 // parallelRadii sets every node's rad and reach to exact maxima over its

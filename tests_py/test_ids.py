@@ -271,3 +271,26 @@ def test_ties_as_faiss_orders_them():
     d, i = tree.query(Q, k=25)
     np.testing.assert_array_equal(d.astype(np.float64) ** 2, fd)
     np.testing.assert_array_equal(i, fi)
+
+
+@pytest.mark.parametrize("damage", ["past n_ids", "negative", "two-dimensional", "no n_ids"])
+def test_damaged_ids_in_a_saved_state(damage):
+    rng = np.random.default_rng(5)
+    X = grid(rng, 50, 3)
+    tree = CoverTree(X, ids=np.arange(50) * 3)
+    restore, (buf, state) = tree.__reduce__()
+    restore(buf, dict(state))  # the undamaged state loads
+    labels = np.array(state["labels"])
+    state = dict(state)
+    if damage == "past n_ids":
+        labels[7] = state["n_ids"]
+    elif damage == "negative":
+        labels[7] = -1
+    elif damage == "two-dimensional":
+        labels = labels.reshape(5, 10)
+    else:
+        del state["n_ids"]
+    state["labels"] = labels
+    match = "n_ids" if damage == "no n_ids" else "ids out of range"
+    with pytest.raises(ValueError, match=match):
+        restore(buf, state)

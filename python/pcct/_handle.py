@@ -180,6 +180,22 @@ def _free(handle, keep):
     _lib.free_tree(handle)
 
 
+def saved_labels(state):
+    """(labels, n_ids) of a saved state: the caller-chosen ids, read-only
+    int64, and one past the largest id issued; (None, None) where the ids
+    were Go's own. ValueError if they are out of range, KeyError if n_ids
+    is missing (the callers turn both into their invalid-state error)."""
+    labels = state.get("labels")
+    if labels is None:
+        return None, None
+    labels = np.array(labels, dtype=np.int64)
+    n_ids = int(state["n_ids"])
+    if labels.ndim != 1 or (labels.size and (labels.min() < 0 or labels.max() >= n_ids)):
+        raise ValueError("ids out of range")
+    labels.setflags(write=False)
+    return labels, n_ids
+
+
 class LabelledVersion:
     """The ids of a version of a Go index (a tree's, or a sparse index's):
     Go's caller indices, or, where the caller chose ids at an insertion,

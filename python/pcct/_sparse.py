@@ -31,7 +31,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import _lib, _memory, _run, _search
-from ._handle import ALGORITHMS, CHOICE_FIELDS, LabelledVersion, choice_dict, encoded_bytes, ptr
+from ._handle import (
+    ALGORITHMS, CHOICE_FIELDS, LabelledVersion, choice_dict, encoded_bytes, ptr, saved_labels,
+)
 from ._validation import DTYPE_OF_CODE, DTYPES, METRIC_NAMES
 
 __all__ = ["SPARSE_METRIC_NAMES", "SparseIndex", "SparseVersion", "check_metric", "to_csr",
@@ -565,13 +567,7 @@ class SparseIndex:
             dtype_code = DTYPES[np.dtype(state["dtype"])]
             code, p = int(state["metric"]), float(state["p"])
             jobs = int(state["n_jobs"])
-            labels, n_ids = state.get("labels"), None
-            if labels is not None:
-                labels = np.array(labels, dtype=np.int64)
-                n_ids = int(state["n_ids"])
-                if labels.ndim != 1 or (labels.size and (labels.min() < 0 or labels.max() >= n_ids)):
-                    raise ValueError("ids out of range")
-                labels.setflags(write=False)
+            labels, n_ids = saved_labels(state)
         except (KeyError, TypeError, ValueError, OverflowError) as e:
             raise ValueError(f"pcct: not a valid saved sparse index state ({e!r}).") from None
         head = read_sparse_header(buf)

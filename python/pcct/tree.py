@@ -422,13 +422,7 @@ class CoverTree(CKDTreeMixin):
             func = state["function"] if code == CUSTOM else None
             if code == CUSTOM and not callable(func):
                 raise ValueError(f"metric function {func!r}")
-            labels, n_ids = state.get("labels"), None
-            if labels is not None:
-                labels = np.array(labels, dtype=np.int64)
-                n_ids = int(state["n_ids"])
-                if labels.ndim != 1 or (labels.size and (labels.min() < 0 or labels.max() >= n_ids)):
-                    raise ValueError("ids out of range")
-                labels.setflags(write=False)
+            labels, n_ids = _handle.saved_labels(state)
             algorithm = state.get("algorithm", "cover_tree")
             if algorithm not in _INDEX_CLASSES:
                 raise ValueError(f"algorithm {algorithm!r}")
