@@ -126,6 +126,7 @@ func buildWith(x unsafe.Pointer, dtype C.int32_t, n, d C.int64_t, m core.Metric,
 	if algo != core.Auto && algo != core.CoverTree && algo != core.Brute {
 		return argErrorf("pcct: unknown algorithm code %d", algorithm)
 	}
+	since := heapAllocs()
 	opts := core.Options{Metric: m, Seed: uint64(seed), Jobs: int(jobs), Monitor: monitor(control)}
 	t := &tree{}
 	var c core.Choice
@@ -143,7 +144,7 @@ func buildWith(x unsafe.Pointer, dtype C.int32_t, n, d C.int64_t, m core.Metric,
 	}
 	writeChoice(choice, c)
 	*out = C.uintptr_t(cgo.NewHandle(t))
-	releaseAfter(int64(n) * transientPerPoint)
+	releaseAllocated(since)
 	return nil
 }
 

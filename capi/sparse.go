@@ -146,6 +146,7 @@ func pcct_sparse_build(dtype C.int32_t, indptr *C.int64_t, indices *C.int32_t, d
 		if err != nil {
 			return err
 		}
+		since := heapAllocs()
 		a := csrArgs{indptr: indptr, indices: indices, data: data, nrows: nrows, ncols: ncols, nnz: nnz}
 		opts := core.Options{Metric: m, Seed: uint64(seed), Jobs: int(jobs), Monitor: monitor(control)}
 		algo := core.Algorithm(algorithm)
@@ -175,7 +176,7 @@ func pcct_sparse_build(dtype C.int32_t, indptr *C.int64_t, indices *C.int32_t, d
 		}
 		writeChoice(choice, c)
 		*out = C.uintptr_t(cgo.NewHandle(s))
-		releaseAfter(int64(nrows) * transientPerPoint)
+		releaseAllocated(since)
 		return nil
 	})
 }

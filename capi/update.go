@@ -32,6 +32,7 @@ func pcct_tree_insert(h C.uintptr_t, x unsafe.Pointer, n, d C.int64_t, jobs C.in
 			return err
 		}
 		return withTree(h, func(t *tree) error {
+			since := heapAllocs()
 			nt := &tree{}
 			var f int
 			var err error
@@ -51,7 +52,7 @@ func pcct_tree_insert(h C.uintptr_t, x unsafe.Pointer, n, d C.int64_t, jobs C.in
 			}
 			*out = C.uintptr_t(cgo.NewHandle(nt))
 			*first = C.int64_t(f)
-			releaseAfter(int64(n) * transientPerPoint)
+			releaseAllocated(since)
 			return nil
 		})
 	})
@@ -95,6 +96,7 @@ func pcct_tree_delete(h C.uintptr_t, ids *C.int64_t, n C.int64_t, jobs C.int32_t
 			return err
 		}
 		return withTree(h, func(t *tree) error {
+			since := heapAllocs()
 			nt := &tree{}
 			opts := core.UpdateOptions{Jobs: int(jobs), Monitor: monitor(control)}
 			switch {
@@ -111,7 +113,7 @@ func pcct_tree_delete(h C.uintptr_t, ids *C.int64_t, n C.int64_t, jobs C.int32_t
 				return argError{err}
 			}
 			*out = C.uintptr_t(cgo.NewHandle(nt))
-			releaseAfter(int64(n) * transientPerPoint)
+			releaseAllocated(since)
 			return nil
 		})
 	})
