@@ -1260,40 +1260,7 @@ func groupBy(owners int, each func(emit func(owner, val int32))) (first, vals []
 // distance evaluations spent.
 func (t *Tree[T]) parallelRadii(jobs int) int64 {
 	slots := int(t.s.slots)
-	rad := make([]atomic.Uint64, slots)
-	reach := make([]atomic.Uint64, slots)
-	raise := func(a *atomic.Uint64, d float64) {
-		for {
-			old := a.Load()
-			if math.Float64frombits(old) >= d {
-				return
-			}
-			if a.CompareAndSwap(old, math.Float64bits(d)) {
-				return
-			}
-		}
-	}
-	counts := make([]paddedCount, max(jobs, 1))
-	forRange(slots, jobs, func(w, lo, hi int) {
-		for x := int32(lo); x < int32(hi); x++ {
-			px := t.point(x)
-			for c, a := x, t.node(x).parent; a >= 0; c, a = a, t.node(a).parent {
-				var d float64
-				if c == x {
-					d = t.node(x).pdist
-				} else {
-					d = t.dist(px, t.point(a))
-					counts[w].n++
-				}
-				raise(&rad[a], d)
-				raise(&reach[c], d)
-			}
-		}
-	})
-	var evals int64
-	for i := range counts {
-		evals += counts[i].n
-	}
+	rad, reach, evals := t.radiiBound(jobs)
 	// Weights bottom up (children have higher slots), then each node's
 	// groups from its children, in parallel into one shared buffer.
 	grpOff := make([]int32, slots+1)
@@ -1304,8 +1271,7 @@ func (t *Tree[T]) parallelRadii(jobs int) int64 {
 			w += t.node(c).weight
 		}
 		n.weight = w
-		n.rad = math.Float64frombits(rad[u].Load())
-		n.reach = math.Float64frombits(reach[u].Load())
+		n.rad, n.reach = rad[u], reach[u]
 	}
 	for u := range int32(slots) {
 		n := t.node(u)

@@ -1,0 +1,85 @@
+package core
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// TestRadiiBound checks that the branch-and-bound radii equal, bit for
+// bit, the maxima of walking every node up to every ancestor, on trees of
+// both constructions, with duplicates and ties, in both precisions, and
+// whatever the number of goroutines; and that they measure fewer points.
+func TestRadiiBound(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	cases := []struct {
+		name   string
+		dim    int
+		data   []float64
+		metric Metric
+	}{
+		{"uniform-2", 2, uniformRows(rng, 6000, 2), Metric{}},
+		{"grid-ties-3", 3, gridRows(rng, 5000, 3), Metric{}},
+		{"surface-3-manhattan", 3, surfaceRows(rng, 5000, 3), Metric{Kind: Manhattan}},
+		{"gaussian-8", 8, gaussianRows(rng, 3000, 8), Metric{}},
+		{"clusters-16-cosine", 16, clusterRows(rng, 2000, 16), Metric{Kind: Cosine}},
+		{"near-duplicates-8", 8, nearNeighbours8(rng, 2000, 1e-7), Metric{}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			opts := Options{Seed: 3, Jobs: 1, Metric: c.metric}
+			tr, err := Build(c.data, c.dim, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkRadiiBound(t, tr)
+			d32 := make([]float32, len(c.data))
+			for i, x := range c.data {
+				d32[i] = float32(x)
+			}
+			t32, err := Build(d32, c.dim, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkRadiiBound(t, t32)
+		})
+	}
+}
+
+// checkRadiiBound compares tr's radii by both methods, with 1 and 4
+// goroutines.
+func checkRadiiBound[T Float](t *testing.T, tr *Tree[T]) {
+	t.Helper()
+	wantRad, wantReach, pathEvals := radiiByPaths(tr)
+	for _, jobs := range []int{1, 4} {
+		rad, reach, evals := tr.radiiBound(jobs)
+		for u := range wantRad {
+			if rad[u] != wantRad[u] || reach[u] != wantReach[u] {
+				t.Fatalf("jobs %d, slot %d: rad %v reach %v, walking the paths gives %v and %v",
+					jobs, u, rad[u], reach[u], wantRad[u], wantReach[u])
+			}
+		}
+		if evals > pathEvals {
+			t.Errorf("jobs %d: %d evaluations, walking the paths takes %d", jobs, evals, pathEvals)
+		}
+	}
+}
+
+// radiiByPaths computes what radiiBound does by walking every node up to
+// every ancestor (the reference).
+func radiiByPaths[T Float](t *Tree[T]) (rad, reach []float64, evals int64) {
+	rad = make([]float64, t.s.slots)
+	reach = make([]float64, t.s.slots)
+	for x := range t.s.slots {
+		px := t.point(x)
+		for c, a := x, t.node(x).parent; a >= 0; c, a = a, t.node(a).parent {
+			d := t.node(x).pdist
+			if c != x {
+				d = t.dist(px, t.point(a))
+				evals++
+			}
+			rad[a] = max(rad[a], d)
+			reach[c] = max(reach[c], d)
+		}
+	}
+	return rad, reach, evals
+}
