@@ -87,8 +87,11 @@ type gridBuilder[T Float] struct {
 	sc   scale
 	jobs int
 	rng  *rand.Rand
-	lo   [gridMaxDim]float64
-	ext  float64
+	// euclid is set when dist is the Euclidean distance, whose square
+	// (sq) settles most comparisons without a square root or a call.
+	euclid bool
+	lo     [gridMaxDim]float64
+	ext    float64
 
 	level []int32   // row -> level, netFree while in the net, netDup for a duplicate
 	act   []int32   // row -> the lowest level at which it may have a point within b^i
@@ -128,6 +131,7 @@ func gridBuild[T Float](data []T, dim int, sc scale, o Options) (t *Tree[T], ok 
 	}
 	t = newTree[T](dim, o.Metric, sc, o.Seed)
 	g := &gridBuilder[T]{data: data, dim: dim, dist: t.dist, sc: sc, jobs: o.jobs()}
+	g.euclid = o.Metric.Canonical().Kind == Euclidean
 	g.rng = rand.New(rand.NewPCG(o.Seed, 0x9e3779b97f4a7c15))
 	hi := make([]float64, dim)
 	for k := range dim {
@@ -220,6 +224,46 @@ func (g *gridBuilder[T]) at(p int) []T {
 	return g.pts[o : o+g.dim : o+g.dim]
 }
 
+// sq returns the squared Euclidean distance between the points at
+// positions p and q of the net, in float64.
+func (g *gridBuilder[T]) sq(p, q int) float64 {
+	a, b := g.pts[p*g.dim:], g.pts[q*g.dim:]
+	d := float64(a[0]) - float64(b[0])
+	s := d * d
+	for k := 1; k < g.dim; k++ {
+		d = float64(a[k]) - float64(b[k])
+		s += d * d
+	}
+	return s
+}
+
+// sqScreen is the relative margin around a squared radius within which
+// sq does not decide a comparison and the distance is measured as the
+// tree measures it; it also keeps sq's settled comparisons clear of
+// squares that lose precision (below sqLow or above sqHigh).
+const (
+	sqScreen = 1e-9
+	sqLow    = 0x1p-900
+	sqHigh   = 0x1p900
+)
+
+// within reports whether the points at positions p and q of the net lie
+// within r of each other as the tree measures it; r2 is r*r.
+func (g *gridBuilder[T]) within(p, q int, r, r2 float64) bool {
+	if g.euclid {
+		s := g.sq(p, q)
+		if s >= sqLow && s <= sqHigh {
+			if s < r2*(1-sqScreen) {
+				return true
+			}
+			if s > r2*(1+sqScreen) {
+				return false
+			}
+		}
+	}
+	return g.dist(g.at(p), g.at(q)) <= r
+}
+
 // start marks every duplicate (level netDup, near its first row) and
 // returns a level below the least distance between two distinct points,
 // and the distinct points in order of their activation level g.act: the
@@ -264,14 +308,9 @@ func (g *gridBuilder[T]) start(n int) (low int32, waiting []int32, ok bool) {
 		lo, evals := side, int64(0)
 		for c := cells * w / parts; c < cells*(w+1)/parts; c++ {
 			for p := int(g.cellLo[c]); p < int(g.cellLo[c+1]); p++ {
-				nn := side
-				for col := range g.cols {
-					a, z := g.column(c, col)
-					for q := a; q < z; q++ {
-						if q != p {
-							nn = min(nn, g.dist(g.at(p), g.at(q)))
-						}
-					}
+				nn := g.nearestOther(c, p, side)
+				for cc, col := g.around(c), 0; col < len(cc); col += 2 {
+					a, z := int(cc[col]), int(cc[col+1])
 					evals += int64(z - a)
 				}
 				g.act[g.rows[p]] = g.sc.ceilLog(nn)
@@ -305,6 +344,41 @@ func (g *gridBuilder[T]) start(n int) (low int32, waiting []int32, ok bool) {
 	return low, waiting, true
 }
 
+// nearestOther returns the distance from the point at position p of
+// cell c to the nearest other point in the cells around c, or side if
+// none is nearer. Under the Euclidean distance it comes from the least
+// square, a little smaller than its root (a lower bound is what the
+// activation levels need).
+func (g *gridBuilder[T]) nearestOther(c, p int, side float64) float64 {
+	if g.euclid {
+		least := math.Inf(1)
+		for cc, j := g.around(c), 0; j < len(cc); j += 2 {
+			a, z := int(cc[j]), int(cc[j+1])
+			for q := a; q < z; q++ {
+				if q != p {
+					least = min(least, g.sq(p, q))
+				}
+			}
+		}
+		switch {
+		case math.IsInf(least, 1):
+			return side
+		case least >= sqLow && least <= sqHigh:
+			return min(side, math.Sqrt(least)*(1-sqScreen))
+		}
+	}
+	nn := side
+	for cc, j := g.around(c), 0; j < len(cc); j += 2 {
+		a, z := int(cc[j]), int(cc[j+1])
+		for q := a; q < z; q++ {
+			if q != p {
+				nn = min(nn, g.dist(g.at(p), g.at(q)))
+			}
+		}
+	}
+	return nn
+}
+
 // blockWork returns the number of pairs of points in the same or adjacent
 // cells of the indexed net.
 func (g *gridBuilder[T]) blockWork() int64 {
@@ -314,8 +388,8 @@ func (g *gridBuilder[T]) blockWork() int64 {
 	forParts(parts, g.jobs, func(w int) {
 		for c := cells * w / parts; c < cells*(w+1)/parts; c++ {
 			size := int64(g.cellLo[c+1] - g.cellLo[c])
-			for j := range g.cols {
-				lo, hi := g.column(c, j)
+			for cc, j := g.around(c), 0; j < len(cc); j += 2 {
+				lo, hi := int(cc[j]), int(cc[j+1])
 				work[w] += size * int64(hi-lo)
 			}
 		}
@@ -351,7 +425,7 @@ func (g *gridBuilder[T]) markDuplicates() {
 		for _, r := range cell {
 			dup := int32(-1)
 			for _, e := range g.rows[from:keep] {
-				if g.dist(g.row(e), g.row(r)) == 0 {
+				if g.same(e, r) {
 					dup = e
 					break
 				}
@@ -376,6 +450,16 @@ func (g *gridBuilder[T]) markDuplicates() {
 	for p, r := range g.rows {
 		copyRow(g.at(p), g.row(r))
 	}
+}
+
+// same reports whether rows a and b are at distance 0 as the tree
+// measures it: equal coordinates, or under a metric other than the
+// Euclidean (whose distance is 0 only there) a distance that rounds to 0.
+func (g *gridBuilder[T]) same(a, b int32) bool {
+	if slices.Equal(g.row(a), g.row(b)) {
+		return true
+	}
+	return !g.euclid && g.dist(g.row(a), g.row(b)) == 0
 }
 
 // copyRow copies a point of one to gridMaxDim coordinates (a loop: copy
@@ -566,28 +650,30 @@ func (g *gridBuilder[T]) index() {
 			lo[j], _ = slices.BinarySearch(keys, first)
 			hi[j], _ = slices.BinarySearch(keys, first+3)
 		}
+		offs, cellLo, col := g.offs, g.cellLo, g.col
 		for c := from; c < to; c++ {
-			k := keys[g.cellLo[c]]
-			for j, o := range g.offs {
+			k := keys[cellLo[c]]
+			cc := col[2*c*cols : 2*(c+1)*cols]
+			for j, o := range offs {
 				first, p, e := k+o, lo[j], hi[j]
 				for p < len(keys) && keys[p] < first {
 					p++
 				}
+				e = max(e, p)
 				for e < len(keys) && keys[e] <= first+2 {
 					e++
 				}
 				lo[j], hi[j] = p, e
-				g.col[2*(c*cols+j)], g.col[2*(c*cols+j)+1] = int32(p), int32(e)
+				cc[2*j], cc[2*j+1] = int32(p), int32(e)
 			}
 		}
 	})
 }
 
-// column returns the positions [lo, hi) of the j-th column of cells
-// around cell c.
-func (g *gridBuilder[T]) column(c, j int) (lo, hi int) {
-	q := 2 * (c*g.cols + j)
-	return int(g.col[q]), int(g.col[q+1])
+// around returns the bounds of the columns of cells around cell c: the
+// j-th spans positions [around[2j], around[2j+1]).
+func (g *gridBuilder[T]) around(c int) []int32 {
+	return g.col[2*c*g.cols : 2*(c+1)*g.cols]
 }
 
 // choose marks in g.sel the net of level i: every point of the sorted net
@@ -597,6 +683,7 @@ func (g *gridBuilder[T]) column(c, j int) (lo, hi int) {
 // to the workers, each run in order.
 func (g *gridBuilder[T]) choose(i int32) {
 	r := g.sc.pow(i)
+	r2 := r * r
 	n := len(g.rows)
 	g.sel = resize(g.sel, n)
 	clear(g.sel)
@@ -623,12 +710,12 @@ func (g *gridBuilder[T]) choose(i int32) {
 				for p := int(g.cellLo[c]); p < int(g.cellLo[c+1]); p++ {
 					free := true
 				scan:
-					for j := range g.cols {
-						lo, hi := g.column(c, j)
+					for cc, j := g.around(c), 0; j < len(cc); j += 2 {
+						lo, hi := int(cc[j]), int(cc[j+1])
 						for q := lo; q < hi; q++ {
 							if g.sel[q] {
 								evals++
-								if g.dist(g.at(p), g.at(q)) <= r {
+								if g.within(p, q, r, r2) {
 									free = false
 									break scan
 								}
@@ -659,20 +746,7 @@ func (g *gridBuilder[T]) attach(i int32) int {
 				if g.sel[p] {
 					continue
 				}
-				best, bq := math.Inf(1), -1
-				for j := range g.cols {
-					lo, hi := g.column(c, j)
-					for q := lo; q < hi; q++ {
-						if !g.sel[q] {
-							continue
-						}
-						evals++
-						d := g.dist(g.at(p), g.at(q))
-						if d < best || (d == best && g.rows[q] < g.rows[bq]) {
-							best, bq = d, q
-						}
-					}
-				}
+				best, bq := g.nearestChosen(c, p, &evals)
 				if bq < 0 || best > r {
 					panic("core: grid build: a point left out of a net has no chosen point within b^i")
 				}
@@ -691,6 +765,60 @@ func (g *gridBuilder[T]) attach(i int32) int {
 	}
 	g.rows = g.rows[:keep]
 	return n - keep
+}
+
+// nearestChosen returns the chosen point nearest to the point at position
+// p of cell c (ties to the lower row), and its distance as the tree
+// measures it; bq is -1 if no chosen point lies in the cells around c.
+// Under the Euclidean distance the points are ranked by their squares.
+func (g *gridBuilder[T]) nearestChosen(c, p int, evals *int64) (best float64, bq int) {
+	if g.euclid {
+		if d, q, ok := g.nearestSquare(c, p, evals); ok {
+			return d, q
+		}
+	}
+	best, bq = math.Inf(1), -1
+	for cc, j := g.around(c), 0; j < len(cc); j += 2 {
+		lo, hi := int(cc[j]), int(cc[j+1])
+		for q := lo; q < hi; q++ {
+			if g.sel[q] {
+				*evals++
+				d := g.dist(g.at(p), g.at(q))
+				if d < best || (d == best && g.rows[q] < g.rows[bq]) {
+					best, bq = d, q
+				}
+			}
+		}
+	}
+	return best, bq
+}
+
+// nearestSquare is nearestChosen ranking by squared Euclidean distances;
+// ok is false, and nothing counted, if a square fell where it loses
+// precision.
+func (g *gridBuilder[T]) nearestSquare(c, p int, evals *int64) (best float64, bq int, ok bool) {
+	best, bq = math.Inf(1), -1
+	n := int64(0)
+	for cc, j := g.around(c), 0; j < len(cc); j += 2 {
+		lo, hi := int(cc[j]), int(cc[j+1])
+		for q := lo; q < hi; q++ {
+			if g.sel[q] {
+				n++
+				s := g.sq(p, q)
+				if s < sqLow || s > sqHigh {
+					return 0, 0, false
+				}
+				if s < best || (s == best && g.rows[q] < g.rows[bq]) {
+					best, bq = s, q
+				}
+			}
+		}
+	}
+	*evals += n
+	if bq < 0 {
+		return best, bq, true
+	}
+	return g.dist(g.at(p), g.at(bq)), bq, true
 }
 
 // assemble turns the nodes into t's storage (see assembleNets).
