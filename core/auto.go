@@ -135,7 +135,19 @@ func Choose[T Float](data []T, dim int, opts Options) (Choice, error) {
 		}
 		return out
 	}
+	// The samples are prefixes of one permutation, so the refinement's
+	// smaller sample is the first estimate's larger one: measured once.
+	type measured struct{ query, build float64 }
+	seen := map[int]measured{}
 	measure := func(pts []T) (query, build float64, err error) {
+		if r, ok := seen[len(pts)]; ok {
+			return r.query, r.build, nil
+		}
+		defer func() {
+			if err == nil {
+				seen[len(pts)] = measured{query, build}
+			}
+		}()
 		sopts := opts
 		sopts.Monitor = nil
 		t, err := Build(pts, dim, sopts)
