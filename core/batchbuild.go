@@ -81,7 +81,7 @@ type batchBuilder[T Float] struct {
 
 	entries stackArena[batchEntry]
 	coords  stackArena[T]
-	ds      []float64 // distances of a parallel measurement
+	ds, ds2 []float64 // distances measured for a child, before its sets are made
 	evals   int64
 	done    int // points placed since the last report to the monitor
 	err     error
@@ -192,7 +192,7 @@ func batchBuild[T Float](data []T, dim int, sc scale, o Options) (*Tree[T], erro
 	}
 	b.mon.add(b.done)
 	// The sets are done with: let the assembly reuse their memory.
-	b.entries, b.coords, b.ds = stackArena[batchEntry]{}, stackArena[T]{}, nil
+	b.entries, b.coords, b.ds, b.ds2 = stackArena[batchEntry]{}, stackArena[T]{}, nil, nil
 	b.closer(root)
 	return assembleNets(t, data, dim, b.jobs, b.level, b.near, b.nd, root, b.evals), nil
 }
@@ -209,21 +209,14 @@ func (b *batchBuilder[T]) at(s *batchSet[T], k int) []T {
 	return s.c[o : o+b.dim : o+b.dim]
 }
 
-// measure measures the distance to q (row q, coordinates qc, at distance dq
-// from the call's node) of every point of src that may lie within rFar of
-// it by the triangle inequality through the call's node. It marks those at distance 0 as duplicates of q and moves
-// those within rFar into dst with their distance to q (their distance to
-// the call's node kept in up); the others stay in src. With rFar infinite
-// every point is moved.
-func (b *batchBuilder[T]) measure(q int32, qc []T, dq float64, src, dst *batchSet[T], rFar float64) {
+// measure sets ds[k] to the distance to q (coordinates qc, at distance dq
+// from the call's node) of point k of src, or to +Inf for a point that
+// cannot lie within rFar of q (the triangle inequality through the call's
+// node, or a squared distance well beyond), and returns how many lie
+// within r0 and within rFar. ds must have room for src's points.
+func (b *batchBuilder[T]) measure(qc []T, dq float64, src *batchSet[T], ds []float64, r0, rFar float64) (in0, inFar int) {
 	n := len(src.e)
-	if n == 0 {
-		return
-	}
-	if cap(b.ds) < n {
-		b.ds = make([]float64, n)
-	}
-	ds := b.ds[:n]
+	ds = ds[:n]
 	if n >= batchParallelMin && b.jobs > 1 {
 		evals := make([]paddedCount, b.jobs)
 		forRange(n, b.jobs, func(w, lo, hi int) {
@@ -235,7 +228,24 @@ func (b *batchBuilder[T]) measure(q int32, qc []T, dq float64, src, dst *batchSe
 	} else {
 		b.evals += b.screen(qc, dq, src.e, src.c, ds, rFar)
 	}
-	// Points taken are replaced by the last one (no shifting of the rest).
+	for _, d := range ds {
+		if d <= rFar {
+			inFar++
+			if d <= r0 {
+				in0++
+			}
+		}
+	}
+	return in0, inFar
+}
+
+// take moves the points of src measured within rFar of q (ds, from
+// measure) into near (within r0) or far, with their distance to q (their
+// distance to the call's node kept in up), and marks those at distance 0
+// as duplicates of q; the others stay in src. A point taken is replaced by
+// the last one (no shifting of the rest).
+func (b *batchBuilder[T]) take(q int32, src *batchSet[T], ds []float64, r0, rFar float64, near, far *batchSet[T]) {
+	n := len(src.e)
 	for k := 0; k < n; {
 		d := ds[k]
 		if d > rFar {
@@ -243,11 +253,14 @@ func (b *batchBuilder[T]) measure(q int32, qc []T, dq float64, src, dst *batchSe
 			continue
 		}
 		e := src.e[k]
-		if d == 0 {
+		switch {
+		case d == 0:
 			b.level[e.x], b.near[e.x] = netDup, q
 			b.done++
-		} else {
-			dst.add(batchEntry{x: e.x, d: d, up: e.d}, b.at(src, k))
+		case d <= r0:
+			near.add(batchEntry{x: e.x, d: d, up: e.d}, b.at(src, k))
+		default:
+			far.add(batchEntry{x: e.x, d: d, up: e.d}, b.at(src, k))
 		}
 		n--
 		if k != n {
@@ -312,8 +325,9 @@ func (b *batchBuilder[T]) construct(p int32, i int32, near, far batchSet[T]) bat
 		// p alone at levels i..j+1: near is all within b^j, and the far
 		// points within rho*b^(j+1) go down with it.
 		m := b.mark()
-		sf := b.set(len(near.e) + len(far.e))
-		b.split(&far, &sf, b.sc.rho*b.sc.pow(j+1))
+		rj := b.sc.rho * b.sc.pow(j+1)
+		sf := b.set(countWithin(far.e, rj))
+		b.split(&far, &sf, rj)
 		sf = b.construct(p, j, near, sf)
 		far.e = append(far.e, sf.e...)
 		far.c = append(far.c, sf.c...)
@@ -326,11 +340,11 @@ func (b *batchBuilder[T]) construct(p int32, i int32, near, far batchSet[T]) bat
 	// ones, the others within rho*b^i as its far ones.
 	{
 		m := b.mark()
-		tot := len(near.e) + len(far.e)
-		sn, sf := b.set(tot), b.set(tot)
+		n0 := countWithin(near.e, r0) + countWithin(far.e, r0)
+		sn, sf := b.set(n0), b.set(len(near.e)+countWithin(far.e, rFar)-n0)
+		b.split(&near, &sn, r0)
 		b.split(&near, &sf, rNear)
 		b.split(&far, &sf, rFar)
-		b.split(&sf, &sn, r0)
 		sf = b.construct(p, i-1, sn, sf)
 		b.sort(sf, nil, &near, &far, rNear)
 		b.release(m)
@@ -348,16 +362,36 @@ func (b *batchBuilder[T]) construct(p int32, i int32, near, far batchSet[T]) bat
 			return far
 		}
 		m := b.mark()
-		tot := len(near.e) + len(far.e)
-		cn, cf := b.set(tot), b.set(tot)
-		b.measure(q.x, qc, q.d, &near, &cf, rFar)
-		b.measure(q.x, qc, q.d, &far, &cf, rFar)
-		b.split(&cf, &cn, r0)
+		dn, df := grown(&b.ds, len(near.e)), grown(&b.ds2, len(far.e))
+		n0, nf := b.measure(qc, q.d, &near, dn, r0, rFar)
+		f0, ff := b.measure(qc, q.d, &far, df, r0, rFar)
+		cn, cf := b.set(n0+f0), b.set(nf+ff-n0-f0)
+		b.take(q.x, &near, dn, r0, rFar, &cn, &cf)
+		b.take(q.x, &far, df, r0, rFar, &cn, &cf)
 		rest := b.construct(q.x, i-1, cn, cf)
 		b.sort(rest, pc, &near, &far, rNear)
 		b.release(m)
 	}
 	return far
+}
+
+// countWithin returns how many of es lie within r of the call's node.
+func countWithin(es []batchEntry, r float64) int {
+	n := 0
+	for _, e := range es {
+		if e.d <= r {
+			n++
+		}
+	}
+	return n
+}
+
+// grown returns (*buf)[:n], growing *buf first if it is shorter.
+func grown(buf *[]float64, n int) []float64 {
+	if cap(*buf) < n {
+		*buf = make([]float64, n)
+	}
+	return (*buf)[:n]
 }
 
 // split moves the points of src within r of the call's node into dst.
