@@ -193,6 +193,7 @@ func batchBuild[T Float](data []T, dim int, sc scale, o Options) (*Tree[T], erro
 	b.mon.add(b.done)
 	// The sets are done with: let the assembly reuse their memory.
 	b.entries, b.coords, b.ds, b.ds2 = stackArena[batchEntry]{}, stackArena[T]{}, nil, nil
+	collectBefore(n)
 	b.closer(root)
 	return assembleNets(t, data, dim, b.jobs, b.level, b.near, b.nd, root, b.evals), nil
 }

@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/bits"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 )
 
@@ -200,6 +201,9 @@ func gridBuild[T Float](data []T, dim int, sc scale, o Options) (t *Tree[T], ok 
 	root := g.rows[0]
 	g.level[root], g.near[root], g.nd[root] = levelInf, -1, 0
 	m.add(1)
+	// The grids are done with: let the assembly reuse their memory.
+	g.keys, g.pts, g.sel, g.rows2, g.keys2, g.col, g.cellLo, g.act = nil, nil, nil, nil, nil, nil, nil, nil
+	collectBefore(n)
 	return g.assemble(t, root), true, nil
 }
 
@@ -824,6 +828,22 @@ func (g *gridBuilder[T]) nearestSquare(c, p int, evals *int64) (best float64, bq
 // assemble turns the nodes into t's storage (see assembleNets).
 func (g *gridBuilder[T]) assemble(t *Tree[T], root int32) *Tree[T] {
 	return assembleNets(t, g.data, g.dim, g.jobs, g.level, g.near, g.nd, root, g.spent())
+}
+
+// collectMin is the fewest points of a build that collects its garbage
+// before the assembly (collectBefore).
+const collectMin = 1 << 17
+
+// collectBefore collects the garbage a construction of n points left (its
+// grids or sets, dropped by the caller) before the assembly allocates the
+// tree, so that the assembly reuses that memory instead of growing the
+// heap: for 1,000,000 x 3 the peak fell from 423 to 293 MiB for a
+// collection of 1-4 ms. Small builds skip it (their peak is small, and
+// the collection would be a few percent of their time).
+func collectBefore(n int) {
+	if n >= collectMin {
+		runtime.GC()
+	}
 }
 
 // assembleNets turns a construction's nodes into t's storage through the
