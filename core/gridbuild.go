@@ -355,21 +355,22 @@ func (g *gridBuilder[T]) start(n int) (low int32, waiting []int32, ok bool) {
 // activation levels need).
 func (g *gridBuilder[T]) nearestOther(c, p int, side float64) float64 {
 	if g.euclid {
-		least := math.Inf(1)
+		least, others := math.Inf(1), false
 		for cc, j := g.around(c), 0; j < len(cc); j += 2 {
 			a, z := int(cc[j]), int(cc[j+1])
 			for q := a; q < z; q++ {
 				if q != p {
-					least = min(least, g.sq(p, q))
+					least, others = min(least, g.sq(p, q)), true
 				}
 			}
 		}
 		switch {
-		case math.IsInf(least, 1):
+		case !others:
 			return side
 		case least >= sqLow && least <= sqHigh:
 			return min(side, math.Sqrt(least)*(1-sqScreen))
 		}
+		// A square that overflowed or lost precision: measure.
 	}
 	nn := side
 	for cc, j := g.around(c), 0; j < len(cc); j += 2 {
