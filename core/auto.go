@@ -95,6 +95,11 @@ const (
 	clearRatio   = 2.0
 )
 
+// cannotPrune is the fraction of a sample tree's other points that its
+// queries measure, on average, at and above which Choose takes it to
+// prune nothing and estimates from it without a larger sample.
+const cannotPrune = 0.95
+
 // chooseQueries is the number of sample points Choose queries (k = 10,
 // each point left out of its own answer) on each sample tree.
 const chooseQueries = 256
@@ -110,7 +115,10 @@ const chooseQueries = 256
 // needs no build.
 //
 // It does so at two sizes, chooseSample/4 and chooseSample points, and
-// extrapolates the growth between them, evaluations ~ size^g, to n. The
+// extrapolates the growth between them, evaluations ~ size^g, to n. When
+// the queries of the smaller sample measure nearly all its points
+// (cannotPrune), it extrapolates from that sample alone (g = 1) and does
+// not refine, rather than pay a quadratic build of a larger one. The
 // cost model weighs, for each index, its build and workloadPasses queries
 // per point, with the per-operation costs above. When neither index is
 // estimated clearly cheaper (by clearRatio), the estimate is refined from
@@ -119,9 +127,16 @@ const chooseQueries = 256
 // are the sample when there are fewer. Choice reports the figures. The
 // data are not changed, and the sample trees are dropped.
 func Choose[T Float](data []T, dim int, opts Options) (Choice, error) {
+	c, _, err := choose(data, dim, opts)
+	return c, err
+}
+
+// choose is Choose, returning also the tree of the whole data when a
+// sample was the whole data (n <= refineSample), else nil.
+func choose[T Float](data []T, dim int, opts Options) (_ Choice, whole *Tree[T], _ error) {
 	n, _, err := opts.check(data, dim)
 	if err != nil {
-		return Choice{}, err
+		return Choice{}, nil, err
 	}
 	rng := rand.New(rand.NewPCG(opts.Seed, 0x5eed))
 	perm := rng.Perm(n)
@@ -154,6 +169,9 @@ func Choose[T Float](data []T, dim int, opts Options) (Choice, error) {
 		if err != nil {
 			return 0, 0, err
 		}
+		if len(pts) == len(data) {
+			whole = t
+		}
 		m := t.Len()
 		if m < 2 {
 			return 0, 0, nil
@@ -185,34 +203,44 @@ func Choose[T Float](data []T, dim int, opts Options) (Choice, error) {
 		c.BuildBudget = int64(max(c.BruteCost-queries, 0) / perBuildEval)
 		return c
 	}
-	estimate := func(size int) (Choice, error) {
+	estimate := func(size int) (_ Choice, early bool, _ error) {
 		m2 := min(n, size)
 		m1 := max(m2/4, 2)
+		// The smaller sample first: a tree whose queries measure all of
+		// its points prunes nothing, and the larger sample (or the whole
+		// data) would only cost a quadratic build to say so.
+		e1, b1, err := measure(sample(m1))
+		if err != nil {
+			return Choice{}, false, err
+		}
+		if m1 < m2 && e1 >= cannotPrune*float64(m1-1) {
+			c := Choice{Sample: m1, SampleEvals: e1, Growth: 1, BuildEvals: b1}
+			scale := float64(n) / float64(m1)
+			c.Evals, c.BuildEvals = min(e1*scale, float64(n)), min(b1*scale, float64(n))
+			return decide(c), true, nil
+		}
 		e2, b2, err := measure(sample(m2))
 		if err != nil {
-			return Choice{}, err
+			return Choice{}, false, err
 		}
 		c := Choice{Sample: m2, SampleEvals: e2, Evals: e2, BuildEvals: b2}
 		if n > m2 {
-			e1, b1, err := measure(sample(m1))
-			if err != nil {
-				return Choice{}, err
-			}
 			scale := float64(n) / float64(m2)
 			c.Growth = growth(e1, e2, m1, m2)
 			c.Evals = min(e2*math.Pow(scale, c.Growth), float64(n))
 			c.BuildEvals = min(b2*math.Pow(scale, growth(b1, b2, m1, m2)), float64(n))
 		}
-		return decide(c), nil
+		return decide(c), false, nil
 	}
-	c, err := estimate(chooseSample)
-	if err != nil || n <= chooseSample {
-		return c, err
+	c, early, err := estimate(chooseSample)
+	if err != nil || early || n <= chooseSample {
+		return c, whole, err
 	}
 	if r := c.TreeCost / c.BruteCost; r >= clearRatio || r <= 1/clearRatio {
-		return c, nil
+		return c, whole, nil
 	}
-	return estimate(refineSample)
+	c, _, err = estimate(refineSample)
+	return c, whole, err
 }
 
 // growth returns the exponent g with which a count grew from e1 at size m1
@@ -257,10 +285,18 @@ func BuildIndex[T Float](data []T, dim int, algo Algorithm, opts Options) (*Tree
 	c := Choice{Algorithm: algo}
 	switch algo {
 	case Auto:
-		var err error
-		if c, err = Choose(data, dim, opts); err != nil {
+		c, whole, err := choose(data, dim, opts)
+		if err != nil {
 			return nil, nil, Choice{}, err
 		}
+		if c.Algorithm == CoverTree && whole != nil {
+			// A sample was the whole data: its tree is the one to build
+			// (the same options but the monitor, which now hears of it).
+			whole.queryEvals.Store(0)
+			opts.Monitor.add(whole.Len())
+			return whole, nil, c, nil
+		}
+		return buildChosen(data, dim, true, c, opts)
 	case CoverTree, Brute:
 	default:
 		return nil, nil, Choice{}, fmt.Errorf("core: unknown algorithm %d", int(algo))

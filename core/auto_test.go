@@ -1,6 +1,8 @@
 package core_test
 
 import (
+	"bytes"
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -27,9 +29,13 @@ func TestChoose(t *testing.T) {
 		data []float64
 		dim  int
 		want core.Algorithm
+		// early: the smaller sample measured nearly all its points, so
+		// it alone decided (a quarter of 1,024).
+		early bool
 	}{
-		{"curve/d=2", curve, 2, core.CoverTree},
-		{"uniform/d=64", cube, 64, core.Brute},
+		{"curve/d=2", curve, 2, core.CoverTree, false},
+		{"uniform/d=64", cube, 64, core.Brute, true},
+		{"uniform/d=64/small", cube[:700*64], 64, core.Brute, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			opts := core.Options{Seed: 4, Jobs: 2}
@@ -41,7 +47,10 @@ func TestChoose(t *testing.T) {
 			if c.Algorithm != tc.want {
 				t.Fatalf("chose %v, want %v (%+v)", c.Algorithm, tc.want, c)
 			}
-			if c.Sample < 256 || c.SampleEvals <= 0 || c.Evals < c.SampleEvals/2 || c.TreeCost <= 0 || c.BruteCost <= 0 {
+			if early := c.Sample == 256 || c.Sample == 700/4; early != tc.early {
+				t.Fatalf("sample of %d points decided, early exit %v, want %v (%+v)", c.Sample, early, tc.early, c)
+			}
+			if c.Sample < 175 || c.SampleEvals <= 0 || c.Evals < c.SampleEvals/2 || c.TreeCost <= 0 || c.BruteCost <= 0 {
 				t.Fatalf("implausible evidence %+v", c)
 			}
 			if again, _ := core.Choose(tc.data, tc.dim, opts); again != c {
@@ -67,5 +76,40 @@ func TestChoose(t *testing.T) {
 	}
 	if _, err := core.Choose([]float64{1, 2, 3}, 2, core.Options{}); err == nil {
 		t.Error("3 values accepted as rows of 2")
+	}
+}
+
+// TestAutoKeepsWholeSample checks that where Choose's sample was the whole
+// data and it chose a tree, BuildIndex returns that tree: the same tree
+// Build makes, byte for byte, with no query evaluations counted.
+func TestAutoKeepsWholeSample(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, n := range []int{700, 3000} { // within the first sample; within the refinement's
+		data := make([]float64, n*2)
+		for i := 0; i < len(data); i += 2 {
+			a := rng.Float64() * 20
+			data[i], data[i+1] = a, math.Sin(a)
+		}
+		opts := core.Options{Seed: 9, Jobs: 2}
+		tr, _, c, err := core.BuildIndex(data, 2, core.Auto, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Algorithm != core.CoverTree || tr == nil {
+			t.Fatalf("n=%d: chose %+v", n, c)
+		}
+		want, err := core.Build(data, 2, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(tr.Encode(), want.Encode()) {
+			t.Errorf("n=%d: auto's tree differs from Build's", n)
+		}
+		if _, q := tr.DistanceEvals(); q != 0 {
+			t.Errorf("n=%d: %d query evaluations counted on a new tree", n, q)
+		}
+		if err := tr.Check(); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
