@@ -100,23 +100,27 @@ func DBSCAN[T core.Float](t *core.Tree[T], eps float64, minSamples int, weights 
 	if _, err := b.run(); err != nil {
 		return res, err
 	}
+	// Clusters are numbered in the order of their smallest caller index.
 	label := make([]int32, f.n)
-	first := map[int32]int32{} // component -> its smallest caller index
+	first := make([]int32, f.n) // per component root: its smallest caller index
+	for k := range first {
+		first[k] = math.MaxInt32
+	}
 	for k := range int32(f.n) {
 		label[k] = -1
 		if isCore[k] {
 			c := b.find(k)
-			if v, ok := first[c]; !ok || f.firstID(k) < v {
-				first[c] = f.firstID(k)
-			}
+			first[c] = min(first[c], f.firstID(k))
 		}
 	}
-	comps := make([]int32, 0, len(first))
-	for c := range first {
-		comps = append(comps, c)
+	var comps []int32
+	for c := range int32(f.n) {
+		if first[c] != math.MaxInt32 {
+			comps = append(comps, c)
+		}
 	}
 	slices.SortFunc(comps, func(a, b int32) int { return int(first[a]) - int(first[b]) })
-	number := make(map[int32]int32, len(comps))
+	number := first // reused: per component root, its cluster's number
 	for i, c := range comps {
 		number[c] = int32(i)
 	}
