@@ -332,9 +332,13 @@ func (b *boruvka[T]) run() ([]nodeEdge, error) {
 				queries = append(queries, q)
 			}
 		}
+		idle := b.largestComponent()
 		j := 0
 		for _, q := range queries {
 			c := b.comp[q]
+			if c == idle {
+				continue
+			}
 			if b.anyEdge && b.bestA[c] >= 0 {
 				continue // its component has an edge already
 			}
@@ -385,12 +389,40 @@ func (b *boruvka[T]) run() ([]nodeEdge, error) {
 			// A component that found no edge within the limit is final:
 			// no other component has an edge to it either.
 			for k := range n {
-				if b.active[k] && b.bestA[b.comp[k]] < 0 {
+				if c := b.comp[k]; b.active[k] && b.bestA[c] < 0 && c != idle {
 					b.active[k] = false
 				}
 			}
 		}
 	}
+}
+
+// largestComponent returns, with anyEdge, the component with the most
+// active nodes, which need not search this round: an edge between it and
+// another component is also the other component's, so if no other
+// component finds an edge, it has none either and the run ends; otherwise
+// components merge and the next round starts. It is not marked final
+// while others search (their searches still reach it). In the last rounds
+// of DBSCAN, a large cluster then proves nothing, and the few small ones
+// prove that they are final. It returns -1 (no component) without
+// anyEdge.
+func (b *boruvka[T]) largestComponent() int32 {
+	if !b.anyEdge {
+		return -1
+	}
+	size := make([]int32, len(b.comp))
+	best, most := int32(-1), int32(0)
+	for k := range b.comp {
+		if !b.isActive(int32(k)) {
+			continue
+		}
+		c := b.comp[k]
+		size[c]++
+		if size[c] > most {
+			best, most = c, size[c]
+		}
+	}
+	return best
 }
 
 // fromList offers node q's lightest listed edge to a node outside its

@@ -35,12 +35,18 @@ type DBSCANResult struct {
 // core points outright, and every other point counts its neighbours by a
 // tree search that adds whole subtrees lying within eps without measuring
 // them and stops once the count reaches minSamples (when no weight is
-// negative). The clusters of core points are the components of a spanning
+// negative). Each count records the first nodes and whole subtrees it met
+// within eps (at most min(max(minSamples, 4), 32) entries): a core point
+// is joined at once to the core points of its record, and a point that is
+// not a core point takes its label from its record, which then holds its
+// whole neighbourhood (it searches again only if the record overflowed).
+// The clusters of core points are then the components of a spanning
 // forest of the edges no longer than eps between core points (found by
 // the same search as the minimum spanning tree, after joining the core
 // nodes of every such tight subtree and each core node within eps of its
-// core parent in the tree); each border point's cluster comes from one
-// pruned search. Memory is a few numbers per point.
+// core parent in the tree), whose rounds leave the largest component
+// idle: the others prove that they are final. Memory is a few numbers
+// per point and the records, 4 bytes an entry.
 func DBSCAN[T core.Float](t *core.Tree[T], eps float64, minSamples int, weights []float64, o Options) (res DBSCANResult, err error) {
 	defer catch(&err)
 	if !(eps > 0) || math.IsInf(eps, 1) {
@@ -71,43 +77,50 @@ func DBSCAN[T core.Float](t *core.Tree[T], eps float64, minSamples int, weights 
 	}
 	own, sub := f.subtreeWeights(weights)
 	isCore := f.tightCore(sub, nonNegative, minSamples, r)
-	link, err := f.coreFlags(isCore, own, sub, nonNegative, minSamples, r, o)
+	nb, err := f.coreFlags(isCore, own, sub, nonNegative, minSamples, r, o)
 	if err != nil {
 		return res, err
 	}
 	// Clusters of core points: components of the edges within eps.
-	b := newBoruvka(f, o, slices.Clone(isCore), r)
+	// A core point whose record is complete has all its core neighbours
+	// in its component once the records are joined: an edge between two
+	// components joins two core points whose records overflowed.
+	active := make([]bool, f.n)
+	for k := range active {
+		active[k] = isCore[k] && nb.over[k]
+	}
+	b := newBoruvka(f, o, active, r)
 	b.anyEdge = true
 	if err := f.joinTightSubtrees(b, isCore, r, o); err != nil {
 		return res, err
 	}
-	// Each core point joins the first neighbour its count met, if a core
-	// point: the search then starts from fewer components.
-	for k, x := range link {
-		if x >= 0 && isCore[k] && isCore[x] {
-			b.union(int32(k), x)
-		}
-	}
+	// Each core point joins the core points its count met: the search
+	// then starts from fewer components.
+	f.joinRecorded(b, nb, isCore)
 	if _, err := b.run(); err != nil {
 		return res, err
 	}
+	// Clusters are numbered in the order of their smallest caller index.
 	label := make([]int32, f.n)
-	first := map[int32]int32{} // component -> its smallest caller index
+	first := make([]int32, f.n) // per component root: its smallest caller index
+	for k := range first {
+		first[k] = math.MaxInt32
+	}
 	for k := range int32(f.n) {
 		label[k] = -1
 		if isCore[k] {
 			c := b.find(k)
-			if v, ok := first[c]; !ok || f.firstID(k) < v {
-				first[c] = f.firstID(k)
-			}
+			first[c] = min(first[c], f.firstID(k))
 		}
 	}
-	comps := make([]int32, 0, len(first))
-	for c := range first {
-		comps = append(comps, c)
+	var comps []int32
+	for c := range int32(f.n) {
+		if first[c] != math.MaxInt32 {
+			comps = append(comps, c)
+		}
 	}
 	slices.SortFunc(comps, func(a, b int32) int { return int(first[a]) - int(first[b]) })
-	number := make(map[int32]int32, len(comps))
+	number := first // reused: per component root, its cluster's number
 	for i, c := range comps {
 		number[c] = int32(i)
 	}
@@ -116,7 +129,7 @@ func DBSCAN[T core.Float](t *core.Tree[T], eps float64, minSamples int, weights 
 			label[k] = number[b.find(k)]
 		}
 	}
-	if err := f.borderLabels(label, isCore, r, o); err != nil {
+	if err := f.borderLabels(label, isCore, nb, r, o); err != nil {
 		return res, err
 	}
 	res.Labels = make([]int, len(f.live))
@@ -250,15 +263,13 @@ func within(d, rad, r float64) bool { return d+rad < r-slack*(d+rad+r) }
 // own and its duplicates included) weighs at least minSamples. A node's
 // search counts whole subtrees that lie within r without measuring them
 // and, when no weight is negative, stops as soon as the count reaches
-// minSamples; no neighbour is listed.
+// minSamples.
 //
-// It returns, per node, the first other node its search met within r (-1
-// for none and for the nodes marked before).
-func (f *flatTree[T]) coreFlags(isCore []bool, own, sub []float64, nonNegative bool, minSamples int, r float64, o Options) (link []int32, err error) {
-	link = make([]int32, f.n)
-	for k := range link {
-		link[k] = -1
-	}
+// It returns what each node's search met within r (see neighbours): for
+// a node that is not a core node the record is complete unless it
+// overflowed, for a core node it is a part.
+func (f *flatTree[T]) coreFlags(isCore []bool, own, sub []float64, nonNegative bool, minSamples int, r float64, o Options) (nb *neighbours, err error) {
+	nb = newNeighbours(f.n, minSamples)
 	var queries []int32
 	for k := range int32(f.n) {
 		if !isCore[k] {
@@ -272,12 +283,12 @@ func (f *flatTree[T]) coreFlags(isCore []bool, own, sub []float64, nonNegative b
 		stack := stacks[w]
 		for _, q := range queries[lo:hi] {
 			var n float64
-			n, link[q], stack = f.countNear(cn, q, r, need, nonNegative, stack)
+			n, stack = f.countNear(cn, q, r, need, nonNegative, stack, nb)
 			isCore[q] = n >= need
 		}
 		stacks[w] = stack
 	})
-	return link, err
+	return nb, err
 }
 
 // countNode holds what countNear reads of a node, side by side: its
@@ -299,14 +310,14 @@ func (f *flatTree[T]) countNodes(own, sub []float64) []countNode {
 // With stop (every weight non-negative) it may return as soon as the
 // count reaches need. It searches q's own subtree first, then, up the path
 // to the root, each ancestor and its other subtrees: a point's neighbours
-// are mostly near it in the tree. It also returns the first other node
-// it met within r (-1 for none). stack is scratch space, returned for
-// reuse.
-func (f *flatTree[T]) countNear(cn []countNode, q int32, r float64, need float64, stop bool, stack []cand) (float64, int32, []cand) {
+// are mostly near it in the tree. It records in nb what it met within r:
+// each other node within r and each subtree counted whole. stack is
+// scratch space, returned for reuse.
+func (f *flatTree[T]) countNear(cn []countNode, q int32, r float64, need float64, stop bool, stack []cand, nb *neighbours) (float64, []cand) {
 	dist := f.t.Dist
 	pq := f.point(q)
 	var n float64
-	link := int32(-1)
+	rec := nb.start(q)
 	done := func() bool { return stop && n >= need }
 	// kids counts the subtrees of node x's children other than skip, x
 	// being at distance d from q, and stacks those that need opening.
@@ -317,15 +328,14 @@ func (f *flatTree[T]) countNear(cn []countNode, q int32, r float64, need float64
 				continue
 			}
 			dc := dist(pq, f.point(c))
-			if dc <= r && link < 0 {
-				link = c
-			}
 			if within(dc, nc.rad, r) {
 				n += nc.sub
+				rec.add(wholeSubtree(c))
 				continue
 			}
 			if dc <= r {
 				n += nc.own
+				rec.add(c)
 			}
 			if nc.kidHi > nc.kidLo && !beyond(dc, nc.rad, r) {
 				stack = append(stack, cand{c, dc})
@@ -343,6 +353,7 @@ func (f *flatTree[T]) countNear(cn []countNode, q int32, r float64, need float64
 	stack = stack[:0]
 	if within(0, cn[q].rad, r) {
 		n = cn[q].sub
+		rec.reset(wholeSubtree(q))
 	} else {
 		n = cn[q].own
 		kids(q, 0, -1)
@@ -350,27 +361,28 @@ func (f *flatTree[T]) countNear(cn []countNode, q int32, r float64, need float64
 	}
 	for prev, a := q, f.par[q]; a >= 0 && !done(); prev, a = a, f.par[a] {
 		da := dist(pq, f.point(a))
-		if da <= r && link < 0 {
-			link = a
-		}
 		if within(da, cn[a].rad, r) {
 			n = cn[a].sub // everything counted so far lies below a
+			rec.reset(wholeSubtree(a))
 			continue
 		}
 		if da <= r {
 			n += cn[a].own
+			rec.add(a)
 		}
 		stack = stack[:0]
 		kids(a, da, prev)
 		drain()
 	}
-	return n, link, stack[:0]
+	rec.finish(done())
+	return n, stack[:0]
 }
 
 // borderLabels gives each node that is not a core node the lowest label
 // among the core nodes within r of it (as Tree.Dist measures it), or
-// leaves it -1 if there is none.
-func (f *flatTree[T]) borderLabels(label []int32, isCore []bool, r float64, o Options) error {
+// leaves it -1 if there is none. It reads the neighbourhood from the
+// node's record (nb) when that is complete, and searches otherwise.
+func (f *flatTree[T]) borderLabels(label []int32, isCore []bool, nb *neighbours, r float64, o Options) error {
 	// The lowest label of a core node in each subtree.
 	minLab := make([]int32, f.n)
 	for k := f.n - 1; k >= 0; k-- {
@@ -383,10 +395,29 @@ func (f *flatTree[T]) borderLabels(label []int32, isCore []bool, r float64, o Op
 		}
 		minLab[k] = m
 	}
+	if minLab[0] == math.MaxInt32 {
+		return nil // no core node
+	}
 	border := make([]int32, 0)
 	for k := range int32(f.n) {
-		if !isCore[k] && minLab[0] != math.MaxInt32 {
+		if isCore[k] {
+			continue
+		}
+		if nb == nil || nb.over[k] {
 			border = append(border, k)
+			continue
+		}
+		best := int32(math.MaxInt32)
+		for _, e := range nb.entries(k) {
+			switch {
+			case e < 0:
+				best = min(best, minLab[-1-e])
+			case isCore[e]:
+				best = min(best, label[e])
+			}
+		}
+		if best != math.MaxInt32 {
+			label[k] = best
 		}
 	}
 	stacks := make([][]cand, o.jobs())

@@ -33,9 +33,10 @@
 // Single linkage is the minimum spanning tree sorted, in the linkage
 // matrix format of scipy.cluster.hierarchy. DBSCAN counts neighbours by a
 // tree search that adds whole subtrees within eps and stops at
-// min_samples, connects core points by a spanning forest of
-// edges no longer than eps, and gives each border point the cluster that
-// scikit-learn gives it. HDBSCAN takes core distances from the tree's
+// min_samples, keeping what it met within eps; it connects core points by
+// what their counts kept and a spanning forest of edges no longer than
+// eps, and gives each border point, from what its count kept, the cluster
+// that scikit-learn gives it. HDBSCAN takes core distances from the tree's
 // k-nearest-neighbour search, the minimum spanning tree of the mutual
 // reachability distance from the same Boruvka search; it then replays
 // the choices that scikit-learn's Prim's algorithm makes among edges of

@@ -253,6 +253,26 @@ def test_dbscan_real_datasets(name, eps, min_samples, dataset_cache):
     assert ref.labels_.max() > 0  # the setting makes several clusters
 
 
+@pytest.mark.parametrize("name,eps", [("letter", 4.0), ("zipcodes", 0.1)])
+def test_dbscan_real_datasets_min_samples_extremes(name, eps, dataset_cache):
+    # min_samples 1 (every point a core point), 2 and 40: above the 32
+    # neighbours a count records, so points that are not core points
+    # overflow their records and search again for their labels. letter's
+    # integers put many pairs exactly at eps = 4; zipcodes is full of
+    # duplicates.
+    X = load_dataset(name, dataset_cache)
+    rng = np.random.default_rng(zlib.crc32(name.encode()) + 1)
+    X = X[rng.choice(len(X), min(len(X), 6000), replace=False)]
+    for min_samples in (1, 2, 40):
+        ours = DBSCAN(eps=eps, min_samples=min_samples, n_jobs=2).fit(X)
+        ref = skc.DBSCAN(eps=eps, min_samples=min_samples).fit(X)
+        np.testing.assert_array_equal(ours.labels_, ref.labels_)
+        np.testing.assert_array_equal(ours.core_sample_indices_, ref.core_sample_indices_)
+        if min_samples == 40:
+            border = (ref.labels_ >= 0).sum() - len(ref.core_sample_indices_)
+            assert ref.labels_.max() > 0 and border > 0  # clusters with border points
+
+
 # -- HDBSCAN ---------------------------------------------------------------------
 
 

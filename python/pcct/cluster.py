@@ -349,11 +349,13 @@ class DBSCAN(ClusterMixin, BaseEstimator):
 
     scikit-learn stores every point's ``eps``-neighbourhood at once, which
     takes memory in proportion to the neighbourhoods' total size and can
-    exhaust it on dense data. Here the neighbourhoods are only counted (in
-    chunks), the clusters of core points are the components of a spanning
-    forest of their edges shorter than ``eps`` (the search of
-    :func:`minimum_spanning_tree`, stopped at ``eps``), and each border
-    point's cluster comes from one pruned search.
+    exhaust it on dense data. Here the neighbourhoods are only counted,
+    each count keeping at most 32 of the points and subtrees it met within
+    ``eps``: a core point is joined to the core points its count kept, the
+    clusters of core points are the components of a spanning forest of
+    their edges within ``eps`` (the search of :func:`minimum_spanning_tree`,
+    stopped at ``eps``), and each border point's cluster is read from what
+    its count kept (or, where that overflowed, from one pruned search).
 
     Parameters
     ----------
