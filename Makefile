@@ -66,7 +66,7 @@ CLUSTER_RACE_RUN ?= TestMinimumSpanningTreeAgainstPrim/blobs|TestDBSCANWeights|T
 
 # The brute-force index's vector kernel exists only under Go's SIMD
 # experiment (the Python package is built with it): its tests run both ways.
-SIMD_RUN ?= Brute|Choose
+SIMD_RUN ?= Brute|Choose|QuadSquares|FlatTree|Layout
 
 go-test: fmt-check vet vet-cuda
 	$(GO) test ./...

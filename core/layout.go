@@ -64,6 +64,10 @@ type flatTree[T Float] struct {
 	zlo, zhi []float64
 	zkey     []uint64
 	zpos     []int32
+	// lanes holds the coordinates again, four positions interleaved, in
+	// Euclidean layouts of more than three dimensions on a machine with
+	// the vector kernel (see interleave); nil otherwise.
+	lanes []T
 }
 
 // flatNode describes the node at one position.
@@ -193,6 +197,7 @@ func (t *Tree[T]) flatten() *flatTree[T] {
 	}
 	f.boxes()
 	f.curve()
+	f.interleave()
 	return f
 }
 
@@ -307,7 +312,7 @@ func boxBeyond[T Float](q []T, b []T, limit float64) bool {
 // bytes returns the memory the layout refers to.
 func (f *flatTree[T]) bytes() int64 {
 	var zero T
-	return int64(cap(f.pts)+cap(f.box))*int64(unsafe.Sizeof(zero)) +
+	return int64(cap(f.pts)+cap(f.box)+cap(f.lanes))*int64(unsafe.Sizeof(zero)) +
 		int64(cap(f.reach)+cap(f.zlo)+cap(f.zhi)+cap(f.zkey))*8 +
 		int64(cap(f.info))*int64(unsafe.Sizeof(flatNode{})) +
 		int64(cap(f.ids)+cap(f.pos)+cap(f.zpos))*4
@@ -482,7 +487,10 @@ func sqBound(x float64) float64 {
 func (f *flatTree[T]) descend(s *scratch, q []T, stack []cand, skip int32, b *bound) []cand {
 	info, reach, pts, box := f.info, f.reach, f.pts, f.box
 	dim := f.dim
-	fast := 0 // 2 or 3: Euclidean distances in that dimension, written out
+	// 2 or 3: Euclidean distances in that dimension, written out;
+	// fastLanes: a child block's squared distances from the four-lane
+	// coordinates.
+	fast := 0
 	var q0, q1, q2 float64
 	if f.euclid && (dim == 2 || dim == 3) {
 		fast = dim
@@ -490,6 +498,8 @@ func (f *flatTree[T]) descend(s *scratch, q []T, stack []cand, skip int32, b *bo
 		if dim == 3 {
 			q2 = float64(q[2])
 		}
+	} else if f.lanes != nil {
+		fast = fastLanes
 	}
 	evals := int64(0)
 	for len(stack) > 0 {
@@ -505,6 +515,17 @@ func (f *flatTree[T]) descend(s *scratch, q []T, stack []cand, skip int32, b *bo
 			continue
 		}
 		base := len(stack)
+		var sq []float64
+		if fast == fastLanes {
+			// The squared distances of the children the bound leaves,
+			// four at a time.
+			m := xi.kids
+			for m < xi.kidEnd && !prunable(x.d, reach[m], b.ub) {
+				m++
+			}
+			sq = f.squaresAt(s, q, xi.kids, m)
+			evals += int64(m - xi.kids)
+		}
 		for c := xi.kids; c < xi.kidEnd; c++ {
 			if prunable(x.d, reach[c], b.ub) {
 				break // and so is every later child: their reach is no larger
@@ -560,10 +581,18 @@ func (f *flatTree[T]) descend(s *scratch, q []T, stack []cand, skip int32, b *bo
 				if !(s2 >= 0x1p-900 && s2 <= 0x1p900) {
 					dc = f.dist(q, f.row(c))
 				}
+			case fastLanes:
+				s2 := sq[c-xi.kids]
+				dc = math.Sqrt(s2)
+				if !(s2 >= 0x1p-900 && s2 <= 0x1p900) {
+					dc = f.dist(q, f.row(c))
+				}
 			default:
 				dc = f.dist(q, f.row(c))
 			}
-			evals++
+			if fast != fastLanes {
+				evals++ // counted with the block's squares otherwise
+			}
 			if dc <= b.worst {
 				f.offerAt(s, c, dc, b)
 			}
@@ -580,6 +609,10 @@ func (f *flatTree[T]) descend(s *scratch, q []T, stack []cand, skip int32, b *bo
 	s.evals += evals
 	return stack[:0]
 }
+
+// fastLanes marks, in descend, a search whose child blocks are measured
+// from the four-lane coordinates.
+const fastLanes = -1
 
 // offerAt offers the node at position i, at distance d, and records the
 // heap's k-th distance in b once the heap is full. A node holding one
@@ -614,6 +647,15 @@ func (f *flatTree[T]) scan(s *scratch, q []T, lo, hi int32, b *bound) {
 	case 3:
 		f.scan3(s, q, lo, hi, b)
 	default:
+		if f.lanes != nil {
+			sq := f.squaresAt(s, q, lo, hi)
+			for i := lo; i < hi; i++ {
+				if s2 := sq[i-lo]; s2 <= b.sq {
+					f.offerSq(s, q, i, s2, b)
+				}
+			}
+			return
+		}
 		for i := lo; i < hi; i++ {
 			if s2 := sqEuclidean(q, f.row(i)); s2 <= b.sq {
 				f.offerSq(s, q, i, s2, b)
