@@ -485,6 +485,9 @@ func sqBound(x float64) float64 {
 // and stacked if it has children and its radius may still hold an answer,
 // the nearest opened next. It returns the emptied stack.
 func (f *flatTree[T]) descend(s *scratch, q []T, stack []cand, skip int32, b *bound) []cand {
+	if f.lanes != nil && f.box == nil {
+		return f.descendLanes(s, q, stack, skip, b)
+	}
 	info, reach, pts, box := f.info, f.reach, f.pts, f.box
 	dim := f.dim
 	// 2 or 3: Euclidean distances in that dimension, written out;
@@ -648,12 +651,7 @@ func (f *flatTree[T]) scan(s *scratch, q []T, lo, hi int32, b *bound) {
 		f.scan3(s, q, lo, hi, b)
 	default:
 		if f.lanes != nil {
-			sq := f.squaresAt(s, q, lo, hi)
-			for i := lo; i < hi; i++ {
-				if s2 := sq[i-lo]; s2 <= b.sq {
-					f.offerSq(s, q, i, s2, b)
-				}
-			}
+			f.scanLanes(s, q, lo, hi, b)
 			return
 		}
 		for i := lo; i < hi; i++ {

@@ -85,3 +85,75 @@ func quadSquaresScalar[T Float](lanes []T, dim int, q []T, g0, g1 int, out []flo
 		}
 	}
 }
+
+// descendLanes is descend for a layout with four-lane coordinates and
+// without boxes (a Euclidean layout of more than boxDims dimensions): a
+// bucket's points and a node's child block, as far as the children's
+// reaches leave them, are measured four at a time, and a child is looked
+// at further only when its squared distance may put it within the bound
+// (to be offered) or its subtree within it (to be stacked). It is a
+// function of its own so that its loop keeps its variables in registers.
+func (f *flatTree[T]) descendLanes(s *scratch, q []T, stack []cand, skip int32, b *bound) []cand {
+	info, reach := f.info, f.reach
+	evals := int64(0)
+	for len(stack) > 0 {
+		x := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		xi := &info[x.node]
+		if prunable(x.d, xi.rad, b.ub) {
+			continue
+		}
+		lo := xi.kids
+		if xi.desc-lo <= f.bucket {
+			evals += int64(xi.desc - lo)
+			f.scanLanes(s, q, lo, xi.desc, b)
+			continue
+		}
+		m := lo
+		for m < xi.kidEnd && !prunable(x.d, reach[m], b.ub) {
+			m++
+		}
+		evals += int64(m - lo)
+		kids, rc := info[lo:m], reach[lo:m]
+		sq := f.squaresAt(s, q, lo, m)[:len(kids)]
+		base := len(stack)
+		for j := range kids {
+			if prunable(x.d, rc[j], b.ub) {
+				break // and so is every later child: their reach is no larger
+			}
+			ci := &kids[j]
+			s2 := sq[j]
+			// Beyond (worst + rad) with a margin, the child is neither
+			// offered (d > worst) nor stacked (prunable: ub <= worst).
+			if s2 > sqBound((b.worst+ci.rad)*(1+4*slack)) {
+				continue
+			}
+			c := lo + int32(j)
+			if c == skip {
+				continue
+			}
+			dc := f.fromSquare(q, c, s2)
+			if dc <= b.worst {
+				f.offerAt(s, c, dc, b)
+			}
+			if ci.desc > ci.kids && !prunable(dc, ci.rad, b.ub) {
+				stack = append(stack, cand{node: c, d: dc})
+			}
+		}
+		if len(stack)-base > 1 {
+			sortCandsDesc(stack[base:])
+		}
+	}
+	s.evals += evals
+	return stack[:0]
+}
+
+// scanLanes is scan with four-lane coordinates.
+func (f *flatTree[T]) scanLanes(s *scratch, q []T, lo, hi int32, b *bound) {
+	sq := f.squaresAt(s, q, lo, hi)[:hi-lo]
+	for j, s2 := range sq {
+		if s2 <= b.sq {
+			f.offerSq(s, q, lo+int32(j), s2, b)
+		}
+	}
+}
