@@ -218,10 +218,20 @@ func (f *flatTree[T]) curve() {
 }
 
 // locate returns where the Z-order key of a query falls among the nodes':
-// the index of the first node key at least as large.
-func (f *flatTree[T]) locate(key uint64) int {
-	i, _ := slices.BinarySearch(f.zkey, key)
-	return i
+// the index of the first node key at least as large, which must be at
+// least from (the place of a smaller key). It gallops from there: queries
+// located in key order take a few steps each, near the last, where a
+// binary search over all the keys took 5% of a batch of bunny's held-out
+// rows.
+func (f *flatTree[T]) locate(key uint64, from int) int {
+	n := len(f.zkey)
+	lo, hi := from, from // the keys before lo are smaller; the one at hi, if any, is not
+	for step := 1; hi < n && f.zkey[hi] < key; step *= 2 {
+		lo, hi = hi+1, hi+step
+	}
+	hi = min(hi, n)
+	i, _ := slices.BinarySearch(f.zkey[lo:hi], key)
+	return lo + i
 }
 
 // boxes gives a bounding box to each subtree that a search tests on its
@@ -780,11 +790,14 @@ func (f *flatTree[T]) plan(t *Tree[T], b Batch[T], nq int) (order, homes, spots 
 		return nil, nil, nil
 	}
 	keys := mortonKeysIn(b.Points, f.dim, f.zlo, f.zhi)
+	order = sortedBy(keys)
 	spots = make([]int32, nq)
-	for i, key := range keys {
-		spots[i] = int32(f.locate(key))
+	at := 0
+	for _, i := range order {
+		at = f.locate(keys[i], at)
+		spots[i] = int32(at)
 	}
-	return sortedBy(keys), nil, spots
+	return order, nil, spots
 }
 
 // around appends to dst the positions of the nodes next to spot along
