@@ -9,7 +9,7 @@ import (
 )
 
 // A flatTree is a read-only copy of one tree version laid out for answering
-// a batch of k-nearest queries in the order the depth-first search visits
+// k-nearest and radius queries in the order the depth-first search visits
 // it:
 //
 //   - the children of every node are one run of positions (a child block),
@@ -106,11 +106,12 @@ const boxDims = 4
 type flatCache[T Float] struct {
 	mu    sync.Mutex // held while the layout is made
 	f     atomic.Pointer[flatTree[T]]
-	asked atomic.Int64 // k-nearest queries asked of the version so far
+	asked atomic.Int64 // k-nearest and radius queries asked of the version so far
 }
 
-// layout returns t's search layout for a batch of nq k-nearest queries,
-// or nil if the batch should walk the nodes instead: the layout is made,
+// layout returns t's search layout for a batch of nq radius or depth-first
+// k-nearest queries, or nil if the batch should walk the nodes instead:
+// the layout is made,
 // once, when the queries asked of t reach 1/flatBatchRatio of its nodes,
 // and reused by every batch after. It is safe for concurrent use: one
 // caller makes the layout while the others wait for it.
@@ -756,8 +757,8 @@ func (f *flatTree[T]) offer(s *scratch, i int32, d float64) bool {
 }
 
 // flatBatchRatio: a version makes its flatTree once nodes/flatBatchRatio
-// k-nearest queries have been asked of it (in one batch or several), as
-// making it costs about as much as that many queries.
+// k-nearest or radius queries have been asked of it (in one batch or
+// several), as making it costs about as much as that many queries.
 const flatBatchRatio = 64
 
 // seedFactor times the points a query needs (k, and one more for a fitted
