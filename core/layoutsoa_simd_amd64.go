@@ -32,26 +32,28 @@ func quadSquares[T Float](lanes []T, dim int, q []T, g0, g1 int, out []float64) 
 }
 
 func quadSquares64(lanes []float64, dim int, q []float64, g0, g1 int, out []float64) {
-	d4 := dim &^ 3
 	q = q[:dim]
+	out = out[:(g1-g0)*quadSize]
 	for g := g0; g < g1; g++ {
 		quad := lanes[g*quadSize*dim : (g+1)*quadSize*dim]
+		qs := q
 		var s0, s1, s2, s3 archsimd.Float64x4
-		j := 0
-		for ; j < d4; j += 4 {
-			x := quad[j*quadSize : (j+4)*quadSize]
-			d0 := archsimd.LoadFloat64x4((*[4]float64)(x[0:4])).Sub(archsimd.BroadcastFloat64x4(q[j]))
-			d1 := archsimd.LoadFloat64x4((*[4]float64)(x[4:8])).Sub(archsimd.BroadcastFloat64x4(q[j+1]))
-			d2 := archsimd.LoadFloat64x4((*[4]float64)(x[8:12])).Sub(archsimd.BroadcastFloat64x4(q[j+2]))
-			d3 := archsimd.LoadFloat64x4((*[4]float64)(x[12:16])).Sub(archsimd.BroadcastFloat64x4(q[j+3]))
+		for len(qs) >= 4 && len(quad) >= 16 {
+			x, y := (*[16]float64)(quad[:16]), (*[4]float64)(qs[:4])
+			d0 := archsimd.LoadFloat64x4((*[4]float64)(x[0:4])).Sub(archsimd.BroadcastFloat64x4(y[0]))
+			d1 := archsimd.LoadFloat64x4((*[4]float64)(x[4:8])).Sub(archsimd.BroadcastFloat64x4(y[1]))
+			d2 := archsimd.LoadFloat64x4((*[4]float64)(x[8:12])).Sub(archsimd.BroadcastFloat64x4(y[2]))
+			d3 := archsimd.LoadFloat64x4((*[4]float64)(x[12:16])).Sub(archsimd.BroadcastFloat64x4(y[3]))
 			s0 = s0.Add(d0.Mul(d0))
 			s1 = s1.Add(d1.Mul(d1))
 			s2 = s2.Add(d2.Mul(d2))
 			s3 = s3.Add(d3.Mul(d3))
+			quad, qs = quad[16:], qs[4:]
 		}
-		for ; j < dim; j++ {
-			d := archsimd.LoadFloat64x4((*[4]float64)(quad[j*quadSize : (j+1)*quadSize])).Sub(archsimd.BroadcastFloat64x4(q[j]))
+		for len(qs) > 0 && len(quad) >= 4 {
+			d := archsimd.LoadFloat64x4((*[4]float64)(quad[:4])).Sub(archsimd.BroadcastFloat64x4(qs[0]))
 			s0 = s0.Add(d.Mul(d))
+			quad, qs = quad[4:], qs[1:]
 		}
 		o := (g - g0) * quadSize
 		s0.Add(s1).Add(s2.Add(s3)).Store((*[4]float64)(out[o : o+4]))
@@ -59,26 +61,28 @@ func quadSquares64(lanes []float64, dim int, q []float64, g0, g1 int, out []floa
 }
 
 func quadSquares32(lanes []float32, dim int, q []float32, g0, g1 int, out []float64) {
-	d4 := dim &^ 3
 	q = q[:dim]
+	out = out[:(g1-g0)*quadSize]
 	for g := g0; g < g1; g++ {
 		quad := lanes[g*quadSize*dim : (g+1)*quadSize*dim]
+		qs := q
 		var s0, s1, s2, s3 archsimd.Float64x4
-		j := 0
-		for ; j < d4; j += 4 {
-			x := quad[j*quadSize : (j+4)*quadSize]
-			d0 := archsimd.LoadFloat32x4((*[4]float32)(x[0:4])).ConvertToFloat64().Sub(archsimd.BroadcastFloat32x4(q[j]).ConvertToFloat64())
-			d1 := archsimd.LoadFloat32x4((*[4]float32)(x[4:8])).ConvertToFloat64().Sub(archsimd.BroadcastFloat32x4(q[j+1]).ConvertToFloat64())
-			d2 := archsimd.LoadFloat32x4((*[4]float32)(x[8:12])).ConvertToFloat64().Sub(archsimd.BroadcastFloat32x4(q[j+2]).ConvertToFloat64())
-			d3 := archsimd.LoadFloat32x4((*[4]float32)(x[12:16])).ConvertToFloat64().Sub(archsimd.BroadcastFloat32x4(q[j+3]).ConvertToFloat64())
+		for len(qs) >= 4 && len(quad) >= 16 {
+			x, y := (*[16]float32)(quad[:16]), (*[4]float32)(qs[:4])
+			d0 := archsimd.LoadFloat32x4((*[4]float32)(x[0:4])).ConvertToFloat64().Sub(archsimd.BroadcastFloat32x4(y[0]).ConvertToFloat64())
+			d1 := archsimd.LoadFloat32x4((*[4]float32)(x[4:8])).ConvertToFloat64().Sub(archsimd.BroadcastFloat32x4(y[1]).ConvertToFloat64())
+			d2 := archsimd.LoadFloat32x4((*[4]float32)(x[8:12])).ConvertToFloat64().Sub(archsimd.BroadcastFloat32x4(y[2]).ConvertToFloat64())
+			d3 := archsimd.LoadFloat32x4((*[4]float32)(x[12:16])).ConvertToFloat64().Sub(archsimd.BroadcastFloat32x4(y[3]).ConvertToFloat64())
 			s0 = s0.Add(d0.Mul(d0))
 			s1 = s1.Add(d1.Mul(d1))
 			s2 = s2.Add(d2.Mul(d2))
 			s3 = s3.Add(d3.Mul(d3))
+			quad, qs = quad[16:], qs[4:]
 		}
-		for ; j < dim; j++ {
-			d := archsimd.LoadFloat32x4((*[4]float32)(quad[j*quadSize : (j+1)*quadSize])).ConvertToFloat64().Sub(archsimd.BroadcastFloat32x4(q[j]).ConvertToFloat64())
+		for len(qs) > 0 && len(quad) >= 4 {
+			d := archsimd.LoadFloat32x4((*[4]float32)(quad[:4])).ConvertToFloat64().Sub(archsimd.BroadcastFloat32x4(qs[0]).ConvertToFloat64())
 			s0 = s0.Add(d.Mul(d))
+			quad, qs = quad[4:], qs[1:]
 		}
 		o := (g - g0) * quadSize
 		s0.Add(s1).Add(s2.Add(s3)).Store((*[4]float64)(out[o : o+4]))
