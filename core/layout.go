@@ -111,10 +111,10 @@ type flatCache[T Float] struct {
 
 // layout returns t's search layout for a batch of nq radius or depth-first
 // k-nearest queries, or nil if the batch should walk the nodes instead:
-// the layout is made,
-// once, when the queries asked of t reach 1/flatBatchRatio of its nodes,
-// and reused by every batch after. It is safe for concurrent use: one
-// caller makes the layout while the others wait for it.
+// the layout is made, once, when the queries asked of t reach
+// 1/flatBatchRatio of its nodes, and reused by every batch after. It is
+// safe for concurrent use: one caller makes the layout while the others
+// wait for it.
 func (t *Tree[T]) layout(nq int) *flatTree[T] {
 	c := &t.flat
 	if f := c.f.Load(); f != nil {
@@ -494,7 +494,8 @@ func sqBound(x float64) float64 {
 // inside a bucket). A bucket is scanned whole; otherwise each child whose
 // reach and box do not put it beyond the bound is measured and offered,
 // and stacked if it has children and its radius may still hold an answer,
-// the nearest opened next. It returns the emptied stack.
+// the nearest opened next. It returns the emptied stack. A layout with
+// four-lane coordinates and no boxes runs descendLanes instead.
 func (f *flatTree[T]) descend(s *scratch, q []T, stack []cand, skip int32, b *bound) []cand {
 	if f.lanes != nil && f.box == nil {
 		return f.descendLanes(s, q, stack, skip, b)
@@ -742,8 +743,6 @@ func (f *flatTree[T]) offer(s *scratch, i int32, d float64) bool {
 		return false
 	}
 	kept := false
-	if !h.full() {
-	}
 	for _, id := range f.ids[f.info[i].ids:f.info[i+1].ids] {
 		if id == s.exclude {
 			continue

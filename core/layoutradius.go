@@ -31,7 +31,10 @@ func (f *flatTree[T]) within(s *scratch, q []T, r float64) {
 		}
 		if xi.desc-xi.kids <= f.bucket {
 			evals += int64(xi.desc - xi.kids)
-			f.scanWithin(s, q, xi.kids, xi.desc, r, rsq)
+			f.bucketWithin(s, q, xi.kids, xi.desc, r, rsq)
+			for j, i := range s.nodes {
+				f.emit(s, i, s.dists[j], r)
+			}
 			continue
 		}
 		m, sq := f.block(s, q, x, r)
@@ -39,19 +42,12 @@ func (f *flatTree[T]) within(s *scratch, q []T, r float64) {
 			evals += int64(m - xi.kids)
 		}
 		for c := xi.kids; c < m; c++ {
-			ci := &f.info[c]
-			if ci.box >= 0 && f.boxBeyondAt(q, ci.box, rsq) {
+			dc, ok := f.childAt(q, c, xi.kids, sq, rsq, &evals)
+			if !ok {
 				continue
 			}
-			var dc float64
-			if sq != nil {
-				dc = f.fromSquare(q, c, sq[c-xi.kids])
-			} else {
-				dc = f.distAt(q, c)
-				evals++
-			}
 			f.emit(s, c, dc, r)
-			if ci.desc > ci.kids && !prunable(dc, ci.rad, r) {
+			if ci := &f.info[c]; ci.desc > ci.kids && !prunable(dc, ci.rad, r) {
 				stack = append(stack, cand{node: c, d: dc})
 			}
 		}
@@ -108,19 +104,26 @@ func (f *flatTree[T]) emit(s *scratch, i int32, d, r float64) {
 	}
 }
 
-// scanWithin emits every node at positions [lo, hi), a bucket's
-// descendants, within r of q; rsq is sqBound(r).
-func (f *flatTree[T]) scanWithin(s *scratch, q []T, lo, hi int32, r, rsq float64) {
+// bucketWithin leaves in s.nodes and s.dists the positions in [lo, hi), a
+// bucket's descendants, whose nodes lie within r of q, and their
+// distances; rsq is sqBound(r).
+func (f *flatTree[T]) bucketWithin(s *scratch, q []T, lo, hi int32, r, rsq float64) {
+	nodes, dists := s.nodes[:0], s.dists[:0]
+	keep := func(i int32, d float64) {
+		if d <= r {
+			nodes, dists = append(nodes, i), append(dists, d)
+		}
+	}
 	switch {
 	case !f.euclid:
 		for i := lo; i < hi; i++ {
-			f.emit(s, i, f.dist(q, f.row(i)), r)
+			keep(i, f.dist(q, f.row(i)))
 		}
 	case f.lanes != nil:
 		sq := f.squaresAt(s, q, lo, hi)
 		for i := lo; i < hi; i++ {
 			if s2 := sq[i-lo]; s2 <= rsq {
-				f.emit(s, i, f.fromSquare(q, i, s2), r)
+				keep(i, f.fromSquare(q, i, s2))
 			}
 		}
 	default:
@@ -128,10 +131,27 @@ func (f *flatTree[T]) scanWithin(s *scratch, q []T, lo, hi int32, r, rsq float64
 		// kernels do.
 		for i := lo; i < hi; i++ {
 			if s2 := sqEuclidean(q, f.row(i)); s2 <= rsq {
-				f.emit(s, i, f.fromSquare(q, i, s2), r)
+				keep(i, f.fromSquare(q, i, s2))
 			}
 		}
 	}
+	s.nodes, s.dists = nodes, dists
+}
+
+// childAt returns the distance from q to the node at position c, in a
+// child block starting at lo, and whether the node or its subtree may lie
+// within the bound: not when its box lies beyond rsq. The distance comes
+// from the block's squared distances sq if not nil, or is measured
+// (counted in *evals).
+func (f *flatTree[T]) childAt(q []T, c, lo int32, sq []float64, rsq float64, evals *int64) (float64, bool) {
+	if box := f.info[c].box; box >= 0 && f.boxBeyondAt(q, box, rsq) {
+		return 0, false
+	}
+	if sq != nil {
+		return f.fromSquare(q, c, sq[c-lo]), true
+	}
+	*evals++
+	return f.distAt(q, c), true
 }
 
 // countWithin returns the number of points within distance r of q
@@ -159,7 +179,10 @@ func (f *flatTree[T]) countWithin(s *scratch, q []T, r float64) int64 {
 		}
 		if xi.desc-xi.kids <= f.bucket {
 			evals += int64(xi.desc - xi.kids)
-			n += f.countBucket(s, q, xi.kids, xi.desc, r, rsq)
+			f.bucketWithin(s, q, xi.kids, xi.desc, r, rsq)
+			for _, i := range s.nodes {
+				n += int64(f.info[i+1].ids - f.info[i].ids)
+			}
 			continue
 		}
 		m, sq := f.block(s, q, x, r)
@@ -167,22 +190,13 @@ func (f *flatTree[T]) countWithin(s *scratch, q []T, r float64) int64 {
 			evals += int64(m - xi.kids)
 		}
 		for c := xi.kids; c < m; c++ {
-			ci := &f.info[c]
 			if inside(x.d, f.reach[c], r) {
 				n += int64(f.weight(c))
 				continue
 			}
-			if ci.box >= 0 && f.boxBeyondAt(q, ci.box, rsq) {
-				continue
+			if dc, ok := f.childAt(q, c, xi.kids, sq, rsq, &evals); ok {
+				stack = append(stack, cand{node: c, d: dc})
 			}
-			var dc float64
-			if sq != nil {
-				dc = f.fromSquare(q, c, sq[c-xi.kids])
-			} else {
-				dc = f.distAt(q, c)
-				evals++
-			}
-			stack = append(stack, cand{node: c, d: dc})
 		}
 	}
 	s.stack = stack[:0]
@@ -191,37 +205,6 @@ func (f *flatTree[T]) countWithin(s *scratch, q []T, r float64) int64 {
 		// The query is the tree's own point, at distance 0 from itself:
 		// it was counted, and is not its own neighbour.
 		n--
-	}
-	return n
-}
-
-// countBucket returns the caller points held by the nodes at positions
-// [lo, hi) within r of q; rsq is sqBound(r).
-func (f *flatTree[T]) countBucket(s *scratch, q []T, lo, hi int32, r, rsq float64) int64 {
-	var n int64
-	count := func(i int32, d float64) {
-		if d <= r {
-			n += int64(f.info[i+1].ids - f.info[i].ids)
-		}
-	}
-	switch {
-	case !f.euclid:
-		for i := lo; i < hi; i++ {
-			count(i, f.dist(q, f.row(i)))
-		}
-	case f.lanes != nil:
-		sq := f.squaresAt(s, q, lo, hi)
-		for i := lo; i < hi; i++ {
-			if s2 := sq[i-lo]; s2 <= rsq {
-				count(i, f.fromSquare(q, i, s2))
-			}
-		}
-	default:
-		for i := lo; i < hi; i++ {
-			if s2 := sqEuclidean(q, f.row(i)); s2 <= rsq {
-				count(i, f.fromSquare(q, i, s2))
-			}
-		}
 	}
 	return n
 }
