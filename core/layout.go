@@ -65,7 +65,7 @@ type flatTree[T Float] struct {
 	zkey     []uint64
 	zpos     []int32
 	// lanes holds the coordinates again, four positions interleaved, in
-	// Euclidean layouts of more than three dimensions on a machine with
+	// Euclidean layouts of more than boxDims dimensions on a machine with
 	// the vector kernel (see interleave); nil otherwise.
 	lanes []T
 }
@@ -497,15 +497,12 @@ func sqBound(x float64) float64 {
 // the nearest opened next. It returns the emptied stack. A layout with
 // four-lane coordinates and no boxes runs descendLanes instead.
 func (f *flatTree[T]) descend(s *scratch, q []T, stack []cand, skip int32, b *bound) []cand {
-	if f.lanes != nil && f.box == nil {
+	if f.lanes != nil {
 		return f.descendLanes(s, q, stack, skip, b)
 	}
 	info, reach, pts, box := f.info, f.reach, f.pts, f.box
 	dim := f.dim
-	// 2 or 3: Euclidean distances in that dimension, written out;
-	// fastLanes: a child block's squared distances from the four-lane
-	// coordinates.
-	fast := 0
+	fast := 0 // 2 or 3: Euclidean distances in that dimension, written out
 	var q0, q1, q2 float64
 	if f.euclid && (dim == 2 || dim == 3) {
 		fast = dim
@@ -513,8 +510,6 @@ func (f *flatTree[T]) descend(s *scratch, q []T, stack []cand, skip int32, b *bo
 		if dim == 3 {
 			q2 = float64(q[2])
 		}
-	} else if f.lanes != nil {
-		fast = fastLanes
 	}
 	evals := int64(0)
 	for len(stack) > 0 {
@@ -530,17 +525,6 @@ func (f *flatTree[T]) descend(s *scratch, q []T, stack []cand, skip int32, b *bo
 			continue
 		}
 		base := len(stack)
-		var sq []float64
-		if fast == fastLanes {
-			// The squared distances of the children the bound leaves,
-			// four at a time.
-			m := xi.kids
-			for m < xi.kidEnd && !prunable(x.d, reach[m], b.ub) {
-				m++
-			}
-			sq = f.squaresAt(s, q, xi.kids, m)
-			evals += int64(m - xi.kids)
-		}
 		for c := xi.kids; c < xi.kidEnd; c++ {
 			if prunable(x.d, reach[c], b.ub) {
 				break // and so is every later child: their reach is no larger
@@ -596,18 +580,10 @@ func (f *flatTree[T]) descend(s *scratch, q []T, stack []cand, skip int32, b *bo
 				if !(s2 >= 0x1p-900 && s2 <= 0x1p900) {
 					dc = f.dist(q, f.row(c))
 				}
-			case fastLanes:
-				s2 := sq[c-xi.kids]
-				dc = math.Sqrt(s2)
-				if !(s2 >= 0x1p-900 && s2 <= 0x1p900) {
-					dc = f.dist(q, f.row(c))
-				}
 			default:
 				dc = f.dist(q, f.row(c))
 			}
-			if fast != fastLanes {
-				evals++ // counted with the block's squares otherwise
-			}
+			evals++
 			if dc <= b.worst {
 				f.offerAt(s, c, dc, b)
 			}
@@ -624,10 +600,6 @@ func (f *flatTree[T]) descend(s *scratch, q []T, stack []cand, skip int32, b *bo
 	s.evals += evals
 	return stack[:0]
 }
-
-// fastLanes marks, in descend, a search whose child blocks are measured
-// from the four-lane coordinates.
-const fastLanes = -1
 
 // offerAt offers the node at position i, at distance d, and records the
 // heap's k-th distance in b once the heap is full. A node holding one

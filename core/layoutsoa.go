@@ -2,12 +2,14 @@ package core
 
 import "slices"
 
-// Four-lane coordinates. In a Euclidean layout of more than three
-// dimensions (two and three are written out in scalar code, see
-// flatTree.descend) whose machine runs the vector kernel (Go's SIMD
-// package, AVX2), the layout keeps its coordinates a second time with four
-// positions interleaved: the quad of positions 4g..4g+3 is lanes[4*dim*g:
-// 4*dim*(g+1)], coordinate j of position 4g+l at offset 4j+l. A bucket's
+// Four-lane coordinates. In a Euclidean layout of more than boxDims
+// dimensions (in fewer, bounding boxes skip most subtrees before any of
+// their points is measured, and two and three are written out in scalar
+// code, see flatTree.descend) whose machine runs the vector kernel (Go's
+// SIMD package, AVX2), the layout keeps its coordinates a second time with
+// four positions interleaved: the quad of positions 4g..4g+3 is
+// lanes[4*dim*g: 4*dim*(g+1)], coordinate j of position 4g+l at offset
+// 4j+l. A bucket's
 // descendants and a node's child block are runs of positions, so their
 // squared distances to a query come four at a time, one lane a position,
 // with no sum across lanes: each lane adds its squares in the order
@@ -24,7 +26,7 @@ const quadSize = 4
 // interleave fills f.lanes from f.pts when the layout's searches use them
 // (lanesPay), and leaves it nil otherwise.
 func (f *flatTree[T]) interleave() {
-	if !f.euclid || f.dim <= 3 || !lanesPay() {
+	if !f.euclid || f.dim <= boxDims || !lanesPay() {
 		return
 	}
 	f.lanes = interleaved(f.pts, f.dim)
@@ -86,8 +88,8 @@ func quadSquaresScalar[T Float](lanes []T, dim int, q []T, g0, g1 int, out []flo
 	}
 }
 
-// descendLanes is descend for a layout with four-lane coordinates and
-// without boxes (a Euclidean layout of more than boxDims dimensions): a
+// descendLanes is descend for a layout with four-lane coordinates (a
+// Euclidean layout of more than boxDims dimensions, so without boxes): a
 // bucket's points and a node's child block, as far as the children's
 // reaches leave them, are measured four at a time, and a child is looked
 // at further only when its squared distance may put it within the bound
