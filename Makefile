@@ -64,13 +64,16 @@ RACE_RUN ?= Batch|Monitor|EmptyTree
 # on a few of its test cases.
 CLUSTER_RACE_RUN ?= TestMinimumSpanningTreeAgainstPrim/blobs|TestDBSCANWeights|TestHDBSCANHierarchyAgainstPrim/uniform/euclidean|BySubtree/far/ms[01]/jobs3|BySubtree/far/limit3/jobs3
 
-# The brute-force index's vector kernel exists only under Go's SIMD
-# experiment (the Python package is built with it): its tests run both ways.
-SIMD_RUN ?= Brute|Choose
+# The brute-force index's vector kernel and the search layout's four-lane
+# distances exist only under Go's SIMD experiment (the Python package is
+# built with it): their tests, and the real data sets against brute force
+# (-short), run both ways.
+SIMD_RUN ?= Brute|Choose|QuadSquares|FlatTree|Layout|Eps
 
 go-test: fmt-check vet vet-cuda
 	$(GO) test ./...
 	GOEXPERIMENT=simd $(GO) test -run '$(SIMD_RUN)' ./core
+	GOEXPERIMENT=simd $(GO) test -short -run 'TestRealDatasets' ./tests_go
 	$(GO) test -race ./core
 	$(GO) test -race -run '$(RACE_RUN)' ./tests_go
 	$(GO) test -race -run '$(CLUSTER_RACE_RUN)' ./cluster

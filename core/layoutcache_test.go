@@ -209,7 +209,7 @@ func TestLayoutCacheConcurrent(t *testing.T) {
 
 // TestLayoutCurve checks the layout's Z-order curve: every node once,
 // keys ascending, and locate's place for a key (the first node key at
-// least as large) against a linear scan; a layout in more than mortonDims
+// least as large), from any place before it, against a linear scan; a layout in more than mortonDims
 // dimensions has none.
 func TestLayoutCurve(t *testing.T) {
 	rng := rand.New(rand.NewPCG(35, 36))
@@ -238,8 +238,9 @@ func TestLayoutCurve(t *testing.T) {
 				for want < len(f.zkey) && f.zkey[want] < key {
 					want++
 				}
-				if got := f.locate(key); got != want {
-					t.Fatalf("locate(%#x) = %d, want %d", key, got, want)
+				from := rng.IntN(want + 1)
+				if got := f.locate(key, from); got != want {
+					t.Fatalf("locate(%#x, %d) = %d, want %d", key, from, got, want)
 				}
 			}
 		})

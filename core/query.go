@@ -445,8 +445,13 @@ func (t *Tree[T]) WithinBatch(b Batch[T], r float64, sorted bool) (*RadiusResult
 	sr := t.inRadius(r)
 	res := newRadiusResult[T](nq, sorted)
 	var found atomic.Int64
+	f := t.layout(nq)
 	err = t.run(b, nq, func(s *scratch, i int, q []T) error {
-		t.radius(s, q, b.searchRadius(t.metric, i, sr))
+		if f != nil {
+			f.within(s, q, b.searchRadius(t.metric, i, sr))
+		} else {
+			t.radius(s, q, b.searchRadius(t.metric, i, sr))
+		}
 		if b.MaxAnswers > 0 {
 			if f := found.Add(int64(len(s.rd))); f > b.MaxAnswers {
 				return &TooManyAnswersError{Limit: b.MaxAnswers, Found: f}
@@ -520,8 +525,13 @@ func (t *Tree[T]) CountWithinBatch(b Batch[T], r float64, counts []int64) error 
 		return err
 	}
 	sr := t.inRadius(r)
+	f := t.layout(nq)
 	return t.run(b, nq, func(s *scratch, i int, q []T) error {
-		counts[i] = t.countWithin(s, q, b.searchRadius(t.metric, i, sr))
+		if f != nil {
+			counts[i] = f.countWithin(s, q, b.searchRadius(t.metric, i, sr))
+		} else {
+			counts[i] = t.countWithin(s, q, b.searchRadius(t.metric, i, sr))
+		}
 		return nil
 	})
 }

@@ -23,8 +23,9 @@ type scratch struct {
 	cut     []int32    // children a count has still to measure
 	heap    topK
 	evals   int64
-	exclude int32   // caller index to leave out of answers, or -1
-	near    []int32 // positions in a flatTree where a query starts
+	exclude int32     // caller index to leave out of answers, or -1
+	near    []int32   // positions in a flatTree where a query starts
+	sq      []float64 // squared distances of a run of flatTree positions
 	flat    *bruteScratch
 
 	// Radius results of the current query.

@@ -1,0 +1,210 @@
+package core
+
+import "math"
+
+// Radius searches on the search layout. Once a version has made its
+// layout (see Tree.layout), its radius queries walk it as the k-nearest
+// search does: a bucket's descendants in one loop (squared Euclidean
+// distances against the squared radius, four at a time from the four-lane
+// coordinates where the layout has them), a node's children in one block
+// cut short by their reaches, and, in up to boxDims Euclidean dimensions,
+// a subtree skipped when its bounding box lies beyond the radius. Every
+// point is kept or left by its distance under the tree's kernel, as
+// Tree.radius does, so the answers are the same.
+
+// within leaves in s.rd and s.rid the distances and caller indices of the
+// points within distance r of q (d <= r), s.exclude left out, in no
+// particular order.
+func (f *flatTree[T]) within(s *scratch, q []T, r float64) {
+	s.rd, s.rid = s.rd[:0], s.rid[:0]
+	rsq := sqBound(r)
+	d0 := f.distAt(q, 0)
+	evals := int64(1)
+	f.emit(s, 0, d0, r)
+	stack := append(s.stack[:0], cand{node: 0, d: d0})
+	for len(stack) > 0 {
+		x := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		xi := &f.info[x.node]
+		if prunable(x.d, xi.rad, r) {
+			continue
+		}
+		if xi.desc-xi.kids <= f.bucket {
+			evals += int64(xi.desc - xi.kids)
+			f.bucketWithin(s, q, xi.kids, xi.desc, r, rsq)
+			for j, i := range s.nodes {
+				f.emit(s, i, s.dists[j], r)
+			}
+			continue
+		}
+		m, sq := f.block(s, q, x, r)
+		if sq != nil {
+			evals += int64(m - xi.kids)
+		}
+		for c := xi.kids; c < m; c++ {
+			dc, ok := f.childAt(q, c, xi.kids, sq, rsq, &evals)
+			if !ok {
+				continue
+			}
+			f.emit(s, c, dc, r)
+			if ci := &f.info[c]; ci.desc > ci.kids && !prunable(dc, ci.rad, r) {
+				stack = append(stack, cand{node: c, d: dc})
+			}
+		}
+	}
+	s.stack = stack[:0]
+	s.evals += evals
+}
+
+// block returns the end m of the children of x's node that its reach
+// bounds leave within r of q, [kids, m), and with four-lane coordinates
+// their squared distances (the child at kids first), nil otherwise. Only
+// the squares count as measured: a caller without them measures the
+// children it does not skip by their boxes.
+func (f *flatTree[T]) block(s *scratch, q []T, x cand, r float64) (int32, []float64) {
+	xi := &f.info[x.node]
+	m := xi.kids
+	for m < xi.kidEnd && !prunable(x.d, f.reach[m], r) {
+		m++
+	}
+	if f.lanes == nil {
+		return m, nil
+	}
+	return m, f.squaresAt(s, q, xi.kids, m)
+}
+
+// boxBeyondAt reports whether the bounding box at index box lies beyond
+// the squared bound rsq from q.
+func (f *flatTree[T]) boxBeyondAt(q []T, box int32, rsq float64) bool {
+	o := int(box) * 2 * f.dim
+	return boxBeyond(q, f.box[o:o+2*f.dim], rsq)
+}
+
+// fromSquare returns the distance the tree's kernel gives q and the node at
+// position i, from their squared Euclidean distance s2 as sqEuclidean sums
+// it.
+func (f *flatTree[T]) fromSquare(q []T, i int32, s2 float64) float64 {
+	if s2 >= 0x1p-900 && s2 <= 0x1p900 {
+		return math.Sqrt(s2)
+	}
+	return f.dist(q, f.row(i))
+}
+
+// emit appends the caller indices of the node at position i, at distance
+// d, to the radius answers if d <= r, s.exclude left out.
+func (f *flatTree[T]) emit(s *scratch, i int32, d, r float64) {
+	if d > r {
+		return
+	}
+	for _, id := range f.ids[f.info[i].ids:f.info[i+1].ids] {
+		if id != s.exclude {
+			s.rd = append(s.rd, d)
+			s.rid = append(s.rid, id)
+		}
+	}
+}
+
+// bucketWithin leaves in s.nodes and s.dists the positions in [lo, hi), a
+// bucket's descendants, whose nodes lie within r of q, and their
+// distances; rsq is sqBound(r).
+func (f *flatTree[T]) bucketWithin(s *scratch, q []T, lo, hi int32, r, rsq float64) {
+	nodes, dists := s.nodes[:0], s.dists[:0]
+	keep := func(i int32, d float64) {
+		if d <= r {
+			nodes, dists = append(nodes, i), append(dists, d)
+		}
+	}
+	switch {
+	case !f.euclid:
+		for i := lo; i < hi; i++ {
+			keep(i, f.dist(q, f.row(i)))
+		}
+	case f.lanes != nil:
+		sq := f.squaresAt(s, q, lo, hi)
+		for i := lo; i < hi; i++ {
+			if s2 := sq[i-lo]; s2 <= rsq {
+				keep(i, f.fromSquare(q, i, s2))
+			}
+		}
+	default:
+		// sqEuclidean sums two and three coordinates as the written-out
+		// kernels do.
+		for i := lo; i < hi; i++ {
+			if s2 := sqEuclidean(q, f.row(i)); s2 <= rsq {
+				keep(i, f.fromSquare(q, i, s2))
+			}
+		}
+	}
+	s.nodes, s.dists = nodes, dists
+}
+
+// childAt returns the distance from q to the node at position c, in a
+// child block starting at lo, and whether the node or its subtree may lie
+// within the bound: not when its box lies beyond rsq. The distance comes
+// from the block's squared distances sq if not nil, or is measured
+// (counted in *evals).
+func (f *flatTree[T]) childAt(q []T, c, lo int32, sq []float64, rsq float64, evals *int64) (float64, bool) {
+	if box := f.info[c].box; box >= 0 && f.boxBeyondAt(q, box, rsq) {
+		return 0, false
+	}
+	if sq != nil {
+		return f.fromSquare(q, c, sq[c-lo]), true
+	}
+	*evals++
+	return f.distAt(q, c), true
+}
+
+// countWithin returns the number of points within distance r of q
+// (d <= r), s.exclude left out: what within would list. A subtree lying
+// wholly within r counts by its weight, unmeasured.
+func (f *flatTree[T]) countWithin(s *scratch, q []T, r float64) int64 {
+	rsq := sqBound(r)
+	d0 := f.distAt(q, 0)
+	evals := int64(1)
+	var n int64
+	stack := append(s.stack[:0], cand{node: 0, d: d0})
+	for len(stack) > 0 {
+		x := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		xi := &f.info[x.node]
+		if inside(x.d, xi.rad, r) {
+			n += int64(f.weight(x.node))
+			continue
+		}
+		if x.d <= r {
+			n += int64(f.info[x.node+1].ids - xi.ids)
+		}
+		if xi.desc == xi.kids || prunable(x.d, xi.rad, r) {
+			continue
+		}
+		if xi.desc-xi.kids <= f.bucket {
+			evals += int64(xi.desc - xi.kids)
+			f.bucketWithin(s, q, xi.kids, xi.desc, r, rsq)
+			for _, i := range s.nodes {
+				n += int64(f.info[i+1].ids - f.info[i].ids)
+			}
+			continue
+		}
+		m, sq := f.block(s, q, x, r)
+		if sq != nil {
+			evals += int64(m - xi.kids)
+		}
+		for c := xi.kids; c < m; c++ {
+			if inside(x.d, f.reach[c], r) {
+				n += int64(f.weight(c))
+				continue
+			}
+			if dc, ok := f.childAt(q, c, xi.kids, sq, rsq, &evals); ok {
+				stack = append(stack, cand{node: c, d: dc})
+			}
+		}
+	}
+	s.stack = stack[:0]
+	s.evals += evals
+	if s.exclude >= 0 {
+		// The query is the tree's own point, at distance 0 from itself:
+		// it was counted, and is not its own neighbour.
+		n--
+	}
+	return n
+}
