@@ -150,21 +150,10 @@ func choose[T Float](data []T, dim int, opts Options) (_ Choice, whole *Tree[T],
 		}
 		return out
 	}
-	// The samples are prefixes of one permutation, so the refinement's
-	// smaller sample is the first estimate's larger one: measured once.
-	type measured struct{ query, build float64 }
-	seen := map[int]measured{}
-	measure := func(pts []T) (query, build float64, err error) {
-		if r, ok := seen[len(pts)]; ok {
-			return r.query, r.build, nil
-		}
-		defer func() {
-			if err == nil {
-				seen[len(pts)] = measured{query, build}
-			}
-		}()
+	measureTree := func(size int) (query, build float64, err error) {
 		sopts := opts
 		sopts.Monitor = nil
+		pts := sample(size)
 		t, err := Build(pts, dim, sopts)
 		if err != nil {
 			return 0, 0, err
@@ -190,6 +179,22 @@ func choose[T Float](data []T, dim int, opts Options) (_ Choice, whole *Tree[T],
 		b, after := t.DistanceEvals()
 		return float64(after-before) / float64(q), float64(b) / float64(m), nil
 	}
+	// measure builds a tree on the sample of m points and returns its
+	// evaluations per query and per point built. The samples are prefixes
+	// of one permutation, so the refinement's smaller sample is the first
+	// estimate's larger one: each size is measured once.
+	type measured struct{ query, build float64 }
+	seen := map[int]measured{}
+	measure := func(m int) (query, build float64, err error) {
+		if r, ok := seen[m]; ok {
+			return r.query, r.build, nil
+		}
+		query, build, err = measureTree(m)
+		if err == nil {
+			seen[m] = measured{query, build}
+		}
+		return query, build, err
+	}
 	decide := func(c Choice) Choice {
 		c.TreeCost, c.BruteCost = costs(c.Evals, c.BuildEvals, n, dim, opts.Metric)
 		c.Algorithm = CoverTree
@@ -209,17 +214,17 @@ func choose[T Float](data []T, dim int, opts Options) (_ Choice, whole *Tree[T],
 		// The smaller sample first: a tree whose queries measure all of
 		// its points prunes nothing, and the larger sample (or the whole
 		// data) would only cost a quadratic build to say so.
-		e1, b1, err := measure(sample(m1))
+		e1, b1, err := measure(m1)
 		if err != nil {
 			return Choice{}, false, err
 		}
 		if m1 < m2 && e1 >= cannotPrune*float64(m1-1) {
-			c := Choice{Sample: m1, SampleEvals: e1, Growth: 1, BuildEvals: b1}
 			scale := float64(n) / float64(m1)
-			c.Evals, c.BuildEvals = min(e1*scale, float64(n)), min(b1*scale, float64(n))
+			c := Choice{Sample: m1, SampleEvals: e1, Growth: 1,
+				Evals: min(e1*scale, float64(n)), BuildEvals: min(b1*scale, float64(n))}
 			return decide(c), true, nil
 		}
-		e2, b2, err := measure(sample(m2))
+		e2, b2, err := measure(m2)
 		if err != nil {
 			return Choice{}, false, err
 		}

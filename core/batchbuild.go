@@ -282,7 +282,7 @@ func (b *batchBuilder[T]) take(q int32, src *batchSet[T], ds []float64, r0, rFar
 // returns the distances it evaluated.
 func (b *batchBuilder[T]) screen(qc []T, dq float64, es []batchEntry, rows []T, out []float64, rFar float64) (evals int64) {
 	dim := b.dim
-	far2 := rFar * rFar * (1 + 1e-9)
+	far2 := rFar * rFar * (1 + sqScreen)
 	for k := range out {
 		// The triangle inequality through the call's node first.
 		if math.Abs(es[k].d-dq) > rFar {
@@ -297,7 +297,7 @@ func (b *batchBuilder[T]) screen(qc []T, dq float64, es []batchEntry, rows []T, 
 		}
 		s := sqEuclidean(qc, row)
 		switch {
-		case s < 0x1p-900 || s > 0x1p900:
+		case !exactSquare(s):
 			out[k] = b.dist(qc, row)
 		case s > far2:
 			out[k] = math.Inf(1)

@@ -243,20 +243,15 @@ func (g *gridBuilder[T]) sq(p, q int) float64 {
 
 // sqScreen is the relative margin around a squared radius within which
 // sq does not decide a comparison and the distance is measured as the
-// tree measures it; it also keeps sq's settled comparisons clear of
-// squares that lose precision (below sqLow or above sqHigh).
-const (
-	sqScreen = 1e-9
-	sqLow    = 0x1p-900
-	sqHigh   = 0x1p900
-)
+// tree measures it (as it is where a square is not exactSquare).
+const sqScreen = 1e-9
 
 // within reports whether the points at positions p and q of the net lie
 // within r of each other as the tree measures it; r2 is r*r.
 func (g *gridBuilder[T]) within(p, q int, r, r2 float64) bool {
 	if g.euclid {
 		s := g.sq(p, q)
-		if s >= sqLow && s <= sqHigh {
+		if exactSquare(s) {
 			if s < r2*(1-sqScreen) {
 				return true
 			}
@@ -367,7 +362,7 @@ func (g *gridBuilder[T]) nearestOther(c, p int, side float64) float64 {
 		switch {
 		case !others:
 			return side
-		case least >= sqLow && least <= sqHigh:
+		case exactSquare(least):
 			return min(side, math.Sqrt(least)*(1-sqScreen))
 		}
 		// A square that overflowed or lost precision: measure.
@@ -810,7 +805,7 @@ func (g *gridBuilder[T]) nearestSquare(c, p int, evals *int64) (best float64, bq
 			if g.sel[q] {
 				n++
 				s := g.sq(p, q)
-				if s < sqLow || s > sqHigh {
+				if !exactSquare(s) {
 					return 0, 0, false
 				}
 				if s < best || (s == best && g.rows[q] < g.rows[bq]) {

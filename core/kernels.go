@@ -32,7 +32,7 @@ func kernel64(m Metric, dim int) distFunc[float64] {
 			return func(a, b []float64) float64 {
 				a, b = a[:2], b[:2]
 				d0, d1 := a[0]-b[0], a[1]-b[1]
-				if s := d0*d0 + d1*d1; s >= 0x1p-900 && s <= 0x1p900 {
+				if s := d0*d0 + d1*d1; exactSquare(s) {
 					return math.Sqrt(s)
 				}
 				return scaledNorm(a, b, 2)
@@ -41,14 +41,14 @@ func kernel64(m Metric, dim int) distFunc[float64] {
 			return func(a, b []float64) float64 {
 				a, b = a[:3], b[:3]
 				d0, d1, d2 := a[0]-b[0], a[1]-b[1], a[2]-b[2]
-				if s := d0*d0 + d1*d1 + d2*d2; s >= 0x1p-900 && s <= 0x1p900 {
+				if s := d0*d0 + d1*d1 + d2*d2; exactSquare(s) {
 					return math.Sqrt(s)
 				}
 				return scaledNorm(a, b, 2)
 			}
 		}
 		return func(a, b []float64) float64 {
-			if s := sqEuclidean(a, b); s >= 0x1p-900 && s <= 0x1p900 {
+			if s := sqEuclidean(a, b); exactSquare(s) {
 				return math.Sqrt(s)
 			}
 			return scaledNorm(a, b, 2)
@@ -73,7 +73,7 @@ func kernel32(m Metric, dim int) distFunc[float32] {
 			return func(a, b []float32) float64 {
 				a, b = a[:2], b[:2]
 				d0, d1 := float64(a[0])-float64(b[0]), float64(a[1])-float64(b[1])
-				if s := d0*d0 + d1*d1; s >= 0x1p-900 && s <= 0x1p900 {
+				if s := d0*d0 + d1*d1; exactSquare(s) {
 					return math.Sqrt(s)
 				}
 				return scaledNorm(a, b, 2)
@@ -82,14 +82,14 @@ func kernel32(m Metric, dim int) distFunc[float32] {
 			return func(a, b []float32) float64 {
 				a, b = a[:3], b[:3]
 				d0, d1, d2 := float64(a[0])-float64(b[0]), float64(a[1])-float64(b[1]), float64(a[2])-float64(b[2])
-				if s := d0*d0 + d1*d1 + d2*d2; s >= 0x1p-900 && s <= 0x1p900 {
+				if s := d0*d0 + d1*d1 + d2*d2; exactSquare(s) {
 					return math.Sqrt(s)
 				}
 				return scaledNorm(a, b, 2)
 			}
 		}
 		return func(a, b []float32) float64 {
-			if s := sqEuclidean(a, b); s >= 0x1p-900 && s <= 0x1p900 {
+			if s := sqEuclidean(a, b); exactSquare(s) {
 				return math.Sqrt(s)
 			}
 			return scaledNorm(a, b, 2)

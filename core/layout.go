@@ -568,7 +568,7 @@ func (f *flatTree[T]) descend(s *scratch, q []T, stack []cand, skip int32, b *bo
 				d0, d1, d2 := q0-float64(p[0]), q1-float64(p[1]), q2-float64(p[2])
 				s2 := d0*d0 + d1*d1 + d2*d2
 				dc = math.Sqrt(s2)
-				if !(s2 >= 0x1p-900 && s2 <= 0x1p900) {
+				if !exactSquare(s2) {
 					dc = f.dist(q, f.row(c))
 				}
 			case 2:
@@ -577,7 +577,7 @@ func (f *flatTree[T]) descend(s *scratch, q []T, stack []cand, skip int32, b *bo
 				d0, d1 := q0-float64(p[0]), q1-float64(p[1])
 				s2 := d0*d0 + d1*d1
 				dc = math.Sqrt(s2)
-				if !(s2 >= 0x1p-900 && s2 <= 0x1p900) {
+				if !exactSquare(s2) {
 					dc = f.dist(q, f.row(c))
 				}
 			default:
@@ -674,7 +674,7 @@ func (f *flatTree[T]) scan3(s *scratch, q []T, lo, hi int32, b *bound) {
 // from q is s2, at the distance the tree's kernel gives it.
 func (f *flatTree[T]) offerSq(s *scratch, q []T, i int32, s2 float64, b *bound) {
 	d := math.Sqrt(s2)
-	if !(s2 >= 0x1p-900 && s2 <= 0x1p900) {
+	if !exactSquare(s2) {
 		d = f.dist(q, f.row(i))
 	}
 	if d <= b.worst {
@@ -701,7 +701,7 @@ func (f *flatTree[T]) distAt(q []T, i int32) float64 {
 	default:
 		return f.dist(q, f.row(i))
 	}
-	if s >= 0x1p-900 && s <= 0x1p900 {
+	if exactSquare(s) {
 		return math.Sqrt(s)
 	}
 	return f.dist(q, f.row(i))

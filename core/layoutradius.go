@@ -84,7 +84,7 @@ func (f *flatTree[T]) boxBeyondAt(q []T, box int32, rsq float64) bool {
 // position i, from their squared Euclidean distance s2 as sqEuclidean sums
 // it.
 func (f *flatTree[T]) fromSquare(q []T, i int32, s2 float64) float64 {
-	if s2 >= 0x1p-900 && s2 <= 0x1p900 {
+	if exactSquare(s2) {
 		return math.Sqrt(s2)
 	}
 	return f.dist(q, f.row(i))

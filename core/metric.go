@@ -287,6 +287,12 @@ func scaledNorm[T Float](a, b []T, p float64) float64 {
 	return m * math.Pow(s, 1/p)
 }
 
+// exactSquare reports whether a sum of squares s lies where its square
+// root is as exact as the squares: neither overflowed nor below the
+// range where they keep their precision. Outside it the distances are
+// measured by a scaled norm.
+func exactSquare(s float64) bool { return s >= 0x1p-900 && s <= 0x1p900 }
+
 func sqEuclidean[T Float](a, b []T) float64 {
 	b = b[:len(a)]
 	var s0, s1, s2, s3 float64
