@@ -20,9 +20,16 @@ func workers(jobs int) int { return min(max(jobs, 1), runtime.GOMAXPROCS(0)) }
 // workers become free. Blocks hold up to 64 items, fewer when n is small
 // for the workers (at least 8 blocks a worker), so that a loop over a few
 // hundred costly items, such as a build's cells near the top of the tree,
-// still spreads over all of them. A panic in a worker is re-raised in the
-// caller's goroutine once all workers have stopped, so that the caller's
-// recover sees it (errgroup itself does not recover).
+// still spreads over all of them.
+//
+// The caller's goroutine is worker 0 and takes blocks from the start; the
+// others are started beside it and take what is left when they get to
+// run. forRange returns once every block is done, without waiting for a
+// worker that has not taken one, so a loop of a few microseconds does not
+// wait for goroutines to be scheduled (a worker that starts late finds
+// nothing left and stops). A panic in fn is re-raised in the caller's
+// goroutine once every block taken is done, so that the caller's recover
+// sees it.
 func forRange(n, jobs int, fn func(w, lo, hi int)) {
 	if n <= 0 {
 		return
@@ -35,30 +42,54 @@ func forRange(n, jobs int, fn func(w, lo, hi int)) {
 		fn(0, 0, n)
 		return
 	}
-	var next atomic.Int64
-	var failure atomic.Pointer[workerPanic]
-	var g errgroup.Group
-	g.SetLimit(jobs)
-	for w := range jobs {
-		g.Go(func() error {
-			defer func() {
-				if r := recover(); r != nil {
-					failure.CompareAndSwap(nil, &workerPanic{value: r, stack: debug.Stack()})
-				}
-			}()
-			for failure.Load() == nil {
-				b := int(next.Add(1) - 1)
-				if b >= blocks {
-					return nil
-				}
-				fn(w, b*grain, min((b+1)*grain, n))
-			}
-			return nil
-		})
+	r := &ranger{fn: fn, n: n, grain: grain, blocks: int64(blocks), finished: make(chan struct{})}
+	for w := 1; w < jobs; w++ {
+		go r.work(w)
 	}
-	g.Wait()
-	if p := failure.Load(); p != nil {
+	r.work(0)
+	if r.done.Load() < r.blocks {
+		<-r.finished
+	}
+	if p := r.failure.Load(); p != nil {
 		panic(p)
+	}
+}
+
+// ranger is the state forRange's workers share.
+type ranger struct {
+	fn       func(w, lo, hi int)
+	n, grain int
+	blocks   int64
+	next     atomic.Int64 // the next block to take
+	done     atomic.Int64 // blocks done (or skipped after a panic)
+	failure  atomic.Pointer[workerPanic]
+	finished chan struct{} // closed by the worker that does the last block
+}
+
+// work takes blocks until none is left.
+func (r *ranger) work(w int) {
+	for {
+		b := r.next.Add(1) - 1
+		if b >= r.blocks {
+			return
+		}
+		r.block(w, int(b))
+	}
+}
+
+// block runs block b, recording a panic, and counts it done.
+func (r *ranger) block(w, b int) {
+	defer func() {
+		if v := recover(); v != nil {
+			r.failure.CompareAndSwap(nil, &workerPanic{value: v, stack: debug.Stack()})
+		}
+		if r.done.Add(1) == r.blocks {
+			close(r.finished)
+		}
+	}()
+	if r.failure.Load() == nil {
+		lo := b * r.grain
+		r.fn(w, lo, min(lo+r.grain, r.n))
 	}
 }
 

@@ -4,7 +4,9 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // TestHugeJobCounts asks for far more goroutines than there are CPUs in
@@ -46,6 +48,60 @@ func TestHugeJobCounts(t *testing.T) {
 		}
 		if idx[0] != 500 || dist[0] != 0 { // row 0 was deleted; its copy 500 remains
 			t.Fatalf("jobs=%d: nearest to row 0 is %d at %v, want 500 at 0", jobs, idx[0], dist[0])
+		}
+	}
+}
+
+// TestForRange checks that forRange hands every item to exactly one call,
+// with worker numbers below the job count, whether the workers it starts
+// get to run or the caller does every block itself; and that a panic in
+// any block reaches the caller after the blocks taken are done.
+func TestForRange(t *testing.T) {
+	procs := runtime.GOMAXPROCS(0)
+	for _, jobs := range []int{1, 2, 3, 8} {
+		for _, n := range []int{0, 1, 5, 63, 64, 65, 1000, 100_000} {
+			seen := make([]atomic.Int32, n)
+			var bad atomic.Int32
+			forRange(n, jobs, func(w, lo, hi int) {
+				if w < 0 || w >= min(jobs, procs) || lo >= hi || hi > n {
+					bad.Add(1)
+				}
+				for i := lo; i < hi; i++ {
+					seen[i].Add(1)
+				}
+			})
+			if bad.Load() != 0 {
+				t.Fatalf("jobs=%d n=%d: %d calls out of range", jobs, n, bad.Load())
+			}
+			for i := range seen {
+				if c := seen[i].Load(); c != 1 {
+					t.Fatalf("jobs=%d n=%d: item %d handed out %d times", jobs, n, i, c)
+				}
+			}
+		}
+		for _, at := range []int{0, 500, 999} {
+			var running atomic.Int32
+			got := func() (v any) {
+				defer func() { v = recover() }()
+				forRange(1000, jobs, func(_, lo, hi int) {
+					running.Add(1)
+					defer running.Add(-1)
+					if lo <= at && at < hi {
+						panic("boom")
+					}
+					time.Sleep(10 * time.Microsecond)
+				})
+				return nil
+			}()
+			if p, ok := got.(*workerPanic); ok {
+				got = p.value // raised in another goroutine
+			}
+			if got != "boom" {
+				t.Fatalf("jobs=%d: panic at %d recovered as %v, want the worker's", jobs, at, got)
+			}
+			if r := running.Load(); r != 0 {
+				t.Fatalf("jobs=%d: %d blocks still running after forRange panicked", jobs, r)
+			}
 		}
 	}
 }

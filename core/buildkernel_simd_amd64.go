@@ -1,0 +1,118 @@
+//go:build goexperiment.simd
+
+package core
+
+import "simd/archsimd"
+
+// rowSquares sets sq[k] to sqEuclidean(q, row k of rows) (rows of dim
+// coordinates, one after another), with sqEuclidean's bits, for each row;
+// sq must have room for the rows rounded up to a multiple of 4.
+// Each run of four coordinates of a row is one vector whose lanes are
+// sqEuclidean's four partial sums (multiplies and adds unfused), the last
+// dim%4 coordinates go into the first lane one after another, and the
+// lanes of four rows are added pairwise as sqEuclidean adds them, all in
+// vector registers. Without AVX2, or under four coordinates, it runs the
+// scalar loop.
+func rowSquares[T Float](rows []T, dim int, q []T, sq []float64) {
+	if !vectorized() || dim < 4 {
+		rowSquaresScalar(rows, dim, q, sq)
+		return
+	}
+	switch r := any(rows).(type) {
+	case []float64:
+		rowSquares64(r, dim, any(q).([]float64), sq)
+	case []float32:
+		rowSquares32(r, dim, any(q).([]float32), sq)
+	}
+	// The scalar code that follows would otherwise pay for the vector
+	// registers' upper halves left set.
+	archsimd.ClearAVXUpperBits()
+}
+
+// rowQuad returns rows j to j+3 of n, the last repeated where fewer than
+// four are left.
+func rowQuad(n, j int) (a, b, c, d int) {
+	return j, min(j+1, n-1), min(j+2, n-1), min(j+3, n-1)
+}
+
+// sumLanes returns the four rows' sums ((s0+s1)+(s2+s3)) of their lanes.
+func sumLanes(a, b, c, d archsimd.Float64x4) archsimd.Float64x4 {
+	h1, h2 := a.AddPairsGrouped(b), c.AddPairsGrouped(d) // [a01 b01 a23 b23], [c01 d01 c23 d23]
+	return h1.Select128FromPair(0, 2, h2).Add(h1.Select128FromPair(1, 3, h2))
+}
+
+func rowSquares64(rows []float64, dim int, q []float64, sq []float64) {
+	n := len(rows) / dim
+	c4 := dim &^ 3
+	q = q[:dim]
+	lane0 := archsimd.LoadInt64x4(&[4]int64{-1, 0, 0, 0}).ToMask() // the first lane
+	for j := 0; j < n; j += 4 {
+		ia, ib, ic, id := rowQuad(n, j)
+		ra := rows[ia*dim : (ia+1)*dim]
+		rb := rows[ib*dim : (ib+1)*dim]
+		rc := rows[ic*dim : (ic+1)*dim]
+		rd := rows[id*dim : (id+1)*dim]
+		var sa, sb, sc, sd archsimd.Float64x4
+		for k := 0; k < c4; k += 4 {
+			y := archsimd.LoadFloat64x4((*[4]float64)(q[k : k+4]))
+			da := archsimd.LoadFloat64x4((*[4]float64)(ra[k : k+4])).Sub(y)
+			db := archsimd.LoadFloat64x4((*[4]float64)(rb[k : k+4])).Sub(y)
+			dc := archsimd.LoadFloat64x4((*[4]float64)(rc[k : k+4])).Sub(y)
+			dd := archsimd.LoadFloat64x4((*[4]float64)(rd[k : k+4])).Sub(y)
+			sa = sa.Add(da.Mul(da))
+			sb = sb.Add(db.Mul(db))
+			sc = sc.Add(dc.Mul(dc))
+			sd = sd.Add(dd.Mul(dd))
+		}
+		for k := c4; k < dim; k++ {
+			y := archsimd.BroadcastFloat64x4(q[k])
+			da := archsimd.BroadcastFloat64x4(ra[k]).Sub(y)
+			db := archsimd.BroadcastFloat64x4(rb[k]).Sub(y)
+			dc := archsimd.BroadcastFloat64x4(rc[k]).Sub(y)
+			dd := archsimd.BroadcastFloat64x4(rd[k]).Sub(y)
+			sa = sa.Add(da.Mul(da).Masked(lane0))
+			sb = sb.Add(db.Mul(db).Masked(lane0))
+			sc = sc.Add(dc.Mul(dc).Masked(lane0))
+			sd = sd.Add(dd.Mul(dd).Masked(lane0))
+		}
+		sumLanes(sa, sb, sc, sd).Store((*[4]float64)(sq[j : j+4]))
+	}
+}
+
+func rowSquares32(rows []float32, dim int, q []float32, sq []float64) {
+	n := len(rows) / dim
+	c4 := dim &^ 3
+	q = q[:dim]
+	lane0 := archsimd.LoadInt64x4(&[4]int64{-1, 0, 0, 0}).ToMask() // the first lane
+	for j := 0; j < n; j += 4 {
+		ia, ib, ic, id := rowQuad(n, j)
+		ra := rows[ia*dim : (ia+1)*dim]
+		rb := rows[ib*dim : (ib+1)*dim]
+		rc := rows[ic*dim : (ic+1)*dim]
+		rd := rows[id*dim : (id+1)*dim]
+		var sa, sb, sc, sd archsimd.Float64x4
+		for k := 0; k < c4; k += 4 {
+			y := archsimd.LoadFloat32x4((*[4]float32)(q[k : k+4])).ConvertToFloat64()
+			da := archsimd.LoadFloat32x4((*[4]float32)(ra[k : k+4])).ConvertToFloat64().Sub(y)
+			db := archsimd.LoadFloat32x4((*[4]float32)(rb[k : k+4])).ConvertToFloat64().Sub(y)
+			dc := archsimd.LoadFloat32x4((*[4]float32)(rc[k : k+4])).ConvertToFloat64().Sub(y)
+			dd := archsimd.LoadFloat32x4((*[4]float32)(rd[k : k+4])).ConvertToFloat64().Sub(y)
+			sa = sa.Add(da.Mul(da))
+			sb = sb.Add(db.Mul(db))
+			sc = sc.Add(dc.Mul(dc))
+			sd = sd.Add(dd.Mul(dd))
+		}
+		for k := c4; k < dim; k++ {
+			y := archsimd.BroadcastFloat32x4(q[k]).ConvertToFloat64()
+			da := archsimd.BroadcastFloat32x4(ra[k]).ConvertToFloat64().Sub(y)
+			db := archsimd.BroadcastFloat32x4(rb[k]).ConvertToFloat64().Sub(y)
+			dc := archsimd.BroadcastFloat32x4(rc[k]).ConvertToFloat64().Sub(y)
+			dd := archsimd.BroadcastFloat32x4(rd[k]).ConvertToFloat64().Sub(y)
+			sa = sa.Add(da.Mul(da).Masked(lane0))
+			sb = sb.Add(db.Mul(db).Masked(lane0))
+			sc = sc.Add(dc.Mul(dc).Masked(lane0))
+			sd = sd.Add(dd.Mul(dd).Masked(lane0))
+		}
+		sumLanes(sa, sb, sc, sd).Store((*[4]float64)(sq[j : j+4]))
+	}
+}
