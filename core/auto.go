@@ -127,16 +127,19 @@ const chooseQueries = 256
 // are the sample when there are fewer. Choice reports the figures. The
 // data are not changed, and the sample trees are dropped.
 func Choose[T Float](data []T, dim int, opts Options) (Choice, error) {
-	c, _, err := choose(data, dim, opts)
+	c, _, _, err := choose(data, dim, opts, false)
 	return c, err
 }
 
 // choose is Choose, returning also the tree of the whole data when a
-// sample was the whole data (n <= refineSample), else nil.
-func choose[T Float](data []T, dim int, opts Options) (_ Choice, whole *Tree[T], _ error) {
+// sample was the whole data (n <= refineSample), else nil. With verify, a
+// choice that is not clear from the first samples is not refined from
+// larger ones: choose reports it unclear instead, and the caller measures
+// the tree of the whole data (see BuildIndex).
+func choose[T Float](data []T, dim int, opts Options, verify bool) (_ Choice, whole *Tree[T], unclear bool, _ error) {
 	n, _, err := opts.check(data, dim)
 	if err != nil {
-		return Choice{}, nil, err
+		return Choice{}, nil, false, err
 	}
 	rng := rand.New(rand.NewPCG(opts.Seed, 0x5eed))
 	perm := rng.Perm(n)
@@ -161,23 +164,7 @@ func choose[T Float](data []T, dim int, opts Options) (_ Choice, whole *Tree[T],
 		if len(pts) == len(data) {
 			whole = t
 		}
-		m := t.Len()
-		if m < 2 {
-			return 0, 0, nil
-		}
-		q := min(m, chooseQueries)
-		k := min(10, m-1)
-		ids := make([]int64, q)
-		for i := range ids {
-			ids[i] = int64(i * m / q)
-		}
-		dist, idx := make([]T, q*k), make([]int64, q*k)
-		_, before := t.DistanceEvals()
-		if err := t.KNearestBatch(Batch[T]{IDs: ids, Jobs: opts.Jobs}, k, dist, idx); err != nil {
-			return 0, 0, err
-		}
-		b, after := t.DistanceEvals()
-		return float64(after-before) / float64(q), float64(b) / float64(m), nil
+		return sampleEvals(t, opts.Jobs)
 	}
 	// measure builds a tree on the sample of m points and returns its
 	// evaluations per query and per point built. The samples are prefixes
@@ -195,19 +182,6 @@ func choose[T Float](data []T, dim int, opts Options) (_ Choice, whole *Tree[T],
 		}
 		return query, build, err
 	}
-	decide := func(c Choice) Choice {
-		c.TreeCost, c.BruteCost = costs(c.Evals, c.BuildEvals, n, dim, opts.Metric)
-		c.Algorithm = CoverTree
-		if c.BruteCost < treeFavour*c.TreeCost {
-			c.Algorithm = Brute
-		}
-		// Past this many evaluations a build alone costs what brute force
-		// costs for the whole workload.
-		perBuildEval := (buildVisit + coord*float64(dim)) * 1e-9
-		queries := c.TreeCost - c.BuildEvals*float64(n)*perBuildEval
-		c.BuildBudget = int64(max(c.BruteCost-queries, 0) / perBuildEval)
-		return c
-	}
 	estimate := func(size int) (_ Choice, early bool, _ error) {
 		m2 := min(n, size)
 		m1 := max(m2/4, 2)
@@ -222,7 +196,7 @@ func choose[T Float](data []T, dim int, opts Options) (_ Choice, whole *Tree[T],
 			scale := float64(n) / float64(m1)
 			c := Choice{Sample: m1, SampleEvals: e1, Growth: 1,
 				Evals: min(e1*scale, float64(n)), BuildEvals: min(b1*scale, float64(n))}
-			return decide(c), true, nil
+			return decide(c, n, dim, opts.Metric), true, nil
 		}
 		e2, b2, err := measure(m2)
 		if err != nil {
@@ -235,17 +209,60 @@ func choose[T Float](data []T, dim int, opts Options) (_ Choice, whole *Tree[T],
 			c.Evals = min(e2*math.Pow(scale, c.Growth), float64(n))
 			c.BuildEvals = min(b2*math.Pow(scale, growth(b1, b2, m1, m2)), float64(n))
 		}
-		return decide(c), false, nil
+		return decide(c, n, dim, opts.Metric), false, nil
 	}
 	c, early, err := estimate(chooseSample)
 	if err != nil || early || n <= chooseSample {
-		return c, whole, err
+		return c, whole, false, err
 	}
 	if r := c.TreeCost / c.BruteCost; r >= clearRatio || r <= 1/clearRatio {
-		return c, whole, nil
+		return c, whole, false, nil
+	}
+	if verify {
+		return c, whole, true, nil
 	}
 	c, _, err = estimate(refineSample)
-	return c, whole, err
+	return c, whole, false, err
+}
+
+// sampleEvals returns the distance evaluations a k = 10 query of
+// chooseQueries of t's points (each left out of its own answer) measures
+// on t, on average, and those of t's build per point.
+func sampleEvals[T Float](t *Tree[T], jobs int) (query, build float64, err error) {
+	m := t.Len()
+	if m < 2 {
+		return 0, 0, nil
+	}
+	q := min(m, chooseQueries)
+	k := min(10, m-1)
+	ids := make([]int64, q)
+	for i := range ids {
+		ids[i] = int64(i * m / q)
+	}
+	dist, idx := make([]T, q*k), make([]int64, q*k)
+	_, before := t.DistanceEvals()
+	if err := t.KNearestBatch(Batch[T]{IDs: ids, Jobs: jobs}, k, dist, idx); err != nil {
+		return 0, 0, err
+	}
+	b, after := t.DistanceEvals()
+	return float64(after-before) / float64(q), float64(b) / float64(m), nil
+}
+
+// decide completes c's costs from its estimates of evaluations for the n
+// points and chooses the cheaper index, a tree unless brute force is
+// cheaper by treeFavour; it sets the tree build's budget.
+func decide(c Choice, n, dim int, m Metric) Choice {
+	c.TreeCost, c.BruteCost = costs(c.Evals, c.BuildEvals, n, dim, m)
+	c.Algorithm = CoverTree
+	if c.BruteCost < treeFavour*c.TreeCost {
+		c.Algorithm = Brute
+	}
+	// Past this many evaluations a build alone costs what brute force
+	// costs for the whole workload.
+	perBuildEval := (buildVisit + coord*float64(dim)) * 1e-9
+	queries := c.TreeCost - c.BuildEvals*float64(n)*perBuildEval
+	c.BuildBudget = int64(max(c.BruteCost-queries, 0) / perBuildEval)
+	return c
 }
 
 // growth returns the exponent g with which a count grew from e1 at size m1
@@ -286,11 +303,18 @@ func costs(evals, buildEvals float64, n, dim int, m Metric) (tree, brute float64
 // samples predicted. A build that exceeds it (ErrCostly: the data leave the
 // tree little to prune, and the samples did not show it) stops there, and
 // a BruteForce is built instead; Choice.GaveUp says so.
+//
+// Where Choose's first samples favour neither index clearly (by less than
+// clearRatio), Auto does not refine the estimate from larger samples as
+// Choose does: it builds the tree (within its budget), measures its
+// queries itself and keeps it unless brute force is then cheaper for the
+// queries alone (by treeFavour; Choice.Sample is then the number of
+// points).
 func BuildIndex[T Float](data []T, dim int, algo Algorithm, opts Options) (*Tree[T], *BruteForce[T], Choice, error) {
 	c := Choice{Algorithm: algo}
 	switch algo {
 	case Auto:
-		c, whole, err := choose(data, dim, opts)
+		c, whole, unclear, err := choose(data, dim, opts, true)
 		if err != nil {
 			return nil, nil, Choice{}, err
 		}
@@ -301,12 +325,47 @@ func BuildIndex[T Float](data []T, dim int, algo Algorithm, opts Options) (*Tree
 			opts.Monitor.add(whole.Len())
 			return whole, nil, c, nil
 		}
-		return buildChosen(data, dim, true, c, opts)
+		if unclear {
+			c.Algorithm = CoverTree // measured below
+		}
+		t, f, c, err := buildChosen(data, dim, true, c, opts)
+		if err != nil || !unclear || t == nil {
+			return t, f, c, err
+		}
+		return verifyTree(t, data, dim, c, opts)
 	case CoverTree, Brute:
 	default:
 		return nil, nil, Choice{}, fmt.Errorf("core: unknown algorithm %d", int(algo))
 	}
 	return buildChosen(data, dim, algo == Auto, c, opts)
+}
+
+// verifyTree decides between the tree t of the whole data, built on an
+// unclear choice (see choose), and brute force from t's own figures: its
+// build's evaluations per point and its queries' (k = 10, chooseQueries of
+// its points). This costs a few milliseconds where refining the estimate
+// from samples of refineSample/4 and refineSample points cost a quarter to
+// half of the whole build on sets of 10,000 to 20,000 points. If brute
+// force now wins, t is dropped for it.
+func verifyTree[T Float](t *Tree[T], data []T, dim int, c Choice, opts Options) (*Tree[T], *BruteForce[T], Choice, error) {
+	query, build, err := sampleEvals(t, opts.Jobs)
+	if err != nil {
+		return nil, nil, Choice{}, err
+	}
+	t.queryEvals.Store(0)
+	n := len(data) / dim
+	v := decide(Choice{Sample: n, SampleEvals: query, Evals: query, BuildEvals: build}, n, dim, opts.Metric)
+	// The build is done: only the queries weigh against brute force.
+	queries, brute := costs(query, 0, n, dim, opts.Metric)
+	v.Algorithm = CoverTree
+	if brute < treeFavour*queries {
+		v.Algorithm = Brute
+	}
+	if v.Algorithm == CoverTree {
+		return t, nil, v, nil
+	}
+	f, err := BuildBruteForce(data, dim, opts)
+	return nil, f, v, err
 }
 
 // buildChosen builds the index c chose, with a budget for a tree when auto
