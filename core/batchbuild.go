@@ -469,48 +469,55 @@ func (b *batchBuilder[T]) closer(root int32) {
 			}
 		}
 	})
-	parent := slices.Clone(b.near)
 	pd := slices.Clone(b.nd)
 	counts := make([]paddedCount, max(b.jobs, 1))
+	// By grandparent: the rows of g and its children stay in cache while
+	// its grandchildren are measured against them.
 	forRange(n, b.jobs, func(w, lo, hi int) {
-		for r := lo; r < hi; r++ {
-			if !node(r) {
-				continue
-			}
-			p := parent[r]
-			g := parent[p]
-			if g < 0 || b.level[p] == levelInf {
-				continue
-			}
-			l := b.level[r]
-			reach := b.sc.pow(l + 1)
-			x := b.row(int32(r))
-			dg := b.dist(x, b.row(g))
-			counts[w].n++
-			best, bp := pd[r], p
-			if dg < best && dg <= reach {
-				best, bp = dg, g
-			}
-			for _, c := range kids[first[g]:first[g+1]] {
-				if c == p || b.level[c] <= l {
-					continue
-				}
-				// The triangle inequality through g first.
-				if math.Abs(dg-pd[c]) >= best {
-					continue
-				}
-				d := b.dist(x, b.row(c))
-				counts[w].n++
-				if d < best && d <= reach {
-					best, bp = d, c
+		for g := int32(lo); g < int32(hi); g++ {
+			sibs := kids[first[g]:first[g+1]]
+			for _, p := range sibs {
+				for _, r := range kids[first[p]:first[p+1]] {
+					counts[w].n += b.closest(r, p, g, sibs, pd)
 				}
 			}
-			b.near[r], b.nd[r] = bp, best
 		}
 	})
 	for w := range counts {
 		b.evals += counts[w].n
 	}
+}
+
+// closest gives row r, child of p, child of g (whose children are sibs),
+// the nearest of p, g and sibs that may be its parent (see closer; pd
+// holds the distances to the parents as built), and returns the distances
+// it evaluated.
+func (b *batchBuilder[T]) closest(r, p, g int32, sibs []int32, pd []float64) (evals int64) {
+	l := b.level[r]
+	reach := b.sc.pow(l + 1)
+	x := b.row(r)
+	dg := b.dist(x, b.row(g))
+	evals++
+	best, bp := pd[r], p
+	if dg < best && dg <= reach {
+		best, bp = dg, g
+	}
+	for _, c := range sibs {
+		if c == p || b.level[c] <= l {
+			continue
+		}
+		// The triangle inequality through g first.
+		if math.Abs(dg-pd[c]) >= best {
+			continue
+		}
+		d := b.dist(x, b.row(c))
+		evals++
+		if d < best && d <= reach {
+			best, bp = d, c
+		}
+	}
+	b.near[r], b.nd[r] = bp, best
+	return evals
 }
 
 // check reports the caller's request to stop and the evaluation budget,
