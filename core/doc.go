@@ -41,6 +41,6 @@
 // concurrently and its conflicts are settled level by level with maximal
 // independent sets. They return new versions of a tree; every version
 // stays valid and queryable, and versions share the storage an update did
-// not touch. Trees are safe for concurrent use. Batch queries run in
-// parallel with golang.org/x/sync/errgroup.
+// not touch. Trees are safe for concurrent use. Batch queries, like the
+// builds' loops, run in parallel on goroutines, the caller's among them.
 package core

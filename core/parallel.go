@@ -5,8 +5,6 @@ import (
 	"runtime"
 	"runtime/debug"
 	"sync/atomic"
-
-	"golang.org/x/sync/errgroup"
 )
 
 // workers returns the number of goroutines to use for a requested job
@@ -43,16 +41,7 @@ func forRange(n, jobs int, fn func(w, lo, hi int)) {
 		return
 	}
 	r := &ranger{fn: fn, n: n, grain: grain, blocks: int64(blocks), finished: make(chan struct{})}
-	for w := 1; w < jobs; w++ {
-		go r.work(w)
-	}
-	r.work(0)
-	if r.done.Load() < r.blocks {
-		<-r.finished
-	}
-	if p := r.failure.Load(); p != nil {
-		panic(p)
-	}
+	r.run(jobs)
 }
 
 // ranger is the state forRange's workers share.
@@ -64,6 +53,22 @@ type ranger struct {
 	done     atomic.Int64 // blocks done (or skipped after a panic)
 	failure  atomic.Pointer[workerPanic]
 	finished chan struct{} // closed by the worker that does the last block
+}
+
+// run starts jobs-1 workers beside the caller's, takes blocks in the
+// caller's goroutine too, and returns once every block is done, re-raising
+// a panic.
+func (r *ranger) run(jobs int) {
+	for w := 1; w < jobs; w++ {
+		go r.work(w)
+	}
+	r.work(0)
+	if r.done.Load() < r.blocks {
+		<-r.finished
+	}
+	if p := r.failure.Load(); p != nil {
+		panic(p)
+	}
 }
 
 // work takes blocks until none is left.
@@ -93,38 +98,23 @@ func (r *ranger) block(w, b int) {
 	}
 }
 
-// forParts calls fn(p) for p = 0..parts-1, each on its own goroutine, at
-// most jobs at a time, re-raising a worker's panic like forRange. It suits
-// a few large parts of similar size, such as the per-worker lists a
-// forRange left behind.
+// forParts calls fn(p) for p = 0..parts-1 on at most jobs goroutines, the
+// caller's among them, re-raising a panic like forRange. It suits a few
+// large parts of similar size, such as the per-worker lists a forRange
+// left behind.
 func forParts(parts, jobs int, fn func(p int)) {
 	if parts <= 0 {
 		return
 	}
-	if workers(jobs) == 1 || parts == 1 {
+	jobs = min(workers(jobs), parts)
+	if jobs == 1 {
 		for p := range parts {
 			fn(p)
 		}
 		return
 	}
-	var failure atomic.Pointer[workerPanic]
-	var g errgroup.Group
-	g.SetLimit(workers(jobs))
-	for p := range parts {
-		g.Go(func() error {
-			defer func() {
-				if r := recover(); r != nil {
-					failure.CompareAndSwap(nil, &workerPanic{value: r, stack: debug.Stack()})
-				}
-			}()
-			fn(p)
-			return nil
-		})
-	}
-	g.Wait()
-	if p := failure.Load(); p != nil {
-		panic(p)
-	}
+	r := &ranger{fn: func(_, p, _ int) { fn(p) }, n: parts, grain: 1, blocks: int64(parts), finished: make(chan struct{})}
+	r.run(jobs)
 }
 
 // workerPanic carries a worker's panic to the caller's goroutine.

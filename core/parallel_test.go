@@ -105,3 +105,50 @@ func TestForRange(t *testing.T) {
 		}
 	}
 }
+
+// TestForParts checks that forParts calls fn once for every part, on at
+// most jobs goroutines at a time, and re-raises a part's panic after the
+// parts taken are done.
+func TestForParts(t *testing.T) {
+	for _, jobs := range []int{1, 2, 4} {
+		for _, parts := range []int{0, 1, 2, 3, 17} {
+			seen := make([]atomic.Int32, parts)
+			var running, most atomic.Int32
+			forParts(parts, jobs, func(p int) {
+				r := running.Add(1)
+				for {
+					m := most.Load()
+					if r <= m || most.CompareAndSwap(m, r) {
+						break
+					}
+				}
+				time.Sleep(20 * time.Microsecond)
+				seen[p].Add(1)
+				running.Add(-1)
+			})
+			for p := range seen {
+				if c := seen[p].Load(); c != 1 {
+					t.Fatalf("jobs=%d parts=%d: part %d called %d times", jobs, parts, p, c)
+				}
+			}
+			if m := int(most.Load()); m > max(1, min(jobs, runtime.GOMAXPROCS(0))) {
+				t.Fatalf("jobs=%d parts=%d: %d parts ran at once", jobs, parts, m)
+			}
+		}
+		got := func() (v any) {
+			defer func() { v = recover() }()
+			forParts(5, jobs, func(p int) {
+				if p == 3 {
+					panic("boom")
+				}
+			})
+			return nil
+		}()
+		if p, ok := got.(*workerPanic); ok {
+			got = p.value
+		}
+		if got != "boom" {
+			t.Fatalf("jobs=%d: panic recovered as %v", jobs, got)
+		}
+	}
+}
