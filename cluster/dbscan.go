@@ -328,11 +328,7 @@ func (f *flatTree[T]) countNear(cn []countNode, q int32, r float64, need float64
 	} else {
 		n = cn[q].own
 		n, stack = f.countKids(cn, pq, q, 0, -1, r, need, n, stack, &rec)
-		for len(stack) > 0 && n < need {
-			x := stack[len(stack)-1]
-			stack = stack[:len(stack)-1]
-			n, stack = f.countKids(cn, pq, x.k, x.d, -1, r, need, n, stack, &rec)
-		}
+		n, stack = f.countStacked(cn, pq, r, need, n, stack, &rec)
 	}
 	for prev, a := q, f.par[q]; a >= 0 && n < need; prev, a = a, f.par[a] {
 		da := dist(pq, f.point(a))
@@ -347,14 +343,21 @@ func (f *flatTree[T]) countNear(cn []countNode, q int32, r float64, need float64
 		}
 		stack = stack[:0]
 		n, stack = f.countKids(cn, pq, a, da, prev, r, need, n, stack, &rec)
-		for len(stack) > 0 && n < need {
-			x := stack[len(stack)-1]
-			stack = stack[:len(stack)-1]
-			n, stack = f.countKids(cn, pq, x.k, x.d, -1, r, need, n, stack, &rec)
-		}
+		n, stack = f.countStacked(cn, pq, r, need, n, stack, &rec)
 	}
 	rec.finish(n >= need)
 	return n, stack[:0]
+}
+
+// countStacked adds to the count n the subtrees on the stack, until n
+// reaches need, and returns the count and the stack.
+func (f *flatTree[T]) countStacked(cn []countNode, pq []T, r, need, n float64, stack []cand, rec *recorder) (float64, []cand) {
+	for len(stack) > 0 && n < need {
+		x := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		n, stack = f.countKids(cn, pq, x.k, x.d, -1, r, need, n, stack, rec)
+	}
+	return n, stack
 }
 
 // countKids adds to the count n the subtrees of node x's children other
