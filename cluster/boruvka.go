@@ -513,20 +513,15 @@ type heapEntry struct {
 func (b *boruvka[T]) search(q int32, s *searchScratch) {
 	f := b.f
 	dist := f.t.Dist
-	cq := b.comp[q]
-	pq := f.point(q)
-	idq := f.firstID(q)
-	h := s.heap[:0]
+	e := edgeSearch[T]{q: q, cq: b.comp[q], idq: f.firstID(q), pq: f.point(q)}
+	cq, pq := e.cq, e.pq
 	bnd := &b.bound[cq]
-	cut := false // the search stopped early: anyEdge and an edge is known
-	done := func() bool {
-		if b.anyEdge && (len(h) > 0 || b.found[cq].Load()) {
-			cut = true
-		}
-		return cut
-	}
+	h := s.heap[:0]
+	stack := s.stack[:0]
+	cut := false         // the search stopped early: anyEdge and an edge is known
 	minUB := math.Inf(1) // the lowest bound anything was pruned against
-	ub := func() float64 {
+	// ub returns the bound of the search now, and lowers minUB to it.
+	ub := func(h []heapEntry) float64 {
 		u := math.Float64frombits(bnd.Load())
 		if len(h) == listLen {
 			u = min(u, h[0].e.w)
@@ -534,75 +529,39 @@ func (b *boruvka[T]) search(q int32, s *searchScratch) {
 		minUB = min(minUB, u)
 		return u
 	}
-	consider := func(r int32, d float64) {
-		if !b.isActive(r) || b.comp[r] == cq {
-			return
+	// stop reports, with anyEdge, whether the search may end: an edge of
+	// its component is known.
+	stop := func(h []heapEntry) bool {
+		if b.anyEdge && (len(h) > 0 || b.found[cq].Load()) {
+			cut = true
 		}
-		w := b.weight(q, r, d)
-		if w > b.limit {
-			return
-		}
-		e := edgeKey(w, d, idq, f.firstID(r))
-		if len(h) < listLen {
-			h = heapPush(h, heapEntry{e, r})
-		} else if e.less(h[0].e) {
-			h[0] = heapEntry{e, r}
-			heapDown(h)
-		}
+		return cut
 	}
-	// expand measures the children of x (at distance d from q) other than
-	// skip, considers them and pushes those worth opening.
-	stack := s.stack[:0]
-	expand := func(x int32, d float64, skipKid int32) {
-		u := ub()
-		base := len(stack)
-		for c := f.kidLo[x]; c < f.kidHi[x] && !(b.anyEdge && done()); c++ {
-			if c == skipKid {
-				continue
-			}
-			if sk := b.skip[c]; sk == cq || sk == none {
-				continue
-			}
-			// The child's subtree lies within reach of x: a bound before
-			// measuring the child.
-			if b.lowWeight(q, c, d, f.reach[c]) > u {
-				continue
-			}
-			dc := dist(pq, f.point(c))
-			consider(c, dc)
-			if len(h) == listLen {
-				u = min(u, h[0].e.w)
-			}
-			if f.hasKids(c) && b.lowWeight(q, c, dc, f.rad[c]) <= u {
-				stack = append(stack, cand{c, dc})
-			}
-		}
-		sortDesc(stack[base:])
-	}
+	// drain opens the subtrees on the stack, nearest first.
 	drain := func() {
-		for len(stack) > 0 && !(b.anyEdge && done()) {
+		for len(stack) > 0 && !stop(h) {
 			x := stack[len(stack)-1]
 			stack = stack[:len(stack)-1]
-			if b.lowWeight(q, x.k, x.d, f.rad[x.k]) > ub() {
-				continue
+			if u := ub(h); b.lowWeight(q, x.k, x.d, f.rad[x.k]) <= u {
+				h, stack = b.expand(&e, x.k, x.d, -1, u, h, stack)
 			}
-			expand(x.k, x.d, -1)
 		}
 	}
 	if sk := b.skip[q]; sk != cq && sk != none {
-		expand(q, 0, -1)
+		h, stack = b.expand(&e, q, 0, -1, ub(h), h, stack)
 		drain()
 	}
-	for prev, a := q, f.par[q]; a >= 0 && !done(); prev, a = a, f.par[a] {
+	for prev, a := q, f.par[q]; a >= 0 && !stop(h); prev, a = a, f.par[a] {
 		if b.skip[a] == cq || b.skip[a] == none {
 			continue // nothing of another component up to here
 		}
 		da := dist(pq, f.point(a))
-		consider(a, da)
-		if b.lowWeight(q, a, da, f.rad[a]) > ub() {
+		h = b.consider(&e, h, a, da)
+		u := ub(h)
+		if b.lowWeight(q, a, da, f.rad[a]) > u {
 			continue
 		}
-		expand(a, da, prev)
+		h, stack = b.expand(&e, a, da, prev, u, h, stack)
 		drain()
 	}
 	s.stack = stack[:0]
@@ -629,6 +588,81 @@ func (b *boruvka[T]) search(q int32, s *searchScratch) {
 	s.heap = h
 	// Publish the lightest edge found to the component's other searches.
 	atomicMin(bnd, lightest)
+}
+
+// edgeSearch holds what one node's search reads: the node, its component,
+// its first caller index and its point.
+type edgeSearch[T core.Float] struct {
+	q, cq, idq int32
+	pq         []T
+}
+
+// consider adds the edge from the searching node to node r, at distance
+// d, to the list h (a max-heap of at most listLen entries) if r is an
+// active node of another component and the edge is light enough.
+func (b *boruvka[T]) consider(e *edgeSearch[T], h []heapEntry, r int32, d float64) []heapEntry {
+	if !b.isActive(r) || b.comp[r] == e.cq {
+		return h
+	}
+	w := b.weight(e.q, r, d)
+	if w > b.limit {
+		return h
+	}
+	k := edgeKey(w, d, e.idq, b.f.firstID(r))
+	if len(h) < listLen {
+		return heapPush(h, heapEntry{k, r})
+	}
+	if k.less(h[0].e) {
+		h[0] = heapEntry{k, r}
+		heapDown(h)
+	}
+	return h
+}
+
+// expand measures the children of node x (at distance d from the
+// searching node) other than skipKid, considers them and stacks those
+// worth opening, nearest last; u is the search's bound. With anyEdge it
+// stops at the first edge it lists.
+func (b *boruvka[T]) expand(e *edgeSearch[T], x int32, d float64, skipKid int32, u float64, h []heapEntry, stack []cand) ([]heapEntry, []cand) {
+	f := b.f
+	dist := f.t.Dist
+	q, cq, pq := e.q, e.cq, e.pq
+	plain := b.coreDist == nil
+	// With plain distances, a child whose reach is below far lies beyond
+	// u (lowWeight(q, c, d, reach) > u with the terms rearranged).
+	far := (d*(1-slack) - u) / (1 + slack)
+	base := len(stack)
+	for c := f.kidLo[x]; c < f.kidHi[x]; c++ {
+		if b.anyEdge && len(h) > 0 {
+			break
+		}
+		if c == skipKid {
+			continue
+		}
+		if sk := b.skip[c]; sk == cq || sk == none {
+			continue
+		}
+		// The child's subtree lies within reach of x: a bound before
+		// measuring the child.
+		if plain {
+			if f.reach[c] < far {
+				continue
+			}
+		} else if b.lowWeight(q, c, d, f.reach[c]) > u {
+			continue
+		}
+		dc := dist(pq, f.point(c))
+		h = b.consider(e, h, c, dc)
+		if len(h) == listLen && h[0].e.w < u {
+			u = h[0].e.w
+			far = (d*(1-slack) - u) / (1 + slack)
+		}
+		if f.hasKids(c) && b.lowWeight(q, c, dc, f.rad[c]) <= u {
+			stack = append(stack, cand{c, dc})
+		}
+	}
+	sortDesc(stack[base:])
+	return h, stack
 }
 
 // heapPush adds x to the max-heap h (by key).

@@ -316,50 +316,21 @@ func (f *flatTree[T]) countNodes(own, sub []float64) []countNode {
 func (f *flatTree[T]) countNear(cn []countNode, q int32, r float64, need float64, stop bool, stack []cand, nb *neighbours) (float64, []cand) {
 	dist := f.t.Dist
 	pq := f.point(q)
-	var n float64
 	rec := nb.start(q)
-	done := func() bool { return stop && n >= need }
-	// kids counts the subtrees of node x's children other than skip, x
-	// being at distance d from q, and stacks those that need opening.
-	kids := func(x int32, d float64, skip int32) {
-		for c := cn[x].kidLo; c < cn[x].kidHi && !done(); c++ {
-			nc := &cn[c]
-			if c == skip || beyond(d, nc.reach, r) {
-				continue
-			}
-			dc := dist(pq, f.point(c))
-			if within(dc, nc.rad, r) {
-				n += nc.sub
-				rec.add(wholeSubtree(c))
-				continue
-			}
-			if dc <= r {
-				n += nc.own
-				rec.add(c)
-			}
-			if nc.kidHi > nc.kidLo && !beyond(dc, nc.rad, r) {
-				stack = append(stack, cand{c, dc})
-			}
-		}
+	if !stop {
+		need = math.Inf(1) // the count runs to the end
 	}
-	// drain counts the subtrees on the stack.
-	drain := func() {
-		for len(stack) > 0 && !done() {
-			x := stack[len(stack)-1]
-			stack = stack[:len(stack)-1]
-			kids(x.k, x.d, -1)
-		}
-	}
+	var n float64
 	stack = stack[:0]
 	if within(0, cn[q].rad, r) {
 		n = cn[q].sub
 		rec.reset(wholeSubtree(q))
 	} else {
 		n = cn[q].own
-		kids(q, 0, -1)
-		drain()
+		n, stack = f.countKids(cn, pq, q, 0, -1, r, need, n, stack, &rec)
+		n, stack = f.countStacked(cn, pq, r, need, n, stack, &rec)
 	}
-	for prev, a := q, f.par[q]; a >= 0 && !done(); prev, a = a, f.par[a] {
+	for prev, a := q, f.par[q]; a >= 0 && n < need; prev, a = a, f.par[a] {
 		da := dist(pq, f.point(a))
 		if within(da, cn[a].rad, r) {
 			n = cn[a].sub // everything counted so far lies below a
@@ -371,11 +342,53 @@ func (f *flatTree[T]) countNear(cn []countNode, q int32, r float64, need float64
 			rec.add(a)
 		}
 		stack = stack[:0]
-		kids(a, da, prev)
-		drain()
+		n, stack = f.countKids(cn, pq, a, da, prev, r, need, n, stack, &rec)
+		n, stack = f.countStacked(cn, pq, r, need, n, stack, &rec)
 	}
-	rec.finish(done())
+	rec.finish(n >= need)
 	return n, stack[:0]
+}
+
+// countStacked adds to the count n the subtrees on the stack, until n
+// reaches need, and returns the count and the stack.
+func (f *flatTree[T]) countStacked(cn []countNode, pq []T, r, need, n float64, stack []cand, rec *recorder) (float64, []cand) {
+	for len(stack) > 0 && n < need {
+		x := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		n, stack = f.countKids(cn, pq, x.k, x.d, -1, r, need, n, stack, rec)
+	}
+	return n, stack
+}
+
+// countKids adds to the count n the subtrees of node x's children other
+// than skip, x being at distance d from the query point pq, until n
+// reaches need; it stacks the children whose subtrees need opening and
+// records what it counted. It returns the count and the stack.
+func (f *flatTree[T]) countKids(cn []countNode, pq []T, x int32, d float64, skip int32, r, need, n float64, stack []cand, rec *recorder) (float64, []cand) {
+	dist := f.t.Dist
+	// A child whose reach is below far lies beyond r (beyond(d, reach, r)
+	// with the terms rearranged).
+	far := (d*(1-slack) - r*(1+slack)) / (1 + slack)
+	for c := cn[x].kidLo; c < cn[x].kidHi && n < need; c++ {
+		nc := &cn[c]
+		if nc.reach < far || c == skip {
+			continue
+		}
+		dc := dist(pq, f.point(c))
+		if within(dc, nc.rad, r) {
+			n += nc.sub
+			rec.add(wholeSubtree(c))
+		} else {
+			if dc <= r {
+				n += nc.own
+				rec.add(c)
+			}
+			if nc.kidHi > nc.kidLo && !beyond(dc, nc.rad, r) {
+				stack = append(stack, cand{c, dc})
+			}
+		}
+	}
+	return n, stack
 }
 
 // borderLabels gives each node that is not a core node the lowest label

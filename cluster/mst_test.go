@@ -84,3 +84,76 @@ func TestMinimumSpanningTreeAfterUpdates(t *testing.T) {
 		closeWeights(t, got, want, 1e-12)
 	}
 }
+
+// TestMinimumSpanningTreeTiesExact checks the spanning tree's edges, not
+// only their weights, on distinct points of integer grids, where most
+// edges tie: under the order (distance, I, J) the minimum spanning tree is
+// unique, and Kruskal's algorithm over all pairs finds it. A search that
+// passed over a subtree holding an edge of exactly its bound would pick
+// another edge of the same weight.
+func TestMinimumSpanningTreeTiesExact(t *testing.T) {
+	for _, tc := range []struct{ n, dim, side int }{
+		{500, 2, 30}, {500, 3, 9}, {400, 5, 4}, {300, 8, 3},
+	} {
+		r := rand.New(rand.NewPCG(13, uint64(tc.dim)))
+		seen := map[string]bool{}
+		var x []float64
+		for len(x) < tc.n*tc.dim {
+			p := make([]float64, tc.dim)
+			for j := range p {
+				p[j] = float64(r.IntN(tc.side))
+			}
+			if k := fmt.Sprint(p); !seen[k] {
+				seen[k] = true
+				x = append(x, p...)
+			}
+		}
+		for _, jobs := range []int{1, 2} {
+			name := fmt.Sprintf("%dd/jobs%d", tc.dim, jobs)
+			t.Run(name+"/float64", func(t *testing.T) { checkTiedMST(t, x, tc.dim, jobs) })
+			t.Run(name+"/float32", func(t *testing.T) { checkTiedMST(t, convert[float32](x), tc.dim, jobs) })
+		}
+	}
+}
+
+func checkTiedMST[T core.Float](t *testing.T, x []T, dim, jobs int) {
+	tree, err := core.Build(x, dim, core.Options{Jobs: jobs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := MinimumSpanningTree(tree, Options{Jobs: jobs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := len(x) / dim
+	var all []Edge
+	for i := range n {
+		for j := i + 1; j < n; j++ {
+			all = append(all, Edge{i, j, tree.Dist(x[i*dim:(i+1)*dim], x[j*dim:(j+1)*dim])})
+		}
+	}
+	sortEdges(all)
+	u := newLabelled(n)
+	var want []Edge
+	for _, e := range all {
+		if u.label(e.I) != u.label(e.J) {
+			u.join(e.I, e.J, n+len(want))
+			want = append(want, e)
+		}
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d edges, Kruskal's %d", len(got), len(want))
+	}
+	ties := 0
+	for i := range want {
+		if got[i].I != want[i].I || got[i].J != want[i].J || got[i].Dist != tree.MetricDistance(want[i].Dist) {
+			t.Fatalf("edge %d: %v, Kruskal's %v", i, got[i], want[i])
+		}
+		if i > 0 && want[i].Dist == want[i-1].Dist {
+			ties++
+		}
+	}
+	if ties < len(want)/2 {
+		t.Fatalf("only %d of %d edges tie: the case tests no ties", ties, len(want))
+	}
+}
