@@ -219,7 +219,8 @@ func hash64(x uint64) uint64 {
 // measures into, and an arena that keeps each item's trimmed lists.
 type locScratch struct {
 	q, q2 []locCand
-	// The lists of the traversal in progress, reused from item to item.
+	list  []listed
+	// The lists of the item in progress, reused from item to item.
 	seen  []int32
 	seenD []float64
 	seenL []int32
@@ -232,16 +233,28 @@ type locScratch struct {
 // arenaChunk is the smallest chunk of a locScratch arena, in entries.
 const arenaChunk = 1 << 15
 
+// keep moves l's trimmed lists, which alias the scratch's reused lists,
+// into the arena.
+func (b *locScratch) keep(l *located) {
+	n := len(l.seen)
+	if cap(b.nodes)-len(b.nodes) < n {
+		c := max(arenaChunk, n)
+		b.nodes, b.dists, b.levels = make([]int32, 0, c), make([]float64, 0, c), make([]int32, 0, c)
+	}
+	at := len(b.nodes)
+	b.nodes, b.dists, b.levels = append(b.nodes, l.seen...), append(b.dists, l.seenD...), append(b.levels, l.seenL...)
+	l.seen, l.seenD, l.seenL = b.nodes[at:at+n:at+n], b.dists[at:at+n:at+n], b.levels[at:at+n:at+n]
+}
+
 // locateAll locates every item in parallel.
 // It reports each block of items located to m, and stops early (returning
 // ErrStopped) when m asks.
 //
-// A traversal may measure thousands of nodes of which its trimmed scope
-// keeps a few: it measures into the worker's reused lists, and only the
-// trimmed scope is copied into the arena that the batch holds.
-//
 // The items are taken along a space-filling curve (curveOrder), so that
-// consecutive traversals share most of the nodes they read.
+// consecutive traversals read mostly the same nodes. A traversal may
+// measure hundreds of nodes of which its trimmed scope keeps a few: it
+// measures into the worker's reused lists, and only the trimmed scope is
+// copied into the arena that the batch holds.
 func (t *Tree[T]) locateAll(items []item, pt func(k int) []T, ghost []bool, jobs int, m *Monitor) (int64, error) {
 	bufs := make([]locScratch, max(jobs, 1))
 	order := curveOrder(len(items), t.s.dim, pt)
@@ -253,22 +266,14 @@ func (t *Tree[T]) locateAll(items []item, pt func(k int) []T, ghost []bool, jobs
 		}
 		defer m.add(hi - lo)
 		b := &bufs[w]
-		for _, k32 := range order[lo:hi] {
-			k := int(k32)
+		for _, k := range order[lo:hi] {
 			it := &items[k]
 			it.loc.seen, it.loc.seenD, it.loc.seenL = b.seen[:0], b.seenD[:0], b.seenL[:0]
-			b.q, b.q2 = t.locate(pt(k), it.floor, it.slot, ghost, &it.loc, b.q, b.q2)
+			b.list, b.q, b.q2 = t.locate(pt(int(k)), it.floor, it.slot, ghost, &it.loc, b.list, b.q, b.q2)
 			// Keep the grown lists for the next item; move the trimmed
 			// scope into the arena.
 			b.seen, b.seenD, b.seenL = it.loc.seen, it.loc.seenD, it.loc.seenL
-			n := len(it.loc.seen)
-			if cap(b.nodes)-len(b.nodes) < n {
-				c := max(arenaChunk, n)
-				b.nodes, b.dists, b.levels = make([]int32, 0, c), make([]float64, 0, c), make([]int32, 0, c)
-			}
-			at := len(b.nodes)
-			b.nodes, b.dists, b.levels = append(b.nodes, it.loc.seen...), append(b.dists, it.loc.seenD...), append(b.levels, it.loc.seenL...)
-			it.loc.seen, it.loc.seenD, it.loc.seenL = b.nodes[at:at+n:at+n], b.dists[at:at+n:at+n], b.levels[at:at+n:at+n]
+			b.keep(&it.loc)
 		}
 	})
 	var evals int64
