@@ -65,59 +65,64 @@ type listed struct {
 // The result depends on x, floor, skip and ghost alone: among equally near
 // parents the one of lowest slot is taken, and the scope is kept by slot.
 func (t *Tree[T]) locate(x []T, floor, skip int32, ghost []bool, out *located, list []listed, q, q2 []locCand) ([]listed, []locCand, []locCand) {
-	list, q, q2 = t.traverse(x, floor, list[:0], q, q2)
+	var evals int
+	list, evals, q, q2 = t.traverse(x, floor, list[:0], q, q2)
 	t.resolve(floor, skip, ghost, list, out)
-	out.evals += len(list)
+	out.evals += evals
 	return list, q, q2
 }
 
 // traverse lists, with their distances to y, the root and every node above
-// floor within reportRadius of its level of y, along with the
-// nodes on their paths from the root (in the order measured). Going down
-// the levels, it measures a child only if the triangle inequality through
-// its parent, with the child's reach and radius, leaves it or a node of its
-// subtree possibly within range (mayReport), and keeps a node only while a
-// child group it has not yet measured may hold one (needed). Each ancestor
-// of a node in range passes both tests, as its reach and radius bound the
-// distance to that node, so none is missed.
-func (t *Tree[T]) traverse(y []T, floor int32, list []listed, q, q2 []locCand) ([]listed, []locCand, []locCand) {
+// floor within reportRadius of its level of y, and returns the distances
+// it measured. Going down the levels, it measures a child only if the
+// triangle inequality through its parent, with the child's reach and
+// radius, leaves it or a node of its subtree possibly within range
+// (mayReport), and keeps a node only while a child group it has not yet
+// measured may hold one (needed). Each ancestor of a node in range passes
+// both tests, as its reach and radius bound the distance to that node, so
+// none is missed.
+func (t *Tree[T]) traverse(y []T, floor int32, list []listed, q, q2 []locCand) ([]listed, int, []locCand, []locCand) {
 	sc := t.scale
 	d0 := t.dist(y, t.point(t.root))
+	evals := 1
 	list = append(list, listed{node: t.root, level: levelInf, d: d0})
 	q = append(q[:0], locCand{node: t.root, d: d0})
+	if !t.needed(t.node(t.root), 0, d0) {
+		return list, evals, q, q2
+	}
 	for {
 		next := levelNegInf
 		for _, c := range q {
-			if n := t.node(c.node); int(c.g) < len(n.grp) {
-				next = max(next, n.grp[c.g].level)
-			}
+			n := t.node(c.node)
+			next = max(next, n.grp[c.g].level)
 		}
-		if next == levelNegInf || next <= floor {
-			return list, q, q2
+		if next <= floor {
+			return list, evals, q, q2
 		}
 		rep := sc.reportRadius(next)
 		q2 = q2[:0]
 		for k := range q {
 			c := &q[k]
 			n := t.node(c.node)
-			if int(c.g) < len(n.grp) && n.grp[c.g].level == next {
-				g := int(c.g)
-				c.g++
-				if t.reaches(n, g, c.d) {
-					base := len(list)
-					for _, u := range n.kids[n.groupStart(g):n.grp[g].end] {
-						if t.mayReport(t.node(u), c.d, rep) {
-							list = append(list, listed{node: u, level: next})
-						}
-					}
-					for i := base; i < len(list); i++ {
-						u := list[i].node
-						d := t.dist(y, t.point(u))
-						list[i].d = d
-						if t.needed(t.node(u), 0, d) {
-							q2 = append(q2, locCand{node: u, d: d})
-						}
-					}
+			if n.grp[c.g].level != next {
+				// Nothing of it measured at this level: still needed.
+				q2 = append(q2, *c)
+				continue
+			}
+			g := int(c.g)
+			c.g++
+			for _, u := range n.kids[n.groupStart(g):n.grp[g].end] {
+				un := t.node(u)
+				if !t.mayReport(un, c.d, rep) {
+					continue
+				}
+				d := t.dist(y, t.point(u))
+				evals++
+				if within(d, rep) {
+					list = append(list, listed{node: u, level: next, d: d})
+				}
+				if t.needed(un, 0, d) {
+					q2 = append(q2, locCand{node: u, d: d})
 				}
 			}
 			if t.needed(n, c.g, c.d) {
@@ -125,14 +130,14 @@ func (t *Tree[T]) traverse(y []T, floor int32, list []listed, q, q2 []locCand) (
 			}
 		}
 		if len(q2) == 0 {
-			return list, q, q2
+			return list, evals, q, q2
 		}
 		q, q2 = q2, q
 	}
 }
 
-// resolve reads a point's location from its traversal's list (see
-// locate); out's lists are reused.
+// resolve reads a point's location from its traversal's list, the nodes
+// within their report radius (see locate); out's lists are reused.
 func (t *Tree[T]) resolve(floor, skip int32, ghost []bool, list []listed, out *located) {
 	sc := t.scale
 	out.bound, out.parent, out.pdist, out.dup, out.evals = levelInf, -1, 0, -1, 0
@@ -143,14 +148,7 @@ func (t *Tree[T]) resolve(floor, skip int32, ghost []bool, list []listed, out *l
 		if v == skip || (ghost != nil && ghost[v]) || (l != levelInf && l <= floor) {
 			continue
 		}
-		rep := math.Inf(1)
-		if l != levelInf {
-			rep = sc.reportRadius(l)
-		}
 		d := e.d
-		if !within(d, rep) {
-			continue
-		}
 		if d == 0 {
 			out.dup = v
 			out.seen, out.seenD, out.seenL = out.seen[:0], out.seenD[:0], out.seenL[:0]
@@ -210,7 +208,14 @@ func sortScope(seen []int32, seenD []float64, seenL []int32) {
 // traversal must report: a node that covers x at some level j <= l lies
 // within b^j <= b^l, and one the conflict scope keeps (level l > bound)
 // within b^bound + b^l <= b^(l-1) + b^l.
-func (s scale) reportRadius(l int32) float64 { return s.pow(l) + s.pow(l-1) }
+func (s scale) reportRadius(l int32) float64 {
+	if s.base == 2 && l > -1000 && l < 1000 {
+		// 1.5 * 2^l, built from its exponent (math.Ldexp costs more
+		// than the distance in a traversal of 3-D points).
+		return math.Float64frombits(uint64(int64(l)+1023)<<52 | 1<<51)
+	}
+	return s.pow(l) + s.pow(l-1)
+}
 
 // reaches reports whether group g of node n (at distance d from the
 // point) or a later group may hold a node within its report radius of the
@@ -222,8 +227,10 @@ func (s scale) reportRadius(l int32) float64 { return s.pow(l) + s.pow(l-1) }
 // level are no smaller.
 func (t *Tree[T]) reaches(n *node, g int, d float64) bool {
 	l := n.grp[g].level
-	rad := min(n.grp[g].rad, t.scale.rho*t.scale.pow(l+2))
-	return !prunable(d, rad, t.scale.reportRadius(l))
+	rep := t.scale.reportRadius(l)
+	// rho*b^(l+2) = rep * rho*b^2/(1+1/b) = rep * b^3/(b^2-1).
+	rad := min(n.grp[g].rad, rep*t.scale.reachRatio())
+	return !prunable(d, rad, rep)
 }
 
 // needed reports whether node n, at distance d from the point, with g its
@@ -254,3 +261,6 @@ func (t *Tree[T]) mayReport(u *node, d, rep float64) bool {
 	below := t.scale.reportRadius(u.grp[0].level)
 	return !prunable(d, u.reach, below) && near-u.rad <= below+round
 }
+
+// reachRatio is rho*b^(l+2) over reportRadius(l): b^3/(b^2-1).
+func (s scale) reachRatio() float64 { return s.base * s.base * s.base / (s.base*s.base - 1) }
