@@ -349,22 +349,25 @@ func (t *Tree[T]) insertBatch(points []T, batch []int, first int32, jobs int, m 
 		}
 		return it.dupOf
 	}
-	addIDs := map[int32][]int32{}
+	// Caller indices by the node that holds them (existing or new).
+	adds := make([]edge, len(items))
 	for k := range items {
-		addIDs[target(k)] = append(addIDs[target(k)], first+int32(batch[k]))
+		adds[k] = edge{to: target(k), from: first + int32(batch[k])}
 	}
-	dirty := map[int32]bool{}
-	for u, ids := range addIDs {
+	var touched []int32 // nodes whose indices or children changed
+	for _, run := range edgeRuns(adds) {
+		u := run[0].to
 		n := t.s.mut(u)
-		merged := append(slices.Clone(n.ids), ids...)
+		merged := slices.Grow(slices.Clone(n.ids), len(run))
+		for _, e := range run {
+			merged = append(merged, e.from)
+			t.s.setNodeOf(e.from, u)
+		}
 		slices.Sort(merged)
 		n.ids = merged
-		for _, id := range ids {
-			t.s.setNodeOf(id, u)
-		}
-		dirty[u] = true
+		touched = append(touched, u)
 	}
-	newKids := map[int32][]int32{}
+	kids := make([]edge, 0, len(items))
 	for k := range items {
 		it := &items[k]
 		if it.state != placed {
@@ -373,21 +376,56 @@ func (t *Tree[T]) insertBatch(points []T, batch []int, first int32, jobs int, m 
 		n := t.s.mut(slot[k])
 		n.level, n.parent, n.pdist = it.level, resolve(it.parent), it.pdist
 		n.reach = it.pdist
-		newKids[n.parent] = append(newKids[n.parent], slot[k])
+		kids = append(kids, edge{to: n.parent, from: slot[k]})
 		t.nodes++
 	}
 	t.n += len(items)
-	for p, kids := range newKids {
-		n := t.s.mut(p)
-		all := append(slices.Clone(n.kids), kids...)
-		t.sortKids(all)
-		n.kids = all
-		dirty[p] = true
-	}
+	touched = t.adopt(kids, touched)
 	// Radius bounds: every ancestor a of a new node x reaches x.
 	t.buildEvals += t.widen(items, slot, row, func(k int) float64 { return 0 }, jobs)
-	t.regroupPaths(dirty)
+	t.regroupPaths(touched)
 	return nil
+}
+
+// edge links node (or caller index) from to node to.
+type edge struct{ to, from int32 }
+
+// edgeRuns sorts edges by target, then source, and returns the runs of
+// one target each.
+func edgeRuns(es []edge) [][]edge {
+	slices.SortFunc(es, func(a, b edge) int {
+		if a.to != b.to {
+			return int(a.to - b.to)
+		}
+		return int(a.from - b.from)
+	})
+	var runs [][]edge
+	for i := 0; i < len(es); {
+		j := i + 1
+		for j < len(es) && es[j].to == es[i].to {
+			j++
+		}
+		runs = append(runs, es[i:j])
+		i = j
+	}
+	return runs
+}
+
+// adopt adds each edge's source to its target's children, which it keeps
+// sorted, and returns touched with the targets appended.
+func (t *Tree[T]) adopt(kids []edge, touched []int32) []int32 {
+	for _, run := range edgeRuns(kids) {
+		p := run[0].to
+		n := t.s.mut(p)
+		all := slices.Grow(slices.Clone(n.kids), len(run))
+		for _, e := range run {
+			all = append(all, e.from)
+		}
+		t.sortKids(all)
+		n.kids = all
+		touched = append(touched, p)
+	}
+	return touched
 }
 
 // widen raises the radius bounds of the ancestors of every placed item k
@@ -441,40 +479,31 @@ func (t *Tree[T]) widen(items []item, slot []int32, pt func(k int) []T, extra fu
 	return evals
 }
 
-// regroupPaths rebuilds the groups and weights of the nodes marked dirty
-// and of all their ancestors, children before parents.
-func (t *Tree[T]) regroupPaths(dirty map[int32]bool) {
-	for u := range dirty {
-		for a := t.node(u).parent; a >= 0 && !dirty[a]; a = t.node(a).parent {
-			dirty[a] = true
+// regroupPaths rebuilds the groups and weights of the nodes touched and of
+// all their ancestors, children before parents (by level, as a child's
+// level is below its parent's). It reads only those paths.
+func (t *Tree[T]) regroupPaths(touched []int32) {
+	mark := make([]uint64, (t.s.slots+63)/64)
+	type entry struct{ level, u int32 }
+	var order []entry
+	for _, u := range touched {
+		// Climb until a node already marked: its ancestors are too.
+		for a := u; a >= 0 && mark[a>>6]&(1<<(a&63)) == 0; a = t.node(a).parent {
+			mark[a>>6] |= 1 << (a & 63)
+			order = append(order, entry{t.node(a).level, a})
 		}
 	}
-	depth := map[int32]int{}
-	var depthOf func(u int32) int
-	depthOf = func(u int32) int {
-		if d, ok := depth[u]; ok {
-			return d
+	slices.SortFunc(order, func(a, b entry) int {
+		if a.level != b.level {
+			if a.level < b.level {
+				return -1
+			}
+			return 1
 		}
-		d := 0
-		if p := t.node(u).parent; p >= 0 {
-			d = depthOf(p) + 1
-		}
-		depth[u] = d
-		return d
-	}
-	order := make([]int32, 0, len(dirty))
-	for u := range dirty {
-		depthOf(u)
-		order = append(order, u)
-	}
-	slices.SortFunc(order, func(a, b int32) int {
-		if depth[a] != depth[b] {
-			return depth[b] - depth[a]
-		}
-		return int(a - b)
+		return int(a.u - b.u)
 	})
-	for _, u := range order {
-		t.regroup(u)
+	for _, e := range order {
+		t.regroup(e.u)
 	}
 }
 
@@ -520,7 +549,7 @@ func (t *Tree[T]) Delete(ids []int64, opts UpdateOptions) (nt *Tree[T], err erro
 	s := nt.s
 	ghost := make([]bool, s.slots)
 	var ghosts []int32
-	dirty := map[int32]bool{}
+	var touched []int32 // live nodes whose indices or children changed
 	for u, gone := range byNode {
 		n := s.mut(u)
 		keep := make([]int32, 0, len(n.ids))
@@ -537,7 +566,7 @@ func (t *Tree[T]) Delete(ids []int64, opts UpdateOptions) (nt *Tree[T], err erro
 			ghost[u] = true
 			ghosts = append(ghosts, u)
 		} else {
-			dirty[u] = true
+			touched = append(touched, u)
 		}
 	}
 	nt.n -= len(ids)
@@ -591,13 +620,17 @@ func (t *Tree[T]) Delete(ids []int64, opts UpdateOptions) (nt *Tree[T], err erro
 		if p < 0 || ghost[p] {
 			continue
 		}
+		isGhost := func(c int32) bool { return ghost[c] }
+		if !slices.ContainsFunc(nt.node(p).kids, isGhost) {
+			continue // detached already, with a sibling
+		}
 		n := s.mut(p)
-		n.kids = slices.DeleteFunc(slices.Clone(n.kids), func(c int32) bool { return ghost[c] })
-		dirty[p] = true
+		n.kids = slices.DeleteFunc(slices.Clone(n.kids), isGhost)
+		touched = append(touched, p)
 	}
 	// Re-attach orphans.
 	slot := make([]int32, len(items))
-	newKids := map[int32][]int32{}
+	kids := make([]edge, 0, len(items))
 	for k := range items {
 		it := &items[k]
 		slot[k] = it.slot
@@ -614,22 +647,14 @@ func (t *Tree[T]) Delete(ids []int64, opts UpdateOptions) (nt *Tree[T], err erro
 		}
 		n.parent, n.pdist = p, it.pdist
 		n.reach = it.pdist + n.rad
-		newKids[p] = append(newKids[p], it.slot)
+		kids = append(kids, edge{to: p, from: it.slot})
 	}
-	for p, kids := range newKids {
-		n := s.mut(p)
-		all := append(slices.Clone(n.kids), kids...)
-		nt.sortKids(all)
-		n.kids = all
-		dirty[p] = true
-	}
-	// Orphans that stayed children of a node whose kids changed order need
-	// nothing more; promoted orphans were re-sorted with their new parent.
+	touched = nt.adopt(kids, touched)
 	for _, g := range ghosts {
 		*s.mut(g) = node{parent: -1}
-		delete(dirty, g)
 	}
+	touched = slices.DeleteFunc(touched, func(u int32) bool { return ghost[u] })
 	nt.buildEvals += nt.widen(items, slot, pt, func(k int) float64 { return nt.node(items[k].slot).rad }, jobs)
-	nt.regroupPaths(dirty)
+	nt.regroupPaths(touched)
 	return nt, nil
 }
