@@ -87,7 +87,7 @@ func (t *Tree[T]) traverse(y []T, floor int32, list []listed, q, q2 []locCand) (
 	evals := 1
 	list = append(list, listed{node: t.root, level: levelInf, d: d0})
 	q = append(q[:0], locCand{node: t.root, d: d0})
-	if !t.needed(t.node(t.root), 0, d0) {
+	if !t.needed(t.node(t.root), 0, d0, floor) {
 		return list, evals, q, q2
 	}
 	for {
@@ -113,7 +113,7 @@ func (t *Tree[T]) traverse(y []T, floor int32, list []listed, q, q2 []locCand) (
 			c.g++
 			for _, u := range n.kids[n.groupStart(g):n.grp[g].end] {
 				un := t.node(u)
-				if !t.mayReport(un, c.d, rep) {
+				if !t.mayReport(un, c.d, rep, floor) {
 					continue
 				}
 				d := t.dist(y, t.point(u))
@@ -121,11 +121,11 @@ func (t *Tree[T]) traverse(y []T, floor int32, list []listed, q, q2 []locCand) (
 				if within(d, rep) {
 					list = append(list, listed{node: u, level: next, d: d})
 				}
-				if t.needed(un, 0, d) {
+				if t.needed(un, 0, d, floor) {
 					q2 = append(q2, locCand{node: u, d: d})
 				}
 			}
-			if t.needed(n, c.g, c.d) {
+			if t.needed(n, c.g, c.d, floor) {
 				q2 = append(q2, *c)
 			}
 		}
@@ -235,9 +235,9 @@ func (t *Tree[T]) reaches(n *node, g int, d float64) bool {
 
 // needed reports whether node n, at distance d from the point, with g its
 // first child group not yet measured, must stay in the traversal: one of
-// its remaining groups may hold a node in range.
-func (t *Tree[T]) needed(n *node, g int32, d float64) bool {
-	return int(g) < len(n.grp) && t.reaches(n, int(g), d)
+// its remaining groups is above floor and may hold a node in range.
+func (t *Tree[T]) needed(n *node, g int32, d float64, floor int32) bool {
+	return int(g) < len(n.grp) && n.grp[g].level > floor && t.reaches(n, int(g), d)
 }
 
 // mayReport reports whether child u of a node at distance d from the
@@ -247,15 +247,17 @@ func (t *Tree[T]) needed(n *node, g int32, d float64) bool {
 // u's report radius. A node v below u has a level no higher
 // than u's first child group and lies within u's reach of the parent and
 // within u's radius of u, so d(v, point) >= d - reach and >= |d - pdist|
-// - rad, which must be within that group's report radius.
-// Each test keeps a margin for rounding in the distances it combines.
-func (t *Tree[T]) mayReport(u *node, d, rep float64) bool {
+// - rad, which must be within that group's report radius; nodes at floor
+// or below are never reported, so neither are they when u's first group is
+// there. Each test keeps a margin for rounding in the distances it
+// combines.
+func (t *Tree[T]) mayReport(u *node, d, rep float64, floor int32) bool {
 	near := math.Abs(d - u.pdist)
 	round := slack * (d + u.pdist + u.rad + rep)
 	if near <= rep+round {
 		return true
 	}
-	if len(u.grp) == 0 {
+	if len(u.grp) == 0 || u.grp[0].level <= floor {
 		return false
 	}
 	below := t.scale.reportRadius(u.grp[0].level)
