@@ -283,7 +283,8 @@ func BenchmarkBuildLarge(b *testing.B) {
 // BenchmarkUpdate measures, on each large set and thread count, inserting
 // the last 10% of the points into a tree of the first 90%, and deleting a
 // random 10% from the full tree; compare with BenchmarkBuildLarge's full
-// rebuild.
+// rebuild. It reports the distance evaluations of an update per point
+// inserted or deleted (BenchmarkBuildLarge reports the build's per point).
 func BenchmarkUpdate(b *testing.B) {
 	for _, set := range largeSets(b) {
 		// The trees are built inside the set's own benchmark, so a -bench
@@ -305,23 +306,39 @@ func BenchmarkUpdate(b *testing.B) {
 			for _, jobs := range benchJobs(b) {
 				b.Run(fmt.Sprintf("insert10%%/jobs=%d", jobs), func(b *testing.B) {
 					defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(jobs))
+					var evals int64
 					for b.Loop() {
-						if _, _, err := base.Insert(set.data[cut*set.dim:], core.UpdateOptions{Jobs: jobs}); err != nil {
+						nt, _, err := base.Insert(set.data[cut*set.dim:], core.UpdateOptions{Jobs: jobs})
+						if err != nil {
 							b.Fatal(err)
 						}
+						evals = updateEvals(base, nt)
 					}
 					b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/update")
+					b.ReportMetric(float64(evals)/float64(n-cut), "evals/point")
 				})
 				b.Run(fmt.Sprintf("delete10%%/jobs=%d", jobs), func(b *testing.B) {
 					defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(jobs))
+					var evals int64
 					for b.Loop() {
-						if _, err := full.Delete(gone, core.UpdateOptions{Jobs: jobs}); err != nil {
+						nt, err := full.Delete(gone, core.UpdateOptions{Jobs: jobs})
+						if err != nil {
 							b.Fatal(err)
 						}
+						evals = updateEvals(full, nt)
 					}
 					b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/update")
+					b.ReportMetric(float64(evals)/float64(len(gone)), "evals/point")
 				})
 			}
 		})
 	}
+}
+
+// updateEvals returns the distance evaluations spent making version nt
+// from old.
+func updateEvals(old, nt *core.Tree[float64]) int64 {
+	a, _ := old.DistanceEvals()
+	b, _ := nt.DistanceEvals()
+	return b - a
 }

@@ -1,9 +1,6 @@
 package core
 
-import (
-	"math"
-	"slices"
-)
+import "math"
 
 // located is where a point would go if it were inserted alone.
 type located struct {
@@ -12,13 +9,14 @@ type located struct {
 	// floor). It is levelInf when no counted node covers the point.
 	bound int32
 	// parent is the nearest counted node of level > bound within
-	// b^(bound+1), at distance pdist; -1 when bound is levelInf.
+	// b^(bound+1), at distance pdist (the one of lowest slot among equally
+	// near ones); -1 when bound is levelInf.
 	parent int32
 	pdist  float64
 	// dup is a counted node at distance zero, or -1.
 	dup int32
-	// seen lists nodes measured, with their distances and levels: the
-	// point's conflict scope (trimmed to the nodes that matter), and a
+	// seen lists nodes measured, with their distances and levels, by slot:
+	// the point's conflict scope (trimmed to the nodes that matter), and a
 	// cache for later radius updates.
 	seen  []int32
 	seenD []float64
@@ -44,38 +42,143 @@ type locCand struct {
 	d    float64
 }
 
+// listed is a node measured by a traversal: its level and its distance to
+// the point.
+type listed struct {
+	node  int32
+	level int32
+	d     float64
+}
+
 // locate finds where x would go if inserted alone into t, as the
 // sequential insertion does: the lowest level m above floor at which some
 // counted node of level >= m lies within b^m of x gives bound m-1 and the
-// nearest such node as parent. Level by level it keeps every node of level
-// >= i within rho*b^(i+1) of x, which holds the parents of every node of
-// level i-1 within rho*b^i, so no qualifying node is missed.
+// nearest such node as parent; the conflict scope is every counted node of
+// level lp > bound within b^bound + b^lp (see measureConflicts). Nodes for
+// which ghost returns true route the search (their children are explored)
+// but do not count: they are being deleted. The node skip (an orphan being
+// relocated) is not counted; its own subtree lies below floor. A counted
+// node at distance zero is reported as dup.
 //
-// Nodes for which ghost returns true route the search (their children are
-// explored) but do not count: they are being deleted. The node skip (an
-// orphan being relocated) is neither counted nor explored; its own subtree
-// lies below floor. A counted node at distance zero is reported as dup and
-// ends the search.
-func (t *Tree[T]) locate(x []T, floor, skip int32, ghost []bool, out *located, q, q2 []locCand) ([]locCand, []locCand) {
-	q, q2 = t.scan(x, floor, skip, ghost, out, q, q2)
-	out.evals = len(out.seen)
-	out.trimScope(t.scale)
-	return q, q2
+// The traversal lists the nodes that may be reported (traverse) and the
+// location is read from that list (resolve); the lists in out are reused.
+// The result depends on x, floor, skip and ghost alone: among equally near
+// parents the one of lowest slot is taken, and the scope is kept by slot.
+func (t *Tree[T]) locate(x []T, floor, skip int32, ghost []bool, out *located, list []listed, q, q2 []locCand) ([]listed, []locCand, []locCand) {
+	var evals int
+	list, evals, q, q2 = t.traverse(x, floor, list[:0], q, q2)
+	t.resolve(floor, skip, ghost, list, out)
+	out.evals += evals
+	return list, q, q2
+}
+
+// traverse lists, with their distances to y, the root and every node above
+// floor within reportRadius of its level of y, and returns the distances
+// it measured. Going down the levels, it measures a child only if the
+// triangle inequality through its parent, with the child's reach and
+// radius, leaves it or a node of its subtree possibly within range
+// (mayReport), and keeps a node only while a child group it has not yet
+// measured may hold one (needed). Each ancestor of a node in range passes
+// both tests, as its reach and radius bound the distance to that node, so
+// none is missed.
+func (t *Tree[T]) traverse(y []T, floor int32, list []listed, q, q2 []locCand) ([]listed, int, []locCand, []locCand) {
+	sc := t.scale
+	d0 := t.dist(y, t.point(t.root))
+	evals := 1
+	list = append(list, listed{node: t.root, level: levelInf, d: d0})
+	q = append(q[:0], locCand{node: t.root, d: d0})
+	if !t.needed(t.node(t.root), 0, d0, floor) {
+		return list, evals, q, q2
+	}
+	for {
+		next := levelNegInf
+		for _, c := range q {
+			n := t.node(c.node)
+			next = max(next, n.grp[c.g].level)
+		}
+		if next <= floor {
+			return list, evals, q, q2
+		}
+		rep := sc.reportRadius(next)
+		q2 = q2[:0]
+		for k := range q {
+			c := &q[k]
+			n := t.node(c.node)
+			if n.grp[c.g].level != next {
+				// Nothing of it measured at this level: still needed.
+				q2 = append(q2, *c)
+				continue
+			}
+			g := int(c.g)
+			c.g++
+			for _, u := range n.kids[n.groupStart(g):n.grp[g].end] {
+				un := t.node(u)
+				if !t.mayReport(un, c.d, rep, floor) {
+					continue
+				}
+				d := t.dist(y, t.point(u))
+				evals++
+				if within(d, rep) {
+					list = append(list, listed{node: u, level: next, d: d})
+				}
+				if t.needed(un, 0, d, floor) {
+					q2 = append(q2, locCand{node: u, d: d})
+				}
+			}
+			if t.needed(n, c.g, c.d, floor) {
+				q2 = append(q2, *c)
+			}
+		}
+		if len(q2) == 0 {
+			return list, evals, q, q2
+		}
+		q, q2 = q2, q
+	}
+}
+
+// resolve reads a point's location from its traversal's list, the nodes
+// within their report radius (see locate); out's lists are reused.
+func (t *Tree[T]) resolve(floor, skip int32, ghost []bool, list []listed, out *located) {
+	sc := t.scale
+	out.bound, out.parent, out.pdist, out.dup, out.evals = levelInf, -1, 0, -1, 0
+	out.seen, out.seenD, out.seenL = out.seen[:0], out.seenD[:0], out.seenL[:0]
+	m := int32(levelInf) // the lowest level at which a counted node covers x
+	for _, e := range list {
+		v, l := e.node, e.level
+		if v == skip || (ghost != nil && ghost[v]) || (l != levelInf && l <= floor) {
+			continue
+		}
+		d := e.d
+		if d == 0 {
+			out.dup = v
+			out.seen, out.seenD, out.seenL = out.seen[:0], out.seenD[:0], out.seenL[:0]
+			return
+		}
+		out.seen, out.seenD, out.seenL = append(out.seen, v), append(out.seenD, d), append(out.seenL, l)
+		if j := max(sc.ceilLog(d), floor+1); j <= l {
+			m = min(m, j)
+		}
+	}
+	if m == levelInf {
+		// No counted node covers x: it competes for the root (place).
+		return
+	}
+	out.bound = m - 1
+	for i, v := range out.seen {
+		d := out.seenD[i]
+		if out.seenL[i] >= m && (out.parent < 0 || d < out.pdist || (d == out.pdist && v < out.parent)) {
+			out.parent, out.pdist = v, d
+		}
+	}
+	out.trimScope(sc)
 }
 
 // trimScope keeps, of the nodes measured, only those that can be the
 // located parent of an item conflicting with this one (see
 // measureConflicts): of level above the bound and within b^bound +
-// b^level. The rest would only cost memory; a batch holds every item's
-// scope at once.
+// b^level, by slot. The rest would only cost memory; a batch holds every
+// item's scope at once.
 func (l *located) trimScope(sc scale) {
-	if l.dup >= 0 {
-		l.seen, l.seenD, l.seenL = l.seen[:0], l.seenD[:0], l.seenL[:0]
-		return
-	}
-	if l.bound == levelInf {
-		return
-	}
 	bx := sc.pow(l.bound)
 	j := 0
 	for i, lp := range l.seenL {
@@ -87,102 +190,79 @@ func (l *located) trimScope(sc scale) {
 		j++
 	}
 	l.seen, l.seenD, l.seenL = l.seen[:j], l.seenD[:j], l.seenL[:j]
+	sortScope(l.seen, l.seenD, l.seenL)
 }
 
-// scan is locate's traversal.
-func (t *Tree[T]) scan(x []T, floor, skip int32, ghost []bool, out *located, q, q2 []locCand) ([]locCand, []locCand) {
-	out.bound, out.parent, out.pdist, out.dup = levelInf, -1, 0, -1
-	out.seen, out.seenD, out.seenL = out.seen[:0], out.seenD[:0], out.seenL[:0]
-	counts := func(u int32) bool { return u != skip && (ghost == nil || !ghost[u]) }
-	sc := t.scale
-
-	d0 := t.dist(x, t.point(t.root))
-	out.seen, out.seenD, out.seenL = append(out.seen, t.root), append(out.seenD, d0), append(out.seenL, levelInf)
-	if d0 == 0 && counts(t.root) {
-		out.dup = t.root
-		return q, q2
-	}
-	q = append(q[:0], locCand{node: t.root, d: d0})
-	i := levelInf
-	for {
-		next := levelNegInf
-		dmin, arg := math.Inf(1), int32(-1)
-		for _, c := range q {
-			if c.d < dmin && counts(c.node) {
-				dmin, arg = c.d, c.node
-			}
-			if n := t.node(c.node); int(c.g) < len(n.grp) {
-				next = max(next, n.grp[c.g].level)
-			}
+// sortScope sorts a short scope by slot (insertion sort, in place).
+func sortScope(seen []int32, seenD []float64, seenL []int32) {
+	for i := 1; i < len(seen); i++ {
+		for j := i; j > 0 && seen[j] < seen[j-1]; j-- {
+			seen[j], seen[j-1] = seen[j-1], seen[j]
+			seenD[j], seenD[j-1] = seenD[j-1], seenD[j]
+			seenL[j], seenL[j-1] = seenL[j-1], seenL[j]
 		}
-		if arg >= 0 {
-			// Between next (exclusive) and i (inclusive) the counted nodes
-			// of level >= j near x are those of q; the lowest j within b^j:
-			j := max(sc.ceilLog(dmin), floor+1)
-			if next != levelNegInf {
-				j = max(j, next+1)
-			}
-			if j <= i {
-				out.bound, out.parent, out.pdist = j-1, arg, dmin
-			}
-		}
-		if next == levelNegInf || next <= floor {
-			return q, q2
-		}
-		keep := sc.rho * sc.pow(next+1)
-		parentMax := sc.rho * sc.pow(next+2)
-		q2 = q2[:0]
-		for k := range q {
-			c := &q[k]
-			n := t.node(c.node)
-			if int(c.g) >= len(n.grp) || n.grp[c.g].level != next {
-				if within(c.d, keep) {
-					q2 = append(q2, *c)
-				}
-				continue
-			}
-			g := int(c.g)
-			c.g++
-			// Measure the group only if one of its children's subtrees
-			// may reach into the keep ball: within parentMax of x, and
-			// within keep once its radius is counted. Every node of
-			// level >= next within keep is then still measured, and so
-			// is every node the conflict scope keeps (trimScope: level
-			// lp > bound, within b^bound + b^lp <= keep at level lp).
-			if within(c.d, parentMax) && within(c.d-n.grp[g].rad, keep) {
-				// Measure the group as a block, appended to the seen lists.
-				base := len(out.seen)
-				for _, u := range n.kids[n.groupStart(g):n.grp[g].end] {
-					if u != skip {
-						out.seen = append(out.seen, u)
-					}
-				}
-				m := len(out.seen) - base
-				out.seenD = slices.Grow(out.seenD, m)[:base+m]
-				for range m {
-					out.seenL = append(out.seenL, next)
-				}
-				t.distances(x, out.seen[base:], out.seenD[base:])
-				for i, u := range out.seen[base:] {
-					du := out.seenD[base+i]
-					if du == 0 && counts(u) {
-						out.dup = u
-						out.seen, out.seenD, out.seenL = out.seen[:base+i+1], out.seenD[:base+i+1], out.seenL[:base+i+1]
-						return q, q2
-					}
-					if within(du, keep) {
-						q2 = append(q2, locCand{node: u, d: du})
-					}
-				}
-			}
-			if within(c.d, keep) {
-				q2 = append(q2, *c)
-			}
-		}
-		if len(q2) == 0 {
-			return q, q2
-		}
-		q, q2 = q2, q
-		i = next
 	}
 }
+
+// reportRadius bounds the distance from x of every node of level l that a
+// traversal must report: a node that covers x at some level j <= l lies
+// within b^j <= b^l, and one the conflict scope keeps (level l > bound)
+// within b^bound + b^l <= b^(l-1) + b^l.
+func (s scale) reportRadius(l int32) float64 {
+	if s.base == 2 && l > -1000 && l < 1000 {
+		// 1.5 * 2^l, built from its exponent (math.Ldexp costs more
+		// than the distance in a traversal of 3-D points).
+		return math.Float64frombits(uint64(int64(l)+1023)<<52 | 1<<51)
+	}
+	return s.pow(l) + s.pow(l-1)
+}
+
+// reaches reports whether group g of node n (at distance d from the
+// point) or a later group may hold a node within its report radius of the
+// point: a descendant v of level <= l, the group's level,
+// lies within the group's radius of n, and within rho*b^(l+2) (a child
+// within b^(l+1), its subtree within rho*b^(l+1) of it), so d - radius <=
+// d(v, point). An ancestor of a node in range passes this test for the
+// group that leads to it and for every earlier group, whose radius and
+// level are no smaller.
+func (t *Tree[T]) reaches(n *node, g int, d float64) bool {
+	l := n.grp[g].level
+	rep := t.scale.reportRadius(l)
+	// rho*b^(l+2) = rep * rho*b^2/(1+1/b) = rep * b^3/(b^2-1).
+	rad := min(n.grp[g].rad, rep*t.scale.reachRatio())
+	return !prunable(d, rad, rep)
+}
+
+// needed reports whether node n, at distance d from the point, with g its
+// first child group not yet measured, must stay in the traversal: one of
+// its remaining groups is above floor and may hold a node in range.
+func (t *Tree[T]) needed(n *node, g int32, d float64, floor int32) bool {
+	return int(g) < len(n.grp) && n.grp[g].level > floor && t.reaches(n, int(g), d)
+}
+
+// mayReport reports whether child u of a node at distance d from the
+// point, or a node of u's subtree, may be in range, by the triangle
+// inequality through the parent, without measuring u. u lies pdist from
+// the parent, so d(u, point) >= |d - pdist|, which must be within rep,
+// u's report radius. A node v below u has a level no higher
+// than u's first child group and lies within u's reach of the parent and
+// within u's radius of u, so d(v, point) >= d - reach and >= |d - pdist|
+// - rad, which must be within that group's report radius; nodes at floor
+// or below are never reported, so neither are they when u's first group is
+// there. Each test keeps a margin for rounding in the distances it
+// combines.
+func (t *Tree[T]) mayReport(u *node, d, rep float64, floor int32) bool {
+	near := math.Abs(d - u.pdist)
+	round := slack * (d + u.pdist + u.rad + rep)
+	if near <= rep+round {
+		return true
+	}
+	if len(u.grp) == 0 || u.grp[0].level <= floor {
+		return false
+	}
+	below := t.scale.reportRadius(u.grp[0].level)
+	return !prunable(d, u.reach, below) && near-u.rad <= below+round
+}
+
+// reachRatio is rho*b^(l+2) over reportRadius(l): b^3/(b^2-1).
+func (s scale) reachRatio() float64 { return s.base * s.base * s.base / (s.base*s.base - 1) }

@@ -175,9 +175,9 @@ func (t *Tree[T]) insertRows(points []T, order []int, first int32, jobs int, rel
 			return nil, ErrStopped
 		}
 		// Prefix doubling: a batch no larger than the tree, and no larger
-		// than maxBatch, which bounds the memory of its scopes and
-		// conflict lists.
-		size := min(max(nt.nodes, 1), n-done, maxBatch)
+		// than maxBatch or an eighth of the tree, which bounds the memory
+		// of its scopes and conflict lists (see maxBatch).
+		size := min(max(nt.nodes, 1), n-done, max(maxBatch, nt.nodes/8))
 		batch := order[done : done+size]
 		if err := nt.insertBatch(points, batch, first, jobs, m); err != nil {
 			return nil, err
@@ -200,7 +200,11 @@ func (t *Tree[T]) insertRows(points []T, order []int, first int32, jobs int, rel
 // at 2.1 GiB and one of 1,000,000 ran out of 24 GiB. Batches of 4,096
 // peaked at 145 MiB and built faster (6.1 s against 8.2 s on 2 threads)
 // for 13% more distance evaluations; 4,096 items still give each of 16
-// workers 256 per parallel step.
+// workers 256 per parallel step. A batch of at most an eighth of a larger
+// tree is sparse in it, so its conflict lists stay short: inserting 10%
+// more points into a large tree then takes one batch or two, located in
+// one pass along a space-filling curve, instead of many batches each
+// spread thin over the tree.
 const maxBatch = 1 << 12
 
 // hash64 mixes x (splitmix64's finaliser).
@@ -215,7 +219,8 @@ func hash64(x uint64) uint64 {
 // measures into, and an arena that keeps each item's trimmed lists.
 type locScratch struct {
 	q, q2 []locCand
-	// The lists of the traversal in progress, reused from item to item.
+	list  []listed
+	// The lists of the item in progress, reused from item to item.
 	seen  []int32
 	seenD []float64
 	seenL []int32
@@ -228,15 +233,31 @@ type locScratch struct {
 // arenaChunk is the smallest chunk of a locScratch arena, in entries.
 const arenaChunk = 1 << 15
 
+// keep moves l's trimmed lists, which alias the scratch's reused lists,
+// into the arena.
+func (b *locScratch) keep(l *located) {
+	n := len(l.seen)
+	if cap(b.nodes)-len(b.nodes) < n {
+		c := max(arenaChunk, n)
+		b.nodes, b.dists, b.levels = make([]int32, 0, c), make([]float64, 0, c), make([]int32, 0, c)
+	}
+	at := len(b.nodes)
+	b.nodes, b.dists, b.levels = append(b.nodes, l.seen...), append(b.dists, l.seenD...), append(b.levels, l.seenL...)
+	l.seen, l.seenD, l.seenL = b.nodes[at:at+n:at+n], b.dists[at:at+n:at+n], b.levels[at:at+n:at+n]
+}
+
 // locateAll locates every item in parallel.
 // It reports each block of items located to m, and stops early (returning
 // ErrStopped) when m asks.
 //
-// A traversal may measure thousands of nodes of which its trimmed scope
-// keeps a few: it measures into the worker's reused lists, and only the
-// trimmed scope is copied into the arena that the batch holds.
+// The items are taken along a space-filling curve (curveOrder), so that
+// consecutive traversals read mostly the same nodes. A traversal may
+// measure hundreds of nodes of which its trimmed scope keeps a few: it
+// measures into the worker's reused lists, and only the trimmed scope is
+// copied into the arena that the batch holds.
 func (t *Tree[T]) locateAll(items []item, pt func(k int) []T, ghost []bool, jobs int, m *Monitor) (int64, error) {
 	bufs := make([]locScratch, max(jobs, 1))
+	order := curveOrder(len(items), t.s.dim, pt)
 	var stopped atomic.Bool
 	forRange(len(items), jobs, func(w, lo, hi int) {
 		if stopped.Load() || m.stopped() {
@@ -245,21 +266,14 @@ func (t *Tree[T]) locateAll(items []item, pt func(k int) []T, ghost []bool, jobs
 		}
 		defer m.add(hi - lo)
 		b := &bufs[w]
-		for k := lo; k < hi; k++ {
+		for _, k := range order[lo:hi] {
 			it := &items[k]
 			it.loc.seen, it.loc.seenD, it.loc.seenL = b.seen[:0], b.seenD[:0], b.seenL[:0]
-			b.q, b.q2 = t.locate(pt(k), it.floor, it.slot, ghost, &it.loc, b.q, b.q2)
+			b.list, b.q, b.q2 = t.locate(pt(int(k)), it.floor, it.slot, ghost, &it.loc, b.list, b.q, b.q2)
 			// Keep the grown lists for the next item; move the trimmed
 			// scope into the arena.
 			b.seen, b.seenD, b.seenL = it.loc.seen, it.loc.seenD, it.loc.seenL
-			n := len(it.loc.seen)
-			if cap(b.nodes)-len(b.nodes) < n {
-				c := max(arenaChunk, n)
-				b.nodes, b.dists, b.levels = make([]int32, 0, c), make([]float64, 0, c), make([]int32, 0, c)
-			}
-			at := len(b.nodes)
-			b.nodes, b.dists, b.levels = append(b.nodes, it.loc.seen...), append(b.dists, it.loc.seenD...), append(b.levels, it.loc.seenL...)
-			it.loc.seen, it.loc.seenD, it.loc.seenL = b.nodes[at:at+n:at+n], b.dists[at:at+n:at+n], b.levels[at:at+n:at+n]
+			b.keep(&it.loc)
 		}
 	})
 	var evals int64
@@ -335,22 +349,25 @@ func (t *Tree[T]) insertBatch(points []T, batch []int, first int32, jobs int, m 
 		}
 		return it.dupOf
 	}
-	addIDs := map[int32][]int32{}
+	// Caller indices by the node that holds them (existing or new).
+	adds := make([]edge, len(items))
 	for k := range items {
-		addIDs[target(k)] = append(addIDs[target(k)], first+int32(batch[k]))
+		adds[k] = edge{to: target(k), from: first + int32(batch[k])}
 	}
-	dirty := map[int32]bool{}
-	for u, ids := range addIDs {
+	var touched []int32 // nodes whose indices or children changed
+	for _, run := range edgeRuns(adds) {
+		u := run[0].to
 		n := t.s.mut(u)
-		merged := append(slices.Clone(n.ids), ids...)
+		merged := slices.Grow(slices.Clone(n.ids), len(run))
+		for _, e := range run {
+			merged = append(merged, e.from)
+			t.s.setNodeOf(e.from, u)
+		}
 		slices.Sort(merged)
 		n.ids = merged
-		for _, id := range ids {
-			t.s.setNodeOf(id, u)
-		}
-		dirty[u] = true
+		touched = append(touched, u)
 	}
-	newKids := map[int32][]int32{}
+	kids := make([]edge, 0, len(items))
 	for k := range items {
 		it := &items[k]
 		if it.state != placed {
@@ -359,21 +376,56 @@ func (t *Tree[T]) insertBatch(points []T, batch []int, first int32, jobs int, m 
 		n := t.s.mut(slot[k])
 		n.level, n.parent, n.pdist = it.level, resolve(it.parent), it.pdist
 		n.reach = it.pdist
-		newKids[n.parent] = append(newKids[n.parent], slot[k])
+		kids = append(kids, edge{to: n.parent, from: slot[k]})
 		t.nodes++
 	}
 	t.n += len(items)
-	for p, kids := range newKids {
-		n := t.s.mut(p)
-		all := append(slices.Clone(n.kids), kids...)
-		t.sortKids(all)
-		n.kids = all
-		dirty[p] = true
-	}
+	touched = t.adopt(kids, touched)
 	// Radius bounds: every ancestor a of a new node x reaches x.
 	t.buildEvals += t.widen(items, slot, row, func(k int) float64 { return 0 }, jobs)
-	t.regroupPaths(dirty)
+	t.regroupPaths(touched)
 	return nil
+}
+
+// edge links node (or caller index) from to node to.
+type edge struct{ to, from int32 }
+
+// edgeRuns sorts edges by target, then source, and returns the runs of
+// one target each.
+func edgeRuns(es []edge) [][]edge {
+	slices.SortFunc(es, func(a, b edge) int {
+		if a.to != b.to {
+			return int(a.to - b.to)
+		}
+		return int(a.from - b.from)
+	})
+	var runs [][]edge
+	for i := 0; i < len(es); {
+		j := i + 1
+		for j < len(es) && es[j].to == es[i].to {
+			j++
+		}
+		runs = append(runs, es[i:j])
+		i = j
+	}
+	return runs
+}
+
+// adopt adds each edge's source to its target's children, which it keeps
+// sorted, and returns touched with the targets appended.
+func (t *Tree[T]) adopt(kids []edge, touched []int32) []int32 {
+	for _, run := range edgeRuns(kids) {
+		p := run[0].to
+		n := t.s.mut(p)
+		all := slices.Grow(slices.Clone(n.kids), len(run))
+		for _, e := range run {
+			all = append(all, e.from)
+		}
+		t.sortKids(all)
+		n.kids = all
+		touched = append(touched, p)
+	}
+	return touched
 }
 
 // widen raises the radius bounds of the ancestors of every placed item k
@@ -427,40 +479,31 @@ func (t *Tree[T]) widen(items []item, slot []int32, pt func(k int) []T, extra fu
 	return evals
 }
 
-// regroupPaths rebuilds the groups and weights of the nodes marked dirty
-// and of all their ancestors, children before parents.
-func (t *Tree[T]) regroupPaths(dirty map[int32]bool) {
-	for u := range dirty {
-		for a := t.node(u).parent; a >= 0 && !dirty[a]; a = t.node(a).parent {
-			dirty[a] = true
+// regroupPaths rebuilds the groups and weights of the nodes touched and of
+// all their ancestors, children before parents (by level, as a child's
+// level is below its parent's). It reads only those paths.
+func (t *Tree[T]) regroupPaths(touched []int32) {
+	mark := make([]uint64, (t.s.slots+63)/64)
+	type entry struct{ level, u int32 }
+	var order []entry
+	for _, u := range touched {
+		// Climb until a node already marked: its ancestors are too.
+		for a := u; a >= 0 && mark[a>>6]&(1<<(a&63)) == 0; a = t.node(a).parent {
+			mark[a>>6] |= 1 << (a & 63)
+			order = append(order, entry{t.node(a).level, a})
 		}
 	}
-	depth := map[int32]int{}
-	var depthOf func(u int32) int
-	depthOf = func(u int32) int {
-		if d, ok := depth[u]; ok {
-			return d
+	slices.SortFunc(order, func(a, b entry) int {
+		if a.level != b.level {
+			if a.level < b.level {
+				return -1
+			}
+			return 1
 		}
-		d := 0
-		if p := t.node(u).parent; p >= 0 {
-			d = depthOf(p) + 1
-		}
-		depth[u] = d
-		return d
-	}
-	order := make([]int32, 0, len(dirty))
-	for u := range dirty {
-		depthOf(u)
-		order = append(order, u)
-	}
-	slices.SortFunc(order, func(a, b int32) int {
-		if depth[a] != depth[b] {
-			return depth[b] - depth[a]
-		}
-		return int(a - b)
+		return int(a.u - b.u)
 	})
-	for _, u := range order {
-		t.regroup(u)
+	for _, e := range order {
+		t.regroup(e.u)
 	}
 }
 
@@ -506,7 +549,7 @@ func (t *Tree[T]) Delete(ids []int64, opts UpdateOptions) (nt *Tree[T], err erro
 	s := nt.s
 	ghost := make([]bool, s.slots)
 	var ghosts []int32
-	dirty := map[int32]bool{}
+	var touched []int32 // live nodes whose indices or children changed
 	for u, gone := range byNode {
 		n := s.mut(u)
 		keep := make([]int32, 0, len(n.ids))
@@ -523,7 +566,7 @@ func (t *Tree[T]) Delete(ids []int64, opts UpdateOptions) (nt *Tree[T], err erro
 			ghost[u] = true
 			ghosts = append(ghosts, u)
 		} else {
-			dirty[u] = true
+			touched = append(touched, u)
 		}
 	}
 	nt.n -= len(ids)
@@ -577,13 +620,17 @@ func (t *Tree[T]) Delete(ids []int64, opts UpdateOptions) (nt *Tree[T], err erro
 		if p < 0 || ghost[p] {
 			continue
 		}
+		isGhost := func(c int32) bool { return ghost[c] }
+		if !slices.ContainsFunc(nt.node(p).kids, isGhost) {
+			continue // detached already, with a sibling
+		}
 		n := s.mut(p)
-		n.kids = slices.DeleteFunc(slices.Clone(n.kids), func(c int32) bool { return ghost[c] })
-		dirty[p] = true
+		n.kids = slices.DeleteFunc(slices.Clone(n.kids), isGhost)
+		touched = append(touched, p)
 	}
 	// Re-attach orphans.
 	slot := make([]int32, len(items))
-	newKids := map[int32][]int32{}
+	kids := make([]edge, 0, len(items))
 	for k := range items {
 		it := &items[k]
 		slot[k] = it.slot
@@ -600,22 +647,14 @@ func (t *Tree[T]) Delete(ids []int64, opts UpdateOptions) (nt *Tree[T], err erro
 		}
 		n.parent, n.pdist = p, it.pdist
 		n.reach = it.pdist + n.rad
-		newKids[p] = append(newKids[p], it.slot)
+		kids = append(kids, edge{to: p, from: it.slot})
 	}
-	for p, kids := range newKids {
-		n := s.mut(p)
-		all := append(slices.Clone(n.kids), kids...)
-		nt.sortKids(all)
-		n.kids = all
-		dirty[p] = true
-	}
-	// Orphans that stayed children of a node whose kids changed order need
-	// nothing more; promoted orphans were re-sorted with their new parent.
+	touched = nt.adopt(kids, touched)
 	for _, g := range ghosts {
 		*s.mut(g) = node{parent: -1}
-		delete(dirty, g)
 	}
+	touched = slices.DeleteFunc(touched, func(u int32) bool { return ghost[u] })
 	nt.buildEvals += nt.widen(items, slot, pt, func(k int) float64 { return nt.node(items[k].slot).rad }, jobs)
-	nt.regroupPaths(dirty)
+	nt.regroupPaths(touched)
 	return nt, nil
 }
