@@ -81,7 +81,6 @@ def _warn_if_unprunable(tree, n):
 _GRAPH_BYTES = 16
 
 
-
 class NeighborsBase(BaseEstimator):
     """Base of pcct's neighbours estimators.
 

@@ -103,7 +103,11 @@ class _Worker:
         worker sets finished once call has returned."""
         if not self.busy.acquire(blocking=False):
             return False
-        self._calls.put((call, finished))
+        try:
+            self._calls.put((call, finished))
+        except BaseException:  # a KeyboardInterrupt before the call was queued
+            self.busy.release()
+            raise
         return True
 
 
