@@ -32,7 +32,6 @@ def _join_pcct_workers(timeout=120):
     for t in threading.enumerate():
         if t.name.startswith("pcct ") and t is not threading.current_thread():
             t.join(timeout)
-    assert _run.wait_idle(timeout)
 
 
 class _InterruptAfter:
@@ -417,50 +416,3 @@ def test_progress_follows_the_work_done(monkeypatch):
     assert updates[-1] == ("close", 100)
     seen = [u for u in updates[:-1]]
     assert seen == sorted(seen) and len(set(seen)) > 1  # it moved while running
-
-
-# -- the worker thread ----------------------------------------------------------
-
-
-def _ran_on():
-    """The name of the thread that runs a call which run() hands over."""
-    return _run.run(lambda control: threading.current_thread().name, total=1, desc="probe",
-                    unit="calls")
-
-
-def test_calls_are_handed_to_one_long_lived_worker():
-    assert _run.wait_idle(120)
-    X = np.random.default_rng(3).random((3000, 3))
-    nn = NearestNeighbors(n_neighbors=4).fit(X)
-    for _ in range(3):
-        assert _ran_on() == "pcct-worker"
-        nn.kneighbors(X[:2000])  # large enough for a thread (see THREAD_WORK)
-    assert len([t for t in threading.enumerate() if t.name == "pcct-worker"]) == 1
-    assert not [t for t in threading.enumerate() if t.name.startswith("pcct ")]
-    # While the worker is busy, a call gets a thread of its own, and its
-    # answer is the same.
-    expected = nn.kneighbors(X[:2000])
-    worker = _run._worker["w"]
-    assert worker.busy.acquire(timeout=120)
-    try:
-        assert _ran_on() == "pcct probe"
-        got = nn.kneighbors(X[:2000])
-    finally:
-        worker.busy.release()
-    np.testing.assert_array_equal(got[1], expected[1])
-    assert _ran_on() == "pcct-worker"
-
-
-@posix_only
-def test_a_forked_child_starts_its_own_worker():
-    _ran_on()  # the parent's worker exists
-    pid = os.fork()
-    if pid == 0:  # the child: only Python, no call into Go
-        code = 1
-        try:
-            signal.alarm(30)  # a call handed to the parent's worker would never end
-            code = 0 if _ran_on() == "pcct-worker" else 2
-        finally:
-            os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0

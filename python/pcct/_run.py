@@ -29,38 +29,27 @@ is raised anyway, and the worker, left running as a daemon thread,
 returns (and is dropped) once Go reaches its next check. It keeps the
 input and output arrays alive until then.
 
-The worker is one long-lived daemon thread (``pcct-worker``), started at
-the first such call and reused: a new thread for every call cost 0.17 ms of
-CPU and 0.3 ms of waiting (most of it Go binding the new thread to its
-runtime), handing a call to the waiting one 0.03 ms. A call made while it
-is busy (a stopped call that Go has not yet returned from, or calls from
-several threads with progress bars) gets a thread of its own, as every
-call once did. A forked child starts its own worker.
-
-Small calls are made directly, without a thread (see
-:data:`THREAD_WORK`), and so are calls from threads other than the main
-one, where Python never raises ``KeyboardInterrupt``.
+Small calls are made directly, without a thread (a thread costs about 0.1
+to 0.5 ms; see :data:`THREAD_WORK`), and so are calls from threads other
+than the main one, where Python never raises ``KeyboardInterrupt``.
 """
 
 from __future__ import annotations
 
 import ctypes
-import os
-import queue
 import sys
 import threading
 import time
 
-__all__ = ["run", "wanted", "wait_idle", "THREAD_WORK", "POLL_SECONDS", "STOP_GRACE_SECONDS"]
+__all__ = ["run", "wanted", "THREAD_WORK", "POLL_SECONDS", "STOP_GRACE_SECONDS"]
 
 # A call runs in a worker thread (when made from the main thread) once its
 # work bound reaches this many coordinate operations. The bound is the
 # brute-force cost: rows processed x points in the tree x features. A cover
 # tree query never does much more work than a scan of every point, and a
 # scan of 1e7 coordinates takes a few milliseconds, so a direct call below
-# this threshold ends well within the 0.1 s that Ctrl-C may wait, while
-# handing it to the worker thread (0.03 ms) costs a few per cent of a call
-# above it at most.
+# this threshold ends well within the 0.1 s that Ctrl-C may wait, while the
+# thread (0.1 to 0.5 ms) costs at most a few per cent of a call above it.
 THREAD_WORK = 10_000_000
 
 # How long the waiting thread sleeps between looks at the worker and the
@@ -74,89 +63,6 @@ STOP_GRACE_SECONDS = 0.25
 
 # A progress bar is redrawn at most this often.
 _REDRAW_SECONDS = 0.1
-
-
-class _Worker:
-    """The long-lived worker thread: it runs the calls handed to it one at
-    a time. ``busy`` is held from a hand-over until the call has returned,
-    and released before the call's ``finished`` event is set, so that the
-    next call finds the worker idle."""
-
-    def __init__(self):
-        self.busy = threading.Lock()
-        self._calls = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._loop, name="pcct-worker", daemon=True)
-        self._thread.start()
-
-    def _loop(self):
-        while True:
-            call, finished = self._calls.get()
-            try:
-                call()  # run's target: it keeps its own result or error
-            finally:
-                call = None
-                self.busy.release()
-                finished.set()
-
-    def take(self, call, finished) -> bool:
-        """Hand call over if the worker is idle (False if it is busy); the
-        worker sets finished once call has returned."""
-        if not self.busy.acquire(blocking=False):
-            return False
-        try:
-            self._calls.put((call, finished))
-        except BaseException:  # a KeyboardInterrupt before the call was queued
-            self.busy.release()
-            raise
-        return True
-
-
-# This process's worker, made at first use; a forked child, which has no
-# copy of the parent's thread, makes its own.
-_worker = {}
-_worker_lock = threading.Lock()
-
-
-def _forget_worker():
-    global _worker_lock
-    _worker.clear()
-    _worker_lock = threading.Lock()  # in case the fork came while it was held
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_worker)
-
-
-def _start(call, finished, desc):
-    """Run call on the worker, or on a thread of its own while the worker
-    is busy; finished is set once call has returned."""
-    with _worker_lock:
-        worker = _worker.get("w")
-        if worker is None:
-            worker = _worker["w"] = _Worker()
-    if worker.take(call, finished):
-        return
-
-    def own():
-        try:
-            call()
-        finally:
-            finished.set()
-
-    threading.Thread(target=own, name=f"pcct {desc}", daemon=True).start()
-
-
-def wait_idle(timeout) -> bool:
-    """Wait up to timeout seconds for the worker to be idle (after an
-    interrupt, the call it runs returns at Go's next check of the stop
-    word); whether it is."""
-    worker = _worker.get("w")
-    if worker is None:
-        return True
-    if worker.busy.acquire(timeout=timeout):
-        worker.busy.release()
-        return True
-    return False
 
 
 def _in_main_thread() -> bool:
@@ -325,11 +231,14 @@ def run(work, *, total, desc, unit, verbose=False, cost=None):
             box["result"] = work(control.address)
         except BaseException as e:  # handed to the waiting thread
             box["error"] = e
+        finally:
+            finished.set()
 
     bar = _Bar(total, desc, unit) if verbose else None
+    worker = threading.Thread(target=target, name=f"pcct {desc}", daemon=True)
     interrupted = None
     try:
-        _start(target, finished, desc)
+        worker.start()
         while not finished.wait(POLL_SECONDS):
             if bar is not None:
                 bar.update_to(control.done)
@@ -337,6 +246,8 @@ def run(work, *, total, desc, unit, verbose=False, cost=None):
         interrupted = e
         control.stop()
         _wait_out(finished, STOP_GRACE_SECONDS)
+    if finished.is_set():
+        worker.join()
     if bar is not None:
         try:
             bar.close(None if interrupted is not None else control.done)
