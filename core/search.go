@@ -349,6 +349,26 @@ func (t *Tree[T]) emitNode(s *scratch, v int32, d, r float64) {
 	}
 }
 
+// nearestOnTop moves the m nearest candidates of c to its end, nearest
+// last, the others before them in no particular order: a partial
+// selection sort, for a stack that opens its top first. A list of at most
+// 2m candidates is sorted whole (sortCandsDesc).
+func nearestOnTop(c []cand, m int) {
+	if len(c) <= 2*m {
+		sortCandsDesc(c)
+		return
+	}
+	for t := len(c) - 1; t >= len(c)-m; t-- {
+		best := t
+		for i := t - 1; i >= 0; i-- {
+			if c[i].d < c[best].d {
+				best = i
+			}
+		}
+		c[best], c[t] = c[t], c[best]
+	}
+}
+
 // sortCandsDesc sorts a candidate list by distance, farthest first, in
 // place: a quicksort down to short runs, which insertion finishes. (A
 // closure comparator costs more than the comparisons themselves here.)

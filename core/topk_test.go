@@ -34,6 +34,53 @@ func TestSortCandsDesc(t *testing.T) {
 	}
 }
 
+func TestNearestOnTop(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	for _, m := range []int{1, 2, 4} {
+		for _, n := range []int{0, 1, 2, 3, 4, 5, 8, 9, 30, 200} {
+			for _, ties := range []int{1 << 30, 3} {
+				c := make([]cand, n)
+				for i := range c {
+					c[i] = cand{node: int32(i), d: float64(rng.IntN(ties))}
+				}
+				asc := slices.Clone(c)
+				slices.SortFunc(asc, func(a, b cand) int {
+					switch {
+					case a.d < b.d:
+						return -1
+					case a.d > b.d:
+						return 1
+					}
+					return 0
+				})
+				nearestOnTop(c, m)
+				// The same candidates, ...
+				nodes := make([]int32, n)
+				for i, x := range c {
+					nodes[i] = x.node
+				}
+				slices.Sort(nodes)
+				for i, v := range nodes {
+					if v != int32(i) {
+						t.Fatalf("m=%d n=%d: candidates lost or repeated: %v", m, n, nodes)
+					}
+				}
+				// ... the nearest m (all of them when n <= 2m) last, nearest
+				// at the top.
+				top := m
+				if n <= 2*m {
+					top = n
+				}
+				for i := range min(top, n) {
+					if got := c[n-1-i].d; got != asc[i].d {
+						t.Fatalf("m=%d n=%d: %d-th from the top is %v, want %v", m, n, i, got, asc[i].d)
+					}
+				}
+			}
+		}
+	}
+}
+
 func TestTopK(t *testing.T) {
 	rng := rand.New(rand.NewPCG(2, 2))
 	for _, k := range []int{1, 2, 10, 100} {

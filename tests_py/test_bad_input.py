@@ -288,3 +288,39 @@ def test_one_point():
     assert nn.tree_.structure().ids.size == 0
     assert nn.insert([[0.0, 0.0]]).tolist() == [1]
     assert nn.kneighbors([[1.0, 2.0]])[1].tolist() == [[1]]
+
+
+def test_clean_query_rows_pass_as_they_are_and_others_take_the_checks():
+    # Rows already as the checks would return them reach Go uncopied; rows
+    # the shortcut must not take (NaN, an overflowing sum of finite values,
+    # another dtype or order, feature names at fit) get the full checks,
+    # their conversions and their messages.
+    nn = NearestNeighbors(n_neighbors=3).fit(X)
+    sk = SkNN(n_neighbors=3, algorithm="brute").fit(X)
+    Q = rng.random((6, 3))
+    assert nn._check_queries(Q) is Q
+    tree = CoverTree(X)
+    assert tree._check_queries(Q) is Q
+    for bad, word in ((np.nan, "NaN"), (np.inf, "infinity")):
+        Qb = Q.copy()
+        Qb[2, 1] = bad
+        with pytest.raises(ValueError, match=word):
+            nn.kneighbors(Qb)
+        with pytest.raises(ValueError, match=word):
+            tree.query(Qb, 3)
+    huge = np.full((2, 3), 1e308)  # finite, but its sum is not
+    dist, ind = nn.kneighbors(huge)
+    # Every fitted point lies at the same distance, sqrt(3) * 1e308 to the
+    # double, from these rows: ties, by index.
+    assert np.array_equal(ind, [[0, 1, 2]] * 2)
+    np.testing.assert_allclose(dist, np.sqrt(3) * 1e308, rtol=1e-15)
+    for other in (np.asfortranarray(Q), Q.astype(np.float32), Q[:, [2, 1, 0]][:, [2, 1, 0]]):
+        got = nn._check_queries(other)
+        assert got.dtype == np.float64 and got.flags.c_contiguous
+        np.testing.assert_allclose(nn.kneighbors(other)[0], sk.kneighbors(other)[0], rtol=1e-12)
+    f32 = NearestNeighbors(n_neighbors=3).fit(X.astype(np.float32))
+    assert f32._check_queries(Q).dtype == np.float32
+    pd = pytest.importorskip("pandas")
+    named = NearestNeighbors(n_neighbors=3).fit(pd.DataFrame(X, columns=["a", "b", "c"]))
+    with pytest.warns(UserWarning, match="does not have valid feature names"):
+        named.kneighbors(Q)
