@@ -166,9 +166,11 @@ class NearestNeighbors(KNeighborsMixin, RadiusNeighborsMixin, UpdatesMixin, Neig
         point), the build budget past which a tree costs more than brute
         force, and ``gave_up``: True when the tree chosen exceeded that
         budget while it was built (the samples misjudged the data) and a
-        brute-force index took over. None otherwise (and for a Python
-        function as the metric, which "auto" serves with a cover tree
-        without sampling).
+        brute-force index took over. When the samples left the choice
+        close, the tree of all the points was built and the figures are
+        its own (the sample size is then the number of points). None
+        otherwise (and for a Python function as the metric, which "auto"
+        serves with a cover tree without sampling).
     tree_ : CoverTree or BruteForceIndex
         The index over the fitted data (a :class:`BruteForceIndex` has the
         same interface but no tree structure).
