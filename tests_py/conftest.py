@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+
 import numpy as np
 import pytest
 from scipy.spatial.distance import cdist
@@ -186,3 +188,17 @@ def load_dataset(name, cache):
     if isinstance(X, Exception):
         pytest.skip(f"dataset {name!r} is absent: {X}")
     return X
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _sigint_handled():
+    """The Ctrl-C tests simulate SIGINT with ``_thread.interrupt_main``,
+    which does nothing where SIGINT is ignored, as it is for a job that a
+    shell starts in the background (the tests then wait out a long call):
+    give such a session Python's usual handler."""
+    old = signal.getsignal(signal.SIGINT)
+    if old == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    if old == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, old)
