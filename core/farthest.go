@@ -12,19 +12,22 @@ const farthestSlack = 1e-4
 // radiiBound computes every node's rad (the largest distance from it to a
 // node below it) and reach (the largest distance from its parent to it
 // and the nodes below it) as exact maxima of measured distances, and
-// returns them with the distance evaluations spent. The tree must be laid
-// out with parents in lower slots than their children and no free slots.
+// returns them with the internal nodes by height (byHeight[h-1] those of
+// height h, the longest path down to a leaf) and the distance evaluations
+// spent. The tree must be laid out with parents in lower slots than their
+// children and no free slots.
 //
-// A node's reach over a child c is a farthest-point search from the node
-// in c's subtree, children before parents so that every subtree's rad is
-// known: a subtree u whose bound d(a,u) + rad(u) cannot beat the farthest
+// A node's reach is a farthest-point search from its parent in its
+// subtree, children before parents so that every subtree's rad is known:
+// a subtree u whose bound d(a,u) + rad(u) cannot beat the farthest
 // distance found so far is not entered, best bound first. In two or three
 // dimensions most of a high node's subtree lies well inside its ball, so
 // this measures about as many points as lie near the ball's surface, where
-// walking every point up to every ancestor measures them all. Nodes of one
-// height (the longest path down to a leaf) are independent and run in
-// parallel.
-func (t *Tree[T]) radiiBound(jobs int) (rad, reach []float64, evals int64) {
+// walking every point up to every ancestor measures them all. The children
+// of the nodes of one height (the longest path down to a leaf) are
+// independent and run in parallel, child by child: the few high nodes
+// hold most of the work, spread over their children.
+func (t *Tree[T]) radiiBound(jobs int) (rad, reach []float64, byHeight [][]int32, evals int64) {
 	slots := int(t.s.slots)
 	rad = make([]float64, slots)
 	reach = make([]float64, slots)
@@ -39,80 +42,88 @@ func (t *Tree[T]) radiiBound(jobs int) (rad, reach []float64, evals int64) {
 		height[u] = h
 		top = max(top, h)
 	}
-	// Internal nodes by height (leaves have nothing to measure).
-	first, byHeight := groupBy(int(top)+1, func(emit func(owner, val int32)) {
+	// Internal nodes by height, and the children of each height's nodes
+	// (leaves have nothing to measure).
+	first, internal := groupBy(int(top)+1, func(emit func(owner, val int32)) {
 		for u, h := range height {
 			if h > 0 {
 				emit(h, int32(u))
 			}
 		}
 	})
-	counts := make([]paddedCount, max(workers(jobs), 1))
-	heaps := make([][]subtreeBound, len(counts))
-	for h := int32(1); h <= top; h++ {
-		level := byHeight[first[h]:first[h+1]]
-		run := func(w, lo, hi int) {
-			for _, a := range level[lo:hi] {
-				heaps[w] = t.farthestBelow(a, rad, reach, heaps[w], &counts[w].n)
+	kidFirst, kidsBy := groupBy(int(top)+1, func(emit func(owner, val int32)) {
+		for u, h := range height {
+			if h > 0 {
+				for _, c := range t.node(int32(u)).kids {
+					emit(h, c)
+				}
 			}
 		}
-		if len(level) < 256 {
-			run(0, 0, len(level))
-		} else {
-			forRange(len(level), jobs, run)
+	})
+	counts := make([]paddedCount, max(workers(jobs), 1))
+	heaps := make([][]subtreeBound, len(counts))
+	byHeight = make([][]int32, top)
+	for h := int32(1); h <= top; h++ {
+		byHeight[h-1] = internal[first[h]:first[h+1]]
+		kids := kidsBy[kidFirst[h]:kidFirst[h+1]]
+		forRange(len(kids), jobs, func(w, lo, hi int) {
+			for _, c := range kids[lo:hi] {
+				reach[c], heaps[w] = t.reachBelow(c, rad, heaps[w], &counts[w].n)
+			}
+		})
+		for _, a := range byHeight[h-1] {
+			ra := 0.0
+			for _, c := range t.node(a).kids {
+				ra = max(ra, reach[c])
+			}
+			rad[a] = ra
 		}
 	}
 	for i := range counts {
 		evals += counts[i].n
 	}
-	return rad, reach, evals
+	return rad, reach, byHeight, evals
 }
 
-// subtreeBound is a subtree waiting in farthestBelow's search: an upper bound on
+// subtreeBound is a subtree waiting in reachBelow's search: an upper bound on
 // the distances below node u.
 type subtreeBound struct {
 	ub float64
 	u  int32
 }
 
-// farthestBelow sets reach of each child of a and rad of a, given rad of
-// every node below a. heap is a reusable buffer, returned; *evals counts
-// the distances measured.
-func (t *Tree[T]) farthestBelow(a int32, rad, reach []float64, heap []subtreeBound, evals *int64) []subtreeBound {
-	pa := t.point(a)
-	ra := 0.0
-	for _, c := range t.node(a).kids {
-		cn := t.node(c)
-		best := cn.pdist
-		heap = heap[:0]
-		if len(cn.kids) > 0 {
-			heap = append(heap, subtreeBound{ub: best + rad[c], u: c})
-		}
-		for len(heap) > 0 {
-			// Pop the subtree with the largest bound.
-			top := heap[0]
-			last := len(heap) - 1
-			heap[0] = heap[last]
-			heap = heap[:last]
-			siftDown(heap, 0)
-			if top.ub*(1+farthestSlack) < best {
-				break // no subtree left can hold a farther point
-			}
-			for _, v := range t.node(top.u).kids {
-				d := t.dist(t.point(v), pa)
-				*evals++
-				best = max(best, d)
-				if r := rad[v]; r > 0 && (d+r)*(1+farthestSlack) >= best {
-					heap = append(heap, subtreeBound{ub: d + r, u: v})
-					siftUp(heap, len(heap)-1)
-				}
-			}
-		}
-		reach[c] = best
-		ra = max(ra, best)
+// reachBelow returns the largest distance from c's parent a to c and the
+// nodes below it, given rad of every node below c. heap is a reusable
+// buffer, returned; *evals counts the distances measured.
+func (t *Tree[T]) reachBelow(c int32, rad []float64, heap []subtreeBound, evals *int64) (float64, []subtreeBound) {
+	cn := t.node(c)
+	best := cn.pdist
+	if len(cn.kids) == 0 {
+		return best, heap
 	}
-	rad[a] = ra
-	return heap
+	pa := t.point(cn.parent)
+	heap = append(heap[:0], subtreeBound{ub: best + rad[c], u: c})
+	for len(heap) > 0 {
+		// Pop the subtree with the largest bound.
+		top := heap[0]
+		last := len(heap) - 1
+		heap[0] = heap[last]
+		heap = heap[:last]
+		siftDown(heap, 0)
+		if top.ub*(1+farthestSlack) < best {
+			break // no subtree left can hold a farther point
+		}
+		for _, v := range t.node(top.u).kids {
+			d := t.dist(t.point(v), pa)
+			*evals++
+			best = max(best, d)
+			if r := rad[v]; r > 0 && (d+r)*(1+farthestSlack) >= best {
+				heap = append(heap, subtreeBound{ub: d + r, u: v})
+				siftUp(heap, len(heap)-1)
+			}
+		}
+	}
+	return best, heap
 }
 
 // siftUp restores the max-heap order of h (by ub) after h[i] was added.

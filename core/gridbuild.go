@@ -58,6 +58,11 @@ const gridWiden = 1e-5
 // neighbours; a grid more crowded is narrowed.
 const gridCrowd = 16
 
+// gridPart is the fewest points (or cells) a part of one of the grid
+// construction's parallel loops takes: a goroutine's start costs about
+// what a thousand points' work does.
+const gridPart = 1024
+
 // gridMaxBits is the most bits a cell index takes per coordinate, which
 // keeps the index's rounding error far below gridWiden.
 const gridMaxBits = 31
@@ -110,10 +115,11 @@ type gridBuilder[T Float] struct {
 	// differ from it by -1, 0 or +1 in each leading coordinate and by -1
 	// to +1 in the last: keys keys[cellLo[c]] + offs[j] to that + 2)
 	// spans positions [col[2q], col[2q+1]) for q = c*cols+j.
-	cellLo []int32
-	col    []int32
-	cols   int
-	offs   []uint64
+	cellLo  []int32
+	cellKey []uint64 // cell -> its key
+	col     []int32
+	cols    int
+	offs    []uint64
 	// Buffers of the radix sort.
 	rows2 []int32
 	keys2 []uint64
@@ -202,7 +208,7 @@ func gridBuild[T Float](data []T, dim int, sc scale, o Options) (t *Tree[T], ok 
 	g.level[root], g.near[root], g.nd[root] = levelInf, -1, 0
 	m.add(1)
 	// The grids are done with: let the assembly reuse their memory.
-	g.keys, g.pts, g.sel, g.rows2, g.keys2, g.col, g.cellLo, g.act = nil, nil, nil, nil, nil, nil, nil, nil
+	g.keys, g.pts, g.sel, g.rows2, g.keys2, g.col, g.cellLo, g.cellKey, g.act = nil, nil, nil, nil, nil, nil, nil, nil, nil
 	collectBefore(n)
 	return g.assemble(t, root), true, nil
 }
@@ -301,7 +307,7 @@ func (g *gridBuilder[T]) start(n int) (low int32, waiting []int32, ok bool) {
 	side := g.sc.pow(j) * (1 + gridWiden)
 	g.act = make([]int32, n)
 	cells := len(g.cellLo) - 1
-	parts := min(g.jobs, max(1, len(g.rows)/4096))
+	parts := min(g.jobs, max(1, len(g.rows)/gridPart))
 	least := make([]float64, parts)
 	forParts(parts, g.jobs, func(w int) {
 		lo, evals := side, int64(0)
@@ -383,7 +389,7 @@ func (g *gridBuilder[T]) nearestOther(c, p int, side float64) float64 {
 // cells of the indexed net.
 func (g *gridBuilder[T]) blockWork() int64 {
 	cells := len(g.cellLo) - 1
-	parts := min(g.jobs, max(1, cells/4096))
+	parts := min(g.jobs, max(1, cells/gridPart))
 	work := make([]int64, parts)
 	forParts(parts, g.jobs, func(w int) {
 		for c := cells * w / parts; c < cells*(w+1)/parts; c++ {
@@ -402,54 +408,109 @@ func (g *gridBuilder[T]) blockWork() int64 {
 }
 
 // markDuplicates marks the points of g.rows (sorted by cell) that repeat
-// another's coordinates as its duplicates and drops them from g.rows. The
-// first row of a group of equal points keeps it.
+// another's coordinates as its duplicates and drops them from g.rows,
+// which keeps its order. The lowest row of a group of equal points keeps
+// it. Runs of cells go to the workers, each compacting its own run.
 func (g *gridBuilder[T]) markDuplicates() {
-	keep := 0
-	for lo := 0; lo < len(g.rows); {
-		hi := lo + 1
-		for hi < len(g.rows) && g.keys[hi] == g.keys[lo] {
-			hi++
+	n := len(g.rows)
+	parts := min(g.jobs, max(1, n/gridPart))
+	// Runs end where a cell ends.
+	ends := make([]int, parts+1)
+	for w := 1; w <= parts; w++ {
+		e := max(n*w/parts, ends[w-1])
+		for e > 0 && e < n && g.keys[e] == g.keys[e-1] {
+			e++
 		}
-		cell := g.rows[lo:hi]
-		if len(cell) > 8 {
-			// Equal points next to each other, the lowest row first.
-			slices.SortFunc(cell, func(a, b int32) int {
-				if c := slices.Compare(g.row(a), g.row(b)); c != 0 {
-					return c
-				}
-				return int(a - b)
-			})
-		}
-		from := keep // the cell's distinct points so far: g.rows[from:keep]
-		for _, r := range cell {
-			dup := int32(-1)
-			for _, e := range g.rows[from:keep] {
-				if g.same(e, r) {
-					dup = e
-					break
-				}
-				if len(cell) > 8 {
-					break // sorted: only the last one kept can be equal
+		ends[w] = e
+	}
+	kept := make([]int, parts)
+	forParts(parts, g.jobs, func(w int) {
+		var hashed []uint64
+		keep := ends[w]
+		for lo := ends[w]; lo < ends[w+1]; {
+			hi := lo + 1
+			for hi < ends[w+1] && g.keys[hi] == g.keys[lo] {
+				hi++
+			}
+			if hi-lo > 8 {
+				hashed = g.markHashed(g.rows[lo:hi], hashed)
+			} else {
+				g.markPairs(g.rows[lo:hi])
+			}
+			for p := lo; p < hi; p++ {
+				if r := g.rows[p]; g.level[r] != netDup {
+					g.rows[keep], g.keys[keep] = r, g.keys[p]
+					keep++
 				}
 			}
-			if dup >= 0 {
-				g.level[r], g.near[r] = netDup, dup
-				continue
-			}
-			if len(cell) > 8 {
-				from = keep
-			}
-			g.rows[keep], g.keys[keep] = r, g.keys[lo]
-			keep++
+			lo = hi
 		}
-		lo = hi
+		kept[w] = keep - ends[w]
+	})
+	// The runs' kept points, moved down in order (never onto one not yet
+	// moved).
+	keep := kept[0]
+	for w := 1; w < parts; w++ {
+		copy(g.rows[keep:], g.rows[ends[w]:ends[w]+kept[w]])
+		copy(g.keys[keep:], g.keys[ends[w]:ends[w]+kept[w]])
+		keep += kept[w]
 	}
 	g.rows, g.keys = g.rows[:keep], g.keys[:keep]
 	g.pts = resize(g.pts, keep*g.dim)
-	for p, r := range g.rows {
-		copyRow(g.at(p), g.row(r))
+	forRange(keep, g.jobs, func(_, lo, hi int) {
+		for p := lo; p < hi; p++ {
+			copyRow(g.at(p), g.row(g.rows[p]))
+		}
+	})
+}
+
+// markPairs marks the duplicates among the rows of a small cell (rows
+// ascending), comparing each with the distinct ones before it.
+func (g *gridBuilder[T]) markPairs(cell []int32) {
+	for q, r := range cell {
+		for _, e := range cell[:q] {
+			if g.level[e] != netDup && g.same(e, r) {
+				g.level[r], g.near[r] = netDup, e
+				break
+			}
+		}
 	}
+}
+
+// markHashed marks the duplicates among the rows of a large cell (rows
+// ascending): equal coordinates hash alike, so only rows of one hash are
+// compared, and the rows sort with their hashes as plain integers. hashed
+// is a reusable buffer, returned.
+func (g *gridBuilder[T]) markHashed(cell []int32, hashed []uint64) []uint64 {
+	hashed = hashed[:0]
+	for _, r := range cell {
+		h := uint64(0x9e3779b97f4a7c15)
+		for _, v := range g.row(r) {
+			// +0 makes -0 hash as 0, which it equals.
+			h = (h ^ math.Float64bits(float64(v)+0)) * 0xbf58476d1ce4e5b9
+			h ^= h >> 31
+		}
+		hashed = append(hashed, h&^(1<<32-1)|uint64(uint32(r)))
+	}
+	slices.Sort(hashed)
+	for lo := 0; lo < len(hashed); {
+		hi := lo + 1
+		for hi < len(hashed) && hashed[hi]>>32 == hashed[lo]>>32 {
+			hi++
+		}
+		// Rows of one hash, ascending.
+		for q := lo + 1; q < hi; q++ {
+			r := int32(uint32(hashed[q]))
+			for _, x := range hashed[lo:q] {
+				if e := int32(uint32(x)); g.level[e] != netDup && g.same(e, r) {
+					g.level[r], g.near[r] = netDup, e
+					break
+				}
+			}
+		}
+		lo = hi
+	}
+	return hashed
 }
 
 // same reports whether rows a and b are at distance 0 as the tree
@@ -561,7 +622,7 @@ func (g *gridBuilder[T]) radixSort(vals []int32, keys []uint64, width uint) ([]i
 	const mask = 1<<digit - 1
 	n := len(vals)
 	vals2, keys2 := resize(g.rows2, n), resize(g.keys2, n)
-	parts := min(g.jobs, max(1, n/(1<<13)))
+	parts := min(g.jobs, max(1, n/(2*gridPart)))
 	counts := make([][1 << digit]int, parts)
 	for s := uint(0); s < width; s += digit {
 		forParts(parts, g.jobs, func(w int) {
@@ -610,7 +671,7 @@ func (g *gridBuilder[T]) radixSort(vals []int32, keys []uint64, width uint) ([]i
 // each column's first and last keys, so every column's bounds only move
 // forward.
 func (g *gridBuilder[T]) index() {
-	b, keys := g.shift, g.keys
+	b := g.shift
 	g.cols = 1
 	for range g.dim - 1 {
 		g.cols *= 3
@@ -629,45 +690,75 @@ func (g *gridBuilder[T]) index() {
 		}
 		g.offs[c] = o - 1
 	}
-	g.cellLo = g.cellLo[:0]
-	for p := range keys {
-		if p == 0 || keys[p] != keys[p-1] {
-			g.cellLo = append(g.cellLo, int32(p))
-		}
-	}
-	cells := len(g.cellLo)
-	g.cellLo = append(g.cellLo, int32(len(keys)))
+	g.findCells()
+	cells := len(g.cellKey)
 	g.col = resize(g.col, 2*cells*cols)
-	parts := min(g.jobs, max(1, cells/4096))
+	parts := min(g.jobs, max(1, cells/gridPart))
 	forParts(parts, g.jobs, func(w int) {
 		from, to := cells*w/parts, cells*(w+1)/parts
 		if from >= to {
 			return
 		}
+		// The columns' first and last cells, walked over the cells' keys
+		// (a cell per step, not a point).
+		ck := g.cellKey
 		lo, hi := make([]int, cols), make([]int, cols)
 		for j := range cols {
-			first := keys[g.cellLo[from]] + g.offs[j]
-			lo[j], _ = slices.BinarySearch(keys, first)
-			hi[j], _ = slices.BinarySearch(keys, first+3)
+			first := ck[from] + g.offs[j]
+			lo[j], _ = slices.BinarySearch(ck, first)
+			hi[j], _ = slices.BinarySearch(ck, first+3)
 		}
 		offs, cellLo, col := g.offs, g.cellLo, g.col
 		for c := from; c < to; c++ {
-			k := keys[cellLo[c]]
+			k := ck[c]
 			cc := col[2*c*cols : 2*(c+1)*cols]
 			for j, o := range offs {
 				first, p, e := k+o, lo[j], hi[j]
-				for p < len(keys) && keys[p] < first {
+				for p < cells && ck[p] < first {
 					p++
 				}
 				e = max(e, p)
-				for e < len(keys) && keys[e] <= first+2 {
+				for e < cells && ck[e] <= first+2 {
 					e++
 				}
 				lo[j], hi[j] = p, e
-				cc[2*j], cc[2*j+1] = int32(p), int32(e)
+				cc[2*j], cc[2*j+1] = cellLo[p], cellLo[e]
 			}
 		}
 	})
+}
+
+// findCells sets g.cellLo and g.cellKey from the sorted keys: counted,
+// then written, in parallel over runs of positions.
+func (g *gridBuilder[T]) findCells() {
+	keys := g.keys
+	n := len(keys)
+	parts := min(g.jobs, max(1, n/(4*gridPart)))
+	starts := make([]int, parts+1)
+	forParts(parts, g.jobs, func(w int) {
+		c := 0
+		for p := n * w / parts; p < n*(w+1)/parts; p++ {
+			if p == 0 || keys[p] != keys[p-1] {
+				c++
+			}
+		}
+		starts[w+1] = c
+	})
+	for w := range parts {
+		starts[w+1] += starts[w]
+	}
+	cells := starts[parts]
+	g.cellLo, g.cellKey = resize(g.cellLo, cells+1), resize(g.cellKey, cells)
+	forParts(parts, g.jobs, func(w int) {
+		c := starts[w]
+		for p := n * w / parts; p < n*(w+1)/parts; p++ {
+			if p == 0 || keys[p] != keys[p-1] {
+				g.cellLo[c], g.cellKey[c] = int32(p), keys[p]
+				c++
+			}
+		}
+	})
+	g.cellLo[cells] = int32(n)
 }
 
 // around returns the bounds of the columns of cells around cell c: the
@@ -691,7 +782,7 @@ func (g *gridBuilder[T]) choose(i int32) {
 	top := g.shift * uint(g.dim-1)
 	// Runs end where a slab (first coordinate) ends, so that no two
 	// workers share a slab.
-	parts := min(g.jobs, max(1, n/4096))
+	parts := min(g.jobs, max(1, n/gridPart))
 	ends := make([]int, parts+1)
 	for w := 1; w <= parts; w++ {
 		e := cells * w / parts
@@ -738,7 +829,7 @@ func (g *gridBuilder[T]) attach(i int32) int {
 	n := len(g.rows)
 	cells := len(g.cellLo) - 1
 	r := g.sc.pow(i)
-	parts := min(g.jobs, max(1, n/4096))
+	parts := min(g.jobs, max(1, n/gridPart))
 	forParts(parts, g.jobs, func(w int) {
 		evals := int64(0)
 		for c := cells * w / parts; c < cells*(w+1)/parts; c++ {

@@ -28,6 +28,7 @@ func TestGridBuild(t *testing.T) {
 		{"line", 1, gaussianRows(rng, 2000, 1), "grid"},
 		{"grid-ties", 3, gridRows(rng, 2500, 3), "grid"},
 		{"one-point-many-times", 2, manyCopies(rng, 3000), "grid"},
+		{"copies-signed-zeros", 3, signedZeroCopies(rng, 4000), "grid"},
 		{"too-wide", 3, tooWide(rng, 1500), "batch"},
 	}
 	for _, c := range cases {
@@ -75,6 +76,27 @@ func manyCopies(rng *rand.Rand, n int) []float64 {
 		out[2*i], out[2*i+1] = 0.25, -0.5
 	}
 	return out
+}
+
+// signedZeroCopies returns 3-D rows each repeated nine to twelve times
+// (cells of more than eight points, whose duplicates are found by
+// hashing), some of whose coordinates are zeros of either sign, copies
+// differing only in those signs.
+func signedZeroCopies(rng *rand.Rand, n int) []float64 {
+	out := make([]float64, 0, 3*n)
+	for len(out) < 3*n {
+		p := [3]float64{rng.NormFloat64(), rng.NormFloat64(), rng.NormFloat64()}
+		zero := rng.IntN(3)
+		p[zero] = 0
+		for range 9 + rng.IntN(4) {
+			q := p
+			if rng.IntN(2) == 0 {
+				q[zero] = math.Copysign(0, -1)
+			}
+			out = append(out, q[:]...)
+		}
+	}
+	return out[:3*n]
 }
 
 // tooWide returns 3-D rows whose least distance is too small for the

@@ -1260,35 +1260,41 @@ func groupBy(owners int, each func(emit func(owner, val int32))) (first, vals []
 // distance evaluations spent.
 func (t *Tree[T]) parallelRadii(jobs int) int64 {
 	slots := int(t.s.slots)
-	rad, reach, evals := t.radiiBound(jobs)
-	// Weights bottom up (children have higher slots), then each node's
-	// groups from its children, in parallel into one shared buffer.
+	rad, reach, byHeight, evals := t.radiiBound(jobs)
+	// Radii, leaves' weights and each node's number of groups; then the
+	// groups and weights bottom up, height by height (children first),
+	// each height in parallel, into one shared buffer.
 	grpOff := make([]int32, slots+1)
-	for u := int32(slots) - 1; u >= 0; u-- {
-		n := t.s.mut(u)
-		w := int64(len(n.ids))
-		for _, c := range n.kids {
-			w += t.node(c).weight
-		}
-		n.weight = w
-		n.rad, n.reach = rad[u], reach[u]
-	}
-	for u := range int32(slots) {
-		n := t.node(u)
-		g := int32(0)
-		for q, c := range n.kids {
-			if q == 0 || t.node(c).level != t.node(n.kids[q-1]).level {
-				g++
-			}
-		}
-		grpOff[u+1] = grpOff[u] + g
-	}
-	grpBuf := make([]group, grpOff[slots])
 	forRange(slots, jobs, func(_, lo, hi int) {
 		for u := int32(lo); u < int32(hi); u++ {
 			n := t.s.mut(u)
-			n.grp, _, _ = t.groupKids(n, grpBuf[grpOff[u]:grpOff[u]:grpOff[u+1]])
+			n.rad, n.reach = rad[u], reach[u]
+			if len(n.kids) == 0 {
+				n.weight = int64(len(n.ids))
+				continue
+			}
+			g := int32(0)
+			for q, c := range n.kids {
+				if q == 0 || t.node(c).level != t.node(n.kids[q-1]).level {
+					g++
+				}
+			}
+			grpOff[u+1] = g
 		}
 	})
+	for u := range slots {
+		grpOff[u+1] += grpOff[u]
+	}
+	grpBuf := make([]group, grpOff[slots])
+	for _, nodes := range byHeight {
+		forRange(len(nodes), jobs, func(_, lo, hi int) {
+			for _, u := range nodes[lo:hi] {
+				n := t.s.mut(u)
+				var w int64
+				n.grp, w, _ = t.groupKids(n, grpBuf[grpOff[u]:grpOff[u]:grpOff[u+1]])
+				n.weight = w + int64(len(n.ids))
+			}
+		})
+	}
 	return evals
 }
