@@ -82,10 +82,12 @@ type batchBuilder[T Float] struct {
 
 	entries stackArena[batchEntry]
 	coords  stackArena[T]
-	ds, ds2 []float64 // distances measured for a child, before its sets are made
-	evals   int64
-	done    int // points placed since the last report to the monitor
-	err     error
+	// The points of a call's near and far sets within reach of a new
+	// child, measured before its sets are made.
+	hitsNear, hitsFar []batchHit
+	evals             int64
+	done              int // points placed since the last report to the monitor
+	err               error
 }
 
 // stackArena hands out slices last in, first out, as the recursion needs
@@ -193,7 +195,7 @@ func batchBuild[T Float](data []T, dim int, sc scale, o Options) (*Tree[T], erro
 	}
 	b.mon.add(b.done)
 	// The sets are done with: let the assembly reuse their memory.
-	b.entries, b.coords, b.ds, b.ds2 = stackArena[batchEntry]{}, stackArena[T]{}, nil, nil
+	b.entries, b.coords, b.hitsNear, b.hitsFar = stackArena[batchEntry]{}, stackArena[T]{}, nil, nil
 	collectBefore(n)
 	b.closer(root)
 	return assembleNets(t, data, dim, b.jobs, b.level, b.near, b.nd, root, b.evals), nil
@@ -211,49 +213,53 @@ func (b *batchBuilder[T]) at(s *batchSet[T], k int) []T {
 	return s.c[o : o+b.dim : o+b.dim]
 }
 
-// measure sets ds[k] to the distance to q (coordinates qc, at distance dq
-// from the call's node) of point k of src, or to +Inf for a point that
-// cannot lie within rFar of q (the triangle inequality through the call's
-// node, or a squared distance well beyond), and returns how many lie
-// within r0 and within rFar. ds must have room for src's points.
-func (b *batchBuilder[T]) measure(qc []T, dq float64, src *batchSet[T], ds []float64, r0, rFar float64) (in0, inFar int) {
+// batchHit is a point of a set that lies within the far radius of a new
+// child: its position k in the set and its distance d to the child.
+type batchHit struct {
+	k int32
+	d float64
+}
+
+// measure returns the points of src that lie within rFar of q (coordinates
+// qc, at distance dq from the call's node), by position ascending, in
+// hits' storage, and how many of them lie within r0.
+func (b *batchBuilder[T]) measure(qc []T, dq float64, src *batchSet[T], hits []batchHit, r0, rFar float64) (_ []batchHit, in0 int) {
 	n := len(src.e)
-	ds = ds[:n]
-	if n >= batchParallelMin && b.jobs > 1 {
-		evals := make([]paddedCount, b.jobs)
-		forRange(n, b.jobs, func(w, lo, hi int) {
-			evals[w].n += b.screen(qc, dq, src.e[lo:hi], src.c[lo*b.dim:hi*b.dim], ds[lo:hi], rFar)
+	hits = hits[:0]
+	if parts := min(b.jobs, n/(batchParallelMin/2)); parts > 1 {
+		// Contiguous parts, their hits joined in order.
+		found := make([][]batchHit, parts)
+		evals := make([]paddedCount, parts)
+		forParts(parts, b.jobs, func(w int) {
+			lo, hi := n*w/parts, n*(w+1)/parts
+			found[w], evals[w].n = b.screen(qc, dq, src.e[lo:hi], src.c[lo*b.dim:hi*b.dim], int32(lo), nil, rFar)
 		})
-		for w := range evals {
+		for w := range parts {
+			hits = append(hits, found[w]...)
 			b.evals += evals[w].n
 		}
 	} else {
-		b.evals += b.screen(qc, dq, src.e, src.c, ds, rFar)
+		var evals int64
+		hits, evals = b.screen(qc, dq, src.e, src.c, 0, hits, rFar)
+		b.evals += evals
 	}
-	for _, d := range ds {
-		if d <= rFar {
-			inFar++
-			if d <= r0 {
-				in0++
-			}
+	for _, h := range hits {
+		if h.d <= r0 {
+			in0++
 		}
 	}
-	return in0, inFar
+	return hits, in0
 }
 
-// take moves the points of src measured within rFar of q (ds, from
-// measure) into near (within r0) or far, with their distance to q (their
-// distance to the call's node kept in up), and marks those at distance 0
-// as duplicates of q; the others stay in src. A point taken is replaced by
-// the last one (no shifting of the rest).
-func (b *batchBuilder[T]) take(q int32, src *batchSet[T], ds []float64, r0, rFar float64, near, far *batchSet[T]) {
+// take moves the points hits of src (from measure) into near (within r0)
+// or far, with their distance to q (their distance to the call's node kept
+// in up), and marks those at distance 0 as duplicates of q; the others
+// stay in src. The hits go from the last: each is replaced by the set's
+// last point, which is not a hit (no shifting of the rest).
+func (b *batchBuilder[T]) take(q int32, src *batchSet[T], hits []batchHit, r0 float64, near, far *batchSet[T]) {
 	n := len(src.e)
-	for k := 0; k < n; {
-		d := ds[k]
-		if d > rFar {
-			k++
-			continue
-		}
+	for h := len(hits) - 1; h >= 0; h-- {
+		k, d := int(hits[h].k), hits[h].d
 		e := src.e[k]
 		switch {
 		case d == 0:
@@ -268,54 +274,59 @@ func (b *batchBuilder[T]) take(q int32, src *batchSet[T], ds []float64, r0, rFar
 		if k != n {
 			src.e[k] = src.e[n]
 			copy(b.at(src, k), b.at(src, n))
-			ds[k] = ds[n]
 		}
 	}
 	src.e = src.e[:n]
 	src.c = src.c[:n*b.dim]
 }
 
-// screen sets out[k] to the distance between qc and row k of rows as the
-// tree measures it, or to +Inf for a point certainly farther than rFar.
-// Under Euclidean distances (and Cosine, on normalised points) it takes
-// the squares of a block of rows at a time (the vector kernel's, where
-// there is one) and settles a square well beyond rFar^2 without its square
-// root; a test of the triangle inequality through the call's node first
-// would skip about a sixth of the rows, but cost more than it saves there.
-// Under other metrics it measures only the points of entries es (at
-// distance dq from the call's node) that the triangle inequality leaves.
-// It returns the distances it evaluated.
-func (b *batchBuilder[T]) screen(qc []T, dq float64, es []batchEntry, rows []T, out []float64, rFar float64) (evals int64) {
+// screen appends to hits the rows of rows (entries es, at positions base
+// on in their set) that lie within rFar of qc as the tree measures them,
+// and returns them with the distances it evaluated. Under Euclidean
+// distances (and Cosine, on normalised points) it takes the squares of a
+// block of rows at a time (the vector kernel's, where there is one) and
+// settles a square well beyond rFar^2 without its square root; a test of
+// the triangle inequality through the call's node first would skip about
+// a sixth of the rows, but cost more than it saves there. Under other
+// metrics it measures only the points of es (at distance dq from the
+// call's node) that the triangle inequality leaves.
+func (b *batchBuilder[T]) screen(qc []T, dq float64, es []batchEntry, rows []T, base int32, hits []batchHit, rFar float64) (_ []batchHit, evals int64) {
 	dim := b.dim
 	if !b.euclid {
-		for k := range out {
+		for k := range es {
 			if math.Abs(es[k].d-dq) > rFar {
-				out[k] = math.Inf(1)
 				continue
 			}
 			evals++
-			out[k] = b.dist(qc, rows[k*dim:(k+1)*dim:(k+1)*dim])
+			if d := b.dist(qc, rows[k*dim:(k+1)*dim:(k+1)*dim]); d <= rFar {
+				hits = append(hits, batchHit{base + int32(k), d})
+			}
 		}
-		return evals
+		return hits, evals
 	}
 	far2 := rFar * rFar * (1 + sqScreen)
 	var sq [screenBlock + 3]float64
-	for lo := 0; lo < len(out); lo += screenBlock {
-		hi := min(lo+screenBlock, len(out))
+	n := len(es)
+	for lo := 0; lo < n; lo += screenBlock {
+		hi := min(lo+screenBlock, n)
 		rowSquares(rows[lo*dim:hi*dim], dim, qc, sq[:])
 		for k, s := range sq[:hi-lo] {
-			switch {
-			case !exactSquare(s):
+			if s > far2 && exactSquare(s) {
+				continue // well beyond
+			}
+			var d float64
+			if exactSquare(s) {
+				d = math.Sqrt(s)
+			} else {
 				o := (lo + k) * dim
-				out[lo+k] = b.dist(qc, rows[o:o+dim:o+dim])
-			case s > far2:
-				out[lo+k] = math.Inf(1)
-			default:
-				out[lo+k] = math.Sqrt(s)
+				d = b.dist(qc, rows[o:o+dim:o+dim])
+			}
+			if d <= rFar {
+				hits = append(hits, batchHit{base + int32(lo+k), d})
 			}
 		}
 	}
-	return int64(len(out))
+	return hits, int64(n)
 }
 
 // screenBlock is the number of points screen takes at a time.
@@ -376,12 +387,12 @@ func (b *batchBuilder[T]) construct(p int32, i int32, near, far batchSet[T]) bat
 			return far
 		}
 		m := b.mark()
-		dn, df := grown(&b.ds, len(near.e)), grown(&b.ds2, len(far.e))
-		n0, nf := b.measure(qc, q.d, &near, dn, r0, rFar)
-		f0, ff := b.measure(qc, q.d, &far, df, r0, rFar)
-		cn, cf := b.set(n0+f0), b.set(nf+ff-n0-f0)
-		b.take(q.x, &near, dn, r0, rFar, &cn, &cf)
-		b.take(q.x, &far, df, r0, rFar, &cn, &cf)
+		var n0, f0 int
+		b.hitsNear, n0 = b.measure(qc, q.d, &near, b.hitsNear, r0, rFar)
+		b.hitsFar, f0 = b.measure(qc, q.d, &far, b.hitsFar, r0, rFar)
+		cn, cf := b.set(n0+f0), b.set(len(b.hitsNear)+len(b.hitsFar)-n0-f0)
+		b.take(q.x, &near, b.hitsNear, r0, &cn, &cf)
+		b.take(q.x, &far, b.hitsFar, r0, &cn, &cf)
 		rest := b.construct(q.x, i-1, cn, cf)
 		b.sort(rest, pc, &near, &far, rNear)
 		b.release(m)
@@ -398,14 +409,6 @@ func countWithin(es []batchEntry, r float64) int {
 		}
 	}
 	return n
-}
-
-// grown returns (*buf)[:n], growing *buf first if it is shorter.
-func grown(buf *[]float64, n int) []float64 {
-	if cap(*buf) < n {
-		*buf = make([]float64, n)
-	}
-	return (*buf)[:n]
 }
 
 // split moves the points of src within r of the call's node into dst.
