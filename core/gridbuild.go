@@ -105,11 +105,15 @@ type gridBuilder[T Float] struct {
 	nd    []float64 // row -> distance to its parent
 
 	// The net at the current level, sorted by cell.
-	rows  []int32  // position -> row
-	keys  []uint64 // position -> cell key
-	pts   []T      // position -> coordinates, in that order
-	sel   []bool   // position -> chosen for the next net
-	shift uint     // bits per coordinate in a key
+	rows []int32  // position -> row
+	keys []uint64 // position -> cell key
+	pts  []T      // position -> coordinates, in that order
+	sel  []bool   // position -> chosen for the next net
+	// The chosen points apart, in order (see gatherChosen).
+	chosenBefore []int32 // position -> chosen points before it
+	chosenRows   []int32 // chosen point -> row
+	chosenPts    []T     // chosen point -> coordinates
+	shift        uint    // bits per coordinate in a key
 	// The cells of the sorted net: cell c spans positions [cellLo[c],
 	// cellLo[c+1]), and the j-th column of cells around it (the cells that
 	// differ from it by -1, 0 or +1 in each leading coordinate and by -1
@@ -209,6 +213,7 @@ func gridBuild[T Float](data []T, dim int, sc scale, o Options) (t *Tree[T], ok 
 	m.add(1)
 	// The grids are done with: let the assembly reuse their memory.
 	g.keys, g.pts, g.sel, g.rows2, g.keys2, g.col, g.cellLo, g.cellKey, g.act = nil, nil, nil, nil, nil, nil, nil, nil, nil
+	g.chosenBefore, g.chosenRows, g.chosenPts = nil, nil, nil
 	collectBefore(n)
 	return g.assemble(t, root), true, nil
 }
@@ -824,11 +829,13 @@ func (g *gridBuilder[T]) choose(i int32) {
 // attach makes every point of the net below that is not in the net of
 // level i a node of level i-1, child of its nearest chosen point (ties to
 // the lower row), and keeps the chosen ones in g.rows. It returns the
-// number of nodes made.
+// number of nodes made. The chosen points are first copied apart, in
+// order (g.chosen), so that a column of cells spans a run of them.
 func (g *gridBuilder[T]) attach(i int32) int {
 	n := len(g.rows)
 	cells := len(g.cellLo) - 1
 	r := g.sc.pow(i)
+	g.gatherChosen()
 	parts := min(g.jobs, max(1, n/gridPart))
 	forParts(parts, g.jobs, func(w int) {
 		evals := int64(0)
@@ -842,26 +849,54 @@ func (g *gridBuilder[T]) attach(i int32) int {
 					panic("core: grid build: a point left out of a net has no chosen point within b^i")
 				}
 				x := g.rows[p]
-				g.level[x], g.near[x], g.nd[x] = i-1, g.rows[bq], best
+				g.level[x], g.near[x], g.nd[x] = i-1, g.chosenRows[bq], best
 			}
 		}
 		g.counts[w].n += evals
 	})
-	keep := 0
-	for p, x := range g.rows {
-		if g.sel[p] {
-			g.rows[keep] = x
-			keep++
-		}
-	}
+	keep := copy(g.rows, g.chosenRows)
 	g.rows = g.rows[:keep]
 	return n - keep
 }
 
+// gatherChosen copies the chosen points of the sorted net, in order, to
+// g.chosenRows and g.chosenPts, and sets g.chosenBefore[p] to the number
+// of chosen points before position p.
+func (g *gridBuilder[T]) gatherChosen() {
+	n, dim := len(g.rows), g.dim
+	g.chosenBefore = resize(g.chosenBefore, n+1)
+	m := int32(0)
+	for p, s := range g.sel {
+		g.chosenBefore[p] = m
+		if s {
+			m++
+		}
+	}
+	g.chosenBefore[n] = m
+	g.chosenRows = resize(g.chosenRows, int(m))
+	g.chosenPts = resize(g.chosenPts, int(m)*dim)
+	forRange(n, g.jobs, func(_, lo, hi int) {
+		for p := lo; p < hi; p++ {
+			if g.sel[p] {
+				j := int(g.chosenBefore[p])
+				g.chosenRows[j] = g.rows[p]
+				copyRow(g.chosenPts[j*dim:(j+1)*dim], g.at(p))
+			}
+		}
+	})
+}
+
+// chosenAt returns the coordinates of chosen point j.
+func (g *gridBuilder[T]) chosenAt(j int) []T {
+	o := j * g.dim
+	return g.chosenPts[o : o+g.dim : o+g.dim]
+}
+
 // nearestChosen returns the chosen point nearest to the point at position
-// p of cell c (ties to the lower row), and its distance as the tree
-// measures it; bq is -1 if no chosen point lies in the cells around c.
-// Under the Euclidean distance the points are ranked by their squares.
+// p of cell c (ties to the lower row), as an index into g.chosenRows, and
+// its distance as the tree measures it; bq is -1 if no chosen point lies
+// in the cells around c. Under the Euclidean distance the points are
+// ranked by their squares.
 func (g *gridBuilder[T]) nearestChosen(c, p int, evals *int64) (best float64, bq int) {
 	if g.euclid {
 		if d, q, ok := g.nearestSquare(c, p, evals); ok {
@@ -869,15 +904,14 @@ func (g *gridBuilder[T]) nearestChosen(c, p int, evals *int64) (best float64, bq
 		}
 	}
 	best, bq = math.Inf(1), -1
+	x := g.at(p)
 	for cc, j := g.around(c), 0; j < len(cc); j += 2 {
-		lo, hi := int(cc[j]), int(cc[j+1])
+		lo, hi := int(g.chosenBefore[cc[j]]), int(g.chosenBefore[cc[j+1]])
 		for q := lo; q < hi; q++ {
-			if g.sel[q] {
-				*evals++
-				d := g.dist(g.at(p), g.at(q))
-				if d < best || (d == best && g.rows[q] < g.rows[bq]) {
-					best, bq = d, q
-				}
+			*evals++
+			d := g.dist(x, g.chosenAt(q))
+			if d < best || (d == best && g.chosenRows[q] < g.chosenRows[bq]) {
+				best, bq = d, q
 			}
 		}
 	}
@@ -890,18 +924,23 @@ func (g *gridBuilder[T]) nearestChosen(c, p int, evals *int64) (best float64, bq
 func (g *gridBuilder[T]) nearestSquare(c, p int, evals *int64) (best float64, bq int, ok bool) {
 	best, bq = math.Inf(1), -1
 	n := int64(0)
+	x := g.at(p)
 	for cc, j := g.around(c), 0; j < len(cc); j += 2 {
-		lo, hi := int(cc[j]), int(cc[j+1])
+		lo, hi := int(g.chosenBefore[cc[j]]), int(g.chosenBefore[cc[j+1]])
+		n += int64(hi - lo)
 		for q := lo; q < hi; q++ {
-			if g.sel[q] {
-				n++
-				s := g.sq(p, q)
-				if !exactSquare(s) {
-					return 0, 0, false
-				}
-				if s < best || (s == best && g.rows[q] < g.rows[bq]) {
-					best, bq = s, q
-				}
+			y := g.chosenAt(q)
+			d := float64(x[0]) - float64(y[0])
+			s := d * d
+			for k := 1; k < len(x); k++ {
+				d = float64(x[k]) - float64(y[k])
+				s += d * d
+			}
+			if !exactSquare(s) {
+				return 0, 0, false
+			}
+			if s < best || (s == best && g.chosenRows[q] < g.chosenRows[bq]) {
+				best, bq = s, q
 			}
 		}
 	}
@@ -909,7 +948,7 @@ func (g *gridBuilder[T]) nearestSquare(c, p int, evals *int64) (best float64, bq
 	if bq < 0 {
 		return best, bq, true
 	}
-	return g.dist(g.at(p), g.at(bq)), bq, true
+	return g.dist(x, g.chosenAt(bq)), bq, true
 }
 
 // assemble turns the nodes into t's storage (see assembleNets).
