@@ -47,6 +47,9 @@ import (
 // has 3^d - 1 neighbours.
 const gridMaxDim = 3
 
+// gridCols is the most columns of cells around a cell: 3^(gridMaxDim-1).
+const gridCols = 9
+
 // gridWiden is the relative margin by which a level's cells are wider than
 // b^i: a point's cell index is computed in float64 with a relative error
 // of a few ulps of indices up to 2^31, so two points within b^i always
@@ -705,25 +708,28 @@ func (g *gridBuilder[T]) index() {
 			return
 		}
 		// The columns' first and last cells, walked over the cells' keys
-		// (a cell per step, not a point).
-		ck := g.cellKey
-		lo, hi := make([]int, cols), make([]int, cols)
+		// (a cell per step, not a point) up to the sentinel key after the
+		// last cell, which no column's bound reaches (keys take at most 63
+		// bits).
+		ck := g.cellKey[:cells+1]
+		var lo, hi [gridCols]int
 		for j := range cols {
 			first := ck[from] + g.offs[j]
-			lo[j], _ = slices.BinarySearch(ck, first)
-			hi[j], _ = slices.BinarySearch(ck, first+3)
+			lo[j], _ = slices.BinarySearch(ck[:cells], first)
+			hi[j], _ = slices.BinarySearch(ck[:cells], first+3)
 		}
-		offs, cellLo, col := g.offs, g.cellLo, g.col
+		offs, cellLo, col := g.offs[:cols], g.cellLo[:cells+1], g.col
 		for c := from; c < to; c++ {
 			k := ck[c]
 			cc := col[2*c*cols : 2*(c+1)*cols]
 			for j, o := range offs {
-				first, p, e := k+o, lo[j], hi[j]
-				for p < cells && ck[p] < first {
+				first := k + o
+				p := lo[j]
+				for ck[p] < first {
 					p++
 				}
-				e = max(e, p)
-				for e < cells && ck[e] <= first+2 {
+				e := max(hi[j], p)
+				for ck[e] <= first+2 {
 					e++
 				}
 				lo[j], hi[j] = p, e
@@ -753,7 +759,7 @@ func (g *gridBuilder[T]) findCells() {
 		starts[w+1] += starts[w]
 	}
 	cells := starts[parts]
-	g.cellLo, g.cellKey = resize(g.cellLo, cells+1), resize(g.cellKey, cells)
+	g.cellLo, g.cellKey = resize(g.cellLo, cells+1), resize(g.cellKey, cells+1)
 	forParts(parts, g.jobs, func(w int) {
 		c := starts[w]
 		for p := n * w / parts; p < n*(w+1)/parts; p++ {
@@ -764,6 +770,8 @@ func (g *gridBuilder[T]) findCells() {
 		}
 	})
 	g.cellLo[cells] = int32(n)
+	g.cellKey[cells] = math.MaxUint64 // a sentinel for index
+	g.cellKey = g.cellKey[:cells]
 }
 
 // around returns the bounds of the columns of cells around cell c: the
