@@ -96,6 +96,8 @@ type gridBuilder[T Float] struct {
 	sc   scale
 	jobs int
 	rng  *rand.Rand
+	// sample is the number of rows narrowSample looks at.
+	sample int
 	// euclid is set when dist is the Euclidean distance, whose square
 	// (sq) settles most comparisons without a square root or a call.
 	euclid bool
@@ -144,7 +146,10 @@ func gridBuild[T Float](data []T, dim int, sc scale, o Options) (t *Tree[T], ok 
 		return nil, false, nil
 	}
 	t = newTree[T](dim, o.Metric, sc, o.Seed)
-	g := &gridBuilder[T]{data: data, dim: dim, dist: t.dist, sc: sc, jobs: o.jobs()}
+	g := &gridBuilder[T]{data: data, dim: dim, dist: t.dist, sc: sc, jobs: o.jobs(), sample: gridSample}
+	if o.sample > 0 {
+		g.sample = o.sample
+	}
 	g.euclid = o.Metric.Canonical().Kind == Euclidean
 	g.rng = rand.New(rand.NewPCG(o.Seed, 0x9e3779b97f4a7c15))
 	hi := make([]float64, dim)
@@ -288,11 +293,14 @@ func (g *gridBuilder[T]) within(p, q int, r, r2 float64) bool {
 // that side otherwise. It reports false when the data's spread does not
 // fit the grid.
 func (g *gridBuilder[T]) start(n int) (low int32, waiting []int32, ok bool) {
+	j := g.sc.ceilLog(g.ext * math.Pow(float64(n), -1/float64(g.dim)))
+	if n >= 4*g.sample {
+		j = g.narrowSample(j, n)
+	}
 	g.rows = make([]int32, n)
 	for r := range g.rows {
 		g.rows[r] = int32(r)
 	}
-	j := g.sc.ceilLog(g.ext * math.Pow(float64(n), -1/float64(g.dim)))
 	// Duplicates share a cell at every level: drop them first, or a point
 	// repeated many times would keep the cells crowded at any size.
 	if !g.sortLevel(j) {
@@ -356,6 +364,50 @@ func (g *gridBuilder[T]) start(n int) (low int32, waiting []int32, ok bool) {
 	}
 	return low, waiting, true
 }
+
+// narrowSample returns the level, at most j, of the first grid on which
+// the distinct points of an even sample of g.sample rows are not
+// crowded once their pairs in neighbouring cells are scaled to all n
+// points (as if drawn from them: pairs of two points grow with the square
+// of the points); start's own test then rarely narrows the grid of all points
+// again, which costs a sort and an index of them (a third of start's work
+// on bunny, a scanned surface, whose first guess assumes a filled volume).
+func (g *gridBuilder[T]) narrowSample(j int32, n int) int32 {
+	s := g.sample
+	g.rows = make([]int32, s)
+	for i := range g.rows {
+		g.rows[i] = int32(i * n / s)
+	}
+	sample := slices.Clone(g.rows)
+	defer func() {
+		// markDuplicates marked the sample's duplicates among themselves
+		// only: start finds them again among all points.
+		for _, r := range sample {
+			g.level[r], g.near[r] = netFree, -1
+		}
+	}()
+	for range 8 {
+		if !g.sortLevel(j) {
+			return j
+		}
+		g.markDuplicates()
+		g.index()
+		m := float64(len(g.rows))
+		f := float64(n) / float64(s)
+		// Each point is one of its own pairs: the others scale with f^2.
+		distinct := m * f
+		work := (float64(g.blockWork())-m)*f*f + distinct
+		if work <= gridCrowd*distinct+1<<12 {
+			return j
+		}
+		j -= max(1, int32(math.Ceil(math.Log2(work/(gridCrowd/4*distinct))/float64(g.dim))))
+	}
+	return j
+}
+
+// gridSample is the number of rows narrowSample looks at (Options.sample
+// in tests), on sets of four times as many or more.
+const gridSample = 4096
 
 // nearestOther returns the distance from the point at position p of
 // cell c to the nearest other point in the cells around c, or side if

@@ -29,11 +29,17 @@ func TestGridBuild(t *testing.T) {
 		{"grid-ties", 3, gridRows(rng, 2500, 3), "grid"},
 		{"one-point-many-times", 2, manyCopies(rng, 3000), "grid"},
 		{"copies-signed-zeros", 3, signedZeroCopies(rng, 4000), "grid"},
+		// Sets of four samples or more narrow the first grid from a
+		// sample (of 256 rows here): a surface (crowded cells for a guess
+		// that assumes a filled volume), and a point repeated for half
+		// the rows.
+		{"sphere-surface", 3, sphereSurface(rng, 3000), "grid"},
+		{"many-copies-sampled", 2, halfCopies(rng, 3000), "grid"},
 		{"too-wide", 3, tooWide(rng, 1500), "batch"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			checkBuild(t, c.data, c.dim, Options{Seed: 4, Jobs: 2}, c.want, rng)
+			checkBuild(t, c.data, c.dim, Options{Seed: 4, Jobs: 2, sample: 256}, c.want, rng)
 		})
 	}
 }
@@ -97,6 +103,26 @@ func signedZeroCopies(rng *rand.Rand, n int) []float64 {
 		}
 	}
 	return out[:3*n]
+}
+
+// sphereSurface returns 3-D rows on the unit sphere.
+func sphereSurface(rng *rand.Rand, n int) []float64 {
+	out := make([]float64, 0, 3*n)
+	for range n {
+		x, y, z := rng.NormFloat64(), rng.NormFloat64(), rng.NormFloat64()
+		r := math.Sqrt(x*x + y*y + z*z)
+		out = append(out, x/r, y/r, z/r)
+	}
+	return out
+}
+
+// halfCopies returns 2-D rows of which every other one is the same point.
+func halfCopies(rng *rand.Rand, n int) []float64 {
+	out := gaussianRows(rng, n, 2)
+	for i := 0; i < n; i += 2 {
+		out[2*i], out[2*i+1] = 0.5, 0.25
+	}
+	return out
 }
 
 // tooWide returns 3-D rows whose least distance is too small for the
