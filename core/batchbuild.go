@@ -55,13 +55,22 @@ func (s *batchSet[T]) add(e batchEntry, c []T) {
 	s.c = append(s.c, c...)
 }
 
-// batchParallelMin is the fewest points a call measures in parallel. A
-// smaller set does not pay for the goroutine it would start: on a quiet
-// 2-core machine, two threads, a limit of 1,024 instead of 8,192 took
-// magic (19,020 x 10) 0.119 -> 0.121 s, letter (20,000 x 16) 0.275 ->
-// 0.284 s and 100,000 x 16 clustered points 4.36 -> 4.54 s, for 15 to 21%
-// more CPU.
+// batchParallelMin is the fewest points a call measures in parallel, on
+// the build's team. A smaller set does not pay: with a goroutine started
+// for each call, a limit of 1,024 instead of 8,192 took magic (19,020 x
+// 10) 0.119 -> 0.121 s and letter (20,000 x 16) 0.275 -> 0.284 s (quiet
+// 2-core machine, two threads); with the team's spinning workers, which
+// start within a microsecond, magic still took 0.100 -> 0.120 s: the half
+// of a set the other core measures was just written by this one, and
+// moving it across costs what measuring it does.
 const batchParallelMin = 8192
+
+// batchPart is a part of a set measured on the team: its hits and the
+// distances it evaluated.
+type batchPart struct {
+	hits  []batchHit
+	evals int64
+}
 
 // batchBuilder holds the batch construction's state. Points are the
 // caller's rows r = 0..n-1.
@@ -85,6 +94,8 @@ type batchBuilder[T Float] struct {
 	// The points of a call's near and far sets within reach of a new
 	// child, measured before its sets are made.
 	hitsNear, hitsFar []batchHit
+	team              *team       // the build's workers
+	found             []batchPart // the parts of a set measured on the team
 	evals             int64
 	done              int // points placed since the last report to the monitor
 	err               error
@@ -154,6 +165,8 @@ func batchBuild[T Float](data []T, dim int, sc scale, o Options) (*Tree[T], erro
 	for r := range b.level {
 		b.level[r] = netFree
 	}
+	b.team = newTeam(b.jobs)
+	defer b.team.stop()
 	if b.mon.stopped() {
 		return nil, ErrStopped
 	}
@@ -165,7 +178,7 @@ func batchBuild[T Float](data []T, dim int, sc scale, o Options) (*Tree[T], erro
 	b.level[root], b.near[root] = levelInf, -1
 	ds := make([]float64, n)
 	rc := b.row(root)
-	forRange(n, b.jobs, func(_, lo, hi int) {
+	b.team.forRange(n, func(_, lo, hi int) {
 		for r := lo; r < hi; r++ {
 			ds[r] = b.dist(rc, b.row(int32(r)))
 		}
@@ -198,7 +211,7 @@ func batchBuild[T Float](data []T, dim int, sc scale, o Options) (*Tree[T], erro
 	b.entries, b.coords, b.hitsNear, b.hitsFar = stackArena[batchEntry]{}, stackArena[T]{}, nil, nil
 	collectBefore(n)
 	b.closer(root)
-	return assembleNets(t, data, dim, b.jobs, b.level, b.near, b.nd, root, b.evals), nil
+	return assembleNets(t, data, dim, b.team, b.level, b.near, b.nd, root, b.evals), nil
 }
 
 // row returns the coordinates of row r.
@@ -226,17 +239,20 @@ type batchHit struct {
 func (b *batchBuilder[T]) measure(qc []T, dq float64, src *batchSet[T], hits []batchHit, r0, rFar float64) (_ []batchHit, in0 int) {
 	n := len(src.e)
 	hits = hits[:0]
-	if parts := min(b.jobs, n/(batchParallelMin/2)); parts > 1 {
+	if parts := min(b.team.size(), n/(batchParallelMin/2)); parts > 1 {
 		// Contiguous parts, their hits joined in order.
-		found := make([][]batchHit, parts)
-		evals := make([]paddedCount, parts)
-		forParts(parts, b.jobs, func(w int) {
+		if len(b.found) < parts {
+			b.found = make([]batchPart, parts)
+		}
+		found := b.found[:parts]
+		b.team.forParts(parts, func(w int) {
 			lo, hi := n*w/parts, n*(w+1)/parts
-			found[w], evals[w].n = b.screen(qc, dq, src.e[lo:hi], src.c[lo*b.dim:hi*b.dim], int32(lo), nil, rFar)
+			f := &found[w]
+			f.hits, f.evals = b.screen(qc, dq, src.e[lo:hi], src.c[lo*b.dim:hi*b.dim], int32(lo), f.hits[:0], rFar)
 		})
-		for w := range parts {
-			hits = append(hits, found[w]...)
-			b.evals += evals[w].n
+		for _, f := range found {
+			hits = append(hits, f.hits...)
+			b.evals += f.evals
 		}
 	} else {
 		var evals int64
@@ -477,7 +493,7 @@ func (b *batchBuilder[T]) closer(root int32) {
 	counts := make([]paddedCount, max(b.jobs, 1))
 	// By grandparent: the rows of g and its children stay in cache while
 	// its grandchildren are measured against them.
-	forRange(n, b.jobs, func(w, lo, hi int) {
+	b.team.forRange(n, func(w, lo, hi int) {
 		for g := int32(lo); g < int32(hi); g++ {
 			sibs := kids[first[g]:first[g+1]]
 			for _, p := range sibs {

@@ -27,7 +27,7 @@ const farthestSlack = 1e-4
 // of the nodes of one height (the longest path down to a leaf) are
 // independent and run in parallel, child by child: the few high nodes
 // hold most of the work, spread over their children.
-func (t *Tree[T]) radiiBound(jobs int) (rad, reach []float64, byHeight [][]int32, evals int64) {
+func (t *Tree[T]) radiiBound(tm *team) (rad, reach []float64, byHeight [][]int32, evals int64) {
 	slots := int(t.s.slots)
 	rad = make([]float64, slots)
 	reach = make([]float64, slots)
@@ -60,13 +60,13 @@ func (t *Tree[T]) radiiBound(jobs int) (rad, reach []float64, byHeight [][]int32
 			}
 		}
 	})
-	counts := make([]paddedCount, max(workers(jobs), 1))
+	counts := make([]paddedCount, tm.size())
 	heaps := make([][]subtreeBound, len(counts))
 	byHeight = make([][]int32, top)
 	for h := int32(1); h <= top; h++ {
 		byHeight[h-1] = internal[first[h]:first[h+1]]
 		kids := kidsBy[kidFirst[h]:kidFirst[h+1]]
-		forRange(len(kids), jobs, func(w, lo, hi int) {
+		tm.forRange(len(kids), func(w, lo, hi int) {
 			for _, c := range kids[lo:hi] {
 				reach[c], heaps[w] = t.reachBelow(c, rad, heaps[w], &counts[w].n)
 			}

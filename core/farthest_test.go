@@ -51,7 +51,9 @@ func checkRadiiBound[T Float](t *testing.T, tr *Tree[T]) {
 	t.Helper()
 	wantRad, wantReach, pathEvals := radiiByPaths(tr)
 	for _, jobs := range []int{1, 4} {
-		rad, reach, _, evals := tr.radiiBound(jobs)
+		tm := newTeam(jobs)
+		rad, reach, _, evals := tr.radiiBound(tm)
+		tm.stop()
 		for u := range wantRad {
 			if rad[u] != wantRad[u] || reach[u] != wantReach[u] {
 				t.Fatalf("jobs %d, slot %d: rad %v reach %v, walking the paths gives %v and %v",

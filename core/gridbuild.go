@@ -62,8 +62,8 @@ const gridWiden = 1e-5
 const gridCrowd = 16
 
 // gridPart is the fewest points (or cells) a part of one of the grid
-// construction's parallel loops takes: a goroutine's start costs about
-// what a thousand points' work does.
+// construction's parallel loops takes (on the build's team; 256 measured
+// no faster on bunny and zip codes).
 const gridPart = 1024
 
 // gridMaxBits is the most bits a cell index takes per coordinate, which
@@ -98,6 +98,7 @@ type gridBuilder[T Float] struct {
 	rng  *rand.Rand
 	// sample is the number of rows narrowSample looks at.
 	sample int
+	team   *team // the build's workers
 	// euclid is set when dist is the Euclidean distance, whose square
 	// (sq) settles most comparisons without a square root or a call.
 	euclid bool
@@ -147,6 +148,8 @@ func gridBuild[T Float](data []T, dim int, sc scale, o Options) (t *Tree[T], ok 
 	}
 	t = newTree[T](dim, o.Metric, sc, o.Seed)
 	g := &gridBuilder[T]{data: data, dim: dim, dist: t.dist, sc: sc, jobs: o.jobs(), sample: gridSample}
+	g.team = newTeam(g.jobs)
+	defer g.team.stop()
 	if o.sample > 0 {
 		g.sample = o.sample
 	}
@@ -325,7 +328,7 @@ func (g *gridBuilder[T]) start(n int) (low int32, waiting []int32, ok bool) {
 	cells := len(g.cellLo) - 1
 	parts := min(g.jobs, max(1, len(g.rows)/gridPart))
 	least := make([]float64, parts)
-	forParts(parts, g.jobs, func(w int) {
+	g.team.forParts(parts, func(w int) {
 		lo, evals := side, int64(0)
 		for c := cells * w / parts; c < cells*(w+1)/parts; c++ {
 			for p := int(g.cellLo[c]); p < int(g.cellLo[c+1]); p++ {
@@ -451,7 +454,7 @@ func (g *gridBuilder[T]) blockWork() int64 {
 	cells := len(g.cellLo) - 1
 	parts := min(g.jobs, max(1, cells/gridPart))
 	work := make([]int64, parts)
-	forParts(parts, g.jobs, func(w int) {
+	g.team.forParts(parts, func(w int) {
 		for c := cells * w / parts; c < cells*(w+1)/parts; c++ {
 			size := int64(g.cellLo[c+1] - g.cellLo[c])
 			for cc, j := g.around(c), 0; j < len(cc); j += 2 {
@@ -484,7 +487,7 @@ func (g *gridBuilder[T]) markDuplicates() {
 		ends[w] = e
 	}
 	kept := make([]int, parts)
-	forParts(parts, g.jobs, func(w int) {
+	g.team.forParts(parts, func(w int) {
 		var hashed []uint64
 		keep := ends[w]
 		for lo := ends[w]; lo < ends[w+1]; {
@@ -517,7 +520,7 @@ func (g *gridBuilder[T]) markDuplicates() {
 	}
 	g.rows, g.keys = g.rows[:keep], g.keys[:keep]
 	g.pts = resize(g.pts, keep*g.dim)
-	forRange(keep, g.jobs, func(_, lo, hi int) {
+	g.team.forRange(keep, func(_, lo, hi int) {
 		for p := lo; p < hi; p++ {
 			copyRow(g.at(p), g.row(g.rows[p]))
 		}
@@ -614,7 +617,7 @@ func (g *gridBuilder[T]) sortLevel(i int32) bool {
 	n := len(g.rows)
 	g.keys = resize(g.keys, n)
 	if b*uint(g.dim) <= 63 {
-		forRange(n, g.jobs, func(_, lo, hi int) {
+		g.team.forRange(n, func(_, lo, hi int) {
 			for p := lo; p < hi; p++ {
 				var key uint64
 				for k, v := range g.row(g.rows[p]) {
@@ -644,7 +647,7 @@ func (g *gridBuilder[T]) sortLevel(i int32) bool {
 	g.shift = b
 	g.rows, g.keys = g.radixSort(g.rows, g.keys, b*uint(g.dim))
 	g.pts = resize(g.pts, n*g.dim)
-	forRange(n, g.jobs, func(_, lo, hi int) {
+	g.team.forRange(n, func(_, lo, hi int) {
 		for p := lo; p < hi; p++ {
 			copyRow(g.at(p), g.row(g.rows[p]))
 		}
@@ -685,7 +688,7 @@ func (g *gridBuilder[T]) radixSort(vals []int32, keys []uint64, width uint) ([]i
 	parts := min(g.jobs, max(1, n/(2*gridPart)))
 	counts := make([][1 << digit]int, parts)
 	for s := uint(0); s < width; s += digit {
-		forParts(parts, g.jobs, func(w int) {
+		g.team.forParts(parts, func(w int) {
 			c := &counts[w]
 			clear(c[:])
 			for _, k := range keys[n*w/parts : n*(w+1)/parts] {
@@ -708,7 +711,7 @@ func (g *gridBuilder[T]) radixSort(vals []int32, keys []uint64, width uint) ([]i
 				sum += c
 			}
 		}
-		forParts(parts, g.jobs, func(w int) {
+		g.team.forParts(parts, func(w int) {
 			c := &counts[w]
 			lo := n * w / parts
 			for p, k := range keys[lo : n*(w+1)/parts] {
@@ -754,7 +757,7 @@ func (g *gridBuilder[T]) index() {
 	cells := len(g.cellKey)
 	g.col = resize(g.col, 2*cells*cols)
 	parts := min(g.jobs, max(1, cells/gridPart))
-	forParts(parts, g.jobs, func(w int) {
+	g.team.forParts(parts, func(w int) {
 		from, to := cells*w/parts, cells*(w+1)/parts
 		if from >= to {
 			return
@@ -798,7 +801,7 @@ func (g *gridBuilder[T]) findCells() {
 	n := len(keys)
 	parts := min(g.jobs, max(1, n/(4*gridPart)))
 	starts := make([]int, parts+1)
-	forParts(parts, g.jobs, func(w int) {
+	g.team.forParts(parts, func(w int) {
 		c := 0
 		for p := n * w / parts; p < n*(w+1)/parts; p++ {
 			if p == 0 || keys[p] != keys[p-1] {
@@ -812,7 +815,7 @@ func (g *gridBuilder[T]) findCells() {
 	}
 	cells := starts[parts]
 	g.cellLo, g.cellKey = resize(g.cellLo, cells+1), resize(g.cellKey, cells+1)
-	forParts(parts, g.jobs, func(w int) {
+	g.team.forParts(parts, func(w int) {
 		c := starts[w]
 		for p := n * w / parts; p < n*(w+1)/parts; p++ {
 			if p == 0 || keys[p] != keys[p-1] {
@@ -857,7 +860,7 @@ func (g *gridBuilder[T]) choose(i int32) {
 		ends[w] = e
 	}
 	for parity := range uint64(2) {
-		forParts(parts, g.jobs, func(w int) {
+		g.team.forParts(parts, func(w int) {
 			evals := int64(0)
 			for c := ends[w]; c < ends[w+1]; c++ {
 				if (g.keys[g.cellLo[c]]>>top)&1 != parity {
@@ -897,7 +900,7 @@ func (g *gridBuilder[T]) attach(i int32) int {
 	r := g.sc.pow(i)
 	g.gatherChosen()
 	parts := min(g.jobs, max(1, n/gridPart))
-	forParts(parts, g.jobs, func(w int) {
+	g.team.forParts(parts, func(w int) {
 		evals := int64(0)
 		for c := cells * w / parts; c < cells*(w+1)/parts; c++ {
 			for p := int(g.cellLo[c]); p < int(g.cellLo[c+1]); p++ {
@@ -935,7 +938,7 @@ func (g *gridBuilder[T]) gatherChosen() {
 	g.chosenBefore[n] = m
 	g.chosenRows = resize(g.chosenRows, int(m))
 	g.chosenPts = resize(g.chosenPts, int(m)*dim)
-	forRange(n, g.jobs, func(_, lo, hi int) {
+	g.team.forRange(n, func(_, lo, hi int) {
 		for p := lo; p < hi; p++ {
 			if g.sel[p] {
 				j := int(g.chosenBefore[p])
@@ -1013,7 +1016,7 @@ func (g *gridBuilder[T]) nearestSquare(c, p int, evals *int64) (best float64, bq
 
 // assemble turns the nodes into t's storage (see assembleNets).
 func (g *gridBuilder[T]) assemble(t *Tree[T], root int32) *Tree[T] {
-	return assembleNets(t, g.data, g.dim, g.jobs, g.level, g.near, g.nd, root, g.spent())
+	return assembleNets(t, g.data, g.dim, g.team, g.level, g.near, g.nd, root, g.spent())
 }
 
 // collectMin is the fewest points of a build that collects its garbage
@@ -1038,9 +1041,9 @@ func collectBefore(n int) {
 // its parent row and the distance to it. The points are numbered with the
 // root first, the nodes made in order of level, highest first. evals is
 // the construction's distance evaluations so far.
-func assembleNets[T Float](t *Tree[T], data []T, dim, jobs int, level, near []int32, nd []float64, root int32, evals int64) *Tree[T] {
+func assembleNets[T Float](t *Tree[T], data []T, dim int, tm *team, level, near []int32, nd []float64, root int32, evals int64) *Tree[T] {
 	n := len(level)
-	b := &netBuilder[T]{dim: dim, dist: t.dist, sc: t.scale, jobs: jobs}
+	b := &netBuilder[T]{dim: dim, dist: t.dist, sc: t.scale, jobs: tm.size(), tm: tm}
 	// k = 0 is the root, then the other rows in order.
 	kOf := make([]int32, n)
 	b.row = make([]int32, n)
@@ -1056,7 +1059,7 @@ func assembleNets[T Float](t *Tree[T], data []T, dim, jobs int, level, near []in
 	b.level = make([]int32, n)
 	b.near = make([]int32, n)
 	b.nd = make([]float64, n)
-	forRange(n, jobs, func(_, lo, hi int) {
+	tm.forRange(n, func(_, lo, hi int) {
 		for k := lo; k < hi; k++ {
 			r := b.row[k]
 			copyRow(b.pts[k*dim:(k+1)*dim], data[int(r)*dim:int(r+1)*dim])

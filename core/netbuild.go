@@ -111,6 +111,7 @@ type netBuilder[T Float] struct {
 	sc     scale
 	kc     float64 // the friend-list constant K
 	jobs   int
+	tm     *team // the assembly's workers
 	mon    *Monitor
 	budget int64 // if positive, the most evaluations to spend (Options.MaxEvals)
 	// engine, if not nil, measures large cells' blocks (Options.Engine);
@@ -166,7 +167,9 @@ func netBuild[T Float](data []T, dim int, sc scale, o Options) (*Tree[T], error)
 	metric, seed, jobs, m, budget, engine := o.Metric, o.Seed, o.jobs(), o.Monitor, o.MaxEvals, o.Engine
 	n := len(data) / dim
 	t := newTree[T](dim, metric, sc, seed)
-	b := &netBuilder[T]{dim: dim, dist: t.dist, sc: sc, jobs: jobs, mon: m, budget: budget}
+	tm := newTeam(jobs)
+	defer tm.stop()
+	b := &netBuilder[T]{dim: dim, dist: t.dist, sc: sc, jobs: jobs, mon: m, budget: budget, tm: tm}
 	b.kc = max(sc.base, 2*sc.base/(sc.base-1))
 	rng := rand.New(rand.NewPCG(seed, 0x5bd1e995))
 	b.row = make([]int32, n)
@@ -234,7 +237,7 @@ func netBuild[T Float](data []T, dim int, sc scale, o Options) (*Tree[T], error)
 		return nil, err
 	}
 	t = t.compact() // insertions widen radii: make them exact again
-	t.buildEvals += t.parallelRadii(jobs)
+	t.buildEvals += t.parallelRadii(tm)
 	return t, nil
 }
 
@@ -1202,7 +1205,7 @@ func (b *netBuilder[T]) assemble(t *Tree[T]) *Tree[T] {
 	}
 	kidBuf := make([]int32, nodes-1)
 	idBuf := make([]int32, n)
-	forRange(nodes, b.jobs, func(_, lo, hi int) {
+	b.tm.forRange(nodes, func(_, lo, hi int) {
 		for q := lo; q < hi; q++ {
 			k, u := order[q], int32(q)
 			copy(s.point(u), b.pt(k))
@@ -1230,7 +1233,7 @@ func (b *netBuilder[T]) assemble(t *Tree[T]) *Tree[T] {
 	t.root = 0
 	t.n = int(idOff[nodes]) // free points (see listCap) are not in it yet
 	t.nodes = nodes
-	t.buildEvals += t.parallelRadii(b.jobs)
+	t.buildEvals += t.parallelRadii(b.tm)
 	return t
 }
 
@@ -1254,18 +1257,18 @@ func groupBy(owners int, each func(emit func(owner, val int32))) (first, vals []
 }
 
 // parallelRadii sets every node's rad and reach to exact maxima over its
-// descendants, as exactRadii does, on jobs goroutines, then rebuilds the
+// descendants, as exactRadii does, on the team tm, then rebuilds the
 // groups and weights. The tree must be laid out with every parent in a
 // lower slot than its children (compact's layout). It returns the
 // distance evaluations spent.
-func (t *Tree[T]) parallelRadii(jobs int) int64 {
+func (t *Tree[T]) parallelRadii(tm *team) int64 {
 	slots := int(t.s.slots)
-	rad, reach, byHeight, evals := t.radiiBound(jobs)
+	rad, reach, byHeight, evals := t.radiiBound(tm)
 	// Radii, leaves' weights and each node's number of groups; then the
 	// groups and weights bottom up, height by height (children first),
 	// each height in parallel, into one shared buffer.
 	grpOff := make([]int32, slots+1)
-	forRange(slots, jobs, func(_, lo, hi int) {
+	tm.forRange(slots, func(_, lo, hi int) {
 		for u := int32(lo); u < int32(hi); u++ {
 			n := t.s.mut(u)
 			n.rad, n.reach = rad[u], reach[u]
@@ -1287,7 +1290,7 @@ func (t *Tree[T]) parallelRadii(jobs int) int64 {
 	}
 	grpBuf := make([]group, grpOff[slots])
 	for _, nodes := range byHeight {
-		forRange(len(nodes), jobs, func(_, lo, hi int) {
+		tm.forRange(len(nodes), func(_, lo, hi int) {
 			for _, u := range nodes[lo:hi] {
 				n := t.s.mut(u)
 				var w int64

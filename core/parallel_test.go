@@ -152,3 +152,58 @@ func TestForParts(t *testing.T) {
 		}
 	}
 }
+
+// TestTeam checks that a team runs every part of every loop exactly once,
+// loops handed out one after another (the workers spinning) and after the
+// workers have gone to sleep; that a part's panic reaches the caller after
+// the parts taken are done; and that stop ends the workers.
+func TestTeam(t *testing.T) {
+	for _, jobs := range []int{1, 2, 4} {
+		tm := newTeam(jobs)
+		for loop := range 300 {
+			parts := 1 + loop%7
+			seen := make([]atomic.Int32, parts)
+			var bad atomic.Int32
+			tm.run(parts, func(w, p int) {
+				if w < 0 || w >= tm.size() {
+					bad.Add(1)
+				}
+				seen[p].Add(1)
+			})
+			if bad.Load() != 0 {
+				t.Fatalf("jobs=%d loop %d: a worker number out of range", jobs, loop)
+			}
+			for p := range seen {
+				if c := seen[p].Load(); c != 1 {
+					t.Fatalf("jobs=%d loop %d: part %d ran %d times", jobs, loop, p, c)
+				}
+			}
+			if loop%100 == 99 {
+				time.Sleep(3 * teamSpin) // the workers sleep
+			}
+		}
+		var running atomic.Int32
+		got := func() (v any) {
+			defer func() { v = recover() }()
+			tm.run(6, func(_, p int) {
+				running.Add(1)
+				defer running.Add(-1)
+				if p == 3 {
+					panic("boom")
+				}
+				time.Sleep(20 * time.Microsecond)
+			})
+			return nil
+		}()
+		if p, ok := got.(*workerPanic); ok {
+			got = p.value
+		}
+		if got != "boom" {
+			t.Fatalf("jobs=%d: panic recovered as %v, want the part's", jobs, got)
+		}
+		if r := running.Load(); r != 0 {
+			t.Fatalf("jobs=%d: %d parts still running after run panicked", jobs, r)
+		}
+		tm.stop()
+	}
+}
