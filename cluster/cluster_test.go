@@ -334,6 +334,8 @@ func TestHDBSCANTiesAgainstPrim(t *testing.T) {
 		{1000, 4, 5, 5, 1},
 		{800, 5, 4, 2, 1},
 		{1000, 3, 10, 4, 0.5},
+		{800, 3, 6, 1, 1},     // core distances 0: no subtree pruned by them
+		{800, 2, 20, 40, 0.8}, // core distances above most edges
 	} {
 		t.Run(fmt.Sprintf("n%d-d%d-side%d-ms%d-alpha%v", tc.n, tc.dim, tc.side, tc.minSamples, tc.alpha), func(t *testing.T) {
 			r := rand.New(rand.NewPCG(8, uint64(tc.n*tc.dim)))
