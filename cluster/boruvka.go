@@ -286,6 +286,31 @@ func (b *boruvka[T]) lowWeight(q, x int32, d, rad float64) float64 {
 	return maxOf3(b.coreDist[q], b.minCore[x], b.f.t.MetricDistance(lo)/b.alpha)
 }
 
+// span returns, for a weight u under mutual reachability, a distance (as
+// Tree.Dist measures it) beyond which every edge weighs more than u: its
+// metric distance over alpha exceeds u. It is the inverse of the
+// conversion, raised until the conversion proves it, so that rounding
+// never prunes an edge that lowWeight keeps; +Inf (no pruning by
+// distance) where no distance proves it, as beyond the largest distance
+// of a bounded metric (Haversine's).
+func (b *boruvka[T]) span(u float64) float64 {
+	t := b.f.t.SearchDistance(u*b.alpha) * (1 + slack)
+	for range 1200 {
+		if math.IsInf(t, 1) || math.IsNaN(t) {
+			break
+		}
+		if b.f.t.MetricDistance(math.Nextafter(t, math.Inf(1)))/b.alpha > u {
+			return t
+		}
+		if t < 1e-100 {
+			t = max(2*t, 1e-300) // a conversion that underflows near 0
+		} else {
+			t *= 1 + 1e-6
+		}
+	}
+	return math.Inf(1)
+}
+
 // run computes the spanning forest and returns its edges, in the order
 // they were found.
 func (b *boruvka[T]) run() ([]nodeEdge, error) {
@@ -628,9 +653,23 @@ func (b *boruvka[T]) expand(e *edgeSearch[T], x int32, d float64, skipKid int32,
 	dist := f.t.Dist
 	q, cq, pq := e.q, e.cq, e.pq
 	plain := b.coreDist == nil
-	// With plain distances, a child whose reach is below far lies beyond
-	// u (lowWeight(q, c, d, reach) > u with the terms rearranged).
-	far := (d*(1-slack) - u) / (1 + slack)
+	// A child whose reach is below far lies beyond u (lowWeight(q, c, d,
+	// reach) > u with the terms rearranged): with plain distances the
+	// bound is u itself, under mutual reachability the distance span(u)
+	// (and a child whose subtree's least core distance exceeds u lies
+	// beyond u too; if q's own does, everything does).
+	var far float64
+	setFar := func() {
+		if plain {
+			far = (d*(1-slack) - u) / (1 + slack)
+		} else {
+			far = (d*(1-slack) - b.span(u)) / (1 + slack)
+		}
+	}
+	if !plain && b.coreDist[q] > u {
+		return h, stack
+	}
+	setFar()
 	base := len(stack)
 	for c := f.kidLo[x]; c < f.kidHi[x]; c++ {
 		if b.anyEdge && len(h) > 0 {
@@ -644,18 +683,14 @@ func (b *boruvka[T]) expand(e *edgeSearch[T], x int32, d float64, skipKid int32,
 		}
 		// The child's subtree lies within reach of x: a bound before
 		// measuring the child.
-		if plain {
-			if f.reach[c] < far {
-				continue
-			}
-		} else if b.lowWeight(q, c, d, f.reach[c]) > u {
+		if f.reach[c] < far || !plain && b.minCore[c] > u {
 			continue
 		}
 		dc := dist(pq, f.point(c))
 		h = b.consider(e, h, c, dc)
 		if len(h) == listLen && h[0].e.w < u {
 			u = h[0].e.w
-			far = (d*(1-slack) - u) / (1 + slack)
+			setFar()
 		}
 		if f.hasKids(c) && b.lowWeight(q, c, dc, f.rad[c]) <= u {
 			stack = append(stack, cand{c, dc})

@@ -131,12 +131,26 @@ func (b *boruvka[T]) subtreeClear(x int32, s *searchScratch) bool {
 		}
 		return maxOf3(lowCore, minCore, f.t.MetricDistance(lo)/b.alpha)
 	}
+	// Edges longer than span weigh more than u (under mutual
+	// reachability, see boruvka.span); if x's least core distance exceeds
+	// u, every edge does.
+	span := u
+	if b.coreDist != nil {
+		if lowCore > u {
+			return true
+		}
+		span = b.span(u)
+	}
 	stack := s.stack[:0]
 	defer func() { s.stack = stack[:0] }()
 	// open tests node y's children other than skipKid, y at distance d;
 	// it reports true once a node could be joined.
 	open := func(y int32, d float64, skipKid int32) bool {
 		base := len(stack)
+		// A child whose reach is below far, or whose subtree's least core
+		// distance exceeds u, lies beyond u (low(d, reach, minCore) > u
+		// with the terms rearranged).
+		far := (d*(1-slack) - radX*(1+slack) - span) / (1 + slack)
 		for k := f.kidLo[y]; k < f.kidHi[y]; k++ {
 			if k == skipKid {
 				continue
@@ -144,7 +158,7 @@ func (b *boruvka[T]) subtreeClear(x int32, s *searchScratch) bool {
 			if sk := b.skip[k]; sk == c || sk == none {
 				continue
 			}
-			if low(d, f.reach[k], b.minCoreOf(k)) > u {
+			if f.reach[k] < far || b.minCoreOf(k) > u {
 				continue
 			}
 			dk := dist(px, f.point(k))

@@ -334,6 +334,8 @@ func TestHDBSCANTiesAgainstPrim(t *testing.T) {
 		{1000, 4, 5, 5, 1},
 		{800, 5, 4, 2, 1},
 		{1000, 3, 10, 4, 0.5},
+		{800, 3, 6, 1, 1},     // core distances 0: no subtree pruned by them
+		{800, 2, 20, 40, 0.8}, // core distances above most edges
 	} {
 		t.Run(fmt.Sprintf("n%d-d%d-side%d-ms%d-alpha%v", tc.n, tc.dim, tc.side, tc.minSamples, tc.alpha), func(t *testing.T) {
 			r := rand.New(rand.NewPCG(8, uint64(tc.n*tc.dim)))
@@ -457,6 +459,50 @@ func TestLinkage(t *testing.T) {
 	for _, bad := range [][]Edge{{{0, 1, 1}}, {{0, 1, 1}, {1, 0, 2}}, {{0, 5, 1}, {1, 2, 1}}} {
 		if _, err := Linkage(3, bad); err == nil {
 			t.Fatalf("Linkage accepted %v", bad)
+		}
+	}
+}
+
+// TestMutualReachabilitySpan checks the distance beyond which the spanning
+// tree's search prunes a subtree under mutual reachability: every distance
+// above it (even by one ulp) converts to a weight above u, for every
+// metric (Cosine's conversion squares, and underflows near 0), several
+// alphas and weights from 0 and subnormals to grid distances and +Inf;
+// and it is no looser than a relative 1e-6 (or, near 0, than 1e-150),
+// and +Inf only where no distance weighs more than u.
+func TestMutualReachabilitySpan(t *testing.T) {
+	us := []float64{0, 5e-324, 1e-300, 1e-170, 1e-20, 0.5, 1, math.Sqrt2, 2, 3, 1e10, math.Inf(1)}
+	for _, mt := range testMetrics {
+		dim := dimFor(mt.m, 3)
+		x := forMetric(mt.m, []float64{1, 2, 3, 2, 1, 3, 3, 1, 2, 1, 1, 2}[:4*dim], dim)
+		tree, err := core.Build(x, dim, core.Options{Metric: mt.m})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := flatten(tree)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, alpha := range []float64{1, 0.7, 1.3} {
+			b := &boruvka[float64]{f: f, alpha: alpha}
+			for _, u := range us {
+				s := b.span(u)
+				if math.IsInf(s, 1) {
+					// No pruning by distance: right only where no
+					// distance weighs more than u.
+					if w := tree.MetricDistance(math.MaxFloat64) / alpha; w > u {
+						t.Fatalf("%s alpha=%v u=%v: span +Inf, but the largest distance weighs %v", mt.name, alpha, u, w)
+					}
+					continue
+				}
+				above := math.Nextafter(s, math.Inf(1))
+				if w := tree.MetricDistance(above) / alpha; !(w > u) {
+					t.Fatalf("%s alpha=%v u=%v: span %v, but distance %v weighs %v", mt.name, alpha, u, s, above, w)
+				}
+				if exact := tree.SearchDistance(u * alpha); s > exact*(1+1e-6) && s > 1e-150 {
+					t.Fatalf("%s alpha=%v u=%v: span %v, the inverse %v", mt.name, alpha, u, s, exact)
+				}
+			}
 		}
 	}
 }

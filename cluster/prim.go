@@ -101,6 +101,7 @@ func (r *reachability[T]) candidates(tree []nodeEdge, minCore []float64, near []
 	grow := func(w float64) float64 { return w*(1+margin) + 1e-300 }
 	per := make([][][2]int32, o.jobs())
 	stacks := make([][]cand, o.jobs())
+	hits := make([][]cand, o.jobs())
 	keep := 0
 	if f.n > 0 {
 		keep = len(near) / f.n
@@ -113,21 +114,23 @@ func (r *reachability[T]) candidates(tree []nodeEdge, minCore []float64, near []
 		for qi := lo; qi < hi; qi++ {
 			q := int32(qi)
 			rad := grow(f.t.SearchDistance(r.alpha * r.core[q]))
-			visit := func(x int32, d float64) {
-				if x != q && d <= rad && r.weight(q, x) <= grow(max(r.core[q], r.core[x])) {
-					per[w] = append(per[w], [2]int32{q, x})
-				}
-			}
+			h := hits[w][:0]
 			if keep > 0 && reach[q]*lower > rad {
 				pq := f.point(q)
 				for _, x := range near[qi*keep : (qi+1)*keep] {
 					if x >= 0 {
-						visit(x, f.t.Dist(pq, f.point(x)))
+						h = append(h, cand{x, f.t.Dist(pq, f.point(x))})
 					}
 				}
-				continue
+			} else {
+				stacks[w], h = f.ball(q, rad, stacks[w], h, nil)
 			}
-			stacks[w] = f.ball(q, rad, stacks[w], nil, visit)
+			for _, x := range h {
+				if x.k != q && x.d <= rad && r.weight(q, x.k) <= grow(max(r.core[q], r.core[x.k])) {
+					per[w] = append(per[w], [2]int32{q, x.k})
+				}
+			}
+			hits[w] = h
 		}
 	})
 	if err != nil {
@@ -160,17 +163,15 @@ func (r *reachability[T]) candidates(tree []nodeEdge, minCore []float64, near []
 			// A subtree is skipped when its nodes all lie in q's own
 			// component, or none in the joined one, or its core distances
 			// all exceed the weight.
-			skip := func(c int32) bool {
-				return lo[c] >= t.part[0] && hi[c] <= t.part[1] ||
-					hi[c] < t.group[0] || lo[c] > t.group[1] || minCore[c] > limit
-			}
-			stacks[w] = f.ball(q, rad, stacks[w], skip, func(x int32, d float64) {
-				p := bn.pre[x]
-				if d <= rad && p >= t.group[0] && p <= t.group[1] && (p < t.part[0] || p > t.part[1]) &&
-					r.weight(q, x) <= limit {
-					per[w] = append(per[w], [2]int32{q, x})
+			skip := ballSkip{lo: lo, hi: hi, part: t.part, group: t.group, minCore: minCore, limit: limit}
+			stacks[w], hits[w] = f.ball(q, rad, stacks[w], hits[w], &skip)
+			for _, x := range hits[w] {
+				p := bn.pre[x.k]
+				if p >= t.group[0] && p <= t.group[1] && (p < t.part[0] || p > t.part[1]) &&
+					r.weight(q, x.k) <= limit {
+					per[w] = append(per[w], [2]int32{q, x.k})
 				}
-			})
+			}
 		}
 	})
 	if err != nil {
@@ -197,32 +198,53 @@ func (r *reachability[T]) candidates(tree []nodeEdge, minCore []float64, near []
 	return nil
 }
 
-// ball calls visit(x, d) for the nodes x of the tree's top down search
-// within rad (in the units of Tree.Dist) of node q's point, d being x's
-// distance, and for some nodes a little beyond it; it skips the subtrees
-// of the children c for which skip(c) (if not nil) is true. stack is
-// scratch space, returned for reuse.
-func (f *flatTree[T]) ball(q int32, rad float64, stack []cand, skip func(c int32) bool, visit func(x int32, d float64)) []cand {
+// ballSkip names the subtrees a ball search skips: those whose nodes'
+// preorder numbers (of a bottleneck structure, lo..hi per subtree) all
+// lie in one interval (part), or none in another (group), or whose least
+// core distance exceeds limit.
+type ballSkip struct {
+	lo, hi      []int32
+	part, group [2]int32
+	minCore     []float64
+	limit       float64
+}
+
+func (s *ballSkip) skips(c int32) bool {
+	return s.lo[c] >= s.part[0] && s.hi[c] <= s.part[1] ||
+		s.hi[c] < s.group[0] || s.lo[c] > s.group[1] || s.minCore[c] > s.limit
+}
+
+// ball appends to hits the nodes within rad (in the units of Tree.Dist)
+// of node q's point that the tree's top down search meets, with their
+// distances, skipping the subtrees of the children that skip (if not nil)
+// names. stack is scratch space; both are returned for reuse.
+func (f *flatTree[T]) ball(q int32, rad float64, stack, hits []cand, skip *ballSkip) ([]cand, []cand) {
 	dist := f.t.Dist
 	pq := f.point(q)
-	stack = append(stack[:0], cand{0, dist(pq, f.point(0))})
-	if skip != nil && skip(0) {
-		return stack[:0]
+	hits = hits[:0]
+	if skip != nil && skip.skips(0) {
+		return stack[:0], hits
 	}
+	stack = append(stack[:0], cand{0, dist(pq, f.point(0))})
 	for len(stack) > 0 {
 		x := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		visit(x.k, x.d)
+		if x.d <= rad {
+			hits = append(hits, x)
+		}
 		if beyond(x.d, f.rad[x.k], rad) {
 			continue
 		}
+		// A child whose reach is below far lies beyond rad.
+		far := (x.d*(1-slack) - rad*(1+slack)) / (1 + slack)
 		for c := f.kidLo[x.k]; c < f.kidHi[x.k]; c++ {
-			if !beyond(x.d, f.reach[c], rad) && (skip == nil || !skip(c)) {
-				stack = append(stack, cand{c, dist(pq, f.point(c))})
+			if f.reach[c] < far || skip != nil && skip.skips(c) {
+				continue
 			}
+			stack = append(stack, cand{c, dist(pq, f.point(c))})
 		}
 	}
-	return stack
+	return stack, hits
 }
 
 // join is a group of components that a spanning forest's edges of one
