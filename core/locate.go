@@ -64,9 +64,12 @@ type listed struct {
 // location is read from that list (resolve); the lists in out are reused.
 // The result depends on x, floor, skip and ghost alone: among equally near
 // parents the one of lowest slot is taken, and the scope is kept by slot.
-func (t *Tree[T]) locate(x []T, floor, skip int32, ghost []bool, out *located, list []listed, q, q2 []locCand) ([]listed, []locCand, []locCand) {
+//
+// nav, if not nil, is t's table of what a traversal reads of each child
+// (see locatenav.go); without it the nodes are read.
+func (t *Tree[T]) locate(x []T, floor, skip int32, ghost []bool, out *located, list []listed, q, q2 []locCand, nav *navTable[T]) ([]listed, []locCand, []locCand) {
 	var evals int
-	list, evals, q, q2 = t.traverse(x, floor, list[:0], q, q2)
+	list, evals, q, q2 = t.traverse(x, floor, list[:0], q, q2, nav)
 	t.resolve(floor, skip, ghost, list, out)
 	out.evals += evals
 	return list, q, q2
@@ -81,8 +84,9 @@ func (t *Tree[T]) locate(x []T, floor, skip int32, ghost []bool, out *located, l
 // measured may hold one (needed). Each ancestor of a node in range passes
 // both tests, as its reach and radius bound the distance to that node, so
 // none is missed.
-func (t *Tree[T]) traverse(y []T, floor int32, list []listed, q, q2 []locCand) ([]listed, int, []locCand, []locCand) {
+func (t *Tree[T]) traverse(y []T, floor int32, list []listed, q, q2 []locCand, nav *navTable[T]) ([]listed, int, []locCand, []locCand) {
 	sc := t.scale
+	ratio := sc.reachRatio()
 	d0 := t.dist(y, t.point(t.root))
 	evals := 1
 	list = append(list, listed{node: t.root, level: levelInf, d: d0})
@@ -111,9 +115,25 @@ func (t *Tree[T]) traverse(y []T, floor int32, list []listed, q, q2 []locCand) (
 			}
 			g := int(c.g)
 			c.g++
+			cd := c.d
 			for _, u := range n.kids[n.groupStart(g):n.grp[g].end] {
-				un := t.node(u)
-				if !t.mayReport(un, c.d, rep, floor) {
+				// mayReport and needed, inlined, on the child's entry of
+				// the table where there is one: this loop is most of an
+				// insertion's time in low dimensions.
+				var un navNode
+				if nav != nil {
+					un = *nav.get(u)
+				} else {
+					un = navOf(t.node(u))
+				}
+				near := math.Abs(cd - un.pdist)
+				round := slack * (cd + un.pdist + un.rad + rep)
+				low := un.g0level > floor // a group left to search
+				below := 0.0
+				if low {
+					below = sc.reportRadius(un.g0level)
+				}
+				if near > rep+round && (!low || prunable(cd, un.reach, below) || near-un.rad > below+round) {
 					continue
 				}
 				d := t.dist(y, t.point(u))
@@ -121,7 +141,7 @@ func (t *Tree[T]) traverse(y []T, floor int32, list []listed, q, q2 []locCand) (
 				if within(d, rep) {
 					list = append(list, listed{node: u, level: next, d: d})
 				}
-				if t.needed(un, 0, d, floor) {
+				if low && !prunable(d, min(un.g0rad, below*ratio), below) {
 					q2 = append(q2, locCand{node: u, d: d})
 				}
 			}
