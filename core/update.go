@@ -415,10 +415,10 @@ func (t *Tree[T]) insertBatch(points []T, batch []int, first int32, jobs int, na
 		t.nodes++
 	}
 	t.n += len(items)
-	touched = t.adopt(kids, touched)
+	touched = t.adopt(kids, touched, jobs)
 	// Radius bounds: every ancestor a of a new node x reaches x.
 	t.buildEvals += t.widen(items, slot, row, func(k int) float64 { return 0 }, jobs)
-	t.regroupPaths(touched)
+	t.regroupPaths(touched, jobs)
 	return nil
 }
 
@@ -447,20 +447,48 @@ func edgeRuns(es []edge) [][]edge {
 }
 
 // adopt adds each edge's source to its target's children, which it keeps
-// sorted, and returns touched with the targets appended.
-func (t *Tree[T]) adopt(kids []edge, touched []int32) []int32 {
-	for _, run := range edgeRuns(kids) {
-		p := run[0].to
-		n := t.s.mut(p)
-		all := slices.Grow(slices.Clone(n.kids), len(run))
-		for _, e := range run {
-			all = append(all, e.from)
-		}
-		t.sortKids(all)
-		n.kids = all
-		touched = append(touched, p)
+// sorted, and returns touched with the targets appended. The targets'
+// chunks are copied first and the targets then written in parallel.
+func (t *Tree[T]) adopt(kids []edge, touched []int32, jobs int) []int32 {
+	runs := edgeRuns(kids)
+	for _, run := range runs {
+		touched = append(touched, run[0].to)
 	}
+	t.ownChunks(touched[len(touched)-len(runs):], jobs)
+	forRange(len(runs), jobs, func(_, lo, hi int) {
+		for _, run := range runs[lo:hi] {
+			n := t.s.mut(run[0].to)
+			all := slices.Grow(slices.Clone(n.kids), len(run))
+			for _, e := range run {
+				all = append(all, e.from)
+			}
+			t.sortKids(all)
+			n.kids = all
+		}
+	})
 	return touched
+}
+
+// ownChunks makes t the owner of the chunks that hold the given slots,
+// copying those it shares with other versions on jobs goroutines: each
+// chunk is copied once, by one goroutine, and the writes that follow copy
+// nothing, so distinct slots may then be written concurrently.
+func (t *Tree[T]) ownChunks(slots []int32, jobs int) {
+	s := t.s
+	mark := make([]bool, len(s.chunks))
+	var shared []int32
+	for _, u := range slots {
+		i := u >> chunkBits
+		if !mark[i] && s.chunks[i].owner != s.own {
+			mark[i] = true
+			shared = append(shared, i)
+		}
+	}
+	forRange(len(shared), jobs, func(_, lo, hi int) {
+		for _, i := range shared[lo:hi] {
+			s.mut(i << chunkBits)
+		}
+	})
 }
 
 // widen raises the radius bounds of the ancestors of every placed item k
@@ -515,6 +543,13 @@ func (t *Tree[T]) widen(items []item, slot []int32, pt func(k int) []T, extra fu
 		hops[w] = hs
 	})
 	evals := sum(counts)
+	var at []int32
+	for _, hs := range hops {
+		for _, h := range hs {
+			at = append(at, h.a, h.c)
+		}
+	}
+	t.ownChunks(at, jobs)
 	for _, hs := range hops {
 		for _, h := range hs {
 			if an := t.node(h.a); an.rad < h.d {
@@ -530,8 +565,9 @@ func (t *Tree[T]) widen(items []item, slot []int32, pt func(k int) []T, extra fu
 
 // regroupPaths rebuilds the groups and weights of the nodes touched and of
 // all their ancestors, children before parents (by level, as a child's
-// level is below its parent's). It reads only those paths.
-func (t *Tree[T]) regroupPaths(touched []int32) {
+// level is below its parent's). It reads only those paths. The nodes of
+// one level, none the child of another, are regrouped in parallel.
+func (t *Tree[T]) regroupPaths(touched []int32, jobs int) {
 	mark := make([]uint64, (t.s.slots+63)/64)
 	type entry struct{ level, u int32 }
 	var order []entry
@@ -551,8 +587,22 @@ func (t *Tree[T]) regroupPaths(touched []int32) {
 		}
 		return int(a.u - b.u)
 	})
-	for _, e := range order {
-		t.regroup(e.u)
+	all := make([]int32, len(order))
+	for i, e := range order {
+		all[i] = e.u
+	}
+	t.ownChunks(all, jobs)
+	for lo := 0; lo < len(order); {
+		hi := lo + 1
+		for hi < len(order) && order[hi].level == order[lo].level {
+			hi++
+		}
+		forRange(hi-lo, jobs, func(_, a, b int) {
+			for _, u := range all[lo+a : lo+b] {
+				t.regroup(u)
+			}
+		})
+		lo = hi
 	}
 }
 
@@ -599,6 +649,11 @@ func (t *Tree[T]) Delete(ids []int64, opts UpdateOptions) (nt *Tree[T], err erro
 	ghost := make([]bool, s.slots)
 	var ghosts []int32
 	var touched []int32 // live nodes whose indices or children changed
+	held := make([]int32, 0, len(byNode))
+	for u := range byNode {
+		held = append(held, u)
+	}
+	nt.ownChunks(held, jobs)
 	for u, gone := range byNode {
 		n := s.mut(u)
 		keep := make([]int32, 0, len(n.ids))
@@ -679,6 +734,10 @@ func (t *Tree[T]) Delete(ids []int64, opts UpdateOptions) (nt *Tree[T], err erro
 	}
 	// Re-attach orphans.
 	slot := make([]int32, len(items))
+	for k := range items {
+		slot[k] = items[k].slot
+	}
+	nt.ownChunks(slot, jobs)
 	kids := make([]edge, 0, len(items))
 	for k := range items {
 		it := &items[k]
@@ -698,12 +757,12 @@ func (t *Tree[T]) Delete(ids []int64, opts UpdateOptions) (nt *Tree[T], err erro
 		n.reach = it.pdist + n.rad
 		kids = append(kids, edge{to: p, from: it.slot})
 	}
-	touched = nt.adopt(kids, touched)
+	touched = nt.adopt(kids, touched, jobs)
 	for _, g := range ghosts {
 		*s.mut(g) = node{parent: -1}
 	}
 	touched = slices.DeleteFunc(touched, func(u int32) bool { return ghost[u] })
 	nt.buildEvals += nt.widen(items, slot, pt, func(k int) float64 { return nt.node(items[k].slot).rad }, jobs)
-	nt.regroupPaths(touched)
+	nt.regroupPaths(touched, jobs)
 	return nt, nil
 }
