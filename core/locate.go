@@ -35,10 +35,11 @@ func (l *located) distTo(u int32) (float64, bool) {
 }
 
 // locCand is a node kept by the traversal: its first child group below the
-// current level, and its distance to the point.
+// current level and that group's level, and its distance to the point.
 type locCand struct {
 	node int32
 	g    int32
+	lvl  int32
 	d    float64
 }
 
@@ -90,15 +91,15 @@ func (t *Tree[T]) traverse(y []T, floor int32, list []listed, q, q2 []locCand, n
 	d0 := t.dist(y, t.point(t.root))
 	evals := 1
 	list = append(list, listed{node: t.root, level: levelInf, d: d0})
-	q = append(q[:0], locCand{node: t.root, d: d0})
-	if !t.needed(t.node(t.root), 0, d0, floor) {
-		return list, evals, q, q2
+	rn := t.node(t.root)
+	if !t.needed(rn, 0, d0, floor) {
+		return list, evals, q[:0], q2
 	}
+	q = append(q[:0], locCand{node: t.root, lvl: rn.grp[0].level, d: d0})
 	for {
 		next := levelNegInf
 		for _, c := range q {
-			n := t.node(c.node)
-			next = max(next, n.grp[c.g].level)
+			next = max(next, c.lvl)
 		}
 		if next <= floor {
 			return list, evals, q, q2
@@ -107,12 +108,12 @@ func (t *Tree[T]) traverse(y []T, floor int32, list []listed, q, q2 []locCand, n
 		q2 = q2[:0]
 		for k := range q {
 			c := &q[k]
-			n := t.node(c.node)
-			if n.grp[c.g].level != next {
+			if c.lvl != next {
 				// Nothing of it measured at this level: still needed.
 				q2 = append(q2, *c)
 				continue
 			}
+			n := t.node(c.node)
 			g := int(c.g)
 			c.g++
 			cd := c.d
@@ -142,10 +143,11 @@ func (t *Tree[T]) traverse(y []T, floor int32, list []listed, q, q2 []locCand, n
 					list = append(list, listed{node: u, level: next, d: d})
 				}
 				if low && !prunable(d, min(un.g0rad, below*ratio), below) {
-					q2 = append(q2, locCand{node: u, d: d})
+					q2 = append(q2, locCand{node: u, lvl: un.g0level, d: d})
 				}
 			}
 			if t.needed(n, c.g, c.d, floor) {
+				c.lvl = n.grp[c.g].level
 				q2 = append(q2, *c)
 			}
 		}
