@@ -35,11 +35,10 @@ func (l *located) distTo(u int32) (float64, bool) {
 }
 
 // locCand is a node kept by the traversal: its first child group below the
-// current level and that group's level, and its distance to the point.
+// current level, and its distance to the point.
 type locCand struct {
 	node int32
 	g    int32
-	lvl  int32
 	d    float64
 }
 
@@ -65,12 +64,9 @@ type listed struct {
 // location is read from that list (resolve); the lists in out are reused.
 // The result depends on x, floor, skip and ghost alone: among equally near
 // parents the one of lowest slot is taken, and the scope is kept by slot.
-//
-// nav, if not nil, is t's table of what a traversal reads of each child
-// (see locatenav.go); without it the nodes are read.
-func (t *Tree[T]) locate(x []T, floor, skip int32, ghost []bool, out *located, list []listed, q, q2 []locCand, nav *navTable[T]) ([]listed, []locCand, []locCand) {
+func (t *Tree[T]) locate(x []T, floor, skip int32, ghost []bool, out *located, list []listed, q, q2 []locCand) ([]listed, []locCand, []locCand) {
 	var evals int
-	list, evals, q, q2 = t.traverse(x, floor, list[:0], q, q2, nav)
+	list, evals, q, q2 = t.traverse(x, floor, list[:0], q, q2)
 	t.resolve(floor, skip, ghost, list, out)
 	out.evals += evals
 	return list, q, q2
@@ -85,21 +81,20 @@ func (t *Tree[T]) locate(x []T, floor, skip int32, ghost []bool, out *located, l
 // measured may hold one (needed). Each ancestor of a node in range passes
 // both tests, as its reach and radius bound the distance to that node, so
 // none is missed.
-func (t *Tree[T]) traverse(y []T, floor int32, list []listed, q, q2 []locCand, nav *navTable[T]) ([]listed, int, []locCand, []locCand) {
+func (t *Tree[T]) traverse(y []T, floor int32, list []listed, q, q2 []locCand) ([]listed, int, []locCand, []locCand) {
 	sc := t.scale
-	ratio := sc.reachRatio()
 	d0 := t.dist(y, t.point(t.root))
 	evals := 1
 	list = append(list, listed{node: t.root, level: levelInf, d: d0})
-	rn := t.node(t.root)
-	if !t.needed(rn, 0, d0, floor) {
-		return list, evals, q[:0], q2
+	q = append(q[:0], locCand{node: t.root, d: d0})
+	if !t.needed(t.node(t.root), 0, d0, floor) {
+		return list, evals, q, q2
 	}
-	q = append(q[:0], locCand{node: t.root, lvl: rn.grp[0].level, d: d0})
 	for {
 		next := levelNegInf
 		for _, c := range q {
-			next = max(next, c.lvl)
+			n := t.node(c.node)
+			next = max(next, n.grp[c.g].level)
 		}
 		if next <= floor {
 			return list, evals, q, q2
@@ -108,33 +103,17 @@ func (t *Tree[T]) traverse(y []T, floor int32, list []listed, q, q2 []locCand, n
 		q2 = q2[:0]
 		for k := range q {
 			c := &q[k]
-			if c.lvl != next {
+			n := t.node(c.node)
+			if n.grp[c.g].level != next {
 				// Nothing of it measured at this level: still needed.
 				q2 = append(q2, *c)
 				continue
 			}
-			n := t.node(c.node)
 			g := int(c.g)
 			c.g++
-			cd := c.d
 			for _, u := range n.kids[n.groupStart(g):n.grp[g].end] {
-				// mayReport and needed, inlined, on the child's entry of
-				// the table where there is one: this loop is most of an
-				// insertion's time in low dimensions.
-				var un navNode
-				if nav != nil {
-					un = *nav.get(u)
-				} else {
-					un = navOf(t.node(u))
-				}
-				near := math.Abs(cd - un.pdist)
-				round := slack * (cd + un.pdist + un.rad + rep)
-				low := un.g0level > floor // a group left to search
-				below := 0.0
-				if low {
-					below = sc.reportRadius(un.g0level)
-				}
-				if near > rep+round && (!low || prunable(cd, un.reach, below) || near-un.rad > below+round) {
+				un := t.node(u)
+				if !t.mayReport(un, c.d, rep, floor) {
 					continue
 				}
 				d := t.dist(y, t.point(u))
@@ -142,12 +121,11 @@ func (t *Tree[T]) traverse(y []T, floor int32, list []listed, q, q2 []locCand, n
 				if within(d, rep) {
 					list = append(list, listed{node: u, level: next, d: d})
 				}
-				if low && !prunable(d, min(un.g0rad, below*ratio), below) {
-					q2 = append(q2, locCand{node: u, lvl: un.g0level, d: d})
+				if t.needed(un, 0, d, floor) {
+					q2 = append(q2, locCand{node: u, d: d})
 				}
 			}
 			if t.needed(n, c.g, c.d, floor) {
-				c.lvl = n.grp[c.g].level
 				q2 = append(q2, *c)
 			}
 		}

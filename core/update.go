@@ -116,7 +116,7 @@ func BuildIncremental[T Float](data []T, dim int, opts Options) (t *Tree[T], err
 // level-by-level conflict resolution on opts.Jobs goroutines.
 func (t *Tree[T]) Insert(points []T, opts UpdateOptions) (nt *Tree[T], first int, err error) {
 	defer catch(&err)
-	return t.insertWith(points, opts.jobs(), false, opts.nav, opts.Monitor)
+	return t.insert(points, opts.jobs(), false, opts.Monitor)
 }
 
 // UpdateOptions configures Insert and Delete.
@@ -128,24 +128,6 @@ type UpdateOptions struct {
 	// Monitor, if not nil, counts the points inserted or deleted and can
 	// stop the update, which then returns ErrStopped and no new version.
 	Monitor *Monitor
-
-	// nav says when traversals read a navTable rather than the nodes
-	// (see locatenav.go); the tests compare the trees made both ways.
-	nav navMode
-}
-
-// navMode says when a batch is located with a navTable.
-type navMode int8
-
-const (
-	navAuto   navMode = iota // for batches of navMinBatch items or more
-	navAlways                // for every batch
-	navNever                 // for none
-)
-
-// use reports whether a batch of n items is located with a navTable.
-func (m navMode) use(n int) bool {
-	return m == navAlways || (m == navAuto && n >= navMinBatch)
 }
 
 func (o UpdateOptions) jobs() int { return workers(o.Jobs) }
@@ -156,12 +138,6 @@ func (o UpdateOptions) jobs() int { return workers(o.Jobs) }
 // update of an existing tree does not, so that it copies only what it
 // changes.
 func (t *Tree[T]) insert(points []T, jobs int, relayout bool, m *Monitor) (nt *Tree[T], first int, err error) {
-	return t.insertWith(points, jobs, relayout, navAuto, m)
-}
-
-// insertWith is insert, with the batches located with a navTable as nav
-// says.
-func (t *Tree[T]) insertWith(points []T, jobs int, relayout bool, nav navMode, m *Monitor) (nt *Tree[T], first int, err error) {
 	n, err := checkPoints(points, t.s.dim)
 	if err != nil {
 		return nil, 0, err
@@ -180,7 +156,7 @@ func (t *Tree[T]) insertWith(points []T, jobs int, relayout bool, nav navMode, m
 	nt.lo, nt.hi = lo, hi
 	first32 := nt.s.newIDs(int32(n))
 	rng := rand.New(rand.NewPCG(t.seed, uint64(first32)))
-	if nt, err = nt.insertRowsWith(points, rng.Perm(n), first32, jobs, relayout, nav, m); err != nil {
+	if nt, err = nt.insertRows(points, rng.Perm(n), first32, jobs, relayout, m); err != nil {
 		return nil, 0, err
 	}
 	return nt, int(first32), nil
@@ -191,12 +167,6 @@ func (t *Tree[T]) insertWith(points []T, jobs int, relayout bool, nav navMode, m
 // (issued already), by prefix-doubling batches. It returns the tree, which
 // is t unless a relayout made a new one.
 func (t *Tree[T]) insertRows(points []T, order []int, first int32, jobs int, relayout bool, m *Monitor) (*Tree[T], error) {
-	return t.insertRowsWith(points, order, first, jobs, relayout, navAuto, m)
-}
-
-// insertRowsWith is insertRows, with the batches located with a navTable
-// as nav says.
-func (t *Tree[T]) insertRowsWith(points []T, order []int, first int32, jobs int, relayout bool, nav navMode, m *Monitor) (*Tree[T], error) {
 	nt := t
 	n := len(order)
 	laidOut := nt.nodes // nodes at the last relayout
@@ -209,7 +179,7 @@ func (t *Tree[T]) insertRowsWith(points []T, order []int, first int32, jobs int,
 		// of its scopes and conflict lists (see maxBatch).
 		size := min(max(nt.nodes, 1), n-done, max(maxBatch, nt.nodes/8))
 		batch := order[done : done+size]
-		if err := nt.insertBatch(points, batch, first, jobs, nav, m); err != nil {
+		if err := nt.insertBatch(points, batch, first, jobs, m); err != nil {
 			return nil, err
 		}
 		done += size
@@ -284,15 +254,10 @@ func (b *locScratch) keep(l *located) {
 // consecutive traversals read mostly the same nodes. A traversal may
 // measure hundreds of nodes of which its trimmed scope keeps a few: it
 // measures into the worker's reused lists, and only the trimmed scope is
-// copied into the arena that the batch holds. With useNav, the traversals
-// read a navTable of the tree made for the batch (see locatenav.go).
-func (t *Tree[T]) locateAll(items []item, pt func(k int) []T, ghost []bool, jobs int, useNav bool, m *Monitor) (int64, error) {
+// copied into the arena that the batch holds.
+func (t *Tree[T]) locateAll(items []item, pt func(k int) []T, ghost []bool, jobs int, m *Monitor) (int64, error) {
 	bufs := make([]locScratch, max(jobs, 1))
 	order := curveOrder(len(items), t.s.dim, pt)
-	var nav *navTable[T]
-	if useNav {
-		nav = newNavTable(t)
-	}
 	var stopped atomic.Bool
 	forRange(len(items), jobs, func(w, lo, hi int) {
 		if stopped.Load() || m.stopped() {
@@ -304,7 +269,7 @@ func (t *Tree[T]) locateAll(items []item, pt func(k int) []T, ghost []bool, jobs
 		for _, k := range order[lo:hi] {
 			it := &items[k]
 			it.loc.seen, it.loc.seenD, it.loc.seenL = b.seen[:0], b.seenD[:0], b.seenL[:0]
-			b.list, b.q, b.q2 = t.locate(pt(int(k)), it.floor, it.slot, ghost, &it.loc, b.list, b.q, b.q2, nav)
+			b.list, b.q, b.q2 = t.locate(pt(int(k)), it.floor, it.slot, ghost, &it.loc, b.list, b.q, b.q2)
 			// Keep the grown lists for the next item; move the trimmed
 			// scope into the arena.
 			b.seen, b.seenD, b.seenL = it.loc.seen, it.loc.seenD, it.loc.seenL
@@ -323,7 +288,7 @@ func (t *Tree[T]) locateAll(items []item, pt func(k int) []T, ghost []bool, jobs
 
 // insertBatch inserts rows batch of points (caller indices first+row) into
 // t, which it owns.
-func (t *Tree[T]) insertBatch(points []T, batch []int, first int32, jobs int, nav navMode, m *Monitor) error {
+func (t *Tree[T]) insertBatch(points []T, batch []int, first int32, jobs int, m *Monitor) error {
 	dim := t.s.dim
 	row := func(k int) []T {
 		o := batch[k] * dim
@@ -339,7 +304,7 @@ func (t *Tree[T]) insertBatch(points []T, batch []int, first int32, jobs int, na
 		t.root, t.n, t.nodes = u, 1, 1
 		m.add(1)
 		if len(batch) > 1 {
-			return t.insertBatch(points, batch[1:], first, jobs, nav, m)
+			return t.insertBatch(points, batch[1:], first, jobs, m)
 		}
 		return nil
 	}
@@ -347,7 +312,7 @@ func (t *Tree[T]) insertBatch(points []T, batch []int, first int32, jobs int, na
 	for k := range items {
 		items[k] = item{floor: levelNegInf, slot: -1, prio: hash64(t.seed ^ hash64(uint64(first)+uint64(batch[k])))}
 	}
-	located, err := t.locateAll(items, row, nil, jobs, nav.use(len(items)), m)
+	located, err := t.locateAll(items, row, nil, jobs, m)
 	t.buildEvals += located
 	if err != nil {
 		return err
@@ -699,7 +664,7 @@ func (t *Tree[T]) Delete(ids []int64, opts UpdateOptions) (nt *Tree[T], err erro
 		if opts.Monitor != nil {
 			stopOnly = &Monitor{Stop: opts.Monitor.Stop}
 		}
-		located, err := nt.locateAll(items, pt, ghost, jobs, opts.nav.use(len(items)), stopOnly)
+		located, err := nt.locateAll(items, pt, ghost, jobs, stopOnly)
 		nt.buildEvals += located
 		if err != nil {
 			return nil, err
@@ -741,7 +706,6 @@ func (t *Tree[T]) Delete(ids []int64, opts UpdateOptions) (nt *Tree[T], err erro
 	kids := make([]edge, 0, len(items))
 	for k := range items {
 		it := &items[k]
-		slot[k] = it.slot
 		n := s.mut(it.slot)
 		n.level = it.level
 		if it.level == levelInf {
