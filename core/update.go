@@ -380,10 +380,10 @@ func (t *Tree[T]) insertBatch(points []T, batch []int, first int32, jobs int, m 
 		t.nodes++
 	}
 	t.n += len(items)
-	touched = t.adopt(kids, touched)
+	touched = t.adopt(kids, touched, jobs)
 	// Radius bounds: every ancestor a of a new node x reaches x.
 	t.buildEvals += t.widen(items, slot, row, func(k int) float64 { return 0 }, jobs)
-	t.regroupPaths(touched)
+	t.regroupPaths(touched, jobs)
 	return nil
 }
 
@@ -412,35 +412,68 @@ func edgeRuns(es []edge) [][]edge {
 }
 
 // adopt adds each edge's source to its target's children, which it keeps
-// sorted, and returns touched with the targets appended.
-func (t *Tree[T]) adopt(kids []edge, touched []int32) []int32 {
-	for _, run := range edgeRuns(kids) {
-		p := run[0].to
-		n := t.s.mut(p)
-		all := slices.Grow(slices.Clone(n.kids), len(run))
-		for _, e := range run {
-			all = append(all, e.from)
-		}
-		t.sortKids(all)
-		n.kids = all
-		touched = append(touched, p)
+// sorted, and returns touched with the targets appended. The targets'
+// chunks are copied first and the targets then written in parallel.
+func (t *Tree[T]) adopt(kids []edge, touched []int32, jobs int) []int32 {
+	runs := edgeRuns(kids)
+	for _, run := range runs {
+		touched = append(touched, run[0].to)
 	}
+	t.ownChunks(touched[len(touched)-len(runs):], jobs)
+	forRange(len(runs), jobs, func(_, lo, hi int) {
+		for _, run := range runs[lo:hi] {
+			n := t.s.mut(run[0].to)
+			all := slices.Grow(slices.Clone(n.kids), len(run))
+			for _, e := range run {
+				all = append(all, e.from)
+			}
+			t.sortKids(all)
+			n.kids = all
+		}
+	})
 	return touched
+}
+
+// ownChunks makes t the owner of the chunks that hold the given slots,
+// copying those it shares with other versions on jobs goroutines: each
+// chunk is copied once, by one goroutine, and the writes that follow copy
+// nothing, so distinct slots may then be written concurrently.
+func (t *Tree[T]) ownChunks(slots []int32, jobs int) {
+	s := t.s
+	mark := make([]bool, len(s.chunks))
+	var shared []int32
+	for _, u := range slots {
+		i := u >> chunkBits
+		if !mark[i] && s.chunks[i].owner != s.own {
+			mark[i] = true
+			shared = append(shared, i)
+		}
+	}
+	forRange(len(shared), jobs, func(_, lo, hi int) {
+		for _, i := range shared[lo:hi] {
+			s.mut(i << chunkBits)
+		}
+	})
 }
 
 // widen raises the radius bounds of the ancestors of every placed item k
 // (node slot[k]) to cover a ball of radius extra(k) around it: rad(a) and
 // the reach of a's child on the path become at least d(a, x) + extra(k).
-// Distances come from the item's traversal where it measured them and are
-// computed otherwise. It returns the evaluations spent.
+// Going up from x, d(a, x) is bounded above by the child's distance to a
+// plus the bound on the child's own distance to x; where that bound plus
+// extra(k) is already within both rad(a) and the child's reach, nothing
+// changes and nothing is measured. Otherwise the distance comes from the
+// item's traversal where it measured it and is computed where not. It
+// returns the evaluations spent.
 func (t *Tree[T]) widen(items []item, slot []int32, pt func(k int) []T, extra func(k int) float64, jobs int) int64 {
 	type hop struct {
 		a, c int32 // ancestor, and its child on the path
 		d    float64
 	}
-	hops := make([][]hop, len(items))
+	hops := make([][]hop, max(jobs, 1))
 	counts := make([]int64, max(jobs, 1))
 	forRange(len(items), jobs, func(w, lo, hi int) {
+		hs := hops[w]
 		for k := lo; k < hi; k++ {
 			if items[k].state != placed || slot[k] == t.root {
 				continue
@@ -448,24 +481,40 @@ func (t *Tree[T]) widen(items []item, slot []int32, pt func(k int) []T, extra fu
 			x := slot[k]
 			px := pt(k)
 			ext := extra(k)
-			var hs []hop
+			ub := 0.0 // bounds d(c, x) from above
 			for c, a := x, t.node(x).parent; a >= 0; c, a = a, t.node(a).parent {
-				d, ok := 0.0, false
-				if c == x {
-					d, ok = t.node(x).pdist, true
-				} else {
-					d, ok = items[k].loc.distTo(a)
+				an, cn := t.node(a), t.node(c)
+				var d float64
+				switch {
+				case c == x:
+					d = cn.pdist
+				case cn.pdist+ub+ext <= min(an.rad, cn.reach):
+					// The triangle inequality through c settles it.
+					ub += cn.pdist
+					continue
+				default:
+					var ok bool
+					if d, ok = items[k].loc.distTo(a); !ok {
+						d = t.dist(px, t.point(a))
+						counts[w]++
+					}
 				}
-				if !ok {
-					d = t.dist(px, t.point(a))
-					counts[w]++
+				ub = d
+				if an.rad < d+ext || cn.reach < d+ext {
+					hs = append(hs, hop{a: a, c: c, d: d + ext})
 				}
-				hs = append(hs, hop{a: a, c: c, d: d + ext})
 			}
-			hops[k] = hs
 		}
+		hops[w] = hs
 	})
 	evals := sum(counts)
+	var at []int32
+	for _, hs := range hops {
+		for _, h := range hs {
+			at = append(at, h.a, h.c)
+		}
+	}
+	t.ownChunks(at, jobs)
 	for _, hs := range hops {
 		for _, h := range hs {
 			if an := t.node(h.a); an.rad < h.d {
@@ -481,8 +530,9 @@ func (t *Tree[T]) widen(items []item, slot []int32, pt func(k int) []T, extra fu
 
 // regroupPaths rebuilds the groups and weights of the nodes touched and of
 // all their ancestors, children before parents (by level, as a child's
-// level is below its parent's). It reads only those paths.
-func (t *Tree[T]) regroupPaths(touched []int32) {
+// level is below its parent's). It reads only those paths. The nodes of
+// one level, none the child of another, are regrouped in parallel.
+func (t *Tree[T]) regroupPaths(touched []int32, jobs int) {
 	mark := make([]uint64, (t.s.slots+63)/64)
 	type entry struct{ level, u int32 }
 	var order []entry
@@ -502,8 +552,22 @@ func (t *Tree[T]) regroupPaths(touched []int32) {
 		}
 		return int(a.u - b.u)
 	})
-	for _, e := range order {
-		t.regroup(e.u)
+	all := make([]int32, len(order))
+	for i, e := range order {
+		all[i] = e.u
+	}
+	t.ownChunks(all, jobs)
+	for lo := 0; lo < len(order); {
+		hi := lo + 1
+		for hi < len(order) && order[hi].level == order[lo].level {
+			hi++
+		}
+		forRange(hi-lo, jobs, func(_, a, b int) {
+			for _, u := range all[lo+a : lo+b] {
+				t.regroup(u)
+			}
+		})
+		lo = hi
 	}
 }
 
@@ -550,6 +614,11 @@ func (t *Tree[T]) Delete(ids []int64, opts UpdateOptions) (nt *Tree[T], err erro
 	ghost := make([]bool, s.slots)
 	var ghosts []int32
 	var touched []int32 // live nodes whose indices or children changed
+	held := make([]int32, 0, len(byNode))
+	for u := range byNode {
+		held = append(held, u)
+	}
+	nt.ownChunks(held, jobs)
 	for u, gone := range byNode {
 		n := s.mut(u)
 		keep := make([]int32, 0, len(n.ids))
@@ -630,10 +699,13 @@ func (t *Tree[T]) Delete(ids []int64, opts UpdateOptions) (nt *Tree[T], err erro
 	}
 	// Re-attach orphans.
 	slot := make([]int32, len(items))
+	for k := range items {
+		slot[k] = items[k].slot
+	}
+	nt.ownChunks(slot, jobs)
 	kids := make([]edge, 0, len(items))
 	for k := range items {
 		it := &items[k]
-		slot[k] = it.slot
 		n := s.mut(it.slot)
 		n.level = it.level
 		if it.level == levelInf {
@@ -649,12 +721,12 @@ func (t *Tree[T]) Delete(ids []int64, opts UpdateOptions) (nt *Tree[T], err erro
 		n.reach = it.pdist + n.rad
 		kids = append(kids, edge{to: p, from: it.slot})
 	}
-	touched = nt.adopt(kids, touched)
+	touched = nt.adopt(kids, touched, jobs)
 	for _, g := range ghosts {
 		*s.mut(g) = node{parent: -1}
 	}
 	touched = slices.DeleteFunc(touched, func(u int32) bool { return ghost[u] })
 	nt.buildEvals += nt.widen(items, slot, pt, func(k int) float64 { return nt.node(items[k].slot).rad }, jobs)
-	nt.regroupPaths(touched)
+	nt.regroupPaths(touched, jobs)
 	return nt, nil
 }
