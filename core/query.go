@@ -197,7 +197,7 @@ func (t *Tree[T]) runOrdered(b Batch[T], nq int, order []int32, fn func(s *scrat
 				i = int(order[j])
 			}
 			q, ex := b.query(t, i)
-			s.exclude = ex
+			s.exclude, s.seq = ex, j
 			if err := fn(s, i, q); err != nil {
 				return err
 			}
@@ -334,7 +334,8 @@ func (t *Tree[T]) KNearestBatch(b Batch[T], k int, dist []T, idx []int64) error 
 				s.near = f.around(spots[i], s.near[:0])
 				near = s.near
 			}
-			f.knn(s, q, k, home, seed, near, shrink)
+			f.knn(s, q, k, home, seed, near, shrink, s.guess.at(s.seq))
+			s.guess.learn(s.seq, s.heap.worst())
 		}
 	}
 	return t.runOrdered(b, nq, order, func(s *scratch, i int, q []T) error {
