@@ -232,3 +232,33 @@ func testKNearestBatchGuess[T Float](t *testing.T) {
 		}
 	}
 }
+
+// TestFlatTreeGuesses checks which layouts' batches guess: Euclidean and
+// cosine ones of up to boxDims dimensions.
+func TestFlatTreeGuesses(t *testing.T) {
+	rng := rand.New(rand.NewPCG(45, 46))
+	for _, c := range []struct {
+		m    Metric
+		dim  int
+		want bool
+	}{
+		{Metric{}, 2, true},
+		{Metric{}, boxDims, true},
+		{Metric{}, boxDims + 1, false},
+		{Metric{Kind: Cosine}, 3, true},
+		{Metric{Kind: Manhattan}, 2, false},
+		{Metric{Kind: Chebyshev}, 3, false},
+	} {
+		pts := make([]float64, 200*c.dim)
+		for i := range pts {
+			pts[i] = 1 + rng.Float64()
+		}
+		tr, err := Build(pts, c.dim, Options{Metric: c.m, Seed: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := tr.flatten().guesses(); got != c.want {
+			t.Errorf("%v in %d dimensions: guesses %v, want %v", c.m, c.dim, got, c.want)
+		}
+	}
+}

@@ -324,6 +324,7 @@ func (t *Tree[T]) KNearestBatch(b Batch[T], k int, dist []T, idx []int64) error 
 		var homes, spots []int32
 		order, homes, spots = f.plan(t, b, nq)
 		seed := int32(k+1) * seedFactor
+		guessing := f.guesses()
 		search = func(s *scratch, i int, q []T) {
 			home := int32(-1)
 			if homes != nil {
@@ -334,8 +335,14 @@ func (t *Tree[T]) KNearestBatch(b Batch[T], k int, dist []T, idx []int64) error 
 				s.near = f.around(spots[i], s.near[:0])
 				near = s.near
 			}
-			f.knn(s, q, k, home, seed, near, shrink, s.guess.at(s.seq))
-			s.guess.learn(s.seq, s.heap.worst())
+			guess := math.Inf(1)
+			if guessing {
+				guess = s.guess.at(s.seq)
+			}
+			f.knn(s, q, k, home, seed, near, shrink, guess)
+			if guessing {
+				s.guess.learn(s.seq, s.heap.worst())
+			}
 		}
 	}
 	return t.runOrdered(b, nq, order, func(s *scratch, i int, q []T) error {
