@@ -11,7 +11,9 @@ import "math"
 // query's time by 10% to 15%. Where the density changes abruptly, on zip
 // codes (21% too small), a failed guess costs more than the good ones
 // save, so a worker guesses only while fewer than guessMaxMisses of its
-// recent guesses, made or not, would have failed.
+// recent guesses, made or not, would have failed. It starts afresh with
+// each block of queries it takes (forget), so that the work done does not
+// depend on the scheduler.
 type kthGuess struct {
 	next   float64 // the guess for the query at place for1-1 of the order
 	for1   int     // 0: no guess
@@ -20,6 +22,13 @@ type kthGuess struct {
 	made   int64   // guesses made ...
 	failed int64   // ... and those that failed
 	tries  int64   // searches run again after a failed guess (flatTree.knn)
+}
+
+// forget starts the guesses afresh, as if every recent one had failed at
+// the rate that stops them: the first that would have been right starts
+// them again.
+func (g *kthGuess) forget() {
+	g.for1, g.used, g.misses = 0, false, guessMaxMisses
 }
 
 // at returns the guess for the query at place seq of the batch's order,

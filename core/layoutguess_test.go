@@ -221,6 +221,22 @@ func testKNearestBatchGuess[T Float](t *testing.T) {
 			if tr.flat.f.Load() == nil {
 				t.Fatal("the batch made no search layout")
 			}
+			// The work done must not depend on which worker took which
+			// block of queries.
+			evals := func() int64 {
+				_, before := tr.DistanceEvals()
+				if err := tr.KNearestBatch(b.batch, k, dist, idx); err != nil {
+					t.Fatal(err)
+				}
+				_, after := tr.DistanceEvals()
+				return after - before
+			}
+			first := evals()
+			for range 4 {
+				if again := evals(); again != first {
+					t.Fatalf("%T %s, k=%d: %d distance evaluations, then %d", T(0), b.name, k, first, again)
+				}
+			}
 			wd, wi := truthRows(tr, sorted, k)
 			for i := range dist {
 				if dist[i] != wd[i] || idx[i] != wi[i] {

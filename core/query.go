@@ -191,6 +191,10 @@ func (t *Tree[T]) run(b Batch[T], nq int, fn func(s *scratch, i int, q []T) erro
 // worker and follow one another.
 func (t *Tree[T]) runOrdered(b Batch[T], nq int, order []int32, fn func(s *scratch, i int, q []T) error) error {
 	return runBlocks(b, nq, blockSize, &t.queryEvals, func(s *scratch, lo, hi int) error {
+		// Which blocks a worker takes depends on the scheduler: each
+		// block guesses from its own queries alone, so that the work
+		// done, and the distance evaluations counted, do not.
+		s.guess.forget()
 		for j := lo; j < hi; j++ {
 			i := j
 			if order != nil {
