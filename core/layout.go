@@ -397,11 +397,40 @@ func (f *flatTree[T]) inBucket(i int32) bool {
 // subtree of an ancestor of home holding at least seed points (and not
 // inside a bucket) is searched first; the search from the root then skips
 // it.
-func (f *flatTree[T]) knn(s *scratch, q []T, k int, home, seed int32, near []int32, shrink float64) {
+//
+// guess, if finite, is a guess at the answer's k-th distance (kthGuess)
+// for an exact search to try first: it prunes as a bound would from the
+// first point, and the search runs again, with guessRetry times the
+// guess and then with none, when fewer than k points lie within it.
+func (f *flatTree[T]) knn(s *scratch, q []T, k int, home, seed int32, near []int32, shrink, guess float64) {
+	if shrink != 1 {
+		guess = math.Inf(1)
+	}
+	// The guess was right when the search found k points within it:
+	// every point within the answer's k-th distance was then searched
+	// for with a bound no smaller, and offered.
+	for try := 0; ; try++ {
+		f.knnWithin(s, q, k, home, seed, near, shrink, guess)
+		if s.heap.full() || guess == math.Inf(1) {
+			return
+		}
+		s.guess.tries++
+		guess *= guessRetry
+		if try > 0 {
+			guess = math.Inf(1)
+		}
+	}
+}
+
+// knnWithin is knn, offering only points within distance g (+Inf for
+// all): it finds the k nearest neighbours of q if at least k lie within g,
+// and fewer otherwise.
+func (f *flatTree[T]) knnWithin(s *scratch, q []T, k int, home, seed int32, near []int32, shrink, g float64) {
 	h := &s.heap
 	h.reset(k)
 	inf := math.Inf(1)
 	b := bound{worst: inf, ub: inf, shrink: shrink, sq: inf, usq: inf}
+	b.set(g)
 	if home < 0 && len(near) > 0 {
 		bd := inf
 		w, held := 0.0, 0

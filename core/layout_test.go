@@ -184,7 +184,7 @@ func TestFlatTreeSearch(t *testing.T) {
 				want := &scratch{exclude: ex}
 				tr.knnDepthFirst(want, q, k, 1)
 				got := &scratch{exclude: ex}
-				f.knn(got, q, k, home, int32(k+1), near, 1)
+				f.knn(got, q, k, home, int32(k+1), near, 1, math.Inf(1))
 				if a, b := drained(&want.heap), drained(&got.heap); !slices.Equal(a, b) {
 					t.Fatalf("trial %d (k=%d, home %d, %d near): flat search %v, node walk %v", trial, k, home, len(near), b, a)
 				}

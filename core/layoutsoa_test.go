@@ -126,7 +126,7 @@ func checkLanes[T Float](t *testing.T, data []T, dim int, m Metric, rng *rand.Ra
 			}
 		}
 		got := &scratch{exclude: ex}
-		f.knn(got, q, k, home, int32(k+1), nil, 1)
+		f.knn(got, q, k, home, int32(k+1), nil, 1, math.Inf(1))
 		var want []entry
 		for _, p := range bruteSorted(tr, q) {
 			if int32(p.i) != ex && len(want) < k {

@@ -191,13 +191,17 @@ func (t *Tree[T]) run(b Batch[T], nq int, fn func(s *scratch, i int, q []T) erro
 // worker and follow one another.
 func (t *Tree[T]) runOrdered(b Batch[T], nq int, order []int32, fn func(s *scratch, i int, q []T) error) error {
 	return runBlocks(b, nq, blockSize, &t.queryEvals, func(s *scratch, lo, hi int) error {
+		// Which blocks a worker takes depends on the scheduler: each
+		// block guesses from its own queries alone, so that the work
+		// done, and the distance evaluations counted, do not.
+		s.guess.forget()
 		for j := lo; j < hi; j++ {
 			i := j
 			if order != nil {
 				i = int(order[j])
 			}
 			q, ex := b.query(t, i)
-			s.exclude = ex
+			s.exclude, s.seq = ex, j
 			if err := fn(s, i, q); err != nil {
 				return err
 			}
@@ -324,6 +328,7 @@ func (t *Tree[T]) KNearestBatch(b Batch[T], k int, dist []T, idx []int64) error 
 		var homes, spots []int32
 		order, homes, spots = f.plan(t, b, nq)
 		seed := int32(k+1) * seedFactor
+		guessing := f.guesses()
 		search = func(s *scratch, i int, q []T) {
 			home := int32(-1)
 			if homes != nil {
@@ -334,7 +339,14 @@ func (t *Tree[T]) KNearestBatch(b Batch[T], k int, dist []T, idx []int64) error 
 				s.near = f.around(spots[i], s.near[:0])
 				near = s.near
 			}
-			f.knn(s, q, k, home, seed, near, shrink)
+			guess := math.Inf(1)
+			if guessing {
+				guess = s.guess.at(s.seq)
+			}
+			f.knn(s, q, k, home, seed, near, shrink, guess)
+			if guessing {
+				s.guess.learn(s.seq, s.heap.worst())
+			}
 		}
 	}
 	return t.runOrdered(b, nq, order, func(s *scratch, i int, q []T) error {
