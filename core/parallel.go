@@ -33,68 +33,91 @@ func forRange(n, jobs int, fn func(w, lo, hi int)) {
 		return
 	}
 	jobs = workers(jobs)
-	grain := min(64, max(1, n/(8*jobs)))
-	blocks := (n + grain - 1) / grain
+	grain, blocks := inBlocks(n, jobs)
 	jobs = min(jobs, blocks)
 	if jobs == 1 {
 		fn(0, 0, n)
 		return
 	}
-	r := &ranger{fn: fn, n: n, grain: grain, blocks: int64(blocks), finished: make(chan struct{})}
-	r.run(jobs)
+	runLoop(jobs, &loop{fn: blockFn(n, grain, fn), parts: int64(blocks)})
 }
 
-// ranger is the state forRange's workers share.
-type ranger struct {
-	fn       func(w, lo, hi int)
-	n, grain int
-	blocks   int64
-	next     atomic.Int64 // the next block to take
-	done     atomic.Int64 // blocks done (or skipped after a panic)
-	failure  atomic.Pointer[workerPanic]
-	finished chan struct{} // closed by the worker that does the last block
+// inBlocks returns the size and number of the blocks forRange hands out
+// for n items on jobs goroutines.
+func inBlocks(n, jobs int) (grain, blocks int) {
+	grain = min(64, max(1, n/(8*jobs)))
+	return grain, (n + grain - 1) / grain
 }
 
-// run starts jobs-1 workers beside the caller's, takes blocks in the
-// caller's goroutine too, and returns once every block is done, re-raising
-// a panic.
-func (r *ranger) run(jobs int) {
+// blockFn returns a loop's part function for block b of n items in
+// blocks of grain: fn(w, lo, hi) on that block.
+func blockFn(n, grain int, fn func(w, lo, hi int)) func(w, b int) {
+	return func(w, b int) {
+		lo := b * grain
+		fn(w, lo, min(lo+grain, n))
+	}
+}
+
+// loop is the state the goroutines of one parallel loop share: parts
+// calls of fn, taken in order by whichever goroutine is free, each given
+// the number of the goroutine that runs it (0 the caller's).
+type loop struct {
+	fn      func(w, part int)
+	parts   int64
+	next    atomic.Int64 // the next part to take
+	done    atomic.Int64 // parts done (or skipped after a panic)
+	failure atomic.Pointer[workerPanic]
+	// finished, if not nil, is closed by the goroutine that does the last
+	// part (for a caller that waits by blocking rather than spinning).
+	finished chan struct{}
+}
+
+// runLoop starts jobs-1 goroutines beside the caller's for l, takes parts
+// in the caller's goroutine too, and returns once every part is done,
+// re-raising a panic.
+func runLoop(jobs int, l *loop) {
+	l.finished = make(chan struct{})
 	for w := 1; w < jobs; w++ {
-		go r.work(w)
+		go l.take(w)
 	}
-	r.work(0)
-	if r.done.Load() < r.blocks {
-		<-r.finished
+	l.take(0)
+	if l.done.Load() < l.parts {
+		<-l.finished
 	}
-	if p := r.failure.Load(); p != nil {
-		panic(p)
-	}
+	l.raise()
 }
 
-// work takes blocks until none is left.
-func (r *ranger) work(w int) {
+// take runs parts of l on goroutine w until none is left.
+func (l *loop) take(w int) {
 	for {
-		b := r.next.Add(1) - 1
-		if b >= r.blocks {
+		p := l.next.Add(1) - 1
+		if p >= l.parts {
 			return
 		}
-		r.block(w, int(b))
+		l.part(w, int(p))
 	}
 }
 
-// block runs block b, recording a panic, and counts it done.
-func (r *ranger) block(w, b int) {
+// part runs part p on goroutine w, recording a panic instead of raising
+// it, and counts it done.
+func (l *loop) part(w, p int) {
 	defer func() {
 		if v := recover(); v != nil {
-			r.failure.CompareAndSwap(nil, &workerPanic{value: v, stack: debug.Stack()})
+			l.failure.CompareAndSwap(nil, &workerPanic{value: v, stack: debug.Stack()})
 		}
-		if r.done.Add(1) == r.blocks {
-			close(r.finished)
+		if l.done.Add(1) == l.parts && l.finished != nil {
+			close(l.finished)
 		}
 	}()
-	if r.failure.Load() == nil {
-		lo := b * r.grain
-		r.fn(w, lo, min(lo+r.grain, r.n))
+	if l.failure.Load() == nil {
+		l.fn(w, p)
+	}
+}
+
+// raise re-raises, in the caller's goroutine, a panic of one of l's parts.
+func (l *loop) raise() {
+	if p := l.failure.Load(); p != nil {
+		panic(p)
 	}
 }
 
@@ -113,8 +136,7 @@ func forParts(parts, jobs int, fn func(p int)) {
 		}
 		return
 	}
-	r := &ranger{fn: func(_, p, _ int) { fn(p) }, n: parts, grain: 1, blocks: int64(parts), finished: make(chan struct{})}
-	r.run(jobs)
+	runLoop(jobs, &loop{fn: func(_, p int) { fn(p) }, parts: int64(parts)})
 }
 
 // workerPanic carries a worker's panic to the caller's goroutine.

@@ -2,7 +2,6 @@ package core
 
 import (
 	"runtime"
-	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,23 +26,13 @@ import (
 // in the caller's goroutine after the parts taken are done.
 type team struct {
 	helpers int
-	task    atomic.Pointer[teamTask]
+	task    atomic.Pointer[loop]
 	quit    atomic.Bool
 	wg      sync.WaitGroup
 
 	mu       sync.Mutex
 	wake     *sync.Cond
 	sleepers int
-}
-
-// teamTask is one loop: parts calls of fn, each given the number of the
-// goroutine that runs it (0 the caller's).
-type teamTask struct {
-	fn      func(w, part int)
-	parts   int64
-	next    atomic.Int64 // the next part to take
-	done    atomic.Int64 // parts done (or skipped after a panic)
-	failure atomic.Pointer[workerPanic]
 }
 
 // teamSpin is how long a worker spins for the next loop before it sleeps.
@@ -75,7 +64,7 @@ func (tm *team) run(parts int, fn func(w, part int)) {
 		}
 		return
 	}
-	tk := &teamTask{fn: fn, parts: int64(parts)}
+	tk := &loop{fn: fn, parts: int64(parts)}
 	tm.task.Store(tk)
 	tm.mu.Lock()
 	if tm.sleepers > 0 {
@@ -86,9 +75,7 @@ func (tm *team) run(parts int, fn func(w, part int)) {
 	for tk.done.Load() < tk.parts {
 		runtime.Gosched()
 	}
-	if p := tk.failure.Load(); p != nil {
-		panic(p)
-	}
+	tk.raise()
 }
 
 // stop ends the workers and waits for them.
@@ -103,7 +90,7 @@ func (tm *team) stop() {
 // work is worker w's loop: wait for a task, take its parts, again.
 func (tm *team) work(w int) {
 	defer tm.wg.Done()
-	var last *teamTask
+	var last *loop
 	for {
 		tk := tm.await(last)
 		if tk == nil {
@@ -116,7 +103,7 @@ func (tm *team) work(w int) {
 
 // await returns the first task other than last, spinning for teamSpin and
 // then sleeping until one comes, or nil when the team stops.
-func (tm *team) await(last *teamTask) *teamTask {
+func (tm *team) await(last *loop) *loop {
 	start := time.Now()
 	for spins := 0; ; spins++ {
 		if tm.quit.Load() {
@@ -147,47 +134,18 @@ func (tm *team) await(last *teamTask) *teamTask {
 	}
 }
 
-// take runs parts of tk on goroutine w until none are left.
-func (tk *teamTask) take(w int) {
-	for {
-		p := tk.next.Add(1) - 1
-		if p >= tk.parts {
-			return
-		}
-		tk.part(w, int(p))
-	}
-}
-
-// part runs part p on goroutine w, recording a panic instead of raising
-// it.
-func (tk *teamTask) part(w, p int) {
-	defer func() {
-		if v := recover(); v != nil {
-			tk.failure.CompareAndSwap(nil, &workerPanic{value: v, stack: debug.Stack()})
-		}
-		tk.done.Add(1)
-	}()
-	if tk.failure.Load() == nil {
-		tk.fn(w, p)
-	}
-}
-
 // forRange is forRange on the team: fn(w, lo, hi) over blocks [lo, hi)
 // covering 0..n-1, w numbering the goroutine (below size()).
 func (tm *team) forRange(n int, fn func(w, lo, hi int)) {
 	if n <= 0 {
 		return
 	}
-	grain := min(64, max(1, n/(8*tm.size())))
-	blocks := (n + grain - 1) / grain
+	grain, blocks := inBlocks(n, tm.size())
 	if tm.helpers == 0 || blocks == 1 {
 		fn(0, 0, n)
 		return
 	}
-	tm.run(blocks, func(w, b int) {
-		lo := b * grain
-		fn(w, lo, min(lo+grain, n))
-	})
+	tm.run(blocks, blockFn(n, grain, fn))
 }
 
 // forParts calls fn(p) for p = 0..parts-1 on the team.
