@@ -60,10 +60,11 @@ func (s *batchSet[T]) add(e batchEntry, c []T) {
 // for each call, a limit of 1,024 instead of 8,192 took magic (19,020 x
 // 10) 0.119 -> 0.121 s and letter (20,000 x 16) 0.275 -> 0.284 s (quiet
 // 2-core machine, two threads); with the team's spinning workers, which
-// start within a microsecond, limits of 1,024, 2,048 and 4,096 took magic
-// 0.096 -> 0.120, 0.110 and 0.098 s and letter 0.246 -> 0.270 (2,048)
-// and 0.260 s (4,096): the half of a set the other core measures was just
-// written by this one, and moving it across costs what measuring it does.
+// start within a microsecond, limits of 2,048 and 4,096 took magic 0.096
+// -> 0.110 and 0.098 s and letter 0.246 -> 0.270 and 0.260 s (and 1,024,
+// in an earlier run, magic 0.100 -> 0.120 s): the half of a set the other
+// core measures was just written by this one, and moving it across costs
+// what measuring it does.
 const batchParallelMin = 8192
 
 // batchPart is a part of a set measured on the team: its hits and the
@@ -328,11 +329,12 @@ func (b *batchBuilder[T]) screen(qc []T, dq float64, es []batchEntry, rows []T, 
 		hi := min(lo+screenBlock, n)
 		rowSquares(rows[lo*dim:hi*dim], dim, qc, sq[:])
 		for k, s := range sq[:hi-lo] {
-			if s > far2 && exactSquare(s) {
+			exact := exactSquare(s)
+			if exact && s > far2 {
 				continue // well beyond
 			}
 			var d float64
-			if exactSquare(s) {
+			if exact {
 				d = math.Sqrt(s)
 			} else {
 				o := (lo + k) * dim

@@ -252,11 +252,15 @@ func (g *gridBuilder[T]) at(p int) []T {
 
 // sq returns the squared Euclidean distance between the points at
 // positions p and q of the net, in float64.
-func (g *gridBuilder[T]) sq(p, q int) float64 {
-	a, b := g.pts[p*g.dim:], g.pts[q*g.dim:]
+func (g *gridBuilder[T]) sq(p, q int) float64 { return rowSquare(g.at(p), g.at(q)) }
+
+// rowSquare returns the squared Euclidean distance between the points a
+// and b (of one to gridMaxDim coordinates), summed in coordinate order.
+func rowSquare[T Float](a, b []T) float64 {
+	b = b[:len(a)]
 	d := float64(a[0]) - float64(b[0])
 	s := d * d
-	for k := 1; k < g.dim; k++ {
+	for k := 1; k < len(a); k++ {
 		d = float64(a[k]) - float64(b[k])
 		s += d * d
 	}
@@ -389,6 +393,7 @@ func (g *gridBuilder[T]) narrowSample(j int32, n int) int32 {
 			g.level[r], g.near[r] = netFree, -1
 		}
 	}()
+	f := float64(n) / float64(s)
 	for range 8 {
 		if !g.sortLevel(j) {
 			return j
@@ -396,7 +401,6 @@ func (g *gridBuilder[T]) narrowSample(j int32, n int) int32 {
 		g.markDuplicates()
 		g.index()
 		m := float64(len(g.rows))
-		f := float64(n) / float64(s)
 		// Each point is one of its own pairs: the others scale with f^2.
 		distinct := m * f
 		work := (float64(g.blockWork())-m)*f*f + distinct
@@ -893,7 +897,7 @@ func (g *gridBuilder[T]) choose(i int32) {
 // level i a node of level i-1, child of its nearest chosen point (ties to
 // the lower row), and keeps the chosen ones in g.rows. It returns the
 // number of nodes made. The chosen points are first copied apart, in
-// order (g.chosen), so that a column of cells spans a run of them.
+// order (gatherChosen), so that a column of cells spans a run of them.
 func (g *gridBuilder[T]) attach(i int32) int {
 	n := len(g.rows)
 	cells := len(g.cellLo) - 1
@@ -992,13 +996,7 @@ func (g *gridBuilder[T]) nearestSquare(c, p int, evals *int64) (best float64, bq
 		lo, hi := int(g.chosenBefore[cc[j]]), int(g.chosenBefore[cc[j+1]])
 		n += int64(hi - lo)
 		for q := lo; q < hi; q++ {
-			y := g.chosenAt(q)
-			d := float64(x[0]) - float64(y[0])
-			s := d * d
-			for k := 1; k < len(x); k++ {
-				d = float64(x[k]) - float64(y[k])
-				s += d * d
-			}
+			s := rowSquare(x, g.chosenAt(q))
 			if !exactSquare(s) {
 				return 0, 0, false
 			}
