@@ -18,9 +18,6 @@ type kthGuess struct {
 	next   float64 // the guess for the query at place for1-1 of the order
 	for1   int     // 0: no guess
 	misses float64 // the failed share of recent guesses, decayed
-	used   bool    // whether at returned the guess
-	made   int64   // guesses made ...
-	failed int64   // ... and those that failed
 	tries  int64   // searches run again after a failed guess (flatTree.knn)
 }
 
@@ -28,7 +25,7 @@ type kthGuess struct {
 // the rate that stops them: the first that would have been right starts
 // them again.
 func (g *kthGuess) forget() {
-	g.for1, g.used, g.misses = 0, false, guessMaxMisses
+	g.for1, g.misses = 0, guessMaxMisses
 }
 
 // at returns the guess for the query at place seq of the batch's order,
@@ -37,8 +34,6 @@ func (g *kthGuess) at(seq int) float64 {
 	if g.for1 != seq+1 || g.misses >= guessMaxMisses {
 		return math.Inf(1)
 	}
-	g.made++
-	g.used = true
 	return g.next
 }
 
@@ -49,13 +44,10 @@ func (g *kthGuess) learn(seq int, w float64) {
 		miss := 0.0
 		if w > g.next {
 			miss = 1
-			if g.used {
-				g.failed++
-			}
 		}
 		g.misses += (miss - g.misses) / guessMemory
 	}
-	g.for1, g.used = 0, false
+	g.for1 = 0
 	if w > 0 && w < math.Inf(1) {
 		g.next, g.for1 = guessFactor*w, seq+2
 	}

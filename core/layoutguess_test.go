@@ -159,9 +159,6 @@ func TestKthGuess(t *testing.T) {
 	if v := g.at(seq + 1); v != inf {
 		t.Fatalf("still guessing (%v) after 20 failures, failed share %v", v, g.misses)
 	}
-	if g.failed == 0 || g.failed >= 20 {
-		t.Fatalf("%d guesses counted failed of 20 that failed, some unmade", g.failed)
-	}
 	// Steady distances: the guesses, unmade, would be right, and start again.
 	for range 60 {
 		seq++
