@@ -366,9 +366,8 @@ func (f *flatTree[T]) countStacked(cn []countNode, pq []T, r, need, n float64, s
 // records what it counted. It returns the count and the stack.
 func (f *flatTree[T]) countKids(cn []countNode, pq []T, x int32, d float64, skip int32, r, need, n float64, stack []cand, rec *recorder) (float64, []cand) {
 	dist := f.t.Dist
-	// A child whose reach is below far lies beyond r (beyond(d, reach, r)
-	// with the terms rearranged).
-	far := (d*(1-slack) - r*(1+slack)) / (1 + slack)
+	// A child whose reach is below far lies beyond r.
+	far := farReach(d, r)
 	for c := cn[x].kidLo; c < cn[x].kidHi && n < need; c++ {
 		nc := &cn[c]
 		if nc.reach < far || c == skip {
@@ -475,3 +474,9 @@ func (f *flatTree[T]) borderLabels(label []int32, isCore []bool, nb *neighbours,
 // beyond reports whether every point within rad of a point at distance d
 // lies farther than r, with the rounding slack of the tree's searches.
 func beyond(d, rad, r float64) bool { return d-rad > r+slack*(d+rad+r) }
+
+// farReach returns the radius below which every point within it of a
+// point at distance d lies farther than r: beyond(d, rad, r) for rad below
+// it, with the terms rearranged, so that a loop over children compares
+// each one's reach once.
+func farReach(d, r float64) float64 { return (d*(1-slack) - r*(1+slack)) / (1 + slack) }

@@ -236,7 +236,7 @@ func (f *flatTree[T]) ball(q int32, rad float64, stack, hits []cand, skip *ballS
 			continue
 		}
 		// A child whose reach is below far lies beyond rad.
-		far := (x.d*(1-slack) - rad*(1+slack)) / (1 + slack)
+		far := farReach(x.d, rad)
 		for c := f.kidLo[x.k]; c < f.kidHi[x.k]; c++ {
 			if f.reach[c] < far || skip != nil && skip.skips(c) {
 				continue
