@@ -14,13 +14,6 @@ import (
 // layout.
 func layoutTrees(t *testing.T, rng *rand.Rand) map[string]*Tree[float64] {
 	t.Helper()
-	gen := func(n, dim int, f func() float64) []float64 {
-		out := make([]float64, n*dim)
-		for i := range out {
-			out[i] = f()
-		}
-		return out
-	}
 	trees := map[string]*Tree[float64]{}
 	n := 3000
 	if raceEnabled || testing.Short() {
@@ -35,12 +28,12 @@ func layoutTrees(t *testing.T, rng *rand.Rand) map[string]*Tree[float64] {
 		return tr
 	}
 	for _, dim := range []int{1, 2, 3, 8} {
-		add(fmt.Sprintf("uniform/d=%d", dim), gen(n, dim, rng.Float64), dim)
+		add(fmt.Sprintf("uniform/d=%d", dim), genRows[float64](n, dim, rng.Float64), dim)
 	}
-	add("clustered/d=3", gen(n, 3, func() float64 { return float64(rng.IntN(5)) + 0.01*rng.NormFloat64() }), 3)
-	add("grid/d=2", gen(n, 2, func() float64 { return float64(rng.IntN(12)) }), 2)
-	tr := add("updated/d=3", gen(n, 3, rng.Float64), 3)
-	trees["updated/d=3"] = insertDelete(t, tr, gen(n/3, 3, rng.Float64), n/5, rng)
+	add("clustered/d=3", genRows[float64](n, 3, func() float64 { return float64(rng.IntN(5)) + 0.01*rng.NormFloat64() }), 3)
+	add("grid/d=2", genRows[float64](n, 2, func() float64 { return float64(rng.IntN(12)) }), 2)
+	tr := add("updated/d=3", genRows[float64](n, 3, rng.Float64), 3)
+	trees["updated/d=3"] = insertDelete(t, tr, genRows[float64](n/3, 3, rng.Float64), n/5, rng)
 	return trees
 }
 
@@ -291,13 +284,6 @@ func testFlatTreeAgainstBrute[T Float](t *testing.T) {
 	if raceEnabled || testing.Short() {
 		n, nq = 400, 30
 	}
-	gen := func(n, dim int, f func() float64) []T {
-		out := make([]T, n*dim)
-		for i := range out {
-			out[i] = T(f())
-		}
-		return out
-	}
 	data := []struct {
 		name string
 		dim  int
@@ -323,13 +309,13 @@ func testFlatTreeAgainstBrute[T Float](t *testing.T) {
 				continue // the other metrics on grid/d=2, clustered/d=3
 			}
 			t.Run(fmt.Sprintf("%T/%s/%v", T(0), ds.name, m), func(t *testing.T) {
-				pts := gen(n, ds.dim, ds.f)
+				pts := genRows[T](n, ds.dim, ds.f)
 				old, err := Build(pts, ds.dim, Options{Metric: m, Seed: 5, Jobs: 2})
 				if err != nil {
 					t.Fatal(err)
 				}
-				tr := insertDelete(t, old, gen(n/4, ds.dim, ds.f), n/5, rng)
-				queries := gen(nq, ds.dim, ds.f)
+				tr := insertDelete(t, old, genRows[T](n/4, ds.dim, ds.f), n/5, rng)
+				queries := genRows[T](nq, ds.dim, ds.f)
 				for _, v := range []struct {
 					name string
 					tr   *Tree[T]
@@ -453,4 +439,13 @@ func (f *flatTree[T]) positions(t *Tree[T], e []entry, dst []int32) []int32 {
 		}
 	}
 	return dst
+}
+
+// genRows returns n rows of dim coordinates drawn from f.
+func genRows[T Float](n, dim int, f func() float64) []T {
+	out := make([]T, n*dim)
+	for i := range out {
+		out[i] = T(f())
+	}
+	return out
 }

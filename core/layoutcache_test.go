@@ -56,13 +56,6 @@ func testLayoutCache[T Float](t *testing.T) {
 	if raceEnabled || testing.Short() {
 		n = 500
 	}
-	gen := func(n, dim int, f func() float64) []T {
-		out := make([]T, n*dim)
-		for i := range out {
-			out[i] = T(f())
-		}
-		return out
-	}
 	manhattan := NewCustom[T]("l1", DistancerFunc[T](func(a, b []T) float64 {
 		s := 0.0
 		for i := range a {
@@ -82,7 +75,7 @@ func testLayoutCache[T Float](t *testing.T) {
 	for _, ds := range data {
 		for _, m := range []Metric{{}, {Kind: Cosine}, {Kind: Manhattan}, {Kind: Chebyshev}, manhattan} {
 			t.Run(fmt.Sprintf("%T/%s/%v", T(0), ds.name, m), func(t *testing.T) {
-				old, err := Build(gen(n, ds.dim, ds.f), ds.dim, Options{Metric: m, Seed: 7, Jobs: 2})
+				old, err := Build(genRows[T](n, ds.dim, ds.f), ds.dim, Options{Metric: m, Seed: 7, Jobs: 2})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -92,7 +85,7 @@ func testLayoutCache[T Float](t *testing.T) {
 				}
 				// Query points in the fitted points' box and around it.
 				wide := func(nq int) []T {
-					return gen(nq, ds.dim, func() float64 { return 3*ds.f() - 1 })
+					return genRows[T](nq, ds.dim, func() float64 { return 3*ds.f() - 1 })
 				}
 				large := old.Nodes()/flatBatchRatio + 1
 				small := max(1, large/4)
@@ -131,7 +124,7 @@ func testLayoutCache[T Float](t *testing.T) {
 					t.Fatal("a decoded version holds a search layout")
 				}
 
-				tr := insertDelete(t, old, gen(n/4, ds.dim, ds.f), n/5, rng)
+				tr := insertDelete(t, old, genRows[T](n/4, ds.dim, ds.f), n/5, rng)
 				if tr.flat.f.Load() != nil {
 					t.Fatal("an updated version inherited a search layout")
 				}

@@ -25,13 +25,6 @@ func testFlatTreeGuess[T Float](t *testing.T) {
 	if raceEnabled || testing.Short() {
 		n, nq = 500, 15
 	}
-	gen := func(n, dim int, f func() float64) []T {
-		out := make([]T, n*dim)
-		for i := range out {
-			out[i] = T(f())
-		}
-		return out
-	}
 	data := []struct {
 		name string
 		dim  int
@@ -57,7 +50,7 @@ func testFlatTreeGuess[T Float](t *testing.T) {
 				continue // the other metrics on grid/d=2 and clustered/d=3
 			}
 			t.Run(fmt.Sprintf("%T/%s/%v", T(0), ds.name, m), func(t *testing.T) {
-				pts := gen(n, ds.dim, ds.f)
+				pts := genRows[T](n, ds.dim, ds.f)
 				if m.Kind == Cosine {
 					for i := range pts {
 						pts[i]++ // no zero rows
@@ -73,7 +66,7 @@ func testFlatTreeGuess[T Float](t *testing.T) {
 				for i := range sel {
 					sel[i] = ids[rng.IntN(len(ids))]
 				}
-				queries := gen(nq, ds.dim, ds.f)
+				queries := genRows[T](nq, ds.dim, ds.f)
 				if m.Kind == Cosine {
 					for i := range queries {
 						queries[i]++

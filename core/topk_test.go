@@ -1,6 +1,7 @@
 package core
 
 import (
+	"cmp"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -44,15 +45,7 @@ func TestNearestOnTop(t *testing.T) {
 					c[i] = cand{node: int32(i), d: float64(rng.IntN(ties))}
 				}
 				asc := slices.Clone(c)
-				slices.SortFunc(asc, func(a, b cand) int {
-					switch {
-					case a.d < b.d:
-						return -1
-					case a.d > b.d:
-						return 1
-					}
-					return 0
-				})
+				slices.SortFunc(asc, func(a, b cand) int { return cmp.Compare(a.d, b.d) })
 				nearestOnTop(c, m)
 				// The same candidates, ...
 				nodes := make([]int32, n)
@@ -71,7 +64,7 @@ func TestNearestOnTop(t *testing.T) {
 				if n <= 2*m {
 					top = n
 				}
-				for i := range min(top, n) {
+				for i := range top {
 					if got := c[n-1-i].d; got != asc[i].d {
 						t.Fatalf("m=%d n=%d: %d-th from the top is %v, want %v", m, n, i, got, asc[i].d)
 					}

@@ -314,8 +314,12 @@ def test_clean_query_rows_pass_as_they_are_and_others_take_the_checks():
     # double, from these rows: ties, by index.
     assert np.array_equal(ind, [[0, 1, 2]] * 2)
     np.testing.assert_allclose(dist, np.sqrt(3) * 1e308, rtol=1e-15)
-    for other in (np.asfortranarray(Q), Q.astype(np.float32), Q[:, [2, 1, 0]][:, [2, 1, 0]]):
+    strided = np.repeat(Q, 2, axis=1)[:, ::2]  # a view, neither C nor Fortran order
+    for other in (np.asfortranarray(Q), Q.astype(np.float32), strided):
+        # Each is a case the shortcut must refuse.
+        assert not (other.flags.c_contiguous and other.dtype == np.float64)
         got = nn._check_queries(other)
+        assert got is not other
         assert got.dtype == np.float64 and got.flags.c_contiguous
         np.testing.assert_allclose(nn.kneighbors(other)[0], sk.kneighbors(other)[0], rtol=1e-12)
     f32 = NearestNeighbors(n_neighbors=3).fit(X.astype(np.float32))

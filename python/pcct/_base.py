@@ -155,8 +155,8 @@ class NeighborsBase(BaseEstimator):
                               ensure_all_finite=True)
             return _sparse.to_csr(sp.csr_matrix(X) if not sp.issparse(X) else X,
                                   self.tree_.dtype)
-        if clean_rows(X, self.tree_.dtype, getattr(self, "n_features_in_", -1)) and not hasattr(
-            self, "feature_names_in_"
+        if not hasattr(self, "feature_names_in_") and clean_rows(
+            X, self.tree_.dtype, getattr(self, "n_features_in_", -1)
         ):
             # What validate_data would return unchanged (fitted without
             # feature names, so none are checked): its checks cost 0.2 ms
