@@ -199,6 +199,12 @@ def prepare(log=print) -> dict:
 def build_library(out: str, go: str = "go", log=print) -> None:
     """Build the CUDA c-shared library at out."""
     env = prepare(log=log)
+    # The same Go experiment as setup.py's CPU build: with the CUDA library
+    # loaded, the CPU still runs the tree's searches and the brute-force
+    # index, and their vector kernels exist only under GOEXPERIMENT=simd.
+    experiments = [e for e in env.get("GOEXPERIMENT", "").split(",") if e]
+    if "simd" not in experiments and "nosimd" not in experiments:
+        env["GOEXPERIMENT"] = ",".join(experiments + ["simd"])
     cmd = [go, "build", "-tags", "cuda", "-buildmode=c-shared", "-trimpath", "-o", out, "./capi"]
     log("pcct: " + " ".join(cmd))
     try:

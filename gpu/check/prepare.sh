@@ -15,8 +15,8 @@ export GO
 
 echo "== the CUDA build (nvcc from NVIDIA's pip wheels, stub libcuda.so.1)"
 "$PY" gpu/cudabuild.py lib python/pcct/libpcct_cuda.so
-echo "== the CPU build"
-CGO_ENABLED=1 "$GO" build -buildmode=c-shared -trimpath -o python/pcct/libpcct.so ./capi
+echo "== the CPU build (with Go's SIMD experiment, as setup.py builds it)"
+GOEXPERIMENT="${GOEXPERIMENT:-simd}" CGO_ENABLED=1 "$GO" build -buildmode=c-shared -trimpath -o python/pcct/libpcct.so ./capi
 rm -f python/pcct/libpcct.h python/pcct/libpcct_cuda.h
 
 datasets="${PCCT_DATASETS:-../shared/datasets}"
