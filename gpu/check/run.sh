@@ -12,7 +12,9 @@
 #   3. pytest -m gpu: NearestNeighbors(device="cuda") against device="cpu",
 #      on random and real data, with updates and threads;
 #   4. the benchmark: pcct's GPU search and torch's GEMM + topk, measured in
-#      the same run (gpu/check/bench.py), printed as a table.
+#      the same run (gpu/check/bench.py), printed as a table;
+#   5. the CPU's search against the GPU's on a few shapes (crossover.py),
+#      the evidence behind device="auto"'s threshold.
 #
 # Each step has its own time limit, so that the whole stays under 5
 # minutes; a step that fails does not stop the others. The exit status is
@@ -61,8 +63,12 @@ else
     failed+=("go tests (not carried)")
 fi
 
-run "pytest -m gpu" 100 "$PY" -m pytest -q -m gpu -p no:cacheprovider tests_py/test_gpu.py
+# faulthandler_timeout: a test still running after 90 s prints every Python
+# thread's stack (a hang says where it is).
+run "pytest -m gpu" 240 "$PY" -m pytest -q -m gpu -p no:cacheprovider --durations=8 \
+    -o faulthandler_timeout=90 tests_py/test_gpu.py
 run "benchmark against torch" 90 "$PY" gpu/check/bench.py --go-bench "$gobench" --out "$OUT/bench.md"
+run "CPU against GPU (device='auto')" 120 "$PY" gpu/check/crossover.py --budget 80
 
 echo
 if [ ${#failed[@]} -eq 0 ]; then
