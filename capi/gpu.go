@@ -68,6 +68,7 @@ type gpuSource[T core.Float] interface {
 	Dim() int
 	Flat() *core.Flat[T]
 	Queries(b core.Batch[T]) (core.Query[T], error)
+	QuerySeconds(k, jobs int) (float64, error)
 }
 
 // indexOf returns the GPU index of w's index ct, making it on first use.
@@ -100,9 +101,10 @@ func indexOf[T core.Float](w *tree, ct gpuSource[T], dev *gpu.Device) (*gpu.Inde
 // onGPU returns the GPU index that answers src's nq queries on w's index ct,
 // or nil when the CPU answers them: for deviceCPU, for per-query radii, and
 // for deviceAuto when there is no usable GPU, the metric has no GPU kernel,
-// or the search is too small to pay (gpu.Worth). deviceCUDA without a
+// or the CPU is expected to answer sooner (gpu.Prefer, with the index's
+// cost of a query for k neighbours; radius searches weigh as k = 10). deviceCUDA without a
 // usable GPU is an argument error that says why.
-func onGPU[T core.Float](w *tree, ct gpuSource[T], src source, nq int64) (*gpu.Index[T], error) {
+func onGPU[T core.Float](w *tree, ct gpuSource[T], src source, nq int64, k int) (*gpu.Index[T], error) {
 	if src.radii != nil {
 		return nil, nil // per-query radii: the index's own search
 	}
@@ -114,8 +116,19 @@ func onGPU[T core.Float](w *tree, ct gpuSource[T], src source, nq int64) (*gpu.I
 		return nil, argErrorf("pcct: unknown device code %d", src.device)
 	}
 	auto := src.device == deviceAuto
-	if auto && !gpu.Worth(ct.Len(), int(nq), ct.Dim()) {
-		return nil, nil
+	if auto {
+		// Asked only for a search large enough to matter: the device
+		// (its first use starts the driver's context) and the index's
+		// cost of a query (a tree's first measures a sample).
+		cpu := func() (float64, error) {
+			if _, err := gpus.device(); err != nil {
+				return 0, nil // no usable GPU: the CPU, at any cost
+			}
+			return ct.QuerySeconds(k, int(src.jobs))
+		}
+		if ok, err := gpu.Prefer(ct.Len(), int(nq), ct.Dim(), k, int(src.jobs), cpu); err != nil || !ok {
+			return nil, err
+		}
 	}
 	dev, err := gpus.device()
 	if err != nil {

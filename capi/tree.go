@@ -342,7 +342,7 @@ func kneighbors[T core.Float](w *tree, t index[T], src source, k int64, dist uns
 		return err
 	}
 	if ct, ok := t.(gpuSource[T]); ok {
-		ix, err := onGPU(w, ct, src, nq)
+		ix, err := onGPU(w, ct, src, nq, int(k))
 		if err != nil {
 			return err
 		}
@@ -435,7 +435,7 @@ func radius[T core.Float](w *tree, t index[T], src source, r float64, sorted boo
 	}
 	var res *core.RadiusResult[T]
 	if ct, ok := t.(gpuSource[T]); ok {
-		ix, err := onGPU(w, ct, src, src.n)
+		ix, err := onGPU(w, ct, src, src.n, 10)
 		if err != nil {
 			return nil, err
 		}

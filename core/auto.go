@@ -238,14 +238,17 @@ func choose[T Float](data []T, dim int, opts Options, verify bool) (_ Choice, wh
 // on t, on average, and those of t's build per point.
 func sampleEvals[T Float](t *Tree[T], jobs int) (query, build float64, err error) {
 	m := t.Len()
-	if m < 2 {
+	// The queries are spread over the held indices (after deletions, not
+	// every index below m is one).
+	live := t.LiveIDs(make([]int64, 0, m))
+	if len(live) < 2 {
 		return 0, 0, nil
 	}
-	q := min(m, chooseQueries)
-	k := min(10, m-1)
+	q := min(len(live), chooseQueries)
+	k := min(10, len(live)-1)
 	ids := make([]int64, q)
 	for i := range ids {
-		ids[i] = int64(i * m / q)
+		ids[i] = live[i*len(live)/q]
 	}
 	dist, idx := make([]T, q*k), make([]int64, q*k)
 	_, before := t.DistanceEvals()
@@ -290,15 +293,21 @@ func costs(evals, buildEvals float64, n, dim int, m Metric) (tree, brute float64
 	nf := float64(n)
 	w := workloadPasses * nf
 	tree = nf*buildEvals*(buildVisit+coord*d) + w*evals*(treeVisit+coord*d)
-	perPoint := flatPoint + coord*d
-	if k := m.Canonical().Kind; k == Euclidean || k == Cosine {
-		perPoint = flatPoint + screenScalar*d
-		if vectorized() {
-			perPoint = flatPoint + screenCoord*d
-		}
-	}
-	brute = w * nf * perPoint
+	brute = w * nf * brutePoint(dim, m)
 	return tree * 1e-9, brute * 1e-9
+}
+
+// brutePoint returns the model's nanoseconds a BruteForce spends on one
+// point of dim coordinates for one query under metric m.
+func brutePoint(dim int, m Metric) float64 {
+	d := float64(dim)
+	if k := m.Canonical().Kind; k == Euclidean || k == Cosine {
+		if vectorized() {
+			return flatPoint + screenCoord*d
+		}
+		return flatPoint + screenScalar*d
+	}
+	return flatPoint + coord*d
 }
 
 // BuildIndex builds the index algo asks for over the points (see Build and

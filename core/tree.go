@@ -30,6 +30,10 @@ type Tree[T Float] struct {
 
 	buildEvals int64 // distance evaluations spent making this version, since its first ancestor
 	queryEvals atomic.Int64
+	// sampled holds the bits of the distance evaluations a k=10 query on
+	// this version measured on a sample of its points (QuerySeconds), or
+	// 0 until they are measured.
+	sampled atomic.Uint64
 
 	// flat is this version's search layout, made by the first batches of
 	// k-nearest queries that need it and kept until the version is freed;

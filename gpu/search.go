@@ -3,6 +3,7 @@ package gpu
 import (
 	"fmt"
 	"math"
+	"runtime"
 	"sync/atomic"
 
 	"github.com/pcct-dev/pcct/core"
@@ -331,13 +332,53 @@ func (ix *Index[T]) gather(q []T, mon *core.Monitor, thresholds func(qs []T, kth
 	return cand, nil
 }
 
-// Worth reports whether a search of nq queries against n points of
-// dimension dim is large enough to run on the GPU when the caller leaves
-// the choice to pcct (device "auto"): at least 2^31 coordinate
-// comparisons (1,000 queries against 1,000,000 points in 3-D, say). A
-// smaller search costs more in copies and launches than the tree spends on
-// the CPU. The threshold is a first estimate; `make gpu-check` measures
-// both sides.
-func Worth(n, nq, dim int) bool {
-	return float64(n)*float64(nq)*float64(max(dim, 2)) >= 1<<31
+// The GPU search's cost model, in seconds: a fixed cost per search (launches,
+// copies, the CPU's re-ranking set-up), a cost per query-point pair and per
+// coordinate of it, and a cost per answer. Fitted to `make gpu-check`'s
+// crossover table on an H200 (gpu/check/crossover.py, 2026-11-30: k = 10,
+// float32, 2,000 to 100,000 queries against 20,000 to 1,000,000 points of 3
+// to 784 coordinates; the model is within 35% of every warm measurement),
+// and BenchmarkGPUKNearest's k = 1000 for the cost per answer.
+const (
+	gpuFixed  = 4e-3
+	gpuPair   = 34e-12
+	gpuCoord  = 0.35e-12
+	gpuAnswer = 25e-9
+)
+
+// Prefer reports whether a search for the k nearest of n points of
+// dimension dim, for each of nq queries on jobs threads (at most
+// GOMAXPROCS), is expected to end sooner on the GPU than on the CPU, where
+// one query costs cpuQuery() seconds on one thread (core's
+// Tree.QuerySeconds or BruteForce.QuerySeconds). A caller that leaves the
+// choice to pcct (device "auto") runs it there: a brute force on the GPU
+// beats the CPU's brute force from a few million pairs on, but a tree that
+// measures a few hundred points a query in 2 or 3 dimensions answers even
+// 100,000 queries against 1,000,000 points several times sooner on 16 CPU
+// threads than the GPU does (0.44 s against 3.4 s measured).
+//
+// cpuQuery is called only where the GPU could win against a CPU search
+// that measures every point at cpuWorst seconds a pair (a tree's first
+// query on a version measures a sample of queries, which a small search
+// should not pay for).
+func Prefer(n, nq, dim, k, jobs int, cpuQuery func() (float64, error)) (bool, error) {
+	pairs := float64(n) * float64(nq)
+	gpu := gpuFixed + pairs*(gpuPair+gpuCoord*float64(dim)) + float64(nq)*float64(k)*gpuAnswer
+	threads := float64(min(max(jobs, 1), runtime.GOMAXPROCS(0)))
+	if gpu >= pairs*(cpuWorst+cpuWorstCoord*float64(dim))/threads {
+		return false, nil
+	}
+	q, err := cpuQuery()
+	if err != nil {
+		return false, err
+	}
+	return gpu < float64(nq)*q/threads, nil
 }
+
+// A bound above any CPU search's seconds per query-point pair on one
+// thread (core's cost model puts a tree's at 25 ns plus 0.5 ns a
+// coordinate, and measures fewer pairs).
+const (
+	cpuWorst      = 100e-9
+	cpuWorstCoord = 2e-9
+)
