@@ -30,8 +30,11 @@ import (
 // hold it at each level: no friend lists, no conflict graphs. Points
 // returned by a child carry their distance to that child; their distance
 // to p is remembered if they went no deeper and measured again otherwise.
-// Large calls measure their points in parallel; the recursion itself is
-// sequential, so the tree does not depend on the number of goroutines.
+// Large calls measure their points in parallel, and calls without far
+// points are built as tasks on other goroutines (batchtask.go); every
+// other step of the recursion is sequential, and a task makes the choices
+// the recursion would, so the tree does not depend on the number of
+// goroutines.
 
 // batchEntry is a point waiting in a call of the batch construction: its
 // row, its distance to the call's node, and its distance to the node's
