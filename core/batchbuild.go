@@ -568,18 +568,23 @@ func (b *batchBuilder[T]) closer(root int32) {
 			}
 		}
 	})
-	pd := slices.Clone(b.nd)
+	pd, parent := slices.Clone(b.nd), slices.Clone(b.near)
+	// The grandchildren by grandparent, then parent: the rows of g and its
+	// children stay in cache while its grandchildren are measured against
+	// them. The loop runs over grandchildren, not grandparents: one
+	// grandparent can hold half the work (letter).
+	order := make([]int32, 0, n)
+	for g := range n {
+		for _, p := range kids[first[g]:first[g+1]] {
+			order = append(order, kids[first[p]:first[p+1]]...)
+		}
+	}
 	counts := make([]paddedCount, max(b.jobs, 1))
-	// By grandparent: the rows of g and its children stay in cache while
-	// its grandchildren are measured against them.
-	b.team.forRange(n, func(w, lo, hi int) {
-		for g := int32(lo); g < int32(hi); g++ {
-			sibs := kids[first[g]:first[g+1]]
-			for _, p := range sibs {
-				for _, r := range kids[first[p]:first[p+1]] {
-					counts[w].n += b.closest(r, p, g, sibs, pd)
-				}
-			}
+	b.team.forRange(len(order), func(w, lo, hi int) {
+		for _, r := range order[lo:hi] {
+			p := parent[r]
+			g := parent[p]
+			counts[w].n += b.closest(r, p, g, kids[first[g]:first[g+1]], pd)
 		}
 	})
 	for w := range counts {
