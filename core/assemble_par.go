@@ -20,6 +20,13 @@ func assembleParts(tm *team, n int) int {
 	return min(tm.size(), max(1, n/assembleMin))
 }
 
+// makeTogether runs fns, allocations, on tm, one part each: the runtime
+// zeroes a large slice on the goroutine that makes it, serially, so
+// slices made together are zeroed in parallel.
+func makeTogether(tm *team, fns ...func()) {
+	tm.forParts(len(fns), func(p int) { fns[p]() })
+}
+
 // accumulate replaces a by its running sums (a[i] += a[i-1], in order),
 // on tm: each run sums its own items, then adds the total of the runs
 // before it.
@@ -93,8 +100,15 @@ func groupSorted(tm *team, owners, items int, pair func(i int) (owner, val int32
 		at[p+1] += at[p]
 	}
 	m := at[parts]
-	keys := make([]uint32, m)
-	vals = make([]int32, m)
+	var keys, keys2 []uint32
+	var vals2 []int32
+	first = make([]int32, owners+1)
+	makeTogether(tm,
+		func() { keys = make([]uint32, m) },
+		func() { vals = make([]int32, m) },
+		func() { keys2 = make([]uint32, m) },
+		func() { vals2 = make([]int32, m) },
+		func() { first = make([]int32, owners+1) })
 	tm.forParts(parts, func(p int) {
 		q := at[p]
 		for i := items * p / parts; i < items*(p+1)/parts; i++ {
@@ -105,8 +119,7 @@ func groupSorted(tm *team, owners, items int, pair func(i int) (owner, val int32
 		}
 	})
 	width := uint(bits.Len(uint(max(owners-1, 0))))
-	vals, keys, _, _ = radixPairs(tm, min(tm.size(), max(1, m/assembleMin)), vals, keys, width, nil, nil)
-	first = make([]int32, owners+1)
+	vals, keys, _, _ = radixPairs(tm, min(tm.size(), max(1, m/assembleMin)), vals, keys, width, vals2, keys2)
 	runs := min(tm.size(), max(1, (owners+1)/assembleMin))
 	tm.forParts(runs, func(p int) {
 		lo, hi := (owners+1)*p/runs, (owners+1)*(p+1)/runs
@@ -253,10 +266,9 @@ func levelRuns(tm *team, created, level []int32) []int {
 // bottom up, the offsets written top down, each run in parallel.
 func preorderSlots(tm *team, created []int32, runs []int, first, kids []int32) (slot, kidAt []int32) {
 	n := len(first) - 1
-	slot = make([]int32, n)
 	// kidAt holds each node's subtree size until its parent replaces it
 	// by the node's offset (the parent is its only reader).
-	kidAt = make([]int32, n)
+	makeTogether(tm, func() { slot = make([]int32, n) }, func() { kidAt = make([]int32, n) })
 	for r := len(runs) - 2; r >= 0; r-- {
 		tm.forRange(runs[r+1]-runs[r], func(_, lo, hi int) {
 			for _, x := range created[runs[r]+lo : runs[r]+hi] {

@@ -33,8 +33,7 @@ const farthestSlack = 1e-4
 // are found by a parallel grouping of the internal nodes by level.
 func (t *Tree[T]) radiiBound(tm *team) (rad, reach []float64, byLevel [][]int32, evals int64) {
 	slots := int(t.s.slots)
-	rad = make([]float64, slots)
-	reach = make([]float64, slots)
+	makeTogether(tm, func() { rad = make([]float64, slots) }, func() { reach = make([]float64, slots) })
 	// The levels of the internal nodes (the root's may be levelInf, above
 	// every other), run by run.
 	parts := assembleParts(tm, slots)

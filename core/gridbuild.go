@@ -819,7 +819,7 @@ func (g *gridBuilder[T]) choose(i int32) {
 	r2 := r * r
 	n := len(g.rows)
 	g.sel = resize(g.sel, n)
-	clear(g.sel)
+	g.team.forRange(n, func(_, lo, hi int) { clear(g.sel[lo:hi]) })
 	cells := len(g.cellLo) - 1
 	top := g.shift * uint(g.dim-1)
 	// Runs end where a slab (first coordinate) ends, so that no two
@@ -1027,12 +1027,14 @@ func assembleNets[T Float](t *Tree[T], data []T, dim int, tm *team, level, near 
 	n := len(level)
 	b := &netBuilder[T]{dim: dim, dist: t.dist, sc: t.scale, jobs: tm.size(), tm: tm}
 	// k = 0 is the root, then the other rows in order.
-	kOf := make([]int32, n)
-	b.row = make([]int32, n)
-	b.pts = make([]T, n*dim)
-	b.level = make([]int32, n)
-	b.near = make([]int32, n)
-	b.nd = make([]float64, n)
+	var kOf []int32
+	makeTogether(tm,
+		func() { kOf = make([]int32, n) },
+		func() { b.row = make([]int32, n) },
+		func() { b.pts = make([]T, n*dim) },
+		func() { b.level = make([]int32, n) },
+		func() { b.near = make([]int32, n) },
+		func() { b.nd = make([]float64, n) })
 	tm.forRange(n, func(_, lo, hi int) {
 		for r := int32(lo); r < int32(hi); r++ {
 			k := r

@@ -1176,7 +1176,12 @@ func (b *netBuilder[T]) assemble(t *Tree[T]) *Tree[T] {
 	// Layout: slot of each node, depth first, each node's children
 	// together (preorderSlots), and the node in each slot.
 	slot, kidAt := preorderSlots(tm, b.created, levelRuns(tm, b.created, b.level), first, kids)
-	order := make([]int32, nodes)
+	var order, idOff, kidBuf, idBuf []int32
+	makeTogether(tm,
+		func() { order = make([]int32, nodes) },
+		func() { idOff = make([]int32, nodes+1) },
+		func() { kidBuf = make([]int32, nodes-1) },
+		func() { idBuf = make([]int32, n) })
 	tm.forRange(nodes, func(_, lo, hi int) {
 		for _, k := range b.created[lo:hi] {
 			order[slot[k]] = k
@@ -1190,8 +1195,6 @@ func (b *netBuilder[T]) assemble(t *Tree[T]) *Tree[T] {
 	s.newIDs(int32(n))
 	s.holdAll()
 	s.grow(int32(nodes), b.jobs)
-	idOff := make([]int32, nodes+1)
-	kidBuf := make([]int32, nodes-1)
 	tm.forRange(nodes, func(_, lo, hi int) {
 		for q := lo; q < hi; q++ {
 			k := order[q]
@@ -1202,7 +1205,6 @@ func (b *netBuilder[T]) assemble(t *Tree[T]) *Tree[T] {
 		}
 	})
 	accumulate(tm, idOff)
-	idBuf := make([]int32, n)
 	b.tm.forRange(nodes, func(_, lo, hi int) {
 		for q := lo; q < hi; q++ {
 			k, u := order[q], int32(q)
