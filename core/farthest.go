@@ -1,5 +1,7 @@
 package core
 
+import "math"
+
 // Exact subtree radii of a freshly laid-out tree by branch and bound.
 
 // farthestSlack is the relative margin by which a subtree's bound on its
@@ -12,10 +14,11 @@ const farthestSlack = 1e-4
 // radiiBound computes every node's rad (the largest distance from it to a
 // node below it) and reach (the largest distance from its parent to it
 // and the nodes below it) as exact maxima of measured distances, and
-// returns them with the internal nodes by height (byHeight[h-1] those of
-// height h, the longest path down to a leaf) and the distance evaluations
-// spent. The tree must be laid out with parents in lower slots than their
-// children and no free slots.
+// returns them with the internal nodes in generations (byLevel: those of
+// one level each, lowest level first, so that every node's children come
+// in earlier generations) and the distance evaluations spent. The tree
+// must be laid out with parents in lower slots than their children and no
+// free slots.
 //
 // A node's reach is a farthest-point search from its parent in its
 // subtree, children before parents so that every subtree's rad is known:
@@ -24,65 +27,87 @@ const farthestSlack = 1e-4
 // dimensions most of a high node's subtree lies well inside its ball, so
 // this measures about as many points as lie near the ball's surface, where
 // walking every point up to every ancestor measures them all. The children
-// of the nodes of one height (the longest path down to a leaf) are
-// independent and run in parallel, child by child: the few high nodes
-// hold most of the work, spread over their children.
-func (t *Tree[T]) radiiBound(tm *team) (rad, reach []float64, byHeight [][]int32, evals int64) {
+// of one generation's nodes are independent and run in parallel, child by
+// child (the few high nodes hold most of the work, spread over their
+// children), then the generation's radii, node by node. The generations
+// are found by a parallel grouping of the internal nodes by level.
+func (t *Tree[T]) radiiBound(tm *team) (rad, reach []float64, byLevel [][]int32, evals int64) {
 	slots := int(t.s.slots)
-	rad = make([]float64, slots)
-	reach = make([]float64, slots)
-	// Heights, children after parents in slot order: bottom up.
-	height := make([]int32, slots)
-	top := int32(0)
-	for u := slots - 1; u >= 0; u-- {
-		h := int32(0)
-		for _, c := range t.node(int32(u)).kids {
-			h = max(h, height[c]+1)
-		}
-		height[u] = h
-		top = max(top, h)
-	}
-	// Internal nodes by height, and the children of each height's nodes
-	// (leaves have nothing to measure).
-	first, internal := groupBy(int(top)+1, func(emit func(owner, val int32)) {
-		for u, h := range height {
-			if h > 0 {
-				emit(h, int32(u))
+	makeTogether(tm, func() { rad = make([]float64, slots) }, func() { reach = make([]float64, slots) })
+	// The levels of the internal nodes (the root's may be levelInf, above
+	// every other), run by run.
+	parts := assembleParts(tm, slots)
+	spans := make([][2]int32, parts)
+	tm.forParts(parts, func(p int) {
+		lo, hi := int32(math.MaxInt32), int32(math.MinInt32)
+		for u := slots * p / parts; u < slots*(p+1)/parts; u++ {
+			n := t.node(int32(u))
+			if len(n.kids) > 0 && n.level != levelInf {
+				lo, hi = min(lo, n.level), max(hi, n.level)
 			}
+		}
+		spans[p] = [2]int32{lo, hi}
+	})
+	lowest, top := int32(math.MaxInt32), int32(math.MinInt32)
+	for _, sp := range spans {
+		lowest, top = min(lowest, sp[0]), max(top, sp[1])
+	}
+	if top < lowest {
+		lowest, top = 0, 0
+	}
+	owners := int(int64(top)-int64(lowest)) + 2
+	first, internal := groupOn(tm, owners, slots, func(u int) (int32, int32) {
+		n := t.node(int32(u))
+		switch {
+		case len(n.kids) == 0:
+			return -1, 0
+		case n.level == levelInf:
+			return int32(owners - 1), int32(u)
+		}
+		return n.level - lowest, int32(u)
+	})
+	// The children of the internal nodes, in the same order.
+	kidOff := make([]int32, len(internal)+1)
+	tm.forRange(len(internal), func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			kidOff[i+1] = int32(len(t.node(internal[i]).kids))
 		}
 	})
-	kidFirst, kidsBy := groupBy(int(top)+1, func(emit func(owner, val int32)) {
-		for u, h := range height {
-			if h > 0 {
-				for _, c := range t.node(int32(u)).kids {
-					emit(h, c)
-				}
-			}
+	accumulate(tm, kidOff)
+	kidsAll := make([]int32, kidOff[len(internal)])
+	tm.forRange(len(internal), func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			copy(kidsAll[kidOff[i]:kidOff[i+1]], t.node(internal[i]).kids)
 		}
 	})
 	counts := make([]paddedCount, tm.size())
 	heaps := make([][]subtreeBound, len(counts))
-	byHeight = make([][]int32, top)
-	for h := int32(1); h <= top; h++ {
-		byHeight[h-1] = internal[first[h]:first[h+1]]
-		kids := kidsBy[kidFirst[h]:kidFirst[h+1]]
+	for o := range owners {
+		if first[o] == first[o+1] {
+			continue
+		}
+		gen := internal[first[o]:first[o+1]]
+		byLevel = append(byLevel, gen)
+		kids := kidsAll[kidOff[first[o]]:kidOff[first[o+1]]]
 		tm.forRange(len(kids), func(w, lo, hi int) {
 			for _, c := range kids[lo:hi] {
 				reach[c], heaps[w] = t.reachBelow(c, rad, heaps[w], &counts[w].n)
 			}
 		})
-		for _, a := range byHeight[h-1] {
-			ra := 0.0
-			for _, c := range t.node(a).kids {
-				ra = max(ra, reach[c])
+		tm.forRange(len(gen), func(_, lo, hi int) {
+			for _, a := range gen[lo:hi] {
+				ra := 0.0
+				for _, c := range t.node(a).kids {
+					ra = max(ra, reach[c])
+				}
+				rad[a] = ra
 			}
-			rad[a] = ra
-		}
+		})
 	}
 	for i := range counts {
 		evals += counts[i].n
 	}
-	return rad, reach, byHeight, evals
+	return rad, reach, byLevel, evals
 }
 
 // subtreeBound is a subtree waiting in reachBelow's search: an upper bound on

@@ -66,6 +66,12 @@ const gridCrowd = 16
 // no faster on bunny and zip codes).
 const gridPart = 1024
 
+// gridSplit is the number of parts per goroutine of the grid
+// construction's loops over cells: parts are taken in order by whichever
+// goroutine is free, so one that wakes late or draws crowded cells holds
+// the loop up less than with one part each.
+const gridSplit = 4
+
 // gridMaxBits is the most bits a cell index takes per coordinate, which
 // keeps the index's rounding error far below gridWiden.
 const gridMaxBits = 31
@@ -155,18 +161,29 @@ func gridBuild[T Float](data []T, dim int, sc scale, o Options) (t *Tree[T], ok 
 	}
 	g.euclid = o.Metric.Canonical().Kind == Euclidean
 	g.rng = rand.New(rand.NewPCG(o.Seed, 0x9e3779b97f4a7c15))
-	hi := make([]float64, dim)
-	for k := range dim {
-		g.lo[k], hi[k] = math.Inf(1), math.Inf(-1)
-	}
-	for r := range n {
-		for k, v := range data[r*dim : (r+1)*dim] {
-			g.lo[k] = min(g.lo[k], float64(v))
-			hi[k] = max(hi[k], float64(v))
+	// The data's bounds, run by run.
+	parts := assembleParts(g.team, n)
+	bounds := make([][2][gridMaxDim]float64, parts)
+	g.team.forParts(parts, func(p int) {
+		var lo, hi [gridMaxDim]float64
+		for k := range dim {
+			lo[k], hi[k] = math.Inf(1), math.Inf(-1)
 		}
-	}
+		for r := n * p / parts; r < n*(p+1)/parts; r++ {
+			for k, v := range data[r*dim : (r+1)*dim] {
+				lo[k] = min(lo[k], float64(v))
+				hi[k] = max(hi[k], float64(v))
+			}
+		}
+		bounds[p] = [2][gridMaxDim]float64{lo, hi}
+	})
 	for k := range dim {
-		g.ext = max(g.ext, hi[k]-g.lo[k])
+		lo, hi := math.Inf(1), math.Inf(-1)
+		for _, b := range bounds {
+			lo, hi = min(lo, b[0][k]), max(hi, b[1][k])
+		}
+		g.lo[k] = lo
+		g.ext = max(g.ext, hi-lo)
 	}
 	if !(g.ext > 0) || math.IsInf(g.ext, 0) {
 		return nil, false, nil // one distinct point, or a span too wide for the keys
@@ -175,14 +192,16 @@ func gridBuild[T Float](data []T, dim int, sc scale, o Options) (t *Tree[T], ok 
 	g.near = make([]int32, n)
 	g.nd = make([]float64, n)
 	g.counts = make([]paddedCount, max(g.jobs, 1))
-	for r := range g.level {
-		g.level[r], g.near[r] = netFree, -1
-	}
+	g.team.forRange(n, func(_, lo, hi int) {
+		for r := lo; r < hi; r++ {
+			g.level[r], g.near[r] = netFree, -1
+		}
+	})
 	m := o.Monitor
 	if m.stopped() {
 		return nil, false, ErrStopped
 	}
-	low, waiting, ok := g.start(n)
+	low, waiting, upTo, ok := g.start(n)
 	if !ok {
 		return nil, false, nil
 	}
@@ -194,9 +213,9 @@ func gridBuild[T Float](data []T, dim int, sc scale, o Options) (t *Tree[T], ok 
 	g.rows = g.rows[:0]
 	next := 0
 	for i := low + 1; ; i++ {
-		for next < len(waiting) && g.act[waiting[next]] <= i {
-			g.rows = append(g.rows, waiting[next])
-			next++
+		if end := int(upTo[min(int(i-low-1), len(upTo)-1)]); end > next {
+			g.rows = append(g.rows, waiting[next:end]...)
+			next = end
 		}
 		if len(g.rows) <= 1 {
 			if next == len(waiting) {
@@ -227,6 +246,12 @@ func gridBuild[T Float](data []T, dim int, sc scale, o Options) (t *Tree[T], ok 
 	g.chosenBefore, g.chosenRows, g.chosenPts = nil, nil, nil
 	collectBefore(n)
 	return g.assemble(t, root), true, nil
+}
+
+// split returns the number of parts of a loop over n points or cells:
+// gridSplit per goroutine of the team, each of at least gridPart.
+func (g *gridBuilder[T]) split(n int) int {
+	return min(gridSplit*g.team.size(), max(1, n/gridPart))
 }
 
 // spent returns the distance evaluations so far (between parallel loops).
@@ -297,9 +322,10 @@ func (g *gridBuilder[T]) within(p, q int, r, r2 float64) bool {
 // from one grid of about the data's typical spacing (narrowed where its
 // cells would be crowded): a point's nearest neighbour in the cells around
 // its own is its nearest one if within a cell's side, and farther than
-// that side otherwise. It reports false when the data's spread does not
-// fit the grid.
-func (g *gridBuilder[T]) start(n int) (low int32, waiting []int32, ok bool) {
+// that side otherwise; upTo[l] is the number of them whose activation
+// level is at most low+1+l. It reports false when the data's spread does
+// not fit the grid.
+func (g *gridBuilder[T]) start(n int) (low int32, waiting, upTo []int32, ok bool) {
 	j := g.sc.ceilLog(g.ext * math.Pow(float64(n), -1/float64(g.dim)))
 	if n >= 4*g.sample {
 		j = g.narrowSample(j, n)
@@ -311,7 +337,7 @@ func (g *gridBuilder[T]) start(n int) (low int32, waiting []int32, ok bool) {
 	// Duplicates share a cell at every level: drop them first, or a point
 	// repeated many times would keep the cells crowded at any size.
 	if !g.sortLevel(j) {
-		return 0, nil, false
+		return 0, nil, nil, false
 	}
 	g.markDuplicates()
 	for {
@@ -324,52 +350,40 @@ func (g *gridBuilder[T]) start(n int) (low int32, waiting []int32, ok bool) {
 		// Crowded: narrow the cells by the excess.
 		j -= max(1, int32(math.Ceil(math.Log2(float64(work)/float64(gridCrowd/4*m))/float64(g.dim))))
 		if !g.sortLevel(j) {
-			return 0, nil, false
+			return 0, nil, nil, false
 		}
 	}
 	side := g.sc.pow(j) * (1 + gridWiden)
 	g.act = make([]int32, n)
 	cells := len(g.cellLo) - 1
-	parts := min(g.jobs, max(1, len(g.rows)/gridPart))
+	parts := g.split(len(g.rows))
 	least := make([]float64, parts)
-	g.team.forParts(parts, func(w int) {
-		lo, evals := side, int64(0)
-		for c := cells * w / parts; c < cells*(w+1)/parts; c++ {
+	most := make([]int32, parts)
+	g.team.run(parts, func(w, part int) {
+		lo, hi, evals := side, int32(math.MinInt32), int64(0)
+		for c := cells * part / parts; c < cells*(part+1)/parts; c++ {
 			for p := int(g.cellLo[c]); p < int(g.cellLo[c+1]); p++ {
 				nn := g.nearestOther(c, p, side)
 				for cc, col := g.around(c), 0; col < len(cc); col += 2 {
 					a, z := int(cc[col]), int(cc[col+1])
 					evals += int64(z - a)
 				}
-				g.act[g.rows[p]] = g.sc.ceilLog(nn)
-				lo = min(lo, nn)
+				a := g.sc.ceilLog(nn)
+				g.act[g.rows[p]] = a
+				lo, hi = min(lo, nn), max(hi, a)
 			}
 		}
-		least[w] = lo
+		least[part], most[part] = lo, hi
 		g.counts[w].n += evals
 	})
 	low = g.sc.ceilLog(slices.Min(least)) - 1
-	// Order by activation level: a counting sort (the levels span a few
-	// dozen values at most).
-	top := low
-	for _, r := range g.rows {
-		top = max(top, g.act[r])
-	}
-	first := make([]int, top-low+1)
-	for _, r := range g.rows {
-		first[g.act[r]-low]++
-	}
-	sum := 0
-	for l, c := range first {
-		first[l] = sum
-		sum += c
-	}
-	waiting = make([]int32, len(g.rows))
-	for _, r := range g.rows {
-		waiting[first[g.act[r]-low]] = r
-		first[g.act[r]-low]++
-	}
-	return low, waiting, true
+	// Order by activation level: a stable grouping (the levels span a few
+	// dozen values at most), from low+1 up.
+	first, waiting := groupOn(g.team, int(slices.Max(most)-low), len(g.rows), func(p int) (int32, int32) {
+		r := g.rows[p]
+		return g.act[r] - low - 1, r
+	})
+	return low, waiting, first[1:], true
 }
 
 // narrowSample returns the level, at most j, of the first grid on which
@@ -456,7 +470,7 @@ func (g *gridBuilder[T]) nearestOther(c, p int, side float64) float64 {
 // cells of the indexed net.
 func (g *gridBuilder[T]) blockWork() int64 {
 	cells := len(g.cellLo) - 1
-	parts := min(g.jobs, max(1, cells/gridPart))
+	parts := g.split(cells)
 	work := make([]int64, parts)
 	g.team.forParts(parts, func(w int) {
 		for c := cells * w / parts; c < cells*(w+1)/parts; c++ {
@@ -480,7 +494,7 @@ func (g *gridBuilder[T]) blockWork() int64 {
 // it. Runs of cells go to the workers, each compacting its own run.
 func (g *gridBuilder[T]) markDuplicates() {
 	n := len(g.rows)
-	parts := min(g.jobs, max(1, n/gridPart))
+	parts := g.split(n)
 	// Runs end where a cell ends.
 	ends := make([]int, parts+1)
 	for w := 1; w <= parts; w++ {
@@ -680,55 +694,11 @@ func (g *gridBuilder[T]) renumber(v []uint64, width uint) {
 
 // radixSort sorts vals by keys (of width bits), stably, and returns them
 // sorted, in either the slices given or g's buffers g.rows2 and g.keys2
-// (which then hold the others); neither may be one of those buffers. Each
-// pass counts and scatters in parallel over runs of the input, the runs'
-// counts laid out digit by digit, run by run, so the order is that of
-// one pass on one goroutine.
+// (which then hold the others); neither may be one of those buffers. The
+// passes run in parallel (radixPairs).
 func (g *gridBuilder[T]) radixSort(vals []int32, keys []uint64, width uint) ([]int32, []uint64) {
-	const digit = 11
-	const mask = 1<<digit - 1
-	n := len(vals)
-	vals2, keys2 := resize(g.rows2, n), resize(g.keys2, n)
-	parts := min(g.jobs, max(1, n/(2*gridPart)))
-	counts := make([][1 << digit]int, parts)
-	for s := uint(0); s < width; s += digit {
-		g.team.forParts(parts, func(w int) {
-			c := &counts[w]
-			clear(c[:])
-			for _, k := range keys[n*w/parts : n*(w+1)/parts] {
-				c[(k>>s)&mask]++
-			}
-		})
-		d0 := (keys[0] >> s) & mask
-		total := 0
-		for w := range parts {
-			total += counts[w][d0]
-		}
-		if total == n {
-			continue // one digit value: already in order
-		}
-		sum := 0
-		for d := range 1 << digit {
-			for w := range parts {
-				c := counts[w][d]
-				counts[w][d] = sum
-				sum += c
-			}
-		}
-		g.team.forParts(parts, func(w int) {
-			c := &counts[w]
-			lo := n * w / parts
-			for p, k := range keys[lo : n*(w+1)/parts] {
-				d := (k >> s) & mask
-				q := c[d]
-				c[d]++
-				keys2[q], vals2[q] = k, vals[lo+p]
-			}
-		})
-		keys, keys2 = keys2, keys
-		vals, vals2 = vals2, vals
-	}
-	g.rows2, g.keys2 = vals2, keys2
+	parts := min(g.jobs, max(1, len(vals)/(2*gridPart)))
+	vals, keys, g.rows2, g.keys2 = radixPairs(g.team, parts, vals, keys, width, g.rows2, g.keys2)
 	return vals, keys
 }
 
@@ -760,7 +730,7 @@ func (g *gridBuilder[T]) index() {
 	g.findCells()
 	cells := len(g.cellKey)
 	g.col = resize(g.col, 2*cells*cols)
-	parts := min(g.jobs, max(1, cells/gridPart))
+	parts := g.split(cells)
 	g.team.forParts(parts, func(w int) {
 		from, to := cells*w/parts, cells*(w+1)/parts
 		if from >= to {
@@ -849,24 +819,24 @@ func (g *gridBuilder[T]) choose(i int32) {
 	r2 := r * r
 	n := len(g.rows)
 	g.sel = resize(g.sel, n)
-	clear(g.sel)
+	g.team.forRange(n, func(_, lo, hi int) { clear(g.sel[lo:hi]) })
 	cells := len(g.cellLo) - 1
 	top := g.shift * uint(g.dim-1)
 	// Runs end where a slab (first coordinate) ends, so that no two
 	// workers share a slab.
-	parts := min(g.jobs, max(1, n/gridPart))
+	parts := g.split(n)
 	ends := make([]int, parts+1)
 	for w := 1; w <= parts; w++ {
-		e := cells * w / parts
+		e := max(cells*w/parts, ends[w-1])
 		for e > ends[w-1] && e < cells && g.keys[g.cellLo[e]]>>top == g.keys[g.cellLo[e-1]]>>top {
 			e++
 		}
 		ends[w] = e
 	}
 	for parity := range uint64(2) {
-		g.team.forParts(parts, func(w int) {
+		g.team.run(parts, func(w, part int) {
 			evals := int64(0)
-			for c := ends[w]; c < ends[w+1]; c++ {
+			for c := ends[part]; c < ends[part+1]; c++ {
 				if (g.keys[g.cellLo[c]]>>top)&1 != parity {
 					continue
 				}
@@ -903,10 +873,10 @@ func (g *gridBuilder[T]) attach(i int32) int {
 	cells := len(g.cellLo) - 1
 	r := g.sc.pow(i)
 	g.gatherChosen()
-	parts := min(g.jobs, max(1, n/gridPart))
-	g.team.forParts(parts, func(w int) {
+	parts := g.split(n)
+	g.team.run(parts, func(w, part int) {
 		evals := int64(0)
-		for c := cells * w / parts; c < cells*(w+1)/parts; c++ {
+		for c := cells * part / parts; c < cells*(part+1)/parts; c++ {
 			for p := int(g.cellLo[c]); p < int(g.cellLo[c+1]); p++ {
 				if g.sel[p] {
 					continue
@@ -921,33 +891,47 @@ func (g *gridBuilder[T]) attach(i int32) int {
 		}
 		g.counts[w].n += evals
 	})
-	keep := copy(g.rows, g.chosenRows)
+	keep := len(g.chosenRows)
+	g.team.forRange(keep, func(_, lo, hi int) {
+		copy(g.rows[lo:hi], g.chosenRows[lo:hi])
+	})
 	g.rows = g.rows[:keep]
 	return n - keep
 }
 
 // gatherChosen copies the chosen points of the sorted net, in order, to
 // g.chosenRows and g.chosenPts, and sets g.chosenBefore[p] to the number
-// of chosen points before position p.
+// of chosen points before position p: counted, then written, in parallel
+// over runs of positions.
 func (g *gridBuilder[T]) gatherChosen() {
 	n, dim := len(g.rows), g.dim
 	g.chosenBefore = resize(g.chosenBefore, n+1)
-	m := int32(0)
-	for p, s := range g.sel {
-		g.chosenBefore[p] = m
-		if s {
-			m++
+	parts := g.split(n)
+	at := make([]int32, parts+1)
+	g.team.forParts(parts, func(w int) {
+		m := int32(0)
+		for _, s := range g.sel[n*w/parts : n*(w+1)/parts] {
+			if s {
+				m++
+			}
 		}
+		at[w+1] = m
+	})
+	for w := range parts {
+		at[w+1] += at[w]
 	}
-	g.chosenBefore[n] = m
-	g.chosenRows = resize(g.chosenRows, int(m))
-	g.chosenPts = resize(g.chosenPts, int(m)*dim)
-	g.team.forRange(n, func(_, lo, hi int) {
-		for p := lo; p < hi; p++ {
+	m := int(at[parts])
+	g.chosenBefore[n] = int32(m)
+	g.chosenRows = resize(g.chosenRows, m)
+	g.chosenPts = resize(g.chosenPts, m*dim)
+	g.team.forParts(parts, func(w int) {
+		j := at[w]
+		for p := n * w / parts; p < n*(w+1)/parts; p++ {
+			g.chosenBefore[p] = j
 			if g.sel[p] {
-				j := int(g.chosenBefore[p])
 				g.chosenRows[j] = g.rows[p]
-				copyRow(g.chosenPts[j*dim:(j+1)*dim], g.at(p))
+				copyRow(g.chosenPts[int(j)*dim:int(j+1)*dim], g.at(p))
+				j++
 			}
 		}
 	})
@@ -1043,20 +1027,45 @@ func assembleNets[T Float](t *Tree[T], data []T, dim int, tm *team, level, near 
 	n := len(level)
 	b := &netBuilder[T]{dim: dim, dist: t.dist, sc: t.scale, jobs: tm.size(), tm: tm}
 	// k = 0 is the root, then the other rows in order.
-	kOf := make([]int32, n)
-	b.row = make([]int32, n)
-	b.row[0] = root
-	k := int32(1)
-	for r := range int32(n) {
-		if r != root {
+	var kOf []int32
+	makeTogether(tm,
+		func() { kOf = make([]int32, n) },
+		func() { b.row = make([]int32, n) },
+		func() { b.pts = make([]T, n*dim) },
+		func() { b.level = make([]int32, n) },
+		func() { b.near = make([]int32, n) },
+		func() { b.nd = make([]float64, n) })
+	tm.forRange(n, func(_, lo, hi int) {
+		for r := int32(lo); r < int32(hi); r++ {
+			k := r
+			if r < root {
+				k++
+			}
+			if r == root {
+				k = 0
+			}
 			kOf[r], b.row[k] = k, r
-			k++
 		}
+	})
+	// The lowest and highest levels of the nodes, run by run.
+	parts := assembleParts(tm, n)
+	spans := make([][2]int32, parts)
+	tm.forParts(parts, func(p int) {
+		lo, hi := int32(math.MaxInt32), int32(math.MinInt32)
+		for _, l := range level[n*p/parts : n*(p+1)/parts] {
+			if l != netDup && l != levelInf {
+				lo, hi = min(lo, l), max(hi, l)
+			}
+		}
+		spans[p] = [2]int32{lo, hi}
+	})
+	lowest, top := int32(math.MaxInt32), int32(math.MinInt32)
+	for _, sp := range spans {
+		lowest, top = min(lowest, sp[0]), max(top, sp[1])
 	}
-	b.pts = make([]T, n*dim)
-	b.level = make([]int32, n)
-	b.near = make([]int32, n)
-	b.nd = make([]float64, n)
+	if top < lowest { // the root alone
+		lowest, top = 0, 0
+	}
 	tm.forRange(n, func(_, lo, hi int) {
 		for k := lo; k < hi; k++ {
 			r := b.row[k]
@@ -1068,33 +1077,18 @@ func assembleNets[T Float](t *Tree[T], data []T, dim int, tm *team, level, near 
 			}
 		}
 	})
-	// The nodes by level, highest first, then by k: a counting sort.
-	lowest, top := int32(math.MaxInt32), int32(math.MinInt32)
-	for _, l := range b.level {
-		if l != netDup && l != levelInf {
-			lowest, top = min(lowest, l), max(top, l)
+	// The nodes by level, highest first, then by k (the root first).
+	_, byLevel := groupOn(tm, int(top-lowest)+2, n, func(k int) (int32, int32) {
+		switch l := b.level[k]; l {
+		case levelInf:
+			return 0, int32(k)
+		case netDup:
+			return -1, 0
+		default:
+			return top - l + 1, int32(k)
 		}
-	}
-	if top < lowest { // the root alone
-		lowest, top = 0, 0
-	}
-	first := make([]int32, top-lowest+2)
-	for _, l := range b.level {
-		if l != netDup && l != levelInf {
-			first[top-l+1]++
-		}
-	}
-	for q := 1; q < len(first); q++ {
-		first[q] += first[q-1]
-	}
-	b.created = make([]int32, 1+int(first[len(first)-1]))
-	b.created[0] = 0
-	for k, l := range b.level {
-		if l != netDup && l != levelInf {
-			b.created[1+first[top-l]] = int32(k)
-			first[top-l]++
-		}
-	}
+	})
+	b.created = byLevel
 	t = b.assemble(t)
 	t.buildEvals += evals
 	return t

@@ -1160,51 +1160,51 @@ func (b *netBuilder[T]) consider(w int, st *friendScan, x int32, lb, known float
 func (b *netBuilder[T]) assemble(t *Tree[T]) *Tree[T] {
 	n := len(b.level)
 	nodes := len(b.created)
+	tm := b.tm
 	// Children of each node in creation order (levels descending), and the
 	// duplicates of each node.
-	first, kids := groupBy(n, func(emit func(owner, val int32)) {
-		for _, x := range b.created[1:] {
-			emit(b.near[x], x)
+	first, kids := groupOn(tm, n, nodes-1, func(j int) (int32, int32) {
+		x := b.created[j+1]
+		return b.near[x], x
+	})
+	dupFirst, dups := groupOn(tm, n, n, func(k int) (int32, int32) {
+		if b.level[k] == netDup {
+			return b.near[k], b.row[k]
+		}
+		return -1, 0
+	})
+	// Layout: slot of each node, depth first, each node's children
+	// together (preorderSlots), and the node in each slot.
+	slot, kidAt := preorderSlots(tm, b.created, levelRuns(tm, b.created, b.level), first, kids)
+	var order, idOff, kidBuf, idBuf []int32
+	makeTogether(tm,
+		func() { order = make([]int32, nodes) },
+		func() { idOff = make([]int32, nodes+1) },
+		func() { kidBuf = make([]int32, nodes-1) },
+		func() { idBuf = make([]int32, n) })
+	tm.forRange(nodes, func(_, lo, hi int) {
+		for _, k := range b.created[lo:hi] {
+			order[slot[k]] = k
 		}
 	})
-	dupFirst, dups := groupBy(n, func(emit func(owner, val int32)) {
-		for k := range n {
-			if b.level[k] == netDup {
-				emit(b.near[k], b.row[k])
-			}
-		}
-	})
-	// Layout: slot of each node.
-	order := make([]int32, 0, nodes)
-	order = append(order, 0)
-	stack := []int32{0}
-	for len(stack) > 0 {
-		u := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		ks := kids[first[u]:first[u+1]]
-		order = append(order, ks...)
-		for q := len(ks) - 1; q >= 0; q-- {
-			stack = append(stack, ks[q])
-		}
-	}
-	slot := make([]int32, n)
-	for q, k := range order {
-		slot[k] = int32(q)
-	}
 	// Every node's slot, children and caller indices, written in parallel
-	// into storage made at once; offsets into the shared buffers first.
+	// into storage made at once. A node's children take consecutive slots,
+	// so they are a run of kidBuf, which holds slot q+1 at q; the caller
+	// indices are laid out in slot order.
 	s := t.s
 	s.newIDs(int32(n))
 	s.holdAll()
 	s.grow(int32(nodes), b.jobs)
-	kidOff := make([]int32, nodes+1)
-	idOff := make([]int32, nodes+1)
-	for q, k := range order {
-		kidOff[q+1] = kidOff[q] + first[k+1] - first[k]
-		idOff[q+1] = idOff[q] + 1 + dupFirst[k+1] - dupFirst[k]
-	}
-	kidBuf := make([]int32, nodes-1)
-	idBuf := make([]int32, n)
+	tm.forRange(nodes, func(_, lo, hi int) {
+		for q := lo; q < hi; q++ {
+			k := order[q]
+			idOff[q+1] = 1 + dupFirst[k+1] - dupFirst[k]
+			if q+1 < nodes {
+				kidBuf[q] = int32(q + 1)
+			}
+		}
+	})
+	accumulate(tm, idOff)
 	b.tm.forRange(nodes, func(_, lo, hi int) {
 		for q := lo; q < hi; q++ {
 			k, u := order[q], int32(q)
@@ -1215,11 +1215,8 @@ func (b *netBuilder[T]) assemble(t *Tree[T]) *Tree[T] {
 				nn.parent = slot[b.near[k]]
 				nn.pdist = b.nd[k]
 			}
-			ks := kidBuf[kidOff[q]:kidOff[q+1]:kidOff[q+1]]
-			for i, c := range kids[first[k]:first[k+1]] {
-				ks[i] = slot[c]
-			}
-			nn.kids = ks
+			at, nk := kidAt[k], first[k+1]-first[k]
+			nn.kids = kidBuf[at : at+nk : at+nk]
 			ids := idBuf[idOff[q]:idOff[q+1]:idOff[q+1]]
 			ids[0] = b.row[k]
 			copy(ids[1:], dups[dupFirst[k]:dupFirst[k+1]])
@@ -1263,10 +1260,10 @@ func groupBy(owners int, each func(emit func(owner, val int32))) (first, vals []
 // distance evaluations spent.
 func (t *Tree[T]) parallelRadii(tm *team) int64 {
 	slots := int(t.s.slots)
-	rad, reach, byHeight, evals := t.radiiBound(tm)
+	rad, reach, byLevel, evals := t.radiiBound(tm)
 	// Radii, leaves' weights and each node's number of groups; then the
-	// groups and weights bottom up, height by height (children first),
-	// each height in parallel, into one shared buffer.
+	// groups and weights bottom up, level by level (children first), each
+	// level in parallel, into one shared buffer.
 	grpOff := make([]int32, slots+1)
 	tm.forRange(slots, func(_, lo, hi int) {
 		for u := int32(lo); u < int32(hi); u++ {
@@ -1285,11 +1282,9 @@ func (t *Tree[T]) parallelRadii(tm *team) int64 {
 			grpOff[u+1] = g
 		}
 	})
-	for u := range slots {
-		grpOff[u+1] += grpOff[u]
-	}
+	accumulate(tm, grpOff)
 	grpBuf := make([]group, grpOff[slots])
-	for _, nodes := range byHeight {
+	for _, nodes := range byLevel {
 		tm.forRange(len(nodes), func(_, lo, hi int) {
 			for _, u := range nodes[lo:hi] {
 				n := t.s.mut(u)
