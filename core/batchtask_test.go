@@ -57,9 +57,9 @@ func apartLetter(rng *rand.Rand, per int) []float64 {
 	return append(a, b...)
 }
 
-// withProcs runs fn with GOMAXPROCS at least procs, so that the build's
+// withProcsDo runs fn with GOMAXPROCS at least procs, so that the build's
 // thread counts are not capped by the machine's CPUs.
-func withProcs(procs int, fn func()) {
+func withProcsDo(procs int, fn func()) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(max(procs, runtime.GOMAXPROCS(0))))
 	fn()
 }
@@ -93,7 +93,7 @@ func TestBatchTasks(t *testing.T) {
 			if c.data == nil {
 				t.Skip("letter-recognition.data not available (set PCCT_DATASETS)")
 			}
-			withProcs(8, func() {
+			withProcsDo(8, func() {
 				batchTasksSame(t, c.data, c.dim, c.metric, rng)
 				d32 := make([]float32, len(c.data))
 				for i, x := range c.data {
@@ -159,7 +159,7 @@ func TestBatchTasksBuild(t *testing.T) {
 	rng := rand.New(rand.NewPCG(8, 80))
 	const dim = 10
 	data := apartRows(rng, 3, 1, batchTaskMin+100, dim)
-	withProcs(2, func() {
+	withProcsDo(2, func() {
 		var ref *Tree[float64]
 		for _, jobs := range []int{1, 2} {
 			opts := Options{Seed: 3, Jobs: jobs}
@@ -287,7 +287,7 @@ func TestBatchTasksFail(t *testing.T) {
 		cut = max(cut, data[g*(batchTaskMin+200)*dim])
 	}
 	cut -= 200
-	withProcs(4, func() {
+	withProcsDo(4, func() {
 		for _, jobs := range []int{2, 4} {
 			d := &panicky{cut: cut, after: 5 * (batchTaskMin + 200)}
 			_, err := Build(data, dim, Options{Jobs: jobs, Metric: NewCustom[float64]("panicky", d)})
