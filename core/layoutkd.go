@@ -107,7 +107,7 @@ func (f *flatTree[T]) kdBefore(a, b int32, axis int) bool {
 // those after it after: a quickselect with the median of three as pivot.
 func (f *flatTree[T]) selectNth(slots []int32, m, axis int) {
 	lo, hi := 0, len(slots)-1
-	for hi > lo {
+	for hi-lo >= 2 {
 		mid := lo + (hi-lo)/2
 		if f.kdBefore(slots[mid], slots[lo], axis) {
 			slots[mid], slots[lo] = slots[lo], slots[mid]
@@ -140,6 +140,9 @@ func (f *flatTree[T]) selectNth(slots []int32, m, axis int) {
 		default:
 			return
 		}
+	}
+	if hi > lo && f.kdBefore(slots[hi], slots[lo], axis) {
+		slots[lo], slots[hi] = slots[hi], slots[lo]
 	}
 }
 
