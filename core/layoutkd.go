@@ -44,16 +44,18 @@ func (f *flatTree[T]) split() {
 		return
 	}
 	n := len(f.info) - 1
-	f.kdPos = make([]int32, n)
-	for i := range f.kdPos {
-		f.kdPos[i] = int32(i)
+	items := make([]kdItem, n)
+	for i := range items {
+		items[i].pos = int32(i)
+		for j, x := range f.row(int32(i)) {
+			items[i].p[j] = float64(x)
+		}
 	}
 	f.kdNodes = make([]kdNode, 1, 2*(n/kdLeaf+1))
-	f.kdNodes[0] = kdNode{lo: 0, hi: int32(n), left: -1}
+	f.kdNodes[0] = kdNode{lo: 0, hi: int32(n), left: -1, box: kdBox(items, f.dim)}
 	for i := 0; i < len(f.kdNodes); i++ {
 		nd := &f.kdNodes[i]
-		slots := f.kdPos[nd.lo:nd.hi]
-		nd.box = f.kdBox(slots)
+		slots := items[nd.lo:nd.hi]
 		if len(slots) <= kdLeaf {
 			continue
 		}
@@ -65,73 +67,78 @@ func (f *flatTree[T]) split() {
 			}
 		}
 		mid := len(slots) / 2
-		f.selectNth(slots, mid, axis)
+		selectNth(slots, mid, axis)
 		lo, hi := nd.lo, nd.hi
 		nd.left = int32(len(f.kdNodes))
 		f.kdNodes = append(f.kdNodes,
-			kdNode{lo: lo, hi: lo + int32(mid), left: -1},
-			kdNode{lo: lo + int32(mid), hi: hi, left: -1})
+			kdNode{lo: lo, hi: lo + int32(mid), left: -1, box: kdBox(slots[:mid], f.dim)},
+			kdNode{lo: lo + int32(mid), hi: hi, left: -1, box: kdBox(slots[mid:], f.dim)})
 	}
 	f.kdPts = make([]float64, 3*n)
-	for i, p := range f.kdPos {
-		for j, x := range f.row(p) {
-			f.kdPts[3*i+j] = float64(x)
-		}
+	f.kdPos = make([]int32, n)
+	for i, it := range items {
+		copy(f.kdPts[3*i:3*i+3], it.p[:])
+		f.kdPos[i] = it.pos
 	}
 }
 
-// kdBox returns the bounding box of the positions slots.
-func (f *flatTree[T]) kdBox(slots []int32) [6]float64 {
+// kdItem is a position and its coordinates while the split is made.
+type kdItem struct {
+	p   [3]float64
+	pos int32
+}
+
+// kdBox returns the bounding box of the items, in dim dimensions.
+func kdBox(items []kdItem, dim int) [6]float64 {
 	var b [6]float64
-	for j := range f.dim {
+	for j := range dim {
 		b[j], b[3+j] = math.Inf(1), math.Inf(-1)
 	}
-	for _, p := range slots {
-		for j, x := range f.row(p) {
-			b[j] = min(b[j], float64(x))
-			b[3+j] = max(b[3+j], float64(x))
+	for _, it := range items {
+		for j := range dim {
+			b[j] = min(b[j], it.p[j])
+			b[3+j] = max(b[3+j], it.p[j])
 		}
 	}
 	return b
 }
 
-// kdBefore reports whether position a orders before position b along
-// axis: by coordinate, ties by position.
-func (f *flatTree[T]) kdBefore(a, b int32, axis int) bool {
-	xa, xb := f.pts[int(a)*f.dim+axis], f.pts[int(b)*f.dim+axis]
-	return xa < xb || (xa == xb && a < b)
+// kdBefore reports whether a orders before b along axis: by coordinate,
+// ties by position.
+func kdBefore(a, b *kdItem, axis int) bool {
+	return a.p[axis] < b.p[axis] || (a.p[axis] == b.p[axis] && a.pos < b.pos)
 }
 
-// selectNth reorders slots so that the one at m is where sorting them
+// selectNth reorders items so that the one at m is where sorting them
 // along axis (kdBefore) would put it, those before it order before it and
 // those after it after: a quickselect with the median of three as pivot.
-func (f *flatTree[T]) selectNth(slots []int32, m, axis int) {
-	lo, hi := 0, len(slots)-1
+func selectNth(items []kdItem, m, axis int) {
+	lo, hi := 0, len(items)-1
 	for hi-lo >= 2 {
 		mid := lo + (hi-lo)/2
-		if f.kdBefore(slots[mid], slots[lo], axis) {
-			slots[mid], slots[lo] = slots[lo], slots[mid]
+		if kdBefore(&items[mid], &items[lo], axis) {
+			items[mid], items[lo] = items[lo], items[mid]
 		}
-		if f.kdBefore(slots[hi], slots[lo], axis) {
-			slots[hi], slots[lo] = slots[lo], slots[hi]
+		if kdBefore(&items[hi], &items[lo], axis) {
+			items[hi], items[lo] = items[lo], items[hi]
 		}
-		if f.kdBefore(slots[hi], slots[mid], axis) {
-			slots[hi], slots[mid] = slots[mid], slots[hi]
+		if kdBefore(&items[hi], &items[mid], axis) {
+			items[hi], items[mid] = items[mid], items[hi]
 		}
-		pivot := slots[mid]
-		slots[mid], slots[hi-1] = slots[hi-1], slots[mid]
+		pivot := items[mid]
+		items[mid], items[hi-1] = items[hi-1], items[mid]
 		i, j := lo, hi-1
 		for {
-			for i++; f.kdBefore(slots[i], pivot, axis); i++ {
+			for i++; kdBefore(&items[i], &pivot, axis); i++ {
 			}
-			for j--; j > lo && f.kdBefore(pivot, slots[j], axis); j-- {
+			for j--; j > lo && kdBefore(&pivot, &items[j], axis); j-- {
 			}
 			if i >= j {
 				break
 			}
-			slots[i], slots[j] = slots[j], slots[i]
+			items[i], items[j] = items[j], items[i]
 		}
-		slots[i], slots[hi-1] = slots[hi-1], slots[i]
+		items[i], items[hi-1] = items[hi-1], items[i]
 		switch {
 		case m < i:
 			hi = i - 1
@@ -141,8 +148,8 @@ func (f *flatTree[T]) selectNth(slots []int32, m, axis int) {
 			return
 		}
 	}
-	if hi > lo && f.kdBefore(slots[hi], slots[lo], axis) {
-		slots[lo], slots[hi] = slots[hi], slots[lo]
+	if hi > lo && kdBefore(&items[hi], &items[lo], axis) {
+		items[lo], items[hi] = items[hi], items[lo]
 	}
 }
 

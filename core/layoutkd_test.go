@@ -119,17 +119,18 @@ func testKDSplit[T Float](t *testing.T) {
 // coordinates with many ties (ordered by position) and runs of a few.
 func TestSelectNth(t *testing.T) {
 	rng := rand.New(rand.NewPCG(53, 54))
-	for _, n := range []int{1, 2, 3, 5, 17, 200, 1001} {
+	for _, n := range []int{1, 2, 3, 4, 5, 17, 200, 1001} {
 		for _, vals := range []int{1, 3, 1000} {
-			pts := genRows[float64](n, 2, func() float64 { return float64(rng.IntN(vals)) })
-			f := &flatTree[float64]{dim: 2, pts: pts}
-			for axis := range 2 {
-				want := make([]int32, n)
+			for axis := range 3 {
+				want := make([]kdItem, n)
 				for i := range want {
-					want[i] = int32(i)
+					want[i].pos = int32(i)
+					for j := range want[i].p {
+						want[i].p[j] = float64(rng.IntN(vals))
+					}
 				}
-				slices.SortFunc(want, func(a, b int32) int {
-					if f.kdBefore(a, b, axis) {
+				slices.SortFunc(want, func(a, b kdItem) int {
+					if kdBefore(&a, &b, axis) {
 						return -1
 					}
 					return 1
@@ -137,19 +138,19 @@ func TestSelectNth(t *testing.T) {
 				m := rng.IntN(n)
 				got := slices.Clone(want)
 				rng.Shuffle(n, func(i, j int) { got[i], got[j] = got[j], got[i] })
-				f.selectNth(got, m, axis)
+				selectNth(got, m, axis)
 				if got[m] != want[m] {
-					t.Fatalf("n=%d, %d values, axis %d: slot %d holds %d, want %d", n, vals, axis, m, got[m], want[m])
+					t.Fatalf("n=%d, %d values, axis %d: slot %d holds %v, want %v", n, vals, axis, m, got[m], want[m])
 				}
-				for i, p := range got {
-					if (i < m && !f.kdBefore(p, got[m], axis)) || (i > m && !f.kdBefore(got[m], p, axis)) {
-						t.Fatalf("n=%d, %d values, axis %d: slot %d (%d) on the wrong side of %d", n, vals, axis, i, p, m)
+				for i := range got {
+					if (i < m && !kdBefore(&got[i], &got[m], axis)) || (i > m && !kdBefore(&got[m], &got[i], axis)) {
+						t.Fatalf("n=%d, %d values, axis %d: slot %d (%v) on the wrong side of %d", n, vals, axis, i, got[i], m)
 					}
 				}
-				slices.Sort(got)
-				for i, p := range got {
-					if p != int32(i) {
-						t.Fatalf("n=%d: the slots are no longer a permutation", n)
+				slices.SortFunc(got, func(a, b kdItem) int { return int(a.pos - b.pos) })
+				for i, it := range got {
+					if it.pos != int32(i) || it.p != want[slices.IndexFunc(want, func(w kdItem) bool { return w.pos == it.pos })].p {
+						t.Fatalf("n=%d: the items are no longer the same", n)
 					}
 				}
 			}
