@@ -192,8 +192,12 @@ func (f *flatTree[T]) kdSearch(s *scratch, q []T, b *bound) {
 			}
 			continue
 		}
-		l, r := &nodes[nd.left], &nodes[nd.left+1]
-		sl, sr := boxSquare(q0, q1, q2, &l.box), boxSquare(q0, q1, q2, &r.box)
+		// The squared distances to the halves' boxes, written out: a
+		// call each cost a fifth of a query's instructions.
+		lb, rb := &nodes[nd.left].box, &nodes[nd.left+1].box
+		l0, l1, l2 := gap(q0, lb[0], lb[3]), gap(q1, lb[1], lb[4]), gap(q2, lb[2], lb[5])
+		r0, r1, r2 := gap(q0, rb[0], rb[3]), gap(q1, rb[1], rb[4]), gap(q2, rb[2], rb[5])
+		sl, sr := l0*l0+l1*l1+l2*l2, r0*r0+r1*r1+r2*r2
 		near, far := kdCand{nd.left, sl}, kdCand{nd.left + 1, sr}
 		if sr < sl {
 			near, far = far, near
@@ -207,13 +211,4 @@ func (f *flatTree[T]) kdSearch(s *scratch, q []T, b *bound) {
 	}
 	s.kd = stack[:0]
 	s.evals += evals
-}
-
-// boxSquare returns the squared Euclidean distance from (q0, q1, q2) to
-// the box b (the lowest coordinates, then the highest).
-func boxSquare(q0, q1, q2 float64, b *[6]float64) float64 {
-	s0 := gap(q0, b[0], b[3])
-	s1 := gap(q1, b[1], b[4])
-	s2 := gap(q2, b[2], b[5])
-	return s0*s0 + s1*s1 + s2*s2
 }
