@@ -75,6 +75,15 @@ type flatTree[T Float] struct {
 	kdNodes []kdNode
 	kdPos   []int32
 	kdPts   []float64
+	// In Euclidean layouts of four to kdMaxDims dimensions, the k-d split
+	// of the positions (see splitN): its nodes, their boxes, the position
+	// in each of its slots, and their coordinates, a row a slot and, with
+	// four-lane coordinates, again four slots interleaved.
+	kdnNodes []kdnNode
+	kdnBox   []float64
+	kdnPos   []int32
+	kdnRows  []T
+	kdnLanes []T
 }
 
 // flatNode describes the node at one position.
@@ -207,6 +216,7 @@ func (t *Tree[T]) flatten() *flatTree[T] {
 	f.split()
 	f.curve()
 	f.interleave()
+	f.splitN()
 	return f
 }
 
@@ -335,6 +345,8 @@ func (f *flatTree[T]) bytes() int64 {
 		int64(cap(f.reach)+cap(f.zlo)+cap(f.zhi)+cap(f.zkey))*8 +
 		int64(cap(f.info))*int64(unsafe.Sizeof(flatNode{})) +
 		int64(cap(f.kdNodes))*int64(unsafe.Sizeof(kdNode{})) + int64(cap(f.kdPts))*8 + int64(cap(f.kdPos))*4 +
+		int64(cap(f.kdnNodes))*int64(unsafe.Sizeof(kdnNode{})) + int64(cap(f.kdnBox))*8 + int64(cap(f.kdnPos))*4 +
+		int64(cap(f.kdnRows)+cap(f.kdnLanes))*int64(unsafe.Sizeof(zero)) +
 		int64(cap(f.ids)+cap(f.pos)+cap(f.zpos))*4
 }
 
@@ -446,6 +458,10 @@ func (f *flatTree[T]) knnWithin(s *scratch, q []T, k int, home, seed int32, near
 	b.set(g)
 	if f.kdNodes != nil {
 		f.kdSearch(s, q, &b)
+		return
+	}
+	if f.kdnNodes != nil {
+		f.kdnSearch(s, q, &b)
 		return
 	}
 	if home < 0 && len(near) > 0 {
@@ -724,7 +740,7 @@ func (f *flatTree[T]) plan(t *Tree[T], b Batch[T], nq int) (order, homes, spots 
 	}
 	keys := mortonKeysIn(b.Points, f.dim, f.zlo, f.zhi)
 	order = sortedBy(keys)
-	if f.kdNodes != nil {
+	if f.kdNodes != nil || f.kdnNodes != nil {
 		return order, nil, nil // the k-d search starts from its root
 	}
 	spots = make([]int32, nq)

@@ -8,9 +8,9 @@ import (
 	"testing"
 )
 
-// kdData returns the point sets of the k-d split tests, in two and three
-// dimensions: uniform, a small integer grid (every point many times over),
-// all points equal, and points on a line (a side of zero width).
+// kdData returns the point sets of the k-d split tests, in two to ten
+// dimensions: uniform, small integer grids (every point many times over),
+// clusters, all points equal, and points on a line (a side of zero width).
 func kdData[T Float](rng *rand.Rand, n int) []struct {
 	name string
 	dim  int
@@ -31,14 +31,62 @@ func kdData[T Float](rng *rand.Rand, n int) []struct {
 		{"grid/d=3", 3, genRows[T](n, 3, func() float64 { return float64(rng.IntN(4)) })},
 		{"equal/d=3", 3, genRows[T](n, 3, func() float64 { return 0.25 })},
 		{"line/d=3", 3, line},
+		{"grid/d=4", 4, genRows[T](n, 4, func() float64 { return float64(rng.IntN(3)) })},
+		{"uniform/d=7", 7, genRows[T](n, 7, rng.Float64)},
+		{"clustered/d=10", 10, genRows[T](n, 10, func() float64 { return float64(rng.IntN(3)) + 0.01*rng.NormFloat64() })},
+		{"equal/d=10", 10, genRows[T](n, 10, func() float64 { return 0.5 })},
 	}
 }
 
-// TestKDSplit checks the k-d split of a layout: every position in one
-// slot; the root holding every slot and each node's halves splitting its
+// kdView is a layout's k-d split, in two and three dimensions (split) or
+// more (splitN), as the split tests read it.
+type kdView struct {
+	nodes []kdnNode
+	box   func(i int) (lo, hi []float64) // node i's box
+	row   func(s int) []float64          // the coordinates in slot s (three in two dimensions)
+	pos   []int32
+	leaf  int32
+}
+
+func viewKD[T Float](f *flatTree[T]) kdView {
+	if f.kdNodes != nil {
+		nodes := make([]kdnNode, len(f.kdNodes))
+		for i, nd := range f.kdNodes {
+			nodes[i] = kdnNode{nd.lo, nd.hi, nd.left}
+		}
+		return kdView{nodes: nodes, pos: f.kdPos, leaf: kdLeaf,
+			box: func(i int) ([]float64, []float64) { return f.kdNodes[i].box[:f.dim], f.kdNodes[i].box[3 : 3+f.dim] },
+			row: func(s int) []float64 { return f.kdPts[3*s : 3*s+3] }}
+	}
+	dim := f.dim
+	return kdView{nodes: f.kdnNodes, pos: f.kdnPos, leaf: kdnLeaf,
+		box: func(i int) ([]float64, []float64) {
+			return f.kdnBox[2*dim*i : 2*dim*i+dim], f.kdnBox[2*dim*i+dim : 2*dim*(i+1)]
+		},
+		row: func(s int) []float64 {
+			out := make([]float64, dim)
+			for j, x := range f.kdnRows[s*dim : (s+1)*dim] {
+				out[j] = float64(x)
+			}
+			if f.kdnLanes != nil {
+				// The four-lane copy holds the same coordinates.
+				g, l := s/quadSize, s%quadSize
+				for j := range dim {
+					if x := float64(f.kdnLanes[g*quadSize*dim+j*quadSize+l]); x != out[j] {
+						out[j] = math.NaN()
+					}
+				}
+			}
+			return out
+		}}
+}
+
+// TestKDSplit checks the k-d split of a layout, in two and three
+// dimensions and in more: every position in one slot; the root holding every slot and each node's halves splitting its
 // slots, the lower half's along some side no higher than the upper's;
 // leaves of at most kdLeaf points; each box the tight box of its points;
-// and each slot's coordinates the position's, exactly.
+// and each slot's coordinates the position's, exactly (in the four-lane
+// copy too, where there is one).
 func TestKDSplit(t *testing.T) {
 	testKDSplit[float64](t)
 	testKDSplit[float32](t)
@@ -53,61 +101,65 @@ func testKDSplit[T Float](t *testing.T) {
 				t.Fatal(err)
 			}
 			f := tr.flatten()
+			if (f.kdNodes != nil) != (ds.dim <= 3) || (f.kdnNodes != nil) != (ds.dim > 3) {
+				t.Fatalf("%d dimensions: a 3-D split %v, a wider one %v", ds.dim, f.kdNodes != nil, f.kdnNodes != nil)
+			}
+			v := viewKD(f)
 			n := len(f.info) - 1
-			if len(f.kdPos) != n {
-				t.Fatalf("%d slots for %d positions", len(f.kdPos), n)
+			if len(v.pos) != n {
+				t.Fatalf("%d slots for %d positions", len(v.pos), n)
 			}
 			seen := make([]bool, n)
-			for _, p := range f.kdPos {
+			for _, p := range v.pos {
 				if seen[p] {
 					t.Fatalf("position %d in two slots", p)
 				}
 				seen[p] = true
 			}
-			if r := f.kdNodes[0]; r.lo != 0 || int(r.hi) != n {
+			if r := v.nodes[0]; r.lo != 0 || int(r.hi) != n {
 				t.Fatalf("the root holds slots [%d, %d) of %d", r.lo, r.hi, n)
 			}
-			for i, nd := range f.kdNodes {
+			for i, nd := range v.nodes {
 				if nd.left < 0 {
-					if nd.hi-nd.lo > kdLeaf {
+					if nd.hi-nd.lo > v.leaf {
 						t.Fatalf("leaf %d holds %d points", i, nd.hi-nd.lo)
 					}
 				} else {
-					l, r := f.kdNodes[nd.left], f.kdNodes[nd.left+1]
+					l, r := v.nodes[nd.left], v.nodes[nd.left+1]
 					if l.lo != nd.lo || l.hi != r.lo || r.hi != nd.hi || l.lo == l.hi || r.lo == r.hi {
 						t.Fatalf("node %d [%d, %d): halves [%d, %d) and [%d, %d)", i, nd.lo, nd.hi, l.lo, l.hi, r.lo, r.hi)
 					}
+					_, lhi := v.box(int(nd.left))
+					rlo, _ := v.box(int(nd.left + 1))
 					split := false
 					for j := range ds.dim {
-						split = split || l.box[3+j] <= r.box[j]
+						split = split || lhi[j] <= rlo[j]
 					}
 					if !split {
-						t.Fatalf("node %d: halves %v and %v overlap on every side", i, l.box, r.box)
+						t.Fatalf("node %d: halves overlap on every side", i)
 					}
 				}
-				want := [6]float64{}
+				lo, hi := v.box(i)
 				for j := range ds.dim {
-					want[j], want[3+j] = math.Inf(1), math.Inf(-1)
-				}
-				for s := nd.lo; s < nd.hi; s++ {
-					for j, x := range f.row(f.kdPos[s]) {
-						want[j] = min(want[j], float64(x))
-						want[3+j] = max(want[3+j], float64(x))
+					want := [2]float64{math.Inf(1), math.Inf(-1)}
+					for s := nd.lo; s < nd.hi; s++ {
+						x := float64(f.row(v.pos[s])[j])
+						want = [2]float64{min(want[0], x), max(want[1], x)}
 					}
-				}
-				if nd.box != want {
-					t.Fatalf("node %d: box %v, its points' %v", i, nd.box, want)
+					if lo[j] != want[0] || hi[j] != want[1] {
+						t.Fatalf("node %d, side %d: box [%v, %v], its points' %v", i, j, lo[j], hi[j], want)
+					}
 				}
 			}
-			for s, p := range f.kdPos {
-				for j, x := range f.row(p) {
-					if f.kdPts[3*s+j] != float64(x) {
-						t.Fatalf("slot %d holds %v, position %d %v", s, f.kdPts[3*s:3*s+3], p, f.row(p))
+			for s, p := range v.pos {
+				got := v.row(s)
+				for j := range got {
+					want := 0.0
+					if j < ds.dim {
+						want = float64(f.row(p)[j])
 					}
-				}
-				for j := ds.dim; j < 3; j++ {
-					if f.kdPts[3*s+j] != 0 {
-						t.Fatalf("slot %d: coordinate %d is %v, want 0", s, j, f.kdPts[3*s+j])
+					if got[j] != want {
+						t.Fatalf("slot %d holds %v, position %d %v", s, got, p, f.row(p))
 					}
 				}
 			}
@@ -159,7 +211,7 @@ func TestSelectNth(t *testing.T) {
 }
 
 // TestKDSearchAgainstBrute checks the layout's k-nearest answers in two
-// and three dimensions, which the k-d split gives, against every point
+// to ten dimensions, which the k-d split gives, against every point
 // measured, on the split tests' data (duplicates, equal points, a line),
 // in both dtypes, Euclidean and cosine, for new rows and fitted points
 // left out of their own answers, with k below and above sortedK; and the
@@ -189,7 +241,7 @@ func testKDSearchAgainstBrute[T Float](t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if f := tr.layout(tr.Nodes()); f == nil || f.kdNodes == nil {
+				if f := tr.layout(tr.Nodes()); f == nil || (f.kdNodes == nil && f.kdnNodes == nil) {
 					t.Fatal("no k-d split")
 				}
 				queries := slices.Clone(pts[:nq*ds.dim])
