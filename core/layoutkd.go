@@ -67,7 +67,7 @@ func (f *flatTree[T]) split() {
 			}
 		}
 		mid := len(slots) / 2
-		selectNth(slots, mid, axis)
+		selectNth(slots, mid, func(a, b *kdItem) bool { return kdBefore(a, b, axis) })
 		lo, hi := nd.lo, nd.hi
 		nd.left = int32(len(f.kdNodes))
 		f.kdNodes = append(f.kdNodes,
@@ -109,29 +109,30 @@ func kdBefore(a, b *kdItem, axis int) bool {
 	return a.p[axis] < b.p[axis] || (a.p[axis] == b.p[axis] && a.pos < b.pos)
 }
 
-// selectNth reorders items so that the one at m is where sorting them
-// along axis (kdBefore) would put it, those before it order before it and
-// those after it after: a quickselect with the median of three as pivot.
-func selectNth(items []kdItem, m, axis int) {
+// selectNth reorders items so that the one at m is where sorting them by
+// before would put it, those before it order before it and those after
+// it after: a quickselect with the median of three as pivot. before must
+// be a strict total order.
+func selectNth[E any](items []E, m int, before func(a, b *E) bool) {
 	lo, hi := 0, len(items)-1
 	for hi-lo >= 2 {
 		mid := lo + (hi-lo)/2
-		if kdBefore(&items[mid], &items[lo], axis) {
+		if before(&items[mid], &items[lo]) {
 			items[mid], items[lo] = items[lo], items[mid]
 		}
-		if kdBefore(&items[hi], &items[lo], axis) {
+		if before(&items[hi], &items[lo]) {
 			items[hi], items[lo] = items[lo], items[hi]
 		}
-		if kdBefore(&items[hi], &items[mid], axis) {
+		if before(&items[hi], &items[mid]) {
 			items[hi], items[mid] = items[mid], items[hi]
 		}
 		pivot := items[mid]
 		items[mid], items[hi-1] = items[hi-1], items[mid]
 		i, j := lo, hi-1
 		for {
-			for i++; kdBefore(&items[i], &pivot, axis); i++ {
+			for i++; before(&items[i], &pivot); i++ {
 			}
-			for j--; j > lo && kdBefore(&pivot, &items[j], axis); j-- {
+			for j--; j > lo && before(&pivot, &items[j]); j-- {
 			}
 			if i >= j {
 				break
@@ -148,7 +149,7 @@ func selectNth(items []kdItem, m, axis int) {
 			return
 		}
 	}
-	if hi > lo && kdBefore(&items[hi], &items[lo], axis) {
+	if hi > lo && before(&items[hi], &items[lo]) {
 		items[lo], items[hi] = items[hi], items[lo]
 	}
 }

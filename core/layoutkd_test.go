@@ -190,7 +190,7 @@ func TestSelectNth(t *testing.T) {
 				m := rng.IntN(n)
 				got := slices.Clone(want)
 				rng.Shuffle(n, func(i, j int) { got[i], got[j] = got[j], got[i] })
-				selectNth(got, m, axis)
+				selectNth(got, m, func(a, b *kdItem) bool { return kdBefore(a, b, axis) })
 				if got[m] != want[m] {
 					t.Fatalf("n=%d, %d values, axis %d: slot %d holds %v, want %v", n, vals, axis, m, got[m], want[m])
 				}

@@ -63,17 +63,11 @@ func (f *flatTree[T]) splitN() {
 				axis = j
 			}
 		}
-		slices.SortFunc(slots, func(a, c int32) int {
-			xa, xc := f.pts[int(a)*dim+axis], f.pts[int(c)*dim+axis]
-			switch {
-			case xa < xc || (xa == xc && a < c):
-				return -1
-			case a == c:
-				return 0
-			}
-			return 1
-		})
 		mid := int32(len(slots) / 2)
+		selectNth(slots, int(mid), func(a, c *int32) bool {
+			xa, xc := f.pts[int(*a)*dim+axis], f.pts[int(*c)*dim+axis]
+			return xa < xc || (xa == xc && *a < *c)
+		})
 		f.kdnNodes[i].left = int32(len(f.kdnNodes))
 		f.kdnNodes = append(f.kdnNodes, kdnNode{nd.lo, nd.lo + mid, -1}, kdnNode{nd.lo + mid, nd.hi, -1})
 		f.kdnBox = f.rowsBox(f.kdnBox, slots[:mid])
