@@ -199,17 +199,25 @@ func (f *flatTree[T]) kdSearch(s *scratch, q []T, b *bound) {
 		l0, l1, l2 := gap(q0, lb[0], lb[3]), gap(q1, lb[1], lb[4]), gap(q2, lb[2], lb[5])
 		r0, r1, r2 := gap(q0, rb[0], rb[3]), gap(q1, rb[1], rb[4]), gap(q2, rb[2], rb[5])
 		sl, sr := l0*l0+l1*l1+l2*l2, r0*r0+r1*r1+r2*r2
-		near, far := kdCand{nd.left, sl}, kdCand{nd.left + 1, sr}
-		if sr < sl {
-			near, far = far, near
-		}
-		if far.s2 <= b.usq {
-			stack = append(stack, far)
-		}
-		if near.s2 <= b.usq {
-			stack = append(stack, near)
-		}
+		stack = pushHalves(stack, nd.left, sl, sr, b.usq)
 	}
 	s.kd = stack[:0]
 	s.evals += evals
+}
+
+// pushHalves stacks the halves left and left+1 of a node of a k-d split,
+// at squared distances sl and sr from the query, unless they lie beyond
+// usq: the nearer on top, to be opened first.
+func pushHalves(stack []kdCand, left int32, sl, sr, usq float64) []kdCand {
+	near, far := kdCand{left, sl}, kdCand{left + 1, sr}
+	if sr < sl {
+		near, far = far, near
+	}
+	if far.s2 <= usq {
+		stack = append(stack, far)
+	}
+	if near.s2 <= usq {
+		stack = append(stack, near)
+	}
+	return stack
 }

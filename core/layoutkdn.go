@@ -142,16 +142,7 @@ func (f *flatTree[T]) kdnSearch(s *scratch, q []T, b *bound) {
 		o := int(nd.left) * 2 * dim
 		sl := boxSquare(q, boxes[o:o+2*dim])
 		sr := boxSquare(q, boxes[o+2*dim:o+4*dim])
-		near, far := kdCand{nd.left, sl}, kdCand{nd.left + 1, sr}
-		if sr < sl {
-			near, far = far, near
-		}
-		if far.s2 <= b.usq {
-			stack = append(stack, far)
-		}
-		if near.s2 <= b.usq {
-			stack = append(stack, near)
-		}
+		stack = pushHalves(stack, nd.left, sl, sr, b.usq)
 	}
 	s.kd = stack[:0]
 	s.evals += evals
