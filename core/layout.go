@@ -74,6 +74,7 @@ type flatTree[T Float] struct {
 	// slot.
 	kdNodes []kdNode
 	kdPos   []int32
+	kdID    []int32 // soleIDs of kdPos
 	kdPts   []float64
 	// In Euclidean layouts of four to kdMaxDims dimensions, the k-d split
 	// of the positions (see splitN): its nodes, their boxes, the position
@@ -82,6 +83,7 @@ type flatTree[T Float] struct {
 	kdnNodes []kdnNode
 	kdnBox   []float64
 	kdnPos   []int32
+	kdnID    []int32 // soleIDs of kdnPos
 	kdnRows  []T
 	kdnLanes []T
 }
@@ -344,8 +346,8 @@ func (f *flatTree[T]) bytes() int64 {
 	return int64(cap(f.pts)+cap(f.box)+cap(f.lanes))*int64(unsafe.Sizeof(zero)) +
 		int64(cap(f.reach)+cap(f.zlo)+cap(f.zhi)+cap(f.zkey))*8 +
 		int64(cap(f.info))*int64(unsafe.Sizeof(flatNode{})) +
-		int64(cap(f.kdNodes))*int64(unsafe.Sizeof(kdNode{})) + int64(cap(f.kdPts))*8 + int64(cap(f.kdPos))*4 +
-		int64(cap(f.kdnNodes))*int64(unsafe.Sizeof(kdnNode{})) + int64(cap(f.kdnBox))*8 + int64(cap(f.kdnPos))*4 +
+		int64(cap(f.kdNodes))*int64(unsafe.Sizeof(kdNode{})) + int64(cap(f.kdPts))*8 + int64(cap(f.kdPos)+cap(f.kdID))*4 +
+		int64(cap(f.kdnNodes))*int64(unsafe.Sizeof(kdnNode{})) + int64(cap(f.kdnBox))*8 + int64(cap(f.kdnPos)+cap(f.kdnID))*4 +
 		int64(cap(f.kdnRows)+cap(f.kdnLanes))*int64(unsafe.Sizeof(zero)) +
 		int64(cap(f.ids)+cap(f.pos)+cap(f.zpos))*4
 }

@@ -74,6 +74,7 @@ func (f *flatTree[T]) splitN() {
 		f.kdnBox = f.rowsBox(f.kdnBox, slots[mid:])
 	}
 	f.kdnPos = perm
+	f.kdnID = f.soleIDs(perm)
 	f.kdnRows = make([]T, 0, n*dim)
 	for _, p := range perm {
 		f.kdnRows = append(f.kdnRows, f.row(p)...)
@@ -107,7 +108,7 @@ func (f *flatTree[T]) rowsBox(dst []float64, slots []int32) []float64 {
 // kdnSearch is kdSearch for a split in more than three dimensions.
 func (f *flatTree[T]) kdnSearch(s *scratch, q []T, b *bound) {
 	dim := f.dim
-	nodes, rows, pos, boxes := f.kdnNodes, f.kdnRows, f.kdnPos, f.kdnBox
+	nodes, rows, pos, ids, boxes := f.kdnNodes, f.kdnRows, f.kdnPos, f.kdnID, f.kdnBox
 	stack := append(s.kd[:0], kdCand{node: 0})
 	evals := int64(0)
 	for len(stack) > 0 {
@@ -126,7 +127,8 @@ func (f *flatTree[T]) kdnSearch(s *scratch, q []T, b *bound) {
 				sq := s.sq[int(nd.lo)-g0*quadSize:][:nd.hi-nd.lo]
 				for j, s2 := range sq {
 					if s2 <= b.sq {
-						f.offerSq(s, q, pos[nd.lo+int32(j)], s2, b)
+						sl := nd.lo + int32(j)
+						f.offerSlot(s, q, pos[sl], ids[sl], s2, b)
 					}
 				}
 				continue
@@ -134,7 +136,7 @@ func (f *flatTree[T]) kdnSearch(s *scratch, q []T, b *bound) {
 			for i := nd.lo; i < nd.hi; i++ {
 				o := int(i) * dim
 				if s2 := sqEuclidean(q, rows[o:o+dim:o+dim]); s2 <= b.sq {
-					f.offerSq(s, q, pos[i], s2, b)
+					f.offerSlot(s, q, pos[i], ids[i], s2, b)
 				}
 			}
 			continue
