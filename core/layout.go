@@ -40,7 +40,12 @@ import (
 // evaluations on magic, pendigits and letter but doubled the time (a box
 // costs twice a distance there and rarely settles a subtree).
 //
-// It is made in O(nodes) time and memory and shares nothing with the tree,
+// In 2 to kdMaxDims Euclidean dimensions it also keeps a k-d split of its
+// positions, which k-nearest queries search instead of the child blocks
+// (see layoutkd.go and layoutkdn.go); radius queries walk the blocks.
+//
+// It is made in O(nodes) time and memory (the k-d split in
+// O(nodes log nodes)) and shares nothing with the tree,
 // so it sees exactly the version it was made from; the version keeps it
 // (flatCache) for every later batch.
 type flatTree[T Float] struct {
