@@ -9,8 +9,8 @@ import (
 // BenchmarkFlatTreeFloor measures how far the layout's k-nearest search
 // (k = 10, one goroutine) is from its floor on the held-out rows (every
 // tenth) of bunny and zipcodes: "search" answers them as a batch does
-// (Z-order, the first subtree, the guessed bound); "oracle" searches from
-// the root with the answer's k-th distance as its bound from the start,
+// (Z-order, the guessed bound, the layout's k-d split); "oracle" searches
+// the split with the answer's k-th distance as its bound from the start,
 // which visits only what any order must (the rest is the cost per node).
 // Data sets that are absent are skipped. Run it with
 //
@@ -70,12 +70,7 @@ func BenchmarkFlatTreeFloor(b *testing.B) {
 						s.heap.reset(k)
 						bd := bound{worst: inf, ub: inf, shrink: 1, sq: inf, usq: inf}
 						bd.set(dist[i*k+k-1])
-						d0 := f.distAt(q, 0)
-						s.evals++
-						if d0 <= bd.worst {
-							f.offerAt(s, 0, d0, &bd)
-						}
-						s.stack = f.descend(s, q, append(s.stack[:0], cand{node: 0, d: d0}), -1, &bd)
+						f.kdSearch(s, q, &bd)
 						if s.heap.worst() != dist[i*k+k-1] {
 							b.Fatalf("query %d: the oracle's k-th distance %v, the batch's %v", i, s.heap.worst(), dist[i*k+k-1])
 						}

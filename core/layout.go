@@ -40,7 +40,12 @@ import (
 // evaluations on magic, pendigits and letter but doubled the time (a box
 // costs twice a distance there and rarely settles a subtree).
 //
-// It is made in O(nodes) time and memory and shares nothing with the tree,
+// In 2 to kdMaxDims Euclidean dimensions it also keeps a k-d split of its
+// positions, which k-nearest queries search instead of the child blocks
+// (see layoutkd.go and layoutkdn.go); radius queries walk the blocks.
+//
+// It is made in O(nodes) time and memory (the k-d split in
+// O(nodes log nodes)) and shares nothing with the tree,
 // so it sees exactly the version it was made from; the version keeps it
 // (flatCache) for every later batch.
 type flatTree[T Float] struct {
@@ -68,6 +73,24 @@ type flatTree[T Float] struct {
 	// Euclidean layouts of more than boxDims dimensions on a machine with
 	// the vector kernel (see interleave); nil otherwise.
 	lanes []T
+	// In Euclidean layouts of two and three dimensions, the k-d split of
+	// the positions that k-nearest queries search (see split): its nodes,
+	// the position in each of its slots, and their coordinates, three to a
+	// slot.
+	kdNodes []kdNode
+	kdPos   []int32
+	kdID    []int32 // soleIDs of kdPos
+	kdPts   []float64
+	// In Euclidean layouts of four to kdMaxDims dimensions, the k-d split
+	// of the positions (see splitN): its nodes, their boxes, the position
+	// in each of its slots, and their coordinates, a row a slot and, with
+	// four-lane coordinates, again four slots interleaved.
+	kdnNodes []kdnNode
+	kdnBox   []float64
+	kdnPos   []int32
+	kdnID    []int32 // soleIDs of kdnPos
+	kdnRows  []T
+	kdnLanes []T
 }
 
 // flatNode describes the node at one position.
@@ -197,8 +220,10 @@ func (t *Tree[T]) flatten() *flatTree[T] {
 		f.info[p].desc = max(f.info[p].desc, f.info[i].desc)
 	}
 	f.boxes()
+	f.split()
 	f.curve()
 	f.interleave()
+	f.splitN()
 	return f
 }
 
@@ -326,6 +351,9 @@ func (f *flatTree[T]) bytes() int64 {
 	return int64(cap(f.pts)+cap(f.box)+cap(f.lanes))*int64(unsafe.Sizeof(zero)) +
 		int64(cap(f.reach)+cap(f.zlo)+cap(f.zhi)+cap(f.zkey))*8 +
 		int64(cap(f.info))*int64(unsafe.Sizeof(flatNode{})) +
+		int64(cap(f.kdNodes))*int64(unsafe.Sizeof(kdNode{})) + int64(cap(f.kdPts))*8 + int64(cap(f.kdPos)+cap(f.kdID))*4 +
+		int64(cap(f.kdnNodes))*int64(unsafe.Sizeof(kdnNode{})) + int64(cap(f.kdnBox))*8 + int64(cap(f.kdnPos)+cap(f.kdnID))*4 +
+		int64(cap(f.kdnRows)+cap(f.kdnLanes))*int64(unsafe.Sizeof(zero)) +
 		int64(cap(f.ids)+cap(f.pos)+cap(f.zpos))*4
 }
 
@@ -389,6 +417,10 @@ func (f *flatTree[T]) inBucket(i int32) bool {
 // pruning against the k-th distance found so far times shrink (1/(1+eps);
 // 1 for an exact search).
 //
+// In two and three Euclidean dimensions it searches the layout's k-d
+// split instead (kdSearch), from its root, and home, seed and near go
+// unused.
+//
 // A good bound early saves most of the work, so the search starts near q
 // when it can: at home, q's own node when q is a fitted point, or else the
 // nearest to q of the positions near (the nodes next to q along the
@@ -431,6 +463,14 @@ func (f *flatTree[T]) knnWithin(s *scratch, q []T, k int, home, seed int32, near
 	inf := math.Inf(1)
 	b := bound{worst: inf, ub: inf, shrink: shrink, sq: inf, usq: inf}
 	b.set(g)
+	if f.kdNodes != nil {
+		f.kdSearch(s, q, &b)
+		return
+	}
+	if f.kdnNodes != nil {
+		f.kdnSearch(s, q, &b)
+		return
+	}
 	if home < 0 && len(near) > 0 {
 		bd := inf
 		w, held := 0.0, 0
@@ -529,17 +569,8 @@ func (f *flatTree[T]) descend(s *scratch, q []T, stack []cand, skip int32, b *bo
 	if f.lanes != nil {
 		return f.descendLanes(s, q, stack, skip, b)
 	}
-	info, reach, pts, box := f.info, f.reach, f.pts, f.box
+	info, reach, box := f.info, f.reach, f.box
 	dim := f.dim
-	fast := 0 // 2 or 3: Euclidean distances in that dimension, written out
-	var q0, q1, q2 float64
-	if f.euclid && (dim == 2 || dim == 3) {
-		fast = dim
-		q0, q1 = float64(q[0]), float64(q[1])
-		if dim == 3 {
-			q2 = float64(q[2])
-		}
-	}
 	evals := int64(0)
 	for len(stack) > 0 {
 		x := stack[len(stack)-1]
@@ -562,56 +593,11 @@ func (f *flatTree[T]) descend(s *scratch, q []T, stack []cand, skip int32, b *bo
 			if c == skip {
 				continue
 			}
-			if ci.box >= 0 {
-				// The node and its descendants may all lie beyond ub.
-				o := int(ci.box) * 2 * dim
-				var beyond bool
-				switch fast {
-				case 3:
-					bx := box[o : o+6 : o+6]
-					s0 := gap(q0, float64(bx[0]), float64(bx[3]))
-					s1 := gap(q1, float64(bx[1]), float64(bx[4]))
-					s2 := gap(q2, float64(bx[2]), float64(bx[5]))
-					beyond = s0*s0+s1*s1+s2*s2 > b.usq
-				case 2:
-					bx := box[o : o+4 : o+4]
-					s0 := gap(q0, float64(bx[0]), float64(bx[2]))
-					s1 := gap(q1, float64(bx[1]), float64(bx[3]))
-					beyond = s0*s0+s1*s1 > b.usq
-				default:
-					beyond = boxBeyond(q, box[o:o+2*dim], b.usq)
-				}
-				if beyond {
-					continue
-				}
+			// The node and its descendants may all lie beyond ub.
+			if o := int(ci.box) * 2 * dim; ci.box >= 0 && boxBeyond(q, box[o:o+2*dim], b.usq) {
+				continue
 			}
-			// The distance, by the tree's kernel: written out for the
-			// Euclidean metric in two and three dimensions (the same
-			// arithmetic, so the same bits; the kernel itself where the
-			// squares could underflow or overflow).
-			var dc float64
-			switch fast {
-			case 3:
-				o := 3 * int(c)
-				p := pts[o : o+3 : o+3]
-				d0, d1, d2 := q0-float64(p[0]), q1-float64(p[1]), q2-float64(p[2])
-				s2 := d0*d0 + d1*d1 + d2*d2
-				dc = math.Sqrt(s2)
-				if !exactSquare(s2) {
-					dc = f.dist(q, f.row(c))
-				}
-			case 2:
-				o := 2 * int(c)
-				p := pts[o : o+2 : o+2]
-				d0, d1 := q0-float64(p[0]), q1-float64(p[1])
-				s2 := d0*d0 + d1*d1
-				dc = math.Sqrt(s2)
-				if !exactSquare(s2) {
-					dc = f.dist(q, f.row(c))
-				}
-			default:
-				dc = f.dist(q, f.row(c))
-			}
+			dc := f.dist(q, f.row(c))
 			evals++
 			if dc <= b.worst {
 				f.offerAt(s, c, dc, b)
@@ -657,44 +643,13 @@ func (f *flatTree[T]) scan(s *scratch, q []T, lo, hi int32, b *bound) {
 		}
 		return
 	}
-	switch f.dim {
-	case 2:
-		f.scan2(s, q, lo, hi, b)
-	case 3:
-		f.scan3(s, q, lo, hi, b)
-	default:
-		if f.lanes != nil {
-			f.scanLanes(s, q, lo, hi, b)
-			return
-		}
-		for i := lo; i < hi; i++ {
-			if s2 := sqEuclidean(q, f.row(i)); s2 <= b.sq {
-				f.offerSq(s, q, i, s2, b)
-			}
-		}
+	if f.lanes != nil {
+		f.scanLanes(s, q, lo, hi, b)
+		return
 	}
-}
-
-// scan2 is scan for Euclidean distances in two dimensions.
-func (f *flatTree[T]) scan2(s *scratch, q []T, lo, hi int32, b *bound) {
-	q0, q1 := float64(q[0]), float64(q[1])
-	p := f.pts[2*lo : 2*hi]
-	for j := 0; j+1 < len(p); j += 2 {
-		d0, d1 := q0-float64(p[j]), q1-float64(p[j+1])
-		if s2 := d0*d0 + d1*d1; s2 <= b.sq {
-			f.offerSq(s, q, lo+int32(j/2), s2, b)
-		}
-	}
-}
-
-// scan3 is scan for Euclidean distances in three dimensions.
-func (f *flatTree[T]) scan3(s *scratch, q []T, lo, hi int32, b *bound) {
-	q0, q1, q2 := float64(q[0]), float64(q[1]), float64(q[2])
-	p := f.pts[3*lo : 3*hi]
-	for j := 0; j+2 < len(p); j += 3 {
-		d0, d1, d2 := q0-float64(p[j]), q1-float64(p[j+1]), q2-float64(p[j+2])
-		if s2 := d0*d0 + d1*d1 + d2*d2; s2 <= b.sq {
-			f.offerSq(s, q, lo+int32(j/3), s2, b)
+	for i := lo; i < hi; i++ {
+		if s2 := sqEuclidean(q, f.row(i)); s2 <= b.sq {
+			f.offerSq(s, q, i, s2, b)
 		}
 	}
 }
@@ -768,7 +723,7 @@ const seedFactor = 1
 // plan returns the order in which to answer the queries of b (nil: as
 // given), for fitted points their home positions, and for query points
 // where each falls along the layout's Z-order curve (see locate; nil when
-// the layout has none). Fitted points are taken in the layout's order,
+// the layout has none, or a k-d split, whose search does not need it). Fitted points are taken in the layout's order,
 // query points of at most mortonDims dimensions along the Z-order curve,
 // so that a worker's consecutive queries are near each other.
 func (f *flatTree[T]) plan(t *Tree[T], b Batch[T], nq int) (order, homes, spots []int32) {
@@ -792,6 +747,9 @@ func (f *flatTree[T]) plan(t *Tree[T], b Batch[T], nq int) (order, homes, spots 
 	}
 	keys := mortonKeysIn(b.Points, f.dim, f.zlo, f.zhi)
 	order = sortedBy(keys)
+	if f.kdNodes != nil || f.kdnNodes != nil {
+		return order, nil, nil // the k-d search starts from its root
+	}
 	spots = make([]int32, nq)
 	at := 0
 	for _, i := range order {

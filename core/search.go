@@ -25,6 +25,7 @@ type scratch struct {
 	evals   int64
 	exclude int32     // caller index to leave out of answers, or -1
 	near    []int32   // positions in a flatTree where a query starts
+	kd      []kdCand  // nodes of a flatTree's k-d split waiting in its search
 	guess   kthGuess  // the next query's guess at its k-th distance
 	seq     int       // the place in its batch's order of the query being answered
 	sq      []float64 // squared distances of a run of flatTree positions

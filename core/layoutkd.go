@@ -1,0 +1,262 @@
+package core
+
+import "math"
+
+// A k-d split of the layout's points, for k-nearest queries in two and
+// three Euclidean dimensions.
+//
+// The cover tree's nodes there have five to six children each, and a
+// search looks at every child of every node it opens (a reach test, a box
+// test, the distance of the few that pass): on bunny's held-out rows
+// (k = 10, one thread) about 48 children, 12 nodes and 52 bucket points a
+// query, some 7,500 of its 15,000 instructions in that loop. A binary
+// split of the same points into boxes looks at two children a node and
+// reaches the query's leaf in a dozen steps, as scipy's cKDTree does; the
+// branch and bound over it measures the same points with the same
+// arithmetic, offers them to the same answer list, and prunes a box only
+// where the cover tree's search would prune it (its squared distance from
+// the query beyond sqBound of the bound), so the answers, ties and their
+// order included, are the same.
+
+// kdLeaf is the largest number of points in a leaf of the split.
+const kdLeaf = 16
+
+// kdNode is one box of the split: the points in slots [lo, hi) of
+// flatTree.kdPts, and, unless it is a leaf (left < 0), two halves, the
+// nodes left and left+1.
+type kdNode struct {
+	box    [6]float64 // the lowest coordinates, then the highest (the third 0 in two dimensions)
+	lo, hi int32
+	left   int32
+}
+
+// kdDims reports whether a layout of metric class euclid and dimension
+// dim answers k-nearest queries by its k-d split.
+func kdDims(euclid bool, dim int) bool {
+	return euclid && (dim == 2 || dim == 3)
+}
+
+// split makes the layout's k-d split when kdDims holds: every position's
+// coordinates, in float64 (exactly the tree's) and three to a slot, put
+// in an order where each node's points are a run of slots.
+func (f *flatTree[T]) split() {
+	if !kdDims(f.euclid, f.dim) {
+		return
+	}
+	n := len(f.info) - 1
+	items := make([]kdItem, n)
+	for i := range items {
+		items[i].pos = int32(i)
+		for j, x := range f.row(int32(i)) {
+			items[i].p[j] = float64(x)
+		}
+	}
+	f.kdNodes = make([]kdNode, 1, 2*(n/kdLeaf+1))
+	f.kdNodes[0] = kdNode{lo: 0, hi: int32(n), left: -1, box: kdBox(items, f.dim)}
+	for i := 0; i < len(f.kdNodes); i++ {
+		nd := &f.kdNodes[i]
+		slots := items[nd.lo:nd.hi]
+		if len(slots) <= kdLeaf {
+			continue
+		}
+		// Halve it across its widest side, ties by position.
+		axis := 0
+		for j := 1; j < f.dim; j++ {
+			if nd.box[3+j]-nd.box[j] > nd.box[3+axis]-nd.box[axis] {
+				axis = j
+			}
+		}
+		mid := len(slots) / 2
+		selectNth(slots, mid, func(a, b *kdItem) bool { return kdBefore(a, b, axis) })
+		lo, hi := nd.lo, nd.hi
+		nd.left = int32(len(f.kdNodes))
+		f.kdNodes = append(f.kdNodes,
+			kdNode{lo: lo, hi: lo + int32(mid), left: -1, box: kdBox(slots[:mid], f.dim)},
+			kdNode{lo: lo + int32(mid), hi: hi, left: -1, box: kdBox(slots[mid:], f.dim)})
+	}
+	f.kdPts = make([]float64, 3*n)
+	f.kdPos = make([]int32, n)
+	for i, it := range items {
+		copy(f.kdPts[3*i:3*i+3], it.p[:])
+		f.kdPos[i] = it.pos
+	}
+	f.kdID = f.soleIDs(f.kdPos)
+}
+
+// soleIDs returns, for each position of pos, the caller index its node
+// holds if it holds one, and -1 if it holds several: what a k-d search
+// offers from a leaf without reading the node's record (on zip codes,
+// where the leaves' positions lie all over the layout, those reads and
+// the calls around them took a third of a query's instructions).
+func (f *flatTree[T]) soleIDs(pos []int32) []int32 {
+	out := make([]int32, len(pos))
+	for i, p := range pos {
+		out[i] = -1
+		if lo := f.info[p].ids; f.info[p+1].ids == lo+1 {
+			out[i] = f.ids[lo]
+		}
+	}
+	return out
+}
+
+// offerSlot offers the node at position p, whose squared Euclidean
+// distance from q is s2 and whose sole caller index is id (-1: it holds
+// several), at the distance the tree's kernel gives it, as offerSq does.
+func (f *flatTree[T]) offerSlot(s *scratch, q []T, p, id int32, s2 float64, b *bound) {
+	d := math.Sqrt(s2)
+	if !exactSquare(s2) {
+		d = f.dist(q, f.row(p))
+	}
+	if d > b.worst {
+		return
+	}
+	h := &s.heap
+	if id < 0 || !h.sorted {
+		f.offerAt(s, p, d, b)
+		return
+	}
+	if id != s.exclude && h.insert(d, id) && len(h.e) == h.k {
+		b.set(h.e[len(h.e)-1].d)
+	}
+}
+
+// kdItem is a position and its coordinates while the split is made.
+type kdItem struct {
+	p   [3]float64
+	pos int32
+}
+
+// kdBox returns the bounding box of the items, in dim dimensions.
+func kdBox(items []kdItem, dim int) [6]float64 {
+	var b [6]float64
+	for j := range dim {
+		b[j], b[3+j] = math.Inf(1), math.Inf(-1)
+	}
+	for _, it := range items {
+		for j := range dim {
+			b[j] = min(b[j], it.p[j])
+			b[3+j] = max(b[3+j], it.p[j])
+		}
+	}
+	return b
+}
+
+// kdBefore reports whether a orders before b along axis: by coordinate,
+// ties by position.
+func kdBefore(a, b *kdItem, axis int) bool {
+	return a.p[axis] < b.p[axis] || (a.p[axis] == b.p[axis] && a.pos < b.pos)
+}
+
+// selectNth reorders items so that the one at m is where sorting them by
+// before would put it, those before it order before it and those after
+// it after: a quickselect with the median of three as pivot. before must
+// be a strict total order.
+func selectNth[E any](items []E, m int, before func(a, b *E) bool) {
+	lo, hi := 0, len(items)-1
+	for hi-lo >= 2 {
+		mid := lo + (hi-lo)/2
+		if before(&items[mid], &items[lo]) {
+			items[mid], items[lo] = items[lo], items[mid]
+		}
+		if before(&items[hi], &items[lo]) {
+			items[hi], items[lo] = items[lo], items[hi]
+		}
+		if before(&items[hi], &items[mid]) {
+			items[hi], items[mid] = items[mid], items[hi]
+		}
+		pivot := items[mid]
+		items[mid], items[hi-1] = items[hi-1], items[mid]
+		i, j := lo, hi-1
+		for {
+			for i++; before(&items[i], &pivot); i++ {
+			}
+			for j--; j > lo && before(&pivot, &items[j]); j-- {
+			}
+			if i >= j {
+				break
+			}
+			items[i], items[j] = items[j], items[i]
+		}
+		items[i], items[hi-1] = items[hi-1], items[i]
+		switch {
+		case m < i:
+			hi = i - 1
+		case m > i:
+			lo = i + 1
+		default:
+			return
+		}
+	}
+	if hi > lo && before(&items[hi], &items[lo]) {
+		items[lo], items[hi] = items[hi], items[lo]
+	}
+}
+
+// kdCand is a node of the split waiting on the search's stack, with the
+// squared distance from the query to its box.
+type kdCand struct {
+	node int32
+	s2   float64
+}
+
+// kdSearch runs the branch and bound over the k-d split from its root:
+// a leaf's points are measured and offered, and a node's halves stacked,
+// the nearer on top, unless their boxes lie beyond the bound.
+func (f *flatTree[T]) kdSearch(s *scratch, q []T, b *bound) {
+	nodes, pts, pos, ids := f.kdNodes, f.kdPts, f.kdPos, f.kdID
+	var q2 float64
+	if len(q) == 3 {
+		q2 = float64(q[2])
+	}
+	q0, q1 := float64(q[0]), float64(q[1])
+	stack := append(s.kd[:0], kdCand{node: 0})
+	evals := int64(0)
+	for len(stack) > 0 {
+		x := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if x.s2 > b.usq {
+			continue
+		}
+		nd := &nodes[x.node]
+		if nd.left < 0 {
+			evals += int64(nd.hi - nd.lo)
+			p := pts[3*nd.lo : 3*nd.hi]
+			for j := 0; len(p) >= 3; j++ {
+				r := p[:3:3]
+				d0, d1, d2 := q0-r[0], q1-r[1], q2-r[2]
+				if s2 := d0*d0 + d1*d1 + d2*d2; s2 <= b.sq {
+					sl := nd.lo + int32(j)
+					f.offerSlot(s, q, pos[sl], ids[sl], s2, b)
+				}
+				p = p[3:]
+			}
+			continue
+		}
+		// The squared distances to the halves' boxes, written out: a
+		// call each cost a fifth of a query's instructions.
+		lb, rb := &nodes[nd.left].box, &nodes[nd.left+1].box
+		l0, l1, l2 := gap(q0, lb[0], lb[3]), gap(q1, lb[1], lb[4]), gap(q2, lb[2], lb[5])
+		r0, r1, r2 := gap(q0, rb[0], rb[3]), gap(q1, rb[1], rb[4]), gap(q2, rb[2], rb[5])
+		sl, sr := l0*l0+l1*l1+l2*l2, r0*r0+r1*r1+r2*r2
+		stack = pushHalves(stack, nd.left, sl, sr, b.usq)
+	}
+	s.kd = stack[:0]
+	s.evals += evals
+}
+
+// pushHalves stacks the halves left and left+1 of a node of a k-d split,
+// at squared distances sl and sr from the query, unless they lie beyond
+// usq: the nearer on top, to be opened first.
+func pushHalves(stack []kdCand, left int32, sl, sr, usq float64) []kdCand {
+	near, far := kdCand{left, sl}, kdCand{left + 1, sr}
+	if sr < sl {
+		near, far = far, near
+	}
+	if far.s2 <= usq {
+		stack = append(stack, far)
+	}
+	if near.s2 <= usq {
+		stack = append(stack, near)
+	}
+	return stack
+}

@@ -1,0 +1,296 @@
+package core
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// kdData returns the point sets of the k-d split tests, in two to ten
+// dimensions: uniform, small integer grids (every point many times over),
+// clusters, all points equal, and points on a line (a side of zero width).
+func kdData[T Float](rng *rand.Rand, n int) []struct {
+	name string
+	dim  int
+	pts  []T
+} {
+	line := genRows[T](n, 3, rng.Float64)
+	for i := 0; i < len(line); i += 3 {
+		line[i+1], line[i+2] = 0.5, 2*line[i]
+	}
+	return []struct {
+		name string
+		dim  int
+		pts  []T
+	}{
+		{"uniform/d=2", 2, genRows[T](n, 2, rng.Float64)},
+		{"uniform/d=3", 3, genRows[T](n, 3, rng.Float64)},
+		{"grid/d=2", 2, genRows[T](n, 2, func() float64 { return float64(rng.IntN(6)) })},
+		{"grid/d=3", 3, genRows[T](n, 3, func() float64 { return float64(rng.IntN(4)) })},
+		{"equal/d=3", 3, genRows[T](n, 3, func() float64 { return 0.25 })},
+		{"line/d=3", 3, line},
+		{"grid/d=4", 4, genRows[T](n, 4, func() float64 { return float64(rng.IntN(3)) })},
+		{"uniform/d=7", 7, genRows[T](n, 7, rng.Float64)},
+		{"clustered/d=10", 10, genRows[T](n, 10, func() float64 { return float64(rng.IntN(3)) + 0.01*rng.NormFloat64() })},
+		{"equal/d=10", 10, genRows[T](n, 10, func() float64 { return 0.5 })},
+	}
+}
+
+// kdView is a layout's k-d split, in two and three dimensions (split) or
+// more (splitN), as the split tests read it.
+type kdView struct {
+	nodes []kdnNode
+	box   func(i int) (lo, hi []float64) // node i's box
+	row   func(s int) []float64          // the coordinates in slot s (three in two dimensions)
+	pos   []int32
+	leaf  int32
+}
+
+func viewKD[T Float](f *flatTree[T]) kdView {
+	if f.kdNodes != nil {
+		nodes := make([]kdnNode, len(f.kdNodes))
+		for i, nd := range f.kdNodes {
+			nodes[i] = kdnNode{nd.lo, nd.hi, nd.left}
+		}
+		return kdView{nodes: nodes, pos: f.kdPos, leaf: kdLeaf,
+			box: func(i int) ([]float64, []float64) { return f.kdNodes[i].box[:f.dim], f.kdNodes[i].box[3 : 3+f.dim] },
+			row: func(s int) []float64 { return f.kdPts[3*s : 3*s+3] }}
+	}
+	dim := f.dim
+	return kdView{nodes: f.kdnNodes, pos: f.kdnPos, leaf: kdnLeaf,
+		box: func(i int) ([]float64, []float64) {
+			return f.kdnBox[2*dim*i : 2*dim*i+dim], f.kdnBox[2*dim*i+dim : 2*dim*(i+1)]
+		},
+		row: func(s int) []float64 {
+			out := make([]float64, dim)
+			for j, x := range f.kdnRows[s*dim : (s+1)*dim] {
+				out[j] = float64(x)
+			}
+			if f.kdnLanes != nil {
+				// The four-lane copy holds the same coordinates.
+				g, l := s/quadSize, s%quadSize
+				for j := range dim {
+					if x := float64(f.kdnLanes[g*quadSize*dim+j*quadSize+l]); x != out[j] {
+						out[j] = math.NaN()
+					}
+				}
+			}
+			return out
+		}}
+}
+
+// TestKDSplit checks the k-d split of a layout, in two and three
+// dimensions and in more: every position in one slot; the root holding every slot and each node's halves splitting its
+// slots, the lower half's along some side no higher than the upper's;
+// leaves of at most kdLeaf points; each box the tight box of its points;
+// and each slot's coordinates the position's, exactly (in the four-lane
+// copy too, where there is one).
+func TestKDSplit(t *testing.T) {
+	testKDSplit[float64](t)
+	testKDSplit[float32](t)
+}
+
+func testKDSplit[T Float](t *testing.T) {
+	rng := rand.New(rand.NewPCG(51, 52))
+	for _, ds := range kdData[T](rng, 2000) {
+		t.Run(fmt.Sprintf("%T/%s", T(0), ds.name), func(t *testing.T) {
+			tr, err := Build(ds.pts, ds.dim, Options{Seed: 9})
+			if err != nil {
+				t.Fatal(err)
+			}
+			f := tr.flatten()
+			if (f.kdNodes != nil) != (ds.dim <= 3) || (f.kdnNodes != nil) != (ds.dim > 3) {
+				t.Fatalf("%d dimensions: a 3-D split %v, a wider one %v", ds.dim, f.kdNodes != nil, f.kdnNodes != nil)
+			}
+			v := viewKD(f)
+			n := len(f.info) - 1
+			if len(v.pos) != n {
+				t.Fatalf("%d slots for %d positions", len(v.pos), n)
+			}
+			seen := make([]bool, n)
+			for _, p := range v.pos {
+				if seen[p] {
+					t.Fatalf("position %d in two slots", p)
+				}
+				seen[p] = true
+			}
+			if r := v.nodes[0]; r.lo != 0 || int(r.hi) != n {
+				t.Fatalf("the root holds slots [%d, %d) of %d", r.lo, r.hi, n)
+			}
+			for i, nd := range v.nodes {
+				if nd.left < 0 {
+					if nd.hi-nd.lo > v.leaf {
+						t.Fatalf("leaf %d holds %d points", i, nd.hi-nd.lo)
+					}
+				} else {
+					l, r := v.nodes[nd.left], v.nodes[nd.left+1]
+					if l.lo != nd.lo || l.hi != r.lo || r.hi != nd.hi || l.lo == l.hi || r.lo == r.hi {
+						t.Fatalf("node %d [%d, %d): halves [%d, %d) and [%d, %d)", i, nd.lo, nd.hi, l.lo, l.hi, r.lo, r.hi)
+					}
+					_, lhi := v.box(int(nd.left))
+					rlo, _ := v.box(int(nd.left + 1))
+					split := false
+					for j := range ds.dim {
+						split = split || lhi[j] <= rlo[j]
+					}
+					if !split {
+						t.Fatalf("node %d: halves overlap on every side", i)
+					}
+				}
+				lo, hi := v.box(i)
+				for j := range ds.dim {
+					want := [2]float64{math.Inf(1), math.Inf(-1)}
+					for s := nd.lo; s < nd.hi; s++ {
+						x := float64(f.row(v.pos[s])[j])
+						want = [2]float64{min(want[0], x), max(want[1], x)}
+					}
+					if lo[j] != want[0] || hi[j] != want[1] {
+						t.Fatalf("node %d, side %d: box [%v, %v], its points' %v", i, j, lo[j], hi[j], want)
+					}
+				}
+			}
+			for s, p := range v.pos {
+				got := v.row(s)
+				for j := range got {
+					want := 0.0
+					if j < ds.dim {
+						want = float64(f.row(p)[j])
+					}
+					if got[j] != want {
+						t.Fatalf("slot %d holds %v, position %d %v", s, got, p, f.row(p))
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestSelectNth checks the quickselect of the k-d split against a sort, on
+// coordinates with many ties (ordered by position) and runs of a few.
+func TestSelectNth(t *testing.T) {
+	rng := rand.New(rand.NewPCG(53, 54))
+	for _, n := range []int{1, 2, 3, 4, 5, 17, 200, 1001} {
+		for _, vals := range []int{1, 3, 1000} {
+			for axis := range 3 {
+				want := make([]kdItem, n)
+				for i := range want {
+					want[i].pos = int32(i)
+					for j := range want[i].p {
+						want[i].p[j] = float64(rng.IntN(vals))
+					}
+				}
+				slices.SortFunc(want, func(a, b kdItem) int {
+					if kdBefore(&a, &b, axis) {
+						return -1
+					}
+					return 1
+				})
+				m := rng.IntN(n)
+				got := slices.Clone(want)
+				rng.Shuffle(n, func(i, j int) { got[i], got[j] = got[j], got[i] })
+				selectNth(got, m, func(a, b *kdItem) bool { return kdBefore(a, b, axis) })
+				if got[m] != want[m] {
+					t.Fatalf("n=%d, %d values, axis %d: slot %d holds %v, want %v", n, vals, axis, m, got[m], want[m])
+				}
+				for i := range got {
+					if (i < m && !kdBefore(&got[i], &got[m], axis)) || (i > m && !kdBefore(&got[m], &got[i], axis)) {
+						t.Fatalf("n=%d, %d values, axis %d: slot %d (%v) on the wrong side of %d", n, vals, axis, i, got[i], m)
+					}
+				}
+				slices.SortFunc(got, func(a, b kdItem) int { return int(a.pos - b.pos) })
+				for i, it := range got {
+					if it.pos != int32(i) || it.p != want[slices.IndexFunc(want, func(w kdItem) bool { return w.pos == it.pos })].p {
+						t.Fatalf("n=%d: the items are no longer the same", n)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestKDSearchAgainstBrute checks the layout's k-nearest answers in two
+// to ten dimensions, which the k-d split gives, against every point
+// measured, on the split tests' data (duplicates, equal points, a line),
+// in both dtypes, Euclidean and cosine, for new rows and fitted points
+// left out of their own answers, with k below and above sortedK; and the
+// approximate search (eps > 0) within its promise (on the chord, under
+// cosine).
+func TestKDSearchAgainstBrute(t *testing.T) {
+	testKDSearchAgainstBrute[float64](t)
+	testKDSearchAgainstBrute[float32](t)
+}
+
+func testKDSearchAgainstBrute[T Float](t *testing.T) {
+	rng := rand.New(rand.NewPCG(55, 56))
+	n, nq := 3000, 80
+	if raceEnabled || testing.Short() {
+		n, nq = 800, 30
+	}
+	for _, ds := range kdData[T](rng, n) {
+		for _, m := range []Metric{{}, {Kind: Cosine}} {
+			t.Run(fmt.Sprintf("%T/%s/%v", T(0), ds.name, m), func(t *testing.T) {
+				pts := slices.Clone(ds.pts)
+				if m.Kind == Cosine {
+					for i := range pts {
+						pts[i] += 1 // no zero rows
+					}
+				}
+				tr, err := Build(pts, ds.dim, Options{Metric: m, Seed: 11, Jobs: 2})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if f := tr.layout(tr.Nodes()); f == nil || (f.kdNodes == nil && f.kdnNodes == nil) {
+					t.Fatal("no k-d split")
+				}
+				queries := slices.Clone(pts[:nq*ds.dim])
+				for i := range queries {
+					queries[i] += T(0.01 * float64(rng.IntN(3)))
+				}
+				sel := make([]int64, nq)
+				for i := range sel {
+					sel[i] = int64(rng.IntN(n))
+				}
+				for _, b := range []struct {
+					name  string
+					batch Batch[T]
+				}{
+					{"X=None", Batch[T]{IDs: sel, Jobs: 2}},
+					{"X=new rows", Batch[T]{Points: queries, Jobs: 2}},
+				} {
+					sorted := flatTruth(tr, b.batch, sortedK+8)
+					for _, k := range []int{1, 10, sortedK + 8} {
+						dist, idx := make([]T, nq*k), make([]int64, nq*k)
+						if err := tr.KNearestBatch(b.batch, k, dist, idx); err != nil {
+							t.Fatal(err)
+						}
+						wd, wi := truthRows(tr, sorted, k)
+						for i := range dist {
+							if dist[i] != wd[i] || idx[i] != wi[i] {
+								q := i / k
+								t.Fatalf("%s, k=%d, query %d: got %v %v, want %v %v", b.name, k, q,
+									dist[q*k:q*k+k], idx[q*k:q*k+k], wd[q*k:q*k+k], wi[q*k:q*k+k])
+							}
+						}
+						const eps = 0.5
+						approx := b.batch
+						approx.Eps = eps
+						if err := tr.KNearestBatch(approx, k, dist, idx); err != nil {
+							t.Fatal(err)
+						}
+						promise := (1 + eps) * (1 + 1e-6)
+						if m.Kind == Cosine {
+							promise *= promise // on the chord; the cosine distance is its square over 2
+						}
+						for i := range dist {
+							if float64(dist[i]) > promise*float64(wd[i]) {
+								t.Fatalf("%s, eps=%v, k=%d, query %d: neighbour %d at %v, the true one at %v", b.name, eps, k, i/k, i%k, dist[i], wd[i])
+							}
+						}
+					}
+				}
+			})
+		}
+	}
+}
