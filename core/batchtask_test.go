@@ -223,19 +223,8 @@ func againstFlat[T Float](t *testing.T, tr *Tree[T], data []T, dim int, metric M
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := len(data) / dim
 	const nq, k = 30, 6
-	qs := make([]T, 0, nq*dim)
-	for q := range nq {
-		r := rng.IntN(n)
-		for j := range dim {
-			x := data[r*dim+j]
-			if q%2 == 1 {
-				x += T(1e-3 * rng.NormFloat64())
-			}
-			qs = append(qs, x)
-		}
-	}
+	qs := nearQueries(data, dim, nq, rng)
 	d1, i1 := make([]T, nq*k), make([]int64, nq*k)
 	d2, i2 := make([]T, nq*k), make([]int64, nq*k)
 	if err := tr.KNearestBatch(Batch[T]{Points: qs, Jobs: 2}, k, d1, i1); err != nil {

@@ -136,13 +136,10 @@ func tooWide(rng *rand.Rand, n int) []float64 {
 	return out
 }
 
-// againstBrute compares the tree's k nearest neighbours of points on and
-// off the data with a linear scan, distances and indices (ties by index).
-func againstBrute[T Float](t *testing.T, tr *Tree[T], data []T, dim int, rng *rand.Rand) {
-	t.Helper()
+// nearQueries returns nq query points drawn from the rows of data, every
+// other one nudged off its row by about 1e-3.
+func nearQueries[T Float](data []T, dim, nq int, rng *rand.Rand) []T {
 	n := len(data) / dim
-	const nq = 30
-	k := min(6, n)
 	qs := make([]T, 0, nq*dim)
 	for q := range nq {
 		r := rng.IntN(n)
@@ -154,6 +151,17 @@ func againstBrute[T Float](t *testing.T, tr *Tree[T], data []T, dim int, rng *ra
 			qs = append(qs, x)
 		}
 	}
+	return qs
+}
+
+// againstBrute compares the tree's k nearest neighbours of points on and
+// off the data with a linear scan, distances and indices (ties by index).
+func againstBrute[T Float](t *testing.T, tr *Tree[T], data []T, dim int, rng *rand.Rand) {
+	t.Helper()
+	n := len(data) / dim
+	const nq = 30
+	k := min(6, n)
+	qs := nearQueries(data, dim, nq, rng)
 	dist, idx := make([]T, nq*k), make([]int64, nq*k)
 	if err := tr.KNearestBatch(Batch[T]{Points: qs, Jobs: 2}, k, dist, idx); err != nil {
 		t.Fatal(err)
