@@ -48,7 +48,7 @@ demo: $(STAMP)
 	$(VPY) -m pcct.demo
 
 fmt-check:
-	@files="$$($(GOFMT) -l $$(find . -name '*.go' -not -path './.venv/*' -not -path './build/*' -not -path './.git/*'))"; \
+	@files="$$($(GOFMT) -l $$(find . -name '*.go' -not -path './.venv/*' -not -path './build/*' -not -path './.git/*' -not -path './.device/*' -not -path './.gpucheck/*'))"; \
 	if [ -n "$$files" ]; then echo "gofmt needed on:"; echo "$$files"; exit 1; fi; \
 	echo "gofmt: ok"
 
