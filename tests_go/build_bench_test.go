@@ -1,0 +1,101 @@
+package coretest
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/pcct-dev/pcct/core"
+)
+
+// BenchmarkBuildReal builds a tree of each whole real data set in float64
+// with 1 and 2 jobs (GOMAXPROCS permitting), and reports the distance
+// evaluations a point and the CPU time a point. Data sets that are absent
+// are skipped. Run it with
+//
+//	go test ./tests_go -run '^$' -bench BuildReal -benchtime 5x
+func BenchmarkBuildReal(b *testing.B) {
+	for _, ds := range datasets {
+		b.Run(ds.name, func(b *testing.B) {
+			data := ds.load(b)
+			n := len(data) / ds.dim
+			for _, jobs := range []int{1, 2} {
+				b.Run(fmt.Sprintf("jobs=%d", jobs), func(b *testing.B) {
+					var evals int64
+					cpu0 := cpuTime()
+					for b.Loop() {
+						tr, err := core.Build(data, ds.dim, core.Options{Seed: 1, Jobs: jobs})
+						if err != nil {
+							b.Fatal(err)
+						}
+						evals, _ = tr.DistanceEvals()
+					}
+					b.ReportMetric(float64(evals)/float64(n), "evals/pt")
+					b.ReportMetric(float64(cpuTime()-cpu0)/float64(n)/float64(b.N), "cpu-ns/pt")
+				})
+			}
+		})
+	}
+}
+
+// BenchmarkUpdateReal measures, on each whole real data set in float64 with
+// 1 and 2 jobs, inserting a random 10% of the rows into the tree of the
+// other 90% and deleting a random 10% from the tree of all rows, and
+// reports the distance evaluations a point inserted or deleted and the CPU
+// time a point; compare with BenchmarkBuildReal's whole build. Run it with
+//
+//	go test ./tests_go -run '^$' -bench UpdateReal -benchtime 5x
+func BenchmarkUpdateReal(b *testing.B) {
+	for _, ds := range datasets {
+		b.Run(ds.name, func(b *testing.B) {
+			data := ds.load(b)
+			n := len(data) / ds.dim
+			base, extra := holdOut(data, ds.dim, 0.1, 11)
+			m := len(extra) / ds.dim
+			for _, jobs := range []int{1, 2} {
+				opts := core.Options{Seed: 1, Jobs: jobs}
+				up := core.UpdateOptions{Jobs: jobs}
+				b.Run(fmt.Sprintf("insert/jobs=%d", jobs), func(b *testing.B) {
+					tr, err := core.Build(base, ds.dim, opts)
+					if err != nil {
+						b.Fatal(err)
+					}
+					built, _ := tr.DistanceEvals()
+					var evals int64
+					cpu0 := cpuTime()
+					for b.Loop() {
+						nt, _, err := tr.Insert(extra, up)
+						if err != nil {
+							b.Fatal(err)
+						}
+						evals, _ = nt.DistanceEvals()
+					}
+					b.ReportMetric(float64(evals-built)/float64(m), "evals/pt")
+					b.ReportMetric(float64(cpuTime()-cpu0)/float64(m)/float64(b.N), "cpu-ns/pt")
+				})
+				b.Run(fmt.Sprintf("delete/jobs=%d", jobs), func(b *testing.B) {
+					tr, err := core.Build(data, ds.dim, opts)
+					if err != nil {
+						b.Fatal(err)
+					}
+					built, _ := tr.DistanceEvals()
+					ids := make([]int64, 0, m)
+					for _, i := range rand.New(rand.NewPCG(11, 2)).Perm(n)[:m] {
+						ids = append(ids, int64(i))
+					}
+					var evals int64
+					cpu0 := cpuTime()
+					for b.Loop() {
+						nt, err := tr.Delete(ids, up)
+						if err != nil {
+							b.Fatal(err)
+						}
+						evals, _ = nt.DistanceEvals()
+					}
+					b.ReportMetric(float64(evals-built)/float64(m), "evals/pt")
+					b.ReportMetric(float64(cpuTime()-cpu0)/float64(m)/float64(b.N), "cpu-ns/pt")
+				})
+			}
+		})
+	}
+}
