@@ -124,7 +124,7 @@ func batchTasksSame[T Float](t *testing.T, data []T, dim int, metric Metric, rng
 		if err != nil {
 			t.Fatal(err)
 		}
-		lo, hi, err := newTree[T](dim, metric, sc, opts.Seed).widenBox(prepared)
+		lo, hi, err := newTree[T](dim, metric, sc, opts.Seed).widenBox(prepared, 1)
 		if err != nil {
 			t.Fatal(err)
 		}

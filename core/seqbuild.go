@@ -20,7 +20,7 @@ func BuildSequential[T Float](data []T, dim int, opts Options) (*Tree[T], error)
 	if data, err = prepare(opts.Metric, data, dim); err != nil {
 		return nil, fmt.Errorf("core: %w", err)
 	}
-	lo, hi, err := newTree[T](dim, opts.Metric, sc, opts.Seed).widenBox(data)
+	lo, hi, err := newTree[T](dim, opts.Metric, sc, opts.Seed).widenBox(data, opts.jobs())
 	if err != nil {
 		return nil, err
 	}

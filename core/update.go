@@ -52,7 +52,7 @@ func Build[T Float](data []T, dim int, opts Options) (t *Tree[T], err error) {
 		return nil, fmt.Errorf("core: %w", err)
 	}
 	empty := newTree[T](dim, opts.Metric, sc, opts.Seed)
-	lo, hi, err := empty.widenBox(data)
+	lo, hi, err := empty.widenBox(data, opts.jobs())
 	if err != nil {
 		return nil, err
 	}
@@ -148,7 +148,7 @@ func (t *Tree[T]) insert(points []T, jobs int, relayout bool, m *Monitor) (nt *T
 	if int64(t.s.nids)+int64(n) > math.MaxInt32 {
 		return nil, 0, fmt.Errorf("core: %d more caller indices exceed the limit of %d", n, math.MaxInt32)
 	}
-	lo, hi, err := t.widenBox(points)
+	lo, hi, err := t.widenBox(points, jobs)
 	if err != nil {
 		return nil, 0, err
 	}
