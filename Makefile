@@ -68,7 +68,7 @@ CLUSTER_RACE_RUN ?= TestMinimumSpanningTreeAgainstPrim/blobs|TestDBSCANWeights|T
 # distances exist only under Go's SIMD experiment (the Python package is
 # built with it): their tests, and the real data sets against brute force
 # (-short), run both ways.
-SIMD_RUN ?= Brute|Choose|QuadSquares|RowSquares|BatchBuild|BatchTasks|FlatTree|Layout|Eps|KD
+SIMD_RUN ?= Brute|Choose|QuerySeconds|QuadSquares|RowSquares|BatchBuild|BatchTasks|FlatTree|Layout|Eps|KD
 
 go-test: fmt-check vet vet-cuda
 	$(GO) test ./...

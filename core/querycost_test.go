@@ -43,9 +43,11 @@ func TestQuerySeconds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Far below: 6.8 times under the SIMD experiment's cheaper brute-force
+	// screen (2.2 ns a point in 3-D), about 20 times without it.
 	sb, _ := bf.QuerySeconds(10, 2)
-	if sb < 10*s10 {
-		t.Fatalf("brute force's cost a query %v is not 10x the 3-D tree's %v", sb, s10)
+	if sb < 5*s10 {
+		t.Fatalf("brute force's cost a query %v is not 5x the 3-D tree's %v", sb, s10)
 	}
 	gone := make([]int64, 0, n/2)
 	for i := 0; i < n; i += 2 {
