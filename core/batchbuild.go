@@ -2,6 +2,7 @@ package core
 
 import (
 	"math"
+	"math/bits"
 	"math/rand/v2"
 	"slices"
 )
@@ -384,14 +385,11 @@ func (b *batchBuilder[T]) screen(qc []T, dq float64, es []batchEntry, rows []T, 
 	n := len(es)
 	for lo := 0; lo < n; lo += screenBlock {
 		hi := min(lo+screenBlock, n)
-		rowSquares(rows[lo*dim:hi*dim], dim, qc, sq[:])
-		for k, s := range sq[:hi-lo] {
-			exact := exactSquare(s)
-			if exact && s > far2 {
-				continue // well beyond
-			}
+		// The rows left open: those not settled well beyond.
+		for open := rowSquares(rows[lo*dim:hi*dim], dim, qc, sq[:], far2); open != 0; open &= open - 1 {
+			k := bits.TrailingZeros64(open)
 			var d float64
-			if exact {
+			if s := sq[k]; exactSquare(s) {
 				d = math.Sqrt(s)
 			} else {
 				o := (lo + k) * dim

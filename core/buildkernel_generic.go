@@ -3,8 +3,9 @@
 package core
 
 // rowSquares sets sq[k] to sqEuclidean(q, row k of rows) (rows of dim
-// coordinates, one after another) for each row. This build has no vector
-// kernel.
-func rowSquares[T Float](rows []T, dim int, q []T, sq []float64) {
-	rowSquaresScalar(rows, dim, q, sq)
+// coordinates, one after another, at most 64) for each row, and returns
+// the rows that far2 does not settle (see settledBeyond) as bits, row k as
+// bit k. This build has no vector kernel.
+func rowSquares[T Float](rows []T, dim int, q []T, sq []float64, far2 float64) uint64 {
+	return rowSquaresScalar(rows, dim, q, sq, far2)
 }

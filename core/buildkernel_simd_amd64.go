@@ -5,28 +5,38 @@ package core
 import "simd/archsimd"
 
 // rowSquares sets sq[k] to sqEuclidean(q, row k of rows) (rows of dim
-// coordinates, one after another), with sqEuclidean's bits, for each row;
-// sq must have room for the rows rounded up to a multiple of 4.
+// coordinates, one after another, at most 64), with sqEuclidean's bits, for
+// each row, and returns the rows that far2 does not settle (see
+// settledBeyond) as bits, row k as bit k; sq must have room for the rows
+// rounded up to a multiple of 4.
 // Each run of four coordinates of a row is one vector whose lanes are
 // sqEuclidean's four partial sums (multiplies and adds unfused), the last
 // dim%4 coordinates go into the first lane one after another, and the
 // lanes of four rows are added pairwise as sqEuclidean adds them, all in
-// vector registers. Without AVX2, or under four coordinates, it runs the
-// scalar loop.
-func rowSquares[T Float](rows []T, dim int, q []T, sq []float64) {
+// vector registers; the four squares are compared with far2 there too.
+// Without AVX2, or under four coordinates, it runs the scalar loop.
+func rowSquares[T Float](rows []T, dim int, q []T, sq []float64, far2 float64) uint64 {
 	if !vectorized() || dim < 4 {
-		rowSquaresScalar(rows, dim, q, sq)
-		return
+		return rowSquaresScalar(rows, dim, q, sq, far2)
 	}
+	var open uint64
 	switch r := any(rows).(type) {
 	case []float64:
-		rowSquares64(r, dim, any(q).([]float64), sq)
+		open = rowSquares64(r, dim, any(q).([]float64), sq, far2)
 	case []float32:
-		rowSquares32(r, dim, any(q).([]float32), sq)
+		open = rowSquares32(r, dim, any(q).([]float32), sq, far2)
 	}
 	// The scalar code that follows would otherwise pay for the vector
 	// registers' upper halves left set.
 	archsimd.ClearAVXUpperBits()
+	return open
+}
+
+// openQuad returns, as 4 bits, which of the squares v settledBeyond does
+// not settle against far2.
+func openQuad(v, far2, lo, hi archsimd.Float64x4) uint64 {
+	settled := v.Greater(far2).And(v.GreaterEqual(lo)).And(v.LessEqual(hi))
+	return uint64(^settled.ToBits() & 0xf)
 }
 
 // rowQuad returns rows j to j+3 of n, the last repeated where fewer than
@@ -41,11 +51,14 @@ func sumLanes(a, b, c, d archsimd.Float64x4) archsimd.Float64x4 {
 	return h1.Select128FromPair(0, 2, h2).Add(h1.Select128FromPair(1, 3, h2))
 }
 
-func rowSquares64(rows []float64, dim int, q []float64, sq []float64) {
+func rowSquares64(rows []float64, dim int, q []float64, sq []float64, far2 float64) uint64 {
 	n := len(rows) / dim
 	c4 := dim &^ 3
 	q = q[:dim]
 	lane0 := archsimd.LoadInt64x4(&[4]int64{-1, 0, 0, 0}).ToMask() // the first lane
+	f2 := archsimd.BroadcastFloat64x4(far2)
+	lo, hi := archsimd.BroadcastFloat64x4(exactLo), archsimd.BroadcastFloat64x4(exactHi)
+	var open uint64
 	for j := 0; j < n; j += 4 {
 		ia, ib, ic, id := rowQuad(n, j)
 		ra := rows[ia*dim : (ia+1)*dim]
@@ -75,15 +88,21 @@ func rowSquares64(rows []float64, dim int, q []float64, sq []float64) {
 			sc = sc.Add(dc.Mul(dc).Masked(lane0))
 			sd = sd.Add(dd.Mul(dd).Masked(lane0))
 		}
-		sumLanes(sa, sb, sc, sd).Store((*[4]float64)(sq[j : j+4]))
+		v := sumLanes(sa, sb, sc, sd)
+		v.Store((*[4]float64)(sq[j : j+4]))
+		open |= openQuad(v, f2, lo, hi) << j
 	}
+	return open & (1<<n - 1)
 }
 
-func rowSquares32(rows []float32, dim int, q []float32, sq []float64) {
+func rowSquares32(rows []float32, dim int, q []float32, sq []float64, far2 float64) uint64 {
 	n := len(rows) / dim
 	c4 := dim &^ 3
 	q = q[:dim]
 	lane0 := archsimd.LoadInt64x4(&[4]int64{-1, 0, 0, 0}).ToMask() // the first lane
+	f2 := archsimd.BroadcastFloat64x4(far2)
+	lo, hi := archsimd.BroadcastFloat64x4(exactLo), archsimd.BroadcastFloat64x4(exactHi)
+	var open uint64
 	for j := 0; j < n; j += 4 {
 		ia, ib, ic, id := rowQuad(n, j)
 		ra := rows[ia*dim : (ia+1)*dim]
@@ -113,6 +132,9 @@ func rowSquares32(rows []float32, dim int, q []float32, sq []float64) {
 			sc = sc.Add(dc.Mul(dc).Masked(lane0))
 			sd = sd.Add(dd.Mul(dd).Masked(lane0))
 		}
-		sumLanes(sa, sb, sc, sd).Store((*[4]float64)(sq[j : j+4]))
+		v := sumLanes(sa, sb, sc, sd)
+		v.Store((*[4]float64)(sq[j : j+4]))
+		open |= openQuad(v, f2, lo, hi) << j
 	}
+	return open & (1<<n - 1)
 }

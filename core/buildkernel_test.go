@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -11,7 +12,10 @@ import (
 // bit: every dimension from 1 to 19 and 33 (runs of four coordinates with
 // 0 to 3 left over), blocks of 1 to 9 rows (the last group of four short),
 // both dtypes, coordinates near 1e6 (where a different order of the sums
-// changes their last bits) and of mixed magnitudes. Under Go's SIMD
+// changes their last bits), of mixed magnitudes, and in float64 a block of
+// 64 rows whose squares overflow or underflow exactSquare's range beside
+// ordinary ones; and which rows it leaves open (not settled beyond the
+// median square) against settledBeyond. Under Go's SIMD
 // experiment on an AVX2 CPU it checks the vector kernel; otherwise the
 // scalar loop.
 func TestRowSquares(t *testing.T) {
@@ -21,19 +25,32 @@ func TestRowSquares(t *testing.T) {
 		dims = append(dims, d)
 	}
 	for _, dim := range dims {
-		for _, scale := range []string{"1e6", "mixed"} {
-			pts := make([]float64, 9*dim)
+		for _, scale := range []string{"1e6", "mixed", "extreme"} {
+			rows := 9
+			if scale == "extreme" {
+				rows = 64 // a whole block
+			}
+			pts := make([]float64, rows*dim)
 			q := make([]float64, dim)
 			for i := range pts {
-				pts[i] = 1e6 + 1e3*rng.NormFloat64()
-				if scale == "mixed" {
+				switch scale {
+				case "1e6":
+					pts[i] = 1e6 + 1e3*rng.NormFloat64()
+				case "mixed":
 					pts[i] = rng.NormFloat64() * math.Pow(10, float64(rng.IntN(13)-6))
+				default:
+					// Rows whose squares overflow exactSquare's range or
+					// fall under it, beside ordinary ones.
+					pts[i] = rng.NormFloat64() * []float64{1e140, 1e-140, 1}[i/dim%3]
 				}
 			}
 			for j := range q {
 				q[j] = pts[j] + rng.NormFloat64()
 			}
 			t.Run(fmt.Sprintf("float64/d=%d/%s", dim, scale), func(t *testing.T) { checkRowSquares(t, pts, q, dim) })
+			if scale == "extreme" {
+				continue // beyond float32
+			}
 			t.Run(fmt.Sprintf("float32/d=%d/%s", dim, scale), func(t *testing.T) {
 				checkRowSquares(t, convertTo[float32](pts), convertTo[float32](q), dim)
 			})
@@ -49,12 +66,25 @@ func checkRowSquares[T Float](t *testing.T, pts, q []T, dim int) {
 			for i := range sq {
 				sq[i] = -1
 			}
-			rowSquares(pts[lo*dim:hi*dim], dim, q, sq)
+			// far2 the median square of the block: about half the rows
+			// settled beyond it.
+			want := make([]float64, hi-lo)
+			for k := range want {
+				want[k] = sqEuclidean(q, pts[(lo+k)*dim:(lo+k+1)*dim])
+			}
+			far2 := slices.Clone(want)
+			slices.Sort(far2)
+			open := rowSquares(pts[lo*dim:hi*dim], dim, q, sq, far2[len(far2)/2])
 			for k := range hi - lo {
-				row := pts[(lo+k)*dim : (lo+k+1)*dim]
-				if got, want := sq[k], sqEuclidean(q, row); math.Float64bits(got) != math.Float64bits(want) {
-					t.Fatalf("rows [%d, %d): row %d: %v, sqEuclidean %v", lo, hi, lo+k, got, want)
+				if got := sq[k]; math.Float64bits(got) != math.Float64bits(want[k]) {
+					t.Fatalf("rows [%d, %d): row %d: %v, sqEuclidean %v", lo, hi, lo+k, got, want[k])
 				}
+				if got, want := open>>k&1 == 1, !settledBeyond(want[k], far2[len(far2)/2]); got != want {
+					t.Fatalf("rows [%d, %d): row %d (square %v, far2 %v): open %v, want %v", lo, hi, lo+k, sq[k], far2[len(far2)/2], got, want)
+				}
+			}
+			if open>>(hi-lo) != 0 {
+				t.Fatalf("rows [%d, %d): bits beyond the rows set: %b", lo, hi, open)
 			}
 		}
 	}

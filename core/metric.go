@@ -291,7 +291,13 @@ func scaledNorm[T Float](a, b []T, p float64) float64 {
 // root is as exact as the squares: neither overflowed nor below the
 // range where they keep their precision. Outside it the distances are
 // measured by a scaled norm.
-func exactSquare(s float64) bool { return s >= 0x1p-900 && s <= 0x1p900 }
+func exactSquare(s float64) bool { return s >= exactLo && s <= exactHi }
+
+// exactLo and exactHi bound the sums of squares exactSquare accepts.
+const (
+	exactLo = 0x1p-900
+	exactHi = 0x1p900
+)
 
 func sqEuclidean[T Float](a, b []T) float64 {
 	b = b[:len(a)]
