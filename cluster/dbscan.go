@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"fmt"
 	"math"
 	"slices"
 
@@ -49,19 +48,8 @@ type DBSCANResult struct {
 // per point and the records, 4 bytes an entry.
 func DBSCAN[T core.Float](t *core.Tree[T], eps float64, minSamples int, weights []float64, o Options) (res DBSCANResult, err error) {
 	defer catch(&err)
-	if !(eps > 0) || math.IsInf(eps, 1) {
-		return res, fmt.Errorf("cluster: eps must be a positive finite distance, got %v", eps)
-	}
-	if minSamples < 1 {
-		return res, fmt.Errorf("cluster: min_samples must be at least 1, got %d", minSamples)
-	}
-	if weights != nil && len(weights) != t.Len() {
-		return res, fmt.Errorf("cluster: %d weights for %d points", len(weights), t.Len())
-	}
-	for i, w := range weights {
-		if math.IsNaN(w) || math.IsInf(w, 0) {
-			return res, fmt.Errorf("cluster: weight %d is %v, not finite", i, w)
-		}
+	if err := checkDBSCAN(eps, minSamples, weights, t.Len()); err != nil {
+		return res, err
 	}
 	if t.Len() == 0 {
 		return res, nil
