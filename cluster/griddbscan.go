@@ -237,15 +237,65 @@ func (g *dbscanGrid[T]) coords(c int32) (x [3]int64) {
 	return x
 }
 
-// near appends to buf the ranges [a, b) of cells around cell c: those
-// whose coordinates differ from c's by at most 2 along every axis, which
-// hold every point within eps of a point of c.
-func (g *dbscanGrid[T]) near(c int32, buf [][2]int32) [][2]int32 {
-	buf = buf[:0]
+// nearCursor lists the cells around one cell after another. Along a row
+// (cells that share all coordinates but the last), in ascending order,
+// the cells around move forward in each of the rows around: the cursor
+// then advances its ranges instead of searching for them.
+type nearCursor struct {
+	prev int32 // the cell of the last call, -1 for none
+	rows []nearRow
+	out  [][2]int32
+}
+
+// nearRow is one row around the cursor's cell: its cells end at b, and
+// [ka, kb) are those within 2 of the cell along the last axis.
+type nearRow struct {
+	base   uint64 // the row's first cell number
+	b      int32
+	ka, kb int32
+}
+
+func newNearCursor() *nearCursor { return &nearCursor{prev: -1} }
+
+// near returns the ranges [a, b) of cells around cell c: those whose
+// coordinates differ from c's by at most 2 along every axis, which hold
+// every point within eps of a point of c. The slice is valid until the
+// next call.
+func (g *dbscanGrid[T]) near(cur *nearCursor, c int32) [][2]int32 {
+	d := g.dim
+	last := g.ext[d-1]
+	k := int64(g.key[c])
+	x := k % last
+	loL, hiL := uint64(max(x-2, 0)), uint64(min(x+2, last-1))
+	if cur.prev < 0 || c < cur.prev || int64(g.key[cur.prev])/last != k/last {
+		g.nearRows(cur, c, loL)
+	}
+	cur.prev = c
+	out := cur.out[:0]
+	for i := range cur.rows {
+		r := &cur.rows[i]
+		for r.ka < r.b && g.key[r.ka] < r.base+loL {
+			r.ka++
+		}
+		r.kb = max(r.kb, r.ka)
+		for r.kb < r.b && g.key[r.kb] <= r.base+hiL {
+			r.kb++
+		}
+		if r.ka < r.kb {
+			out = append(out, [2]int32{r.ka, r.kb})
+		}
+	}
+	cur.out = out
+	return out
+}
+
+// nearRows sets the cursor's rows to those around cell c, each from its
+// first cell at or after loL along the last axis.
+func (g *dbscanGrid[T]) nearRows(cur *nearCursor, c int32, loL uint64) {
+	cur.rows = cur.rows[:0]
 	x := g.coords(c)
 	d := g.dim
 	last := g.ext[d-1]
-	loL, hiL := max(x[d-1]-2, 0), min(x[d-1]+2, last-1)
 	// Every row within 2 along the other axes.
 	var r0, r1 int64
 	if d >= 2 {
@@ -275,15 +325,11 @@ func (g *dbscanGrid[T]) near(c int32, buf [][2]int32) [][2]int32 {
 			if a == b {
 				continue
 			}
-			kLo, kHi := uint64(row*last+loL), uint64(row*last+hiL)
-			ka := a + int32(searchKeys(g.key[a:b], kLo))
-			kb := a + int32(searchKeys(g.key[a:b], kHi+1))
-			if ka < kb {
-				buf = append(buf, [2]int32{ka, kb})
-			}
+			base := uint64(row * last)
+			ka := a + int32(searchKeys(g.key[a:b], base+loL))
+			cur.rows = append(cur.rows, nearRow{base: base, b: b, ka: ka, kb: ka})
 		}
 	}
-	return buf
 }
 
 // rowCells returns the range of cells in row r.
@@ -360,10 +406,13 @@ func (g *dbscanGrid[T]) dbscan(eps float64, minSamples int, weights []float64, o
 	}
 	need := float64(minSamples)
 	isCore := make([]bool, n)
-	bufs := make([][][2]int32, o.jobs())
+	curs := make([]*nearCursor, o.jobs())
+	for i := range curs {
+		curs[i] = newNearCursor()
+	}
 	// Core points: a cell's own points are all within eps of each other.
 	err = forBlocks(int(cells), 64, o, func(wk, lo, hi int) {
-		buf := bufs[wk]
+		cur := curs[wk]
 		for c := int32(lo); c < int32(hi); c++ {
 			if nonNegative && cellW[c] >= need {
 				for s := g.start[c]; s < g.start[c+1]; s++ {
@@ -371,7 +420,7 @@ func (g *dbscanGrid[T]) dbscan(eps float64, minSamples int, weights []float64, o
 				}
 				continue
 			}
-			buf = g.near(c, buf)
+			buf := g.near(cur, c)
 			for s := g.start[c]; s < g.start[c+1]; s++ {
 				p := g.point(s)
 				cnt := cellW[c]
@@ -405,7 +454,6 @@ func (g *dbscanGrid[T]) dbscan(eps float64, minSamples int, weights []float64, o
 				isCore[s] = cnt >= need
 			}
 		}
-		bufs[wk] = buf
 	})
 	if err != nil {
 		return res, err
@@ -429,7 +477,7 @@ func (g *dbscanGrid[T]) dbscan(eps float64, minSamples int, weights []float64, o
 		}
 		return x
 	}
-	buf := bufs[0]
+	cur := newNearCursor()
 	for c := range cells {
 		if !hasCore[c] {
 			continue
@@ -437,8 +485,7 @@ func (g *dbscanGrid[T]) dbscan(eps float64, minSamples int, weights []float64, o
 		if c%4096 == 0 && o.stopped() {
 			return res, core.ErrStopped
 		}
-		buf = g.near(c, buf)
-		for _, rg := range buf {
+		for _, rg := range g.near(cur, c) {
 			for b := max(rg[0], c+1); b < rg[1]; b++ {
 				if !hasCore[b] {
 					continue
@@ -513,7 +560,7 @@ func (g *dbscanGrid[T]) dbscan(eps float64, minSamples int, weights []float64, o
 	res.Labels = make([]int, n)
 	res.Core = make([]bool, n)
 	err = forBlocks(int(cells), 64, o, func(wk, lo, hi int) {
-		buf := bufs[wk]
+		cur := curs[wk]
 		for c := int32(lo); c < int32(hi); c++ {
 			var near [][2]int32
 			listed := false
@@ -524,8 +571,7 @@ func (g *dbscanGrid[T]) dbscan(eps float64, minSamples int, weights []float64, o
 					continue
 				}
 				if !listed {
-					buf = g.near(c, buf)
-					near, listed = buf, true
+					near, listed = g.near(cur, c), true
 				}
 				p := g.point(s)
 				best := cellLabel[c]
@@ -556,7 +602,6 @@ func (g *dbscanGrid[T]) dbscan(eps float64, minSamples int, weights []float64, o
 				}
 			}
 		}
-		bufs[wk] = buf
 	})
 	if err != nil {
 		return DBSCANResult{}, err
