@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -228,5 +229,22 @@ func TestDBSCANPointsFallback(t *testing.T) {
 	}
 	if _, err := DBSCANPoints(x32[:7], 3, core.Metric{}, 1, 5, nil, Options{}); err == nil {
 		t.Fatal("a ragged row accepted")
+	}
+}
+
+// TestDBSCANPointsStops checks that a stop request ends the grid's call
+// and the tree's with core.ErrStopped, and that an unset one does not.
+func TestDBSCANPointsStops(t *testing.T) {
+	r := rand.New(rand.NewPCG(31, 1))
+	for _, dim := range []int{2, 5} {
+		x := datasets[2].gen(r, 3000, dim)
+		for _, stop := range []int64{0, 1} {
+			var done int64
+			m := &core.Monitor{Stop: &stop, Done: &done}
+			_, err := DBSCANPoints(x, dim, core.Metric{}, 0.5, 5, nil, Options{Jobs: 2, Monitor: m})
+			if stopped := errors.Is(err, core.ErrStopped); stopped != (stop != 0) || (stop == 0 && err != nil) {
+				t.Fatalf("%d dimensions, stop word %d: error %v", dim, stop, err)
+			}
+		}
 	}
 }
