@@ -29,6 +29,12 @@ type DBSCANResult struct {
 // and is noise otherwise. Clusters are numbered in the order of their
 // first core point.
 //
+// A Euclidean tree of one to three dimensions is clustered on a grid of
+// its points instead, as DBSCANPoints does (which see), a pair within eps
+// as scikit-learn's k-d tree decides it, unless its coordinates are too
+// spread for the grid's cells. Other trees are clustered as follows, a
+// pair within eps when Tree.Dist measures it at most eps.
+//
 // Core points are found without listing any neighbourhood: the points
 // of a subtree of radius at most eps/2 that holds minSamples points are
 // core points outright, and every other point counts its neighbours by a
@@ -54,6 +60,18 @@ func DBSCAN[T core.Float](t *core.Tree[T], eps float64, minSamples int, weights 
 	if t.Len() == 0 {
 		return res, nil
 	}
+	if gridMetric(t.Metric(), t.Dim()) {
+		// The live points, ascending by caller index, on a grid.
+		if g := newDBSCANGrid(t.Flat().Points(), t.Dim(), eps); g != nil {
+			return g.dbscan(eps, minSamples, weights, o)
+		}
+	}
+	return dbscanTree(t, eps, minSamples, weights, o)
+}
+
+// dbscanTree is DBSCAN by the tree's counts and spanning forest, on a
+// tree that is not empty, the arguments checked.
+func dbscanTree[T core.Float](t *core.Tree[T], eps float64, minSamples int, weights []float64, o Options) (res DBSCANResult, err error) {
 	f, err := flatten(t)
 	if err != nil {
 		return res, err

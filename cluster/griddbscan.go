@@ -22,10 +22,10 @@ import (
 // neighbouring cells join when two of their core points lie within eps.
 // A pair is within eps as scikit-learn's k-d tree decides it (which its
 // DBSCAN uses on such data): the sum of the squared differences, in
-// float64 and in coordinate order, is at most eps*eps. (DBSCAN on a tree
-// compares the square root of that sum with eps, which can decide a tie
-// at eps otherwise: points at distance sqrt(3) on an integer grid with
-// eps = math.Sqrt(3), for instance.)
+// float64 and in coordinate order, is at most eps*eps. (DBSCAN's count on
+// a tree compares Tree.Dist, the square root of that sum, with eps, which
+// can decide a tie at eps otherwise: points at distance sqrt(3) on an
+// integer grid with eps = math.Sqrt(3), for instance.)
 //
 // Other data, and coordinates so spread that the cells could not be
 // numbered, go to a tree built for the call (core.Build, then DBSCAN).
@@ -41,8 +41,7 @@ func DBSCANPoints[T core.Float](points []T, dim int, m core.Metric, eps float64,
 	if err := checkDBSCAN(eps, minSamples, weights, n); err != nil {
 		return res, err
 	}
-	c := m.Canonical()
-	if c.Kind == core.Euclidean && len(c.Params()) == 0 && dim <= 3 {
+	if gridMetric(m, dim) {
 		for i, v := range points {
 			if x := float64(v); math.IsNaN(x) || math.IsInf(x, 0) {
 				return res, fmt.Errorf("cluster: point %d has a non-finite coordinate %v at column %d", i/dim, x, i%dim)
@@ -57,6 +56,14 @@ func DBSCANPoints[T core.Float](points []T, dim int, m core.Metric, eps float64,
 		return res, fmt.Errorf("cluster: %w", err)
 	}
 	return DBSCAN(t, eps, minSamples, weights, o)
+}
+
+// gridMetric reports whether DBSCAN clusters points of the metric and
+// dimension on a grid: Euclidean (or Minkowski with p = 2), in one to
+// three dimensions.
+func gridMetric(m core.Metric, dim int) bool {
+	c := m.Canonical()
+	return c.Kind == core.Euclidean && len(c.Params()) == 0 && dim <= 3
 }
 
 // sqDist returns the sum of the squared differences of a and b, in
