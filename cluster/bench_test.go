@@ -207,3 +207,20 @@ func BenchmarkHDBSCAN(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkDBSCANPoints measures DBSCAN from the points (the grid in one
+// to three dimensions, else a tree's build and DBSCAN on it).
+func BenchmarkDBSCANPoints(b *testing.B) {
+	for _, d := range benchSets() {
+		b.Run(d.name, func(b *testing.B) {
+			x, dim := d.load(b)
+			p := dbscanParams[d.name]
+			b.ResetTimer()
+			for b.Loop() {
+				if _, err := DBSCANPoints(x, dim, core.Metric{}, p.eps, p.ms, nil, Options{Jobs: 2}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -191,37 +191,55 @@ func TestDBSCANTies(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			res, err := DBSCAN(tree, tc.eps, tc.ms, w, Options{Jobs: 2})
-			if err != nil {
-				t.Fatal(err)
-			}
-			d := func(i, j int) float64 {
+			// DBSCAN decides a pair as scikit-learn does (on the grid, in
+			// up to 3 dimensions: the sum of squares against eps*eps), the
+			// tree's counts by Tree.Dist against eps; both against brute
+			// force with their own test.
+			dist := func(i, j int) float64 {
 				return core.Distance(tree.Metric(), x[i*tc.dim:(i+1)*tc.dim], x[j*tc.dim:(j+1)*tc.dim])
 			}
-			if w == nil {
-				labels, isCore := bruteDBSCAN(tc.n, d, tc.eps, tc.ms)
-				if !slices.Equal(res.Core, isCore) || !slices.Equal(res.Labels, labels) {
-					t.Fatal("labels differ from brute force")
-				}
-				return
+			sklearn := dist
+			if tc.dim <= 3 {
+				sklearn, _ = gridPairs(x, tc.dim, tc.eps)
 			}
-			nCore := 0
-			for i := range tc.n {
-				s := 0.0
-				for j := range tc.n {
-					if d(i, j) <= tc.eps {
-						s += w[j]
+			for _, route := range []struct {
+				name string
+				run  func(*core.Tree[float64], float64, int, []float64, Options) (DBSCANResult, error)
+				d    func(i, j int) float64
+			}{
+				{"DBSCAN", DBSCAN[float64], sklearn},
+				{"tree counts", dbscanTree[float64], dist},
+			} {
+				res, err := route.run(tree, tc.eps, tc.ms, w, Options{Jobs: 2})
+				if err != nil {
+					t.Fatal(err)
+				}
+				d := route.d
+				if w == nil {
+					labels, isCore := bruteDBSCAN(tc.n, d, tc.eps, tc.ms)
+					if !slices.Equal(res.Core, isCore) || !slices.Equal(res.Labels, labels) {
+						t.Fatalf("%s: labels differ from brute force", route.name)
+					}
+					continue
+				}
+				nCore := 0
+				for i := range tc.n {
+					s := 0.0
+					for j := range tc.n {
+						if d(i, j) <= tc.eps {
+							s += w[j]
+						}
+					}
+					if res.Core[i] != (s >= float64(tc.ms)) {
+						t.Fatalf("%s: point %d: core %v, its neighbours weigh %v", route.name, i, res.Core[i], s)
+					}
+					if res.Core[i] {
+						nCore++
 					}
 				}
-				if res.Core[i] != (s >= float64(tc.ms)) {
-					t.Fatalf("point %d: core %v, its neighbours weigh %v", i, res.Core[i], s)
+				if nCore == 0 || nCore == tc.n {
+					t.Fatalf("%s: %d core points of %d: the case tests nothing", route.name, nCore, tc.n)
 				}
-				if res.Core[i] {
-					nCore++
-				}
-			}
-			if nCore == 0 || nCore == tc.n {
-				t.Fatalf("%d core points of %d: the case tests nothing", nCore, tc.n)
 			}
 		})
 	}

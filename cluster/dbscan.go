@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"fmt"
 	"math"
 	"slices"
 
@@ -30,6 +29,12 @@ type DBSCANResult struct {
 // and is noise otherwise. Clusters are numbered in the order of their
 // first core point.
 //
+// A Euclidean tree of one to three dimensions is clustered on a grid of
+// its points instead, as DBSCANPoints does (which see), a pair within eps
+// as scikit-learn's k-d tree decides it, unless its coordinates are too
+// spread for the grid's cells. Other trees are clustered as follows, a
+// pair within eps when Tree.Dist measures it at most eps.
+//
 // Core points are found without listing any neighbourhood: the points
 // of a subtree of radius at most eps/2 that holds minSamples points are
 // core points outright, and every other point counts its neighbours by a
@@ -49,23 +54,24 @@ type DBSCANResult struct {
 // per point and the records, 4 bytes an entry.
 func DBSCAN[T core.Float](t *core.Tree[T], eps float64, minSamples int, weights []float64, o Options) (res DBSCANResult, err error) {
 	defer catch(&err)
-	if !(eps > 0) || math.IsInf(eps, 1) {
-		return res, fmt.Errorf("cluster: eps must be a positive finite distance, got %v", eps)
-	}
-	if minSamples < 1 {
-		return res, fmt.Errorf("cluster: min_samples must be at least 1, got %d", minSamples)
-	}
-	if weights != nil && len(weights) != t.Len() {
-		return res, fmt.Errorf("cluster: %d weights for %d points", len(weights), t.Len())
-	}
-	for i, w := range weights {
-		if math.IsNaN(w) || math.IsInf(w, 0) {
-			return res, fmt.Errorf("cluster: weight %d is %v, not finite", i, w)
-		}
+	if err := checkDBSCAN(eps, minSamples, weights, t.Len()); err != nil {
+		return res, err
 	}
 	if t.Len() == 0 {
 		return res, nil
 	}
+	if gridMetric(t.Metric(), t.Dim()) {
+		// The live points, ascending by caller index, on a grid.
+		if g := newDBSCANGrid(t.Flat().Points(), t.Dim(), eps); g != nil {
+			return g.dbscan(eps, minSamples, weights, o)
+		}
+	}
+	return dbscanTree(t, eps, minSamples, weights, o)
+}
+
+// dbscanTree is DBSCAN by the tree's counts and spanning forest, on a
+// tree that is not empty, the arguments checked.
+func dbscanTree[T core.Float](t *core.Tree[T], eps float64, minSamples int, weights []float64, o Options) (res DBSCANResult, err error) {
 	f, err := flatten(t)
 	if err != nil {
 		return res, err

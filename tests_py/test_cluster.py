@@ -237,6 +237,34 @@ def test_dbscan_sample_weight_and_function():
     assert DBSCAN(eps=0.4).fit_predict(X).tolist() == skc.DBSCAN(eps=0.4).fit_predict(X).tolist()
 
 
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
+@pytest.mark.parametrize("d,side,eps", [(1, 400, 1.0), (2, 25, 2 ** 0.5), (2, 25, 5 ** 0.5),
+                                         (3, 9, 3 ** 0.5), (3, 9, 2.0)])
+def test_dbscan_grid_ties_duplicates(d, side, eps, dtype):
+    # Euclidean rows of up to 3 features are clustered on a grid (with no
+    # tree, or from a tree's points), and a pair is within eps as
+    # scikit-learn's k-d tree decides it (its sum of squares at most
+    # eps * eps): integer points, full of duplicates and of distances
+    # exactly eps, against scikit-learn's default algorithm. At eps = sqrt(3) (as a float64) the two tests
+    # of a pair disagree: sqrt(3.0) == eps, but 3.0 > eps * eps.
+    X = np.random.default_rng(d * side).integers(0, side, (900, d)).astype(dtype)
+    w = np.random.default_rng(7).integers(0, 3, len(X)) * 0.5
+    mixed = []
+    for min_samples, weights in ((1, None), (4, None), (12, None), (30, None), (3, w), (9, w)):
+        ours = DBSCAN(eps=eps, min_samples=min_samples, n_jobs=2).fit(X, sample_weight=weights)
+        ref = skc.DBSCAN(eps=eps, min_samples=min_samples).fit(X, sample_weight=weights)
+        np.testing.assert_array_equal(ours.labels_, ref.labels_)
+        np.testing.assert_array_equal(ours.core_sample_indices_, ref.core_sample_indices_)
+        np.testing.assert_array_equal(ours.components_, X[ref.core_sample_indices_])
+        # On a tree of such points DBSCAN clusters them on the grid too.
+        on_tree = DBSCAN(eps=eps, min_samples=min_samples, n_jobs=2).fit(
+            CoverTree(X), sample_weight=weights)
+        np.testing.assert_array_equal(on_tree.labels_, ref.labels_)
+        np.testing.assert_array_equal(on_tree.core_sample_indices_, ref.core_sample_indices_)
+        mixed.append(0 < len(ref.core_sample_indices_) < len(X) and (ref.labels_ == -1).any())
+    assert any(mixed)  # core points and noise in one setting at least
+
+
 @pytest.mark.parametrize("name,eps,min_samples", [
     ("letter", 2.5, 5), ("magic", 16.0, 8), ("bunny", 0.005, 10), ("zipcodes", 0.2, 6),
 ])

@@ -16,11 +16,13 @@ import numpy as np
 
 from . import _lib, _run
 from ._handle import ptr
+from ._validation import DTYPES
 
 __all__ = [
     "mst",
     "single_linkage",
     "dbscan",
+    "dbscan_points",
     "hdbscan",
     "labels_at_cut",
     "cover",
@@ -89,6 +91,27 @@ def dbscan(version, eps, min_samples, sample_weight, jobs):
         return labels, core.astype(bool)
 
     return _run_call(version, work, "pcct DBSCAN")
+
+
+def dbscan_points(X, code, p, eps, min_samples, sample_weight, jobs):
+    """DBSCAN labels (int64) and core flags (bool) of the rows of X (checked,
+    C-contiguous float32 or float64), with no tree kept: Euclidean rows of
+    one to three features on a grid, others on a tree built for the call."""
+    n, d = X.shape
+    labels = np.empty(n, dtype=np.int64)
+    core = np.empty(n, dtype=np.uint8)
+    lib = _lib.lib()
+    weights = None if sample_weight is None else ptr(sample_weight)
+
+    def work(control):
+        _lib.check(lib.pcct_dbscan_points(ptr(X), DTYPES[X.dtype], n, d, code, p, eps,
+                                          min_samples, weights, min(jobs, _MAX_JOBS), control,
+                                          ptr(labels), ptr(core)))
+        return labels, core.astype(bool)
+
+    # The brute-force bound of the work: every row against every row.
+    return _run.run(work, total=0, desc="pcct DBSCAN", unit="nodes", verbose=False,
+                    cost=float(n) * n * d)
 
 
 # scikit-learn's dtype of Prim's spanning tree edges (MST_edge_dtype).

@@ -1,0 +1,77 @@
+package main
+
+/*
+#include <stdint.h>
+*/
+import "C"
+
+import (
+	"unsafe"
+
+	"github.com/pcct-dev/pcct/cluster"
+	"github.com/pcct-dev/pcct/core"
+)
+
+// pcct_dbscan_points runs DBSCAN(eps, min_samples) on the n x d points at
+// x (dtype float32 or float64, row-major) under the metric (metric, p),
+// with no tree kept: Euclidean points in one to three dimensions on a
+// grid, others on a tree built for the call (cluster.DBSCANPoints). It
+// writes each row's label (int64, -1 for noise) to labels and whether it
+// is a core point (uint8) to core; weights, if not NULL, holds n float64
+// sample weights.
+//
+//export pcct_dbscan_points
+func pcct_dbscan_points(x unsafe.Pointer, dtype C.int32_t, n, d C.int64_t, metric C.int32_t, p C.double, eps C.double, minSamples C.int64_t, weights *C.double, jobs C.int32_t, control *C.int64_t, labels *C.int64_t, core_ *C.uint8_t) C.int64_t {
+	return guard(func() error {
+		m, err := metricOf(metric, p)
+		if err != nil {
+			return err
+		}
+		if err := checkShape(int64(n), int64(d)); err != nil {
+			return err
+		}
+		var w []float64
+		if weights != nil {
+			if w, err = slice[float64](unsafe.Pointer(weights), int64(n)); err != nil {
+				return err
+			}
+		}
+		o := clusterOptions(jobs, control)
+		var res cluster.DBSCANResult
+		switch dtype {
+		case dtypeFloat32:
+			res, err = dbscanPoints[float32](x, int64(n), int64(d), m, float64(eps), int(minSamples), w, o)
+		case dtypeFloat64:
+			res, err = dbscanPoints[float64](x, int64(n), int64(d), m, float64(eps), int(minSamples), w, o)
+		default:
+			return argErrorf("pcct: unknown dtype code %d", dtype)
+		}
+		if err != nil {
+			return clusterError(err)
+		}
+		ls, err := slice[int64](unsafe.Pointer(labels), int64(n))
+		if err != nil {
+			return err
+		}
+		cs, err := slice[uint8](unsafe.Pointer(core_), int64(n))
+		if err != nil {
+			return err
+		}
+		for i := range res.Labels {
+			ls[i] = int64(res.Labels[i])
+			cs[i] = 0
+			if res.Core[i] {
+				cs[i] = 1
+			}
+		}
+		return nil
+	})
+}
+
+func dbscanPoints[T core.Float](x unsafe.Pointer, n, d int64, m core.Metric, eps float64, minSamples int, w []float64, o cluster.Options) (cluster.DBSCANResult, error) {
+	data, err := slice[T](x, n*d)
+	if err != nil {
+		return cluster.DBSCANResult{}, err
+	}
+	return cluster.DBSCANPoints(data, int(d), m, eps, minSamples, w, o)
+}
