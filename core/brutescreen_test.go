@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 )
 
@@ -217,4 +218,21 @@ func BenchmarkBruteKNearest784(b *testing.B) {
 		}
 	}
 	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N*nq)*1e6, "us/query")
+}
+
+// TestBruteBlockFor checks the brute-force batches' block sizes: whole
+// blocks of bruteBlock where the batch is large, else blocks of a
+// multiple of quad, at least two a worker.
+func TestBruteBlockFor(t *testing.T) {
+	cases := []struct{ nq, jobs, want int }{
+		{1, 1, quad}, {3, 1, quad}, {20, 1, 12}, {128, 1, bruteBlock}, {180, 1, bruteBlock}, {100000, 1, bruteBlock},
+	}
+	if runtime.GOMAXPROCS(0) >= 2 {
+		cases = append(cases, struct{ nq, jobs, want int }{180, 2, 48}, struct{ nq, jobs, want int }{256, 2, bruteBlock})
+	}
+	for _, c := range cases {
+		if got := bruteBlockFor(c.nq, c.jobs); got != c.want {
+			t.Errorf("bruteBlockFor(%d, %d) = %d, want %d", c.nq, c.jobs, got, c.want)
+		}
+	}
 }

@@ -127,6 +127,14 @@ func panelDots512(q []float32, nq, dim int, panels []float32, np int, out []floa
 // walks the rows by pointer: the compiler's bounds checks and index
 // arithmetic cost as much as the multiply-adds in this loop. The slice's
 // lengths are checked once.
+//
+// It is not inlined: inside panelDots512 the compiler ran short of
+// registers and kept one accumulator on the stack, reloaded every
+// coordinate, and that load's cost depended on where the goroutine's stack
+// lay (a query took 2.5 times as long in one of two workers, from the
+// float64 caller's frame sizes).
+//
+//go:noinline
 func dots4x32(q []float32, qs int, pan []float32, ps, n int) (c00, c01, c10, c11, c20, c21, c30, c31 archsimd.Float32x16) {
 	if n <= 0 {
 		return
@@ -159,7 +167,10 @@ func dots4x32(q []float32, qs int, pan []float32, ps, n int) (c00, c01, c10, c11
 }
 
 // dots4x16 returns the dot products of four queries' coordinates with a
-// panel's 16 points over the same coordinates.
+// panel's 16 points over the same coordinates. Like dots4x32, it is not
+// inlined.
+//
+//go:noinline
 func dots4x16(q0, q1, q2, q3, pan []float32) (c0, c1, c2, c3 archsimd.Float32x16) {
 	q1, q2, q3 = q1[:len(q0)], q2[:len(q0)], q3[:len(q0)]
 	pan = pan[:len(q0)*panelWidth]
