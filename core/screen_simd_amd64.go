@@ -76,11 +76,11 @@ func panelDots(q []float32, nq, dim int, panels []float32, np int, out []float32
 // the panels, the broadcasts of the queries' coordinates, the moves the
 // compiler adds after each multiply-add, the loop), which bound the AVX2
 // kernel. On 60,000 x 784 float32 points, k = 10, one thread of the
-// 2-core development machine (an AMD EPYC with AVX-512, load average 2 to
-// 3), a query took 1.3 to 1.6 ms instead of 2.7 to 3.3 with the AVX2
-// kernel (BenchmarkBruteKNearest784; the AVX2 build also screened with
-// the earlier, looser bound, whose extra exact distances, about 110 a
-// query, cost a few per cent): about 70 GFLOP/s.
+// 2-core development machine (an AMD EPYC with AVX-512, load average 3),
+// a query took 1.2 to 1.3 ms instead of 2.8 to 3.2 with the AVX2 kernel
+// (BenchmarkBruteKNearest784, runs interleaved; the AVX2 build also
+// screened with the earlier, looser bound, whose extra exact distances,
+// about 110 a query, cost a few per cent): about 75 GFLOP/s.
 func panelDots512(q []float32, nq, dim int, panels []float32, np int, out []float32) {
 	w := np * panelWidth
 	stride := dim * panelWidth
