@@ -2,9 +2,11 @@ package core
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"testing"
 )
 
@@ -22,8 +24,9 @@ func bruteScreenPanels(rows []float32, n, dim int) (panels []float32, np int) {
 	return panels, np
 }
 
-// TestBruteScreenKernel checks the screen's dot products, from the kernel
-// this build and CPU run and from the plain Go one, against the bound the
+// TestBruteScreenKernel checks the screen's dot products, from every kernel
+// this build can run on this CPU (AVX-512, AVX2, plain Go) and from the one
+// panelDots picks, against the bound the
 // screen's threshold relies on: |dot - q'.x'| <= gamma(d+2) |q'||x'| plus
 // (d+2) 2^-150 for values below float32's normal range. It covers
 // dimensions on both sides of the kernel's coordinate blocks, odd and even
@@ -32,10 +35,16 @@ func bruteScreenPanels(rows []float32, n, dim int) (panels []float32, np int) {
 // products cancel.
 func TestBruteScreenKernel(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 5))
-	kernels := []struct {
+	type kernel struct {
 		name string
 		f    func(q []float32, nq, dim int, panels []float32, np int, out []float32)
-	}{{"built", panelDots}, {"scalar", panelDotsScalar}}
+	}
+	kernels := []kernel{{"built", panelDots}}
+	avail := bruteScreenKernels()
+	for _, name := range slices.Sorted(maps.Keys(avail)) {
+		kernels = append(kernels, kernel{name, avail[name]})
+	}
+	t.Logf("kernels: %v; panelDots runs %s", slices.Sorted(maps.Keys(avail)), ScreenKernel())
 	for _, dim := range []int{1, 3, 16, 17, 255, 256, 257, 784} {
 		for _, n := range []int{5, 16, 33, 64, 100} {
 			for _, nq := range []int{4, 12} {

@@ -19,14 +19,18 @@ import (
 // shapes, 27 for 5x16, which spills registers, and 5 to 6 for gonum's
 // Dgemm.) With AVX-512 it runs panelDots512, twice as fast.
 func panelDots(q []float32, nq, dim int, panels []float32, np int, out []float32) {
-	if !vectorized() {
+	switch {
+	case !vectorized():
 		panelDotsScalar(q, nq, dim, panels, np, out)
-		return
-	}
-	if wide() {
+	case wide():
 		panelDots512(q, nq, dim, panels, np, out)
-		return
+	default:
+		panelDots256(q, nq, dim, panels, np, out)
 	}
+}
+
+// panelDots256 is panelDots for CPUs with AVX2 and FMA (see panelDots).
+func panelDots256(q []float32, nq, dim int, panels []float32, np int, out []float32) {
 	w := np * panelWidth
 	for k0 := 0; k0 < dim; k0 += kBlock {
 		k1 := min(k0+kBlock, dim)
