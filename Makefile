@@ -22,7 +22,7 @@ PKG_SRC := go.mod go.sum pyproject.toml setup.py MANIFEST.in $(GPU_SRC)
 
 export GO
 
-.PHONY: all demo test go-test py-test fmt-check vet vet-cuda install venv wheel wheel-check clean bench bench-smoke bench-dask bench-joins bench-cluster bench-build bench-sparse gpu-check gpu-check-prepare
+.PHONY: all demo test go-test py-test fmt-check vet vet-cuda install venv wheel wheel-check clean bench bench-smoke bench-dask bench-joins bench-cluster bench-build bench-sparse bench-highdim gpu-check gpu-check-prepare
 
 all: test
 
@@ -118,6 +118,7 @@ bench-smoke: $(TEST_STAMP)
 	$(VPY) benchmarks/run.py --smoke
 	$(VPY) benchmarks/cluster.py --smoke
 	$(VPY) benchmarks/sparse.py --smoke
+	$(VPY) benchmarks/highdim.py --smoke
 
 # Sparse points (benchmarks/sparse.py): pcct on TF-IDF-like rows against
 # scikit-learn's brute force, fit and query, interleaved (SPARSE_BENCH_ARGS
@@ -126,6 +127,15 @@ SPARSE_BENCH_ARGS ?=
 
 bench-sparse: $(TEST_STAMP)
 	$(VPY) benchmarks/sparse.py $(SPARSE_BENCH_ARGS)
+
+# High-dimensional data (benchmarks/highdim.py): pcct's default estimator
+# against scikit-learn's brute force and ball tree on digits (64-D) and
+# synthetic 784-D sets, float32 and float64, interleaved in one process
+# (HIGHDIM_BENCH_ARGS passes options, e.g. --dtypes float32 --reps 5).
+HIGHDIM_BENCH_ARGS ?=
+
+bench-highdim: $(TEST_STAMP)
+	$(VPY) benchmarks/highdim.py $(HIGHDIM_BENCH_ARGS)
 
 # Construction (benchmarks/build.py): pcct's fit against scikit-learn's
 # BallTree and KDTree and scipy's cKDTree on the real datasets, interleaved

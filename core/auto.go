@@ -63,15 +63,17 @@ type Choice struct {
 // 2-core development machine (AMD EPYC, AVX2; single-threaded, CPU time):
 // a tree search spends about treeVisit plus coord per coordinate on each
 // node it measures, a build buildVisit plus coord per evaluation; a BruteForce
-// spends flatPoint per point plus, per coordinate, screenCoord with the
-// vector kernel, screenScalar without it, and coord where the metric is not
-// screened (it then measures every point exactly).
+// spends flatPoint per point plus, per coordinate, screenWide with the
+// AVX-512 kernel, screenCoord with the AVX2 one, screenScalar without
+// either, and coord where the metric is not screened (it then measures
+// every point exactly).
 const (
 	treeVisit    = 25.0
 	buildVisit   = 60.0
 	coord        = 0.5
 	flatPoint    = 2.0
 	screenCoord  = 0.07
+	screenWide   = 0.03
 	screenScalar = 0.6
 )
 
@@ -302,6 +304,9 @@ func costs(evals, buildEvals float64, n, dim int, m Metric) (tree, brute float64
 func brutePoint(dim int, m Metric) float64 {
 	d := float64(dim)
 	if k := m.Canonical().Kind; k == Euclidean || k == Cosine {
+		if vectorized() && wide() {
+			return flatPoint + screenWide*d
+		}
 		if vectorized() {
 			return flatPoint + screenCoord*d
 		}

@@ -24,13 +24,22 @@ import (
 //     (u+2U)|q-c| (and |x-c|), so |q'-x'| is within (u+2U)(|q-c|+|x-c|)
 //     of |q-x|; values below float32's range lose at most 2^-149 each.
 //
-// So r = sqrt(max(s, 0)) is within m = a(|q'| + R) + b of the distance,
-// where R bounds |x'| over the index, a = sqrt(gamma(d+2)+gamma_U(d+3)) +
-// 1.001(u+2U) and b covers the values below float32's range; m is taken 1%
-// larger, and a relative slack eps covers the sqrt, the tree kernel's own
-// rounding (the answers are the kernel's distances) and the arithmetic of
-// the thresholds below. Every point then lies in [L, U] = [r(1-eps) - m,
-// r(1+eps) + m] around its kernel distance.
+// So, with R bounding |x'| over the index and Q = |q'|, s is within
+//
+//	E = 2 gamma(d+2) Q R + gamma_U(d+3)(Q + R)^2 + e0
+//
+// of |q'-x'|^2, and |q'-x'| is within delta = 1.001(u+2U)(Q + R) + b of
+// the distance |q-x|, where e0 and b cover the values below float32's
+// range; both are taken 1% larger. A relative slack eps covers the tree
+// kernel's own rounding (the answers are the kernel's distances) and the
+// arithmetic of the thresholds below. Every point then lies in [L, U] =
+// [(sqrt(max(s-E, 0)) - delta)(1-eps), (sqrt(max(s+E, 0)) + delta)(1+eps)]
+// around its kernel distance. The bound is kept on s itself: the error of
+// the dot product is a few units of float32's precision of |q'||x'|, and
+// taking it through the square root as sqrt(E) (an earlier form of the
+// bound) widened it by a factor of the distance over sqrt(E), about 40 in
+// 784 dimensions, so that hundreds of points a query passed the screen
+// instead of a few.
 //
 // The k nearest neighbours are among the points whose L is at most the
 // k-th smallest U (k points lie within it): the screen keeps, per query,
@@ -50,7 +59,9 @@ const maxScreenNorm = 1e19
 // screenQuery is one query's screening state.
 type screenQuery struct {
 	qn      float64 // |q'|^2
-	m, eps  float64 // the margin and relative slack
+	e       float64 // E: the bound on s's error
+	delta   float64 // the bound on |q'-x'|'s error
+	eps     float64 // the relative slack
 	exact   bool    // measure every point exactly instead
 	worst   []float64
 	k       int
@@ -67,28 +78,53 @@ func gamma(n int, u float64) float64 {
 	return nu / (1 - nu)
 }
 
-// screenConstants returns a, b and eps of the error bound for dimension d.
-func screenConstants(d int) (a, b, eps float64) {
+// screenConst is the part of the screen's error bound fixed by the
+// dimension d (see the comment at the top of this file): E = 1.01(dot Q R +
+// sum (Q+R)^2) + e0 and delta = 1.01 shift (Q+R) + b.
+type screenConst struct {
+	dot, sum, e0 float64 // 2 gamma(d+2), gamma_U(d+3) and e0
+	shift, b     float64 // 1.001(u+2U) and b
+	eps          float64
+}
+
+// screenConstants returns the constants of the error bound for dimension d.
+func screenConstants(d int) screenConst {
 	const u, U = 0x1p-24, 0x1p-53
-	a = math.Sqrt(gamma(d+2, u)+gamma(d+3, U)) + 1.001*(u+2*U)
-	b = math.Sqrt(float64(2*(d+2))*0x1p-147) + 2*math.Sqrt(float64(d))*0x1p-147
-	eps = float64(d+64) * 0x1p-52
-	return a, b, eps
+	return screenConst{
+		dot: 2 * gamma(d+2, u),
+		sum: gamma(d+3, U),
+		// Each of the d+2 roundings of the dot product below float32's
+		// normal range loses at most 2^-150, doubled in s, taken twice.
+		e0:    float64(d+2) * 0x1p-148,
+		shift: 1.001 * (u + 2*U),
+		// A coordinate below float32's normal range loses at most 2^-150
+		// in each row: sqrt(d) 2^-150 a row, two rows, taken twice.
+		b:   math.Sqrt(float64(d)) * 0x1p-148,
+		eps: float64(d+64) * 0x1p-52,
+	}
+}
+
+// bound sets sq's E and delta for a query of centred norm qnorm against
+// points of centred norm at most norm.
+func (c screenConst) bound(sq *screenQuery, qnorm, norm float64) {
+	sq.e = 1.01*(c.dot*qnorm*norm+c.sum*(qnorm+norm)*(qnorm+norm)) + c.e0
+	sq.delta = 1.01*c.shift*(qnorm+norm) + c.b
+	sq.eps = c.eps
 }
 
 // setThreshold sets the screen's threshold on s from the k-th smallest s
-// seen: the points whose L may reach the k-th smallest U.
+// seen, sk: k points have U at most uk = (sqrt(sk+E) + delta)(1+eps), and a
+// point with L <= uk has sqrt(max(s-E, 0)) <= uk/(1-eps) + delta.
 func (sq *screenQuery) setThreshold(sk float64) {
-	rk := math.Sqrt(max(sk, 0))
-	r := (rk*(1+sq.eps) + 2*sq.m) / (1 - sq.eps)
-	sq.limit = r * r * (1 + sq.eps)
+	r := (math.Sqrt(max(sk+sq.e, 0))+sq.delta)*(1+sq.eps)/(1-sq.eps) + sq.delta
+	sq.limit = (r*r + sq.e) * (1 + sq.eps)
 }
 
 // radiusThreshold returns the threshold on s for points that may lie within
 // distance r: L <= r.
 func (sq *screenQuery) radiusThreshold(r float64) float64 {
-	x := (r + sq.m) / (1 - sq.eps)
-	return x * x * (1 + sq.eps)
+	x := r/(1-sq.eps) + sq.delta
+	return (x*x + sq.e) * (1 + sq.eps)
 }
 
 // see records a screened point with value s at most the threshold: it
@@ -169,6 +205,16 @@ type bruteScratch struct {
 // chunk of points is read once per block.
 const bruteBlock = 64
 
+// bruteBlockFor returns the number of queries a worker screens together in
+// a batch of nq queries on jobs workers: bruteBlock, or fewer (a multiple
+// of quad) so that each worker gets at least two blocks. Whole blocks of
+// bruteBlock left a worker idle on small batches: 180 queries made blocks
+// of 64, 64 and 52, and one of two workers did two of them.
+func bruteBlockFor(nq, jobs int) int {
+	per := (nq + 2*workers(jobs) - 1) / (2 * workers(jobs))
+	return min(bruteBlock, max(quad, (per+quad-1)/quad*quad))
+}
+
 // KNearestBatch writes the k nearest neighbours of every query in b to dist
 // and idx, as Tree.KNearestBatch does, with the same answers. b.Strategy
 // and b.Eps do not apply: a BruteForce always measures every point, and its
@@ -190,7 +236,7 @@ func (f *BruteForce[T]) KNearestBatch(b Batch[T], k int, dist []T, idx []int64) 
 	if b, err = b.prepared(f.metric, f.dim); err != nil {
 		return err
 	}
-	return runBlocks(b, nq, bruteBlock, &f.queryEvals, func(s *scratch, lo, hi int) error {
+	return runBlocks(b, nq, bruteBlockFor(nq, b.Jobs), &f.queryEvals, func(s *scratch, lo, hi int) error {
 		sqs := f.screenBlock(s, b, lo, hi, k, -1)
 		for i, sq := range sqs {
 			q, _ := b.query(f, lo+i)
@@ -234,7 +280,7 @@ func (f *BruteForce[T]) WithinBatch(b Batch[T], r float64, sorted bool) (*Radius
 	sr := inRadius(f.metric, r)
 	res := newRadiusResult[T](nq, sorted)
 	var found atomic.Int64
-	err = runBlocks(b, nq, bruteBlock, &f.queryEvals, func(s *scratch, lo, hi int) error {
+	err = runBlocks(b, nq, bruteBlockFor(nq, b.Jobs), &f.queryEvals, func(s *scratch, lo, hi int) error {
 		sqs := f.screenBlock(s, b, lo, hi, 0, sr)
 		for i, sq := range sqs {
 			q, _ := b.query(f, lo+i)
@@ -285,7 +331,7 @@ func (f *BruteForce[T]) CountWithinBatch(b Batch[T], r float64, counts []int64) 
 		return err
 	}
 	sr := inRadius(f.metric, r)
-	return runBlocks(b, nq, bruteBlock, &f.queryEvals, func(s *scratch, lo, hi int) error {
+	return runBlocks(b, nq, bruteBlockFor(nq, b.Jobs), &f.queryEvals, func(s *scratch, lo, hi int) error {
 		sqs := f.screenBlock(s, b, lo, hi, 0, sr)
 		for i, sq := range sqs {
 			q, _ := b.query(f, lo+i)
@@ -341,7 +387,7 @@ func (f *BruteForce[T]) screenBlock(s *scratch, b Batch[T], lo, hi, k int, r flo
 			norm = max(norm, c.norm)
 		}
 	}
-	a, bb, eps := screenConstants(dim)
+	sc := screenConstants(dim)
 	pad := (nb + quad - 1) / quad * quad
 	fs.q = slices.Grow(fs.q[:0], pad*dim)[:pad*dim]
 	clear(fs.q[nb*dim:])
@@ -357,8 +403,7 @@ func (f *BruteForce[T]) screenBlock(s *scratch, b Batch[T], lo, hi, k int, r flo
 		}
 		sq := &sqs[i]
 		sq.qn = qn
-		sq.eps = eps
-		sq.m = 1.01 * (a*(math.Sqrt(qn)+norm) + bb)
+		sc.bound(sq, math.Sqrt(qn), norm)
 		if !(math.Sqrt(qn)+norm <= maxScreenNorm) {
 			sq.exact = true
 			continue

@@ -14,6 +14,10 @@ func panelDots(q []float32, nq, dim int, panels []float32, np int, out []float32
 // this build.
 func vectorized() bool { return false }
 
+// wide reports whether this CPU runs the AVX-512 kernel: never in this
+// build.
+func wide() bool { return false }
+
 // ScreenKernel names the kernel that screens Euclidean distances in a BruteForce
 // on this CPU.
 func ScreenKernel() string { return "scalar Go (built without GOEXPERIMENT=simd)" }

@@ -105,6 +105,46 @@ def test_fashion_mnist_brute_force_matches_scikit_learn():
                      np.float64, sk=sk.kneighbors(Q), scale=255.0)
 
 
+def _ordered_reference(Q, X, k, exclude_self):
+    """The k nearest by (distance, id). The coordinates are integers (the
+    offset taken off), so |q|^2 - 2 q.x + |x|^2 in int64 is the exact
+    squared distance, and its float64 square root the distance computed
+    from exact differences."""
+    Qi, Xi = Q.astype(np.int64) - 1000, X.astype(np.int64) - 1000
+    d2 = (Qi * Qi).sum(axis=1)[:, None] - 2 * (Qi @ Xi.T) + (Xi * Xi).sum(axis=1)[None, :]
+    d = np.sqrt(d2.astype(np.float64))
+    if exclude_self:
+        np.fill_diagonal(d, np.inf)
+    ids = np.broadcast_to(np.arange(len(X)), d.shape)
+    order = np.lexsort((ids, d), axis=1)[:, :k]
+    return np.take_along_axis(d, order, 1), order
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize("algorithm", ["brute", "auto"])
+def test_high_dimensional_ties_and_duplicates_exact(algorithm, dtype):
+    """784 dimensions (Fashion-MNIST's), coordinates in {0, 1, 2} far from
+    the origin: a fifth of the rows duplicated and many neighbours at equal
+    distances. Every answer is the float64 reference's, ids and distances,
+    ties in id order, for held-out queries (some of them fitted rows) and
+    X=None."""
+    rng = np.random.default_rng(13)
+    base = rng.integers(0, 3, size=(1200, 784))
+    X = np.vstack([base, base[rng.choice(len(base), 300)]])[rng.permutation(1500)]
+    Q = np.vstack([rng.integers(0, 3, size=(40, 784)), X[:10]])
+    X, Q = (X + 1000.0).astype(dtype), (Q + 1000.0).astype(dtype)
+    k = 10
+    est = NearestNeighbors(n_neighbors=k, algorithm=algorithm, n_jobs=2).fit(X)
+    if algorithm == "auto":
+        assert est.effective_algorithm_ == "brute", est.algorithm_choice_
+    for q in (Q, None):
+        dist, ind = est.kneighbors(q)
+        ref_d, ref_i = _ordered_reference(X if q is None else q, X, k, q is None)
+        np.testing.assert_array_equal(ind, ref_i)
+        np.testing.assert_array_equal(dist, ref_d.astype(dtype))
+        assert dist.dtype == dtype
+
+
 def test_auto_reports_its_choice():
     rng = np.random.default_rng(0)
     curve = np.c_[np.linspace(0, 50, 6000), np.sin(np.linspace(0, 50, 6000))]
