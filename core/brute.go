@@ -74,7 +74,7 @@ func BuildBruteForce[T Float](data []T, dim int, opts Options) (f *BruteForce[T]
 	m := opts.Metric.Canonical()
 	f = &BruteForce[T]{dim: dim, metric: m, dist: fastKernel[T](m, dim)}
 	if m.Kind == Euclidean || m.Kind == Cosine {
-		f.screen = centre(data, dim)
+		f.screen = centre(data, dim, opts.jobs())
 	}
 	return f.insert(data, opts.jobs(), opts.Monitor)
 }
@@ -82,12 +82,26 @@ func BuildBruteForce[T Float](data []T, dim int, opts Options) (f *BruteForce[T]
 // centre returns the mean of the rows, the point the screening rows are
 // packed around: distances do not change, and centred rows have small
 // norms, which keeps the screen's error bound small.
-func centre[T Float](data []T, dim int) []float64 {
+// The rows are summed in blocks of centreBlock on jobs goroutines and the
+// blocks' sums added in order, so the mean does not depend on jobs.
+func centre[T Float](data []T, dim, jobs int) []float64 {
 	c := make([]float64, dim)
 	n := len(data) / dim
-	for i := range n {
-		for j, v := range data[i*dim : (i+1)*dim] {
-			c[j] += float64(v)
+	blocks := (n + centreBlock - 1) / centreBlock
+	sums := make([]float64, blocks*dim)
+	forRange(blocks, jobs, func(_, lo, hi int) {
+		for b := lo; b < hi; b++ {
+			s := sums[b*dim : (b+1)*dim]
+			for i := b * centreBlock; i < min(n, (b+1)*centreBlock); i++ {
+				for j, v := range data[i*dim : (i+1)*dim] {
+					s[j] += float64(v)
+				}
+			}
+		}
+	})
+	for b := range blocks {
+		for j, v := range sums[b*dim : (b+1)*dim] {
+			c[j] += v
 		}
 	}
 	for j := range c {
@@ -98,6 +112,9 @@ func centre[T Float](data []T, dim int) []float64 {
 	}
 	return c
 }
+
+// centreBlock is the rows centre sums together.
+const centreBlock = 1024
 
 // Insert returns a new version of f that also holds the n = len(points)/dim
 // points given row-major, with the caller indices first, first+1, ...,
@@ -127,7 +144,7 @@ func (f *BruteForce[T]) insert(points []T, jobs int, m *Monitor) (*BruteForce[T]
 	} else {
 		lo, hi = slices.Clone(lo), slices.Clone(hi)
 	}
-	extendBox(lo, hi, points)
+	extendBoxJobs(lo, hi, points, jobs)
 	if err := checkSpan(f.metric, lo, hi); err != nil {
 		return nil, err
 	}
@@ -162,16 +179,8 @@ func (f *BruteForce[T]) insert(points []T, jobs int, m *Monitor) (*BruteForce[T]
 		spans = append(spans, span{len(nf.chunks) - 1, 0, next, next + take})
 		next += take
 	}
-	for _, sp := range spans {
-		c := nf.chunks[sp.chunk]
-		c.rows = append(c.rows, points[sp.from*f.dim:sp.to*f.dim]...)
-		for j := sp.row; j < sp.row+sp.to-sp.from; j++ {
-			c.live[j/64] |= 1 << (j % 64)
-		}
-		c.used = sp.row + sp.to - sp.from
-		c.nlive += sp.to - sp.from
-	}
-	// Pack the chunks that changed, in parallel.
+	// Copy the rows into the chunks that changed and pack them, in
+	// parallel (each span is a chunk of its own).
 	var stop atomic.Bool
 	forRange(len(spans), jobs, func(_, lo, hi int) {
 		for _, sp := range spans[lo:hi] {
@@ -179,7 +188,14 @@ func (f *BruteForce[T]) insert(points []T, jobs int, m *Monitor) (*BruteForce[T]
 				stop.Store(true)
 				return
 			}
-			nf.pack(nf.chunks[sp.chunk])
+			c := nf.chunks[sp.chunk]
+			c.rows = append(c.rows, points[sp.from*f.dim:sp.to*f.dim]...)
+			for j := sp.row; j < sp.row+sp.to-sp.from; j++ {
+				c.live[j/64] |= 1 << (j % 64)
+			}
+			c.used = sp.row + sp.to - sp.from
+			c.nlive += sp.to - sp.from
+			nf.pack(c)
 			m.add(sp.to - sp.from)
 		}
 	})

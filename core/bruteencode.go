@@ -160,7 +160,7 @@ func decodeBrute[T Float](data []byte, custom *Metric) (f *BruteForce[T], err er
 		}
 	}
 	if m.Kind == Euclidean || m.Kind == Cosine {
-		f.screen = centre(live, dim)
+		f.screen = centre(live, dim, 1)
 	}
 	for _, c := range f.chunks {
 		if c != nil {

@@ -136,28 +136,33 @@ func (t *Tree[T]) widenBox(points []T, jobs int) (lo, hi []float64, err error) {
 	if lo == nil {
 		lo, hi = emptyBox(dim)
 	}
-	rows := len(points) / dim
-	if jobs = workers(jobs); jobs == 1 || len(points) < boxParallelMin {
-		extendBox(lo, hi, points)
-	} else {
-		// A box for each goroutine, joined after.
-		los, his := make([][]float64, jobs), make([][]float64, jobs)
-		for w := range los {
-			los[w], his[w] = emptyBox(dim)
-		}
-		forRange(rows, jobs, func(w, a, b int) {
-			extendBox(los[w], his[w], points[a*dim:b*dim])
-		})
-		for w := range los {
-			for j := range dim {
-				lo[j], hi[j] = min(lo[j], los[w][j]), max(hi[j], his[w][j])
-			}
-		}
-	}
+	extendBoxJobs(lo, hi, points, jobs)
 	if err := t.checkBox(lo, hi); err != nil {
 		return nil, nil, err
 	}
 	return lo, hi, nil
+}
+
+// extendBoxJobs is extendBox on jobs goroutines for a large set: a box for
+// each, joined after.
+func extendBoxJobs[T Float](lo, hi []float64, points []T, jobs int) {
+	dim := len(lo)
+	if jobs = workers(jobs); jobs == 1 || len(points) < boxParallelMin {
+		extendBox(lo, hi, points)
+		return
+	}
+	los, his := make([][]float64, jobs), make([][]float64, jobs)
+	for w := range los {
+		los[w], his[w] = emptyBox(dim)
+	}
+	forRange(len(points)/dim, jobs, func(w, a, b int) {
+		extendBox(los[w], his[w], points[a*dim:b*dim])
+	})
+	for w := range los {
+		for j := range dim {
+			lo[j], hi[j] = min(lo[j], los[w][j]), max(hi[j], his[w][j])
+		}
+	}
 }
 
 // boxParallelMin is the fewest coordinates widenBox scans on more than one
