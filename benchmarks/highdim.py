@@ -3,6 +3,7 @@
     python benchmarks/highdim.py                 # digits, clusters-784, uniform-784; T=2
     python benchmarks/highdim.py --datasets digits --dtypes float32 --reps 5
     python benchmarks/highdim.py --smoke         # seconds: small sizes, exactness only
+    python benchmarks/highdim.py --datasets fashion-mnist   # where it is installed
 
 The question of issue 13's high-dimensional row: k nearest neighbours
 (k=10) of held-out rows and of every fitted point (X=None), asked of
@@ -22,7 +23,10 @@ MNIST's shape): ``clusters-784``, 30 Gaussian clusters in 20 dimensions
 mapped into 784 by a random linear map, plus noise (low intrinsic
 dimension), and ``uniform-784``, uniform in the unit cube. The all-points
 question is asked of the first ``--all-n`` points (every one of them
-queried against the others).
+queried against the others). ``--datasets fashion-mnist`` asks it of the
+real Fashion-MNIST where it is installed (benchmarks/data.py: the Debian
+package ``dataset-fashion-mnist``, or ``PCCT_FASHION_MNIST``): its 60,000
+training images fitted, the first ``--queries`` test images held out.
 
 The ball tree answers in 784 dimensions about as slowly as a scan in
 Cython, so it is asked only the first ``--tree-queries`` queries (for all
@@ -71,11 +75,16 @@ def load(name, n, nq):
 
         X, Q, _ = data.digits()
         return X, Q
+    if name == "fashion-mnist":
+        import data
+
+        X, Q, _ = data.fashion_mnist()  # the test images held out
+        return X, Q[:nq]
     if name == "clusters-784":
         return clusters784(n, nq)
     if name == "uniform-784":
         return uniform784(n, nq)
-    raise SystemExit(f"unknown dataset {name!r} (known: {', '.join(DATASETS)})")
+    raise SystemExit(f"unknown dataset {name!r} (known: {', '.join(DATASETS + ['fashion-mnist'])})")
 
 
 class Peer:
