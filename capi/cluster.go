@@ -142,16 +142,13 @@ func pcct_dbscan(h C.uintptr_t, eps C.double, minSamples C.int64_t, weights *C.d
 			if err := needTree(t, "clustering"); err != nil {
 				return err
 			}
-			var res cluster.DBSCANResult
-			var err error
 			if err := checkPoints(n, livePoints(t)); err != nil {
 				return err
 			}
-			var w []float64
-			if weights != nil {
-				if w, err = slice[float64](unsafe.Pointer(weights), int64(n)); err != nil {
-					return err
-				}
+			var res cluster.DBSCANResult
+			w, err := dbscanWeights(weights, int64(n))
+			if err != nil {
+				return err
 			}
 			o := clusterOptions(jobs, control)
 			if t.f32 != nil {
@@ -162,24 +159,40 @@ func pcct_dbscan(h C.uintptr_t, eps C.double, minSamples C.int64_t, weights *C.d
 			if err != nil {
 				return clusterError(err)
 			}
-			ls, err := slice[int64](unsafe.Pointer(labels), int64(n))
-			if err != nil {
-				return err
-			}
-			cs, err := slice[uint8](unsafe.Pointer(core), int64(n))
-			if err != nil {
-				return err
-			}
-			for p := range res.Labels {
-				ls[p] = int64(res.Labels[p])
-				cs[p] = 0
-				if res.Core[p] {
-					cs[p] = 1
-				}
-			}
-			return nil
+			return writeDBSCAN(res, labels, core, int64(n))
 		})
 	})
+}
+
+// dbscanWeights returns the n sample weights at weights, or nil if it is
+// NULL.
+func dbscanWeights(weights *C.double, n int64) ([]float64, error) {
+	if weights == nil {
+		return nil, nil
+	}
+	return slice[float64](unsafe.Pointer(weights), n)
+}
+
+// writeDBSCAN writes a DBSCAN result to the caller's arrays of n entries:
+// each point's label (int64, -1 for noise) to labels and whether it is a
+// core point (uint8) to core.
+func writeDBSCAN(res cluster.DBSCANResult, labels *C.int64_t, core *C.uint8_t, n int64) error {
+	ls, err := slice[int64](unsafe.Pointer(labels), n)
+	if err != nil {
+		return err
+	}
+	cs, err := slice[uint8](unsafe.Pointer(core), n)
+	if err != nil {
+		return err
+	}
+	for p := range res.Labels {
+		ls[p] = int64(res.Labels[p])
+		cs[p] = 0
+		if res.Core[p] {
+			cs[p] = 1
+		}
+	}
+	return nil
 }
 
 // hdbscanOptions converts the parameters of sklearn.cluster.HDBSCAN

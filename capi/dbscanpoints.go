@@ -30,11 +30,9 @@ func pcct_dbscan_points(x unsafe.Pointer, dtype C.int32_t, n, d C.int64_t, metri
 		if err := checkShape(int64(n), int64(d)); err != nil {
 			return err
 		}
-		var w []float64
-		if weights != nil {
-			if w, err = slice[float64](unsafe.Pointer(weights), int64(n)); err != nil {
-				return err
-			}
+		w, err := dbscanWeights(weights, int64(n))
+		if err != nil {
+			return err
 		}
 		o := clusterOptions(jobs, control)
 		var res cluster.DBSCANResult
@@ -49,22 +47,7 @@ func pcct_dbscan_points(x unsafe.Pointer, dtype C.int32_t, n, d C.int64_t, metri
 		if err != nil {
 			return clusterError(err)
 		}
-		ls, err := slice[int64](unsafe.Pointer(labels), int64(n))
-		if err != nil {
-			return err
-		}
-		cs, err := slice[uint8](unsafe.Pointer(core_), int64(n))
-		if err != nil {
-			return err
-		}
-		for i := range res.Labels {
-			ls[i] = int64(res.Labels[i])
-			cs[i] = 0
-			if res.Core[i] {
-				cs[i] = 1
-			}
-		}
-		return nil
+		return writeDBSCAN(res, labels, core_, int64(n))
 	})
 }
 
