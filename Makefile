@@ -22,7 +22,7 @@ PKG_SRC := go.mod go.sum pyproject.toml setup.py MANIFEST.in $(GPU_SRC)
 
 export GO
 
-.PHONY: all demo test go-test py-test fmt-check vet vet-cuda install venv wheel wheel-check clean bench bench-smoke bench-dask bench-joins bench-cluster bench-build bench-sparse bench-highdim gpu-check gpu-check-prepare
+.PHONY: all demo test go-test py-test fmt-check vet vet-cuda install venv wheel wheel-check clean bench bench-smoke bench-dask bench-joins bench-cluster bench-build bench-sparse bench-highdim gpu-check gpu-check-prepare scale-check
 
 all: test
 
@@ -225,6 +225,12 @@ gpu-check-prepare: $(VPY)
 
 gpu-check:
 	bash gpu/check/run.sh
+
+# Issue 10's thread-scaling figures on a many-core machine, in one go
+# (benchmarks/scaling.sh: the large and real-set builds and updates at 1 to
+# 16 threads, and build.py at 16).
+scale-check:
+	bash benchmarks/scaling.sh
 
 clean:
 	rm -rf $(VENV) build dist python/pcct.egg-info .pytest_cache .gpucheck

@@ -3,15 +3,20 @@ package coretest
 import (
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/pcct-dev/pcct/core"
 )
 
 // BenchmarkBuildReal builds a tree of each whole real data set in float64
-// with 1 and 2 jobs (GOMAXPROCS permitting), and reports the distance
-// evaluations a point and the CPU time a point. Data sets that are absent
-// are skipped. Run it with
+// with each thread count of PCCT_BENCH_JOBS (default "1,2"; each sets
+// GOMAXPROCS and the build's Jobs), and reports the distance evaluations a
+// point and the CPU time a point. Data sets that are absent are skipped.
+// Run it with
 //
 //	go test ./tests_go -run '^$' -bench BuildReal -benchtime 5x
 func BenchmarkBuildReal(b *testing.B) {
@@ -19,8 +24,9 @@ func BenchmarkBuildReal(b *testing.B) {
 		b.Run(ds.name, func(b *testing.B) {
 			data := ds.load(b)
 			n := len(data) / ds.dim
-			for _, jobs := range []int{1, 2} {
+			for _, jobs := range realBenchJobs(b) {
 				b.Run(fmt.Sprintf("jobs=%d", jobs), func(b *testing.B) {
+					defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(jobs))
 					var evals int64
 					cpu0 := cpuTime()
 					for b.Loop() {
@@ -39,7 +45,7 @@ func BenchmarkBuildReal(b *testing.B) {
 }
 
 // BenchmarkUpdateReal measures, on each whole real data set in float64 with
-// 1 and 2 jobs, inserting a random 10% of the rows into the tree of the
+// each thread count of PCCT_BENCH_JOBS (as BenchmarkBuildReal), inserting a random 10% of the rows into the tree of the
 // other 90% and deleting a random 10% from the tree of all rows, and
 // reports the distance evaluations a point inserted or deleted and the CPU
 // time a point; compare with BenchmarkBuildReal's whole build. Run it with
@@ -52,10 +58,11 @@ func BenchmarkUpdateReal(b *testing.B) {
 			n := len(data) / ds.dim
 			base, extra := holdOut(data, ds.dim, 0.1, 11)
 			m := len(extra) / ds.dim
-			for _, jobs := range []int{1, 2} {
+			for _, jobs := range realBenchJobs(b) {
 				opts := core.Options{Seed: 1, Jobs: jobs}
 				up := core.UpdateOptions{Jobs: jobs}
 				b.Run(fmt.Sprintf("insert/jobs=%d", jobs), func(b *testing.B) {
+					defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(jobs))
 					tr, err := core.Build(base, ds.dim, opts)
 					if err != nil {
 						b.Fatal(err)
@@ -74,6 +81,7 @@ func BenchmarkUpdateReal(b *testing.B) {
 					b.ReportMetric(float64(cpuTime()-cpu0)/float64(m)/float64(b.N), "cpu-ns/pt")
 				})
 				b.Run(fmt.Sprintf("delete/jobs=%d", jobs), func(b *testing.B) {
+					defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(jobs))
 					tr, err := core.Build(data, ds.dim, opts)
 					if err != nil {
 						b.Fatal(err)
@@ -98,4 +106,22 @@ func BenchmarkUpdateReal(b *testing.B) {
 			}
 		})
 	}
+}
+
+// realBenchJobs returns the thread counts of PCCT_BENCH_JOBS (default
+// "1,2").
+func realBenchJobs(b *testing.B) []int {
+	spec := os.Getenv("PCCT_BENCH_JOBS")
+	if spec == "" {
+		spec = "1,2"
+	}
+	var jobs []int
+	for _, f := range strings.Split(spec, ",") {
+		j, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || j < 1 {
+			b.Fatalf("PCCT_BENCH_JOBS=%q: want a comma-separated list of positive integers", spec)
+		}
+		jobs = append(jobs, j)
+	}
+	return jobs
 }
