@@ -106,35 +106,7 @@ func dbscanTree[T core.Float](t *core.Tree[T], eps float64, minSamples int, weig
 	if _, err := b.run(); err != nil {
 		return res, err
 	}
-	// Clusters are numbered in the order of their smallest caller index.
-	label := make([]int32, f.n)
-	first := make([]int32, f.n) // per component root: its smallest caller index
-	for k := range first {
-		first[k] = math.MaxInt32
-	}
-	for k := range int32(f.n) {
-		label[k] = -1
-		if isCore[k] {
-			c := b.find(k)
-			first[c] = min(first[c], f.firstID(k))
-		}
-	}
-	var comps []int32
-	for c := range int32(f.n) {
-		if first[c] != math.MaxInt32 {
-			comps = append(comps, c)
-		}
-	}
-	slices.SortFunc(comps, func(a, b int32) int { return int(first[a]) - int(first[b]) })
-	number := first // reused: per component root, its cluster's number
-	for i, c := range comps {
-		number[c] = int32(i)
-	}
-	for k := range int32(f.n) {
-		if isCore[k] {
-			label[k] = number[b.find(k)]
-		}
-	}
+	label := clusterNumbers(f.n, func(k int32) bool { return isCore[k] }, b.find, f.firstID)
 	if err := f.borderLabels(label, isCore, nb, r, o); err != nil {
 		return res, err
 	}
@@ -147,6 +119,42 @@ func dbscanTree[T core.Float](t *core.Tree[T], eps float64, minSamples int, weig
 		}
 	}
 	return res, nil
+}
+
+// clusterNumbers numbers the clusters of n items in the order of their
+// smallest caller index and returns each item's cluster, -1 for an item
+// in none: an item is in one if core(k), its cluster is the component
+// root(k), and firstID(k) is the smallest caller index it holds.
+func clusterNumbers(n int, core func(k int32) bool, root func(k int32) int32, firstID func(k int32) int32) []int32 {
+	first := make([]int32, n) // per component root: its smallest caller index
+	for k := range first {
+		first[k] = math.MaxInt32
+	}
+	for k := range int32(n) {
+		if core(k) {
+			c := root(k)
+			first[c] = min(first[c], firstID(k))
+		}
+	}
+	var roots []int32
+	for c := range int32(n) {
+		if first[c] != math.MaxInt32 {
+			roots = append(roots, c)
+		}
+	}
+	slices.SortFunc(roots, func(a, b int32) int { return int(first[a]) - int(first[b]) })
+	number := first // reused: per component root, its cluster's number
+	for i, c := range roots {
+		number[c] = int32(i)
+	}
+	label := make([]int32, n)
+	for k := range int32(n) {
+		label[k] = -1
+		if core(k) {
+			label[k] = number[root(k)]
+		}
+	}
+	return label
 }
 
 // joinTightSubtrees unites the core nodes of every subtree whose points

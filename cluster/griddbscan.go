@@ -528,38 +528,19 @@ func (g *dbscanGrid[T]) dbscan(eps float64, minSamples int, weights []float64, o
 			}
 		}
 	}
-	// Clusters are numbered in the order of their smallest caller index.
-	first := make([]int32, cells)
-	for c := range first {
-		first[c] = math.MaxInt32
-	}
-	for c := range cells {
-		if !hasCore[c] {
-			continue
-		}
-		root := find(c)
+	// A cell's cluster (-1 for none), numbered as on a tree.
+	cellLabel := clusterNumbers(int(cells), func(c int32) bool { return hasCore[c] }, find, func(c int32) int32 {
+		id := int32(math.MaxInt32)
 		for s := g.start[c]; s < g.start[c+1]; s++ {
 			if isCore[s] {
-				first[root] = min(first[root], g.order[s])
+				id = min(id, g.order[s])
 			}
 		}
-	}
-	var roots []int32
-	for c := range cells {
-		if first[c] != math.MaxInt32 {
-			roots = append(roots, c)
-		}
-	}
-	slices.SortFunc(roots, func(a, b int32) int { return int(first[a]) - int(first[b]) })
-	number := first // reused: per root, its cluster's number
-	for i, c := range roots {
-		number[c] = int32(i)
-	}
-	cellLabel := make([]int32, cells)
-	for c := range cells {
-		cellLabel[c] = math.MaxInt32
-		if hasCore[c] {
-			cellLabel[c] = number[find(c)]
+		return id
+	})
+	for c := range cellLabel {
+		if cellLabel[c] < 0 {
+			cellLabel[c] = math.MaxInt32 // no cluster: above every number
 		}
 	}
 	// Border points join the lowest-numbered cluster among their core

@@ -474,28 +474,29 @@ class DBSCAN(ClusterMixin, BaseEstimator):
                 "are not supported here. Build a CoverTree(X, metric=..., metric_params=...) "
                 "and fit on it, or pass a metric without them."
             )
+        eps, min_samples = float(self.eps), int(self.min_samples)
         if tree is None:
             # No tree is kept: Go clusters the rows on a grid (Euclidean,
             # one to three features) or on a tree built for the call.
             X = validate_data(self, X, dtype=[np.float64, np.float32], order="C")
             check_metric_domain(code, X)
             w = _check_sample_weight(sample_weight, X.shape[0])
-            labels, core = _cluster.dbscan_points(X, code, p, float(self.eps),
-                                                  int(self.min_samples), w, jobs)
-            self.core_sample_indices_ = np.flatnonzero(core)
-            self.labels_ = labels
-            self.ids_ = np.arange(X.shape[0], dtype=np.int64)
-            self.components_ = X[self.core_sample_indices_].copy()
-            return self
-        version, _ = _version_for(X, code, p, self.n_jobs, owner)
-        self.n_features_in_ = version.n_features
-        w = _check_sample_weight(sample_weight, version.n_samples)
-        labels, core = _cluster.dbscan(version, float(self.eps), int(self.min_samples), w, jobs)
+            labels, core = _cluster.dbscan_points(X, code, p, eps, min_samples, w, jobs)
+            ids = np.arange(X.shape[0], dtype=np.int64)
+        else:
+            version, _ = _version_for(X, code, p, self.n_jobs, owner)
+            self.n_features_in_ = version.n_features
+            w = _check_sample_weight(sample_weight, version.n_samples)
+            labels, core = _cluster.dbscan(version, eps, min_samples, w, jobs)
+            ids = version.live_ids()
         self.core_sample_indices_ = np.flatnonzero(core)
         self.labels_ = labels
-        self.ids_ = version.live_ids()
-        self.components_ = _cluster.points(version, np.ascontiguousarray(
-            self.ids_[self.core_sample_indices_]))
+        self.ids_ = ids
+        if tree is None:
+            self.components_ = X[self.core_sample_indices_].copy()
+        else:
+            self.components_ = _cluster.points(version, np.ascontiguousarray(
+                ids[self.core_sample_indices_]))
         return self
 
     def fit_predict(self, X, y=None, sample_weight=None):
