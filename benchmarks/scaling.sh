@@ -30,16 +30,8 @@ export PCCT_BENCH_JOBS="$JOBS"
 if [ -z "${PCCT_DATASETS:-}" ] && [ -d .gpucheck/datasets ]; then
     export PCCT_DATASETS="$PWD/.gpucheck/datasets"
 fi
-failed=()
-step() { echo; echo "== $* ($(date -u +%H:%M:%S))"; }
-run() { # run NAME LIMIT CMD...: a step with its own time limit
-    local name=$1 limit=$2
-    shift 2
-    step "$name"
-    timeout "$limit" "$@"
-    local rc=$?
-    [ $rc -eq 0 ] || { echo "!! $name failed (status $rc)"; failed+=("$name"); }
-}
+# shellcheck source=benchmarks/steps.sh
+source benchmarks/steps.sh
 
 step "machine"
 nproc
@@ -63,10 +55,4 @@ fi
 top="${JOBS##*,}"
 run "fit against scikit-learn and scipy, $top threads" 180 "$PY" benchmarks/build.py --threads "$top" --reps 5
 
-echo
-if [ ${#failed[@]} -eq 0 ]; then
-    echo "scale-check: every step passed"
-    exit 0
-fi
-echo "scale-check: failed: ${failed[*]}"
-exit 1
+finish scale-check

@@ -165,7 +165,7 @@ func extendBoxJobs[T Float](lo, hi []float64, points []T, jobs int) {
 	}
 }
 
-// boxParallelMin is the fewest coordinates widenBox scans on more than one
+// boxParallelMin is the fewest coordinates extendBoxJobs scans on more than one
 // goroutine.
 const boxParallelMin = 1 << 16
 

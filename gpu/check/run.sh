@@ -28,16 +28,8 @@ PY="${PYTHON:-python3}"
 export PYTHONUNBUFFERED=1
 export PYTHONPATH="$PWD/python${PYTHONPATH:+:$PYTHONPATH}"
 export PCCT_DATASETS="${PCCT_DATASETS:-$PWD/.gpucheck/datasets}"
-failed=()
-step() { echo; echo "== $* ($(date -u +%H:%M:%S))"; }
-run() { # run NAME LIMIT CMD...: a step with its own time limit
-    local name=$1 limit=$2
-    shift 2
-    step "$name"
-    timeout "$limit" "$@"
-    local rc=$?
-    [ $rc -eq 0 ] || { echo "!! $name failed (status $rc)"; failed+=("$name"); }
-}
+# shellcheck source=benchmarks/steps.sh
+source benchmarks/steps.sh
 
 step "machine"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>/dev/null || echo "no nvidia-smi"
@@ -70,10 +62,4 @@ run "pytest -m gpu" 240 "$PY" -m pytest -q -m gpu -p no:cacheprovider --duration
 run "benchmark against torch" 90 "$PY" gpu/check/bench.py --go-bench "$gobench" --out "$OUT/bench.md"
 run "CPU against GPU (device='auto')" 120 "$PY" gpu/check/crossover.py --budget 80
 
-echo
-if [ ${#failed[@]} -eq 0 ]; then
-    echo "gpu-check: every step passed"
-    exit 0
-fi
-echo "gpu-check: failed: ${failed[*]}"
-exit 1
+finish gpu-check
