@@ -220,6 +220,7 @@ func hash64(x uint64) uint64 {
 type locScratch struct {
 	q, q2 []locCand
 	list  []listed
+	scan  locScan // a locLayout's search
 	// The lists of the item in progress, reused from item to item.
 	seen  []int32
 	seenD []float64
@@ -258,6 +259,10 @@ func (b *locScratch) keep(l *located) {
 func (t *Tree[T]) locateAll(items []item, pt func(k int) []T, ghost []bool, jobs int, m *Monitor) (int64, error) {
 	bufs := make([]locScratch, max(jobs, 1))
 	order := curveOrder(len(items), t.s.dim, pt)
+	var lay *locLayout[T]
+	if useLocLayout(len(items), t.nodes) {
+		lay = t.locLayout()
+	}
 	var stopped atomic.Bool
 	forRange(len(items), jobs, func(w, lo, hi int) {
 		if stopped.Load() || m.stopped() {
@@ -269,7 +274,14 @@ func (t *Tree[T]) locateAll(items []item, pt func(k int) []T, ghost []bool, jobs
 		for _, k := range order[lo:hi] {
 			it := &items[k]
 			it.loc.seen, it.loc.seenD, it.loc.seenL = b.seen[:0], b.seenD[:0], b.seenL[:0]
-			b.list, b.q, b.q2 = t.locate(pt(int(k)), it.floor, it.slot, ghost, &it.loc, b.list, b.q, b.q2)
+			if lay != nil {
+				var evals int
+				b.list, evals = lay.list(t, pt(int(k)), it.floor, b.list[:0], &b.scan)
+				t.resolve(it.floor, it.slot, ghost, b.list, &it.loc)
+				it.loc.evals += evals
+			} else {
+				b.list, b.q, b.q2 = t.locate(pt(int(k)), it.floor, it.slot, ghost, &it.loc, b.list, b.q, b.q2)
+			}
 			// Keep the grown lists for the next item; move the trimmed
 			// scope into the arena.
 			b.seen, b.seenD, b.seenL = it.loc.seen, it.loc.seenD, it.loc.seenL

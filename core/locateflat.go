@@ -1,0 +1,249 @@
+package core
+
+import (
+	"math"
+	"math/bits"
+)
+
+// A locLayout is one tree version's nodes copied out for locating a large
+// batch of points in it (insertion, or the orphans of a deletion): what
+// Tree.traverse lists for a point, found by a depth-first search over
+// arrays instead of the node records.
+//
+// The traversal reads a node's record (about a hundred bytes behind a
+// chunk's pointer, with the child list behind another) and its point
+// (behind a third) for every child it considers, and measures the children
+// one by one; in 10 to 16 dimensions that costs it about 40 ns a distance
+// (letter: 1,145 distances and 50 µs an inserted point, one thread), where
+// the batch construction measures rows at 3 to 8 ns. Here a node's children
+// are one run of positions whose coordinates, parent distances, radii and
+// first child levels lie one after another, the children are tested by the
+// traversal's own bounds (mayReport) from those arrays, and in four and
+// more Euclidean dimensions a child group is measured in one pass of the
+// construction's row kernel (rowSquares).
+//
+// The search lists exactly the nodes the traversal does (the root, and
+// every node above the floor within reportRadius of its level, with the
+// same distances, bit for bit), so locating by the layout and by the
+// traversal give the same location and the same tree; only the order of
+// the list and the number of distances measured differ. Making the layout
+// costs a pass over the nodes and a copy of their coordinates, so batches
+// use it when they are large against the tree (see useLocLayout).
+type locLayout[T Float] struct {
+	dim   int
+	pts   []T       // coordinates, position after position
+	slot  []int32   // the storage slot at each position
+	pdist []float64 // distance to the parent (0 for the root)
+	rad   []float64 // bounds the distance from the node to its descendants
+	reach []float64 // bounds the distance from the parent to the node's subtree
+	top   []int32   // the level of the first child group, levelNegInf for a leaf
+	// The test that keeps a measured node in the search (Tree.needed):
+	// its first group may reach, prunable(d, dRad, dRep) false.
+	dRad, dRep []float64
+	kids       []int32 // position i's children are [kids[i], kids[i]+len(its node's kids))
+	grpAt      []int32 // position i's child groups are grp[grpAt[i]:grpAt[i+1]]
+	grp        []group // the nodes' child groups, ends relative to the node's kids
+	// grpLim bounds, for each group, the distance within which one of its
+	// children may be listed or kept: beyond it the row kernel's square
+	// settles the child (see list).
+	grpLim []float64
+	rows   bool // measure child groups by rowSquares (Euclidean, dim >= 4)
+}
+
+// useLocLayout reports whether locating n points in a tree of the given
+// nodes should make a locLayout first: when the points are at least
+// 1/locLayoutRatio of the nodes, so that making it (a pass over the nodes)
+// costs a fraction of the traversals it saves.
+func useLocLayout(n, nodes int) bool { return n*locLayoutRatio >= nodes }
+
+// locLayoutRatio is the tree size, in points to locate, above which
+// batches locate by traversal (see useLocLayout).
+const locLayoutRatio = 64
+
+// locLayout lays t's nodes out for locating; t must not be empty. Children
+// keep their order in their parent's list (by level, descending), so each
+// child group is one run of positions.
+func (t *Tree[T]) locLayout() *locLayout[T] {
+	dim := t.s.dim
+	n := t.nodes
+	l := &locLayout[T]{
+		dim:   dim,
+		slot:  make([]int32, 1, n),
+		kids:  make([]int32, 1, n),
+		pdist: make([]float64, 0, n),
+		rad:   make([]float64, 0, n),
+		reach: make([]float64, 0, n),
+		top:   make([]int32, 0, n),
+		grpAt: make([]int32, 0, n+1),
+	}
+	switch t.metric.Canonical().Kind {
+	case Euclidean, Cosine:
+		l.rows = dim >= 4 && vectorized()
+	}
+	// Positions in depth-first order, each node's children one block
+	// placed when the node is taken from the stack. A deletion's ghosts
+	// are still in their parents' lists and route the search too.
+	l.slot[0] = t.root
+	stack := []int32{0}
+	for len(stack) > 0 {
+		i := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		kids := t.node(l.slot[i]).kids
+		at := int32(len(l.slot))
+		l.kids[i] = at
+		l.slot = append(l.slot, kids...)
+		l.kids = append(l.kids, make([]int32, len(kids))...)
+		for j := len(kids) - 1; j >= 0; j-- {
+			stack = append(stack, at+int32(j))
+		}
+	}
+	m := len(l.slot)
+	l.pts = make([]T, m*dim)
+	for i, u := range l.slot {
+		nd := t.node(u)
+		copy(l.pts[i*dim:(i+1)*dim], t.point(u))
+		l.pdist = append(l.pdist, nd.pdist)
+		l.rad = append(l.rad, nd.rad)
+		l.reach = append(l.reach, nd.reach)
+		top, dRad, dRep := levelNegInf, 0.0, 0.0
+		if len(nd.grp) > 0 {
+			top = nd.grp[0].level
+			dRep = t.scale.reportRadius(top)
+			dRad = min(nd.grp[0].rad, dRep*t.scale.reachRatio())
+		}
+		l.top = append(l.top, top)
+		l.dRad, l.dRep = append(l.dRad, dRad), append(l.dRep, dRep)
+		l.grpAt = append(l.grpAt, int32(len(l.grp)))
+		l.grp = append(l.grp, nd.grp...)
+	}
+	l.pdist[0] = 0
+	l.grpAt = append(l.grpAt, int32(len(l.grp)))
+	// A child is listed within rep(1+slack) and kept within
+	// (dRad+dRep)(1+slack)/(1-slack) (prunable false); the limit adds a
+	// margin to both.
+	l.grpLim = make([]float64, len(l.grp))
+	for i := range m {
+		first, start := l.kids[i], int32(0)
+		for g := l.grpAt[i]; g < l.grpAt[i+1]; g++ {
+			lim := t.scale.reportRadius(l.grp[g].level)
+			for c := first + start; c < first+l.grp[g].end; c++ {
+				lim = max(lim, l.dRad[c]+l.dRep[c])
+			}
+			l.grpLim[g] = lim * (1 + 4*slack)
+			start = l.grp[g].end
+		}
+	}
+	return l
+}
+
+// row returns the coordinates at position i.
+func (l *locLayout[T]) row(i int32) []T {
+	o := int(i) * l.dim
+	return l.pts[o : o+l.dim : o+l.dim]
+}
+
+// locFrame is a node the search has yet to open, at distance d from the
+// point.
+type locFrame struct {
+	pos int32
+	d   float64
+}
+
+// locScan is one worker's buffers for searching a locLayout.
+type locScan struct {
+	stack []locFrame
+	sq    [68]float64 // the row kernel's squares
+}
+
+// list lists, as traverse does and with the same distances, the root and
+// every node above floor within reportRadius of its level of y, and
+// returns the distances it measured.
+func (l *locLayout[T]) list(t *Tree[T], y []T, floor int32, list []listed, s *locScan) ([]listed, int) {
+	sc := t.scale
+	ratio := sc.reachRatio()
+	d0 := t.dist(y, l.row(0))
+	evals := 1
+	list = append(list, listed{node: l.slot[0], level: levelInf, d: d0})
+	stack := append(s.stack[:0], locFrame{pos: 0, d: d0})
+	for len(stack) > 0 {
+		x := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		first := l.kids[x.pos]
+		start := int32(0)
+		for gi := l.grpAt[x.pos]; gi < l.grpAt[x.pos+1]; gi++ {
+			g := l.grp[gi]
+			lo, hi := first+start, first+g.end
+			start = g.end
+			if g.level <= floor {
+				break
+			}
+			rep := sc.reportRadius(g.level)
+			if prunable(x.d, min(g.rad, rep*ratio), rep) {
+				// This group and every later one (no larger radius,
+				// lower levels) lie beyond range: reaches.
+				break
+			}
+			// visit tests a measured child: listed, kept, both or
+			// neither.
+			visit := func(c int32, d float64) {
+				if within(d, rep) {
+					list = append(list, listed{node: l.slot[c], level: g.level, d: d})
+				}
+				if l.top[c] > floor && !prunable(d, l.dRad[c], l.dRep[c]) {
+					stack = append(stack, locFrame{pos: c, d: d})
+				}
+			}
+			if !l.rows || hi-lo < 4 {
+				for c := lo; c < hi; c++ {
+					if l.mayReport(sc, c, x.d, rep, floor) {
+						visit(c, t.dist(y, l.row(c)))
+						evals++
+					}
+				}
+				continue
+			}
+			// The row kernel, 64 children at a time: only the rows
+			// it leaves open can pass either test.
+			far2 := sqBound(l.grpLim[gi])
+			evals += int(hi - lo)
+			for a := lo; a < hi; a += 64 {
+				b := min(a+64, hi)
+				open := rowSquares(l.pts[int(a)*l.dim:int(b)*l.dim], l.dim, y, s.sq[:], far2)
+				for open != 0 {
+					k := int32(bits.TrailingZeros64(open))
+					open &= open - 1
+					c := a + k
+					visit(c, l.fromSquare(t, y, c, s.sq[k]))
+				}
+			}
+		}
+	}
+	s.stack = stack[:0]
+	return list, evals
+}
+
+// mayReport is Tree.mayReport for the child at position c of a node at
+// distance d from the point.
+func (l *locLayout[T]) mayReport(sc scale, c int32, d, rep float64, floor int32) bool {
+	pd, rad := l.pdist[c], l.rad[c]
+	near := math.Abs(d - pd)
+	round := slack * (d + pd + rad + rep)
+	if near <= rep+round {
+		return true
+	}
+	top := l.top[c]
+	if top == levelNegInf || top <= floor {
+		return false
+	}
+	below := sc.reportRadius(top)
+	return !prunable(d, l.reach[c], below) && near-rad <= below+round
+}
+
+// fromSquare returns the tree's distance from y to the node at position c
+// from their sqEuclidean s, as the Euclidean kernel computes it.
+func (l *locLayout[T]) fromSquare(t *Tree[T], y []T, c int32, s float64) float64 {
+	if exactSquare(s) {
+		return math.Sqrt(s)
+	}
+	return t.dist(y, l.row(c))
+}
