@@ -1,8 +1,11 @@
 package core
 
 import (
+	"cmp"
 	"math"
 	"math/bits"
+	"slices"
+	"sort"
 )
 
 // A locLayout is one tree version's nodes copied out for locating a large
@@ -60,80 +63,100 @@ func useLocLayout(n, nodes int) bool { return n*locLayoutRatio >= nodes }
 // batches locate by traversal (see useLocLayout).
 const locLayoutRatio = 64
 
-// locLayout lays t's nodes out for locating; t must not be empty. Children
-// keep their order in their parent's list (by level, descending), so each
-// child group is one run of positions.
-func (t *Tree[T]) locLayout() *locLayout[T] {
+// locLayout lays t's nodes out for locating, on up to jobs goroutines; t
+// must not be empty. Each child group is one run of positions, by distance
+// to the parent in layouts measured by rows.
+func (t *Tree[T]) locLayout(jobs int) *locLayout[T] {
 	dim := t.s.dim
-	n := t.nodes
-	l := &locLayout[T]{
-		dim:   dim,
-		slot:  make([]int32, 1, n),
-		kids:  make([]int32, 1, n),
-		pdist: make([]float64, 0, n),
-		rad:   make([]float64, 0, n),
-		reach: make([]float64, 0, n),
-		top:   make([]int32, 0, n),
-		grpAt: make([]int32, 0, n+1),
-	}
+	l := &locLayout[T]{dim: dim}
 	switch t.metric.Canonical().Kind {
 	case Euclidean, Cosine:
 		l.rows = dim >= 4 && vectorized()
 	}
 	// Positions in depth-first order, each node's children one block
 	// placed when the node is taken from the stack. A deletion's ghosts
-	// are still in their parents' lists and route the search too.
-	l.slot[0] = t.root
+	// are still in their parents' lists and route the search too, so the
+	// slots bound the positions, not the live nodes.
+	slot := make([]int32, 1, t.s.slots)
+	kids := make([]int32, t.s.slots)
+	slot[0] = t.root
 	stack := []int32{0}
+	var key []keyed
 	for len(stack) > 0 {
 		i := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		kids := t.node(l.slot[i]).kids
-		at := int32(len(l.slot))
-		l.kids[i] = at
-		l.slot = append(l.slot, kids...)
-		l.kids = append(l.kids, make([]int32, len(kids))...)
-		for j := len(kids) - 1; j >= 0; j-- {
+		nd := t.node(slot[i])
+		at := int32(len(slot))
+		kids[i] = at
+		slot = append(slot, nd.kids...)
+		if l.rows {
+			for g := range nd.grp {
+				blk := slot[at+nd.groupStart(g) : at+nd.grp[g].end]
+				key = key[:0]
+				for _, u := range blk {
+					key = append(key, keyed{t.node(u).pdist, u})
+				}
+				slices.SortFunc(key, func(a, b keyed) int { return cmp.Or(cmp.Compare(a.key, b.key), cmp.Compare(a.u, b.u)) })
+				for j, k := range key {
+					blk[j] = k.u
+				}
+			}
+		}
+		for j := len(nd.kids) - 1; j >= 0; j-- {
 			stack = append(stack, at+int32(j))
 		}
 	}
-	m := len(l.slot)
+	m := len(slot)
+	l.slot, l.kids = slot, kids[:m]
 	l.pts = make([]T, m*dim)
-	for i, u := range l.slot {
-		nd := t.node(u)
-		copy(l.pts[i*dim:(i+1)*dim], t.point(u))
-		l.pdist = append(l.pdist, nd.pdist)
-		l.rad = append(l.rad, nd.rad)
-		l.reach = append(l.reach, nd.reach)
-		top, dRad, dRep := levelNegInf, 0.0, 0.0
-		if len(nd.grp) > 0 {
-			top = nd.grp[0].level
-			dRep = t.scale.reportRadius(top)
-			dRad = min(nd.grp[0].rad, dRep*t.scale.reachRatio())
-		}
-		l.top = append(l.top, top)
-		l.dRad, l.dRep = append(l.dRad, dRad), append(l.dRep, dRep)
-		l.grpAt = append(l.grpAt, int32(len(l.grp)))
-		l.grp = append(l.grp, nd.grp...)
-	}
-	l.pdist[0] = 0
-	l.grpAt = append(l.grpAt, int32(len(l.grp)))
-	// A child is listed within rep(1+slack) and kept within
-	// (dRad+dRep)(1+slack)/(1-slack) (prunable false); the limit adds a
-	// margin to both.
-	l.grpLim = make([]float64, len(l.grp))
-	for i := range m {
-		first, start := l.kids[i], int32(0)
-		for g := l.grpAt[i]; g < l.grpAt[i+1]; g++ {
-			lim := t.scale.reportRadius(l.grp[g].level)
-			for c := first + start; c < first+l.grp[g].end; c++ {
-				lim = max(lim, l.dRad[c]+l.dRep[c])
+	l.pdist, l.rad, l.reach = make([]float64, m), make([]float64, m), make([]float64, m)
+	l.top, l.dRad, l.dRep = make([]int32, m), make([]float64, m), make([]float64, m)
+	l.grpAt = make([]int32, m+1)
+	sc := t.scale
+	forRange(m, jobs, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			nd := t.node(slot[i])
+			copy(l.pts[i*dim:(i+1)*dim], t.point(slot[i]))
+			l.pdist[i], l.rad[i], l.reach[i] = nd.pdist, nd.rad, nd.reach
+			l.top[i] = levelNegInf
+			if len(nd.grp) > 0 {
+				l.top[i] = nd.grp[0].level
+				l.dRep[i] = sc.reportRadius(l.top[i])
+				l.dRad[i] = min(nd.grp[0].rad, l.dRep[i]*sc.reachRatio())
 			}
-			l.grpLim[g] = lim * (1 + 4*slack)
-			start = l.grp[g].end
+			l.grpAt[i+1] = int32(len(nd.grp))
 		}
+	})
+	l.pdist[0] = 0
+	for i := range m {
+		l.grpAt[i+1] += l.grpAt[i]
 	}
+	// A child is listed within rep(1+slack) and kept within
+	// (dRad+dRep)(1+slack)/(1-slack) (prunable false); a group's limit
+	// bounds both for each of its children, with a margin.
+	l.grp = make([]group, l.grpAt[m])
+	l.grpLim = make([]float64, l.grpAt[m])
+	forRange(m, jobs, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			first, start, at := l.kids[i], int32(0), l.grpAt[i]
+			for j, g := range t.node(slot[i]).grp {
+				lim := sc.reportRadius(g.level)
+				for c := first + start; c < first+g.end; c++ {
+					lim = max(lim, l.dRad[c]+l.dRep[c])
+				}
+				l.grp[at+int32(j)] = g
+				l.grpLim[at+int32(j)] = lim * (1 + 4*slack)
+				start = g.end
+			}
+		}
+	})
 	return l
+}
+
+// keyed is a slot with a sort key.
+type keyed struct {
+	key float64
+	u   int32
 }
 
 // row returns the coordinates at position i.
@@ -202,9 +225,17 @@ func (l *locLayout[T]) list(t *Tree[T], y []T, floor int32, list []listed, s *lo
 				}
 				continue
 			}
+			// Only children within the group's limit lim can pass
+			// either test, and d(c, y) >= |x.d - pdist(c)|: the group,
+			// by parent distance, is cut to the window of pdist within
+			// lim of x.d (with a margin for rounding).
+			lim := l.grpLim[gi]
+			w := lim + 4*slack*(x.d+lim)
+			lo += int32(sort.Search(int(hi-lo), func(k int) bool { return l.pdist[lo+int32(k)] >= x.d-w }))
+			hi = lo + int32(sort.Search(int(hi-lo), func(k int) bool { return l.pdist[lo+int32(k)] > x.d+w }))
 			// The row kernel, 64 children at a time: only the rows
 			// it leaves open can pass either test.
-			far2 := sqBound(l.grpLim[gi])
+			far2 := sqBound(lim)
 			evals += int(hi - lo)
 			for a := lo; a < hi; a += 64 {
 				b := min(a+64, hi)

@@ -67,7 +67,7 @@ func checkLocLayout[T Float](t *testing.T, rows []T, dim int, metric Metric) {
 			}
 			pts = append(pts, p)
 		}
-		lay := tr.locLayout()
+		lay := tr.locLayout(2)
 		for k, p := range pts {
 			if metric.Kind == Cosine {
 				if p, err = tr.PreparePoint(p); err != nil {

@@ -261,7 +261,7 @@ func (t *Tree[T]) locateAll(items []item, pt func(k int) []T, ghost []bool, jobs
 	order := curveOrder(len(items), t.s.dim, pt)
 	var lay *locLayout[T]
 	if useLocLayout(len(items), t.nodes) {
-		lay = t.locLayout()
+		lay = t.locLayout(jobs)
 	}
 	var stopped atomic.Bool
 	forRange(len(items), jobs, func(w, lo, hi int) {
