@@ -255,7 +255,10 @@ func (b *locScratch) keep(l *located) {
 // consecutive traversals read mostly the same nodes. A traversal may
 // measure hundreds of nodes of which its trimmed scope keeps a few: it
 // measures into the worker's reused lists, and only the trimmed scope is
-// copied into the arena that the batch holds.
+// copied into the arena that the batch holds. A batch that is large
+// against the tree (useLocLayout) first copies the nodes into a locLayout
+// and searches that instead of walking the node records: the same nodes
+// listed, so the same locations.
 func (t *Tree[T]) locateAll(items []item, pt func(k int) []T, ghost []bool, jobs int, m *Monitor) (int64, error) {
 	bufs := make([]locScratch, max(jobs, 1))
 	order := curveOrder(len(items), t.s.dim, pt)
