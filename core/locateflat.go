@@ -33,24 +33,31 @@ import (
 // costs a pass over the nodes and a copy of their coordinates, so batches
 // use it when they are large against the tree (see useLocLayout).
 type locLayout[T Float] struct {
-	dim   int
-	pts   []T       // coordinates, position after position
-	slot  []int32   // the storage slot at each position
-	pdist []float64 // distance to the parent (0 for the root)
-	rad   []float64 // bounds the distance from the node to its descendants
-	reach []float64 // bounds the distance from the parent to the node's subtree
-	top   []int32   // the level of the first child group, levelNegInf for a leaf
-	// The test that keeps a measured node in the search (Tree.needed):
-	// its first group may reach, prunable(d, dRad, dRep) false.
-	dRad, dRep []float64
-	kids       []int32 // position i's children are [kids[i], kids[i]+len(its node's kids))
-	grpAt      []int32 // position i's child groups are grp[grpAt[i]:grpAt[i+1]]
-	grp        []group // the nodes' child groups, ends relative to the node's kids
+	dim  int
+	pts  []T       // coordinates, position after position
+	node []locNode // per position, and a sentinel whose grp ends the last's groups
+	grp  []group   // the nodes' child groups, ends relative to the node's kids
 	// grpLim bounds, for each group, the distance within which one of its
 	// children may be listed or kept: beyond it the row kernel's square
 	// settles the child (see list).
 	grpLim []float64
 	rows   bool // measure child groups by rowSquares (Euclidean, dim >= 4)
+}
+
+// locNode is what a search reads of the node at one position, in one
+// cache line.
+type locNode struct {
+	pdist float64 // distance to the parent (0 for the root)
+	rad   float64 // bounds the distance from the node to its descendants
+	reach float64 // bounds the distance from the parent to the node's subtree
+	// The test that keeps a measured node in the search (Tree.needed):
+	// its first group may reach, prunable(d, dRad, dRep) false.
+	dRad, dRep float64
+	top        int32 // the level of the first child group, levelNegInf for a leaf
+	kids       int32 // the children are the positions [kids, kids+len(its node's kids))
+	slot       int32 // the storage slot
+	grp        int32 // the child groups are grp[grp:] up to the next position's
+	_          [8]byte
 }
 
 // useLocLayout reports whether locating n points in a tree of the given
@@ -107,42 +114,39 @@ func (t *Tree[T]) locLayout(jobs int) *locLayout[T] {
 		}
 	}
 	m := len(slot)
-	l.slot, l.kids = slot, kids[:m]
 	l.pts = make([]T, m*dim)
-	l.pdist, l.rad, l.reach = make([]float64, m), make([]float64, m), make([]float64, m)
-	l.top, l.dRad, l.dRep = make([]int32, m), make([]float64, m), make([]float64, m)
-	l.grpAt = make([]int32, m+1)
+	l.node = make([]locNode, m+1)
 	sc := t.scale
 	forRange(m, jobs, func(_, lo, hi int) {
 		for i := lo; i < hi; i++ {
-			nd := t.node(slot[i])
+			nd, ln := t.node(slot[i]), &l.node[i]
 			copy(l.pts[i*dim:(i+1)*dim], t.point(slot[i]))
-			l.pdist[i], l.rad[i], l.reach[i] = nd.pdist, nd.rad, nd.reach
-			l.top[i] = levelNegInf
+			ln.pdist, ln.rad, ln.reach = nd.pdist, nd.rad, nd.reach
+			ln.kids, ln.slot, ln.top = kids[i], slot[i], levelNegInf
 			if len(nd.grp) > 0 {
-				l.top[i] = nd.grp[0].level
-				l.dRep[i] = sc.reportRadius(l.top[i])
-				l.dRad[i] = min(nd.grp[0].rad, l.dRep[i]*sc.reachRatio())
+				ln.top = nd.grp[0].level
+				ln.dRep = sc.reportRadius(ln.top)
+				ln.dRad = min(nd.grp[0].rad, ln.dRep*sc.reachRatio())
 			}
-			l.grpAt[i+1] = int32(len(nd.grp))
+			l.node[i+1].grp = int32(len(nd.grp)) // counts, summed below
 		}
 	})
-	l.pdist[0] = 0
+	l.node[0].pdist = 0
 	for i := range m {
-		l.grpAt[i+1] += l.grpAt[i]
+		l.node[i+1].grp += l.node[i].grp
 	}
 	// A child is listed within rep(1+slack) and kept within
 	// (dRad+dRep)(1+slack)/(1-slack) (prunable false); a group's limit
 	// bounds both for each of its children, with a margin.
-	l.grp = make([]group, l.grpAt[m])
-	l.grpLim = make([]float64, l.grpAt[m])
+	l.grp = make([]group, l.node[m].grp)
+	l.grpLim = make([]float64, l.node[m].grp)
 	forRange(m, jobs, func(_, lo, hi int) {
 		for i := lo; i < hi; i++ {
-			first, start, at := l.kids[i], int32(0), l.grpAt[i]
+			first, start, at := l.node[i].kids, int32(0), l.node[i].grp
 			for j, g := range t.node(slot[i]).grp {
 				lim := sc.reportRadius(g.level)
-				for c := first + start; c < first+g.end; c++ {
-					lim = max(lim, l.dRad[c]+l.dRep[c])
+				for _, c := range l.node[first+start : first+g.end] {
+					lim = max(lim, c.dRad+c.dRep)
 				}
 				l.grp[at+int32(j)] = g
 				l.grpLim[at+int32(j)] = lim * (1 + 4*slack)
@@ -186,14 +190,14 @@ func (l *locLayout[T]) list(t *Tree[T], y []T, floor int32, list []listed, s *lo
 	ratio := sc.reachRatio()
 	d0 := t.dist(y, l.row(0))
 	evals := 1
-	list = append(list, listed{node: l.slot[0], level: levelInf, d: d0})
+	list = append(list, listed{node: l.node[0].slot, level: levelInf, d: d0})
 	stack := append(s.stack[:0], locFrame{pos: 0, d: d0})
 	for len(stack) > 0 {
 		x := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		first := l.kids[x.pos]
+		first := l.node[x.pos].kids
 		start := int32(0)
-		for gi := l.grpAt[x.pos]; gi < l.grpAt[x.pos+1]; gi++ {
+		for gi := l.node[x.pos].grp; gi < l.node[x.pos+1].grp; gi++ {
 			g := l.grp[gi]
 			lo, hi := first+start, first+g.end
 			start = g.end
@@ -209,10 +213,11 @@ func (l *locLayout[T]) list(t *Tree[T], y []T, floor int32, list []listed, s *lo
 			// visit tests a measured child: listed, kept, both or
 			// neither.
 			visit := func(c int32, d float64) {
+				ln := &l.node[c]
 				if within(d, rep) {
-					list = append(list, listed{node: l.slot[c], level: g.level, d: d})
+					list = append(list, listed{node: ln.slot, level: g.level, d: d})
 				}
-				if l.top[c] > floor && !prunable(d, l.dRad[c], l.dRep[c]) {
+				if ln.top > floor && !prunable(d, ln.dRad, ln.dRep) {
 					stack = append(stack, locFrame{pos: c, d: d})
 				}
 			}
@@ -231,8 +236,8 @@ func (l *locLayout[T]) list(t *Tree[T], y []T, floor int32, list []listed, s *lo
 			// lim of x.d (with a margin for rounding).
 			lim := l.grpLim[gi]
 			w := lim + 4*slack*(x.d+lim)
-			lo += int32(sort.Search(int(hi-lo), func(k int) bool { return l.pdist[lo+int32(k)] >= x.d-w }))
-			hi = lo + int32(sort.Search(int(hi-lo), func(k int) bool { return l.pdist[lo+int32(k)] > x.d+w }))
+			lo += int32(sort.Search(int(hi-lo), func(k int) bool { return l.node[lo+int32(k)].pdist >= x.d-w }))
+			hi = lo + int32(sort.Search(int(hi-lo), func(k int) bool { return l.node[lo+int32(k)].pdist > x.d+w }))
 			// The row kernel, 64 children at a time: only the rows
 			// it leaves open can pass either test.
 			far2 := sqBound(lim)
@@ -256,18 +261,16 @@ func (l *locLayout[T]) list(t *Tree[T], y []T, floor int32, list []listed, s *lo
 // mayReport is Tree.mayReport for the child at position c of a node at
 // distance d from the point.
 func (l *locLayout[T]) mayReport(sc scale, c int32, d, rep float64, floor int32) bool {
-	pd, rad := l.pdist[c], l.rad[c]
-	near := math.Abs(d - pd)
-	round := slack * (d + pd + rad + rep)
+	ln := &l.node[c]
+	near := math.Abs(d - ln.pdist)
+	round := slack * (d + ln.pdist + ln.rad + rep)
 	if near <= rep+round {
 		return true
 	}
-	top := l.top[c]
-	if top == levelNegInf || top <= floor {
+	if ln.top == levelNegInf || ln.top <= floor {
 		return false
 	}
-	below := sc.reportRadius(top)
-	return !prunable(d, l.reach[c], below) && near-rad <= below+round
+	return !prunable(d, ln.reach, ln.dRep) && near-ln.rad <= ln.dRep+round
 }
 
 // fromSquare returns the tree's distance from y to the node at position c
