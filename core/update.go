@@ -263,7 +263,7 @@ func (t *Tree[T]) locateAll(items []item, pt func(k int) []T, ghost []bool, jobs
 	bufs := make([]locScratch, max(jobs, 1))
 	order := curveOrder(len(items), t.s.dim, pt)
 	var lay *locLayout[T]
-	if useLocLayout(len(items), t.nodes) {
+	if useLocLayout(len(items), t.nodes, t.s.dim) {
 		lay = t.locLayout(jobs)
 	}
 	var stopped atomic.Bool
