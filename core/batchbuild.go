@@ -53,10 +53,28 @@ type batchSet[T Float] struct {
 	c []T
 }
 
-// add appends entry e with coordinates c.
-func (s *batchSet[T]) add(e batchEntry, c []T) {
+// add appends entry e to s, with coordinates c where sets carry them.
+func (b *batchBuilder[T]) add(s *batchSet[T], e batchEntry, c []T) {
 	s.e = append(s.e, e)
-	s.c = append(s.c, c...)
+	if b.carry {
+		s.c = append(s.c, c...)
+	}
+}
+
+// move puts point from of s in place of point to.
+func (b *batchBuilder[T]) move(s *batchSet[T], to, from int) {
+	s.e[to] = s.e[from]
+	if b.carry {
+		copy(b.at(s, to), b.at(s, from))
+	}
+}
+
+// truncate keeps the first n points of s.
+func (b *batchBuilder[T]) truncate(s *batchSet[T], n int) {
+	s.e = s.e[:n]
+	if b.carry {
+		s.c = s.c[:n*b.dim]
+	}
 }
 
 // batchParallelMin is the fewest points a call measures in parallel, on
@@ -89,7 +107,16 @@ type batchBuilder[T Float] struct {
 	mon  *Monitor
 	// euclid is set when dist is the Euclidean distance of sqEuclidean.
 	euclid bool
-	max    int64 // the most evaluations to spend, if positive
+	// proj screens rows by their projections, in many Euclidean
+	// dimensions (see buildproj.go); nil otherwise.
+	proj *buildProj
+	// carry is set when sets carry their points' coordinates (batchSet);
+	// a build with the projection screen reads the few rows it measures
+	// from data instead of moving every row from set to set.
+	carry bool
+	// screened and passed count the rows the screen took and left.
+	screened, passed int64
+	max              int64 // the most evaluations to spend, if positive
 
 	level []int32   // row -> level, netDup for a duplicate, levelInf for the root
 	near  []int32   // row -> parent row, or the row it duplicates
@@ -115,7 +142,7 @@ type batchBuilder[T Float] struct {
 // fork returns a builder for the tasks of pool pl: the same points and
 // rows, its own sets, buffers and counts.
 func (b *batchBuilder[T]) fork(pl *batchPool[T]) *batchBuilder[T] {
-	return &batchBuilder[T]{data: b.data, dim: b.dim, dist: b.dist, sc: b.sc, jobs: b.jobs, mon: b.mon, euclid: b.euclid, max: b.max,
+	return &batchBuilder[T]{data: b.data, dim: b.dim, dist: b.dist, sc: b.sc, jobs: b.jobs, mon: b.mon, euclid: b.euclid, proj: b.proj, carry: b.carry, max: b.max,
 		level: b.level, near: b.near, nd: b.nd, pool: pl, taskMin: b.taskMin}
 }
 
@@ -154,6 +181,9 @@ func (a *stackArena[E]) release(m arenaMark) { a.cur, a.off = m.cur, m.off }
 
 // set returns an empty set with room for n points.
 func (b *batchBuilder[T]) set(n int) batchSet[T] {
+	if !b.carry {
+		return batchSet[T]{e: b.entries.alloc(n)}
+	}
 	return batchSet[T]{e: b.entries.alloc(n), c: b.coords.alloc(n * b.dim)}
 }
 
@@ -192,6 +222,10 @@ func batchBuildTasks[T Float](data []T, dim int, sc scale, o Options, taskMin in
 	}
 	b.team = newTeam(b.jobs)
 	defer b.team.stop()
+	if b.euclid && !o.noProjection {
+		b.proj = newBuildProj(data, dim, o.Seed, b.team)
+	}
+	b.carry = b.proj == nil
 	if b.mon.stopped() {
 		return nil, 0, ErrStopped
 	}
@@ -216,7 +250,7 @@ func batchBuildTasks[T Float](data []T, dim int, sc scale, o Options, taskMin in
 			b.done++
 			continue
 		}
-		near.add(batchEntry{x: int32(r), d: ds[r], up: -1}, b.row(int32(r)))
+		b.add(&near, batchEntry{x: int32(r), d: ds[r], up: -1}, b.row(int32(r)))
 	}
 	ds = nil
 	b.done++
@@ -272,6 +306,9 @@ func (b *batchBuilder[T]) row(r int32) []T {
 
 // at returns the coordinates of point k of s.
 func (b *batchBuilder[T]) at(s *batchSet[T], k int) []T {
+	if !b.carry {
+		return b.row(s.e[k].x)
+	}
 	o := k * b.dim
 	return s.c[o : o+b.dim : o+b.dim]
 }
@@ -286,7 +323,7 @@ type batchHit struct {
 // measure returns the points of src that lie within rFar of q (coordinates
 // qc, at distance dq from the call's node), by position ascending, in
 // hits' storage, and how many of them lie within r0.
-func (b *batchBuilder[T]) measure(qc []T, dq float64, src *batchSet[T], hits []batchHit, r0, rFar float64) (_ []batchHit, in0 int) {
+func (b *batchBuilder[T]) measure(qc []T, qx int32, dq float64, src *batchSet[T], hits []batchHit, r0, rFar float64) (_ []batchHit, in0 int) {
 	n := len(src.e)
 	hits = hits[:0]
 	if parts := b.parts(n); parts > 1 {
@@ -298,7 +335,7 @@ func (b *batchBuilder[T]) measure(qc []T, dq float64, src *batchSet[T], hits []b
 		b.team.forParts(parts, func(w int) {
 			lo, hi := n*w/parts, n*(w+1)/parts
 			f := &found[w]
-			f.hits, f.evals = b.screen(qc, dq, src.e[lo:hi], src.c[lo*b.dim:hi*b.dim], int32(lo), f.hits[:0], rFar)
+			f.hits, f.evals = b.screen(qc, qx, dq, src.e[lo:hi], b.rowsOf(src, lo, hi), int32(lo), f.hits[:0], rFar)
 		})
 		for _, f := range found {
 			hits = append(hits, f.hits...)
@@ -306,7 +343,7 @@ func (b *batchBuilder[T]) measure(qc []T, dq float64, src *batchSet[T], hits []b
 		}
 	} else {
 		var evals int64
-		hits, evals = b.screen(qc, dq, src.e, src.c, 0, hits, rFar)
+		hits, evals = b.screen(qc, qx, dq, src.e, b.rowsOf(src, 0, n), 0, hits, rFar)
 		b.evals += evals
 	}
 	for _, h := range hits {
@@ -342,18 +379,16 @@ func (b *batchBuilder[T]) take(q int32, src *batchSet[T], hits []batchHit, r0 fl
 			b.level[e.x], b.near[e.x] = netDup, q
 			b.done++
 		case d <= r0:
-			near.add(batchEntry{x: e.x, d: d, up: e.d}, b.at(src, k))
+			b.add(near, batchEntry{x: e.x, d: d, up: e.d}, b.at(src, k))
 		default:
-			far.add(batchEntry{x: e.x, d: d, up: e.d}, b.at(src, k))
+			b.add(far, batchEntry{x: e.x, d: d, up: e.d}, b.at(src, k))
 		}
 		n--
 		if k != n {
-			src.e[k] = src.e[n]
-			copy(b.at(src, k), b.at(src, n))
+			b.move(src, k, n)
 		}
 	}
-	src.e = src.e[:n]
-	src.c = src.c[:n*b.dim]
+	b.truncate(src, n)
 }
 
 // screen appends to hits the rows of rows (entries es, at positions base
@@ -366,15 +401,21 @@ func (b *batchBuilder[T]) take(q int32, src *batchSet[T], hits []batchHit, r0 fl
 // a sixth of the rows, but cost more than it saves there. Under other
 // metrics it measures only the points of es (at distance dq from the
 // call's node) that the triangle inequality leaves.
-func (b *batchBuilder[T]) screen(qc []T, dq float64, es []batchEntry, rows []T, base int32, hits []batchHit, rFar float64) (_ []batchHit, evals int64) {
+func (b *batchBuilder[T]) screen(qc []T, qx int32, dq float64, es []batchEntry, rows []T, base int32, hits []batchHit, rFar float64) (_ []batchHit, evals int64) {
 	dim := b.dim
+	row := func(k int) []T {
+		if rows == nil {
+			return b.row(es[k].x)
+		}
+		return rows[k*dim : (k+1)*dim : (k+1)*dim]
+	}
 	if !b.euclid {
 		for k := range es {
 			if math.Abs(es[k].d-dq) > rFar {
 				continue
 			}
 			evals++
-			if d := b.dist(qc, rows[k*dim:(k+1)*dim:(k+1)*dim]); d <= rFar {
+			if d := b.dist(qc, row(k)); d <= rFar {
 				hits = append(hits, batchHit{base + int32(k), d})
 			}
 		}
@@ -383,17 +424,41 @@ func (b *batchBuilder[T]) screen(qc []T, dq float64, es []batchEntry, rows []T, 
 	far2 := rFar * rFar * (1 + sqScreen)
 	var sq [screenBlock + 3]float64
 	n := len(es)
+	if b.proj != nil && qx >= 0 {
+		// Rows the projections settle are not read (see buildproj.go).
+		for k := range es {
+			if b.proj.beyond(qx, es[k].x, rFar) {
+				continue
+			}
+			evals++
+			if d := b.rowDist(qc, row(k)); d <= rFar {
+				hits = append(hits, batchHit{base + int32(k), d})
+			}
+		}
+		b.projUseful(n, evals)
+		return hits, evals
+	}
+	var block []T // the rows of a block gathered from data, for sets without coordinates
 	for lo := 0; lo < n; lo += screenBlock {
 		hi := min(lo+screenBlock, n)
+		var br []T
+		if rows == nil {
+			block = block[:0]
+			for k := lo; k < hi; k++ {
+				block = append(block, b.row(es[k].x)...)
+			}
+			br = block
+		} else {
+			br = rows[lo*dim : hi*dim]
+		}
 		// The rows left open: those not settled well beyond.
-		for open := rowSquares(rows[lo*dim:hi*dim], dim, qc, sq[:], far2); open != 0; open &= open - 1 {
+		for open := rowSquares(br, dim, qc, sq[:], far2); open != 0; open &= open - 1 {
 			k := bits.TrailingZeros64(open)
 			var d float64
 			if s := sq[k]; exactSquare(s) {
 				d = math.Sqrt(s)
 			} else {
-				o := (lo + k) * dim
-				d = b.dist(qc, rows[o:o+dim:o+dim])
+				d = b.dist(qc, row(lo+k))
 			}
 			if d <= rFar {
 				hits = append(hits, batchHit{base + int32(lo+k), d})
@@ -401,6 +466,40 @@ func (b *batchBuilder[T]) screen(qc []T, dq float64, es []batchEntry, rows []T, 
 		}
 	}
 	return hits, int64(n)
+}
+
+// projUseful counts n rows screened by the projections, of which passed
+// were left to measure, and drops the screen from this builder once it
+// has left more than projKeep of projCheck rows or more: the data have no
+// few directions that carry their distances (uniform or Gaussian points),
+// and the screen would only add its own reads. The tree does not change.
+func (b *batchBuilder[T]) projUseful(n int, passed int64) {
+	b.screened += int64(n)
+	b.passed += passed
+	if b.screened >= projCheck && float64(b.passed) > projKeep*float64(b.screened) {
+		b.proj = nil
+	}
+}
+
+// rowsOf returns the coordinates of points lo..hi-1 of s where sets carry
+// them, and nil where they do not (screen then reads them from data).
+func (b *batchBuilder[T]) rowsOf(s *batchSet[T], lo, hi int) []T {
+	if !b.carry {
+		return nil
+	}
+	return s.c[lo*b.dim : hi*b.dim]
+}
+
+// rowDist returns the tree's distance between the rows x and y, by the
+// vector kernel's sum of squares where the tree's distance is the
+// Euclidean one (the same bits).
+func (b *batchBuilder[T]) rowDist(x, y []T) float64 {
+	if b.euclid {
+		if s := vecSquare(y, x); exactSquare(s) {
+			return math.Sqrt(s)
+		}
+	}
+	return b.dist(x, y)
 }
 
 // screenBlock is the number of points screen takes at a time.
@@ -485,8 +584,8 @@ func (b *batchBuilder[T]) call(p int32, i int32, near, far batchSet[T]) batchSet
 		}
 		m := b.mark()
 		var n0, f0 int
-		b.hitsNear, n0 = b.measure(qc, q.d, &near, b.hitsNear, r0, rFar)
-		b.hitsFar, f0 = b.measure(qc, q.d, &far, b.hitsFar, r0, rFar)
+		b.hitsNear, n0 = b.measure(qc, q.x, q.d, &near, b.hitsNear, r0, rFar)
+		b.hitsFar, f0 = b.measure(qc, q.x, q.d, &far, b.hitsFar, r0, rFar)
 		cn, cf := b.set(n0+f0), b.set(len(b.hitsNear)+len(b.hitsFar)-n0-f0)
 		b.take(q.x, &near, b.hitsNear, r0, &cn, &cf)
 		b.take(q.x, &far, b.hitsFar, r0, &cn, &cf)
@@ -541,7 +640,7 @@ func (b *batchBuilder[T]) split(src, dst *batchSet[T], r float64) {
 			k++
 			continue
 		}
-		dst.add(src.e[k], b.at(src, k))
+		b.add(dst, src.e[k], b.at(src, k))
 		b.remove(src, k)
 	}
 }
@@ -550,10 +649,9 @@ func (b *batchBuilder[T]) split(src, dst *batchSet[T], r float64) {
 func (b *batchBuilder[T]) remove(s *batchSet[T], k int) {
 	last := len(s.e) - 1
 	if k != last {
-		s.e[k] = s.e[last]
-		copy(b.at(s, k), b.at(s, last))
+		b.move(s, k, last)
 	}
-	s.e, s.c = s.e[:last], s.c[:last*b.dim]
+	b.truncate(s, last)
 }
 
 // sort returns the points of rest to the call of node p (coordinates pc;
@@ -570,9 +668,9 @@ func (b *batchBuilder[T]) sort(rest batchSet[T], pc []T, near, far *batchSet[T],
 			e = batchEntry{x: e.x, d: d, up: -1}
 		}
 		if e.d <= r {
-			near.add(e, b.at(&rest, k))
+			b.add(near, e, b.at(&rest, k))
 		} else {
-			far.add(e, b.at(&rest, k))
+			b.add(far, e, b.at(&rest, k))
 		}
 	}
 }
@@ -628,7 +726,7 @@ func (b *batchBuilder[T]) closest(r, p, g int32, sibs []int32, pd []float64) (ev
 	l := b.level[r]
 	reach := b.sc.pow(l + 1)
 	x := b.row(r)
-	dg := b.dist(x, b.row(g))
+	dg := b.rowDist(x, b.row(g))
 	evals++
 	best, bp := pd[r], p
 	if dg < best && dg <= reach {
@@ -639,10 +737,10 @@ func (b *batchBuilder[T]) closest(r, p, g int32, sibs []int32, pd []float64) (ev
 			continue
 		}
 		// The triangle inequality through g first.
-		if math.Abs(dg-pd[c]) >= best {
+		if math.Abs(dg-pd[c]) >= best || (b.proj != nil && b.proj.beyond(r, c, best)) {
 			continue
 		}
-		d := b.dist(x, b.row(c))
+		d := b.rowDist(x, b.row(c))
 		evals++
 		if d < best && d <= reach {
 			best, bp = d, c

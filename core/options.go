@@ -41,12 +41,13 @@ type Options struct {
 	// batch large enough to need one.
 	Engine Engine
 
-	engineMin int     // tests: the fewest points sent to the engine (0: netEngineMin)
-	listCap   int     // tests: the friend-list entries a build may hold (0: netListCap per point)
-	batched   *int    // tests: set to the points a build inserted in batches past listCap
-	netOnly   bool    // tests: build level by level even where the grid construction applies
-	built     *string // tests: set to the construction Build used ("grid" or "levels")
-	sample    int     // tests: the rows the grid construction's first grid is narrowed from (0: gridSample)
+	engineMin    int     // tests: the fewest points sent to the engine (0: netEngineMin)
+	listCap      int     // tests: the friend-list entries a build may hold (0: netListCap per point)
+	batched      *int    // tests: set to the points a build inserted in batches past listCap
+	netOnly      bool    // tests: build level by level even where the grid construction applies
+	noProjection bool    // tests: no projection screen in the batch construction (buildproj.go)
+	built        *string // tests: set to the construction Build used ("grid" or "levels")
+	sample       int     // tests: the rows the grid construction's first grid is narrowed from (0: gridSample)
 }
 
 // ErrCostly is returned by Build when it exceeds Options.MaxEvals.

@@ -1,0 +1,116 @@
+package core
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// TestBuildProjSameTree checks that the batch construction's projection
+// screen changes nothing but the distances measured: in 32 to 96
+// Euclidean and cosine dimensions (clusters of low intrinsic dimension
+// with duplicates and integer ties, Gaussian and uniform data, points far
+// from the origin with small spreads), float64 and float32, with one and
+// two jobs, the tree equals the one built without the screen, passes the
+// invariant checks, and the screened build measures fewer distances where
+// the data have structure.
+func TestBuildProjSameTree(t *testing.T) {
+	n := 3000
+	if raceEnabled || testing.Short() {
+		n = 2100
+	}
+	rng := rand.New(rand.NewPCG(17, 4))
+	for _, c := range []struct {
+		name   string
+		dim    int
+		metric Metric
+		rows   func(n, dim int) []float64
+		fewer  bool // the screen must save distances here
+	}{
+		{"clusters-64", 64, Metric{}, func(n, dim int) []float64 { return projClusters(rng, n, dim, 6, false) }, true},
+		{"clusters-ties-40", 40, Metric{}, func(n, dim int) []float64 { return projClusters(rng, n, dim, 4, true) }, true},
+		{"clusters-cosine-48", 48, Metric{Kind: Cosine}, func(n, dim int) []float64 { return projClusters(rng, n, dim, 5, false) }, true},
+		{"far-offset-32", 32, Metric{}, func(n, dim int) []float64 {
+			rows := projClusters(rng, n, dim, 3, false)
+			for i := range rows {
+				rows[i] = 1e6 + 1e-3*rows[i]
+			}
+			return rows
+		}, false},
+		{"gaussian-96", 96, Metric{}, func(n, dim int) []float64 {
+			rows := make([]float64, n*dim)
+			for i := range rows {
+				rows[i] = rng.NormFloat64()
+			}
+			return rows
+		}, false},
+	} {
+		rows := c.rows(n, c.dim)
+		t.Run(c.name+"/float64", func(t *testing.T) { checkProjTree(t, rows, c.dim, c.metric, c.fewer) })
+		t.Run(c.name+"/float32", func(t *testing.T) { checkProjTree(t, toFloat32(rows), c.dim, c.metric, c.fewer) })
+	}
+}
+
+// projClusters returns n rows of dim coordinates around k centres in a
+// subspace of dimension 4, plus small noise; with ties, coordinates are
+// rounded to integers (many equal distances) and every tenth row repeats
+// an earlier one.
+func projClusters(rng *rand.Rand, n, dim, k int, ties bool) []float64 {
+	basis := make([]float64, 4*dim)
+	for i := range basis {
+		basis[i] = rng.NormFloat64()
+	}
+	centres := make([]float64, k*4)
+	for i := range centres {
+		centres[i] = 20 * rng.NormFloat64()
+	}
+	rows := make([]float64, n*dim)
+	for r := range n {
+		c := rng.IntN(k)
+		var z [4]float64
+		for j := range z {
+			z[j] = centres[c*4+j] + 3*rng.NormFloat64()
+		}
+		for j := range dim {
+			v := 0.05 * rng.NormFloat64()
+			for a := range z {
+				v += z[a] * basis[a*dim+j]
+			}
+			if ties {
+				v = math.Round(v)
+			}
+			rows[r*dim+j] = v
+		}
+		if ties && r%10 == 9 {
+			copy(rows[r*dim:(r+1)*dim], rows[(r/2)*dim:(r/2+1)*dim])
+		}
+	}
+	return rows
+}
+
+func checkProjTree[T Float](t *testing.T, rows []T, dim int, metric Metric, fewer bool) {
+	for _, jobs := range []int{1, 2} {
+		with, err := Build(rows, dim, Options{Seed: 5, Jobs: jobs, Metric: metric})
+		if err != nil {
+			t.Fatal(err)
+		}
+		without, err := Build(rows, dim, Options{Seed: 5, Jobs: jobs, Metric: metric, noProjection: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := with.Check(); err != nil {
+			t.Fatalf("jobs=%d: %v", jobs, err)
+		}
+		if !slices.Equal(treeShape(with), treeShape(without)) {
+			t.Fatalf("jobs=%d: the tree built with the projection screen differs from the one without", jobs)
+		}
+		a, _ := with.DistanceEvals()
+		b, _ := without.DistanceEvals()
+		if fewer && a >= b {
+			t.Fatalf("jobs=%d: the screen measured %d distances, without it %d", jobs, a, b)
+		}
+		t.Log(fmt.Sprintf("jobs=%d: %d distances measured with the screen, %d without", jobs, a, b))
+	}
+}
