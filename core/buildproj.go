@@ -36,9 +36,15 @@ type buildProj struct {
 
 // Projection screen parameters: rows of at least projMinDims coordinates,
 // sets of at least projMinRows points, projDims directions (at most a
-// quarter of the coordinates), found from projSample rows.
+// quarter of the coordinates), found from projSample rows. A screened row
+// costs about 20 ns (its projection read at random, the bound, the loop),
+// a row of the row kernel about a quarter of a nanosecond a coordinate:
+// on 10,000 points of 30 clusters (one thread), the screen built 32 and 64
+// dimensions 1.5 to 2 times slower, 128 about as fast and 256 1.3 to 2.4
+// times faster. Directions: 64 instead of 32 built Fashion-MNIST's first
+// 10,000 images 13% faster and the 784-D clusters 20% slower.
 const (
-	projMinDims = 32
+	projMinDims = 192
 	projMinRows = 2048
 	projDims    = 32
 	projSample  = 512

@@ -9,18 +9,16 @@ import (
 )
 
 // TestBuildProjSameTree checks that the batch construction's projection
-// screen changes nothing but the distances measured: in 32 to 96
-// Euclidean and cosine dimensions (clusters of low intrinsic dimension
-// with duplicates and integer ties, Gaussian and uniform data, points far
-// from the origin with small spreads), float64 and float32, with one and
-// two jobs, the tree equals the one built without the screen, passes the
-// invariant checks, and the screened build measures fewer distances where
-// the data have structure.
+// screen changes nothing but the distances measured: in 192 to 256
+// Euclidean and cosine dimensions (clusters of low intrinsic dimension,
+// with duplicates and integer ties, and far from the origin with a small
+// spread; Gaussian points, in float64 and not under -short), float64 and
+// float32, with one and two jobs, the tree equals the one built without
+// the screen, passes the invariant checks, and the screened build measures
+// fewer distances where the data have structure.
 func TestBuildProjSameTree(t *testing.T) {
-	n := 3000
-	if raceEnabled || testing.Short() {
-		n = 2100
-	}
+	n := projMinRows
+
 	rng := rand.New(rand.NewPCG(17, 4))
 	for _, c := range []struct {
 		name   string
@@ -28,28 +26,34 @@ func TestBuildProjSameTree(t *testing.T) {
 		metric Metric
 		rows   func(n, dim int) []float64
 		fewer  bool // the screen must save distances here
+		slow   bool // skipped under -short and the race detector
 	}{
-		{"clusters-64", 64, Metric{}, func(n, dim int) []float64 { return projClusters(rng, n, dim, 6, false) }, true},
-		{"clusters-ties-40", 40, Metric{}, func(n, dim int) []float64 { return projClusters(rng, n, dim, 4, true) }, true},
-		{"clusters-cosine-48", 48, Metric{Kind: Cosine}, func(n, dim int) []float64 { return projClusters(rng, n, dim, 5, false) }, true},
-		{"far-offset-32", 32, Metric{}, func(n, dim int) []float64 {
+		{"clusters-256", 256, Metric{}, func(n, dim int) []float64 { return projClusters(rng, n, dim, 6, false) }, true, false},
+		{"clusters-ties-200", 200, Metric{}, func(n, dim int) []float64 { return projClusters(rng, n, dim, 4, true) }, true, false},
+		{"clusters-cosine-224", 224, Metric{Kind: Cosine}, func(n, dim int) []float64 { return projClusters(rng, n, dim, 5, false) }, true, false},
+		{"far-offset-192", 192, Metric{}, func(n, dim int) []float64 {
 			rows := projClusters(rng, n, dim, 3, false)
 			for i := range rows {
 				rows[i] = 1e6 + 1e-3*rows[i]
 			}
 			return rows
-		}, false},
-		{"gaussian-96", 96, Metric{}, func(n, dim int) []float64 {
+		}, false, false},
+		{"gaussian-192", 192, Metric{}, func(n, dim int) []float64 {
 			rows := make([]float64, n*dim)
 			for i := range rows {
 				rows[i] = rng.NormFloat64()
 			}
 			return rows
-		}, false},
+		}, false, true},
 	} {
+		if c.slow && (raceEnabled || testing.Short()) {
+			continue
+		}
 		rows := c.rows(n, c.dim)
 		t.Run(c.name+"/float64", func(t *testing.T) { checkProjTree(t, rows, c.dim, c.metric, c.fewer) })
-		t.Run(c.name+"/float32", func(t *testing.T) { checkProjTree(t, toFloat32(rows), c.dim, c.metric, c.fewer) })
+		if !c.slow {
+			t.Run(c.name+"/float32", func(t *testing.T) { checkProjTree(t, toFloat32(rows), c.dim, c.metric, c.fewer) })
+		}
 	}
 }
 
