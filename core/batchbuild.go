@@ -47,7 +47,10 @@ type batchEntry struct {
 }
 
 // batchSet is a set of waiting points with their coordinates beside them
-// (point k's at c[k*dim:]), so that measuring a set reads memory in order.
+// (point k's at c[k*dim:]), so that measuring a set reads memory in order;
+// a build with the projection screen (buildproj.go) reads the few rows it
+// measures from the data instead, and its sets hold no coordinates (c is
+// empty: see batchBuilder.carry).
 type batchSet[T Float] struct {
 	e []batchEntry
 	c []T
