@@ -600,8 +600,15 @@ func (t *dbscanKD) nearLeaves(l int32, e2 float64, cores []int32, out, stack []i
 // joinLeaves joins the core points of leaves l and k that lie within e2
 // of each other, measuring only pairs not yet in one component.
 func (t *dbscanKD) joinLeaves(l, k int32, e2 float64, isCore []bool, uf *atomicSets) {
+	// Nothing to do when all the core points of both leaves are in one
+	// component already, and nothing for a point of l in the component
+	// of all k's core points (checked without measuring a distance).
+	rl, rk := t.oneComponent(l, isCore, uf), t.oneComponent(k, isCore, uf)
+	if rl >= 0 && rk >= 0 && uf.find(rl) == uf.find(rk) {
+		return
+	}
 	for p := t.start[l]; p < t.end[l]; p++ {
-		if !isCore[p] {
+		if !isCore[p] || (rk >= 0 && uf.find(p) == uf.find(rk)) {
 			continue
 		}
 		q := t.point(p)
@@ -623,6 +630,24 @@ func (t *dbscanKD) joinLeaves(l, k int32, e2 float64, isCore []bool, uf *atomicS
 			}
 		}
 	}
+}
+
+// oneComponent returns a core point of leaf l's component if all its core
+// points are in one, or -1.
+func (t *dbscanKD) oneComponent(l int32, isCore []bool, uf *atomicSets) int32 {
+	one := int32(-1)
+	for p := t.start[l]; p < t.end[l]; p++ {
+		if !isCore[p] {
+			continue
+		}
+		switch r := uf.find(p); {
+		case one == -1:
+			one = r
+		case r != one:
+			return -1
+		}
+	}
+	return one
 }
 
 // borderLabel returns the lowest label among the core points within e2 of
