@@ -26,11 +26,15 @@ const kdMaxDim = 64
 // the median along the axis of their largest variance (the box's widest
 // axis ties on integer data such as letter's: splitting by variance took
 // letter's call from 0.63 to 0.43 s of CPU time), its left child being
-// the next node; subtrees of at least 2^15 points are built in parallel. A pair lies within eps when the sum of the squared differences,
-// in float64 and in column order, is at most eps*eps, as in the grid;
-// the tests on boxes sum the same terms for the nearest and farthest
-// corner in the same order, which rounds no term or partial sum past the
-// corresponding one of any point in the box, so they decide exactly.
+// the next node; subtrees of at least 2^15 points are built in parallel.
+//
+// A pair lies within eps when the sum of the squared differences, in
+// float64 and in column order, is at most eps*eps, as in the grid. The
+// tests on boxes (a point's distance to a box, a box's to a box, a
+// split plane's, a box's width) sum the same terms in the same order for
+// the nearest or farthest corners, which rounds no term or partial sum
+// past the corresponding one of any pair they stand for: they decide
+// exactly too.
 type dbscanKD struct {
 	dim   int
 	pts   []float64 // n*dim coordinates in tree order
@@ -287,9 +291,9 @@ func kdWithin(a, b []float64, e2 float64) bool {
 // points within eps, measuring only pairs in different components and
 // only from the points whose own distance to the other leaf's box is
 // within eps (a pair of leaves whose core points are all in one
-// component measures nothing). A point that is not a core point takes the lowest cluster
-// among the core points its record holds, or, if the record overflowed,
-// among those a search finds.
+// component measures nothing). A point that is not a core point takes
+// the lowest cluster among the core points its record holds, or, if the
+// record overflowed, among those a search finds.
 func kdDBSCAN[T core.Float](points []T, dim int, eps float64, minSamples int, weights []float64, o Options) (res DBSCANResult, err error) {
 	t := newDBSCANKD(points, dim, o)
 	n := len(t.order)
