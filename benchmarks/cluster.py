@@ -410,7 +410,8 @@ def write(out_dir, rows, dense, args):
         f"process of its own after a warm-up call on 64 points, time-out {args.timeout:g} s. Seconds of wall clock and, in "
         "parentheses, of CPU time (all threads), the index build included; for pcct also "
         "the build alone and the call on the built tree (wall clock); pcct's DBSCAN is "
-        "timed on the array (a grid, not a tree, for Euclidean rows of up to 3 features), "
+        "timed on the array (no cover tree for Euclidean rows: a grid for 1 to 3 features, a "
+        "k-d tree for 4 to 64), "
         "its build and on-tree columns by a second call on a tree. Ratios: the peer's "
         "time over pcct's, wall clock (CPU time); above 1, pcct is faster. The machine's "
         f"load average when the run ended: {os.getloadavg()[0]:.1f}.",

@@ -15,7 +15,8 @@ import (
 // pcct_dbscan_points runs DBSCAN(eps, min_samples) on the n x d points at
 // x (dtype float32 or float64, row-major) under the metric (metric, p),
 // with no tree kept: Euclidean points in one to three dimensions on a
-// grid, others on a tree built for the call (cluster.DBSCANPoints). It
+// grid, in four to 64 on a k-d tree, others on a cover tree built for the
+// call (cluster.DBSCANPoints). It
 // writes each row's label (int64, -1 for noise) to labels and whether it
 // is a core point (uint8) to core; weights, if not NULL, holds n float64
 // sample weights.

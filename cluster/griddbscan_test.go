@@ -159,8 +159,9 @@ func TestDBSCANPointsGridWeights(t *testing.T) {
 }
 
 // TestDBSCANPointsFallback checks the cases the grid does not take (more
-// than three dimensions, other metrics, coordinates too spread for its
-// cells) and float32 points: the answer is still the tree's.
+// than three dimensions and coordinates too spread for its cells, which
+// go to the k-d tree; other metrics, to a cover tree) and float32
+// points: on data with no pair at exactly eps the answer is the tree's.
 func TestDBSCANPointsFallback(t *testing.T) {
 	r := rand.New(rand.NewPCG(29, 1))
 	spread := make([]float64, 400*2)

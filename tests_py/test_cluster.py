@@ -265,6 +265,31 @@ def test_dbscan_grid_ties_duplicates(d, side, eps, dtype):
     assert any(mixed)  # core points and noise in one setting at least
 
 
+@pytest.mark.parametrize("d,side,eps,dtype", [
+    (4, 7, 3 ** 0.5, np.float64), (4, 7, 3 ** 0.5, np.float32), (4, 7, 2.0, np.float64),
+    (4, 7, 2.0, np.float32), (6, 5, 5 ** 0.5, np.float64), (6, 5, 5 ** 0.5, np.float32),
+    (16, 2, 3 ** 0.5, np.float64)])
+def test_dbscan_kd_ties_duplicates(d, side, eps, dtype):
+    # Euclidean rows of 4 to 64 features are clustered on a k-d tree made
+    # for the call, a pair within eps as on the grid (its sum of squares at
+    # most eps * eps): integer points, full of duplicates and of distances
+    # exactly eps, against scikit-learn's default algorithm (its k-d tree
+    # up to 15 features; brute force above, which on float64 small
+    # integers is exact, but on float32 ones puts pairs at exactly
+    # eps = sqrt(3) within eps, unlike its own float64 answer).
+    X = np.random.default_rng(d * side + 1).integers(0, side, (900, d)).astype(dtype)
+    w = np.random.default_rng(11).integers(0, 3, len(X)) * 0.5
+    mixed = []
+    for min_samples, weights in ((1, None), (4, None), (12, None), (40, None), (3, w), (9, w)):
+        ours = DBSCAN(eps=eps, min_samples=min_samples, n_jobs=2).fit(X, sample_weight=weights)
+        ref = skc.DBSCAN(eps=eps, min_samples=min_samples).fit(X, sample_weight=weights)
+        np.testing.assert_array_equal(ours.labels_, ref.labels_)
+        np.testing.assert_array_equal(ours.core_sample_indices_, ref.core_sample_indices_)
+        np.testing.assert_array_equal(ours.components_, X[ref.core_sample_indices_])
+        mixed.append(0 < len(ref.core_sample_indices_) < len(X) and (ref.labels_ == -1).any())
+    assert any(mixed)  # core points and noise in one setting at least
+
+
 @pytest.mark.parametrize("name,eps,min_samples", [
     ("letter", 2.5, 5), ("magic", 16.0, 8), ("bunny", 0.005, 10), ("zipcodes", 0.2, 6),
 ])

@@ -96,7 +96,8 @@ def dbscan(version, eps, min_samples, sample_weight, jobs):
 def dbscan_points(X, code, p, eps, min_samples, sample_weight, jobs):
     """DBSCAN labels (int64) and core flags (bool) of the rows of X (checked,
     C-contiguous float32 or float64), with no tree kept: Euclidean rows of
-    one to three features on a grid, others on a tree built for the call."""
+    one to three features on a grid, of four to 64 on a k-d tree, others on
+    a cover tree built for the call."""
     n, d = X.shape
     labels = np.empty(n, dtype=np.int64)
     core = np.empty(n, dtype=np.uint8)

@@ -410,7 +410,14 @@ class DBSCAN(ClusterMixin, BaseEstimator):
     ``min_samples`` points, and otherwise by a count that adds whole
     subtrees lying within ``eps`` and stops at ``min_samples`` (when no
     weight is negative), so dense data costs little more than sparse, and
-    memory stays a few numbers per point.
+    memory stays a few numbers per point. On an array of Euclidean rows
+    (``metric="euclidean"``, or "minkowski" with ``p=2``) no cover tree is
+    built: rows of one to three features are clustered on a grid, rows of
+    four to 64 on a k-d tree made for the call, by the same counts, and a
+    pair is within ``eps`` when the sum of its squared differences, in
+    float64, is at most ``eps * eps``, as scikit-learn's k-d tree decides
+    it (the tree's counts compare the square root of that sum with
+    ``eps``, which can decide a pair at exactly ``eps`` otherwise).
 
     Examples
     --------
@@ -476,8 +483,9 @@ class DBSCAN(ClusterMixin, BaseEstimator):
             )
         eps, min_samples = float(self.eps), int(self.min_samples)
         if tree is None:
-            # No tree is kept: Go clusters the rows on a grid (Euclidean,
-            # one to three features) or on a tree built for the call.
+            # No tree is kept: Go clusters Euclidean rows on a grid (one to
+            # three features) or a k-d tree (four to 64), others on a cover
+            # tree built for the call.
             X = validate_data(self, X, dtype=[np.float64, np.float32], order="C")
             check_metric_domain(code, X)
             w = _check_sample_weight(sample_weight, X.shape[0])
