@@ -238,7 +238,7 @@ func (l *locLayout[T]) list(t *Tree[T], y []T, floor int32, list []listed, s *lo
 			}
 			if !l.rows || hi-lo < 4 {
 				for c := lo; c < hi; c++ {
-					if l.mayReport(sc, c, x.d, rep, floor) {
+					if l.mayReport(c, x.d, rep, floor) {
 						visit(c, t.dist(y, l.row(c)))
 						evals++
 					}
@@ -275,7 +275,7 @@ func (l *locLayout[T]) list(t *Tree[T], y []T, floor int32, list []listed, s *lo
 
 // mayReport is Tree.mayReport for the child at position c of a node at
 // distance d from the point.
-func (l *locLayout[T]) mayReport(sc scale, c int32, d, rep float64, floor int32) bool {
+func (l *locLayout[T]) mayReport(c int32, d, rep float64, floor int32) bool {
 	ln := &l.node[c]
 	near := math.Abs(d - ln.pdist)
 	round := slack * (d + ln.pdist + ln.rad + rep)
