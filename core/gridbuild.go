@@ -340,10 +340,11 @@ func (g *gridBuilder[T]) start(n int) (low int32, waiting, upTo []int32, ok bool
 		return 0, nil, nil, false
 	}
 	g.markDuplicates()
+	var work int64
 	for {
 		g.index()
 		m := len(g.rows)
-		work := g.blockWork()
+		work = g.blockWork()
 		if work <= gridCrowd*int64(m)+1<<12 {
 			break
 		}
@@ -359,23 +360,22 @@ func (g *gridBuilder[T]) start(n int) (low int32, waiting, upTo []int32, ok bool
 	parts := g.split(len(g.rows))
 	least := make([]float64, parts)
 	most := make([]int32, parts)
-	g.team.run(parts, func(w, part int) {
-		lo, hi, evals := side, int32(math.MinInt32), int64(0)
+	g.team.run(parts, func(_, part int) {
+		lo, hi := side, int32(math.MinInt32)
 		for c := cells * part / parts; c < cells*(part+1)/parts; c++ {
 			for p := int(g.cellLo[c]); p < int(g.cellLo[c+1]); p++ {
 				nn := g.nearestOther(c, p, side)
-				for cc, col := g.around(c), 0; col < len(cc); col += 2 {
-					a, z := int(cc[col]), int(cc[col+1])
-					evals += int64(z - a)
-				}
 				a := g.sc.ceilLog(nn)
 				g.act[g.rows[p]] = a
 				lo, hi = min(lo, nn), max(hi, a)
 			}
 		}
 		least[part], most[part] = lo, hi
-		g.counts[w].n += evals
 	})
+	// A point is counted as measured against every point in the cells
+	// around its own, itself included: the grid's block work, summed
+	// already.
+	g.counts[0].n += work
 	low = g.sc.ceilLog(slices.Min(least)) - 1
 	// Order by activation level: a stable grouping (the levels span a few
 	// dozen values at most), from low+1 up.
