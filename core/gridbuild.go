@@ -1020,33 +1020,15 @@ func collectBefore(n int) {
 // assembleNets turns a construction's nodes into t's storage through the
 // level-synchronous construction's assembly: level, near and nd give each
 // row's level (netDup for a duplicate of row near, levelInf for the root),
-// its parent row and the distance to it. The points are numbered with the
-// root first, the nodes made in order of level, highest first. evals is
-// the construction's distance evaluations so far.
+// its parent row and the distance to it. The assembly reads them and the
+// points in place, numbered by row (the root first among the nodes of
+// its level, which no other node shares); the nodes are made in order of
+// level, highest first, then by row. evals is the construction's distance
+// evaluations so far.
 func assembleNets[T Float](t *Tree[T], data []T, dim int, tm *team, level, near []int32, nd []float64, root int32, evals int64) *Tree[T] {
 	n := len(level)
-	b := &netBuilder[T]{dim: dim, dist: t.dist, sc: t.scale, jobs: tm.size(), tm: tm}
-	// k = 0 is the root, then the other rows in order.
-	var kOf []int32
-	makeTogether(tm,
-		func() { kOf = make([]int32, n) },
-		func() { b.row = make([]int32, n) },
-		func() { b.pts = make([]T, n*dim) },
-		func() { b.level = make([]int32, n) },
-		func() { b.near = make([]int32, n) },
-		func() { b.nd = make([]float64, n) })
-	tm.forRange(n, func(_, lo, hi int) {
-		for r := int32(lo); r < int32(hi); r++ {
-			k := r
-			if r < root {
-				k++
-			}
-			if r == root {
-				k = 0
-			}
-			kOf[r], b.row[k] = k, r
-		}
-	})
+	b := &netBuilder[T]{dim: dim, dist: t.dist, sc: t.scale, jobs: tm.size(), tm: tm,
+		pts: data[:n*dim], level: level, near: near, nd: nd}
 	// The lowest and highest levels of the nodes, run by run.
 	parts := assembleParts(tm, n)
 	spans := make([][2]int32, parts)
@@ -1066,20 +1048,9 @@ func assembleNets[T Float](t *Tree[T], data []T, dim int, tm *team, level, near 
 	if top < lowest { // the root alone
 		lowest, top = 0, 0
 	}
-	tm.forRange(n, func(_, lo, hi int) {
-		for k := lo; k < hi; k++ {
-			r := b.row[k]
-			copyRow(b.pts[k*dim:(k+1)*dim], data[int(r)*dim:int(r+1)*dim])
-			b.level[k], b.nd[k] = level[r], nd[r]
-			b.near[k] = -1
-			if p := near[r]; p >= 0 {
-				b.near[k] = kOf[p]
-			}
-		}
-	})
-	// The nodes by level, highest first, then by k (the root first).
+	// The nodes by level, highest first, then by row (the root first).
 	_, byLevel := groupOn(tm, int(top-lowest)+2, n, func(k int) (int32, int32) {
-		switch l := b.level[k]; l {
+		switch l := level[k]; l {
 		case levelInf:
 			return 0, int32(k)
 		case netDup:

@@ -106,7 +106,7 @@ const netBigCell = 4096
 type netBuilder[T Float] struct {
 	dim    int
 	pts    []T
-	row    []int32 // k -> caller row
+	row    []int32 // k -> caller row; nil when k is the row (see rowOf)
 	dist   distFunc[T]
 	sc     scale
 	kc     float64 // the friend-list constant K
@@ -245,6 +245,14 @@ func netBuild[T Float](data []T, dim int, sc scale, o Options) (*Tree[T], error)
 // stops making levels and inserts its remaining points in batches: 64
 // entries of 8 bytes, 512 bytes a point.
 const netListCap = 64
+
+// rowOf returns the caller row of point k.
+func (b *netBuilder[T]) rowOf(k int32) int32 {
+	if b.row == nil {
+		return k
+	}
+	return b.row[k]
+}
 
 // pt returns point k.
 func (b *netBuilder[T]) pt(k int32) []T {
@@ -1169,7 +1177,7 @@ func (b *netBuilder[T]) assemble(t *Tree[T]) *Tree[T] {
 	})
 	dupFirst, dups := groupOn(tm, n, n, func(k int) (int32, int32) {
 		if b.level[k] == netDup {
-			return b.near[k], b.row[k]
+			return b.near[k], b.rowOf(int32(k))
 		}
 		return -1, 0
 	})
@@ -1211,14 +1219,14 @@ func (b *netBuilder[T]) assemble(t *Tree[T]) *Tree[T] {
 			copy(s.point(u), b.pt(k))
 			nn := s.mut(u)
 			nn.level = b.level[k]
-			if k != 0 {
+			if k != b.created[0] { // not the root
 				nn.parent = slot[b.near[k]]
 				nn.pdist = b.nd[k]
 			}
 			at, nk := kidAt[k], first[k+1]-first[k]
 			nn.kids = kidBuf[at : at+nk : at+nk]
 			ids := idBuf[idOff[q]:idOff[q+1]:idOff[q+1]]
-			ids[0] = b.row[k]
+			ids[0] = b.rowOf(k)
 			copy(ids[1:], dups[dupFirst[k]:dupFirst[k+1]])
 			slices.Sort(ids)
 			nn.ids = ids
