@@ -1183,7 +1183,8 @@ func (b *netBuilder[T]) assemble(t *Tree[T]) *Tree[T] {
 	})
 	// Layout: slot of each node, depth first, each node's children
 	// together (preorderSlots), and the node in each slot.
-	slot, kidAt := preorderSlots(tm, b.created, levelRuns(tm, b.created, b.level), first, kids)
+	runs := levelRuns(tm, b.created, b.level)
+	slot, kidAt := preorderSlots(tm, b.created, runs, first, kids)
 	var order, idOff, kidBuf, idBuf []int32
 	makeTogether(tm,
 		func() { order = make([]int32, nodes) },
@@ -1238,7 +1239,20 @@ func (b *netBuilder[T]) assemble(t *Tree[T]) *Tree[T] {
 	t.root = 0
 	t.n = int(idOff[nodes]) // free points (see listCap) are not in it yet
 	t.nodes = nodes
-	t.buildEvals += t.parallelRadii(b.tm)
+	// The nodes with children by level, lowest first, for the radii: the
+	// runs of created from the last, each run's nodes that have children.
+	internal, ends := make([]int32, 0, nodes), []int{0}
+	for r := len(runs) - 2; r >= 0; r-- {
+		for _, k := range b.created[runs[r]:runs[r+1]] {
+			if first[k+1] > first[k] {
+				internal = append(internal, slot[k])
+			}
+		}
+		if len(internal) > ends[len(ends)-1] {
+			ends = append(ends, len(internal))
+		}
+	}
+	t.buildEvals += t.parallelRadiiOf(b.tm, internal, ends)
 	return t
 }
 
@@ -1267,8 +1281,15 @@ func groupBy(owners int, each func(emit func(owner, val int32))) (first, vals []
 // lower slot than its children (compact's layout). It returns the
 // distance evaluations spent.
 func (t *Tree[T]) parallelRadii(tm *team) int64 {
+	internal, ends := t.generations(tm)
+	return t.parallelRadiiOf(tm, internal, ends)
+}
+
+// parallelRadiiOf is parallelRadii with the internal nodes in generations
+// already (see radiiOf).
+func (t *Tree[T]) parallelRadiiOf(tm *team, internal []int32, ends []int) int64 {
 	slots := int(t.s.slots)
-	rad, reach, byLevel, evals := t.radiiBound(tm)
+	rad, reach, byLevel, evals := t.radiiOf(tm, internal, ends)
 	// Radii, leaves' weights and each node's number of groups; then the
 	// groups and weights bottom up, level by level (children first), each
 	// level in parallel, into one shared buffer.
