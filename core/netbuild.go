@@ -1185,15 +1185,32 @@ func (b *netBuilder[T]) assemble(t *Tree[T]) *Tree[T] {
 	// together (preorderSlots), and the node in each slot.
 	runs := levelRuns(tm, b.created, b.level)
 	slot, kidAt := preorderSlots(tm, b.created, runs, first, kids)
-	var order, idOff, kidBuf, idBuf []int32
+	// The node in each slot, and the generation of each node with children
+	// for the radii (gen[q]: its run of levels, counted from the lowest;
+	// -1 for a leaf).
+	gens := len(runs) - 1
+	var order, gen, idOff, kidBuf, idBuf []int32
 	makeTogether(tm,
 		func() { order = make([]int32, nodes) },
+		func() { gen = make([]int32, nodes) },
 		func() { idOff = make([]int32, nodes+1) },
 		func() { kidBuf = make([]int32, nodes-1) },
 		func() { idBuf = make([]int32, n) })
 	tm.forRange(nodes, func(_, lo, hi int) {
-		for _, k := range b.created[lo:hi] {
-			order[slot[k]] = k
+		r, found := slices.BinarySearch(runs, lo)
+		if !found {
+			r--
+		}
+		for j := lo; j < hi; j++ {
+			for runs[r+1] <= j {
+				r++
+			}
+			k := b.created[j]
+			q := slot[k]
+			order[q], gen[q] = k, -1
+			if first[k+1] > first[k] {
+				gen[q] = int32(gens - 1 - r)
+			}
 		}
 	})
 	// Every node's slot, children and caller indices, written in parallel
@@ -1239,17 +1256,13 @@ func (b *netBuilder[T]) assemble(t *Tree[T]) *Tree[T] {
 	t.root = 0
 	t.n = int(idOff[nodes]) // free points (see listCap) are not in it yet
 	t.nodes = nodes
-	// The nodes with children by level, lowest first, for the radii: the
-	// runs of created from the last, each run's nodes that have children.
-	internal, ends := make([]int32, 0, nodes), []int{0}
-	for r := len(runs) - 2; r >= 0; r-- {
-		for _, k := range b.created[runs[r]:runs[r+1]] {
-			if first[k+1] > first[k] {
-				internal = append(internal, slot[k])
-			}
-		}
-		if len(internal) > ends[len(ends)-1] {
-			ends = append(ends, len(internal))
+	// The nodes with children by generation, lowest level first, each in
+	// slot order (so that the radii read the node records in order).
+	genFirst, internal := groupOn(tm, gens, nodes, func(q int) (int32, int32) { return gen[q], int32(q) })
+	ends := []int{0}
+	for g := range gens {
+		if genFirst[g] < genFirst[g+1] {
+			ends = append(ends, int(genFirst[g+1]))
 		}
 	}
 	t.buildEvals += t.parallelRadiiOf(b.tm, internal, ends)
