@@ -30,10 +30,20 @@ const farthestSlack = 1e-4
 // of one generation's nodes are independent and run in parallel, child by
 // child (the few high nodes hold most of the work, spread over their
 // children), then the generation's radii, node by node. The generations
-// are found by a parallel grouping of the internal nodes by level.
+// are found by a parallel grouping of the internal nodes by level
+// (generations), unless the assembly that laid the tree out passes them
+// (radiiOf).
 func (t *Tree[T]) radiiBound(tm *team) (rad, reach []float64, byLevel [][]int32, evals int64) {
+	internal, ends := t.generations(tm)
+	return t.radiiOf(tm, internal, ends)
+}
+
+// generations returns the internal nodes of t in generations, as
+// radiiBound takes them: generation g, internal[ends[g]:ends[g+1]], holds
+// the nodes of one level (the root, of levelInf, last), lowest level
+// first, each in slot order.
+func (t *Tree[T]) generations(tm *team) (internal []int32, ends []int) {
 	slots := int(t.s.slots)
-	makeTogether(tm, func() { rad = make([]float64, slots) }, func() { reach = make([]float64, slots) })
 	// The levels of the internal nodes (the root's may be levelInf, above
 	// every other), run by run.
 	parts := assembleParts(tm, slots)
@@ -66,6 +76,20 @@ func (t *Tree[T]) radiiBound(tm *team) (rad, reach []float64, byLevel [][]int32,
 		}
 		return n.level - lowest, int32(u)
 	})
+	ends = []int{0}
+	for o := range owners {
+		if first[o] < first[o+1] {
+			ends = append(ends, int(first[o+1]))
+		}
+	}
+	return internal, ends
+}
+
+// radiiOf is radiiBound with the internal nodes in generations already,
+// as generations returns them, but in any order within a generation.
+func (t *Tree[T]) radiiOf(tm *team, internal []int32, ends []int) (rad, reach []float64, byLevel [][]int32, evals int64) {
+	slots := int(t.s.slots)
+	makeTogether(tm, func() { rad = make([]float64, slots) }, func() { reach = make([]float64, slots) })
 	// The children of the internal nodes, in the same order.
 	kidOff := make([]int32, len(internal)+1)
 	tm.forRange(len(internal), func(_, lo, hi int) {
@@ -82,13 +106,10 @@ func (t *Tree[T]) radiiBound(tm *team) (rad, reach []float64, byLevel [][]int32,
 	})
 	counts := make([]paddedCount, tm.size())
 	heaps := make([][]subtreeBound, len(counts))
-	for o := range owners {
-		if first[o] == first[o+1] {
-			continue
-		}
-		gen := internal[first[o]:first[o+1]]
+	for g := range len(ends) - 1 {
+		gen := internal[ends[g]:ends[g+1]]
 		byLevel = append(byLevel, gen)
-		kids := kidsAll[kidOff[first[o]]:kidOff[first[o+1]]]
+		kids := kidsAll[kidOff[ends[g]]:kidOff[ends[g+1]]]
 		tm.forRange(len(kids), func(w, lo, hi int) {
 			for _, c := range kids[lo:hi] {
 				reach[c], heaps[w] = t.reachBelow(c, rad, heaps[w], &counts[w].n)

@@ -46,10 +46,17 @@ func TestRadiiBound(t *testing.T) {
 }
 
 // checkRadiiBound compares tr's radii by both methods, with 1 and 4
-// goroutines.
+// goroutines, and the radii its build stored (computed on the
+// generations its assembly passed, radiiOf) with the paths' too.
 func checkRadiiBound[T Float](t *testing.T, tr *Tree[T]) {
 	t.Helper()
 	wantRad, wantReach, pathEvals := radiiByPaths(tr)
+	for u := range wantRad {
+		if n := tr.node(int32(u)); n.rad != wantRad[u] || n.reach != wantReach[u] {
+			t.Fatalf("built, slot %d: rad %v reach %v, walking the paths gives %v and %v",
+				u, n.rad, n.reach, wantRad[u], wantReach[u])
+		}
+	}
 	for _, jobs := range []int{1, 4} {
 		tm := newTeam(jobs)
 		rad, reach, _, evals := tr.radiiBound(tm)

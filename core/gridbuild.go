@@ -340,10 +340,11 @@ func (g *gridBuilder[T]) start(n int) (low int32, waiting, upTo []int32, ok bool
 		return 0, nil, nil, false
 	}
 	g.markDuplicates()
+	var work int64
 	for {
 		g.index()
 		m := len(g.rows)
-		work := g.blockWork()
+		work = g.blockWork()
 		if work <= gridCrowd*int64(m)+1<<12 {
 			break
 		}
@@ -359,23 +360,22 @@ func (g *gridBuilder[T]) start(n int) (low int32, waiting, upTo []int32, ok bool
 	parts := g.split(len(g.rows))
 	least := make([]float64, parts)
 	most := make([]int32, parts)
-	g.team.run(parts, func(w, part int) {
-		lo, hi, evals := side, int32(math.MinInt32), int64(0)
+	g.team.run(parts, func(_, part int) {
+		lo, hi := side, int32(math.MinInt32)
 		for c := cells * part / parts; c < cells*(part+1)/parts; c++ {
 			for p := int(g.cellLo[c]); p < int(g.cellLo[c+1]); p++ {
 				nn := g.nearestOther(c, p, side)
-				for cc, col := g.around(c), 0; col < len(cc); col += 2 {
-					a, z := int(cc[col]), int(cc[col+1])
-					evals += int64(z - a)
-				}
 				a := g.sc.ceilLog(nn)
 				g.act[g.rows[p]] = a
 				lo, hi = min(lo, nn), max(hi, a)
 			}
 		}
 		least[part], most[part] = lo, hi
-		g.counts[w].n += evals
 	})
+	// A point is counted as measured against every point in the cells
+	// around its own, itself included: the grid's block work, summed
+	// already.
+	g.counts[0].n += work
 	low = g.sc.ceilLog(slices.Min(least)) - 1
 	// Order by activation level: a stable grouping (the levels span a few
 	// dozen values at most), from low+1 up.
@@ -473,13 +473,15 @@ func (g *gridBuilder[T]) blockWork() int64 {
 	parts := g.split(cells)
 	work := make([]int64, parts)
 	g.team.forParts(parts, func(w int) {
+		var sum int64 // summed here: work[w] shares a cache line with the others
 		for c := cells * w / parts; c < cells*(w+1)/parts; c++ {
-			size := int64(g.cellLo[c+1] - g.cellLo[c])
+			span := int32(0)
 			for cc, j := g.around(c), 0; j < len(cc); j += 2 {
-				lo, hi := int(cc[j]), int(cc[j+1])
-				work[w] += size * int64(hi-lo)
+				span += cc[j+1] - cc[j]
 			}
+			sum += int64(g.cellLo[c+1]-g.cellLo[c]) * int64(span)
 		}
+		work[w] = sum
 	})
 	var sum int64
 	for _, x := range work {
@@ -1020,33 +1022,15 @@ func collectBefore(n int) {
 // assembleNets turns a construction's nodes into t's storage through the
 // level-synchronous construction's assembly: level, near and nd give each
 // row's level (netDup for a duplicate of row near, levelInf for the root),
-// its parent row and the distance to it. The points are numbered with the
-// root first, the nodes made in order of level, highest first. evals is
-// the construction's distance evaluations so far.
+// its parent row and the distance to it. The assembly reads them and the
+// points in place, numbered by row (the root first among the nodes of
+// its level, which no other node shares); the nodes are made in order of
+// level, highest first, then by row. evals is the construction's distance
+// evaluations so far.
 func assembleNets[T Float](t *Tree[T], data []T, dim int, tm *team, level, near []int32, nd []float64, root int32, evals int64) *Tree[T] {
 	n := len(level)
-	b := &netBuilder[T]{dim: dim, dist: t.dist, sc: t.scale, jobs: tm.size(), tm: tm}
-	// k = 0 is the root, then the other rows in order.
-	var kOf []int32
-	makeTogether(tm,
-		func() { kOf = make([]int32, n) },
-		func() { b.row = make([]int32, n) },
-		func() { b.pts = make([]T, n*dim) },
-		func() { b.level = make([]int32, n) },
-		func() { b.near = make([]int32, n) },
-		func() { b.nd = make([]float64, n) })
-	tm.forRange(n, func(_, lo, hi int) {
-		for r := int32(lo); r < int32(hi); r++ {
-			k := r
-			if r < root {
-				k++
-			}
-			if r == root {
-				k = 0
-			}
-			kOf[r], b.row[k] = k, r
-		}
-	})
+	b := &netBuilder[T]{dim: dim, dist: t.dist, sc: t.scale, jobs: tm.size(), tm: tm,
+		pts: data[:n*dim], level: level, near: near, nd: nd}
 	// The lowest and highest levels of the nodes, run by run.
 	parts := assembleParts(tm, n)
 	spans := make([][2]int32, parts)
@@ -1066,20 +1050,9 @@ func assembleNets[T Float](t *Tree[T], data []T, dim int, tm *team, level, near 
 	if top < lowest { // the root alone
 		lowest, top = 0, 0
 	}
-	tm.forRange(n, func(_, lo, hi int) {
-		for k := lo; k < hi; k++ {
-			r := b.row[k]
-			copyRow(b.pts[k*dim:(k+1)*dim], data[int(r)*dim:int(r+1)*dim])
-			b.level[k], b.nd[k] = level[r], nd[r]
-			b.near[k] = -1
-			if p := near[r]; p >= 0 {
-				b.near[k] = kOf[p]
-			}
-		}
-	})
-	// The nodes by level, highest first, then by k (the root first).
+	// The nodes by level, highest first, then by row (the root first).
 	_, byLevel := groupOn(tm, int(top-lowest)+2, n, func(k int) (int32, int32) {
-		switch l := b.level[k]; l {
+		switch l := level[k]; l {
 		case levelInf:
 			return 0, int32(k)
 		case netDup:

@@ -106,7 +106,7 @@ const netBigCell = 4096
 type netBuilder[T Float] struct {
 	dim    int
 	pts    []T
-	row    []int32 // k -> caller row
+	row    []int32 // k -> caller row; nil when k is the row (see rowOf)
 	dist   distFunc[T]
 	sc     scale
 	kc     float64 // the friend-list constant K
@@ -245,6 +245,14 @@ func netBuild[T Float](data []T, dim int, sc scale, o Options) (*Tree[T], error)
 // stops making levels and inserts its remaining points in batches: 64
 // entries of 8 bytes, 512 bytes a point.
 const netListCap = 64
+
+// rowOf returns the caller row of point k.
+func (b *netBuilder[T]) rowOf(k int32) int32 {
+	if b.row == nil {
+		return k
+	}
+	return b.row[k]
+}
 
 // pt returns point k.
 func (b *netBuilder[T]) pt(k int32) []T {
@@ -1169,22 +1177,40 @@ func (b *netBuilder[T]) assemble(t *Tree[T]) *Tree[T] {
 	})
 	dupFirst, dups := groupOn(tm, n, n, func(k int) (int32, int32) {
 		if b.level[k] == netDup {
-			return b.near[k], b.row[k]
+			return b.near[k], b.rowOf(int32(k))
 		}
 		return -1, 0
 	})
 	// Layout: slot of each node, depth first, each node's children
 	// together (preorderSlots), and the node in each slot.
-	slot, kidAt := preorderSlots(tm, b.created, levelRuns(tm, b.created, b.level), first, kids)
-	var order, idOff, kidBuf, idBuf []int32
+	runs := levelRuns(tm, b.created, b.level)
+	slot, kidAt := preorderSlots(tm, b.created, runs, first, kids)
+	// The node in each slot, and the generation of each node with children
+	// for the radii (gen[q]: its run of levels, counted from the lowest;
+	// -1 for a leaf).
+	gens := len(runs) - 1
+	var order, gen, idOff, kidBuf, idBuf []int32
 	makeTogether(tm,
 		func() { order = make([]int32, nodes) },
+		func() { gen = make([]int32, nodes) },
 		func() { idOff = make([]int32, nodes+1) },
 		func() { kidBuf = make([]int32, nodes-1) },
 		func() { idBuf = make([]int32, n) })
 	tm.forRange(nodes, func(_, lo, hi int) {
-		for _, k := range b.created[lo:hi] {
-			order[slot[k]] = k
+		r, found := slices.BinarySearch(runs, lo)
+		if !found {
+			r--
+		}
+		for j := lo; j < hi; j++ {
+			for runs[r+1] <= j {
+				r++
+			}
+			k := b.created[j]
+			q := slot[k]
+			order[q], gen[q] = k, -1
+			if first[k+1] > first[k] {
+				gen[q] = int32(gens - 1 - r)
+			}
 		}
 	})
 	// Every node's slot, children and caller indices, written in parallel
@@ -1211,14 +1237,14 @@ func (b *netBuilder[T]) assemble(t *Tree[T]) *Tree[T] {
 			copy(s.point(u), b.pt(k))
 			nn := s.mut(u)
 			nn.level = b.level[k]
-			if k != 0 {
+			if k != b.created[0] { // not the root
 				nn.parent = slot[b.near[k]]
 				nn.pdist = b.nd[k]
 			}
 			at, nk := kidAt[k], first[k+1]-first[k]
 			nn.kids = kidBuf[at : at+nk : at+nk]
 			ids := idBuf[idOff[q]:idOff[q+1]:idOff[q+1]]
-			ids[0] = b.row[k]
+			ids[0] = b.rowOf(k)
 			copy(ids[1:], dups[dupFirst[k]:dupFirst[k+1]])
 			slices.Sort(ids)
 			nn.ids = ids
@@ -1230,7 +1256,16 @@ func (b *netBuilder[T]) assemble(t *Tree[T]) *Tree[T] {
 	t.root = 0
 	t.n = int(idOff[nodes]) // free points (see listCap) are not in it yet
 	t.nodes = nodes
-	t.buildEvals += t.parallelRadii(b.tm)
+	// The nodes with children by generation, lowest level first, each in
+	// slot order (so that the radii read the node records in order).
+	genFirst, internal := groupOn(tm, gens, nodes, func(q int) (int32, int32) { return gen[q], int32(q) })
+	ends := []int{0}
+	for g := range gens {
+		if genFirst[g] < genFirst[g+1] {
+			ends = append(ends, int(genFirst[g+1]))
+		}
+	}
+	t.buildEvals += t.parallelRadiiOf(b.tm, internal, ends)
 	return t
 }
 
@@ -1259,8 +1294,15 @@ func groupBy(owners int, each func(emit func(owner, val int32))) (first, vals []
 // lower slot than its children (compact's layout). It returns the
 // distance evaluations spent.
 func (t *Tree[T]) parallelRadii(tm *team) int64 {
+	internal, ends := t.generations(tm)
+	return t.parallelRadiiOf(tm, internal, ends)
+}
+
+// parallelRadiiOf is parallelRadii with the internal nodes in generations
+// already (see radiiOf).
+func (t *Tree[T]) parallelRadiiOf(tm *team, internal []int32, ends []int) int64 {
 	slots := int(t.s.slots)
-	rad, reach, byLevel, evals := t.radiiBound(tm)
+	rad, reach, byLevel, evals := t.radiiOf(tm, internal, ends)
 	// Radii, leaves' weights and each node's number of groups; then the
 	// groups and weights bottom up, level by level (children first), each
 	// level in parallel, into one shared buffer.
