@@ -146,8 +146,9 @@ type gridBuilder[T Float] struct {
 // gridBuild builds the tree of the prepared points data (dim columns) as
 // Build does, by the grid construction, if gridMetric allows it and the
 // data's spread fits the grid; ok is false when it does not (the caller
-// then builds otherwise).
-func gridBuild[T Float](data []T, dim int, sc scale, o Options) (t *Tree[T], ok bool, err error) {
+// then builds otherwise). lo and hi are the points' bounding box, as
+// Build computes it (the lowest and highest of each coordinate).
+func gridBuild[T Float](data []T, dim int, lo, hi []float64, sc scale, o Options) (t *Tree[T], ok bool, err error) {
 	n := len(data) / dim
 	if n < 2 || !gridMetric(o.Metric, dim) {
 		return nil, false, nil
@@ -161,29 +162,10 @@ func gridBuild[T Float](data []T, dim int, sc scale, o Options) (t *Tree[T], ok 
 	}
 	g.euclid = o.Metric.Canonical().Kind == Euclidean
 	g.rng = rand.New(rand.NewPCG(o.Seed, 0x9e3779b97f4a7c15))
-	// The data's bounds, run by run.
-	parts := assembleParts(g.team, n)
-	bounds := make([][2][gridMaxDim]float64, parts)
-	g.team.forParts(parts, func(p int) {
-		var lo, hi [gridMaxDim]float64
-		for k := range dim {
-			lo[k], hi[k] = math.Inf(1), math.Inf(-1)
-		}
-		for r := n * p / parts; r < n*(p+1)/parts; r++ {
-			for k, v := range data[r*dim : (r+1)*dim] {
-				lo[k] = min(lo[k], float64(v))
-				hi[k] = max(hi[k], float64(v))
-			}
-		}
-		bounds[p] = [2][gridMaxDim]float64{lo, hi}
-	})
+	// The data's bounds: Build's box of the same points.
 	for k := range dim {
-		lo, hi := math.Inf(1), math.Inf(-1)
-		for _, b := range bounds {
-			lo, hi = min(lo, b[0][k]), max(hi, b[1][k])
-		}
-		g.lo[k] = lo
-		g.ext = max(g.ext, hi-lo)
+		g.lo[k] = lo[k]
+		g.ext = max(g.ext, hi[k]-lo[k])
 	}
 	if !(g.ext > 0) || math.IsInf(g.ext, 0) {
 		return nil, false, nil // one distinct point, or a span too wide for the keys

@@ -58,7 +58,7 @@ func Build[T Float](data []T, dim int, opts Options) (t *Tree[T], err error) {
 	}
 	ok := false
 	if !opts.netOnly {
-		if t, ok, err = gridBuild(data, dim, sc, opts); err != nil {
+		if t, ok, err = gridBuild(data, dim, lo, hi, sc, opts); err != nil {
 			return nil, err
 		}
 	}
