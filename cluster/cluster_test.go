@@ -14,46 +14,9 @@ import (
 // bruteDBSCAN is scikit-learn's DBSCAN written out over the full distance
 // matrix: neighbourhoods (d <= eps, the point itself included), core
 // points, and a depth-first labelling from each unlabelled core point in
-// index order.
+// index order (kdBruteDBSCAN with every point weighing 1).
 func bruteDBSCAN(n int, dist func(i, j int) float64, eps float64, minSamples int) ([]int, []bool) {
-	nbr := make([][]int, n)
-	core := make([]bool, n)
-	for i := range n {
-		for j := range n {
-			if dist(i, j) <= eps {
-				nbr[i] = append(nbr[i], j)
-			}
-		}
-		core[i] = len(nbr[i]) >= minSamples
-	}
-	labels := make([]int, n)
-	for i := range labels {
-		labels[i] = -1
-	}
-	next := 0
-	for i := range n {
-		if labels[i] != -1 || !core[i] {
-			continue
-		}
-		stack := []int{i}
-		for len(stack) > 0 {
-			v := stack[len(stack)-1]
-			stack = stack[:len(stack)-1]
-			if labels[v] != -1 {
-				continue
-			}
-			labels[v] = next
-			if core[v] {
-				for _, u := range nbr[v] {
-					if labels[u] == -1 {
-						stack = append(stack, u)
-					}
-				}
-			}
-		}
-		next++
-	}
-	return labels, core
+	return kdBruteDBSCAN(n, func(i, j int) bool { return dist(i, j) <= eps }, nil, minSamples)
 }
 
 func TestDBSCANAgainstBruteForce(t *testing.T) {

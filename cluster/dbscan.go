@@ -433,16 +433,7 @@ func (f *flatTree[T]) borderLabels(label []int32, isCore []bool, nb *neighbours,
 			border = append(border, k)
 			continue
 		}
-		best := int32(math.MaxInt32)
-		for _, e := range nb.entries(k) {
-			switch {
-			case e < 0:
-				best = min(best, minLab[-1-e])
-			case isCore[e]:
-				best = min(best, label[e])
-			}
-		}
-		if best != math.MaxInt32 {
+		if best, ok := nb.recordLabel(k, isCore, label, minLab); ok {
 			label[k] = best
 		}
 	}

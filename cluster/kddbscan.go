@@ -460,16 +460,7 @@ func kdDBSCAN[T core.Float](points []T, dim int, eps float64, minSamples int, we
 					label[s], stack = t.borderLabel(s, e2, isCore, label, minLab, stack)
 				default:
 					// The record holds the whole neighbourhood.
-					best := int32(math.MaxInt32)
-					for _, e := range nb.entries(s) {
-						switch {
-						case e < 0:
-							best = min(best, minLab[-1-e])
-						case isCore[e]:
-							best = min(best, label[e])
-						}
-					}
-					if best != math.MaxInt32 {
+					if best, ok := nb.recordLabel(s, isCore, label, minLab); ok {
 						label[s] = best
 					}
 				}

@@ -1,5 +1,7 @@
 package cluster
 
+import "math"
+
 // neighbours records, per node, what DBSCAN's count of its neighbourhood
 // met within eps: other nodes within eps and subtrees counted whole
 // (every point of them within eps), up to a fixed number of entries.
@@ -40,6 +42,24 @@ func wholeSubtree(k int32) int32 { return -1 - k }
 func (nb *neighbours) entries(q int32) []int32 {
 	o := int(q) * nb.width
 	return nb.ent[o : o+int(nb.cnt[q])]
+}
+
+// recordLabel returns the label a point that is not a core point takes
+// from its record q when the record holds its whole neighbourhood: the
+// lowest label among the core points and whole core subtrees recorded
+// (an entry e < 0 is subtree -1-e, labelled by minLab), or false when it
+// records no core point (noise).
+func (nb *neighbours) recordLabel(q int32, isCore []bool, label, minLab []int32) (int32, bool) {
+	best := int32(math.MaxInt32)
+	for _, e := range nb.entries(q) {
+		switch {
+		case e < 0:
+			best = min(best, minLab[-1-e])
+		case isCore[e]:
+			best = min(best, label[e])
+		}
+	}
+	return best, best != math.MaxInt32
 }
 
 // recorder fills one node's record during its count.
