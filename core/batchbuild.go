@@ -242,7 +242,7 @@ func batchBuildTasks[T Float](data []T, dim int, sc scale, o Options, taskMin in
 	rc := b.row(root)
 	b.team.forRange(n, func(_, lo, hi int) {
 		for r := lo; r < hi; r++ {
-			ds[r] = b.dist(rc, b.row(int32(r)))
+			ds[r] = b.rowDist(rc, b.row(int32(r)))
 		}
 	})
 	b.evals += int64(n)
@@ -665,7 +665,7 @@ func (b *batchBuilder[T]) sort(rest batchSet[T], pc []T, near, far *batchSet[T],
 		if pc != nil {
 			d := e.up
 			if d < 0 {
-				d = b.dist(pc, b.at(&rest, k))
+				d = b.rowDist(pc, b.at(&rest, k))
 				b.evals++
 			}
 			e = batchEntry{x: e.x, d: d, up: -1}

@@ -12,6 +12,3 @@ func rowSquares[T Float](rows []T, dim int, q []T, sq []float64, far2 float64) u
 
 // vecSquare returns sqEuclidean(q, row).
 func vecSquare[T Float](row []T, q []T) float64 { return sqEuclidean(q, row) }
-
-// sqEuclidean32 returns the squared Euclidean distance between a and b.
-func sqEuclidean32(a, b []float32) float64 { return sqEuclidean(a, b) }

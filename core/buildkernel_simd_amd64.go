@@ -192,28 +192,3 @@ func vecSquare32(row, q []float32) float64 {
 	}
 	return (s[0] + s[1]) + (s[2] + s[3])
 }
-
-// sqEuclidean32 returns the squared Euclidean distance between a and b
-// (of equal length), differences and squares in double precision (each
-// rounded once, so the sum is within (len+2)*2^-53 of the exact one,
-// relatively), four lanes abreast where there is the vector kernel.
-func sqEuclidean32(a, b []float32) float64 {
-	if !vectorized() || len(a) < 8 {
-		return sqEuclidean(a, b)
-	}
-	b = b[:len(a)]
-	c4 := len(a) &^ 3
-	var acc archsimd.Float64x4
-	for k := 0; k < c4; k += 4 {
-		d := archsimd.LoadFloat32x4((*[4]float32)(a[k : k+4])).ConvertToFloat64().Sub(archsimd.LoadFloat32x4((*[4]float32)(b[k : k+4])).ConvertToFloat64())
-		acc = acc.Add(d.Mul(d))
-	}
-	var s [4]float64
-	acc.Store(&s)
-	archsimd.ClearAVXUpperBits()
-	for k := c4; k < len(a); k++ {
-		d := float64(a[k]) - float64(b[k])
-		s[0] += d * d
-	}
-	return (s[0] + s[1]) + (s[2] + s[3])
-}

@@ -209,7 +209,7 @@ func dot(a, b []float64) float64 {
 // own kernel.
 func (pr *buildProj) beyond(q, x int32, rFar float64) bool {
 	k := pr.k
-	s := sqEuclidean32(pr.p[int(q)*k:int(q)*k+k], pr.p[int(x)*k:int(x)*k+k])
+	s := vecSquare(pr.p[int(x)*k:int(x)*k+k], pr.p[int(q)*k:int(q)*k+k])
 	lb := math.Sqrt(s)*(1-float64(k+2)*0x1p-52) - pr.e[q] - pr.e[x]
 	return lb > pr.stretch*rFar*(1+1e-9)
 }
