@@ -140,6 +140,9 @@ type batchBuilder[T Float] struct {
 	pool    *batchPool[T]
 	flushed int64
 	taskMin int // the fewest points of a call built as a task
+	// parallelMin is the fewest points a call measures in parallel
+	// (batchParallelMin but in tests).
+	parallelMin int
 }
 
 // fork returns a builder for the tasks of pool pl: the same points and
@@ -212,7 +215,10 @@ func batchBuild[T Float](data []T, dim int, sc scale, o Options) (*Tree[T], erro
 func batchBuildTasks[T Float](data []T, dim int, sc scale, o Options, taskMin int) (_ *Tree[T], tasks int, _ error) {
 	n := len(data) / dim
 	t := newTree[T](dim, o.Metric, sc, o.Seed)
-	b := &batchBuilder[T]{data: data, dim: dim, dist: t.dist, sc: sc, jobs: o.jobs(), mon: o.Monitor, max: o.MaxEvals, taskMin: taskMin}
+	b := &batchBuilder[T]{data: data, dim: dim, dist: t.dist, sc: sc, jobs: o.jobs(), mon: o.Monitor, max: o.MaxEvals, taskMin: taskMin, parallelMin: batchParallelMin}
+	if o.parallelMin > 0 {
+		b.parallelMin = o.parallelMin
+	}
 	switch o.Metric.Canonical().Kind {
 	case Euclidean, Cosine:
 		b.euclid = dim > 3
@@ -329,6 +335,13 @@ type batchHit struct {
 func (b *batchBuilder[T]) measure(qc []T, qx int32, dq float64, src *batchSet[T], hits []batchHit, r0, rFar float64) (_ []batchHit, in0 int) {
 	n := len(src.e)
 	hits = hits[:0]
+	// The projection screen as it stands for this set: its parts read it,
+	// and only this goroutine updates its counts, once they are done.
+	proj := b.proj
+	if qx < 0 || !b.euclid {
+		proj = nil
+	}
+	var evals int64
 	if parts := b.parts(n); parts > 1 {
 		// Contiguous parts, their hits joined in order.
 		if len(b.found) < parts {
@@ -338,16 +351,18 @@ func (b *batchBuilder[T]) measure(qc []T, qx int32, dq float64, src *batchSet[T]
 		b.team.forParts(parts, func(w int) {
 			lo, hi := n*w/parts, n*(w+1)/parts
 			f := &found[w]
-			f.hits, f.evals = b.screen(qc, qx, dq, src.e[lo:hi], b.rowsOf(src, lo, hi), int32(lo), f.hits[:0], rFar)
+			f.hits, f.evals = b.screen(qc, qx, dq, proj, src.e[lo:hi], b.rowsOf(src, lo, hi), int32(lo), f.hits[:0], rFar)
 		})
 		for _, f := range found {
 			hits = append(hits, f.hits...)
-			b.evals += f.evals
+			evals += f.evals
 		}
 	} else {
-		var evals int64
-		hits, evals = b.screen(qc, qx, dq, src.e, b.rowsOf(src, 0, n), 0, hits, rFar)
-		b.evals += evals
+		hits, evals = b.screen(qc, qx, dq, proj, src.e, b.rowsOf(src, 0, n), 0, hits, rFar)
+	}
+	b.evals += evals
+	if proj != nil {
+		b.projUseful(n, evals)
 	}
 	for _, h := range hits {
 		if h.d <= r0 {
@@ -364,7 +379,7 @@ func (b *batchBuilder[T]) parts(n int) int {
 	if b.team == nil || (b.pool != nil && b.pool.busy.Load() > 0) {
 		return 1
 	}
-	return min(b.team.size(), n/(batchParallelMin/2))
+	return min(b.team.size(), n/(b.parallelMin/2))
 }
 
 // take moves the points hits of src (from measure) into near (within r0)
@@ -403,8 +418,10 @@ func (b *batchBuilder[T]) take(q int32, src *batchSet[T], hits []batchHit, r0 fl
 // the triangle inequality through the call's node first would skip about
 // a sixth of the rows, but cost more than it saves there. Under other
 // metrics it measures only the points of es (at distance dq from the
-// call's node) that the triangle inequality leaves.
-func (b *batchBuilder[T]) screen(qc []T, qx int32, dq float64, es []batchEntry, rows []T, base int32, hits []batchHit, rFar float64) (_ []batchHit, evals int64) {
+// call's node) that the triangle inequality leaves. With proj (the
+// projection screen, read only: screen runs on several goroutines at
+// once), the rows it settles are not read at all.
+func (b *batchBuilder[T]) screen(qc []T, qx int32, dq float64, proj *buildProj, es []batchEntry, rows []T, base int32, hits []batchHit, rFar float64) (_ []batchHit, evals int64) {
 	dim := b.dim
 	row := func(k int) []T {
 		if rows == nil {
@@ -427,10 +444,10 @@ func (b *batchBuilder[T]) screen(qc []T, qx int32, dq float64, es []batchEntry, 
 	far2 := rFar * rFar * (1 + sqScreen)
 	var sq [screenBlock + 3]float64
 	n := len(es)
-	if b.proj != nil && qx >= 0 {
+	if proj != nil {
 		// Rows the projections settle are not read (see buildproj.go).
 		for k := range es {
-			if b.proj.beyond(qx, es[k].x, rFar) {
+			if proj.beyond(qx, es[k].x, rFar) {
 				continue
 			}
 			evals++
@@ -438,7 +455,6 @@ func (b *batchBuilder[T]) screen(qc []T, qx int32, dq float64, es []batchEntry, 
 				hits = append(hits, batchHit{base + int32(k), d})
 			}
 		}
-		b.projUseful(n, evals)
 		return hits, evals
 	}
 	var block []T // the rows of a block gathered from data, for sets without coordinates

@@ -118,3 +118,29 @@ func checkProjTree[T Float](t *testing.T, rows []T, dim int, metric Metric, fewe
 		t.Log(fmt.Sprintf("jobs=%d: %d distances measured with the screen, %d without", jobs, a, b))
 	}
 }
+
+// TestBuildProjParallelParts builds, with two jobs, a tree whose sets of
+// projMinRows points or more are measured in parallel parts through the
+// projection screen (the parts' threshold lowered to 512 points): the
+// parts must not share the screen's counts or drop it under each other
+// (the race detector watches this test; it found both before the counts
+// moved to measure), and the tree must equal the one-job tree.
+func TestBuildProjParallelParts(t *testing.T) {
+	rng := rand.New(rand.NewPCG(23, 1))
+	const dim = projMinDims
+	rows := projClusters(rng, 3*projMinRows/2, dim, 2, false)
+	one, err := Build(rows, dim, Options{Seed: 2, Jobs: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	two, err := Build(rows, dim, Options{Seed: 2, Jobs: 2, parallelMin: 512})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := two.Check(); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(treeShape(one), treeShape(two)) {
+		t.Fatal("the two-job tree differs from the one-job tree")
+	}
+}

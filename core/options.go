@@ -46,6 +46,7 @@ type Options struct {
 	batched      *int    // tests: set to the points a build inserted in batches past listCap
 	netOnly      bool    // tests: build level by level even where the grid construction applies
 	noProjection bool    // tests: no projection screen in the batch construction (buildproj.go)
+	parallelMin  int     // tests: the fewest points the batch construction measures in parallel (0: batchParallelMin)
 	built        *string // tests: set to the construction Build used ("grid" or "levels")
 	sample       int     // tests: the rows the grid construction's first grid is narrowed from (0: gridSample)
 }
