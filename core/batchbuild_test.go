@@ -119,3 +119,57 @@ func TestBatchBuildDeterministic(t *testing.T) {
 		t.Fatal("another seed gave the same tree")
 	}
 }
+
+// TestBatchBuildParallelParts measures every set of 64 points or more in
+// parallel parts (a test option; batchParallelMin otherwise) and requires
+// the tree of one job, under the Euclidean, cosine, Manhattan and
+// Chebyshev distances, in float64 and float32, with ties and duplicates:
+// the race detector watches the parts' shared state.
+func TestBatchBuildParallelParts(t *testing.T) {
+	rng := rand.New(rand.NewPCG(19, 3))
+	n := 2500
+	if raceEnabled || testing.Short() {
+		n = 1200
+	}
+	for _, c := range []struct {
+		name   string
+		dim    int
+		data   []float64
+		metric Metric
+	}{
+		{"clusters-16", 16, clusterRows(rng, n, 16), Metric{}},
+		{"grid-ties-5", 5, gridRows(rng, n, 5), Metric{}},
+		{"clusters-12-cosine", 12, clusterRows(rng, n, 12), Metric{Kind: Cosine}},
+		{"clusters-8-manhattan", 8, clusterRows(rng, n, 8), Metric{Kind: Manhattan}},
+		{"grid-ties-6-chebyshev", 6, gridRows(rng, n, 6), Metric{Kind: Chebyshev}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			checkPartsTree(t, c.data, c.dim, c.metric)
+			checkPartsTree(t, toFloat32(c.data), c.dim, c.metric)
+		})
+	}
+}
+
+func checkPartsTree[T Float](t *testing.T, data []T, dim int, metric Metric) {
+	t.Helper()
+	one, err := Build(data, dim, Options{Seed: 3, Jobs: 1, Metric: metric})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, jobs := range []int{2, 3} {
+		var built string
+		tr, err := Build(data, dim, Options{Seed: 3, Jobs: jobs, Metric: metric, parallelMin: 64, built: &built})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if built != "batch" {
+			t.Fatalf("built by %q", built)
+		}
+		if err := tr.Check(); err != nil {
+			t.Fatalf("jobs=%d: %v", jobs, err)
+		}
+		if !slices.Equal(treeShape(tr), treeShape(one)) {
+			t.Fatalf("jobs=%d, sets measured in parts: another tree than one job's", jobs)
+		}
+	}
+}
