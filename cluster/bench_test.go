@@ -224,3 +224,20 @@ func BenchmarkDBSCANPoints(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkDBSCANPointsOneThread measures DBSCAN from the points at one
+// thread (the k-d tree on letter and magic, the grid on the others).
+func BenchmarkDBSCANPointsOneThread(b *testing.B) {
+	for _, d := range benchSets() {
+		b.Run(d.name, func(b *testing.B) {
+			x, dim := d.load(b)
+			p := dbscanParams[d.name]
+			b.ResetTimer()
+			for b.Loop() {
+				if _, err := DBSCANPoints(x, dim, core.Metric{}, p.eps, p.ms, nil, Options{Jobs: 1}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
