@@ -7,7 +7,8 @@ import (
 	"github.com/pcct-dev/pcct/core"
 )
 
-// kdLeaf is the most points a leaf of dbscanKD holds.
+// kdLeaf is the most points a leaf of dbscanKD holds for DBSCAN (and the
+// most any leaf holds: see newDBSCANKD).
 const kdLeaf = 32
 
 // kdMaxDim is the most features an array may have for DBSCANPoints to
@@ -57,18 +58,21 @@ type dbscanKD struct {
 	vec     bool // the vector kernels run (kdVector)
 }
 
-// kdNodes returns the nodes of a dbscanKD subtree over m points.
-func kdNodes(m int) int {
-	if m <= kdLeaf {
+// kdNodes returns the nodes of a dbscanKD subtree over m points, with
+// leaves of at most leaf points.
+func kdNodes(m, leaf int) int {
+	if m <= leaf {
 		return 1
 	}
-	return 1 + kdNodes(m/2) + kdNodes(m-m/2)
+	return 1 + kdNodes(m/2, leaf) + kdNodes(m-m/2, leaf)
 }
 
-// newDBSCANKD builds the tree over n rows of dim values.
-func newDBSCANKD[T core.Float](points []T, dim int, o Options) *dbscanKD {
+// newDBSCANKD builds the tree over n rows of dim (<= kdMaxDim) values,
+// with leaves of at most leaf (<= kdLeaf) points. The leaves' lanes
+// (setLanes) and vec are left to the caller.
+func newDBSCANKD[T core.Float](points []T, dim, leaf int, o Options) *dbscanKD {
 	n := len(points) / dim
-	nodes := kdNodes(n)
+	nodes := kdNodes(n, leaf)
 	t := &dbscanKD{
 		dim:    dim,
 		pts:    make([]float64, n*dim),
@@ -102,14 +106,14 @@ func newDBSCANKD[T core.Float](points []T, dim int, o Options) *dbscanKD {
 				lo[a], hi[a] = min(lo[a], x), max(hi[a], x)
 			}
 		}
-		if e-s <= kdLeaf {
+		if e-s <= leaf {
 			return
 		}
 		// The axis of the largest variance.
 		axis := 0
 		if dim > 1 {
-			mean := make([]float64, dim)
-			vr := make([]float64, dim)
+			var mv, vv [kdMaxDim]float64
+			mean, vr := mv[:dim], vv[:dim]
 			for _, i := range perm[s:e] {
 				for a, v := range points[int(i)*dim : int(i+1)*dim] {
 					mean[a] += float64(v)
@@ -136,7 +140,7 @@ func newDBSCANKD[T core.Float](points []T, dim int, o Options) *dbscanKD {
 		mid := s + (e-s)/2
 		selectNth(perm[s:e], mid-s, key)
 		t.axis[k], t.split[k] = int32(axis), key[perm[mid]]
-		r := k + 1 + kdNodes(mid-s)
+		r := k + 1 + kdNodes(mid-s, leaf)
 		t.right[k] = int32(r)
 		if par && e-s >= 1<<15 {
 			done := make(chan struct{})
@@ -168,8 +172,6 @@ func newDBSCANKD[T core.Float](points []T, dim int, o Options) *dbscanKD {
 			t.pts[s*dim+a] = float64(points[int(i)*dim+a])
 		}
 	}
-	t.setLanes()
-	t.vec = kdVector()
 	return t
 }
 
@@ -340,7 +342,9 @@ func (t *dbscanKD) near(q []float64, k int32, e2 float64, tryIn bool) (out, in b
 // the lowest cluster among the core points its record holds, or, if the
 // record overflowed, among those a search finds.
 func kdDBSCAN[T core.Float](points []T, dim int, eps float64, minSamples int, weights []float64, o Options) (res DBSCANResult, err error) {
-	t := newDBSCANKD(points, dim, o)
+	t := newDBSCANKD(points, dim, kdLeaf, o)
+	t.setLanes()
+	t.vec = kdVector()
 	n := len(t.order)
 	nodes := len(t.start)
 	e2 := eps * eps

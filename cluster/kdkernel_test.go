@@ -92,7 +92,9 @@ func TestKDNear(t *testing.T) {
 				r := rand.New(rand.NewPCG(67, uint64(dim)))
 				n := 400
 				x := kdKernelRows(r, kind, n, dim)
-				tree := newDBSCANKD(x, dim, Options{Jobs: 1})
+				tree := newDBSCANKD(x, dim, kdLeaf, Options{Jobs: 1})
+				tree.setLanes()
+				tree.vec = kdVector()
 				if !tree.vec {
 					t.Log("the vector sums do not run in this build: the scalar path is checked")
 				}
