@@ -150,8 +150,10 @@ def minimum_spanning_tree(X, metric=None, p=None, n_jobs=None):
     The tree is found by Boruvka's algorithm on a cover tree: in each round
     every component finds its shortest edge to another component by a
     pruned search of the tree from its points, which skips subtrees lying
-    wholly inside the component. Identical points are joined by edges of
-    length 0. No distance matrix is formed: memory grows linearly with the
+    wholly inside the component. On an array of Euclidean rows with one to
+    three features the same search runs on a k-d tree made for the call,
+    with no cover tree, and returns the same edges. Identical points are
+    joined by edges of length 0. No distance matrix is formed: memory grows linearly with the
     number of points.
 
     Parameters
@@ -195,6 +197,15 @@ def minimum_spanning_tree(X, metric=None, p=None, n_jobs=None):
     """
     code, p = _function_metric(metric, p, "minimum_spanning_tree")
     jobs = effective_n_jobs(n_jobs)
+    if _tree_of(X) is None and (code is None or code == 0 or (code == 3 and p == 2)):
+        X = check_array(X, dtype=[np.float64, np.float32], order="C",
+                        estimator="minimum_spanning_tree")
+        if X.shape[1] <= 3:
+            # Euclidean rows of one to three features: Go spans them on a
+            # k-d tree made for the call, with the edges a cover tree's
+            # search gives.
+            return SpanningTree(*_cluster.mst_points(X, 0 if code is None else code,
+                                                     2.0 if p is None else p, jobs))
     version, _ = _version_for(X, code, p, n_jobs, "minimum_spanning_tree")
     return SpanningTree(*_cluster.mst(version, jobs))
 
