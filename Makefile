@@ -62,7 +62,7 @@ vet:
 RACE_RUN ?= Batch|Monitor|EmptyTree
 # The parallel searches of package cluster (spanning tree, DBSCAN, HDBSCAN)
 # on a few of its test cases.
-CLUSTER_RACE_RUN ?= TestMinimumSpanningTreeAgainstPrim/blobs|TestDBSCANWeights|TestHDBSCANHierarchyAgainstPrim/uniform/euclidean|BySubtree/far/ms[01]/jobs3|BySubtree/far/limit3/jobs3
+CLUSTER_RACE_RUN ?= TestMinimumSpanningTreeAgainstPrim/blobs|TestDBSCANWeights|TestHDBSCANHierarchyAgainstPrim/uniform/euclidean|BySubtree/far/ms[01]/jobs3|BySubtree/far/limit3/jobs3|TestMinimumSpanningTreePointsKD/blobs/3d/n700|TestDBSCANPointsKDWeights
 
 # The brute-force index's vector kernel and the search layout's four-lane
 # distances exist only under Go's SIMD experiment (the Python package is
