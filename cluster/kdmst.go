@@ -85,23 +85,42 @@ func kdRoot(s float64, a, b []float64) float64 {
 // s in the exact range that exceeds it has a square root above b.
 func kdSquareBound(b float64) float64 { return b * b * (1 + 1e-10) }
 
+// kdPadded holds a k-d tree's points and boxes of one to three features
+// padded with zeros to three: a zero difference or gap adds nothing to a
+// sum of squares (s + 0 is s), so the sums keep their bits, and the loops
+// have a fixed length.
+type kdPadded struct {
+	pts []([3]float64)
+	box []([2][3]float64) // per node: lo, hi
+}
+
+func (t *dbscanKD) padded() *kdPadded {
+	d := t.dim
+	p := &kdPadded{pts: make([][3]float64, len(t.order)), box: make([][2][3]float64, len(t.start))}
+	for s := range p.pts {
+		copy(p.pts[s][:], t.point(int32(s)))
+	}
+	for k := range p.box {
+		copy(p.box[k][0][:], t.box[k*2*d:k*2*d+d])
+		copy(p.box[k][1][:], t.box[k*2*d+d:(k+1)*2*d])
+	}
+	return p
+}
+
 // kdBeyond reports whether every point of node k's box lies farther than
 // b from q by kdDist, given b2 = kdSquareBound(b): by the sum of the
 // squared gaps (which rounds no term past any point's) against b2, or
 // where that sum is out of the exact range, by the largest gap, lowered
 // by a relative 1e-12 against the scaled norm's rounding.
-func (t *dbscanKD) kdBeyond(q []float64, k int32, b, b2 float64) bool {
-	d := t.dim
-	o := int(k) * 2 * d
-	lo := t.box[o : o+d : o+d]
-	hi := t.box[o+d : o+2*d : o+2*d]
+func (p *kdPadded) kdBeyond(q *[3]float64, k int32, b, b2 float64) bool {
+	box := &p.box[k]
 	var s, m float64
 	for a, x := range q {
 		var g float64
-		if x < lo[a] {
-			g = lo[a] - x
-		} else if x > hi[a] {
-			g = x - hi[a]
+		if lo, hi := box[0][a], box[1][a]; x < lo {
+			g = lo - x
+		} else if x > hi {
+			g = x - hi
 		}
 		s += g * g
 		m = max(m, g)
@@ -141,6 +160,7 @@ func (t *dbscanKD) kdBeyond(q []float64, k int32, b, b2 float64) bool {
 // not search.
 func kdMST[T core.Float](points []T, dim int, o Options) ([]Edge, error) {
 	t := newDBSCANKD(points, dim, kdMSTLeaf, o)
+	pad := t.padded()
 	n := len(t.order)
 	nodes := len(t.start)
 	if n == 1 {
@@ -258,7 +278,7 @@ func kdMST[T core.Float](points []T, dim int, o Options) ([]Edge, error) {
 						if l.lb[s] > math.Float64frombits(cd.Load()) {
 							continue
 						}
-						t.lightestEdges(s, comp, nodeComp, cd, l, sc)
+						t.lightestEdges(s, comp, nodeComp, cd, l, pad, sc)
 						if e, ok := l.lightest(s, comp); ok {
 							atomicMinFloat(cd, l.dist[e])
 						}
@@ -411,8 +431,8 @@ func (t *dbscanKD) edgeLess(da float64, a, b int32, dc float64, c, e int32) bool
 // s's leaf first, then the other child of each ancestor in turn, nearer
 // child first, passing over the boxes farther than the list's last entry
 // (when full) or cd.
-func (t *dbscanKD) lightestEdges(s int32, comp, nodeComp []int32, cd *atomic.Uint64, l *kdLists, sc *kdSearch) {
-	q := t.point(s)
+func (t *dbscanKD) lightestEdges(s int32, comp, nodeComp []int32, cd *atomic.Uint64, l *kdLists, pad *kdPadded, sc *kdSearch) {
+	q := &pad.pts[s]
 	c := comp[s]
 	o := s * kdListLen
 	ends := l.end[o : o+kdListLen]
@@ -438,7 +458,7 @@ func (t *dbscanKD) lightestEdges(s int32, comp, nodeComp []int32, cd *atomic.Uin
 			if nodeComp[k] == c {
 				continue
 			}
-			if bound(); t.kdBeyond(q, k, b, b2) {
+			if bound(); pad.kdBeyond(q, k, b, b2) {
 				continue
 			}
 			if t.right[k] >= 0 {
@@ -454,16 +474,16 @@ func (t *dbscanKD) lightestEdges(s int32, comp, nodeComp []int32, cd *atomic.Uin
 				if comp[x] == c {
 					continue
 				}
-				p := t.point(x)
+				p := &pad.pts[x]
 				var s2 float64
-				for a, y := range p[:len(q)] {
+				for a, y := range p {
 					d := q[a] - y
 					s2 += d * d
 				}
 				if s2 > b2 && s2 >= 0x1p-900 && s2 <= 0x1p900 {
 					continue // its root exceeds b
 				}
-				d := kdRoot(s2, q, p)
+				d := kdRoot(s2, t.point(s), t.point(x))
 				if bound(); d > b {
 					continue
 				}
