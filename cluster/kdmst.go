@@ -10,7 +10,12 @@ import (
 
 // kdMSTMaxDim is the most features an array may have for
 // MinimumSpanningTreePoints to span it on a k-d tree (kdMST) rather than
-// a cover tree.
+// a cover tree. Measured (one thread, the whole call, an earlier form of
+// kdMST for any dimension): on 40,000 clustered points the k-d tree took
+// 0.70 of the cover tree's time in 3 dimensions, 0.90 in 4, 0.94 in 6
+// and 1.11 in 8, letter (16 features) 1.12 and magic (10) 0.67; the
+// search keeps points padded to three features (kdPadded), where it
+// gains most.
 const kdMSTMaxDim = 3
 
 // kdMSTLeaf is the most points a leaf of kdMST's k-d tree holds, and
