@@ -105,3 +105,41 @@ func mstPoints[T core.Float](x unsafe.Pointer, n, d int64, m core.Metric, o clus
 	}
 	return cluster.MinimumSpanningTreePoints(data, int(d), m, o)
 }
+
+// pcct_single_linkage_points writes the single-linkage hierarchy of the
+// n x d points at x (dtype float32 or float64, row-major) under the
+// metric (metric, p), with no tree kept, into z: n-1 rows of 4 float64 in
+// scipy's linkage format, leaf i being row i; the rows pcct_single_linkage
+// gives for a tree built over the rows (the spanning tree of
+// pcct_mst_points, then cluster.Linkage).
+//
+//export pcct_single_linkage_points
+func pcct_single_linkage_points(x unsafe.Pointer, dtype C.int32_t, n, d C.int64_t, metric C.int32_t, p C.double, jobs C.int32_t, control *C.int64_t, z *C.double) C.int64_t {
+	return guard(func() error {
+		m, err := metricOf(metric, p)
+		if err != nil {
+			return err
+		}
+		if err := checkShape(int64(n), int64(d)); err != nil {
+			return err
+		}
+		o := clusterOptions(jobs, control)
+		var edges []cluster.Edge
+		switch dtype {
+		case dtypeFloat32:
+			edges, err = mstPoints[float32](x, int64(n), int64(d), m, o)
+		case dtypeFloat64:
+			edges, err = mstPoints[float64](x, int64(n), int64(d), m, o)
+		default:
+			return argErrorf("pcct: unknown dtype code %d", dtype)
+		}
+		if err != nil {
+			return clusterError(err)
+		}
+		merges, err := cluster.Linkage(int(n), edges)
+		if err != nil {
+			return clusterError(err)
+		}
+		return writeMerges(merges, z, n-1)
+	})
+}

@@ -24,6 +24,7 @@ __all__ = [
     "dbscan",
     "dbscan_points",
     "mst_points",
+    "single_linkage_points",
     "hdbscan",
     "labels_at_cut",
     "cover",
@@ -137,6 +138,25 @@ def mst_points(X, code, p, jobs):
 
     # The brute-force bound of the work: every row against every row.
     return _run.run(work, total=0, desc="pcct minimum spanning tree", unit="nodes",
+                    verbose=False, cost=float(n) * n * d)
+
+
+def single_linkage_points(X, code, p, jobs):
+    """scipy's linkage matrix ((n - 1, 4) float64) of the rows of X
+    (checked, C-contiguous float32 or float64, at least 2 rows), leaf i
+    being row i, with no tree kept, as :func:`single_linkage` gives it for a
+    tree over X."""
+    n, d = X.shape
+    z = np.empty((n - 1, 4), dtype=np.float64)
+    lib = _lib.lib()
+
+    def work(control):
+        _lib.check(lib.pcct_single_linkage_points(ptr(X), DTYPES[X.dtype], n, d, code, p,
+                                                  min(jobs, _MAX_JOBS), control, ptr(z)))
+        return z
+
+    # The brute-force bound of the work: every row against every row.
+    return _run.run(work, total=0, desc="pcct single linkage", unit="nodes",
                     verbose=False, cost=float(n) * n * d)
 
 

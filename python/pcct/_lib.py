@@ -276,6 +276,8 @@ _SIGNATURES = [
     ("pcct_mst_points", c_int64,
      [c_void_p, c_int32, c_int64, c_int64, c_int32, c_double, c_int32, c_void_p, c_void_p,
       c_void_p, c_void_p]),
+    ("pcct_single_linkage_points", c_int64,
+     [c_void_p, c_int32, c_int64, c_int64, c_int32, c_double, c_int32, c_void_p, c_void_p]),
     ("pcct_hdbscan_tree", c_int64,
      [c_uintptr, c_int64, c_double, c_int32, c_void_p, c_void_p, c_void_p, c_void_p, c_int64]),
     ("pcct_hdbscan_labels", c_int64,
