@@ -54,7 +54,7 @@ fmt-check:
 
 vet:
 	$(GO) vet ./...
-	GOEXPERIMENT=simd $(GO) vet ./core ./capi
+	GOEXPERIMENT=simd $(GO) vet ./core ./capi ./cluster
 
 # The race detector over the concurrent tests: the core package (snapshots
 # read while updates run, parallel batches, dynamic sequences) and the
@@ -62,7 +62,7 @@ vet:
 RACE_RUN ?= Batch|Monitor|EmptyTree
 # The parallel searches of package cluster (spanning tree, DBSCAN, HDBSCAN)
 # on a few of its test cases.
-CLUSTER_RACE_RUN ?= TestMinimumSpanningTreeAgainstPrim/blobs|TestDBSCANWeights|TestHDBSCANHierarchyAgainstPrim/uniform/euclidean|BySubtree/far/ms[01]/jobs3|BySubtree/far/limit3/jobs3
+CLUSTER_RACE_RUN ?= TestMinimumSpanningTreeAgainstPrim/blobs|TestDBSCANWeights|TestHDBSCANHierarchyAgainstPrim/uniform/euclidean|BySubtree/far/ms[01]/jobs3|BySubtree/far/limit3/jobs3|TestMinimumSpanningTreePointsKD/blobs/3d/n700|TestDBSCANPointsKDWeights
 
 # The brute-force index's vector kernel and the search layout's four-lane
 # distances exist only under Go's SIMD experiment (the Python package is
@@ -70,9 +70,14 @@ CLUSTER_RACE_RUN ?= TestMinimumSpanningTreeAgainstPrim/blobs|TestDBSCANWeights|T
 # (-short), run both ways.
 SIMD_RUN ?= Brute|Choose|QuerySeconds|QuadSquares|RowSquares|BatchBuild|BatchTasks|FlatTree|Layout|Eps|KD
 
+# Package cluster's k-d tree kernels (DBSCAN on arrays of 4 to 64
+# features) run vectors under the same experiment.
+CLUSTER_SIMD_RUN ?= KD|DBSCANPoints
+
 go-test: fmt-check vet vet-cuda
 	$(GO) test ./...
 	GOEXPERIMENT=simd $(GO) test -run '$(SIMD_RUN)' ./core
+	GOEXPERIMENT=simd $(GO) test -run '$(CLUSTER_SIMD_RUN)' ./cluster
 	GOEXPERIMENT=simd $(GO) test -short -run 'TestRealDatasets' ./tests_go
 	$(GO) test -race ./core
 	$(GO) test -race -run '$(RACE_RUN)' ./tests_go

@@ -14,10 +14,11 @@ call of the same peer on 64 points (a process's first call pays one-time
 costs: pcct its library's load and the Go runtime's start), the index build included
 (pcct builds its cover tree, scikit-learn its k-d tree, mlpack its k-d
 tree); for pcct the build alone and the call on a built tree are reported
-as well. pcct's DBSCAN is timed as a user calls it, on the array (where,
-for Euclidean rows of up to three features, it builds a grid, not a
-tree); its build and on-tree columns come from a second call on a tree
-built after, whose answer must be the same. The parent checks that DBSCAN's labels and core points and
+as well. pcct's DBSCAN and spanning tree are timed as a user calls them,
+on the array (where, for Euclidean rows of up to three features, DBSCAN
+builds a grid and the spanning tree a k-d tree, not a cover tree); their
+build and on-tree columns come from a second call on a tree built after,
+whose answer must be the same. The parent checks that DBSCAN's labels and core points and
 HDBSCAN's labels and probabilities equal scikit-learn's, and that the
 spanning trees weigh the same as mlpack's, and writes
 ``results/cluster.md`` and ``results/cluster.csv``.
@@ -125,6 +126,7 @@ def _warm_up(peer, task, X, s, threads):
 
         pc.DBSCAN(eps=s.get("eps", 1.0), min_samples=2, n_jobs=threads).fit(CoverTree(X, n_jobs=threads))
         pc.DBSCAN(eps=s.get("eps", 1.0), min_samples=2, n_jobs=threads).fit(X)
+        pc.minimum_spanning_tree(X, n_jobs=threads)
     elif peer == "sklearn":
         import sklearn.cluster as skc
 
@@ -175,6 +177,26 @@ def worker(spec):
         if not (np.array_equal(d.labels_, d2.labels_)
                 and np.array_equal(d.core_sample_indices_, d2.core_sample_indices_)):
             raise AssertionError("pcct's DBSCAN on the array and on a tree disagree")
+    elif peer == "pcct" and task == "mst":
+        # The same for the spanning tree: on the array (Euclidean rows of
+        # up to three features on a k-d tree, with no cover tree), then on a
+        # tree built beforehand, whose edges must be the same.
+        import pcct.cluster as pc
+        from pcct import CoverTree
+
+        t0 = time.perf_counter()
+        m = pc.minimum_spanning_tree(X, n_jobs=threads)
+        out["seconds"] = time.perf_counter() - t0
+        out["cpu_s"] = _cpu_s() - cpu0
+        answer = {"weight": m.distance.sum()}
+        t0 = time.perf_counter()
+        tree = CoverTree(X, n_jobs=threads)
+        out["build_s"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        m2 = pc.minimum_spanning_tree(tree, n_jobs=threads)
+        out["on_tree_s"] = time.perf_counter() - t0
+        if not all(np.array_equal(a, b) for a, b in zip(m, m2)):
+            raise AssertionError("pcct's spanning tree on the array and on a tree disagree")
     elif peer == "pcct":
         import pcct.cluster as pc
         from pcct import CoverTree
@@ -411,8 +433,8 @@ def write(out_dir, rows, dense, args):
         "parentheses, of CPU time (all threads), the index build included; for pcct also "
         "the build alone and the call on the built tree (wall clock); pcct's DBSCAN is "
         "timed on the array (no cover tree for Euclidean rows: a grid for 1 to 3 features, a "
-        "k-d tree for 4 to 64), "
-        "its build and on-tree columns by a second call on a tree. Ratios: the peer's "
+        "k-d tree for 4 to 64), and so is its spanning tree (a k-d tree for 1 to 3 "
+        "features), their build and on-tree columns by a second call on a tree. Ratios: the peer's "
         "time over pcct's, wall clock (CPU time); above 1, pcct is faster. The machine's "
         f"load average when the run ended: {os.getloadavg()[0]:.1f}.",
         "",

@@ -59,3 +59,87 @@ func dbscanPoints[T core.Float](x unsafe.Pointer, n, d int64, m core.Metric, eps
 	}
 	return cluster.DBSCANPoints(data, int(d), m, eps, minSamples, w, o)
 }
+
+// pcct_mst_points writes the minimum spanning tree of the n x d points at
+// x (dtype float32 or float64, row-major) under the metric (metric, p),
+// with no tree kept, to i and j (row numbers, i < j) and dist (float64):
+// n-1 values each, sorted by distance, the edges pcct_mst gives for a
+// tree built over the rows. Euclidean rows of one to three features are
+// spanned on a k-d tree, others on a cover tree built for the call
+// (cluster.MinimumSpanningTreePoints).
+//
+//export pcct_mst_points
+func pcct_mst_points(x unsafe.Pointer, dtype C.int32_t, n, d C.int64_t, metric C.int32_t, p C.double, jobs C.int32_t, control *C.int64_t, i, j *C.int64_t, dist *C.double) C.int64_t {
+	return guard(func() error {
+		m, err := metricOf(metric, p)
+		if err != nil {
+			return err
+		}
+		if err := checkShape(int64(n), int64(d)); err != nil {
+			return err
+		}
+		o := clusterOptions(jobs, control)
+		var edges []cluster.Edge
+		switch dtype {
+		case dtypeFloat32:
+			edges, err = mstPoints[float32](x, int64(n), int64(d), m, o)
+		case dtypeFloat64:
+			edges, err = mstPoints[float64](x, int64(n), int64(d), m, o)
+		default:
+			return argErrorf("pcct: unknown dtype code %d", dtype)
+		}
+		if err != nil {
+			return clusterError(err)
+		}
+		if int64(len(edges)) != int64(n)-1 {
+			return argErrorf("pcct: %d edges for %d points", len(edges), int64(n))
+		}
+		return writeEdges(edges, i, j, dist, n-1)
+	})
+}
+
+func mstPoints[T core.Float](x unsafe.Pointer, n, d int64, m core.Metric, o cluster.Options) ([]cluster.Edge, error) {
+	data, err := slice[T](x, n*d)
+	if err != nil {
+		return nil, err
+	}
+	return cluster.MinimumSpanningTreePoints(data, int(d), m, o)
+}
+
+// pcct_single_linkage_points writes the single-linkage hierarchy of the
+// n x d points at x (dtype float32 or float64, row-major) under the
+// metric (metric, p), with no tree kept, into z: n-1 rows of 4 float64 in
+// scipy's linkage format, leaf i being row i; the rows pcct_single_linkage
+// gives for a tree built over the rows (the spanning tree of
+// pcct_mst_points, then cluster.Linkage).
+//
+//export pcct_single_linkage_points
+func pcct_single_linkage_points(x unsafe.Pointer, dtype C.int32_t, n, d C.int64_t, metric C.int32_t, p C.double, jobs C.int32_t, control *C.int64_t, z *C.double) C.int64_t {
+	return guard(func() error {
+		m, err := metricOf(metric, p)
+		if err != nil {
+			return err
+		}
+		if err := checkShape(int64(n), int64(d)); err != nil {
+			return err
+		}
+		o := clusterOptions(jobs, control)
+		var edges []cluster.Edge
+		switch dtype {
+		case dtypeFloat32:
+			edges, err = mstPoints[float32](x, int64(n), int64(d), m, o)
+		case dtypeFloat64:
+			edges, err = mstPoints[float64](x, int64(n), int64(d), m, o)
+		default:
+			return argErrorf("pcct: unknown dtype code %d", dtype)
+		}
+		if err != nil {
+			return clusterError(err)
+		}
+		merges, err := cluster.Linkage(int(n), edges)
+		if err != nil {
+			return clusterError(err)
+		}
+		return writeMerges(merges, z, n-1)
+	})
+}

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"bufio"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -222,5 +223,64 @@ func BenchmarkDBSCANPoints(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkDBSCANPointsOneThread measures DBSCAN from the points at one
+// thread (the k-d tree on letter and magic, the grid on the others).
+func BenchmarkDBSCANPointsOneThread(b *testing.B) {
+	for _, d := range benchSets() {
+		b.Run(d.name, func(b *testing.B) {
+			x, dim := d.load(b)
+			p := dbscanParams[d.name]
+			b.ResetTimer()
+			for b.Loop() {
+				if _, err := DBSCANPoints(x, dim, core.Metric{}, p.eps, p.ms, nil, Options{Jobs: 1}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkMinimumSpanningTreePoints measures the spanning tree from the
+// points at one and two threads: on a k-d tree in one to three
+// dimensions, else a cover tree's build and the spanning tree on it.
+func BenchmarkMinimumSpanningTreePoints(b *testing.B) {
+	for _, d := range benchSets() {
+		for _, jobs := range []int{1, 2} {
+			b.Run(fmt.Sprintf("%s/jobs%d", d.name, jobs), func(b *testing.B) {
+				x, dim := d.load(b)
+				b.ResetTimer()
+				for b.Loop() {
+					if _, err := MinimumSpanningTreePoints(x, dim, core.Metric{}, Options{Jobs: jobs}); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkMinimumSpanningTreeBuilt measures a cover tree's build and the
+// spanning tree on it at one and two threads (the route
+// MinimumSpanningTreePoints takes above three dimensions).
+func BenchmarkMinimumSpanningTreeBuilt(b *testing.B) {
+	for _, d := range benchSets() {
+		for _, jobs := range []int{1, 2} {
+			b.Run(fmt.Sprintf("%s/jobs%d", d.name, jobs), func(b *testing.B) {
+				x, dim := d.load(b)
+				b.ResetTimer()
+				for b.Loop() {
+					tree, err := core.Build(x, dim, core.Options{Jobs: jobs})
+					if err != nil {
+						b.Fatal(err)
+					}
+					if _, err := MinimumSpanningTree(tree, Options{Jobs: jobs}); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
 	}
 }

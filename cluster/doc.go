@@ -30,6 +30,14 @@
 // are broken by the points' caller indices, so results do not depend on
 // the number of goroutines.
 //
+// On arrays, with no tree kept, MinimumSpanningTreePoints and
+// DBSCANPoints build what suits the rows: for Euclidean rows of one to
+// three features a k-d tree (the spanning tree, by the same Boruvka
+// search with the same tie order, so the same edges) or a grid (DBSCAN),
+// for four to 64 features a k-d tree for DBSCAN, whose distance kernels
+// measure a point against a whole leaf at once (in vectors under Go's
+// SIMD experiment); otherwise a cover tree built for the call.
+//
 // Single linkage is the minimum spanning tree sorted, in the linkage
 // matrix format of scipy.cluster.hierarchy. DBSCAN counts neighbours by a
 // tree search that adds whole subtrees within eps and stops at

@@ -7,7 +7,8 @@ import (
 	"github.com/pcct-dev/pcct/core"
 )
 
-// kdLeaf is the most points a leaf of dbscanKD holds.
+// kdLeaf is the most points a leaf of dbscanKD holds for DBSCAN (and the
+// most any leaf holds: see newDBSCANKD).
 const kdLeaf = 32
 
 // kdMaxDim is the most features an array may have for DBSCANPoints to
@@ -50,20 +51,28 @@ type dbscanKD struct {
 	// it may lie within eps of a point (set by setSmall).
 	small []bool
 	leaf  []int32 // per point in tree order, its leaf
+	// The leaves' points column by column (see kdkernel.go): leaf k's
+	// block starts at lanes[laneOff[k]].
+	lanes   []float64
+	laneOff []int
+	vec     bool // the vector kernels run (kdVector)
 }
 
-// kdNodes returns the nodes of a dbscanKD subtree over m points.
-func kdNodes(m int) int {
-	if m <= kdLeaf {
+// kdNodes returns the nodes of a dbscanKD subtree over m points, with
+// leaves of at most leaf points.
+func kdNodes(m, leaf int) int {
+	if m <= leaf {
 		return 1
 	}
-	return 1 + kdNodes(m/2) + kdNodes(m-m/2)
+	return 1 + kdNodes(m/2, leaf) + kdNodes(m-m/2, leaf)
 }
 
-// newDBSCANKD builds the tree over n rows of dim values.
-func newDBSCANKD[T core.Float](points []T, dim int, o Options) *dbscanKD {
+// newDBSCANKD builds the tree over n rows of dim (<= kdMaxDim) values,
+// with leaves of at most leaf (<= kdLeaf) points. The leaves' lanes
+// (setLanes) and vec are left to the caller.
+func newDBSCANKD[T core.Float](points []T, dim, leaf int, o Options) *dbscanKD {
 	n := len(points) / dim
-	nodes := kdNodes(n)
+	nodes := kdNodes(n, leaf)
 	t := &dbscanKD{
 		dim:    dim,
 		pts:    make([]float64, n*dim),
@@ -97,14 +106,14 @@ func newDBSCANKD[T core.Float](points []T, dim int, o Options) *dbscanKD {
 				lo[a], hi[a] = min(lo[a], x), max(hi[a], x)
 			}
 		}
-		if e-s <= kdLeaf {
+		if e-s <= leaf {
 			return
 		}
 		// The axis of the largest variance.
 		axis := 0
 		if dim > 1 {
-			mean := make([]float64, dim)
-			vr := make([]float64, dim)
+			var mv, vv [kdMaxDim]float64
+			mean, vr := mv[:dim], vv[:dim]
 			for _, i := range perm[s:e] {
 				for a, v := range points[int(i)*dim : int(i+1)*dim] {
 					mean[a] += float64(v)
@@ -131,7 +140,7 @@ func newDBSCANKD[T core.Float](points []T, dim int, o Options) *dbscanKD {
 		mid := s + (e-s)/2
 		selectNth(perm[s:e], mid-s, key)
 		t.axis[k], t.split[k] = int32(axis), key[perm[mid]]
-		r := k + 1 + kdNodes(mid-s)
+		r := k + 1 + kdNodes(mid-s, leaf)
 		t.right[k] = int32(r)
 		if par && e-s >= 1<<15 {
 			done := make(chan struct{})
@@ -164,6 +173,43 @@ func newDBSCANKD[T core.Float](points []T, dim int, o Options) *dbscanKD {
 		}
 	}
 	return t
+}
+
+// setLanes lays out each leaf's points column by column in t.lanes.
+func (t *dbscanKD) setLanes() {
+	d := t.dim
+	t.laneOff = make([]int, len(t.start))
+	size := 0
+	for k := range t.start {
+		if t.right[k] < 0 {
+			t.laneOff[k] = size
+			size += d * kdLaneWidth(int(t.end[k]-t.start[k]))
+		}
+	}
+	t.lanes = make([]float64, size)
+	for k := range t.start {
+		if t.right[k] >= 0 {
+			continue
+		}
+		s, e := int(t.start[k]), int(t.end[k])
+		w := kdLaneWidth(e - s)
+		block := t.lanes[t.laneOff[k] : t.laneOff[k]+d*w]
+		for j := range e - s {
+			for a, x := range t.pts[(s+j)*d : (s+j+1)*d] {
+				block[a*w+j] = x
+			}
+		}
+	}
+}
+
+// leafSquares sets sq[j] to the sum of squares from q to the j-th point
+// of leaf k, summed as sqDist sums a pair, and returns sq's first end-start values.
+func (t *dbscanKD) leafSquares(q []float64, k int32, sq *[kdLeaf]float64) []float64 {
+	m := int(t.end[k] - t.start[k])
+	w := kdLaneWidth(m)
+	o := t.laneOff[k]
+	kdSquares(t.lanes[o:o+t.dim*w], w, q, sq[:w])
+	return sq[:m]
 }
 
 // setSmall sets t.small for eps*eps = e2.
@@ -228,6 +274,22 @@ func (t *dbscanKD) near(q []float64, k int32, e2 float64, tryIn bool) (out, in b
 	o := int(k) * 2 * d
 	lo := t.box[o : o+d : o+d]
 	hi := t.box[o+d : o+2*d : o+2*d]
+	if t.vec && d >= 8 {
+		// The sums in another order decide unless they lie within
+		// kdBoxMargin of e2; then the column-order sums below decide.
+		sn, sf := kdBoxSums(lo, hi, q, tryIn)
+		above, below := e2*(1+kdBoxMargin), e2*(1-kdBoxMargin)
+		switch {
+		case sn > above:
+			return true, false
+		case sn < below && !tryIn:
+			return false, false
+		case sn < below && sf > above:
+			return false, false
+		case sn < below && sf < below:
+			return false, true
+		}
+	}
 	if !tryIn {
 		var sn float64
 		for a, x := range q {
@@ -263,21 +325,6 @@ func (t *dbscanKD) near(q []float64, k int32, e2 float64, tryIn bool) (out, in b
 	return false, sf <= e2
 }
 
-// within reports whether points a and b lie within e2 by the sum of
-// squares, stopping as soon as the partial sum exceeds it.
-func kdWithin(a, b []float64, e2 float64) bool {
-	b = b[:len(a)]
-	var s float64
-	for i := range a {
-		d := a[i] - b[i]
-		s += float64(d * d)
-		if s > e2 {
-			return false
-		}
-	}
-	return true
-}
-
 // kdDBSCAN clusters the rows as DBSCANPoints does, on a k-d tree (n
 // rows of dim >= 1 values, all finite; the arguments checked).
 //
@@ -295,7 +342,9 @@ func kdWithin(a, b []float64, e2 float64) bool {
 // the lowest cluster among the core points its record holds, or, if the
 // record overflowed, among those a search finds.
 func kdDBSCAN[T core.Float](points []T, dim int, eps float64, minSamples int, weights []float64, o Options) (res DBSCANResult, err error) {
-	t := newDBSCANKD(points, dim, o)
+	t := newDBSCANKD(points, dim, kdLeaf, o)
+	t.setLanes()
+	t.vec = kdVector()
 	n := len(t.order)
 	nodes := len(t.start)
 	e2 := eps * eps
@@ -488,6 +537,7 @@ func (t *dbscanKD) count(s int32, e2, need float64, stop bool, own, sub []float6
 	if !stop {
 		need = math.Inf(1)
 	}
+	var sq [kdLeaf]float64
 	var c float64
 	prev := t.leaf[s]
 	stack = append(stack[:0], prev)
@@ -502,11 +552,16 @@ func (t *dbscanKD) count(s int32, e2, need float64, stop bool, own, sub []float6
 				c += sub[k]
 				rec.add(wholeSubtree(k))
 			case t.right[k] < 0:
-				for p := t.start[k]; p < t.end[k] && c < need; p++ {
-					if kdWithin(q, t.point(p), e2) {
+				p := t.start[k]
+				for _, x := range t.leafSquares(q, k, &sq) {
+					if c >= need {
+						break
+					}
+					if x <= e2 {
 						c += own[p]
 						rec.add(p)
 					}
+					p++
 				}
 			default:
 				stack = t.pushKids(stack, q, k, e2)
@@ -603,6 +658,7 @@ func (t *dbscanKD) joinLeaves(l, k int32, e2 float64, isCore []bool, uf *atomicS
 	if rl >= 0 && rk >= 0 && uf.find(rl) == uf.find(rk) {
 		return
 	}
+	var sq [kdLeaf]float64
 	for p := t.start[l]; p < t.end[l]; p++ {
 		if !isCore[p] || (rk >= 0 && uf.find(p) == uf.find(rk)) {
 			continue
@@ -612,18 +668,13 @@ func (t *dbscanKD) joinLeaves(l, k int32, e2 float64, isCore []bool, uf *atomicS
 			continue
 		}
 		rp := uf.find(p)
-		from := t.start[k]
-		if k == l {
-			from = p + 1
-		}
-		for x := from; x < t.end[k]; x++ {
-			if !isCore[x] {
-				continue
-			}
-			if rx := uf.find(x); rx != rp && kdWithin(q, t.point(x), e2) {
+		x := t.start[k]
+		for _, d2 := range t.leafSquares(q, k, &sq) {
+			if d2 <= e2 && isCore[x] && (k != l || x > p) && uf.find(x) != rp {
 				uf.union(p, x)
 				rp = uf.find(p)
 			}
+			x++
 		}
 	}
 }
@@ -650,6 +701,7 @@ func (t *dbscanKD) oneComponent(l int32, isCore []bool, uf *atomicSets) int32 {
 // point s, or -1.
 func (t *dbscanKD) borderLabel(s int32, e2 float64, isCore []bool, label, minLab []int32, stack []int32) (int32, []int32) {
 	q := t.point(s)
+	var sq [kdLeaf]float64
 	best := int32(math.MaxInt32)
 	stack = append(stack[:0], 0)
 	for len(stack) > 0 {
@@ -662,10 +714,12 @@ func (t *dbscanKD) borderLabel(s int32, e2 float64, isCore []bool, label, minLab
 		switch {
 		case out:
 		case t.right[k] < 0:
-			for p := t.start[k]; p < t.end[k]; p++ {
-				if isCore[p] && label[p] < best && kdWithin(q, t.point(p), e2) {
+			p := t.start[k]
+			for _, x := range t.leafSquares(q, k, &sq) {
+				if x <= e2 && isCore[p] && label[p] < best {
 					best = label[p]
 				}
+				p++
 			}
 		default:
 			stack = t.pushKids(stack, q, k, e2)

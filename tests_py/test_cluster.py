@@ -145,6 +145,26 @@ def test_mst_ties_do_not_depend_on_n_jobs():
         np.testing.assert_array_equal(x, y)
 
 
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
+@pytest.mark.parametrize("d", [1, 2, 3])
+@pytest.mark.parametrize("kind", ["blobs", "grid", "uniform"])
+def test_mst_array_equals_tree(kind, d, dtype):
+    # Euclidean rows of one to three features are spanned on a k-d tree
+    # made for the call: the same edges, in the same order, as on a cover
+    # tree over the rows (ties broken by row number on both routes), and
+    # so the same single-linkage matrix.
+    X = _data(kind, 400, d, 5).astype(dtype)
+    for metric in (None, "euclidean", "minkowski"):
+        kw = {} if metric is None else {"metric": metric} | ({"p": 2} if metric == "minkowski" else {})
+        got = minimum_spanning_tree(X, n_jobs=2, **kw)
+        want = minimum_spanning_tree(CoverTree(X), n_jobs=2)
+        for x, y in zip(got, want):
+            np.testing.assert_array_equal(x, y)
+        np.testing.assert_array_equal(single_linkage(X, n_jobs=2, **kw),
+                                      single_linkage(CoverTree(X), n_jobs=2))
+    assert _csgraph_weight(X, "euclidean", None) == pytest.approx(got.distance.sum(), rel=1e-9)
+
+
 @pytest.mark.parametrize("name", ["letter", "magic", "bunny", "zipcodes"])
 def test_mst_real_datasets(name, dataset_cache):
     X = load_dataset(name, dataset_cache)

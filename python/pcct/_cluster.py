@@ -23,6 +23,8 @@ __all__ = [
     "single_linkage",
     "dbscan",
     "dbscan_points",
+    "mst_points",
+    "single_linkage_points",
     "hdbscan",
     "labels_at_cut",
     "cover",
@@ -113,6 +115,49 @@ def dbscan_points(X, code, p, eps, min_samples, sample_weight, jobs):
     # The brute-force bound of the work: every row against every row.
     return _run.run(work, total=0, desc="pcct DBSCAN", unit="nodes", verbose=False,
                     cost=float(n) * n * d)
+
+
+def mst_points(X, code, p, jobs):
+    """The minimum spanning tree's edges of the rows of X (checked,
+    C-contiguous float32 or float64), with no tree kept: (i, j, distance)
+    arrays of n - 1 values, i < j being row numbers, sorted by distance, as
+    :func:`mst` gives them for a tree over X. Euclidean rows of one to three
+    features are spanned on a k-d tree, others on a cover tree built for
+    the call."""
+    n, d = X.shape
+    m = max(n - 1, 0)
+    i = np.empty(m, dtype=np.int64)
+    j = np.empty(m, dtype=np.int64)
+    dist = np.empty(m, dtype=np.float64)
+    lib = _lib.lib()
+
+    def work(control):
+        _lib.check(lib.pcct_mst_points(ptr(X), DTYPES[X.dtype], n, d, code, p,
+                                       min(jobs, _MAX_JOBS), control, ptr(i), ptr(j), ptr(dist)))
+        return i, j, dist
+
+    # The brute-force bound of the work: every row against every row.
+    return _run.run(work, total=0, desc="pcct minimum spanning tree", unit="nodes",
+                    verbose=False, cost=float(n) * n * d)
+
+
+def single_linkage_points(X, code, p, jobs):
+    """scipy's linkage matrix ((n - 1, 4) float64) of the rows of X
+    (checked, C-contiguous float32 or float64, at least 2 rows), leaf i
+    being row i, with no tree kept, as :func:`single_linkage` gives it for a
+    tree over X."""
+    n, d = X.shape
+    z = np.empty((n - 1, 4), dtype=np.float64)
+    lib = _lib.lib()
+
+    def work(control):
+        _lib.check(lib.pcct_single_linkage_points(ptr(X), DTYPES[X.dtype], n, d, code, p,
+                                                  min(jobs, _MAX_JOBS), control, ptr(z)))
+        return z
+
+    # The brute-force bound of the work: every row against every row.
+    return _run.run(work, total=0, desc="pcct single linkage", unit="nodes",
+                    verbose=False, cost=float(n) * n * d)
 
 
 # scikit-learn's dtype of Prim's spanning tree edges (MST_edge_dtype).

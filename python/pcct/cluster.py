@@ -150,8 +150,10 @@ def minimum_spanning_tree(X, metric=None, p=None, n_jobs=None):
     The tree is found by Boruvka's algorithm on a cover tree: in each round
     every component finds its shortest edge to another component by a
     pruned search of the tree from its points, which skips subtrees lying
-    wholly inside the component. Identical points are joined by edges of
-    length 0. No distance matrix is formed: memory grows linearly with the
+    wholly inside the component. On an array of Euclidean rows with one to
+    three features the same search runs on a k-d tree made for the call,
+    with no cover tree, and returns the same edges. Identical points are
+    joined by edges of length 0. No distance matrix is formed: memory grows linearly with the
     number of points.
 
     Parameters
@@ -195,6 +197,14 @@ def minimum_spanning_tree(X, metric=None, p=None, n_jobs=None):
     """
     code, p = _function_metric(metric, p, "minimum_spanning_tree")
     jobs = effective_n_jobs(n_jobs)
+    if _tree_of(X) is None and (code is None or code == 0):
+        X = check_array(X, dtype=[np.float64, np.float32], order="C",
+                        estimator="minimum_spanning_tree")
+        if X.shape[1] <= 3:
+            # Euclidean rows of one to three features: Go spans them on a
+            # k-d tree made for the call, with the edges a cover tree's
+            # search gives.
+            return SpanningTree(*_cluster.mst_points(X, 0, 2.0, jobs))
     version, _ = _version_for(X, code, p, n_jobs, "minimum_spanning_tree")
     return SpanningTree(*_cluster.mst(version, jobs))
 
@@ -206,8 +216,9 @@ def single_linkage(X, metric=None, p=None, n_jobs=None):
     The matrix has scipy's format: it is what
     ``scipy.cluster.hierarchy.linkage(X, method="single", metric=...)``
     returns, computed from the exact minimum spanning tree
-    (:func:`minimum_spanning_tree`) instead of the full distance matrix, so
-    ``fcluster``, ``dendrogram`` and ``cophenet`` work on it.
+    (:func:`minimum_spanning_tree`, on a k-d tree for an array of Euclidean
+    rows with one to three features) instead of the full distance matrix,
+    so ``fcluster``, ``dendrogram`` and ``cophenet`` work on it.
 
     Parameters
     ----------
@@ -247,6 +258,13 @@ def single_linkage(X, metric=None, p=None, n_jobs=None):
     """
     code, p = _function_metric(metric, p, "single_linkage")
     jobs = effective_n_jobs(n_jobs)
+    if _tree_of(X) is None and (code is None or code == 0):
+        X = check_array(X, dtype=[np.float64, np.float32], order="C", ensure_min_samples=2,
+                        estimator="single_linkage")
+        if X.shape[1] <= 3:
+            # The spanning tree of Euclidean rows of one to three features
+            # on a k-d tree made for the call (see minimum_spanning_tree).
+            return _cluster.single_linkage_points(X, 0, 2.0, jobs)
     version, _ = _version_for(X, code, p, n_jobs, "single_linkage", min_samples=2)
     return _cluster.single_linkage(version, jobs)
 
