@@ -31,8 +31,9 @@ import (
 // hold it at each level: no friend lists, no conflict graphs. Points
 // returned by a child carry their distance to that child; their distance
 // to p is remembered if they went no deeper and measured again otherwise.
-// Large calls measure their points in parallel, and calls without far
-// points are built as tasks on other goroutines (batchtask.go); every
+// Large calls measure their points in parallel (tasks too, where threads
+// wait for work: see parts), and calls without far points are built as
+// tasks on other goroutines (batchtask.go); every
 // other step of the recursion is sequential, and a task makes the choices
 // the recursion would, so the tree does not depend on the number of
 // goroutines.
@@ -131,6 +132,7 @@ type batchBuilder[T Float] struct {
 	// child, measured before its sets are made.
 	hitsNear, hitsFar []batchHit
 	team              *team       // the build's workers; nil in a task's builder
+	share             *team       // the build's workers, for measuring sets in parts (see parts)
 	found             []batchPart // the parts of a set measured on the team
 	evals             int64
 	done              int // points placed since the last report to the monitor
@@ -148,7 +150,7 @@ type batchBuilder[T Float] struct {
 // fork returns a builder for the tasks of pool pl: the same points and
 // rows, its own sets, buffers and counts.
 func (b *batchBuilder[T]) fork(pl *batchPool[T]) *batchBuilder[T] {
-	return &batchBuilder[T]{data: b.data, dim: b.dim, dist: b.dist, sc: b.sc, jobs: b.jobs, mon: b.mon, euclid: b.euclid, proj: b.proj, carry: b.carry, max: b.max,
+	return &batchBuilder[T]{data: b.data, dim: b.dim, dist: b.dist, sc: b.sc, jobs: b.jobs, mon: b.mon, euclid: b.euclid, proj: b.proj, carry: b.carry, max: b.max, share: b.share, parallelMin: b.parallelMin,
 		level: b.level, near: b.near, nd: b.nd, pool: pl, taskMin: b.taskMin}
 }
 
@@ -230,6 +232,7 @@ func batchBuildTasks[T Float](data []T, dim int, sc scale, o Options, taskMin in
 		b.level[r] = netFree
 	}
 	b.team = newTeam(b.jobs)
+	b.share = b.team
 	defer b.team.stop()
 	if b.euclid && !o.noProjection {
 		b.proj = newBuildProj(data, dim, o.Seed, b.team)
@@ -342,17 +345,20 @@ func (b *batchBuilder[T]) measure(qc []T, qx int32, dq float64, src *batchSet[T]
 		proj = nil
 	}
 	var evals int64
-	if parts := b.parts(n); parts > 1 {
+	if parts, tm := b.parts(n); parts > 1 {
 		// Contiguous parts, their hits joined in order.
 		if len(b.found) < parts {
 			b.found = make([]batchPart, parts)
 		}
 		found := b.found[:parts]
-		b.team.forParts(parts, func(w int) {
-			lo, hi := n*w/parts, n*(w+1)/parts
-			f := &found[w]
-			f.hits, f.evals = b.screen(qc, qx, dq, proj, src.e[lo:hi], b.rowsOf(src, lo, hi), int32(lo), f.hits[:0], rFar)
-		})
+		func() {
+			defer tm.release()
+			tm.forParts(parts, func(w int) {
+				lo, hi := n*w/parts, n*(w+1)/parts
+				f := &found[w]
+				f.hits, f.evals = b.screen(qc, qx, dq, proj, src.e[lo:hi], b.rowsOf(src, lo, hi), int32(lo), f.hits[:0], rFar)
+			})
+		}()
 		for _, f := range found {
 			hits = append(hits, f.hits...)
 			evals += f.evals
@@ -372,14 +378,28 @@ func (b *batchBuilder[T]) measure(qc []T, qx int32, dq float64, src *batchSet[T]
 	return hits, in0
 }
 
-// parts returns the number of parts to measure a set of n points in: one
-// in a task's builder and while tasks are being built (they take the other
-// threads).
-func (b *batchBuilder[T]) parts(n int) int {
-	if b.team == nil || (b.pool != nil && b.pool.busy.Load() > 0) {
-		return 1
+// parts returns the number of parts to measure a set of n points in, and
+// the build's team held for them (the caller releases it), or 1 and nil.
+// The recursion and the tasks (batchtask.go) share the team: a builder
+// splits a set only while at least half the threads wait for a task
+// (their CPUs are free; all of them before any task is handed out), in as
+// many parts as there are free threads, and only when no other builder
+// holds the team. Near the end of a build, when fewer tasks are left than
+// threads, the last ones then measure their large sets on the threads
+// that have nothing else to do. (The team's workers wake for every loop
+// and spin a while after it: while most threads build tasks, a loop would
+// take more from them than it gives.)
+func (b *batchBuilder[T]) parts(n int) (int, *team) {
+	want := n / (b.parallelMin / 2)
+	tm := b.share
+	if want < 2 || tm == nil || tm.size() < 2 || b.pool == nil {
+		return 1, nil
 	}
-	return min(b.team.size(), n/(b.parallelMin/2))
+	free := int(b.pool.idle.Load()) + 1
+	if free < max(2, tm.size()/2) || !tm.tryHold() {
+		return 1, nil
+	}
+	return min(tm.size(), want, free), tm
 }
 
 // take moves the points hits of src (from measure) into near (within r0)

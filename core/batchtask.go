@@ -54,6 +54,7 @@ type batchPool[T Float] struct {
 	wg      sync.WaitGroup
 
 	busy    atomic.Int64 // tasks waiting or being built, read without the lock
+	idle    atomic.Int64 // goroutines waiting for a task (their CPUs are free)
 	spent   atomic.Int64 // evaluations passed on by the goroutines (for MaxEvals)
 	failed  atomic.Pointer[error]
 	panicky atomic.Pointer[workerPanic] // the first panic of a task
@@ -98,7 +99,9 @@ func (pl *batchPool[T]) next() (batchTask[T], bool) {
 	pl.mu.Lock()
 	defer pl.mu.Unlock()
 	for len(pl.tasks) == 0 && !(pl.closed && pl.pending == 0) {
+		pl.idle.Add(1)
 		pl.wake.Wait()
+		pl.idle.Add(-1)
 	}
 	if len(pl.tasks) == 0 {
 		return batchTask[T]{}, false

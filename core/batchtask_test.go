@@ -106,7 +106,9 @@ func TestBatchTasks(t *testing.T) {
 }
 
 // batchTasksSame builds data with 1, 2, 3 and 8 threads, calls of 64
-// points or more as tasks, and checks the trees (see TestBatchTasks).
+// points or more as tasks (with 3 and 8, sets of 32 points or more
+// measured in parts where threads are free), and checks the trees (see
+// TestBatchTasks).
 func batchTasksSame[T Float](t *testing.T, data []T, dim int, metric Metric, rng *rand.Rand) {
 	t.Helper()
 	ref, err := Build(data, dim, Options{Seed: 5, Jobs: 1, Metric: metric})
@@ -115,6 +117,11 @@ func batchTasksSame[T Float](t *testing.T, data []T, dim int, metric Metric, rng
 	}
 	for _, jobs := range []int{1, 2, 3, 8} {
 		opts := Options{Seed: 5, Jobs: jobs, Metric: metric}
+		if jobs > 2 {
+			// Sets of 32 points and more measured in parts, on the
+			// threads that wait for a task, in the tasks too.
+			opts.parallelMin = 32
+		}
 		// As Build does it, with a lower threshold for tasks.
 		_, sc, err := opts.check(data, dim)
 		if err != nil {

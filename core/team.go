@@ -29,6 +29,9 @@ type team struct {
 	task    atomic.Pointer[loop]
 	quit    atomic.Bool
 	wg      sync.WaitGroup
+	// held is set while a goroutine that does not own the team (a batch
+	// construction's task) runs a loop on it: see tryHold.
+	held atomic.Bool
 
 	mu       sync.Mutex
 	wake     *sync.Cond
@@ -54,6 +57,14 @@ func newTeam(jobs int) *team {
 // size returns the number of goroutines that take parts, the caller's
 // included.
 func (tm *team) size() int { return tm.helpers + 1 }
+
+// tryHold reserves the team for the caller's loops and reports whether it
+// did: goroutines that share one team take turns this way, and one that
+// finds it held runs its loop alone. release gives it back.
+func (tm *team) tryHold() bool { return tm.helpers > 0 && tm.held.CompareAndSwap(false, true) }
+
+// release ends a reservation made by tryHold.
+func (tm *team) release() { tm.held.Store(false) }
 
 // run calls fn(w, p) for p = 0..parts-1 on the team, w numbering the
 // goroutine (0 the caller's, below size()), and returns once all are done.
