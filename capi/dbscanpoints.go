@@ -71,31 +71,42 @@ func dbscanPoints[T core.Float](x unsafe.Pointer, n, d int64, m core.Metric, eps
 //export pcct_mst_points
 func pcct_mst_points(x unsafe.Pointer, dtype C.int32_t, n, d C.int64_t, metric C.int32_t, p C.double, jobs C.int32_t, control *C.int64_t, i, j *C.int64_t, dist *C.double) C.int64_t {
 	return guard(func() error {
-		m, err := metricOf(metric, p)
+		edges, err := mstOfPoints(x, dtype, n, d, metric, p, jobs, control)
 		if err != nil {
 			return err
-		}
-		if err := checkShape(int64(n), int64(d)); err != nil {
-			return err
-		}
-		o := clusterOptions(jobs, control)
-		var edges []cluster.Edge
-		switch dtype {
-		case dtypeFloat32:
-			edges, err = mstPoints[float32](x, int64(n), int64(d), m, o)
-		case dtypeFloat64:
-			edges, err = mstPoints[float64](x, int64(n), int64(d), m, o)
-		default:
-			return argErrorf("pcct: unknown dtype code %d", dtype)
-		}
-		if err != nil {
-			return clusterError(err)
-		}
-		if int64(len(edges)) != int64(n)-1 {
-			return argErrorf("pcct: %d edges for %d points", len(edges), int64(n))
 		}
 		return writeEdges(edges, i, j, dist, n-1)
 	})
+}
+
+// mstOfPoints checks the arguments of pcct_mst_points and
+// pcct_single_linkage_points and returns the spanning tree's n-1 edges
+// (errors as the C ABI reports them).
+func mstOfPoints(x unsafe.Pointer, dtype C.int32_t, n, d C.int64_t, metric C.int32_t, p C.double, jobs C.int32_t, control *C.int64_t) ([]cluster.Edge, error) {
+	m, err := metricOf(metric, p)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkShape(int64(n), int64(d)); err != nil {
+		return nil, err
+	}
+	o := clusterOptions(jobs, control)
+	var edges []cluster.Edge
+	switch dtype {
+	case dtypeFloat32:
+		edges, err = mstPoints[float32](x, int64(n), int64(d), m, o)
+	case dtypeFloat64:
+		edges, err = mstPoints[float64](x, int64(n), int64(d), m, o)
+	default:
+		return nil, argErrorf("pcct: unknown dtype code %d", dtype)
+	}
+	if err != nil {
+		return nil, clusterError(err)
+	}
+	if int64(len(edges)) != int64(n)-1 {
+		return nil, argErrorf("pcct: %d edges for %d points", len(edges), int64(n))
+	}
+	return edges, nil
 }
 
 func mstPoints[T core.Float](x unsafe.Pointer, n, d int64, m core.Metric, o cluster.Options) ([]cluster.Edge, error) {
@@ -116,25 +127,9 @@ func mstPoints[T core.Float](x unsafe.Pointer, n, d int64, m core.Metric, o clus
 //export pcct_single_linkage_points
 func pcct_single_linkage_points(x unsafe.Pointer, dtype C.int32_t, n, d C.int64_t, metric C.int32_t, p C.double, jobs C.int32_t, control *C.int64_t, z *C.double) C.int64_t {
 	return guard(func() error {
-		m, err := metricOf(metric, p)
+		edges, err := mstOfPoints(x, dtype, n, d, metric, p, jobs, control)
 		if err != nil {
 			return err
-		}
-		if err := checkShape(int64(n), int64(d)); err != nil {
-			return err
-		}
-		o := clusterOptions(jobs, control)
-		var edges []cluster.Edge
-		switch dtype {
-		case dtypeFloat32:
-			edges, err = mstPoints[float32](x, int64(n), int64(d), m, o)
-		case dtypeFloat64:
-			edges, err = mstPoints[float64](x, int64(n), int64(d), m, o)
-		default:
-			return argErrorf("pcct: unknown dtype code %d", dtype)
-		}
-		if err != nil {
-			return clusterError(err)
 		}
 		merges, err := cluster.Linkage(int(n), edges)
 		if err != nil {

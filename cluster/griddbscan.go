@@ -488,17 +488,7 @@ func (g *dbscanGrid[T]) dbscan(eps float64, minSamples int, weights []float64, o
 			hasCore[c] = isCore[s]
 		}
 	}
-	parent := make([]int32, cells)
-	for c := range parent {
-		parent[c] = int32(c)
-	}
-	find := func(x int32) int32 {
-		for parent[x] != x {
-			parent[x] = parent[parent[x]]
-			x = parent[x]
-		}
-		return x
-	}
+	parent := newDisjointSets(int(cells))
 	cur := newNearCursor()
 	for c := range cells {
 		if !hasCore[c] {
@@ -512,7 +502,7 @@ func (g *dbscanGrid[T]) dbscan(eps float64, minSamples int, weights []float64, o
 				if !hasCore[b] {
 					continue
 				}
-				rc, rb := find(c), find(b)
+				rc, rb := parent.find(c), parent.find(b)
 				if rc == rb {
 					continue
 				}
@@ -538,13 +528,13 @@ func (g *dbscanGrid[T]) dbscan(eps float64, minSamples int, weights []float64, o
 					}
 				}
 				if linked {
-					parent[max(rc, rb)] = min(rc, rb)
+					parent.link(rc, rb)
 				}
 			}
 		}
 	}
 	// A cell's cluster (-1 for none), numbered as on a tree.
-	cellLabel := clusterNumbers(int(cells), func(c int32) bool { return hasCore[c] }, find, func(c int32) int32 {
+	cellLabel := clusterNumbers(int(cells), func(c int32) bool { return hasCore[c] }, parent.find, func(c int32) int32 {
 		id := int32(math.MaxInt32)
 		for s := g.start[c]; s < g.start[c+1]; s++ {
 			if isCore[s] {

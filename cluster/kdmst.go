@@ -171,17 +171,7 @@ func kdMST[T core.Float](points []T, dim int, o Options) ([]Edge, error) {
 	if n == 1 {
 		return nil, nil
 	}
-	uf := make([]int32, n)
-	for i := range uf {
-		uf[i] = int32(i)
-	}
-	find := func(x int32) int32 {
-		for uf[x] != x {
-			uf[x] = uf[uf[x]]
-			x = uf[x]
-		}
-		return x
-	}
+	uf := newDisjointSets(n)
 	comp := make([]int32, n)         // per point, its component this round
 	nodeComp := make([]int32, nodes) // per node, its points' one component, or -1
 	l := &kdLists{
@@ -206,7 +196,7 @@ func kdMST[T core.Float](points []T, dim int, o Options) ([]Edge, error) {
 	}
 	for comps := n; comps > 1; {
 		for s := range int32(n) {
-			comp[s] = find(s)
+			comp[s] = uf.find(s)
 		}
 		for k := nodes - 1; k >= 0; k-- {
 			if r := t.right[k]; r >= 0 {
@@ -312,11 +302,11 @@ func kdMST[T core.Float](points []T, dim int, o Options) ([]Edge, error) {
 			}
 			e := compE[c]
 			a, b := e/kdListLen, l.end[e]
-			ra, rb := find(a), find(b)
+			ra, rb := uf.find(a), uf.find(b)
 			if ra == rb {
 				continue // the other component chose the same edge
 			}
-			uf[max(ra, rb)] = min(ra, rb)
+			uf.link(ra, rb)
 			i, j := t.order[a], t.order[b]
 			edges = append(edges, Edge{int(min(i, j)), int(max(i, j)), l.dist[e]})
 			comps--
