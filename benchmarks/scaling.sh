@@ -10,7 +10,8 @@
 #   2. the core's large benchmark (BenchmarkBuildLarge, BenchmarkUpdate:
 #      1,000,000 x 3 and 100,000 x 16 clustered points; builds, 10%
 #      insertions and deletions) at each thread count of PCCT_BENCH_JOBS
-#      (default 1,2,4,8,16), one run each, wall time;
+#      (default 1,2,4,8,16), one run each, wall time; then the build of
+#      300,000 x 16 (25 s on one thread of the development machine);
 #   3. the real sets (BenchmarkBuildReal, BenchmarkUpdateReal in tests_go)
 #      at the same thread counts, best of 3;
 #   4. benchmarks/build.py at the largest thread count against scikit-
@@ -46,6 +47,13 @@ if command -v go >/dev/null; then
     run "large sets, threads $JOBS" 420 "$OUT/core.test" -test.run '^$' \
         -test.bench '^Benchmark(BuildLarge|Update)$/^synthetic$/^d=(3|16)$/^n=(1000000|100000)$' \
         -test.benchtime 1x -test.timeout 410s
+    # The batch construction's tasks split their large sets on idle
+    # threads near the end of a build: 300,000 x 16's tasks (its 16
+    # clusters, about 19,000 points each) are large enough to, 100,000 x
+    # 16's are not.
+    run "300,000 x 16 build, threads $JOBS" 300 "$OUT/core.test" -test.run '^$' \
+        -test.bench '^BenchmarkBuildLarge$/^synthetic$/^d=16$/^n=300000$' \
+        -test.benchtime 1x -test.timeout 290s
     run "real sets, threads $JOBS" 240 "$OUT/tests_go.test" -test.run '^$' \
         -test.bench 'BuildReal|UpdateReal' -test.benchtime 3x -test.timeout 230s
 else
