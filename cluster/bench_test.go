@@ -209,37 +209,22 @@ func BenchmarkHDBSCAN(b *testing.B) {
 	}
 }
 
-// BenchmarkDBSCANPoints measures DBSCAN from the points (the grid in one
-// to three dimensions, else a tree's build and DBSCAN on it).
+// BenchmarkDBSCANPoints measures DBSCAN from the points at one and two
+// threads (the k-d tree on letter and magic, the grid on the others).
 func BenchmarkDBSCANPoints(b *testing.B) {
 	for _, d := range benchSets() {
-		b.Run(d.name, func(b *testing.B) {
-			x, dim := d.load(b)
-			p := dbscanParams[d.name]
-			b.ResetTimer()
-			for b.Loop() {
-				if _, err := DBSCANPoints(x, dim, core.Metric{}, p.eps, p.ms, nil, Options{Jobs: 2}); err != nil {
-					b.Fatal(err)
+		for _, jobs := range []int{1, 2} {
+			b.Run(fmt.Sprintf("%s/jobs%d", d.name, jobs), func(b *testing.B) {
+				x, dim := d.load(b)
+				p := dbscanParams[d.name]
+				b.ResetTimer()
+				for b.Loop() {
+					if _, err := DBSCANPoints(x, dim, core.Metric{}, p.eps, p.ms, nil, Options{Jobs: jobs}); err != nil {
+						b.Fatal(err)
+					}
 				}
-			}
-		})
-	}
-}
-
-// BenchmarkDBSCANPointsOneThread measures DBSCAN from the points at one
-// thread (the k-d tree on letter and magic, the grid on the others).
-func BenchmarkDBSCANPointsOneThread(b *testing.B) {
-	for _, d := range benchSets() {
-		b.Run(d.name, func(b *testing.B) {
-			x, dim := d.load(b)
-			p := dbscanParams[d.name]
-			b.ResetTimer()
-			for b.Loop() {
-				if _, err := DBSCANPoints(x, dim, core.Metric{}, p.eps, p.ms, nil, Options{Jobs: 1}); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
+			})
+		}
 	}
 }
 

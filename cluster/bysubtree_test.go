@@ -176,11 +176,13 @@ func TestBoruvkaAnyEdgeBySubtree(t *testing.T) {
 					}
 					// Brute force: components of the pairs of active nodes
 					// within the limit (a node's duplicates are one point).
-					want := newTestUnion(f.n)
+					want := newDisjointSets(f.n)
 					for a := range int32(f.n) {
 						for b := a + 1; b < int32(f.n); b++ {
 							if active[a] && active[b] && tree.Dist(f.point(a), f.point(b)) <= limit {
-								want.union(a, b)
+								if ra, rb := want.find(a), want.find(b); ra != rb {
+									want.link(ra, rb)
+								}
 							}
 						}
 					}
@@ -210,25 +212,6 @@ func TestBoruvkaAnyEdgeBySubtree(t *testing.T) {
 		}
 	}
 }
-
-type testUnion []int32
-
-func newTestUnion(n int) testUnion {
-	u := make(testUnion, n)
-	for i := range u {
-		u[i] = int32(i)
-	}
-	return u
-}
-
-func (u testUnion) find(x int32) int32 {
-	for u[x] != x {
-		x = u[x]
-	}
-	return x
-}
-
-func (u testUnion) union(a, b int32) { u[u.find(a)] = u.find(b) }
 
 // TestCandidatesFromLists checks that Prim's candidate edges taken from
 // the core distances' nearest-node lists, where they reach beyond the core

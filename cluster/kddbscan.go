@@ -94,8 +94,7 @@ func newDBSCANKD[T core.Float](points []T, dim, leaf int, o Options) *dbscanKD {
 	var build func(k, s, e int, par bool)
 	build = func(k, s, e int, par bool) {
 		t.start[k], t.end[k], t.right[k] = int32(s), int32(e), -1
-		lo := t.box[k*2*dim : k*2*dim+dim]
-		hi := t.box[k*2*dim+dim : (k+1)*2*dim]
+		lo, hi := t.bounds(int32(k))
 		for a := range dim {
 			lo[a], hi[a] = math.Inf(1), math.Inf(-1)
 		}
@@ -217,8 +216,7 @@ func (t *dbscanKD) setSmall(e2 float64) {
 	d := t.dim
 	t.small = make([]bool, len(t.start))
 	for k := range t.small {
-		lo := t.box[k*2*d : k*2*d+d]
-		hi := t.box[k*2*d+d : (k+1)*2*d]
+		lo, hi := t.bounds(int32(k))
 		var diag float64
 		for a := range d {
 			x := hi[a] - lo[a]
@@ -261,6 +259,13 @@ func selectNth(xs []int32, m int, key []float64) {
 	}
 }
 
+// bounds returns node k's box: its lower and upper corners.
+func (t *dbscanKD) bounds(k int32) (lo, hi []float64) {
+	d := t.dim
+	o := int(k) * 2 * d
+	return t.box[o : o+d : o+d], t.box[o+d : o+2*d : o+2*d]
+}
+
 func (t *dbscanKD) point(s int32) []float64 {
 	o := int(s) * t.dim
 	return t.pts[o : o+t.dim : o+t.dim]
@@ -271,9 +276,7 @@ func (t *dbscanKD) point(s int32) []float64 {
 // within.
 func (t *dbscanKD) near(q []float64, k int32, e2 float64, tryIn bool) (out, in bool) {
 	d := t.dim
-	o := int(k) * 2 * d
-	lo := t.box[o : o+d : o+d]
-	hi := t.box[o+d : o+2*d : o+2*d]
+	lo, hi := t.bounds(k)
 	if t.vec && d >= 8 {
 		// The sums in another order decide unless they lie within
 		// kdBoxMargin of e2; then the column-order sums below decide.
@@ -401,8 +404,7 @@ func kdDBSCAN[T core.Float](points []T, dim int, eps float64, minSamples int, we
 			}
 		}
 		d := dim
-		lo := t.box[k*2*d : k*2*d+d]
-		hi := t.box[k*2*d+d : (k+1)*2*d]
+		lo, hi := t.bounds(int32(k))
 		var diag float64
 		for a := range d {
 			x := hi[a] - lo[a]
@@ -610,9 +612,7 @@ func (t *dbscanKD) pushKids(stack []int32, q []float64, k int32, e2 float64) []i
 // nearLeaves lists the leaves k >= l holding core points whose boxes may
 // hold a point within e2 of one of leaf l's box.
 func (t *dbscanKD) nearLeaves(l int32, e2 float64, cores []int32, out, stack []int32) ([]int32, []int32) {
-	d := t.dim
-	ol := int(l) * 2 * d
-	la, ha := t.box[ol:ol+d:ol+d], t.box[ol+d:ol+2*d:ol+2*d]
+	la, ha := t.bounds(l)
 	out = out[:0]
 	stack = append(stack[:0], 0)
 	for len(stack) > 0 {
@@ -622,21 +622,8 @@ func (t *dbscanKD) nearLeaves(l int32, e2 float64, cores []int32, out, stack []i
 			continue // no core point, or only leaves before l
 		}
 		// The boxes' gap, summed as a pair's squares are.
-		ok := int(k) * 2 * d
-		lb, hb := t.box[ok:ok+d:ok+d], t.box[ok+d:ok+2*d:ok+2*d]
-		var sn float64
-		for x := range la {
-			var g float64
-			if lb[x] > ha[x] {
-				g = lb[x] - ha[x]
-			} else if la[x] > hb[x] {
-				g = la[x] - hb[x]
-			}
-			sn += float64(g * g)
-			if sn > e2 {
-				break
-			}
-		}
+		lb, hb := t.bounds(k)
+		sn, _ := kdBoxGap(la, ha, lb, hb, e2)
 		switch {
 		case sn > e2:
 		case t.right[k] < 0:

@@ -57,3 +57,25 @@ func kdBoxSumsScalar(lo, hi, q []float64, wantFar bool) (near, far float64) {
 // fraction proves the column-order sum exceeds e2 too, and one below
 // e2 by more proves it is at most e2.
 const kdBoxMargin = 1e-13
+
+// kdBoxGap returns the sum of the squared gaps between the boxes [la, ha]
+// and [lb, hb], in column order, and the largest gap, stopping as soon as
+// the sum exceeds limit (the largest gap is then of the columns summed).
+func kdBoxGap(la, ha, lb, hb []float64, limit float64) (sum, largest float64) {
+	lb, hb = lb[:len(la)], hb[:len(la)]
+	ha = ha[:len(la)]
+	for a := range la {
+		var g float64
+		if lb[a] > ha[a] {
+			g = lb[a] - ha[a]
+		} else if la[a] > hb[a] {
+			g = la[a] - hb[a]
+		}
+		sum += float64(g * g) // rounded before the sum, as sqDist does (no fused multiply-add)
+		largest = max(largest, g)
+		if sum > limit {
+			break
+		}
+	}
+	return sum, largest
+}

@@ -100,14 +100,14 @@ type kdPadded struct {
 }
 
 func (t *dbscanKD) padded() *kdPadded {
-	d := t.dim
 	p := &kdPadded{pts: make([][3]float64, len(t.order)), box: make([][2][3]float64, len(t.start))}
 	for s := range p.pts {
 		copy(p.pts[s][:], t.point(int32(s)))
 	}
 	for k := range p.box {
-		copy(p.box[k][0][:], t.box[k*2*d:k*2*d+d])
-		copy(p.box[k][1][:], t.box[k*2*d+d:(k+1)*2*d])
+		lo, hi := t.bounds(int32(k))
+		copy(p.box[k][0][:], lo)
+		copy(p.box[k][1][:], hi)
 	}
 	return p
 }
@@ -327,9 +327,7 @@ func kdMST[T core.Float](points []T, dim int, o Options) ([]Edge, error) {
 // node not wholly in c has a box within cd of k's, the boxes' gap summed
 // as kdBeyond sums a point's.
 func (t *dbscanKD) mayReach(k, c int32, nodeComp []int32, cd *atomic.Uint64, sc *kdSearch) bool {
-	d := t.dim
-	ok := int(k) * 2 * d
-	la, ha := t.box[ok:ok+d:ok+d], t.box[ok+d:ok+2*d:ok+2*d]
+	la, ha := t.bounds(k)
 	stack := append(sc.stack[:0], 0)
 	defer func() { sc.stack = stack }()
 	for len(stack) > 0 {
@@ -339,19 +337,8 @@ func (t *dbscanKD) mayReach(k, c int32, nodeComp []int32, cd *atomic.Uint64, sc 
 			continue
 		}
 		b := math.Float64frombits(cd.Load())
-		oj := int(j) * 2 * d
-		lb, hb := t.box[oj:oj+d:oj+d], t.box[oj+d:oj+2*d:oj+2*d]
-		var s, m float64
-		for a := range la {
-			var g float64
-			if lb[a] > ha[a] {
-				g = lb[a] - ha[a]
-			} else if la[a] > hb[a] {
-				g = la[a] - hb[a]
-			}
-			s += g * g
-			m = max(m, g)
-		}
+		lb, hb := t.bounds(j)
+		s, m := kdBoxGap(la, ha, lb, hb, math.Inf(1))
 		var beyond bool
 		if s < 0x1p-900 || s > 0x1p900 {
 			beyond = m*(1-1e-12) > b
