@@ -15,6 +15,14 @@ import "simd/archsimd"
 // lanes of four rows are added pairwise as sqEuclidean adds them, all in
 // vector registers; the four squares are compared with far2 there too.
 // Without AVX2, or under four coordinates, it runs the scalar loop.
+//
+// The kernels slice each full group of four rows from one offset and cut
+// every row to the query's length, so that the compiler proves the loads
+// of the inner loop in bounds: 3.0 against 3.7 ns a 16-D row before, 3.2
+// against 3.8 in 10-D (BenchmarkRowSquares, float64, medians of ten runs
+// alternated on the 2-core development machine; letter's one-thread build
+// 150 against 165 ms). Two rows to a 512-bit vector measured no faster
+// (3.0 ns a 16-D row) and is not kept.
 func rowSquares[T Float](rows []T, dim int, q []T, sq []float64, far2 float64) uint64 {
 	if !vectorized() || dim < 4 {
 		return rowSquaresScalar(rows, dim, q, sq, far2)
@@ -54,19 +62,24 @@ func sumLanes(a, b, c, d archsimd.Float64x4) archsimd.Float64x4 {
 func rowSquares64(rows []float64, dim int, q []float64, sq []float64, far2 float64) uint64 {
 	n := len(rows) / dim
 	c4 := dim &^ 3
-	q = q[:dim]
+	q = q[:dim:dim]
 	lane0 := archsimd.LoadInt64x4(&[4]int64{-1, 0, 0, 0}).ToMask() // the first lane
 	f2 := archsimd.BroadcastFloat64x4(far2)
 	lo, hi := archsimd.BroadcastFloat64x4(exactLo), archsimd.BroadcastFloat64x4(exactHi)
 	var open uint64
 	for j := 0; j < n; j += 4 {
-		ia, ib, ic, id := rowQuad(n, j)
-		ra := rows[ia*dim : (ia+1)*dim]
-		rb := rows[ib*dim : (ib+1)*dim]
-		rc := rows[ic*dim : (ic+1)*dim]
-		rd := rows[id*dim : (id+1)*dim]
+		var ra, rb, rc, rd []float64
+		if j+4 <= n {
+			// A full quad: four rows one after another.
+			o := j * dim
+			ra, rb, rc, rd = rows[o:o+dim], rows[o+dim:o+2*dim], rows[o+2*dim:o+3*dim], rows[o+3*dim:o+4*dim]
+		} else {
+			ia, ib, ic, id := rowQuad(n, j)
+			ra, rb, rc, rd = rows[ia*dim:(ia+1)*dim], rows[ib*dim:(ib+1)*dim], rows[ic*dim:(ic+1)*dim], rows[id*dim:(id+1)*dim]
+		}
+		ra, rb, rc, rd = ra[:len(q)], rb[:len(q)], rc[:len(q)], rd[:len(q)]
 		var sa, sb, sc, sd archsimd.Float64x4
-		for k := 0; k < c4; k += 4 {
+		for k := 0; k+4 <= len(q); k += 4 {
 			y := archsimd.LoadFloat64x4((*[4]float64)(q[k : k+4]))
 			da := archsimd.LoadFloat64x4((*[4]float64)(ra[k : k+4])).Sub(y)
 			db := archsimd.LoadFloat64x4((*[4]float64)(rb[k : k+4])).Sub(y)
@@ -77,7 +90,7 @@ func rowSquares64(rows []float64, dim int, q []float64, sq []float64, far2 float
 			sc = sc.Add(dc.Mul(dc))
 			sd = sd.Add(dd.Mul(dd))
 		}
-		for k := c4; k < dim; k++ {
+		for k := c4; k < len(q); k++ {
 			y := archsimd.BroadcastFloat64x4(q[k])
 			da := archsimd.BroadcastFloat64x4(ra[k]).Sub(y)
 			db := archsimd.BroadcastFloat64x4(rb[k]).Sub(y)
@@ -98,19 +111,24 @@ func rowSquares64(rows []float64, dim int, q []float64, sq []float64, far2 float
 func rowSquares32(rows []float32, dim int, q []float32, sq []float64, far2 float64) uint64 {
 	n := len(rows) / dim
 	c4 := dim &^ 3
-	q = q[:dim]
+	q = q[:dim:dim]
 	lane0 := archsimd.LoadInt64x4(&[4]int64{-1, 0, 0, 0}).ToMask() // the first lane
 	f2 := archsimd.BroadcastFloat64x4(far2)
 	lo, hi := archsimd.BroadcastFloat64x4(exactLo), archsimd.BroadcastFloat64x4(exactHi)
 	var open uint64
 	for j := 0; j < n; j += 4 {
-		ia, ib, ic, id := rowQuad(n, j)
-		ra := rows[ia*dim : (ia+1)*dim]
-		rb := rows[ib*dim : (ib+1)*dim]
-		rc := rows[ic*dim : (ic+1)*dim]
-		rd := rows[id*dim : (id+1)*dim]
+		var ra, rb, rc, rd []float32
+		if j+4 <= n {
+			// A full quad: four rows one after another.
+			o := j * dim
+			ra, rb, rc, rd = rows[o:o+dim], rows[o+dim:o+2*dim], rows[o+2*dim:o+3*dim], rows[o+3*dim:o+4*dim]
+		} else {
+			ia, ib, ic, id := rowQuad(n, j)
+			ra, rb, rc, rd = rows[ia*dim:(ia+1)*dim], rows[ib*dim:(ib+1)*dim], rows[ic*dim:(ic+1)*dim], rows[id*dim:(id+1)*dim]
+		}
+		ra, rb, rc, rd = ra[:len(q)], rb[:len(q)], rc[:len(q)], rd[:len(q)]
 		var sa, sb, sc, sd archsimd.Float64x4
-		for k := 0; k < c4; k += 4 {
+		for k := 0; k+4 <= len(q); k += 4 {
 			y := archsimd.LoadFloat32x4((*[4]float32)(q[k : k+4])).ConvertToFloat64()
 			da := archsimd.LoadFloat32x4((*[4]float32)(ra[k : k+4])).ConvertToFloat64().Sub(y)
 			db := archsimd.LoadFloat32x4((*[4]float32)(rb[k : k+4])).ConvertToFloat64().Sub(y)
@@ -121,7 +139,7 @@ func rowSquares32(rows []float32, dim int, q []float32, sq []float64, far2 float
 			sc = sc.Add(dc.Mul(dc))
 			sd = sd.Add(dd.Mul(dd))
 		}
-		for k := c4; k < dim; k++ {
+		for k := c4; k < len(q); k++ {
 			y := archsimd.BroadcastFloat32x4(q[k]).ConvertToFloat64()
 			da := archsimd.BroadcastFloat32x4(ra[k]).ConvertToFloat64().Sub(y)
 			db := archsimd.BroadcastFloat32x4(rb[k]).ConvertToFloat64().Sub(y)
