@@ -173,3 +173,88 @@ func checkPartsTree[T Float](t *testing.T, data []T, dim int, metric Metric) {
 		}
 	}
 }
+
+// TestCloserBlocks checks that the closer pass's block form (closerBlocks,
+// the row kernel over a parent's grandchildren) gives every node the parent
+// and distance that measuring one distance at a time does (closest): the
+// same trees, node for node, with radii. The data take both of the block
+// form's shortcuts and its limits: clusters whose spreads differ a
+// thousandfold, a grid of ties (equally near candidate parents, where the
+// first in closest's order must win), duplicates, coordinates near 1e6
+// (squares that must not settle a comparison they cannot decide), points
+// so spread that their squares overflow (the distance is then measured as
+// the tree measures it), the cosine distance, both precisions, one and
+// three jobs; and letter's rows where the data set is present.
+func TestCloserBlocks(t *testing.T) {
+	rng := rand.New(rand.NewPCG(23, 5))
+	n := 3000
+	if raceEnabled || testing.Short() {
+		n = 1200
+	}
+	spread := gaussianRows(rng, n, 6)
+	for i := range spread {
+		spread[i] *= math.Pow(10, float64(150*(i%3)))
+	}
+	near1e6 := clusterRows(rng, n, 9)
+	for i := range near1e6 {
+		near1e6[i] += 1e6
+	}
+	dups := clusterRows(rng, n, 8)
+	copy(dups[len(dups)/2:], dups[:len(dups)/2])
+	cases := []struct {
+		name   string
+		dim    int
+		data   []float64
+		metric Metric
+		only64 bool // coordinates float32 cannot hold
+	}{
+		{"clusters-16", 16, clusterRows(rng, n, 16), Metric{}, false},
+		{"grid-ties-5", 5, gridRows(rng, n, 5), Metric{}, false},
+		{"grid-ties-12", 12, gridRows(rng, n, 12), Metric{}, false},
+		{"duplicates-8", 8, dups, Metric{}, false},
+		{"near-1e6-9", 9, near1e6, Metric{}, false},
+		{"spread-6", 6, spread, Metric{}, true},
+		{"clusters-12-cosine", 12, clusterRows(rng, n, 12), Metric{Kind: Cosine}, false},
+	}
+	if letter, err := realRows(rng, n, 16, readLetter); err == nil {
+		cases = append(cases, struct {
+			name   string
+			dim    int
+			data   []float64
+			metric Metric
+			only64 bool
+		}{"letter", 16, letter, Metric{}, false})
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			checkCloserBlocks(t, c.data, c.dim, c.metric)
+			if !c.only64 {
+				checkCloserBlocks(t, toFloat32(c.data), c.dim, c.metric)
+			}
+		})
+	}
+}
+
+func checkCloserBlocks[T Float](t *testing.T, data []T, dim int, metric Metric) {
+	t.Helper()
+	for _, jobs := range []int{1, 3} {
+		var built string
+		ref, err := Build(data, dim, Options{Seed: 5, Jobs: jobs, Metric: metric, scalarCloser: true, built: &built})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if built != "batch" {
+			t.Fatalf("built by %q", built)
+		}
+		tr, err := Build(data, dim, Options{Seed: 5, Jobs: jobs, Metric: metric})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tr.Check(); err != nil {
+			t.Fatalf("jobs=%d: %v", jobs, err)
+		}
+		if !slices.Equal(treeShape(tr), treeShape(ref)) {
+			t.Fatalf("jobs=%d: the block form gave another tree than closest", jobs)
+		}
+	}
+}

@@ -47,6 +47,7 @@ type Options struct {
 	netOnly      bool    // tests: build level by level even where the grid construction applies
 	noProjection bool    // tests: no projection screen in the batch construction (buildproj.go)
 	parallelMin  int     // tests: the fewest points the batch construction measures in parallel (0: batchParallelMin)
+	scalarCloser bool    // tests: the batch construction's closer pass measures one distance at a time (closest)
 	built        *string // tests: set to the construction Build used ("grid" or "levels")
 	sample       int     // tests: the rows the grid construction's first grid is narrowed from (0: gridSample)
 }
