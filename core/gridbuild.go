@@ -724,12 +724,10 @@ func (g *gridBuilder[T]) index() {
 		// (a cell per step, not a point) up to the sentinel key after the
 		// last cell, which no column's bound reaches (keys take at most 63
 		// bits).
-		ck := g.cellKey[:cells+1]
-		var lo, hi [gridCols]int
+		ck := g.cellKey[:cells+3]
+		var lo [gridCols]int
 		for j := range cols {
-			first := ck[from] + g.offs[j]
-			lo[j], _ = slices.BinarySearch(ck[:cells], first)
-			hi[j], _ = slices.BinarySearch(ck[:cells], first+3)
+			lo[j], _ = slices.BinarySearch(ck[:cells], ck[from]+g.offs[j])
 		}
 		offs, cellLo, col := g.offs[:cols], g.cellLo[:cells+1], g.col
 		for c := from; c < to; c++ {
@@ -741,11 +739,13 @@ func (g *gridBuilder[T]) index() {
 				for ck[p] < first {
 					p++
 				}
-				e := max(hi[j], p)
-				for ck[e] <= first+2 {
-					e++
-				}
-				lo[j], hi[j] = p, e
+				// A column holds at most three cells (the last
+				// coordinate -1, 0 and +1), the first at p if any: the
+				// keys from p on are sorted, so those within the column
+				// are the first of them, counted without branches.
+				last := first + 2
+				e := p + b2i(ck[p] <= last) + b2i(ck[p+1] <= last) + b2i(ck[p+2] <= last)
+				lo[j] = p
 				cc[2*j], cc[2*j+1] = cellLo[p], cellLo[e]
 			}
 		}
@@ -783,8 +783,18 @@ func (g *gridBuilder[T]) findCells() {
 		}
 	})
 	g.cellLo[cells] = int32(n)
-	g.cellKey[cells] = math.MaxUint64 // a sentinel for index
+	// Sentinels for index, which reads up to three keys past a column's
+	// first cell.
+	g.cellKey = append(g.cellKey[:cells], math.MaxUint64, math.MaxUint64, math.MaxUint64)
 	g.cellKey = g.cellKey[:cells]
+}
+
+// b2i returns 1 for true and 0 for false.
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // around returns the bounds of the columns of cells around cell c: the
