@@ -124,6 +124,7 @@ bench-smoke: $(TEST_STAMP)
 	$(VPY) benchmarks/cluster.py --smoke
 	$(VPY) benchmarks/sparse.py --smoke
 	$(VPY) benchmarks/highdim.py --smoke
+	$(VPY) benchmarks/threads.py --smoke
 
 # Sparse points (benchmarks/sparse.py): pcct on TF-IDF-like rows against
 # scikit-learn's brute force, fit and query, interleaved (SPARSE_BENCH_ARGS
