@@ -51,18 +51,41 @@ type batchEntry struct {
 // (point k's at c[k*dim:]), so that measuring a set reads memory in order;
 // a build with the projection screen (buildproj.go) reads the few rows it
 // measures from the data instead, and its sets hold no coordinates (c is
-// empty: see batchBuilder.carry).
+// empty: see batchBuilder.carry) but the points' projections (point k's at
+// p[k*proj.k:]), which the screen reads in order.
 type batchSet[T Float] struct {
 	e []batchEntry
 	c []T
+	p []float32
 }
 
-// add appends entry e to s, with coordinates c where sets carry them.
-func (b *batchBuilder[T]) add(s *batchSet[T], e batchEntry, c []T) {
+// add appends entry e to s, with the coordinates or projection of point k
+// of src where sets carry them.
+func (b *batchBuilder[T]) add(s *batchSet[T], e batchEntry, src *batchSet[T], k int) {
 	s.e = append(s.e, e)
 	if b.carry {
-		s.c = append(s.c, c...)
+		s.c = append(s.c, b.at(src, k)...)
 	}
+	if b.pk > 0 {
+		s.p = append(s.p, src.p[k*b.pk:(k+1)*b.pk]...)
+	}
+}
+
+// addRow appends entry e of row r to s, with the row's coordinates or
+// projection where sets carry them.
+func (b *batchBuilder[T]) addRow(s *batchSet[T], e batchEntry, r int32) {
+	s.e = append(s.e, e)
+	if b.carry {
+		s.c = append(s.c, b.row(r)...)
+	}
+	if b.pk > 0 {
+		s.p = append(s.p, b.projOf(r)...)
+	}
+}
+
+// projOf returns row r's projection (the screen's, as sets carry it).
+func (b *batchBuilder[T]) projOf(r int32) []float32 {
+	return b.pall.p[int(r)*b.pk : int(r+1)*b.pk]
 }
 
 // move puts point from of s in place of point to.
@@ -70,6 +93,9 @@ func (b *batchBuilder[T]) move(s *batchSet[T], to, from int) {
 	s.e[to] = s.e[from]
 	if b.carry {
 		copy(b.at(s, to), b.at(s, from))
+	}
+	if k := b.pk; k > 0 {
+		copy(s.p[to*k:(to+1)*k], s.p[from*k:(from+1)*k])
 	}
 }
 
@@ -79,6 +105,16 @@ func (b *batchBuilder[T]) truncate(s *batchSet[T], n int) {
 	if b.carry {
 		s.c = s.c[:n*b.dim]
 	}
+	if b.pk > 0 {
+		s.p = s.p[:n*b.pk]
+	}
+}
+
+// join appends the points of t to s.
+func (b *batchBuilder[T]) join(s *batchSet[T], t batchSet[T]) {
+	s.e = append(s.e, t.e...)
+	s.c = append(s.c, t.c...)
+	s.p = append(s.p, t.p...)
 }
 
 // batchParallelMin is the fewest points a call measures in parallel, on
@@ -116,8 +152,11 @@ type batchBuilder[T Float] struct {
 	proj *buildProj
 	// carry is set when sets carry their points' coordinates (batchSet);
 	// a build with the projection screen reads the few rows it measures
-	// from data instead of moving every row from set to set.
+	// from data instead of moving every row from set to set, and its sets
+	// carry the rows' projections (pk numbers each, those of pall) instead.
 	carry bool
+	pk    int
+	pall  *buildProj
 	// screened and passed count the rows the screen took and left.
 	screened, passed int64
 	max              int64 // the most evaluations to spend, if positive
@@ -128,6 +167,7 @@ type batchBuilder[T Float] struct {
 
 	entries stackArena[batchEntry]
 	coords  stackArena[T]
+	projs   stackArena[float32]
 	// The points of a call's near and far sets within reach of a new
 	// child, measured before its sets are made.
 	hitsNear, hitsFar []batchHit
@@ -154,7 +194,7 @@ type batchBuilder[T Float] struct {
 // fork returns a builder for the tasks of pool pl: the same points and
 // rows, its own sets, buffers and counts.
 func (b *batchBuilder[T]) fork(pl *batchPool[T]) *batchBuilder[T] {
-	return &batchBuilder[T]{data: b.data, dim: b.dim, dist: b.dist, sc: b.sc, jobs: b.jobs, mon: b.mon, euclid: b.euclid, proj: b.proj, carry: b.carry, max: b.max, share: b.share, parallelMin: b.parallelMin,
+	return &batchBuilder[T]{data: b.data, dim: b.dim, dist: b.dist, sc: b.sc, jobs: b.jobs, mon: b.mon, euclid: b.euclid, proj: b.proj, carry: b.carry, pk: b.pk, pall: b.pall, max: b.max, share: b.share, parallelMin: b.parallelMin,
 		level: b.level, near: b.near, nd: b.nd, pool: pl, taskMin: b.taskMin}
 }
 
@@ -193,20 +233,25 @@ func (a *stackArena[E]) release(m arenaMark) { a.cur, a.off = m.cur, m.off }
 
 // set returns an empty set with room for n points.
 func (b *batchBuilder[T]) set(n int) batchSet[T] {
-	if !b.carry {
-		return batchSet[T]{e: b.entries.alloc(n)}
+	s := batchSet[T]{e: b.entries.alloc(n)}
+	if b.carry {
+		s.c = b.coords.alloc(n * b.dim)
 	}
-	return batchSet[T]{e: b.entries.alloc(n), c: b.coords.alloc(n * b.dim)}
+	if b.pk > 0 {
+		s.p = b.projs.alloc(n * b.pk)
+	}
+	return s
 }
 
 // mark and release bracket a call's sets.
-func (b *batchBuilder[T]) mark() [2]arenaMark {
-	return [2]arenaMark{b.entries.mark(), b.coords.mark()}
+func (b *batchBuilder[T]) mark() [3]arenaMark {
+	return [3]arenaMark{b.entries.mark(), b.coords.mark(), b.projs.mark()}
 }
 
-func (b *batchBuilder[T]) release(m [2]arenaMark) {
+func (b *batchBuilder[T]) release(m [3]arenaMark) {
 	b.entries.release(m[0])
 	b.coords.release(m[1])
+	b.projs.release(m[2])
 }
 
 // batchBuild builds the tree of the prepared points data (dim columns) by
@@ -243,6 +288,9 @@ func batchBuildTasks[T Float](data []T, dim int, sc scale, o Options, taskMin in
 		b.proj = newBuildProj(data, dim, o.Seed, b.team)
 	}
 	b.carry = b.proj == nil
+	if b.proj != nil {
+		b.pk, b.pall = b.proj.k, b.proj
+	}
 	if b.mon.stopped() {
 		return nil, 0, ErrStopped
 	}
@@ -267,7 +315,7 @@ func batchBuildTasks[T Float](data []T, dim int, sc scale, o Options, taskMin in
 			b.done++
 			continue
 		}
-		b.add(&near, batchEntry{x: int32(r), d: ds[r], up: -1}, b.row(int32(r)))
+		b.addRow(&near, batchEntry{x: int32(r), d: ds[r], up: -1}, int32(r))
 	}
 	ds = nil
 	b.done++
@@ -309,7 +357,7 @@ func batchBuildTasks[T Float](data []T, dim int, sc scale, o Options, taskMin in
 	}
 	b.mon.add(b.done)
 	// The sets are done with: let the assembly reuse their memory.
-	b.entries, b.coords, b.hitsNear, b.hitsFar = stackArena[batchEntry]{}, stackArena[T]{}, nil, nil
+	b.entries, b.coords, b.projs, b.hitsNear, b.hitsFar = stackArena[batchEntry]{}, stackArena[T]{}, stackArena[float32]{}, nil, nil
 	collectBefore(n)
 	b.closer(root)
 	return assembleNets(t, data, dim, b.team, b.level, b.near, b.nd, root, b.evals), tasks, nil
@@ -361,7 +409,7 @@ func (b *batchBuilder[T]) measure(qc []T, qx int32, dq float64, src *batchSet[T]
 			tm.forParts(parts, func(w int) {
 				lo, hi := n*w/parts, n*(w+1)/parts
 				f := &found[w]
-				f.hits, f.evals = b.screen(qc, qx, dq, proj, src.e[lo:hi], b.rowsOf(src, lo, hi), int32(lo), f.hits[:0], rFar)
+				f.hits, f.evals = b.screen(qc, qx, dq, proj, src.e[lo:hi], b.rowsOf(src, lo, hi), b.projsOf(src, lo, hi), int32(lo), f.hits[:0], rFar)
 			})
 		}()
 		for _, f := range found {
@@ -369,7 +417,7 @@ func (b *batchBuilder[T]) measure(qc []T, qx int32, dq float64, src *batchSet[T]
 			evals += f.evals
 		}
 	} else {
-		hits, evals = b.screen(qc, qx, dq, proj, src.e, b.rowsOf(src, 0, n), 0, hits, rFar)
+		hits, evals = b.screen(qc, qx, dq, proj, src.e, b.rowsOf(src, 0, n), b.projsOf(src, 0, n), 0, hits, rFar)
 	}
 	b.evals += evals
 	if proj != nil {
@@ -422,9 +470,9 @@ func (b *batchBuilder[T]) take(q int32, src *batchSet[T], hits []batchHit, r0 fl
 			b.level[e.x], b.near[e.x] = netDup, q
 			b.done++
 		case d <= r0:
-			b.add(near, batchEntry{x: e.x, d: d, up: e.d}, b.at(src, k))
+			b.add(near, batchEntry{x: e.x, d: d, up: e.d}, src, k)
 		default:
-			b.add(far, batchEntry{x: e.x, d: d, up: e.d}, b.at(src, k))
+			b.add(far, batchEntry{x: e.x, d: d, up: e.d}, src, k)
 		}
 		n--
 		if k != n {
@@ -446,7 +494,7 @@ func (b *batchBuilder[T]) take(q int32, src *batchSet[T], hits []batchHit, r0 fl
 // call's node) that the triangle inequality leaves. With proj (the
 // projection screen, read only: screen runs on several goroutines at
 // once), the rows it settles are not read at all.
-func (b *batchBuilder[T]) screen(qc []T, qx int32, dq float64, proj *buildProj, es []batchEntry, rows []T, base int32, hits []batchHit, rFar float64) (_ []batchHit, evals int64) {
+func (b *batchBuilder[T]) screen(qc []T, qx int32, dq float64, proj *buildProj, es []batchEntry, rows []T, projs []float32, base int32, hits []batchHit, rFar float64) (_ []batchHit, evals int64) {
 	dim := b.dim
 	row := func(k int) []T {
 		if rows == nil {
@@ -471,13 +519,24 @@ func (b *batchBuilder[T]) screen(qc []T, qx int32, dq float64, proj *buildProj, 
 	n := len(es)
 	if proj != nil {
 		// Rows the projections settle are not read (see buildproj.go).
-		for k := range es {
-			if proj.beyond(qx, es[k].x, rFar) {
-				continue
-			}
-			evals++
-			if d := b.rowDist(qc, row(k)); d <= rFar {
-				hits = append(hits, batchHit{base + int32(k), d})
+		// The set's projections, carried beside it, go through the row
+		// kernel a block at a time; a square beyond the block's bound
+		// settles its row (see buildProj.blockBound), and each row left
+		// takes the screen's own test, so the same rows are measured.
+		k := proj.k
+		qp := b.projOf(qx)
+		far2 := proj.blockBound(qx, rFar)
+		for lo := 0; lo < n; lo += screenBlock {
+			hi := min(lo+screenBlock, n)
+			for open := rowSquares(projs[lo*k:hi*k], k, qp, sq[:], far2); open != 0; open &= open - 1 {
+				j := lo + bits.TrailingZeros64(open)
+				if proj.beyondSquare(sq[j-lo], qx, es[j].x, rFar) {
+					continue
+				}
+				evals++
+				if d := b.rowDist(qc, row(j)); d <= rFar {
+					hits = append(hits, batchHit{base + int32(j), d})
+				}
 			}
 		}
 		return hits, evals
@@ -523,6 +582,15 @@ func (b *batchBuilder[T]) projUseful(n int, passed int64) {
 	if b.screened >= projCheck && float64(b.passed) > projKeep*float64(b.screened) {
 		b.proj = nil
 	}
+}
+
+// projsOf returns the projections of points lo..hi-1 of s where sets
+// carry them, and nil where they do not.
+func (b *batchBuilder[T]) projsOf(s *batchSet[T], lo, hi int) []float32 {
+	if b.pk == 0 {
+		return nil
+	}
+	return s.p[lo*b.pk : hi*b.pk]
 }
 
 // rowsOf returns the coordinates of points lo..hi-1 of s where sets carry
@@ -590,8 +658,7 @@ func (b *batchBuilder[T]) call(p int32, i int32, near, far batchSet[T]) batchSet
 		sf := b.set(countWithin(far.e, rj))
 		b.split(&far, &sf, rj)
 		sf = b.construct(p, j, near, sf)
-		far.e = append(far.e, sf.e...)
-		far.c = append(far.c, sf.c...)
+		b.join(&far, sf)
 		b.release(m)
 		return far
 	}
@@ -684,7 +751,7 @@ func (b *batchBuilder[T]) split(src, dst *batchSet[T], r float64) {
 			k++
 			continue
 		}
-		b.add(dst, src.e[k], b.at(src, k))
+		b.add(dst, src.e[k], src, k)
 		b.remove(src, k)
 	}
 }
@@ -712,9 +779,9 @@ func (b *batchBuilder[T]) sort(rest batchSet[T], pc []T, near, far *batchSet[T],
 			e = batchEntry{x: e.x, d: d, up: -1}
 		}
 		if e.d <= r {
-			b.add(near, e, b.at(&rest, k))
+			b.add(near, e, &rest, k)
 		} else {
-			b.add(far, e, b.at(&rest, k))
+			b.add(far, e, &rest, k)
 		}
 	}
 }

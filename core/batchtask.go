@@ -83,7 +83,7 @@ func newBatchPool[T Float](helpers int, fork func(*batchPool[T]) *batchBuilder[T
 // push hands out the call of node p at level i with near set near (copied:
 // the caller's storage is released when it returns).
 func (pl *batchPool[T]) push(p, i int32, near batchSet[T]) {
-	t := batchTask[T]{p: p, i: i, near: batchSet[T]{e: append([]batchEntry(nil), near.e...), c: append([]T(nil), near.c...)}}
+	t := batchTask[T]{p: p, i: i, near: batchSet[T]{e: append([]batchEntry(nil), near.e...), c: append([]T(nil), near.c...), p: append([]float32(nil), near.p...)}}
 	pl.busy.Add(1)
 	pl.mu.Lock()
 	pl.tasks = append(pl.tasks, t)

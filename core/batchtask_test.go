@@ -84,6 +84,9 @@ func TestBatchTasks(t *testing.T) {
 		{"groups-5-minkowski", 5, apartRows(rng, 2, 2, 100, 5), Metric{Kind: Minkowski, P: 3.5}},
 		{"groups-12-cosine", 12, apartRows(rng, 3, 2, 100, 12), Metric{Kind: Cosine}},
 		{"letter-apart", 16, apartLetter(rng, 500), Metric{}},
+		// The projection screen (192 dimensions and more, projMinRows
+		// points): tasks carry their points' projections.
+		{"groups-200-projected", 200, apartRows(rng, 3, 2, projMinRows/4, 200), Metric{}},
 	}
 	if raceEnabled {
 		cases = cases[:1] // the race detector over the tasks' code; the rest without

@@ -144,3 +144,53 @@ func TestBuildProjParallelParts(t *testing.T) {
 		t.Fatal("the two-job tree differs from the one-job tree")
 	}
 }
+
+// TestProjBlockBound checks the bound under which the row kernel settles
+// rows by their carried projections: every square above blockBound(q, r)
+// must settle every row by the screen's own test (beyondSquare, with the
+// row's rounding bound, the largest of them included), for radii from tiny
+// to huge and data near and far from the origin; and the bound must stay
+// within a ten-thousandth of the test's own threshold for the row of
+// largest rounding bound, or the kernel would settle little.
+func TestProjBlockBound(t *testing.T) {
+	rng := rand.New(rand.NewPCG(29, 3))
+	const dim = projMinDims
+	for _, offset := range []float64{0, 1e6} {
+		rows := projClusters(rng, projMinRows, dim, 4, true)
+		for i := range rows {
+			rows[i] += offset
+		}
+		tm := newTeam(1)
+		pr := newBuildProj(rows, dim, 7, tm)
+		tm.stop()
+		if pr == nil {
+			t.Fatal("no projection screen")
+		}
+		worst := int32(slices.Index(pr.e, pr.emax))
+		for _, r := range []float64{1e-9, 1e-3, 1, 37.5, 1e4, 1e12} {
+			for _, q := range []int32{0, 1, worst, int32(projMinRows - 1)} {
+				far2 := pr.blockBound(q, r)
+				above := math.Nextafter(far2, math.Inf(1))
+				for x := range int32(projMinRows) {
+					if !pr.beyondSquare(above, q, x, r) {
+						t.Fatalf("offset %g, r %g, q %d: a square above the block bound leaves row %d unsettled", offset, r, q, x)
+					}
+				}
+				// The test's own threshold for the worst row: the least
+				// square that settles it, found by bisection.
+				lo, hi := 0.0, far2
+				for range 200 {
+					mid := (lo + hi) / 2
+					if pr.beyondSquare(mid, q, worst, r) {
+						hi = mid
+					} else {
+						lo = mid
+					}
+				}
+				if far2 > hi*(1+1e-4) {
+					t.Fatalf("offset %g, r %g, q %d: block bound %g against the test's %g", offset, r, q, far2, hi)
+				}
+			}
+		}
+	}
+}
