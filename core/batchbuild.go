@@ -159,7 +159,9 @@ type batchBuilder[T Float] struct {
 	pall  *buildProj
 	// screened and passed count the rows the screen took and left.
 	screened, passed int64
-	max              int64 // the most evaluations to spend, if positive
+	// qbuf holds a child centred and rounded for the byte screen.
+	qbuf []float32
+	max  int64 // the most evaluations to spend, if positive
 
 	level []int32   // row -> level, netDup for a duplicate, levelInf for the root
 	near  []int32   // row -> parent row, or the row it duplicates
@@ -397,6 +399,11 @@ func (b *batchBuilder[T]) measure(qc []T, qx int32, dq float64, src *batchSet[T]
 	if qx < 0 || !b.euclid {
 		proj = nil
 	}
+	var qq *quantQuery
+	if proj != nil && proj.u != nil {
+		q := quantQueryOf(proj, qc, b.qbuf)
+		b.qbuf, qq = q.q, &q
+	}
 	var evals int64
 	if parts, tm := b.parts(n); parts > 1 {
 		// Contiguous parts, their hits joined in order.
@@ -409,7 +416,7 @@ func (b *batchBuilder[T]) measure(qc []T, qx int32, dq float64, src *batchSet[T]
 			tm.forParts(parts, func(w int) {
 				lo, hi := n*w/parts, n*(w+1)/parts
 				f := &found[w]
-				f.hits, f.evals = b.screen(qc, qx, dq, proj, src.e[lo:hi], b.rowsOf(src, lo, hi), b.projsOf(src, lo, hi), int32(lo), f.hits[:0], rFar)
+				f.hits, f.evals = b.screen(qc, qx, dq, proj, qq, src.e[lo:hi], b.rowsOf(src, lo, hi), b.projsOf(src, lo, hi), int32(lo), f.hits[:0], rFar)
 			})
 		}()
 		for _, f := range found {
@@ -417,7 +424,7 @@ func (b *batchBuilder[T]) measure(qc []T, qx int32, dq float64, src *batchSet[T]
 			evals += f.evals
 		}
 	} else {
-		hits, evals = b.screen(qc, qx, dq, proj, src.e, b.rowsOf(src, 0, n), b.projsOf(src, 0, n), 0, hits, rFar)
+		hits, evals = b.screen(qc, qx, dq, proj, qq, src.e, b.rowsOf(src, 0, n), b.projsOf(src, 0, n), 0, hits, rFar)
 	}
 	b.evals += evals
 	if proj != nil {
@@ -494,7 +501,7 @@ func (b *batchBuilder[T]) take(q int32, src *batchSet[T], hits []batchHit, r0 fl
 // call's node) that the triangle inequality leaves. With proj (the
 // projection screen, read only: screen runs on several goroutines at
 // once), the rows it settles are not read at all.
-func (b *batchBuilder[T]) screen(qc []T, qx int32, dq float64, proj *buildProj, es []batchEntry, rows []T, projs []float32, base int32, hits []batchHit, rFar float64) (_ []batchHit, evals int64) {
+func (b *batchBuilder[T]) screen(qc []T, qx int32, dq float64, proj *buildProj, qq *quantQuery, es []batchEntry, rows []T, projs []float32, base int32, hits []batchHit, rFar float64) (_ []batchHit, evals int64) {
 	dim := b.dim
 	row := func(k int) []T {
 		if rows == nil {
@@ -526,16 +533,40 @@ func (b *batchBuilder[T]) screen(qc []T, qx int32, dq float64, proj *buildProj, 
 		k := proj.k
 		qp := b.projOf(qx)
 		far2 := proj.blockBound(qx, rFar)
+		var cand [screenBlock]int32
+		var rs [4][]T
+		var out [4]float64
 		for lo := 0; lo < n; lo += screenBlock {
 			hi := min(lo+screenBlock, n)
+			nc := 0
 			for open := rowSquares(projs[lo*k:hi*k], k, qp, sq[:], far2); open != 0; open &= open - 1 {
 				j := lo + bits.TrailingZeros64(open)
-				if proj.beyondSquare(sq[j-lo], qx, es[j].x, rFar) {
-					continue
+				if !proj.beyondSquare(sq[j-lo], qx, es[j].x, rFar) {
+					cand[nc] = int32(j)
+					nc++
 				}
-				evals++
-				if d := b.rowDist(qc, row(j)); d <= rFar {
-					hits = append(hits, batchHit{base + int32(j), d})
+			}
+			// The rows' bytes next, then the rows left measured as
+			// rowDist measures them, four at a time.
+			if qq != nil {
+				nc = proj.quantScreen(cand[:nc], es, *qq, rFar)
+			}
+			for a := 0; a < nc; a += 4 {
+				m := min(4, nc-a)
+				for t := range 4 {
+					rs[t] = row(int(cand[a+min(t, m-1)]))
+				}
+				vecSquares4(rs, qc, &out)
+				for t := range m {
+					j := int(cand[a+t])
+					evals++
+					d := math.Sqrt(out[t])
+					if !exactSquare(out[t]) {
+						d = b.dist(qc, rs[t])
+					}
+					if d <= rFar {
+						hits = append(hits, batchHit{base + int32(j), d})
+					}
 				}
 			}
 		}

@@ -18,3 +18,15 @@ func rowSquaresScalar[T Float](rows []T, dim int, q []T, sq []float64, far2 floa
 // farther than sqrt(far2) without its square root: s is exact (see
 // exactSquare) and above far2.
 func settledBeyond(s, far2 float64) bool { return exactSquare(s) && s > far2 }
+
+// quantSquareScalar is quantSquare without a vector kernel: the same
+// single-precision differences and squares, summed in one lane.
+func quantSquareScalar(u []int8, scale float32, q []float32) float64 {
+	u = u[:len(q)]
+	var s float32
+	for j, v := range q {
+		d := float32(quantStep(scale, u[j]) - v)
+		s += float32(d * d)
+	}
+	return float64(s)
+}

@@ -175,6 +175,173 @@ func vecSquare[T Float](row []T, q []T) float64 {
 	return s
 }
 
+// quantSquare returns the sum of the squares of fl(scale*u_j) - q_j in
+// single precision (see buildProj.quantBeyond): with AVX-512, sixteen
+// lanes, each summed in order and the lanes added in double precision;
+// otherwise the scalar loop, one lane.
+func quantSquare(u []int8, scale float32, q []float32) float64 {
+	if !vectorized() || !wide() || len(q) < 16 {
+		return quantSquareScalar(u, scale, q)
+	}
+	s := quantSquare512(u, scale, q)
+	archsimd.ClearAVXUpperBits()
+	return s
+}
+
+// quantSquares4 sets out[t] to quantSquare(u[t], scale[t], q) for four
+// rows at once (their loads in flight together), each row summed as
+// quantSquare sums it.
+func quantSquares4(u [4][]int8, scale [4]float32, q []float32, out *[4]float64) {
+	if !vectorized() || !wide() || len(q) < 16 {
+		for t := range 4 {
+			out[t] = quantSquareScalar(u[t], scale[t], q)
+		}
+		return
+	}
+	quantSquares4x512(u, scale, q, out)
+	archsimd.ClearAVXUpperBits()
+}
+
+func quantSquares4x512(u [4][]int8, scale [4]float32, q []float32, out *[4]float64) {
+	n := len(q)
+	u0, u1, u2, u3 := u[0][:n], u[1][:n], u[2][:n], u[3][:n]
+	s0, s1 := archsimd.BroadcastFloat32x16(scale[0]), archsimd.BroadcastFloat32x16(scale[1])
+	s2, s3 := archsimd.BroadcastFloat32x16(scale[2]), archsimd.BroadcastFloat32x16(scale[3])
+	var a0, a1, a2, a3 archsimd.Float32x16
+	k := 0
+	for ; k+16 <= n; k += 16 {
+		y := archsimd.LoadFloat32x16((*[16]float32)(q[k : k+16]))
+		d0 := archsimd.LoadInt8x16((*[16]int8)(u0[k : k+16])).ExtendToInt32().ConvertToFloat32().Mul(s0).Sub(y)
+		d1 := archsimd.LoadInt8x16((*[16]int8)(u1[k : k+16])).ExtendToInt32().ConvertToFloat32().Mul(s1).Sub(y)
+		d2 := archsimd.LoadInt8x16((*[16]int8)(u2[k : k+16])).ExtendToInt32().ConvertToFloat32().Mul(s2).Sub(y)
+		d3 := archsimd.LoadInt8x16((*[16]int8)(u3[k : k+16])).ExtendToInt32().ConvertToFloat32().Mul(s3).Sub(y)
+		a0 = a0.Add(d0.Mul(d0))
+		a1 = a1.Add(d1.Mul(d1))
+		a2 = a2.Add(d2.Mul(d2))
+		a3 = a3.Add(d3.Mul(d3))
+	}
+	var lanes [4][16]float32
+	a0.Store(&lanes[0])
+	a1.Store(&lanes[1])
+	a2.Store(&lanes[2])
+	a3.Store(&lanes[3])
+	for t := range 4 {
+		var tail float32
+		for j := k; j < n; j++ {
+			d := float32(quantStep(scale[t], u[t][j]) - q[j])
+			tail += float32(d * d)
+		}
+		s := float64(tail)
+		for _, v := range lanes[t] {
+			s += float64(v)
+		}
+		out[t] = s
+	}
+}
+
+// vecSquares4 sets out[t] to vecSquare(rows[t], q) for four rows at once
+// (their loads in flight together), with vecSquare's bits.
+func vecSquares4[T Float](rows [4][]T, q []T, out *[4]float64) {
+	if !vectorized() || len(q) < 4 {
+		for t := range 4 {
+			out[t] = sqEuclidean(q, rows[t])
+		}
+		return
+	}
+	switch r := any(rows).(type) {
+	case [4][]float64:
+		vecSquares4x64(r, any(q).([]float64), out)
+	case [4][]float32:
+		vecSquares4x32(r, any(q).([]float32), out)
+	}
+	archsimd.ClearAVXUpperBits()
+}
+
+func vecSquares4x64(rows [4][]float64, q []float64, out *[4]float64) {
+	dim := len(q)
+	r0, r1, r2, r3 := rows[0][:dim], rows[1][:dim], rows[2][:dim], rows[3][:dim]
+	c4 := dim &^ 3
+	var a0, a1, a2, a3 archsimd.Float64x4
+	for k := 0; k+4 <= c4; k += 4 {
+		y := archsimd.LoadFloat64x4((*[4]float64)(q[k : k+4]))
+		d0 := archsimd.LoadFloat64x4((*[4]float64)(r0[k : k+4])).Sub(y)
+		d1 := archsimd.LoadFloat64x4((*[4]float64)(r1[k : k+4])).Sub(y)
+		d2 := archsimd.LoadFloat64x4((*[4]float64)(r2[k : k+4])).Sub(y)
+		d3 := archsimd.LoadFloat64x4((*[4]float64)(r3[k : k+4])).Sub(y)
+		a0 = a0.Add(d0.Mul(d0))
+		a1 = a1.Add(d1.Mul(d1))
+		a2 = a2.Add(d2.Mul(d2))
+		a3 = a3.Add(d3.Mul(d3))
+	}
+	var s [4][4]float64
+	a0.Store(&s[0])
+	a1.Store(&s[1])
+	a2.Store(&s[2])
+	a3.Store(&s[3])
+	for t := range 4 {
+		for k := c4; k < dim; k++ {
+			d := rows[t][k] - q[k]
+			s[t][0] += d * d
+		}
+		out[t] = (s[t][0] + s[t][1]) + (s[t][2] + s[t][3])
+	}
+}
+
+func vecSquares4x32(rows [4][]float32, q []float32, out *[4]float64) {
+	dim := len(q)
+	r0, r1, r2, r3 := rows[0][:dim], rows[1][:dim], rows[2][:dim], rows[3][:dim]
+	c4 := dim &^ 3
+	var a0, a1, a2, a3 archsimd.Float64x4
+	for k := 0; k+4 <= c4; k += 4 {
+		y := archsimd.LoadFloat32x4((*[4]float32)(q[k : k+4])).ConvertToFloat64()
+		d0 := archsimd.LoadFloat32x4((*[4]float32)(r0[k : k+4])).ConvertToFloat64().Sub(y)
+		d1 := archsimd.LoadFloat32x4((*[4]float32)(r1[k : k+4])).ConvertToFloat64().Sub(y)
+		d2 := archsimd.LoadFloat32x4((*[4]float32)(r2[k : k+4])).ConvertToFloat64().Sub(y)
+		d3 := archsimd.LoadFloat32x4((*[4]float32)(r3[k : k+4])).ConvertToFloat64().Sub(y)
+		a0 = a0.Add(d0.Mul(d0))
+		a1 = a1.Add(d1.Mul(d1))
+		a2 = a2.Add(d2.Mul(d2))
+		a3 = a3.Add(d3.Mul(d3))
+	}
+	var s [4][4]float64
+	a0.Store(&s[0])
+	a1.Store(&s[1])
+	a2.Store(&s[2])
+	a3.Store(&s[3])
+	for t := range 4 {
+		for k := c4; k < dim; k++ {
+			d := float64(rows[t][k]) - float64(q[k])
+			s[t][0] += d * d
+		}
+		out[t] = (s[t][0] + s[t][1]) + (s[t][2] + s[t][3])
+	}
+}
+
+func quantSquare512(u []int8, scale float32, q []float32) float64 {
+	n := len(q)
+	u = u[:n]
+	sv := archsimd.BroadcastFloat32x16(scale)
+	var acc archsimd.Float32x16
+	k := 0
+	for ; k+16 <= n; k += 16 {
+		x := archsimd.LoadInt8x16((*[16]int8)(u[k : k+16])).ExtendToInt32().ConvertToFloat32().Mul(sv)
+		d := x.Sub(archsimd.LoadFloat32x16((*[16]float32)(q[k : k+16])))
+		acc = acc.Add(d.Mul(d))
+	}
+	var lanes [16]float32
+	acc.Store(&lanes)
+	var tail float32
+	for ; k < n; k++ {
+		d := float32(quantStep(scale, u[k]) - q[k])
+		tail += float32(d * d)
+	}
+	s := float64(tail)
+	for _, v := range lanes {
+		s += float64(v)
+	}
+	return s
+}
+
 func vecSquare64(row, q []float64) float64 {
 	dim := len(q)
 	row = row[:dim]

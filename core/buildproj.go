@@ -45,6 +45,15 @@ type buildProj struct {
 	e []float64
 	// emax is the largest of e.
 	emax float64
+	// The rows again, a byte a coordinate (see quantizeRows; u is nil where
+	// the projections capture nearly all of the rows): row r's centred
+	// coordinates are within qe[r] of qs[r] times u[r*dim:(r+1)*dim] (each
+	// product rounded to single precision), and mu is the centre.
+	dim int
+	u   []int8
+	qs  []float32
+	qe  []float64
+	mu  []float64
 	// stretch bounds ||P v|| / ||v|| above for the computed directions P
 	// (1 up to the rounding of their orthonormalisation).
 	stretch float64
@@ -153,8 +162,13 @@ func newBuildProj[T Float](data []T, dim int, seed uint64, tm *team) *buildProj 
 	// sqrt(k) * (dim+2) * 2^-52 * ||c||, doubled here for safety. Rounding
 	// the projection p to single precision moves it by at most 2^-24 ||p||.
 	errScale := math.Sqrt(float64(k)) * float64(dim+2) * 0x1p-51
-	tm.forRange(n, func(_, lo, hi int) {
+	// The share of the centred rows' squared norms the directions
+	// capture, summed per goroutine.
+	norms := make([][2]float64, tm.size())
+	tm.forRange(n, func(w, lo, hi int) {
 		c := make([]float64, dim)
+		var sum [2]float64
+		defer func() { norms[w][0] += sum[0]; norms[w][1] += sum[1] }()
 		for r := lo; r < hi; r++ {
 			var norm float64
 			for j, v := range data[r*dim : (r+1)*dim] {
@@ -169,12 +183,172 @@ func newBuildProj[T Float](data []T, dim int, seed uint64, tm *team) *buildProj 
 				pn += v * v
 			}
 			pr.e[r] = (errScale*math.Sqrt(norm) + 0x1p-23*math.Sqrt(pn)) * (1 + 1e-9)
+			sum[0] += pn
+			sum[1] += norm
 		}
 	})
 	for _, e := range pr.e {
 		pr.emax = max(pr.emax, e)
 	}
+	var captured, total float64
+	for _, s := range norms {
+		captured, total = captured+s[0], total+s[1]
+	}
+	if captured < quantCaptured*total {
+		quantizeRows(pr, data, dim, mean, tm)
+	}
 	return pr
+}
+
+// quantCaptured is the share of the centred rows' squared norms beyond
+// which the projections settle nearly every row the byte screen would,
+// and the rows are not stored a byte a coordinate (quantizeRows): 784-D
+// clusters of intrinsic dimension 20 put 99.97% in 32 directions, and the
+// bytes only cost their making there (0.47 -> 0.64-0.71 s, one thread,
+// 10,000 points); Fashion-MNIST's images put 78% there.
+const quantCaptured = 0.99
+
+// The rows a byte a coordinate: a second screen for the rows the
+// projections leave. Each centred row c = x - mu is stored as a scale s
+// (single precision) and 127 or fewer steps u_j of it, with e bounding
+// ||c - fl(s u)|| (computed in double precision from the products as the
+// kernel forms them). For a child q, centred and rounded to single
+// precision as q' (within eq of q - mu), ||fl(s u) - q'|| is at least the
+// computed sum's root shrunk by the kernel's rounding bound, so the
+// distance from x to q is at least that less e and eq: a row whose bound
+// exceeds the far radius is settled reading dim bytes instead of dim
+// floats, and the rest are measured as before, four rows at a time (their
+// loads in flight together; each row's sum has the one-row kernel's bits).
+// The tree does not change; the distances measured do. Fashion-MNIST's
+// first 20,000 images (one thread, a quiet machine): 13.8 -> 10.5 s, 1,614
+// -> 676 distances a point; the first 10,000: 918 -> 419. Where the
+// directions capture 99% of the centred rows' squared norms the bytes are
+// not made (quantCaptured).
+
+// quantizeRows fills pr's byte rows from data (dim columns) centred on
+// mean.
+func quantizeRows[T Float](pr *buildProj, data []T, dim int, mean []float64, tm *team) {
+	n := len(data) / dim
+	pr.dim, pr.mu = dim, mean
+	pr.u, pr.qs, pr.qe = make([]int8, n*dim), make([]float32, n), make([]float64, n)
+	tm.forRange(n, func(_, lo, hi int) {
+		for r := lo; r < hi; r++ {
+			x, u := data[r*dim:(r+1)*dim], pr.u[r*dim:(r+1)*dim]
+			var m float64
+			for j, v := range x {
+				m = max(m, math.Abs(float64(v)-mean[j]))
+			}
+			sc := float32(m / 127)
+			if !(sc > 0) || math.IsInf(float64(sc), 0) {
+				// One point at the centre, or beyond single precision:
+				// no bound that settles anything.
+				pr.qs[r], pr.qe[r] = 0, math.Inf(1)
+				continue
+			}
+			// e bounds ||c - fl(s u)|| from the computed c; c itself is
+			// within 2^-53 ||c|| of x - mu (one rounding a coordinate).
+			var e, norm float64
+			inv := 1 / float64(sc)
+			for j, v := range x {
+				c := float64(v) - mean[j]
+				// The nearest step or one next to it: e accounts for
+				// whichever is stored.
+				k := int64(c*inv + math.Copysign(0.5, c))
+				u[j] = int8(max(-127, min(127, k)))
+				d := c - float64(quantStep(sc, u[j]))
+				e += d * d
+				norm += c * c
+			}
+			pr.qs[r], pr.qe[r] = sc, (math.Sqrt(e)+0x1p-52*math.Sqrt(norm))*(1+1e-9)
+		}
+	})
+}
+
+// quantStep returns scale s times step u rounded to single precision, as
+// the kernel forms it.
+func quantStep(s float32, u int8) float32 { return float32(s * float32(u)) }
+
+// quantQuery is a child centred and rounded to single precision for the
+// byte screen (q), and the bound on its rounding (e).
+type quantQuery struct {
+	q []float32
+	e float64
+}
+
+// quantQueryOf returns row qc centred and rounded for the byte screen, in buf's
+// storage.
+func quantQueryOf[T Float](pr *buildProj, qc []T, buf []float32) quantQuery {
+	buf = buf[:0]
+	var e, norm float64
+	for j, v := range qc {
+		c := float64(v) - pr.mu[j]
+		f := float32(c)
+		buf = append(buf, f)
+		d := c - float64(f)
+		e += d * d
+		norm += c * c
+	}
+	return quantQuery{q: buf, e: (math.Sqrt(e) + 0x1p-52*math.Sqrt(norm)) * (1 + 1e-9)}
+}
+
+// quantBeyond reports whether row x is settled farther than rFar from the
+// child qq by its bytes (see quantizeRows). The kernel's sum of squares of
+// single-precision differences, in lanes, is within (dim+3) units of
+// single-precision rounding of the exact sum of the same differences (each
+// difference and square rounded once, each lane summed in order, lanes
+// added in double precision), widened here by 1%; sums so small that
+// single precision would round them in its subnormal range settle nothing.
+func (pr *buildProj) quantBeyond(x int32, qq quantQuery, rFar float64) bool {
+	if pr.u == nil {
+		return false
+	}
+	return pr.quantSettles(quantSquare(pr.bytes(x), pr.qs[x], qq.q), x, qq, rFar)
+}
+
+// bytes returns row x's steps.
+func (pr *buildProj) bytes(x int32) []int8 {
+	return pr.u[int(x)*pr.dim : int(x+1)*pr.dim]
+}
+
+// quantSettles is quantBeyond given s, quantSquare's sum for row x.
+func (pr *buildProj) quantSettles(s float64, x int32, qq quantQuery, rFar float64) bool {
+	e := pr.qe[x]
+	if math.IsInf(e, 0) || !(s > 1e-20) || math.IsInf(s, 0) {
+		return false
+	}
+	gamma := float64(pr.dim+3) * 0x1p-24 * 1.01
+	lb := math.Sqrt(s/(1+gamma))*(1-1e-15) - e - qq.e
+	return lb > rFar*(1+1e-9)
+}
+
+// quantScreen drops from cand (positions into es, ascending) the rows the
+// bytes settle farther than rFar from qq, four rows at a time, and returns
+// how many are left, in order, at the front of cand.
+func (pr *buildProj) quantScreen(cand []int32, es []batchEntry, qq quantQuery, rFar float64) int {
+	if pr.u == nil {
+		return len(cand)
+	}
+	keep := 0
+	var u [4][]int8
+	var sc [4]float32
+	var out [4]float64
+	for a := 0; a < len(cand); a += 4 {
+		m := min(4, len(cand)-a)
+		for t := range 4 {
+			x := es[cand[a+min(t, m-1)]].x
+			u[t], sc[t] = pr.bytes(x), pr.qs[x]
+		}
+		quantSquares4(u, sc, qq.q, &out)
+		for t := range m {
+			j := cand[a+t]
+			if pr.quantSettles(out[t], es[j].x, qq, rFar) {
+				continue
+			}
+			cand[keep] = j
+			keep++
+		}
+	}
+	return keep
 }
 
 // orthonormal returns orthonormal vectors spanning those of vs (modified

@@ -27,29 +27,47 @@ func TestBuildProjSameTree(t *testing.T) {
 		rows   func(n, dim int) []float64
 		fewer  bool // the screen must save distances here
 		slow   bool // skipped under -short and the race detector
+		bytes  bool // the rows must also be screened a byte a coordinate
 	}{
-		{"clusters-256", 256, Metric{}, func(n, dim int) []float64 { return projClusters(rng, n, dim, 6, false) }, true, false},
-		{"clusters-ties-200", 200, Metric{}, func(n, dim int) []float64 { return projClusters(rng, n, dim, 4, true) }, true, false},
-		{"clusters-cosine-224", 224, Metric{Kind: Cosine}, func(n, dim int) []float64 { return projClusters(rng, n, dim, 5, false) }, true, false},
+		{"clusters-256", 256, Metric{}, func(n, dim int) []float64 { return projClusters(rng, n, dim, 6, false) }, true, false, false},
+		{"clusters-ties-200", 200, Metric{}, func(n, dim int) []float64 { return projClusters(rng, n, dim, 4, true) }, true, false, false},
+		{"clusters-cosine-224", 224, Metric{Kind: Cosine}, func(n, dim int) []float64 { return projClusters(rng, n, dim, 5, false) }, true, false, false},
+		// Noise in every coordinate: the directions capture under 99% of
+		// the rows, and the byte screen runs too.
+		{"noisy-clusters-200", 200, Metric{}, func(n, dim int) []float64 {
+			rows := projClusters(rng, n, dim, 5, false)
+			for i := range rows {
+				rows[i] += 10 * rng.NormFloat64()
+			}
+			return rows
+		}, false, false, true},
 		{"far-offset-192", 192, Metric{}, func(n, dim int) []float64 {
 			rows := projClusters(rng, n, dim, 3, false)
 			for i := range rows {
 				rows[i] = 1e6 + 1e-3*rows[i]
 			}
 			return rows
-		}, false, false},
+		}, false, false, false},
 		{"gaussian-192", 192, Metric{}, func(n, dim int) []float64 {
 			rows := make([]float64, n*dim)
 			for i := range rows {
 				rows[i] = rng.NormFloat64()
 			}
 			return rows
-		}, false, true},
+		}, false, true, true},
 	} {
 		if c.slow && (raceEnabled || testing.Short()) {
 			continue
 		}
 		rows := c.rows(n, c.dim)
+		if c.bytes {
+			tm := newTeam(1)
+			pr := newBuildProj(rows, c.dim, 5, tm)
+			tm.stop()
+			if pr == nil || pr.u == nil {
+				t.Fatalf("%s: the rows are not screened a byte a coordinate", c.name)
+			}
+		}
 		t.Run(c.name+"/float64", func(t *testing.T) { checkProjTree(t, rows, c.dim, c.metric, c.fewer) })
 		if !c.slow {
 			t.Run(c.name+"/float32", func(t *testing.T) { checkProjTree(t, toFloat32(rows), c.dim, c.metric, c.fewer) })
@@ -192,5 +210,117 @@ func TestProjBlockBound(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestQuantScreen checks the byte screen's bound: for every pair of rows
+// (a child and a row of a set) and the radius set to the distance between
+// them as the tree measures it, the screen must not settle the row (it may
+// settle only rows strictly beyond), on clusters with integer ties, data
+// far from the origin with a small spread (where centring matters), data
+// of mixed magnitudes and rows equal to the centre, in both precisions;
+// and at half that radius it must settle most pairs, or it would only cost.
+// Rows are screened four at a time and one at a time, with the same sums.
+func TestQuantScreen(t *testing.T) {
+	rng := rand.New(rand.NewPCG(37, 2))
+	const dim = 200
+	n := projMinRows
+	mixed := projClusters(rng, n, dim, 5, false)
+	for i := range mixed {
+		mixed[i] *= math.Pow(10, float64(i%7)-3)
+	}
+	far := projClusters(rng, n, dim, 3, false)
+	for i := range far {
+		far[i] = 1e6 + 1e-3*far[i]
+	}
+	centre := projClusters(rng, n, dim, 2, true)
+	for j := range dim { // a row at the mean: its steps are all zero
+		var m float64
+		for r := range n {
+			m += centre[r*dim+j]
+		}
+		centre[j] = m / float64(n)
+	}
+	for _, c := range []struct {
+		name string
+		rows []float64
+	}{
+		{"ties", projClusters(rng, n, dim, 4, true)},
+		{"far-offset", far},
+		{"mixed", mixed},
+		{"centre", centre},
+	} {
+		t.Run(c.name+"/float64", func(t *testing.T) { checkQuantScreen(t, c.rows, dim, rng) })
+		t.Run(c.name+"/float32", func(t *testing.T) { checkQuantScreen(t, toFloat32(c.rows), dim, rng) })
+	}
+}
+
+func checkQuantScreen[T Float](t *testing.T, rows []T, dim int, rng *rand.Rand) {
+	t.Helper()
+	tm := newTeam(1)
+	pr := newBuildProj(rows, dim, 11, tm)
+	if pr == nil {
+		t.Fatal("no projection screen")
+	}
+	// The bytes, whatever share of the rows the projections capture.
+	mean := make([]float64, dim)
+	n := len(rows) / dim
+	for r := range n {
+		for j := range dim {
+			mean[j] += float64(rows[r*dim+j]) / float64(n)
+		}
+	}
+	quantizeRows(pr, rows, dim, mean, tm)
+	tm.stop()
+	row := func(r int32) []T { return rows[int(r)*dim : int(r+1)*dim] }
+	settledHalf, pairs := 0, 0
+	for range 40 {
+		q := int32(rng.IntN(n))
+		qq := quantQueryOf(pr, row(q), nil)
+		es := make([]batchEntry, 64)
+		for k := range es {
+			es[k].x = int32(rng.IntN(n))
+		}
+		var u [4][]int8
+		var sc [4]float32
+		var out [4]float64
+		for a := 0; a < len(es); a += 4 {
+			for w := range 4 {
+				u[w], sc[w] = pr.bytes(es[a+w].x), pr.qs[es[a+w].x]
+			}
+			quantSquares4(u, sc, qq.q, &out)
+			for w := range 4 {
+				x := es[a+w].x
+				if one := quantSquare(pr.bytes(x), pr.qs[x], qq.q); one != out[w] {
+					t.Fatalf("row %d: %v four at a time, %v alone", x, out[w], one)
+				}
+				d := euclidean(row(q), row(x))
+				if pr.quantBeyond(x, qq, d) {
+					t.Fatalf("rows %d and %d at distance %v: settled beyond it", q, x, d)
+				}
+				if d > 0 {
+					pairs++
+					if pr.quantBeyond(x, qq, d/2) {
+						settledHalf++
+					}
+				}
+			}
+			// The same through quantScreen: with the radius at the
+			// set's largest distance nothing is dropped.
+			cand := make([]int32, len(es))
+			for k := range cand {
+				cand[k] = int32(k)
+			}
+			var dmax float64
+			for _, e := range es {
+				dmax = max(dmax, euclidean(row(q), row(e.x)))
+			}
+			if left := pr.quantScreen(cand, es, qq, dmax); left != len(es) {
+				t.Fatalf("radius %v, the set's largest distance: %d of %d rows left", dmax, left, len(es))
+			}
+		}
+	}
+	if settledHalf < pairs*9/10 {
+		t.Fatalf("at half the distance the bytes settled %d of %d pairs", settledHalf, pairs)
 	}
 }
