@@ -1,7 +1,6 @@
 package core
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -100,7 +99,7 @@ func BuildIncremental[T Float](data []T, dim int, opts Options) (t *Tree[T], err
 	}
 	// insert prepares the points (normalises them for Cosine).
 	empty := newTree[T](dim, opts.Metric, sc, opts.Seed)
-	t, _, err = empty.insert(data, opts.jobs(), true, opts.Monitor)
+	t, _, err = empty.insert(data, opts.jobs(), true, locateAuto, opts.Monitor)
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +116,7 @@ func BuildIncremental[T Float](data []T, dim int, opts Options) (t *Tree[T], err
 // level-by-level conflict resolution on opts.Jobs goroutines.
 func (t *Tree[T]) Insert(points []T, opts UpdateOptions) (nt *Tree[T], first int, err error) {
 	defer catch(&err)
-	return t.insert(points, opts.jobs(), false, opts.Monitor)
+	return t.insert(points, opts.jobs(), false, opts.locate, opts.Monitor)
 }
 
 // UpdateOptions configures Insert and Delete.
@@ -129,7 +128,20 @@ type UpdateOptions struct {
 	// Monitor, if not nil, counts the points inserted or deleted and can
 	// stop the update, which then returns ErrStopped and no new version.
 	Monitor *Monitor
+
+	locate locateHow // for the tests: how to locate the items
 }
+
+// locateHow chooses how an update locates its items: as useLocLayout
+// says, or always by traversing the tree, or always by a locLayout. Each
+// way gives the same locations, so the same trees.
+type locateHow int8
+
+const (
+	locateAuto locateHow = iota
+	locateByTraversal
+	locateByLayout
+)
 
 func (o UpdateOptions) jobs() int { return workers(o.Jobs) }
 
@@ -138,7 +150,7 @@ func (o UpdateOptions) jobs() int { return workers(o.Jobs) }
 // from consecutive slots; Build uses it, as its tree shares no storage. An
 // update of an existing tree does not, so that it copies only what it
 // changes.
-func (t *Tree[T]) insert(points []T, jobs int, relayout bool, m *Monitor) (nt *Tree[T], first int, err error) {
+func (t *Tree[T]) insert(points []T, jobs int, relayout bool, how locateHow, m *Monitor) (nt *Tree[T], first int, err error) {
 	n, err := checkPoints(points, t.s.dim)
 	if err != nil {
 		return nil, 0, err
@@ -154,7 +166,7 @@ func (t *Tree[T]) insert(points []T, jobs int, relayout bool, m *Monitor) (nt *T
 		return nil, 0, err
 	}
 	nt = t.derive()
-	nt.lo, nt.hi = lo, hi
+	nt.lo, nt.hi, nt.locateBy = lo, hi, how
 	first32 := nt.s.newIDs(int32(n))
 	rng := rand.New(rand.NewPCG(t.seed, uint64(first32)))
 	if nt, err = nt.insertRows(points, rng.Perm(n), first32, jobs, relayout, m); err != nil {
@@ -264,7 +276,7 @@ func (t *Tree[T]) locateAll(items []item, pt func(k int) []T, ghost []bool, jobs
 	bufs := make([]locScratch, max(jobs, 1))
 	order := curveOrder(len(items), t.s.dim, pt)
 	var lay *locLayout[T]
-	if useLocLayout(len(items), t.nodes, t.s.dim) {
+	if t.locateBy == locateByLayout || (t.locateBy == locateAuto && useLocLayout(len(items), t.nodes, t.s.dim)) {
 		lay = t.locLayout(jobs)
 	}
 	var stopped atomic.Bool
@@ -281,11 +293,9 @@ func (t *Tree[T]) locateAll(items []item, pt func(k int) []T, ghost []bool, jobs
 			if lay != nil {
 				var evals int
 				b.list, evals = lay.list(t, pt(int(k)), it.floor, b.list[:0], &b.scan)
-				// By slot, as the traversal mostly lists them: the
-				// scope is then sorted already (sortScope inserts one
-				// entry at a time, and the depth-first order cost a
-				// 16-D deletion of 100,000 points half its time there).
-				slices.SortFunc(b.list, func(a, c listed) int { return cmp.Compare(a.node, c.node) })
+				// The list is in depth-first order; resolve does not
+				// depend on the order, and sorts the trimmed scope by
+				// slot (sortScope).
 				t.resolve(it.floor, it.slot, ghost, b.list, &it.loc)
 				it.loc.evals += evals
 			} else {
@@ -628,6 +638,7 @@ func (t *Tree[T]) Delete(ids []int64, opts UpdateOptions) (nt *Tree[T], err erro
 		byNode[u] = append(byNode[u], int32(id))
 	}
 	nt = t.derive()
+	nt.locateBy = opts.locate
 	if len(ids) == 0 {
 		return nt, nil
 	}
