@@ -624,19 +624,21 @@ func (t *Tree[T]) Delete(ids []int64, opts UpdateOptions) (nt *Tree[T], err erro
 			opts.Monitor.add(len(ids))
 		}
 	}()
-	byNode := map[int32][]int32{}
-	seen := map[int64]bool{}
-	for _, id := range ids {
+	// The indices by the node that holds them: runs of (node, index)
+	// pairs, sorted.
+	seen := make([]uint64, (t.s.nids+63)/64)
+	pairs := make([]edge, len(ids))
+	for i, id := range ids {
 		if id < 0 || id >= int64(t.s.nids) || t.s.nodeOf(int32(id)) < 0 {
 			return nil, fmt.Errorf("core: caller index %d is not in the tree", id)
 		}
-		if seen[id] {
+		if seen[id>>6]&(1<<(id&63)) != 0 {
 			return nil, fmt.Errorf("core: caller index %d is given twice", id)
 		}
-		seen[id] = true
-		u := t.s.nodeOf(int32(id))
-		byNode[u] = append(byNode[u], int32(id))
+		seen[id>>6] |= 1 << (id & 63)
+		pairs[i] = edge{to: t.s.nodeOf(int32(id)), from: int32(id)}
 	}
+	byNode := edgeRuns(pairs)
 	nt = t.derive()
 	nt.locateBy = opts.locate
 	if len(ids) == 0 {
@@ -647,20 +649,25 @@ func (t *Tree[T]) Delete(ids []int64, opts UpdateOptions) (nt *Tree[T], err erro
 	var ghosts []int32
 	var touched []int32 // live nodes whose indices or children changed
 	held := make([]int32, 0, len(byNode))
-	for u := range byNode {
-		held = append(held, u)
+	for _, run := range byNode {
+		held = append(held, run[0].to)
 	}
 	nt.ownChunks(held, jobs)
-	for u, gone := range byNode {
+	for _, run := range byNode {
+		u := run[0].to
 		n := s.mut(u)
-		keep := make([]int32, 0, len(n.ids))
+		// Both ascending: merge.
+		keep := make([]int32, 0, len(n.ids)-len(run))
+		j := 0
 		for _, id := range n.ids {
-			if !slices.Contains(gone, id) {
-				keep = append(keep, id)
+			if j < len(run) && run[j].from == id {
+				j++
+				continue
 			}
+			keep = append(keep, id)
 		}
-		for _, id := range gone {
-			s.setNodeOf(id, -1)
+		for _, e := range run {
+			s.setNodeOf(e.from, -1)
 		}
 		n.ids = keep
 		if len(keep) == 0 {
