@@ -424,12 +424,15 @@ type edge struct{ to, from int32 }
 // edgeRuns sorts edges by target, then source, and returns the runs of
 // one target each.
 func edgeRuns(es []edge) [][]edge {
-	slices.SortFunc(es, func(a, b edge) int {
-		if a.to != b.to {
-			return int(a.to - b.to)
-		}
-		return int(a.from - b.from)
-	})
+	// By one key each, (to, from) in its bits, sorted as integers.
+	keys := make([]uint64, len(es))
+	for i, e := range es {
+		keys[i] = pairKey(e.to, e.from)
+	}
+	slices.Sort(keys)
+	for i, k := range keys {
+		es[i] = edge{to: int32(uint32(k>>32) ^ 1<<31), from: int32(uint32(k) ^ 1<<31)}
+	}
 	var runs [][]edge
 	for i := 0; i < len(es); {
 		j := i + 1
@@ -440,6 +443,12 @@ func edgeRuns(es []edge) [][]edge {
 		i = j
 	}
 	return runs
+}
+
+// pairKey packs two int32s into a uint64 whose unsigned order is theirs,
+// by a and then b.
+func pairKey(a, b int32) uint64 {
+	return uint64(uint32(a)^1<<31)<<32 | uint64(uint32(b)^1<<31)
 }
 
 // adopt adds each edge's source to its target's children, which it keeps
@@ -565,32 +574,23 @@ func (t *Tree[T]) widen(items []item, slot []int32, pt func(k int) []T, extra fu
 // one level, none the child of another, are regrouped in parallel.
 func (t *Tree[T]) regroupPaths(touched []int32, jobs int) {
 	mark := make([]uint64, (t.s.slots+63)/64)
-	type entry struct{ level, u int32 }
-	var order []entry
+	var order []uint64 // (level, node) as pairKey
 	for _, u := range touched {
 		// Climb until a node already marked: its ancestors are too.
 		for a := u; a >= 0 && mark[a>>6]&(1<<(a&63)) == 0; a = t.node(a).parent {
 			mark[a>>6] |= 1 << (a & 63)
-			order = append(order, entry{t.node(a).level, a})
+			order = append(order, pairKey(t.node(a).level, a))
 		}
 	}
-	slices.SortFunc(order, func(a, b entry) int {
-		if a.level != b.level {
-			if a.level < b.level {
-				return -1
-			}
-			return 1
-		}
-		return int(a.u - b.u)
-	})
+	slices.Sort(order)
 	all := make([]int32, len(order))
-	for i, e := range order {
-		all[i] = e.u
+	for i, k := range order {
+		all[i] = int32(uint32(k) ^ 1<<31)
 	}
 	t.ownChunks(all, jobs)
 	for lo := 0; lo < len(order); {
 		hi := lo + 1
-		for hi < len(order) && order[hi].level == order[lo].level {
+		for hi < len(order) && order[hi]>>32 == order[lo]>>32 {
 			hi++
 		}
 		forRange(hi-lo, jobs, func(_, a, b int) {
