@@ -43,7 +43,11 @@ func curveOrder[T Float](n, dim int, pt func(k int) []T) []int32 {
 			scale[a] = top / w
 		}
 	}
-	keys := make([]uint64, n)
+	type curveKey struct {
+		key uint64
+		k   int32
+	}
+	keys := make([]curveKey, n)
 	cell := make([]uint64, axes)
 	for k := range n {
 		p := pt(k)
@@ -52,21 +56,55 @@ func curveOrder[T Float](n, dim int, pt func(k int) []T) []int32 {
 			cell[a] = uint64(min(max(c, 0), top))
 		}
 		var key uint64
-		for b := bits - 1; b >= 0; b-- {
-			for a := range axes {
-				key = key<<1 | (cell[a]>>b)&1
+		switch axes {
+		case 2:
+			key = spread2(cell[0])<<1 | spread2(cell[1])
+		case 3:
+			key = spread3(cell[0])<<2 | spread3(cell[1])<<1 | spread3(cell[2])
+		default:
+			for b := bits - 1; b >= 0; b-- {
+				for a := range axes {
+					key = key<<1 | (cell[a]>>b)&1
+				}
 			}
 		}
-		keys[k] = key
+		keys[k] = curveKey{key, int32(k)}
 	}
-	slices.SortFunc(order, func(a, b int32) int {
-		if keys[a] != keys[b] {
-			if keys[a] < keys[b] {
+	slices.SortFunc(keys, func(a, b curveKey) int {
+		if a.key != b.key {
+			if a.key < b.key {
 				return -1
 			}
 			return 1
 		}
-		return int(a - b)
+		return int(a.k - b.k)
 	})
+	for i, e := range keys {
+		order[i] = e.k
+	}
 	return order
+}
+
+// spread2 spreads the low 31 bits of x to the even bits of the result
+// (bit i to bit 2i), as the curve interleaves two coordinates.
+func spread2(x uint64) uint64 {
+	x &= 1<<31 - 1
+	x = (x | x<<16) & 0x0000ffff0000ffff
+	x = (x | x<<8) & 0x00ff00ff00ff00ff
+	x = (x | x<<4) & 0x0f0f0f0f0f0f0f0f
+	x = (x | x<<2) & 0x3333333333333333
+	x = (x | x<<1) & 0x5555555555555555
+	return x
+}
+
+// spread3 spreads the low 21 bits of x to every third bit of the result
+// (bit i to bit 3i), as the curve interleaves three coordinates.
+func spread3(x uint64) uint64 {
+	x &= 1<<21 - 1
+	x = (x | x<<32) & 0x001f00000000ffff
+	x = (x | x<<16) & 0x001f0000ff0000ff
+	x = (x | x<<8) & 0x100f00f00f00f00f
+	x = (x | x<<4) & 0x10c30c30c30c30c3
+	x = (x | x<<2) & 0x1249249249249249
+	return x
 }

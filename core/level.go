@@ -28,6 +28,11 @@ func newScale(base float64) scale { return scale{base: base, rho: 1 / (base - 1)
 // pow returns base^i.
 func (s scale) pow(i int32) float64 {
 	if s.base == 2 {
+		if i >= -1022 && i <= 1023 {
+			// A normal power of two, built from its exponent (as
+			// math.Ldexp makes it, for less).
+			return math.Float64frombits(uint64(int64(i)+1023) << 52)
+		}
 		return math.Ldexp(1, int(i))
 	}
 	return math.Pow(s.base, float64(i))
@@ -40,6 +45,15 @@ func (s scale) ceilLog(d float64) int32 {
 		return levelInf - 1
 	}
 	if s.base == 2 {
+		if b := math.Float64bits(d); b>>52 >= 1 && b>>52 <= 2046 {
+			// Positive and normal, d = 1.m * 2^(e-1023): the exponent
+			// when m is 0, else the next.
+			e := int32(b>>52) - 1023
+			if b&(1<<52-1) == 0 {
+				return e
+			}
+			return e + 1
+		}
 		frac, exp := math.Frexp(d) // d = frac * 2^exp, frac in [0.5, 1)
 		if frac == 0.5 {
 			return int32(exp - 1)

@@ -42,6 +42,10 @@ type locLayout[T Float] struct {
 	// settles the child (see list).
 	grpLim []float64
 	rows   bool // measure child groups by rowSquares (Euclidean, dim >= 4)
+	// short is the dimension (2 or 3) of a Euclidean layout whose
+	// distances the search computes inline, as the tree's kernel does,
+	// or 0.
+	short int
 }
 
 // locNode is what a search reads of the node at one position, in one
@@ -68,9 +72,12 @@ type locNode struct {
 // (inserting 0.2% to 3% of the rows into the tree of the rest, one
 // thread, CPU time a point, alternated): in 10 and 16 dimensions the
 // layout paid from about 1% on (letter at 1%: 54 against 70-72 µs a
-// point) and cost up to twice as much at 0.2%; on bunny and the zip codes
-// it cost 10% to 100% more up to 1%, and at 10% it was as fast as the
-// traversal (within the noise).
+// point) and cost up to twice as much at 0.2%. In two and three
+// dimensions the layout is filled in one breadth-first pass and searched
+// with the distances inline (locLayoutEach, listEach): locating bunny's
+// 10% (3,595 points in the tree of the rest) took 14 against 18-20 ms by
+// traversal, the layout's pass 1.2-1.7 ms of it, so it pays from about
+// 2% on.
 func useLocLayout(n, nodes, dim int) bool {
 	if dim <= 3 {
 		return n*locLayoutRatioLow >= nodes
@@ -82,7 +89,7 @@ func useLocLayout(n, nodes, dim int) bool {
 // locate, above which batches locate by traversal (see useLocLayout).
 const (
 	locLayoutRatio    = 64
-	locLayoutRatioLow = 8
+	locLayoutRatioLow = 32
 )
 
 // locLayout lays t's nodes out for locating, on up to jobs goroutines; t
@@ -94,6 +101,12 @@ func (t *Tree[T]) locLayout(jobs int) *locLayout[T] {
 	switch t.metric.Canonical().Kind {
 	case Euclidean, Cosine:
 		l.rows = dim >= 4 && vectorized()
+		if dim == 2 || dim == 3 {
+			l.short = dim
+		}
+	}
+	if !l.rows {
+		return t.locLayoutEach(l)
 	}
 	// Positions in depth-first order, each node's children one block
 	// placed when the node is taken from the stack. A deletion's ghosts
@@ -172,6 +185,41 @@ func (t *Tree[T]) locLayout(jobs int) *locLayout[T] {
 	return l
 }
 
+// locLayoutEach fills l, a layout measured child by child, in one pass
+// over the nodes in breadth-first order: a node's children are one block
+// of positions, placed when the node is filled. Such a layout needs no
+// group limits (grpLim), which only the row kernel reads.
+func (t *Tree[T]) locLayoutEach(l *locLayout[T]) *locLayout[T] {
+	dim := t.s.dim
+	sc := t.scale
+	ratio := sc.reachRatio()
+	// A deletion's ghosts are still in their parents' lists and route the
+	// search too, so the slots bound the positions, not the live nodes.
+	slot := make([]int32, 1, t.s.slots)
+	slot[0] = t.root
+	nodes := make([]locNode, t.s.slots+1)
+	pts := make([]T, int(t.s.slots)*dim)
+	grp := make([]group, 0, t.s.slots)
+	for i := 0; i < len(slot); i++ {
+		nd, ln := t.node(slot[i]), &nodes[i]
+		copy(pts[i*dim:(i+1)*dim], t.point(slot[i]))
+		ln.pdist, ln.rad, ln.reach = nd.pdist, nd.rad, nd.reach
+		ln.kids, ln.slot, ln.top, ln.grp = int32(len(slot)), slot[i], levelNegInf, int32(len(grp))
+		if len(nd.grp) > 0 {
+			ln.top = nd.grp[0].level
+			ln.dRep = sc.reportRadius(ln.top)
+			ln.dRad = min(nd.grp[0].rad, ln.dRep*ratio)
+		}
+		slot = append(slot, nd.kids...)
+		grp = append(grp, nd.grp...)
+	}
+	m := len(slot)
+	nodes[0].pdist = 0
+	nodes[m].grp = int32(len(grp))
+	l.node, l.pts, l.grp = nodes[:m+1], pts[:m*dim], grp
+	return l
+}
+
 // keyed is a slot with a sort key.
 type keyed struct {
 	key float64
@@ -201,6 +249,9 @@ type locScan struct {
 // every node above floor within reportRadius of its level of y, and
 // returns the distances it measured.
 func (l *locLayout[T]) list(t *Tree[T], y []T, floor int32, list []listed, s *locScan) ([]listed, int) {
+	if !l.rows {
+		return l.listEach(t, y, floor, list, s)
+	}
 	sc := t.scale
 	ratio := sc.reachRatio()
 	d0 := t.dist(y, l.row(0))
@@ -271,6 +322,78 @@ func (l *locLayout[T]) list(t *Tree[T], y []T, floor int32, list []listed, s *lo
 	}
 	s.stack = stack[:0]
 	return list, evals
+}
+
+// listEach is list for a layout whose children are measured one by one:
+// the same search, with mayReport's test written out and, in two and
+// three Euclidean dimensions, the distance computed inline (dist).
+func (l *locLayout[T]) listEach(t *Tree[T], y []T, floor int32, list []listed, s *locScan) ([]listed, int) {
+	sc := t.scale
+	ratio := sc.reachRatio()
+	nodes := l.node
+	d0 := t.dist(y, l.row(0))
+	evals := 1
+	list = append(list, listed{node: nodes[0].slot, level: levelInf, d: d0})
+	stack := append(s.stack[:0], locFrame{pos: 0, d: d0})
+	for len(stack) > 0 {
+		x := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		first, start := nodes[x.pos].kids, int32(0)
+		for gi := nodes[x.pos].grp; gi < nodes[x.pos+1].grp; gi++ {
+			g := &l.grp[gi]
+			lo, hi := first+start, first+g.end
+			start = g.end
+			if g.level <= floor {
+				break
+			}
+			rep := sc.reportRadius(g.level)
+			if prunable(x.d, min(g.rad, rep*ratio), rep) {
+				break // as in list
+			}
+			for c := lo; c < hi; c++ {
+				// mayReport: ln.top <= floor holds for a leaf too.
+				ln := &nodes[c]
+				near := math.Abs(x.d - ln.pdist)
+				round := slack * (x.d + ln.pdist + ln.rad + rep)
+				if near > rep+round && (ln.top <= floor || prunable(x.d, ln.reach, ln.dRep) || near-ln.rad > ln.dRep+round) {
+					continue
+				}
+				d := l.dist(t, y, c)
+				evals++
+				if within(d, rep) {
+					list = append(list, listed{node: ln.slot, level: g.level, d: d})
+				}
+				if ln.top > floor && !prunable(d, ln.dRad, ln.dRep) {
+					stack = append(stack, locFrame{pos: c, d: d})
+				}
+			}
+		}
+	}
+	s.stack = stack[:0]
+	return list, evals
+}
+
+// dist returns the tree's distance from y to the node at position c: in
+// a layout of short dimension computed here as the tree's Euclidean
+// kernel computes it (the same expression, so the same bits), else by
+// the tree's kernel.
+func (l *locLayout[T]) dist(t *Tree[T], y []T, c int32) float64 {
+	o := int(c) * l.dim
+	switch l.short {
+	case 2:
+		p, y := l.pts[o:o+2:o+2], y[:2]
+		d0, d1 := float64(y[0])-float64(p[0]), float64(y[1])-float64(p[1])
+		if s := d0*d0 + d1*d1; exactSquare(s) {
+			return math.Sqrt(s)
+		}
+	case 3:
+		p, y := l.pts[o:o+3:o+3], y[:3]
+		d0, d1, d2 := float64(y[0])-float64(p[0]), float64(y[1])-float64(p[1]), float64(y[2])-float64(p[2])
+		if s := d0*d0 + d1*d1 + d2*d2; exactSquare(s) {
+			return math.Sqrt(s)
+		}
+	}
+	return t.dist(y, l.pts[o:o+l.dim:o+l.dim])
 }
 
 // mayReport is Tree.mayReport for the child at position c of a node at

@@ -1,9 +1,6 @@
 package core
 
-import (
-	"container/heap"
-	"fmt"
-)
+import "fmt"
 
 // An item is a point placed by a batch update: a new point, or an orphan
 // (a node whose parent is being deleted) that must find a new parent.
@@ -118,7 +115,7 @@ func (t *Tree[T]) place(items []item, pt func(k int) []T, jobs int) (int64, erro
 	var queue levelQueue
 	for k := range items {
 		if items[k].state == pending {
-			heap.Push(&queue, levelEntry{level: items[k].loc.bound, k: int32(k)})
+			queue.push(levelEntry{level: items[k].loc.bound, k: int32(k)})
 		}
 	}
 	var examined, forced, open []int
@@ -127,7 +124,7 @@ func (t *Tree[T]) place(items []item, pt func(k int) []T, jobs int) (int64, erro
 		level := queue.entries[0].level
 		examined = examined[:0]
 		for queue.Len() > 0 && queue.entries[0].level == level {
-			examined = append(examined, int(heap.Pop(&queue).(levelEntry).k))
+			examined = append(examined, int(queue.pop().k))
 		}
 		forced, open = forced[:0], open[:0]
 		for _, k := range examined {
@@ -196,7 +193,7 @@ func (t *Tree[T]) excluded(items []item, k int, level int32, queue *levelQueue) 
 		// Cannot happen: placed items keep clear of every floor.
 		next = it.floor
 	}
-	heap.Push(queue, levelEntry{level: next, k: int32(k)})
+	queue.push(levelEntry{level: next, k: int32(k)})
 	return true
 }
 
@@ -248,15 +245,18 @@ func (t *Tree[T]) measureConflicts(items []item, pt func(k int) []T, jobs int) i
 	}
 	// Each item finds and measures its pairs in parallel; the lists are
 	// merged in item order, so the outcome does not depend on scheduling.
+	// Each worker appends its items' pairs to one buffer of its own.
 	found := make([][]neighbor, len(items))
 	counts := make([]int64, max(jobs, 1))
+	bufs := make([][]neighbor, max(jobs, 1))
 	forRange(len(items), jobs, func(w, lo, hi int) {
 		for k := lo; k < hi; k++ {
 			it := &items[k]
 			if it.state != pending {
 				continue
 			}
-			var nb []neighbor
+			at := len(bufs[w])
+			nb := bufs[w]
 			if it.wide {
 				// Its scope says nothing: it was located without a parent.
 				for y := range items {
@@ -285,11 +285,29 @@ func (t *Tree[T]) measureConflicts(items []item, pt func(k int) []T, jobs int) i
 					}
 				}
 			}
-			counts[w] += int64(len(nb))
-			found[k] = nb
+			bufs[w] = nb
+			found[k] = nb[at:len(nb):len(nb)]
+			counts[w] += int64(len(found[k]))
 		}
 	})
 	evals := sum(counts)
+	// Each item's neighbours in one block of a shared array, sized first,
+	// so that the appends below, in the same order as ever, allocate
+	// nothing.
+	size := make([]int, len(items))
+	total := 0
+	for k, nb := range found {
+		size[k] += len(items[k].nbr) + len(nb)
+		total += len(items[k].nbr) + 2*len(nb)
+		for _, x := range nb {
+			size[x.k]++
+		}
+	}
+	all := make([]neighbor, total)
+	for k := range items {
+		at := copy(all, items[k].nbr)
+		items[k].nbr, all = all[:at:size[k]], all[size[k]:]
+	}
 	for k, nb := range found {
 		for _, x := range nb {
 			items[k].nbr = append(items[k].nbr, x)
@@ -305,20 +323,51 @@ type levelEntry struct {
 	k     int32
 }
 
-// levelQueue is a max-heap of levels (ties by item, for determinism).
+// levelQueue is a max-heap of levels (ties by item, for determinism),
+// typed so that pushing and popping box nothing.
 type levelQueue struct{ entries []levelEntry }
 
 func (q *levelQueue) Len() int { return len(q.entries) }
-func (q *levelQueue) Less(i, j int) bool {
+
+// before reports whether entry i comes out before entry j.
+func (q *levelQueue) before(i, j int) bool {
 	a, b := q.entries[i], q.entries[j]
 	return a.level > b.level || (a.level == b.level && a.k < b.k)
 }
-func (q *levelQueue) Swap(i, j int) { q.entries[i], q.entries[j] = q.entries[j], q.entries[i] }
-func (q *levelQueue) Push(x any)    { q.entries = append(q.entries, x.(levelEntry)) }
-func (q *levelQueue) Pop() any {
+
+// push adds e.
+func (q *levelQueue) push(e levelEntry) {
+	q.entries = append(q.entries, e)
+	for i := len(q.entries) - 1; i > 0; {
+		p := (i - 1) / 2
+		if !q.before(i, p) {
+			break
+		}
+		q.entries[i], q.entries[p] = q.entries[p], q.entries[i]
+		i = p
+	}
+}
+
+// pop removes and returns the first entry; q must not be empty.
+func (q *levelQueue) pop() levelEntry {
+	e := q.entries[0]
 	n := len(q.entries) - 1
-	e := q.entries[n]
+	q.entries[0] = q.entries[n]
 	q.entries = q.entries[:n]
+	for i := 0; ; {
+		c := 2*i + 1
+		if c >= n {
+			break
+		}
+		if c+1 < n && q.before(c+1, c) {
+			c++
+		}
+		if !q.before(c, i) {
+			break
+		}
+		q.entries[i], q.entries[c] = q.entries[c], q.entries[i]
+		i = c
+	}
 	return e
 }
 

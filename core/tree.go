@@ -39,6 +39,10 @@ type Tree[T Float] struct {
 	// k-nearest queries that need it and kept until the version is freed;
 	// a version made by an update starts with an empty one.
 	flat flatCache[T]
+
+	// locate is how this version's updates locate their items (the
+	// tests compare the ways); it is not inherited by later versions.
+	locateBy locateHow
 }
 
 // node returns slot u.

@@ -1,7 +1,6 @@
 package core
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -100,7 +99,7 @@ func BuildIncremental[T Float](data []T, dim int, opts Options) (t *Tree[T], err
 	}
 	// insert prepares the points (normalises them for Cosine).
 	empty := newTree[T](dim, opts.Metric, sc, opts.Seed)
-	t, _, err = empty.insert(data, opts.jobs(), true, opts.Monitor)
+	t, _, err = empty.insert(data, opts.jobs(), true, locateAuto, opts.Monitor)
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +116,7 @@ func BuildIncremental[T Float](data []T, dim int, opts Options) (t *Tree[T], err
 // level-by-level conflict resolution on opts.Jobs goroutines.
 func (t *Tree[T]) Insert(points []T, opts UpdateOptions) (nt *Tree[T], first int, err error) {
 	defer catch(&err)
-	return t.insert(points, opts.jobs(), false, opts.Monitor)
+	return t.insert(points, opts.jobs(), false, opts.locate, opts.Monitor)
 }
 
 // UpdateOptions configures Insert and Delete.
@@ -129,7 +128,20 @@ type UpdateOptions struct {
 	// Monitor, if not nil, counts the points inserted or deleted and can
 	// stop the update, which then returns ErrStopped and no new version.
 	Monitor *Monitor
+
+	locate locateHow // for the tests: how to locate the items
 }
+
+// locateHow chooses how an update locates its items: as useLocLayout
+// says, or always by traversing the tree, or always by a locLayout. Each
+// way gives the same locations, so the same trees.
+type locateHow int8
+
+const (
+	locateAuto locateHow = iota
+	locateByTraversal
+	locateByLayout
+)
 
 func (o UpdateOptions) jobs() int { return workers(o.Jobs) }
 
@@ -138,7 +150,7 @@ func (o UpdateOptions) jobs() int { return workers(o.Jobs) }
 // from consecutive slots; Build uses it, as its tree shares no storage. An
 // update of an existing tree does not, so that it copies only what it
 // changes.
-func (t *Tree[T]) insert(points []T, jobs int, relayout bool, m *Monitor) (nt *Tree[T], first int, err error) {
+func (t *Tree[T]) insert(points []T, jobs int, relayout bool, how locateHow, m *Monitor) (nt *Tree[T], first int, err error) {
 	n, err := checkPoints(points, t.s.dim)
 	if err != nil {
 		return nil, 0, err
@@ -154,7 +166,7 @@ func (t *Tree[T]) insert(points []T, jobs int, relayout bool, m *Monitor) (nt *T
 		return nil, 0, err
 	}
 	nt = t.derive()
-	nt.lo, nt.hi = lo, hi
+	nt.lo, nt.hi, nt.locateBy = lo, hi, how
 	first32 := nt.s.newIDs(int32(n))
 	rng := rand.New(rand.NewPCG(t.seed, uint64(first32)))
 	if nt, err = nt.insertRows(points, rng.Perm(n), first32, jobs, relayout, m); err != nil {
@@ -264,7 +276,7 @@ func (t *Tree[T]) locateAll(items []item, pt func(k int) []T, ghost []bool, jobs
 	bufs := make([]locScratch, max(jobs, 1))
 	order := curveOrder(len(items), t.s.dim, pt)
 	var lay *locLayout[T]
-	if useLocLayout(len(items), t.nodes, t.s.dim) {
+	if t.locateBy == locateByLayout || (t.locateBy == locateAuto && useLocLayout(len(items), t.nodes, t.s.dim)) {
 		lay = t.locLayout(jobs)
 	}
 	var stopped atomic.Bool
@@ -281,11 +293,9 @@ func (t *Tree[T]) locateAll(items []item, pt func(k int) []T, ghost []bool, jobs
 			if lay != nil {
 				var evals int
 				b.list, evals = lay.list(t, pt(int(k)), it.floor, b.list[:0], &b.scan)
-				// By slot, as the traversal mostly lists them: the
-				// scope is then sorted already (sortScope inserts one
-				// entry at a time, and the depth-first order cost a
-				// 16-D deletion of 100,000 points half its time there).
-				slices.SortFunc(b.list, func(a, c listed) int { return cmp.Compare(a.node, c.node) })
+				// The list is in depth-first order; resolve does not
+				// depend on the order, and sorts the trimmed scope by
+				// slot (sortScope).
 				t.resolve(it.floor, it.slot, ghost, b.list, &it.loc)
 				it.loc.evals += evals
 			} else {
@@ -414,12 +424,15 @@ type edge struct{ to, from int32 }
 // edgeRuns sorts edges by target, then source, and returns the runs of
 // one target each.
 func edgeRuns(es []edge) [][]edge {
-	slices.SortFunc(es, func(a, b edge) int {
-		if a.to != b.to {
-			return int(a.to - b.to)
-		}
-		return int(a.from - b.from)
-	})
+	// By one key each, (to, from) in its bits, sorted as integers.
+	keys := make([]uint64, len(es))
+	for i, e := range es {
+		keys[i] = pairKey(e.to, e.from)
+	}
+	slices.Sort(keys)
+	for i, k := range keys {
+		es[i] = edge{to: int32(uint32(k>>32) ^ 1<<31), from: int32(uint32(k) ^ 1<<31)}
+	}
 	var runs [][]edge
 	for i := 0; i < len(es); {
 		j := i + 1
@@ -430,6 +443,12 @@ func edgeRuns(es []edge) [][]edge {
 		i = j
 	}
 	return runs
+}
+
+// pairKey packs two int32s into a uint64 whose unsigned order is theirs,
+// by a and then b.
+func pairKey(a, b int32) uint64 {
+	return uint64(uint32(a)^1<<31)<<32 | uint64(uint32(b)^1<<31)
 }
 
 // adopt adds each edge's source to its target's children, which it keeps
@@ -555,32 +574,23 @@ func (t *Tree[T]) widen(items []item, slot []int32, pt func(k int) []T, extra fu
 // one level, none the child of another, are regrouped in parallel.
 func (t *Tree[T]) regroupPaths(touched []int32, jobs int) {
 	mark := make([]uint64, (t.s.slots+63)/64)
-	type entry struct{ level, u int32 }
-	var order []entry
+	var order []uint64 // (level, node) as pairKey
 	for _, u := range touched {
 		// Climb until a node already marked: its ancestors are too.
 		for a := u; a >= 0 && mark[a>>6]&(1<<(a&63)) == 0; a = t.node(a).parent {
 			mark[a>>6] |= 1 << (a & 63)
-			order = append(order, entry{t.node(a).level, a})
+			order = append(order, pairKey(t.node(a).level, a))
 		}
 	}
-	slices.SortFunc(order, func(a, b entry) int {
-		if a.level != b.level {
-			if a.level < b.level {
-				return -1
-			}
-			return 1
-		}
-		return int(a.u - b.u)
-	})
+	slices.Sort(order)
 	all := make([]int32, len(order))
-	for i, e := range order {
-		all[i] = e.u
+	for i, k := range order {
+		all[i] = int32(uint32(k) ^ 1<<31)
 	}
 	t.ownChunks(all, jobs)
 	for lo := 0; lo < len(order); {
 		hi := lo + 1
-		for hi < len(order) && order[hi].level == order[lo].level {
+		for hi < len(order) && order[hi]>>32 == order[lo]>>32 {
 			hi++
 		}
 		forRange(hi-lo, jobs, func(_, a, b int) {
@@ -614,20 +624,23 @@ func (t *Tree[T]) Delete(ids []int64, opts UpdateOptions) (nt *Tree[T], err erro
 			opts.Monitor.add(len(ids))
 		}
 	}()
-	byNode := map[int32][]int32{}
-	seen := map[int64]bool{}
-	for _, id := range ids {
+	// The indices by the node that holds them: runs of (node, index)
+	// pairs, sorted.
+	seen := make([]uint64, (t.s.nids+63)/64)
+	pairs := make([]edge, len(ids))
+	for i, id := range ids {
 		if id < 0 || id >= int64(t.s.nids) || t.s.nodeOf(int32(id)) < 0 {
 			return nil, fmt.Errorf("core: caller index %d is not in the tree", id)
 		}
-		if seen[id] {
+		if seen[id>>6]&(1<<(id&63)) != 0 {
 			return nil, fmt.Errorf("core: caller index %d is given twice", id)
 		}
-		seen[id] = true
-		u := t.s.nodeOf(int32(id))
-		byNode[u] = append(byNode[u], int32(id))
+		seen[id>>6] |= 1 << (id & 63)
+		pairs[i] = edge{to: t.s.nodeOf(int32(id)), from: int32(id)}
 	}
+	byNode := edgeRuns(pairs)
 	nt = t.derive()
+	nt.locateBy = opts.locate
 	if len(ids) == 0 {
 		return nt, nil
 	}
@@ -636,20 +649,25 @@ func (t *Tree[T]) Delete(ids []int64, opts UpdateOptions) (nt *Tree[T], err erro
 	var ghosts []int32
 	var touched []int32 // live nodes whose indices or children changed
 	held := make([]int32, 0, len(byNode))
-	for u := range byNode {
-		held = append(held, u)
+	for _, run := range byNode {
+		held = append(held, run[0].to)
 	}
 	nt.ownChunks(held, jobs)
-	for u, gone := range byNode {
+	for _, run := range byNode {
+		u := run[0].to
 		n := s.mut(u)
-		keep := make([]int32, 0, len(n.ids))
+		// Both ascending: merge.
+		keep := make([]int32, 0, len(n.ids)-len(run))
+		j := 0
 		for _, id := range n.ids {
-			if !slices.Contains(gone, id) {
-				keep = append(keep, id)
+			if j < len(run) && run[j].from == id {
+				j++
+				continue
 			}
+			keep = append(keep, id)
 		}
-		for _, id := range gone {
-			s.setNodeOf(id, -1)
+		for _, e := range run {
+			s.setNodeOf(e.from, -1)
 		}
 		n.ids = keep
 		if len(keep) == 0 {
