@@ -500,7 +500,9 @@ func (b *batchBuilder[T]) take(q int32, src *batchSet[T], hits []batchHit, r0 fl
 // metrics it measures only the points of es (at distance dq from the
 // call's node) that the triangle inequality leaves. With proj (the
 // projection screen, read only: screen runs on several goroutines at
-// once), the rows it settles are not read at all.
+// once), the rows it settles by their projections (projs, carried beside
+// es) or by their bytes (with qq, the child as the byte screen reads it;
+// nil where the rows have no bytes) are not read at all.
 func (b *batchBuilder[T]) screen(qc []T, qx int32, dq float64, proj *buildProj, qq *quantQuery, es []batchEntry, rows []T, projs []float32, base int32, hits []batchHit, rFar float64) (_ []batchHit, evals int64) {
 	dim := b.dim
 	row := func(k int) []T {
