@@ -19,8 +19,8 @@ func rowSquaresScalar[T Float](rows []T, dim int, q []T, sq []float64, far2 floa
 // exactSquare) and above far2.
 func settledBeyond(s, far2 float64) bool { return exactSquare(s) && s > far2 }
 
-// quantSquareScalar is quantSquare without a vector kernel: the same
-// single-precision differences and squares, summed in one lane.
+// quantSquareScalar is one row of quantSquares4 without a vector kernel:
+// the single-precision differences and squares, summed in one lane.
 func quantSquareScalar(u []int8, scale float32, q []float32) float64 {
 	u = u[:len(q)]
 	var s float32

@@ -13,15 +13,9 @@ func rowSquares[T Float](rows []T, dim int, q []T, sq []float64, far2 float64) u
 // vecSquare returns sqEuclidean(q, row).
 func vecSquare[T Float](row []T, q []T) float64 { return sqEuclidean(q, row) }
 
-// quantSquare returns the sum of the squares of fl(scale*u_j) - q_j in
-// single precision (see buildProj.quantBeyond). This build has no vector
-// kernel.
-func quantSquare(u []int8, scale float32, q []float32) float64 {
-	return quantSquareScalar(u, scale, q)
-}
-
-// quantSquares4 sets out[t] to quantSquare(u[t], scale[t], q) for four
-// rows. This build has no vector kernel.
+// quantSquares4 sets out[t] to the sum of the squares of
+// fl(scale[t]*u[t][j]) - q_j in single precision for four rows (see
+// buildProj.quantSettles). This build has no vector kernel.
 func quantSquares4(u [4][]int8, scale [4]float32, q []float32, out *[4]float64) {
 	for t := range 4 {
 		out[t] = quantSquareScalar(u[t], scale[t], q)

@@ -175,22 +175,11 @@ func vecSquare[T Float](row []T, q []T) float64 {
 	return s
 }
 
-// quantSquare returns the sum of the squares of fl(scale*u_j) - q_j in
-// single precision (see buildProj.quantBeyond): with AVX-512, sixteen
-// lanes, each summed in order and the lanes added in double precision;
-// otherwise the scalar loop, one lane.
-func quantSquare(u []int8, scale float32, q []float32) float64 {
-	if !vectorized() || !wide() || len(q) < 16 {
-		return quantSquareScalar(u, scale, q)
-	}
-	s := quantSquare512(u, scale, q)
-	archsimd.ClearAVXUpperBits()
-	return s
-}
-
-// quantSquares4 sets out[t] to quantSquare(u[t], scale[t], q) for four
-// rows at once (their loads in flight together), each row summed as
-// quantSquare sums it.
+// quantSquares4 sets out[t] to the sum of the squares of
+// fl(scale[t]*u[t][j]) - q_j in single precision for four rows at once
+// (see buildProj.quantSettles): with AVX-512, sixteen lanes a row, each
+// summed in order and the lanes added in double precision, the rows'
+// loads in flight together; otherwise the scalar loop, one lane a row.
 func quantSquares4(u [4][]int8, scale [4]float32, q []float32, out *[4]float64) {
 	if !vectorized() || !wide() || len(q) < 16 {
 		for t := range 4 {
@@ -315,31 +304,6 @@ func vecSquares4x32(rows [4][]float32, q []float32, out *[4]float64) {
 		}
 		out[t] = (s[t][0] + s[t][1]) + (s[t][2] + s[t][3])
 	}
-}
-
-func quantSquare512(u []int8, scale float32, q []float32) float64 {
-	n := len(q)
-	u = u[:n]
-	sv := archsimd.BroadcastFloat32x16(scale)
-	var acc archsimd.Float32x16
-	k := 0
-	for ; k+16 <= n; k += 16 {
-		x := archsimd.LoadInt8x16((*[16]int8)(u[k : k+16])).ExtendToInt32().ConvertToFloat32().Mul(sv)
-		d := x.Sub(archsimd.LoadFloat32x16((*[16]float32)(q[k : k+16])))
-		acc = acc.Add(d.Mul(d))
-	}
-	var lanes [16]float32
-	acc.Store(&lanes)
-	var tail float32
-	for ; k < n; k++ {
-		d := float32(quantStep(scale, u[k]) - q[k])
-		tail += float32(d * d)
-	}
-	s := float64(tail)
-	for _, v := range lanes {
-		s += float64(v)
-	}
-	return s
 }
 
 func vecSquare64(row, q []float64) float64 {

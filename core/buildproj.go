@@ -291,26 +291,19 @@ func quantQueryOf[T Float](pr *buildProj, qc []T, buf []float32) quantQuery {
 	return quantQuery{q: buf, e: (math.Sqrt(e) + 0x1p-52*math.Sqrt(norm)) * (1 + 1e-9)}
 }
 
-// quantBeyond reports whether row x is settled farther than rFar from the
-// child qq by its bytes (see quantizeRows). The kernel's sum of squares of
-// single-precision differences, in lanes, is within (dim+3) units of
-// single-precision rounding of the exact sum of the same differences (each
-// difference and square rounded once, each lane summed in order, lanes
-// added in double precision), widened here by 1%; sums so small that
-// single precision would round them in its subnormal range settle nothing.
-func (pr *buildProj) quantBeyond(x int32, qq quantQuery, rFar float64) bool {
-	if pr.u == nil {
-		return false
-	}
-	return pr.quantSettles(quantSquare(pr.bytes(x), pr.qs[x], qq.q), x, qq, rFar)
-}
-
 // bytes returns row x's steps.
 func (pr *buildProj) bytes(x int32) []int8 {
 	return pr.u[int(x)*pr.dim : int(x+1)*pr.dim]
 }
 
-// quantSettles is quantBeyond given s, quantSquare's sum for row x.
+// quantSettles reports whether row x is settled farther than rFar from
+// the child qq by its bytes (see quantizeRows), given s, quantSquares4's
+// sum for the row. The kernel's sum of squares of
+// single-precision differences, in lanes, is within (dim+3) units of
+// single-precision rounding of the exact sum of the same differences (each
+// difference and square rounded once, each lane summed in order, lanes
+// added in double precision), widened here by 1%; sums so small that
+// single precision would round them in its subnormal range settle nothing.
 func (pr *buildProj) quantSettles(s float64, x int32, qq quantQuery, rFar float64) bool {
 	e := pr.qe[x]
 	if math.IsInf(e, 0) || !(s > 1e-20) || math.IsInf(s, 0) {

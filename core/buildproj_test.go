@@ -220,7 +220,7 @@ func TestProjBlockBound(t *testing.T) {
 // far from the origin with a small spread (where centring matters), data
 // of mixed magnitudes and rows equal to the centre, in both precisions;
 // and at half that radius it must settle most pairs, or it would only cost.
-// Rows are screened four at a time and one at a time, with the same sums.
+// The kernel's sums must lie within the rounding bound the screen assumes.
 func TestQuantScreen(t *testing.T) {
 	rng := rand.New(rand.NewPCG(37, 2))
 	const dim = 200
@@ -291,16 +291,24 @@ func checkQuantScreen[T Float](t *testing.T, rows []T, dim int, rng *rand.Rand) 
 			quantSquares4(u, sc, qq.q, &out)
 			for w := range 4 {
 				x := es[a+w].x
-				if one := quantSquare(pr.bytes(x), pr.qs[x], qq.q); one != out[w] {
-					t.Fatalf("row %d: %v four at a time, %v alone", x, out[w], one)
+				// The kernel's sum within the rounding bound the screen
+				// assumes, against the same differences summed in double
+				// precision.
+				var ref float64
+				for j, v := range pr.bytes(x) {
+					d := float64(quantStep(pr.qs[x], v)) - float64(qq.q[j])
+					ref += d * d
+				}
+				if gamma := float64(dim+3) * 0x1p-24; math.Abs(out[w]-ref) > gamma*ref+1e-300 {
+					t.Fatalf("row %d: the kernel's sum %v, in double precision %v", x, out[w], ref)
 				}
 				d := euclidean(row(q), row(x))
-				if pr.quantBeyond(x, qq, d) {
+				if pr.quantSettles(out[w], x, qq, d) {
 					t.Fatalf("rows %d and %d at distance %v: settled beyond it", q, x, d)
 				}
 				if d > 0 {
 					pairs++
-					if pr.quantBeyond(x, qq, d/2) {
+					if pr.quantSettles(out[w], x, qq, d/2) {
 						settledHalf++
 					}
 				}
