@@ -389,8 +389,9 @@ type batchHit struct {
 
 // measure returns the points of src that lie within rFar of q (coordinates
 // qc, at distance dq from the call's node), by position ascending, in
-// hits' storage, and how many of them lie within r0.
-func (b *batchBuilder[T]) measure(qc []T, qx int32, dq float64, src *batchSet[T], hits []batchHit, r0, rFar float64) (_ []batchHit, in0 int) {
+// hits' storage, and how many of them lie within r0; qq is q as the byte
+// screen reads it, or nil (see quantQuery).
+func (b *batchBuilder[T]) measure(qc []T, qx int32, dq float64, qq *quantQuery, src *batchSet[T], hits []batchHit, r0, rFar float64) (_ []batchHit, in0 int) {
 	n := len(src.e)
 	hits = hits[:0]
 	// The projection screen as it stands for this set: its parts read it,
@@ -399,10 +400,8 @@ func (b *batchBuilder[T]) measure(qc []T, qx int32, dq float64, src *batchSet[T]
 	if qx < 0 || !b.euclid {
 		proj = nil
 	}
-	var qq *quantQuery
-	if proj != nil && proj.u != nil {
-		q := quantQueryOf(proj, qc, b.qbuf)
-		b.qbuf, qq = q.q, &q
+	if proj == nil {
+		qq = nil
 	}
 	var evals int64
 	if parts, tm := b.parts(n); parts > 1 {
@@ -560,14 +559,9 @@ func (b *batchBuilder[T]) screen(qc []T, qx int32, dq float64, proj *buildProj, 
 				}
 				vecSquares4(rs, qc, &out)
 				for t := range m {
-					j := int(cand[a+t])
 					evals++
-					d := math.Sqrt(out[t])
-					if !exactSquare(out[t]) {
-						d = b.dist(qc, rs[t])
-					}
-					if d <= rFar {
-						hits = append(hits, batchHit{base + int32(j), d})
+					if d := b.fromSquare(qc, rs[t], out[t]); d <= rFar {
+						hits = append(hits, batchHit{base + cand[a+t], d})
 					}
 				}
 			}
@@ -590,13 +584,7 @@ func (b *batchBuilder[T]) screen(qc []T, qx int32, dq float64, proj *buildProj, 
 		// The rows left open: those not settled well beyond.
 		for open := rowSquares(br, dim, qc, sq[:], far2); open != 0; open &= open - 1 {
 			k := bits.TrailingZeros64(open)
-			var d float64
-			if s := sq[k]; exactSquare(s) {
-				d = math.Sqrt(s)
-			} else {
-				d = b.dist(qc, row(lo+k))
-			}
-			if d <= rFar {
+			if d := b.fromSquare(qc, row(lo+k), sq[k]); d <= rFar {
 				hits = append(hits, batchHit{base + int32(lo+k), d})
 			}
 		}
@@ -615,6 +603,18 @@ func (b *batchBuilder[T]) projUseful(n int, passed int64) {
 	if b.screened >= projCheck && float64(b.passed) > projKeep*float64(b.screened) {
 		b.proj = nil
 	}
+}
+
+// quantQuery returns child qc as the byte screen reads it (in b.qbuf's
+// storage, until the next child's), or nil where the rows have no bytes.
+// Both of a child's sets are measured with it.
+func (b *batchBuilder[T]) quantQuery(qc []T) *quantQuery {
+	if !b.euclid || b.proj == nil || b.proj.u == nil {
+		return nil
+	}
+	q := quantQueryOf(b.proj, qc, b.qbuf)
+	b.qbuf = q.q
+	return &q
 }
 
 // projsOf returns the projections of points lo..hi-1 of s where sets
@@ -640,9 +640,7 @@ func (b *batchBuilder[T]) rowsOf(s *batchSet[T], lo, hi int) []T {
 // Euclidean one (the same bits).
 func (b *batchBuilder[T]) rowDist(x, y []T) float64 {
 	if b.euclid {
-		if s := vecSquare(y, x); exactSquare(s) {
-			return math.Sqrt(s)
-		}
+		return b.fromSquare(x, y, vecSquare(y, x))
 	}
 	return b.dist(x, y)
 }
@@ -728,8 +726,9 @@ func (b *batchBuilder[T]) call(p int32, i int32, near, far batchSet[T]) batchSet
 		}
 		m := b.mark()
 		var n0, f0 int
-		b.hitsNear, n0 = b.measure(qc, q.x, q.d, &near, b.hitsNear, r0, rFar)
-		b.hitsFar, f0 = b.measure(qc, q.x, q.d, &far, b.hitsFar, r0, rFar)
+		qq := b.quantQuery(qc)
+		b.hitsNear, n0 = b.measure(qc, q.x, q.d, qq, &near, b.hitsNear, r0, rFar)
+		b.hitsFar, f0 = b.measure(qc, q.x, q.d, qq, &far, b.hitsFar, r0, rFar)
 		cn, cf := b.set(n0+f0), b.set(len(b.hitsNear)+len(b.hitsFar)-n0-f0)
 		b.take(q.x, &near, b.hitsNear, r0, &cn, &cf)
 		b.take(q.x, &far, b.hitsFar, r0, &cn, &cf)
@@ -838,11 +837,12 @@ func (b *batchBuilder[T]) closer(root int32) {
 			}
 		}
 	})
-	pd, parent := slices.Clone(b.nd), slices.Clone(b.near)
+	pd := slices.Clone(b.nd)
 	if b.euclid && b.proj == nil && !b.scalarCloser {
 		b.closerBlocks(first, kids, pd)
 		return
 	}
+	parent := slices.Clone(b.near)
 	// The grandchildren by grandparent, then parent: the rows of g and its
 	// children stay in cache while its grandchildren are measured against
 	// them. The loop runs over grandchildren, not grandparents: one

@@ -220,7 +220,8 @@ const quantCaptured = 0.99
 // floats, and the rest are measured as before, four rows at a time (their
 // loads in flight together; each row's sum has the one-row kernel's bits).
 // The tree does not change; the distances measured do. Fashion-MNIST's
-// first 20,000 images (one thread, a quiet machine): 13.8 -> 10.5 s, 1,614
+// first 20,000 images (one thread, old and new alternated, load average
+// falling from 2.6 as other work ended): 13.8 -> 10.5 s, 1,614
 // -> 676 distances a point; the first 10,000: 918 -> 419. Where the
 // directions capture 99% of the centred rows' squared norms the bytes are
 // not made (quantCaptured).

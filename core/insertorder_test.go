@@ -1,6 +1,7 @@
 package core
 
 import (
+	"cmp"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -80,18 +81,17 @@ func curveOrderByBits(n, dim int, pt func(k int) []float64) []int32 {
 			}
 		}
 	}
-	order := make([]int32, n)
+	return stableByKey(keys)
+}
+
+// stableByKey returns the positions 0..len(keys)-1 sorted by key, equal
+// keys in position order: a comparison sort, the reference for the radix
+// sorts.
+func stableByKey(keys []uint64) []int32 {
+	order := make([]int32, len(keys))
 	for k := range order {
 		order[k] = int32(k)
 	}
-	slices.SortStableFunc(order, func(a, b int32) int {
-		switch {
-		case keys[a] < keys[b]:
-			return -1
-		case keys[a] > keys[b]:
-			return 1
-		}
-		return 0
-	})
+	slices.SortStableFunc(order, func(a, b int32) int { return cmp.Compare(keys[a], keys[b]) })
 	return order
 }

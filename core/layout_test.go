@@ -224,20 +224,7 @@ func TestSortedBy(t *testing.T) {
 			for i := range keys {
 				keys[i] = tc.key()
 			}
-			want := make([]int32, tc.n)
-			for i := range want {
-				want[i] = int32(i)
-			}
-			slices.SortStableFunc(want, func(a, b int32) int {
-				switch {
-				case keys[a] < keys[b]:
-					return -1
-				case keys[a] > keys[b]:
-					return 1
-				}
-				return 0
-			})
-			if got := sortedBy(keys); !slices.Equal(got, want) {
+			if got, want := sortedBy(keys), stableByKey(keys); !slices.Equal(got, want) {
 				t.Fatalf("sortedBy differs from a stable sort")
 			}
 		})
