@@ -2,7 +2,10 @@
 
 package core
 
-import "simd/archsimd"
+import (
+	"simd/archsimd"
+	"unsafe"
+)
 
 // rowSquares sets sq[k] to sqEuclidean(q, row k of rows) (rows of dim
 // coordinates, one after another, at most 64), with sqEuclidean's bits, for
@@ -61,41 +64,39 @@ func sumLanes(a, b, c, d archsimd.Float64x4) archsimd.Float64x4 {
 
 func rowSquares64(rows []float64, dim int, q []float64, sq []float64, far2 float64) uint64 {
 	n := len(rows) / dim
-	c4 := dim &^ 3
-	q = q[:dim:dim]
+	if n == 0 {
+		return 0
+	}
+	q, sq = q[:dim:dim], sq[:(n+3)&^3]
 	lane0 := archsimd.LoadInt64x4(&[4]int64{-1, 0, 0, 0}).ToMask() // the first lane
 	f2 := archsimd.BroadcastFloat64x4(far2)
 	lo, hi := archsimd.BroadcastFloat64x4(exactLo), archsimd.BroadcastFloat64x4(exactHi)
+	// Rows n*dim and q's dim coordinates lie within their slices, so every
+	// offset below does: a row starts at a multiple of rb under n*rb and
+	// reads fewer than rb bytes.
+	base, qp := unsafe.Pointer(unsafe.SliceData(rows)), unsafe.Pointer(unsafe.SliceData(q))
+	rb, c4 := uintptr(dim)*8, uintptr(dim&^3)*8
 	var open uint64
 	for j := 0; j < n; j += 4 {
-		var ra, rb, rc, rd []float64
-		if j+4 <= n {
-			// A full quad: four rows one after another.
-			o := j * dim
-			ra, rb, rc, rd = rows[o:o+dim], rows[o+dim:o+2*dim], rows[o+2*dim:o+3*dim], rows[o+3*dim:o+4*dim]
-		} else {
-			ia, ib, ic, id := rowQuad(n, j)
-			ra, rb, rc, rd = rows[ia*dim:(ia+1)*dim], rows[ib*dim:(ib+1)*dim], rows[ic*dim:(ic+1)*dim], rows[id*dim:(id+1)*dim]
-		}
-		ra, rb, rc, rd = ra[:len(q)], rb[:len(q)], rc[:len(q)], rd[:len(q)]
+		pa, pb, pc, pd := quadRows(base, n, j, rb)
 		var sa, sb, sc, sd archsimd.Float64x4
-		for k := 0; k+4 <= len(q); k += 4 {
-			y := archsimd.LoadFloat64x4((*[4]float64)(q[k : k+4]))
-			da := archsimd.LoadFloat64x4((*[4]float64)(ra[k : k+4])).Sub(y)
-			db := archsimd.LoadFloat64x4((*[4]float64)(rb[k : k+4])).Sub(y)
-			dc := archsimd.LoadFloat64x4((*[4]float64)(rc[k : k+4])).Sub(y)
-			dd := archsimd.LoadFloat64x4((*[4]float64)(rd[k : k+4])).Sub(y)
+		for o := uintptr(0); o < c4; o += 32 {
+			y := load64(qp, o)
+			da := load64(pa, o).Sub(y)
+			db := load64(pb, o).Sub(y)
+			dc := load64(pc, o).Sub(y)
+			dd := load64(pd, o).Sub(y)
 			sa = sa.Add(da.Mul(da))
 			sb = sb.Add(db.Mul(db))
 			sc = sc.Add(dc.Mul(dc))
 			sd = sd.Add(dd.Mul(dd))
 		}
-		for k := c4; k < len(q); k++ {
-			y := archsimd.BroadcastFloat64x4(q[k])
-			da := archsimd.BroadcastFloat64x4(ra[k]).Sub(y)
-			db := archsimd.BroadcastFloat64x4(rb[k]).Sub(y)
-			dc := archsimd.BroadcastFloat64x4(rc[k]).Sub(y)
-			dd := archsimd.BroadcastFloat64x4(rd[k]).Sub(y)
+		for o := c4; o < rb; o += 8 {
+			y := archsimd.BroadcastFloat64x4(*(*float64)(unsafe.Add(qp, o)))
+			da := archsimd.BroadcastFloat64x4(*(*float64)(unsafe.Add(pa, o))).Sub(y)
+			db := archsimd.BroadcastFloat64x4(*(*float64)(unsafe.Add(pb, o))).Sub(y)
+			dc := archsimd.BroadcastFloat64x4(*(*float64)(unsafe.Add(pc, o))).Sub(y)
+			dd := archsimd.BroadcastFloat64x4(*(*float64)(unsafe.Add(pd, o))).Sub(y)
 			sa = sa.Add(da.Mul(da).Masked(lane0))
 			sb = sb.Add(db.Mul(db).Masked(lane0))
 			sc = sc.Add(dc.Mul(dc).Masked(lane0))
@@ -110,41 +111,37 @@ func rowSquares64(rows []float64, dim int, q []float64, sq []float64, far2 float
 
 func rowSquares32(rows []float32, dim int, q []float32, sq []float64, far2 float64) uint64 {
 	n := len(rows) / dim
-	c4 := dim &^ 3
-	q = q[:dim:dim]
+	if n == 0 {
+		return 0
+	}
+	q, sq = q[:dim:dim], sq[:(n+3)&^3]
 	lane0 := archsimd.LoadInt64x4(&[4]int64{-1, 0, 0, 0}).ToMask() // the first lane
 	f2 := archsimd.BroadcastFloat64x4(far2)
 	lo, hi := archsimd.BroadcastFloat64x4(exactLo), archsimd.BroadcastFloat64x4(exactHi)
+	// The offsets stay within the slices as in rowSquares64.
+	base, qp := unsafe.Pointer(unsafe.SliceData(rows)), unsafe.Pointer(unsafe.SliceData(q))
+	rb, c4 := uintptr(dim)*4, uintptr(dim&^3)*4
 	var open uint64
 	for j := 0; j < n; j += 4 {
-		var ra, rb, rc, rd []float32
-		if j+4 <= n {
-			// A full quad: four rows one after another.
-			o := j * dim
-			ra, rb, rc, rd = rows[o:o+dim], rows[o+dim:o+2*dim], rows[o+2*dim:o+3*dim], rows[o+3*dim:o+4*dim]
-		} else {
-			ia, ib, ic, id := rowQuad(n, j)
-			ra, rb, rc, rd = rows[ia*dim:(ia+1)*dim], rows[ib*dim:(ib+1)*dim], rows[ic*dim:(ic+1)*dim], rows[id*dim:(id+1)*dim]
-		}
-		ra, rb, rc, rd = ra[:len(q)], rb[:len(q)], rc[:len(q)], rd[:len(q)]
+		pa, pb, pc, pd := quadRows(base, n, j, rb)
 		var sa, sb, sc, sd archsimd.Float64x4
-		for k := 0; k+4 <= len(q); k += 4 {
-			y := archsimd.LoadFloat32x4((*[4]float32)(q[k : k+4])).ConvertToFloat64()
-			da := archsimd.LoadFloat32x4((*[4]float32)(ra[k : k+4])).ConvertToFloat64().Sub(y)
-			db := archsimd.LoadFloat32x4((*[4]float32)(rb[k : k+4])).ConvertToFloat64().Sub(y)
-			dc := archsimd.LoadFloat32x4((*[4]float32)(rc[k : k+4])).ConvertToFloat64().Sub(y)
-			dd := archsimd.LoadFloat32x4((*[4]float32)(rd[k : k+4])).ConvertToFloat64().Sub(y)
+		for o := uintptr(0); o < c4; o += 16 {
+			y := load32(qp, o)
+			da := load32(pa, o).Sub(y)
+			db := load32(pb, o).Sub(y)
+			dc := load32(pc, o).Sub(y)
+			dd := load32(pd, o).Sub(y)
 			sa = sa.Add(da.Mul(da))
 			sb = sb.Add(db.Mul(db))
 			sc = sc.Add(dc.Mul(dc))
 			sd = sd.Add(dd.Mul(dd))
 		}
-		for k := c4; k < len(q); k++ {
-			y := archsimd.BroadcastFloat32x4(q[k]).ConvertToFloat64()
-			da := archsimd.BroadcastFloat32x4(ra[k]).ConvertToFloat64().Sub(y)
-			db := archsimd.BroadcastFloat32x4(rb[k]).ConvertToFloat64().Sub(y)
-			dc := archsimd.BroadcastFloat32x4(rc[k]).ConvertToFloat64().Sub(y)
-			dd := archsimd.BroadcastFloat32x4(rd[k]).ConvertToFloat64().Sub(y)
+		for o := c4; o < rb; o += 4 {
+			y := archsimd.BroadcastFloat32x4(*(*float32)(unsafe.Add(qp, o))).ConvertToFloat64()
+			da := archsimd.BroadcastFloat32x4(*(*float32)(unsafe.Add(pa, o))).ConvertToFloat64().Sub(y)
+			db := archsimd.BroadcastFloat32x4(*(*float32)(unsafe.Add(pb, o))).ConvertToFloat64().Sub(y)
+			dc := archsimd.BroadcastFloat32x4(*(*float32)(unsafe.Add(pc, o))).ConvertToFloat64().Sub(y)
+			dd := archsimd.BroadcastFloat32x4(*(*float32)(unsafe.Add(pd, o))).ConvertToFloat64().Sub(y)
 			sa = sa.Add(da.Mul(da).Masked(lane0))
 			sb = sb.Add(db.Mul(db).Masked(lane0))
 			sc = sc.Add(dc.Mul(dc).Masked(lane0))
@@ -155,6 +152,27 @@ func rowSquares32(rows []float32, dim int, q []float32, sq []float64, far2 float
 		open |= openQuad(v, f2, lo, hi) << j
 	}
 	return open & (1<<n - 1)
+}
+
+// quadRows returns the addresses of rows j to j+3 of n rows of rb bytes
+// from base, the last repeated where fewer than four are left.
+func quadRows(base unsafe.Pointer, n, j int, rb uintptr) (a, b, c, d unsafe.Pointer) {
+	if j+4 <= n {
+		a = unsafe.Add(base, uintptr(j)*rb)
+		return a, unsafe.Add(a, rb), unsafe.Add(a, 2*rb), unsafe.Add(a, 3*rb)
+	}
+	ia, ib, ic, id := rowQuad(n, j)
+	return unsafe.Add(base, uintptr(ia)*rb), unsafe.Add(base, uintptr(ib)*rb), unsafe.Add(base, uintptr(ic)*rb), unsafe.Add(base, uintptr(id)*rb)
+}
+
+// load64 loads the four float64 at byte offset o from p.
+func load64(p unsafe.Pointer, o uintptr) archsimd.Float64x4 {
+	return archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(p, o)))
+}
+
+// load32 loads the four float32 at byte offset o from p, widened.
+func load32(p unsafe.Pointer, o uintptr) archsimd.Float64x4 {
+	return archsimd.LoadFloat32x4((*[4]float32)(unsafe.Add(p, o))).ConvertToFloat64()
 }
 
 // vecSquare returns sqEuclidean(q, row) with its bits, by the vector
