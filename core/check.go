@@ -104,12 +104,12 @@ func (t *Tree[T]) checkStructure() ([]int32, error) {
 		}
 		points += len(n.ids)
 		w := int64(len(n.ids))
-		for i, c := range n.kids {
+		for i, c := range n.children() {
 			cn := t.node(c)
 			if cn.parent != u {
 				return nil, fmt.Errorf("core: check: node %d lists child %d whose parent is %d", u, c, cn.parent)
 			}
-			if i > 0 && cn.level > t.node(n.kids[i-1]).level {
+			if i > 0 && cn.level > t.node(n.children()[i-1]).level {
 				return nil, fmt.Errorf("core: check: children of node %d are not sorted by level", u)
 			}
 			w += cn.weight
@@ -132,21 +132,21 @@ func (t *Tree[T]) checkStructure() ([]int32, error) {
 func (t *Tree[T]) checkGroups(u int32) error {
 	n := t.node(u)
 	start := int32(0)
-	for g, gr := range n.grp {
-		if gr.end <= start || int(gr.end) > len(n.kids) {
-			return fmt.Errorf("core: check: node %d group %d spans children [%d, %d) of %d", u, g, start, gr.end, len(n.kids))
+	for g, gr := range n.groups() {
+		if gr.end <= start || int(gr.end) > len(n.children()) {
+			return fmt.Errorf("core: check: node %d group %d spans children [%d, %d) of %d", u, g, start, gr.end, len(n.children()))
 		}
-		if g > 0 && gr.level >= n.grp[g-1].level {
+		if g > 0 && gr.level >= n.groups()[g-1].level {
 			return fmt.Errorf("core: check: node %d groups are not in descending level order", u)
 		}
-		for _, c := range n.kids[start:gr.end] {
+		for _, c := range n.children()[start:gr.end] {
 			if t.node(c).level != gr.level {
 				return fmt.Errorf("core: check: child %d of node %d has level %d in group %d of level %d", c, u, t.node(c).level, g, gr.level)
 			}
 		}
 		var w int64
 		var r float64
-		for _, c := range n.kids[start:] {
+		for _, c := range n.children()[start:] {
 			w += t.node(c).weight
 			r = max(r, t.node(c).reach)
 		}
@@ -155,8 +155,8 @@ func (t *Tree[T]) checkGroups(u int32) error {
 		}
 		start = gr.end
 	}
-	if int(start) != len(n.kids) {
-		return fmt.Errorf("core: check: node %d groups cover %d of its %d children", u, start, len(n.kids))
+	if int(start) != len(n.children()) {
+		return fmt.Errorf("core: check: node %d groups cover %d of its %d children", u, start, len(n.children()))
 	}
 	return nil
 }

@@ -45,7 +45,7 @@ func coverLevel(level int) int32 {
 // (len(n.grp) if there is none).
 func firstBelow(n *node, i int32) int32 {
 	g := int32(0)
-	for int(g) < len(n.grp) && n.grp[g].level >= i {
+	for int(g) < len(n.groups()) && n.groups()[g].level >= i {
 		g++
 	}
 	return g
@@ -77,7 +77,7 @@ func (t *Tree[T]) Cover(level int) []Center[T] {
 		})
 		end := n.groupStart(int(g))
 		for k := end - 1; k >= 0; k-- {
-			stack = append(stack, n.kids[k])
+			stack = append(stack, n.children()[k])
 		}
 	}
 	return out
@@ -134,7 +134,7 @@ func (t *Tree[T]) CentersNear(q []T, level int, maxDist float64) ([]Center[T], e
 		x := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
 		n := t.node(x.node)
-		for _, c := range n.kids[:n.groupStart(int(x.g))] {
+		for _, c := range n.children()[:n.groupStart(int(x.g))] {
 			cn := t.node(c)
 			if prunable(x.d, cn.reach, r) {
 				continue

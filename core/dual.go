@@ -425,7 +425,7 @@ func (j *joiner[T]) split(s *joinSink, x joinTask, lo, hi int32, onB bool) {
 	s.stack = append(s.stack, task(u, true, x.d, lo, hi))
 	rv := ot.viewRad(v, vOwn)
 	pv := ot.point(v)
-	for _, c := range t.node(u).kids {
+	for _, c := range t.node(u).children() {
 		cn := t.node(c)
 		clo := j.firstReached(lo, hi, x.d, cn.reach+rv)
 		if clo == hi {
@@ -474,13 +474,13 @@ func (j *joiner[T]) stepSym(s *joinSink, x joinTask) {
 	}
 	s.stack = append(s.stack, joinTask{a: x.a, aOwn: true, sym: true, lo: lo, hi: hi})
 	pa := t.point(x.a)
-	for ci, c := range n.kids {
+	for ci, c := range n.children() {
 		cn := t.node(c)
 		s.stack = append(s.stack, joinTask{a: c, sym: true, lo: lo, hi: hi})
 		d := t.dist(pa, t.point(c))
 		s.evals++
 		s.stack = append(s.stack, joinTask{a: x.a, aOwn: true, b: c, d: d, lo: lo, hi: hi})
-		for _, e := range n.kids[ci+1:] {
+		for _, e := range n.children()[ci+1:] {
 			en := t.node(e)
 			elo := j.firstReached(lo, hi, math.Abs(cn.pdist-en.pdist), cn.rad+en.rad)
 			if elo == hi {
@@ -631,7 +631,7 @@ func (j *joiner[T]) wholeSym(s *joinSink, a int32, lo, hi int32) {
 // atomic reports whether a view is a single point's caller indices: a
 // node's own points, or a node without children.
 func (t *Tree[T]) atomic(u int32, own bool) bool {
-	return own || len(t.node(u).kids) == 0
+	return own || len(t.node(u).children()) == 0
 }
 
 // viewRad bounds the distance from node u to the points of its view.
@@ -659,7 +659,7 @@ func (t *Tree[T]) viewNodes(u int32, own bool, dst []int32) []int32 {
 		return dst
 	}
 	for i := start; i < len(dst); i++ {
-		dst = append(dst, t.node(dst[i]).kids...)
+		dst = append(dst, t.node(dst[i]).children()...)
 	}
 	return dst
 }
@@ -675,7 +675,7 @@ func (t *Tree[T]) viewIDs(u int32, own bool, dst []int32) []int32 {
 		stack = stack[:len(stack)-1]
 		n := t.node(v)
 		dst = append(dst, n.ids...)
-		stack = append(stack, n.kids...)
+		stack = append(stack, n.children()...)
 	}
 	return dst
 }

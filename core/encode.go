@@ -216,7 +216,7 @@ func decode[T Float](data []byte, custom *Metric) (t *Tree[T], err error) {
 			}
 			n.level, n.parent, n.pdist = level, p, d
 			pn := s.mut(p)
-			pn.kids = append(pn.kids, u)
+			pn.setKids(append(pn.children(), u))
 		}
 		t.n += len(ids)
 		t.nodes++
@@ -229,8 +229,8 @@ func decode[T Float](data []byte, custom *Metric) (t *Tree[T], err error) {
 	}
 	for _, u := range t.preorder() {
 		n := s.mut(u)
-		n.kids = slices.Clip(n.kids)
-		t.sortKids(n.kids)
+		n.setKids(slices.Clip(n.children()))
+		t.sortKids(n.children())
 	}
 	if err := t.setBox(); err != nil {
 		return nil, fmt.Errorf("core: decode: %w", err)

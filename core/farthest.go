@@ -52,7 +52,7 @@ func (t *Tree[T]) generations(tm *team) (internal []int32, ends []int) {
 		lo, hi := int32(math.MaxInt32), int32(math.MinInt32)
 		for u := slots * p / parts; u < slots*(p+1)/parts; u++ {
 			n := t.node(int32(u))
-			if len(n.kids) > 0 && n.level != levelInf {
+			if len(n.children()) > 0 && n.level != levelInf {
 				lo, hi = min(lo, n.level), max(hi, n.level)
 			}
 		}
@@ -69,7 +69,7 @@ func (t *Tree[T]) generations(tm *team) (internal []int32, ends []int) {
 	first, internal := groupOn(tm, owners, slots, func(u int) (int32, int32) {
 		n := t.node(int32(u))
 		switch {
-		case len(n.kids) == 0:
+		case len(n.children()) == 0:
 			return -1, 0
 		case n.level == levelInf:
 			return int32(owners - 1), int32(u)
@@ -94,14 +94,14 @@ func (t *Tree[T]) radiiOf(tm *team, internal []int32, ends []int) (rad, reach []
 	kidOff := make([]int32, len(internal)+1)
 	tm.forRange(len(internal), func(_, lo, hi int) {
 		for i := lo; i < hi; i++ {
-			kidOff[i+1] = int32(len(t.node(internal[i]).kids))
+			kidOff[i+1] = int32(len(t.node(internal[i]).children()))
 		}
 	})
 	accumulate(tm, kidOff)
 	kidsAll := make([]int32, kidOff[len(internal)])
 	tm.forRange(len(internal), func(_, lo, hi int) {
 		for i := lo; i < hi; i++ {
-			copy(kidsAll[kidOff[i]:kidOff[i+1]], t.node(internal[i]).kids)
+			copy(kidsAll[kidOff[i]:kidOff[i+1]], t.node(internal[i]).children())
 		}
 	})
 	counts := make([]paddedCount, tm.size())
@@ -118,7 +118,7 @@ func (t *Tree[T]) radiiOf(tm *team, internal []int32, ends []int) (rad, reach []
 		tm.forRange(len(gen), func(_, lo, hi int) {
 			for _, a := range gen[lo:hi] {
 				ra := 0.0
-				for _, c := range t.node(a).kids {
+				for _, c := range t.node(a).children() {
 					ra = max(ra, reach[c])
 				}
 				rad[a] = ra
@@ -144,7 +144,7 @@ type subtreeBound struct {
 func (t *Tree[T]) reachBelow(c int32, rad []float64, heap []subtreeBound, evals *int64) (float64, []subtreeBound) {
 	cn := t.node(c)
 	best := cn.pdist
-	if len(cn.kids) == 0 {
+	if len(cn.children()) == 0 {
 		return best, heap
 	}
 	pa := t.point(cn.parent)
@@ -159,7 +159,7 @@ func (t *Tree[T]) reachBelow(c int32, rad []float64, heap []subtreeBound, evals 
 		if top.ub*(1+farthestSlack) < best {
 			break // no subtree left can hold a farther point
 		}
-		for _, v := range t.node(top.u).kids {
+		for _, v := range t.node(top.u).children() {
 			d := t.dist(t.point(v), pa)
 			*evals++
 			best = max(best, d)

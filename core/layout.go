@@ -185,7 +185,7 @@ func (t *Tree[T]) flatten() *flatTree[T] {
 	for len(stack) > 0 {
 		i := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		kids := t.node(slot[i]).kids
+		kids := t.node(slot[i]).children()
 		end := next + int32(len(kids))
 		block, reach := slot[next:end], f.reach[next:end]
 		copy(block, kids)

@@ -86,12 +86,12 @@ func TestFlatTreeLayout(t *testing.T) {
 					t.Fatalf("position %d has other bounds", i)
 				}
 				fi := f.info[i]
-				if int(fi.kidEnd-fi.kids) != len(nd.kids) {
-					t.Fatalf("position %d has %d children, the node %d", i, fi.kidEnd-fi.kids, len(nd.kids))
+				if int(fi.kidEnd-fi.kids) != len(nd.children()) {
+					t.Fatalf("position %d has %d children, the node %d", i, fi.kidEnd-fi.kids, len(nd.children()))
 				}
 				weight := int32(len(nd.ids))
 				for c := fi.kids; c < fi.kidEnd; c++ {
-					if f.info[c].parent != i || !slices.Contains(nd.kids, slot(f, c)) {
+					if f.info[c].parent != i || !slices.Contains(nd.children(), slot(f, c)) {
 						t.Fatalf("position %d in the child block of %d is not its child", c, i)
 					}
 					if c > fi.kids && f.reach[c] > f.reach[c-1] {

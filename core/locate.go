@@ -98,7 +98,7 @@ func (t *Tree[T]) traverse(y []T, floor int32, list []listed, q, q2 []locCand) (
 		next := levelNegInf
 		for _, c := range q {
 			n := t.node(c.node)
-			next = max(next, n.grp[c.g].level)
+			next = max(next, n.groups()[c.g].level)
 		}
 		if next <= floor {
 			return list, evals, q, q2
@@ -108,14 +108,14 @@ func (t *Tree[T]) traverse(y []T, floor int32, list []listed, q, q2 []locCand) (
 		for k := range q {
 			c := &q[k]
 			n := t.node(c.node)
-			if n.grp[c.g].level != next {
+			if n.groups()[c.g].level != next {
 				// Nothing of it measured at this level: still needed.
 				q2 = append(q2, *c)
 				continue
 			}
 			g := int(c.g)
 			c.g++
-			for _, u := range n.kids[n.groupStart(g):n.grp[g].end] {
+			for _, u := range n.children()[n.groupStart(g):n.groups()[g].end] {
 				un := t.node(u)
 				if !t.mayReport(un, c.d, rep, floor) {
 					continue
@@ -250,10 +250,10 @@ func (s scale) reportRadius(l int32) float64 {
 // group that leads to it and for every earlier group, whose radius and
 // level are no smaller.
 func (t *Tree[T]) reaches(n *node, g int, d float64) bool {
-	l := n.grp[g].level
+	l := n.groups()[g].level
 	rep := t.scale.reportRadius(l)
 	// rho*b^(l+2) = rep * rho*b^2/(1+1/b) = rep * b^3/(b^2-1).
-	rad := min(n.grp[g].rad, rep*t.scale.reachRatio())
+	rad := min(n.groups()[g].rad, rep*t.scale.reachRatio())
 	return !prunable(d, rad, rep)
 }
 
@@ -261,7 +261,7 @@ func (t *Tree[T]) reaches(n *node, g int, d float64) bool {
 // first child group not yet measured, must stay in the traversal: one of
 // its remaining groups is above floor and may hold a node in range.
 func (t *Tree[T]) needed(n *node, g int32, d float64, floor int32) bool {
-	return int(g) < len(n.grp) && n.grp[g].level > floor && t.reaches(n, int(g), d)
+	return int(g) < len(n.groups()) && n.groups()[g].level > floor && t.reaches(n, int(g), d)
 }
 
 // mayReport reports whether child u of a node at distance d from the
@@ -281,10 +281,10 @@ func (t *Tree[T]) mayReport(u *node, d, rep float64, floor int32) bool {
 	if near <= rep+round {
 		return true
 	}
-	if len(u.grp) == 0 || u.grp[0].level <= floor {
+	if len(u.groups()) == 0 || u.groups()[0].level <= floor {
 		return false
 	}
-	below := t.scale.reportRadius(u.grp[0].level)
+	below := t.scale.reportRadius(u.groups()[0].level)
 	return !prunable(d, u.reach, below) && near-u.rad <= below+round
 }
 

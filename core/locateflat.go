@@ -123,10 +123,10 @@ func (t *Tree[T]) locLayout(jobs int) *locLayout[T] {
 		nd := t.node(slot[i])
 		at := int32(len(slot))
 		kids[i] = at
-		slot = append(slot, nd.kids...)
+		slot = append(slot, nd.children()...)
 		if l.rows {
-			for g := range nd.grp {
-				blk := slot[at+nd.groupStart(g) : at+nd.grp[g].end]
+			for g := range nd.groups() {
+				blk := slot[at+nd.groupStart(g) : at+nd.groups()[g].end]
 				key = key[:0]
 				for _, u := range blk {
 					key = append(key, keyed{t.node(u).pdist, u})
@@ -137,7 +137,7 @@ func (t *Tree[T]) locLayout(jobs int) *locLayout[T] {
 				}
 			}
 		}
-		for j := len(nd.kids) - 1; j >= 0; j-- {
+		for j := len(nd.children()) - 1; j >= 0; j-- {
 			stack = append(stack, at+int32(j))
 		}
 	}
@@ -151,12 +151,12 @@ func (t *Tree[T]) locLayout(jobs int) *locLayout[T] {
 			copy(l.pts[i*dim:(i+1)*dim], t.point(slot[i]))
 			ln.pdist, ln.rad, ln.reach = nd.pdist, nd.rad, nd.reach
 			ln.kids, ln.slot, ln.top = kids[i], slot[i], levelNegInf
-			if len(nd.grp) > 0 {
-				ln.top = nd.grp[0].level
+			if len(nd.groups()) > 0 {
+				ln.top = nd.groups()[0].level
 				ln.dRep = sc.reportRadius(ln.top)
-				ln.dRad = min(nd.grp[0].rad, ln.dRep*sc.reachRatio())
+				ln.dRad = min(nd.groups()[0].rad, ln.dRep*sc.reachRatio())
 			}
-			l.node[i+1].grp = int32(len(nd.grp)) // counts, summed below
+			l.node[i+1].grp = int32(len(nd.groups())) // counts, summed below
 		}
 	})
 	l.node[0].pdist = 0
@@ -171,7 +171,7 @@ func (t *Tree[T]) locLayout(jobs int) *locLayout[T] {
 	forRange(m, jobs, func(_, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			first, start, at := l.node[i].kids, int32(0), l.node[i].grp
-			for j, g := range t.node(slot[i]).grp {
+			for j, g := range t.node(slot[i]).groups() {
 				lim := sc.reportRadius(g.level)
 				for _, c := range l.node[first+start : first+g.end] {
 					lim = max(lim, c.dRad+c.dRep)
@@ -205,13 +205,13 @@ func (t *Tree[T]) locLayoutEach(l *locLayout[T]) *locLayout[T] {
 		copy(pts[i*dim:(i+1)*dim], t.point(slot[i]))
 		ln.pdist, ln.rad, ln.reach = nd.pdist, nd.rad, nd.reach
 		ln.kids, ln.slot, ln.top, ln.grp = int32(len(slot)), slot[i], levelNegInf, int32(len(grp))
-		if len(nd.grp) > 0 {
-			ln.top = nd.grp[0].level
+		if len(nd.groups()) > 0 {
+			ln.top = nd.groups()[0].level
 			ln.dRep = sc.reportRadius(ln.top)
-			ln.dRad = min(nd.grp[0].rad, ln.dRep*ratio)
+			ln.dRad = min(nd.groups()[0].rad, ln.dRep*ratio)
 		}
-		slot = append(slot, nd.kids...)
-		grp = append(grp, nd.grp...)
+		slot = append(slot, nd.children()...)
+		grp = append(grp, nd.groups()...)
 	}
 	m := len(slot)
 	nodes[0].pdist = 0

@@ -81,13 +81,13 @@ func checkLocLayout[T Float](t *testing.T, rows []T, dim int, metric Metric) {
 		ghost := make([]bool, tr.s.slots)
 		var orphans []int32
 		for u := range tr.s.slots {
-			if u != tr.root && tr.node(u).live() && len(tr.node(u).kids) > 0 && rng.IntN(4) == 0 {
+			if u != tr.root && tr.node(u).live() && len(tr.node(u).children()) > 0 && rng.IntN(4) == 0 {
 				ghost[u] = true
 			}
 		}
 		for u := range tr.s.slots {
 			if ghost[u] {
-				for _, c := range tr.node(u).kids {
+				for _, c := range tr.node(u).children() {
 					if !ghost[c] {
 						orphans = append(orphans, c)
 					}

@@ -1242,7 +1242,7 @@ func (b *netBuilder[T]) assemble(t *Tree[T]) *Tree[T] {
 				nn.pdist = b.nd[k]
 			}
 			at, nk := kidAt[k], first[k+1]-first[k]
-			nn.kids = kidBuf[at : at+nk : at+nk]
+			nn.setKids(kidBuf[at : at+nk : at+nk])
 			ids := idBuf[idOff[q]:idOff[q+1]:idOff[q+1]]
 			ids[0] = b.rowOf(k)
 			copy(ids[1:], dups[dupFirst[k]:dupFirst[k+1]])
@@ -1311,13 +1311,13 @@ func (t *Tree[T]) parallelRadiiOf(tm *team, internal []int32, ends []int) int64 
 		for u := int32(lo); u < int32(hi); u++ {
 			n := t.s.mut(u)
 			n.rad, n.reach = rad[u], reach[u]
-			if len(n.kids) == 0 {
+			if len(n.children()) == 0 {
 				n.weight = int64(len(n.ids))
 				continue
 			}
 			g := int32(0)
-			for q, c := range n.kids {
-				if q == 0 || t.node(c).level != t.node(n.kids[q-1]).level {
+			for q, c := range n.children() {
+				if q == 0 || t.node(c).level != t.node(n.children()[q-1]).level {
 					g++
 				}
 			}
@@ -1330,8 +1330,8 @@ func (t *Tree[T]) parallelRadiiOf(tm *team, internal []int32, ends []int) int64 
 		tm.forRange(len(nodes), func(_, lo, hi int) {
 			for _, u := range nodes[lo:hi] {
 				n := t.s.mut(u)
-				var w int64
-				n.grp, w, _ = t.groupKids(n, grpBuf[grpOff[u]:grpOff[u]:grpOff[u+1]])
+				grp, w, _ := t.groupKids(n, grpBuf[grpOff[u]:grpOff[u]:grpOff[u+1]])
+				n.setGroups(grp)
 				n.weight = w + int64(len(n.ids))
 			}
 		})

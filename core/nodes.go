@@ -141,8 +141,8 @@ func (n Node[T]) Reach() float64 {
 func (n Node[T]) ParentDistance() float64 { return n.t.node(n.u).pdist }
 
 // NumChildren returns the number of the node's children.
-func (n Node[T]) NumChildren() int { return len(n.t.node(n.u).kids) }
+func (n Node[T]) NumChildren() int { return len(n.t.node(n.u).children()) }
 
 // Child returns the node's i-th child, for 0 <= i < NumChildren().
 // Children are ordered by level, descending.
-func (n Node[T]) Child(i int) Node[T] { return Node[T]{n.t, n.t.node(n.u).kids[i]} }
+func (n Node[T]) Child(i int) Node[T] { return Node[T]{n.t, n.t.node(n.u).children()[i]} }

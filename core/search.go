@@ -67,8 +67,8 @@ func (t *Tree[T]) knn(s *scratch, q []T, k int) {
 	r := append(s.r[:0], cand{node: t.root, d: d0})
 	defer func() { s.r = r[:0] }()
 	next := levelNegInf
-	if rn := t.node(t.root); len(rn.grp) > 0 {
-		next = rn.grp[0].level
+	if rn := t.node(t.root); len(rn.groups()) > 0 {
+		next = rn.groups()[0].level
 	}
 	for next != levelNegInf {
 		// C_next: open the candidates' children of level next.
@@ -76,12 +76,12 @@ func (t *Tree[T]) knn(s *scratch, q []T, k int) {
 		for j := range nr {
 			c := &r[j]
 			n := t.node(c.node)
-			if int(c.g) >= len(n.grp) || n.grp[c.g].level != next {
+			if int(c.g) >= len(n.groups()) || n.groups()[c.g].level != next {
 				continue
 			}
 			g := int(c.g)
 			c.g++
-			m := t.measure(s, q, c.d, n.kids[n.groupStart(g):n.grp[g].end], ub)
+			m := t.measure(s, q, c.d, n.children()[n.groupStart(g):n.groups()[g].end], ub)
 			for i, u := range s.nodes[:m] {
 				du := s.dists[i]
 				if t.offerNode(s, u, du) && h.full() {
@@ -110,11 +110,11 @@ func (t *Tree[T]) knn(s *scratch, q []T, k int) {
 		kept := r[:0]
 		for _, c := range r {
 			n := t.node(c.node)
-			if int(c.g) >= len(n.grp) || prunable(c.d, n.grp[c.g].rad, ub) {
+			if int(c.g) >= len(n.groups()) || prunable(c.d, n.groups()[c.g].rad, ub) {
 				continue
 			}
 			kept = append(kept, c)
-			next = max(next, n.grp[c.g].level)
+			next = max(next, n.groups()[c.g].level)
 		}
 		r = kept
 		if !math.IsInf(lambda, 1) && lambda > 2*t.scale.rho*t.scale.pow(level+1) && next != levelNegInf {
@@ -161,7 +161,7 @@ func (t *Tree[T]) descend(s *scratch, q []T, stack []cand, ub, shrink float64) [
 			continue
 		}
 		base := len(stack)
-		for _, u := range n.kids[n.groupStart(int(x.g)):] {
+		for _, u := range n.children()[n.groupStart(int(x.g)):] {
 			un := t.node(u)
 			if prunable(x.d, un.reach, ub) {
 				continue
@@ -173,7 +173,7 @@ func (t *Tree[T]) descend(s *scratch, q []T, stack []cand, ub, shrink float64) [
 			if (!h.full() || du <= h.worst()) && t.offerIDs(s, un.ids, du) && h.full() {
 				ub = min(ub, h.worst()*shrink)
 			}
-			if len(un.kids) > 0 && !prunable(du, un.rad, ub) {
+			if len(un.children()) > 0 && !prunable(du, un.rad, ub) {
 				stack = append(stack, cand{node: u, d: du})
 			}
 		}
@@ -329,11 +329,11 @@ func (t *Tree[T]) radius(s *scratch, q []T, r float64) {
 		if prunable(x.d, n.rad, r) {
 			continue
 		}
-		m := t.measure(s, q, x.d, n.kids, r)
+		m := t.measure(s, q, x.d, n.children(), r)
 		for i, u := range s.nodes[:m] {
 			du := s.dists[i]
 			t.emitNode(s, u, du, r)
-			if len(t.node(u).kids) > 0 {
+			if len(t.node(u).children()) > 0 {
 				stack = append(stack, cand{node: u, d: du})
 			}
 		}
@@ -458,13 +458,13 @@ func (t *Tree[T]) countWithin(s *scratch, q []T, r float64) int64 {
 		if x.d <= r {
 			c += int64(len(n.ids))
 		}
-		if len(n.kids) == 0 || prunable(x.d, n.rad, r) {
+		if len(n.children()) == 0 || prunable(x.d, n.rad, r) {
 			continue
 		}
 		// Children whose subtrees lie wholly within r count unmeasured;
 		// measure drops those wholly beyond r and measures the rest.
 		rest := s.cut[:0]
-		for _, u := range n.kids {
+		for _, u := range n.children() {
 			if un := t.node(u); inside(x.d, un.reach, r) {
 				c += un.weight
 			} else {

@@ -230,7 +230,7 @@ func (b *builder[T]) tree(seed uint64) *Tree[T] {
 		for _, k := range b.kids[ou] {
 			kidBuf = append(kidBuf, pos[k])
 		}
-		n.kids = kidBuf[start:len(kidBuf):len(kidBuf)]
+		n.setKids(kidBuf[start:len(kidBuf):len(kidBuf)])
 		start = len(idBuf)
 		for id := b.head[ou]; id >= 0; id = b.next[id] {
 			idBuf = append(idBuf, id)

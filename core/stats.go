@@ -24,8 +24,8 @@ type Stats struct {
 // rootLevel returns the level reported for the root: one above its
 // highest child, or 0 for a lone root.
 func (t *Tree[T]) rootLevel() int32 {
-	if rn := t.node(t.root); len(rn.grp) > 0 {
-		return rn.grp[0].level + 1
+	if rn := t.node(t.root); len(rn.groups()) > 0 {
+		return rn.groups()[0].level + 1
 	}
 	return 0
 }
@@ -61,10 +61,10 @@ func (t *Tree[T]) Stats() Stats {
 		s.NodesPerLevel[int(l)]++
 		s.MinLevel = min(s.MinLevel, int(l))
 		s.Depth = max(s.Depth, e.depth)
-		for g := range n.grp {
-			s.MaxFanout = max(s.MaxFanout, int(n.grp[g].end-n.groupStart(g)))
+		for g := range n.groups() {
+			s.MaxFanout = max(s.MaxFanout, int(n.groups()[g].end-n.groupStart(g)))
 		}
-		for _, c := range n.kids {
+		for _, c := range n.children() {
 			stack = append(stack, entry{c, e.depth + 1})
 		}
 	}
@@ -122,7 +122,7 @@ func (t *Tree[T]) Structure() []NodeInfo {
 type Memory struct {
 	Nodes  int64 // node records, a fixed size each, in chunks of 256 slots
 	Points int64 // coordinates, in the same chunks
-	Kids   int64 // child lists
+	Kids   int64 // child lists, with the record each node with children keeps them and its groups in
 	Groups int64 // per-level summaries of the child lists
 	IDs    int64 // caller indices held by the nodes
 	IDMap  int64 // the map from caller index to node, in chunks of 256
@@ -156,8 +156,10 @@ func (t *Tree[T]) Memory() Memory {
 		m.Points += int64(cap(c.pts)) * int64(unsafe.Sizeof(zero))
 		for i := range c.nodes {
 			n := &c.nodes[i]
-			m.Kids += int64(cap(n.kids)) * int64(unsafe.Sizeof(int32(0)))
-			m.Groups += int64(cap(n.grp)) * int64(unsafe.Sizeof(group{}))
+			if n.fam != nil {
+				m.Kids += int64(unsafe.Sizeof(family{})) + int64(cap(n.children()))*int64(unsafe.Sizeof(int32(0)))
+				m.Groups += int64(cap(n.groups())) * int64(unsafe.Sizeof(group{}))
+			}
 			m.IDs += int64(cap(n.ids)) * int64(unsafe.Sizeof(int32(0)))
 		}
 	}

@@ -29,9 +29,55 @@ type node struct {
 	reach  float64
 	rad    float64
 	weight int64   // caller points in the subtree, this node's included
-	kids   []int32 // children, by level descending; never modified in place
-	grp    []group // one per distinct child level, descending; never modified in place
+	fam    *family // the children, nil for a leaf; shared, never modified
 	ids    []int32 // caller indices held, ascending; never modified in place
+}
+
+// family is a node's children and their groups. Versions share it with
+// the node record: it is never modified once a node refers to it, and a
+// change to either list makes a new one (node.setFamily).
+type family struct {
+	kids []int32 // children, by level descending
+	grp  []group // one per distinct child level, descending
+}
+
+// children returns the node's children, by level descending (nil for a
+// leaf).
+func (n *node) children() []int32 {
+	if n.fam == nil {
+		return nil
+	}
+	return n.fam.kids
+}
+
+// groups returns the node's child groups, one per distinct child level,
+// descending (nil for a leaf).
+func (n *node) groups() []group {
+	if n.fam == nil {
+		return nil
+	}
+	return n.fam.grp
+}
+
+// setKids makes kids the node's children, keeping its groups (which the
+// caller rebuilds: see Tree.regroup); with no children the node refers to
+// no family. The family it referred to is left as it was: other versions
+// may share it.
+func (n *node) setKids(kids []int32) {
+	if len(kids) == 0 {
+		n.fam = nil
+		return
+	}
+	n.fam = &family{kids: kids, grp: n.groups()}
+}
+
+// setGroups makes grp the node's child groups, keeping its children, in a
+// new family as setKids does.
+func (n *node) setGroups(grp []group) {
+	if n.fam == nil && len(grp) == 0 {
+		return
+	}
+	n.fam = &family{kids: n.children(), grp: grp}
 }
 
 // group describes the children of one level and those after it:
@@ -53,15 +99,15 @@ func (n *node) groupStart(g int) int32 {
 	if g == 0 {
 		return 0
 	}
-	return n.grp[g-1].end
+	return n.groups()[g-1].end
 }
 
 // subWeight returns |S_i(v)| for the node, where g is its first group of
 // level < i: the node's own caller points and those below groups g, ....
 func (n *node) subWeight(g int32) int64 {
 	w := int64(len(n.ids))
-	if int(g) < len(n.grp) {
-		w += n.grp[g].w
+	if int(g) < len(n.groups()) {
+		w += n.groups()[g].w
 	}
 	return w
 }
@@ -69,8 +115,8 @@ func (n *node) subWeight(g int32) int64 {
 // subRad bounds the distance from the node to S_i(v) minus itself, where g
 // is its first group of level < i.
 func (n *node) subRad(g int32) float64 {
-	if int(g) < len(n.grp) {
-		return n.grp[g].rad
+	if int(g) < len(n.groups()) {
+		return n.groups()[g].rad
 	}
 	return 0
 }

@@ -232,8 +232,8 @@ func (t *Tree[T]) checkBox(lo, hi []float64) error {
 // indices. Its children must be sorted by level, descending.
 func (t *Tree[T]) regroup(u int32) {
 	n := t.s.mut(u)
-	grp, w, r := t.groupKids(n, make([]group, 0, len(n.grp)+1))
-	n.grp = grp
+	grp, w, r := t.groupKids(n, make([]group, 0, len(n.groups())+1))
+	n.setGroups(grp)
 	n.weight = int64(len(n.ids)) + w
 	n.rad = max(n.rad, r)
 }
@@ -243,7 +243,7 @@ func (t *Tree[T]) regroup(u int32) {
 // each with the weight and reach of its own and all later groups, and
 // returns them with the children's total weight and largest reach.
 func (t *Tree[T]) groupKids(n *node, grp []group) (_ []group, w int64, r float64) {
-	for i, c := range n.kids {
+	for i, c := range n.children() {
 		l := t.node(c).level
 		if i == 0 || l != grp[len(grp)-1].level {
 			grp = append(grp, group{level: l})
@@ -251,7 +251,7 @@ func (t *Tree[T]) groupKids(n *node, grp []group) (_ []group, w int64, r float64
 		grp[len(grp)-1].end = int32(i + 1)
 	}
 	for g := len(grp) - 1; g >= 0; g-- {
-		for _, c := range n.kids[n.groupStartIn(grp, g):grp[g].end] {
+		for _, c := range n.children()[n.groupStartIn(grp, g):grp[g].end] {
 			cn := t.node(c)
 			w += cn.weight
 			r = max(r, cn.reach)
@@ -328,7 +328,7 @@ func (t *Tree[T]) preorder() []int32 {
 		u := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
 		order = append(order, u)
-		kids := t.node(u).kids
+		kids := t.node(u).children()
 		for i := len(kids) - 1; i >= 0; i-- {
 			stack = append(stack, kids[i])
 		}
@@ -354,7 +354,7 @@ func (t *Tree[T]) compact() *Tree[T] {
 	for len(stack) > 0 {
 		u := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		kids := t.node(u).kids
+		kids := t.node(u).children()
 		order = append(order, kids...)
 		for i := len(kids) - 1; i >= 0; i-- {
 			stack = append(stack, kids[i])
@@ -374,10 +374,10 @@ func (t *Tree[T]) compact() *Tree[T] {
 			nn.parent = pos[on.parent]
 		}
 		start := len(kidBuf)
-		for _, k := range on.kids {
+		for _, k := range on.children() {
 			kidBuf = append(kidBuf, pos[k])
 		}
-		nn.kids = kidBuf[start:len(kidBuf):len(kidBuf)]
+		nn.setKids(kidBuf[start:len(kidBuf):len(kidBuf)])
 		for _, id := range on.ids {
 			s.setNodeOf(id, nu)
 		}

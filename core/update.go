@@ -463,12 +463,12 @@ func (t *Tree[T]) adopt(kids []edge, touched []int32, jobs int) []int32 {
 	forRange(len(runs), jobs, func(_, lo, hi int) {
 		for _, run := range runs[lo:hi] {
 			n := t.s.mut(run[0].to)
-			all := slices.Grow(slices.Clone(n.kids), len(run))
+			all := slices.Grow(slices.Clone(n.children()), len(run))
 			for _, e := range run {
 				all = append(all, e.from)
 			}
 			t.sortKids(all)
-			n.kids = all
+			n.setKids(all)
 		}
 	})
 	return touched
@@ -691,7 +691,7 @@ func (t *Tree[T]) Delete(ids []int64, opts UpdateOptions) (nt *Tree[T], err erro
 	// Orphans: live children of removed nodes, with their subtrees.
 	var items []item
 	for _, g := range ghosts {
-		for _, c := range nt.node(g).kids {
+		for _, c := range nt.node(g).children() {
 			if !ghost[c] {
 				items = append(items, item{floor: nt.node(c).level, slot: c, prio: hash64(nt.seed ^ hash64(uint64(c)))})
 			}
@@ -729,11 +729,11 @@ func (t *Tree[T]) Delete(ids []int64, opts UpdateOptions) (nt *Tree[T], err erro
 			continue
 		}
 		isGhost := func(c int32) bool { return ghost[c] }
-		if !slices.ContainsFunc(nt.node(p).kids, isGhost) {
+		if !slices.ContainsFunc(nt.node(p).children(), isGhost) {
 			continue // detached already, with a sibling
 		}
 		n := s.mut(p)
-		n.kids = slices.DeleteFunc(slices.Clone(n.kids), isGhost)
+		n.setKids(slices.DeleteFunc(slices.Clone(n.children()), isGhost))
 		touched = append(touched, p)
 	}
 	// Re-attach orphans.
