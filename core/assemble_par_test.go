@@ -272,7 +272,7 @@ func sameNodes[T Float](a, b *Tree[T]) error {
 		x, y := a.node(u), b.node(u)
 		if x.level != y.level || x.parent != y.parent || bits(x.pdist) != bits(y.pdist) ||
 			bits(x.reach) != bits(y.reach) || bits(x.rad) != bits(y.rad) || x.weight != y.weight ||
-			!slices.Equal(x.children(), y.children()) || !slices.Equal(x.groups(), y.groups()) || !slices.Equal(x.ids, y.ids) ||
+			!slices.Equal(x.children(), y.children()) || !slices.Equal(x.groups(), y.groups()) || !slices.Equal(x.idList(), y.idList()) ||
 			!slices.Equal(a.point(u), b.point(u)) {
 			return fmt.Errorf("slot %d: %+v and %+v", u, *x, *y)
 		}

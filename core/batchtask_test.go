@@ -213,7 +213,7 @@ func sameTree[T Float](t *testing.T, got, want *Tree[T], jobs int) {
 		n := tr.node(tr.s.nodeOf(int32(id)))
 		parent := -1.0
 		if n.parent >= 0 {
-			parent = float64(tr.node(n.parent).ids[0])
+			parent = float64(tr.node(n.parent).idList()[0])
 		}
 		return [3]float64{float64(n.level), parent, n.pdist}
 	}

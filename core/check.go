@@ -102,8 +102,8 @@ func (t *Tree[T]) checkStructure() ([]int32, error) {
 		if !n.live() {
 			return nil, fmt.Errorf("core: check: node %d holds no caller index", u)
 		}
-		points += len(n.ids)
-		w := int64(len(n.ids))
+		points += len(n.idList())
+		w := int64(len(n.idList()))
 		for i, c := range n.children() {
 			cn := t.node(c)
 			if cn.parent != u {
@@ -166,8 +166,8 @@ func (t *Tree[T]) checkIndices(live []int32) error {
 	held := 0
 	for _, u := range live {
 		n := t.node(u)
-		for j, id := range n.ids {
-			if j > 0 && n.ids[j-1] >= id {
+		for j, id := range n.idList() {
+			if j > 0 && n.idList()[j-1] >= id {
 				return fmt.Errorf("core: check: caller indices of node %d are not ascending", u)
 			}
 			if got := t.s.nodeOf(id); got != u {

@@ -17,7 +17,7 @@ func shape(t *Tree[float64]) [][3]float64 {
 		n := t.node(u)
 		parentID := -1.0
 		if n.parent >= 0 {
-			parentID = float64(t.node(n.parent).ids[0])
+			parentID = float64(t.node(n.parent).idList()[0])
 		}
 		out = append(out, [3]float64{float64(n.level), parentID, n.pdist})
 	}

@@ -550,7 +550,7 @@ func (j *joiner[T]) emit(s *joinSink, a, b int32, d float64) {
 // own takes the pairs of node a's own points with node b's, all at
 // distance d, for the radii lo..hi-1.
 func (j *joiner[T]) own(s *joinSink, a, b int32, d float64, lo, hi int32) {
-	ia, ib := j.ta.node(a).ids, j.tb.node(b).ids
+	ia, ib := j.ta.node(a).idList(), j.tb.node(b).idList()
 	if j.mode == joinCount {
 		s.add(int64(len(ia))*int64(len(ib)), lo, hi)
 		return
@@ -565,7 +565,7 @@ func (j *joiner[T]) own(s *joinSink, a, b int32, d float64, lo, hi int32) {
 // ownSym takes the unordered pairs among node a's own points (duplicates,
 // at distance 0).
 func (j *joiner[T]) ownSym(s *joinSink, a int32, lo, hi int32) {
-	ids := j.ta.node(a).ids
+	ids := j.ta.node(a).idList()
 	if j.mode == joinCount {
 		m := int64(len(ids))
 		s.add(m*(m-1)/2, lo, hi)
@@ -645,7 +645,7 @@ func (t *Tree[T]) viewRad(u int32, own bool) float64 {
 // viewWeight returns the number of caller points in a view.
 func (t *Tree[T]) viewWeight(u int32, own bool) int64 {
 	if own {
-		return int64(len(t.node(u).ids))
+		return int64(len(t.node(u).idList()))
 	}
 	return t.node(u).weight
 }
@@ -667,14 +667,14 @@ func (t *Tree[T]) viewNodes(u int32, own bool, dst []int32) []int32 {
 // viewIDs appends the caller indices of a view to dst.
 func (t *Tree[T]) viewIDs(u int32, own bool, dst []int32) []int32 {
 	if own {
-		return append(dst, t.node(u).ids...)
+		return append(dst, t.node(u).idList()...)
 	}
 	stack := []int32{u}
 	for len(stack) > 0 {
 		v := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
 		n := t.node(v)
-		dst = append(dst, n.ids...)
+		dst = append(dst, n.idList()...)
 		stack = append(stack, n.children()...)
 	}
 	return dst

@@ -78,8 +78,8 @@ func (t *Tree[T]) Encode() []byte {
 		}
 		buf = le.AppendUint32(buf, parent)
 		buf = le.AppendUint32(buf, uint32(n.level))
-		buf = le.AppendUint32(buf, uint32(len(n.ids)))
-		for _, id := range n.ids {
+		buf = le.AppendUint32(buf, uint32(len(n.idList())))
+		for _, id := range n.idList() {
 			buf = le.AppendUint32(buf, uint32(id))
 		}
 		for _, v := range t.point(u) {
@@ -188,7 +188,7 @@ func decode[T Float](data []byte, custom *Metric) (t *Tree[T], err error) {
 		}
 		u := s.add(pt)
 		n := s.mut(u)
-		n.ids = ids
+		n.setIDs(ids)
 		for j, id := range ids {
 			if id < 0 || uint32(id) >= nids || (j > 0 && ids[j-1] >= id) || s.nodeOf(id) >= 0 {
 				return nil, fmt.Errorf("core: decode: node %d holds caller index %d out of order, out of range or twice", i, id)

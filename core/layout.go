@@ -210,7 +210,7 @@ func (t *Tree[T]) flatten() *flatTree[T] {
 		f.pos[u] = int32(i)
 		copy(f.pts[i*dim:], t.point(u))
 		fi.rad, fi.ids, fi.desc = nd.rad, int32(len(f.ids)), fi.kidEnd
-		f.ids = append(f.ids, nd.ids...)
+		f.ids = append(f.ids, nd.idList()...)
 	}
 	f.info[n].ids = int32(len(f.ids))
 	// The descendants of a node end where those of its last child do:

@@ -79,7 +79,7 @@ func TestFlatTreeLayout(t *testing.T) {
 				if !slices.Equal(f.row(i), tr.point(u)) {
 					t.Fatalf("position %d holds another point", i)
 				}
-				if !slices.Equal(f.ids[f.info[i].ids:f.info[i+1].ids], nd.ids) {
+				if !slices.Equal(f.ids[f.info[i].ids:f.info[i+1].ids], nd.idList()) {
 					t.Fatalf("position %d holds other caller indices", i)
 				}
 				if f.reach[i] != nd.reach || f.info[i].rad != nd.rad {
@@ -89,7 +89,7 @@ func TestFlatTreeLayout(t *testing.T) {
 				if int(fi.kidEnd-fi.kids) != len(nd.children()) {
 					t.Fatalf("position %d has %d children, the node %d", i, fi.kidEnd-fi.kids, len(nd.children()))
 				}
-				weight := int32(len(nd.ids))
+				weight := int32(len(nd.idList()))
 				for c := fi.kids; c < fi.kidEnd; c++ {
 					if f.info[c].parent != i || !slices.Contains(nd.children(), slot(f, c)) {
 						t.Fatalf("position %d in the child block of %d is not its child", c, i)

@@ -117,7 +117,7 @@ func locateWaysNodes[T Float](tr *Tree[T]) []string {
 	for u := range tr.s.slots {
 		n := tr.node(u)
 		var b strings.Builder
-		fmt.Fprintf(&b, "%d: level %d parent %d pdist %x reach %x rad %x weight %d kids %v ids %v groups", u, n.level, n.parent, n.pdist, n.reach, n.rad, n.weight, n.children(), n.ids)
+		fmt.Fprintf(&b, "%d: level %d parent %d pdist %x reach %x rad %x weight %d kids %v ids %v groups", u, n.level, n.parent, n.pdist, n.reach, n.rad, n.weight, n.children(), n.idList())
 		for _, g := range n.groups() {
 			fmt.Fprintf(&b, " {%d %d %d %x}", g.level, g.end, g.w, g.rad)
 		}

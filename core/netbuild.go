@@ -1247,7 +1247,7 @@ func (b *netBuilder[T]) assemble(t *Tree[T]) *Tree[T] {
 			ids[0] = b.rowOf(k)
 			copy(ids[1:], dups[dupFirst[k]:dupFirst[k+1]])
 			slices.Sort(ids)
-			nn.ids = ids
+			nn.setIDs(ids)
 			for _, id := range ids {
 				s.setNodeOf(id, u)
 			}
@@ -1312,7 +1312,7 @@ func (t *Tree[T]) parallelRadiiOf(tm *team, internal []int32, ends []int) int64 
 			n := t.s.mut(u)
 			n.rad, n.reach = rad[u], reach[u]
 			if len(n.children()) == 0 {
-				n.weight = int64(len(n.ids))
+				n.weight = int64(len(n.idList()))
 				continue
 			}
 			g := int32(0)
@@ -1332,7 +1332,7 @@ func (t *Tree[T]) parallelRadiiOf(tm *team, internal []int32, ends []int) int64 
 				n := t.s.mut(u)
 				grp, w, _ := t.groupKids(n, grpBuf[grpOff[u]:grpOff[u]:grpOff[u+1]])
 				n.setGroups(grp)
-				n.weight = w + int64(len(n.ids))
+				n.weight = w + int64(len(n.idList()))
 			}
 		})
 	}

@@ -100,10 +100,10 @@ func (n Node[T]) Point() []T { return n.t.point(n.u) }
 // IDs returns the caller indices of the identical points the node holds,
 // ascending (at least one). The slice aliases the tree's storage and must
 // not be modified.
-func (n Node[T]) IDs() []int32 { return n.t.node(n.u).ids }
+func (n Node[T]) IDs() []int32 { return n.t.node(n.u).idList() }
 
 // Count returns the number of caller points the node holds: len(IDs()).
-func (n Node[T]) Count() int { return len(n.t.node(n.u).ids) }
+func (n Node[T]) Count() int { return len(n.t.node(n.u).idList()) }
 
 // Weight returns the number of caller points in the node's subtree, its
 // own included.

@@ -170,7 +170,7 @@ func (t *Tree[T]) descend(s *scratch, q []T, stack []cand, ub, shrink float64) [
 			evals++
 			// Offer by the heap's own test: ub may be a bound from the
 			// lambda-point, which a tied point can exceed by rounding.
-			if (!h.full() || du <= h.worst()) && t.offerIDs(s, un.ids, du) && h.full() {
+			if (!h.full() || du <= h.worst()) && t.offerIDs(s, un.idList(), du) && h.full() {
 				ub = min(ub, h.worst()*shrink)
 			}
 			if len(un.children()) > 0 && !prunable(du, un.rad, ub) {
@@ -298,7 +298,7 @@ func (t *Tree[T]) offerNode(s *scratch, v int32, d float64) bool {
 		return false
 	}
 	kept := false
-	for _, id := range t.node(v).ids {
+	for _, id := range t.node(v).idList() {
 		if id == s.exclude {
 			continue
 		}
@@ -344,7 +344,7 @@ func (t *Tree[T]) emitNode(s *scratch, v int32, d, r float64) {
 	if d > r {
 		return
 	}
-	for _, id := range t.node(v).ids {
+	for _, id := range t.node(v).idList() {
 		if id != s.exclude {
 			s.rd = append(s.rd, d)
 			s.rid = append(s.rid, id)
@@ -456,7 +456,7 @@ func (t *Tree[T]) countWithin(s *scratch, q []T, r float64) int64 {
 			continue
 		}
 		if x.d <= r {
-			c += int64(len(n.ids))
+			c += int64(len(n.idList()))
 		}
 		if len(n.children()) == 0 || prunable(x.d, n.rad, r) {
 			continue

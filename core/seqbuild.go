@@ -236,8 +236,9 @@ func (b *builder[T]) tree(seed uint64) *Tree[T] {
 			idBuf = append(idBuf, id)
 			s.setNodeOf(id, nu)
 		}
-		n.ids = idBuf[start:len(idBuf):len(idBuf)]
-		slices.Sort(n.ids)
+		ids := idBuf[start:len(idBuf):len(idBuf)]
+		slices.Sort(ids)
+		n.setIDs(ids)
 	}
 	t.root = 0
 	t.n = len(b.next)

@@ -103,11 +103,11 @@ func (t *Tree[T]) Structure() []NodeInfo {
 	out := make([]NodeInfo, 0, len(order))
 	for _, u := range order {
 		n := t.node(u)
-		info := NodeInfo{ID: int(n.ids[0]), Count: len(n.ids), Level: int(n.level), Parent: -1}
+		info := NodeInfo{ID: int(n.idList()[0]), Count: len(n.idList()), Level: int(n.level), Parent: -1}
 		if u == t.root {
 			info.Level = int(rl)
 		} else {
-			info.Parent = int(t.node(n.parent).ids[0])
+			info.Parent = int(t.node(n.parent).idList()[0])
 		}
 		out = append(out, info)
 	}
@@ -124,7 +124,7 @@ type Memory struct {
 	Points int64 // coordinates, in the same chunks
 	Kids   int64 // child lists, with the record each node with children keeps them and its groups in
 	Groups int64 // per-level summaries of the child lists
-	IDs    int64 // caller indices held by the nodes
+	IDs    int64 // caller indices of the nodes that hold several (a node of one holds it in its record)
 	IDMap  int64 // the map from caller index to node, in chunks of 256
 	// SearchLayout is the size of the version's search layout: a copy of
 	// the coordinates in the search's order, per node its bounds and child
@@ -157,10 +157,14 @@ func (t *Tree[T]) Memory() Memory {
 		for i := range c.nodes {
 			n := &c.nodes[i]
 			if n.fam != nil {
-				m.Kids += int64(unsafe.Sizeof(family{})) + int64(cap(n.children()))*int64(unsafe.Sizeof(int32(0)))
+				dups := 0 // a node of one caller index holds it in its record
+				if n.nid > 1 {
+					dups = int(n.nid)
+				}
+				m.Kids += int64(unsafe.Sizeof(family{})) + int64(cap(n.fam.list)-dups)*int64(unsafe.Sizeof(int32(0)))
 				m.Groups += int64(cap(n.groups())) * int64(unsafe.Sizeof(group{}))
+				m.IDs += int64(dups) * int64(unsafe.Sizeof(int32(0)))
 			}
-			m.IDs += int64(cap(n.ids)) * int64(unsafe.Sizeof(int32(0)))
 		}
 	}
 	m.IDMap = int64(cap(s.idc)) * int64(unsafe.Sizeof((*idChunk)(nil)))

@@ -19,9 +19,11 @@ type owner struct{ _ byte }
 
 // node is one distinct point of the tree.
 type node struct {
-	level  int32   // levelInf for the root
-	parent int32   // -1 for the root and for free slots
-	pdist  float64 // distance to the parent
+	level  int32    // levelInf for the root
+	parent int32    // -1 for the root and for free slots
+	id     [1]int32 // the least caller index held
+	nid    int32    // caller indices held: 0 for a free slot; see idList
+	pdist  float64  // distance to the parent
 	// reach bounds the distance from the parent to any node of this node's
 	// subtree, itself included; rad bounds the distance from this node to
 	// any of its descendants. Both are exact after a build and stay valid
@@ -29,15 +31,18 @@ type node struct {
 	reach  float64
 	rad    float64
 	weight int64   // caller points in the subtree, this node's included
-	fam    *family // the children, nil for a leaf; shared, never modified
-	ids    []int32 // caller indices held, ascending; never modified in place
+	fam    *family // children and duplicates, nil for a leaf with one caller index
 }
 
-// family is a node's children and their groups. Versions share it with
-// the node record: it is never modified once a node refers to it, and a
-// change to either list makes a new one (node.setFamily).
+// family holds what only some nodes have: children and their groups, and
+// the caller indices of a node that holds several (duplicate points). Versions
+// share it with the node record: it is never modified once a node refers
+// to it, and any change makes a new one (node.setFamily). A node record
+// is 56 bytes, where three slice headers in it had made it 112.
 type family struct {
-	kids []int32 // children, by level descending
+	// list holds the children, by level descending, then, where the node
+	// holds more than one caller index (nid > 1), all of them, ascending.
+	list []int32
 	grp  []group // one per distinct child level, descending
 }
 
@@ -47,7 +52,11 @@ func (n *node) children() []int32 {
 	if n.fam == nil {
 		return nil
 	}
-	return n.fam.kids
+	l := n.fam.list
+	if n.nid > 1 {
+		l = l[: len(l)-int(n.nid) : len(l)-int(n.nid)]
+	}
+	return l
 }
 
 // groups returns the node's child groups, one per distinct child level,
@@ -59,25 +68,57 @@ func (n *node) groups() []group {
 	return n.fam.grp
 }
 
+// idList returns the caller indices the node holds, ascending (none for a
+// free slot). The slice is the node's own: callers must not modify it.
+func (n *node) idList() []int32 {
+	if n.nid > 1 {
+		l := n.fam.list
+		return l[len(l)-int(n.nid):]
+	}
+	return n.id[:n.nid]
+}
+
 // setKids makes kids the node's children, keeping its groups (which the
-// caller rebuilds: see Tree.regroup); with no children the node refers to
-// no family. The family it referred to is left as it was: other versions
-// may share it.
-func (n *node) setKids(kids []int32) {
-	if len(kids) == 0 {
+// caller rebuilds: see Tree.regroup) and caller indices.
+func (n *node) setKids(kids []int32) { n.setFamily(kids, n.groups(), n.idList()) }
+
+// setGroups makes grp the node's child groups, keeping the rest.
+func (n *node) setGroups(grp []group) { n.setFamily(n.children(), grp, n.idList()) }
+
+// setIDs makes ids (ascending) the node's caller indices, keeping the
+// rest; a node of one index keeps its family.
+func (n *node) setIDs(ids []int32) {
+	if len(ids) <= 1 && n.nid <= 1 {
+		first := int32(0)
+		if len(ids) == 1 {
+			first = ids[0]
+		}
+		n.id[0], n.nid = first, int32(len(ids))
+		return
+	}
+	n.setFamily(n.children(), n.groups(), ids)
+}
+
+// setFamily makes kids, grp and ids the node's children, groups and caller
+// indices, in a new family where it needs one: the one it referred to is
+// left as it was, since other versions may share it.
+func (n *node) setFamily(kids []int32, grp []group, ids []int32) {
+	list := kids
+	if len(ids) > 1 {
+		list = make([]int32, 0, len(kids)+len(ids))
+		list = append(append(list, kids...), ids...)
+	}
+	// ids may be n.id itself (idList's slice): read before written.
+	first := int32(0)
+	if len(ids) > 0 {
+		first = ids[0]
+	}
+	n.id[0], n.nid = first, int32(len(ids))
+	if len(list) == 0 && len(grp) == 0 {
 		n.fam = nil
 		return
 	}
-	n.fam = &family{kids: kids, grp: n.groups()}
-}
-
-// setGroups makes grp the node's child groups, keeping its children, in a
-// new family as setKids does.
-func (n *node) setGroups(grp []group) {
-	if n.fam == nil && len(grp) == 0 {
-		return
-	}
-	n.fam = &family{kids: n.children(), grp: grp}
+	n.fam = &family{list: list, grp: grp}
 }
 
 // group describes the children of one level and those after it:
@@ -92,7 +133,7 @@ type group struct {
 }
 
 // live reports whether the slot holds a node.
-func (n *node) live() bool { return len(n.ids) > 0 }
+func (n *node) live() bool { return n.nid > 0 }
 
 // groupStart returns the index into kids where group g starts.
 func (n *node) groupStart(g int) int32 {
@@ -105,7 +146,7 @@ func (n *node) groupStart(g int) int32 {
 // subWeight returns |S_i(v)| for the node, where g is its first group of
 // level < i: the node's own caller points and those below groups g, ....
 func (n *node) subWeight(g int32) int64 {
-	w := int64(len(n.ids))
+	w := int64(len(n.idList()))
 	if int(g) < len(n.groups()) {
 		w += n.groups()[g].w
 	}

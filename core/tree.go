@@ -234,7 +234,7 @@ func (t *Tree[T]) regroup(u int32) {
 	n := t.s.mut(u)
 	grp, w, r := t.groupKids(n, make([]group, 0, len(n.groups())+1))
 	n.setGroups(grp)
-	n.weight = int64(len(n.ids)) + w
+	n.weight = int64(len(n.idList())) + w
 	n.rad = max(n.rad, r)
 }
 
@@ -378,7 +378,7 @@ func (t *Tree[T]) compact() *Tree[T] {
 			kidBuf = append(kidBuf, pos[k])
 		}
 		nn.setKids(kidBuf[start:len(kidBuf):len(kidBuf)])
-		for _, id := range on.ids {
+		for _, id := range on.idList() {
 			s.setNodeOf(id, nu)
 		}
 	}

@@ -330,7 +330,8 @@ func (t *Tree[T]) insertBatch(points []T, batch []int, first int32, jobs int, m 
 		u := t.s.add(row(0))
 		n := t.s.mut(u)
 		id := first + int32(batch[0])
-		n.level, n.ids, n.weight = levelInf, []int32{id}, 1
+		n.level, n.weight = levelInf, 1
+		n.setIDs([]int32{id})
 		t.s.setNodeOf(id, u)
 		t.root, t.n, t.nodes = u, 1, 1
 		m.add(1)
@@ -389,13 +390,13 @@ func (t *Tree[T]) insertBatch(points []T, batch []int, first int32, jobs int, m 
 	for _, run := range edgeRuns(adds) {
 		u := run[0].to
 		n := t.s.mut(u)
-		merged := slices.Grow(slices.Clone(n.ids), len(run))
+		merged := slices.Grow(slices.Clone(n.idList()), len(run))
 		for _, e := range run {
 			merged = append(merged, e.from)
 			t.s.setNodeOf(e.from, u)
 		}
 		slices.Sort(merged)
-		n.ids = merged
+		n.setIDs(merged)
 		touched = append(touched, u)
 	}
 	kids := make([]edge, 0, len(items))
@@ -657,9 +658,9 @@ func (t *Tree[T]) Delete(ids []int64, opts UpdateOptions) (nt *Tree[T], err erro
 		u := run[0].to
 		n := s.mut(u)
 		// Both ascending: merge.
-		keep := make([]int32, 0, len(n.ids)-len(run))
+		keep := make([]int32, 0, len(n.idList())-len(run))
 		j := 0
-		for _, id := range n.ids {
+		for _, id := range n.idList() {
 			if j < len(run) && run[j].from == id {
 				j++
 				continue
@@ -669,7 +670,7 @@ func (t *Tree[T]) Delete(ids []int64, opts UpdateOptions) (nt *Tree[T], err erro
 		for _, e := range run {
 			s.setNodeOf(e.from, -1)
 		}
-		n.ids = keep
+		n.setIDs(keep)
 		if len(keep) == 0 {
 			ghost[u] = true
 			ghosts = append(ghosts, u)

@@ -261,7 +261,7 @@ func treeShape[T Float](tr *Tree[T]) []string {
 		n := tr.node(tr.s.nodeOf(int32(id)))
 		parent := int32(-1)
 		if n.parent >= 0 {
-			parent = tr.node(n.parent).ids[0]
+			parent = tr.node(n.parent).idList()[0]
 		}
 		out = append(out, fmt.Sprint(id, n.level, parent, n.pdist, n.rad, n.reach))
 	}

@@ -882,9 +882,10 @@ class CoverTree(CKDTreeMixin):
             point screened as an evaluation), nodes_per_level (level ->
             node count), and the memory the version refers to: bytes (in
             all), bytes_per_point (bytes / points), and where they go:
-            bytes_nodes (the node records), bytes_points (the coordinates),
-            bytes_kids (child lists), bytes_groups (per-level summaries of
-            the children), bytes_ids (the ids each node holds) and
+            bytes_nodes (the node records, each with its smallest id),
+            bytes_points (the coordinates), bytes_kids (child lists),
+            bytes_groups (per-level summaries of the children), bytes_ids
+            (the ids of nodes that hold several: identical points) and
             bytes_id_map (from id to node). Versions share what they did not
             change (snapshots, versions before and after an update), so
             their bytes overlap; the Go runtime's own overhead and freed
