@@ -219,6 +219,21 @@ func (t *Tree[T]) settle(items []item, k int, level int32) {
 	it.pdist = best
 }
 
+// appendPair appends v to nb, whose pairs from at on belong to the item
+// being measured, and returns nb and at again. Where nb is full, the
+// item's pairs move to a new buffer twice as large and the earlier items'
+// pairs stay where they are: appending to one buffer per worker had
+// copied every pair found so far at each doubling (8% of a 10% deletion
+// from letter's tree).
+func appendPair(nb []neighbor, at int, v neighbor) ([]neighbor, int) {
+	if len(nb) == cap(nb) {
+		grown := make([]neighbor, len(nb)-at, max(2*cap(nb), 1024))
+		copy(grown, nb[at:])
+		nb, at = grown, 0
+	}
+	return append(nb, v), at
+}
+
 // measureConflicts finds the pairs of pending items that may conflict and
 // records their distances as neighbours of both. Items x and y can only
 // conflict at a level k <= min(bound(x), bound(y)), within b^k; then, if
@@ -261,7 +276,7 @@ func (t *Tree[T]) measureConflicts(items []item, pt func(k int) []T, jobs int) i
 				// Its scope says nothing: it was located without a parent.
 				for y := range items {
 					if y != k && items[y].state == pending && (!items[y].wide || y > k) {
-						nb = append(nb, neighbor{k: int32(y), d: t.dist(pt(k), pt(y))})
+						nb, at = appendPair(nb, at, neighbor{k: int32(y), d: t.dist(pt(k), pt(y))})
 					}
 				}
 			} else {
@@ -281,7 +296,7 @@ func (t *Tree[T]) measureConflicts(items []item, pt func(k int) []T, jobs int) i
 						if dxp-yt.loc.pdist > lim || yt.loc.pdist-dxp > lim {
 							continue
 						}
-						nb = append(nb, neighbor{k: y, d: t.dist(pt(k), pt(int(y)))})
+						nb, at = appendPair(nb, at, neighbor{k: y, d: t.dist(pt(k), pt(int(y)))})
 					}
 				}
 			}
