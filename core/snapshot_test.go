@@ -83,3 +83,50 @@ func TestSnapshotsConcurrent(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestInsertBranches inserts different points into one version twice, and
+// again into one of the results: the versions share the chunk of rows the
+// new points go to (the tree's last, part filled), so each must write its
+// rows apart, and every version must keep answering with its own points.
+func TestInsertBranches(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	const dim = 3
+	gen := func(n int) []float64 {
+		d := make([]float64, n*dim)
+		for i := range d {
+			d[i] = 6 * rng.Float64()
+		}
+		return d
+	}
+	base := gen(1000) // 3 chunks of 256 slots and part of a fourth
+	t0, err := Build(base, dim, Options{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pts0 := map[int][]float64{}
+	for i := range 1000 {
+		pts0[i] = base[i*dim : (i+1)*dim]
+	}
+	insert := func(tr *Tree[float64], pts map[int][]float64, n int) (*Tree[float64], map[int][]float64) {
+		add := gen(n)
+		nt, first, err := tr.Insert(add, UpdateOptions{Jobs: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := clonePts(pts)
+		for i := range n {
+			out[first+i] = add[i*dim : (i+1)*dim]
+		}
+		return nt, out
+	}
+	t1, pts1 := insert(t0, pts0, 40)
+	t2, pts2 := insert(t0, pts0, 40)  // the same slots as t1's points, other rows
+	t3, pts3 := insert(t1, pts1, 300) // into the next chunk too
+	for _, v := range []struct {
+		tr    *Tree[float64]
+		pts   map[int][]float64
+		label string
+	}{{t0, pts0, "t0"}, {t1, pts1, "t1"}, {t2, pts2, "t2"}, {t3, pts3, "t3"}} {
+		checkAgainst(t, v.tr, v.pts, rng, dim, v.label)
+	}
+}

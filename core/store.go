@@ -7,6 +7,10 @@ import "slices"
 // other write copies the chunk first. An update therefore copies just the
 // chunks it touches (the path copying of persistent trees, at chunk
 // granularity), and every earlier version keeps reading its own chunks.
+// The coordinates of a chunk's slots are written once, when a slot is
+// added, and stay shared when its nodes are copied: a 10% insertion into
+// letter's tree had copied 2 MB of rows it never changed, and every
+// snapshot kept its own copy.
 
 const (
 	chunkBits = 8
@@ -165,7 +169,12 @@ func (n *node) subRad(g int32) float64 {
 type nodeChunk[T Float] struct {
 	owner *owner
 	nodes [chunkSize]node
-	pts   []T // chunkSize rows
+	// pts holds chunkSize rows. A slot's coordinates are written once, when
+	// the slot is added, so a version that copies the chunk's nodes keeps
+	// sharing its rows; ptsOwner is the version that may write rows in
+	// place (see store.add).
+	pts      []T
+	ptsOwner *owner
 }
 
 type idChunk struct {
@@ -220,7 +229,6 @@ func (s *store[T]) mut(u int32) *node {
 	if c.owner != s.own {
 		cc := *c
 		cc.owner = s.own
-		cc.pts = slices.Clone(c.pts)
 		c = &cc
 		s.chunks[i] = c
 	}
@@ -232,11 +240,17 @@ func (s *store[T]) mut(u int32) *node {
 func (s *store[T]) add(p []T) int32 {
 	u := s.slots
 	if u&chunkMask == 0 {
-		s.chunks = append(s.chunks, &nodeChunk[T]{owner: s.own, pts: make([]T, chunkSize*s.dim)})
+		s.chunks = append(s.chunks, &nodeChunk[T]{owner: s.own, pts: make([]T, chunkSize*s.dim), ptsOwner: s.own})
 	}
 	n := s.mut(u)
 	*n = node{parent: -1}
-	copy(s.chunks[u>>chunkBits].pts[int(u&chunkMask)*s.dim:], p)
+	c := s.chunks[u>>chunkBits] // this version's, after mut
+	if c.ptsOwner != s.own {
+		// Another version shares the rows (and may add its own at this
+		// slot): copy them first.
+		c.pts, c.ptsOwner = slices.Clone(c.pts), s.own
+	}
+	copy(c.pts[int(u&chunkMask)*s.dim:], p)
 	s.slots++
 	return u
 }
@@ -252,7 +266,7 @@ func (s *store[T]) grow(n int32, jobs int) int32 {
 		s.chunks = append(s.chunks, make([]*nodeChunk[T], need-have)...)
 		forRange(need-have, jobs, func(_, lo, hi int) {
 			for i := have + lo; i < have+hi; i++ {
-				c := &nodeChunk[T]{owner: s.own, pts: make([]T, chunkSize*s.dim)}
+				c := &nodeChunk[T]{owner: s.own, pts: make([]T, chunkSize*s.dim), ptsOwner: s.own}
 				for j := range c.nodes {
 					c.nodes[j].parent = -1
 				}
