@@ -1220,7 +1220,7 @@ func (b *netBuilder[T]) assemble(t *Tree[T]) *Tree[T] {
 	s := t.s
 	s.newIDs(int32(n))
 	s.holdAll()
-	s.grow(int32(nodes), b.jobs)
+	s.grow(int32(nodes))
 	tm.forRange(nodes, func(_, lo, hi int) {
 		for q := lo; q < hi; q++ {
 			k := order[q]

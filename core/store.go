@@ -256,23 +256,27 @@ func (s *store[T]) add(p []T) int32 {
 }
 
 // grow adds n node slots at once, with their coordinates zero and no
-// parent, children or caller indices, and returns the first; the new
-// chunks are made on jobs goroutines. Distinct new slots may then be
+// parent, children or caller indices, and returns the first. The new
+// chunks' rows are one allocation, cut into chunks (rows are shared
+// between versions and copied only to add a point, so the chunks' rows
+// live as long as one another), and the chunks are made one after
+// another. Made in parallel the step was no faster on two threads (bunny:
+// 1.2 to 2.4 ms against 1.2 to 1.4 one by one; one thread 0.55, and 0.42
+// with the rows in one allocation). Distinct new slots may then be
 // written concurrently through mut.
-func (s *store[T]) grow(n int32, jobs int) int32 {
+func (s *store[T]) grow(n int32) int32 {
 	first := s.slots
 	have := len(s.chunks)
 	if need := (int(s.slots+n) + chunkSize - 1) / chunkSize; need > have {
-		s.chunks = append(s.chunks, make([]*nodeChunk[T], need-have)...)
-		forRange(need-have, jobs, func(_, lo, hi int) {
-			for i := have + lo; i < have+hi; i++ {
-				c := &nodeChunk[T]{owner: s.own, pts: make([]T, chunkSize*s.dim), ptsOwner: s.own}
-				for j := range c.nodes {
-					c.nodes[j].parent = -1
-				}
-				s.chunks[i] = c
+		rows := make([]T, (need-have)*chunkSize*s.dim)
+		for i := have; i < need; i++ {
+			o := (i - have) * chunkSize * s.dim
+			c := &nodeChunk[T]{owner: s.own, pts: rows[o : o+chunkSize*s.dim : o+chunkSize*s.dim], ptsOwner: s.own}
+			for j := range c.nodes {
+				c.nodes[j].parent = -1
 			}
-		})
+			s.chunks = append(s.chunks, c)
+		}
 	}
 	s.slots += n
 	return first
