@@ -69,7 +69,8 @@ func accumulate(tm *team, a []int32) {
 // whose owners' counts fit in cache (groupOwnersCached): the result is
 // the same.
 func groupOn(tm *team, owners, items int, pair func(i int) (owner, val int32)) (first, vals []int32) {
-	if items < assembleMin || (tm.size() == 1 && owners <= groupOwnersCached) {
+	switch {
+	case items < assembleMin || (tm.size() == 1 && owners <= groupOwnersCached):
 		return groupBy(owners, func(emit func(owner, val int32)) {
 			for i := range items {
 				if o, v := pair(i); o >= 0 {
@@ -77,8 +78,62 @@ func groupOn(tm *team, owners, items int, pair func(i int) (owner, val int32)) (
 				}
 			}
 		})
+	case owners <= groupOwnersCached:
+		return groupCounted(tm, owners, items, pair)
 	}
 	return groupSorted(tm, owners, items, pair)
+}
+
+// groupCounted is groupOn by a counting sort on tm: each run of items
+// counts its owners in a table of its own, the tables' counts become
+// offsets owner by owner, run by run (so each owner's values stay in item
+// order), and each run writes its values at its offsets. Two passes over
+// the items where the radix sort (groupSorted) takes seven or more; for
+// owners few enough that a run's table stays in cache. On two threads,
+// bunny's and the zip codes' assembly grouped their nodes no faster than
+// on one by the radix sort.
+func groupCounted(tm *team, owners, items int, pair func(i int) (owner, val int32)) (first, vals []int32) {
+	parts := assembleParts(tm, items)
+	counts := make([][]int32, parts)
+	tm.forParts(parts, func(p int) {
+		c := make([]int32, owners)
+		for i := items * p / parts; i < items*(p+1)/parts; i++ {
+			if o, _ := pair(i); o >= 0 {
+				c[o]++
+			}
+		}
+		counts[p] = c
+	})
+	first = make([]int32, owners+1)
+	tm.forRange(owners, func(_, lo, hi int) {
+		for o := lo; o < hi; o++ {
+			var n int32
+			for _, c := range counts {
+				n += c[o]
+			}
+			first[o+1] = n
+		}
+	})
+	accumulate(tm, first)
+	tm.forRange(owners, func(_, lo, hi int) {
+		for o := lo; o < hi; o++ {
+			q := first[o]
+			for _, c := range counts {
+				c[o], q = q, q+c[o]
+			}
+		}
+	})
+	vals = make([]int32, first[owners])
+	tm.forParts(parts, func(p int) {
+		c := counts[p]
+		for i := items * p / parts; i < items*(p+1)/parts; i++ {
+			if o, v := pair(i); o >= 0 {
+				vals[c[o]] = v
+				c[o]++
+			}
+		}
+	})
+	return first, vals
 }
 
 // groupOwnersCached is the most owners for which one goroutine groups by

@@ -60,7 +60,7 @@ func TestGroupOn(t *testing.T) {
 		for _, size := range teamSizes {
 			tm := newTeam(size)
 			for name, group := range map[string]func(*team, int, int, func(int) (int32, int32)) ([]int32, []int32){
-				"groupOn": groupOn, "groupSorted": groupSorted,
+				"groupOn": groupOn, "groupSorted": groupSorted, "groupCounted": groupCounted,
 			} {
 				first, vals := group(tm, c.owners, c.items, pair)
 				if !slices.Equal(first, wantFirst) || !slices.Equal(vals, wantVals) {
