@@ -15,7 +15,8 @@ import (
 // BenchmarkBuildReal builds a tree of each whole real data set in float64
 // with each thread count of PCCT_BENCH_JOBS (default "1,2"; each sets
 // GOMAXPROCS and the build's Jobs), and reports the distance evaluations a
-// point and the CPU time a point. Data sets that are absent are skipped.
+// point, the CPU time a point and the bytes the tree refers to a point
+// (Tree.Memory). Data sets that are absent are skipped.
 // Run it with
 //
 //	go test ./tests_go -run '^$' -bench BuildReal -benchtime 5x
@@ -27,7 +28,7 @@ func BenchmarkBuildReal(b *testing.B) {
 			for _, jobs := range realBenchJobs(b) {
 				b.Run(fmt.Sprintf("jobs=%d", jobs), func(b *testing.B) {
 					defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(jobs))
-					var evals int64
+					var evals, bytes int64
 					cpu0 := cpuTime()
 					for b.Loop() {
 						tr, err := core.Build(data, ds.dim, core.Options{Seed: 1, Jobs: jobs})
@@ -35,8 +36,10 @@ func BenchmarkBuildReal(b *testing.B) {
 							b.Fatal(err)
 						}
 						evals, _ = tr.DistanceEvals()
+						bytes = tr.Memory().Total()
 					}
 					b.ReportMetric(float64(evals)/float64(n), "evals/pt")
+					b.ReportMetric(float64(bytes)/float64(n), "tree-B/pt")
 					b.ReportMetric(float64(cpuTime()-cpu0)/float64(n)/float64(b.N), "cpu-ns/pt")
 				})
 			}
