@@ -158,6 +158,9 @@ func decode[T Float](data []byte, custom *Metric) (t *Tree[T], err error) {
 	s := t.s
 	s.newIDs(int32(nids))
 	pt := make([]T, dim)
+	// Each node's children, gathered here and given to it once they are
+	// all read (a family record a child would cost an allocation each).
+	kidsOf := make([][]int32, nodes)
 	for i := range nodes {
 		parent := r.u32()
 		level := int32(r.u32())
@@ -215,8 +218,7 @@ func decode[T Float](data []byte, custom *Metric) (t *Tree[T], err error) {
 				return nil, fmt.Errorf("core: decode: node %d at level %d is %v from its parent: the cover condition fails", i, level, d)
 			}
 			n.level, n.parent, n.pdist = level, p, d
-			pn := s.mut(p)
-			pn.setKids(append(pn.children(), u))
+			kidsOf[p] = append(kidsOf[p], u)
 		}
 		t.n += len(ids)
 		t.nodes++
@@ -227,10 +229,11 @@ func decode[T Float](data []byte, custom *Metric) (t *Tree[T], err error) {
 	if held := t.n; held > int(nids) {
 		return nil, fmt.Errorf("core: decode: %d points for %d caller indices", held, nids)
 	}
-	for _, u := range t.preorder() {
-		n := s.mut(u)
-		n.setKids(slices.Clip(n.children()))
-		t.sortKids(n.children())
+	for u, kids := range kidsOf {
+		if len(kids) > 0 {
+			t.sortKids(kids)
+			s.mut(int32(u)).setKids(slices.Clip(kids))
+		}
 	}
 	if err := t.setBox(); err != nil {
 		return nil, fmt.Errorf("core: decode: %w", err)
