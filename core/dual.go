@@ -645,7 +645,7 @@ func (t *Tree[T]) viewRad(u int32, own bool) float64 {
 // viewWeight returns the number of caller points in a view.
 func (t *Tree[T]) viewWeight(u int32, own bool) int64 {
 	if own {
-		return int64(len(t.node(u).idList()))
+		return int64(t.node(u).nid)
 	}
 	return t.node(u).weight
 }

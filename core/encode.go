@@ -78,7 +78,7 @@ func (t *Tree[T]) Encode() []byte {
 		}
 		buf = le.AppendUint32(buf, parent)
 		buf = le.AppendUint32(buf, uint32(n.level))
-		buf = le.AppendUint32(buf, uint32(len(n.idList())))
+		buf = le.AppendUint32(buf, uint32(n.nid))
 		for _, id := range n.idList() {
 			buf = le.AppendUint32(buf, uint32(id))
 		}

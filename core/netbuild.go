@@ -1312,7 +1312,7 @@ func (t *Tree[T]) parallelRadiiOf(tm *team, internal []int32, ends []int) int64 
 			n := t.s.mut(u)
 			n.rad, n.reach = rad[u], reach[u]
 			if len(n.children()) == 0 {
-				n.weight = int64(len(n.idList()))
+				n.weight = int64(n.nid)
 				continue
 			}
 			g := int32(0)
@@ -1332,7 +1332,7 @@ func (t *Tree[T]) parallelRadiiOf(tm *team, internal []int32, ends []int) int64 
 				n := t.s.mut(u)
 				grp, w, _ := t.groupKids(n, grpBuf[grpOff[u]:grpOff[u]:grpOff[u+1]])
 				n.setGroups(grp)
-				n.weight = w + int64(len(n.idList()))
+				n.weight = w + int64(n.nid)
 			}
 		})
 	}

@@ -103,7 +103,7 @@ func (n Node[T]) Point() []T { return n.t.point(n.u) }
 func (n Node[T]) IDs() []int32 { return n.t.node(n.u).idList() }
 
 // Count returns the number of caller points the node holds: len(IDs()).
-func (n Node[T]) Count() int { return len(n.t.node(n.u).idList()) }
+func (n Node[T]) Count() int { return int(n.t.node(n.u).nid) }
 
 // Weight returns the number of caller points in the node's subtree, its
 // own included.

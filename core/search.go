@@ -456,7 +456,7 @@ func (t *Tree[T]) countWithin(s *scratch, q []T, r float64) int64 {
 			continue
 		}
 		if x.d <= r {
-			c += int64(len(n.idList()))
+			c += int64(n.nid)
 		}
 		if len(n.children()) == 0 || prunable(x.d, n.rad, r) {
 			continue

@@ -103,11 +103,11 @@ func (t *Tree[T]) Structure() []NodeInfo {
 	out := make([]NodeInfo, 0, len(order))
 	for _, u := range order {
 		n := t.node(u)
-		info := NodeInfo{ID: int(n.idList()[0]), Count: len(n.idList()), Level: int(n.level), Parent: -1}
+		info := NodeInfo{ID: int(n.id[0]), Count: int(n.nid), Level: int(n.level), Parent: -1}
 		if u == t.root {
 			info.Level = int(rl)
 		} else {
-			info.Parent = int(t.node(n.parent).idList()[0])
+			info.Parent = int(t.node(n.parent).id[0])
 		}
 		out = append(out, info)
 	}

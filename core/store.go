@@ -150,7 +150,7 @@ func (n *node) groupStart(g int) int32 {
 // subWeight returns |S_i(v)| for the node, where g is its first group of
 // level < i: the node's own caller points and those below groups g, ....
 func (n *node) subWeight(g int32) int64 {
-	w := int64(len(n.idList()))
+	w := int64(n.nid)
 	if int(g) < len(n.groups()) {
 		w += n.groups()[g].w
 	}

@@ -234,7 +234,7 @@ func (t *Tree[T]) regroup(u int32) {
 	n := t.s.mut(u)
 	grp, w, r := t.groupKids(n, make([]group, 0, len(n.groups())+1))
 	n.setGroups(grp)
-	n.weight = int64(len(n.idList())) + w
+	n.weight = int64(n.nid) + w
 	n.rad = max(n.rad, r)
 }
 

@@ -658,7 +658,7 @@ func (t *Tree[T]) Delete(ids []int64, opts UpdateOptions) (nt *Tree[T], err erro
 		u := run[0].to
 		n := s.mut(u)
 		// Both ascending: merge.
-		keep := make([]int32, 0, len(n.idList())-len(run))
+		keep := make([]int32, 0, int(n.nid)-len(run))
 		j := 0
 		for _, id := range n.idList() {
 			if j < len(run) && run[j].from == id {
