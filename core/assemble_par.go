@@ -86,44 +86,36 @@ func groupOn(tm *team, owners, items int, pair func(i int) (owner, val int32)) (
 
 // groupCounted is groupOn by a counting sort on tm: each run of items
 // counts its owners in a table of its own, the tables' counts become
-// offsets owner by owner, run by run (so each owner's values stay in item
-// order), and each run writes its values at its offsets. Two passes over
-// the items where the radix sort (groupSorted) takes seven or more; for
-// owners few enough that a run's table stays in cache. On two threads,
-// bunny's and the zip codes' assembly grouped their nodes no faster than
-// on one by the radix sort.
+// offsets owner by owner, run by run (prefixDigits, so each owner's values
+// stay in item order), and each run writes its values at its offsets. Two
+// passes over the items where the radix sort (groupSorted) takes seven or
+// more; for owners few enough that a run's table stays in cache. On two
+// threads, bunny's and the zip codes' assembly grouped their nodes no
+// faster than on one by the radix sort.
 func groupCounted(tm *team, owners, items int, pair func(i int) (owner, val int32)) (first, vals []int32) {
 	parts := assembleParts(tm, items)
 	counts := make([][]int32, parts)
+	held := make([]int, parts)
 	tm.forParts(parts, func(p int) {
 		c := make([]int32, owners)
 		for i := items * p / parts; i < items*(p+1)/parts; i++ {
 			if o, _ := pair(i); o >= 0 {
 				c[o]++
+				held[p]++
 			}
 		}
 		counts[p] = c
 	})
+	total := 0
+	for _, h := range held {
+		total += h
+	}
+	prefixDigits(tm, counts)
+	// The first run's offsets are the owners' first positions.
 	first = make([]int32, owners+1)
-	tm.forRange(owners, func(_, lo, hi int) {
-		for o := lo; o < hi; o++ {
-			var n int32
-			for _, c := range counts {
-				n += c[o]
-			}
-			first[o+1] = n
-		}
-	})
-	accumulate(tm, first)
-	tm.forRange(owners, func(_, lo, hi int) {
-		for o := lo; o < hi; o++ {
-			q := first[o]
-			for _, c := range counts {
-				c[o], q = q, q+c[o]
-			}
-		}
-	})
-	vals = make([]int32, first[owners])
+	copy(first, counts[0])
+	first[owners] = int32(total)
+	vals = make([]int32, total)
 	tm.forParts(parts, func(p int) {
 		c := counts[p]
 		for i := items * p / parts; i < items*(p+1)/parts; i++ {
@@ -248,18 +240,19 @@ func radixPairs[K uint32 | uint64](tm *team, parts int, vals []int32, keys []K, 
 	return vals, keys, vals2, keys2
 }
 
-// prefixDigits replaces the runs' counts of each digit, counts[w][d], by
-// the number of keys before them in the order digit by digit, run by run:
-// each goroutine sums a range of digits, then writes its offsets.
-func prefixDigits(tm *team, counts [][]int) {
+// prefixDigits replaces the runs' counts of each digit (or owner),
+// counts[w][d], by the number of keys before them in the order digit by
+// digit, run by run: each goroutine sums a range of digits, then writes
+// its offsets.
+func prefixDigits[C int | int32](tm *team, counts [][]C) {
 	runs, digits := len(counts), len(counts[0])
 	parts := 1
 	if runs > 1 {
 		parts = min(tm.size(), max(1, digits*runs/(assembleMin/4)))
 	}
-	base := make([]int, parts+1)
+	base := make([]C, parts+1)
 	tm.forParts(parts, func(q int) {
-		s := 0
+		var s C
 		for d := digits * q / parts; d < digits*(q+1)/parts; d++ {
 			for w := range runs {
 				s += counts[w][d]
