@@ -206,6 +206,22 @@ type stackArena[E any] struct {
 	chunks [][]E
 	cur    int
 	off    int
+	// first is the size of the first chunk, in elements (setChunk when
+	// 0); each later one is at least twice the one before.
+	first int
+}
+
+// setChunk is the largest first chunk of a stackArena, in elements.
+const setChunk = 1 << 16
+
+// arenaFirst returns the first chunk's size, in elements, for an arena
+// of a build over n points of per elements each: room for the root call's
+// near and far sets twice over, up to setChunk. A build of a hundred
+// points had spent most of its time clearing a first chunk of setChunk
+// (100 x 16: 0.67 to 1.3 ms a build, 1.5 MB of entries; now 0.34 to 0.38
+// ms, BenchmarkBuildSmall).
+func arenaFirst(n, per int) int {
+	return min(max(4*n*per, 256), setChunk)
 }
 
 // arenaMark is a position of a stackArena to release back to.
@@ -218,7 +234,10 @@ func (a *stackArena[E]) alloc(n int) []E {
 		a.off = 0
 	}
 	if a.cur == len(a.chunks) {
-		size := 1 << 16
+		size := setChunk
+		if a.first > 0 {
+			size = a.first
+		}
 		if k := len(a.chunks); k > 0 {
 			size = max(size, 2*len(a.chunks[k-1]))
 		}
@@ -292,6 +311,13 @@ func batchBuildTasks[T Float](data []T, dim int, sc scale, o Options, taskMin in
 	b.carry = b.proj == nil
 	if b.proj != nil {
 		b.pk, b.pall = b.proj.k, b.proj
+	}
+	b.entries.first = arenaFirst(n, 1)
+	if b.carry {
+		b.coords.first = arenaFirst(n, dim)
+	}
+	if b.pk > 0 {
+		b.projs.first = arenaFirst(n, b.pk)
 	}
 	if b.mon.stopped() {
 		return nil, 0, ErrStopped
