@@ -10,15 +10,24 @@ import (
 )
 
 // TestChoose checks Choose on data whose answer is clear: points on a
-// curve in the plane (a tree prunes almost everything) and uniform points
-// in 64 dimensions (it prunes nothing); that BuildIndex builds what was
-// chosen or asked for, and that the same data and seed choose the same.
+// curve in the plane and in eight dimensions (a tree prunes almost
+// everything) and uniform points in 64 dimensions (it prunes nothing);
+// that BuildIndex builds what was chosen or asked for, and that the same
+// data and seed choose the same. In the plane Choose takes no samples: a
+// few hundred points go to brute force, thousands to a tree.
 func TestChoose(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	curve := make([]float64, 6000*2)
 	for i := 0; i < len(curve); i += 2 {
 		a := rng.Float64() * 20
 		curve[i], curve[i+1] = a, a*a/20
+	}
+	curve8 := make([]float64, 6000*8)
+	for i := 0; i < len(curve8); i += 8 {
+		a := rng.Float64() * 20
+		for j := range 8 {
+			curve8[i+j] = math.Sin(a * float64(j+1) / 8)
+		}
 	}
 	cube := make([]float64, 1500*64)
 	for i := range cube {
@@ -32,10 +41,15 @@ func TestChoose(t *testing.T) {
 		// early: the smaller sample measured nearly all its points, so
 		// it alone decided (a quarter of 1,024).
 		early bool
+		// sampled: the choice came from sample trees (not in one to
+		// three dimensions).
+		sampled bool
 	}{
-		{"curve/d=2", curve, 2, core.CoverTree, false},
-		{"uniform/d=64", cube, 64, core.Brute, true},
-		{"uniform/d=64/small", cube[:700*64], 64, core.Brute, true},
+		{"curve/d=2", curve, 2, core.CoverTree, false, false},
+		{"curve/d=2/small", curve[:200*2], 2, core.Brute, false, false},
+		{"curve/d=8", curve8, 8, core.CoverTree, false, true},
+		{"uniform/d=64", cube, 64, core.Brute, true, true},
+		{"uniform/d=64/small", cube[:700*64], 64, core.Brute, true, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			opts := core.Options{Seed: 4, Jobs: 2}
@@ -50,7 +64,11 @@ func TestChoose(t *testing.T) {
 			if early := c.Sample == 256 || c.Sample == 700/4; early != tc.early {
 				t.Fatalf("sample of %d points decided, early exit %v, want %v (%+v)", c.Sample, early, tc.early, c)
 			}
-			if c.Sample < 175 || c.SampleEvals <= 0 || c.Evals < c.SampleEvals/2 || c.TreeCost <= 0 || c.BruteCost <= 0 {
+			if sampled := c.Sample > 0 || c.SampleEvals > 0; sampled != tc.sampled {
+				t.Fatalf("sampled %v, want %v (%+v)", sampled, tc.sampled, c)
+			}
+			if (tc.sampled && (c.Sample < 175 || c.SampleEvals <= 0 || c.Evals < c.SampleEvals/2)) ||
+				c.Evals <= 0 || c.BuildEvals <= 0 || c.TreeCost <= 0 || c.BruteCost <= 0 {
 				t.Fatalf("implausible evidence %+v", c)
 			}
 			if again, _ := core.Choose(tc.data, tc.dim, opts); again != c {
@@ -81,32 +99,39 @@ func TestChoose(t *testing.T) {
 
 // TestAutoKeepsWholeSample checks that where Choose's sample was the whole
 // data and it chose a tree, BuildIndex returns that tree: the same tree
-// Build makes, byte for byte, with no query evaluations counted.
+// Build makes, byte for byte, with no query evaluations counted; and
+// likewise for the tree built in two dimensions, where Choose takes no
+// sample.
 func TestAutoKeepsWholeSample(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
-	for _, n := range []int{700, 3000} { // within the first sample; within the refinement's
-		data := make([]float64, n*2)
-		for i := 0; i < len(data); i += 2 {
+	for _, tc := range []struct{ n, dim int }{
+		{700, 4},  // within the first sample
+		{3000, 4}, // within the refinement's
+		{3000, 2}, // no sample
+	} {
+		n, dim := tc.n, tc.dim
+		data := make([]float64, 0, n*dim)
+		for range n {
 			a := rng.Float64() * 20
-			data[i], data[i+1] = a, math.Sin(a)
+			data = append(data, []float64{a, math.Sin(a), math.Cos(a / 3), a / 7}[:dim]...)
 		}
 		opts := core.Options{Seed: 9, Jobs: 2}
-		tr, _, c, err := core.BuildIndex(data, 2, core.Auto, opts)
+		tr, _, c, err := core.BuildIndex(data, dim, core.Auto, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if c.Algorithm != core.CoverTree || tr == nil {
-			t.Fatalf("n=%d: chose %+v", n, c)
+		if c.Algorithm != core.CoverTree || tr == nil || (c.Sample > 0) != (dim > 3) {
+			t.Fatalf("n=%d, d=%d: chose %+v", n, dim, c)
 		}
-		want, err := core.Build(data, 2, opts)
+		want, err := core.Build(data, dim, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !bytes.Equal(tr.Encode(), want.Encode()) {
-			t.Errorf("n=%d: auto's tree differs from Build's", n)
+			t.Errorf("n=%d, d=%d: auto's tree differs from Build's", n, dim)
 		}
 		if _, q := tr.DistanceEvals(); q != 0 {
-			t.Errorf("n=%d: %d query evaluations counted on a new tree", n, q)
+			t.Errorf("n=%d, d=%d: %d query evaluations counted on a new tree", n, dim, q)
 		}
 		if err := tr.Check(); err != nil {
 			t.Fatal(err)

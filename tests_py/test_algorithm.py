@@ -159,8 +159,11 @@ def test_auto_reports_its_choice():
                           "evaluations_per_query", "build_evaluations_per_point",
                           "tree_seconds", "brute_seconds", "build_budget", "gave_up"}
         assert c["gave_up"] is False
-        assert 0 < c["sample"] <= len(est.tree_.ids()) and c["evaluations_per_query"] > 0
+        assert c["sample"] <= len(est.tree_.ids()) and c["evaluations_per_query"] > 0
         assert (c["brute_seconds"] < c["tree_seconds"]) == (est.effective_algorithm_ == "brute")
+    # In two dimensions "auto" decides without sample trees; in 48 from them.
+    assert low.algorithm_choice_["sample"] == 0 and low.algorithm_choice_["sample_evaluations_per_query"] == 0
+    assert high.algorithm_choice_["sample"] > 0
     # The choice survives a snapshot, pickling and saving.
     for twin in (high.snapshot(), pickle.loads(pickle.dumps(high)), _saved_and_loaded(high)):
         assert twin.effective_algorithm_ == "brute" and type(twin.tree_) is BruteForceIndex

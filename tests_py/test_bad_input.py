@@ -250,7 +250,7 @@ def test_coordinates_near_1e150_and_1e_150(metric, scale):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_all_points_identical(dtype):
     A = np.full((50, 3), 7.25, dtype=dtype)
-    nn = NearestNeighbors(n_neighbors=5).fit(A)
+    nn = NearestNeighbors(n_neighbors=5, algorithm="cover_tree").fit(A)
     assert nn.tree_.stats()["nodes"] == 1
     d, i = nn.kneighbors([[7.25, 7.25, 7.25], [0.0, 0.0, 0.0]])
     assert i.tolist() == [[0, 1, 2, 3, 4]] * 2  # ties ordered by id
@@ -268,7 +268,7 @@ def test_all_points_identical(dtype):
 
 
 def test_one_point():
-    nn = NearestNeighbors(n_neighbors=1, radius=10.0).fit([[1.0, 2.0]])
+    nn = NearestNeighbors(n_neighbors=1, radius=10.0, algorithm="cover_tree").fit([[1.0, 2.0]])
     d, i = nn.kneighbors([[4.0, 6.0]])
     assert i.tolist() == [[0]] and d.tolist() == [[5.0]]
     with pytest.raises(ValueError, match="Expected n_neighbors < n_samples_fit"):

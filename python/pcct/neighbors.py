@@ -97,7 +97,11 @@ class NearestNeighbors(KNeighborsMixin, RadiusNeighborsMixin, UpdatesMixin, Neig
         small cover trees on samples of the data, measures how many points
         they examine per query, and chooses the index estimated to answer
         faster (``effective_algorithm_`` says which; ``algorithm_choice_``
-        holds the evidence). Insertions, deletions, snapshots, pickling and
+        holds the evidence); in one to three dimensions under "euclidean",
+        "manhattan", "chebyshev" or "minkowski" (p >= 1), where a tree
+        always prunes, it chooses from the number of points alone, without
+        samples (brute force for a few hundred to a thousand points, a tree
+        above). Insertions, deletions, snapshots, pickling and
         saving work with either, and so does every metric but a Python
         function, which only a cover tree calls back: "brute" refuses one
         (ValueError) and "auto" builds a cover tree for it.
@@ -168,7 +172,9 @@ class NearestNeighbors(KNeighborsMixin, RadiusNeighborsMixin, UpdatesMixin, Neig
         budget while it was built (the samples misjudged the data) and a
         brute-force index took over. When the samples left the choice
         close, the tree of all the points was built and the figures are
-        its own (the sample size is then the number of points). None
+        its own (the sample size is then the number of points). In one to
+        three dimensions under the coordinate metrics the sample size is 0:
+        the estimates are the cost model's own for such trees. None
         otherwise (and for a Python function as the metric, which "auto"
         serves with a cover tree without sampling).
     tree_ : CoverTree or BruteForceIndex
