@@ -10,6 +10,7 @@ imports no other part of pcct but its exceptions.
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import os
@@ -527,6 +528,18 @@ def cpu_count():
     """The CPUs this process may use, as scikit-learn counts them (joblib's
     count, which honours cgroup quotas and the affinity mask)."""
     try:
+        mask = frozenset(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not on Linux
+        mask = None
+    return _cpu_count(mask)
+
+
+@functools.lru_cache(maxsize=4)
+def _cpu_count(mask):
+    """joblib's count, once per affinity mask: it reads the cgroup's files
+    (0.06 ms a call, twice a fit with n_jobs other than 1, where a fit of
+    a few hundred points takes 0.15 ms)."""
+    try:
         from joblib import cpu_count as joblib_cpu_count
 
         return max(int(joblib_cpu_count()), 1)
@@ -949,6 +962,13 @@ def search_code(search, owner):
     return SEARCHES[search]
 
 
+@functools.lru_cache(maxsize=64)
+def _param_names(cls):
+    """The constructor parameters of an estimator class, as
+    ``get_params`` lists them."""
+    return tuple(cls._get_param_names())
+
+
 def check_estimator_params(est):
     """Check an estimator's constructor parameters (those of ``_PARAM_CHECKS``
     it has) and resolve its metric, as scikit-learn does.
@@ -966,7 +986,9 @@ def check_estimator_params(est):
         ``effective_metric_params_``.
     """
     owner = type(est).__name__
-    params = est.get_params(deep=False)
+    # get_params(deep=False), without reading the constructor's signature
+    # again at every fit (inspect's share of a small fit: 0.05 of 0.25 ms).
+    params = {name: getattr(est, name) for name in _param_names(type(est))}
     for name, check in _PARAM_CHECKS.items():
         if name in params:
             check(owner, params[name])
