@@ -3,6 +3,7 @@ KDTree and scipy's cKDTree, on the whole of each dataset, in one run.
 
     python benchmarks/build.py                                # the real sets, T = 2
     python benchmarks/build.py --datasets letter,bunny --threads 2 --reps 5
+    python benchmarks/build.py --small --threads 1            # small sets, as fitted
 
 Each builder is timed ``--reps`` times, the calls interleaved (pcct,
 BallTree, KDTree, cKDTree, pcct, ...) so that a machine shared with other
@@ -12,6 +13,12 @@ seconds (above 1, pcct builds faster) and pcct seconds / cKDTree seconds.
 pcct runs with ``n_jobs=T``; scikit-learn's and scipy's builds are
 single-threaded (they take no thread count). Nothing is asserted about
 speed.
+
+``--small`` times instead what a notebook fits: ``NearestNeighbors(n_jobs=T)
+.fit(X)`` with the default ``algorithm="auto"`` (its choice included, and
+named) and ``CoverTree``, against the same peers, on standard Gaussian
+points (100, 1,000, 5,000 and 20,000 of them in 2, 3 and 16 dimensions;
+``--sizes``, ``--dims``), best of ``--reps`` (default 20 there).
 """
 
 from __future__ import annotations
@@ -33,8 +40,15 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--datasets", default=REAL)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--reps", type=int, default=None, help="default 5, or 20 with --small")
+    ap.add_argument("--small", action="store_true", help="small Gaussian sets, fitted as a notebook does")
+    ap.add_argument("--sizes", default="100,1000,5000,20000")
+    ap.add_argument("--dims", default="2,3,16")
     args = ap.parse_args(argv)
+    if args.reps is None:
+        args.reps = 20 if args.small else 5
+    if args.small:
+        return small(args)
 
     import data
     from scipy.spatial import cKDTree
@@ -75,6 +89,56 @@ def main(argv=None):
             f"{best['KDTree']:.4f} | {best['cKDTree']:.4f} | {best['BallTree'] / best['pcct']:.2f} | "
             f"{best['pcct'] / best['cKDTree']:.2f} |"
         )
+
+
+def small(args):
+    """The --small table: fit times of Gaussian sets of each size and
+    dimension, best of args.reps interleaved calls."""
+    import warnings
+
+    from scipy.spatial import cKDTree
+    from sklearn.exceptions import EfficiencyWarning
+    from sklearn.neighbors import BallTree, KDTree
+
+    import pcct
+
+    warnings.simplefilter("ignore", EfficiencyWarning)  # CoverTree on 16-D Gaussian points
+    chosen = {}
+
+    def auto(X):
+        nn = pcct.NearestNeighbors(n_jobs=args.threads).fit(X)
+        chosen["auto"] = nn.effective_algorithm_
+        return nn
+
+    builders = {
+        "auto": auto,
+        "CoverTree": lambda X: pcct.CoverTree(X, n_jobs=args.threads),
+        "BallTree": lambda X: BallTree(X),
+        "KDTree": lambda X: KDTree(X),
+        "cKDTree": lambda X: cKDTree(X),
+    }
+    print(f"T = {args.threads} threads for pcct, best of {args.reps} interleaved calls, {os.cpu_count()} CPUs;"
+          " standard Gaussian points; milliseconds")
+    print()
+    print("| n x d | NearestNeighbors().fit (auto's choice) | CoverTree | BallTree | KDTree | cKDTree | BallTree / fit |")
+    print("|---|---|---|---|---|---|---|")
+    rng = np.random.default_rng(0)
+    for d in (int(v) for v in args.dims.split(",")):
+        for n in (int(v) for v in args.sizes.split(",")):
+            X = rng.standard_normal((n, d))
+            best = dict.fromkeys(builders, float("inf"))
+            for _ in range(args.reps):
+                for peer, build in builders.items():
+                    t0 = time.perf_counter()
+                    out = build(X)
+                    best[peer] = min(best[peer], time.perf_counter() - t0)
+                    del out
+            ms = {k: v * 1e3 for k, v in best.items()}
+            print(
+                f"| {n:,} x {d} | {ms['auto']:.3f} ({chosen['auto']}) | {ms['CoverTree']:.3f} | "
+                f"{ms['BallTree']:.3f} | {ms['KDTree']:.3f} | {ms['cKDTree']:.3f} | "
+                f"{best['BallTree'] / best['auto']:.2f} |"
+            )
 
 
 if __name__ == "__main__":
