@@ -108,3 +108,49 @@ func TestMIS(t *testing.T) {
 		}
 	}
 }
+
+// TestByParentMapMatchesArray checks that the items of a batch listed by
+// parent in a map (a batch small against the tree) come in the same lists,
+// in the same order, as in an array over every slot: only pending items
+// with a parent and a scope (not wide) are listed.
+func TestByParentMapMatchesArray(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	const slots = 300
+	items := make([]item, 500)
+	for k := range items {
+		it := &items[k]
+		it.state = int8(rng.IntN(3)) // pending, placed or merged
+		it.wide = rng.IntN(8) == 0
+		it.loc.parent = int32(rng.IntN(slots+20)) - 20 // some without a parent
+	}
+	arr := newByParent(items, slots, false)
+	small := newByParent(items, slots, true)
+	if arr.head == nil || small.small == nil {
+		t.Fatal("the representations were not the ones asked for")
+	}
+	if !slices.Equal(arr.next, small.next) {
+		t.Fatal("the lists' links differ")
+	}
+	listed := 0
+	for p := int32(0); p < slots; p++ {
+		if a, m := arr.first(p), small.first(p); a != m {
+			t.Fatalf("parent %d: first item %d in the array, %d in the map", p, a, m)
+		}
+		for y := arr.first(p); y >= 0; y = arr.next[y] {
+			it := &items[y]
+			if it.state != pending || it.wide || it.loc.parent != p {
+				t.Fatalf("item %d (state %d, wide %v, parent %d) listed under parent %d", y, it.state, it.wide, it.loc.parent, p)
+			}
+			listed++
+		}
+	}
+	want := 0
+	for k := range items {
+		if it := &items[k]; it.state == pending && !it.wide && it.loc.parent >= 0 {
+			want++
+		}
+	}
+	if listed != want || want == 0 {
+		t.Fatalf("%d items listed, want %d", listed, want)
+	}
+}

@@ -234,6 +234,59 @@ func appendPair(nb []neighbor, at int, v neighbor) ([]neighbor, int) {
 	return append(nb, v), at
 }
 
+// byParent lists the pending items of a batch by located parent: a linked
+// list per parent slot, the items of one parent from the last to the
+// first. A batch small against the tree keeps the lists' heads in a map
+// instead of an array over every slot, which an insertion of a few points
+// into a tree of a million had spent most of its time filling.
+type byParent struct {
+	head  []int32         // slot -> first item, or -1
+	small map[int32]int32 // slot -> first item, where head is nil
+	next  []int32         // item -> next item of the same parent, or -1
+}
+
+// byParentMap is the tree size, in items of the batch, above which
+// byParent keeps its heads in a map.
+const byParentMap = 256
+
+// newByParent lists items by parent, for a tree of the given slots, in a
+// map if small.
+func newByParent(items []item, slots int32, small bool) *byParent {
+	b := &byParent{next: make([]int32, len(items))}
+	if small {
+		b.small = make(map[int32]int32)
+	} else {
+		b.head = make([]int32, slots)
+		for i := range b.head {
+			b.head[i] = -1
+		}
+	}
+	for k := range items {
+		it := &items[k]
+		b.next[k] = -1
+		if it.state == pending && !it.wide && it.loc.parent >= 0 {
+			b.next[k] = b.first(it.loc.parent)
+			if b.head != nil {
+				b.head[it.loc.parent] = int32(k)
+			} else {
+				b.small[it.loc.parent] = int32(k)
+			}
+		}
+	}
+	return b
+}
+
+// first returns the first item of parent p's list, or -1.
+func (b *byParent) first(p int32) int32 {
+	if b.head != nil {
+		return b.head[p]
+	}
+	if y, ok := b.small[p]; ok {
+		return y
+	}
+	return -1
+}
+
 // measureConflicts finds the pairs of pending items that may conflict and
 // records their distances as neighbours of both. Items x and y can only
 // conflict at a level k <= min(bound(x), bound(y)), within b^k; then, if
@@ -245,19 +298,8 @@ func appendPair(nb []neighbor, at int, v neighbor) ([]neighbor, int) {
 // the triangle inequality through p, |d(x,p) - d(y,p)| > b^bound(x).
 func (t *Tree[T]) measureConflicts(items []item, pt func(k int) []T, jobs int) int64 {
 	// Items by located parent: a linked list per parent slot.
-	head := make([]int32, t.s.slots)
-	for i := range head {
-		head[i] = -1
-	}
-	next := make([]int32, len(items))
-	for k := range items {
-		it := &items[k]
-		next[k] = -1
-		if it.state == pending && !it.wide && it.loc.parent >= 0 {
-			next[k] = head[it.loc.parent]
-			head[it.loc.parent] = int32(k)
-		}
-	}
+	byp := newByParent(items, t.s.slots, int64(len(items))*byParentMap < int64(t.s.slots))
+	next := byp.next
 	// Each item finds and measures its pairs in parallel; the lists are
 	// merged in item order, so the outcome does not depend on scheduling.
 	// Each worker appends its items' pairs to one buffer of its own.
@@ -284,11 +326,12 @@ func (t *Tree[T]) measureConflicts(items []item, pt func(k int) []T, jobs int) i
 				for i, p := range it.loc.seen {
 					// The scope holds the nodes that can be parents of
 					// conflicting items (trimScope); this asks which are.
-					if head[p] < 0 {
+					first := byp.first(p)
+					if first < 0 {
 						continue
 					}
 					dxp := it.loc.seenD[i]
-					for y := head[p]; y >= 0; y = next[y] {
+					for y := first; y >= 0; y = next[y] {
 						yt := &items[y]
 						if int(y) == k || yt.loc.bound < it.loc.bound || (yt.loc.bound == it.loc.bound && int(y) < k) {
 							continue
