@@ -132,3 +132,29 @@ def test_cli_rejects_unknown_commands():
     assert proc.returncode == 2 and "usage: python -m pcct [info]" in proc.stderr
 
 
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("algorithm", ["cover_tree", "brute"])
+def test_version_shape_matches_the_statistics(dtype, algorithm):
+    """A new version reads its counts from pcct_tree_shape, which does not
+    walk the nodes: they must be the full statistics' own, through fits,
+    insertions, deletions (ids issued stay ahead of the points) and
+    snapshots."""
+    from pcct._handle import SHAPE_FIELDS, STAT_FIELDS, raw_shape, raw_stats
+
+    rng = np.random.default_rng(3)
+    nn = NearestNeighbors(algorithm=algorithm).fit(rng.random((400, 3)).astype(dtype))
+    versions = [nn.tree_._version]
+    nn.insert(rng.random((7, 3)).astype(dtype))
+    versions.append(nn.tree_._version)
+    nn.delete(np.arange(0, 50, 3))
+    versions.append(nn.tree_._version)
+    versions.append(nn.snapshot().tree_._version)
+    for v in versions:
+        stats = dict(zip(STAT_FIELDS, raw_stats(v.handle)))
+        shape = dict(zip(SHAPE_FIELDS, raw_shape(v.handle)))
+        assert shape == {k: stats[k] for k in SHAPE_FIELDS}
+        assert (v.n_samples, v.n_features, v._n_go) == (stats["points"], 3, stats["ids_issued"])
+    assert dict(zip(SHAPE_FIELDS, raw_shape(versions[2].handle)))["ids_issued"] == 407
+    assert versions[2].n_samples == 407 - 17

@@ -28,8 +28,9 @@ import numpy as np
 from . import _lib, _run
 from ._validation import DTYPE_OF_CODE, DTYPES
 
-__all__ = ["TreeVersion", "LabelledVersion", "PendingVersion", "STAT_FIELDS", "ALGORITHMS", "CHOICE_FIELDS", "ptr",
-           "raw_stats", "build", "read_encoding_header"]
+__all__ = ["TreeVersion", "LabelledVersion", "PendingVersion", "STAT_FIELDS", "SHAPE_FIELDS",
+           "ALGORITHMS", "CHOICE_FIELDS", "ptr", "raw_stats", "raw_shape", "build",
+           "read_encoding_header"]
 
 # The fields of pcct_tree_stats, in order.
 STAT_FIELDS = (
@@ -109,6 +110,21 @@ def raw_stats(handle):
     written = ctypes.c_int64(0)
     _lib.check(lib.pcct_tree_stats(handle, out, len(STAT_FIELDS), ctypes.byref(written)))
     return [int(out[i]) for i in range(min(written.value, len(STAT_FIELDS)))]
+
+
+# The fields of pcct_tree_shape, in order: what a new version reads of its
+# index, without the walk over every node that the statistics take.
+SHAPE_FIELDS = ("points", "dim", "dtype", "ids_issued", "algorithm")
+
+
+def raw_shape(handle):
+    """The index's counts a version needs, as the C ABI reports them (a
+    list of ints, in the order of :data:`SHAPE_FIELDS`)."""
+    lib = _lib.lib()
+    out = (ctypes.c_int64 * len(SHAPE_FIELDS))()
+    written = ctypes.c_int64(0)
+    _lib.check(lib.pcct_tree_shape(handle, out, len(SHAPE_FIELDS), ctypes.byref(written)))
+    return [int(out[i]) for i in range(min(written.value, len(SHAPE_FIELDS)))]
 
 
 def build(X, code, p, seed, jobs, verbose=False, algorithm="cover_tree", ids=None, params=None,
@@ -323,18 +339,18 @@ class TreeVersion(LabelledVersion):
         self._finalizer = weakref.finalize(self, _free, handle, keep)
         self._ids = None
         self._order = None
-        s = raw_stats(handle)
+        s = raw_shape(handle)
         self.n_samples = s[0]
         self.n_features = s[1]
         self.dtype = DTYPE_OF_CODE[s[2]]
-        self._n_go = s[12] if len(s) > 12 else s[0]  # caller indices issued by Go
+        self._n_go = s[3]  # caller indices issued by Go
         if labels is not None and len(labels) != self._n_go:
             raise ValueError(
                 f"pcct: {len(labels)} ids for the {self._n_go} points the tree has held"
             )
         self.labels = labels
         self.n_ids = self._n_go if labels is None else int(n_ids)
-        self.algorithm = _ALGORITHM_NAMES.get(s[19] if len(s) > 19 else 1, "cover_tree")
+        self.algorithm = _ALGORITHM_NAMES.get(s[4], "cover_tree")
         self._queries = 0  # queries answered on this version, for stats()
         self._lock = threading.Lock()
 

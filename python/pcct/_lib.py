@@ -155,6 +155,7 @@ _SIGNATURES = [
     ("pcct_screen_kernel", c_int64, [c_char_p, c_int64]),
     ("pcct_tree_free", c_int64, [c_uintptr]),
     ("pcct_tree_stats", c_int64, [c_uintptr, POINTER(c_int64), c_int64, POINTER(c_int64)]),
+    ("pcct_tree_shape", c_int64, [c_uintptr, POINTER(c_int64), c_int64, POINTER(c_int64)]),
     ("pcct_tree_level_counts", c_int64,
      [c_uintptr, POINTER(c_int64), POINTER(c_int64), c_int64, POINTER(c_int64)]),
     ("pcct_tree_insert", c_int64,
