@@ -4,6 +4,7 @@ KDTree and scipy's cKDTree, on the whole of each dataset, in one run.
     python benchmarks/build.py                                # the real sets, T = 2
     python benchmarks/build.py --datasets letter,bunny --threads 2 --reps 5
     python benchmarks/build.py --small --threads 1            # small sets, as fitted
+    python benchmarks/build.py --stream --threads 1           # updates of a few points
 
 Each builder is timed ``--reps`` times, the calls interleaved (pcct,
 BallTree, KDTree, cKDTree, pcct, ...) so that a machine shared with other
@@ -19,6 +20,13 @@ speed.
 named) and ``CoverTree``, against the same peers, on standard Gaussian
 points (100, 1,000, 5,000 and 20,000 of them in 2, 3 and 16 dimensions;
 ``--sizes``, ``--dims``), best of ``--reps`` (default 20 there).
+
+``--stream`` times updates of a few points at a time, as a stream of them
+arrives: ``insert`` of 1 and 10 new points and ``delete`` of 1 and 10 ids,
+one call after another on one fitted ``NearestNeighbors(algorithm=
+"cover_tree", n_jobs=T)``, over 1,000 and 100,000 Gaussian points in 2
+dimensions and 20,000 in 16 (a 3-D Gaussian mapped linearly, with a
+little noise: data a tree prunes): the median milliseconds a call of 200.
 """
 
 from __future__ import annotations
@@ -44,11 +52,14 @@ def main(argv=None):
     ap.add_argument("--small", action="store_true", help="small Gaussian sets, fitted as a notebook does")
     ap.add_argument("--sizes", default="100,1000,5000,20000")
     ap.add_argument("--dims", default="2,3,16")
+    ap.add_argument("--stream", action="store_true", help="updates of a few points at a time")
     args = ap.parse_args(argv)
     if args.reps is None:
         args.reps = 20 if args.small else 5
     if args.small:
         return small(args)
+    if args.stream:
+        return stream(args)
 
     import data
     from scipy.spatial import cKDTree
@@ -139,6 +150,49 @@ def small(args):
                 f"{ms['BallTree']:.3f} | {ms['KDTree']:.3f} | {ms['cKDTree']:.3f} | "
                 f"{best['BallTree'] / best['auto']:.2f} |"
             )
+
+
+def stream(args):
+    """The --stream table: milliseconds a call of insert and delete of a
+    few points, the median of 200 calls in a row."""
+    import pcct
+
+    print(f"T = {args.threads} threads, NearestNeighbors(algorithm='cover_tree'), "
+          "median of 200 calls in a row; milliseconds a call")
+    print()
+    print("| tree (n x d) | insert 1 | insert 10 | delete 1 | delete 10 |")
+    print("|---|---|---|---|---|")
+    rng = np.random.default_rng(0)
+    for n, d in ((1000, 2), (100_000, 2), (20_000, 16)):
+        X = rng.standard_normal((n, d))
+        if d > 3:
+            lift = rng.standard_normal((3, d))
+            X = rng.standard_normal((n, 3)) @ lift + 0.01 * X
+        nn = pcct.NearestNeighbors(algorithm="cover_tree", n_jobs=args.threads).fit(X)
+        new = rng.standard_normal((200 * 11, d))
+        if d > 3:
+            new = rng.standard_normal((200 * 11, 3)) @ lift + 0.01 * new
+        row = [f"{n:,} x {d}"]
+        at = 0
+        for m in (1, 10):
+            times = []
+            for _ in range(200):
+                t0 = time.perf_counter()
+                nn.insert(new[at:at + m])
+                times.append(time.perf_counter() - t0)
+                at += m
+            row.append(f"{np.median(times) * 1e3:.3f}")
+        ids = rng.permutation(nn.ids_)[:200 * 11]
+        at = 0
+        for m in (1, 10):
+            times = []
+            for _ in range(200):
+                t0 = time.perf_counter()
+                nn.delete(ids[at:at + m])
+                times.append(time.perf_counter() - t0)
+                at += m
+            row.append(f"{np.median(times) * 1e3:.3f}")
+        print("| " + " | ".join(row) + " |")
 
 
 if __name__ == "__main__":
