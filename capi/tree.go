@@ -206,18 +206,24 @@ func pcct_tree_stats(h C.uintptr_t, out *C.int64_t, n C.int64_t, written *C.int6
 		if mem.SearchLayoutBuilt {
 			vals[statSearchLayoutBuilt] = 1
 		}
-		dst, err := slice[C.int64_t](unsafe.Pointer(out), min(int64(n), statCount))
-		if err != nil {
-			return err
-		}
-		for i := range dst {
-			dst[i] = C.int64_t(vals[i])
-		}
-		if written != nil {
-			*written = statCount
-		}
-		return nil
+		return putFields(out, n, written, vals[:])
 	})
+}
+
+// putFields writes the first n of vals to out and the number of them there
+// are to *written (if not nil).
+func putFields(out *C.int64_t, n C.int64_t, written *C.int64_t, vals []int64) error {
+	dst, err := slice[C.int64_t](unsafe.Pointer(out), min(int64(n), int64(len(vals))))
+	if err != nil {
+		return err
+	}
+	for i := range dst {
+		dst[i] = C.int64_t(vals[i])
+	}
+	if written != nil {
+		*written = C.int64_t(len(vals))
+	}
+	return nil
 }
 
 // Fields written by pcct_tree_shape, in order.
@@ -256,17 +262,7 @@ func pcct_tree_shape(h C.uintptr_t, out *C.int64_t, n C.int64_t, written *C.int6
 			shapePoints: int64(points), shapeDim: int64(dim), shapeDtype: int64(t.dtype()),
 			shapeIDs: int64(ids), shapeAlgorithm: int64(t.algorithm()),
 		}
-		dst, err := slice[C.int64_t](unsafe.Pointer(out), min(int64(n), shapeCount))
-		if err != nil {
-			return err
-		}
-		for i := range dst {
-			dst[i] = C.int64_t(vals[i])
-		}
-		if written != nil {
-			*written = shapeCount
-		}
-		return nil
+		return putFields(out, n, written, vals[:])
 	})
 }
 

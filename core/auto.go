@@ -94,11 +94,10 @@ const treeFavour = 0.8
 // tree by the factor clearRatio, brute force by bruteClear), of
 // refineSample/4 and refineSample points. Brute force needs the wider
 // margin because the growth between the first two samples overstates the
-// growth beyond: on
-// magic (19,020 x 10) the evaluations a query grew as size^0.78 from 256
-// to 1,024 points and as size^0.29 from there to all points (3,211
-// predicted, 767 measured), on letter (20,000 x 16) as size^0.69 and
-// size^0.24. Their first estimates put brute force 2.1 and 2.9 times
+// growth beyond: on magic (19,020 x 10) the evaluations a query grew as
+// size^0.78 from 256 to 1,024 points and as size^0.29 from there to all
+// points (3,211 predicted, 767 measured), on letter (20,000 x 16) as
+// size^0.69 and size^0.24. Their first estimates put brute force 2.1 and 2.9 times
 // cheaper; the whole trees, 0.59 and 0.96 times.
 const (
 	chooseSample = 1024

@@ -246,7 +246,8 @@ type locScratch struct {
 	chunk  int
 }
 
-// arenaChunk is the largest first chunk of a locScratch arena, in entries.
+// arenaChunk is the largest chunk of a locScratch arena, in entries (but
+// for a longer scope, which takes a chunk of its own length).
 const arenaChunk = 1 << 15
 
 // scopeGuess is the entries a chunk of a locScratch arena holds for each
