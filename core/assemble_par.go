@@ -98,13 +98,14 @@ func groupCounted(tm *team, owners, items int, pair func(i int) (owner, val int3
 	held := make([]int, parts)
 	tm.forParts(parts, func(p int) {
 		c := make([]int32, owners)
+		h := 0
 		for i := items * p / parts; i < items*(p+1)/parts; i++ {
 			if o, _ := pair(i); o >= 0 {
 				c[o]++
-				held[p]++
+				h++
 			}
 		}
-		counts[p] = c
+		counts[p], held[p] = c, h
 	})
 	total := 0
 	for _, h := range held {

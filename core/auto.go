@@ -257,9 +257,9 @@ func choose[T Float](data []T, dim int, opts Options, verify bool) (_ Choice, wh
 // 10 times log2(n) points in one, two and three dimensions, and a build
 // 10, 20 and 25 distances a point. Sample trees of 1,024 points measured,
 // on Gaussian, uniform and clustered points (a query, then a build's
-// distances a point): in two dimensions 44 to 59 and 10 to 20, in three
-// 61 to 130 and 16 to 27; the real sets build with 11 (the zip codes) and
-// 16 (bunny) a point. Choosing from these costs nothing, where the samples
+// distances a point): in one dimension 30 to 32 and 8.6 to 12, in two 44
+// to 59 and 10 to 20, in three 61 to 130 and 16 to 27; the real sets
+// build with 11 (the zip codes) and 16 (bunny) a point. Choosing from these costs nothing, where the samples
 // had cost more than the tree (1,000 x 3: 1.4 ms beside a build of 1.2).
 func lowDimChoice(n, dim int) Choice {
 	query, build := 10.0, 25.0

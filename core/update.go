@@ -238,8 +238,8 @@ type locScratch struct {
 	seen  []int32
 	seenD []float64
 	seenL []int32
-	// The arena of trimmed lists, in chunks of at least chunk entries
-	// (arenaChunk when 0).
+	// The arena of trimmed lists, in chunks of chunk entries (set by
+	// locateAll) or of the scope's length where it is longer.
 	nodes  []int32
 	dists  []float64
 	levels []int32
@@ -261,11 +261,7 @@ const scopeGuess = 32
 func (b *locScratch) keep(l *located) {
 	n := len(l.seen)
 	if cap(b.nodes)-len(b.nodes) < n {
-		c := arenaChunk
-		if b.chunk > 0 {
-			c = b.chunk
-		}
-		c = max(c, n)
+		c := max(b.chunk, n)
 		b.nodes, b.dists, b.levels = make([]int32, 0, c), make([]float64, 0, c), make([]int32, 0, c)
 	}
 	at := len(b.nodes)

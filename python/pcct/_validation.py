@@ -538,7 +538,7 @@ def cpu_count():
 def _cpu_count(mask):
     """joblib's count, once per affinity mask: it reads the cgroup's files
     (0.06 ms a call, twice a fit with n_jobs other than 1, where a fit of
-    a few hundred points takes 0.15 ms)."""
+    100 points takes 0.15 ms)."""
     try:
         from joblib import cpu_count as joblib_cpu_count
 
@@ -987,7 +987,8 @@ def check_estimator_params(est):
     """
     owner = type(est).__name__
     # get_params(deep=False), without reading the constructor's signature
-    # again at every fit (inspect's share of a small fit: 0.05 of 0.25 ms).
+    # again at every fit (under cProfile, 2,000 fits of 100 x 3 points
+    # spent 0.19 of their 0.91 s in _get_param_names).
     params = {name: getattr(est, name) for name in _param_names(type(est))}
     for name, check in _PARAM_CHECKS.items():
         if name in params:
