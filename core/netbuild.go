@@ -1189,11 +1189,12 @@ func (b *netBuilder[T]) assemble(t *Tree[T]) *Tree[T] {
 	// for the radii (gen[q]: its run of levels, counted from the lowest;
 	// -1 for a leaf).
 	gens := len(runs) - 1
-	var order, gen, idOff, kidBuf, idBuf []int32
+	var order, gen, idOff, famOff, kidBuf, idBuf []int32
 	makeTogether(tm,
 		func() { order = make([]int32, nodes) },
 		func() { gen = make([]int32, nodes) },
 		func() { idOff = make([]int32, nodes+1) },
+		func() { famOff = make([]int32, nodes+1) },
 		func() { kidBuf = make([]int32, nodes-1) },
 		func() { idBuf = make([]int32, n) })
 	tm.forRange(nodes, func(_, lo, hi int) {
@@ -1216,7 +1217,13 @@ func (b *netBuilder[T]) assemble(t *Tree[T]) *Tree[T] {
 	// Every node's slot, children and caller indices, written in parallel
 	// into storage made at once. A node's children take consecutive slots,
 	// so they are a run of kidBuf, which holds slot q+1 at q; the caller
-	// indices are laid out in slot order.
+	// indices are laid out in slot order, and so are the families of the
+	// nodes with children or duplicates, in one allocation (one each had
+	// cost a bunny build 20,000 allocations, and the radii and groups
+	// below read them in slot order). The allocation lives while any
+	// version still refers to one of its families: 48 bytes for each such
+	// node of this build, which Tree.Memory counts only for the families
+	// a version refers to.
 	s := t.s
 	s.newIDs(int32(n))
 	s.holdAll()
@@ -1225,12 +1232,17 @@ func (b *netBuilder[T]) assemble(t *Tree[T]) *Tree[T] {
 		for q := lo; q < hi; q++ {
 			k := order[q]
 			idOff[q+1] = 1 + dupFirst[k+1] - dupFirst[k]
+			if first[k+1] > first[k] || dupFirst[k+1] > dupFirst[k] {
+				famOff[q+1] = 1
+			}
 			if q+1 < nodes {
 				kidBuf[q] = int32(q + 1)
 			}
 		}
 	})
 	accumulate(tm, idOff)
+	accumulate(tm, famOff)
+	fams := make([]family, famOff[nodes])
 	b.tm.forRange(nodes, func(_, lo, hi int) {
 		for q := lo; q < hi; q++ {
 			k, u := order[q], int32(q)
@@ -1242,12 +1254,15 @@ func (b *netBuilder[T]) assemble(t *Tree[T]) *Tree[T] {
 				nn.pdist = b.nd[k]
 			}
 			at, nk := kidAt[k], first[k+1]-first[k]
-			nn.setKids(kidBuf[at : at+nk : at+nk])
 			ids := idBuf[idOff[q]:idOff[q+1]:idOff[q+1]]
 			ids[0] = b.rowOf(k)
 			copy(ids[1:], dups[dupFirst[k]:dupFirst[k+1]])
 			slices.Sort(ids)
-			nn.setIDs(ids)
+			var f *family
+			if famOff[q+1] > famOff[q] {
+				f = &fams[famOff[q]]
+			}
+			nn.setFamilyIn(f, kidBuf[at:at+nk:at+nk], nil, ids)
 			for _, id := range ids {
 				s.setNodeOf(id, u)
 			}
@@ -1265,7 +1280,7 @@ func (b *netBuilder[T]) assemble(t *Tree[T]) *Tree[T] {
 			ends = append(ends, int(genFirst[g+1]))
 		}
 	}
-	t.buildEvals += t.parallelRadiiOf(b.tm, internal, ends)
+	t.buildEvals += t.parallelRadiiOf(b.tm, internal, ends, true)
 	return t
 }
 
@@ -1295,12 +1310,14 @@ func groupBy(owners int, each func(emit func(owner, val int32))) (first, vals []
 // distance evaluations spent.
 func (t *Tree[T]) parallelRadii(tm *team) int64 {
 	internal, ends := t.generations(tm)
-	return t.parallelRadiiOf(tm, internal, ends)
+	return t.parallelRadiiOf(tm, internal, ends, false)
 }
 
 // parallelRadiiOf is parallelRadii with the internal nodes in generations
-// already (see radiiOf).
-func (t *Tree[T]) parallelRadiiOf(tm *team, internal []int32, ends []int) int64 {
+// already (see radiiOf). With fresh set, the nodes' families are the
+// caller's own, referred to by no other version yet, and their groups are
+// written in place instead of into new families.
+func (t *Tree[T]) parallelRadiiOf(tm *team, internal []int32, ends []int, fresh bool) int64 {
 	slots := int(t.s.slots)
 	rad, reach, byLevel, evals := t.radiiOf(tm, internal, ends)
 	// Radii, leaves' weights and each node's number of groups; then the
@@ -1331,7 +1348,11 @@ func (t *Tree[T]) parallelRadiiOf(tm *team, internal []int32, ends []int) int64 
 			for _, u := range nodes[lo:hi] {
 				n := t.s.mut(u)
 				grp, w, _ := t.groupKids(n, grpBuf[grpOff[u]:grpOff[u]:grpOff[u+1]])
-				n.setGroups(grp)
+				if fresh {
+					n.fam.grp = grp
+				} else {
+					n.setGroups(grp)
+				}
 				n.weight = w + int64(n.nid)
 			}
 		})

@@ -106,7 +106,12 @@ func (n *node) setIDs(ids []int32) {
 // setFamily makes kids, grp and ids the node's children, groups and caller
 // indices, in a new family where it needs one: the one it referred to is
 // left as it was, since other versions may share it.
-func (n *node) setFamily(kids []int32, grp []group, ids []int32) {
+func (n *node) setFamily(kids []int32, grp []group, ids []int32) { n.setFamilyIn(nil, kids, grp, ids) }
+
+// setFamilyIn is setFamily with the family, where the node needs one,
+// written into f, a record no node refers to yet (a new one if f is nil):
+// a build places its families in one allocation this way.
+func (n *node) setFamilyIn(f *family, kids []int32, grp []group, ids []int32) {
 	list := kids
 	if len(ids) > 1 {
 		list = make([]int32, 0, len(kids)+len(ids))
@@ -122,7 +127,11 @@ func (n *node) setFamily(kids []int32, grp []group, ids []int32) {
 		n.fam = nil
 		return
 	}
-	n.fam = &family{list: list, grp: grp}
+	if f == nil {
+		f = new(family)
+	}
+	*f = family{list: list, grp: grp}
+	n.fam = f
 }
 
 // group describes the children of one level and those after it:
