@@ -158,3 +158,31 @@ def test_version_shape_matches_the_statistics(dtype, algorithm):
         assert (v.n_samples, v.n_features, v._n_go) == (stats["points"], 3, stats["ids_issued"])
     assert dict(zip(SHAPE_FIELDS, raw_shape(versions[2].handle)))["ids_issued"] == 407
     assert versions[2].n_samples == 407 - 17
+
+
+def test_named_metrics_do_not_import_sklearn_metrics():
+    """Fits and queries with metrics named by strings do not import
+    ``sklearn.metrics`` (55 ms, which had been most of a process's first
+    ``fit``); a DistanceMetric object made after they ran is still served
+    as the metric it names."""
+    script = textwrap.dedent(
+        """
+        import sys
+        import numpy as np
+        import pcct
+        X = np.random.default_rng(0).standard_normal((200, 3))
+        for metric in ("euclidean", "manhattan", "minkowski", "chebyshev"):
+            pcct.NearestNeighbors(n_neighbors=3, metric=metric).fit(X).kneighbors(X[:5])
+            pcct.CoverTree(X, metric=metric).query(X[:5], k=2)
+        pcct.KNeighborsTransformer(n_neighbors=3).fit_transform(X)
+        assert "sklearn.metrics" not in sys.modules, "sklearn.metrics was imported"
+        from sklearn.metrics import DistanceMetric
+        dm = DistanceMetric.get_metric("manhattan")
+        nn = pcct.NearestNeighbors(n_neighbors=3, metric=dm).fit(X)
+        assert nn.effective_metric_ == "manhattan", nn.effective_metric_
+        ref = pcct.NearestNeighbors(n_neighbors=3, metric="manhattan").fit(X)
+        assert (nn.kneighbors(X[:5])[1] == ref.kneighbors(X[:5])[1]).all()
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", script], timeout=120, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
