@@ -204,6 +204,41 @@ def test_memory_check_lets_what_fits_through(monkeypatch):
     assert sum(len(a) for a in nn.radius_neighbors(radius=0.1)[1]) == total
 
 
+def test_small_radius_answers_do_not_read_the_limits(monkeypatch):
+    """A radius query whose answer cannot reach _memory.SMALL_BYTES (every
+    query finding every point) reads no memory limit: reading them cost a
+    query of one point three times its own time. A larger possible answer
+    still reads them."""
+    from pcct import _memory
+
+    reads = []
+    monkeypatch.setattr(_memory, "available_bytes", lambda: reads.append(1) or 1 << 40)
+    rng = np.random.default_rng(3)
+    X = rng.random((2000, 3))
+    nn = NearestNeighbors(n_jobs=2).fit(X)
+    d, i = nn.radius_neighbors(X[:3], radius=0.2, sort_results=True)
+    for q in range(3):
+        want = np.flatnonzero(np.linalg.norm(X - X[q], axis=1) <= 0.2)
+        np.testing.assert_array_equal(np.sort(i[q]), want)
+    CoverTree(X).query_radius(X[:3], 0.2)
+    assert reads == []
+    # 2,000 x 2,000 possible pairs: the limits are read, and the answer is
+    # sampled only when so many pairs would not fit.
+    from pcct import _search
+
+    sampled = []
+    real = _search._check_radius_size
+    monkeypatch.setattr(_search, "_check_radius_size", lambda *a: sampled.append(1) or real(*a))
+    want = nn.radius_neighbors(radius=0.05, sort_results=True)[1]
+    assert reads != [] and sampled == []
+    per_pair = _search.radius_bytes_per_pair(np.float64)
+    monkeypatch.setattr(_memory, "available_bytes", lambda: 2000 * 1999 * per_pair)
+    got = nn.radius_neighbors(radius=0.05, sort_results=True)[1]
+    assert sampled == [1]
+    for a, b in zip(want, got):
+        np.testing.assert_array_equal(a, b)
+
+
 # -- 4. counting without listing -----------------------------------------------------
 
 

@@ -74,7 +74,7 @@ def list_pairs(a, b, r, *, mode, dists, jobs, what, extra=0):
     jobs = min(jobs, _MAX_JOBS)
     other = a if mode == SELF else b
     per_pair = _GO_BYTES_PER_PAIR + 16 + (a.dtype.itemsize if dists else 0) + extra
-    budget = _memory.pair_budget(per_pair)
+    budget = _memory.pair_budget(per_pair, most=a.n_samples * other.n_samples)
 
     def work(control):
         result = _lib.c_uintptr(0)

@@ -117,9 +117,14 @@ def check_pairs(what, pairs, per_pair, advice):
         raise too_large(what, pairs, per_pair, available, advice)
 
 
-def pair_budget(per_pair):
+def pair_budget(per_pair, most=None):
     """How many pairs of ``per_pair`` bytes fit in the memory available
-    (None: no bound known)."""
+    (None: no bound known, or none needed). With ``most``, the most pairs
+    the answer can hold, an answer below :data:`SMALL_BYTES` gets no bound
+    and the limits are not read (they cost a radius query of one point
+    three times its own time)."""
+    if most is not None and most * per_pair < SMALL_BYTES:
+        return None
     available = available_bytes()
     if available is None:
         return None

@@ -249,8 +249,11 @@ def radius(version, X, r, *, sort, jobs, ids=None, counts_only=False, verbose=Fa
     dtype = version.dtype
     radii = _radii(r)
     per_pair = radius_bytes_per_pair(dtype, extra)
-    budget = _memory.pair_budget(per_pair)
-    if budget is not None:
+    # Each query finds at most every point (duplicates included); the
+    # answer is sampled only where that many would not fit.
+    most = nq * version.n_samples
+    budget = _memory.pair_budget(per_pair, most=most)
+    if budget is not None and most > budget:
         _check_radius_size(version, X, ids, nq, r, jobs, budget, per_pair, what)
 
     def work(control):
@@ -335,9 +338,12 @@ def split_object(values, counts):
     out = np.empty(len(counts), dtype=object)
     if len(counts) == 0:
         return out
-    bounds = np.cumsum(counts)[:-1]
-    for i, part in enumerate(np.split(values, bounds)):
-        out[i] = part
+    # Views by slicing: np.split made each through array_split's general
+    # path, 6 of a 9.5 ms answer to 1,000 queries of 26 neighbours each.
+    a = 0
+    for i, b in enumerate(np.cumsum(counts).tolist()):
+        out[i] = values[a:b]
+        a = b
     return out
 
 

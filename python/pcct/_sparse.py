@@ -276,7 +276,7 @@ class SparseVersion(LabelledVersion):
         radii = np.ascontiguousarray(np.atleast_1d(np.asarray(r, dtype=np.float64)))
         step = _search.chunk_rows(jobs)
         per_pair = _search.radius_bytes_per_pair(self.dtype, extra)
-        budget = _memory.pair_budget(per_pair)
+        budget = _memory.pair_budget(per_pair, most=nq * self.n_samples)
 
         def work(control):
             dists, inds = [], []
