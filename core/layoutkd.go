@@ -67,7 +67,7 @@ func (f *flatTree[T]) split() {
 			}
 		}
 		mid := len(slots) / 2
-		selectNth(slots, mid, func(a, b *kdItem) bool { return kdBefore(a, b, axis) })
+		kdSelect(slots, mid, axis)
 		lo, hi := nd.lo, nd.hi
 		nd.left = int32(len(f.kdNodes))
 		f.kdNodes = append(f.kdNodes,
@@ -126,19 +126,22 @@ type kdItem struct {
 	pos int32
 }
 
-// kdBox returns the bounding box of the items, in dim dimensions.
+// kdBox returns the bounding box of the items, in dim (2 or 3)
+// dimensions. The three coordinates are taken at once (a 2-D item's third
+// is 0, and so stays its box's), without a loop over them.
 func kdBox(items []kdItem, dim int) [6]float64 {
-	var b [6]float64
-	for j := range dim {
-		b[j], b[3+j] = math.Inf(1), math.Inf(-1)
+	lo0, lo1, lo2 := math.Inf(1), math.Inf(1), math.Inf(1)
+	hi0, hi1, hi2 := math.Inf(-1), math.Inf(-1), math.Inf(-1)
+	for i := range items {
+		p := &items[i].p
+		lo0, hi0 = min(lo0, p[0]), max(hi0, p[0])
+		lo1, hi1 = min(lo1, p[1]), max(hi1, p[1])
+		lo2, hi2 = min(lo2, p[2]), max(hi2, p[2])
 	}
-	for _, it := range items {
-		for j := range dim {
-			b[j] = min(b[j], it.p[j])
-			b[3+j] = max(b[3+j], it.p[j])
-		}
+	if dim == 2 {
+		lo2, hi2 = 0, 0
 	}
-	return b
+	return [6]float64{lo0, lo1, lo2, hi0, hi1, hi2}
 }
 
 // kdBefore reports whether a orders before b along axis: by coordinate,
@@ -188,6 +191,50 @@ func selectNth[E any](items []E, m int, before func(a, b *E) bool) {
 		}
 	}
 	if hi > lo && before(&items[hi], &items[lo]) {
+		items[lo], items[hi] = items[hi], items[lo]
+	}
+}
+
+// kdSelect is selectNth of items ordered by kdBefore along axis, the same
+// steps with the comparisons written in: through selectNth's function
+// value they took half of a 3-D layout's split.
+func kdSelect(items []kdItem, m, axis int) {
+	lo, hi := 0, len(items)-1
+	for hi-lo >= 2 {
+		mid := lo + (hi-lo)/2
+		if kdBefore(&items[mid], &items[lo], axis) {
+			items[mid], items[lo] = items[lo], items[mid]
+		}
+		if kdBefore(&items[hi], &items[lo], axis) {
+			items[hi], items[lo] = items[lo], items[hi]
+		}
+		if kdBefore(&items[hi], &items[mid], axis) {
+			items[hi], items[mid] = items[mid], items[hi]
+		}
+		pivot := items[mid]
+		items[mid], items[hi-1] = items[hi-1], items[mid]
+		i, j := lo, hi-1
+		for {
+			for i++; kdBefore(&items[i], &pivot, axis); i++ {
+			}
+			for j--; j > lo && kdBefore(&pivot, &items[j], axis); j-- {
+			}
+			if i >= j {
+				break
+			}
+			items[i], items[j] = items[j], items[i]
+		}
+		items[i], items[hi-1] = items[hi-1], items[i]
+		switch {
+		case m < i:
+			hi = i - 1
+		case m > i:
+			lo = i + 1
+		default:
+			return
+		}
+	}
+	if hi > lo && kdBefore(&items[hi], &items[lo], axis) {
 		items[lo], items[hi] = items[hi], items[lo]
 	}
 }

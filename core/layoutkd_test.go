@@ -190,7 +190,13 @@ func TestSelectNth(t *testing.T) {
 				m := rng.IntN(n)
 				got := slices.Clone(want)
 				rng.Shuffle(n, func(i, j int) { got[i], got[j] = got[j], got[i] })
+				shuffled := slices.Clone(got)
 				selectNth(got, m, func(a, b *kdItem) bool { return kdBefore(a, b, axis) })
+				// kdSelect takes the same steps: the same order, slot by slot.
+				kdSelect(shuffled, m, axis)
+				if !slices.Equal(shuffled, got) {
+					t.Fatalf("n=%d, %d values, axis %d: kdSelect's order differs from selectNth's", n, vals, axis)
+				}
 				if got[m] != want[m] {
 					t.Fatalf("n=%d, %d values, axis %d: slot %d holds %v, want %v", n, vals, axis, m, got[m], want[m])
 				}
