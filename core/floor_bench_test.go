@@ -46,7 +46,7 @@ func BenchmarkFlatTreeFloor(b *testing.B) {
 			if err := tr.KNearestBatch(batch, k, dist, idx); err != nil {
 				b.Fatal(err)
 			}
-			f := tr.layout(nq)
+			f := tr.layout(nq, 2)
 			report := func(b *testing.B, evals0 int64) {
 				_, evals := tr.DistanceEvals()
 				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*nq), "ns/query")

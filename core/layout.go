@@ -135,10 +135,10 @@ type flatCache[T Float] struct {
 // layout returns t's search layout for a batch of nq radius or depth-first
 // k-nearest queries, or nil if the batch should walk the nodes instead:
 // the layout is made, once, when the queries asked of t reach
-// 1/flatBatchRatio of its nodes, and reused by every batch after. It is
-// safe for concurrent use: one caller makes the layout while the others
-// wait for it.
-func (t *Tree[T]) layout(nq int) *flatTree[T] {
+// 1/flatBatchRatio of its nodes, on up to jobs goroutines, and reused by
+// every batch after. It is safe for concurrent use: one caller makes the
+// layout while the others wait for it.
+func (t *Tree[T]) layout(nq, jobs int) *flatTree[T] {
 	c := &t.flat
 	if f := c.f.Load(); f != nil {
 		return f
@@ -151,13 +151,14 @@ func (t *Tree[T]) layout(nq int) *flatTree[T] {
 	if f := c.f.Load(); f != nil {
 		return f
 	}
-	f := t.flatten()
+	f := t.flatten(jobs)
 	c.f.Store(f)
 	return f
 }
 
-// flatten returns t laid out for searching. t must not be empty.
-func (t *Tree[T]) flatten() *flatTree[T] {
+// flatten returns t laid out for searching, on up to jobs goroutines (the
+// same layout for any number). t must not be empty.
+func (t *Tree[T]) flatten(jobs int) *flatTree[T] {
 	dim := t.s.dim
 	n := int32(t.nodes)
 	f := &flatTree[T]{
@@ -165,7 +166,6 @@ func (t *Tree[T]) flatten() *flatTree[T] {
 		pts:    make([]T, int(n)*dim),
 		reach:  make([]float64, n),
 		info:   make([]flatNode, n+1),
-		ids:    make([]int32, 0, t.n),
 		pos:    make([]int32, t.s.slots),
 		dist:   t.dist,
 		bucket: kernelBucket,
@@ -204,15 +204,30 @@ func (t *Tree[T]) flatten() *flatTree[T] {
 	}
 	f.info[0].parent = -1
 	f.reach[0] = t.node(t.root).reach
-	for i, u := range slot {
-		nd := t.node(u)
-		fi := &f.info[i]
-		f.pos[u] = int32(i)
-		copy(f.pts[i*dim:], t.point(u))
-		fi.rad, fi.ids, fi.desc = nd.rad, int32(len(f.ids)), fi.kidEnd
-		f.ids = append(f.ids, nd.idList()...)
+	// Each position's point, radius and caller indices: the indices' places
+	// counted first, so that the positions fill in parallel.
+	idAt := make([]int32, n+1)
+	forRange(int(n), jobs, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			idAt[i+1] = t.node(slot[i]).nid
+		}
+	})
+	for i := range n {
+		idAt[i+1] += idAt[i]
 	}
-	f.info[n].ids = int32(len(f.ids))
+	f.ids = make([]int32, idAt[n])
+	forRange(int(n), jobs, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			u := slot[i]
+			nd := t.node(u)
+			fi := &f.info[i]
+			f.pos[u] = int32(i)
+			copy(f.pts[i*dim:], t.point(u))
+			fi.rad, fi.ids, fi.desc = nd.rad, idAt[i], fi.kidEnd
+			copy(f.ids[idAt[i]:idAt[i+1]], nd.idList())
+		}
+	})
+	f.info[n].ids = idAt[n]
 	// The descendants of a node end where those of its last child do:
 	// children (later positions) before parents.
 	for i := n - 1; i > 0; i-- {
@@ -220,28 +235,49 @@ func (t *Tree[T]) flatten() *flatTree[T] {
 		f.info[p].desc = max(f.info[p].desc, f.info[i].desc)
 	}
 	f.boxes()
-	f.split()
-	f.curve()
+	f.split(jobs)
+	f.curve(jobs)
 	f.interleave()
 	f.splitN()
 	return f
 }
 
 // curve sorts the nodes along a Z-order curve, in at most mortonDims
-// dimensions.
-func (f *flatTree[T]) curve() {
+// dimensions, on up to jobs goroutines (the same order: the sort is
+// stable).
+func (f *flatTree[T]) curve(jobs int) {
 	if f.dim > mortonDims {
 		return
 	}
 	f.zlo, f.zhi = emptyBox(f.dim)
 	extendBox(f.zlo, f.zhi, f.pts)
-	keys := mortonKeysIn(f.pts, f.dim, f.zlo, f.zhi)
+	n := len(f.pts) / f.dim
+	keys := make([]uint64, n)
+	forRange(n, jobs, func(_, lo, hi int) {
+		mortonKeysInto(keys[lo:hi], f.pts[lo*f.dim:hi*f.dim], f.dim, f.zlo, f.zhi)
+	})
+	if jobs = workers(jobs); jobs > 1 && n >= curveParallelMin {
+		tm := newTeam(jobs)
+		defer tm.stop()
+		order := make([]int32, n)
+		tm.forRange(n, func(_, lo, hi int) {
+			for i := lo; i < hi; i++ {
+				order[i] = int32(i)
+			}
+		})
+		f.zpos, f.zkey, _, _ = radixPairs(tm, jobs, order, keys, 64, nil, nil)
+		return
+	}
 	f.zpos = sortedBy(keys)
 	f.zkey = make([]uint64, len(keys))
 	for i, p := range f.zpos {
 		f.zkey[i] = keys[p]
 	}
 }
+
+// curveParallelMin is the fewest nodes whose Z-order curve sorts in
+// parallel.
+const curveParallelMin = 1 << 14
 
 // locate returns where the Z-order key of a query falls among the nodes':
 // the index of the first node key at least as large, which must be at
@@ -817,9 +853,15 @@ func sortedBy(keys []uint64) []int32 {
 // coordinates scaled to integers of 64/dim bits over the box [lo, hi] (a
 // coordinate outside it counts as its nearest side), bits interleaved.
 func mortonKeysIn[T Float](points []T, dim int, lo, hi []float64) []uint64 {
+	keys := make([]uint64, len(points)/dim)
+	mortonKeysInto(keys, points, dim, lo, hi)
+	return keys
+}
+
+// mortonKeysInto is mortonKeysIn writing the keys to keys, one a point.
+func mortonKeysInto[T Float](keys []uint64, points []T, dim int, lo, hi []float64) {
 	bits := 64 / dim
 	top := float64(uint64(1)<<bits - 1)
-	keys := make([]uint64, len(points)/dim)
 	for i := range keys {
 		var key uint64
 		for j := range dim {
@@ -831,7 +873,6 @@ func mortonKeysIn[T Float](points []T, dim int, lo, hi []float64) []uint64 {
 		}
 		keys[i] = key
 	}
-	return keys
 }
 
 // spread returns c with its bit b moved to bit b*dim, for the 64/dim low

@@ -63,7 +63,7 @@ func TestFlatTreeLayout(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	for name, tr := range layoutTrees(t, rng) {
 		t.Run(name, func(t *testing.T) {
-			f := tr.flatten()
+			f := tr.flatten(2)
 			n := int32(tr.nodes)
 			if len(f.info) != int(n)+1 || f.info[0].kids != 1 || f.info[0].desc != n || f.info[0].parent != -1 {
 				t.Fatalf("%d positions, root's descendants [%d, %d), parent %d; want %d nodes", len(f.info)-1, f.info[0].kids, f.info[0].desc, f.info[0].parent, n)
@@ -148,7 +148,7 @@ func TestFlatTreeSearch(t *testing.T) {
 	rng := rand.New(rand.NewPCG(8, 9))
 	for name, tr := range layoutTrees(t, rng) {
 		t.Run(name, func(t *testing.T) {
-			f := tr.flatten()
+			f := tr.flatten(2)
 			dim := tr.Dim()
 			ids := tr.LiveIDs(nil)
 			var near []int32

@@ -208,7 +208,7 @@ func TestLayoutCurve(t *testing.T) {
 	rng := rand.New(rand.NewPCG(35, 36))
 	for name, tr := range layoutTrees(t, rng) {
 		t.Run(name, func(t *testing.T) {
-			f := tr.flatten()
+			f := tr.flatten(2)
 			if len(f.zpos) != tr.Nodes() || len(f.zkey) != tr.Nodes() {
 				t.Fatalf("%d positions and %d keys on the curve for %d nodes", len(f.zpos), len(f.zkey), tr.Nodes())
 			}
@@ -246,7 +246,7 @@ func TestLayoutCurve(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f := tr.flatten(); f.zkey != nil || f.zpos != nil {
+	if f := tr.flatten(2); f.zkey != nil || f.zpos != nil {
 		t.Fatalf("a %d-D layout has a Z-order curve", mortonDims+1)
 	}
 }

@@ -60,7 +60,7 @@ func testFlatTreeGuess[T Float](t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				f := tr.flatten()
+				f := tr.flatten(2)
 				ids := tr.LiveIDs(nil)
 				sel := make([]int64, nq)
 				for i := range sel {
@@ -263,7 +263,7 @@ func TestFlatTreeGuesses(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := tr.flatten().guesses(); got != c.want {
+		if got := tr.flatten(2).guesses(); got != c.want {
 			t.Errorf("%v in %d dimensions: guesses %v, want %v", c.m, c.dim, got, c.want)
 		}
 	}

@@ -38,49 +38,95 @@ func kdDims(euclid bool, dim int) bool {
 
 // split makes the layout's k-d split when kdDims holds: every position's
 // coordinates, in float64 (exactly the tree's) and three to a slot, put
-// in an order where each node's points are a run of slots.
-func (f *flatTree[T]) split() {
+// in an order where each node's points are a run of slots; on up to jobs
+// goroutines. The nodes are numbered by the sizes of the halves alone,
+// the same whatever jobs: a node's halves are a pair (left, left+1),
+// followed by the left half's subtree, then the right half's, so that the
+// halves split on two goroutines fill runs of nodes of their own.
+func (f *flatTree[T]) split(jobs int) {
 	if !kdDims(f.euclid, f.dim) {
 		return
 	}
 	n := len(f.info) - 1
 	items := make([]kdItem, n)
-	for i := range items {
-		items[i].pos = int32(i)
-		for j, x := range f.row(int32(i)) {
-			items[i].p[j] = float64(x)
-		}
-	}
-	f.kdNodes = make([]kdNode, 1, 2*(n/kdLeaf+1))
-	f.kdNodes[0] = kdNode{lo: 0, hi: int32(n), left: -1, box: kdBox(items, f.dim)}
-	for i := 0; i < len(f.kdNodes); i++ {
-		nd := &f.kdNodes[i]
-		slots := items[nd.lo:nd.hi]
-		if len(slots) <= kdLeaf {
-			continue
-		}
-		// Halve it across its widest side, ties by position.
-		axis := 0
-		for j := 1; j < f.dim; j++ {
-			if nd.box[3+j]-nd.box[j] > nd.box[3+axis]-nd.box[axis] {
-				axis = j
+	forRange(n, jobs, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			items[i].pos = int32(i)
+			for j, x := range f.row(int32(i)) {
+				items[i].p[j] = float64(x)
 			}
 		}
-		mid := len(slots) / 2
-		kdSelect(slots, mid, axis)
-		lo, hi := nd.lo, nd.hi
-		nd.left = int32(len(f.kdNodes))
-		f.kdNodes = append(f.kdNodes,
-			kdNode{lo: lo, hi: lo + int32(mid), left: -1, box: kdBox(slots[:mid], f.dim)},
-			kdNode{lo: lo + int32(mid), hi: hi, left: -1, box: kdBox(slots[mid:], f.dim)})
-	}
+	})
+	count := kdCounts(n)
+	f.kdNodes = make([]kdNode, count[n])
+	f.kdNodes[0] = kdNode{lo: 0, hi: int32(n), left: -1, box: kdBox(items, f.dim)}
+	f.splitBelow(items, 0, 1, count, workers(jobs))
 	f.kdPts = make([]float64, 3*n)
 	f.kdPos = make([]int32, n)
-	for i, it := range items {
-		copy(f.kdPts[3*i:3*i+3], it.p[:])
-		f.kdPos[i] = it.pos
-	}
+	forRange(n, jobs, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			copy(f.kdPts[3*i:3*i+3], items[i].p[:])
+			f.kdPos[i] = items[i].pos
+		}
+	})
 	f.kdID = f.soleIDs(f.kdPos)
+}
+
+// kdParallelMin is the fewest items of a node whose halves split splits
+// on two goroutines.
+const kdParallelMin = 1 << 13
+
+// kdCounts returns the number of nodes of the split of m items, for every
+// m the split of n items has a node of (at most two sizes a depth).
+func kdCounts(n int) map[int]int32 {
+	count := make(map[int]int32)
+	var walk func(m int) int32
+	walk = func(m int) int32 {
+		if c, ok := count[m]; ok {
+			return c
+		}
+		c := int32(1)
+		if m > kdLeaf {
+			c += walk(m/2) + walk(m-m/2)
+		}
+		count[m] = c
+		return c
+	}
+	walk(n)
+	return count
+}
+
+// splitBelow halves node i, and every node below it, across its widest
+// side (the median, ties by position), numbering its descendants from
+// next (see split), on up to jobs goroutines.
+func (f *flatTree[T]) splitBelow(items []kdItem, i, next int32, count map[int]int32, jobs int) {
+	nd := &f.kdNodes[i]
+	slots := items[nd.lo:nd.hi]
+	if len(slots) <= kdLeaf {
+		return
+	}
+	axis := 0
+	for j := 1; j < f.dim; j++ {
+		if nd.box[3+j]-nd.box[j] > nd.box[3+axis]-nd.box[axis] {
+			axis = j
+		}
+	}
+	mid := len(slots) / 2
+	kdSelect(slots, mid, axis)
+	lo, hi := nd.lo, nd.hi
+	nd.left = next
+	f.kdNodes[next] = kdNode{lo: lo, hi: lo + int32(mid), left: -1, box: kdBox(slots[:mid], f.dim)}
+	f.kdNodes[next+1] = kdNode{lo: lo + int32(mid), hi: hi, left: -1, box: kdBox(slots[mid:], f.dim)}
+	// The left half's descendants, then the right half's.
+	from := [2]int32{next + 2, next + 1 + count[mid]}
+	if jobs > 1 && len(slots) >= kdParallelMin {
+		forParts(2, 2, func(h int) {
+			f.splitBelow(items, next+int32(h), from[h], count, []int{jobs / 2, jobs - jobs/2}[h])
+		})
+		return
+	}
+	f.splitBelow(items, next, from[0], count, 1)
+	f.splitBelow(items, next+1, from[1], count, 1)
 }
 
 // soleIDs returns, for each position of pos, the caller index its node

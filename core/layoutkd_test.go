@@ -94,77 +94,118 @@ func TestKDSplit(t *testing.T) {
 
 func testKDSplit[T Float](t *testing.T) {
 	rng := rand.New(rand.NewPCG(51, 52))
-	for _, ds := range kdData[T](rng, 2000) {
-		t.Run(fmt.Sprintf("%T/%s", T(0), ds.name), func(t *testing.T) {
-			tr, err := Build(ds.pts, ds.dim, Options{Seed: 9})
-			if err != nil {
-				t.Fatal(err)
+	// 20,000 points in up to three dimensions: halves of 8,192 points and
+	// more split on two goroutines (kdParallelMin).
+	for _, size := range []int{2000, 20000} {
+		for _, ds := range kdData[T](rng, size) {
+			if size > 2000 && ds.dim > 3 {
+				continue
 			}
-			f := tr.flatten()
-			if (f.kdNodes != nil) != (ds.dim <= 3) || (f.kdnNodes != nil) != (ds.dim > 3) {
-				t.Fatalf("%d dimensions: a 3-D split %v, a wider one %v", ds.dim, f.kdNodes != nil, f.kdnNodes != nil)
-			}
-			v := viewKD(f)
-			n := len(f.info) - 1
-			if len(v.pos) != n {
-				t.Fatalf("%d slots for %d positions", len(v.pos), n)
-			}
-			seen := make([]bool, n)
-			for _, p := range v.pos {
-				if seen[p] {
-					t.Fatalf("position %d in two slots", p)
-				}
-				seen[p] = true
-			}
-			if r := v.nodes[0]; r.lo != 0 || int(r.hi) != n {
-				t.Fatalf("the root holds slots [%d, %d) of %d", r.lo, r.hi, n)
-			}
-			for i, nd := range v.nodes {
-				if nd.left < 0 {
-					if nd.hi-nd.lo > v.leaf {
-						t.Fatalf("leaf %d holds %d points", i, nd.hi-nd.lo)
-					}
-				} else {
-					l, r := v.nodes[nd.left], v.nodes[nd.left+1]
-					if l.lo != nd.lo || l.hi != r.lo || r.hi != nd.hi || l.lo == l.hi || r.lo == r.hi {
-						t.Fatalf("node %d [%d, %d): halves [%d, %d) and [%d, %d)", i, nd.lo, nd.hi, l.lo, l.hi, r.lo, r.hi)
-					}
-					_, lhi := v.box(int(nd.left))
-					rlo, _ := v.box(int(nd.left + 1))
-					split := false
-					for j := range ds.dim {
-						split = split || lhi[j] <= rlo[j]
-					}
-					if !split {
-						t.Fatalf("node %d: halves overlap on every side", i)
-					}
-				}
-				lo, hi := v.box(i)
-				for j := range ds.dim {
-					want := [2]float64{math.Inf(1), math.Inf(-1)}
-					for s := nd.lo; s < nd.hi; s++ {
-						x := float64(f.row(v.pos[s])[j])
-						want = [2]float64{min(want[0], x), max(want[1], x)}
-					}
-					if lo[j] != want[0] || hi[j] != want[1] {
-						t.Fatalf("node %d, side %d: box [%v, %v], its points' %v", i, j, lo[j], hi[j], want)
-					}
-				}
-			}
-			for s, p := range v.pos {
-				got := v.row(s)
-				for j := range got {
-					want := 0.0
-					if j < ds.dim {
-						want = float64(f.row(p)[j])
-					}
-					if got[j] != want {
-						t.Fatalf("slot %d holds %v, position %d %v", s, got, p, f.row(p))
-					}
-				}
-			}
-		})
+			t.Run(fmt.Sprintf("%T/%d/%s", T(0), size, ds.name), func(t *testing.T) {
+				checkKDSplit(t, ds.pts, ds.dim)
+			})
+		}
 	}
+}
+
+// checkKDSplit checks the split of the layout of the tree of pts (see
+// TestKDSplit), made on four goroutines, and that one makes the same.
+func checkKDSplit[T Float](t *testing.T, pts []T, dim int) {
+	tr, err := Build(pts, dim, Options{Seed: 9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := tr.flatten(4)
+	if one := tr.flatten(1); !sameLayout(one, f) {
+		t.Fatal("the layout made on four goroutines differs from the one made on one")
+	}
+	if (f.kdNodes != nil) != (dim <= 3) || (f.kdnNodes != nil) != (dim > 3) {
+		t.Fatalf("%d dimensions: a 3-D split %v, a wider one %v", dim, f.kdNodes != nil, f.kdnNodes != nil)
+	}
+	v := viewKD(f)
+	n := len(f.info) - 1
+	if len(v.pos) != n {
+		t.Fatalf("%d slots for %d positions", len(v.pos), n)
+	}
+	seen := make([]bool, n)
+	for _, p := range v.pos {
+		if seen[p] {
+			t.Fatalf("position %d in two slots", p)
+		}
+		seen[p] = true
+	}
+	if r := v.nodes[0]; r.lo != 0 || int(r.hi) != n {
+		t.Fatalf("the root holds slots [%d, %d) of %d", r.lo, r.hi, n)
+	}
+	halfOf := make([]int, len(v.nodes)) // how many nodes have each as a half
+	for _, nd := range v.nodes {
+		if nd.left >= 0 {
+			halfOf[nd.left]++
+			halfOf[nd.left+1]++
+		}
+	}
+	for i, c := range halfOf {
+		if c != min(i, 1) {
+			t.Fatalf("node %d is a half of %d nodes", i, c)
+		}
+	}
+	for i, nd := range v.nodes {
+		if nd.left < 0 {
+			if nd.hi-nd.lo > v.leaf {
+				t.Fatalf("leaf %d holds %d points", i, nd.hi-nd.lo)
+			}
+		} else {
+			l, r := v.nodes[nd.left], v.nodes[nd.left+1]
+			if l.lo != nd.lo || l.hi != r.lo || r.hi != nd.hi || l.lo == l.hi || r.lo == r.hi {
+				t.Fatalf("node %d [%d, %d): halves [%d, %d) and [%d, %d)", i, nd.lo, nd.hi, l.lo, l.hi, r.lo, r.hi)
+			}
+			_, lhi := v.box(int(nd.left))
+			rlo, _ := v.box(int(nd.left + 1))
+			split := false
+			for j := range dim {
+				split = split || lhi[j] <= rlo[j]
+			}
+			if !split {
+				t.Fatalf("node %d: halves overlap on every side", i)
+			}
+		}
+		lo, hi := v.box(i)
+		for j := range dim {
+			want := [2]float64{math.Inf(1), math.Inf(-1)}
+			for s := nd.lo; s < nd.hi; s++ {
+				x := float64(f.row(v.pos[s])[j])
+				want = [2]float64{min(want[0], x), max(want[1], x)}
+			}
+			if lo[j] != want[0] || hi[j] != want[1] {
+				t.Fatalf("node %d, side %d: box [%v, %v], its points' %v", i, j, lo[j], hi[j], want)
+			}
+		}
+	}
+	for s, p := range v.pos {
+		got := v.row(s)
+		for j := range got {
+			want := 0.0
+			if j < dim {
+				want = float64(f.row(p)[j])
+			}
+			if got[j] != want {
+				t.Fatalf("slot %d holds %v, position %d %v", s, got, p, f.row(p))
+			}
+		}
+	}
+}
+
+// sameLayout reports whether two layouts of a tree hold the same arrays.
+func sameLayout[T Float](a, b *flatTree[T]) bool {
+	return slices.Equal(a.pts, b.pts) && slices.Equal(a.reach, b.reach) && slices.Equal(a.info, b.info) &&
+		slices.Equal(a.ids, b.ids) && slices.Equal(a.pos, b.pos) && slices.Equal(a.box, b.box) &&
+		slices.Equal(a.zlo, b.zlo) && slices.Equal(a.zhi, b.zhi) && slices.Equal(a.zkey, b.zkey) &&
+		slices.Equal(a.zpos, b.zpos) && slices.Equal(a.lanes, b.lanes) &&
+		slices.Equal(a.kdNodes, b.kdNodes) && slices.Equal(a.kdPos, b.kdPos) &&
+		slices.Equal(a.kdID, b.kdID) && slices.Equal(a.kdPts, b.kdPts) &&
+		slices.Equal(a.kdnNodes, b.kdnNodes) && slices.Equal(a.kdnBox, b.kdnBox) &&
+		slices.Equal(a.kdnPos, b.kdnPos) && slices.Equal(a.kdnID, b.kdnID) &&
+		slices.Equal(a.kdnRows, b.kdnRows) && slices.Equal(a.kdnLanes, b.kdnLanes)
 }
 
 // TestSelectNth checks the quickselect of the k-d split against a sort, on
@@ -247,7 +288,7 @@ func testKDSearchAgainstBrute[T Float](t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if f := tr.layout(tr.Nodes()); f == nil || (f.kdNodes == nil && f.kdnNodes == nil) {
+				if f := tr.layout(tr.Nodes(), 2); f == nil || (f.kdNodes == nil && f.kdnNodes == nil) {
 					t.Fatal("no k-d split")
 				}
 				queries := slices.Clone(pts[:nq*ds.dim])

@@ -70,7 +70,7 @@ func (tr *Tree[T]) checkWithin(t *testing.T, rng *rand.Rand) { checkWithin(t, tr
 func checkWithin[T Float](t *testing.T, tr *Tree[T], rng *rand.Rand) {
 	dim := tr.Dim()
 	for _, lanes := range []bool{false, true} {
-		f := tr.flatten()
+		f := tr.flatten(2)
 		if lanes {
 			if !f.euclid || dim <= 3 {
 				continue

@@ -99,7 +99,7 @@ func checkLanes[T Float](t *testing.T, data []T, dim int, m Metric, rng *rand.Ra
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := tr.flatten()
+	f := tr.flatten(2)
 	if !f.euclid {
 		t.Fatalf("a %v layout without Euclidean kernels", m.Kind)
 	}

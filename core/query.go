@@ -322,7 +322,7 @@ func (t *Tree[T]) KNearestBatch(b Batch[T], k int, dist []T, idx []int64) error 
 	var order []int32
 	var f *flatTree[T]
 	if b.Strategy == DepthFirst {
-		f = t.layout(nq)
+		f = t.layout(nq, b.Jobs)
 	}
 	if f != nil {
 		var homes, spots []int32
@@ -457,7 +457,7 @@ func (t *Tree[T]) WithinBatch(b Batch[T], r float64, sorted bool) (*RadiusResult
 	sr := t.inRadius(r)
 	res := newRadiusResult[T](nq, sorted)
 	var found atomic.Int64
-	f := t.layout(nq)
+	f := t.layout(nq, b.Jobs)
 	err = t.run(b, nq, func(s *scratch, i int, q []T) error {
 		if f != nil {
 			f.within(s, q, b.searchRadius(t.metric, i, sr))
@@ -537,7 +537,7 @@ func (t *Tree[T]) CountWithinBatch(b Batch[T], r float64, counts []int64) error 
 		return err
 	}
 	sr := t.inRadius(r)
-	f := t.layout(nq)
+	f := t.layout(nq, b.Jobs)
 	return t.run(b, nq, func(s *scratch, i int, q []T) error {
 		if f != nil {
 			counts[i] = f.countWithin(s, q, b.searchRadius(t.metric, i, sr))
