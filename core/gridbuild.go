@@ -342,11 +342,22 @@ func (g *gridBuilder[T]) start(n int) (low int32, waiting, upTo []int32, ok bool
 	parts := g.split(len(g.rows))
 	least := make([]float64, parts)
 	most := make([]int32, parts)
+	// In two and more Euclidean dimensions the least squares come first,
+	// each pair measured once (leastSquares).
+	var squares []float64
+	if g.euclid && g.dim > 1 {
+		squares = g.leastSquares()
+	}
 	g.team.run(parts, func(_, part int) {
 		lo, hi := side, int32(math.MinInt32)
 		for c := cells * part / parts; c < cells*(part+1)/parts; c++ {
 			for p := int(g.cellLo[c]); p < int(g.cellLo[c+1]); p++ {
-				nn := g.nearestOther(c, p, side)
+				var nn float64
+				if squares != nil {
+					nn = g.nearestFrom(c, p, side, squares[p])
+				} else {
+					nn = g.nearestOther(c, p, side)
+				}
 				a := g.sc.ceilLog(nn)
 				g.act[g.rows[p]] = a
 				lo, hi = min(lo, nn), max(hi, a)
@@ -419,23 +430,48 @@ const gridSample = 4096
 // activation levels need).
 func (g *gridBuilder[T]) nearestOther(c, p int, side float64) float64 {
 	if g.euclid {
-		least, others := math.Inf(1), false
+		least := math.Inf(1)
 		for cc, j := g.around(c), 0; j < len(cc); j += 2 {
 			a, z := int(cc[j]), int(cc[j+1])
 			for q := a; q < z; q++ {
 				if q != p {
-					least, others = min(least, g.sq(p, q)), true
+					least = min(least, g.sq(p, q))
 				}
 			}
 		}
-		switch {
-		case !others:
-			return side
-		case exactSquare(least):
-			return min(side, math.Sqrt(least)*(1-sqScreen))
-		}
-		// A square that overflowed or lost precision: measure.
+		return g.nearestFrom(c, p, side, least)
 	}
+	return g.nearestMeasured(c, p, side)
+}
+
+// nearestFrom is nearestOther given least, the least squared Euclidean
+// distance from p to another point around it (+Inf for none).
+func (g *gridBuilder[T]) nearestFrom(c, p int, side, least float64) float64 {
+	switch {
+	case math.IsInf(least, 1) && g.alone(c, p):
+		return side
+	case exactSquare(least):
+		return min(side, math.Sqrt(least)*(1-sqScreen))
+	}
+	// A square that overflowed or lost precision: measure.
+	return g.nearestMeasured(c, p, side)
+}
+
+// alone reports whether no other point lies in the cells around cell c
+// than the one at position p.
+func (g *gridBuilder[T]) alone(c, p int) bool {
+	cc := g.around(c)
+	for j := 0; j < len(cc); j += 2 {
+		if n := int(cc[j+1] - cc[j]); n > 1 || (n == 1 && int(cc[j]) != p) {
+			return false
+		}
+	}
+	return true
+}
+
+// nearestMeasured is nearestOther with every distance measured as the
+// tree measures it.
+func (g *gridBuilder[T]) nearestMeasured(c, p int, side float64) float64 {
 	nn := side
 	for cc, j := g.around(c), 0; j < len(cc); j += 2 {
 		a, z := int(cc[j]), int(cc[j+1])
@@ -817,19 +853,9 @@ func (g *gridBuilder[T]) choose(i int32) {
 	n := len(g.rows)
 	g.sel = resize(g.sel, n)
 	g.team.forRange(n, func(_, lo, hi int) { clear(g.sel[lo:hi]) })
-	cells := len(g.cellLo) - 1
 	top := g.shift * uint(g.dim-1)
-	// Runs end where a slab (first coordinate) ends, so that no two
-	// workers share a slab.
 	parts := g.split(n)
-	ends := make([]int, parts+1)
-	for w := 1; w <= parts; w++ {
-		e := max(cells*w/parts, ends[w-1])
-		for e > ends[w-1] && e < cells && g.keys[g.cellLo[e]]>>top == g.keys[g.cellLo[e-1]]>>top {
-			e++
-		}
-		ends[w] = e
-	}
+	ends := g.slabRuns(parts)
 	// The columns of a cell's own slab (first coordinate unchanged) are
 	// around(c)[own0:own1]. In one dimension a slab is a cell and its one
 	// column spans both waves: every column is scanned whole.
@@ -870,6 +896,72 @@ func (g *gridBuilder[T]) choose(i int32) {
 			g.counts[w].n += evals
 		})
 	}
+}
+
+// slabRuns splits the cells of the indexed net into parts runs, cells
+// ends[w] to ends[w+1], each ending where a slab (first coordinate) ends,
+// so that no two workers share a slab.
+func (g *gridBuilder[T]) slabRuns(parts int) []int {
+	cells := len(g.cellLo) - 1
+	top := g.shift * uint(g.dim-1)
+	ends := make([]int, parts+1)
+	for w := 1; w <= parts; w++ {
+		e := max(cells*w/parts, ends[w-1])
+		for e > ends[w-1] && e < cells && g.keys[g.cellLo[e]]>>top == g.keys[g.cellLo[e-1]]>>top {
+			e++
+		}
+		ends[w] = e
+	}
+	return ends
+}
+
+// leastSquares returns, for each position p of the indexed net, the least
+// squared Euclidean distance from p to another point in the cells around
+// its own (+Inf if there is none), in two or more dimensions. Each pair is
+// measured once, by the point of the two that comes first in the order of
+// the cells (the slab after a point's own and, in its own, the points
+// after it), and counted for both; the slabs go in two waves, even then
+// odd, as in choose, so that the points a worker writes (its slabs and
+// the slabs after them) are no other worker's in that wave.
+func (g *gridBuilder[T]) leastSquares() []float64 {
+	n := len(g.rows)
+	least := make([]float64, n)
+	g.team.forRange(n, func(_, lo, hi int) {
+		for p := lo; p < hi; p++ {
+			least[p] = math.Inf(1)
+		}
+	})
+	top := g.shift * uint(g.dim-1)
+	// The columns of the own slab, then those of the slab after it.
+	own0, own1 := 2*(g.cols/3), 4*(g.cols/3)
+	parts := g.split(n)
+	ends := g.slabRuns(parts)
+	for parity := range uint64(2) {
+		g.team.run(parts, func(_, part int) {
+			for c := ends[part]; c < ends[part+1]; c++ {
+				if (g.keys[g.cellLo[c]]>>top)&1 != parity {
+					continue
+				}
+				cc := g.around(c)
+				for p := int(g.cellLo[c]); p < int(g.cellLo[c+1]); p++ {
+					lp := least[p]
+					for j := own0; j < len(cc); j += 2 {
+						lo, hi := int(cc[j]), int(cc[j+1])
+						if j < own1 {
+							lo = max(lo, p+1) // the own slab's points before p measured p
+						}
+						for q := lo; q < hi; q++ {
+							s := g.sq(p, q)
+							lp = min(lp, s)
+							least[q] = min(least[q], s)
+						}
+					}
+					least[p] = lp
+				}
+			}
+		})
+	}
+	return least
 }
 
 // attach makes every point of the net below that is not in the net of
