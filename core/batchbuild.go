@@ -191,6 +191,36 @@ type batchBuilder[T Float] struct {
 	// where it would take the row kernel (closerBlocks): a test's
 	// reference.
 	scalarCloser bool
+	// frames holds the near and far sets of the calls in progress, one
+	// frame a depth of the recursion (see enter).
+	frames []*callFrame[T]
+	depth  int
+}
+
+// callFrame holds a call's near and far sets, and its child's
+// coordinates, where the functions it calls can take their addresses:
+// as the call's own arguments they had moved to the heap at every call
+// (two allocations a call, about 50,000 a build of letter or magic).
+type callFrame[T Float] struct {
+	near, far batchSet[T]
+	qc        []T
+}
+
+// enter returns the frame of a call one level deeper than the calls in
+// progress; leave gives it back.
+func (b *batchBuilder[T]) enter() *callFrame[T] {
+	if b.depth == len(b.frames) {
+		b.frames = append(b.frames, new(callFrame[T]))
+	}
+	b.depth++
+	return b.frames[b.depth-1]
+}
+
+// leave ends the deepest call in progress, clearing its sets.
+func (b *batchBuilder[T]) leave() {
+	b.depth--
+	fr := b.frames[b.depth]
+	fr.near, fr.far = batchSet[T]{}, batchSet[T]{}
 }
 
 // fork returns a builder for the tasks of pool pl: the same points and
@@ -698,10 +728,14 @@ func (b *batchBuilder[T]) task(t batchTask[T]) {
 }
 
 // call is construct without handing the call out as a task.
-func (b *batchBuilder[T]) call(p int32, i int32, near, far batchSet[T]) batchSet[T] {
-	if len(near.e) == 0 || b.err != nil || (b.pool != nil && b.pool.failed.Load() != nil) {
-		return far
+func (b *batchBuilder[T]) call(p int32, i int32, nearSet, farSet batchSet[T]) batchSet[T] {
+	if len(nearSet.e) == 0 || b.err != nil || (b.pool != nil && b.pool.failed.Load() != nil) {
+		return farSet
 	}
+	fr := b.enter()
+	defer b.leave()
+	fr.near, fr.far = nearSet, farSet
+	near, far := &fr.near, &fr.far
 	maxd := 0.0
 	for _, e := range near.e {
 		maxd = max(maxd, e.d)
@@ -713,11 +747,11 @@ func (b *batchBuilder[T]) call(p int32, i int32, near, far batchSet[T]) batchSet
 		m := b.mark()
 		rj := b.sc.rho * b.sc.pow(j+1)
 		sf := b.set(countWithin(far.e, rj))
-		b.split(&far, &sf, rj)
-		sf = b.construct(p, j, near, sf)
-		b.join(&far, sf)
+		b.split(far, &sf, rj)
+		sf = b.construct(p, j, *near, sf)
+		b.join(far, sf)
 		b.release(m)
-		return far
+		return *far
 	}
 	r0, rFar := b.sc.pow(i-1), b.sc.rho*rNear
 	pc := b.row(p)
@@ -727,14 +761,17 @@ func (b *batchBuilder[T]) call(p int32, i int32, near, far batchSet[T]) batchSet
 		m := b.mark()
 		n0 := countWithin(near.e, r0) + countWithin(far.e, r0)
 		sn, sf := b.set(n0), b.set(len(near.e)+countWithin(far.e, rFar)-n0)
-		b.split(&near, &sn, r0)
-		b.split(&near, &sf, rNear)
-		b.split(&far, &sf, rFar)
+		b.split(near, &sn, r0)
+		b.split(near, &sf, rNear)
+		b.split(far, &sf, rFar)
 		sf = b.construct(p, i-1, sn, sf)
-		b.sort(sf, nil, &near, &far, rNear)
+		b.sort(sf, nil, near, far, rNear)
 		b.release(m)
 	}
-	qc := make([]T, b.dim)
+	if len(fr.qc) != b.dim {
+		fr.qc = make([]T, b.dim)
+	}
+	qc := fr.qc
 	// Every near point left becomes a child of level i-1.
 	for len(near.e) > 0 && b.err == nil {
 		k := 0
@@ -742,27 +779,27 @@ func (b *batchBuilder[T]) call(p int32, i int32, near, far batchSet[T]) batchSet
 			k = farthest(near.e)
 		}
 		q := near.e[k]
-		copy(qc, b.at(&near, k))
-		b.remove(&near, k)
+		copy(qc, b.at(near, k))
+		b.remove(near, k)
 		b.level[q.x], b.near[q.x], b.nd[q.x] = i-1, p, q.d
 		b.done++
 		if err := b.check(); err != nil {
 			b.err = err
-			return far
+			return *far
 		}
 		m := b.mark()
 		var n0, f0 int
 		qq := b.quantQuery(qc)
-		b.hitsNear, n0 = b.measure(qc, q.x, q.d, qq, &near, b.hitsNear, r0, rFar)
-		b.hitsFar, f0 = b.measure(qc, q.x, q.d, qq, &far, b.hitsFar, r0, rFar)
+		b.hitsNear, n0 = b.measure(qc, q.x, q.d, qq, near, b.hitsNear, r0, rFar)
+		b.hitsFar, f0 = b.measure(qc, q.x, q.d, qq, far, b.hitsFar, r0, rFar)
 		cn, cf := b.set(n0+f0), b.set(len(b.hitsNear)+len(b.hitsFar)-n0-f0)
-		b.take(q.x, &near, b.hitsNear, r0, &cn, &cf)
-		b.take(q.x, &far, b.hitsFar, r0, &cn, &cf)
+		b.take(q.x, near, b.hitsNear, r0, &cn, &cf)
+		b.take(q.x, far, b.hitsFar, r0, &cn, &cf)
 		rest := b.construct(q.x, i-1, cn, cf)
-		b.sort(rest, pc, &near, &far, rNear)
+		b.sort(rest, pc, near, far, rNear)
 		b.release(m)
 	}
-	return far
+	return *far
 }
 
 // batchFarthestMin is the fewest points (near and far) of a call that
