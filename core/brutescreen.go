@@ -308,9 +308,9 @@ func (f *BruteForce[T]) WithinBatch(b Batch[T], r float64, sorted bool) (*Radius
 				}
 			}
 			if sorted {
-				sortPairs(ds, ids)
+				sortPairs(ds, ids, &s.ans)
 			} else {
-				sortByIndex(ds, ids)
+				sortByIndex(ds, ids, &s.ans)
 			}
 			res.dist[lo+i], res.idx[lo+i], res.counts[lo+i] = ds, ids, int64(len(ds))
 		}

@@ -469,14 +469,14 @@ func (t *Tree[T]) WithinBatch(b Batch[T], r float64, sorted bool) (*RadiusResult
 				return &TooManyAnswersError{Limit: b.MaxAnswers, Found: f}
 			}
 		}
-		ds, ids := slices.Clone(s.rd), slices.Clone(s.rid)
+		ds, ids := s.ans.take(s.rd, s.rid)
 		for j, d := range ds {
 			ds[j] = t.outDist(d)
 		}
 		if sorted {
-			sortPairs(ds, ids)
+			sortPairs(ds, ids, &s.ans)
 		} else {
-			sortByIndex(ds, ids)
+			sortByIndex(ds, ids, &s.ans)
 		}
 		res.dist[i], res.idx[i], res.counts[i] = ds, ids, int64(len(ds))
 		return nil
@@ -548,9 +548,14 @@ func (t *Tree[T]) CountWithinBatch(b Batch[T], r float64, counts []int64) error 
 	})
 }
 
-// sortPairs sorts parallel slices by (distance, index).
-func sortPairs(d []float64, id []int32) {
-	perm := make([]int, len(d))
+// sortPairs sorts parallel slices by (distance, index); a holds the
+// sort's buffers (nil: its own).
+func sortPairs(d []float64, id []int32, a *answerArena) {
+	if a == nil {
+		a = new(answerArena)
+	}
+	a.perm = resize(a.perm, len(d))
+	perm := a.perm
 	for i := range perm {
 		perm[i] = i
 	}
@@ -563,9 +568,9 @@ func sortPairs(d []float64, id []int32) {
 		}
 		return 0
 	})
-	d2, id2 := slices.Clone(d), slices.Clone(id)
+	a.d2, a.id2 = append(a.d2[:0], d...), append(a.id2[:0], id...)
 	for i, p := range perm {
-		d[i], id[i] = d2[p], id2[p]
+		d[i], id[i] = a.d2[p], a.id2[p]
 	}
 }
 

@@ -38,9 +38,9 @@ func (b Batch[T]) searchRadius(m Metric, i int, sr float64) float64 {
 	return inRadius(m, b.Radii[i])
 }
 
-// sortByIndex sorts one query's radius answers by caller index (every
-// index appears once).
-func sortByIndex(d []float64, id []int32) {
+// sortByIndex sorts parallel slices by index (indices are distinct within
+// one query's answers); a holds the sort's buffers (nil: its own).
+func sortByIndex(d []float64, id []int32, a *answerArena) {
 	if len(id) < 2 {
 		return
 	}
@@ -51,15 +51,54 @@ func sortByIndex(d []float64, id []int32) {
 	if sorted {
 		return
 	}
+	if a == nil {
+		a = new(answerArena)
+	}
 	// Pack (index, position) into one key: a sort of plain integers.
-	keys := make([]uint64, len(id))
+	a.keys = resize(a.keys, len(id))
+	keys := a.keys
 	for j, x := range id {
 		keys[j] = uint64(uint32(x))<<32 | uint64(j)
 	}
 	slices.Sort(keys)
-	d2 := slices.Clone(d)
+	a.d2 = append(a.d2[:0], d...)
 	for j, k := range keys {
 		id[j] = int32(k >> 32)
-		d[j] = d2[uint32(k)]
+		d[j] = a.d2[uint32(k)]
 	}
+}
+
+// answerArena hands out a worker's radius answers from chunks shared by
+// many queries, and holds the buffers their sorts use: two allocations a
+// query (four with an unsorted answer's sort) had been most of the cost of
+// listing an answer over counting it.
+type answerArena struct {
+	d    []float64 // the free part of the current chunks
+	id   []int32
+	size int // the current chunks' size: from 256, doubling up to answerChunk
+	// The sorts' buffers.
+	keys []uint64
+	perm []int
+	d2   []float64
+	id2  []int32
+}
+
+// answerChunk is the largest size of an answerArena's chunks (their
+// first is 256, so that a batch of one small answer takes little more).
+const answerChunk = 4096
+
+// take returns slices holding copies of d and id (of equal length), cut
+// from the arena's chunks; no other call returns the same memory.
+func (a *answerArena) take(d []float64, id []int32) ([]float64, []int32) {
+	n := len(d)
+	if len(a.d) < n {
+		a.size = min(max(2*a.size, 256), answerChunk)
+		c := max(n, a.size)
+		a.d, a.id = make([]float64, c), make([]int32, c)
+	}
+	ds, ids := a.d[:n:n], a.id[:n:n]
+	a.d, a.id = a.d[n:], a.id[n:]
+	copy(ds, d)
+	copy(ids, id)
+	return ds, ids
 }

@@ -274,9 +274,9 @@ func (f *Flat[T]) WithinAmong(q Query[T], r float64, sorted bool, c Candidates) 
 			}
 		}
 		if sorted {
-			sortPairs(ds, ids)
+			sortPairs(ds, ids, &s.ans)
 		} else {
-			sortByIndex(ds, ids)
+			sortByIndex(ds, ids, &s.ans)
 		}
 		res.dist[i], res.idx[i], res.counts[i] = ds, ids, int64(len(ds))
 		return nil

@@ -34,6 +34,7 @@ type scratch struct {
 	// Radius results of the current query.
 	rd  []float64
 	rid []int32
+	ans answerArena // where a batch's radius answers are kept and sorted
 }
 
 // knn leaves the k nearest neighbours of q in s.heap, skipping the caller

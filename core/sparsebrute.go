@@ -96,6 +96,7 @@ type sparseScratch struct {
 	top  topK
 	rd   []float64
 	rid  []int32
+	ans  answerArena // where the radius answers are kept and sorted
 }
 
 // sparseCand is a row that may be among a query's answers: its segment,

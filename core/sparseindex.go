@@ -675,12 +675,12 @@ func (x *SparseIndex[T]) WithinBatch(b SparseBatch[T], r float64, sorted bool) (
 					return &TooManyAnswersError{Limit: b.MaxAnswers, Found: f}
 				}
 			}
-			ds, ids := slices.Clone(s.rd), slices.Clone(s.rid)
+			ds, ids := s.ans.take(s.rd, s.rid)
 			for j, d := range ds {
 				ds[j] = outDist(x.metric, d)
 			}
 			if sorted {
-				sortPairs(ds, ids)
+				sortPairs(ds, ids, &s.ans)
 			}
 			res.dist[i], res.idx[i], res.counts[i] = ds, ids, c
 		}
