@@ -90,6 +90,68 @@ func (f *flatTree[T]) fromSquare(q []T, i int32, s2 float64) float64 {
 	return f.dist(q, f.row(i))
 }
 
+// kdWithin is within answered by the layout's k-d split (where kdDims
+// holds): the halves whose boxes come within sqBound(r) of q are opened,
+// and each point of a leaf within that bound is measured as the tree
+// measures it (offerSlot's rule: the root of the exact square, else the
+// kernel) and emitted if within r, so the answers are within's (the
+// caller sorts them). A k-nearest query already searches this split; a
+// radius query of bunny's held-out rows took half the time of within's
+// walk of the cover tree.
+func (f *flatTree[T]) kdWithin(s *scratch, q []T, r float64) {
+	s.rd, s.rid = s.rd[:0], s.rid[:0]
+	nodes, pts, pos, ids := f.kdNodes, f.kdPts, f.kdPos, f.kdID
+	rsq := sqBound(r)
+	var q2 float64
+	if len(q) == 3 {
+		q2 = float64(q[2])
+	}
+	q0, q1 := float64(q[0]), float64(q[1])
+	stack := append(s.kd[:0], kdCand{node: 0})
+	evals := int64(0)
+	for len(stack) > 0 {
+		nd := &nodes[stack[len(stack)-1].node]
+		stack = stack[:len(stack)-1]
+		if nd.left < 0 {
+			evals += int64(nd.hi - nd.lo)
+			p := pts[3*nd.lo : 3*nd.hi]
+			for j := 0; len(p) >= 3; j++ {
+				c := p[:3:3]
+				d0, d1, d2 := q0-c[0], q1-c[1], q2-c[2]
+				if s2 := d0*d0 + d1*d1 + d2*d2; s2 <= rsq {
+					sl := nd.lo + int32(j)
+					at := pos[sl]
+					d := math.Sqrt(s2)
+					if !exactSquare(s2) {
+						d = f.dist(q, f.row(at))
+					}
+					switch id := ids[sl]; {
+					case d > r:
+					case id < 0: // several caller indices
+						f.emit(s, at, d, r)
+					case id != s.exclude:
+						s.rd = append(s.rd, d)
+						s.rid = append(s.rid, id)
+					}
+				}
+				p = p[3:]
+			}
+			continue
+		}
+		lb, rb := &nodes[nd.left].box, &nodes[nd.left+1].box
+		l0, l1, l2 := gap(q0, lb[0], lb[3]), gap(q1, lb[1], lb[4]), gap(q2, lb[2], lb[5])
+		r0, r1, r2 := gap(q0, rb[0], rb[3]), gap(q1, rb[1], rb[4]), gap(q2, rb[2], rb[5])
+		if l0*l0+l1*l1+l2*l2 <= rsq {
+			stack = append(stack, kdCand{node: nd.left})
+		}
+		if r0*r0+r1*r1+r2*r2 <= rsq {
+			stack = append(stack, kdCand{node: nd.left + 1})
+		}
+	}
+	s.kd = stack[:0]
+	s.evals += evals
+}
+
 // emit appends the caller indices of the node at position i, at distance
 // d, to the radius answers if d <= r, s.exclude left out.
 func (f *flatTree[T]) emit(s *scratch, i int32, d, r float64) {

@@ -14,7 +14,8 @@ import (
 // duplicates, an updated tree), the built-in metrics each with its own
 // bucket size and boxes, float64 and float32, four-lane coordinates forced
 // on, fitted points (left out of their own answers) and query points, radii
-// from 0 (the duplicates alone) to one holding everything.
+// from 0 (the duplicates alone) to one holding everything; in two and three
+// Euclidean dimensions the k-d split's search (kdWithin) too.
 func TestFlatTreeWithin(t *testing.T) {
 	rng := rand.New(rand.NewPCG(31, 32))
 	for name, tr := range layoutTrees(t, rng) {
@@ -28,6 +29,8 @@ func TestFlatTreeWithin(t *testing.T) {
 		m   Metric
 		dim int
 	}{
+		{Metric{Kind: Euclidean}, 2},
+		{Metric{Kind: Euclidean}, 3},
 		{Metric{Kind: Euclidean}, 6},
 		{Metric{Kind: Euclidean}, 10},
 		{Metric{Kind: Cosine}, 5},
@@ -111,20 +114,28 @@ func checkWithin[T Float](t *testing.T, tr *Tree[T], rng *rand.Rand) {
 						want = append(want, p)
 					}
 				}
-				s := &scratch{exclude: ex}
-				f.within(s, q, r)
-				got := make([]brutePair, len(s.rd))
-				for j := range got {
-					got[j] = brutePair{i: int64(s.rid[j]), d: s.rd[j]}
+				// The layout's walk, and in two and three Euclidean
+				// dimensions its k-d split's.
+				searches := map[string]func(*scratch){"within": func(s *scratch) { f.within(s, q, r) }}
+				if f.kdNodes != nil {
+					searches["kdWithin"] = func(s *scratch) { f.kdWithin(s, q, r) }
 				}
-				slices.SortFunc(got, func(a, b brutePair) int {
-					if less(a.d, int32(a.i), b.d, int32(b.i)) {
-						return -1
+				for name, search := range searches {
+					s := &scratch{exclude: ex}
+					search(s)
+					got := make([]brutePair, len(s.rd))
+					for j := range got {
+						got[j] = brutePair{i: int64(s.rid[j]), d: s.rd[j]}
 					}
-					return 1
-				})
-				if !slices.Equal(got, want) {
-					t.Fatalf("lanes %v, trial %d, r=%v: %d answers, brute force %d\ngot  %v\nwant %v", lanes, trial, r, len(got), len(want), got, want)
+					slices.SortFunc(got, func(a, b brutePair) int {
+						if less(a.d, int32(a.i), b.d, int32(b.i)) {
+							return -1
+						}
+						return 1
+					})
+					if !slices.Equal(got, want) {
+						t.Fatalf("%s, lanes %v, trial %d, r=%v: %d answers, brute force %d\ngot  %v\nwant %v", name, lanes, trial, r, len(got), len(want), got, want)
+					}
 				}
 				walk := &scratch{exclude: ex}
 				tr.radius(walk, q, r)

@@ -459,9 +459,12 @@ func (t *Tree[T]) WithinBatch(b Batch[T], r float64, sorted bool) (*RadiusResult
 	var found atomic.Int64
 	f := t.layout(nq, b.Jobs)
 	err = t.run(b, nq, func(s *scratch, i int, q []T) error {
-		if f != nil {
+		switch {
+		case f != nil && f.kdNodes != nil:
+			f.kdWithin(s, q, b.searchRadius(t.metric, i, sr))
+		case f != nil:
 			f.within(s, q, b.searchRadius(t.metric, i, sr))
-		} else {
+		default:
 			t.radius(s, q, b.searchRadius(t.metric, i, sr))
 		}
 		if b.MaxAnswers > 0 {
