@@ -120,9 +120,8 @@ func (f *flatTree[T]) splitBelow(items []kdItem, i, next int32, count map[int]in
 	// The left half's descendants, then the right half's.
 	from := [2]int32{next + 2, next + 1 + count[mid]}
 	if jobs > 1 && len(slots) >= kdParallelMin {
-		forParts(2, 2, func(h int) {
-			f.splitBelow(items, next+int32(h), from[h], count, []int{jobs / 2, jobs - jobs/2}[h])
-		})
+		share := [2]int{jobs / 2, jobs - jobs/2} // the threads each half may use
+		forParts(2, 2, func(h int) { f.splitBelow(items, next+int32(h), from[h], count, share[h]) })
 		return
 	}
 	f.splitBelow(items, next, from[0], count, 1)
