@@ -97,8 +97,8 @@ const treeFavour = 0.8
 // growth beyond: on magic (19,020 x 10) the evaluations a query grew as
 // size^0.78 from 256 to 1,024 points and as size^0.29 from there to all
 // points (3,211 predicted, 767 measured), on letter (20,000 x 16) as
-// size^0.69 and size^0.24. Their first estimates put brute force 2.1 and 2.9 times
-// cheaper; the whole trees, 0.59 and 0.96 times.
+// size^0.69 and size^0.24. Their first estimates put brute force 2.1 and
+// 2.9 times cheaper; the whole trees, 0.59 and 0.96 times.
 const (
 	chooseSample = 1024
 	refineSample = 4096
@@ -259,8 +259,9 @@ func choose[T Float](data []T, dim int, opts Options, verify bool) (_ Choice, wh
 // on Gaussian, uniform and clustered points (a query, then a build's
 // distances a point): in one dimension 30 to 32 and 8.6 to 12, in two 44
 // to 59 and 10 to 20, in three 61 to 130 and 16 to 27; the real sets
-// build with 11 (the zip codes) and 16 (bunny) a point. Choosing from these costs nothing, where the samples
-// had cost more than the tree (1,000 x 3: 1.4 ms beside a build of 1.2).
+// build with 11 (the zip codes) and 16 (bunny) a point. Choosing from
+// these costs nothing, where the samples had cost more than the tree
+// (1,000 x 3: 1.4 ms beside a build of 1.2).
 func lowDimChoice(n, dim int) Choice {
 	query, build := 10.0, 25.0
 	switch dim {

@@ -853,57 +853,51 @@ func (g *gridBuilder[T]) choose(i int32) {
 	n := len(g.rows)
 	g.sel = resize(g.sel, n)
 	g.team.forRange(n, func(_, lo, hi int) { clear(g.sel[lo:hi]) })
-	top := g.shift * uint(g.dim-1)
-	parts := g.split(n)
-	ends := g.slabRuns(parts)
-	// The columns of a cell's own slab (first coordinate unchanged) are
-	// around(c)[own0:own1]. In one dimension a slab is a cell and its one
-	// column spans both waves: every column is scanned whole.
-	own0, own1, narrow := 2*(g.cols/3), 4*(g.cols/3), g.dim > 1
-	for parity := range uint64(2) {
-		g.team.run(parts, func(w, part int) {
-			evals := int64(0)
-			for c := ends[part]; c < ends[part+1]; c++ {
-				if (g.keys[g.cellLo[c]]>>top)&1 != parity {
-					continue
+	// In one dimension a slab is a cell and its one column spans both
+	// waves: every column is scanned whole.
+	own0, own1 := g.ownColumns()
+	narrow := g.dim > 1
+	g.inSlabWaves(func(w, c int, second bool) {
+		evals := int64(0)
+		cc := g.around(c)
+		for p := int(g.cellLo[c]); p < int(g.cellLo[c+1]); p++ {
+			free := true
+		scan:
+			for j := 0; j < len(cc); j += 2 {
+				lo, hi := int(cc[j]), int(cc[j+1])
+				switch {
+				case !narrow:
+				case j >= own0 && j < own1:
+					hi = min(hi, p) // nothing in the slab from p on is chosen yet
+				case !second:
+					continue // the odd slabs come in the second wave
 				}
-				cc := g.around(c)
-				for p := int(g.cellLo[c]); p < int(g.cellLo[c+1]); p++ {
-					free := true
-				scan:
-					for j := 0; j < len(cc); j += 2 {
-						lo, hi := int(cc[j]), int(cc[j+1])
-						switch {
-						case !narrow:
-						case j >= own0 && j < own1:
-							hi = min(hi, p) // nothing in the slab from p on is chosen yet
-						case parity == 0:
-							continue // the odd slabs come in the second wave
-						}
-						for q := lo; q < hi; q++ {
-							if g.sel[q] {
-								evals++
-								if g.within(p, q, r, r2) {
-									free = false
-									break scan
-								}
-							}
+				for q := lo; q < hi; q++ {
+					if g.sel[q] {
+						evals++
+						if g.within(p, q, r, r2) {
+							free = false
+							break scan
 						}
 					}
-					g.sel[p] = free
 				}
 			}
-			g.counts[w].n += evals
-		})
-	}
+			g.sel[p] = free
+		}
+		g.counts[w].n += evals
+	})
 }
 
-// slabRuns splits the cells of the indexed net into parts runs, cells
-// ends[w] to ends[w+1], each ending where a slab (first coordinate) ends,
-// so that no two workers share a slab.
-func (g *gridBuilder[T]) slabRuns(parts int) []int {
+// inSlabWaves calls cell(w, c, second) for every cell c of the indexed
+// net on the team (w the worker): the cells of even first coordinate
+// first, then, second true, the odd ones. Within a wave runs of whole
+// slabs (first coordinate) go to the workers, each run in order; no cell
+// is next to another of its wave in another slab, so a worker may write
+// its own slabs and those beside them.
+func (g *gridBuilder[T]) inSlabWaves(cell func(w, c int, second bool)) {
 	cells := len(g.cellLo) - 1
 	top := g.shift * uint(g.dim-1)
+	parts := g.split(len(g.rows))
 	ends := make([]int, parts+1)
 	for w := 1; w <= parts; w++ {
 		e := max(cells*w/parts, ends[w-1])
@@ -912,8 +906,21 @@ func (g *gridBuilder[T]) slabRuns(parts int) []int {
 		}
 		ends[w] = e
 	}
-	return ends
+	for parity := range uint64(2) {
+		g.team.run(parts, func(w, part int) {
+			for c := ends[part]; c < ends[part+1]; c++ {
+				if (g.keys[g.cellLo[c]]>>top)&1 == parity {
+					cell(w, c, parity == 1)
+				}
+			}
+		})
+	}
 }
+
+// ownColumns returns the bounds in around(c) of the columns of c's own
+// slab (first coordinate unchanged): the slab before it's come first, the
+// slab after it's last.
+func (g *gridBuilder[T]) ownColumns() (lo, hi int) { return 2 * (g.cols / 3), 4 * (g.cols / 3) }
 
 // leastSquares returns, for each position p of the indexed net, the least
 // squared Euclidean distance from p to another point in the cells around
@@ -921,7 +928,7 @@ func (g *gridBuilder[T]) slabRuns(parts int) []int {
 // measured once, by the point of the two that comes first in the order of
 // the cells (the slab after a point's own and, in its own, the points
 // after it), and counted for both; the slabs go in two waves, even then
-// odd, as in choose, so that the points a worker writes (its slabs and
+// odd (inSlabWaves), so that the points a worker writes (its slabs and
 // the slabs after them) are no other worker's in that wave.
 func (g *gridBuilder[T]) leastSquares() []float64 {
 	n := len(g.rows)
@@ -931,36 +938,26 @@ func (g *gridBuilder[T]) leastSquares() []float64 {
 			least[p] = math.Inf(1)
 		}
 	})
-	top := g.shift * uint(g.dim-1)
 	// The columns of the own slab, then those of the slab after it.
-	own0, own1 := 2*(g.cols/3), 4*(g.cols/3)
-	parts := g.split(n)
-	ends := g.slabRuns(parts)
-	for parity := range uint64(2) {
-		g.team.run(parts, func(_, part int) {
-			for c := ends[part]; c < ends[part+1]; c++ {
-				if (g.keys[g.cellLo[c]]>>top)&1 != parity {
-					continue
+	own0, own1 := g.ownColumns()
+	g.inSlabWaves(func(_, c int, _ bool) {
+		cc := g.around(c)
+		for p := int(g.cellLo[c]); p < int(g.cellLo[c+1]); p++ {
+			lp := least[p]
+			for j := own0; j < len(cc); j += 2 {
+				lo, hi := int(cc[j]), int(cc[j+1])
+				if j < own1 {
+					lo = max(lo, p+1) // the own slab's points before p measured p
 				}
-				cc := g.around(c)
-				for p := int(g.cellLo[c]); p < int(g.cellLo[c+1]); p++ {
-					lp := least[p]
-					for j := own0; j < len(cc); j += 2 {
-						lo, hi := int(cc[j]), int(cc[j+1])
-						if j < own1 {
-							lo = max(lo, p+1) // the own slab's points before p measured p
-						}
-						for q := lo; q < hi; q++ {
-							s := g.sq(p, q)
-							lp = min(lp, s)
-							least[q] = min(least[q], s)
-						}
-					}
-					least[p] = lp
+				for q := lo; q < hi; q++ {
+					s := g.sq(p, q)
+					lp = min(lp, s)
+					least[q] = min(least[q], s)
 				}
 			}
-		})
-	}
+			least[p] = lp
+		}
+	})
 	return least
 }
 

@@ -276,7 +276,7 @@ func (f *flatTree[T]) curve(jobs int) {
 }
 
 // curveParallelMin is the fewest nodes whose Z-order curve sorts in
-// parallel.
+// parallel (not tuned; see kdParallelMin).
 const curveParallelMin = 1 << 14
 
 // locate returns where the Z-order key of a query falls among the nodes':

@@ -73,7 +73,9 @@ func (f *flatTree[T]) split(jobs int) {
 }
 
 // kdParallelMin is the fewest items of a node whose halves split splits
-// on two goroutines.
+// on two goroutines. Not tuned: with it, two threads made the layout of
+// 20,000 3-D points no faster (5.9-6.2 against 5.5-7.2 ms on one) and
+// that of 200,000 faster (57-61 against 80-90).
 const kdParallelMin = 1 << 13
 
 // kdCounts returns the number of nodes of the split of m items, for every

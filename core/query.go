@@ -551,12 +551,8 @@ func (t *Tree[T]) CountWithinBatch(b Batch[T], r float64, counts []int64) error 
 	})
 }
 
-// sortPairs sorts parallel slices by (distance, index); a holds the
-// sort's buffers (nil: its own).
+// sortPairs sorts parallel slices by (distance, index), in a's buffers.
 func sortPairs(d []float64, id []int32, a *answerArena) {
-	if a == nil {
-		a = new(answerArena)
-	}
 	a.perm = resize(a.perm, len(d))
 	perm := a.perm
 	for i := range perm {

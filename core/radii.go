@@ -39,7 +39,7 @@ func (b Batch[T]) searchRadius(m Metric, i int, sr float64) float64 {
 }
 
 // sortByIndex sorts parallel slices by index (indices are distinct within
-// one query's answers); a holds the sort's buffers (nil: its own).
+// one query's answers), in a's buffers.
 func sortByIndex(d []float64, id []int32, a *answerArena) {
 	if len(id) < 2 {
 		return
@@ -50,9 +50,6 @@ func sortByIndex(d []float64, id []int32, a *answerArena) {
 	}
 	if sorted {
 		return
-	}
-	if a == nil {
-		a = new(answerArena)
 	}
 	// Pack (index, position) into one key: a sort of plain integers.
 	a.keys = resize(a.keys, len(id))
@@ -69,9 +66,9 @@ func sortByIndex(d []float64, id []int32, a *answerArena) {
 }
 
 // answerArena hands out a worker's radius answers from chunks shared by
-// many queries, and holds the buffers their sorts use: two allocations a
-// query (four with an unsorted answer's sort) had been most of the cost of
-// listing an answer over counting it.
+// many queries, and holds the buffers their sorts use, where each query
+// had made two copies and its sort two more (BenchmarkWithinReal's
+// held-out lists: bunny 18,084 -> 196 allocations, letter 9,953 -> 286).
 type answerArena struct {
 	d    []float64 // the free part of the current chunks
 	id   []int32
@@ -85,6 +82,7 @@ type answerArena struct {
 
 // answerChunk is the largest size of an answerArena's chunks (their
 // first is 256, so that a batch of one small answer takes little more).
+// Neither size was tuned: they bound what a worker holds unused.
 const answerChunk = 4096
 
 // take returns slices holding copies of d and id (of equal length), cut

@@ -121,8 +121,8 @@ def pair_budget(per_pair, most=None):
     """How many pairs of ``per_pair`` bytes fit in the memory available
     (None: no bound known, or none needed). With ``most``, the most pairs
     the answer can hold, an answer below :data:`SMALL_BYTES` gets no bound
-    and the limits are not read (they cost a radius query of one point
-    three times its own time)."""
+    and the limits are not read (four files: under cProfile 0.15 ms of a
+    one-point radius query's 0.39)."""
     if most is not None and most * per_pair < SMALL_BYTES:
         return None
     available = available_bytes()

@@ -101,8 +101,8 @@ class NearestNeighbors(KNeighborsMixin, RadiusNeighborsMixin, UpdatesMixin, Neig
         "manhattan", "chebyshev" or "minkowski" (p >= 1), where a tree
         always prunes, it chooses from the number of points alone, without
         samples (brute force below about 600 points in two dimensions and
-        1,200 in three, a tree from there). Insertions, deletions, snapshots, pickling and
-        saving work with either, and so does every metric but a Python
+        1,200 in three, a tree from there). Insertions, deletions,
+        snapshots, pickling and saving work with either, and so does every metric but a Python
         function, which only a cover tree calls back: "brute" refuses one
         (ValueError) and "auto" builds a cover tree for it.
     search : {"depth_first", "corrected"}, default="depth_first"
