@@ -32,6 +32,8 @@ func updateSets() []updateSet {
 		{"clusters-3", 3, Metric{}, gen(clusterRows, 3)},
 		{"grid-ties-3", 3, Metric{}, gen(gridRows, 3)},
 		{"grid-ties-2-manhattan", 2, Metric{Kind: Manhattan}, gen(gridRows, 2)},
+		{"grid-ties-2", 2, Metric{}, gen(gridRows, 2)},
+		{"gaussian-3-cosine", 3, Metric{Kind: Cosine}, gen(gaussianRows, 3)},
 		{"gaussian-5-chebyshev", 5, Metric{Kind: Chebyshev}, gen(gaussianRows, 5)},
 		{"clusters-4-minkowski3", 4, Metric{Kind: Minkowski, P: 3}, gen(clusterRows, 4)},
 		{"gaussian-6-cosine", 6, Metric{Kind: Cosine}, gen(gaussianRows, 6)},
