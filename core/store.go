@@ -134,6 +134,34 @@ func (n *node) setFamilyIn(f *family, kids []int32, grp []group, ids []int32) {
 	n.fam = f
 }
 
+// familyWith returns a new family record and room for k groups, in one
+// allocation where k is at most 4 (of the same size as the two apart):
+// an update makes both for every node on the paths it changes (Tree.
+// regroup), half of a 10% insertion's 24,000 allocations into bunny.
+func familyWith(k int) (*family, []group) {
+	switch {
+	case k <= 1:
+		x := new(struct {
+			f family
+			g [1]group
+		})
+		return &x.f, x.g[:0]
+	case k <= 2:
+		x := new(struct {
+			f family
+			g [2]group
+		})
+		return &x.f, x.g[:0]
+	case k <= 4:
+		x := new(struct {
+			f family
+			g [4]group
+		})
+		return &x.f, x.g[:0]
+	}
+	return new(family), make([]group, 0, k)
+}
+
 // group describes the children of one level and those after it:
 // kids[start:end] with start the previous group's end (0 for the first)
 // have the level; w and rad are the caller points in, and the largest reach

@@ -232,8 +232,9 @@ func (t *Tree[T]) checkBox(lo, hi []float64) error {
 // indices. Its children must be sorted by level, descending.
 func (t *Tree[T]) regroup(u int32) {
 	n := t.s.mut(u)
-	grp, w, r := t.groupKids(n, make([]group, 0, len(n.groups())+1))
-	n.setGroups(grp)
+	f, room := familyWith(len(n.groups()) + 1)
+	grp, w, r := t.groupKids(n, room)
+	n.setFamilyIn(f, n.children(), grp, n.idList())
 	n.weight = int64(n.nid) + w
 	n.rad = max(n.rad, r)
 }

@@ -402,7 +402,7 @@ func (t *Tree[T]) insertBatch(points []T, batch []int, first int32, jobs int, m 
 	for _, run := range edgeRuns(adds) {
 		u := run[0].to
 		n := t.s.mut(u)
-		merged := slices.Grow(slices.Clone(n.idList()), len(run))
+		merged := append(make([]int32, 0, len(n.idList())+len(run)), n.idList()...)
 		for _, e := range run {
 			merged = append(merged, e.from)
 			t.s.setNodeOf(e.from, u)
@@ -476,7 +476,7 @@ func (t *Tree[T]) adopt(kids []edge, touched []int32, jobs int) []int32 {
 	forRange(len(runs), jobs, func(_, lo, hi int) {
 		for _, run := range runs[lo:hi] {
 			n := t.s.mut(run[0].to)
-			all := slices.Grow(slices.Clone(n.children()), len(run))
+			all := append(make([]int32, 0, len(n.children())+len(run)), n.children()...)
 			for _, e := range run {
 				all = append(all, e.from)
 			}
