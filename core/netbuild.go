@@ -1246,7 +1246,7 @@ func (b *netBuilder[T]) assemble(t *Tree[T]) *Tree[T] {
 	b.tm.forRange(nodes, func(_, lo, hi int) {
 		for q := lo; q < hi; q++ {
 			k, u := order[q], int32(q)
-			copy(s.point(u), b.pt(k))
+			copyRow(s.point(u), b.pt(k))
 			nn := s.mut(u)
 			nn.level = b.level[k]
 			if k != b.created[0] { // not the root
