@@ -222,7 +222,7 @@ func (t *Tree[T]) flatten(jobs int) *flatTree[T] {
 			nd := t.node(u)
 			fi := &f.info[i]
 			f.pos[u] = int32(i)
-			copy(f.pts[i*dim:], t.point(u))
+			copyPoint(f.pts[i*dim:], t.point(u))
 			fi.rad, fi.ids, fi.desc = nd.rad, idAt[i], fi.kidEnd
 			copy(f.ids[idAt[i]:idAt[i+1]], nd.idList())
 		}
@@ -325,8 +325,8 @@ func (f *flatTree[T]) boxes() {
 		}
 		o := int(fi.box) * 2 * dim
 		lo, hi := f.box[o:o+dim:o+dim], f.box[o+dim:o+2*dim:o+2*dim]
-		copy(lo, f.row(i))
-		copy(hi, f.row(i))
+		copyPoint(lo, f.row(i))
+		copyPoint(hi, f.row(i))
 		if fi.desc-fi.kids <= f.bucket {
 			for c := fi.kids; c < fi.desc; c++ {
 				extendBoxT(lo, hi, f.row(c), f.row(c))

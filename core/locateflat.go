@@ -156,7 +156,7 @@ func (t *Tree[T]) locLayout(jobs int) *locLayout[T] {
 	forRange(m, jobs, func(_, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			nd, ln := t.node(slot[i]), &l.node[i]
-			copy(l.pts[i*dim:(i+1)*dim], t.point(slot[i]))
+			copyPoint(l.pts[i*dim:(i+1)*dim], t.point(slot[i]))
 			ln.pdist, ln.rad, ln.reach = nd.pdist, nd.rad, nd.reach
 			if i > 0 {
 				l.pd[i] = nd.pdist
@@ -213,7 +213,7 @@ func (t *Tree[T]) locLayoutEach(l *locLayout[T]) *locLayout[T] {
 	grp := make([]group, 0, t.s.slots)
 	for i := 0; i < len(slot); i++ {
 		nd, ln := t.node(slot[i]), &nodes[i]
-		copy(pts[i*dim:(i+1)*dim], t.point(slot[i]))
+		copyPoint(pts[i*dim:(i+1)*dim], t.point(slot[i]))
 		ln.pdist, ln.rad, ln.reach = nd.pdist, nd.rad, nd.reach
 		ln.kids, ln.slot, ln.top, ln.grp = int32(len(slot)), slot[i], levelNegInf, int32(len(grp))
 		if len(nd.groups()) > 0 {

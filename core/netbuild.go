@@ -180,7 +180,7 @@ func netBuild[T Float](data []T, dim int, sc scale, o Options) (*Tree[T], error)
 	forRange(n, jobs, func(_, lo, hi int) {
 		for k := lo; k < hi; k++ {
 			r := int(b.row[k])
-			copy(b.pts[k*dim:(k+1)*dim], data[r*dim:(r+1)*dim])
+			copyPoint(b.pts[k*dim:(k+1)*dim], data[r*dim:(r+1)*dim])
 		}
 	})
 	b.engineMin = netEngineMin
@@ -1246,7 +1246,7 @@ func (b *netBuilder[T]) assemble(t *Tree[T]) *Tree[T] {
 	b.tm.forRange(nodes, func(_, lo, hi int) {
 		for q := lo; q < hi; q++ {
 			k, u := order[q], int32(q)
-			copyRow(s.point(u), b.pt(k))
+			copyPoint(s.point(u), b.pt(k))
 			nn := s.mut(u)
 			nn.level = b.level[k]
 			if k != b.created[0] { // not the root

@@ -134,6 +134,20 @@ func (n *node) setFamilyIn(f *family, kids []int32, grp []group, ids []int32) {
 	n.fam = f
 }
 
+// copyPoint copies the coordinates src to dst: one by one where there are
+// a few, since copy calls memmove and the call cost more than the copy
+// (the assembly's node loop copying bunny's points: 190 -> 130 ms in a
+// profile of 80 builds), else by copy.
+func copyPoint[T Float](dst, src []T) {
+	if len(src) <= 4 {
+		for k, v := range src {
+			dst[k] = v
+		}
+		return
+	}
+	copy(dst, src)
+}
+
 // familyWith returns a new family record and room for k groups, in one
 // allocation where k is at most 4 (of the same size as the two apart):
 // an update makes both for every node on the paths it changes (Tree.
@@ -287,7 +301,7 @@ func (s *store[T]) add(p []T) int32 {
 		// slot): copy them first.
 		c.pts, c.ptsOwner = slices.Clone(c.pts), s.own
 	}
-	copy(c.pts[int(u&chunkMask)*s.dim:], p)
+	copyPoint(c.pts[int(u&chunkMask)*s.dim:], p)
 	s.slots++
 	return u
 }
