@@ -359,11 +359,20 @@ func (l *locLayout[T]) list(t *Tree[T], y []T, floor int32, list []listed, s *lo
 
 // listEach is list for a layout whose children are measured one by one:
 // the same search, with mayReport's test written out and, in two and
-// three Euclidean dimensions, the distance computed inline (dist).
+// three Euclidean dimensions, the distances computed inline, by their
+// squares first.
+//
+// In a layout of short dimension (two or three Euclidean coordinates)
+// every child of an open group is measured, its square only, in a loop
+// without branches, against the square beyond which it can be neither
+// listed nor kept (lim2); the few within get their distance from that
+// square as dist computes it and the tests below. mayReport's tests, a
+// few branches a child that the processor mostly fails to predict, had
+// cost about 3.7 µs a point located in bunny (122 children tested and 78
+// measured, 46 of them neither listed nor kept). A child left out by its
+// square fails those tests at any distance above its limit, so the lists
+// are the same; the distances counted are the squares computed.
 func (l *locLayout[T]) listEach(t *Tree[T], y []T, floor int32, list []listed, s *locScan) ([]listed, int) {
-	if l.short != 0 {
-		return l.listShort(t, y, floor, list, s)
-	}
 	sc := t.scale
 	ratio := sc.reachRatio()
 	nodes := l.node
@@ -371,6 +380,23 @@ func (l *locLayout[T]) listEach(t *Tree[T], y []T, floor int32, list []listed, s
 	evals := 1
 	list = append(list, listed{node: nodes[0].slot, level: levelInf, d: d0})
 	stack := append(s.stack[:0], locFrame{pos: 0, d: d0})
+	var y0, y1, y2 float64
+	if l.short != 0 {
+		y0, y1 = float64(y[0]), float64(y[1])
+		if l.short == 3 {
+			y2 = float64(y[2])
+		}
+	}
+	// test lists or keeps (or both, or neither) child c at distance d.
+	test := func(c int32, d, rep float64, level int32) {
+		ln := &nodes[c]
+		if within(d, rep) {
+			list = append(list, listed{node: ln.slot, level: level, d: d})
+		}
+		if ln.top > floor && !prunable(d, ln.dRad, ln.dRep) {
+			stack = append(stack, locFrame{pos: c, d: d})
+		}
+	}
 	for len(stack) > 0 {
 		x := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
@@ -386,6 +412,24 @@ func (l *locLayout[T]) listEach(t *Tree[T], y []T, floor int32, list []listed, s
 			if prunable(x.d, min(g.rad, rep*ratio), rep) {
 				break // as in list
 			}
+			if l.short != 0 {
+				evals += int(hi - lo)
+				for a := lo; a < hi; a += 64 {
+					b := min(a+64, hi)
+					var open uint64
+					if l.short == 3 {
+						open = shortSquares3(l.pts, nodes, a, b, y0, y1, y2, &s.sq)
+					} else {
+						open = shortSquares2(l.pts, nodes, a, b, y0, y1, &s.sq)
+					}
+					for open != 0 {
+						k := int32(bits.TrailingZeros64(open))
+						open &= open - 1
+						test(a+k, l.fromSquare(t, y, a+k, s.sq[k]), rep, g.level)
+					}
+				}
+				continue
+			}
 			for c := lo; c < hi; c++ {
 				// mayReport: ln.top <= floor holds for a leaf too.
 				ln := &nodes[c]
@@ -394,14 +438,8 @@ func (l *locLayout[T]) listEach(t *Tree[T], y []T, floor int32, list []listed, s
 				if near > rep+round && (ln.top <= floor || prunable(x.d, ln.reach, ln.dRep) || near-ln.rad > ln.dRep+round) {
 					continue
 				}
-				d := l.dist(t, y, c)
+				test(c, t.dist(y, l.row(c)), rep, g.level)
 				evals++
-				if within(d, rep) {
-					list = append(list, listed{node: ln.slot, level: g.level, d: d})
-				}
-				if ln.top > floor && !prunable(d, ln.dRad, ln.dRep) {
-					stack = append(stack, locFrame{pos: c, d: d})
-				}
 			}
 		}
 	}
@@ -433,79 +471,10 @@ func window(pd []float64, lo, hi int32, a, b float64) (from, to int32) {
 	return from, to
 }
 
-// listShort is listEach for a layout of short dimension (two or three
-// Euclidean coordinates): the same nodes listed with the same distances,
-// found another way. listEach tests each child of an open group against
-// bounds from its parent distance and measures the ones that pass, a few
-// branches a child that the processor mostly fails to predict (about 3.7
-// µs a point located in bunny, 122 children tested and 78 measured, 46 of
-// them neither listed nor kept). Here every child of an open group is
-// measured, its square only, in a loop without branches, against the
-// square beyond which it can be neither listed nor kept (lim2); the few
-// that pass get their distance from that square as dist computes it and
-// listEach's tests. A child left out by its square fails those tests at
-// any distance above its limit, so the lists are listEach's; the
-// distances counted are the squares computed.
-func (l *locLayout[T]) listShort(t *Tree[T], y []T, floor int32, list []listed, s *locScan) ([]listed, int) {
-	sc := t.scale
-	ratio := sc.reachRatio()
-	nodes := l.node
-	d0 := t.dist(y, l.row(0))
-	evals := 1
-	list = append(list, listed{node: nodes[0].slot, level: levelInf, d: d0})
-	stack := append(s.stack[:0], locFrame{pos: 0, d: d0})
-	var y0, y1, y2 float64
-	y0, y1 = float64(y[0]), float64(y[1])
-	if l.short == 3 {
-		y2 = float64(y[2])
-	}
-	for len(stack) > 0 {
-		x := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		first, start := nodes[x.pos].kids, int32(0)
-		for gi := nodes[x.pos].grp; gi < nodes[x.pos+1].grp; gi++ {
-			g := &l.grp[gi]
-			lo, hi := first+start, first+g.end
-			start = g.end
-			if g.level <= floor {
-				break
-			}
-			rep := sc.reportRadius(g.level)
-			if prunable(x.d, min(g.rad, rep*ratio), rep) {
-				break // as in list
-			}
-			evals += int(hi - lo)
-			for a := lo; a < hi; a += 64 {
-				b := min(a+64, hi)
-				var open uint64
-				if l.short == 3 {
-					open = shortSquares3(l.pts, nodes, a, b, y0, y1, y2, &s.sq)
-				} else {
-					open = shortSquares2(l.pts, nodes, a, b, y0, y1, &s.sq)
-				}
-				for open != 0 {
-					k := int32(bits.TrailingZeros64(open))
-					open &= open - 1
-					c := a + k
-					ln := &nodes[c]
-					d := l.fromSquare(t, y, c, s.sq[k])
-					if within(d, rep) {
-						list = append(list, listed{node: ln.slot, level: g.level, d: d})
-					}
-					if ln.top > floor && !prunable(d, ln.dRad, ln.dRep) {
-						stack = append(stack, locFrame{pos: c, d: d})
-					}
-				}
-			}
-		}
-	}
-	s.stack = stack[:0]
-	return list, evals
-}
-
 // shortSquares3 sets sq[c-a] to the squared distance from (y0, y1, y2) to
 // the three-coordinate point at each position c of a..b-1 (at most 64), as
-// dist sums it, and returns the positions whose square is within their
+// the tree's Euclidean kernel sums it (the same expression, so the same
+// bits), and returns the positions whose square is within their
 // lim2 as bits c-a.
 func shortSquares3[T Float](pts []T, nodes []locNode, a, b int32, y0, y1, y2 float64, sq *[68]float64) (open uint64) {
 	ps, ns := pts[3*int(a):3*int(b)], nodes[a:b]
@@ -530,29 +499,6 @@ func shortSquares2[T Float](pts []T, nodes []locNode, a, b int32, y0, y1 float64
 		open |= uint64(b2i(s <= ns[k].lim2)) << k
 	}
 	return open
-}
-
-// dist returns the tree's distance from y to the node at position c: in
-// a layout of short dimension computed here as the tree's Euclidean
-// kernel computes it (the same expression, so the same bits), else by
-// the tree's kernel.
-func (l *locLayout[T]) dist(t *Tree[T], y []T, c int32) float64 {
-	o := int(c) * l.dim
-	switch l.short {
-	case 2:
-		p, y := l.pts[o:o+2:o+2], y[:2]
-		d0, d1 := float64(y[0])-float64(p[0]), float64(y[1])-float64(p[1])
-		if s := d0*d0 + d1*d1; exactSquare(s) {
-			return math.Sqrt(s)
-		}
-	case 3:
-		p, y := l.pts[o:o+3:o+3], y[:3]
-		d0, d1, d2 := float64(y[0])-float64(p[0]), float64(y[1])-float64(p[1]), float64(y[2])-float64(p[2])
-		if s := d0*d0 + d1*d1 + d2*d2; exactSquare(s) {
-			return math.Sqrt(s)
-		}
-	}
-	return t.dist(y, l.pts[o:o+l.dim:o+l.dim])
 }
 
 // mayReport is Tree.mayReport for the child at position c of a node at
