@@ -144,8 +144,8 @@ func (t *Tree[T]) traverse(y []T, floor int32, list []listed, q, q2 []locCand) (
 // within their report radius (see locate); out's lists are reused. The
 // lists are built in locals and stored in out once: out lies in the heap
 // (a batch's items), and storing a slice into it at every append took a
-// write barrier each while the collector ran, a quarter of resolve's time
-// in a profile of insertions into bunny.
+// write barrier each while the collector ran (0.10 of resolve's 0.35 s
+// in a profile of insertions into bunny and zip codes).
 func (t *Tree[T]) resolve(floor, skip int32, ghost []bool, list []listed, out *located) {
 	sc := t.scale
 	out.bound, out.parent, out.pdist, out.dup, out.evals = levelInf, -1, 0, -1, 0
