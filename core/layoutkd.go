@@ -293,16 +293,22 @@ type kdCand struct {
 	s2   float64
 }
 
+// kdQuery returns the coordinates of a query of two or three dimensions
+// as the k-d split's searches read them, the third 0 in two (as the
+// split's points and boxes hold it).
+func kdQuery[T Float](q []T) (q0, q1, q2 float64) {
+	if len(q) == 3 {
+		q2 = float64(q[2])
+	}
+	return float64(q[0]), float64(q[1]), q2
+}
+
 // kdSearch runs the branch and bound over the k-d split from its root:
 // a leaf's points are measured and offered, and a node's halves stacked,
 // the nearer on top, unless their boxes lie beyond the bound.
 func (f *flatTree[T]) kdSearch(s *scratch, q []T, b *bound) {
 	nodes, pts, pos, ids := f.kdNodes, f.kdPts, f.kdPos, f.kdID
-	var q2 float64
-	if len(q) == 3 {
-		q2 = float64(q[2])
-	}
-	q0, q1 := float64(q[0]), float64(q[1])
+	q0, q1, q2 := kdQuery(q)
 	stack := append(s.kd[:0], kdCand{node: 0})
 	evals := int64(0)
 	for len(stack) > 0 {

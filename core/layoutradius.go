@@ -102,11 +102,7 @@ func (f *flatTree[T]) kdWithin(s *scratch, q []T, r float64) {
 	s.rd, s.rid = s.rd[:0], s.rid[:0]
 	nodes, pts, pos, ids := f.kdNodes, f.kdPts, f.kdPos, f.kdID
 	rsq := sqBound(r)
-	var q2 float64
-	if len(q) == 3 {
-		q2 = float64(q[2])
-	}
-	q0, q1 := float64(q[0]), float64(q[1])
+	q0, q1, q2 := kdQuery(q)
 	stack := append(s.kd[:0], kdCand{node: 0})
 	evals := int64(0)
 	for len(stack) > 0 {
