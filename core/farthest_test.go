@@ -2,13 +2,16 @@ package core
 
 import (
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
 // TestRadiiBound checks that the branch-and-bound radii equal, bit for
 // bit, the maxima of walking every node up to every ancestor, on trees of
 // both constructions, with duplicates and ties, in both precisions, and
-// whatever the number of goroutines; and that they measure fewer points.
+// whatever the number of goroutines; that they measure fewer points; and
+// that the weights and groups a build stores are those the node records
+// give (groupKids).
 func TestRadiiBound(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	cases := []struct {
@@ -27,11 +30,14 @@ func TestRadiiBound(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			opts := Options{Seed: 3, Jobs: 1, Metric: c.metric}
-			tr, err := Build(c.data, c.dim, opts)
-			if err != nil {
-				t.Fatal(err)
+			for _, jobs := range []int{1, 3} {
+				opts.Jobs = jobs
+				tr, err := Build(c.data, c.dim, opts)
+				if err != nil {
+					t.Fatal(err)
+				}
+				checkRadiiBound(t, tr)
 			}
-			checkRadiiBound(t, tr)
 			d32 := make([]float32, len(c.data))
 			for i, x := range c.data {
 				d32[i] = float32(x)
@@ -55,6 +61,14 @@ func checkRadiiBound[T Float](t *testing.T, tr *Tree[T]) {
 		if n := tr.node(int32(u)); n.rad != wantRad[u] || n.reach != wantReach[u] {
 			t.Fatalf("built, slot %d: rad %v reach %v, walking the paths gives %v and %v",
 				u, n.rad, n.reach, wantRad[u], wantReach[u])
+		}
+	}
+	for u := range tr.s.slots {
+		n := tr.node(u)
+		want, w, _ := tr.groupKids(n, nil)
+		if !slices.Equal(n.groups(), want) || n.weight != w+int64(n.nid) {
+			t.Fatalf("built, slot %d: weight %d, groups %v; the node records give %d and %v",
+				u, n.weight, n.groups(), w+int64(n.nid), want)
 		}
 	}
 	for _, jobs := range []int{1, 4} {
