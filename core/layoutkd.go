@@ -197,54 +197,11 @@ func kdBefore(a, b *kdItem, axis int) bool {
 	return a.p[axis] < b.p[axis] || (a.p[axis] == b.p[axis] && a.pos < b.pos)
 }
 
-// selectNth reorders items so that the one at m is where sorting them by
-// before would put it, those before it order before it and those after
-// it after: a quickselect with the median of three as pivot. before must
-// be a strict total order.
-func selectNth[E any](items []E, m int, before func(a, b *E) bool) {
-	lo, hi := 0, len(items)-1
-	for hi-lo >= 2 {
-		mid := lo + (hi-lo)/2
-		if before(&items[mid], &items[lo]) {
-			items[mid], items[lo] = items[lo], items[mid]
-		}
-		if before(&items[hi], &items[lo]) {
-			items[hi], items[lo] = items[lo], items[hi]
-		}
-		if before(&items[hi], &items[mid]) {
-			items[hi], items[mid] = items[mid], items[hi]
-		}
-		pivot := items[mid]
-		items[mid], items[hi-1] = items[hi-1], items[mid]
-		i, j := lo, hi-1
-		for {
-			for i++; before(&items[i], &pivot); i++ {
-			}
-			for j--; j > lo && before(&pivot, &items[j]); j-- {
-			}
-			if i >= j {
-				break
-			}
-			items[i], items[j] = items[j], items[i]
-		}
-		items[i], items[hi-1] = items[hi-1], items[i]
-		switch {
-		case m < i:
-			hi = i - 1
-		case m > i:
-			lo = i + 1
-		default:
-			return
-		}
-	}
-	if hi > lo && before(&items[hi], &items[lo]) {
-		items[lo], items[hi] = items[hi], items[lo]
-	}
-}
-
-// kdSelect is selectNth of items ordered by kdBefore along axis, the same
-// steps with the comparisons written in: through selectNth's function
-// value they took half of a 3-D layout's split.
+// kdSelect reorders items so that the one at m is where sorting them by
+// kdBefore along axis would put it, those before it order before it and
+// those after it after: a quickselect with the median of three as pivot,
+// the comparisons written in (through a function value they had taken
+// half of a 3-D layout's split).
 func kdSelect(items []kdItem, m, axis int) {
 	lo, hi := 0, len(items)-1
 	for hi-lo >= 2 {

@@ -35,7 +35,15 @@ type kdnNode struct {
 }
 
 // splitN makes the layout's k-d split in four to kdMaxDims Euclidean
-// dimensions, as split does in two and three.
+// dimensions, as split does in two and three. The rows travel with the
+// split: each node's rows are a run of a copy kept in the split's order,
+// so a node's keys along its axis and its halves' boxes are read in
+// order, and the selection compares keys gathered beside the positions
+// (kdSelect), where it had read each position's coordinate from the
+// layout's rows, through a function value, at every comparison: in
+// profiles of 40 layouts of magic (and 40 of pendigits, which keep no
+// split), splitN took 0.40-0.50 against 0.32-0.36 s, the selection
+// 0.22 against 0.06 s. The split is the same, slot for slot.
 func (f *flatTree[T]) splitN() {
 	if !f.euclid || f.dim <= 3 || f.dim > kdMaxDims {
 		return
@@ -46,9 +54,11 @@ func (f *flatTree[T]) splitN() {
 	for i := range perm {
 		perm[i] = int32(i)
 	}
+	rows := slices.Clone(f.pts[:n*dim])
+	items := make([]kdItem, n)
 	f.kdnNodes = make([]kdnNode, 1, 2*(n/kdnLeaf+1))
 	f.kdnNodes[0] = kdnNode{lo: 0, hi: int32(n), left: -1}
-	f.kdnBox = f.rowsBox(make([]float64, 0, cap(f.kdnNodes)*2*dim), perm)
+	f.kdnBox = rowsBox(make([]float64, 0, cap(f.kdnNodes)*2*dim), rows, dim)
 	for i := 0; i < len(f.kdnNodes); i++ {
 		nd := f.kdnNodes[i]
 		slots := perm[nd.lo:nd.hi]
@@ -63,31 +73,33 @@ func (f *flatTree[T]) splitN() {
 				axis = j
 			}
 		}
-		mid := int32(len(slots) / 2)
-		selectNth(slots, int(mid), func(a, c *int32) bool {
-			xa, xc := f.pts[int(*a)*dim+axis], f.pts[int(*c)*dim+axis]
-			return xa < xc || (xa == xc && *a < *c)
-		})
+		run := rows[int(nd.lo)*dim : int(nd.hi)*dim]
+		its := items[:len(slots)]
+		for k, p := range slots {
+			its[k] = kdItem{p: [3]float64{float64(run[k*dim+axis])}, pos: p}
+		}
+		mid := len(slots) / 2
+		kdSelect(its, mid, 0)
+		for k := range its {
+			slots[k] = its[k].pos
+			copy(run[k*dim:(k+1)*dim], f.row(its[k].pos))
+		}
 		f.kdnNodes[i].left = int32(len(f.kdnNodes))
-		f.kdnNodes = append(f.kdnNodes, kdnNode{nd.lo, nd.lo + mid, -1}, kdnNode{nd.lo + mid, nd.hi, -1})
-		f.kdnBox = f.rowsBox(f.kdnBox, slots[:mid])
-		f.kdnBox = f.rowsBox(f.kdnBox, slots[mid:])
+		f.kdnNodes = append(f.kdnNodes, kdnNode{nd.lo, nd.lo + int32(mid), -1}, kdnNode{nd.lo + int32(mid), nd.hi, -1})
+		f.kdnBox = rowsBox(f.kdnBox, run[:mid*dim], dim)
+		f.kdnBox = rowsBox(f.kdnBox, run[mid*dim:], dim)
 	}
 	f.kdnPos = perm
 	f.kdnID = f.soleIDs(perm)
-	f.kdnRows = make([]T, 0, n*dim)
-	for _, p := range perm {
-		f.kdnRows = append(f.kdnRows, f.row(p)...)
-	}
+	f.kdnRows = rows
 	if f.lanes != nil {
 		f.kdnLanes = interleaved(f.kdnRows, dim)
 	}
 }
 
-// rowsBox appends to dst the bounding box of the positions slots: the
-// lowest coordinates, then the highest.
-func (f *flatTree[T]) rowsBox(dst []float64, slots []int32) []float64 {
-	dim := f.dim
+// rowsBox appends to dst the bounding box of rows (of dim coordinates
+// each, one after another): the lowest coordinates, then the highest.
+func rowsBox[T Float](dst []float64, rows []T, dim int) []float64 {
 	o := len(dst)
 	for range dim {
 		dst = append(dst, math.Inf(1))
@@ -96,8 +108,8 @@ func (f *flatTree[T]) rowsBox(dst []float64, slots []int32) []float64 {
 		dst = append(dst, math.Inf(-1))
 	}
 	lo, hi := dst[o:o+dim], dst[o+dim:o+2*dim]
-	for _, p := range slots {
-		for j, x := range f.row(p) {
+	for r := 0; r < len(rows); r += dim {
+		for j, x := range rows[r : r+dim] {
 			lo[j] = min(lo[j], float64(x))
 			hi[j] = max(hi[j], float64(x))
 		}
