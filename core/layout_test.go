@@ -250,6 +250,56 @@ func TestSpread(t *testing.T) {
 	}
 }
 
+// TestMortonKeys checks the Z-order keys, spread by table above three
+// dimensions, against keys whose bits are moved one at a time, in every
+// dimension the curve takes, with coordinates inside the box, on its
+// sides and outside it, and a side of zero width.
+func TestMortonKeys(t *testing.T) {
+	rng := rand.New(rand.NewPCG(15, 16))
+	for dim := 1; dim <= mortonDims; dim++ {
+		lo, hi := make([]float64, dim), make([]float64, dim)
+		for j := range dim {
+			lo[j], hi[j] = rng.NormFloat64(), rng.NormFloat64()+3
+		}
+		hi[dim-1] = lo[dim-1] // a side of zero width
+		pts := make([]float64, 500*dim)
+		for i := range pts {
+			j := i % dim
+			switch rng.IntN(10) {
+			case 0:
+				pts[i] = lo[j]
+			case 1:
+				pts[i] = hi[j]
+			case 2:
+				pts[i] = hi[j] + rng.Float64()
+			case 3:
+				pts[i] = lo[j] - rng.Float64()
+			default:
+				pts[i] = lo[j] + rng.Float64()*(hi[j]-lo[j])
+			}
+		}
+		got := mortonKeysIn(pts, dim, lo, hi)
+		bits := 64 / dim
+		top := float64(uint64(1)<<bits - 1)
+		for i, g := range got {
+			var want uint64
+			for j := range dim {
+				u := (pts[i*dim+j] - lo[j]) / (hi[j] - lo[j])
+				if !(u >= 0) {
+					u = 0
+				}
+				c := uint64(min(u, 1) * top)
+				for bit := range bits {
+					want |= (c >> bit & 1) << (bit*dim + j)
+				}
+			}
+			if g != want {
+				t.Fatalf("dim %d, point %d: key %#x, want %#x", dim, i, g, want)
+			}
+		}
+	}
+}
+
 // TestFlatTreeAgainstBrute checks k-nearest batches answered on a flatTree
 // (the batches are large enough for one) against brute force over the
 // tree's own kernel, exactly: distances and caller indices, ties by index.
