@@ -861,8 +861,8 @@ func mortonKeysIn[T Float](points []T, dim int, lo, hi []float64) []uint64 {
 // mortonKeysInto is mortonKeysIn writing the keys to keys, one a point.
 // Above three dimensions a coordinate's bits (16 at most) are spread by
 // two lookups of a byte each (spreadTable), where spread moves them one
-// at a time: in profiles of 60 layouts of magic the keys took 0.03-0.07
-// against 0.16-0.19 s, and they had been 0.6-0.7% of the k-nearest
+// at a time: in profiles of 60 layouts of magic the keys take 0.03-0.07 s
+// where they took 0.16-0.19, and they had been 0.6-0.7% of the k-nearest
 // batches of magic, pendigits and letter (BenchmarkKNearestReal), which
 // key their queries the same way. The keys are the same.
 func mortonKeysInto[T Float](keys []uint64, points []T, dim int, lo, hi []float64) {
