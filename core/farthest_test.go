@@ -10,8 +10,8 @@ import (
 // bit, the maxima of walking every node up to every ancestor, on trees of
 // both constructions, with duplicates and ties, in both precisions, and
 // whatever the number of goroutines; that they measure fewer points; and
-// that the weights and groups a build stores are those the node records
-// give (groupKids).
+// that the weights and groups a build stores are those the same walk
+// gives.
 func TestRadiiBound(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	cases := []struct {
@@ -63,12 +63,36 @@ func checkRadiiBound[T Float](t *testing.T, tr *Tree[T]) {
 				u, n.rad, n.reach, wantRad[u], wantReach[u])
 		}
 	}
+	// The weights and groups by the same walk of every path: a node's
+	// caller indices counted at it and every ancestor, and each group's
+	// weight and radius summed over its children and the later groups'.
+	weight := make([]int64, tr.s.slots)
+	for x := range tr.s.slots {
+		for a := x; a >= 0; a = tr.node(a).parent {
+			weight[a] += int64(tr.node(x).nid)
+		}
+	}
 	for u := range tr.s.slots {
 		n := tr.node(u)
-		want, w, _ := tr.groupKids(n, nil)
-		if !slices.Equal(n.groups(), want) || n.weight != w+int64(n.nid) {
-			t.Fatalf("built, slot %d: weight %d, groups %v; the node records give %d and %v",
-				u, n.weight, n.groups(), w+int64(n.nid), want)
+		if n.weight != weight[u] {
+			t.Fatalf("built, slot %d: weight %d, walking the paths gives %d", u, n.weight, weight[u])
+		}
+		kids := n.children()
+		var want []group
+		for i, c := range kids {
+			if l := tr.node(c).level; i == 0 || l != want[len(want)-1].level {
+				want = append(want, group{level: l})
+			}
+			want[len(want)-1].end = int32(i + 1)
+		}
+		for g := range want {
+			for _, c := range kids[n.groupStartIn(want, g):] {
+				want[g].w += weight[c]
+				want[g].rad = max(want[g].rad, wantReach[c])
+			}
+		}
+		if !slices.Equal(n.groups(), want) {
+			t.Fatalf("built, slot %d: groups %v, walking the paths gives %v", u, n.groups(), want)
 		}
 	}
 	for _, jobs := range []int{1, 4} {

@@ -67,7 +67,7 @@ type locNode struct {
 	grp        int32 // the child groups are grp[grp:] up to the next position's
 	// lim2, in a layout measured by rows or of short dimension, bounds
 	// the squared distance within which the node may be listed or kept
-	// as a child (childLim2).
+	// as a child (childLim).
 	lim2 float64
 }
 
@@ -167,8 +167,8 @@ func (t *Tree[T]) locLayout(jobs int) *locLayout[T] {
 				ln.dRep = sc.reportRadius(ln.top)
 				ln.dRad = min(nd.groups()[0].rad, ln.dRep*sc.reachRatio())
 			}
-			if i > 0 {
-				ln.lim2 = childLim2(sc, nd.level, ln)
+			if l.rows && i > 0 {
+				ln.lim2 = sqBound(childLim(sc, nd.level, ln))
 			}
 			l.node[i+1].grp = int32(len(nd.groups())) // counts, summed below
 		}
@@ -177,21 +177,19 @@ func (t *Tree[T]) locLayout(jobs int) *locLayout[T] {
 	for i := range m {
 		l.node[i+1].grp += l.node[i].grp
 	}
-	// A child is listed within rep(1+slack) and kept within
-	// (dRad+dRep)(1+slack)/(1-slack) (prunable false); a group's limit
-	// bounds both for each of its children, with a margin.
+	// A group's limit is the largest of its children's (childLim).
 	l.grp = make([]group, l.node[m].grp)
 	l.grpLim = make([]float64, l.node[m].grp)
 	forRange(m, jobs, func(_, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			first, start, at := l.node[i].kids, int32(0), l.node[i].grp
 			for j, g := range t.node(slot[i]).groups() {
-				lim := sc.reportRadius(g.level)
-				for _, c := range l.node[first+start : first+g.end] {
-					lim = max(lim, c.dRad+c.dRep)
+				lim := 0.0
+				for c := first + start; c < first+g.end; c++ {
+					lim = max(lim, childLim(sc, g.level, &l.node[c]))
 				}
 				l.grp[at+int32(j)] = g
-				l.grpLim[at+int32(j)] = lim * (1 + 4*slack)
+				l.grpLim[at+int32(j)] = lim
 				start = g.end
 			}
 		}
@@ -225,7 +223,7 @@ func (t *Tree[T]) locLayoutEach(l *locLayout[T]) *locLayout[T] {
 			ln.dRad = min(nd.groups()[0].rad, ln.dRep*ratio)
 		}
 		if l.short != 0 && i > 0 {
-			ln.lim2 = childLim2(sc, nd.level, ln)
+			ln.lim2 = sqBound(childLim(sc, nd.level, ln))
 		}
 		slot = append(slot, nd.children()...)
 		grp = append(grp, nd.groups()...)
@@ -237,13 +235,14 @@ func (t *Tree[T]) locLayoutEach(l *locLayout[T]) *locLayout[T] {
 	return l
 }
 
-// childLim2 returns the lim2 of a node of the given level whose position
-// is ln: a child is listed within rep(1+slack), rep its level's report
-// radius, and kept within (dRad+dRep)(1+slack)/(1-slack) (prunable
-// false), both within max(rep, dRad+dRep)(1+4 slack), as grpLim bounds
-// them for a whole group; its square by sqBound.
-func childLim2(sc scale, level int32, ln *locNode) float64 {
-	return sqBound(max(sc.reportRadius(level), ln.dRad+ln.dRep) * (1 + 4*slack))
+// childLim returns the distance within which a node of the given level,
+// at position ln, may be listed or kept as a child: it is listed within
+// rep(1+slack), rep its level's report radius, and kept within
+// (dRad+dRep)(1+slack)/(1-slack) (prunable false), both within
+// max(rep, dRad+dRep)(1+4 slack). Its square (sqBound) is the node's
+// lim2; the largest over a group's children is the group's grpLim.
+func childLim(sc scale, level int32, ln *locNode) float64 {
+	return max(sc.reportRadius(level), ln.dRad+ln.dRep) * (1 + 4*slack)
 }
 
 // keyed is a slot with a sort key.

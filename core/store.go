@@ -87,7 +87,27 @@ func (n *node) idList() []int32 {
 func (n *node) setKids(kids []int32) { n.setFamily(kids, n.groups(), n.idList()) }
 
 // setGroups makes grp the node's child groups, keeping the rest.
-func (n *node) setGroups(grp []group) { n.setFamily(n.children(), grp, n.idList()) }
+func (n *node) setGroups(grp []group) { n.setGroupsIn(nil, grp) }
+
+// setGroupsIn is setGroups with the new family written into f, a record
+// no node refers to yet (a new one if f is nil). The family shares the
+// node's list of children and caller indices, which no version changes,
+// where setFamily would copy it for a node of several indices.
+func (n *node) setGroupsIn(f *family, grp []group) {
+	var list []int32
+	if n.fam != nil {
+		list = n.fam.list
+	}
+	if len(list) == 0 && len(grp) == 0 {
+		n.fam = nil
+		return
+	}
+	if f == nil {
+		f = new(family)
+	}
+	*f = family{list: list, grp: grp}
+	n.fam = f
+}
 
 // setIDs makes ids (ascending) the node's caller indices, keeping the
 // rest; a node of one index keeps its family.

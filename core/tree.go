@@ -234,7 +234,7 @@ func (t *Tree[T]) regroup(u int32) {
 	n := t.s.mut(u)
 	f, room := familyWith(len(n.groups()) + 1)
 	grp, w, r := t.groupKids(n, room)
-	n.setFamilyIn(f, n.children(), grp, n.idList())
+	n.setGroupsIn(f, grp)
 	n.weight = int64(n.nid) + w
 	n.rad = max(n.rad, r)
 }
