@@ -98,6 +98,12 @@ func (n *node) setGroupsIn(f *family, grp []group) {
 	if n.fam != nil {
 		list = n.fam.list
 	}
+	n.useFamily(f, list, grp)
+}
+
+// useFamily gives n the family of list and grp, written into f (a new
+// record if f is nil), or none if both are empty.
+func (n *node) useFamily(f *family, list []int32, grp []group) {
 	if len(list) == 0 && len(grp) == 0 {
 		n.fam = nil
 		return
@@ -143,15 +149,7 @@ func (n *node) setFamilyIn(f *family, kids []int32, grp []group, ids []int32) {
 		first = ids[0]
 	}
 	n.id[0], n.nid = first, int32(len(ids))
-	if len(list) == 0 && len(grp) == 0 {
-		n.fam = nil
-		return
-	}
-	if f == nil {
-		f = new(family)
-	}
-	*f = family{list: list, grp: grp}
-	n.fam = f
+	n.useFamily(f, list, grp)
 }
 
 // copyPoint copies the coordinates src to dst: one by one where there are
