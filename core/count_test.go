@@ -254,13 +254,16 @@ func TestMemory(t *testing.T) {
 	if !m.SearchLayoutBuilt || m.Total() != m.Nodes+m.Points+m.Kids+m.Groups+m.IDs+m.IDMap+m.SearchLayout {
 		t.Fatalf("after a large batch: %+v, total %d", m, m.Total())
 	}
-	// The search layout: per node its coordinates, reach, record and place
-	// on the Z-order curve (key and position), per point its caller index,
-	// per slot its position, the curve's box, and boxes (3-D).
+	// The search layout: per node its coordinates, reach, record, place
+	// on the Z-order curve (key and position) and slot in the k-d split
+	// (three coordinates, position, caller index), per point its caller
+	// index, per slot its position, the curve's box; and at most a box a
+	// node (3-D) and the k-d split's nodes (fewer than two a node).
 	nodes := int64(tr.Nodes())
-	least := nodes*(dim*8+8+int64(unsafe.Sizeof(flatNode{}))+12) + 4*n + 4*int64(tr.s.slots) + 2*dim*8
-	if m.SearchLayout < least || m.SearchLayout > least+nodes*2*dim*8+int64(unsafe.Sizeof(flatNode{})) {
-		t.Fatalf("search layout: %d bytes, want %d plus at most a box a node", m.SearchLayout, least)
+	least := nodes*(dim*8+8+int64(unsafe.Sizeof(flatNode{}))+12+3*8+8) + 4*n + 4*int64(tr.s.slots) + 2*dim*8
+	most := least + nodes*2*dim*8 + int64(unsafe.Sizeof(flatNode{})) + (2*nodes-1)*int64(unsafe.Sizeof(kdNode{}))
+	if m.SearchLayout < least || m.SearchLayout > most {
+		t.Fatalf("search layout: %d bytes, want %d to %d", m.SearchLayout, least, most)
 	}
 	empty, err := tr.Delete(tr.LiveIDs(nil), UpdateOptions{})
 	if err != nil {

@@ -42,10 +42,11 @@ import (
 //
 // In 2 to kdMaxDims Euclidean dimensions it also keeps a k-d split of its
 // positions, which k-nearest queries search instead of the child blocks
-// (see layoutkd.go and layoutkdn.go); radius queries walk the blocks.
+// (see layoutkd.go and layoutkdn.go), and radius queries too in two and
+// three dimensions (kdWithin).
 //
-// It is made in O(nodes) time and memory (the k-d split in
-// O(nodes log nodes)) and shares nothing with the tree,
+// It is made in O(nodes) time and memory (the k-d split of four to
+// kdMaxDims dimensions in O(nodes log nodes)) and shares nothing with the tree,
 // so it sees exactly the version it was made from; the version keeps it
 // (flatCache) for every later batch.
 type flatTree[T Float] struct {
@@ -235,8 +236,8 @@ func (t *Tree[T]) flatten(jobs int) *flatTree[T] {
 		f.info[p].desc = max(f.info[p].desc, f.info[i].desc)
 	}
 	f.boxes()
-	f.split(jobs)
 	f.curve(jobs)
+	f.split(jobs) // from the curve
 	f.interleave()
 	f.splitN()
 	return f
@@ -251,6 +252,18 @@ func (f *flatTree[T]) curve(jobs int) {
 	}
 	f.zlo, f.zhi = emptyBox(f.dim)
 	extendBox(f.zlo, f.zhi, f.pts)
+	if kdDims(f.euclid, f.dim) {
+		// A cube, so that the k-d split made from the curve (split)
+		// halves each cell across a side that is longest in the data's
+		// units, whatever the data's aspect.
+		side := 0.0
+		for j := range f.dim {
+			side = max(side, f.zhi[j]-f.zlo[j])
+		}
+		for j := range f.dim {
+			f.zhi[j] = f.zlo[j] + side
+		}
+	}
 	n := len(f.pts) / f.dim
 	keys := make([]uint64, n)
 	forRange(n, jobs, func(_, lo, hi int) {
@@ -276,7 +289,7 @@ func (f *flatTree[T]) curve(jobs int) {
 }
 
 // curveParallelMin is the fewest nodes whose Z-order curve sorts in
-// parallel (not tuned; see kdParallelMin).
+// parallel (not tuned).
 const curveParallelMin = 1 << 14
 
 // locate returns where the Z-order key of a query falls among the nodes':

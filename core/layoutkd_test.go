@@ -20,6 +20,9 @@ func kdData[T Float](rng *rand.Rand, n int) []struct {
 	for i := 0; i < len(line); i += 3 {
 		line[i+1], line[i+2] = 0.5, 2*line[i]
 	}
+	// A tight cluster and one point very far from it: the cluster's points
+	// share a cell of the Z-order curve's finest grid (see outlierRows).
+	far2, far3 := outlierRows[T](rng, n, 2), outlierRows[T](rng, n, 3)
 	return []struct {
 		name string
 		dim  int
@@ -31,10 +34,48 @@ func kdData[T Float](rng *rand.Rand, n int) []struct {
 		{"grid/d=3", 3, genRows[T](n, 3, func() float64 { return float64(rng.IntN(4)) })},
 		{"equal/d=3", 3, genRows[T](n, 3, func() float64 { return 0.25 })},
 		{"line/d=3", 3, line},
+		{"outlier/d=2", 2, far2},
+		{"outlier/d=3", 3, far3},
 		{"grid/d=4", 4, genRows[T](n, 4, func() float64 { return float64(rng.IntN(3)) })},
 		{"uniform/d=7", 7, genRows[T](n, 7, rng.Float64)},
 		{"clustered/d=10", 10, genRows[T](n, 10, func() float64 { return float64(rng.IntN(3)) + 0.01*rng.NormFloat64() })},
 		{"equal/d=10", 10, genRows[T](n, 10, func() float64 { return 0.5 })},
+	}
+}
+
+// outlierRows returns n distinct points in dim dimensions: n-1 of them
+// within 1e-4 of the origin and one at 1e9 on every side, so that the
+// cluster lies in one cell of the finest grid of a Z-order curve over
+// their box (a cell's side is 1e9 / 2^(64/dim)).
+func outlierRows[T Float](rng *rand.Rand, n, dim int) []T {
+	pts := genRows[T](n, dim, func() float64 { return 1e-4 * rng.Float64() })
+	for j := range dim {
+		pts[j] = 1e9
+	}
+	return pts
+}
+
+// TestKDSplitEqualKeys checks the k-d split where more than kdLeaf points
+// share one key of the curve it is made from (splitEqual): those points'
+// keys are equal (else the case does not test it), and the split passes
+// checkKDSplit.
+func TestKDSplitEqualKeys(t *testing.T) {
+	rng := rand.New(rand.NewPCG(57, 58))
+	for _, dim := range []int{2, 3} {
+		pts := outlierRows[float64](rng, 500, dim)
+		tr, err := Build(pts, dim, Options{Seed: 9})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := tr.flatten(2)
+		if f.kdNodes == nil {
+			t.Fatalf("%d dimensions: no k-d split", dim)
+		}
+		// Every key but the far point's (the largest) is the cluster's.
+		if k := f.zkey; k[0] != k[len(k)-2] || k[0] == k[len(k)-1] {
+			t.Fatalf("%d dimensions: the cluster's keys differ (%x .. %x)", dim, k[0], k[len(k)-2])
+		}
+		checkKDSplit(t, pts, dim)
 	}
 }
 
@@ -94,8 +135,8 @@ func TestKDSplit(t *testing.T) {
 
 func testKDSplit[T Float](t *testing.T) {
 	rng := rand.New(rand.NewPCG(51, 52))
-	// 20,000 points in up to three dimensions: halves of 8,192 points and
-	// more split on two goroutines (kdParallelMin).
+	// 20,000 points in up to three dimensions: the leaves' boxes and the
+	// slots' coordinates fill on several goroutines.
 	for _, size := range []int{2000, 20000} {
 		for _, ds := range kdData[T](rng, size) {
 			if size > 2000 && ds.dim > 3 {
