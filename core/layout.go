@@ -256,13 +256,7 @@ func (f *flatTree[T]) curve(jobs int) {
 		// A cube, so that the k-d split made from the curve (split)
 		// halves each cell across a side that is longest in the data's
 		// units, whatever the data's aspect.
-		side := 0.0
-		for j := range f.dim {
-			side = max(side, f.zhi[j]-f.zlo[j])
-		}
-		for j := range f.dim {
-			f.zhi[j] = f.zlo[j] + side
-		}
+		f.zhi = cubeOver(f.zlo, f.zhi)
 	}
 	n := len(f.pts) / f.dim
 	keys := make([]uint64, n)

@@ -79,30 +79,11 @@ func (f *flatTree[T]) split(jobs int) {
 			}
 		}
 	})
-	keys := f.zkey
-	f.kdNodes = append(make([]kdNode, 0, 2*(n/kdLeaf)+1), kdNode{lo: 0, hi: int32(n), left: -1})
-	var halve func(i int32)
-	halve = func(i int32) {
-		lo, hi := f.kdNodes[i].lo, f.kdNodes[i].hi
-		if hi-lo <= kdLeaf {
-			return
-		}
-		var mid int32
-		if x := keys[lo] ^ keys[hi-1]; x != 0 {
-			bit := uint(63 - bits.LeadingZeros64(x))
-			// The keys share every bit above bit, so bit rises once.
-			mid = lo + int32(sort.Search(int(hi-lo), func(k int) bool { return keys[int(lo)+k]>>bit&1 == 1 }))
-		} else {
-			mid = f.splitEqual(lo, hi)
-		}
-		left := int32(len(f.kdNodes))
-		f.kdNodes[i].left = left
-		f.kdNodes = append(f.kdNodes, kdNode{lo: lo, hi: mid, left: -1}, kdNode{lo: mid, hi: hi, left: -1})
-		halve(left)
-		halve(left + 1)
+	halves := curveSplit(f.zkey, kdLeaf, f.splitEqual)
+	f.kdNodes = make([]kdNode, len(halves))
+	for i, h := range halves {
+		f.kdNodes[i] = kdNode{lo: h.lo, hi: h.hi, left: h.left}
 	}
-	halve(0)
-	f.kdNodes = slices.Clip(f.kdNodes)
 	// The boxes: the leaves' from their points, then every other node's
 	// from its halves (numbered after it).
 	nodes := f.kdNodes
@@ -122,6 +103,54 @@ func (f *flatTree[T]) split(jobs int) {
 		}
 	}
 	f.kdID = f.soleIDs(f.kdPos)
+}
+
+// curveSplit returns the nodes of a k-d split of the slots 0..len(keys)-1,
+// whose Z-order keys are keys, ascending: the root holds every slot, and a
+// node of more than leaf slots is halved where its keys first differ, at
+// the highest bit its first and last keys do not share (a binary search:
+// the keys share every bit above it, so it rises once in the node), or,
+// where all its keys are equal, at the slot equal(lo, hi) returns (which
+// may reorder those slots). The nodes are numbered in the order the
+// halving makes them: a node's halves are a pair (left, left+1), followed
+// by the left half's subtree, then the right half's.
+func curveSplit(keys []uint64, leaf int32, equal func(lo, hi int32) int32) []kdnNode {
+	nodes := append(make([]kdnNode, 0, 2*(len(keys)/int(leaf))+1), kdnNode{lo: 0, hi: int32(len(keys)), left: -1})
+	var halve func(i int32)
+	halve = func(i int32) {
+		lo, hi := nodes[i].lo, nodes[i].hi
+		if hi-lo <= leaf {
+			return
+		}
+		var mid int32
+		if x := keys[lo] ^ keys[hi-1]; x != 0 {
+			bit := uint(63 - bits.LeadingZeros64(x))
+			mid = lo + int32(sort.Search(int(hi-lo), func(k int) bool { return keys[int(lo)+k]>>bit&1 == 1 }))
+		} else {
+			mid = equal(lo, hi)
+		}
+		left := int32(len(nodes))
+		nodes[i].left = left
+		nodes = append(nodes, kdnNode{lo: lo, hi: mid, left: -1}, kdnNode{lo: mid, hi: hi, left: -1})
+		halve(left)
+		halve(left + 1)
+	}
+	halve(0)
+	return nodes
+}
+
+// cubeOver returns the highest corner of the cube with the lowest corner
+// lo that holds the box [lo, hi]: its side the box's longest.
+func cubeOver(lo, hi []float64) []float64 {
+	side := 0.0
+	for j := range lo {
+		side = max(side, hi[j]-lo[j])
+	}
+	out := make([]float64, len(lo))
+	for j := range out {
+		out[j] = lo[j] + side
+	}
+	return out
 }
 
 // splitEqual returns the slot at which the k-d split halves slots [lo,

@@ -55,24 +55,24 @@ func outlierRows[T Float](rng *rand.Rand, n, dim int) []T {
 	return pts
 }
 
-// TestKDSplitEqualKeys checks the k-d split where more than kdLeaf points
-// share one key of the curve it is made from (splitEqual): those points'
-// keys are equal (else the case does not test it), and the split passes
-// checkKDSplit.
+// TestKDSplitEqualKeys checks the k-d splits where more than a leaf of
+// points share one Z-order key of the cube the split is made from (split's
+// splitEqual, and splitN's rule for them): those points' keys are equal
+// (else the case does not test it), and the split passes checkKDSplit.
 func TestKDSplitEqualKeys(t *testing.T) {
 	rng := rand.New(rand.NewPCG(57, 58))
-	for _, dim := range []int{2, 3} {
+	for _, dim := range []int{2, 3, 4, 10} {
 		pts := outlierRows[float64](rng, 500, dim)
 		tr, err := Build(pts, dim, Options{Seed: 9})
 		if err != nil {
 			t.Fatal(err)
 		}
 		f := tr.flatten(2)
-		if f.kdNodes == nil {
-			t.Fatalf("%d dimensions: no k-d split", dim)
-		}
+		keys := make([]uint64, len(f.pts)/dim)
+		mortonKeysInto(keys, f.pts, dim, f.zlo, cubeOver(f.zlo, f.zhi))
+		slices.Sort(keys)
 		// Every key but the far point's (the largest) is the cluster's.
-		if k := f.zkey; k[0] != k[len(k)-2] || k[0] == k[len(k)-1] {
+		if k := keys; k[0] != k[len(k)-2] || k[0] == k[len(k)-1] {
 			t.Fatalf("%d dimensions: the cluster's keys differ (%x .. %x)", dim, k[0], k[len(k)-2])
 		}
 		checkKDSplit(t, pts, dim)

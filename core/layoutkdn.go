@@ -22,9 +22,15 @@ import (
 const kdMaxDims = 10
 
 // kdnLeaf is the largest number of points in a leaf of a split in more
-// than three dimensions (magic: 16 a leaf took 5% more time than 32, 8
-// 10% more).
-const kdnLeaf = 32
+// than three dimensions. On magic (k = 10, one thread, four lanes; in one
+// process, leaf sizes alternated, best of 12, three runs): the split made
+// from the curve (splitN) with leaves of 32 took 2-4% longer than the
+// median split it replaced (its leaves fuller: 2,637 nodes against
+// 2,047), with 64 5-11% less (2,000 rows moved by 1e-3 13.5-14.5 ms
+// against 15.2-15.4, every point 136-143 against 149-178); 96 and 128 no
+// less than 64. The median split itself ran as fast with 64 as the curve's
+// (earlier: with 16 it took 5% longer than with 32, 8 10%).
+const kdnLeaf = 64
 
 // kdnNode is one box of a split in more than three dimensions: the points
 // in slots [lo, hi), its box at flatTree.kdnBox[2*dim*i:] (the lowest
@@ -35,63 +41,75 @@ type kdnNode struct {
 }
 
 // splitN makes the layout's k-d split in four to kdMaxDims Euclidean
-// dimensions, as split does in two and three. The rows travel with the
-// split: each node's rows are a run of a copy kept in the split's order,
-// so a node's keys along its axis and its halves' boxes are read in
-// order, and the selection compares keys gathered beside the positions
-// (kdSelect), where it had read each position's coordinate from the
-// layout's rows, through a function value, at every comparison: in
-// profiles of 40 layouts of magic (and 40 of pendigits, which keep no
-// split), splitN takes 0.32-0.36 s where it took 0.40-0.50, the
-// selection 0.06 s where it took 0.22. The split is the same, slot for
-// slot.
+// dimensions, as split does in two and three: from Z-order keys over the
+// cube that holds the points (cubeOver), sorted (the curve itself keeps
+// its box: k-nearest batches planned along a curve over the cube took
+// 3-10% longer on magic), halved by curveSplit, the points of one cell
+// of the keys' finest grid by the median of their box's widest side
+// (splitEqual's rule); the rows in a copy in the split's order, the boxes
+// from the leaves up.
+//
+// It had halved every node at the median of its box's widest side,
+// selecting the median and copying the node's rows into the split's order
+// at every level: on magic (one thread, in one process, best of 20) 6.9-7.3
+// ms, now 1.9-2.1 (the whole layout 4.8-4.9 ms); see kdnLeaf for the
+// queries.
 func (f *flatTree[T]) splitN() {
 	if !f.euclid || f.dim <= 3 || f.dim > kdMaxDims {
 		return
 	}
 	dim := f.dim
 	n := len(f.info) - 1
-	perm := make([]int32, n)
-	for i := range perm {
-		perm[i] = int32(i)
+	keys := make([]uint64, n)
+	mortonKeysInto(keys, f.pts[:n*dim], dim, f.zlo, cubeOver(f.zlo, f.zhi))
+	pos := sortedBy(keys)
+	sorted := make([]uint64, n)
+	rows := make([]T, n*dim)
+	for s, p := range pos {
+		sorted[s] = keys[p]
+		copy(rows[s*dim:(s+1)*dim], f.row(p))
 	}
-	rows := slices.Clone(f.pts[:n*dim])
-	items := make([]kdItem, n)
-	f.kdnNodes = make([]kdnNode, 1, 2*(n/kdnLeaf+1))
-	f.kdnNodes[0] = kdnNode{lo: 0, hi: int32(n), left: -1}
-	f.kdnBox = rowsBox(make([]float64, 0, cap(f.kdnNodes)*2*dim), rows, dim)
-	for i := 0; i < len(f.kdnNodes); i++ {
-		nd := f.kdnNodes[i]
-		slots := perm[nd.lo:nd.hi]
-		if len(slots) <= kdnLeaf {
-			continue
-		}
-		// Halve it across its widest side, ties by position.
-		b := f.kdnBox[i*2*dim : (i+1)*2*dim]
+	equal := func(lo, hi int32) int32 {
+		run := rows[int(lo)*dim : int(hi)*dim]
+		b := rowsBox(nil, run, dim)
 		axis := 0
 		for j := 1; j < dim; j++ {
 			if b[dim+j]-b[j] > b[dim+axis]-b[axis] {
 				axis = j
 			}
 		}
-		run := rows[int(nd.lo)*dim : int(nd.hi)*dim]
-		its := items[:len(slots)]
-		for k, p := range slots {
-			its[k] = kdItem{p: [3]float64{float64(run[k*dim+axis])}, pos: p}
-		}
-		mid := len(slots) / 2
-		kdSelect(its, mid, 0)
+		its := make([]kdItem, hi-lo)
 		for k := range its {
-			slots[k] = its[k].pos
-			copy(run[k*dim:(k+1)*dim], f.row(its[k].pos))
+			its[k] = kdItem{p: [3]float64{float64(run[k*dim+axis])}, pos: pos[int(lo)+k]}
 		}
-		f.kdnNodes[i].left = int32(len(f.kdnNodes))
-		f.kdnNodes = append(f.kdnNodes, kdnNode{nd.lo, nd.lo + int32(mid), -1}, kdnNode{nd.lo + int32(mid), nd.hi, -1})
-		f.kdnBox = rowsBox(f.kdnBox, run[:mid*dim], dim)
-		f.kdnBox = rowsBox(f.kdnBox, run[mid*dim:], dim)
+		mid := len(its) / 2
+		kdSelect(its, mid, 0)
+		for k, it := range its {
+			pos[int(lo)+k] = it.pos
+			copy(run[k*dim:(k+1)*dim], f.row(it.pos))
+		}
+		return lo + int32(mid)
 	}
-	f.kdnPos = perm
-	f.kdnID = f.soleIDs(perm)
+	f.kdnNodes = curveSplit(sorted, kdnLeaf, equal)
+	f.kdnBox = make([]float64, len(f.kdnNodes)*2*dim)
+	for i := len(f.kdnNodes) - 1; i >= 0; i-- {
+		nd := f.kdnNodes[i]
+		b := f.kdnBox[i*2*dim : (i+1)*2*dim]
+		if nd.left < 0 {
+			rowsBox(b[:0], rows[int(nd.lo)*dim:int(nd.hi)*dim], dim) // in place: b has room
+			continue
+		}
+		l, r := f.kdnBox[int(nd.left)*2*dim:], f.kdnBox[int(nd.left+1)*2*dim:]
+		for j := range 2 * dim {
+			if j < dim {
+				b[j] = min(l[j], r[j])
+			} else {
+				b[j] = max(l[j], r[j])
+			}
+		}
+	}
+	f.kdnPos = pos
+	f.kdnID = f.soleIDs(pos)
 	f.kdnRows = rows
 	if f.lanes != nil {
 		f.kdnLanes = interleaved(f.kdnRows, dim)
