@@ -22,15 +22,21 @@ import (
 const kdMaxDims = 10
 
 // kdnLeaf is the largest number of points in a leaf of a split in more
-// than three dimensions. On magic (k = 10, one thread, four lanes; in one
-// process, leaf sizes alternated, best of 12, three runs): the split made
-// from the curve (splitN) with leaves of 32 took 2-4% longer than the
-// median split it replaced (its leaves fuller: 2,637 nodes against
-// 2,047), with 64 5-11% less (2,000 rows moved by 1e-3 13.5-14.5 ms
-// against 15.2-15.4, every point 136-143 against 149-178); 96 and 128 no
-// less than 64. The median split itself ran as fast with 64 as the curve's
-// (earlier: with 16 it took 5% longer than with 32, 8 10%).
-const kdnLeaf = 64
+// than three dimensions (magic, k = 10, one thread, four lanes: with the
+// median split, 16 a leaf took 5% more time than 32, 8 10% more). Made
+// from keys (splitN) the split has less full leaves (2,637 nodes against
+// the median split's 2,047) and measures fewer points a query (410-432
+// against 486-507), in 0-10% more time (in one process, the two splits of
+// one tree alternated, best of 12, three runs of three batches; median
+// +2.5%). With leaves
+// of 64 its batches took 1% more to 13% less time than the median split's
+// with 32, but measured 602-637 points a query, and Choose, which prices a
+// query by the points it measures, then took brute force for small sets
+// a tree answers four times as fast (3,000 x 4 uniform: 297 points a
+// query on its sample tree where 210 had kept the tree, whose 3,000
+// queries took 7.4 ms against brute force's 31-34): 32 until its cost
+// model prices a leaf's points as the four-lane kernel measures them.
+const kdnLeaf = 32
 
 // kdnNode is one box of a split in more than three dimensions: the points
 // in slots [lo, hi), its box at flatTree.kdnBox[2*dim*i:] (the lowest
