@@ -64,7 +64,7 @@ func kdDims(euclid bool, dim int) bool {
 // 12.7-13.1 -> 6.4-6.6 ms, zip codes 10.6-12.1 -> 5.9-6.2 ms. The queries
 // measure about as many points (k = 10, held-out rows: bunny 40.3 -> 43.4
 // a query, zip codes 39.1 -> 33.6) in about the same time (in one process,
-// the two layouts alternated: within 7% either way, run to run).
+// the two layouts alternated: within 8% either way, run to run).
 func (f *flatTree[T]) split(jobs int) {
 	if !kdDims(f.euclid, f.dim) {
 		return

@@ -24,18 +24,18 @@ const kdMaxDims = 10
 // kdnLeaf is the largest number of points in a leaf of a split in more
 // than three dimensions (magic, k = 10, one thread, four lanes: with the
 // median split, 16 a leaf took 5% more time than 32, 8 10% more). Made
-// from keys (splitN) the split has less full leaves (2,637 nodes against
+// from keys (splitN), the split has less full leaves (2,637 nodes against
 // the median split's 2,047) and measures fewer points a query (410-432
 // against 486-507), in 0-10% more time (in one process, the two splits of
 // one tree alternated, best of 12, three runs of three batches; median
-// +2.5%). With leaves
-// of 64 its batches took 1% more to 13% less time than the median split's
-// with 32, but measured 602-637 points a query, and Choose, which prices a
-// query by the points it measures, then took brute force for small sets
-// a tree answers four times as fast (3,000 x 4 uniform: 297 points a
-// query on its sample tree where 210 had kept the tree, whose 3,000
-// queries took 7.4 ms against brute force's 31-34): 32 until its cost
-// model prices a leaf's points as the four-lane kernel measures them.
+// +2.5%). With leaves of 64 its batches took 1% more to 13% less time
+// than the median split's with 32, but measured 602-637 points a query,
+// and Choose, which prices a query by the points it measures, then took
+// brute force for small sets a tree answers four times as fast (3,000 x 4
+// uniform: 297 points a query on its sample tree where 210 had kept the
+// tree, whose 3,000 queries took 7.4 ms against brute force's 31-34): 32
+// until its cost model prices a leaf's points as the four-lane kernel
+// measures them.
 const kdnLeaf = 32
 
 // kdnNode is one box of a split in more than three dimensions: the points
@@ -57,9 +57,9 @@ type kdnNode struct {
 //
 // It had halved every node at the median of its box's widest side,
 // selecting the median and copying the node's rows into the split's order
-// at every level: on magic (one thread, in one process, best of 20) 6.9-7.3
-// ms, now 1.9-2.1 (the whole layout 4.8-4.9 ms); see kdnLeaf for the
-// queries.
+// at every level: on magic (one thread, in one process, best of 20, three
+// runs) 6.9-8.1 ms, now 2.0-2.1 (the whole layout 5.1-5.4 ms); see kdnLeaf
+// for the queries.
 func (f *flatTree[T]) splitN() {
 	if !f.euclid || f.dim <= 3 || f.dim > kdMaxDims {
 		return
