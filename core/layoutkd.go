@@ -49,7 +49,7 @@ func kdDims(euclid bool, dim int) bool {
 // share: a side of the cell that bit halves, its points below the cut
 // on one side and those above it on the other. Points whose keys are
 // all equal (a cell of the curve's finest grid) are halved at the
-// median of their box's widest side instead (splitEqual). The boxes are
+// median of their box's widest side instead (splitEqual, medianSlots). The boxes are
 // the points' tight boxes, made from the leaves up. The nodes are numbered
 // in the order the halving makes them, sequentially: a node's halves are
 // a pair (left, left+1), followed by the left half's subtree, then the
@@ -74,9 +74,7 @@ func (f *flatTree[T]) split(jobs int) {
 	f.kdPts = make([]float64, 3*n)
 	forRange(n, jobs, func(_, lo, hi int) {
 		for s := lo; s < hi; s++ {
-			for j, x := range f.row(f.kdPos[s]) {
-				f.kdPts[3*s+j] = float64(x)
-			}
+			f.slotPoint(s)
 		}
 	})
 	halves := curveSplit(f.zkey, kdLeaf, f.splitEqual)
@@ -154,31 +152,48 @@ func cubeOver(lo, hi []float64) []float64 {
 }
 
 // splitEqual returns the slot at which the k-d split halves slots [lo,
-// hi), whose curve keys are all equal: the median along the widest side
-// of their box (ties by position), the slots reordered so that those
-// before it order before it along that side and those after it after.
+// hi), whose curve keys are all equal, ordered by medianSlots, their
+// coordinates copied again in the new order.
 func (f *flatTree[T]) splitEqual(lo, hi int32) int32 {
 	box := slotBox(f.kdPts[3*lo:3*hi], f.dim)
-	items := make([]kdItem, hi-lo)
-	for k := range items {
-		s := int(lo) + k
-		items[k] = kdItem{pos: f.kdPos[s]}
-		copy(items[k].p[:], f.kdPts[3*s:3*s+3])
+	mid := f.medianSlots(f.kdPos[lo:hi], box[:f.dim], box[3:3+f.dim])
+	for s := lo; s < hi; s++ {
+		f.slotPoint(int(s))
 	}
+	return lo + int32(mid)
+}
+
+// medianSlots reorders pos, the positions in a run of slots whose keys
+// are all equal and whose points' box is [lo, hi], so that the one at
+// len(pos)/2 is where sorting them along the box's widest side (ties by
+// position) would put it, those before it ordering before it and those
+// after it after, and returns len(pos)/2: how both k-d splits halve what
+// their keys cannot.
+func (f *flatTree[T]) medianSlots(pos []int32, lo, hi []float64) int {
 	axis := 0
-	for j := 1; j < f.dim; j++ {
-		if box[3+j]-box[j] > box[3+axis]-box[axis] {
+	for j := 1; j < len(lo); j++ {
+		if hi[j]-lo[j] > hi[axis]-lo[axis] {
 			axis = j
 		}
 	}
-	mid := len(items) / 2
-	kdSelect(items, mid, axis)
-	for k, it := range items {
-		s := int(lo) + k
-		f.kdPos[s] = it.pos
-		copy(f.kdPts[3*s:3*s+3], it.p[:])
+	items := make([]kdItem, len(pos))
+	for k, p := range pos {
+		items[k] = kdItem{p: [3]float64{float64(f.row(p)[axis])}, pos: p}
 	}
-	return lo + int32(mid)
+	mid := len(items) / 2
+	kdSelect(items, mid, 0)
+	for k, it := range items {
+		pos[k] = it.pos
+	}
+	return mid
+}
+
+// slotPoint copies the coordinates of the position in slot s of the 2-3 D
+// split into the slot, in float64 (a 2-D slot's third stays 0).
+func (f *flatTree[T]) slotPoint(s int) {
+	for j, x := range f.row(f.kdPos[s]) {
+		f.kdPts[3*s+j] = float64(x)
+	}
 }
 
 // slotBox returns the bounding box of the slots' coordinates pts (three

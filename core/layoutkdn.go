@@ -52,7 +52,7 @@ type kdnNode struct {
 // its box: k-nearest batches planned along a curve over the cube took
 // 3-10% longer on magic), halved by curveSplit, the points of one cell
 // of the keys' finest grid by the median of their box's widest side
-// (splitEqual's rule); the rows in a copy in the split's order, the boxes
+// (medianSlots); the rows in a copy in the split's order, the boxes
 // from the leaves up.
 //
 // It had halved every node at the median of its box's widest side,
@@ -78,21 +78,9 @@ func (f *flatTree[T]) splitN() {
 	equal := func(lo, hi int32) int32 {
 		run := rows[int(lo)*dim : int(hi)*dim]
 		b := rowsBox(nil, run, dim)
-		axis := 0
-		for j := 1; j < dim; j++ {
-			if b[dim+j]-b[j] > b[dim+axis]-b[axis] {
-				axis = j
-			}
-		}
-		its := make([]kdItem, hi-lo)
-		for k := range its {
-			its[k] = kdItem{p: [3]float64{float64(run[k*dim+axis])}, pos: pos[int(lo)+k]}
-		}
-		mid := len(its) / 2
-		kdSelect(its, mid, 0)
-		for k, it := range its {
-			pos[int(lo)+k] = it.pos
-			copy(run[k*dim:(k+1)*dim], f.row(it.pos))
+		mid := f.medianSlots(pos[lo:hi], b[:dim], b[dim:])
+		for k, p := range pos[lo:hi] {
+			copy(run[k*dim:(k+1)*dim], f.row(p))
 		}
 		return lo + int32(mid)
 	}
