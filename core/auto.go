@@ -59,21 +59,39 @@ type Choice struct {
 	GaveUp bool
 }
 
-// Per-operation costs of the cost model, in nanoseconds, measured on the
-// 2-core development machine (AMD EPYC, AVX2; single-threaded, CPU time):
-// a tree search spends about treeVisit plus coord per coordinate on each
-// node it measures, a build buildVisit plus coord per evaluation; a BruteForce
-// spends flatPoint per point plus, per coordinate, screenWide with the
-// AVX-512 kernel, screenCoord with the AVX2 one, screenScalar without
-// either, and coord where the metric is not screened (it then measures
-// every point exactly).
+// Per-operation costs of the cost model, in nanoseconds of one thread's
+// CPU time. A tree query costs queryFixed plus, for each distance it
+// evaluates, treeVisit plus queryCoord per coordinate; a build costs
+// buildFixed a point (its assembly, and the search layout the first query
+// makes) plus buildVisit and buildCoord per coordinate for each
+// evaluation; a BruteForce query costs flatQuery plus, for each point,
+// flatPoint and, per coordinate, screenWide with the AVX-512 kernel,
+// screenCoord with the AVX2 one and screenScalar without either. A
+// distance measured one at a time (metrics without the vector kernels)
+// costs coord per coordinate wherever it is measured. Fitted by least
+// squares (relative errors) to 86 data sets, 4 to 32 dimensions, 3,000 to
+// 20,000 points (uniform, Gaussian, a 3-D manifold, clusters; letter,
+// pendigits, magic), one thread of the 2-core development machine (AMD
+// EPYC, AVX-512): the queries' fit is within 15% in the median and 44% at
+// worst, the builds' 16% and 63% (24 and 32 dimensions, which the
+// projection screen builds at up to 30 ns an evaluation), brute force's
+// 3% and 13%. The figures before were 25 ns an evaluation and 0.5 a
+// coordinate for a query and 60 for a build, from the code of many
+// sessions before: they priced a 10,000 x 8 tree at 14 s where it took
+// 0.5, and brute force was chosen where a tree answered 2 to 8 times as
+// fast (see docs/performance.md).
 const (
-	treeVisit    = 25.0
-	buildVisit   = 60.0
+	queryFixed   = 1400.0
+	treeVisit    = 8.7
+	queryCoord   = 0.115
+	buildFixed   = 1500.0
+	buildVisit   = 3.0
+	buildCoord   = 0.26
 	coord        = 0.5
-	flatPoint    = 2.0
+	flatQuery    = 3500.0
+	flatPoint    = 2.8
 	screenCoord  = 0.07
-	screenWide   = 0.03
+	screenWide   = 0.023
 	screenScalar = 0.6
 )
 
@@ -88,28 +106,45 @@ const workloadPasses = 4
 // cheaper queries are worth more than the build it costs.
 const treeFavour = 0.8
 
-// Choose measures sample trees of chooseSample/4 and chooseSample points
-// (none in one to three dimensions under the metrics gridMetric takes: see
-// lowDimChoice), then, unless one index is estimated clearly cheaper (a
-// tree by the factor clearRatio, brute force by bruteClear), of
-// refineSample/4 and refineSample points. Brute force needs the wider
-// margin because the growth between the first two samples overstates the
-// growth beyond: on magic (19,020 x 10) the evaluations a query grew as
-// size^0.78 from 256 to 1,024 points and as size^0.29 from there to all
-// points (3,211 predicted, 767 measured), on letter (20,000 x 16) as
-// size^0.69 and size^0.24. Their first estimates put brute force 2.1 and
-// 2.9 times cheaper; the whole trees, 0.59 and 0.96 times.
+// Choose's samples: trees of chooseSample/4, chooseSample and
+// refineSample points (each a prefix of one random order of the data),
+// measured smallest first while the choice is open (see Choose).
 const (
 	chooseSample = 1024
 	refineSample = 4096
-	clearRatio   = 2.0
-	bruteClear   = 2.5
 )
 
+// bruteClear is how much dearer than brute force the tree must be, by the
+// optimistic estimate from the first two samples, for brute force to be
+// chosen without the third.
+const bruteClear = 2.0
+
+// sampleShare is the most of brute force's estimated cost for the
+// workload a larger sample may cost, where the sample before it measured
+// nearly all its points (cannotPrune) or for the third sample (see
+// Choose). Choosing for data that brute force suits then costs at most a
+// few percent of its queries: uniform 10,000 x 12 points, 60 ms of
+// samples against 1.6 s.
+const sampleShare = 0.05
+
 // cannotPrune is the fraction of a sample tree's other points that its
-// queries measure, on average, at and above which Choose takes it to
-// prune nothing and estimates from it without a larger sample.
+// queries measure, on average, at and above which the tree prunes nothing
+// yet: the second sample is then measured only if sampleShare allows, and
+// the third not at all (1,024 points that prune nothing: uniform points
+// of 12 dimensions and more, where brute force wins; Gaussian 784-D
+// points, 60,000 of them, had spent 5.8 s on a third sample).
 const cannotPrune = 0.95
+
+// The exponents of the extrapolation beyond the samples (see extrapolate):
+// each further quadrupling of the points multiplies the growth exponent by
+// the decay. decayPessimistic keeps the exponent (a power law, which
+// overstates the growth: letter's evaluations a query grew as size^0.71
+// from 256 to 1,024 points, size^0.41 from there to 4,096, size^0.24 from
+// there to all 20,000), decayOptimistic halves it.
+const (
+	decayPessimistic = 1.0
+	decayOptimistic  = 0.5
+)
 
 // chooseQueries is the most sample points Choose queries (k = 10, each
 // point left out of its own answer) on a sample tree: a quarter of its
@@ -122,50 +157,102 @@ const (
 	chooseQueriesMin = 64
 )
 
+// costModel prices the two indexes of n points for the choice, in
+// seconds: a tree's build at buildEvals distance evaluations a point and
+// its workloadPasses queries a point at evals each, and brute force's
+// queries.
+type costModel interface {
+	tree(evals, buildEvals float64, n int) (build, queries float64)
+	brute(n int) float64
+	// buildEval is the seconds of one evaluation of a build (for
+	// Choice.BuildBudget).
+	buildEval() float64
+}
+
+// denseModel is the cost model of dim coordinates under metric m.
+type denseModel struct {
+	dim int
+	m   Metric
+}
+
+// vectorMetric reports whether the trees and the BruteForce measure m with
+// the vector kernels.
+func vectorMetric(m Metric) bool {
+	k := m.Canonical().Kind
+	return (k == Euclidean || k == Cosine) && vectorized()
+}
+
+func (d denseModel) perCoord(vec float64) float64 {
+	if vectorMetric(d.m) {
+		return vec * float64(d.dim)
+	}
+	return coord * float64(d.dim)
+}
+
+func (d denseModel) tree(evals, buildEvals float64, n int) (build, queries float64) {
+	nf := float64(n)
+	build = nf * (buildFixed + buildEvals*(buildVisit+d.perCoord(buildCoord)))
+	queries = workloadPasses * nf * (queryFixed + evals*(treeVisit+d.perCoord(queryCoord)))
+	return build * 1e-9, queries * 1e-9
+}
+
+func (d denseModel) brute(n int) float64 {
+	nf := float64(n)
+	return workloadPasses * nf * (flatQuery + nf*brutePoint(d.dim, d.m)) * 1e-9
+}
+
+func (d denseModel) buildEval() float64 {
+	return (buildVisit + d.perCoord(buildCoord)) * 1e-9
+}
+
 // Choose decides whether a cover tree or brute force will answer
 // k-nearest-neighbour queries on the n = len(data)/dim points faster,
-// from evidence that costs little beside either. It builds a cover tree on
-// a random sample of chooseSample/4 points (the data themselves if there
-// are fewer) and measures its distance evaluations per point built and per
-// query (k = 10). A tree that measures a large fraction of its points per
-// query cannot prune, which happens in high dimension and on data without
-// low-dimensional structure; brute force then wins, the more so as it
-// needs no build.
+// from evidence that costs little beside either. It builds cover trees on
+// random samples of the data and measures their distance evaluations per
+// point built and per query (k = 10); the cost model weighs, for each
+// index, its build and workloadPasses queries per point, with the
+// per-operation costs above. A tree that measures a large fraction of its
+// points per query cannot prune, which happens in high dimension and on
+// data without low-dimensional structure; brute force then wins, the more
+// so as it needs no build.
 //
-// It does so at two sizes, chooseSample/4 and chooseSample points, and
-// extrapolates the growth between them, evaluations ~ size^g, to n. When
-// the queries of the smaller sample measure nearly all its points
-// (cannotPrune), it extrapolates from that sample alone (g = 1) and does
-// not refine, rather than pay a quadratic build of a larger one. The
-// cost model weighs, for each index, its build and workloadPasses queries
-// per point, with the per-operation costs above. When neither index is
-// estimated clearly cheaper (by clearRatio), the estimate is refined from
-// samples of refineSample/4 and refineSample points: in that case the tree
-// prunes well enough for their builds to cost little. The data themselves
-// are the sample when there are fewer. Choice reports the figures. The
-// data are not changed, and the sample trees are dropped.
+// The samples hold chooseSample/4, chooseSample and refineSample points
+// (the data themselves where there are fewer), measured smallest first.
+// From two or more, the evaluations are extrapolated to n (see
+// extrapolate), and the choice is made as soon as it is clear: a tree
+// when even the power law of the last two samples (which overstates the
+// growth) leaves it cheaper; brute force when the tree is still dearer by
+// bruteClear with the growth halving at each quadrupling; otherwise the
+// third sample settles it, its exponent decaying as it did from the
+// first two samples' growth to the last two's. The second sample is not
+// measured where the first measured nearly all its points (cannotPrune)
+// and the second's cost would exceed sampleShare of brute force's; the
+// third, where the second measured nearly all its points or its cost
+// would exceed that share. The choice is then made by the power law of
+// the samples measured (one sample: evaluations in proportion to the
+// points). A tree is chosen unless brute force is estimated cheaper by
+// treeFavour. Choice reports the figures. The data are not changed, and
+// the sample trees are dropped.
 //
 // In one to three dimensions under a metric the grid construction takes
 // (Euclidean, Manhattan, Chebyshev, Minkowski with p >= 1), a tree always
 // prunes, and Choose decides from the cost model's own figures for such
 // trees (lowDimChoice) without building any: Sample is then 0.
 func Choose[T Float](data []T, dim int, opts Options) (Choice, error) {
-	c, _, _, err := choose(data, dim, opts, false)
+	n, _, err := opts.check(data, dim)
+	if err != nil {
+		return Choice{}, err
+	}
+	c, _, err := choose(data, dim, opts, denseModel{dim, opts.Metric}, n)
 	return c, err
 }
 
-// choose is Choose, returning also the tree of the whole data when a
-// sample was the whole data (n <= refineSample), else nil. With verify, a
-// choice that is not clear from the first samples is not refined from
-// larger ones: choose reports it unclear instead, and the caller measures
-// the tree of the whole data (see BuildIndex).
-func choose[T Float](data []T, dim int, opts Options, verify bool) (_ Choice, whole *Tree[T], unclear bool, _ error) {
-	n, _, err := opts.check(data, dim)
-	if err != nil {
-		return Choice{}, nil, false, err
-	}
+// choose is Choose under the cost model cm, for the n points of data
+// (checked), returning also the tree of the whole data when a sample was
+// the whole data and the choice is a tree, else nil.
+func choose[T Float](data []T, dim int, opts Options, cm costModel, n int) (Choice, *Tree[T], error) {
 	if gridMetric(opts.Metric, dim) {
-		return decide(lowDimChoice(n, dim), n, dim, opts.Metric), nil, false, nil
+		return decide(lowDimChoice(n, dim), n, cm), nil, nil
 	}
 	rng := rand.New(rand.NewPCG(opts.Seed, 0x5eed))
 	perm := rng.Perm(n)
@@ -179,76 +266,137 @@ func choose[T Float](data []T, dim int, opts Options, verify bool) (_ Choice, wh
 		}
 		return out
 	}
-	measureTree := func(size int) (query, build float64, err error) {
+	var whole *Tree[T]
+	var s samples
+	brute := cm.brute(n)
+	for j, size := range [...]int{chooseSample / 4, chooseSample, refineSample} {
+		m := min(n, size)
+		if j == 2 && s.unpruned(1) {
+			break
+		}
+		if j > 0 && (j == 2 || s.unpruned(0)) {
+			// What this sample would cost if its trees grew as the
+			// power law of those before.
+			e := min(s.extrapolate(s.query, m, decayPessimistic), float64(m))
+			b := min(s.extrapolate(s.build, m, decayPessimistic), float64(m))
+			build, queries := cm.tree(e, b, m)
+			asked := float64(min(m, chooseQueries)) / (workloadPasses * float64(m))
+			if build+asked*queries > sampleShare*brute {
+				break
+			}
+		}
 		sopts := opts
 		sopts.Monitor = nil
-		pts := sample(size)
-		t, err := Build(pts, dim, sopts)
+		t, err := Build(sample(m), dim, sopts)
 		if err != nil {
-			return 0, 0, err
+			return Choice{}, nil, err
 		}
-		if len(pts) == len(data) {
-			whole = t
-		}
-		return sampleEvals(t, opts.Jobs)
-	}
-	// measure builds a tree on the sample of m points and returns its
-	// evaluations per query and per point built. The samples are prefixes
-	// of one permutation, so the refinement's smaller sample is the first
-	// estimate's larger one: each size is measured once.
-	type measured struct{ query, build float64 }
-	seen := map[int]measured{}
-	measure := func(m int) (query, build float64, err error) {
-		if r, ok := seen[m]; ok {
-			return r.query, r.build, nil
-		}
-		query, build, err = measureTree(m)
-		if err == nil {
-			seen[m] = measured{query, build}
-		}
-		return query, build, err
-	}
-	estimate := func(size int) (_ Choice, early bool, _ error) {
-		m2 := min(n, size)
-		m1 := max(m2/4, 2)
-		// The smaller sample first: a tree whose queries measure all of
-		// its points prunes nothing, and the larger sample (or the whole
-		// data) would only cost a quadratic build to say so.
-		e1, b1, err := measure(m1)
+		query, build, err := sampleEvals(t, opts.Jobs)
 		if err != nil {
-			return Choice{}, false, err
+			return Choice{}, nil, err
 		}
-		if m1 < m2 && e1 >= cannotPrune*float64(m1-1) {
-			scale := float64(n) / float64(m1)
-			c := Choice{Sample: m1, SampleEvals: e1, Growth: 1,
-				Evals: min(e1*scale, float64(n)), BuildEvals: min(b1*scale, float64(n))}
-			return decide(c, n, dim, opts.Metric), true, nil
+		s.add(m, query, build)
+		if m == n {
+			// The data themselves: nothing to extrapolate.
+			c := decide(Choice{Sample: m, SampleEvals: query, Evals: query, BuildEvals: build, Growth: s.growth(s.query)}, n, cm)
+			if c.Algorithm == CoverTree {
+				whole = t
+			}
+			return c, whole, nil
 		}
-		e2, b2, err := measure(m2)
-		if err != nil {
-			return Choice{}, false, err
+		if j == 0 {
+			continue
 		}
-		c := Choice{Sample: m2, SampleEvals: e2, Evals: e2, BuildEvals: b2}
-		if n > m2 {
-			scale := float64(n) / float64(m2)
-			c.Growth = growth(e1, e2, m1, m2)
-			c.Evals = min(e2*math.Pow(scale, c.Growth), float64(n))
-			c.BuildEvals = min(b2*math.Pow(scale, growth(b1, b2, m1, m2)), float64(n))
+		c := s.choice(n, decayPessimistic, decayPessimistic, cm)
+		if c.Algorithm == CoverTree {
+			return c, nil, nil
 		}
-		return decide(c, n, dim, opts.Metric), false, nil
+		if j == 1 {
+			if o := s.choice(n, decayOptimistic, decayOptimistic, cm); o.TreeCost > bruteClear*o.BruteCost {
+				return c, nil, nil
+			}
+			continue
+		}
+		return s.choice(n, s.decay(s.query), s.decay(s.build), cm), nil, nil
 	}
-	c, early, err := estimate(chooseSample)
-	if err != nil || early || n <= chooseSample {
-		return c, whole, false, err
+	return s.choice(n, decayPessimistic, decayPessimistic, cm), nil, nil
+}
+
+// samples holds the sample trees' sizes and their evaluations per query
+// and per point built, smallest first.
+type samples struct {
+	size         []int
+	query, build []float64
+}
+
+func (s *samples) add(m int, query, build float64) {
+	s.size = append(s.size, m)
+	s.query = append(s.query, query)
+	s.build = append(s.build, build)
+}
+
+// unpruned reports whether sample j's queries measured nearly all its
+// other points (cannotPrune).
+func (s *samples) unpruned(j int) bool {
+	return s.query[j] >= cannotPrune*float64(s.size[j]-1)
+}
+
+// growth returns the exponent g with which counts e (of the samples) grew
+// between the last two samples (e ~ size^g), or 1 with one sample.
+func (s *samples) growth(e []float64) float64 {
+	k := len(e)
+	if k < 2 {
+		return 1
 	}
-	if r := c.TreeCost / c.BruteCost; r >= bruteClear || r <= 1/clearRatio {
-		return c, whole, false, nil
+	return growth(e[k-2], e[k-1], s.size[k-2], s.size[k-1])
+}
+
+// decay returns the factor by which the growth exponent of counts e (of
+// the samples) fell from the first two samples to the last two, between 0
+// and 1 (1 with fewer than three samples).
+func (s *samples) decay(e []float64) float64 {
+	k := len(e)
+	if k < 3 {
+		return decayPessimistic
 	}
-	if verify {
-		return c, whole, true, nil
+	before := growth(e[k-3], e[k-2], s.size[k-3], s.size[k-2])
+	if before <= 0 {
+		return decayPessimistic
 	}
-	c, _, err = estimate(refineSample)
-	return c, whole, false, err
+	return min(s.growth(e)/before, 1)
+}
+
+// extrapolate returns counts e (of the samples) extrapolated to n points:
+// from the largest sample, by the growth exponent of the last two
+// samples, multiplied by decay for each quadrupling of the points
+// (fractions of one pro rata), the first included; with one sample, in
+// proportion to the points. It is not capped.
+func (s *samples) extrapolate(e []float64, n int, decay float64) float64 {
+	k := len(e)
+	last := e[k-1]
+	m := s.size[k-1]
+	if k < 2 {
+		return last * float64(n) / float64(m)
+	}
+	g := s.growth(e)
+	steps := math.Log(float64(n)/float64(m)) / math.Log(4)
+	exp := 0.0
+	for ; steps > 0; steps-- {
+		g *= decay
+		exp += g * min(steps, 1)
+	}
+	return last * math.Pow(4, exp)
+}
+
+// choice returns the choice for n points from the samples, their counts
+// of evaluations a query and a point built extrapolated with decays dq and
+// db.
+func (s *samples) choice(n int, dq, db float64, cm costModel) Choice {
+	k := len(s.size)
+	c := Choice{Sample: s.size[k-1], SampleEvals: s.query[k-1], Growth: s.growth(s.query),
+		Evals:      min(s.extrapolate(s.query, n, dq), float64(n)),
+		BuildEvals: min(s.extrapolate(s.build, n, db), float64(n))}
+	return decide(c, n, cm)
 }
 
 // lowDimChoice returns Choose's estimates, without samples, for n points
@@ -301,19 +449,19 @@ func sampleEvals[T Float](t *Tree[T], jobs int) (query, build float64, err error
 }
 
 // decide completes c's costs from its estimates of evaluations for the n
-// points and chooses the cheaper index, a tree unless brute force is
-// cheaper by treeFavour; it sets the tree build's budget.
-func decide(c Choice, n, dim int, m Metric) Choice {
-	c.TreeCost, c.BruteCost = costs(c.Evals, c.BuildEvals, n, dim, m)
+// points by the cost model cm and chooses the cheaper index, a tree unless
+// brute force is cheaper by treeFavour; it sets the tree build's budget.
+func decide(c Choice, n int, cm costModel) Choice {
+	build, queries := cm.tree(c.Evals, c.BuildEvals, n)
+	c.TreeCost, c.BruteCost = build+queries, cm.brute(n)
 	c.Algorithm = CoverTree
 	if c.BruteCost < treeFavour*c.TreeCost {
 		c.Algorithm = Brute
 	}
 	// Past this many evaluations a build alone costs what brute force
 	// costs for the whole workload.
-	perBuildEval := (buildVisit + coord*float64(dim)) * 1e-9
-	queries := c.TreeCost - c.BuildEvals*float64(n)*perBuildEval
-	c.BuildBudget = int64(max(c.BruteCost-queries, 0) / perBuildEval)
+	fixed, _ := cm.tree(0, 0, n)
+	c.BuildBudget = int64(max(c.BruteCost-queries-fixed, 0) / cm.buildEval())
 	return c
 }
 
@@ -324,18 +472,6 @@ func growth(e1, e2 float64, m1, m2 int) float64 {
 		return 0
 	}
 	return min(max(math.Log(e2/e1)/math.Log(float64(m2)/float64(m1)), 0), 1)
-}
-
-// costs returns the model's seconds for a tree (build, then
-// workloadPasses queries per point at evals distance evaluations each) and
-// for brute force (as many queries, every point screened or measured).
-func costs(evals, buildEvals float64, n, dim int, m Metric) (tree, brute float64) {
-	d := float64(dim)
-	nf := float64(n)
-	w := workloadPasses * nf
-	tree = nf*buildEvals*(buildVisit+coord*d) + w*evals*(treeVisit+coord*d)
-	brute = w * nf * brutePoint(dim, m)
-	return tree * 1e-9, brute * 1e-9
 }
 
 // brutePoint returns the model's nanoseconds a BruteForce spends on one
@@ -363,70 +499,33 @@ func brutePoint(dim int, m Metric) float64 {
 // the larger of Choice.BuildBudget and three times the evaluations the
 // samples predicted. A build that exceeds it (ErrCostly: the data leave the
 // tree little to prune, and the samples did not show it) stops there, and
-// a BruteForce is built instead; Choice.GaveUp says so.
-//
-// Where Choose's first samples favour neither index clearly (by less than
-// clearRatio), Auto does not refine the estimate from larger samples as
-// Choose does: it builds the tree (within its budget), measures its
-// queries itself and keeps it unless brute force is then cheaper for the
-// queries alone (by treeFavour; Choice.Sample is then the number of
-// points).
+// a BruteForce is built instead; Choice.GaveUp says so. Where a sample was
+// the whole data and Auto chose a tree, that tree is the one returned.
 func BuildIndex[T Float](data []T, dim int, algo Algorithm, opts Options) (*Tree[T], *BruteForce[T], Choice, error) {
 	c := Choice{Algorithm: algo}
 	switch algo {
 	case Auto:
-		c, whole, unclear, err := choose(data, dim, opts, true)
+		n, _, err := opts.check(data, dim)
 		if err != nil {
 			return nil, nil, Choice{}, err
 		}
-		if c.Algorithm == CoverTree && whole != nil {
+		c, whole, err := choose(data, dim, opts, denseModel{dim, opts.Metric}, n)
+		if err != nil {
+			return nil, nil, Choice{}, err
+		}
+		if whole != nil {
 			// A sample was the whole data: its tree is the one to build
 			// (the same options but the monitor, which now hears of it).
 			whole.queryEvals.Store(0)
 			opts.Monitor.add(whole.Len())
 			return whole, nil, c, nil
 		}
-		if unclear {
-			c.Algorithm = CoverTree // measured below
-		}
-		t, f, c, err := buildChosen(data, dim, true, c, opts)
-		if err != nil || !unclear || t == nil {
-			return t, f, c, err
-		}
-		return verifyTree(t, data, dim, c, opts)
+		return buildChosen(data, dim, true, c, opts)
 	case CoverTree, Brute:
 	default:
 		return nil, nil, Choice{}, fmt.Errorf("core: unknown algorithm %d", int(algo))
 	}
 	return buildChosen(data, dim, algo == Auto, c, opts)
-}
-
-// verifyTree decides between the tree t of the whole data, built on an
-// unclear choice (see choose), and brute force from t's own figures: its
-// build's evaluations per point and its queries' (k = 10, chooseQueries of
-// its points). This costs a few milliseconds where refining the estimate
-// from samples of refineSample/4 and refineSample points cost a quarter to
-// half of the whole build on sets of 10,000 to 20,000 points. If brute
-// force now wins, t is dropped for it.
-func verifyTree[T Float](t *Tree[T], data []T, dim int, c Choice, opts Options) (*Tree[T], *BruteForce[T], Choice, error) {
-	query, build, err := sampleEvals(t, opts.Jobs)
-	if err != nil {
-		return nil, nil, Choice{}, err
-	}
-	t.queryEvals.Store(0)
-	n := len(data) / dim
-	v := decide(Choice{Sample: n, SampleEvals: query, Evals: query, BuildEvals: build}, n, dim, opts.Metric)
-	// The build is done: only the queries weigh against brute force.
-	queries, brute := costs(query, 0, n, dim, opts.Metric)
-	v.Algorithm = CoverTree
-	if brute < treeFavour*queries {
-		v.Algorithm = Brute
-	}
-	if v.Algorithm == CoverTree {
-		return t, nil, v, nil
-	}
-	f, err := BuildBruteForce(data, dim, opts)
-	return nil, f, v, err
 }
 
 // buildChosen builds the index c chose, with a budget for a tree when auto

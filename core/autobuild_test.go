@@ -46,61 +46,50 @@ func TestBuildIndexGivesUp(t *testing.T) {
 	}
 }
 
-// TestVerifyTree checks Auto's decision from a tree of the whole data (an
-// unclear first estimate): a tree whose queries measure a few percent of
-// its points is kept, with its own figures and a query counter at zero; one
-// whose queries measure nearly every point (uniform 48-D) gives way to a
-// BruteForce.
-func TestVerifyTree(t *testing.T) {
-	rng := rand.New(rand.NewPCG(13, 13))
-	curve := make([]float64, 0, 6000*3)
-	for range 6000 {
-		u := rng.Float64() * 40
-		curve = append(curve, math.Cos(u), math.Sin(u), u/10)
+// TestExtrapolate checks the extrapolation of the samples' counts: in
+// proportion to the points from one sample; from two, the power law of
+// their growth with decay 1 and an exponent that halves with each
+// quadrupling with decay 0.5 (fractions of a quadrupling pro rata); and the
+// decay of each count measured from three samples, capped at 1.
+func TestExtrapolate(t *testing.T) {
+	var s samples
+	s.add(256, 100, 10)
+	if got := s.extrapolate(s.query, 2048, 1); got != 800 {
+		t.Errorf("one sample: %v, want 800", got)
 	}
-	const n, dim = 2500, 48
-	cube := make([]float64, n*dim)
-	for i := range cube {
-		cube[i] = rng.Float64()
-	}
+	s.add(1024, 200, 40) // query exponent 0.5, build exponent 1
 	for _, tc := range []struct {
-		name string
-		data []float64
-		dim  int
-		want Algorithm
+		n     int
+		decay float64
+		want  float64
 	}{
-		{"curve", curve, 3, CoverTree},
-		{"uniform 48-D", cube, dim, Brute},
+		{1024, 1, 200},
+		{4096, 1, 400},
+		{16384, 1, 800},
+		{4096, 0.5, 200 * math.Pow(4, 0.25)},
+		{16384, 0.5, 200 * math.Pow(4, 0.25+0.125)},
+		{8192, 0.5, 200 * math.Pow(4, 0.25+0.125*0.5)},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			m := len(tc.data) / tc.dim
-			tr, err := Build(tc.data, tc.dim, Options{Jobs: 2})
-			if err != nil {
-				t.Fatal(err)
-			}
-			kept, bf, c, err := verifyTree(tr, tc.data, tc.dim, Choice{}, Options{Jobs: 2})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if c.Algorithm != tc.want || c.Sample != m || !(c.Evals > 0) || !(c.BuildEvals > 0) {
-				t.Fatalf("choice %+v, want %v from the whole %d points", c, tc.want, m)
-			}
-			if frac := c.Evals / float64(m); (tc.want == Brute) != (frac > 0.5) {
-				t.Fatalf("queries measured %.0f of %d points, yet the choice is %v", c.Evals, m, c.Algorithm)
-			}
-			switch tc.want {
-			case CoverTree:
-				if kept != tr || bf != nil {
-					t.Fatal("the tree was not kept")
-				}
-				if _, q := kept.DistanceEvals(); q != 0 {
-					t.Fatalf("the kept tree counts %d query evaluations, want 0", q)
-				}
-			case Brute:
-				if kept != nil || bf == nil || bf.Len() != m {
-					t.Fatalf("tree %v, brute force %v; want a BruteForce of all %d points", kept != nil, bf != nil, m)
-				}
-			}
-		})
+		if got := s.extrapolate(s.query, tc.n, tc.decay); math.Abs(got-tc.want) > 1e-9*tc.want {
+			t.Errorf("n=%d, decay %v: %v, want %v", tc.n, tc.decay, got, tc.want)
+		}
+	}
+	if got := s.extrapolate(s.build, 4096, 1); math.Abs(got-160) > 1e-9 {
+		t.Errorf("build counts: %v, want 160", got)
+	}
+	if d := s.decay(s.query); d != 1 {
+		t.Errorf("two samples: decay %v, want 1", d)
+	}
+	s.add(4096, 300, 160) // query exponent log4(1.5) after 0.5
+	want := math.Log(1.5) / math.Log(4) / 0.5
+	if d := s.decay(s.query); math.Abs(d-want) > 1e-12 {
+		t.Errorf("three samples: decay %v, want %v", d, want)
+	}
+	if d := s.decay(s.build); d != 1 {
+		t.Errorf("build counts growing as the points: decay %v, want 1", d)
+	}
+	s.add(16384, 1200, 640) // exponent 1 after log4(1.5): capped
+	if d := s.decay(s.query); d != 1 {
+		t.Errorf("a growth that quickened: decay %v, want 1", d)
 	}
 }

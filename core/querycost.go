@@ -7,8 +7,8 @@ import "math"
 // indexes with: the distance evaluations of a query on this version
 // (measured the first time on k = 10 queries of a sample of its own
 // points, on up to jobs threads, and kept with the version; they are not
-// counted in DistanceEvals), times k/10 above k = 10, times a tree
-// search's cost per evaluation. It lets a caller weigh the tree's search
+// counted in DistanceEvals) priced as the cost model prices a query
+// (queryFixed and a cost per evaluation), times k/10 above k = 10. It lets a caller weigh the tree's search
 // against another device's.
 func (t *Tree[T]) QuerySeconds(k, jobs int) (float64, error) {
 	evals := math.Float64frombits(t.sampled.Load())
@@ -23,14 +23,14 @@ func (t *Tree[T]) QuerySeconds(k, jobs int) (float64, error) {
 		evals = max(e, math.SmallestNonzeroFloat64)
 		t.sampled.Store(math.Float64bits(evals))
 	}
-	evals *= max(1, float64(k)/10)
-	return evals * (treeVisit + coord*float64(t.Dim())) * 1e-9, nil
+	_, queries := denseModel{t.Dim(), t.Metric()}.tree(evals, 0, 1)
+	return queries / workloadPasses * max(1, float64(k)/10), nil
 }
 
 // QuerySeconds returns the seconds one query for k nearest neighbours is
 // expected to take on one CPU thread, by the cost model Auto chooses
-// indexes with: every point screened or measured (k and jobs do not
+// indexes with: a query's own cost and every point screened or measured (k and jobs do not
 // change it; they match Tree.QuerySeconds).
 func (f *BruteForce[T]) QuerySeconds(k, jobs int) (float64, error) {
-	return float64(f.Len()) * brutePoint(f.dim, f.metric) * 1e-9, nil
+	return (flatQuery + float64(f.Len())*brutePoint(f.dim, f.metric)) * 1e-9, nil
 }
