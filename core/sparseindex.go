@@ -54,7 +54,7 @@ type SparseIndex[T Float] struct {
 }
 
 // Cost-model constants of a sparse index, in nanoseconds, measured as
-// those of auto.go on the 2-core development machine (see sparseCosts;
+// those of auto.go on the 2-core development machine (see sparseModel;
 // one thread, TF-IDF-like rows of about 20 values in 5,000 columns, while
 // other work loaded the machine): a distance evaluation of the cover tree
 // (lookups and a merge of two rows) cost about 500 ns, about
@@ -198,10 +198,10 @@ func (x *SparseIndex[T]) setTree(t *Tree[float64]) {
 }
 
 // choose decides between a cover tree and brute force for the rows at
-// positions pos: Choose measures sample trees over them (first one of
+// positions pos: Choose's samples are measured over them (first one of
 // sparseFirstLook rows, which settles it where the rows leave a tree
 // nothing to prune, as TF-IDF rows do), and the sparse cost model
-// (sparseCosts) weighs the estimates.
+// (sparseModel) weighs the estimates and orders the samples.
 func (x *SparseIndex[T]) choose(pos []int32, rows SparseRows[T], opts Options) (Choice, error) {
 	copts := Options{Metric: x.treeMetric(), Seed: opts.Seed, Jobs: opts.Jobs}
 	n := len(pos)
