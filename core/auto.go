@@ -119,13 +119,20 @@ const (
 // chosen without the third.
 const bruteClear = 2.0
 
-// sampleShare is the most of brute force's estimated cost for the
-// workload a larger sample may cost, where the sample before it measured
-// nearly all its points (cannotPrune) or for the third sample (see
-// Choose). Choosing for data that brute force suits then costs at most a
-// few percent of its queries: uniform 10,000 x 12 points, 60 ms of
-// samples against 1.6 s.
-const sampleShare = 0.05
+// sampleShare and refineShare are the most of brute force's estimated
+// cost for the workload that the second sample may cost, where the first
+// measured nearly all its points (cannotPrune), and that the third may
+// cost (see Choose). Choosing for data that brute force suits then costs
+// little beside its queries: 5,000 x 16 Gaussian points, whose second
+// sample (12 ms) had cost 3.6% of brute force's workload at a share of
+// 5%, decide from the first (2 ms) at 1%; uniform 10,000 x 12 points spend
+// 60 ms on samples against 1.6 s of queries. On the 86 sets of
+// docs/performance.md the choices are the same with a second sample's
+// share of 1% or 5%.
+const (
+	sampleShare = 0.01
+	refineShare = 0.05
+)
 
 // cannotPrune is the fraction of a sample tree's other points that its
 // queries measure, on average, at and above which the tree prunes nothing
@@ -228,7 +235,7 @@ func (d denseModel) buildEval() float64 {
 // measured where the first measured nearly all its points (cannotPrune)
 // and the second's cost would exceed sampleShare of brute force's; the
 // third, where the second measured nearly all its points or its cost
-// would exceed that share. The choice is then made by the power law of
+// would exceed refineShare. The choice is then made by the power law of
 // the samples measured (one sample: evaluations in proportion to the
 // points). A tree is chosen unless brute force is estimated cheaper by
 // treeFavour. Choice reports the figures. The data are not changed, and
@@ -281,7 +288,11 @@ func choose[T Float](data []T, dim int, opts Options, cm costModel, n int) (Choi
 			b := min(s.extrapolate(s.build, m, decayPessimistic), float64(m))
 			build, queries := cm.tree(e, b, m)
 			asked := float64(min(m, chooseQueries)) / (workloadPasses * float64(m))
-			if build+asked*queries > sampleShare*brute {
+			share := sampleShare
+			if j == 2 {
+				share = refineShare
+			}
+			if build+asked*queries > share*brute {
 				break
 			}
 		}
