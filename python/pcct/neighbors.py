@@ -99,9 +99,9 @@ class NearestNeighbors(KNeighborsMixin, RadiusNeighborsMixin, UpdatesMixin, Neig
         faster (``effective_algorithm_`` says which; ``algorithm_choice_``
         holds the evidence); in one to three dimensions under "euclidean",
         "manhattan", "chebyshev" or "minkowski" (p >= 1), where a tree
-        always prunes, it chooses from the number of points alone, without
-        samples (brute force below about 600 points in two dimensions and
-        1,200 in three, a tree from there). Insertions, deletions,
+        always prunes, it takes a tree without samples (its queries are
+        the cheaper from a few hundred points up, and the model counts
+        four queries a point). Insertions, deletions,
         snapshots, pickling and saving work with either, and so does every metric but a Python
         function, which only a cover tree calls back: "brute" refuses one
         (ValueError) and "auto" builds a cover tree for it.

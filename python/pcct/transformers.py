@@ -40,8 +40,8 @@ _COMMON_PARAMS = """metric : str, default="euclidean"
     algorithm : {"auto", "cover_tree", "brute"}, default="auto"
         The index that answers (see :class:`pcct.NearestNeighbors`): a
         cover tree, brute force, or ("auto") the one estimated faster (from
-        sample trees, or in one to three dimensions from the number of
-        points); all give the same graph.
+        sample trees; in one to three dimensions a tree); all give the same
+        graph.
     search : {"depth_first", "corrected"}, default="depth_first"
         The k-nearest-neighbour algorithm of a cover tree (see
         :class:`pcct.NearestNeighbors`); both are exact and give the same
