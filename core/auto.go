@@ -273,7 +273,6 @@ func choose[T Float](data []T, dim int, opts Options, cm costModel, n int) (Choi
 		}
 		return out
 	}
-	var whole *Tree[T]
 	var s samples
 	brute := cm.brute(n)
 	for j, size := range [...]int{chooseSample / 4, chooseSample, refineSample} {
@@ -311,9 +310,9 @@ func choose[T Float](data []T, dim int, opts Options, cm costModel, n int) (Choi
 			// The data themselves: nothing to extrapolate.
 			c := decide(Choice{Sample: m, SampleEvals: query, Evals: query, BuildEvals: build, Growth: s.growth(s.query)}, n, cm)
 			if c.Algorithm == CoverTree {
-				whole = t
+				return c, t, nil
 			}
-			return c, whole, nil
+			return c, nil, nil
 		}
 		if j == 0 {
 			continue
