@@ -61,15 +61,13 @@ type Choice struct {
 
 // Per-operation costs of the cost model, in nanoseconds of one thread's
 // CPU time. A tree query costs queryFixed plus, for each distance it
-// evaluates, treeVisit plus queryCoord per coordinate; a build costs
+// evaluates, treeVisit plus a cost per coordinate; a build costs
 // buildFixed a point (its assembly, and the search layout the first query
-// makes) plus buildVisit and buildCoord per coordinate for each
-// evaluation; a BruteForce query costs flatQuery plus, for each point,
-// flatPoint and, per coordinate, screenWide with the AVX-512 kernel,
-// screenCoord with the AVX2 one and screenScalar without either. A
-// distance measured one at a time (metrics without the vector kernels)
-// costs coord per coordinate wherever it is measured. Fitted by least
-// squares (relative errors) to 86 data sets, 4 to 32 dimensions, 3,000 to
+// makes) plus buildVisit and a cost per coordinate for each evaluation; a
+// BruteForce query costs flatQuery plus, for each point, flatPoint and a
+// cost per coordinate. The costs per coordinate are the kernels' (see
+// coordCosts). Fitted by least squares (relative errors) to 86 data sets,
+// 4 to 32 dimensions, 3,000 to
 // 20,000 points (uniform, Gaussian, a 3-D manifold, clusters; letter,
 // pendigits, magic), one thread of the 2-core development machine (AMD
 // EPYC, AVX-512): the queries' fit is within 15% in the median and 44% at
@@ -81,19 +79,41 @@ type Choice struct {
 // 0.5, and brute force was chosen where a tree answered 2 to 8 times as
 // fast (see docs/performance.md).
 const (
-	queryFixed   = 1400.0
-	treeVisit    = 8.7
-	queryCoord   = 0.115
-	buildFixed   = 1500.0
-	buildVisit   = 3.0
-	buildCoord   = 0.26
-	coord        = 0.5
-	flatQuery    = 3500.0
-	flatPoint    = 2.8
-	screenCoord  = 0.07
-	screenWide   = 0.023
-	screenScalar = 0.6
+	queryFixed = 1400.0
+	treeVisit  = 8.7
+	buildFixed = 1500.0
+	buildVisit = 3.0
+	flatQuery  = 3500.0
+	flatPoint  = 2.8
 )
+
+// kernelCosts are the nanoseconds a coordinate costs a tree query's
+// evaluation, a build's, and brute force's scan of a point.
+type kernelCosts struct{ query, build, brute float64 }
+
+// coordCosts returns the costs per coordinate of metric m's distances on
+// this CPU and build: of Euclidean (and cosine) distances with the AVX-512
+// kernels (fitted with the figures above), with the AVX2 ones and in Go
+// without vectors (fitted likewise, on one thread of the same machine,
+// GODEBUG=cpu.avx512f=off for AVX2 and a build without GOEXPERIMENT=simd
+// for Go: 26 sets each, letter, magic and uniform, Gaussian and manifold
+// points of 8 to 64 dimensions, 1,500 and 5,000 points; a tree query's
+// evaluation 6.3 + 0.20 x dims ns and 10.6 + 0.43 x dims, brute force's
+// point 2.2 + 0.057 x dims and 1.7 + 0.71 x dims), and of every other
+// metric (measured one distance at a time, by the tree and brute force
+// alike: a Manhattan distance of 16 coordinates cost 17-34 ns either way,
+// a Chebyshev one 35-100).
+func coordCosts(m Metric) kernelCosts {
+	switch k := m.Canonical().Kind; {
+	case k != Euclidean && k != Cosine:
+		return kernelCosts{query: 0.5, build: 0.5, brute: 0.5}
+	case vectorized() && wide():
+		return kernelCosts{query: 0.115, build: 0.26, brute: 0.023}
+	case vectorized():
+		return kernelCosts{query: 0.20, build: 0.44, brute: 0.057}
+	}
+	return kernelCosts{query: 0.43, build: 0.58, brute: 0.71}
+}
 
 // workloadPasses is the number of queries per point the cost model
 // assumes an index answers over its life: a build is worth its cost when
@@ -182,24 +202,10 @@ type denseModel struct {
 	m   Metric
 }
 
-// vectorMetric reports whether the trees and the BruteForce measure m with
-// the vector kernels.
-func vectorMetric(m Metric) bool {
-	k := m.Canonical().Kind
-	return (k == Euclidean || k == Cosine) && vectorized()
-}
-
-func (d denseModel) perCoord(vec float64) float64 {
-	if vectorMetric(d.m) {
-		return vec * float64(d.dim)
-	}
-	return coord * float64(d.dim)
-}
-
 func (d denseModel) tree(evals, buildEvals float64, n int) (build, queries float64) {
-	nf := float64(n)
-	build = nf * (buildFixed + buildEvals*(buildVisit+d.perCoord(buildCoord)))
-	queries = workloadPasses * nf * (queryFixed + evals*(treeVisit+d.perCoord(queryCoord)))
+	nf, c, dim := float64(n), coordCosts(d.m), float64(d.dim)
+	build = nf * (buildFixed + buildEvals*(buildVisit+c.build*dim))
+	queries = workloadPasses * nf * (queryFixed + evals*(treeVisit+c.query*dim))
 	return build * 1e-9, queries * 1e-9
 }
 
@@ -209,7 +215,7 @@ func (d denseModel) brute(n int) float64 {
 }
 
 func (d denseModel) buildEval() float64 {
-	return (buildVisit + d.perCoord(buildCoord)) * 1e-9
+	return (buildVisit + coordCosts(d.m).build*float64(d.dim)) * 1e-9
 }
 
 // Choose decides whether a cover tree or brute force will answer
@@ -487,17 +493,7 @@ func growth(e1, e2 float64, m1, m2 int) float64 {
 // brutePoint returns the model's nanoseconds a BruteForce spends on one
 // point of dim coordinates for one query under metric m.
 func brutePoint(dim int, m Metric) float64 {
-	d := float64(dim)
-	if k := m.Canonical().Kind; k == Euclidean || k == Cosine {
-		if vectorized() && wide() {
-			return flatPoint + screenWide*d
-		}
-		if vectorized() {
-			return flatPoint + screenCoord*d
-		}
-		return flatPoint + screenScalar*d
-	}
-	return flatPoint + coord*d
+	return flatPoint + coordCosts(m).brute*float64(dim)
 }
 
 // BuildIndex builds the index algo asks for over the points (see Build and
