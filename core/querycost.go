@@ -8,8 +8,8 @@ import "math"
 // (measured the first time on k = 10 queries of a sample of its own
 // points, on up to jobs threads, and kept with the version; they are not
 // counted in DistanceEvals) priced as the cost model prices a query
-// (queryFixed and a cost per evaluation), times k/10 above k = 10. It lets a caller weigh the tree's search
-// against another device's.
+// (queryFixed and a cost per evaluation), times k/10 above k = 10. It lets
+// a caller weigh the tree's search against another device's.
 func (t *Tree[T]) QuerySeconds(k, jobs int) (float64, error) {
 	evals := math.Float64frombits(t.sampled.Load())
 	if evals == 0 {
@@ -29,8 +29,8 @@ func (t *Tree[T]) QuerySeconds(k, jobs int) (float64, error) {
 
 // QuerySeconds returns the seconds one query for k nearest neighbours is
 // expected to take on one CPU thread, by the cost model Auto chooses
-// indexes with: a query's own cost and every point screened or measured (k and jobs do not
-// change it; they match Tree.QuerySeconds).
+// indexes with: a query's own cost and every point screened or measured
+// (k and jobs do not change it; they match Tree.QuerySeconds).
 func (f *BruteForce[T]) QuerySeconds(k, jobs int) (float64, error) {
 	return (flatQuery + float64(f.Len())*brutePoint(f.dim, f.metric)) * 1e-9, nil
 }
