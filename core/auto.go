@@ -99,7 +99,9 @@ type kernelCosts struct{ query, build, brute float64 }
 // for Go: 26 sets each, letter, magic and uniform, Gaussian and manifold
 // points of 8 to 64 dimensions, 1,500 and 5,000 points; a tree query's
 // evaluation 6.3 + 0.20 x dims ns and 10.6 + 0.43 x dims, brute force's
-// point 2.2 + 0.057 x dims and 1.7 + 0.71 x dims), and of every other
+// point 2.2 + 0.057 x dims and 1.7 + 0.71 x dims, a build's evaluation
+// 0.44 and 0.58 a coordinate, loosely: those fits are within 57% and 27%
+// in the median), and of every other
 // metric (measured one distance at a time, by the tree and brute force
 // alike: a Manhattan distance of 16 coordinates cost 17-34 ns either way,
 // a Chebyshev one 35-100).
@@ -143,10 +145,10 @@ const bruteClear = 2.0
 // cost for the workload that the second sample may cost, where the first
 // measured nearly all its points (cannotPrune), and that the third may
 // cost (see Choose). Choosing for data that brute force suits then costs
-// little beside its queries: 5,000 x 16 Gaussian points, whose second
-// sample (12 ms) had cost 3.6% of brute force's workload at a share of
-// 5%, decide from the first (2 ms) at 1%; uniform 10,000 x 12 points spend
-// 60 ms on samples against 1.6 s of queries. On the 86 sets of
+// little beside its queries: 5,000 x 16 Gaussian points, whose fit took
+// 14.3 ms with the second sample's share at 5%, take 3.0 ms at 1%
+// (Python, best of 20); uniform 10,000 x 12 points spend 60 ms on samples
+// against 1.6 s of brute force's queries. On the 86 sets of
 // docs/performance.md the choices are the same with a second sample's
 // share of 1% or 5%.
 const (
@@ -203,15 +205,24 @@ type denseModel struct {
 }
 
 func (d denseModel) tree(evals, buildEvals float64, n int) (build, queries float64) {
-	nf, c, dim := float64(n), coordCosts(d.m), float64(d.dim)
-	build = nf * (buildFixed + buildEvals*(buildVisit+c.build*dim))
-	queries = workloadPasses * nf * (queryFixed + evals*(treeVisit+c.query*dim))
-	return build * 1e-9, queries * 1e-9
+	nf := float64(n)
+	build = nf*buildFixed*1e-9 + nf*buildEvals*d.buildEval()
+	return build, workloadPasses * nf * d.treeQuery(evals)
 }
 
 func (d denseModel) brute(n int) float64 {
-	nf := float64(n)
-	return workloadPasses * nf * (flatQuery + nf*brutePoint(d.dim, d.m)) * 1e-9
+	return workloadPasses * float64(n) * d.bruteQuery(n)
+}
+
+// treeQuery returns the seconds of one tree query that evaluates evals
+// distances.
+func (d denseModel) treeQuery(evals float64) float64 {
+	return (queryFixed + evals*(treeVisit+coordCosts(d.m).query*float64(d.dim))) * 1e-9
+}
+
+// bruteQuery returns the seconds of one brute-force query over n points.
+func (d denseModel) bruteQuery(n int) float64 {
+	return (flatQuery + float64(n)*(flatPoint+coordCosts(d.m).brute*float64(d.dim))) * 1e-9
 }
 
 func (d denseModel) buildEval() float64 {
@@ -292,7 +303,7 @@ func choose[T Float](data []T, dim int, opts Options, cm costModel, n int) (Choi
 			e := min(s.extrapolate(s.query, m, decayPessimistic), float64(m))
 			b := min(s.extrapolate(s.build, m, decayPessimistic), float64(m))
 			build, queries := cm.tree(e, b, m)
-			asked := float64(min(m, chooseQueries)) / (workloadPasses * float64(m))
+			asked := float64(sampleQueries(m)) / (workloadPasses * float64(m))
 			share := sampleShare
 			if j == 2 {
 				share = refineShare
@@ -313,8 +324,8 @@ func choose[T Float](data []T, dim int, opts Options, cm costModel, n int) (Choi
 		}
 		s.add(m, query, build)
 		if m == n {
-			// The data themselves: nothing to extrapolate.
-			c := decide(Choice{Sample: m, SampleEvals: query, Evals: query, BuildEvals: build, Growth: s.growth(s.query)}, n, cm)
+			// The data themselves: the extrapolation keeps their counts.
+			c := s.choice(n, decayPessimistic, decayPessimistic, cm)
 			if c.Algorithm == CoverTree {
 				return c, t, nil
 			}
@@ -438,6 +449,12 @@ func lowDimChoice(n, dim int) Choice {
 	return Choice{Evals: min(query*lg, float64(n)), BuildEvals: min(build, float64(n))}
 }
 
+// sampleQueries returns the number of queries sampleEvals asks of a tree
+// of m points (see chooseQueries).
+func sampleQueries(m int) int {
+	return min(m, max(chooseQueriesMin, m/4), chooseQueries)
+}
+
 // sampleEvals returns the distance evaluations a k = 10 query of up to
 // chooseQueries of t's points (each left out of its own answer) measures
 // on t, on average, and those of t's build per point.
@@ -449,7 +466,7 @@ func sampleEvals[T Float](t *Tree[T], jobs int) (query, build float64, err error
 	if len(live) < 2 {
 		return 0, 0, nil
 	}
-	q := min(len(live), max(chooseQueriesMin, len(live)/4), chooseQueries)
+	q := sampleQueries(len(live))
 	k := min(10, len(live)-1)
 	ids := make([]int64, q)
 	for i := range ids {
@@ -488,12 +505,6 @@ func growth(e1, e2 float64, m1, m2 int) float64 {
 		return 0
 	}
 	return min(max(math.Log(e2/e1)/math.Log(float64(m2)/float64(m1)), 0), 1)
-}
-
-// brutePoint returns the model's nanoseconds a BruteForce spends on one
-// point of dim coordinates for one query under metric m.
-func brutePoint(dim int, m Metric) float64 {
-	return flatPoint + coordCosts(m).brute*float64(dim)
 }
 
 // BuildIndex builds the index algo asks for over the points (see Build and

@@ -94,10 +94,7 @@ func (f *flatTree[T]) split(jobs int) {
 	})
 	for i := len(nodes) - 1; i >= 0; i-- {
 		if nd := &nodes[i]; nd.left >= 0 {
-			l, r := &nodes[nd.left].box, &nodes[nd.left+1].box
-			for j := range 3 {
-				nd.box[j], nd.box[3+j] = min(l[j], r[j]), max(l[3+j], r[3+j])
-			}
+			boxUnion(nd.box[:], nodes[nd.left].box[:], nodes[nd.left+1].box[:])
 		}
 	}
 	f.kdID = f.soleIDs(f.kdPos)

@@ -33,9 +33,10 @@ const kdMaxDims = 10
 // and Choose, which prices a query by the points it measures, then took
 // brute force for small sets a tree answers four times as fast (3,000 x 4
 // uniform: 297 points a query on its sample tree where 210 had kept the
-// tree, whose 3,000 queries took 7.4 ms against brute force's 31-34): 32
-// until its cost model prices a leaf's points as the four-lane kernel
-// measures them.
+// tree, whose 3,000 queries took 7.4 ms against brute force's 31-34).
+// Since then the cost model's price of an evaluation has been fitted to
+// measured times (auto.go), with leaves of 32: leaves of 64 would mean
+// fitting it again.
 const kdnLeaf = 32
 
 // kdnNode is one box of a split in more than three dimensions: the points
@@ -93,20 +94,22 @@ func (f *flatTree[T]) splitN() {
 			rowsBox(b[:0], rows[int(nd.lo)*dim:int(nd.hi)*dim], dim) // in place: b has room
 			continue
 		}
-		l, r := f.kdnBox[int(nd.left)*2*dim:], f.kdnBox[int(nd.left+1)*2*dim:]
-		for j := range 2 * dim {
-			if j < dim {
-				b[j] = min(l[j], r[j])
-			} else {
-				b[j] = max(l[j], r[j])
-			}
-		}
+		boxUnion(b, f.kdnBox[int(nd.left)*2*dim:], f.kdnBox[int(nd.left+1)*2*dim:])
 	}
 	f.kdnPos = pos
 	f.kdnID = f.soleIDs(pos)
 	f.kdnRows = rows
 	if f.lanes != nil {
 		f.kdnLanes = interleaved(f.kdnRows, dim)
+	}
+}
+
+// boxUnion sets box b (the lowest coordinates, then the highest, len(b)/2
+// of each) to the smallest box holding boxes l and r, laid out alike.
+func boxUnion(b, l, r []float64) {
+	d := len(b) / 2
+	for j := range d {
+		b[j], b[d+j] = min(l[j], r[j]), max(l[d+j], r[d+j])
 	}
 }
 

@@ -23,8 +23,7 @@ func (t *Tree[T]) QuerySeconds(k, jobs int) (float64, error) {
 		evals = max(e, math.SmallestNonzeroFloat64)
 		t.sampled.Store(math.Float64bits(evals))
 	}
-	_, queries := denseModel{t.Dim(), t.Metric()}.tree(evals, 0, 1)
-	return queries / workloadPasses * max(1, float64(k)/10), nil
+	return denseModel{t.Dim(), t.Metric()}.treeQuery(evals) * max(1, float64(k)/10), nil
 }
 
 // QuerySeconds returns the seconds one query for k nearest neighbours is
@@ -32,5 +31,5 @@ func (t *Tree[T]) QuerySeconds(k, jobs int) (float64, error) {
 // indexes with: a query's own cost and every point screened or measured
 // (k and jobs do not change it; they match Tree.QuerySeconds).
 func (f *BruteForce[T]) QuerySeconds(k, jobs int) (float64, error) {
-	return (flatQuery + float64(f.Len())*brutePoint(f.dim, f.metric)) * 1e-9, nil
+	return denseModel{f.dim, f.metric}.bruteQuery(f.Len()), nil
 }
