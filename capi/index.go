@@ -130,15 +130,18 @@ func buildWith(x unsafe.Pointer, dtype C.int32_t, n, d C.int64_t, m core.Metric,
 	opts := core.Options{Metric: m, Seed: uint64(seed), Jobs: int(jobs), Monitor: monitor(control)}
 	t := &tree{}
 	var c core.Choice
-	var err error
-	switch dtype {
-	case dtypeFloat32:
-		t.f32, t.b32, c, err = buildIndex[float32](x, int64(n), int64(d), algo, opts)
-	case dtypeFloat64:
-		t.f64, t.b64, c, err = buildIndex[float64](x, int64(n), int64(d), algo, opts)
-	default:
-		return argErrorf("pcct: unknown dtype code %d", dtype)
-	}
+	err := offCaller(jobs, int64(n), func() error {
+		var err error
+		switch dtype {
+		case dtypeFloat32:
+			t.f32, t.b32, c, err = buildIndex[float32](x, int64(n), int64(d), algo, opts)
+		case dtypeFloat64:
+			t.f64, t.b64, c, err = buildIndex[float64](x, int64(n), int64(d), algo, opts)
+		default:
+			return argErrorf("pcct: unknown dtype code %d", dtype)
+		}
+		return err
+	})
 	if err != nil {
 		return err
 	}

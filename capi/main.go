@@ -171,18 +171,90 @@ func releaseAllocated(since uint64) {
 }
 
 // guard runs fn, converting a panic into an error ticket: a Go panic must
-// never unwind into C (it would kill the host process).
+// never unwind into C (it would kill the host process). A panic that
+// offCaller carried over from its goroutine is reported with that
+// goroutine's stack.
 func guard(fn func() error) (st C.int64_t) {
 	defer func() {
 		if r := recover(); r != nil {
+			stack := debug.Stack()
+			if p, ok := r.(offPanic); ok {
+				r, stack = p.value, p.stack
+			}
 			kind := int32(kindInternal)
 			if e, ok := r.(runtime.Error); ok && strings.Contains(e.Error(), "makeslice") {
 				kind = kindMemory // an allocation too large to attempt
 			}
-			st = tickets.put(kind, fmt.Sprintf("pcct: internal error: %v\n%s", r, debug.Stack()))
+			st = tickets.put(kind, fmt.Sprintf("pcct: internal error: %v\n%s", r, stack))
 		}
 	}()
 	return status(fn())
+}
+
+// offCallerWork is the least work (points built, inserted or deleted) for
+// which a call on several goroutines runs off the caller's thread (see
+// offCaller): moving there and back costs 25-40 µs on the 2-core
+// development machine, about 1% of a 4,096-point build on two threads.
+const offCallerWork = 4096
+
+// offCaller returns fn's error, having run fn on a goroutine of its own
+// (and waited for it) where the call may use several threads (jobs > 1,
+// and more than one processor) on at least offCallerWork points, or in the
+// calling goroutine otherwise. A panic in fn is raised again in the
+// calling goroutine, as an offPanic, for guard to report. The dense
+// index's builds and updates call it (updates of a tenth of the real sets
+// on two threads read the same either way, within the noise).
+//
+// A call from C runs on the caller's thread, and the runtime locks the
+// goroutine to that thread for the call. Each time such a goroutine waits
+// (a team's loop yielding while its helpers finish their parts, a
+// forRange waiting for its last block), the runtime hands its processor to
+// another thread and takes it back when the goroutine may go on: two
+// wake-ups of sleeping threads, where an unlocked goroutine just yields. A
+// grid build makes hundreds of such waits: through Python, on two
+// threads, bunny's fit took 23-24 ms and zip codes' 25-26 (slower than on
+// one thread, 22-24) where a Go test built them in 17-20; off the
+// caller's thread, 17 and 16-18 ms (best of 7, two alternated runs). A
+// query batch waits once or twice: its later batches read the same either
+// way, and the first, which makes the search layout, was no faster (magic
+// 1-4 ms slower in three runs out of three), so queries stay on the
+// caller's thread.
+func offCaller(jobs C.int32_t, work int64, fn func() error) error {
+	if jobs <= 1 || work < offCallerWork || runtime.GOMAXPROCS(0) == 1 {
+		return fn()
+	}
+	return runOff(fn)
+}
+
+// runOff is offCaller's move: fn run on a goroutine of its own, waited for.
+func runOff(fn func() error) error {
+	type result struct {
+		err   error
+		panic *offPanic
+	}
+	done := make(chan result, 1)
+	go func() {
+		var r result
+		defer func() {
+			if v := recover(); v != nil {
+				r.panic = &offPanic{value: v, stack: debug.Stack()}
+			}
+			done <- r
+		}()
+		r.err = fn()
+	}()
+	r := <-done
+	if r.panic != nil {
+		panic(*r.panic)
+	}
+	return r.err
+}
+
+// offPanic is a panic raised in offCaller's goroutine: its value and that
+// goroutine's stack.
+type offPanic struct {
+	value any
+	stack []byte
 }
 
 // pcct_error_message copies the message of an error ticket into buf (at

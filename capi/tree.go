@@ -702,14 +702,22 @@ func pcct_version(buf *C.char, capacity C.int64_t) C.int64_t {
 }
 
 // pcct_test_panic panics inside a guarded call, so tests can check that a
-// Go panic reaches Python as an exception instead of killing the process.
+// Go panic reaches Python as an exception instead of killing the process:
+// in the calling goroutine with off = 0, else in a goroutine of its own as
+// offCaller runs builds and updates on several threads.
 //
 //export pcct_test_panic
-func pcct_test_panic() C.int64_t {
+func pcct_test_panic(off C.int32_t) C.int64_t {
 	return guard(func() error {
-		var m map[string]int
-		m["boom"]++ // a nil-map write: a genuine runtime panic
-		return nil
+		boom := func() error {
+			var m map[string]int
+			m["boom"]++ // a nil-map write: a genuine runtime panic
+			return nil
+		}
+		if off != 0 {
+			return runOff(boom)
+		}
+		return boom()
 	})
 }
 

@@ -35,18 +35,20 @@ func pcct_tree_insert(h C.uintptr_t, x unsafe.Pointer, n, d C.int64_t, jobs C.in
 			since := heapAllocs()
 			nt := &tree{}
 			var f int
-			var err error
 			opts := core.UpdateOptions{Jobs: int(jobs), Monitor: monitor(control)}
-			switch {
-			case t.f32 != nil:
-				nt.f32, f, err = insert(t.f32, x, int64(n), int64(d), opts)
-			case t.f64 != nil:
-				nt.f64, f, err = insert(t.f64, x, int64(n), int64(d), opts)
-			case t.b32 != nil:
-				nt.b32, f, err = insert(t.b32, x, int64(n), int64(d), opts)
-			default:
-				nt.b64, f, err = insert(t.b64, x, int64(n), int64(d), opts)
-			}
+			err := offCaller(jobs, int64(n), func() (err error) {
+				switch {
+				case t.f32 != nil:
+					nt.f32, f, err = insert(t.f32, x, int64(n), int64(d), opts)
+				case t.f64 != nil:
+					nt.f64, f, err = insert(t.f64, x, int64(n), int64(d), opts)
+				case t.b32 != nil:
+					nt.b32, f, err = insert(t.b32, x, int64(n), int64(d), opts)
+				default:
+					nt.b64, f, err = insert(t.b64, x, int64(n), int64(d), opts)
+				}
+				return err
+			})
 			if err != nil {
 				return err
 			}
@@ -99,16 +101,19 @@ func pcct_tree_delete(h C.uintptr_t, ids *C.int64_t, n C.int64_t, jobs C.int32_t
 			since := heapAllocs()
 			nt := &tree{}
 			opts := core.UpdateOptions{Jobs: int(jobs), Monitor: monitor(control)}
-			switch {
-			case t.f32 != nil:
-				nt.f32, err = t.f32.Delete(is, opts)
-			case t.f64 != nil:
-				nt.f64, err = t.f64.Delete(is, opts)
-			case t.b32 != nil:
-				nt.b32, err = t.b32.Delete(is, opts)
-			default:
-				nt.b64, err = t.b64.Delete(is, opts)
-			}
+			err := offCaller(jobs, int64(n), func() (err error) {
+				switch {
+				case t.f32 != nil:
+					nt.f32, err = t.f32.Delete(is, opts)
+				case t.f64 != nil:
+					nt.f64, err = t.f64.Delete(is, opts)
+				case t.b32 != nil:
+					nt.b32, err = t.b32.Delete(is, opts)
+				default:
+					nt.b64, err = t.b64.Delete(is, opts)
+				}
+				return err
+			})
 			if err != nil {
 				return argError{err}
 			}

@@ -254,12 +254,18 @@ def test_go_value_errors_become_value_error():
         pcct._handle.TreeVersion.decode(bytes(tree._version.encode())[:-1], 1)
 
 
-def test_go_panic_becomes_runtime_error():
+@pytest.mark.parametrize("off", [0, 1], ids=["caller", "own-goroutine"])
+def test_go_panic_becomes_runtime_error(off):
+    # off=1: the panic is raised in the goroutine of its own that builds and
+    # updates on several threads run in, and must still become an exception.
     lib = _lib.lib()
     with pytest.raises(RuntimeError, match="pcct: internal error") as info:
-        _lib.check(lib.pcct_test_panic())
+        _lib.check(lib.pcct_test_panic(off))
     assert not isinstance(info.value, ValueError)
     assert "goroutine" in str(info.value)  # the Go stack trace is kept for bug reports
+    assert "pcct_test_panic" in str(info.value)
+    if off:  # the stack is the panicking goroutine's own, not the waiting caller's
+        assert "created by main.runOff" in str(info.value)
     # The process and the library are fine afterwards.
     d, i = NearestNeighbors(n_neighbors=1).fit(X).kneighbors(X[:2])
     np.testing.assert_array_equal(i.ravel(), [0, 1])

@@ -94,10 +94,11 @@ def test_versions_and_results_are_freed():
         _lib.check(_lib.lib().pcct_tree_free(h))
 
 
-def test_go_panic_becomes_a_python_exception_and_the_library_goes_on():
+@pytest.mark.parametrize("off", [0, 1], ids=["caller", "own-goroutine"])
+def test_go_panic_becomes_a_python_exception_and_the_library_goes_on(off):
     for _ in range(3):
         with pytest.raises(RuntimeError, match="pcct: internal error") as info:
-            _lib.check(_lib.lib().pcct_test_panic())
+            _lib.check(_lib.lib().pcct_test_panic(off))
         assert not isinstance(info.value, ValueError)
     assert NearestNeighbors(n_neighbors=1).fit(np.eye(2)).kneighbors(np.eye(2))[1].ravel().tolist() == [0, 1]
 

@@ -264,7 +264,7 @@ _SIGNATURES = [
     ("pcct_pairs_fill", c_int64, [c_uintptr, c_void_p, c_void_p, c_void_p]),
     ("pcct_gpu_info", c_int64, [c_char_p, c_int64, POINTER(c_int64), POINTER(c_int32)]),
     ("pcct_version", c_int64, [c_char_p, c_int64]),
-    ("pcct_test_panic", c_int64, []),
+    ("pcct_test_panic", c_int64, [c_int32]),
     # cluster.go: the applications of package cluster and the level covers.
     ("pcct_mst", c_int64,
      [c_uintptr, c_int32, c_void_p, c_void_p, c_void_p, c_void_p, c_int64]),
