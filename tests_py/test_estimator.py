@@ -232,6 +232,50 @@ def test_dataframe_feature_names():
         est.kneighbors(X[:2])
 
 
+def test_clean_arrays_skip_the_checks_and_end_as_they_would(monkeypatch):
+    """A plain finite float array is fitted without scikit-learn's checks
+    (a third of a small fit's time), leaving the estimator as they would;
+    anything else still goes through them, with their messages."""
+    import pcct._base
+    import pcct.tree
+
+    pd = pytest.importorskip("pandas")
+    est = NearestNeighbors(n_neighbors=2).fit(pd.DataFrame(X, columns=["a", "b", "c"]))
+    assert hasattr(est, "feature_names_in_")
+
+    def refused(*args, **kwargs):
+        raise AssertionError("the checks ran")
+
+    with monkeypatch.context() as m:
+        m.setattr(pcct._base, "validate_data", refused)
+        m.setattr(pcct.tree, "check_array", refused)
+        for dtype in (np.float64, np.float32):
+            Xd = np.ascontiguousarray(X[:, :2], dtype=dtype)
+            est.fit(Xd)  # refit: the old feature names and count go, as with the checks
+            assert est.n_features_in_ == 2 and not hasattr(est, "feature_names_in_")
+            assert est.tree_.dtype == dtype
+            ref = SkNN(n_neighbors=2, algorithm="brute").fit(Xd).kneighbors(Xd)
+            np.testing.assert_array_equal(est.kneighbors(Xd)[1], ref[1])
+            assert CoverTree(Xd).query(Xd, k=2)[1].tolist() == ref[1].tolist()
+        # Not plain finite float rows: the checks run.
+        others = [
+            pd.DataFrame(X), np.asfortranarray(X), X.astype(np.int64), X.astype(np.float16),
+            X.tolist(), np.array([[np.nan, 0.0]]), np.array([[1e308, 0.0], [1e308, 1.0]]),
+            np.empty((0, 3)), X[:, 0],
+        ]
+        for bad in others:
+            with pytest.raises(AssertionError, match="the checks ran"):
+                NearestNeighbors().fit(bad)
+            with pytest.raises(AssertionError, match="the checks ran"):
+                CoverTree(bad)
+    # ... and with them, finite values whose sum overflows are fitted, and
+    # NaN is refused with scikit-learn's message.
+    big = np.array([[1e308, 0.0], [1e308, 1.0], [1e308, 3.0]])
+    assert NearestNeighbors(n_neighbors=1).fit(big).kneighbors()[1].ravel().tolist() == [1, 0, 1]
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        NearestNeighbors().fit(np.array([[np.nan, 0.0], [1.0, 2.0]]))
+
+
 @pytest.mark.parametrize("interface", ["spmatrix", "sparray"])
 def test_graph_type_follows_sklearn_config(interface):
     est = NearestNeighbors(n_neighbors=2).fit(X)

@@ -32,6 +32,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _format, _precomputed, _search, _sparse
 from ._validation import (
+    clean_points,
     clean_rows,
     POINTS_DTYPE,
     as_float,
@@ -222,13 +223,20 @@ class NeighborsBase(BaseEstimator):
     def _fit_dense(self, X, code, p, effective_metric, effective_params):
         """Check dense points X and build their index: (index, choice,
         number of points)."""
-        X = as_float(validate_data(
-            self,
-            X,
-            dtype=POINTS_DTYPE,
-            order="C",
-            ensure_all_finite=True,
-        ))
+        if clean_points(X):
+            # What validate_data would return unchanged, and all it would
+            # do for a plain array (no feature names): its checks cost 0.1
+            # ms, a third of a 100-point fit.
+            self.n_features_in_ = X.shape[1]
+            self.__dict__.pop("feature_names_in_", None)
+        else:
+            X = as_float(validate_data(
+                self,
+                X,
+                dtype=POINTS_DTYPE,
+                order="C",
+                ensure_all_finite=True,
+            ))
         check_metric_domain(code, X)
         check_device(getattr(self, "device", "auto"), code, p, type(self).__name__,
                      weighted=effective_params.get("w") is not None)

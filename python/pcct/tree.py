@@ -34,6 +34,7 @@ from ._validation import (
     check_new_ids,
     check_k,
     check_metric_domain,
+    clean_points,
     clean_rows,
     check_bound,
     check_eps,
@@ -235,13 +236,14 @@ class CoverTree(CKDTreeMixin):
         self.n_jobs = n_jobs
         jobs = self._jobs()  # validate early
         seed = check_seed(seed)
-        X = as_float(check_array(
-            X,
-            dtype=POINTS_DTYPE,
-            order="C",
-            input_name="X",
-            estimator="CoverTree",
-        ))
+        if not clean_points(X):  # else already what the checks would return
+            X = as_float(check_array(
+                X,
+                dtype=POINTS_DTYPE,
+                order="C",
+                input_name="X",
+                estimator="CoverTree",
+            ))
         check_metric_domain(code, X)
         vector = metric_vector(code, p, mparams, X.shape[1], "CoverTree")
         if ids is not None:
