@@ -78,7 +78,7 @@ func TestRadixPairs(t *testing.T) {
 	withProcs(t, 8)
 	rng := rand.New(rand.NewPCG(5, 6))
 	for _, width := range []uint{1, 7, 11, 12, 22, 40, 63} {
-		for _, n := range []int{0, 1, 5000} {
+		for _, n := range []int{0, 1, 2, 37, radixMin - 1, radixMin, 5000} {
 			keys := make([]uint64, n)
 			vals := make([]int32, n)
 			for i := range keys {
