@@ -160,10 +160,13 @@ def test_interrupted_insert_makes_no_version_and_issues_no_ids():
     assert nn.insert(X[:2]).tolist() == [3000, 3001]
 
 
-def test_interrupted_fit_leaves_the_estimator_as_it_was():
+@pytest.mark.parametrize("n_jobs", [None, 2])
+def test_interrupted_fit_leaves_the_estimator_as_it_was(n_jobs):
+    # n_jobs=2: the build runs on a goroutine of its own (capi's offCaller) on
+    # a machine of two CPUs or more.
     rng = np.random.default_rng(2)
     # A cover tree's build is long enough to interrupt (brute force needs none).
-    nn = NearestNeighbors(n_neighbors=3, algorithm="cover_tree").fit(rng.random((50, 3)))
+    nn = NearestNeighbors(n_neighbors=3, algorithm="cover_tree", n_jobs=n_jobs).fit(rng.random((50, 3)))
     tree = nn.tree_
     with _InterruptAfter(0.3) as t:
         with pytest.raises(KeyboardInterrupt):
@@ -171,7 +174,7 @@ def test_interrupted_fit_leaves_the_estimator_as_it_was():
     assert t.elapsed < 1.5, t.elapsed
     assert nn.tree_ is tree and nn.n_features_in_ == 3 and nn.n_samples_fit_ == 50
     assert nn.kneighbors(rng.random((2, 3)))[1].shape == (2, 3)
-    fresh = NearestNeighbors(algorithm="cover_tree")
+    fresh = NearestNeighbors(algorithm="cover_tree", n_jobs=n_jobs)
     with _InterruptAfter(0.3):
         with pytest.raises(KeyboardInterrupt):
             fresh.fit(rng.random((400_000, 5)))
@@ -239,27 +242,30 @@ def test_control_words_count_work_across_calls():
     assert words[0] == 300 + ids.size
 
 
-def test_a_set_stop_word_fails_every_long_call_with_kind_stopped():
+@pytest.mark.parametrize("n, jobs", [(300, 1), (5000, 2)])
+def test_a_set_stop_word_fails_every_long_call_with_kind_stopped(n, jobs):
     """control[1] != 0 stops the call: error kind 4 (StoppedError), and a
-    stopped build, insertion or deletion makes no new version."""
+    stopped build, insertion or deletion makes no new version (5,000 points
+    on two jobs: builds and updates on a goroutine of their own, where the
+    machine has two CPUs or more)."""
     lib = _lib.lib()
     rng = np.random.default_rng(4)
-    X = rng.random((300, 3))
+    X = rng.random((n, 3))
     tree = CoverTree(X)
     h = tree._version.handle
     words, ctl = _control(stop=True)
     out = _lib.c_uintptr(0)
     with pytest.raises(_lib.StoppedError, match="stopped"):
-        _lib.check(lib.pcct_tree_build(_ptr(X), 1, 300, 3, 0, 2.0, 0, 1, ctl, ctypes.byref(out)))
+        _lib.check(lib.pcct_tree_build(_ptr(X), 1, n, 3, 0, 2.0, 0, jobs, ctl, ctypes.byref(out)))
     assert out.value == 0
     first = ctypes.c_int64(-7)
     with pytest.raises(_lib.StoppedError):
-        _lib.check(lib.pcct_tree_insert(h, _ptr(X), 300, 3, 1, ctl, ctypes.byref(out),
+        _lib.check(lib.pcct_tree_insert(h, _ptr(X), n, 3, jobs, ctl, ctypes.byref(out),
                                         ctypes.byref(first)))
     assert out.value == 0 and first.value == -7
-    ids = np.arange(5, dtype=np.int64)
+    ids = np.arange(5 if jobs == 1 else 4500, dtype=np.int64)
     with pytest.raises(_lib.StoppedError):
-        _lib.check(lib.pcct_tree_delete(h, _ptr(ids), 5, 1, ctl, ctypes.byref(out)))
+        _lib.check(lib.pcct_tree_delete(h, _ptr(ids), ids.size, jobs, ctl, ctypes.byref(out)))
     assert out.value == 0
     dist = np.empty((300, 2))
     ind = np.empty((300, 2), dtype=np.int64)
@@ -275,7 +281,7 @@ def test_a_set_stop_word_fails_every_long_call_with_kind_stopped():
     assert words[0] == 0  # nothing was done
     assert issubclass(_lib.StoppedError, RuntimeError)
     # The tree is unchanged and still answers.
-    assert tree.n_samples == 300 and tree.query(X[:3], k=1)[1].ravel().tolist() == [0, 1, 2]
+    assert tree.n_samples == n and tree.query(X[:3], k=1)[1].ravel().tolist() == [0, 1, 2]
 
 
 # -- the runner itself ------------------------------------------------------------
