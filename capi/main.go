@@ -193,8 +193,10 @@ func guard(fn func() error) (st C.int64_t) {
 
 // offCallerWork is the least work (points built, inserted or deleted) for
 // which a call on several goroutines runs off the caller's thread (see
-// offCaller): moving there and back costs 25-40 µs on the 2-core
-// development machine, about 1% of a 4,096-point build on two threads.
+// offCaller): moving there and back cost 24-43 µs on the 2-core
+// development machine (a trivial call, pcct_tree_shape, took 0.25 µs on
+// the caller's thread), where a build of 5,000 points in two or three
+// dimensions took 3-6 ms on one thread (BenchmarkBuildSmall).
 const offCallerWork = 4096
 
 // offCaller returns fn's error, having run fn on a goroutine of its own
@@ -210,15 +212,15 @@ const offCallerWork = 4096
 // (a team's loop yielding while its helpers finish their parts, a
 // forRange waiting for its last block), the runtime hands its processor to
 // another thread and takes it back when the goroutine may go on: two
-// wake-ups of sleeping threads, where an unlocked goroutine just yields. A
-// grid build makes hundreds of such waits: through Python, on two
-// threads, bunny's fit took 23-24 ms and zip codes' 25-26 (slower than on
-// one thread, 22-24) where a Go test built them in 17-20; off the
-// caller's thread, 17 and 16-18 ms (best of 7, two alternated runs). A
-// query batch waits once or twice: its later batches read the same either
-// way, and the first, which makes the search layout, was no faster (magic
-// 1-4 ms slower in three runs out of three), so queries stay on the
-// caller's thread.
+// wake-ups of sleeping threads, where an unlocked goroutine just yields.
+// A two-thread build of bunny waits for 209 parallel loops, of zip codes
+// 317 (counted): through Python, bunny's fit took 23-24 ms and zip codes'
+// 25-26 (slower than on one thread, 22-24), where a Go test built bunny
+// in 15-17 (best of 30); off the caller's thread, 17 and 16-18 ms (best
+// of 7, two alternated runs). A query batch waits once or twice: its
+// later batches read the same either way, and the first, which makes the
+// search layout, was no faster (magic 1-4 ms slower in three runs out of
+// three), so queries stay on the caller's thread.
 func offCaller(jobs C.int32_t, work int64, fn func() error) error {
 	if jobs <= 1 || work < offCallerWork || runtime.GOMAXPROCS(0) == 1 {
 		return fn()

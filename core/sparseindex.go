@@ -254,9 +254,7 @@ func (s sparseModel) merge() float64 { return 2 * s.nnz * sparseMergeCost }
 
 func (s sparseModel) tree(evals, buildEvals float64, n int) (build, queries float64) {
 	nf := float64(n)
-	build = nf * buildEvals * (sparseBuildVisit + s.merge())
-	queries = workloadPasses * nf * evals * (sparseVisit + s.merge())
-	return build * 1e-9, queries * 1e-9
+	return nf * buildEvals * s.buildEval(), workloadPasses * nf * evals * (sparseVisit + s.merge()) * 1e-9
 }
 
 func (s sparseModel) brute(n int) float64 {

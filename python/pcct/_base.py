@@ -33,7 +33,6 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from . import _format, _precomputed, _search, _sparse
 from ._validation import (
     clean_points,
-    clean_rows,
     POINTS_DTYPE,
     as_float,
     CUSTOM,
@@ -156,7 +155,7 @@ class NeighborsBase(BaseEstimator):
                               ensure_all_finite=True)
             return _sparse.to_csr(sp.csr_matrix(X) if not sp.issparse(X) else X,
                                   self.tree_.dtype)
-        if not hasattr(self, "feature_names_in_") and clean_rows(
+        if not hasattr(self, "feature_names_in_") and clean_points(
             X, self.tree_.dtype, getattr(self, "n_features_in_", -1)
         ):
             # What validate_data would return unchanged (fitted without

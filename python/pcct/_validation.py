@@ -49,7 +49,6 @@ __all__ = [
     "DEVICES",
     "effective_n_jobs",
     "clean_points",
-    "clean_rows",
     "cpu_count",
     "check_seed",
     "check_ids",
@@ -760,31 +759,28 @@ def check_n_neighbors(n_neighbors, default, query_is_train, n_queries, n_fit):
     return n_neighbors
 
 
-def clean_points(X):
+def clean_points(X, dtype=None, n_features=None):
     """Whether X is already what check_array (numeric, finite, 2-D, C order)
     and as_float would return for dense points: a plain numpy array of
-    float32 or float64, 2-D, C-contiguous, with at least one row and one
-    column and finite values. Callers pass such points on as they are (the
-    checks cost about 0.1 to 0.2 ms a call, most of a small fit's or a
-    single query's time); anything else, bad input included, takes the
-    full checks and their messages."""
+    float32 or float64 (of ``dtype``, if given), 2-D, C-contiguous, with at
+    least one row and one column (``n_features``, if given) and finite
+    values. Callers pass such points on as they are (the checks cost about
+    0.1 to 0.2 ms a call, most of a small fit's or a single query's time);
+    anything else, bad input included, takes the full checks and their
+    messages. The finite test, a pass over X, comes last, after the tests
+    that cost nothing."""
     return (
         type(X) is np.ndarray
         and X.ndim == 2
-        and X.dtype in DTYPES
+        and (X.dtype in DTYPES if dtype is None else X.dtype == dtype)
         and X.flags.c_contiguous
         and X.shape[0] > 0
         and X.shape[1] > 0
+        and (n_features is None or X.shape[1] == n_features)
         # One pass, no temporary: a sum is finite only if every value is
         # (an overflowing sum of finite values takes the full check).
         and bool(np.isfinite(X.sum()))
     )
-
-
-def clean_rows(X, dtype, n_features):
-    """Whether X is clean_points for dense query rows of a tree of the dtype
-    and n_features: of that dtype, with n_features columns."""
-    return clean_points(X) and X.dtype == dtype and X.shape[1] == n_features
 
 
 def as_float(X, dtype=None, name="X"):

@@ -35,7 +35,6 @@ from ._validation import (
     check_k,
     check_metric_domain,
     clean_points,
-    clean_rows,
     check_bound,
     check_eps,
     check_radius,
@@ -547,7 +546,7 @@ class CoverTree(CKDTreeMixin):
     # -- conversion ------------------------------------------------------
 
     def _check_queries(self, X, name="X"):
-        if clean_rows(X, self.dtype, self.n_features):
+        if clean_points(X, self.dtype, self.n_features):
             # Already what check_array would return (it costs about 0.1 ms
             # a call, most of a single query's time); anything else, bad
             # input included, goes through it for its checks and messages.
