@@ -299,7 +299,6 @@ func (b *byParent) first(p int32) int32 {
 func (t *Tree[T]) measureConflicts(items []item, pt func(k int) []T, jobs int) int64 {
 	// Items by located parent: a linked list per parent slot.
 	byp := newByParent(items, t.s.slots, int64(len(items))*byParentMap < int64(t.s.slots))
-	next := byp.next
 	// Each item finds and measures its pairs in parallel; the lists are
 	// merged in item order, so the outcome does not depend on scheduling.
 	// Each worker appends its items' pairs to one buffer of its own.
@@ -322,26 +321,9 @@ func (t *Tree[T]) measureConflicts(items []item, pt func(k int) []T, jobs int) i
 					}
 				}
 			} else {
-				lim := t.scale.pow(it.loc.bound) * (1 + slack)
-				for i, p := range it.loc.seen {
-					// The scope holds the nodes that can be parents of
-					// conflicting items (trimScope); this asks which are.
-					first := byp.first(p)
-					if first < 0 {
-						continue
-					}
-					dxp := it.loc.seenD[i]
-					for y := first; y >= 0; y = next[y] {
-						yt := &items[y]
-						if int(y) == k || yt.loc.bound < it.loc.bound || (yt.loc.bound == it.loc.bound && int(y) < k) {
-							continue
-						}
-						if dxp-yt.loc.pdist > lim || yt.loc.pdist-dxp > lim {
-							continue
-						}
-						nb, at = appendPair(nb, at, neighbor{k: y, d: t.dist(pt(k), pt(int(y)))})
-					}
-				}
+				t.candidates(items, byp, k, func(y int32) {
+					nb, at = appendPair(nb, at, neighbor{k: y, d: t.dist(pt(k), pt(int(y)))})
+				})
 			}
 			bufs[w] = nb
 			found[k] = nb[at:len(nb):len(nb)]
@@ -374,6 +356,107 @@ func (t *Tree[T]) measureConflicts(items []item, pt func(k int) []T, jobs int) i
 	}
 	return evals
 }
+
+// candidates calls pair(y) for every item y that item k, pending and
+// located under a parent, is measured against for conflicts (see
+// measureConflicts): each item y listed under a node of k's scope (byp),
+// of bound at least k's (ties counted once, from the lower item), and not
+// ruled out by the triangle inequality through that node.
+func (t *Tree[T]) candidates(items []item, byp *byParent, k int, pair func(y int32)) {
+	it := &items[k]
+	lim := t.scale.pow(it.loc.bound) * (1 + slack)
+	for i, p := range it.loc.seen {
+		// The scope holds the nodes that can be parents of conflicting
+		// items (trimScope); this asks which are.
+		first := byp.first(p)
+		if first < 0 {
+			continue
+		}
+		dxp := it.loc.seenD[i]
+		for y := first; y >= 0; y = byp.next[y] {
+			yt := &items[y]
+			if int(y) == k || yt.loc.bound < it.loc.bound || (yt.loc.bound == it.loc.bound && int(y) < k) {
+				continue
+			}
+			if dxp-yt.loc.pdist > lim || yt.loc.pdist-dxp > lim {
+				continue
+			}
+			pair(y)
+		}
+	}
+}
+
+// batchCut returns how many of a batch's located items, in the batch's
+// random order, to insert at once: all of them, unless the pairs
+// measureConflicts would measure exceed both conflictBudget an item and
+// the distances the location measured (located). A batch
+// no larger than an eighth of the tree is sparse in it where its points
+// are spread like the tree's (a tenth of a real set held out at random:
+// under one pair an item in two and three dimensions, 4 to 6 in sixteen),
+// but points that fill a region the tree barely covers (the last rows of
+// a file sorted by place, a new scan) conflict with most of each other:
+// the last 10% of the zip codes had 391 pairs an item, and their
+// insertion took 20 times as long as a random tenth's. A random part of
+// the batch holds fewer pairs by the square of its share, so the part
+// inserted now is sized to the budget; the rest goes into the grown tree
+// in the following batches (prefix doubling within the region), located
+// again. Where locating costs more than the pairs (crowded points in
+// eight dimensions and more), cutting would only trade the pairs for
+// locations, and the batch goes in whole.
+func (t *Tree[T]) batchCut(items []item, located int64, jobs int) int {
+	m := len(items)
+	if m <= cutMin {
+		return m
+	}
+	// Items without a covering node pair with every other (place's wide
+	// items); the others with the candidates under their scopes.
+	live, wide := 0, 0
+	for k := range items {
+		if items[k].loc.dup < 0 {
+			live++
+			if items[k].loc.bound == levelInf {
+				wide++
+			}
+		}
+	}
+	// The others' pairs, estimated from a sample: the first cutSample
+	// items (a random sample: the batch is in random order) count their
+	// candidates, each pair once from one of its items, so the mean count
+	// times m estimates the batch's. Counting every item's had taken the
+	// zip codes' last tenth half its insertion time.
+	byp := newByParent(items, t.s.slots, int64(m)*byParentMap < int64(t.s.slots))
+	s := min(m, cutSample)
+	counts := make([]int64, max(jobs, 1))
+	forRange(s, jobs, func(w, lo, hi int) {
+		c := int64(0)
+		for k := lo; k < hi; k++ {
+			if it := &items[k]; it.loc.dup < 0 && it.loc.bound != levelInf {
+				t.candidates(items, byp, k, func(int32) { c++ })
+			}
+		}
+		counts[w] += c
+	})
+	load := int64(wide)*int64(live) + sum(counts)*int64(m)/int64(s)
+	budget := conflictBudget * int64(m)
+	if load <= budget || load <= located {
+		// Few pairs, or fewer than the distances the location took,
+		// which the items left for later batches would take again.
+		return m
+	}
+	// A random part of k items holds about load (k/m)^2 pairs, within its
+	// own budget (budget k/m) for k <= budget m / load.
+	return min(max(int(budget*int64(m)/load), cutMin), m)
+}
+
+const (
+	// conflictBudget is the conflict pairs an item a batch may hold
+	// before batchCut inserts only part of it.
+	conflictBudget = 32
+	// cutMin is the fewest items batchCut leaves in a batch.
+	cutMin = 64
+	// cutSample is the items whose candidates batchCut counts.
+	cutSample = 512
+)
 
 // levelEntry queues item k for examination at level.
 type levelEntry struct {

@@ -99,7 +99,7 @@ func BuildIncremental[T Float](data []T, dim int, opts Options) (t *Tree[T], err
 	}
 	// insert prepares the points (normalises them for Cosine).
 	empty := newTree[T](dim, opts.Metric, sc, opts.Seed)
-	t, _, err = empty.insert(data, opts.jobs(), true, locateAuto, opts.Monitor)
+	t, _, err = empty.insert(data, opts.jobs(), true, locateAuto, false, opts.Monitor)
 	if err != nil {
 		return nil, err
 	}
@@ -116,7 +116,7 @@ func BuildIncremental[T Float](data []T, dim int, opts Options) (t *Tree[T], err
 // level-by-level conflict resolution on opts.Jobs goroutines.
 func (t *Tree[T]) Insert(points []T, opts UpdateOptions) (nt *Tree[T], first int, err error) {
 	defer catch(&err)
-	return t.insert(points, opts.jobs(), false, opts.locate, opts.Monitor)
+	return t.insert(points, opts.jobs(), false, opts.locate, opts.whole, opts.Monitor)
 }
 
 // UpdateOptions configures Insert and Delete.
@@ -130,6 +130,7 @@ type UpdateOptions struct {
 	Monitor *Monitor
 
 	locate locateHow // for the tests: how to locate the items
+	whole  bool      // for the tests: insert every batch whole (see batchCut)
 }
 
 // locateHow chooses how an update locates its items: as useLocLayout
@@ -150,7 +151,7 @@ func (o UpdateOptions) jobs() int { return workers(o.Jobs) }
 // from consecutive slots; Build uses it, as its tree shares no storage. An
 // update of an existing tree does not, so that it copies only what it
 // changes.
-func (t *Tree[T]) insert(points []T, jobs int, relayout bool, how locateHow, m *Monitor) (nt *Tree[T], first int, err error) {
+func (t *Tree[T]) insert(points []T, jobs int, relayout bool, how locateHow, whole bool, m *Monitor) (nt *Tree[T], first int, err error) {
 	n, err := checkPoints(points, t.s.dim)
 	if err != nil {
 		return nil, 0, err
@@ -166,7 +167,7 @@ func (t *Tree[T]) insert(points []T, jobs int, relayout bool, how locateHow, m *
 		return nil, 0, err
 	}
 	nt = t.derive()
-	nt.lo, nt.hi, nt.locateBy = lo, hi, how
+	nt.lo, nt.hi, nt.locateBy, nt.wholeBatches = lo, hi, how, whole
 	first32 := nt.s.newIDs(int32(n))
 	rng := rand.New(rand.NewPCG(t.seed, uint64(first32)))
 	if nt, err = nt.insertRows(points, rng.Perm(n), first32, jobs, relayout, m); err != nil {
@@ -192,10 +193,11 @@ func (t *Tree[T]) insertRows(points []T, order []int, first int32, jobs int, rel
 		// of its scopes and conflict lists (see maxBatch).
 		size := min(max(nt.nodes, 1), n-done, max(maxBatch, nt.nodes/8))
 		batch := order[done : done+size]
-		if err := nt.insertBatch(points, batch, first, jobs, m); err != nil {
+		placed, err := nt.insertBatch(points, batch, first, jobs, m)
+		if err != nil {
 			return nil, err
 		}
-		done += size
+		done += placed
 		// Relayout when the tree has doubled since the last: O(n) copies
 		// in all.
 		if relayout && done < n && nt.nodes >= 1<<12 && nt.nodes >= 2*laidOut {
@@ -330,8 +332,9 @@ func (t *Tree[T]) locateAll(items []item, pt func(k int) []T, ghost []bool, jobs
 }
 
 // insertBatch inserts rows batch of points (caller indices first+row) into
-// t, which it owns.
-func (t *Tree[T]) insertBatch(points []T, batch []int, first int32, jobs int, m *Monitor) error {
+// t, which it owns: all of them, or where their conflicts would be dense
+// (batchCut), the first of them, and returns how many it inserted.
+func (t *Tree[T]) insertBatch(points []T, batch []int, first int32, jobs int, m *Monitor) (int, error) {
 	dim := t.s.dim
 	row := func(k int) []T {
 		o := batch[k] * dim
@@ -348,9 +351,10 @@ func (t *Tree[T]) insertBatch(points []T, batch []int, first int32, jobs int, m 
 		t.root, t.n, t.nodes = u, 1, 1
 		m.add(1)
 		if len(batch) > 1 {
-			return t.insertBatch(points, batch[1:], first, jobs, m)
+			placed, err := t.insertBatch(points, batch[1:], first, jobs, m)
+			return 1 + placed, err
 		}
-		return nil
+		return 1, nil
 	}
 	items := make([]item, len(batch))
 	for k := range items {
@@ -359,12 +363,17 @@ func (t *Tree[T]) insertBatch(points []T, batch []int, first int32, jobs int, m 
 	located, err := t.locateAll(items, row, nil, jobs, m)
 	t.buildEvals += located
 	if err != nil {
-		return err
+		return 0, err
+	}
+	if !t.wholeBatches {
+		if k := t.batchCut(items, located, jobs); k < len(items) {
+			items, batch = items[:k], batch[:k]
+		}
 	}
 	evals, err := t.place(items, row, jobs)
 	t.buildEvals += evals
 	if err != nil {
-		return err
+		return 0, err
 	}
 
 	// New nodes, in batch order; duplicates join their node.
@@ -428,7 +437,7 @@ func (t *Tree[T]) insertBatch(points []T, batch []int, first int32, jobs int, m 
 	// Radius bounds: every ancestor a of a new node x reaches x.
 	t.buildEvals += t.widen(items, slot, row, func(k int) float64 { return 0 }, jobs)
 	t.regroupPaths(touched, jobs)
-	return nil
+	return len(items), nil
 }
 
 // edge links node (or caller index) from to node to.

@@ -50,10 +50,14 @@ func BenchmarkBuildReal(b *testing.B) {
 }
 
 // BenchmarkUpdateReal measures, on each whole real data set in float64 with
-// each thread count of PCCT_BENCH_JOBS (as BenchmarkBuildReal), inserting a random 10% of the rows into the tree of the
-// other 90% and deleting a random 10% from the tree of all rows, and
-// reports the distance evaluations a point inserted or deleted and the CPU
-// time a point; compare with BenchmarkBuildReal's whole build. Run it with
+// each thread count of PCCT_BENCH_JOBS (as BenchmarkBuildReal), inserting
+// a random 10% of the rows into the tree of the other 90% ("insert"),
+// inserting the last 10% of the rows in the file's order into the tree of
+// the first 90% ("insertlast": points that crowd a region the tree holds
+// few of, where a file is sorted by place), and deleting a random 10% from
+// the tree of all rows, and reports the distance evaluations a point
+// inserted or deleted and the CPU time a point; compare with
+// BenchmarkBuildReal's whole build. Run it with
 //
 //	go test ./tests_go -run '^$' -bench UpdateReal -benchtime 5x
 func BenchmarkUpdateReal(b *testing.B) {
@@ -66,25 +70,29 @@ func BenchmarkUpdateReal(b *testing.B) {
 			for _, jobs := range realBenchJobs(b) {
 				opts := core.Options{Seed: 1, Jobs: jobs}
 				up := core.UpdateOptions{Jobs: jobs}
-				b.Run(fmt.Sprintf("insert/jobs=%d", jobs), func(b *testing.B) {
-					defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(jobs))
-					tr, err := core.Build(base, ds.dim, opts)
-					if err != nil {
-						b.Fatal(err)
-					}
-					built, _ := tr.DistanceEvals()
-					var evals int64
-					cpu0 := cpuTime()
-					for b.Loop() {
-						nt, _, err := tr.Insert(extra, up)
+				insert := func(base, extra []float64) func(b *testing.B) {
+					return func(b *testing.B) {
+						defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(jobs))
+						tr, err := core.Build(base, ds.dim, opts)
 						if err != nil {
 							b.Fatal(err)
 						}
-						evals, _ = nt.DistanceEvals()
+						built, _ := tr.DistanceEvals()
+						var evals int64
+						cpu0 := cpuTime()
+						for b.Loop() {
+							nt, _, err := tr.Insert(extra, up)
+							if err != nil {
+								b.Fatal(err)
+							}
+							evals, _ = nt.DistanceEvals()
+						}
+						b.ReportMetric(float64(evals-built)/float64(m), "evals/pt")
+						b.ReportMetric(float64(cpuTime()-cpu0)/float64(m)/float64(b.N), "cpu-ns/pt")
 					}
-					b.ReportMetric(float64(evals-built)/float64(m), "evals/pt")
-					b.ReportMetric(float64(cpuTime()-cpu0)/float64(m)/float64(b.N), "cpu-ns/pt")
-				})
+				}
+				b.Run(fmt.Sprintf("insert/jobs=%d", jobs), insert(base, extra))
+				b.Run(fmt.Sprintf("insertlast/jobs=%d", jobs), insert(data[:(n-m)*ds.dim], data[(n-m)*ds.dim:]))
 				b.Run(fmt.Sprintf("delete/jobs=%d", jobs), func(b *testing.B) {
 					defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(jobs))
 					tr, err := core.Build(data, ds.dim, opts)
