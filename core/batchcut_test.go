@@ -45,15 +45,16 @@ func cutOf(tr *Tree[float64], rows []float64) int {
 // keeps the invariants and answers as brute force does, and the cut one
 // makes the same tree with 1 and 3 jobs.
 func TestBatchCut(t *testing.T) {
-	const n, m = 3000, 1200
+	const n, m = 4000, 960 // m under a quarter of n: inserted by batches (see rebuild)
 	for _, c := range []struct {
-		dim int
-		cut bool
-	}{{2, true}, {3, true}, {8, false}} {
+		dim  int
+		side float64 // of the cube the batch crowds into
+		cut  bool
+	}{{2, 0.02, true}, {3, 0.01, true}, {8, 0.02, false}} {
 		t.Run(fmt.Sprintf("dim=%d", c.dim), func(t *testing.T) {
 			dim := c.dim
 			rng := rand.New(rand.NewPCG(21, uint64(dim)))
-			rows := crowdedRows(rng, n, m, dim, 0.02)
+			rows := crowdedRows(rng, n, m, dim, c.side)
 			tr, err := Build(rows[:n*dim], dim, Options{Seed: 5})
 			if err != nil {
 				t.Fatal(err)
@@ -75,7 +76,7 @@ func TestBatchCut(t *testing.T) {
 				jobs  int
 				whole bool
 			}{{1, false}, {3, false}, {2, true}} {
-				up, _, err := tr.Insert(crowded, UpdateOptions{Jobs: run.jobs, whole: run.whole})
+				up, _, err := tr.Insert(crowded, UpdateOptions{Jobs: run.jobs, batchesOnly: run.whole})
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -43,9 +43,9 @@ type Tree[T Float] struct {
 	// locate is how this version's updates locate their items (the
 	// tests compare the ways); it is not inherited by later versions.
 	locateBy locateHow
-	// wholeBatches, for the tests, inserts every batch whole (no
+	// batchesOnly, for the tests, inserts every batch whole (no
 	// batchCut).
-	wholeBatches bool
+	batchesOnly bool
 }
 
 // node returns slot u.
