@@ -113,7 +113,11 @@ func BuildIncremental[T Float](data []T, dim int, opts Options) (t *Tree[T], err
 // first+n-1, where first is t.IDs(): indices are never reused. t itself is
 // unchanged. The points are inserted in a random order, in batches no
 // larger than the tree (prefix doubling), each by parallel location and
-// level-by-level conflict resolution on opts.Jobs goroutines.
+// level-by-level conflict resolution on opts.Jobs goroutines; a batch
+// whose points crowd a region the tree barely holds goes in parts. An
+// insertion of a quarter of the tree or more in two or three dimensions
+// builds a new tree of all the points instead, as Build does, with the
+// same caller indices: it costs less than the batches.
 func (t *Tree[T]) Insert(points []T, opts UpdateOptions) (nt *Tree[T], first int, err error) {
 	defer catch(&err)
 	return t.insert(points, opts.jobs(), false, opts.locate, opts.batchesOnly, opts.Monitor)
@@ -748,7 +752,11 @@ func (t *Tree[T]) regroupPaths(touched []int32, jobs int) {
 // within reach, or promoted to a higher level, the promotions settled level
 // by level with maximal independent sets as for insertion (Gu, Napier, Sun
 // and Wang's batch deletion on the compressed tree); if the root goes, the
-// orphan of highest level becomes the new root.
+// orphan of highest level becomes the new root. A deletion of a fifth of
+// a tree or more in two or three dimensions (a third in others, custom
+// metrics aside) builds a new tree of the points left instead, as Build
+// does, with their caller indices: it costs less than the orphans'
+// relocation.
 //
 // Delete returns an error, and no new version, if an index is not held by
 // t or is given twice.
