@@ -199,7 +199,7 @@ func (t *Tree[T]) insert(points []T, jobs int, relayout bool, how locateHow, bat
 // build of the whole; rebuilt, 50% more 25-39 ms and twice the points
 // 24-39. Above three dimensions the batches stay faster than a rebuild up
 // to about half as many points again (letter, magic, pendigits: 25% more
-// 18-90 ms against builds of 35-177), and an insertion is not rebuilt.
+// 18-86 ms against builds of 35-177), and an insertion is not rebuilt.
 const rebuildShare = 4
 
 // Deletions build a new tree of the points left (rebuild) where they
@@ -207,10 +207,10 @@ const rebuildShare = 4
 // 1/rebuildDelShare of another. Measured on the 2-core development
 // machine, one and two threads, deleting a random part of the whole tree,
 // two runs, best of 3 each, by batches: bunny and the zip codes 10% 16-28
-// ms, 25% 31-52, 50% 53-136, 75% 228-767, their builds 22-37 ms; letter,
-// magic and pendigits 10% 12-52, 25% 26-129, 50% 54-381, 75% 101-429,
+// ms, 25% 31-52, 50% 53-136, 75% 227-768, their builds 22-37 ms; letter,
+// magic and pendigits 10% 11-52, 25% 26-129, 50% 55-381, 75% 101-429,
 // their builds 35-177. The rebuild of the rest made the 50% and 75%
-// deletions 3 to 60 times as fast (bunny 75%: 7-9 ms; the zip codes 75%:
+// deletions 3 to 70 times as fast (bunny 75%: 7-9 ms; the zip codes 75%:
 // 7-11 ms; letter 75%: 27-42 ms); below a quarter the batches are about
 // as fast.
 const (
