@@ -5,6 +5,7 @@ KDTree and scipy's cKDTree, on the whole of each dataset, in one run.
     python benchmarks/build.py --datasets letter,bunny --threads 2 --reps 5
     python benchmarks/build.py --small --threads 1            # small sets, as fitted
     python benchmarks/build.py --stream --threads 1           # updates of a few points
+    python benchmarks/build.py --updates --threads 2          # batch updates against refits
 
 Each builder is timed ``--reps`` times, the calls interleaved (pcct,
 BallTree, KDTree, cKDTree, pcct, ...) so that a machine shared with other
@@ -27,6 +28,16 @@ one call after another on one fitted ``NearestNeighbors(algorithm=
 "cover_tree", n_jobs=T)``, over 1,000 and 100,000 Gaussian points in 2
 dimensions and 20,000 in 16 (a 3-D Gaussian mapped linearly, with a
 little noise: data a tree prunes): the median milliseconds a call of 200.
+
+``--updates`` times batch updates of a fitted ``NearestNeighbors(algorithm=
+"cover_tree", n_jobs=T)`` against fitting the points the update ends with
+(the rebuild it saves), on each real set's fitted rows (their file's order
+kept): inserting a random 10% into the fit of the rest, the last 10% into
+the fit of the first 90% (rows sorted by place crowd a region the tree
+barely holds), the second half into the fit of the first, and deleting a
+random 10% and a random 75% of the ids; the best of ``--reps``, the update
+and the refit interleaved, and refit / update (above 1, the update is
+cheaper).
 """
 
 from __future__ import annotations
@@ -35,6 +46,7 @@ import argparse
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -53,6 +65,7 @@ def main(argv=None):
     ap.add_argument("--sizes", default="100,1000,5000,20000")
     ap.add_argument("--dims", default="2,3,16")
     ap.add_argument("--stream", action="store_true", help="updates of a few points at a time")
+    ap.add_argument("--updates", action="store_true", help="batch updates against refits")
     args = ap.parse_args(argv)
     if args.reps is None:
         args.reps = 20 if args.small else 5
@@ -60,6 +73,8 @@ def main(argv=None):
         return small(args)
     if args.stream:
         return stream(args)
+    if args.updates:
+        return updates(args)
 
     import data
     from scipy.spatial import cKDTree
@@ -175,6 +190,59 @@ def stream(args):
         row = [f"{n:,} x {d}"]
         row += _calls(nn.insert, new)
         row += _calls(nn.delete, rng.permutation(nn.ids_)[:200 * 11])  # old and new points
+        print("| " + " | ".join(row) + " |")
+
+
+def updates(args):
+    """The --updates table: milliseconds of batch updates and of refitting
+    the points each ends with, and their ratio."""
+    import data
+    from sklearn.exceptions import EfficiencyWarning
+
+    import pcct
+
+    def fit(A):
+        # The refit of letter's last quarter warns that its tree prunes
+        # little; the table is about the time.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", EfficiencyWarning)
+            return pcct.NearestNeighbors(algorithm="cover_tree", n_jobs=args.threads).fit(A)
+
+    print(f"T = {args.threads} threads, NearestNeighbors(algorithm='cover_tree'), best of {args.reps}, "
+          "update and refit interleaved; milliseconds, refit / update")
+    print()
+    print("| data (n x d) | insert random 10% | insert last 10% | insert second half | "
+          "delete random 10% | delete random 75% |")
+    print("|---|---|---|---|---|---|")
+    for name in args.datasets.split(","):
+        try:
+            X = data.load(name)[0]
+        except data.Missing as e:
+            print(f"| {name} | skipped: {e} |")
+            continue
+        n, d = X.shape
+        m = n // 10
+        perm = np.random.default_rng(7).permutation(n)
+        held, kept = np.sort(perm[:m]), np.sort(perm[m:])
+        cases = [  # (the fit before, the update, the points after)
+            (X[kept], lambda nn: nn.insert(X[held]), X),
+            (X[:n - m], lambda nn: nn.insert(X[n - m:]), X),
+            (X[:n // 2], lambda nn: nn.insert(X[n // 2:]), X),
+            (X, lambda nn: nn.delete(perm[:m]), X[kept]),
+            (X, lambda nn: nn.delete(perm[:3 * n // 4]), X[np.sort(perm[3 * n // 4:])]),
+        ]
+        row = [f"{name} {n:,} x {d}"]
+        for before, update, after in cases:
+            best_update = best_refit = float("inf")
+            for _ in range(args.reps):
+                nn = fit(before)
+                t0 = time.perf_counter()
+                update(nn)
+                best_update = min(best_update, time.perf_counter() - t0)
+                t0 = time.perf_counter()
+                fit(after)
+                best_refit = min(best_refit, time.perf_counter() - t0)
+            row.append(f"{best_update * 1e3:.1f} ({best_refit / best_update:.2f})")
         print("| " + " | ".join(row) + " |")
 
 
