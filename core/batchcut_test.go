@@ -42,8 +42,9 @@ func cutOf(tr *Tree[float64], rows []float64) int {
 // pairs cost more distances than locating it, and its insertion then
 // measures fewer distances than the batch inserted whole; in eight
 // dimensions locating costs more and it goes in whole. Every insertion
-// keeps the invariants and answers as brute force does, and the cut one
-// makes the same tree with 1 and 3 jobs.
+// keeps the invariants, answers as brute force does and counts each point
+// once in its monitor, and the cut one makes the same tree with 1 and 3
+// jobs.
 func TestBatchCut(t *testing.T) {
 	const n, m = 4000, 960 // m under a quarter of n: inserted by batches (see rebuild)
 	for _, c := range []struct {
@@ -76,9 +77,13 @@ func TestBatchCut(t *testing.T) {
 				jobs  int
 				whole bool
 			}{{1, false}, {3, false}, {2, true}} {
-				up, _, err := tr.Insert(crowded, UpdateOptions{Jobs: run.jobs, batchesOnly: run.whole})
+				var done int64
+				up, _, err := tr.Insert(crowded, UpdateOptions{Jobs: run.jobs, batchesOnly: run.whole, Monitor: &Monitor{Done: &done}})
 				if err != nil {
 					t.Fatal(err)
+				}
+				if done != m {
+					t.Errorf("jobs=%d whole=%v: the monitor counted %d points inserted, want %d", run.jobs, run.whole, done, m)
 				}
 				if err := up.Check(); err != nil {
 					t.Fatalf("jobs=%d whole=%v: %v", run.jobs, run.whole, err)

@@ -70,15 +70,7 @@ func TestInsertRebuild(t *testing.T) {
 			for i := range m {
 				live[int64(n+i)] = n + i
 			}
-			for _, id := range ids {
-				if u := up.s.nodeOf(int32(id)); u >= 0 {
-					t.Fatalf("deleted index %d is held by slot %d", id, u)
-				}
-			}
-			checkVersion(t, up, live, rows, dim, queries, "rebuilt after deletions")
-			if d, i := answers(t, cut, queries, dim); !slices.Equal(d, before) || !slices.Equal(i, beforeIdx) {
-				t.Fatal("the old version answers differently after the insertion")
-			}
+			checkRebuilt(t, up, cut, ids, live, rows, dim, queries, before, beforeIdx)
 
 			stop := int64(1)
 			if _, _, err := cut.Insert(rows[n*dim:], UpdateOptions{Monitor: &Monitor{Stop: &stop}}); !errors.Is(err, ErrStopped) {
@@ -149,15 +141,24 @@ func TestDeleteRebuild(t *testing.T) {
 			if first != n || down.IDs() != n+m {
 				t.Fatalf("caller indices: first %d, issued %d; want %d, %d", first, down.IDs(), n, n+m)
 			}
-			for _, id := range ids {
-				if u := down.s.nodeOf(int32(id)); u >= 0 {
-					t.Fatalf("deleted index %d is held by slot %d", id, u)
-				}
-			}
-			checkVersion(t, down, live, rows, dim, queries, "rebuilt by a deletion")
-			if d, i := answers(t, up, queries, dim); !slices.Equal(d, before) || !slices.Equal(i, beforeIdx) {
-				t.Fatal("the old version answers differently after the deletion")
-			}
+			checkRebuilt(t, down, up, ids, live, rows, dim, queries, before, beforeIdx)
 		})
+	}
+}
+
+// checkRebuilt fails t unless tr, rebuilt from old by an update, holds
+// none of the deleted caller indices, keeps its invariants and brute
+// force's answers over the live points (caller index -> row of rows), and
+// old still answers the queries as it did before (dist, idx).
+func checkRebuilt(t *testing.T, tr, old *Tree[float64], deleted []int, live map[int64]int, rows []float64, dim int, queries []float64, dist []float64, idx []int64) {
+	t.Helper()
+	for _, id := range deleted {
+		if u := tr.s.nodeOf(int32(id)); u >= 0 {
+			t.Fatalf("deleted index %d is held by slot %d", id, u)
+		}
+	}
+	checkVersion(t, tr, live, rows, dim, queries, "rebuilt")
+	if d, i := answers(t, old, queries, dim); !slices.Equal(d, dist) || !slices.Equal(i, idx) {
+		t.Fatal("the old version answers differently after the update")
 	}
 }

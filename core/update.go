@@ -488,6 +488,9 @@ func (t *Tree[T]) insertBatch(points []T, batch []int, first int32, jobs int, m 
 	}
 	if !t.batchesOnly {
 		if k := t.batchCut(items, located, jobs); k < len(items) {
+			// The items left for later batches are located, and
+			// counted, again there.
+			m.add(k - len(items))
 			items, batch = items[:k], batch[:k]
 		}
 	}
