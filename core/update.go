@@ -232,7 +232,8 @@ const (
 // large update costs more than a build of the whole.
 func (t *Tree[T]) rebuild(drop func(id int32) bool, points []T, lo, hi []float64, grids bool, jobs int, m *Monitor) (*Tree[T], bool, error) {
 	dim := t.s.dim
-	if grids && (!gridMetric(t.metric, dim) || dim > 3) {
+	byGrids := gridMetric(t.metric, dim) // up to three dimensions
+	if grids && !byGrids {
 		return nil, false, nil
 	}
 	// The rows by caller index: the old ones kept, then the new; ids
@@ -260,12 +261,17 @@ func (t *Tree[T]) rebuild(drop func(id int32) bool, points []T, lo, hi []float64
 		stop = &Monitor{Stop: m.Stop}
 	}
 	opts := Options{Metric: t.metric, Seed: t.seed, Jobs: jobs, Monitor: stop}
-	// The grids are laid over the box of the points built, as Build lays
-	// them: a deletion of the last rows of a tree built once leaves the
-	// tree Build makes of the rest.
-	blo, bhi := emptyBox(dim)
-	extendBoxJobs(blo, bhi, rows, jobs)
-	nt, ok, err := gridBuild(rows, dim, blo, bhi, t.scale, opts)
+	var nt *Tree[T]
+	ok := false
+	var err error
+	if byGrids {
+		// The grids are laid over the box of the points built, as Build
+		// lays them: a deletion of the last rows of a tree built once
+		// leaves the tree Build makes of the rest.
+		blo, bhi := emptyBox(dim)
+		extendBoxJobs(blo, bhi, rows, jobs)
+		nt, ok, err = gridBuild(rows, dim, blo, bhi, t.scale, opts)
+	}
 	switch {
 	case err != nil:
 		return nil, false, err
@@ -278,14 +284,16 @@ func (t *Tree[T]) rebuild(drop func(id int32) bool, points []T, lo, hi []float64
 	}
 	// Row r holds caller index ids[r]: the map is increasing, so each
 	// node's indices stay in order.
+	// setIDs copies a list of several, so one buffer serves every node.
 	s := nt.s
 	s.idc, s.nids = nil, t.s.nids+int32(n)
+	var list []int32
 	for u := range s.slots {
 		nd := s.mut(u)
 		if !nd.live() {
 			continue
 		}
-		list := slices.Clone(nd.idList())
+		list = append(list[:0], nd.idList()...)
 		for j, r := range list {
 			list[j] = ids[r]
 			s.setNodeOf(ids[r], u)
@@ -789,7 +797,7 @@ func (t *Tree[T]) Delete(ids []int64, opts UpdateOptions) (nt *Tree[T], err erro
 		pairs[i] = edge{to: t.s.nodeOf(int32(id)), from: int32(id)}
 	}
 	if share := rebuildDelShare; !opts.batchesOnly && t.n > 0 && len(ids) > 0 {
-		if gridMetric(t.metric, t.s.dim) && t.s.dim <= 3 {
+		if gridMetric(t.metric, t.s.dim) {
 			share = rebuildDelGrid
 		}
 		if len(ids)*share >= t.n && t.metric.Kind != Custom {
